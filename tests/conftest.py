@@ -1,0 +1,55 @@
+"""Shared pytest fixtures.
+
+Reference data (pysystemtrade conformance) is found through ``SYSTRADE_REFERENCE_DATA``
+(default ``../shared/reference`` relative to the repository root). Tests that need it use the
+``reference_dir`` / ``pysystemtrade_reference`` / ``backtest_reference`` fixtures, which skip with
+a clear reason where the data is absent.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _reference_root() -> Path:
+    configured = os.environ.get("SYSTRADE_REFERENCE_DATA")
+    if configured:
+        return Path(configured).expanduser().resolve()
+    return (REPO_ROOT / ".." / "shared" / "reference").resolve()
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    root = _reference_root()
+    if not root.is_dir():
+        pytest.skip(f"reference data not found at {root} (set SYSTRADE_REFERENCE_DATA)")
+    return root
+
+
+@pytest.fixture(scope="session")
+def pysystemtrade_reference(reference_dir: Path) -> Path:
+    path = reference_dir / "pysystemtrade"
+    if not path.is_dir():
+        pytest.skip(f"pysystemtrade reference data not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def backtest_reference(reference_dir: Path) -> Path:
+    path = reference_dir / "pysystemtrade_backtest"
+    if not path.is_dir():
+        pytest.skip(f"pysystemtrade backtest reference not found at {path}")
+    return path
+
+
+@pytest.fixture
+def systrade_home(tmp_path, monkeypatch) -> Path:
+    """An isolated SYSTRADE_HOME for one test."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("SYSTRADE_HOME", str(home))
+    return home
