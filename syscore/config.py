@@ -1,0 +1,132 @@
+"""Loading and validating configuration.
+
+The shipped defaults (``sysproduction/config/defaults.yaml`` and ``control_config.yaml``) are
+deep-merged with the user's overrides in ``$SYSTRADE_HOME/private/private_config.yaml`` and
+``private_control_config.yaml``. The result is validated against the typed models in
+:mod:`syscore.config_models`. Any problem raises :class:`ConfigError` whose message names the file,
+the key, what was expected and what was found.
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from syscore.config_models import ControlConfig, SystradeConfig
+from syscore.exceptions import ConfigError
+from syscore.home import private_dir, systrade_home
+
+PACKAGE_CONFIG_DIR = Path(__file__).resolve().parent.parent / "sysproduction" / "config"
+DEFAULTS_FILE = PACKAGE_CONFIG_DIR / "defaults.yaml"
+CONTROL_DEFAULTS_FILE = PACKAGE_CONFIG_DIR / "control_config.yaml"
+PRIVATE_CONFIG_NAME = "private_config.yaml"
+PRIVATE_CONTROL_CONFIG_NAME = "private_control_config.yaml"
+
+
+def read_yaml_file(path: Path, required: bool = True) -> dict[str, Any]:
+    """Read a YAML mapping; a missing optional file is an empty mapping."""
+    path = Path(path)
+    if not path.exists():
+        if required:
+            raise ConfigError(f"{path}: file not found")
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}:{where}: malformed YAML: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: expected a mapping of keys to values at the top level, "
+            f"found {type(data).__name__}"
+        )
+    return data
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``override`` into a copy of ``base``; nested mappings merge key by key."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _has_path(data: Any, path: tuple) -> bool:
+    for part in path:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        else:
+            return False
+    return True
+
+
+def _found(data: Any, path: tuple) -> Any:
+    for part in path:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def validate_config(
+    model: type[BaseModel],
+    merged: dict[str, Any],
+    sources: list[tuple[Path, dict[str, Any]]],
+) -> BaseModel:
+    """Validate ``merged`` against ``model``; blame the last source file that set a bad key."""
+    try:
+        return model.model_validate(merged)
+    except ValidationError as exc:
+        messages = []
+        for error in exc.errors():
+            path = tuple(str(p) for p in error["loc"])
+            key = ".".join(path)
+            blamed = sources[0][0]
+            for source_path, data in sources:
+                if _has_path(data, path):
+                    blamed = source_path
+            if error["type"] == "extra_forbidden":
+                messages.append(f"{blamed}: unknown key '{key}'")
+                continue
+            found = _found(merged, path)
+            expected = error["msg"]
+            if expected.startswith("Value error, "):
+                expected = expected[len("Value error, "):]
+            shown = "<hidden>" if "password" in key or "account" in key else repr(found)
+            messages.append(f"{blamed}: key '{key}': {expected}; found {shown}")
+        raise ConfigError("; ".join(messages)) from None
+
+
+def load_config(home: Path | None = None) -> SystradeConfig:
+    """Load and validate the main configuration for the home directory (default: current)."""
+    home = home or systrade_home()
+    defaults = read_yaml_file(DEFAULTS_FILE)
+    private_file = private_dir(home) / PRIVATE_CONFIG_NAME
+    private = read_yaml_file(private_file, required=False)
+    merged = deep_merge(defaults, private)
+    return validate_config(
+        SystradeConfig, merged, [(DEFAULTS_FILE, defaults), (private_file, private)]
+    )  # type: ignore[return-value]
+
+
+def load_control_config(home: Path | None = None) -> ControlConfig:
+    """Load and validate the process-control configuration."""
+    home = home or systrade_home()
+    defaults = read_yaml_file(CONTROL_DEFAULTS_FILE)
+    private_file = private_dir(home) / PRIVATE_CONTROL_CONFIG_NAME
+    private = read_yaml_file(private_file, required=False)
+    merged = deep_merge(defaults, private)
+    return validate_config(
+        ControlConfig, merged, [(CONTROL_DEFAULTS_FILE, defaults), (private_file, private)]
+    )  # type: ignore[return-value]

@@ -1,0 +1,174 @@
+"""Typed models of the configuration files.
+
+``defaults.yaml`` (shipped in ``sysproduction/config``) is merged with
+``$SYSTRADE_HOME/private/private_config.yaml``; ``control_config.yaml`` with
+``private_control_config.yaml``. Every key is declared here: an unknown key is an error.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LoggingConfig(_Strict):
+    """Logging settings. ``component_levels`` maps a component (logger name suffix, e.g.
+    ``update_fx_prices`` or ``sysdata``) to a level overriding ``level``."""
+
+    level: str = "INFO"
+    console: bool = True
+    file: bool = True
+    store: bool = True
+    store_level: str = "INFO"
+    component_levels: dict[str, str] = Field(default_factory=dict)
+    file_retention_days: int = Field(default=30, ge=1)
+
+    @field_validator("level", "store_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        upper = str(value).upper()
+        if upper not in LOG_LEVELS:
+            raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
+        return upper
+
+    @field_validator("component_levels")
+    @classmethod
+    def _levels(cls, value: dict[str, str]) -> dict[str, str]:
+        out = {}
+        for component, level in value.items():
+            upper = str(level).upper()
+            if upper not in LOG_LEVELS:
+                raise ValueError(
+                    f"level for component {component!r} must be one of {', '.join(LOG_LEVELS)}"
+                )
+            out[component] = upper
+        return out
+
+
+class PriceCleaningConfig(_Strict):
+    """Which bars are dropped before prices are stored (defaults as pysystemtrade)."""
+
+    ignore_future_prices: bool = True
+    ignore_prices_with_zero_volumes_intraday: bool = True
+    ignore_prices_with_zero_volumes_daily: bool = False
+    ignore_zero_prices: bool = True
+    ignore_negative_prices: bool = False
+
+
+class SimConfig(_Strict):
+    """The built-in market simulator and simulated broker."""
+
+    seed: int = 42
+    start_date: str = "2000-01-03"
+    slippage_ticks: float = Field(default=0.0, ge=0)
+    latency_seconds: float = Field(default=0.0, ge=0)
+    max_order_size: int = Field(default=1000, ge=1)
+    spike_rate: float = Field(default=0.0, ge=0, le=1)
+    zero_price_rate: float = Field(default=0.0, ge=0, le=1)
+    zero_volume_rate: float = Field(default=0.0, ge=0, le=1)
+    initial_cash: float = Field(default=1_000_000.0, ge=0)
+
+
+class IBConfig(_Strict):
+    """Interactive Brokers gateway/TWS connection. ``account`` is a secret: never logged."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=4001, ge=1, le=65535)
+    client_id_min: int = Field(default=1, ge=0)
+    client_id_max: int = Field(default=999, ge=1)
+    account: SecretStr | None = None
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+
+class EmailConfig(_Strict):
+    """Outgoing mail for alerts and reports. ``password`` is a secret: never logged."""
+
+    host: str | None = None
+    port: int = Field(default=587, ge=1, le=65535)
+    user: str | None = None
+    password: SecretStr | None = None
+    sender: str | None = None
+    to: str | None = None
+    use_tls: bool = True
+    throttle_hours: float = Field(default=24.0, ge=0)
+
+
+class SystradeConfig(_Strict):
+    """The merged main configuration (defaults.yaml + private_config.yaml)."""
+
+    timeseries_store: str | None = None
+    state_store: str = "sqlite"
+    broker: Literal["sim", "ib"] = "sim"
+    clock: Literal["real", "simulated"] = "real"
+    base_currency: str = "USD"
+    backup_directory: str | None = None
+    csv_backup_directory: str | None = None
+    intraday_frequency: Literal["H", "D"] = "H"
+    max_price_spike: float = Field(default=8.0, gt=0)
+    price_cleaning: PriceCleaningConfig = Field(default_factory=PriceCleaningConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    sim: SimConfig = Field(default_factory=SimConfig)
+    ib: IBConfig = Field(default_factory=IBConfig)
+    email: EmailConfig = Field(default_factory=EmailConfig)
+    backtest_state_retention_days: int = Field(default=5, ge=0)
+    strategy_list: dict[str, dict] = Field(default_factory=dict)
+
+    @field_validator("state_store")
+    @classmethod
+    def _state_store(cls, value: str) -> str:
+        if value != "sqlite" and not value.startswith("mongodb://") and not value.startswith(
+            "sqlite:///"
+        ):
+            raise ValueError("expected 'sqlite', 'sqlite:///<path>' or 'mongodb://host:port/dbname'")
+        return value
+
+    @field_validator("base_currency")
+    @classmethod
+    def _ccy(cls, value: str) -> str:
+        if len(value) != 3 or not value.isalpha():
+            raise ValueError("expected a 3-letter currency code")
+        return value.upper()
+
+
+class MethodConfig(_Strict):
+    """One method of a process: how often it runs (minutes), how many times, and whether only
+    when the process finishes."""
+
+    frequency: float = Field(default=0, ge=0)
+    max_executions: int = Field(default=-1, ge=-1)
+    run_on_completion_only: bool = False
+
+
+class ProcessConfig(_Strict):
+    """A ``run_*`` process: its window (HH:MM, local time of ``timezone``), the process it waits
+    for, and its methods."""
+
+    start_time: str = "00:00"
+    end_time: str = "23:59"
+    timezone: str = "UTC"
+    previous_process: str | None = None
+    run_on_weekends: bool = False
+    methods: dict[str, MethodConfig] = Field(default_factory=dict)
+
+    @field_validator("start_time", "end_time")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        parts = str(value).split(":")
+        if len(parts) != 2 or not all(p.isdigit() for p in parts):
+            raise ValueError("expected HH:MM")
+        hours, minutes = int(parts[0]), int(parts[1])
+        if not (0 <= hours <= 23 and 0 <= minutes <= 59):
+            raise ValueError("expected HH:MM with hours 0-23 and minutes 0-59")
+        return f"{hours:02d}:{minutes:02d}"
+
+
+class ControlConfig(_Strict):
+    """The merged control configuration (control_config.yaml + private_control_config.yaml)."""
+
+    process_configuration: dict[str, ProcessConfig] = Field(default_factory=dict)

@@ -1,0 +1,53 @@
+"""Timestamps and time zones.
+
+Everything stored or compared is a tz-aware UTC ``pandas.Timestamp``. A naive timestamp (e.g. read
+from a pysystemtrade CSV) is taken to be UTC.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from syscore.exceptions import InvalidData
+
+
+def to_utc(value) -> pd.Timestamp:
+    """Convert a timestamp-like value to a tz-aware UTC Timestamp (naive means UTC)."""
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise InvalidData(f"cannot read {value!r} as a timestamp: {exc}") from None
+    if ts is pd.NaT:
+        raise InvalidData(f"{value!r} is not a timestamp")
+    if ts.tzinfo is None:
+        return ts.tz_localize("UTC")
+    return ts.tz_convert("UTC")
+
+
+def utc_index(index: pd.Index) -> pd.DatetimeIndex:
+    """Return ``index`` as a tz-aware UTC DatetimeIndex (naive values are taken as UTC)."""
+    if not isinstance(index, pd.DatetimeIndex):
+        try:
+            index = pd.DatetimeIndex(index)
+        except (ValueError, TypeError) as exc:
+            raise InvalidData(f"index is not made of timestamps: {exc}") from None
+    if index.tz is None:
+        return index.tz_localize("UTC")
+    return index.tz_convert("UTC")
+
+
+def iso_utc(value) -> str:
+    """A sortable ISO-8601 UTC string with microseconds, e.g. ``2024-01-02T03:04:05.000000+00:00``.
+
+    Used for timestamps inside state-store documents so that string order is time order.
+    """
+    return to_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def from_iso(text: str) -> pd.Timestamp:
+    return to_utc(text)
+
+
+def utc_now() -> pd.Timestamp:
+    return pd.Timestamp(dt.datetime.now(dt.timezone.utc))

@@ -1,0 +1,41 @@
+"""Exception hierarchy shared by every package.
+
+Every error that reaches an operator names what went wrong and where; nothing returns a
+success/failure sentinel.
+"""
+from __future__ import annotations
+
+
+class SystradeError(Exception):
+    """Base class for all systrade errors."""
+
+
+class ConfigError(SystradeError):
+    """Configuration could not be loaded or failed validation."""
+
+
+class InvalidData(SystradeError, ValueError):
+    """Input data is malformed (bad CSV, bad value, bad code)."""
+
+
+class MissingData(SystradeError, KeyError):
+    """Requested data does not exist in the store."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else ""
+
+
+class ExistingData(SystradeError):
+    """Data already exists and the call would overwrite it without permission."""
+
+
+class UnknownInstrument(MissingData):
+    """An instrument code that is not configured."""
+
+
+class StoreError(SystradeError):
+    """A storage backend failed (connection, corruption)."""
+
+
+class ConcurrencyError(StoreError):
+    """A concurrent writer changed a record this writer expected unchanged."""

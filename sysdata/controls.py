@@ -1,0 +1,149 @@
+"""Trading controls in the state store: instrument locks, trade limits, position limits and
+overrides."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from syscore.dates import iso_utc, to_utc
+from syscore.exceptions import InvalidData, MissingData
+from sysdata.state.base import StateStore
+from sysobjects.instruments import validate_instrument_code
+
+LOCKS = "instrument_locks"
+TRADE_LIMITS = "trade_limits"
+POSITION_LIMITS = "position_limits"
+OVERRIDES = "overrides"
+ALL_STRATEGIES = "ALL"
+
+
+class InstrumentLockData:
+    """Locked instruments take no new orders (e.g. while positions are being reconciled)."""
+
+    def __init__(self, store: StateStore):
+        self.store = store
+
+    def lock(self, instrument_code: str, reason: str = "", timestamp=None) -> None:
+        stamp = iso_utc(timestamp if timestamp is not None else pd.Timestamp.now(tz="UTC"))
+        self.store.put(LOCKS, validate_instrument_code(instrument_code),
+                       {"reason": reason, "timestamp": stamp})
+
+    def unlock(self, instrument_code: str) -> None:
+        self.store.delete(LOCKS, validate_instrument_code(instrument_code))
+
+    def is_locked(self, instrument_code: str) -> bool:
+        return self.store.exists(LOCKS, validate_instrument_code(instrument_code))
+
+    def locked_instruments(self) -> list[str]:
+        return self.store.keys(LOCKS)
+
+
+def _limit_key(strategy_name: str, instrument_code: str, period_days: int) -> str:
+    return f"{strategy_name or ALL_STRATEGIES}/{validate_instrument_code(instrument_code)}/{period_days}"
+
+
+class TradeLimitData:
+    """Maximum contracts traded per rolling ``period_days`` for a strategy/instrument (strategy
+    ``ALL`` for every strategy). Each trade is recorded; usage counts trades inside the window."""
+
+    def __init__(self, store: StateStore):
+        self.store = store
+
+    def set_limit(self, instrument_code: str, period_days: int, limit: int,
+                  strategy_name: str = ALL_STRATEGIES) -> None:
+        if not isinstance(period_days, int) or period_days < 1:
+            raise InvalidData(f"period_days must be a positive integer, got {period_days!r}")
+        if not isinstance(limit, int) or limit < 0:
+            raise InvalidData(f"trade limit must be an integer >= 0, got {limit!r}")
+        key = _limit_key(strategy_name, instrument_code, period_days)
+        existing = self.store.get(TRADE_LIMITS, key) or {"trades": []}
+        self.store.put(TRADE_LIMITS, key, {
+            "strategy_name": strategy_name, "instrument_code": instrument_code,
+            "period_days": period_days, "limit": limit, "trades": existing["trades"],
+        })
+
+    def get(self, instrument_code: str, period_days: int,
+            strategy_name: str = ALL_STRATEGIES) -> dict[str, Any]:
+        doc = self.store.get(TRADE_LIMITS, _limit_key(strategy_name, instrument_code, period_days))
+        if doc is None:
+            raise MissingData(f"no trade limit for {strategy_name}/{instrument_code}/{period_days}d")
+        return doc
+
+    def record_trade(self, instrument_code: str, quantity: int, timestamp,
+                     strategy_name: str = ALL_STRATEGIES) -> None:
+        """Count ``abs(quantity)`` against every limit of this strategy/instrument."""
+        for key, doc in self.store.find(TRADE_LIMITS, {"instrument_code": instrument_code,
+                                                       "strategy_name": strategy_name}):
+            cutoff = to_utc(timestamp) - pd.Timedelta(days=doc["period_days"])
+            trades = [t for t in doc["trades"] if to_utc(t[0]) > cutoff]
+            trades.append([iso_utc(timestamp), abs(int(quantity))])
+            self.store.put(TRADE_LIMITS, key, {**doc, "trades": trades})
+
+    def remaining(self, instrument_code: str, period_days: int, now,
+                  strategy_name: str = ALL_STRATEGIES) -> int:
+        doc = self.get(instrument_code, period_days, strategy_name)
+        cutoff = to_utc(now) - pd.Timedelta(days=period_days)
+        used = sum(q for t, q in doc["trades"] if to_utc(t) > cutoff)
+        return max(doc["limit"] - used, 0)
+
+    def reset(self, instrument_code: str, period_days: int,
+              strategy_name: str = ALL_STRATEGIES) -> None:
+        doc = self.get(instrument_code, period_days, strategy_name)
+        self.store.put(TRADE_LIMITS, _limit_key(strategy_name, instrument_code, period_days),
+                       {**doc, "trades": []})
+
+    def all_limits(self) -> list[dict[str, Any]]:
+        return [doc for _, doc in self.store.find(TRADE_LIMITS)]
+
+
+class PositionLimitData:
+    """Maximum absolute position (contracts) per instrument, or per strategy/instrument."""
+
+    def __init__(self, store: StateStore):
+        self.store = store
+
+    def set_limit(self, instrument_code: str, limit: int, strategy_name: str = ALL_STRATEGIES) -> None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise InvalidData(f"position limit must be an integer >= 0, got {limit!r}")
+        key = f"{strategy_name}/{validate_instrument_code(instrument_code)}"
+        self.store.put(POSITION_LIMITS, key, {"strategy_name": strategy_name,
+                                              "instrument_code": instrument_code, "limit": limit})
+
+    def get_limit(self, instrument_code: str, strategy_name: str = ALL_STRATEGIES) -> int | None:
+        doc = self.store.get(POSITION_LIMITS, f"{strategy_name}/{instrument_code}")
+        return int(doc["limit"]) if doc else None
+
+    def delete_limit(self, instrument_code: str, strategy_name: str = ALL_STRATEGIES) -> None:
+        self.store.delete(POSITION_LIMITS, f"{strategy_name}/{instrument_code}")
+
+    def all_limits(self) -> list[dict[str, Any]]:
+        return [doc for _, doc in self.store.find(POSITION_LIMITS)]
+
+
+class OverrideData:
+    """Position multipliers in [0, 1] for a strategy, instrument, strategy/instrument or
+    contract (``kind`` is one of those names). 0 means close only, 1 no override."""
+
+    KINDS = ("strategy", "instrument", "strategy_instrument", "contract")
+
+    def __init__(self, store: StateStore):
+        self.store = store
+
+    def set(self, kind: str, key: str, value: float) -> None:
+        if kind not in self.KINDS:
+            raise InvalidData(f"unknown override kind {kind!r}; expected one of {self.KINDS}")
+        if not isinstance(value, (int, float)) or math.isnan(value) or not 0 <= value <= 1:
+            raise InvalidData(f"override must be a number in [0, 1], got {value!r}")
+        self.store.put(OVERRIDES, f"{kind}:{key}", {"kind": kind, "key": key, "value": float(value)})
+
+    def get(self, kind: str, key: str) -> float:
+        doc = self.store.get(OVERRIDES, f"{kind}:{key}")
+        return float(doc["value"]) if doc else 1.0
+
+    def delete(self, kind: str, key: str) -> None:
+        self.store.delete(OVERRIDES, f"{kind}:{key}")
+
+    def all(self) -> list[dict[str, Any]]:
+        return [doc for _, doc in self.store.find(OVERRIDES)]

@@ -1,0 +1,209 @@
+"""The data blob: everything a process needs, built once from configuration and passed around.
+
+It owns the state store, the time-series store, the broker (built lazily, so processes that do
+not trade never connect), the clock and the logger, and gives typed access to every data type.
+Close it (or use it as a context manager) when the process ends.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from syscore.config import load_config
+from syscore.config_models import SystradeConfig
+from syscore.home import systrade_home
+from sysdata.broker_config import BrokerConfigData
+from sysdata.capital import CapitalData
+from sysdata.contracts import FuturesContractData, RollStateData
+from sysdata.controls import InstrumentLockData, OverrideData, PositionLimitData, TradeLimitData
+from sysdata.instruments import InstrumentData, RollParametersData
+from sysdata.logs import AlertData, LogData
+from sysdata.optimal_positions import OptimalPositionData, SpreadData
+from sysdata.orders import OrderStackData
+from sysdata.positions import PositionData
+from sysdata.prices import (
+    AdjustedPricesData,
+    FuturesContractPriceData,
+    FxPricesData,
+    MultiplePricesData,
+    RollCalendarData,
+)
+from sysdata.process_control import ClientIdData, ProcessControlData
+from sysdata.state.base import StateStore
+from sysdata.state.factory import state_store_from_url
+from sysdata.timeseries.arctic_store import TimeSeriesStore
+
+
+def default_timeseries_uri(config: SystradeConfig, home: Path) -> str:
+    return config.timeseries_store or f"lmdb://{home / 'arctic'}"
+
+
+class DataBlob:
+    """Typed access to storage, broker, clock and log for one process.
+
+    Build with :meth:`from_config` in production; tests may pass stores directly.
+    """
+
+    def __init__(
+        self,
+        state: StateStore,
+        timeseries: TimeSeriesStore,
+        config: SystradeConfig,
+        home: Path,
+        clock: Any = None,
+        broker_factory: Callable[[DataBlob], Any] | None = None,
+        log: logging.Logger | None = None,
+    ):
+        self.state = state
+        self.timeseries = timeseries
+        self.config = config
+        self.home = home
+        self._clock = clock
+        self._broker_factory = broker_factory
+        self._broker = None
+        self.log = log or logging.getLogger("systrade")
+
+    @classmethod
+    def from_config(cls, home: Path | None = None, process_name: str = "systrade",
+                    config: SystradeConfig | None = None) -> DataBlob:
+        home = home or systrade_home()
+        config = config or load_config(home)
+        state = state_store_from_url(config.state_store, home)
+        try:
+            timeseries = TimeSeriesStore(default_timeseries_uri(config, home))
+        except Exception:
+            state.close()
+            raise
+        return cls(state, timeseries, config, home, log=logging.getLogger(f"systrade.{process_name}"))
+
+    # clock and broker ---------------------------------------------------------------------
+    @property
+    def clock(self):
+        if self._clock is None:
+            from syscore.clock import clock_from_config
+
+            self._clock = clock_from_config(self.config.clock, self.home)
+        return self._clock
+
+    def now(self):
+        """Current time, tz-aware UTC, from the blob's clock."""
+        return self.clock.now()
+
+    @property
+    def broker(self):
+        if self._broker is None:
+            factory = self._broker_factory
+            if factory is None:
+                from sysbrokers.factory import broker_from_blob
+
+                factory = broker_from_blob
+            self._broker = factory(self)
+        return self._broker
+
+    # typed data access ----------------------------------------------------------------------
+    @cached_property
+    def instruments(self) -> InstrumentData:
+        return InstrumentData(self.state)
+
+    @cached_property
+    def roll_parameters(self) -> RollParametersData:
+        return RollParametersData(self.state)
+
+    @cached_property
+    def contracts(self) -> FuturesContractData:
+        return FuturesContractData(self.state)
+
+    @cached_property
+    def roll_states(self) -> RollStateData:
+        return RollStateData(self.state)
+
+    @cached_property
+    def contract_prices(self) -> FuturesContractPriceData:
+        return FuturesContractPriceData(self.timeseries)
+
+    @cached_property
+    def multiple_prices(self) -> MultiplePricesData:
+        return MultiplePricesData(self.timeseries)
+
+    @cached_property
+    def adjusted_prices(self) -> AdjustedPricesData:
+        return AdjustedPricesData(self.timeseries)
+
+    @cached_property
+    def fx_prices(self) -> FxPricesData:
+        return FxPricesData(self.timeseries)
+
+    @cached_property
+    def roll_calendars(self) -> RollCalendarData:
+        return RollCalendarData(self.timeseries)
+
+    @cached_property
+    def capital(self) -> CapitalData:
+        return CapitalData(self.timeseries)
+
+    @cached_property
+    def optimal_positions(self) -> OptimalPositionData:
+        return OptimalPositionData(self.timeseries)
+
+    @cached_property
+    def spreads(self) -> SpreadData:
+        return SpreadData(self.timeseries)
+
+    @cached_property
+    def positions(self) -> PositionData:
+        return PositionData(self.state)
+
+    def order_stack(self, stack: str) -> OrderStackData:
+        return OrderStackData(self.state, stack)
+
+    @cached_property
+    def locks(self) -> InstrumentLockData:
+        return InstrumentLockData(self.state)
+
+    @cached_property
+    def trade_limits(self) -> TradeLimitData:
+        return TradeLimitData(self.state)
+
+    @cached_property
+    def position_limits(self) -> PositionLimitData:
+        return PositionLimitData(self.state)
+
+    @cached_property
+    def overrides(self) -> OverrideData:
+        return OverrideData(self.state)
+
+    @cached_property
+    def process_control(self) -> ProcessControlData:
+        return ProcessControlData(self.state)
+
+    @cached_property
+    def client_ids(self) -> ClientIdData:
+        return ClientIdData(self.state)
+
+    @cached_property
+    def logs(self) -> LogData:
+        return LogData(self.state)
+
+    @cached_property
+    def alerts(self) -> AlertData:
+        return AlertData(self.state)
+
+    @cached_property
+    def broker_config(self) -> BrokerConfigData:
+        return BrokerConfigData(self.state)
+
+    # lifecycle ----------------------------------------------------------------------------
+    def close(self) -> None:
+        if self._broker is not None and hasattr(self._broker, "close"):
+            self._broker.close()
+        self.state.close()
+        self.timeseries.close()
+
+    def __enter__(self) -> DataBlob:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,70 @@
+"""Process-control records and broker client ids, in the state store.
+
+A process record holds its ``status`` (GO, STOP, NO-RUN, PAUSE), whether it is running, its
+PID, host, last heartbeat and start/end times (ISO UTC text). Stored in the state store so a dead
+process is seen from any machine.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from syscore.exceptions import ExistingData, InvalidData, StoreError
+from sysdata.state.base import Insert, StateStore
+
+PROCESSES = "process_control"
+CLIENT_IDS = "broker_client_ids"
+PROCESS_STATUSES = ("GO", "STOP", "NO-RUN", "PAUSE")
+RECORD_FIELDS = ("status", "running", "pid", "host", "heartbeat", "last_start", "last_end")
+
+
+class ProcessControlData:
+    def __init__(self, store: StateStore):
+        self.store = store
+
+    def get(self, process_name: str) -> dict[str, Any]:
+        """The record; a process never seen is ``GO`` and not running."""
+        doc = self.store.get(PROCESSES, process_name)
+        base = {"status": "GO", "running": False, "pid": None, "host": None, "heartbeat": None,
+                "last_start": None, "last_end": None}
+        return {**base, **(doc or {})}
+
+    def update(self, process_name: str, **fields: Any) -> dict[str, Any]:
+        unknown = set(fields) - set(RECORD_FIELDS)
+        if unknown:
+            raise InvalidData(f"unknown process-control fields {sorted(unknown)}")
+        if "status" in fields and fields["status"] not in PROCESS_STATUSES:
+            raise InvalidData(
+                f"unknown process status {fields['status']!r}; expected one of {PROCESS_STATUSES}"
+            )
+        record = {**self.get(process_name), **fields}
+        self.store.put(PROCESSES, process_name, record)
+        return record
+
+    def all(self) -> dict[str, dict[str, Any]]:
+        return dict(self.store.find(PROCESSES))
+
+
+class ClientIdData:
+    """Allocates distinct broker client ids between ``low`` and ``high`` inclusive."""
+
+    def __init__(self, store: StateStore):
+        self.store = store
+
+    def allocate(self, low: int, high: int, owner: str = "") -> int:
+        for client_id in range(low, high + 1):
+            try:
+                self.store.apply([Insert(CLIENT_IDS, f"{client_id:06d}",
+                                         {"client_id": client_id, "owner": owner})])
+                return client_id
+            except ExistingData:
+                continue
+        raise StoreError(f"no free broker client id between {low} and {high}")
+
+    def release(self, client_id: int) -> None:
+        self.store.delete(CLIENT_IDS, f"{client_id:06d}")
+
+    def in_use(self) -> list[int]:
+        return [int(doc["client_id"]) for _, doc in self.store.find(CLIENT_IDS)]
+
+    def release_all(self) -> None:
+        self.store.drop(CLIENT_IDS)

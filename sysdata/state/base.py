@@ -1,0 +1,200 @@
+"""The state store: keyed JSON documents in named collections.
+
+Every stored state type (instruments, contracts, orders, positions, locks, logs, ...) is kept as a
+document ``{field: value}`` under a string key in a collection. Backends: SQLite (default, one
+WAL file) and MongoDB. Values must be JSON-representable (str, int, float, bool, None, list,
+dict); NaN and infinities are refused, timestamps are ISO-8601 UTC strings
+(:func:`syscore.dates.iso_utc`) so that string order is time order.
+
+Queries take a ``where`` mapping of top-level field to either a value (equality) or an operator
+mapping with any of ``$eq $ne $gt $gte $lt $lte $in``.
+
+Multi-record changes go through :meth:`StateStore.apply`, which applies a list of operations
+atomically (SQLite: one transaction; MongoDB: a write-ahead journal replayed on open, so a crash
+part-way leaves a change that the next open finishes).
+"""
+from __future__ import annotations
+
+import json
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from syscore.exceptions import InvalidData
+
+OPERATORS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in")
+
+
+@dataclass(frozen=True)
+class Put:
+    """Insert or replace the document at ``key``."""
+
+    collection: str
+    key: str
+    doc: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Insert:
+    """Insert a document; the whole batch fails with ExistingData if ``key`` exists."""
+
+    collection: str
+    key: str
+    doc: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Delete:
+    """Delete the document at ``key`` if present."""
+
+    collection: str
+    key: str
+
+
+Operation = Put | Insert | Delete
+
+
+def check_name(name: str, what: str = "collection") -> str:
+    if not isinstance(name, str) or not name or not all(c.isalnum() or c in "_-" for c in name):
+        raise InvalidData(f"invalid {what} name {name!r}")
+    return name
+
+
+def check_key(key: str) -> str:
+    if not isinstance(key, str) or not key:
+        raise InvalidData(f"document key must be a non-empty string, got {key!r}")
+    return key
+
+
+def encode_doc(doc: dict[str, Any]) -> str:
+    """JSON text of a document; refuses NaN/inf and non-JSON values with a clear error."""
+    if not isinstance(doc, dict):
+        raise InvalidData(f"document must be a mapping, got {type(doc).__name__}")
+    try:
+        return json.dumps(doc, allow_nan=False, sort_keys=True, separators=(",", ":"))
+    except ValueError as exc:
+        raise InvalidData(f"document has a NaN or infinite value: {exc}") from None
+    except TypeError as exc:
+        raise InvalidData(f"document has a value that is not JSON: {exc}") from None
+
+
+def check_where(where: dict[str, Any] | None) -> dict[str, Any]:
+    where = where or {}
+    for field, cond in where.items():
+        check_name(field, "field")
+        if isinstance(cond, dict):
+            unknown = set(cond) - set(OPERATORS)
+            if unknown:
+                raise InvalidData(f"unknown query operators {sorted(unknown)} for field {field}")
+    return where
+
+
+def matches(doc: dict[str, Any], where: dict[str, Any]) -> bool:
+    """Pure-Python evaluation of a ``where`` mapping (used by tests and fallbacks)."""
+    for field, cond in where.items():
+        value = doc.get(field)
+        conditions = cond if isinstance(cond, dict) else {"$eq": cond}
+        for op, target in conditions.items():
+            if op == "$eq" and value != target:
+                return False
+            if op == "$ne" and value == target:
+                return False
+            if op == "$in" and value not in target:
+                return False
+            if op in ("$gt", "$gte", "$lt", "$lte"):
+                if value is None:
+                    return False
+                if op == "$gt" and not value > target:
+                    return False
+                if op == "$gte" and not value >= target:
+                    return False
+                if op == "$lt" and not value < target:
+                    return False
+                if op == "$lte" and not value <= target:
+                    return False
+    return True
+
+
+def is_finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+class StateStore(ABC):
+    """Abstract keyed-document store. Implementations must be safe for several processes."""
+
+    url: str
+
+    @abstractmethod
+    def get(self, collection: str, key: str) -> dict[str, Any] | None:
+        """The document at ``key``, or None."""
+
+    @abstractmethod
+    def find(
+        self,
+        collection: str,
+        where: dict[str, Any] | None = None,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Matching ``(key, document)`` pairs, ordered by ``order_by`` (default: key)."""
+
+    @abstractmethod
+    def count(self, collection: str, where: dict[str, Any] | None = None) -> int:
+        """How many documents match."""
+
+    @abstractmethod
+    def apply(self, operations: Iterable[Operation]) -> None:
+        """Apply all operations atomically, in order."""
+
+    @abstractmethod
+    def next_id(self, counter: str, start: int = 1) -> int:
+        """Atomically allocate the next integer of a named counter (first value ``start``)."""
+
+    @abstractmethod
+    def set_counter_at_least(self, counter: str, value: int) -> None:
+        """Make sure the next id of ``counter`` is greater than ``value`` (used by restores)."""
+
+    @abstractmethod
+    def counters(self) -> dict[str, int]:
+        """Last allocated value of every counter."""
+
+    @abstractmethod
+    def collections(self) -> list[str]:
+        """Names of non-empty collections."""
+
+    @abstractmethod
+    def drop(self, collection: str) -> None:
+        """Delete a whole collection."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+    # conveniences built on the primitives -------------------------------------------------
+    def put(self, collection: str, key: str, doc: dict[str, Any]) -> None:
+        self.apply([Put(collection, key, doc)])
+
+    def insert(self, collection: str, key: str, doc: dict[str, Any]) -> None:
+        self.apply([Insert(collection, key, doc)])
+
+    def delete(self, collection: str, key: str) -> None:
+        self.apply([Delete(collection, key)])
+
+    def keys(self, collection: str, where: dict[str, Any] | None = None) -> list[str]:
+        return [key for key, _ in self.find(collection, where)]
+
+    def exists(self, collection: str, key: str) -> bool:
+        return self.get(collection, key) is not None
+
+    def dump(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Every document of every collection: ``{collection: {key: doc}}``."""
+        return {name: dict(self.find(name)) for name in self.collections()}
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

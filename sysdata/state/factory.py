@@ -1,0 +1,25 @@
+"""Build the state store named by the ``state_store`` config key."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sysdata.state.base import StateStore
+
+
+def state_store_from_url(url: str, home: Path) -> StateStore:
+    """``sqlite`` → ``$SYSTRADE_HOME/state.sqlite``; ``sqlite:///path``; ``mongodb://host/db``."""
+    if url == "sqlite":
+        from sysdata.state.sqlite_store import SqliteStateStore
+
+        return SqliteStateStore(home / "state.sqlite")
+    if url.startswith("sqlite:///"):
+        from sysdata.state.sqlite_store import SqliteStateStore
+
+        return SqliteStateStore(Path(url[len("sqlite:///"):]).expanduser())
+    if url.startswith("mongodb://"):
+        from sysdata.state.mongo_store import MongoStateStore
+
+        return MongoStateStore(url)
+    from syscore.exceptions import ConfigError
+
+    raise ConfigError(f"state_store: expected 'sqlite', 'sqlite:///path' or 'mongodb://...', found {url!r}")

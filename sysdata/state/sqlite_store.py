@@ -1,0 +1,249 @@
+"""SQLite state store: one file, WAL journal, busy timeout, one transaction per change.
+
+Safe for several processes on one machine: SQLite serialises writers; a writer killed mid-change
+leaves the file as it was before the transaction (WAL recovery on next open).
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from syscore.exceptions import ExistingData, InvalidData, StoreError
+from sysdata.state.base import (
+    Delete,
+    Insert,
+    Operation,
+    Put,
+    StateStore,
+    check_key,
+    check_name,
+    check_where,
+    encode_doc,
+)
+
+_SQL_OPS = {"$eq": "=", "$ne": "!=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS docs (
+    collection TEXT NOT NULL,
+    key TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (collection, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS docs_timestamp
+    ON docs (collection, json_extract(doc, '$.timestamp'));
+"""
+
+
+class SqliteStateStore(StateStore):
+    """State store in one SQLite file (created if missing).
+
+    ``busy_timeout_seconds`` (default 30) is how long a writer waits for another process's
+    transaction before failing with :class:`StoreError`.
+    """
+
+    def __init__(self, path: Path | str, busy_timeout_seconds: float = 30.0):
+        self.path = Path(path)
+        self.url = f"sqlite:///{self.path}"
+        if not self.path.parent.is_dir():
+            raise StoreError(f"directory for state store does not exist: {self.path.parent}")
+        self._lock = threading.RLock()
+        try:
+            self._conn = sqlite3.connect(
+                str(self.path),
+                timeout=busy_timeout_seconds,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_seconds * 1000)}")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open state store {self.path}: {exc}") from None
+
+    # reading --------------------------------------------------------------------------------
+    def get(self, collection: str, key: str) -> dict[str, Any] | None:
+        check_name(collection)
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT doc FROM docs WHERE collection = ? AND key = ?", (collection, key)
+            ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def _where_sql(self, collection: str, where: dict[str, Any] | None) -> tuple[str, list]:
+        where = check_where(where)
+        clauses, params = ["collection = ?"], [collection]
+        for field, cond in where.items():
+            expr = f"json_extract(doc, '$.{field}')"
+            conditions = cond if isinstance(cond, dict) else {"$eq": cond}
+            for op, target in conditions.items():
+                if op == "$in":
+                    values = [_sql_value(v) for v in target]
+                    if not values:
+                        clauses.append("0")
+                        continue
+                    clauses.append(f"{expr} IN ({','.join('?' * len(values))})")
+                    params.extend(values)
+                elif target is None and op in ("$eq", "$ne"):
+                    clauses.append(f"{expr} IS {'NOT ' if op == '$ne' else ''}NULL")
+                else:
+                    if op == "$ne":
+                        clauses.append(f"({expr} IS NULL OR {expr} != ?)")
+                    else:
+                        clauses.append(f"{expr} {_SQL_OPS[op]} ?")
+                    params.append(_sql_value(target))
+        return " AND ".join(clauses), params
+
+    def find(
+        self,
+        collection: str,
+        where: dict[str, Any] | None = None,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+    ) -> list[tuple[str, dict[str, Any]]]:
+        check_name(collection)
+        clause, params = self._where_sql(collection, where)
+        if order_by is None:
+            order = "key"
+        else:
+            check_name(order_by, "field")
+            order = f"json_extract(doc, '$.{order_by}')"
+        sql = f"SELECT key, doc FROM docs WHERE {clause} ORDER BY {order}"
+        sql += " DESC" if descending else " ASC"
+        if order_by is not None:
+            sql += ", key" + (" DESC" if descending else " ASC")
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._lock:
+            rows = self._conn.execute(sql, params).fetchall()
+        return [(key, json.loads(doc)) for key, doc in rows]
+
+    def count(self, collection: str, where: dict[str, Any] | None = None) -> int:
+        check_name(collection)
+        clause, params = self._where_sql(collection, where)
+        with self._lock:
+            return self._conn.execute(f"SELECT COUNT(*) FROM docs WHERE {clause}", params).fetchone()[0]
+
+    def collections(self) -> list[str]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT DISTINCT collection FROM docs ORDER BY collection"
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def counters(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._conn.execute("SELECT name, value FROM counters ORDER BY name").fetchall()
+        return dict(rows)
+
+    # writing --------------------------------------------------------------------------------
+    def apply(self, operations: Iterable[Operation]) -> None:
+        prepared = []
+        for op in operations:
+            check_name(op.collection)
+            check_key(op.key)
+            text = None if isinstance(op, Delete) else encode_doc(op.doc)
+            prepared.append((op, text))
+        if not prepared:
+            return
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"state store {self.path} is busy: {exc}") from None
+            try:
+                for op, text in prepared:
+                    if isinstance(op, Put):
+                        self._conn.execute(
+                            "INSERT INTO docs (collection, key, doc) VALUES (?, ?, ?) "
+                            "ON CONFLICT (collection, key) DO UPDATE SET doc = excluded.doc",
+                            (op.collection, op.key, text),
+                        )
+                    elif isinstance(op, Insert):
+                        try:
+                            self._conn.execute(
+                                "INSERT INTO docs (collection, key, doc) VALUES (?, ?, ?)",
+                                (op.collection, op.key, text),
+                            )
+                        except sqlite3.IntegrityError:
+                            raise ExistingData(
+                                f"{op.collection}: a record with key {op.key!r} already exists"
+                            ) from None
+                    elif isinstance(op, Delete):
+                        self._conn.execute(
+                            "DELETE FROM docs WHERE collection = ? AND key = ?",
+                            (op.collection, op.key),
+                        )
+                    else:  # pragma: no cover - type guard
+                        raise InvalidData(f"unknown operation {op!r}")
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def next_id(self, counter: str, start: int = 1) -> int:
+        check_name(counter, "counter")
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._conn.execute(
+                    "INSERT INTO counters (name, value) VALUES (?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+                    (counter, start),
+                ).fetchone()
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return int(row[0])
+
+    def set_counter_at_least(self, counter: str, value: int) -> None:
+        check_name(counter, "counter")
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO counters (name, value) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)",
+                (counter, int(value)),
+            )
+
+    def drop(self, collection: str) -> None:
+        check_name(collection)
+        with self._lock:
+            self._conn.execute("DELETE FROM docs WHERE collection = ?", (collection,))
+
+    def backup_to(self, destination: Path | str) -> Path:
+        """Online backup of the whole file (SQLite backup API): consistent while others write."""
+        destination = Path(destination)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        target = sqlite3.connect(str(destination))
+        try:
+            with self._lock:
+                self._conn.backup(target)
+        finally:
+            target.close()
+        return destination
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self._conn.close()
+            except sqlite3.Error:  # pragma: no cover
+                pass
+
+
+def _sql_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (dict, list)):
+        raise InvalidData("queries compare scalar values only")
+    return value

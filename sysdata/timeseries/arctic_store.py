@@ -1,0 +1,166 @@
+"""Time-series store on ArcticDB (LMDB locally, S3 or any ArcticDB URI in production).
+
+Data is grouped in *libraries* (one per symbol family: ``multiple_prices``, ``fx_prices``, ...)
+holding *symbols* (``CORN``, ``CORN/202312/D``). Every frame has a unique, sorted, tz-aware UTC
+``DatetimeIndex`` named ``DATETIME``; naive input timestamps are taken as UTC. ArcticDB has no
+isolation between writers: exactly one process writes a given symbol family at a time (the
+process-control layer guarantees it). ``update`` is never used to merge sparse rows: callers
+read, combine and ``write`` (or ``append`` strictly newer rows).
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from syscore.dates import to_utc, utc_index
+from syscore.exceptions import InvalidData, MissingData, StoreError
+from sysdata.state.base import check_name
+
+INDEX_NAME = "DATETIME"
+logging.getLogger("arcticdb").setLevel(logging.WARNING)
+
+
+def normalise_frame(data: pd.DataFrame | pd.Series, what: str = "data") -> pd.DataFrame:
+    """Validate and normalise a frame for storage: UTC index named DATETIME, sorted, unique."""
+    if isinstance(data, pd.Series):
+        data = data.to_frame(name=data.name if data.name is not None else "value")
+    if not isinstance(data, pd.DataFrame):
+        raise InvalidData(f"{what}: expected a pandas DataFrame, got {type(data).__name__}")
+    frame = data.copy()
+    frame.index = utc_index(frame.index)
+    if frame.index.hasnans:
+        raise InvalidData(f"{what}: index has missing timestamps")
+    if not frame.index.is_unique:
+        dupes = frame.index[frame.index.duplicated()].unique()[:3]
+        raise InvalidData(f"{what}: duplicated timestamps, e.g. {list(map(str, dupes))}")
+    if not frame.index.is_monotonic_increasing:
+        frame = frame.sort_index()
+    frame.index.name = INDEX_NAME
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+class TimeSeriesStore:
+    """ArcticDB-backed store. ``uri`` is any ArcticDB URI, e.g. ``lmdb:///home/me/.systrade/arctic``."""
+
+    def __init__(self, uri: str):
+        import arcticdb
+
+        self.uri = uri
+        if uri.startswith("lmdb://"):
+            Path(uri[len("lmdb://"):].split("?")[0]).mkdir(parents=True, exist_ok=True)
+        try:
+            self._arctic = arcticdb.Arctic(uri)
+        except Exception as exc:  # arcticdb raises several unrelated types
+            raise StoreError(f"cannot open time-series store {uri}: {exc}") from None
+        self._libraries: dict = {}
+
+    def _lib(self, library: str, create: bool = True):
+        check_name(library, "library")
+        lib = self._libraries.get(library)
+        if lib is None:
+            if not create and library not in self._arctic.list_libraries():
+                return None
+            lib = self._arctic.get_library(library, create_if_missing=True)
+            self._libraries[library] = lib
+        return lib
+
+    @staticmethod
+    def _check_symbol(symbol: str) -> str:
+        if not isinstance(symbol, str) or not symbol or symbol.strip() != symbol:
+            raise InvalidData(f"invalid symbol {symbol!r}")
+        return symbol
+
+    def write(self, library: str, symbol: str, data: pd.DataFrame | pd.Series) -> None:
+        """Replace ``symbol`` with ``data`` (whole series)."""
+        frame = normalise_frame(data, f"{library}/{symbol}")
+        self._lib(library).write(self._check_symbol(symbol), frame, prune_previous_versions=True)
+
+    def append(self, library: str, symbol: str, data: pd.DataFrame | pd.Series) -> int:
+        """Append rows strictly after the last stored timestamp; returns rows appended.
+
+        Creates the symbol if it does not exist. Rows at or before the last stored timestamp are
+        an error (use :meth:`write` to rewrite history deliberately).
+        """
+        frame = normalise_frame(data, f"{library}/{symbol}")
+        if frame.empty:
+            return 0
+        lib = self._lib(library)
+        if not lib.has_symbol(symbol):
+            self.write(library, symbol, frame)
+            return len(frame)
+        last = self.last_timestamp(library, symbol)
+        if last is not None and frame.index[0] <= last:
+            raise InvalidData(
+                f"{library}/{symbol}: cannot append rows from {frame.index[0]} at or before the "
+                f"last stored timestamp {last}"
+            )
+        existing_columns = list(lib.read(symbol, row_range=(0, 0)).data.columns)
+        if list(frame.columns) != existing_columns:
+            raise InvalidData(
+                f"{library}/{symbol}: columns {list(frame.columns)} differ from stored "
+                f"{existing_columns}"
+            )
+        lib.append(symbol, frame, prune_previous_versions=True)
+        return len(frame)
+
+    def read(
+        self,
+        library: str,
+        symbol: str,
+        start: pd.Timestamp | str | None = None,
+        end: pd.Timestamp | str | None = None,
+    ) -> pd.DataFrame:
+        """The stored frame (optionally between ``start`` and ``end`` inclusive, UTC).
+
+        Raises :class:`MissingData` when the symbol does not exist.
+        """
+        lib = self._lib(library, create=False)
+        if lib is None or not lib.has_symbol(symbol):
+            raise MissingData(f"no data for {library}/{symbol}")
+        date_range = None
+        if start is not None or end is not None:
+            date_range = (
+                to_utc(start) if start is not None else None,
+                to_utc(end) if end is not None else None,
+            )
+        frame = lib.read(symbol, date_range=date_range).data
+        frame.index = utc_index(frame.index)
+        frame.index.name = INDEX_NAME
+        return frame
+
+    def last_timestamp(self, library: str, symbol: str) -> pd.Timestamp | None:
+        lib = self._lib(library, create=False)
+        if lib is None or not lib.has_symbol(symbol):
+            return None
+        tail = lib.tail(symbol, 1).data
+        if tail.empty:
+            return None
+        return to_utc(tail.index[-1])
+
+    def has(self, library: str, symbol: str) -> bool:
+        lib = self._lib(library, create=False)
+        return bool(lib is not None and lib.has_symbol(symbol))
+
+    def delete(self, library: str, symbol: str) -> None:
+        lib = self._lib(library, create=False)
+        if lib is not None and lib.has_symbol(symbol):
+            lib.delete(symbol)
+
+    def symbols(self, library: str) -> list[str]:
+        lib = self._lib(library, create=False)
+        return sorted(lib.list_symbols()) if lib is not None else []
+
+    def libraries(self) -> list[str]:
+        return sorted(self._arctic.list_libraries())
+
+    def delete_library(self, library: str) -> None:
+        self._libraries.pop(library, None)
+        if library in self._arctic.list_libraries():
+            self._arctic.delete_library(library)
+
+    def close(self) -> None:
+        self._libraries.clear()
+        self._arctic = None  # arcticdb releases LMDB handles when collected
