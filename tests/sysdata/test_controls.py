@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import pytest
+
+from syscore.exceptions import InvalidData, MissingData, StoreError
+from sysdata.broker_config import BrokerConfigData, FxPairConfig, IBFuturesConfig
+from sysdata.controls import InstrumentLockData, OverrideData, PositionLimitData, TradeLimitData
+from sysdata.logs import AlertData, LogData
+from sysdata.process_control import ClientIdData, ProcessControlData
+
+
+def test_locks(state_store):
+    locks = InstrumentLockData(state_store)
+    locks.lock("CORN", "reconcile", "2024-01-01")
+    assert locks.is_locked("CORN") and not locks.is_locked("US10")
+    assert locks.locked_instruments() == ["CORN"]
+    locks.unlock("CORN")
+    assert locks.locked_instruments() == []
+
+
+def test_trade_limits_rolling_window(state_store):
+    limits = TradeLimitData(state_store)
+    limits.set_limit("CORN", 1, 5)
+    limits.record_trade("CORN", 3, "2024-01-01 10:00")
+    assert limits.remaining("CORN", 1, "2024-01-01 12:00") == 2
+    limits.record_trade("CORN", -4, "2024-01-01 13:00")
+    assert limits.remaining("CORN", 1, "2024-01-01 14:00") == 0
+    # the first trade drops out of the one-day window
+    assert limits.remaining("CORN", 1, "2024-01-02 11:00") == 1
+    limits.reset("CORN", 1)
+    assert limits.remaining("CORN", 1, "2024-01-02 11:00") == 5
+    with pytest.raises(MissingData):
+        limits.get("US10", 1)
+    with pytest.raises(InvalidData):
+        limits.set_limit("CORN", 0, 5)
+
+
+def test_position_limits_and_overrides(state_store):
+    limits = PositionLimitData(state_store)
+    limits.set_limit("CORN", 10)
+    limits.set_limit("CORN", 4, strategy_name="trend")
+    assert limits.get_limit("CORN") == 10 and limits.get_limit("CORN", "trend") == 4
+    assert limits.get_limit("US10") is None
+    overrides = OverrideData(state_store)
+    assert overrides.get("instrument", "CORN") == 1.0
+    overrides.set("instrument", "CORN", 0.0)
+    assert overrides.get("instrument", "CORN") == 0.0
+    with pytest.raises(InvalidData):
+        overrides.set("instrument", "CORN", 1.5)
+    with pytest.raises(InvalidData):
+        overrides.set("planet", "CORN", 0.5)
+
+
+def test_process_control_and_client_ids(state_store):
+    control = ProcessControlData(state_store)
+    assert control.get("run_systems")["status"] == "GO"
+    control.update("run_systems", status="STOP", pid=123, running=True)
+    record = control.get("run_systems")
+    assert (record["status"], record["pid"], record["running"]) == ("STOP", 123, True)
+    with pytest.raises(InvalidData):
+        control.update("run_systems", status="MAYBE")
+    with pytest.raises(InvalidData):
+        control.update("run_systems", colour="red")
+    ids = ClientIdData(state_store)
+    assert [ids.allocate(1, 3) for _ in range(3)] == [1, 2, 3]
+    with pytest.raises(StoreError, match="no free"):
+        ids.allocate(1, 3)
+    ids.release(2)
+    assert ids.allocate(1, 3) == 2
+
+
+def test_logs_and_alerts(state_store):
+    logs = LogData(state_store)
+    logs.add({"timestamp": "2024-01-01T10:00:00.000000+00:00", "level": "INFO", "levelno": 20,
+              "message": "a", "instrument_code": "CORN"})
+    logs.add({"timestamp": "2024-01-02T10:00:00.000000+00:00", "level": "ERROR", "levelno": 40,
+              "message": "b", "instrument_code": "US10"})
+    assert [r["message"] for r in logs.find(instrument_code="CORN")] == ["a"]
+    assert [r["message"] for r in logs.find(since="2024-01-02")] == ["b"]
+    assert [r["message"] for r in logs.find(min_level=30)] == ["b"]
+    assert logs.delete_before("2024-01-02") == 1
+    alerts = AlertData(state_store)
+    first = alerts.add("Spike in CORN", "details", "2024-01-01")
+    alerts.add("Spike in CORN", "again", "2024-01-02")
+    assert len(alerts.unsent()) == 2
+    alerts.mark_sent(first, "2024-01-01 00:01")
+    assert alerts.last_sent("Spike in CORN")["alert_id"] == first
+    assert len(alerts.unsent()) == 1
+
+
+def test_broker_config(state_store):
+    data = BrokerConfigData(state_store)
+    data.add_fx_pairs([FxPairConfig("JPYUSD", "USD", "JPY", True)])
+    assert data.fx_pair("JPYUSD").invert is True
+    data.add_ib_futures([IBFuturesConfig("CORN", "ZC", "CBOT", "USD", 5000, 100.0)])
+    assert data.ib_futures("CORN").price_multiplier == 100.0
+    with pytest.raises(MissingData):
+        data.fx_pair("EURUSD")
+    with pytest.raises(InvalidData):
+        FxPairConfig("EURUSD", "EURO", "USD")

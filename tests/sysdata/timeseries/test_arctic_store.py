@@ -1,0 +1,81 @@
+"""Contract tests of the ArcticDB (LMDB) time-series store."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from syscore.exceptions import InvalidData, MissingData
+
+
+def frame(start: str, n: int, tz: str | None = "UTC") -> pd.DataFrame:
+    idx = pd.date_range(start, periods=n, freq="D", tz=tz)
+    return pd.DataFrame({"a": np.arange(n, dtype=float), "b": np.linspace(0, 1, n)}, index=idx)
+
+
+def test_write_read_roundtrip_is_utc(ts_store):
+    data = frame("2020-01-01", 5)
+    ts_store.write("lib", "X/1", data)
+    out = ts_store.read("lib", "X/1")
+    assert str(out.index.tz) == "UTC"
+    assert out.index.name == "DATETIME"
+    np.testing.assert_array_equal(out.values, data.values)
+
+
+def test_naive_index_taken_as_utc(ts_store):
+    ts_store.write("lib", "naive", frame("2020-01-01 23:00", 2, tz=None))
+    out = ts_store.read("lib", "naive")
+    assert out.index[0] == pd.Timestamp("2020-01-01 23:00", tz="UTC")
+
+
+def test_other_timezones_converted(ts_store):
+    data = frame("2020-01-01 09:00", 2, tz="Europe/London")
+    ts_store.write("lib", "ldn", data)
+    assert ts_store.read("lib", "ldn").index[0] == pd.Timestamp("2020-01-01 09:00", tz="UTC")
+
+
+def test_append_only_newer_rows(ts_store):
+    ts_store.write("lib", "s", frame("2020-01-01", 3))
+    assert ts_store.append("lib", "s", frame("2020-01-10", 2)) == 2
+    assert len(ts_store.read("lib", "s")) == 5
+    with pytest.raises(InvalidData, match="at or before"):
+        ts_store.append("lib", "s", frame("2020-01-02", 1))
+    assert len(ts_store.read("lib", "s")) == 5
+
+
+def test_append_wrong_columns_refused(ts_store):
+    ts_store.write("lib", "s", frame("2020-01-01", 3))
+    bad = frame("2021-01-01", 1).rename(columns={"a": "z"})
+    with pytest.raises(InvalidData, match="columns"):
+        ts_store.append("lib", "s", bad)
+
+
+def test_duplicates_and_bad_index_refused_nothing_written(ts_store):
+    data = frame("2020-01-01", 3)
+    dup = pd.concat([data, data.iloc[:1]])
+    with pytest.raises(InvalidData, match="duplicated"):
+        ts_store.write("lib", "dup", dup)
+    with pytest.raises(InvalidData):
+        ts_store.write("lib", "bad", pd.DataFrame({"a": [1.0]}, index=["not a date"]))
+    assert not ts_store.has("lib", "dup")
+    assert not ts_store.has("lib", "bad")
+
+
+def test_unsorted_input_is_sorted(ts_store):
+    data = frame("2020-01-01", 4).iloc[[2, 0, 3, 1]]
+    ts_store.write("lib", "u", data)
+    assert ts_store.read("lib", "u").index.is_monotonic_increasing
+
+
+def test_read_range_missing_delete_and_listing(ts_store):
+    ts_store.write("lib", "s", frame("2020-01-01", 10))
+    part = ts_store.read("lib", "s", start="2020-01-03", end="2020-01-05")
+    assert list(part["a"]) == [2.0, 3.0, 4.0]
+    assert ts_store.last_timestamp("lib", "s") == pd.Timestamp("2020-01-10", tz="UTC")
+    with pytest.raises(MissingData):
+        ts_store.read("lib", "nope")
+    with pytest.raises(MissingData):
+        ts_store.read("otherlib", "s")
+    assert ts_store.symbols("lib") == ["s"]
+    ts_store.delete("lib", "s")
+    assert ts_store.symbols("lib") == []
