@@ -53,3 +53,15 @@ def systrade_home(tmp_path, monkeypatch) -> Path:
     home.mkdir()
     monkeypatch.setenv("SYSTRADE_HOME", str(home))
     return home
+
+
+@pytest.fixture(scope="session")
+def mongo_url(tmp_path_factory):
+    """Base URL of a real MongoDB-wire-protocol server: ``SYSTRADE_MONGO_URL`` if set, else an
+    nx-27017 process started on a free 127.0.0.1 port for this test session and stopped after."""
+    from tests.mongo_server import mongo_base_url
+
+    url, server = mongo_base_url(tmp_path_factory)
+    yield url
+    if server is not None:
+        server.stop()

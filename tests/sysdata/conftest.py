@@ -8,17 +8,8 @@ import pytest
 from sysdata.state.mongo_store import MongoStateStore
 from sysdata.state.sqlite_store import SqliteStateStore
 from sysdata.timeseries.arctic_store import TimeSeriesStore
-from tests.mongo_server import mongo_base_url
 
 STATE_BACKENDS = ["sqlite", "mongodb"]
-
-
-@pytest.fixture(scope="session")
-def mongo_url(tmp_path_factory):
-    url, server = mongo_base_url(tmp_path_factory)
-    yield url
-    if server is not None:
-        server.stop()
 
 
 def make_state_store(backend: str, tmp_path, mongo_url: str):

@@ -1,0 +1,36 @@
+"""Back up every time series and state table to CSV (pysystemtrade layout where one exists).
+
+Run from cron by ``run_backups`` or by hand::
+
+    python run.py sysproduction.backup_db_to_csv.backup_db_to_csv --destination /path
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sysdata.backup import backup_to_csv
+from sysdata.data_blob import DataBlob
+
+log = logging.getLogger("systrade.backup_db_to_csv")
+
+
+def csv_backup_directory(data: DataBlob) -> Path:
+    configured = data.config.csv_backup_directory
+    return Path(configured).expanduser() if configured else data.home / "backups" / "csv"
+
+
+def backup_db_to_csv(destination: str | None = None, data: DataBlob | None = None) -> str:
+    """Write the whole database to CSV under ``destination`` (default: config
+    ``csv_backup_directory``, else ``$SYSTRADE_HOME/backups/csv``); returns the directory."""
+    own = data is None
+    data = data or DataBlob.from_config(process_name="backup_db_to_csv")
+    try:
+        target = Path(destination).expanduser() if destination else csv_backup_directory(data)
+        manifest = backup_to_csv(data, target)
+        total = sum(manifest["counts"].values())
+        log.info("CSV backup written to %s (%d series/collections entries)", target, total)
+        return str(target)
+    finally:
+        if own:
+            data.close()

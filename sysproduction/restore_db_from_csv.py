@@ -1,0 +1,28 @@
+"""Restore a wiped (or new) home from a CSV backup written by ``backup_db_to_csv``.
+
+    python run.py sysproduction.restore_db_from_csv.restore_db_from_csv --source /path
+"""
+from __future__ import annotations
+
+import logging
+
+from sysdata.backup import restore_from_csv
+from sysdata.data_blob import DataBlob
+
+log = logging.getLogger("systrade.restore_db_from_csv")
+
+
+def restore_db_from_csv(source: str, overwrite: bool = False, data: DataBlob | None = None) -> str:
+    """Load every time series and state record from ``source``. Refuses if the stores hold
+    data, unless ``overwrite`` is true (existing records with the same keys are replaced)."""
+    own = data is None
+    data = data or DataBlob.from_config(process_name="restore_db_from_csv")
+    try:
+        counts = restore_from_csv(data, source, overwrite=overwrite)
+        message = (f"restored {counts['timeseries']} time series and {counts['state_records']} "
+                   f"state records from {source}")
+        log.info(message)
+        return message
+    finally:
+        if own:
+            data.close()

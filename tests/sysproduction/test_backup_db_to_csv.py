@@ -1,0 +1,129 @@
+"""Round trips: reference import -> CSV export equal in values and timestamps; backup -> wipe ->
+restore -> identical stores."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from syscore.exceptions import ExistingData
+from sysdata.backup import wipe_stores
+from sysinit.import_pysystemtrade_csv import import_pysystemtrade_csv
+from sysproduction.backup_db_to_csv import backup_db_to_csv
+from sysproduction.backup_state_store import backup_state_store, restore_state_store
+from sysproduction.restore_db_from_csv import restore_db_from_csv
+from tests.blob_helpers import make_blob
+
+PRICE_DIRS = ["multiple_prices_csv", "adjusted_prices_csv", "fx_prices_csv", "roll_calendars_csv"]
+
+
+def read_exact(path):
+    """Parse a CSV exactly: floats round-trip, everything else as text."""
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return raw
+
+
+def assert_same_values_and_timestamps(original, exported):
+    a, b = read_exact(original), read_exact(exported)
+    assert list(a.columns) == list(b.columns), original
+    assert len(a) == len(b), original
+    time_column = a.columns[0]
+    assert (a[time_column] == b[time_column]).all(), original
+    for column in a.columns[1:]:
+        left, right = a[column], b[column]
+        numeric_left = pd.to_numeric(left.replace("", np.nan), errors="coerce")
+        if numeric_left.notna().sum() == (left != "").sum() and "CONTRACT" not in column.upper() \
+                and "contract" not in column:
+            x = np.array([float(v) if v != "" else np.nan for v in left])
+            y = np.array([float(v) if v != "" else np.nan for v in right])
+            assert np.array_equal(np.isnan(x), np.isnan(y)), (original, column)
+            assert np.array_equal(x[~np.isnan(x)], y[~np.isnan(y)]), (original, column)
+        else:
+            assert (left == right).all(), (original, column)
+
+
+@pytest.fixture(params=["sqlite", "mongodb"])
+def blob(request, tmp_path):
+    url = request.getfixturevalue("mongo_url") if request.param == "mongodb" else None
+    data = make_blob(tmp_path / "home", request.param, url)
+    yield data
+    data.close()
+
+
+def test_import_then_export_equal_in_values_and_timestamps(pysystemtrade_reference, tmp_path, blob):
+    import_pysystemtrade_csv(str(pysystemtrade_reference), data=blob)
+    out = tmp_path / "backup"
+    backup_db_to_csv(str(out), data=blob)
+    compared = 0
+    for directory in PRICE_DIRS:
+        for original in sorted((pysystemtrade_reference / directory).glob("*.csv")):
+            assert_same_values_and_timestamps(original, out / directory / original.name)
+            compared += 1
+    assert compared == 11 * 3 + 3
+    # configs survive in pysystemtrade's (newer) layout
+    config = pd.read_csv(out / "csvconfig" / "instrumentconfig.csv")
+    spreads = pd.read_csv(out / "csvconfig" / "spreadcosts.csv").set_index("Instrument")
+    assert spreads.loc["CORN", "SpreadCost"] == 0.125
+    assert "CORN" in set(config["Instrument"])
+
+
+def snapshot(data):
+    series = {}
+    for library in data.timeseries.libraries():
+        for symbol in data.timeseries.symbols(library):
+            series[(library, symbol)] = data.timeseries.read(library, symbol)
+    return series, data.state.dump(), data.state.counters()
+
+
+def test_backup_wipe_restore_identical(pysystemtrade_reference, tmp_path, blob):
+    import_pysystemtrade_csv(str(pysystemtrade_reference), data=blob)
+    blob.positions.set_strategy_position("trend", "CORN", 3, "2024-01-02 10:00:00.123456")
+    blob.order_stack("instrument").new_order_id()
+    blob.capital.add_total("2024-01-02 10:00:00.5", total=1e6, broker=1e6, max=1e6, acc_pnl=0.0,
+                           margin=1.5e4)
+    blob.optimal_positions.add("trend", "CORN", "2024-01-02", -1.5, -0.5, 455.25, "20240300",
+                               "2024-01-01 23:00")
+    before = snapshot(blob)
+    out = tmp_path / "backup"
+    backup_db_to_csv(str(out), data=blob)
+    wipe_stores(blob)
+    assert blob.state.collections() == [] and blob.multiple_prices.list_codes() == []
+    restore_db_from_csv(str(out), data=blob)
+    after = snapshot(blob)
+    assert before[0].keys() == after[0].keys()
+    for key, frame in before[0].items():
+        pd.testing.assert_frame_equal(frame, after[0][key], check_exact=True, obj=str(key))
+    assert before[1] == after[1]
+    assert after[2]["instrument_order_id"] >= before[2]["instrument_order_id"]
+    # an id allocated after restore never repeats one allocated before
+    assert blob.order_stack("instrument").new_order_id() == before[2]["instrument_order_id"] + 1
+
+
+def test_restore_refuses_non_empty_store(tmp_path, blob):
+    blob.positions.set_strategy_position("trend", "CORN", 1, "2024-01-01")
+    out = tmp_path / "backup"
+    backup_db_to_csv(str(out), data=blob)
+    with pytest.raises(ExistingData, match="not empty"):
+        restore_db_from_csv(str(out), data=blob)
+
+
+def test_backup_replaces_previous_backup_completely(tmp_path, blob):
+    out = tmp_path / "backup"
+    blob.fx_prices.write("EURUSD", pd.Series([1.1], index=pd.DatetimeIndex(["2024-01-01"])))
+    backup_db_to_csv(str(out), data=blob)
+    assert (out / "fx_prices_csv" / "EURUSD.csv").exists()
+    blob.fx_prices.delete("EURUSD")
+    blob.fx_prices.write("GBPUSD", pd.Series([1.3], index=pd.DatetimeIndex(["2024-01-01"])))
+    backup_db_to_csv(str(out), data=blob)
+    assert not (out / "fx_prices_csv" / "EURUSD.csv").exists()
+    assert not out.with_name("backup.partial").exists()
+
+
+def test_state_store_backup_and_restore(tmp_path, blob):
+    blob.positions.set_strategy_position("trend", "CORN", 3, "2024-01-02")
+    before = blob.state.dump()
+    path = backup_state_store(str(tmp_path / "sb"), data=blob)
+    for collection in blob.state.collections():
+        blob.state.drop(collection)
+    restore_state_store(path, data=blob)
+    assert blob.state.dump() == before
