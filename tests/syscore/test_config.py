@@ -1,0 +1,93 @@
+"""Configuration: defaults, private overrides, and one clear message per kind of bad input."""
+from __future__ import annotations
+
+import pytest
+
+from syscore.config import load_config, load_control_config
+from syscore.exceptions import ConfigError
+
+
+def write_private(home, text: str, name: str = "private_config.yaml"):
+    path = home / "private" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_defaults_load(systrade_home):
+    config = load_config(systrade_home)
+    assert config.state_store == "sqlite"
+    assert config.broker == "sim"
+    assert config.max_price_spike == 8.0
+    assert config.price_cleaning.ignore_zero_prices is True
+    assert config.price_cleaning.ignore_prices_with_zero_volumes_daily is False
+    assert config.logging.level == "INFO"
+
+
+def test_private_overrides_merge_deeply(systrade_home):
+    write_private(systrade_home, "max_price_spike: 6\nlogging:\n  level: debug\n")
+    config = load_config(systrade_home)
+    assert config.max_price_spike == 6.0
+    assert config.logging.level == "DEBUG"
+    assert config.logging.console is True  # untouched sibling key keeps its default
+
+
+def test_malformed_yaml_names_file_and_line(systrade_home):
+    path = write_private(systrade_home, "logging:\n  level: [INFO\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(systrade_home)
+    message = str(info.value)
+    assert str(path) in message and "malformed YAML" in message and "line" in message
+
+
+def test_unknown_key_reported(systrade_home):
+    path = write_private(systrade_home, "max_price_spkie: 6\n")
+    with pytest.raises(ConfigError, match="unknown key 'max_price_spkie'") as info:
+        load_config(systrade_home)
+    assert str(path) in str(info.value)
+
+
+def test_unknown_nested_key_reported(systrade_home):
+    write_private(systrade_home, "price_cleaning:\n  ignore_everything: true\n")
+    with pytest.raises(ConfigError, match="unknown key 'price_cleaning.ignore_everything'"):
+        load_config(systrade_home)
+
+
+def test_wrong_type_names_key_expected_and_found(systrade_home):
+    write_private(systrade_home, "max_price_spike: lots\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(systrade_home)
+    message = str(info.value)
+    assert "key 'max_price_spike'" in message and "number" in message and "'lots'" in message
+
+
+def test_bad_state_store_value(systrade_home):
+    write_private(systrade_home, "state_store: postgres://x\n")
+    with pytest.raises(ConfigError, match="mongodb://host:port/dbname"):
+        load_config(systrade_home)
+
+
+def test_top_level_not_a_mapping(systrade_home):
+    write_private(systrade_home, "- a\n- b\n")
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        load_config(systrade_home)
+
+
+def test_secrets_hidden_in_repr_and_errors(systrade_home):
+    write_private(systrade_home, "email:\n  password: hunter2\nib:\n  account: U1234567\n")
+    config = load_config(systrade_home)
+    assert "hunter2" not in repr(config) and "U1234567" not in repr(config)
+    assert config.email.password.get_secret_value() == "hunter2"
+    write_private(systrade_home, "email:\n  password: [hunter2]\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(systrade_home)
+    assert "hunter2" not in str(info.value)
+
+
+def test_control_config_validates_times(systrade_home):
+    assert "run_systems" in load_control_config(systrade_home).process_configuration
+    write_private(systrade_home,
+                  "process_configuration:\n  run_systems:\n    start_time: '25:00'\n",
+                  "private_control_config.yaml")
+    with pytest.raises(ConfigError, match="process_configuration.run_systems.start_time"):
+        load_control_config(systrade_home)
