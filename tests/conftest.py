@@ -50,7 +50,7 @@ def backtest_reference(reference_dir: Path) -> Path:
 def systrade_home(tmp_path, monkeypatch) -> Path:
     """An isolated SYSTRADE_HOME for one test."""
     home = tmp_path / "home"
-    home.mkdir()
+    (home / "private").mkdir(parents=True)
     monkeypatch.setenv("SYSTRADE_HOME", str(home))
     return home
 

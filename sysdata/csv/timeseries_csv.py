@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from syscore.exceptions import InvalidData
 
-SECONDS_FORMAT = "%Y-%m-%d %H:%M:%S"
-MICROS_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
 def read_timeseries_csv(
@@ -75,8 +74,10 @@ def write_timeseries_csv(frame: pd.DataFrame, path: Path, index_label: str) -> P
     index = out.index
     if isinstance(index, pd.DatetimeIndex) and index.tz is not None:
         index = index.tz_convert("UTC").tz_localize(None)
-    fmt = MICROS_FORMAT if (len(index) and (index.microsecond != 0).any()) else SECONDS_FORMAT
-    out.index = pd.Index(index.strftime(fmt), name=index_label)
+    unit = "us" if (len(index) and (index.microsecond != 0).any()) else "s"
+    text = np.char.replace(np.datetime_as_string(index.values.astype("datetime64[ns]"), unit=unit),
+                           "T", " ")
+    out.index = pd.Index(text, name=index_label)
     tmp = path.with_name(path.name + ".tmp")
     out.to_csv(tmp, index=True)
     tmp.replace(path)

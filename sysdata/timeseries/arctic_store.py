@@ -10,6 +10,7 @@ read, combine and ``write`` (or ``append`` strictly newer rows).
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +21,32 @@ from sysdata.state.base import check_name
 
 INDEX_NAME = "DATETIME"
 logging.getLogger("arcticdb").setLevel(logging.WARNING)
+
+# LMDB must not be opened twice in one process: every TimeSeriesStore over one URI shares one
+# Arctic instance, reference-counted and released when the last store closes.
+_SHARED: dict[str, list] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _acquire(uri: str):
+    import arcticdb
+
+    with _SHARED_LOCK:
+        entry = _SHARED.get(uri)
+        if entry is None:
+            entry = [arcticdb.Arctic(uri), 0]
+            _SHARED[uri] = entry
+        entry[1] += 1
+        return entry[0]
+
+
+def _release(uri: str) -> None:
+    with _SHARED_LOCK:
+        entry = _SHARED.get(uri)
+        if entry is not None:
+            entry[1] -= 1
+            if entry[1] <= 0:
+                del _SHARED[uri]
 
 
 def normalise_frame(data: pd.DataFrame | pd.Series, what: str = "data") -> pd.DataFrame:
@@ -46,15 +73,14 @@ class TimeSeriesStore:
     """ArcticDB-backed store. ``uri`` is any ArcticDB URI, e.g. ``lmdb:///home/me/.systrade/arctic``."""
 
     def __init__(self, uri: str):
-        import arcticdb
-
         self.uri = uri
         if uri.startswith("lmdb://"):
             Path(uri[len("lmdb://"):].split("?")[0]).mkdir(parents=True, exist_ok=True)
         try:
-            self._arctic = arcticdb.Arctic(uri)
+            self._arctic = _acquire(uri)
         except Exception as exc:  # arcticdb raises several unrelated types
             raise StoreError(f"cannot open time-series store {uri}: {exc}") from None
+        self._closed = False
         self._libraries: dict = {}
 
     def _lib(self, library: str, create: bool = True):
@@ -162,5 +188,8 @@ class TimeSeriesStore:
             self._arctic.delete_library(library)
 
     def close(self) -> None:
-        self._libraries.clear()
-        self._arctic = None  # arcticdb releases LMDB handles when collected
+        """Release this store's share of the Arctic instance (idempotent)."""
+        if not self._closed:
+            self._closed = True
+            self._libraries.clear()
+            _release(self.uri)

@@ -2,6 +2,8 @@
 restore -> identical stores."""
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -34,8 +36,8 @@ def assert_same_values_and_timestamps(original, exported):
         numeric_left = pd.to_numeric(left.replace("", np.nan), errors="coerce")
         if numeric_left.notna().sum() == (left != "").sum() and "CONTRACT" not in column.upper() \
                 and "contract" not in column:
-            x = np.array([float(v) if v != "" else np.nan for v in left])
-            y = np.array([float(v) if v != "" else np.nan for v in right])
+            x = left.replace("", "nan").astype(float).to_numpy()
+            y = right.replace("", "nan").astype(float).to_numpy()
             assert np.array_equal(np.isnan(x), np.isnan(y)), (original, column)
             assert np.array_equal(x[~np.isnan(x)], y[~np.isnan(y)]), (original, column)
         else:
@@ -50,16 +52,46 @@ def blob(request, tmp_path):
     data.close()
 
 
-def test_import_then_export_equal_in_values_and_timestamps(pysystemtrade_reference, tmp_path, blob):
-    import_pysystemtrade_csv(str(pysystemtrade_reference), data=blob)
-    out = tmp_path / "backup"
-    backup_db_to_csv(str(out), data=blob)
+@pytest.fixture(scope="module")
+def full_import(pysystemtrade_reference, tmp_path_factory):
+    """The whole reference imported once (SQLite state; the time series are the same ArcticDB
+    code for every state backend) and backed up once."""
+    root = tmp_path_factory.mktemp("full")
+    data = make_blob(root / "home")
+    import_pysystemtrade_csv(str(pysystemtrade_reference), data=data)
+    out = root / "backup"
+    backup_db_to_csv(str(out), data=data)
+    yield data, out
+    data.close()
+
+
+@pytest.fixture
+def subset_source(pysystemtrade_reference, tmp_path):
+    """Two instruments, one FX series and the configs: enough to exercise every family."""
+    source = tmp_path / "subset"
+    for directory in PRICE_DIRS:
+        (source / directory).mkdir(parents=True)
+    for code in ("CORN", "EUR"):
+        for directory in ("multiple_prices_csv", "adjusted_prices_csv", "roll_calendars_csv"):
+            shutil.copy(pysystemtrade_reference / directory / f"{code}.csv", source / directory)
+    shutil.copy(pysystemtrade_reference / "fx_prices_csv" / "GBPUSD.csv", source / "fx_prices_csv")
+    shutil.copytree(pysystemtrade_reference / "csvconfig", source / "csvconfig")
+    shutil.copytree(pysystemtrade_reference / "sysbrokers_IB", source / "sysbrokers_IB")
+    return source
+
+
+def compare_price_files(source, out) -> int:
     compared = 0
     for directory in PRICE_DIRS:
-        for original in sorted((pysystemtrade_reference / directory).glob("*.csv")):
+        for original in sorted((source / directory).glob("*.csv")):
             assert_same_values_and_timestamps(original, out / directory / original.name)
             compared += 1
-    assert compared == 11 * 3 + 3
+    return compared
+
+
+def test_import_then_export_equal_in_values_and_timestamps(pysystemtrade_reference, full_import):
+    _, out = full_import
+    assert compare_price_files(pysystemtrade_reference, out) == 11 * 3 + 3
     # configs survive in pysystemtrade's (newer) layout
     config = pd.read_csv(out / "csvconfig" / "instrumentconfig.csv")
     spreads = pd.read_csv(out / "csvconfig" / "spreadcosts.csv").set_index("Instrument")
@@ -75,8 +107,15 @@ def snapshot(data):
     return series, data.state.dump(), data.state.counters()
 
 
-def test_backup_wipe_restore_identical(pysystemtrade_reference, tmp_path, blob):
-    import_pysystemtrade_csv(str(pysystemtrade_reference), data=blob)
+def test_subset_roundtrip_on_every_backend(subset_source, tmp_path, blob):
+    import_pysystemtrade_csv(str(subset_source), data=blob)
+    out = tmp_path / "backup"
+    backup_db_to_csv(str(out), data=blob)
+    assert compare_price_files(subset_source, out) == 2 * 3 + 1
+
+
+def test_backup_wipe_restore_identical(subset_source, tmp_path, blob):
+    import_pysystemtrade_csv(str(subset_source), data=blob)
     blob.positions.set_strategy_position("trend", "CORN", 3, "2024-01-02 10:00:00.123456")
     blob.order_stack("instrument").new_order_id()
     blob.capital.add_total("2024-01-02 10:00:00.5", total=1e6, broker=1e6, max=1e6, acc_pnl=0.0,
@@ -127,3 +166,15 @@ def test_state_store_backup_and_restore(tmp_path, blob):
         blob.state.drop(collection)
     restore_state_store(path, data=blob)
     assert blob.state.dump() == before
+
+
+def test_full_reference_backup_wipe_restore_identical(full_import):
+    data, out = full_import
+    before = snapshot(data)
+    wipe_stores(data)
+    restore_db_from_csv(str(out), data=data)
+    after = snapshot(data)
+    assert before[0].keys() == after[0].keys()
+    for key, frame in before[0].items():
+        pd.testing.assert_frame_equal(frame, after[0][key], check_exact=True, obj=str(key))
+    assert before[1] == after[1]

@@ -1,0 +1,58 @@
+"""Business-day binning and alignment equal the pandas operations pysystemtrade uses."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from systems.calendar import asof_values, business_days, daily_last, daily_mean, ffill_2d
+
+
+def _intraday(seed=3, n=4000) -> pd.Series:
+    rng = np.random.default_rng(seed)
+    stamps = pd.Timestamp("2019-01-01") + pd.to_timedelta(np.sort(rng.integers(0, 900 * 24, n)), unit="h")
+    stamps = stamps[~stamps.duplicated()]
+    values = rng.normal(size=len(stamps)).cumsum()
+    values[rng.random(len(values)) < 0.1] = np.nan
+    return pd.Series(values, index=stamps)
+
+
+def test_daily_last_equals_resample_1b_last():
+    s = _intraday()
+    pd.testing.assert_series_equal(daily_last(s), s.resample("1B").last(), check_freq=False, check_names=False)
+
+
+def test_daily_mean_equals_resample_1b_mean():
+    s = _intraday(seed=4)
+    s.iloc[5] = np.inf
+    pd.testing.assert_series_equal(daily_mean(s), s.resample("1B").mean(), check_freq=False, check_names=False)
+
+
+def test_weekend_stamps_belong_to_friday():
+    s = pd.Series([1.0, 2.0, 3.0], index=pd.DatetimeIndex(["2024-01-05 10:00", "2024-01-06 12:00", "2024-01-07 23:00"]))
+    out = daily_last(s)
+    assert list(out.index) == [pd.Timestamp("2024-01-05")]
+    assert out.iloc[0] == 3.0
+
+
+def test_business_days_equal_bdate_range():
+    assert business_days("1999-12-25", "2000-03-05").equals(pd.bdate_range("1999-12-25", "2000-03-05"))
+
+
+def test_asof_equals_reindex_ffill():
+    s = _intraday(seed=5).dropna()
+    dates = pd.bdate_range("2018-12-20", "2021-08-01")
+    np.testing.assert_array_equal(asof_values(s, dates), s.reindex(dates, method="ffill").to_numpy())
+
+
+def test_ffill_2d_equals_pandas():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 4))
+    x[rng.random(x.shape) < 0.4] = np.nan
+    x[:, 3] = np.nan
+    np.testing.assert_array_equal(ffill_2d(x), pd.DataFrame(x).ffill().to_numpy())
+
+
+@pytest.mark.parametrize("empty", [pd.Series(dtype=float)])
+def test_empty_series(empty):
+    assert daily_last(empty).empty and daily_mean(empty).empty
