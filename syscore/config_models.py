@@ -67,8 +67,8 @@ class SimConfig(_Strict):
     seed: int = 42
     start_date: str = "2000-01-03"
     slippage_ticks: float = Field(default=0.0, ge=0)
-    latency_seconds: float = Field(default=0.0, ge=0)
-    max_order_size: int = Field(default=1000, ge=1)
+    latency_seconds: float = Field(default=0.25, ge=0)
+    max_order_size: int = Field(default=500, ge=1)
     spike_rate: float = Field(default=0.0, ge=0, le=1)
     zero_price_rate: float = Field(default=0.0, ge=0, le=1)
     zero_volume_rate: float = Field(default=0.0, ge=0, le=1)

@@ -17,7 +17,8 @@ class FixedClock:
     """A clock that returns a set time (tz-aware UTC) until moved."""
 
     def __init__(self, now="2024-01-02 12:00"):
-        self.current = pd.Timestamp(now, tz="UTC")
+        ts = pd.Timestamp(now)
+        self.current = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
     def now(self) -> pd.Timestamp:
         return self.current

@@ -1,0 +1,34 @@
+"""Build the broker named by the ``broker`` config key for a data blob."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from syscore.exceptions import ConfigError
+
+
+def broker_from_blob(data: Any):
+    """``sim``: the simulated broker on the shared market model, its books under
+    ``$SYSTRADE_HOME/sim_broker``; ``ib``: Interactive Brokers (ib_async)."""
+    config = data.config
+    if config.broker == "sim":
+        from sysbrokers.sim.bad_data import BadDataConfig
+        from sysbrokers.sim.broker import SimBroker, SimBrokerConfig
+        from sysbrokers.sim.market import MarketModel, default_market
+
+        sim = config.sim
+        broker_config = SimBrokerConfig(
+            base_currency=config.base_currency,
+            initial_cash=sim.initial_cash,
+            latency=pd.Timedelta(seconds=sim.latency_seconds),
+            slippage_ticks=sim.slippage_ticks,
+            max_order_size=sim.max_order_size,
+        )
+        return SimBroker(
+            clock=data.clock, home=data.home, market=default_market(sim.seed), config=broker_config
+        )
+    if config.broker == "ib":
+        raise ConfigError("broker 'ib': the Interactive Brokers connection is not available yet")
+    raise ConfigError(f"unknown broker {config.broker!r}")

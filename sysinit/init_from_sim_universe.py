@@ -1,0 +1,74 @@
+"""Initialise a home from the simulator's demo universe: instrument configs, roll parameters,
+FX pairs and the IB mapping, so the daily processes can run against the simulated broker.
+
+    python run.py sysinit.init_from_sim_universe.init_from_sim_universe
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from syscore.exceptions import UnknownInstrument
+from sysbrokers.sim.universe import InstrumentSpec, load_universe
+from sysdata.broker_config import FxPairConfig, IBFuturesConfig
+from sysdata.data_blob import DataBlob
+from sysobjects.instruments import InstrumentConfig
+from sysobjects.roll_parameters import MONTH_LETTERS, RollParameters
+from sysproduction.process_helpers import blob_for
+
+
+def region_for(timezone: str) -> str:
+    """``US``, ``EMEA`` or ``ASIA`` from an exchange time zone name."""
+    if timezone.startswith("America/") or timezone.startswith("US/"):
+        return "US"
+    if timezone.startswith("Asia/") or timezone.startswith("Australia/"):
+        return "ASIA"
+    return "EMEA"
+
+
+def instrument_config(spec: InstrumentSpec) -> InstrumentConfig:
+    """Config from a universe entry: commission per contract, half the quoted spread."""
+    return InstrumentConfig(
+        instrument_code=spec.code, description=spec.description, pointsize=float(spec.multiplier),
+        currency=spec.currency, asset_class=spec.asset_class, per_block=float(spec.commission),
+        spread_cost=spec.spread_ticks * spec.tick_size / 2.0,
+        region=region_for(spec.hours.tz),
+    )
+
+
+def roll_parameters(spec: InstrumentSpec) -> RollParameters:
+    """Roll ``roll_days`` before expiry; carry from the nearer priced contract when we hold a
+    subset of the priced cycle, else the next one; expiry day from the exchange rule."""
+    year = dt.date.today().year + 1
+    month = MONTH_LETTERS.index(spec.priced_cycle[0]) + 1
+    expiry = spec.expiry_rule.expiry_for(year, month)
+    months_after = (expiry.year * 12 + expiry.month) - (year * 12 + month)
+    expiry_offset = expiry.day - 1 + 30 * months_after
+    carry = -1 if spec.hold_cycle != spec.priced_cycle else 1
+    return RollParameters(hold_roll_cycle=spec.hold_cycle, priced_roll_cycle=spec.priced_cycle,
+                          roll_offset_days=-int(round(spec.roll_days)), carry_offset=carry,
+                          expiry_offset=expiry_offset)
+
+
+def init_from_sim_universe(instruments: str = "ALL", data: DataBlob | None = None) -> str:
+    """Load configs for ``ALL`` universe instruments or a comma-separated list of codes."""
+    universe = load_universe()
+    codes = sorted(universe.instruments) if instruments == "ALL" else \
+        [c.strip() for c in instruments.split(",") if c.strip()]
+    unknown = [c for c in codes if c not in universe.instruments]
+    if unknown:
+        raise UnknownInstrument(f"not in the simulator's universe: {unknown}")
+    with blob_for(data, "init_from_sim_universe") as blob:
+        specs = [universe.instruments[c] for c in codes]
+        blob.instruments.add_many([instrument_config(s) for s in specs])
+        for spec in specs:
+            blob.roll_parameters.add(spec.code, roll_parameters(spec))
+        blob.broker_config.add_ib_futures([
+            IBFuturesConfig(s.code, s.ib.symbol, s.ib.exchange, s.ib.currency, s.ib.multiplier,
+                            float(s.ib.price_magnifier)) for s in specs])
+        base = blob.config.base_currency
+        currencies = sorted({s.currency for s in specs} - {base})
+        pairs = [FxPairConfig(f"{ccy}{base}", ccy, base, False) for ccy in currencies
+                 if f"{ccy}{base}" in universe.fx]
+        blob.broker_config.add_fx_pairs(pairs)
+        return (f"initialised {len(specs)} instruments and FX pairs "
+                f"{[p.code for p in pairs]} from the simulator universe")

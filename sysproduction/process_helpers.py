@@ -1,0 +1,66 @@
+"""Shared plumbing for top-level process functions: a blob if none was given, and a loop over
+items where one failing item is logged and alerted without stopping the others."""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sysdata.data_blob import DataBlob
+from syslogdiag.alerts import alert
+from syslogdiag.context import get_logger
+
+T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def blob_for(data: DataBlob | None, process_name: str) -> Iterator[DataBlob]:
+    """Yield ``data``, or a blob built from configuration and closed afterwards."""
+    if data is not None:
+        yield data
+        return
+    blob = DataBlob.from_config(process_name=process_name)
+    try:
+        yield blob
+    finally:
+        blob.close()
+
+
+@dataclass
+class ProcessReport:
+    """Per-item results of one run, and the items that failed with their error."""
+
+    process: str
+    results: dict[str, Any] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def __str__(self) -> str:
+        lines = [f"{self.process}: {len(self.results)} ok, {len(self.failures)} failed"]
+        lines += [f"  {key}: {value}" for key, value in self.results.items()]
+        lines += [f"  {key}: FAILED {error}" for key, error in self.failures.items()]
+        return "\n".join(lines)
+
+
+def each_item(data: DataBlob, process: str, items: Iterable[T], name: Callable[[T], str],
+              work: Callable[[T], Any]) -> ProcessReport:
+    """Run ``work`` on every item; an exception is alerted (CRITICAL) for that item only."""
+    report = ProcessReport(process)
+    log = get_logger(process)
+    for item in items:
+        key = name(item)
+        try:
+            report.results[key] = work(item)
+        except Exception as exc:  # one bad item must not stop the loop
+            report.failures[key] = f"{type(exc).__name__}: {exc}"
+            log.exception("%s failed for %s", process, key)
+            try:
+                alert(data, f"{process} failed for {key}", f"{type(exc).__name__}: {exc}",
+                      logger=log)
+            except Exception:  # the store itself may be what failed
+                log.error("could not store alert for %s", key)
+    return report

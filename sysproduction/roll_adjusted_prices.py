@@ -1,0 +1,163 @@
+"""Roll an instrument's multiple and adjusted prices: the atomic step of a roll.
+
+``roll_adjusted_prices(instrument_code, confirm)`` appends the roll row(s) to the multiple prices
+(an inferred row first when the last PRICE or FORWARD is missing, taking the old contracts' latest
+closes), re-stitches the whole adjusted series, writes both or neither, and moves the roll state
+to ``No_Roll``. The roll state must be ``Roll_Adjusted``. Without ``confirm`` it only describes
+what it would do.
+
+Both-or-neither across two ArcticDB symbols (which have no transactions):
+
+1. the new multiple and adjusted series are staged (library ``roll_staging``) and a journal
+   record is written to the state store (collection ``roll_journal``);
+2. multiple prices are written, then adjusted prices;
+3. roll state ``No_Roll`` and the journal's removal are one state-store change.
+
+If a write raises, the previous series are written back and the journal removed: nothing
+changed. If the process dies between the writes, the journal remains and the next
+``update_multiple_adjusted_prices`` or ``roll_adjusted_prices`` finishes the roll from the staged
+series (``recover_pending_roll``): never one series rolled and the other not.
+
+    python run.py sysproduction.roll_adjusted_prices.roll_adjusted_prices --instrument_code CORN --confirm true
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from syscore.dates import iso_utc
+from syscore.exceptions import InvalidData
+from sysdata.contracts import ROLL_STATES
+from sysdata.data_blob import DataBlob
+from sysdata.state.base import Delete, Put
+from sysobjects.adjusted_prices import RollResult, roll_multiple_prices
+from sysobjects.multiple_prices import MultiplePrices
+from sysproduction.process_helpers import blob_for
+from syslogdiag.context import get_logger
+
+ROLL_JOURNAL = "roll_journal"
+STAGING = "roll_staging"
+REQUIRED_STATE = "Roll_Adjusted"
+
+
+def _last_close_at_or_before(data: DataBlob, code: str, contract: str,
+                             when: pd.Timestamp) -> float:
+    if not data.contract_prices.has(code, contract, "merged"):
+        return math.nan
+    closes = data.contract_prices.read(code, contract, "merged")["FINAL"]
+    closes = closes[closes.index <= when].dropna()
+    return float(closes.iloc[-1]) if len(closes) else math.nan
+
+
+def plan_roll(data: DataBlob, instrument_code: str) -> RollResult:
+    """The roll's new multiple prices and re-stitched adjusted prices (nothing written)."""
+    multiple = MultiplePrices(data.multiple_prices.read(instrument_code))
+    params = data.roll_parameters.get(instrument_code)
+    last_ts = multiple.last_timestamp
+    price_c, fwd_c, _ = multiple.current_contracts()
+    inferred_price = _last_close_at_or_before(data, instrument_code, price_c, last_ts)
+    inferred_forward = _last_close_at_or_before(data, instrument_code, fwd_c, last_ts)
+    from sysobjects.contract_dates import carry_contract, forward_contract
+
+    new_fwd = forward_contract(fwd_c, params)
+    new_carry = carry_contract(fwd_c, params)
+    return roll_multiple_prices(
+        multiple, params,
+        inferred_price=None if math.isnan(inferred_price) else inferred_price,
+        inferred_forward=None if math.isnan(inferred_forward) else inferred_forward,
+        new_forward_price=_last_close_at_or_before(data, instrument_code, new_fwd, last_ts),
+        new_carry_price=_last_close_at_or_before(data, instrument_code, new_carry, last_ts),
+    )
+
+
+def _adjusted_frame(result: RollResult) -> pd.DataFrame:
+    return result.adjusted_prices.data.rename("price").to_frame()
+
+
+def _clear_staging(data: DataBlob, code: str) -> None:
+    data.timeseries.delete(STAGING, f"{code}/multiple")
+    data.timeseries.delete(STAGING, f"{code}/adjusted")
+
+
+def _finish(data: DataBlob, code: str) -> None:
+    data.state.apply([Put(ROLL_STATES, code, {"state": "No_Roll"}), Delete(ROLL_JOURNAL, code)])
+    _clear_staging(data, code)
+
+
+def recover_pending_roll(data: DataBlob, instrument_code: str) -> bool:
+    """Finish a roll whose process died between its writes; True if one was finished."""
+    if data.state.get(ROLL_JOURNAL, instrument_code) is None:
+        return False
+    log = get_logger("roll_adjusted_prices", instrument_code=instrument_code)
+    multiple = data.timeseries.read(STAGING, f"{instrument_code}/multiple")
+    adjusted = data.timeseries.read(STAGING, f"{instrument_code}/adjusted")
+    data.multiple_prices.write(instrument_code, multiple)
+    data.adjusted_prices.write(instrument_code, adjusted)
+    _finish(data, instrument_code)
+    log.warning("%s: finished an interrupted roll from its staged prices", instrument_code)
+    return True
+
+
+def write_roll(data: DataBlob, instrument_code: str, result: RollResult) -> None:
+    """Write multiple and adjusted prices of a roll, both or neither (module docstring)."""
+    old_multiple = data.multiple_prices.read(instrument_code)
+    old_adjusted = data.adjusted_prices.read(instrument_code) \
+        if data.adjusted_prices.has(instrument_code) else None
+    new_multiple = result.multiple_prices.data
+    new_adjusted = _adjusted_frame(result)
+    data.timeseries.write(STAGING, f"{instrument_code}/multiple", _storable_multiple(new_multiple))
+    data.timeseries.write(STAGING, f"{instrument_code}/adjusted", new_adjusted)
+    data.state.put(ROLL_JOURNAL, instrument_code, {"staged_at": iso_utc(data.now())})
+    try:
+        data.multiple_prices.write(instrument_code, new_multiple)
+        data.adjusted_prices.write(instrument_code, new_adjusted)
+    except BaseException:
+        data.multiple_prices.write(instrument_code, old_multiple)
+        if old_adjusted is not None:
+            data.adjusted_prices.write(instrument_code, old_adjusted)
+        else:
+            data.adjusted_prices.delete(instrument_code)
+        data.state.delete(ROLL_JOURNAL, instrument_code)
+        _clear_staging(data, instrument_code)
+        raise
+    _finish(data, instrument_code)
+
+
+def _storable_multiple(frame: pd.DataFrame) -> pd.DataFrame:
+    from sysdata.price_frames import validate_multiple_prices
+
+    return validate_multiple_prices(frame, "staged multiple prices")
+
+
+def describe_roll(instrument_code: str, result: RollResult) -> str:
+    rows = result.new_rows
+    lines = [f"{instrument_code}: roll appends {len(rows)} row(s) to the multiple prices:"]
+    for ts, row in rows.iterrows():
+        lines.append(f"  {ts}  PRICE {row['PRICE']} ({row['PRICE_CONTRACT']})  "
+                     f"FORWARD {row['FORWARD']} ({row['FORWARD_CONTRACT']})  "
+                     f"CARRY {row['CARRY']} ({row['CARRY_CONTRACT']})")
+    lines.append(f"  adjusted prices re-stitched: {len(result.adjusted_prices.data)} values, "
+                 f"last {result.adjusted_prices.data.iloc[-1]}")
+    return "\n".join(lines)
+
+
+def roll_adjusted_prices(instrument_code: str, confirm: bool = False,
+                         data: DataBlob | None = None) -> str:
+    """Roll ``instrument_code`` (see module docstring); returns a description of the roll."""
+    with blob_for(data, "roll_adjusted_prices") as blob:
+        log = get_logger("roll_adjusted_prices", instrument_code=instrument_code)
+        blob.instruments.require(instrument_code)
+        recover_pending_roll(blob, instrument_code)
+        state = blob.roll_states.get(instrument_code)
+        if state != REQUIRED_STATE:
+            raise InvalidData(
+                f"{instrument_code}: roll state is {state}; set it to {REQUIRED_STATE} before "
+                "rolling the adjusted prices")
+        result = plan_roll(blob, instrument_code)
+        description = describe_roll(instrument_code, result)
+        if not confirm:
+            return description + "\n(not written: run again with confirm=true)"
+        write_roll(blob, instrument_code, result)
+        log.info("rolled: %s", description)
+        return description + "\nwritten; roll state is now No_Roll"

@@ -1,0 +1,175 @@
+"""Collect per-contract bars for every sampled contract.
+
+For each sampled contract, hourly (``intraday_frequency``) and daily bars since the last stored
+bar of each frequency are fetched from the broker, cleaned (``price_cleaning`` flags), and
+spike-checked (FINAL, against that frequency's stored bars, ``max_price_spike``; a contract's
+first history, with nothing stored to compare with, is written unchecked). A contract whose
+new bars contain a spike in either frequency is not written at all; one CRITICAL alert per
+instrument names the contracts and first spikes, and
+``interactive_manual_check_historical_prices`` resolves them. Otherwise the new bars are appended
+per frequency and the merged series (daily bar wins at the same timestamp) is rewritten.
+Running it twice changes nothing the second time.
+
+``download_by_zone`` maps an instrument region (``InstrumentConfig.region``; ``""`` for none)
+to a UTC time ``HH:MM``: only instruments whose zone's time has passed are collected in this
+call, and the call reports which zones are still waiting, so the process loop calls it again later.
+With no ``download_by_zone`` every instrument is collected.
+
+    python run.py sysproduction.update_historical_prices.update_historical_prices
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from syscore.exceptions import InvalidData
+from sysdata.data_blob import DataBlob
+from sysobjects.contract_prices import Frequency, FuturesContractPrices, merge_daily_and_hourly
+from sysobjects.price_cleaning import PriceCleaningSettings, clean_contract_prices
+from sysobjects.spike_check import SpikeCheckResult, SpikeCheckSettings, check_for_spikes
+from sysproduction.process_helpers import ProcessReport, blob_for, each_item
+from syslogdiag.alerts import alert
+from syslogdiag.context import get_logger
+
+STORE_FREQUENCY = {Frequency.HOURLY: "H", Frequency.DAILY: "D"}
+DEFAULT_LOOKBACK = pd.Timedelta(days=400)
+
+
+@dataclass
+class ContractUpdate:
+    contract_date: str
+    written: dict[str, int] = field(default_factory=dict)
+    dropped: int = 0
+    spike_at: pd.Timestamp | None = None
+
+
+@dataclass
+class InstrumentUpdate:
+    instrument_code: str
+    contracts: list[ContractUpdate] = field(default_factory=list)
+
+    @property
+    def spiked(self) -> list[ContractUpdate]:
+        return [c for c in self.contracts if c.spike_at is not None]
+
+    def __str__(self) -> str:
+        rows = sum(sum(c.written.values()) for c in self.contracts)
+        text = f"{len(self.contracts)} contracts, {rows} bars written"
+        if self.spiked:
+            text += f", SPIKES in {[c.contract_date for c in self.spiked]}"
+        return text
+
+
+def stored_bars(data: DataBlob, code: str, contract_date: str, frequency: Frequency) -> FuturesContractPrices:
+    store_freq = STORE_FREQUENCY[frequency]
+    if not data.contract_prices.has(code, contract_date, store_freq):
+        return FuturesContractPrices.empty(frequency)
+    return FuturesContractPrices(data.contract_prices.read(code, contract_date, store_freq), frequency)
+
+
+def new_clean_bars(data: DataBlob, code: str, contract_date: str, frequency: Frequency,
+                   existing: FuturesContractPrices) -> tuple[pd.DataFrame, int]:
+    """Cleaned broker bars strictly after the stored ones; and how many bars cleaning dropped."""
+    now = data.now()
+    start = existing.data.index[-1] if len(existing) else now - DEFAULT_LOOKBACK
+    raw = data.broker.get_historical_bars(code, contract_date, STORE_FREQUENCY[frequency], start, now)
+    settings = PriceCleaningSettings.from_dict(data.config.price_cleaning.model_dump())
+    cleaned = clean_contract_prices(raw, frequency, now, settings)
+    bars = cleaned.prices.data
+    if len(existing):
+        bars = bars[bars.index > existing.data.index[-1]]
+    return bars, cleaned.n_dropped
+
+
+def update_contract_prices(data: DataBlob, code: str, contract_date: str,
+                           frequencies: tuple[Frequency, ...]) -> tuple[ContractUpdate, list[tuple[Frequency, SpikeCheckResult]]]:
+    """Fetch, clean and spike-check; write only if no frequency has a spike."""
+    settings = SpikeCheckSettings(max_price_spike=data.config.max_price_spike)
+    update = ContractUpdate(contract_date)
+    pending: dict[Frequency, pd.DataFrame] = {}
+    spikes = []
+    for frequency in frequencies:
+        existing = stored_bars(data, code, contract_date, frequency)
+        bars, dropped = new_clean_bars(data, code, contract_date, frequency, existing)
+        update.dropped += dropped
+        if bars.empty:
+            continue
+        pending[frequency] = bars
+        if len(existing) == 0:
+            continue  # a contract's first history has nothing to be compared with
+        result = check_for_spikes(existing.final, bars["FINAL"], settings)
+        if result.has_spikes:
+            spikes.append((frequency, result))
+            first = result.first_spike
+            update.spike_at = first if update.spike_at is None else min(update.spike_at, first)
+    if spikes or not pending:
+        return update, spikes
+    for frequency, bars in pending.items():
+        update.written[STORE_FREQUENCY[frequency]] = data.contract_prices.append(
+            code, contract_date, bars, STORE_FREQUENCY[frequency])
+    write_merged(data, code, contract_date)
+    return update, spikes
+
+
+def write_merged(data: DataBlob, code: str, contract_date: str) -> None:
+    daily = stored_bars(data, code, contract_date, Frequency.DAILY)
+    hourly = stored_bars(data, code, contract_date, Frequency.HOURLY)
+    merged = merge_daily_and_hourly(daily, hourly)
+    data.contract_prices.write(code, contract_date, merged.data, "merged")
+
+
+def update_instrument_prices(data: DataBlob, code: str) -> InstrumentUpdate:
+    log = get_logger("update_historical_prices", instrument_code=code)
+    frequencies = (Frequency.DAILY,) if data.config.intraday_frequency == "D" else \
+        (Frequency.HOURLY, Frequency.DAILY)
+    result = InstrumentUpdate(code)
+    messages = []
+    for contract in data.contracts.for_instrument(code, sampling_only=True):
+        update, spikes = update_contract_prices(data, code, contract.contract_date, frequencies)
+        result.contracts.append(update)
+        for frequency, spike in spikes:
+            first = spike.first_spike
+            messages.append(f"{contract.contract_date} {frequency.value}: first spike at {first} "
+                            f"(ratio {spike.checked.loc[first, 'ratio']:.1f})")
+    if messages:
+        alert(data, f"Price spike in {code}",
+              f"{code}: contracts with spikes were not written: " + "; ".join(messages)
+              + f". Run interactive_manual_check_historical_prices for {code}.", logger=log)
+    log.info("%s: %s", code, result)
+    return result
+
+
+def zones_due(download_by_zone: dict[str, str] | None, now: pd.Timestamp) -> set[str] | None:
+    """Regions whose UTC ``HH:MM`` has passed today (None: every region)."""
+    if not download_by_zone:
+        return None
+    due = set()
+    for zone, hhmm in download_by_zone.items():
+        try:
+            hours, minutes = (int(p) for p in str(hhmm).split(":"))
+            at = dt.time(hours, minutes)
+        except ValueError:
+            raise InvalidData(f"download_by_zone: time for {zone!r} must be HH:MM, got {hhmm!r}") from None
+        if now.time() >= at:
+            due.add(zone)
+    return due
+
+
+def update_historical_prices(instrument_code: str = "ALL",
+                             download_by_zone: dict[str, str] | None = None,
+                             data: DataBlob | None = None) -> ProcessReport:
+    """Collect bars for one instrument or ``ALL`` with sampled contracts (see module docstring)."""
+    with blob_for(data, "update_historical_prices") as blob:
+        codes = blob.contracts.instruments_with_contracts() if instrument_code == "ALL" else \
+            [blob.instruments.require(instrument_code)]
+        due = zones_due(download_by_zone, blob.now())
+        if due is not None:
+            waiting = [c for c in codes if blob.instruments.get(c).region not in due]
+            codes = [c for c in codes if c not in waiting]
+        report = each_item(blob, "update_historical_prices", codes, str,
+                           lambda code: update_instrument_prices(blob, code))
+        if due is not None:
+            report.results["waiting_for_zone"] = waiting
+        return report

@@ -1,0 +1,88 @@
+"""Daily: merge new per-contract closes into multiple prices and extend adjusted prices.
+
+For each instrument with multiple prices, the merged per-contract FINAL prices of the current
+PRICE, FORWARD and CARRY contracts since ``lookback_days`` (default 30) before the last stored row
+are turned into candidate rows; they fill NaN prices of stored rows (never overwriting a value)
+and the rows after the last stored one are appended. Adjusted prices are then extended with the
+new rows' raw PRICE (no roll: the priced contract must not change). A priced contract that
+differs from the one the adjusted prices were stitched on is an unregistered roll: a CRITICAL
+alert for that instrument, and the loop goes on. An interrupted roll (see
+``roll_adjusted_prices``) is finished first. Running twice changes nothing the second time.
+
+    python run.py sysproduction.update_multiple_adjusted_prices.update_multiple_adjusted_prices
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from sysdata.data_blob import DataBlob
+from sysobjects.adjusted_prices import AdjustedPrices, extend_adjusted_prices, panama_adjust
+from sysobjects.multiple_prices import MultiplePrices, merge_multiple_prices, \
+    multiple_prices_from_contract_prices
+from sysproduction.process_helpers import ProcessReport, blob_for, each_item
+from sysproduction.roll_adjusted_prices import recover_pending_roll
+from syslogdiag.context import get_logger
+
+DEFAULT_LOOKBACK_DAYS = 30
+
+
+@dataclass(frozen=True)
+class MultipleUpdate:
+    appended: int
+    filled: int
+    adjusted_appended: int
+
+    def __str__(self) -> str:
+        return (f"{self.appended} rows appended, {self.filled} rows filled, "
+                f"{self.adjusted_appended} adjusted prices appended")
+
+
+def latest_contract_closes(data: DataBlob, instrument_code: str,
+                           contracts: tuple[str, ...]) -> dict[str, pd.Series]:
+    """Merged FINAL prices of each contract that has any (UTC index)."""
+    out = {}
+    for contract in contracts:
+        if data.contract_prices.has(instrument_code, contract, "merged"):
+            out[contract] = data.contract_prices.read(instrument_code, contract, "merged")["FINAL"]
+    return out
+
+
+def update_instrument(data: DataBlob, instrument_code: str,
+                      lookback_days: int = DEFAULT_LOOKBACK_DAYS) -> MultipleUpdate:
+    log = get_logger("update_multiple_adjusted_prices", instrument_code=instrument_code)
+    recover_pending_roll(data, instrument_code)
+    existing = MultiplePrices(data.multiple_prices.read(instrument_code))
+    contracts = existing.current_contracts()
+    closes = latest_contract_closes(data, instrument_code, contracts)
+    after = existing.last_timestamp - pd.Timedelta(days=lookback_days)
+    candidates = multiple_prices_from_contract_prices(closes, contracts, after=after)
+    merge = merge_multiple_prices(existing, candidates)
+    if len(merge.filled):
+        data.multiple_prices.write(instrument_code, merge.merged.data)
+    elif len(merge.new_rows):
+        data.multiple_prices.append(instrument_code, merge.new_rows)
+    if data.adjusted_prices.has(instrument_code):
+        adjusted = AdjustedPrices(data.adjusted_prices.read_series(instrument_code))
+        _, added = extend_adjusted_prices(adjusted, merge.merged)
+        if len(added):
+            data.adjusted_prices.append(instrument_code, added.rename("price"))
+        adjusted_appended = len(added)
+    else:
+        full = panama_adjust(merge.merged)
+        data.adjusted_prices.write(instrument_code, full.data.dropna().rename("price"))
+        adjusted_appended = int(full.data.notna().sum())
+    update = MultipleUpdate(len(merge.new_rows), len(merge.filled), adjusted_appended)
+    log.info("%s: %s", instrument_code, update)
+    return update
+
+
+def update_multiple_adjusted_prices(instrument_code: str = "ALL",
+                                    data: DataBlob | None = None) -> ProcessReport:
+    """Update one instrument or ``ALL`` with multiple prices; failures alert per instrument."""
+    with blob_for(data, "update_multiple_adjusted_prices") as blob:
+        codes = blob.multiple_prices.list_codes() if instrument_code == "ALL" else \
+            [blob.instruments.require(instrument_code)]
+        return each_item(blob, "update_multiple_adjusted_prices", codes, str,
+                         lambda code: update_instrument(blob, code))
