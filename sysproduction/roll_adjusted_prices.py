@@ -13,8 +13,9 @@ Both-or-neither across two ArcticDB symbols (which have no transactions):
 2. multiple prices are written, then adjusted prices;
 3. roll state ``No_Roll`` and the journal's removal are one state-store change.
 
-If a write raises, the previous series are written back and the journal removed: nothing
-changed. If the process dies between the writes, the journal remains and the next
+If a write raises, the previous multiple prices are written back (an ArcticDB write is atomic
+per symbol, so a failed adjusted write left the old adjusted prices) and the journal removed:
+nothing changed. If the process dies between the writes, the journal remains and the next
 ``update_multiple_adjusted_prices`` or ``roll_adjusted_prices`` finishes the roll from the staged
 series (``recover_pending_roll``): never one series rolled and the other not.
 
@@ -102,8 +103,6 @@ def recover_pending_roll(data: DataBlob, instrument_code: str) -> bool:
 def write_roll(data: DataBlob, instrument_code: str, result: RollResult) -> None:
     """Write multiple and adjusted prices of a roll, both or neither (module docstring)."""
     old_multiple = data.multiple_prices.read(instrument_code)
-    old_adjusted = data.adjusted_prices.read(instrument_code) \
-        if data.adjusted_prices.has(instrument_code) else None
     new_multiple = result.multiple_prices.data
     new_adjusted = _adjusted_frame(result)
     data.timeseries.write(STAGING, f"{instrument_code}/multiple", _storable_multiple(new_multiple))
@@ -113,11 +112,16 @@ def write_roll(data: DataBlob, instrument_code: str, result: RollResult) -> None
         data.multiple_prices.write(instrument_code, new_multiple)
         data.adjusted_prices.write(instrument_code, new_adjusted)
     except BaseException:
-        data.multiple_prices.write(instrument_code, old_multiple)
-        if old_adjusted is not None:
-            data.adjusted_prices.write(instrument_code, old_adjusted)
-        else:
-            data.adjusted_prices.delete(instrument_code)
+        # An ArcticDB write is atomic per symbol: the adjusted prices still hold their old
+        # version, so putting the old multiple prices back undoes the roll. If even that fails,
+        # the journal stays and the next run finishes the roll forward instead.
+        log = get_logger("roll_adjusted_prices", instrument_code=instrument_code)
+        try:
+            data.multiple_prices.write(instrument_code, old_multiple)
+        except Exception:
+            log.critical("%s: roll failed and could not be undone; the next price update will "
+                         "finish it from the staged prices", instrument_code)
+            raise
         data.state.delete(ROLL_JOURNAL, instrument_code)
         _clear_staging(data, instrument_code)
         raise

@@ -1,0 +1,148 @@
+"""Rolling adjusted prices: both series or neither, and an interrupted roll finishes."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from syscore.exceptions import InvalidData, StoreError
+from sysobjects.adjusted_prices import panama_adjust
+from sysobjects.instruments import InstrumentConfig
+from sysobjects.multiple_prices import MultiplePrices
+from sysobjects.roll_parameters import RollParameters
+from sysproduction.roll_adjusted_prices import (
+    ROLL_JOURNAL,
+    plan_roll,
+    recover_pending_roll,
+    roll_adjusted_prices,
+)
+from sysproduction.update_multiple_adjusted_prices import update_multiple_adjusted_prices
+from tests.blob_helpers import make_blob
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def multiple_prices() -> pd.DataFrame:
+    """Three rows priced on 202406 then one on 202409; last FORWARD known."""
+    idx = pd.DatetimeIndex(["2024-03-01 23:00", "2024-03-04 23:00", "2024-03-05 23:00",
+                            "2024-03-06 23:00"], tz="UTC")
+    return pd.DataFrame({
+        "PRICE": [np.nan, 100.0, 101.0, 103.0], "PRICE_CONTRACT": ["202403"] * 2 + ["202406"] * 2,
+        "FORWARD": [102.0, 103.0, 104.0, 106.0], "FORWARD_CONTRACT": ["202406"] * 2 + ["202409"] * 2,
+        "CARRY": [np.nan] * 4, "CARRY_CONTRACT": ["202406"] * 2 + ["202409"] * 2,
+    }, index=idx)
+
+
+@pytest.fixture
+def blob(tmp_path):
+    data = make_blob(tmp_path / "home")
+    data.instruments.add(InstrumentConfig("TEST", pointsize=10))
+    data.roll_parameters.add("TEST", RollParameters("HMUZ", "HMUZ", -5, 1, 14))
+    mp = MultiplePrices(multiple_prices())
+    data.multiple_prices.write("TEST", mp.data)
+    data.adjusted_prices.write("TEST", panama_adjust(mp).data.rename("price"))
+    yield data
+    data.close()
+
+
+def stored(data):
+    return data.multiple_prices.read("TEST"), data.adjusted_prices.read("TEST")
+
+
+def test_requires_roll_adjusted_state(blob):
+    with pytest.raises(InvalidData, match="roll state is No_Roll"):
+        roll_adjusted_prices("TEST", confirm=True, data=blob)
+
+
+def test_dry_run_writes_nothing(blob):
+    blob.roll_states.set("TEST", "Roll_Adjusted")
+    before = stored(blob)
+    text = roll_adjusted_prices("TEST", confirm=False, data=blob)
+    assert "not written" in text and "202409" in text
+    after = stored(blob)
+    pd.testing.assert_frame_equal(before[0], after[0])
+    pd.testing.assert_frame_equal(before[1], after[1])
+    assert blob.roll_states.get("TEST") == "Roll_Adjusted"
+
+
+def test_confirmed_roll_writes_both_and_sets_no_roll(blob):
+    blob.roll_states.set("TEST", "Roll_Adjusted")
+    roll_adjusted_prices("TEST", confirm=True, data=blob)
+    multiple, adjusted = stored(blob)
+    assert multiple["PRICE_CONTRACT"].iloc[-1] == "20240900"
+    assert multiple.index[-1] == pd.Timestamp("2024-03-06 23:00:01", tz="UTC")
+    assert multiple["PRICE"].iloc[-1] == 106.0  # the old forward's price
+    # re-stitched: latest contract unadjusted, history shifted by the gap 106 - 103
+    assert adjusted["price"].iloc[-1] == 106.0
+    assert adjusted["price"].iloc[-2] == 103.0 + 3.0
+    assert blob.roll_states.get("TEST") == "No_Roll"
+    assert blob.state.get(ROLL_JOURNAL, "TEST") is None
+    assert blob.timeseries.symbols("roll_staging") == []
+    # the daily update afterwards sees a consistent pair (no unregistered-roll error)
+    report = update_multiple_adjusted_prices(data=blob)
+    assert report.ok, report.failures
+
+
+def test_failure_between_the_two_writes_leaves_both_as_they_were(blob, monkeypatch):
+    blob.roll_states.set("TEST", "Roll_Adjusted")
+    before = stored(blob)
+
+    def broken(*args, **kwargs):
+        raise StoreError("disk full (injected between the two writes)")
+
+    monkeypatch.setattr(blob.adjusted_prices, "write", broken)
+    with pytest.raises(StoreError, match="injected"):
+        roll_adjusted_prices("TEST", confirm=True, data=blob)
+    monkeypatch.undo()
+    after = stored(blob)
+    pd.testing.assert_frame_equal(before[0], after[0])
+    pd.testing.assert_frame_equal(before[1], after[1])
+    assert blob.roll_states.get("TEST") == "Roll_Adjusted"
+    assert blob.state.get(ROLL_JOURNAL, "TEST") is None
+    assert not recover_pending_roll(blob, "TEST")
+
+
+KILLED_ROLL = textwrap.dedent("""
+    import os, signal, sys
+    sys.path.insert(0, {repo!r})
+    from pathlib import Path
+    from tests.blob_helpers import make_blob
+    from sysproduction.roll_adjusted_prices import roll_adjusted_prices
+    data = make_blob(Path({home!r}))
+    def die(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGKILL)   # the process dies between the two writes
+    data.adjusted_prices.write = die
+    roll_adjusted_prices("TEST", confirm=True, data=data)
+""")
+
+
+def test_process_killed_between_writes_is_finished_by_next_run(blob, tmp_path):
+    blob.roll_states.set("TEST", "Roll_Adjusted")
+    expected = plan_roll(blob, "TEST")
+    home = blob.home
+    blob.close()
+    script = tmp_path / "killed_roll.py"
+    script.write_text(KILLED_ROLL.format(repo=str(REPO), home=str(home)))
+    proc = subprocess.run([sys.executable, str(script)], cwd=REPO)
+    assert proc.returncode == -signal.SIGKILL
+    data = make_blob(home)
+    try:
+        # half-done: multiple rolled, adjusted not, journal present
+        assert data.multiple_prices.read("TEST")["PRICE_CONTRACT"].iloc[-1] == "20240900"
+        assert data.state.get(ROLL_JOURNAL, "TEST") is not None
+        report = update_multiple_adjusted_prices(data=data)
+        assert report.ok, report.failures
+        adjusted = data.adjusted_prices.read_series("TEST")
+        np.testing.assert_array_equal(adjusted.to_numpy(), expected.adjusted_prices.data.to_numpy())
+        assert data.roll_states.get("TEST") == "No_Roll"
+        assert data.state.get(ROLL_JOURNAL, "TEST") is None
+    finally:
+        data.close()
+    assert os.path.exists(home)
