@@ -21,8 +21,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# BENCH_ARGS=--quick runs smaller sizes
 bench: $(STAMP)
-	@for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script --quick || exit 1; done
+	@for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script $(BENCH_ARGS) || exit 1; done
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -7,6 +7,7 @@ sees the same simulated time.
 
 All timestamps are tz-aware UTC :class:`pandas.Timestamp` objects with nanosecond resolution.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -59,15 +60,17 @@ class RealClock:
 class SimulatedClock:
     """A clock whose time is stored in ``<home>/sim_clock.json`` and moves only when told.
 
-    The file is written by atomic replace (write a temporary file, fsync, ``os.replace``) and
-    read-modify-write operations (:meth:`advance`) hold an exclusive ``flock`` on a sibling lock
-    file, so concurrent processes never lose an advance.
+    The file is written by atomic replace (write a temporary file, ``os.replace``; with
+    ``durable=True`` also ``fsync`` so the time survives a power cut, not only a killed process)
+    and read-modify-write operations (:meth:`advance`) hold an exclusive ``flock`` on a sibling
+    lock file, so concurrent processes never lose an advance.
 
     If the file does not exist yet it is created at ``start`` (default
     :data:`DEFAULT_SIMULATED_START`, 2024-01-02 14:00 UTC, a Tuesday when most markets are open).
     """
 
-    def __init__(self, home: Path | str, start: pd.Timestamp | None = None):
+    def __init__(self, home: Path | str, start: pd.Timestamp | None = None, durable: bool = False):
+        self._durable = durable
         self._dir = Path(home)
         self._dir.mkdir(parents=True, exist_ok=True)
         self.path = self._dir / CLOCK_FILE_NAME
@@ -120,8 +123,9 @@ class SimulatedClock:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(payload, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
+                if self._durable:
+                    handle.flush()
+                    os.fsync(handle.fileno())
             os.replace(tmp, self.path)
         except BaseException:
             if os.path.exists(tmp):

@@ -131,6 +131,10 @@ class AdjustedPricesData(_SingleSymbolFamily):
     def read_series(self, instrument_code: str) -> pd.Series:
         return self.read(instrument_code)[ADJUSTED_PRICE_COLUMN]
 
+    def read_tail(self, instrument_code: str, rows: int = 1) -> pd.Series:
+        """The last ``rows`` adjusted prices (cheap: does not read the whole series)."""
+        return self.store.tail(self.library, instrument_code, rows)[ADJUSTED_PRICE_COLUMN]
+
 
 class FxPricesData(_SingleSymbolFamily):
     """Daily spot FX per pair code such as ``EURUSD`` (column ``PRICE``)."""

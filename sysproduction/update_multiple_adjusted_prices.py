@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from syscore.exceptions import MissingData
 from sysdata.data_blob import DataBlob
 from sysobjects.adjusted_prices import AdjustedPrices, extend_adjusted_prices, panama_adjust
 from sysobjects.multiple_prices import MultiplePrices, merge_multiple_prices, \
@@ -39,13 +40,15 @@ class MultipleUpdate:
                 f"{self.adjusted_appended} adjusted prices appended")
 
 
-def latest_contract_closes(data: DataBlob, instrument_code: str,
-                           contracts: tuple[str, ...]) -> dict[str, pd.Series]:
-    """Merged FINAL prices of each contract that has any (UTC index)."""
+def latest_contract_closes(data: DataBlob, instrument_code: str, contracts: tuple[str, ...],
+                           since: pd.Timestamp | None = None) -> dict[str, pd.Series]:
+    """Merged FINAL prices (since ``since``, UTC) of each contract that has any."""
     out = {}
-    for contract in contracts:
-        if data.contract_prices.has(instrument_code, contract, "merged"):
-            out[contract] = data.contract_prices.read(instrument_code, contract, "merged")["FINAL"]
+    library = data.contract_prices.library
+    for contract in dict.fromkeys(contracts):
+        symbol = data.contract_prices.symbol(instrument_code, contract, "merged")
+        if data.timeseries.has(library, symbol):
+            out[contract] = data.timeseries.read(library, symbol, start=since)["FINAL"]
     return out
 
 
@@ -53,24 +56,32 @@ def update_instrument(data: DataBlob, instrument_code: str,
                       lookback_days: int = DEFAULT_LOOKBACK_DAYS) -> MultipleUpdate:
     log = get_logger("update_multiple_adjusted_prices", instrument_code=instrument_code)
     recover_pending_roll(data, instrument_code)
-    existing = MultiplePrices(data.multiple_prices.read(instrument_code))
+    library = data.multiple_prices.library
+    last_ts = data.timeseries.last_timestamp(library, instrument_code)
+    if last_ts is None:
+        raise MissingData(f"no multiple prices for {instrument_code}")
+    after = last_ts - pd.Timedelta(days=lookback_days)
+    # only the stored tail the new rows can reach is read (one row before ``after`` too)
+    window = data.timeseries.read(library, instrument_code, start=after - pd.Timedelta(days=7))
+    existing = MultiplePrices(window)
     contracts = existing.current_contracts()
-    closes = latest_contract_closes(data, instrument_code, contracts)
-    after = existing.last_timestamp - pd.Timedelta(days=lookback_days)
+    closes = latest_contract_closes(data, instrument_code, contracts, since=after)
     candidates = multiple_prices_from_contract_prices(closes, contracts, after=after)
     merge = merge_multiple_prices(existing, candidates)
     if len(merge.filled):
+        full = MultiplePrices(data.multiple_prices.read(instrument_code))
+        merge = merge_multiple_prices(full, candidates)
         data.multiple_prices.write(instrument_code, merge.merged.data)
     elif len(merge.new_rows):
         data.multiple_prices.append(instrument_code, merge.new_rows)
     if data.adjusted_prices.has(instrument_code):
-        adjusted = AdjustedPrices(data.adjusted_prices.read_series(instrument_code))
-        _, added = extend_adjusted_prices(adjusted, merge.merged)
+        last_adjusted = data.adjusted_prices.read_tail(instrument_code)
+        _, added = extend_adjusted_prices(AdjustedPrices(last_adjusted), merge.merged)
         if len(added):
             data.adjusted_prices.append(instrument_code, added.rename("price"))
         adjusted_appended = len(added)
     else:
-        full = panama_adjust(merge.merged)
+        full = panama_adjust(MultiplePrices(data.multiple_prices.read(instrument_code)))
         data.adjusted_prices.write(instrument_code, full.data.dropna().rename("price"))
         adjusted_appended = int(full.data.notna().sum())
     update = MultipleUpdate(len(merge.new_rows), len(merge.filled), adjusted_appended)

@@ -117,13 +117,15 @@ class TimeSeriesStore:
         if not lib.has_symbol(symbol):
             self.write(library, symbol, frame)
             return len(frame)
-        last = self.last_timestamp(library, symbol)
-        if last is not None and frame.index[0] <= last:
-            raise InvalidData(
-                f"{library}/{symbol}: cannot append rows from {frame.index[0]} at or before the "
-                f"last stored timestamp {last}"
-            )
-        existing_columns = list(lib.read(symbol, row_range=(0, 0)).data.columns)
+        tail = lib.tail(symbol, 1).data  # one read gives the last timestamp and the columns
+        if len(tail):
+            last = utc_index(tail.index)[-1]
+            if frame.index[0] <= last:
+                raise InvalidData(
+                    f"{library}/{symbol}: cannot append rows from {frame.index[0]} at or before "
+                    f"the last stored timestamp {last}"
+                )
+        existing_columns = list(tail.columns)
         if list(frame.columns) != existing_columns:
             raise InvalidData(
                 f"{library}/{symbol}: columns {list(frame.columns)} differ from stored "
@@ -153,6 +155,16 @@ class TimeSeriesStore:
                 to_utc(end) if end is not None else None,
             )
         frame = lib.read(symbol, date_range=date_range).data
+        frame.index = utc_index(frame.index)
+        frame.index.name = INDEX_NAME
+        return frame
+
+    def tail(self, library: str, symbol: str, rows: int = 1) -> pd.DataFrame:
+        """The last ``rows`` rows; :class:`MissingData` when the symbol does not exist."""
+        lib = self._lib(library, create=False)
+        if lib is None or not lib.has_symbol(symbol):
+            raise MissingData(f"no data for {library}/{symbol}")
+        frame = lib.tail(symbol, rows).data
         frame.index = utc_index(frame.index)
         frame.index.name = INDEX_NAME
         return frame

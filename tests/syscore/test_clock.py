@@ -1,4 +1,5 @@
 """Tests for syscore.clock."""
+
 from __future__ import annotations
 
 import subprocess
@@ -34,7 +35,9 @@ def test_simulated_clock_starts_at_default_and_moves_only_when_told(tmp_path):
     clock = SimulatedClock(tmp_path)
     assert clock.now() == DEFAULT_SIMULATED_START
     assert clock.now() == clock.now()
-    assert clock.advance(pd.Timedelta(minutes=90)) == DEFAULT_SIMULATED_START + pd.Timedelta(minutes=90)
+    assert clock.advance(pd.Timedelta(minutes=90)) == DEFAULT_SIMULATED_START + pd.Timedelta(
+        minutes=90
+    )
     target = pd.Timestamp("2030-06-01 12:00", tz="Europe/London")
     assert clock.set(target) == target.tz_convert("UTC")
     assert str(clock.now().tzinfo) == "UTC"
@@ -43,7 +46,9 @@ def test_simulated_clock_starts_at_default_and_moves_only_when_told(tmp_path):
 
 def test_simulated_clock_is_shared_by_instances_on_one_home(tmp_path):
     first = SimulatedClock(tmp_path, start=pd.Timestamp("2020-01-01", tz="UTC"))
-    second = SimulatedClock(tmp_path, start=pd.Timestamp("1999-01-01", tz="UTC"))  # file exists: ignored
+    second = SimulatedClock(
+        tmp_path, start=pd.Timestamp("1999-01-01", tz="UTC")
+    )  # file exists: ignored
     assert second.now() == pd.Timestamp("2020-01-01", tz="UTC")
     first.advance(pd.Timedelta(days=1))
     assert second.now() == pd.Timestamp("2020-01-02", tz="UTC")

@@ -1,0 +1,48 @@
+"""Removing old log records from the state store and old rotated log files from disk."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from syscore.dates import to_utc
+
+_ROTATED = re.compile(r"\.log\.(\d{4}-\d{2}-\d{2})$")
+
+
+def delete_old_logs(log_data: Any, days: float, now: Any) -> int:
+    """Delete stored records older than ``days`` days before ``now`` (UTC); returns how many."""
+    if days < 0:
+        raise ValueError(f"days must be >= 0, got {days}")
+    return log_data.delete_before(to_utc(now) - pd.Timedelta(days=days))
+
+
+def delete_old_log_files(log_dir: Path, days: float, now: Any) -> list[Path]:
+    """Delete log files in ``log_dir`` older than ``days`` days before ``now`` (UTC); returns
+    the paths removed.
+
+    A rotated file ``<name>.log.YYYY-MM-DD`` is dated by its suffix (the UTC day it covers); any
+    other ``*.log*`` file by its modification time. Current ``*.log`` files are never removed.
+    """
+    if days < 0:
+        raise ValueError(f"days must be >= 0, got {days}")
+    log_dir = Path(log_dir)
+    if not log_dir.is_dir():
+        return []
+    cutoff = to_utc(now) - pd.Timedelta(days=days)
+    removed = []
+    for path in sorted(log_dir.iterdir()):
+        if not path.is_file() or ".log" not in path.name or path.name.endswith(".log"):
+            continue
+        match = _ROTATED.search(path.name)
+        if match:
+            stamp = to_utc(match.group(1)) + pd.Timedelta(days=1)  # end of the day it covers
+        else:
+            stamp = to_utc(dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.timezone.utc))
+        if stamp < cutoff:
+            path.unlink()
+            removed.append(path)
+    return removed

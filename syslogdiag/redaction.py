@@ -1,0 +1,125 @@
+"""Keep secrets out of log output, reports and status displays.
+
+:func:`config_secrets` collects every secret value of a configuration: each ``SecretStr`` (e-mail
+password, IB account, ...) and any password or key embedded in a store URL.
+:class:`RedactingFilter`, attached to every handler by ``setup_logging``, replaces those values by
+``***`` in the message, its arguments, exception text and context attributes before any handler
+formats or stores the record.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qsl, urlparse
+
+from pydantic import BaseModel, SecretStr
+
+from syslogdiag.context import CONTEXT_ATTRIBUTE, CONTEXT_FIELDS, record_context
+
+MASK = "***"
+
+# query parameters of ArcticDB / S3 URIs that hold credentials
+_SECRET_QUERY_KEYS = ("secret", "access", "password", "token", "key", "secret_key",
+                      "access_key", "aws_secret_access_key", "aws_access_key_id")
+
+
+def _url_secrets(url: str) -> list[str]:
+    found = []
+    try:
+        parsed = urlparse(url)
+    except ValueError:
+        return found
+    if parsed.password:
+        found.append(parsed.password)
+    separator = "?" if "?" in url else None
+    if separator:
+        query = url.split("?", 1)[1]
+        for part in re.split(r"[&;]", query):
+            for key, value in parse_qsl(part, keep_blank_values=False):
+                if key.lower() in _SECRET_QUERY_KEYS and value:
+                    found.append(value)
+    return found
+
+
+def redact_url(url: str | None) -> str | None:
+    """``url`` with its password and credential query parameters replaced by ``***``."""
+    if url is None:
+        return None
+    return redact_text(url, _url_secrets(url))
+
+
+def config_secrets(config: BaseModel) -> list[str]:
+    """Every secret value in a configuration model (``SecretStr`` fields, recursively, and
+    credentials inside URL-valued strings), longest first; empty values are skipped."""
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, SecretStr):
+            found.append(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                walk(getattr(value, name))
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str) and "://" in value:
+            found.extend(_url_secrets(value))
+
+    walk(config)
+    return sorted({s for s in found if s}, key=len, reverse=True)
+
+
+def redact_text(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with each secret replaced by ``***`` (longest secrets first)."""
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces configured secret values by ``***`` in a record, in place.
+
+    The message is rendered (``msg % args``) and redacted, exception and stack text are rendered
+    and redacted, and string context values are redacted. Never drops a record.
+    """
+
+    def __init__(self, secrets: Iterable[str]):
+        super().__init__()
+        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        """``text`` with this filter's secrets masked."""
+        return redact_text(text, self.secrets)
+
+    _clean = redact
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: keep the raw text
+            message = f"{record.msg} {record.args}"
+        record.msg = self._clean(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._clean(record.exc_text)
+            # the traceback text is final; formatters must not re-render the raw exception
+            record.exc_info = None
+        if record.stack_info:
+            record.stack_info = self._clean(record.stack_info)
+        context = record_context(record)
+        if context:
+            cleaned = {k: self._clean(v) if isinstance(v, str) else v for k, v in context.items()}
+            setattr(record, CONTEXT_ATTRIBUTE, cleaned)
+            for name in CONTEXT_FIELDS:
+                if name in cleaned:
+                    setattr(record, name, cleaned[name])
+        return True
