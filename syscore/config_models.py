@@ -99,6 +99,22 @@ class EmailConfig(_Strict):
     throttle_hours: float = Field(default=24.0, ge=0)
 
 
+class StrategyCapitalAllocationConfig(_Strict):
+    """How total capital is split between strategies: ``function`` (dotted path) is called with
+    the total capital and ``strategy_weights``; the default splits in proportion to the weights."""
+
+    function: str = "sysproduction.update_strategy_capital.weighted_strategy_allocation"
+    strategy_weights: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("strategy_weights")
+    @classmethod
+    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, weight in value.items():
+            if weight < 0:
+                raise ValueError(f"weight of strategy {name!r} must be >= 0")
+        return value
+
+
 class SystradeConfig(_Strict):
     """The merged main configuration (defaults.yaml + private_config.yaml)."""
 
@@ -116,6 +132,10 @@ class SystradeConfig(_Strict):
     sim: SimConfig = Field(default_factory=SimConfig)
     ib: IBConfig = Field(default_factory=IBConfig)
     email: EmailConfig = Field(default_factory=EmailConfig)
+    production_capital_method: Literal["full", "half", "fixed"] = "full"
+    capital_large_change_limit: float = Field(default=0.10, gt=0)
+    strategy_capital_allocation: StrategyCapitalAllocationConfig = Field(
+        default_factory=StrategyCapitalAllocationConfig)
     backtest_state_retention_days: int = Field(default=5, ge=0)
     strategy_list: dict[str, dict] = Field(default_factory=dict)
 
