@@ -1,0 +1,147 @@
+"""The end-to-end demo: a sandbox home trading the simulated market on a simulated clock.
+
+``systrade demo`` (what ``make demo`` runs) on a fresh home:
+
+1. writes ``private_config.yaml`` with ``clock: simulated`` (only if the file does not exist) and
+   starts the simulated clock at ``DEMO_START``;
+2. loads configuration for ``DEMO_INSTRUMENTS`` from the simulator's universe;
+3. collects each instrument's contract chain, FX and bar history, and builds multiple and
+   adjusted prices from them;
+4. runs the daily job for ``days`` simulated business days (prices, multiple/adjusted prices,
+   capital, the nightly backtest, backups), advancing the clock one business day at a time;
+5. prints a status report.
+
+Run it again on the same home and it carries on from where the clock stopped.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from syscore.home import private_dir, systrade_home
+from sysdata.data_blob import DataBlob
+from syslogdiag.context import get_logger
+from syslogdiag.logging_setup import setup_blob_logging, teardown_logging
+
+DEMO_INSTRUMENTS = "SP500_micro,EUROSTX,US10,BUND,GOLD,CRUDE_W,CORN,EUR"
+DEMO_START = pd.Timestamp("2024-06-03 22:30", tz="UTC")
+DAILY_RUN_TIME = dt.time(22, 30)
+
+
+def ensure_demo_config(home: Path) -> bool:
+    """Create a private config for a simulated-clock demo; False if one already exists."""
+    path = private_dir(home) / "private_config.yaml"
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("# written by `systrade demo`: a sandbox on the simulated market and clock\n"
+                    "clock: simulated\nbroker: sim\nlogging:\n  console: false\n")
+    return True
+
+
+def next_business_evening(now: pd.Timestamp) -> pd.Timestamp:
+    day = (now + pd.Timedelta(days=1)).normalize()
+    while day.weekday() >= 5:
+        day += pd.Timedelta(days=1)
+    return day + pd.Timedelta(hours=DAILY_RUN_TIME.hour, minutes=DAILY_RUN_TIME.minute)
+
+
+def initialise(data: DataBlob, out: Callable[[str], None]) -> None:
+    """First run: configs, contract chains, FX and bar history, multiple and adjusted prices."""
+    from sysinit.init_from_sim_universe import init_from_sim_universe
+    from sysproduction.update_fx_prices import update_fx_prices
+    from sysproduction.update_historical_prices import update_historical_prices
+    from sysproduction.update_sampled_contracts import update_sampled_contracts
+
+    out(init_from_sim_universe(DEMO_INSTRUMENTS, data=data))
+    out(str(update_fx_prices(data=data)).splitlines()[0])
+    out(str(update_sampled_contracts(data=data)).splitlines()[0])
+    out(str(update_historical_prices(data=data)).splitlines()[0])
+    build_initial_prices(data, out)
+
+
+def build_initial_prices(data: DataBlob, out: Callable[[str], None]) -> None:
+    """Multiple and adjusted prices from the collected per-contract history."""
+    from sysobjects.adjusted_prices import panama_adjust
+    from sysobjects.multiple_prices import MultiplePrices, multiple_prices_from_contract_prices
+    from sysproduction.update_sampled_contracts import key_contracts
+
+    for code in data.instruments.list_codes():
+        if data.multiple_prices.has(code):
+            continue
+        contracts = key_contracts(data, code, data.now().date())
+        closes = {c: data.contract_prices.read(code, c, "merged")["FINAL"]
+                  for c in contracts if data.contract_prices.has(code, c, "merged")}
+        built = multiple_prices_from_contract_prices(closes, contracts)
+        data.multiple_prices.write(code, built.data)
+        adjusted = panama_adjust(MultiplePrices(data.multiple_prices.read(code)))
+        data.adjusted_prices.write(code, adjusted.data.dropna().rename("price"))
+    out(f"multiple and adjusted prices for {len(data.multiple_prices.list_codes())} instruments")
+
+
+def daily_job(data: DataBlob, out: Callable[[str], None]) -> None:
+    """One evening of the production day, in process order."""
+    from sysproduction.backup_db_to_csv import backup_db_to_csv
+    from sysproduction.update_fx_prices import update_fx_prices
+    from sysproduction.update_historical_prices import update_historical_prices
+    from sysproduction.update_multiple_adjusted_prices import update_multiple_adjusted_prices
+    from sysproduction.update_sampled_contracts import update_sampled_contracts
+
+    steps = [
+        ("update_fx_prices", lambda: update_fx_prices(data=data)),
+        ("update_sampled_contracts", lambda: update_sampled_contracts(data=data)),
+        ("update_historical_prices", lambda: update_historical_prices(data=data)),
+        ("update_multiple_adjusted_prices", lambda: update_multiple_adjusted_prices(data=data)),
+    ]
+    for name, step in steps:
+        report = step()
+        failures = getattr(report, "failures", {})
+        out(f"  {name}: {len(getattr(report, 'results', {}))} ok, {len(failures)} failed")
+    out(f"  backup_db_to_csv: {backup_db_to_csv(data=data)}")
+
+
+def status_report(data: DataBlob) -> str:
+    lines = [f"simulated time: {data.now()}", "instrument    last adjusted price   at"]
+    for code in data.adjusted_prices.list_codes():
+        last = data.adjusted_prices.read_tail(code)
+        lines.append(f"{code:<13} {last.iloc[-1]:>19.4f}   {last.index[-1]}")
+    for code in data.fx_prices.list_codes():
+        fx = data.fx_prices.read_series(code)
+        lines.append(f"{code:<13} {fx.iloc[-1]:>19.6f}   {fx.index[-1]}")
+    alerts = data.alerts.all()
+    lines.append(f"alerts stored: {len(alerts)}")
+    for item in alerts[-5:]:
+        lines.append(f"  {item['timestamp']}  {item['subject']}")
+    return "\n".join(lines)
+
+
+def run_demo(days: int = 3, out: Callable[[str], None] = print) -> str:
+    """Run the demo in ``$SYSTRADE_HOME`` for ``days`` simulated business days."""
+    home = systrade_home()
+    if ensure_demo_config(home):
+        out(f"new demo home {home}: simulated clock and market")
+    data = DataBlob.from_config(home, process_name="demo")
+    try:
+        setup_blob_logging(data, "demo")
+        log = get_logger("demo")
+        if data.config.clock != "simulated":
+            raise RuntimeError(f"{home} is not a demo home (clock is {data.config.clock!r}); "
+                               "use an empty SYSTRADE_HOME")
+        if not data.instruments.list_codes():
+            data.clock.set(DEMO_START)
+            out(f"initialising at {data.now()}")
+            initialise(data, out)
+        for _ in range(days):
+            data.clock.set(next_business_evening(data.now()))
+            out(f"daily job at {data.now()}")
+            log.info("demo daily job at %s", data.now())
+            daily_job(data, out)
+        report = status_report(data)
+        out(report)
+        return report
+    finally:
+        teardown_logging()
+        data.close()
