@@ -26,9 +26,12 @@ def broker_from_blob(data: Any):
             slippage_ticks=sim.slippage_ticks,
             max_order_size=sim.max_order_size,
         )
-        return SimBroker(
-            clock=data.clock, home=data.home, market=default_market(sim.seed), config=broker_config
-        )
+        bad = BadDataConfig(spike_rate=sim.spike_rate, zero_price_rate=sim.zero_price_rate,
+                            zero_volume_rate=sim.zero_volume_rate)
+        market = default_market(sim.seed)
+        if not bad.is_clean:
+            market = MarketModel(market.universe, bad_data=bad)
+        return SimBroker(clock=data.clock, home=data.home, market=market, config=broker_config)
     if config.broker == "ib":
         raise ConfigError("broker 'ib': the Interactive Brokers connection is not available yet")
     raise ConfigError(f"unknown broker {config.broker!r}")

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from syscore.exceptions import UnknownInstrument
 from sysbrokers.sim.universe import InstrumentSpec, load_universe
+from syscore.exceptions import UnknownInstrument
 from sysdata.broker_config import FxPairConfig, IBFuturesConfig
 from sysdata.data_blob import DataBlob
 from sysobjects.instruments import InstrumentConfig

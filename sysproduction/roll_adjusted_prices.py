@@ -32,10 +32,10 @@ from syscore.exceptions import InvalidData
 from sysdata.contracts import ROLL_STATES
 from sysdata.data_blob import DataBlob
 from sysdata.state.base import Delete, Put
+from syslogdiag.context import get_logger
 from sysobjects.adjusted_prices import RollResult, roll_multiple_prices
 from sysobjects.multiple_prices import MultiplePrices
 from sysproduction.process_helpers import blob_for
-from syslogdiag.context import get_logger
 
 ROLL_JOURNAL = "roll_journal"
 STAGING = "roll_staging"

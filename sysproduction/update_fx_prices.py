@@ -18,11 +18,11 @@ import pandas as pd
 
 from sysdata.broker_config import FxPairConfig
 from sysdata.data_blob import DataBlob
+from syslogdiag.alerts import alert
+from syslogdiag.context import get_logger
 from sysobjects.fx_prices import FxPrices, clean_fx_prices
 from sysobjects.spike_check import SpikeCheckSettings, check_for_spikes
 from sysproduction.process_helpers import ProcessReport, blob_for, each_item
-from syslogdiag.alerts import alert
-from syslogdiag.context import get_logger
 
 DEFAULT_HISTORY_START = "2000-01-01"
 

@@ -26,12 +26,12 @@ import pandas as pd
 
 from syscore.exceptions import InvalidData
 from sysdata.data_blob import DataBlob
+from syslogdiag.alerts import alert
+from syslogdiag.context import get_logger
 from sysobjects.contract_prices import Frequency, FuturesContractPrices, merge_daily_and_hourly
 from sysobjects.price_cleaning import PriceCleaningSettings, clean_contract_prices
 from sysobjects.spike_check import SpikeCheckResult, SpikeCheckSettings, check_for_spikes
 from sysproduction.process_helpers import ProcessReport, blob_for, each_item
-from syslogdiag.alerts import alert
-from syslogdiag.context import get_logger
 
 STORE_FREQUENCY = {Frequency.HOURLY: "H", Frequency.DAILY: "D"}
 DEFAULT_LOOKBACK = pd.Timedelta(days=400)

@@ -19,12 +19,15 @@ import pandas as pd
 
 from syscore.exceptions import MissingData
 from sysdata.data_blob import DataBlob
+from syslogdiag.context import get_logger
 from sysobjects.adjusted_prices import AdjustedPrices, extend_adjusted_prices, panama_adjust
-from sysobjects.multiple_prices import MultiplePrices, merge_multiple_prices, \
-    multiple_prices_from_contract_prices
+from sysobjects.multiple_prices import (
+    MultiplePrices,
+    merge_multiple_prices,
+    multiple_prices_from_contract_prices,
+)
 from sysproduction.process_helpers import ProcessReport, blob_for, each_item
 from sysproduction.roll_adjusted_prices import recover_pending_roll
-from syslogdiag.context import get_logger
 
 DEFAULT_LOOKBACK_DAYS = 30
 

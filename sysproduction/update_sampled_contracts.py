@@ -22,12 +22,12 @@ import pandas as pd
 
 from sysbrokers.errors import UnknownContract
 from sysdata.data_blob import DataBlob
+from syslogdiag.alerts import alert
+from syslogdiag.context import get_logger
 from sysobjects.contract_dates import approximate_expiry, contracts_for_date, contracts_needed
 from sysobjects.contracts import FuturesContract, validate_contract_date
 from sysobjects.multiple_prices import MultiplePrices
 from sysproduction.process_helpers import ProcessReport, blob_for, each_item
-from syslogdiag.alerts import alert
-from syslogdiag.context import get_logger
 
 DEFAULT_LOOKAHEAD_DAYS = 365
 

@@ -15,7 +15,6 @@ import pandas as pd
 from syscore.exceptions import InvalidData
 
 
-
 def read_timeseries_csv(
     path: Path,
     index_column: str,

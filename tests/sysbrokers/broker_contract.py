@@ -6,6 +6,7 @@ whose market is open, and a way to let broker time pass). The simulated broker u
 ``test_sim_broker_contract.py``; the Interactive Brokers layer (through the fake TWS server) can
 reuse it unchanged.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -32,7 +33,9 @@ class BrokerHarness:
     fill_wait: pd.Timedelta = pd.Timedelta(minutes=2)
 
 
-def _wait_for(h: BrokerHarness, order_id: int, statuses: set[OrderStatus], steps: int = 20) -> BrokerOrder:
+def _wait_for(
+    h: BrokerHarness, order_id: int, statuses: set[OrderStatus], steps: int = 20
+) -> BrokerOrder:
     order = h.broker.get_order(order_id)
     for _ in range(steps):
         if order.status in statuses:
@@ -71,7 +74,9 @@ class BrokerContractTests:
 
     def test_trading_hours(self, harness: BrokerHarness):
         now = harness.now()
-        hours = harness.broker.get_trading_hours(harness.instrument_code, now - pd.Timedelta(days=7), now + pd.Timedelta(days=7))
+        hours = harness.broker.get_trading_hours(
+            harness.instrument_code, now - pd.Timedelta(days=7), now + pd.Timedelta(days=7)
+        )
         assert hours.sessions and hours.is_open(now)
         assert harness.broker.is_open(harness.instrument_code)
         assert all(str(s.open.tz) == "UTC" and s.close > s.open for s in hours.sessions)
@@ -83,7 +88,11 @@ class BrokerContractTests:
     def test_historical_bars(self, harness: BrokerHarness, frequency):
         now = harness.now()
         bars = harness.broker.get_historical_bars(
-            harness.instrument_code, harness.contract_date, frequency, now - pd.Timedelta(days=60), now + pd.Timedelta(days=5)
+            harness.instrument_code,
+            harness.contract_date,
+            frequency,
+            now - pd.Timedelta(days=60),
+            now + pd.Timedelta(days=5),
         )
         assert list(bars.columns) == list(BAR_COLUMNS)
         assert len(bars) > 10
@@ -100,7 +109,9 @@ class BrokerContractTests:
         inverse = harness.broker.get_fx_prices(ccy2, ccy1, now - pd.Timedelta(days=30), now)
         assert isinstance(fx, pd.Series) and len(fx) >= 15 and str(fx.index.tz) == "UTC"
         assert (fx > 0).all() and fx.index[-1] <= now
-        np.testing.assert_allclose(fx.to_numpy() * inverse.reindex(fx.index).to_numpy(), 1.0, rtol=1e-6)
+        np.testing.assert_allclose(
+            fx.to_numpy() * inverse.reindex(fx.index).to_numpy(), 1.0, rtol=1e-6
+        )
 
     def test_bid_ask(self, harness: BrokerHarness):
         quote = harness.broker.get_bid_ask(harness.instrument_code, harness.contract_date)
@@ -133,7 +144,9 @@ class BrokerContractTests:
         quote = b.get_bid_ask(harness.instrument_code, harness.contract_date)
         tick = b.get_contract_details(harness.instrument_code, harness.contract_date).tick_size
         far = round((quote.bid * 0.8) / tick) * tick
-        order = b.place_order(harness.instrument_code, harness.contract_date, 1, OrderType.LIMIT, far)
+        order = b.place_order(
+            harness.instrument_code, harness.contract_date, 1, OrderType.LIMIT, far
+        )
         harness.advance(harness.fill_wait)
         working = b.get_order(order.order_id)
         assert working.status in {OrderStatus.WORKING, OrderStatus.PENDING_SUBMIT}
@@ -149,7 +162,9 @@ class BrokerContractTests:
 
     def test_oversized_order_is_rejected_with_reason(self, harness: BrokerHarness):
         with pytest.raises(OrderRejected) as info:
-            harness.broker.place_order(harness.instrument_code, harness.contract_date, harness.oversized_quantity)
+            harness.broker.place_order(
+                harness.instrument_code, harness.contract_date, harness.oversized_quantity
+            )
         assert info.value.reason is not None and str(info.value)
         assert harness.broker.get_positions() == []
 

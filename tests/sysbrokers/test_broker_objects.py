@@ -1,4 +1,5 @@
 """Tests for sysbrokers.objects and sysbrokers.errors."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,8 +26,13 @@ UTC = "UTC"
 
 def _order(**kw) -> BrokerOrder:
     base = dict(
-        order_id=1, instrument_code="CORN", contract_date="202412", quantity=5,
-        order_type=OrderType.MARKET, limit_price=None, status=OrderStatus.WORKING,
+        order_id=1,
+        instrument_code="CORN",
+        contract_date="202412",
+        quantity=5,
+        order_type=OrderType.MARKET,
+        limit_price=None,
+        status=OrderStatus.WORKING,
     )
     base.update(kw)
     return BrokerOrder(**base)
@@ -89,19 +95,27 @@ def test_contract_dates_and_details_validation():
         with pytest.raises(ValueError):
             check_contract_date(bad)
     with pytest.raises(ValueError):
-        BrokerContractDetails("X", "202412", dt.date(2024, 12, 13), 0, "USD", 1, "E", "X", "E", "USD", 1)
+        BrokerContractDetails(
+            "X", "202412", dt.date(2024, 12, 13), 0, "USD", 1, "E", "X", "E", "USD", 1
+        )
 
 
 def test_trading_hours_and_account_value():
-    s1 = TradingSession(pd.Timestamp("2024-01-02 09:00", tz=UTC), pd.Timestamp("2024-01-02 17:00", tz=UTC))
-    s2 = TradingSession(pd.Timestamp("2024-01-03 09:00", tz=UTC), pd.Timestamp("2024-01-03 17:00", tz=UTC))
+    s1 = TradingSession(
+        pd.Timestamp("2024-01-02 09:00", tz=UTC), pd.Timestamp("2024-01-02 17:00", tz=UTC)
+    )
+    s2 = TradingSession(
+        pd.Timestamp("2024-01-03 09:00", tz=UTC), pd.Timestamp("2024-01-03 17:00", tz=UTC)
+    )
     hours = TradingHours("X", (s1, s2))
     assert hours.is_open(pd.Timestamp("2024-01-02 09:00", tz=UTC))
     assert not hours.is_open(pd.Timestamp("2024-01-02 17:00", tz=UTC))
     assert hours.next_open(pd.Timestamp("2024-01-02 18:00", tz=UTC)) == s2.open
     with pytest.raises(ValueError):
         TradingSession(pd.Timestamp("2024-01-02 09:00"), pd.Timestamp("2024-01-02 17:00"))
-    value = AccountValue("USD", {"USD": 10.0}, {"USD": -2.0}, 8.0, 3.0, pd.Timestamp("2024-01-02", tz=UTC))
+    value = AccountValue(
+        "USD", {"USD": 10.0}, {"USD": -2.0}, 8.0, 3.0, pd.Timestamp("2024-01-02", tz=UTC)
+    )
     assert value.available_funds == 5.0
     with pytest.raises(TypeError):
         value.cash["USD"] = 0.0  # type: ignore[index]

@@ -1,13 +1,14 @@
 """The simulated broker passes the broker-interface contract suite."""
+
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 from broker_contract import BrokerContractTests, BrokerHarness
 
-from syscore.clock import SimulatedClock
 from sysbrokers.sim.broker import SimBroker
 from sysbrokers.sim.market import default_market
+from syscore.clock import SimulatedClock
 
 
 @pytest.fixture(params=["2024-01-09 15:00", "2019-06-12 09:30"], ids=["cme-2024", "eurex-2019"])

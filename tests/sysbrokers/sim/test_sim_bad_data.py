@@ -1,4 +1,5 @@
 """Bad data on request: rates and explicit injections."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,11 +21,15 @@ def clean() -> pd.DataFrame:
 
 
 def _dirty(config: BadDataConfig, frequency="H", as_of=None) -> pd.DataFrame:
-    return MarketModel(load_universe(), bad_data=config).bars(CODE, CONTRACT, frequency, S, E, as_of=as_of)
+    return MarketModel(load_universe(), bad_data=config).bars(
+        CODE, CONTRACT, frequency, S, E, as_of=as_of
+    )
 
 
 def test_rates_corrupt_about_the_requested_fraction(clean):
-    config = BadDataConfig(spike_rate=0.03, zero_price_rate=0.02, zero_volume_rate=0.05, gap_rate=0.04)
+    config = BadDataConfig(
+        spike_rate=0.03, zero_price_rate=0.02, zero_volume_rate=0.05, gap_rate=0.04
+    )
     dirty = _dirty(config)
     n = len(clean)
     assert n > 2500
@@ -37,7 +42,9 @@ def test_rates_corrupt_about_the_requested_fraction(clean):
     assert 0.01 < zero_price < 0.03
     assert 0.018 < spiked < 0.045
     assert 0.035 < zero_volume < 0.07
-    ratio = (dirty["FINAL"] / kept["FINAL"])[(dirty["FINAL"] != kept["FINAL"]) & (dirty["FINAL"] != 0)]
+    ratio = (dirty["FINAL"] / kept["FINAL"])[
+        (dirty["FINAL"] != kept["FINAL"]) & (dirty["FINAL"] != 0)
+    ]
     assert np.allclose(ratio[ratio > 1], 1.5) and np.allclose(ratio[ratio < 1], 1 / 1.5)
     pd.testing.assert_frame_equal(dirty, _dirty(config))  # reproducible
 
@@ -47,9 +54,21 @@ def test_explicit_injections_hit_exactly_their_window(clean):
     config = BadDataConfig(
         injections=(
             BadDataInjection(BadDataKind.SPIKE, CODE, *window, contract_date=CONTRACT, factor=10.0),
-            BadDataInjection(BadDataKind.GAP, CODE, pd.Timestamp("2019-04-01 15:00", tz=UTC), pd.Timestamp("2019-04-01 15:00", tz=UTC)),
-            BadDataInjection(BadDataKind.ZERO_VOLUME, CODE, pd.Timestamp("2019-05-01", tz=UTC), pd.Timestamp("2019-05-02", tz=UTC)),
-            BadDataInjection(BadDataKind.SPIKE, CODE, *window, contract_date="201912"),  # other contract
+            BadDataInjection(
+                BadDataKind.GAP,
+                CODE,
+                pd.Timestamp("2019-04-01 15:00", tz=UTC),
+                pd.Timestamp("2019-04-01 15:00", tz=UTC),
+            ),
+            BadDataInjection(
+                BadDataKind.ZERO_VOLUME,
+                CODE,
+                pd.Timestamp("2019-05-01", tz=UTC),
+                pd.Timestamp("2019-05-02", tz=UTC),
+            ),
+            BadDataInjection(
+                BadDataKind.SPIKE, CODE, *window, contract_date="201912"
+            ),  # other contract
             BadDataInjection(BadDataKind.ZERO_PRICE, "CORN", S, E),  # other instrument
         )
     )
@@ -71,11 +90,16 @@ def test_late_bars_appear_only_after_their_delay(clean):
     label = pd.Timestamp("2019-02-12 15:00", tz=UTC)
     assert label in clean.index
     config = BadDataConfig(
-        injections=(BadDataInjection(BadDataKind.LATE, CODE, label, label, delay=pd.Timedelta(hours=3)),)
+        injections=(
+            BadDataInjection(BadDataKind.LATE, CODE, label, label, delay=pd.Timedelta(hours=3)),
+        )
     )
     just_after = _dirty(config, as_of=label + pd.Timedelta(hours=1))
     assert label not in just_after.index
-    assert label - pd.Timedelta(hours=1) in just_after.index and label + pd.Timedelta(hours=1) in just_after.index
+    assert (
+        label - pd.Timedelta(hours=1) in just_after.index
+        and label + pd.Timedelta(hours=1) in just_after.index
+    )
     later = _dirty(config, as_of=label + pd.Timedelta(hours=3))
     assert label in later.index
     assert later.loc[label, "FINAL"] == clean.loc[label, "FINAL"]

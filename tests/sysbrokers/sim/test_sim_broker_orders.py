@@ -1,15 +1,16 @@
 """Order handling of the simulated broker: fills, partial fills, cancels, rejections, accounting."""
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from syscore.clock import SimulatedClock
 from sysbrokers.errors import InvalidOrderState, OrderRejected, RejectReason, UnknownOrder
 from sysbrokers.objects import OrderStatus, OrderType
 from sysbrokers.sim.broker import SimBroker, SimBrokerConfig
 from sysbrokers.sim.market import default_market
+from syscore.clock import SimulatedClock
 
 UTC = "UTC"
 T0 = pd.Timestamp("2024-01-09 15:00", tz=UTC)  # a Tuesday: every market in the universe is open
@@ -176,7 +177,9 @@ def test_rejected_outside_trading_hours(systrade_home):
 def test_order_rejected_on_arrival_when_market_closes_in_flight(systrade_home):
     # CBOT grains day session closes 13:20 Chicago = 19:20 UTC in January
     start = pd.Timestamp("2024-01-09 19:19:59", tz=UTC)
-    clock, broker = make(systrade_home, SimBrokerConfig(latency=pd.Timedelta(seconds=5)), start=start)
+    clock, broker = make(
+        systrade_home, SimBrokerConfig(latency=pd.Timedelta(seconds=5)), start=start
+    )
     order = broker.place_order("CORN", "202403", 1)
     clock.advance(10 * SEC)
     rejected = broker.get_order(order.order_id)
@@ -262,7 +265,9 @@ def test_account_value_moves_with_marked_positions(sim):
     assert fill.status is OrderStatus.FILLED
     first = broker.get_account_value()
     mid_1 = broker.market.mid_price(CODE, CONTRACT, np.array([clock.now().value]))[0]
-    assert first.unrealised_pnl["USD"] == pytest.approx(20 * (mid_1 - fill.avg_fill_price) * spec.multiplier)
+    assert first.unrealised_pnl["USD"] == pytest.approx(
+        20 * (mid_1 - fill.avg_fill_price) * spec.multiplier
+    )
     assert first.cash["USD"] == pytest.approx(1_000_000 - 20 * spec.commission)
     assert first.margin_used == pytest.approx(20 * mid_1 * spec.multiplier * spec.margin_rate)
     clock.advance(pd.Timedelta(hours=4))
@@ -296,7 +301,10 @@ def test_positions_settle_at_expiry(sim):
     expiry = broker.market.expiry_ns(CODE, CONTRACT)
     clock.set(pd.Timestamp(expiry, tz=UTC) + pd.Timedelta(days=1))
     assert broker.get_positions() == []
-    final = round(broker.market.mid_price(CODE, CONTRACT, np.array([expiry - 1]))[0] / spec.tick_size) * spec.tick_size
+    final = (
+        round(broker.market.mid_price(CODE, CONTRACT, np.array([expiry - 1]))[0] / spec.tick_size)
+        * spec.tick_size
+    )
     expected = 1_000_000 - 2 * spec.commission + 2 * (final - avg) * spec.multiplier
     assert broker.get_account_value().cash["USD"] == pytest.approx(expected)
 
@@ -308,3 +316,68 @@ def test_working_orders_expire_with_their_contract(sim):
     clock.set(pd.Timestamp(broker.market.expiry_ns(CODE, CONTRACT), tz=UTC) + pd.Timedelta(hours=1))
     expired = broker.get_order(order.order_id)
     assert expired.status is OrderStatus.CANCELLED and expired.reason == "contract expired"
+
+
+def test_config_from_dict_validates_keys_and_types():
+    config = SimBrokerConfig.from_dict(
+        {"latency": "1s", "max_order_size": 50, "base_currency": "GBP"}
+    )
+    assert config.latency == pd.Timedelta(seconds=1) and config.max_order_size == 50
+    for bad, fragment in [
+        ({"latncy": 1}, "unknown key 'latncy'"),
+        ({"max_order_size": 1.5}, "'max_order_size' expected int"),
+        ({"latency": "soon"}, "'latency' expected Timedelta"),
+        ({"participation": 2}, "participation must be in (0, 1]"),
+    ]:
+        with pytest.raises(ValueError) as info:
+            SimBrokerConfig.from_dict(bad, source="private/config.yaml")
+        assert "private/config.yaml" in str(info.value) and fragment in str(info.value)
+
+
+def test_state_lives_in_the_brokers_own_file_under_home(systrade_home):
+    clock = SimulatedClock(systrade_home, start=T0)
+    broker = SimBroker(clock)  # home from SYSTRADE_HOME
+    assert broker.path == systrade_home / "sim_broker" / "broker.sqlite"
+    broker.place_order(CODE, CONTRACT, 1)
+    broker.close()
+    again = SimBroker(
+        clock, systrade_home, config=SimBrokerConfig(base_currency="GBP", initial_cash=5.0)
+    )
+    assert [o.quantity for o in again.get_orders()] == [1]
+    account = again.get_account_value()
+    assert account.base_currency == "USD" and account.cash["USD"] == 1_000_000  # first config wins
+
+
+def test_base_currency_other_than_usd(tmp_path):
+    clock, broker = make(tmp_path, SimBrokerConfig(base_currency="GBP", initial_cash=100_000.0))
+    account = broker.get_account_value()
+    assert account.base_currency == "GBP" and account.net_liquidation == pytest.approx(100_000.0)
+    broker.place_order(CODE, CONTRACT, 1)
+    clock.advance(SEC)
+    account = broker.get_account_value()
+    gbpusd = broker.market.fx_rate("GBP", "USD", np.array([clock.now().value]))[0]
+    usd = account.cash["USD"] + account.unrealised_pnl["USD"]
+    assert account.net_liquidation == pytest.approx(100_000.0 + usd / gbpusd)
+
+
+def test_rejection_on_arrival_while_a_cancel_is_in_flight(systrade_home):
+    start = pd.Timestamp("2024-01-09 19:19:50", tz=UTC)  # CORN day session closes at 19:20 UTC
+    clock, broker = make(
+        systrade_home, SimBrokerConfig(latency=pd.Timedelta(seconds=15)), start=start
+    )
+    order = broker.place_order("CORN", "202403", 1)
+    clock.advance(5 * SEC)
+    assert broker.cancel_order(order.order_id).status is OrderStatus.PENDING_CANCEL
+    clock.advance(30 * SEC)
+    final = broker.get_order(order.order_id)
+    assert final.status is OrderStatus.REJECTED and "market closed" in final.reason
+    assert broker.get_executions() == []
+
+
+def test_dated_contract_codes_map_to_the_monthly_contract(sim):
+    clock, broker = sim
+    broker.place_order(CODE, CONTRACT + "00", 1)
+    broker.place_order(CODE, CONTRACT, 1)
+    clock.advance(SEC)
+    assert [(p.contract_date, p.quantity) for p in broker.get_positions()] == [(CONTRACT, 2)]
+    assert broker.get_contract_details(CODE, CONTRACT + "15").contract_date == CONTRACT

@@ -1,4 +1,5 @@
 """The simulated broker is an external party: its state survives SIGKILL of any process."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from syscore.clock import SimulatedClock
 from sysbrokers.sim.broker import SimBroker, SimBrokerConfig
+from syscore.clock import SimulatedClock
 
 REPO = Path(__file__).resolve().parents[3]
 T0 = pd.Timestamp("2024-01-09 15:00", tz="UTC")
@@ -27,34 +28,53 @@ clock = SimulatedClock(home, start=pd.Timestamp("2024-01-09 15:00", tz="UTC"))
 broker = SimBroker(clock, home, config=SimBrokerConfig(participation=float(sys.argv[2])))
 """
 
-_PLACE_THEN_HANG = _PREAMBLE + """
+_PLACE_THEN_HANG = (
+    _PREAMBLE
+    + """
 order = broker.place_order("SP500_micro", "202403", 250, client_ref="abc")
 print(order.order_id, flush=True)
 time.sleep(600)
 """
+)
 
-_REPORT = _PREAMBLE + """
+_REPORT = (
+    _PREAMBLE
+    + """
 orders = [[o.order_id, o.status.name, o.filled_quantity, o.client_ref] for o in broker.get_orders()]
 execs = [[e.exec_id, e.order_id, e.quantity, e.price, e.timestamp.value] for e in broker.get_executions()]
 positions = [[p.instrument_code, p.contract_date, p.quantity] for p in broker.get_positions()]
 print(json.dumps({"orders": orders, "executions": execs, "positions": positions}), flush=True)
 """
+)
 
-_POLL_FOREVER = _PREAMBLE + """
+_POLL_FOREVER = (
+    _PREAMBLE
+    + """
 print("ready", flush=True)
+stop = pd.Timestamp("2024-01-09 15:10", tz="UTC")  # well before the orders can complete
 while True:
-    clock.advance(pd.Timedelta(seconds=5))
+    if clock.now() < stop:
+        clock.advance(pd.Timedelta(seconds=1))
     broker.get_orders()
 """
+)
 
-ORDERS = [("SP500_micro", "202403", 400), ("SP500_micro", "202406", -150), ("CORN", "202403", 300),
-          ("EUROSTX", "202403", -250), ("US10", "202403", 120)]
+ORDERS = [
+    ("SP500_micro", "202403", 400),
+    ("SP500_micro", "202406", -150),
+    ("CORN", "202403", 300),
+    ("EUROSTX", "202403", -250),
+    ("US10", "202403", 120),
+]
 
 
 def _spawn(script: str, home: Path, participation: float = 1.0) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", script, str(home), str(participation)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -100,7 +120,7 @@ def test_repeated_sigkill_while_processing_matches_an_uninterrupted_run(systrade
         time.sleep(0.6)
         _kill(child)
     interrupted_until = SimulatedClock(systrade_home).now()
-    assert interrupted_until > T0 + pd.Timedelta(seconds=30)  # the children did process
+    assert interrupted_until > T0 + pd.Timedelta(seconds=20)  # the children did process
     midway = _report(systrade_home, participation)
     filled = [o[2] for o in midway["orders"]]
     assert any(filled) and midway["orders"] and any(o[1] != "FILLED" for o in midway["orders"])
@@ -114,7 +134,10 @@ def test_repeated_sigkill_while_processing_matches_an_uninterrupted_run(systrade
     for code, contract, qty in ORDERS:
         reference.place_order(code, contract, qty)
     ref_clock.set(end)
-    expected = [[e.exec_id, e.order_id, e.quantity, e.price, e.timestamp.value] for e in reference.get_executions()]
+    expected = [
+        [e.exec_id, e.order_id, e.quantity, e.price, e.timestamp.value]
+        for e in reference.get_executions()
+    ]
 
     def key(rows):
         return sorted((r[1], r[4], r[2], r[3]) for r in rows)
@@ -126,3 +149,29 @@ def test_repeated_sigkill_while_processing_matches_an_uninterrupted_run(systrade
         assert filled == sum(e[2] for e in after_kills["executions"] if e[1] == order_id)
     positions = {(c, d): q for c, d, q in after_kills["positions"]}
     assert positions == {(c, d): q for c, d, q in ORDERS}
+
+
+_PLACE_MANY = (
+    _PREAMBLE
+    + """
+ids = [broker.place_order("US10", "202403", 1 if i % 2 else -1).order_id for i in range(25)]
+print(json.dumps(ids), flush=True)
+"""
+)
+
+
+def test_concurrent_processes_get_unique_ids(systrade_home):
+    SimulatedClock(systrade_home, start=T0)
+    children = [_spawn(_PLACE_MANY, systrade_home) for _ in range(3)]
+    ids = []
+    for child in children:
+        out, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err
+        ids.extend(json.loads(out))
+    assert sorted(ids) == list(range(1, 76))
+    SimulatedClock(systrade_home).advance(pd.Timedelta(minutes=1))
+    report = _report(systrade_home)
+    assert len(report["orders"]) == 75 and all(o[1] == "FILLED" for o in report["orders"])
+    exec_ids = [e[0] for e in report["executions"]]
+    assert len(exec_ids) == len(set(exec_ids)) >= 75
+    assert sum(e[2] for e in report["executions"]) == sum(1 if i % 2 else -1 for i in range(25)) * 3

@@ -1,4 +1,5 @@
 """Statistical and determinism tests of the simulated market."""
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,8 @@ def market() -> MarketModel:
 def _liquid_contracts(market, code, start, end):
     spec = market.spec(code)
     return [
-        c for c in market.contracts_expiring_between(code, start.date(), end.date())
+        c
+        for c in market.contracts_expiring_between(code, start.date(), end.date())
         if MONTH_LETTERS[int(c[4:6]) - 1] in spec.liquid_cycle
     ]
 
@@ -39,7 +41,9 @@ def _front_returns(market, code, start, end):
     spec = market.spec(code)
     out, previous_roll = [], start
     for contract in _liquid_contracts(market, code, start, end):
-        roll = pd.Timestamp(market.expiry_ns(code, contract), tz=UTC) - pd.Timedelta(days=spec.roll_days)
+        roll = pd.Timestamp(market.expiry_ns(code, contract), tz=UTC) - pd.Timedelta(
+            days=spec.roll_days
+        )
         bars = market.bars(code, contract, "D", previous_roll, roll)
         out.append(np.diff(np.log(bars["FINAL"].to_numpy())))
         previous_roll = roll
@@ -64,7 +68,9 @@ def test_vol_regimes_make_rolling_vol_vary(market):
 @pytest.mark.parametrize("code", ["CORN", "SP500_micro", "CRUDE_W"])
 def test_volume_moves_from_front_to_next_before_expiry(market, code):
     spec = market.spec(code)
-    contracts = _liquid_contracts(market, code, pd.Timestamp("2015-01-01", tz=UTC), pd.Timestamp("2016-12-31", tz=UTC))
+    contracts = _liquid_contracts(
+        market, code, pd.Timestamp("2015-01-01", tz=UTC), pd.Timestamp("2016-12-31", tz=UTC)
+    )
     assert len(contracts) >= 5
     for previous, front, nxt in zip(contracts[:-2], contracts[1:-1], contracts[2:], strict=True):
         expiry = pd.Timestamp(market.expiry_ns(code, front), tz=UTC)
@@ -85,12 +91,18 @@ def test_volume_moves_from_front_to_next_before_expiry(market, code):
 @pytest.mark.parametrize("code", ["CRUDE_W", "VIX", "CORN", "US10"])
 def test_carry_sign_matches_term_structure(market, code):
     spec = market.spec(code)
-    contracts = market.contracts_expiring_between(code, pd.Timestamp("2012-01-01").date(), pd.Timestamp("2018-01-01").date())
+    contracts = market.contracts_expiring_between(
+        code, pd.Timestamp("2012-01-01").date(), pd.Timestamp("2018-01-01").date()
+    )
     agree = checked = 0
     for near, far in zip(contracts[:-1], contracts[1:], strict=True):
         expiry = pd.Timestamp(market.expiry_ns(code, near), tz=UTC)
-        a = market.bars(code, near, "D", expiry - pd.Timedelta(days=90), expiry - pd.Timedelta(days=5))["FINAL"]
-        b = market.bars(code, far, "D", expiry - pd.Timedelta(days=90), expiry - pd.Timedelta(days=5))["FINAL"]
+        a = market.bars(
+            code, near, "D", expiry - pd.Timedelta(days=90), expiry - pd.Timedelta(days=5)
+        )["FINAL"]
+        b = market.bars(
+            code, far, "D", expiry - pd.Timedelta(days=90), expiry - pd.Timedelta(days=5)
+        )["FINAL"]
         both = pd.concat([a, b], axis=1, keys=["near", "far"]).dropna()
         slope = np.log(both["far"] / both["near"])
         carry = market.carry(code, both.index.asi8)
@@ -114,10 +126,14 @@ def test_contracts_converge_to_the_underlying_at_expiry(market):
     assert market.mid_price("CRUDE_W", "201506", t) == pytest.approx(spot, rel=1e-4)
 
 
-@pytest.mark.parametrize("code", ["CORN", "EUROSTX", "LIVECOW", "SP500_micro", "CRUDE_W", "FTSE100"])
+@pytest.mark.parametrize(
+    "code", ["CORN", "EUROSTX", "LIVECOW", "SP500_micro", "CRUDE_W", "FTSE100"]
+)
 def test_no_bars_outside_trading_hours(market, code):
     contract = market.active_contracts(code, pd.Timestamp("2019-03-01", tz=UTC))[0]
-    hourly = market.bars(code, contract, "H", pd.Timestamp("2018-06-01", tz=UTC), pd.Timestamp("2019-12-31", tz=UTC))
+    hourly = market.bars(
+        code, contract, "H", pd.Timestamp("2018-06-01", tz=UTC), pd.Timestamp("2019-12-31", tz=UTC)
+    )
     assert len(hourly) > 500
     labels = hourly.index.asi8
     # the last instant a bar covers is inside a session ...
@@ -125,13 +141,23 @@ def test_no_bars_outside_trading_hours(market, code):
     # ... and so is its first instant (bars never exceed one hour)
     assert market.open_mask(code, labels - 3_600_000_000_000).sum() >= 0.8 * len(labels)
     assert not (hourly.index.dayofweek == 5).any()  # nothing trades on a Saturday
-    daily = market.bars(code, contract, "D", pd.Timestamp("2018-06-01", tz=UTC), pd.Timestamp("2019-12-31", tz=UTC))
+    daily = market.bars(
+        code, contract, "D", pd.Timestamp("2018-06-01", tz=UTC), pd.Timestamp("2019-12-31", tz=UTC)
+    )
     assert market.open_mask(code, daily.index.asi8 - 1).all()
-    assert not market.open_mask(code, daily.index.asi8).any()  # daily bars are labelled at the close
+    assert not market.open_mask(
+        code, daily.index.asi8
+    ).any()  # daily bars are labelled at the close
 
 
 def test_bar_sanity(market):
-    bars = market.bars("BUND", "201906", "H", pd.Timestamp("2018-12-01", tz=UTC), pd.Timestamp("2019-06-30", tz=UTC))
+    bars = market.bars(
+        "BUND",
+        "201906",
+        "H",
+        pd.Timestamp("2018-12-01", tz=UTC),
+        pd.Timestamp("2019-06-30", tz=UTC),
+    )
     assert list(bars.columns) == ["OPEN", "HIGH", "LOW", "FINAL", "VOLUME"]
     assert str(bars.index.tz) == UTC and bars.index.is_monotonic_increasing and bars.index.is_unique
     assert (bars["HIGH"] >= bars[["OPEN", "FINAL"]].max(axis=1)).all()
@@ -179,7 +205,12 @@ def test_determinism_across_processes():
     for hash_seed in ("1", "987"):
         env = {"PYTHONHASHSEED": hash_seed, "PATH": "/usr/bin:/bin"}
         done = subprocess.run(
-            [sys.executable, "-c", _DIGEST], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+            [sys.executable, "-c", _DIGEST],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert done.returncode == 0, done.stderr
         results.append(json.loads(done.stdout))
@@ -188,9 +219,21 @@ def test_determinism_across_processes():
 
 
 def test_seed_changes_the_market():
-    a = default_market().bars("CORN", "201612", "D", pd.Timestamp("2016-01-01", tz=UTC), pd.Timestamp("2016-06-01", tz=UTC))
+    a = default_market().bars(
+        "CORN",
+        "201612",
+        "D",
+        pd.Timestamp("2016-01-01", tz=UTC),
+        pd.Timestamp("2016-06-01", tz=UTC),
+    )
     other = MarketModel(replace(load_universe(), seed=7))
-    b = other.bars("CORN", "201612", "D", pd.Timestamp("2016-01-01", tz=UTC), pd.Timestamp("2016-06-01", tz=UTC))
+    b = other.bars(
+        "CORN",
+        "201612",
+        "D",
+        pd.Timestamp("2016-01-01", tz=UTC),
+        pd.Timestamp("2016-06-01", tz=UTC),
+    )
     assert a.index.equals(b.index)
     assert not np.allclose(a["FINAL"], b["FINAL"])
 
@@ -211,7 +254,9 @@ def test_fx_consistency(market):
     t = eurusd.index.asi8[100:101]
     future = market.mid_price("EUR", "201603", t)[0]
     tau = (market.expiry_ns("EUR", "201603") - t[0]) / (365.25 * 86400e9)
-    assert future == pytest.approx(eurusd.iloc[100] * np.exp(market.carry("EUR", t)[0] * tau), rel=1e-9)
+    assert future == pytest.approx(
+        eurusd.iloc[100] * np.exp(market.carry("EUR", t)[0] * tau), rel=1e-9
+    )
     with pytest.raises(UnknownContract):
         market.fx_daily("XYZ", "USD", s, e)
 
@@ -239,11 +284,39 @@ def test_decades_of_history_are_fast(market):
     import time
 
     t0 = time.perf_counter()
-    fx = market.fx_daily("JPY", "USD", pd.Timestamp("1985-01-01", tz=UTC), pd.Timestamp("2025-01-01", tz=UTC))
+    fx = market.fx_daily(
+        "JPY", "USD", pd.Timestamp("1985-01-01", tz=UTC), pd.Timestamp("2025-01-01", tz=UTC)
+    )
     bars = [
-        market.bars("US10", c, "D", pd.Timestamp("1985-01-01", tz=UTC), pd.Timestamp("2025-01-01", tz=UTC))
-        for c in market.contracts_expiring_between("US10", pd.Timestamp("1985-01-01").date(), pd.Timestamp("2025-01-01").date())
+        market.bars(
+            "US10", c, "D", pd.Timestamp("1985-01-01", tz=UTC), pd.Timestamp("2025-01-01", tz=UTC)
+        )
+        for c in market.contracts_expiring_between(
+            "US10", pd.Timestamp("1985-01-01").date(), pd.Timestamp("2025-01-01").date()
+        )
     ]
     elapsed = time.perf_counter() - t0
     assert len(fx) > 10_000 and len(bars) == 160 and all(len(b) > 100 for b in bars[1:])
     assert elapsed < 20
+
+
+@pytest.mark.parametrize(
+    "code,tz,first,last",
+    [
+        ("EUROSTX", "Europe/Berlin", "08:00", "22:00"),
+        ("LIVECOW", "America/Chicago", "08:30", "13:05"),
+    ],
+)
+def test_sessions_follow_local_time_through_daylight_saving(market, code, tz, first, last):
+    contract = market.active_contracts(code, pd.Timestamp("2019-03-01", tz=UTC))[0]
+    bars = market.bars(
+        code, contract, "H", pd.Timestamp("2018-09-01", tz=UTC), pd.Timestamp("2019-04-30", tz=UTC)
+    )
+    local = bars.index.tz_convert(tz)
+    minutes = local.hour * 60 + local.minute
+    lo = int(first[:2]) * 60 + int(first[3:])
+    hi = int(last[:2]) * 60 + int(last[3:])
+    assert (minutes > lo).all() and (minutes <= hi).all()
+    assert (local.dayofweek < 5).all()
+    # the same local hours map to UTC hours shifted by one between winter and summer
+    assert len(set(bars.index.hour)) == len(set(local.hour)) + 1

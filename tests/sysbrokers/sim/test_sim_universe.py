@@ -1,4 +1,5 @@
 """Tests for the shipped universe and expiry rules."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -8,9 +9,35 @@ import pytest
 from sysbrokers.sim.universe import MONTH_LETTERS, UniverseError, load_universe
 
 PYSYSTEMTRADE_CODES = {
-    "CORN", "WHEAT", "SOYBEAN", "LIVECOW", "US10", "US5", "US2", "US20", "BUND", "BOBL", "SCHATZ",
-    "OAT", "BTP", "SP500_micro", "NASDAQ_micro", "EUROSTX", "DAX", "GOLD", "SILVER", "COPPER",
-    "CRUDE_W", "GAS_US", "SOFR", "EUR", "JPY", "GBP", "AUD", "VIX", "V2X",
+    "CORN",
+    "WHEAT",
+    "SOYBEAN",
+    "LIVECOW",
+    "US10",
+    "US5",
+    "US2",
+    "US20",
+    "BUND",
+    "BOBL",
+    "SCHATZ",
+    "OAT",
+    "BTP",
+    "SP500_micro",
+    "NASDAQ_micro",
+    "EUROSTX",
+    "DAX",
+    "GOLD",
+    "SILVER",
+    "COPPER",
+    "CRUDE_W",
+    "GAS_US",
+    "SOFR",
+    "EUR",
+    "JPY",
+    "GBP",
+    "AUD",
+    "VIX",
+    "V2X",
 }
 
 

@@ -1,0 +1,131 @@
+"""The broker interface implemented by the simulated broker and by the Interactive Brokers layer.
+
+Every method may raise :class:`~sysbrokers.errors.BrokerDisconnected` when the broker cannot be
+reached. Times are tz-aware UTC. "Now" is the broker's own notion of the current time (the
+simulated broker uses its injected clock).
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Literal
+
+import pandas as pd
+
+from sysbrokers.objects import (
+    AccountValue,
+    BidAsk,
+    BrokerContractDetails,
+    BrokerOrder,
+    BrokerPosition,
+    Execution,
+    OrderType,
+    TradingHours,
+)
+
+Frequency = Literal["D", "H"]
+BAR_COLUMNS: tuple[str, ...] = ("OPEN", "HIGH", "LOW", "FINAL", "VOLUME")
+
+
+class Broker(abc.ABC):
+    """Abstract broker. Errors are exceptions from :mod:`sysbrokers.errors`."""
+
+    # ---- reference data -------------------------------------------------------------------
+    @abc.abstractmethod
+    def list_instruments(self) -> list[str]:
+        """Instrument codes this broker can trade, sorted."""
+
+    @abc.abstractmethod
+    def get_contract_details(
+        self, instrument_code: str, contract_date: str
+    ) -> BrokerContractDetails:
+        """Details of one contract; :class:`UnknownContract` if the broker does not know it."""
+
+    @abc.abstractmethod
+    def get_active_contracts(self, instrument_code: str) -> list[BrokerContractDetails]:
+        """Contracts listed and not expired now, nearest expiry first."""
+
+    @abc.abstractmethod
+    def get_trading_hours(
+        self, instrument_code: str, start: pd.Timestamp, end: pd.Timestamp
+    ) -> TradingHours:
+        """Sessions overlapping ``[start, end]``."""
+
+    @abc.abstractmethod
+    def is_open(self, instrument_code: str, when: pd.Timestamp | None = None) -> bool:
+        """Whether the instrument trades at ``when`` (default now)."""
+
+    # ---- market data ----------------------------------------------------------------------
+    @abc.abstractmethod
+    def get_historical_bars(
+        self,
+        instrument_code: str,
+        contract_date: str,
+        frequency: Frequency,
+        start: pd.Timestamp,
+        end: pd.Timestamp,
+    ) -> pd.DataFrame:
+        """OHLCV bars with columns :data:`BAR_COLUMNS` and a UTC index.
+
+        Each bar is labelled with the time it ended (the end of the hour or the session close,
+        whichever is earlier; daily bars with the trading day's last session close), so a bar
+        is never visible before its FINAL price is known. Only bars with ``start <= label <=
+        min(end, now)`` are returned.
+        """
+
+    @abc.abstractmethod
+    def get_fx_prices(
+        self, ccy1: str, ccy2: str, start: pd.Timestamp, end: pd.Timestamp
+    ) -> pd.Series:
+        """Daily mid prices of one ``ccy1`` in ``ccy2`` (UTC index, up to now)."""
+
+    @abc.abstractmethod
+    def get_bid_ask(self, instrument_code: str, contract_date: str) -> BidAsk:
+        """Top-of-book snapshot now (the last one before the close if the market is shut)."""
+
+    # ---- account --------------------------------------------------------------------------
+    @abc.abstractmethod
+    def get_positions(self) -> list[BrokerPosition]:
+        """Non-zero positions."""
+
+    @abc.abstractmethod
+    def get_account_value(self) -> AccountValue:
+        """Cash, mark-to-market and margin now."""
+
+    # ---- orders ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def place_order(
+        self,
+        instrument_code: str,
+        contract_date: str,
+        quantity: int,
+        order_type: OrderType = OrderType.MARKET,
+        limit_price: float | None = None,
+        client_ref: str = "",
+    ) -> BrokerOrder:
+        """Send an order; returns it as recorded. :class:`OrderRejected` if refused."""
+
+    @abc.abstractmethod
+    def modify_order(
+        self, order_id: int, quantity: int | None = None, limit_price: float | None = None
+    ) -> BrokerOrder:
+        """Change quantity and/or limit price of a live order (:class:`InvalidOrderState`)."""
+
+    @abc.abstractmethod
+    def cancel_order(self, order_id: int) -> BrokerOrder:
+        """Request cancellation. Fills can still arrive until the cancel takes effect."""
+
+    @abc.abstractmethod
+    def get_order(self, order_id: int) -> BrokerOrder:
+        """One order (:class:`UnknownOrder` if the id is unknown)."""
+
+    @abc.abstractmethod
+    def get_orders(self, open_only: bool = False) -> list[BrokerOrder]:
+        """All orders (or only non-terminal ones), by id."""
+
+    @abc.abstractmethod
+    def get_executions(self, since: pd.Timestamp | None = None) -> list[Execution]:
+        """Executions with ``timestamp >= since`` (all if ``None``), by exec id."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections. The default does nothing."""

@@ -1,0 +1,50 @@
+"""Exceptions raised by any broker implementation (simulated or Interactive Brokers)."""
+
+from __future__ import annotations
+
+import enum
+
+
+class BrokerError(Exception):
+    """Base class of every broker error."""
+
+
+class BrokerDisconnected(BrokerError):  # noqa: N818 - names from the broker interface spec
+    """The broker cannot be reached (socket closed, gateway down)."""
+
+
+class UnknownContract(BrokerError):  # noqa: N818 - names from the broker interface spec
+    """The broker does not know this instrument, contract month or currency pair."""
+
+
+class UnknownOrder(BrokerError):  # noqa: N818 - names from the broker interface spec
+    """No order with this id exists at the broker."""
+
+
+class InvalidOrderState(BrokerError):  # noqa: N818 - names from the broker interface spec
+    """The order cannot be modified or cancelled in its current state (e.g. already filled)."""
+
+
+class RejectReason(enum.Enum):
+    """Why the broker refused an order."""
+
+    UNKNOWN_CONTRACT = "unknown contract"
+    CONTRACT_NOT_TRADEABLE = "contract expired or not yet listed"
+    MARKET_CLOSED = "market closed"
+    SIZE_LIMIT = "order size above the broker's limit"
+    INVALID_QUANTITY = "invalid quantity"
+    INVALID_PRICE = "invalid limit price"
+    EXCHANGE_REJECT = "rejected by the exchange"
+
+
+class OrderRejected(BrokerError):  # noqa: N818 - names from the broker interface spec
+    """The broker refused an order; ``reason`` says why, ``order_id`` is set if one was recorded."""
+
+    def __init__(self, reason: RejectReason, detail: str = "", order_id: int | None = None):
+        self.reason = reason
+        self.detail = detail
+        self.order_id = order_id
+        text = reason.value if not detail else f"{reason.value}: {detail}"
+        if order_id is not None:
+            text = f"order {order_id} rejected, {text}"
+        super().__init__(text)

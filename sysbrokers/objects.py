@@ -1,0 +1,297 @@
+"""Typed value objects exchanged with a broker.
+
+Conventions (all objects):
+
+* timestamps are tz-aware UTC :class:`pandas.Timestamp`;
+* quantities are signed integers in contracts (positive = long / buy, negative = short / sell);
+* prices are in the instrument's quoted units (the same units as historical bars), never
+  scaled by an IB price magnifier;
+* ``contract_date`` is ``'YYYYMM'`` (monthly contracts) or ``'YYYYMMDD'`` (dated contracts).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import Mapping
+
+import pandas as pd
+
+from sysbrokers.errors import InvalidOrderState
+
+
+def _check_utc(name: str, value: pd.Timestamp) -> None:
+    if not isinstance(value, pd.Timestamp) or value.tzinfo is None:
+        raise ValueError(f"{name} must be a tz-aware pandas Timestamp, got {value!r}")
+    if str(value.tzinfo) != "UTC":
+        raise ValueError(f"{name} must be in UTC, got {value.tzinfo}")
+
+
+def check_contract_date(contract_date: str) -> str:
+    """Validate a ``'YYYYMM'`` or ``'YYYYMMDD'`` contract date and return it unchanged."""
+    ok = isinstance(contract_date, str) and contract_date.isdigit() and len(contract_date) in (6, 8)
+    if ok:
+        month = int(contract_date[4:6])
+        ok = 1 <= month <= 12
+    if not ok:
+        raise ValueError(f"contract_date must be 'YYYYMM' or 'YYYYMMDD', got {contract_date!r}")
+    return contract_date
+
+
+@dataclass(frozen=True)
+class BrokerContractDetails:
+    """What the broker knows about one futures contract.
+
+    ``multiplier`` is the value of one price point in ``currency`` (e.g. 50 USD per cent for
+    CBOT corn quoted in cents); ``ib_multiplier`` and ``ib_price_magnifier`` are IB's own view of
+    the same contract (IB quotes corn with multiplier 5000 and price magnifier 100).
+    ``expiry`` is the last trading date (exchange local date).
+    """
+
+    instrument_code: str
+    contract_date: str
+    expiry: dt.date
+    multiplier: float
+    currency: str
+    tick_size: float
+    exchange: str
+    ib_symbol: str
+    ib_exchange: str
+    ib_currency: str
+    ib_multiplier: float
+    ib_price_magnifier: int = 1
+    asset_class: str = ""
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        check_contract_date(self.contract_date)
+        if self.multiplier <= 0 or self.tick_size <= 0:
+            raise ValueError("multiplier and tick_size must be positive")
+
+
+@dataclass(frozen=True)
+class TradingSession:
+    """One continuous trading session, ``open`` inclusive and ``close`` exclusive (UTC)."""
+
+    open: pd.Timestamp
+    close: pd.Timestamp
+
+    def __post_init__(self) -> None:
+        _check_utc("open", self.open)
+        _check_utc("close", self.close)
+        if self.close <= self.open:
+            raise ValueError(f"session closes ({self.close}) before it opens ({self.open})")
+
+    def contains(self, when: pd.Timestamp) -> bool:
+        return self.open <= when < self.close
+
+
+@dataclass(frozen=True)
+class TradingHours:
+    """The sessions of one instrument over a period, sorted and non-overlapping."""
+
+    instrument_code: str
+    sessions: tuple[TradingSession, ...]
+
+    def is_open(self, when: pd.Timestamp) -> bool:
+        _check_utc("when", when)
+        return any(session.contains(when) for session in self.sessions)
+
+    def next_open(self, when: pd.Timestamp) -> pd.Timestamp | None:
+        """Start of the first session opening at or after ``when`` (``None`` if none known)."""
+        for session in self.sessions:
+            if session.open >= when:
+                return session.open
+        return None
+
+
+@dataclass(frozen=True)
+class BidAsk:
+    """Top of book for one contract at ``timestamp`` (UTC). Sizes are in contracts.
+
+    When the market is closed the snapshot is the last one before the close, so its
+    ``timestamp`` is older than the time of the request: check it for staleness.
+    """
+
+    instrument_code: str
+    contract_date: str
+    bid: float
+    ask: float
+    bid_size: int
+    ask_size: int
+    timestamp: pd.Timestamp
+
+    def __post_init__(self) -> None:
+        _check_utc("timestamp", self.timestamp)
+
+    @property
+    def mid(self) -> float:
+        return (self.bid + self.ask) / 2.0
+
+    @property
+    def spread(self) -> float:
+        return self.ask - self.bid
+
+
+@dataclass(frozen=True)
+class BrokerPosition:
+    """A position held at the broker; ``average_price`` is the average entry price."""
+
+    instrument_code: str
+    contract_date: str
+    quantity: int
+    average_price: float
+
+
+@dataclass(frozen=True)
+class AccountValue:
+    """The account at ``timestamp``.
+
+    ``cash`` is settled cash per currency (initial cash, realised P&L, commissions).
+    ``unrealised_pnl`` is the mark-to-market of open positions per currency, marked at mid.
+    ``net_liquidation`` is (cash + unrealised) converted to ``base_currency``.
+    ``margin_used`` is the initial margin on open positions in ``base_currency``.
+    """
+
+    base_currency: str
+    cash: Mapping[str, float]
+    unrealised_pnl: Mapping[str, float]
+    net_liquidation: float
+    margin_used: float
+    timestamp: pd.Timestamp
+
+    def __post_init__(self) -> None:
+        _check_utc("timestamp", self.timestamp)
+        object.__setattr__(self, "cash", MappingProxyType(dict(self.cash)))
+        object.__setattr__(self, "unrealised_pnl", MappingProxyType(dict(self.unrealised_pnl)))
+
+    @property
+    def available_funds(self) -> float:
+        return self.net_liquidation - self.margin_used
+
+
+class OrderType(enum.Enum):
+    MARKET = "MARKET"
+    LIMIT = "LIMIT"
+
+
+class OrderStatus(enum.Enum):
+    """Life cycle of a broker order (see :data:`ORDER_TRANSITIONS`)."""
+
+    PENDING_SUBMIT = "PENDING_SUBMIT"  # accepted by the broker, on its way to the exchange
+    WORKING = "WORKING"  # live at the exchange, nothing filled
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    PENDING_CANCEL = "PENDING_CANCEL"  # cancel requested; fills can still arrive
+    FILLED = "FILLED"
+    CANCELLED = "CANCELLED"
+    REJECTED = "REJECTED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return not ORDER_TRANSITIONS[self]
+
+
+_S = OrderStatus
+ORDER_TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = MappingProxyType(
+    {
+        _S.PENDING_SUBMIT: frozenset(
+            {
+                _S.WORKING,
+                _S.PARTIALLY_FILLED,
+                _S.FILLED,
+                _S.REJECTED,
+                _S.PENDING_CANCEL,
+                _S.CANCELLED,
+            }
+        ),
+        _S.WORKING: frozenset({_S.PARTIALLY_FILLED, _S.FILLED, _S.PENDING_CANCEL, _S.CANCELLED}),
+        _S.PARTIALLY_FILLED: frozenset(
+            {_S.PARTIALLY_FILLED, _S.FILLED, _S.PENDING_CANCEL, _S.CANCELLED}
+        ),
+        # the exchange can still reject an order whose cancel is in flight
+        _S.PENDING_CANCEL: frozenset({_S.PENDING_CANCEL, _S.FILLED, _S.CANCELLED, _S.REJECTED}),
+        _S.FILLED: frozenset(),
+        _S.CANCELLED: frozenset(),
+        _S.REJECTED: frozenset(),
+    }
+)
+"""Allowed status changes. An unchanged non-terminal status is always allowed."""
+
+
+def check_transition(old: OrderStatus, new: OrderStatus) -> None:
+    """Raise :class:`InvalidOrderState` unless ``old -> new`` is allowed."""
+    if old is new and not old.is_terminal:
+        return
+    if new not in ORDER_TRANSITIONS[old]:
+        raise InvalidOrderState(f"order status cannot go from {old.name} to {new.name}")
+
+
+@dataclass(frozen=True)
+class BrokerOrder:
+    """An order as the broker sees it.
+
+    ``quantity`` and ``filled_quantity`` are signed and share a sign; ``avg_fill_price`` is
+    ``None`` until something fills. ``reason`` explains a rejection or cancellation.
+    ``client_ref`` is an optional free-text reference supplied by the caller (e.g. the stack
+    order id) so orders can be matched after a restart.
+    """
+
+    order_id: int
+    instrument_code: str
+    contract_date: str
+    quantity: int
+    order_type: OrderType
+    limit_price: float | None
+    status: OrderStatus
+    filled_quantity: int = 0
+    avg_fill_price: float | None = None
+    commission: float = 0.0
+    reason: str = ""
+    client_ref: str = ""
+    placed_at: pd.Timestamp | None = None
+    updated_at: pd.Timestamp | None = None
+
+    def __post_init__(self) -> None:
+        if self.quantity == 0:
+            raise ValueError("order quantity must not be zero")
+        if self.filled_quantity and (self.filled_quantity > 0) != (self.quantity > 0):
+            raise ValueError("filled_quantity must have the sign of quantity")
+        if abs(self.filled_quantity) > abs(self.quantity):
+            raise ValueError("an order can never be overfilled")
+        if self.order_type is OrderType.LIMIT and self.limit_price is None:
+            raise ValueError("a LIMIT order needs a limit_price")
+
+    @property
+    def remaining_quantity(self) -> int:
+        return self.quantity - self.filled_quantity
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status.is_terminal
+
+    def with_status(self, status: OrderStatus, **changes: object) -> BrokerOrder:
+        """Return a copy in ``status`` after checking the transition table."""
+        check_transition(self.status, status)
+        return replace(self, status=status, **changes)
+
+
+@dataclass(frozen=True)
+class Execution:
+    """One fill. ``quantity`` is signed; ``commission`` is in ``commission_currency``."""
+
+    exec_id: int
+    order_id: int
+    instrument_code: str
+    contract_date: str
+    quantity: int
+    price: float
+    commission: float
+    commission_currency: str
+    timestamp: pd.Timestamp
+
+    def __post_init__(self) -> None:
+        _check_utc("timestamp", self.timestamp)
+        if self.quantity == 0:
+            raise ValueError("an execution must have a non-zero quantity")

@@ -1,0 +1,762 @@
+"""``SimBroker``: the default broker, trading against the simulated market.
+
+It behaves as an external party: account, positions, working orders and executions live in its
+own SQLite file (:mod:`sysbrokers.sim.store`). Every public call first *processes* the market up
+to the injected clock's "now": orders reach the exchange after ``latency``, then get a fill
+opportunity every ``fill_interval`` (for the first ``dense_opportunities`` opportunities, then
+every ``sparse_interval``) while the market is open. At each opportunity an order takes up to
+``participation`` x the size at the touch, at the touch price (plus ``slippage_ticks`` for market
+orders; limit orders fill only at or better than their limit). Cancels take effect ``latency``
+after the request, and fills can arrive in between (cancels race with fills).
+
+Processing is deterministic: fills are a pure function of the order, its modifications and the
+market, whatever the schedule of calls, and each step is one transaction, so a process killed at
+any point never loses or duplicates a fill. Each order sees the whole touch (orders do not
+consume each other's liquidity).
+
+Positions are settled into cash at the contract's last trading instant (marked at the final mid).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sysbrokers.broker import Broker, Frequency
+from sysbrokers.errors import (
+    InvalidOrderState,
+    OrderRejected,
+    RejectReason,
+    UnknownContract,
+    UnknownOrder,
+)
+from sysbrokers.objects import (
+    AccountValue,
+    BidAsk,
+    BrokerContractDetails,
+    BrokerOrder,
+    BrokerPosition,
+    Execution,
+    OrderStatus,
+    OrderType,
+    TradingHours,
+    check_transition,
+)
+from sysbrokers.sim.counter_rng import stream_key, uniforms
+from sysbrokers.sim.market import MarketModel, default_market
+from sysbrokers.sim.store import BrokerStore
+from syscore.clock import Clock, to_utc
+
+OPEN_STATUSES = tuple(s.value for s in OrderStatus if not s.is_terminal)
+_OPPORTUNITY_CHUNK = 4096
+
+
+@dataclass(frozen=True)
+class SimBrokerConfig:
+    """Behaviour of the simulated broker (defaults in brackets).
+
+    * ``base_currency`` [USD] and ``initial_cash`` [1,000,000 in base currency];
+    * ``latency`` [250 ms]: order and cancel travel time;
+    * ``fill_interval`` [5 s] between fill opportunities, for the first ``dense_opportunities``
+      [720] opportunities, then every ``sparse_interval`` [5 min];
+    * ``participation`` [1.0]: fraction of the touch size an order can take per opportunity;
+    * ``slippage_ticks`` [0]: market orders pay this many ticks beyond the touch;
+    * ``max_order_size`` [500] contracts per order;
+    * ``exchange_reject_rate`` [0]: probability an order is rejected on arrival;
+    * ``synchronous`` [NORMAL]: SQLite synchronous mode (NORMAL survives process kills; FULL
+      also survives power loss).
+    """
+
+    base_currency: str = "USD"
+    initial_cash: float = 1_000_000.0
+    latency: pd.Timedelta = pd.Timedelta(milliseconds=250)
+    fill_interval: pd.Timedelta = pd.Timedelta(seconds=5)
+    dense_opportunities: int = 720
+    sparse_interval: pd.Timedelta = pd.Timedelta(minutes=5)
+    participation: float = 1.0
+    slippage_ticks: float = 0.0
+    max_order_size: int = 500
+    exchange_reject_rate: float = 0.0
+    synchronous: str = "NORMAL"
+
+    def __post_init__(self) -> None:
+        if self.fill_interval <= pd.Timedelta(0) or self.sparse_interval <= pd.Timedelta(0):
+            raise ValueError("fill_interval and sparse_interval must be positive")
+        if self.latency < pd.Timedelta(0):
+            raise ValueError("latency must be >= 0")
+        if not 0 < self.participation <= 1:
+            raise ValueError("participation must be in (0, 1]")
+
+    @classmethod
+    def from_dict(
+        cls, data: Mapping[str, Any], source: str = "sim_broker config"
+    ) -> SimBrokerConfig:
+        """Build from a config mapping (durations as strings such as ``"250ms"`` or ``"5s"``).
+
+        Unknown keys or values of the wrong type raise ``ValueError`` naming ``source`` and the key.
+        """
+        known = {f.name: f.type for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for key, raw in data.items():
+            if key not in known:
+                raise ValueError(f"{source}: unknown key '{key}', expected one of {sorted(known)}")
+            default = getattr(cls, key)
+            try:
+                if isinstance(default, pd.Timedelta):
+                    values[key] = pd.Timedelta(raw)
+                elif isinstance(default, bool) or isinstance(raw, bool):
+                    raise TypeError
+                elif isinstance(default, (int, float, str)):
+                    values[key] = type(default)(raw) if not isinstance(default, str) else str(raw)
+                    if isinstance(default, int) and values[key] != raw:
+                        raise TypeError
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"{source}: key '{key}' expected {type(default).__name__}, got {raw!r}"
+                ) from None
+        try:
+            return cls(**values)
+        except ValueError as exc:
+            raise ValueError(f"{source}: {exc}") from None
+
+
+def default_broker_path(home: Path | str | None = None) -> Path:
+    """``<home>/sim_broker/broker.sqlite``; ``home`` defaults to ``$SYSTRADE_HOME``."""
+    if home is None:
+        env = os.environ.get("SYSTRADE_HOME")
+        if not env:
+            raise ValueError("no home directory given and SYSTRADE_HOME is not set")
+        home = env
+    return Path(home) / "sim_broker" / "broker.sqlite"
+
+
+@dataclass
+class _Fill:
+    order_id: int
+    time_ns: int
+    quantity: int
+    price: float
+
+
+class SimBroker(Broker):
+    """Simulated broker on a :class:`MarketModel`, state in ``<home>/sim_broker/broker.sqlite``."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        home: Path | str | None = None,
+        market: MarketModel | None = None,
+        config: SimBrokerConfig | None = None,
+    ):
+        self.clock = clock
+        self.market = market if market is not None else default_market()
+        self.config = config if config is not None else SimBrokerConfig()
+        self.path = default_broker_path(home)
+        self.store = BrokerStore(self.path, self.config.synchronous)
+        with self.store.transaction() as conn:
+            if BrokerStore.get_meta(conn, "initialised") is None:
+                conn.execute(
+                    "INSERT INTO cash(currency, amount) VALUES(?, ?)",
+                    (self.config.base_currency, float(self.config.initial_cash)),
+                )
+                BrokerStore.set_meta(conn, "initialised", "1")
+                BrokerStore.set_meta(conn, "base_currency", self.config.base_currency)
+                BrokerStore.set_meta(conn, "processed_ns", "0")
+            self._base_currency = BrokerStore.get_meta(conn, "base_currency") or "USD"
+
+    def close(self) -> None:
+        self.store.close()
+
+    # ================================================================= time & processing
+    def _now_ns(self) -> int:
+        return to_utc(self.clock.now()).value
+
+    def process(self, now: pd.Timestamp | None = None) -> None:
+        """Advance every working order up to ``now`` (default: the clock). Idempotent."""
+        now_ns = to_utc(now).value if now is not None else self._now_ns()
+        rows = self.store.read("SELECT value FROM meta WHERE key = 'processed_ns'")
+        if rows and int(rows[0]["value"]) >= now_ns:
+            return
+        with self.store.transaction() as conn:
+            if int(BrokerStore.get_meta(conn, "processed_ns", "0")) >= now_ns:
+                return
+            self._process_locked(conn, now_ns)
+            BrokerStore.set_meta(conn, "processed_ns", str(now_ns))
+
+    def _process_locked(
+        self, conn: sqlite3.Connection, now_ns: int, only: int | None = None
+    ) -> None:
+        sql = f"SELECT * FROM orders WHERE status IN ({','.join('?' * len(OPEN_STATUSES))})"
+        params: tuple = OPEN_STATUSES
+        if only is not None:
+            sql += " AND order_id = ?"
+            params = (*OPEN_STATUSES, only)
+        fills: list[_Fill] = []
+        for row in conn.execute(sql + " ORDER BY order_id", params).fetchall():
+            fills.extend(self._advance_order(conn, row, now_ns))
+        fills.sort(key=lambda f: (f.time_ns, f.order_id))
+        for fill in fills:
+            self._book_fill(conn, fill)
+        if only is None:
+            self._settle_expired(conn, now_ns)
+
+    def _opportunity_times(self, arrival: int, after: int, until: int) -> np.ndarray:
+        """Fill opportunity times in ``(after, until]`` for an order arriving at ``arrival``."""
+        iv = self.config.fill_interval.value
+        dense_n = self.config.dense_opportunities
+        sparse_iv = self.config.sparse_interval.value
+        dense_end = arrival + (dense_n - 1) * iv
+        out = []
+        if after < dense_end and until >= arrival:
+            k_lo = max(0, (after - arrival) // iv + 1) if after >= arrival else 0
+            k_hi = min(dense_n - 1, (until - arrival) // iv)
+            if k_hi >= k_lo:
+                out.append(
+                    arrival + np.arange(k_lo, min(k_hi, k_lo + _OPPORTUNITY_CHUNK - 1) + 1) * iv
+                )
+        if not out and until > dense_end:
+            base = dense_end + sparse_iv
+            j_lo = max(0, (after - base) // sparse_iv + 1) if after >= base else 0
+            j_hi = (until - base) // sparse_iv
+            if j_hi >= j_lo:
+                out.append(
+                    base + np.arange(j_lo, min(j_hi, j_lo + _OPPORTUNITY_CHUNK - 1) + 1) * sparse_iv
+                )
+        return out[0].astype(np.int64) if out else np.empty(0, dtype=np.int64)
+
+    def _advance_order(
+        self, conn: sqlite3.Connection, row: sqlite3.Row, now_ns: int
+    ) -> list[_Fill]:
+        order_id = row["order_id"]
+        status = OrderStatus(row["status"])
+        arrival = row["arrival_ns"]
+        cancel_at = row["cancel_effective_ns"]
+        code, contract = row["instrument_code"], row["contract_date"]
+        if now_ns < arrival:
+            return []
+        expiry = self.market.expiry_ns(code, contract)
+        if status is OrderStatus.PENDING_SUBMIT or (
+            status is OrderStatus.PENDING_CANCEL and row["processed_ns"] < arrival
+        ):
+            if cancel_at is not None and cancel_at <= arrival:
+                self._set_status(
+                    conn,
+                    row,
+                    OrderStatus.CANCELLED,
+                    now_ns,
+                    reason="cancelled before reaching the exchange",
+                )
+                return []
+            reason = self._arrival_rejection(order_id, code, arrival, expiry)
+            if reason is not None:
+                self._set_status(conn, row, OrderStatus.REJECTED, now_ns, reason=reason)
+                return []
+        quantity = row["quantity"]
+        sign = 1 if quantity > 0 else -1
+        remaining = abs(quantity) - abs(row["filled_quantity"])
+        fill_until = min(now_ns, expiry - 1)
+        if cancel_at is not None:
+            fill_until = min(fill_until, cancel_at - 1)
+        after = max(row["processed_ns"], arrival - 1)
+        spec = self.market.spec(code)
+        fills: list[_Fill] = []
+        while remaining > 0 and after < fill_until:
+            times = self._opportunity_times(arrival, after, fill_until)
+            if len(times) == 0:
+                break
+            quotes = self.market.quotes(code, contract, times)
+            if sign > 0:
+                price = quotes.ask + self._slippage(row, spec.tick_size)
+                size = quotes.ask_size
+                ok = quotes.is_open.copy()
+                if row["limit_price"] is not None:
+                    ok &= quotes.ask <= row["limit_price"] + 1e-12
+                    price = quotes.ask
+            else:
+                price = quotes.bid - self._slippage(row, spec.tick_size)
+                size = quotes.bid_size
+                ok = quotes.is_open.copy()
+                if row["limit_price"] is not None:
+                    ok &= quotes.bid >= row["limit_price"] - 1e-12
+                    price = quotes.bid
+            avail = np.where(
+                ok, np.maximum(1, np.floor(size * self.config.participation)), 0
+            ).astype(np.int64)
+            before = np.cumsum(avail) - avail
+            take = np.clip(remaining - before, 0, avail)
+            for i in np.flatnonzero(take):
+                fills.append(_Fill(order_id, int(times[i]), sign * int(take[i]), float(price[i])))
+            remaining -= int(take.sum())
+            after = int(times[-1])
+        filled = abs(quantity) - remaining
+        if remaining == 0:
+            new_status = OrderStatus.FILLED
+            reason = row["reason"]
+        elif cancel_at is not None and cancel_at <= now_ns:
+            new_status, reason = OrderStatus.CANCELLED, row["reason"] or "cancelled"
+        elif expiry <= now_ns:
+            new_status, reason = OrderStatus.CANCELLED, "contract expired"
+        elif cancel_at is not None:
+            new_status, reason = OrderStatus.PENDING_CANCEL, row["reason"]
+        elif filled > 0:
+            new_status, reason = OrderStatus.PARTIALLY_FILLED, row["reason"]
+        else:
+            new_status, reason = OrderStatus.WORKING, row["reason"]
+        check_transition(status, new_status)
+        conn.execute(
+            "UPDATE orders SET status = ?, reason = ?, processed_ns = ?, updated_ns = ? WHERE order_id = ?",
+            (new_status.value, reason, max(now_ns, row["processed_ns"]), now_ns, order_id),
+        )
+        return fills
+
+    def _slippage(self, row: sqlite3.Row, tick: float) -> float:
+        if row["order_type"] == OrderType.MARKET.value:
+            return self.config.slippage_ticks * tick
+        return 0.0
+
+    def _arrival_rejection(self, order_id: int, code: str, arrival: int, expiry: int) -> str | None:
+        if arrival >= expiry:
+            return f"{RejectReason.CONTRACT_NOT_TRADEABLE.value}: expired before the order arrived"
+        if not self.market.open_mask(code, np.array([arrival]))[0]:
+            return f"{RejectReason.MARKET_CLOSED.value}: market closed when the order arrived"
+        rate = self.config.exchange_reject_rate
+        if rate > 0:
+            key = stream_key(self.market.seed, 0x5EED, order_id)
+            if uniforms(key, np.array([0]))[0] < rate:
+                return RejectReason.EXCHANGE_REJECT.value
+        return None
+
+    def _set_status(self, conn, row, status: OrderStatus, now_ns: int, reason: str) -> None:
+        check_transition(OrderStatus(row["status"]), status)
+        conn.execute(
+            "UPDATE orders SET status = ?, reason = ?, processed_ns = ?, updated_ns = ? WHERE order_id = ?",
+            (status.value, reason, max(now_ns, row["processed_ns"]), now_ns, row["order_id"]),
+        )
+
+    def _book_fill(self, conn: sqlite3.Connection, fill: _Fill) -> None:
+        order = conn.execute("SELECT * FROM orders WHERE order_id = ?", (fill.order_id,)).fetchone()
+        spec = self.market.spec(order["instrument_code"])
+        commission = abs(fill.quantity) * spec.commission
+        conn.execute(
+            "INSERT INTO executions(order_id, instrument_code, contract_date, quantity, price, commission,"
+            " currency, time_ns) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                fill.order_id,
+                order["instrument_code"],
+                order["contract_date"],
+                fill.quantity,
+                fill.price,
+                commission,
+                spec.currency,
+                fill.time_ns,
+            ),
+        )
+        filled = order["filled_quantity"] + fill.quantity
+        if abs(filled) > abs(order["quantity"]):
+            raise AssertionError(f"order {fill.order_id} would be overfilled")  # invariant guard
+        avg = (
+            order["filled_quantity"] * (order["avg_fill_price"] or 0.0) + fill.quantity * fill.price
+        ) / filled
+        conn.execute(
+            "UPDATE orders SET filled_quantity = ?, avg_fill_price = ?, commission = commission + ?"
+            " WHERE order_id = ?",
+            (filled, avg, commission, fill.order_id),
+        )
+        realised = self._apply_to_position(
+            conn,
+            order["instrument_code"],
+            order["contract_date"],
+            fill.quantity,
+            fill.price,
+            spec.multiplier,
+        )
+        self._add_cash(conn, spec.currency, realised - commission)
+
+    @staticmethod
+    def _apply_to_position(
+        conn, code: str, contract: str, qty: int, price: float, multiplier: float
+    ) -> float:
+        row = conn.execute(
+            "SELECT quantity, average_price FROM positions WHERE instrument_code = ? AND contract_date = ?",
+            (code, contract),
+        ).fetchone()
+        pos, avg = (row["quantity"], row["average_price"]) if row else (0, 0.0)
+        realised = 0.0
+        if pos == 0 or (pos > 0) == (qty > 0):
+            new_pos = pos + qty
+            new_avg = (pos * avg + qty * price) / new_pos
+        else:
+            closed = min(abs(qty), abs(pos))
+            realised = (1 if pos > 0 else -1) * closed * (price - avg) * multiplier
+            new_pos = pos + qty
+            new_avg = avg if (new_pos == 0 or (new_pos > 0) == (pos > 0)) else price
+        if new_pos == 0:
+            conn.execute(
+                "DELETE FROM positions WHERE instrument_code = ? AND contract_date = ?",
+                (code, contract),
+            )
+        else:
+            conn.execute(
+                "INSERT INTO positions(instrument_code, contract_date, quantity, average_price) VALUES(?, ?, ?, ?)"
+                " ON CONFLICT(instrument_code, contract_date) DO UPDATE SET quantity = excluded.quantity,"
+                " average_price = excluded.average_price",
+                (code, contract, new_pos, new_avg),
+            )
+        return realised
+
+    @staticmethod
+    def _add_cash(conn, currency: str, amount: float) -> None:
+        conn.execute(
+            "INSERT INTO cash(currency, amount) VALUES(?, ?)"
+            " ON CONFLICT(currency) DO UPDATE SET amount = amount + excluded.amount",
+            (currency, amount),
+        )
+
+    def _settle_expired(self, conn: sqlite3.Connection, now_ns: int) -> None:
+        for row in conn.execute("SELECT * FROM positions").fetchall():
+            code, contract = row["instrument_code"], row["contract_date"]
+            expiry = self.market.expiry_ns(code, contract)
+            if expiry > now_ns:
+                continue
+            spec = self.market.spec(code)
+            final = float(self.market.mid_price(code, contract, np.array([expiry - 1]))[0])
+            final = round(final / spec.tick_size) * spec.tick_size
+            pnl = row["quantity"] * (final - row["average_price"]) * spec.multiplier
+            conn.execute(
+                "INSERT INTO settlements(instrument_code, contract_date, quantity, price, pnl, currency, time_ns)"
+                " VALUES(?, ?, ?, ?, ?, ?, ?)",
+                (code, contract, row["quantity"], final, pnl, spec.currency, expiry),
+            )
+            conn.execute(
+                "DELETE FROM positions WHERE instrument_code = ? AND contract_date = ?",
+                (code, contract),
+            )
+            self._add_cash(conn, spec.currency, pnl)
+
+    # ================================================================= reference data
+    def list_instruments(self) -> list[str]:
+        return self.market.instruments()
+
+    def get_contract_details(
+        self, instrument_code: str, contract_date: str
+    ) -> BrokerContractDetails:
+        return self.market.contract_details(instrument_code, contract_date)
+
+    def get_active_contracts(self, instrument_code: str) -> list[BrokerContractDetails]:
+        now = self.clock.now()
+        return [
+            self.market.contract_details(instrument_code, c)
+            for c in self.market.active_contracts(instrument_code, now)
+        ]
+
+    def get_trading_hours(
+        self, instrument_code: str, start: pd.Timestamp, end: pd.Timestamp
+    ) -> TradingHours:
+        return self.market.trading_hours(instrument_code, start, end)
+
+    def is_open(self, instrument_code: str, when: pd.Timestamp | None = None) -> bool:
+        return self.market.is_open(instrument_code, when if when is not None else self.clock.now())
+
+    # ================================================================= market data
+    def get_historical_bars(
+        self,
+        instrument_code: str,
+        contract_date: str,
+        frequency: Frequency,
+        start: pd.Timestamp,
+        end: pd.Timestamp,
+    ) -> pd.DataFrame:
+        return self.market.bars(
+            instrument_code, contract_date, frequency, start, end, as_of=self.clock.now()
+        )
+
+    def get_fx_prices(
+        self, ccy1: str, ccy2: str, start: pd.Timestamp, end: pd.Timestamp
+    ) -> pd.Series:
+        now = self.clock.now()
+        return self.market.fx_daily(ccy1, ccy2, start, min(to_utc(end), now))
+
+    def get_bid_ask(self, instrument_code: str, contract_date: str) -> BidAsk:
+        self.market.check_contract(instrument_code, contract_date)
+        now_ns = self._now_ns()
+        if (
+            not self.market.listing_ns(instrument_code, contract_date)
+            <= now_ns
+            < self.market.expiry_ns(instrument_code, contract_date)
+        ):
+            raise UnknownContract(f"{instrument_code} {contract_date} is not trading now")
+        t = self.market.last_open_instant(instrument_code, now_ns)
+        q = self.market.quotes(instrument_code, contract_date, np.array([t]))
+        return BidAsk(
+            instrument_code,
+            contract_date,
+            float(q.bid[0]),
+            float(q.ask[0]),
+            int(q.bid_size[0]),
+            int(q.ask_size[0]),
+            pd.Timestamp(t, tz="UTC"),
+        )
+
+    # ================================================================= account
+    def get_positions(self) -> list[BrokerPosition]:
+        self.process()
+        return [
+            BrokerPosition(
+                r["instrument_code"], r["contract_date"], r["quantity"], r["average_price"]
+            )
+            for r in self.store.read(
+                "SELECT * FROM positions ORDER BY instrument_code, contract_date"
+            )
+        ]
+
+    def get_account_value(self) -> AccountValue:
+        self.process()
+        now_ns = self._now_ns()
+        base = self._base_currency
+        cash = {
+            r["currency"]: r["amount"]
+            for r in self.store.read("SELECT * FROM cash ORDER BY currency")
+        }
+        unrealised: dict[str, float] = {}
+        margin = 0.0
+        for pos in self.get_positions():
+            spec = self.market.spec(pos.instrument_code)
+            t = self.market.last_open_instant(pos.instrument_code, now_ns)
+            mid = float(
+                self.market.mid_price(pos.instrument_code, pos.contract_date, np.array([t]))[0]
+            )
+            value = pos.quantity * (mid - pos.average_price) * spec.multiplier
+            unrealised[spec.currency] = unrealised.get(spec.currency, 0.0) + value
+            fx = float(self.market.fx_rate(spec.currency, base, np.array([now_ns]))[0])
+            margin += abs(pos.quantity) * mid * spec.multiplier * spec.margin_rate * fx
+        total = 0.0
+        for ccy in set(cash) | set(unrealised):
+            fx = float(self.market.fx_rate(ccy, base, np.array([now_ns]))[0])
+            total += (cash.get(ccy, 0.0) + unrealised.get(ccy, 0.0)) * fx
+        return AccountValue(base, cash, unrealised, total, margin, pd.Timestamp(now_ns, tz="UTC"))
+
+    # ================================================================= orders
+    def place_order(
+        self,
+        instrument_code: str,
+        contract_date: str,
+        quantity: int,
+        order_type: OrderType = OrderType.MARKET,
+        limit_price: float | None = None,
+        client_ref: str = "",
+    ) -> BrokerOrder:
+        """See :meth:`Broker.place_order`. Every contract in the simulated universe is monthly,
+        so a ``'YYYYMMDD'`` contract date is recorded as its ``'YYYYMM'``."""
+        if (
+            isinstance(quantity, bool)
+            or not isinstance(quantity, (int, np.integer))
+            or quantity == 0
+        ):
+            raise OrderRejected(
+                RejectReason.INVALID_QUANTITY,
+                f"quantity must be a non-zero integer, got {quantity!r}",
+            )
+        quantity = int(quantity)
+        order_type = OrderType(order_type)
+        if isinstance(contract_date, str) and len(contract_date) == 8 and contract_date.isdigit():
+            contract_date = contract_date[:6]  # monthly contracts: 'YYYYMMDD' -> 'YYYYMM'
+        if (order_type is OrderType.LIMIT) != (limit_price is not None):
+            raise OrderRejected(
+                RejectReason.INVALID_PRICE, "a LIMIT order needs a limit price, a MARKET order none"
+            )
+        now_ns = self._now_ns()
+        self.process(pd.Timestamp(now_ns, tz="UTC"))
+        reason, detail = self._placement_rejection(
+            instrument_code, contract_date, quantity, limit_price, now_ns
+        )
+        arrival = now_ns + self.config.latency.value
+        with self.store.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO orders(client_ref, instrument_code, contract_date, quantity, order_type, limit_price,"
+                " status, reason, placed_ns, arrival_ns, processed_ns, updated_ns)"
+                " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    client_ref,
+                    instrument_code,
+                    contract_date,
+                    quantity,
+                    order_type.value,
+                    limit_price,
+                    (OrderStatus.REJECTED if reason else OrderStatus.PENDING_SUBMIT).value,
+                    f"{reason.value}: {detail}" if reason else "",
+                    now_ns,
+                    arrival,
+                    arrival - 1,
+                    now_ns,
+                ),
+            )
+            order_id = int(cur.lastrowid)
+            if reason is None:
+                self._process_locked(conn, now_ns, only=order_id)
+        if reason is not None:
+            raise OrderRejected(reason, detail, order_id)
+        return self.get_order(order_id)
+
+    def _placement_rejection(
+        self, code: str, contract: str, quantity: int, limit_price: float | None, now_ns: int
+    ) -> tuple[RejectReason | None, str]:
+        try:
+            spec = self.market.check_contract(code, contract)
+        except UnknownContract as exc:
+            return RejectReason.UNKNOWN_CONTRACT, str(exc)
+        if (
+            not self.market.listing_ns(code, contract)
+            <= now_ns
+            < self.market.expiry_ns(code, contract)
+        ):
+            return RejectReason.CONTRACT_NOT_TRADEABLE, f"{code} {contract} does not trade now"
+        if abs(quantity) > self.config.max_order_size:
+            return (
+                RejectReason.SIZE_LIMIT,
+                f"{abs(quantity)} > {self.config.max_order_size} contracts",
+            )
+        if limit_price is not None:
+            ticks = limit_price / spec.tick_size
+            if limit_price <= 0 or abs(ticks - round(ticks)) > 1e-6:
+                return (
+                    RejectReason.INVALID_PRICE,
+                    f"{limit_price} is not a positive multiple of tick {spec.tick_size}",
+                )
+        if not self.market.open_mask(code, np.array([now_ns]))[0]:
+            return RejectReason.MARKET_CLOSED, f"{code} is outside its trading hours"
+        return None, ""
+
+    def modify_order(
+        self, order_id: int, quantity: int | None = None, limit_price: float | None = None
+    ) -> BrokerOrder:
+        now_ns = self._now_ns()
+        self.process(pd.Timestamp(now_ns, tz="UTC"))
+        with self.store.transaction() as conn:
+            row = self._order_row(conn, order_id)
+            status = OrderStatus(row["status"])
+            if status.is_terminal or status is OrderStatus.PENDING_CANCEL:
+                raise InvalidOrderState(f"order {order_id} is {status.name} and cannot be modified")
+            new_qty = row["quantity"] if quantity is None else int(quantity)
+            filled = row["filled_quantity"]
+            if new_qty == 0 or (new_qty > 0) != (row["quantity"] > 0) or abs(new_qty) < abs(filled):
+                raise InvalidOrderState(
+                    f"order {order_id}: new quantity {new_qty} must keep the sign and be at least the filled {filled}"
+                )
+            if abs(new_qty) > self.config.max_order_size:
+                raise OrderRejected(
+                    RejectReason.SIZE_LIMIT,
+                    f"{abs(new_qty)} > {self.config.max_order_size}",
+                    order_id,
+                )
+            new_limit = row["limit_price"]
+            if limit_price is not None:
+                if row["order_type"] != OrderType.LIMIT.value:
+                    raise InvalidOrderState(
+                        f"order {order_id} is a MARKET order: no limit price to change"
+                    )
+                tick = self.market.spec(row["instrument_code"]).tick_size
+                if limit_price <= 0 or abs(limit_price / tick - round(limit_price / tick)) > 1e-6:
+                    raise OrderRejected(
+                        RejectReason.INVALID_PRICE, f"{limit_price} not on tick {tick}", order_id
+                    )
+                new_limit = float(limit_price)
+            new_status = OrderStatus.FILLED if new_qty == filled else status
+            check_transition(status, new_status)
+            conn.execute(
+                "UPDATE orders SET quantity = ?, limit_price = ?, status = ?, updated_ns = ? WHERE order_id = ?",
+                (new_qty, new_limit, new_status.value, now_ns, order_id),
+            )
+        return self.get_order(order_id)
+
+    def cancel_order(self, order_id: int) -> BrokerOrder:
+        now_ns = self._now_ns()
+        self.process(pd.Timestamp(now_ns, tz="UTC"))
+        with self.store.transaction() as conn:
+            row = self._order_row(conn, order_id)
+            status = OrderStatus(row["status"])
+            if status.is_terminal:
+                raise InvalidOrderState(
+                    f"order {order_id} is {status.name} and cannot be cancelled"
+                )
+            if status is not OrderStatus.PENDING_CANCEL:
+                check_transition(status, OrderStatus.PENDING_CANCEL)
+                conn.execute(
+                    "UPDATE orders SET status = ?, cancel_effective_ns = ?, updated_ns = ? WHERE order_id = ?",
+                    (
+                        OrderStatus.PENDING_CANCEL.value,
+                        now_ns + self.config.latency.value,
+                        now_ns,
+                        order_id,
+                    ),
+                )
+                self._process_locked(conn, now_ns, only=order_id)
+        return self.get_order(order_id)
+
+    def _order_row(self, conn, order_id: int) -> sqlite3.Row:
+        row = conn.execute("SELECT * FROM orders WHERE order_id = ?", (int(order_id),)).fetchone()
+        if row is None:
+            raise UnknownOrder(f"no order with id {order_id}")
+        return row
+
+    def get_order(self, order_id: int) -> BrokerOrder:
+        self.process()
+        rows = self.store.read("SELECT * FROM orders WHERE order_id = ?", (int(order_id),))
+        if not rows:
+            raise UnknownOrder(f"no order with id {order_id}")
+        return _order_from_row(rows[0])
+
+    def get_orders(self, open_only: bool = False) -> list[BrokerOrder]:
+        self.process()
+        sql = "SELECT * FROM orders"
+        params: tuple = ()
+        if open_only:
+            sql += f" WHERE status IN ({','.join('?' * len(OPEN_STATUSES))})"
+            params = OPEN_STATUSES
+        return [_order_from_row(r) for r in self.store.read(sql + " ORDER BY order_id", params)]
+
+    def get_executions(self, since: pd.Timestamp | None = None) -> list[Execution]:
+        self.process()
+        since_ns = to_utc(since).value if since is not None else -(2**62)
+        rows = self.store.read(
+            "SELECT * FROM executions WHERE time_ns >= ? ORDER BY exec_id", (since_ns,)
+        )
+        return [
+            Execution(
+                r["exec_id"],
+                r["order_id"],
+                r["instrument_code"],
+                r["contract_date"],
+                r["quantity"],
+                r["price"],
+                r["commission"],
+                r["currency"],
+                pd.Timestamp(r["time_ns"], tz="UTC"),
+            )
+            for r in rows
+        ]
+
+
+def _order_from_row(r: sqlite3.Row) -> BrokerOrder:
+    return BrokerOrder(
+        order_id=r["order_id"],
+        instrument_code=r["instrument_code"],
+        contract_date=r["contract_date"],
+        quantity=r["quantity"],
+        order_type=OrderType(r["order_type"]),
+        limit_price=r["limit_price"],
+        status=OrderStatus(r["status"]),
+        filled_quantity=r["filled_quantity"],
+        avg_fill_price=r["avg_fill_price"],
+        commission=r["commission"],
+        reason=r["reason"],
+        client_ref=r["client_ref"],
+        placed_at=pd.Timestamp(r["placed_ns"], tz="UTC"),
+        updated_at=pd.Timestamp(r["updated_ns"], tz="UTC"),
+    )
