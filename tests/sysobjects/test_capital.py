@@ -6,7 +6,7 @@ import pytest
 from sysobjects.capital import (
     CapitalMethod,
     CapitalState,
-    LargeCapitalChange,
+    LargeCapitalChangeError,
     apply_cash_flow,
     update_capital,
 )
@@ -44,7 +44,7 @@ LARGE = [("full", 111_000), ("half", 88_000), ("fixed", 130_000)]
 
 @pytest.mark.parametrize("method,new_value", LARGE)
 def test_large_change_refused_until_confirmed(method, new_value):
-    with pytest.raises(LargeCapitalChange):
+    with pytest.raises(LargeCapitalChangeError):
         update_capital(START, new_value, method)
     confirmed = update_capital(START, new_value, method, confirmed=True)
     assert confirmed.state.broker_account_value == new_value
