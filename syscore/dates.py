@@ -12,29 +12,36 @@ import pandas as pd
 from syscore.exceptions import InvalidData
 
 
-def to_utc(value) -> pd.Timestamp:
+def to_utc(value, what: str = "timestamp") -> pd.Timestamp:
     """Convert a timestamp-like value to a tz-aware UTC Timestamp (naive means UTC)."""
     try:
         ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise InvalidData(f"cannot read {value!r} as a timestamp: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise InvalidData(f"{what}: cannot read {value!r} as a timestamp ({exc})") from None
     if ts is pd.NaT:
-        raise InvalidData(f"{value!r} is not a timestamp")
+        raise InvalidData(f"{what}: is NaT")
     if ts.tzinfo is None:
         return ts.tz_localize("UTC")
     return ts.tz_convert("UTC")
 
 
-def utc_index(index: pd.Index) -> pd.DatetimeIndex:
-    """Return ``index`` as a tz-aware UTC DatetimeIndex (naive values are taken as UTC)."""
-    if not isinstance(index, pd.DatetimeIndex):
+def utc_index(index: pd.Index, what: str = "index") -> pd.DatetimeIndex:
+    """Return ``index`` as a tz-aware UTC DatetimeIndex (naive values are taken as UTC).
+
+    Raises :class:`InvalidData` if it cannot be read as timestamps or has NaT.
+    """
+    if isinstance(index, pd.DatetimeIndex):
+        idx = index
+    else:
         try:
-            index = pd.DatetimeIndex(index)
-        except (ValueError, TypeError) as exc:
-            raise InvalidData(f"index is not made of timestamps: {exc}") from None
-    if index.tz is None:
-        return index.tz_localize("UTC")
-    return index.tz_convert("UTC")
+            idx = pd.DatetimeIndex(index)
+        except (TypeError, ValueError) as exc:
+            raise InvalidData(f"{what}: cannot read timestamps ({exc})") from None
+    if idx.hasnans:
+        raise InvalidData(f"{what}: has missing (NaT) timestamps")
+    if idx.tz is None:
+        return idx.tz_localize("UTC")
+    return idx.tz_convert("UTC")
 
 
 def iso_utc(value) -> str:

@@ -64,3 +64,11 @@ def each_item(data: DataBlob, process: str, items: Iterable[T], name: Callable[[
             except Exception:  # the store itself may be what failed
                 log.error("could not store alert for %s", key)
     return report
+
+
+def each_instrument(data: DataBlob, process: str, instrument_code: str,
+                    all_codes: Callable[[], list[str]], work: Callable[[str], Any]) -> ProcessReport:
+    """Run ``work`` for one configured instrument, or for every code of ``all_codes()`` when
+    ``instrument_code`` is ``ALL``; failures are alerted per instrument."""
+    codes = all_codes() if instrument_code == "ALL" else [data.instruments.require(instrument_code)]
+    return each_item(data, process, codes, str, work)

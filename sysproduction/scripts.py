@@ -7,6 +7,7 @@ terminal and is an error naming it under cron.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 from syscore.run_function import run_function
 
@@ -25,45 +26,22 @@ FUNCTIONS = {
 }
 
 
-def _run(name: str) -> None:
-    sys.exit(run_function([FUNCTIONS[name], *sys.argv[1:]], prog=name))
+def _script(name: str) -> Callable[[], None]:
+    def script() -> None:
+        sys.exit(run_function([FUNCTIONS[name], *sys.argv[1:]], prog=name))
+
+    script.__name__ = name
+    script.__doc__ = f"Console script: run {FUNCTIONS[name]} with --param value arguments."
+    return script
 
 
-def backup_db_to_csv() -> None:
-    _run("backup_db_to_csv")
-
-
-def backup_state_store() -> None:
-    _run("backup_state_store")
-
-
-def restore_db_from_csv() -> None:
-    _run("restore_db_from_csv")
-
-
-def update_fx_prices() -> None:
-    _run("update_fx_prices")
-
-
-def update_sampled_contracts() -> None:
-    _run("update_sampled_contracts")
-
-
-def update_historical_prices() -> None:
-    _run("update_historical_prices")
-
-
-def update_multiple_adjusted_prices() -> None:
-    _run("update_multiple_adjusted_prices")
-
-
-def roll_adjusted_prices() -> None:
-    _run("roll_adjusted_prices")
-
-
-def import_pysystemtrade_csv() -> None:
-    _run("import_pysystemtrade_csv")
-
-
-def init_from_sim_universe() -> None:
-    _run("init_from_sim_universe")
+backup_db_to_csv = _script("backup_db_to_csv")
+backup_state_store = _script("backup_state_store")
+restore_db_from_csv = _script("restore_db_from_csv")
+update_fx_prices = _script("update_fx_prices")
+update_sampled_contracts = _script("update_sampled_contracts")
+update_historical_prices = _script("update_historical_prices")
+update_multiple_adjusted_prices = _script("update_multiple_adjusted_prices")
+roll_adjusted_prices = _script("roll_adjusted_prices")
+import_pysystemtrade_csv = _script("import_pysystemtrade_csv")
+init_from_sim_universe = _script("init_from_sim_universe")

@@ -26,7 +26,7 @@ from sysobjects.multiple_prices import (
     merge_multiple_prices,
     multiple_prices_from_contract_prices,
 )
-from sysproduction.process_helpers import ProcessReport, blob_for, each_item
+from sysproduction.process_helpers import ProcessReport, blob_for, each_instrument
 from sysproduction.roll_adjusted_prices import recover_pending_roll
 
 DEFAULT_LOOKBACK_DAYS = 30
@@ -96,7 +96,5 @@ def update_multiple_adjusted_prices(instrument_code: str = "ALL",
                                     data: DataBlob | None = None) -> ProcessReport:
     """Update one instrument or ``ALL`` with multiple prices; failures alert per instrument."""
     with blob_for(data, "update_multiple_adjusted_prices") as blob:
-        codes = blob.multiple_prices.list_codes() if instrument_code == "ALL" else \
-            [blob.instruments.require(instrument_code)]
-        return each_item(blob, "update_multiple_adjusted_prices", codes, str,
-                         lambda code: update_instrument(blob, code))
+        return each_instrument(blob, "update_multiple_adjusted_prices", instrument_code, blob.multiple_prices.list_codes,
+                               lambda code: update_instrument(blob, code))

@@ -27,7 +27,7 @@ from syslogdiag.context import get_logger
 from sysobjects.contract_dates import approximate_expiry, contracts_for_date, contracts_needed
 from sysobjects.contracts import FuturesContract, validate_contract_date
 from sysobjects.multiple_prices import MultiplePrices
-from sysproduction.process_helpers import ProcessReport, blob_for, each_item
+from sysproduction.process_helpers import ProcessReport, blob_for, each_instrument
 
 DEFAULT_LOOKAHEAD_DAYS = 365
 
@@ -100,10 +100,8 @@ def update_sampled_contracts(instrument_code: str = "ALL",
                              data: DataBlob | None = None) -> ProcessReport:
     """Update the sampled chain of one instrument or ``ALL`` (those with roll parameters)."""
     with blob_for(data, "update_sampled_contracts") as blob:
-        codes = blob.roll_parameters.list_codes() if instrument_code == "ALL" else \
-            [blob.instruments.require(instrument_code)]
-        return each_item(blob, "update_sampled_contracts", codes, str,
-                         lambda code: update_contract_chain(blob, code))
+        return each_instrument(blob, "update_sampled_contracts", instrument_code, blob.roll_parameters.list_codes,
+                               lambda code: update_contract_chain(blob, code))
 
 
 def today_utc(data: DataBlob) -> dt.date:

@@ -13,7 +13,7 @@ def _scalar_buffer(notional, top, bottom, trade_to_edge):
     notional, top, bottom = (np.round(a) for a in (notional, top, bottom))
     current = 0.0 if math.isnan(notional[0]) else notional[0]
     out = [current]
-    for o, t, b in zip(notional[1:], top[1:], bottom[1:]):
+    for o, t, b in zip(notional[1:], top[1:], bottom[1:], strict=True):
         if not (math.isnan(o) or math.isnan(t) or math.isnan(b)):
             if current > t:
                 current = t if trade_to_edge else o

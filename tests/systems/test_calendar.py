@@ -56,3 +56,16 @@ def test_ffill_2d_equals_pandas():
 @pytest.mark.parametrize("empty", [pd.Series(dtype=float)])
 def test_empty_series(empty):
     assert daily_last(empty).empty and daily_mean(empty).empty
+
+
+def test_csv_reader_sorts_dedupes_and_converts_timezones(tmp_path):
+    from systems.csv_sim_data import _read_series_csv
+
+    path = tmp_path / "x.csv"
+    path.write_text("DATETIME,price\n2020-01-03 10:00:00+01:00,3\n2020-01-02 23:00:00+00:00,1\n")
+    aware = _read_series_csv(path, ("price",))
+    assert aware.index.tz is None and aware.index[-1] == pd.Timestamp("2020-01-03 09:00")
+    path.write_text("DATETIME,price\n2020-01-03 10:00:00,3\n2020-01-02 23:00:00,1\n2020-01-02 23:00:00,2\n")
+    frame = _read_series_csv(path, ("price",))
+    assert list(frame["price"]) == [2.0, 3.0]
+    assert frame.index[0] == pd.Timestamp("2020-01-02 23:00")

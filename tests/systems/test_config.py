@@ -7,7 +7,11 @@ import pytest
 import yaml
 
 from systems.config import config_from_dict, load_config
-from systems.exceptions import BacktestConfigError, EstimationNotSupported, UnknownTradingRule
+from systems.exceptions import (
+    BacktestConfigError,
+    EstimationNotSupportedError,
+    UnknownTradingRuleError,
+)
 from systems.rules import default_rule_registry, resolve_data_reference
 from systems.system import resolve_rules
 
@@ -61,7 +65,7 @@ def test_equal_forecast_weights_when_absent():
                                   "use_forecast_div_mult_estimates", "use_forecast_weight_estimates",
                                   "use_instrument_div_mult_estimates"])
 def test_estimation_flags_are_refused(flag):
-    with pytest.raises(EstimationNotSupported, match=flag):
+    with pytest.raises(EstimationNotSupportedError, match=flag):
         config_from_dict(dict(BASE, **{flag: True}))
 
 
@@ -84,15 +88,15 @@ def test_unknown_vol_function_refused():
 
 def test_unknown_rule_function_is_clear_error():
     config = config_from_dict(dict(BASE, trading_rules={"x": {"function": "nowhere.module.rule", "data": ["rawdata.get_daily_prices"]}}))
-    with pytest.raises(UnknownTradingRule, match="nowhere.module.rule"):
+    with pytest.raises(UnknownTradingRuleError, match="nowhere.module.rule"):
         resolve_rules(config, default_rule_registry)
     config = config_from_dict(dict(BASE, trading_rules={"x": {"function": "breakout", "data": ["rawdata.get_daily_prices"]}}))
-    with pytest.raises(UnknownTradingRule, match="breakout"):
+    with pytest.raises(UnknownTradingRuleError, match="breakout"):
         resolve_rules(config, default_rule_registry)
 
 
 def test_unknown_data_reference_is_clear_error():
-    with pytest.raises(UnknownTradingRule, match="rawdata.get_hourly_prices"):
+    with pytest.raises(UnknownTradingRuleError, match="rawdata.get_hourly_prices"):
         resolve_data_reference("rawdata.get_hourly_prices")
 
 

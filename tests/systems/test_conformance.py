@@ -112,3 +112,21 @@ def test_outputs_written(reference_run):
                  "buffer_bot_pos", "buffered_position", "portfolio_pandl"):
         assert (out / f"{name}.csv").read_text().startswith("DATETIME,")
     assert "portfolio_sharpe" in json.loads((out / "summary.json").read_text())
+
+
+def test_statistics_match_pysystemtrade_stats(reference_run, backtest_reference):
+    result, _ = reference_run
+    ref = json.loads((backtest_reference / "outputs" / "summary.json").read_text())["portfolio_stats_percent"]
+    ours = result.summary()["stats_percent_net"]
+    for key, text in ref.items():
+        assert f"{ours[key]:.4g}" == f"{float(text):.4g}", key
+
+
+def test_per_instrument_sharpe_matches(reference_run, backtest_reference):
+    result, _ = reference_run
+    ref = json.loads((backtest_reference / "outputs" / "summary.json").read_text())["per_instrument"]
+    ours = result.summary()["per_instrument"]
+    for code, figures in ref.items():
+        assert ours[code]["sharpe_net"] == pytest.approx(figures["sharpe_instrument_net"], abs=1e-9)
+        assert ours[code]["buffered_position_last"] == figures["buffered_position_last"]
+        assert ours[code]["notional_position_last"] == pytest.approx(figures["notional_position_last"], rel=1e-9)

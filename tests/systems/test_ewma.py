@@ -75,3 +75,22 @@ def test_decayed_sum_recursion():
 def test_bad_parameters_rejected(kwargs):
     with pytest.raises(ValueError):
         alpha_from(**kwargs)
+
+
+def test_constant_columns_fast_path_equals_pandas():
+    x = np.full((400, 4), 0.25)
+    x[:50, 1] = np.nan  # constant after a late start
+    x[100:150, 2] = np.nan  # constant with a gap
+    x[::7, 3] = np.nan
+    for params in (dict(span=125), dict(span=10, min_periods=30)):
+        ours = ewma_mean(x, **params)
+        ref = pd.DataFrame(x).ewm(**params).mean().to_numpy()
+        np.testing.assert_array_equal(ours, ref)
+
+
+def test_wide_arrays_are_processed_in_column_batches():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(300, 150))
+    x[rng.random(x.shape) < 0.1] = np.nan
+    np.testing.assert_allclose(ewma_mean(x, span=20), pd.DataFrame(x).ewm(span=20).mean(), rtol=1e-10)
+    np.testing.assert_allclose(ewma_std(x, span=20), pd.DataFrame(x).ewm(span=20).std(), rtol=1e-8)

@@ -115,3 +115,61 @@ def test_saved_state_round_trip(synthetic_result, tmp_path):
             state.stage(name), synthetic_result.stage(name), check_freq=False, check_names=False, rtol=1e-15
         )
     assert state.config.forecast_weights == synthetic_result.config.forecast_weights
+
+
+@pytest.mark.parametrize("method", ["position", "none"])
+def test_other_buffer_methods(synthetic, method):
+    data = synthetic_config(synthetic.instrument_list())
+    data["buffer_method"] = method
+    result = run_backtest_on_data(config_from_dict(data), synthetic)
+    notional = result.stage("notional_position")
+    top = result.stage("buffer_top_pos")
+    if method == "position":
+        np.testing.assert_allclose((top - notional).to_numpy(), 0.1 * notional.abs().to_numpy(), rtol=1e-12, equal_nan=True)
+    else:
+        np.testing.assert_array_equal(result.stage("buffered_position").to_numpy(), np.round(notional.to_numpy()))
+
+
+def test_position_sizing_relations_hold(synthetic_result):
+    config = synthetic_result.config
+    code = synthetic_result.instruments[1]
+    stage = lambda name: synthetic_result.stage(name, code)  # noqa: E731
+    value_vol = stage("instrument_value_vol").dropna()
+    np.testing.assert_allclose(stage("vol_scalar").reindex(value_vol.index), config.daily_cash_vol_target / value_vol, rtol=1e-12)
+    sub = stage("subsystem_position").dropna()
+    expected = stage("vol_scalar").reindex(sub.index) * stage("combined_forecast").reindex(sub.index) / 10.0
+    np.testing.assert_allclose(sub, expected, rtol=1e-12)
+    weight = synthetic_result.stage("instrument_weight")[code].reindex(sub.index)
+    np.testing.assert_allclose(stage("notional_position").reindex(sub.index), sub * weight * config.instrument_div_multiplier, rtol=1e-12)
+    assert (synthetic_result.stage("instrument_weight").sum(axis=1) - 1.0).abs().max() < 1e-12
+
+
+def test_per_instrument_rule_sets(synthetic):
+    codes = synthetic.instrument_list()
+    data = synthetic_config(codes)
+    data["forecast_weights"] = {code: {"carry": 1.0} for code in codes}
+    data["forecast_weights"][codes[0]] = {"ewmac16_64": 0.5, "ewmac64_256": 0.5}
+    data["forecast_div_multiplier"] = {code: 1.1 for code in codes}
+    result = run_backtest_on_data(config_from_dict(data), synthetic)
+    carry_only = codes[1]
+    combined = result.stage("combined_forecast", carry_only)
+    carry = result.stage("capped_forecast:carry", carry_only).reindex(combined.index).ffill()
+    expected = (1.1 * carry).clip(-20, 20).fillna(0.0)
+    np.testing.assert_allclose(combined, expected, rtol=1e-12, atol=1e-12)
+    assert result.stage("raw_forecast:carry")[codes[0]].isna().all()
+    assert result.summary()["per_instrument"][codes[0]]["rules"] == ["ewmac16_64", "ewmac64_256"]
+
+
+@pytest.mark.parametrize("func,backfill", [("simple_ewvol_calc", True), ("mixed_vol_calc", False)])
+def test_volatility_options_match_pandas(synthetic, func, backfill):
+    data = synthetic_config(synthetic.instrument_list())
+    data["volatility_calculation"].update(func=f"sysquant.estimators.vol.{func}", backfill=backfill)
+    system = System(config_from_dict(data), synthetic)
+    code = synthetic.instrument_list()[3]
+    prices = system.stage("daily_prices", code)
+    vol = system.stage("daily_returns_volatility", code)
+    simple = prices.diff().ewm(span=35, min_periods=10).std()
+    if backfill:
+        simple = simple.ffill().bfill()
+    expected = simple if func == "simple_ewvol_calc" else 0.7 * simple + 0.3 * simple.ewm(span=2560).mean()
+    np.testing.assert_allclose(vol, expected.reindex(vol.index), rtol=1e-9, equal_nan=True)

@@ -1,0 +1,131 @@
+"""Business-day calendar and alignment helpers.
+
+All timestamps are naive UTC. A business day is labelled by its date at midnight. An intraday
+timestamp belongs to the business day of its date; Saturday and Sunday timestamps belong to the
+preceding Friday (pandas ``resample("1B")`` binning, which pysystemtrade uses).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def _label_days(index: pd.DatetimeIndex) -> np.ndarray:
+    """Business-day bin of each timestamp as int64 days since 1970-01-01."""
+    days = pd.DatetimeIndex(index).values.astype("datetime64[D]").astype(np.int64)
+    weekday = (days + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
+    return days - np.where(weekday == 5, 1, np.where(weekday == 6, 2, 0))
+
+
+def business_day_labels(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """Business-day bin label (midnight) of each timestamp; weekends roll back to Friday."""
+    return pd.DatetimeIndex(_label_days(index).astype("datetime64[D]").astype("datetime64[ns]"))
+
+
+def business_days(start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
+    """Every business day (Mon-Fri) from ``start`` to ``end`` inclusive, at midnight."""
+    first = np.datetime64(pd.Timestamp(start).normalize().date(), "D").astype(np.int64)
+    last = np.datetime64(pd.Timestamp(end).normalize().date(), "D").astype(np.int64)
+    days = np.arange(first, last + 1)
+    days = days[((days + 3) % 7) < 5]
+    return pd.DatetimeIndex(days.astype("datetime64[D]").astype("datetime64[ns]"))
+
+
+def _binned(series: pd.Series, how: str) -> pd.Series:
+    if series.empty:
+        return pd.Series(dtype=float)
+    labels = _label_days(series.index)
+    values = series.to_numpy(dtype=np.float64)
+    calendar = business_days(
+        pd.Timestamp(labels.min(), unit="D"), pd.Timestamp(labels.max(), unit="D")
+    )
+    cal_days = calendar.values.astype("datetime64[D]").astype(np.int64)
+    rows = np.searchsorted(cal_days, labels)
+    out = np.full(len(calendar), np.nan)
+    valid = ~np.isnan(values)
+    if how == "last":
+        # sorted timestamps: the last valid value of each bin wins
+        r, v = rows[valid], values[valid]
+        if r.size:
+            last_of_run = np.append(r[1:] != r[:-1], True)
+            out[r[last_of_run]] = v[last_of_run]
+    else:
+        sums = np.bincount(rows[valid], weights=values[valid], minlength=len(calendar))
+        counts = np.bincount(rows[valid], minlength=len(calendar))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return pd.Series(out, index=calendar)
+
+
+def daily_last(series: pd.Series) -> pd.Series:
+    """Last non-NaN value in each business-day bin (``resample("1B").last()``), on the
+    contiguous business-day index from the first to the last bin of the raw index (days
+    without data are NaN). The series index must be sorted."""
+    return _binned(series, "last")
+
+
+def daily_mean(series: pd.Series) -> pd.Series:
+    """Mean of the non-NaN values in each business-day bin (``resample("1B").mean()``; an
+    infinite value propagates), on the contiguous business-day index of the raw index."""
+    return _binned(series, "mean")
+
+
+def asof_values(series: pd.Series, dates: pd.DatetimeIndex) -> np.ndarray:
+    """Value of ``series`` at the last timestamp <= each date (``reindex(method="ffill")``);
+    NaN before the first timestamp. ``series`` must have a sorted unique index."""
+    if series.empty:
+        return np.full(len(dates), np.nan)
+    idx = series.index.values
+    pos = np.searchsorted(idx, pd.DatetimeIndex(dates).values, side="right") - 1
+    vals = series.to_numpy(dtype=np.float64)
+    out = np.where(pos >= 0, vals[np.clip(pos, 0, None)], np.nan)
+    return out
+
+
+def range_mask(n_rows: int, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Boolean [rows x columns] mask, True where start[col] <= row <= end[col]."""
+    rows = np.arange(n_rows)[:, None]
+    return (rows >= np.asarray(start)[None, :]) & (rows <= np.asarray(end)[None, :])
+
+
+def ffill_2d(values: np.ndarray) -> np.ndarray:
+    """Forward-fill NaNs down each column of a 2-D array."""
+    arr = np.asarray(values, dtype=np.float64)
+    n_rows = arr.shape[0]
+    valid = ~np.isnan(arr)
+    idx = np.where(valid, np.arange(n_rows)[:, None], 0)
+    np.maximum.accumulate(idx, axis=0, out=idx)
+    out = np.take_along_axis(arr, idx, axis=0)
+    # rows before the first valid value stay NaN
+    first_valid = valid.any(axis=0)
+    seen = np.maximum.accumulate(valid, axis=0)
+    out[~seen] = np.nan
+    out[:, ~first_valid] = np.nan
+    return out
+
+
+def extend_last(values: np.ndarray, end: np.ndarray, new_end: np.ndarray) -> np.ndarray:
+    """Reindex-with-ffill onto a longer range: rows end[col] < row <= new_end[col] take the
+    value at row end[col] (``Series.reindex(longer_index, method="ffill")``)."""
+    out = np.array(values, dtype=np.float64, copy=True)
+    n_rows = out.shape[0]
+    for col in range(out.shape[1]):
+        e, ne = int(end[col]), int(new_end[col])
+        if 0 <= e < ne:
+            out[e + 1 : min(ne, n_rows - 1) + 1, col] = out[e, col]
+    return out
+
+
+def shift_down(values: np.ndarray, periods: int = 1) -> np.ndarray:
+    """``DataFrame.shift(periods)`` for a 2-D array (NaN fill)."""
+    out = np.full_like(values, np.nan, dtype=np.float64)
+    if periods < values.shape[0]:
+        out[periods:] = values[: values.shape[0] - periods]
+    return out
+
+
+def diff_rows(values: np.ndarray) -> np.ndarray:
+    """``DataFrame.diff()`` for a 2-D array."""
+    out = np.full_like(values, np.nan, dtype=np.float64)
+    out[1:] = values[1:] - values[:-1]
+    return out

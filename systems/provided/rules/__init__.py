@@ -1,0 +1,1 @@
+"""Provided trading rules. Each takes 2-D arrays [business days x instruments]."""

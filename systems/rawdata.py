@@ -1,0 +1,204 @@
+"""Raw-data stage: daily prices, returns, volatility and carry for a block of instruments.
+
+Every array is [business days x instruments] on one calendar. Each instrument has its own
+index ranges (row numbers, inclusive): ``P`` spans the business-day bins of its adjusted
+prices and ``M`` those of its multiple prices. Values outside a series' range are NaN, which
+reproduces pysystemtrade's per-instrument pandas indexes exactly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from systems.calendar import (
+    asof_values,
+    business_days,
+    daily_last,
+    daily_mean,
+    diff_rows,
+    ffill_2d,
+    range_mask,
+)
+from systems.config import VolatilityConfig
+from systems.ewma import ewma_mean, ewma_std
+from systems.exceptions import MissingBacktestData
+from systems.sim_data import InstrumentConfig, SimData
+
+BUSINESS_DAYS_IN_YEAR = 256
+ROOT_BDAYS_INYEAR = 16.0
+CALENDAR_DAYS_IN_YEAR = 365.25
+
+
+@dataclass(frozen=True)
+class Span:
+    """Inclusive row ranges per instrument (arrays of ints; end < start means empty)."""
+
+    start: np.ndarray
+    end: np.ndarray
+
+    def union(self, other: Span) -> Span:
+        return Span(np.minimum(self.start, other.start), np.maximum(self.end, other.end))
+
+    def intersect(self, other: Span) -> Span:
+        return Span(np.maximum(self.start, other.start), np.minimum(self.end, other.end))
+
+    def mask(self, n_rows: int) -> np.ndarray:
+        return range_mask(n_rows, self.start, self.end)
+
+
+def contract_year_fraction(contracts: pd.Series) -> pd.Series:
+    """yyyymmdd contract ids as year + month/12 (day 00 allowed), as pysystemtrade does."""
+    values = contracts.astype(float)
+    return np.floor(values / 10000.0) + (values % 10000.0) / 100.0 / 12.0
+
+
+def annualised_roll(multiple_prices: pd.DataFrame) -> pd.Series:
+    """(PRICE - CARRY) / (carry contract year - price contract year), per raw row.
+
+    A zero price difference is NaN; the year difference is kept at least one calendar day in
+    absolute value (a zero difference stays zero)."""
+    roll = multiple_prices["PRICE"] - multiple_prices["CARRY"]
+    roll = roll.where(roll != 0.0)
+    diff = contract_year_fraction(multiple_prices["CARRY_CONTRACT"]) - contract_year_fraction(
+        multiple_prices["PRICE_CONTRACT"]
+    )
+    floor = 1.0 / CALENDAR_DAYS_IN_YEAR
+    diff = diff.where(~(diff > 0), np.maximum(diff, floor))
+    diff = diff.where(~(diff < 0), np.minimum(diff, -floor))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return roll / diff
+
+
+def _place(series: pd.Series, calendar: pd.DatetimeIndex) -> tuple[np.ndarray, int, int]:
+    """Values of a business-day series on the calendar, with its row range."""
+    if series.empty:
+        return np.full(len(calendar), np.nan), 0, -1
+    start = calendar.get_loc(series.index[0])
+    end = calendar.get_loc(series.index[-1])
+    values = np.full(len(calendar), np.nan)
+    values[start : end + 1] = series.reindex(calendar[start : end + 1]).to_numpy(dtype=float)
+    return values, start, end
+
+
+class RawData:
+    """Loaded and aligned inputs for a block of instruments (data loaded once)."""
+
+    def __init__(self, data: SimData, codes: list[str], base_currency: str, vol_config: VolatilityConfig):
+        if not codes:
+            raise ValueError("a block needs at least one instrument")
+        self.codes = list(codes)
+        self.vol_config = vol_config
+        self.instrument_configs: list[InstrumentConfig] = [data.get_instrument_config(c) for c in codes]
+        daily_prices = {}
+        underlying = {}
+        ann_roll = {}
+        for code in codes:
+            adjusted = data.get_adjusted_prices(code)
+            multiple = data.get_multiple_prices(code)
+            if adjusted.dropna().empty:
+                raise MissingBacktestData(f"{code}: adjusted prices are empty")
+            daily_prices[code] = daily_last(adjusted)
+            underlying[code] = daily_last(multiple["PRICE"])
+            ann_roll[code] = daily_mean(annualised_roll(multiple))
+        first = min(min(s.index[0] for s in d.values() if not s.empty) for d in (daily_prices, underlying))
+        last = max(max(s.index[-1] for s in d.values() if not s.empty) for d in (daily_prices, underlying))
+        self.calendar = business_days(first, last)
+        n, k = len(self.calendar), len(codes)
+        self.daily_prices = np.full((n, k), np.nan)
+        self.underlying_price = np.full((n, k), np.nan)
+        self.daily_annualised_roll = np.full((n, k), np.nan)
+        p_start, p_end, m_start, m_end = (np.zeros(k, dtype=np.int64) for _ in range(4))
+        for j, code in enumerate(codes):
+            self.daily_prices[:, j], p_start[j], p_end[j] = _place(daily_prices[code], self.calendar)
+            self.underlying_price[:, j], m_start[j], m_end[j] = _place(underlying[code], self.calendar)
+            roll_values, _, _ = _place(ann_roll[code], self.calendar)
+            self.daily_annualised_roll[:, j] = roll_values
+        self.span_p = Span(p_start, p_end)
+        self.span_m = Span(m_start, m_end)
+        self.point_size = np.array([c.point_size for c in self.instrument_configs])
+        self.currencies = [c.currency for c in self.instrument_configs]
+        self.fx_series = {c.currency: data.get_fx_rate(c.currency, base_currency) for c in self.instrument_configs}
+        self._cache: dict[str, np.ndarray] = {}
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.calendar)
+
+    def _masked(self, values: np.ndarray, span: Span) -> np.ndarray:
+        out = np.array(values, dtype=np.float64, copy=True)
+        out[~span.mask(self.n_rows)] = np.nan
+        return out
+
+    def series(self, name: str) -> np.ndarray:
+        """A raw-data series by name (see ``systems.rules.DATA_REFERENCES``)."""
+        if name == "daily_returns":
+            return self._daily_returns()
+        if name not in self._cache:
+            builders = {
+                "daily_prices": lambda: self.daily_prices,
+                "daily_returns": self._daily_returns,
+                "daily_returns_volatility": self._daily_returns_volatility,
+                "daily_percentage_volatility": self._daily_percentage_volatility,
+                "raw_carry": self._raw_carry,
+                "daily_annualised_roll": lambda: self.daily_annualised_roll,
+            }
+            if name not in builders:
+                raise KeyError(name)
+            self._cache[name] = builders[name]()
+        return self._cache[name]
+
+    def span_of(self, name: str) -> Span:
+        """Row range of a raw-data series."""
+        if name == "raw_carry":
+            return self.span_p.union(self.span_m)
+        if name == "daily_annualised_roll":
+            return self.span_m
+        return self.span_p
+
+    def _daily_returns(self) -> np.ndarray:
+        return diff_rows(self.daily_prices)
+
+    def _daily_returns_volatility(self) -> np.ndarray:
+        cfg = self.vol_config
+        returns = self.series("daily_returns")
+        vol = ewma_std(returns, span=cfg.days, min_periods=cfg.min_periods)
+        vol = np.where(vol < cfg.vol_abs_min, cfg.vol_abs_min, vol)
+        if cfg.backfill:
+            vol = _backfill(ffill_2d(self._masked(vol, self.span_p)))
+        if cfg.method == "mixed_vol_calc":
+            slow = ewma_mean(vol, span=cfg.slow_vol_years * BUSINESS_DAYS_IN_YEAR)
+            vol = cfg.proportion_of_slow_vol * slow + (1.0 - cfg.proportion_of_slow_vol) * vol
+        vol = vol * cfg.multiplier_to_get_daily_vol
+        return self._masked(vol, self.span_p)
+
+    def _daily_percentage_volatility(self) -> np.ndarray:
+        vol = self.series("daily_returns_volatility")
+        denominator = ffill_2d(self._masked(self.underlying_price, self.span_p))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            perc = 100.0 * vol / np.abs(denominator)
+        return self._masked(perc, self.span_p)
+
+    def _raw_carry(self) -> np.ndarray:
+        vol = self.series("daily_returns_volatility")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            carry = self.daily_annualised_roll / (vol * ROOT_BDAYS_INYEAR)
+        return self._masked(carry, self.span_of("raw_carry"))
+
+    def fx_on(self, dates: pd.DatetimeIndex) -> np.ndarray:
+        """FX rate to base currency of each instrument at each date (last value at or before
+        the date's midnight), [dates x instruments]."""
+        by_ccy = {ccy: asof_values(series, dates) for ccy, series in self.fx_series.items()}
+        return np.column_stack([by_ccy[ccy] for ccy in self.currencies])
+
+
+def _backfill(values: np.ndarray) -> np.ndarray:
+    """Fill each column's leading NaNs with its first valid value."""
+    out = np.array(values, copy=True)
+    for j in range(out.shape[1]):
+        col = out[:, j]
+        valid = np.flatnonzero(~np.isnan(col))
+        if valid.size:
+            col[: valid[0]] = col[valid[0]]
+    return out

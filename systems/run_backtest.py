@@ -1,0 +1,96 @@
+"""Run a pysystemtrade-style config and write its outputs.
+
+Outputs (wide CSVs, one column per instrument, ``DATETIME`` index of business days at
+midnight UTC): ``combined_forecast.csv``, ``subsystem_position.csv``,
+``notional_position.csv``, ``buffer_top_pos.csv``, ``buffer_bot_pos.csv``,
+``buffered_position.csv``, ``instrument_weight.csv``, ``portfolio_pandl.csv`` and
+``summary.json`` (``portfolio_sharpe`` and more).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from systems.config import BacktestConfig, load_config
+from systems.csv_sim_data import CsvSimData
+from systems.output_files import write_wide_csv
+from systems.sim_data import SimData
+from systems.system import System
+
+log = logging.getLogger(__name__)
+
+WIDE_OUTPUTS = (
+    "combined_forecast",
+    "subsystem_position",
+    "notional_position",
+    "buffer_top_pos",
+    "buffer_bot_pos",
+    "buffered_position",
+    "instrument_weight",
+)
+FLOAT_FORMAT = "%.10g"
+
+
+@dataclass
+class BacktestResult:
+    """A finished backtest: any stage for any instrument, the portfolio P&L and summary."""
+
+    config: BacktestConfig
+    system: System
+
+    @property
+    def instruments(self) -> list[str]:
+        return self.system.instruments
+
+    def stage(self, name: str, instrument: str | None = None) -> pd.DataFrame | pd.Series:
+        """Stage ``name`` (e.g. ``"vol_scalar"``, ``"capped_forecast:carry"``) for one
+        instrument (a Series on its own index) or all (a wide DataFrame)."""
+        if instrument is None:
+            return self.system.stage_frame(name)
+        return self.system.stage(name, instrument)
+
+    @property
+    def portfolio_pandl(self) -> pd.DataFrame:
+        return self.system.portfolio_pandl
+
+    @property
+    def sharpe(self) -> float:
+        return self.system.sharpe("net")
+
+    def summary(self) -> dict:
+        return self.system.summary()
+
+    def write_outputs(self, directory: str | Path) -> Path:
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        for name in WIDE_OUTPUTS:
+            write_wide_csv(self.stage(name), out / f"{name}.csv")
+        write_wide_csv(self.portfolio_pandl, out / "portfolio_pandl.csv")
+        (out / "summary.json").write_text(json.dumps(self.summary(), indent=1))
+        return out
+
+
+def run_backtest_on_data(config: BacktestConfig, data: SimData, output_dir: str | Path | None = None) -> BacktestResult:
+    """Run ``config`` against any ``SimData``; write outputs when ``output_dir`` is given."""
+    result = BacktestResult(config=config, system=System(config, data))
+    _ = result.system.portfolio_pandl  # compute every stage once, vectorised
+    if output_dir is not None:
+        result.write_outputs(output_dir)
+    return result
+
+
+def run_backtest(
+    config_file: str | Path, data_dir: str | Path | None = None, output_dir: str | Path | None = None
+) -> BacktestResult:
+    """Run a YAML config against a pysystemtrade-layout CSV directory (``data_dir``)."""
+    if data_dir is None:
+        raise NotImplementedError(
+            "run_backtest needs data_dir (a pysystemtrade-layout CSV directory) for now; "
+            "reading prices from the systrade stores is not wired yet"
+        )
+    config = load_config(config_file)
+    return run_backtest_on_data(config, CsvSimData(data_dir), output_dir)
