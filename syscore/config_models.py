@@ -137,7 +137,6 @@ class SystradeConfig(_Strict):
     strategy_capital_allocation: StrategyCapitalAllocationConfig = Field(
         default_factory=StrategyCapitalAllocationConfig)
     backtest_state_retention_days: int = Field(default=5, ge=0)
-    strategy_list: dict[str, dict] = Field(default_factory=dict)
 
     @field_validator("state_store")
     @classmethod
@@ -188,7 +187,24 @@ class ProcessConfig(_Strict):
         return f"{hours:02d}:{minutes:02d}"
 
 
+class StrategyConfig(_Strict):
+    """A strategy run by ``run_systems``.
+
+    ``backtest_config``: the system's YAML config (pysystemtrade key names): an absolute path, a
+    path relative to ``$SYSTRADE_HOME/private``, or ``package:<path>`` inside the package (e.g.
+    ``package:systems/provided/futures_system.yaml``). ``system``: dotted path of the function
+    that runs the system, called with the validated config and the data
+    (default ``systems.run_backtest.run_backtest_on_data``, the classic futures system).
+    ``instruments``: limit the strategy to these instruments (default: every instrument the
+    config weights)."""
+
+    backtest_config: str
+    system: str = "systems.run_backtest.run_backtest_on_data"
+    instruments: list[str] | None = None
+
+
 class ControlConfig(_Strict):
     """The merged control configuration (control_config.yaml + private_control_config.yaml)."""
 
     process_configuration: dict[str, ProcessConfig] = Field(default_factory=dict)
+    strategy_list: dict[str, StrategyConfig] = Field(default_factory=dict)

@@ -86,11 +86,14 @@ def run_backtest_on_data(config: BacktestConfig, data: SimData, output_dir: str 
 def run_backtest(
     config_file: str | Path, data_dir: str | Path | None = None, output_dir: str | Path | None = None
 ) -> BacktestResult:
-    """Run a YAML config against a pysystemtrade-layout CSV directory (``data_dir``)."""
-    if data_dir is None:
-        raise NotImplementedError(
-            "run_backtest needs data_dir (a pysystemtrade-layout CSV directory) for now; "
-            "reading prices from the systrade stores is not wired yet"
-        )
+    """Run a YAML config against a pysystemtrade-layout CSV directory (``data_dir``), or, when
+    ``data_dir`` is None, against the stores of ``$SYSTRADE_HOME``; write the wide CSVs and
+    ``summary.json`` to ``output_dir`` when given."""
     config = load_config(config_file)
-    return run_backtest_on_data(config, CsvSimData(data_dir), output_dir)
+    if data_dir is not None:
+        return run_backtest_on_data(config, CsvSimData(data_dir), output_dir)
+    from sysdata.data_blob import DataBlob
+    from systems.store_sim_data import StoreSimData
+
+    with DataBlob.from_config(process_name="run_backtest") as data:
+        return run_backtest_on_data(config, StoreSimData(data), output_dir)

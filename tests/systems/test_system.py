@@ -55,11 +55,6 @@ def test_old_instrumentconfig_layout_with_slippage(synthetic, tmp_path):
     assert CsvSimData(directory).get_instrument_config(code).spread_cost == 0.123
 
 
-def test_run_backtest_without_data_dir_not_implemented(tmp_path):
-    with pytest.raises(NotImplementedError, match="data_dir"):
-        run_backtest(tmp_path / "config.yaml")
-
-
 def test_subset_matches_full_run_without_portfolio(synthetic, synthetic_result):
     config = config_from_dict(synthetic_config(synthetic.instrument_list()))
     system = System(config, synthetic)

@@ -1,0 +1,188 @@
+"""The nightly production backtests that set tomorrow's optimal positions (``run_systems``).
+
+For each strategy in the control config's ``strategy_list``:
+
+1. its YAML system config is loaded and ``notional_trading_capital`` set to the strategy's latest
+   capital (from ``update_strategy_capital``);
+2. its system function runs on the stores (``StoreSimData``);
+3. for every instrument with a position, the buffered optimal position is written
+   (``optimal_positions``): lower and upper (the buffer's bottom and top, in contracts), the
+   reference price (the last PRICE of the multiple prices), its contract and date;
+4. the whole backtest is saved as data plus its YAML under
+   ``$SYSTRADE_HOME/backtests/<strategy>/<YYYYmmdd_HHMMSS>/`` (no pickle), reopened with
+   :func:`load_strategy_backtest` for diagnostics (any stage, any instrument).
+
+A strategy that fails is alerted and does not stop the others.
+
+    python run.py sysproduction.update_system_backtests.update_system_backtests
+"""
+from __future__ import annotations
+
+import importlib
+import math
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from syscore.config import load_control_config
+from syscore.config_models import StrategyConfig
+from syscore.exceptions import ConfigError, MissingData
+from sysdata.data_blob import DataBlob
+from sysproduction.process_helpers import ProcessReport, blob_for, each_item
+from syslogdiag.context import get_logger
+from systems.config import config_from_dict
+from systems.saved_state import SavedBacktestState, load_backtest_state, save_backtest_state
+from systems.store_sim_data import StoreSimData
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+STATE_DIR_FORMAT = "%Y%m%d_%H%M%S"
+
+
+@dataclass(frozen=True)
+class StrategyBacktest:
+    strategy_name: str
+    capital: float
+    positions_written: int
+    skipped: tuple[str, ...]
+    saved_to: str
+
+    def __str__(self) -> str:
+        text = f"capital {self.capital:,.0f}, {self.positions_written} optimal positions"
+        if self.skipped:
+            text += f", no position for {list(self.skipped)}"
+        return text
+
+
+def backtests_directory(data: DataBlob) -> Path:
+    return data.home / "backtests"
+
+
+def resolve_config_path(path: str, home: Path) -> Path:
+    """``package:<path>``, an absolute path, or a path relative to ``$SYSTRADE_HOME/private``."""
+    if path.startswith("package:"):
+        resolved = PACKAGE_ROOT / path[len("package:"):]
+    else:
+        candidate = Path(path).expanduser()
+        resolved = candidate if candidate.is_absolute() else home / "private" / candidate
+    if not resolved.is_file():
+        raise ConfigError(f"strategy backtest_config {path!r}: file not found ({resolved})")
+    return resolved
+
+
+def strategy_capital(data: DataBlob, strategy_name: str) -> float:
+    try:
+        series = data.capital.strategy_capital(strategy_name)
+    except MissingData:
+        raise MissingData(f"no capital for strategy {strategy_name!r}: run update_strategy_capital "
+                          "(and give the strategy a weight)") from None
+    return float(series.iloc[-1])
+
+
+def system_function(path: str):
+    module_name, _, name = path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), name)
+    except (ImportError, AttributeError, ValueError):
+        raise ConfigError(f"strategy system {path!r} cannot be imported") from None
+
+
+def reference_price(data: DataBlob, instrument_code: str) -> tuple[float, str, pd.Timestamp]:
+    """The last PRICE, its contract and timestamp, from the multiple prices."""
+    tail = data.timeseries.read(data.multiple_prices.library, instrument_code,
+                                start=data.timeseries.last_timestamp(data.multiple_prices.library,
+                                                                     instrument_code)
+                                - pd.Timedelta(days=30))
+    priced = tail[tail["PRICE"].notna()]
+    if priced.empty:
+        raise MissingData(f"{instrument_code}: no PRICE in the last 30 days of multiple prices")
+    row = priced.iloc[-1]
+    return float(row["PRICE"]), str(row["PRICE_CONTRACT"]), priced.index[-1]
+
+
+def run_strategy_backtest(data: DataBlob, strategy_name: str,
+                          strategy: StrategyConfig) -> StrategyBacktest:
+    log = get_logger("update_system_backtests", strategy_name=strategy_name)
+    capital = strategy_capital(data, strategy_name)
+    raw = yaml.safe_load(resolve_config_path(strategy.backtest_config, data.home).read_text()) or {}
+    raw["notional_trading_capital"] = capital
+    config = config_from_dict(raw)
+    result = system_function(strategy.system)(config, StoreSimData(data, strategy.instruments))
+    now = data.now()
+    written, skipped = 0, []
+    for code in result.system.instruments:
+        lower = float(result.stage("buffer_bot_pos", code).iloc[-1])
+        upper = float(result.stage("buffer_top_pos", code).iloc[-1])
+        if math.isnan(lower) or math.isnan(upper):
+            skipped.append(code)
+            continue
+        last = data.timeseries.last_timestamp(data.optimal_positions.library,
+                                              data.optimal_positions.symbol(strategy_name, code))
+        if last is not None and last >= now:
+            skipped.append(code)  # already written at this time: re-runs change nothing
+            continue
+        price, contract, when = reference_price(data, code)
+        data.optimal_positions.add(strategy_name, code, now, lower, upper, price, contract, when)
+        written += 1
+        log.bind(instrument_code=code).info("optimal position %.3f to %.3f (price %s, %s)",
+                                            lower, upper, price, contract)
+    target = backtests_directory(data) / strategy_name / now.strftime(STATE_DIR_FORMAT)
+    if target.exists():
+        shutil.rmtree(target)
+    save_backtest_state(result, target)
+    log.info("%s: Sharpe %.3f, saved to %s", strategy_name, result.sharpe, target)
+    return StrategyBacktest(strategy_name, capital, written, tuple(skipped), str(target))
+
+
+def update_system_backtests(data: DataBlob | None = None) -> ProcessReport:
+    """Run every configured strategy's backtest (see module docstring)."""
+    with blob_for(data, "update_system_backtests") as blob:
+        strategies = load_control_config(blob.home).strategy_list
+        return each_item(blob, "update_system_backtests", list(strategies.items()),
+                         lambda item: item[0],
+                         lambda item: run_strategy_backtest(blob, item[0], item[1]))
+
+
+def list_strategy_backtests(strategy_name: str, data: DataBlob | None = None) -> list[str]:
+    """Saved backtest states of a strategy, oldest first (``YYYYmmdd_HHMMSS``, UTC)."""
+    with blob_for(data, "list_strategy_backtests") as blob:
+        folder = backtests_directory(blob) / strategy_name
+        return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
+def load_strategy_backtest(strategy_name: str, which: str = "latest",
+                           data: DataBlob | None = None) -> SavedBacktestState:
+    """Reopen a saved backtest (``latest`` or a ``YYYYmmdd_HHMMSS`` name) for diagnostics."""
+    with blob_for(data, "load_strategy_backtest") as blob:
+        names = list_strategy_backtests(strategy_name, data=blob)
+        if not names:
+            raise MissingData(f"no saved backtests for strategy {strategy_name!r}")
+        name = names[-1] if which == "latest" else which
+        if name not in names:
+            raise MissingData(f"no saved backtest {name!r} for {strategy_name!r}; have {names}")
+        return load_backtest_state(backtests_directory(blob) / strategy_name / name)
+
+
+def clean_truncate_backtest_states(days: int | None = None, data: DataBlob | None = None) -> str:
+    """Delete saved backtest states older than ``days`` (default config
+    ``backtest_state_retention_days``, 5) measured from the clock's now; the latest state of each
+    strategy is always kept."""
+    with blob_for(data, "clean_truncate_backtest_states") as blob:
+        keep_days = blob.config.backtest_state_retention_days if days is None else days
+        cutoff = blob.now() - pd.Timedelta(days=keep_days)
+        removed = []
+        root = backtests_directory(blob)
+        for folder in sorted(root.iterdir()) if root.is_dir() else []:
+            states = sorted(p for p in folder.iterdir() if p.is_dir())
+            for state in states[:-1]:
+                try:
+                    stamp = pd.Timestamp(pd.to_datetime(state.name, format=STATE_DIR_FORMAT), tz="UTC")
+                except ValueError:
+                    continue  # not ours
+                if stamp < cutoff:
+                    shutil.rmtree(state)
+                    removed.append(f"{folder.name}/{state.name}")
+        get_logger("clean_truncate_backtest_states").info("removed %d saved backtests", len(removed))
+        return f"removed {len(removed)} saved backtest states older than {keep_days} days"

@@ -1,0 +1,102 @@
+"""Backtest data read from the systrade stores (the production path).
+
+Adapts a :class:`sysdata.data_blob.DataBlob` (or anything with the same typed data attributes)
+to :class:`systems.sim_data.SimData`: adjusted and multiple prices and spot FX from the
+time-series store, instrument and roll configuration from the state store. Indexes are returned
+naive UTC, as the engine expects; contract ids as ``YYYYMMDD`` numbers.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from syscore.exceptions import MissingData
+from systems.csv_sim_data import ONE
+from systems.exceptions import MissingBacktestData
+from systems.sim_data import MULTIPLE_PRICE_COLUMNS, InstrumentConfig, SimData
+
+
+def _naive(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    return index.tz_convert("UTC").tz_localize(None) if index.tz is not None else index
+
+
+class StoreSimData(SimData):
+    """Backtest data from the stores of one data blob; ``instruments`` limits the universe."""
+
+    def __init__(self, data, instruments: list[str] | None = None):
+        self._data = data
+        self._only = set(instruments) if instruments else None
+        self._cache_fx: dict[tuple[str, str], pd.Series] = {}
+
+    def instrument_list(self) -> list[str]:
+        codes = set(self._data.adjusted_prices.list_codes()) & set(self._data.multiple_prices.list_codes())
+        codes &= set(self._data.instruments.list_codes())
+        if self._only is not None:
+            codes &= self._only
+        return sorted(codes)
+
+    def get_adjusted_prices(self, code: str) -> pd.Series:
+        try:
+            series = self._data.adjusted_prices.read_series(code)
+        except MissingData as exc:
+            raise MissingBacktestData(str(exc)) from None
+        series = series.astype(float)
+        series.index = _naive(series.index)
+        return series
+
+    def get_multiple_prices(self, code: str) -> pd.DataFrame:
+        try:
+            frame = self._data.multiple_prices.read(code)
+        except MissingData as exc:
+            raise MissingBacktestData(str(exc)) from None
+        out = pd.DataFrame(index=_naive(frame.index))
+        for column in MULTIPLE_PRICE_COLUMNS:
+            values = frame[column].to_numpy()
+            if column.endswith("_CONTRACT"):
+                out[column] = pd.to_numeric(pd.Series(values).str.ljust(8, "0")).to_numpy(float)
+            else:
+                out[column] = values.astype(float)
+        return out
+
+    def _stored_fx(self, code: str) -> pd.Series | None:
+        if not self._data.fx_prices.has(code):
+            return None
+        series = self._data.fx_prices.read_series(code).astype(float)
+        series.index = _naive(series.index)
+        return series
+
+    def get_fx_rate(self, currency: str, base: str) -> pd.Series:
+        key = (currency, base)
+        if key in self._cache_fx:
+            return self._cache_fx[key]
+        if currency == base:
+            result = ONE
+        else:
+            direct = self._stored_fx(currency + base)
+            inverse = None if direct is not None else self._stored_fx(base + currency)
+            if direct is not None:
+                result = direct
+            elif inverse is not None:
+                result = 1.0 / inverse
+            elif "USD" not in (currency, base):
+                both = pd.concat([self.get_fx_rate(currency, "USD"),
+                                  self.get_fx_rate(base, "USD")], axis=1).ffill().dropna()
+                result = both.iloc[:, 0] / both.iloc[:, 1]
+            else:
+                raise MissingBacktestData(f"no FX prices {currency}{base} (nor {base}{currency})")
+        self._cache_fx[key] = result
+        return result
+
+    def get_instrument_config(self, code: str) -> InstrumentConfig:
+        try:
+            config = self._data.instruments.get(code)
+        except MissingData as exc:
+            raise MissingBacktestData(str(exc)) from None
+        rolls = 0
+        if self._data.roll_parameters.has(code):
+            rolls = len(self._data.roll_parameters.get(code).hold_roll_cycle)
+        return InstrumentConfig(
+            code=code, point_size=config.pointsize, currency=config.currency,
+            spread_cost=config.spread_cost, per_block=config.per_block,
+            percentage=config.percentage, per_trade=config.per_trade, rolls_per_year=rolls,
+            asset_class=config.asset_class, description=config.description,
+        )

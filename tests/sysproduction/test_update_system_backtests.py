@@ -1,0 +1,98 @@
+"""Nightly production backtests: optimal positions, saved states, failures, clean-up."""
+from __future__ import annotations
+
+import gzip
+import shutil
+
+import pandas as pd
+import pytest
+
+from sysinit.import_pysystemtrade_csv import import_pysystemtrade_csv
+from sysproduction.update_system_backtests import (
+    backtests_directory,
+    clean_truncate_backtest_states,
+    list_strategy_backtests,
+    load_strategy_backtest,
+    update_system_backtests,
+)
+from tests.blob_helpers import FixedClock, make_blob
+
+INSTRUMENTS = ["CORN", "EUROSTX", "MXP", "SOFR", "US10", "V2X"]
+
+
+def gunzip_inputs(source, target):
+    for path in source.rglob("*.gz"):
+        dest = target / path.relative_to(source).with_suffix("")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with gzip.open(path, "rb") as src, open(dest, "wb") as out:
+            shutil.copyfileobj(src, out)
+    return target
+
+
+@pytest.fixture(scope="module")
+def home_with_reference(backtest_reference, tmp_path_factory):
+    root = tmp_path_factory.mktemp("systems_home")
+    inputs = gunzip_inputs(backtest_reference / "inputs", root / "inputs")
+    home = root / "home"
+    data = make_blob(home, clock=FixedClock("2023-09-01 06:00"))
+    import_pysystemtrade_csv(str(inputs), data=data)
+    config = backtest_reference / "outputs" / "effective_config.yaml"
+    (home / "private").mkdir(parents=True, exist_ok=True)
+    (home / "private" / "private_control_config.yaml").write_text(
+        "strategy_list:\n"
+        f"  reference:\n    backtest_config: {config}\n"
+        "  broken:\n    backtest_config: no_such_file.yaml\n")
+    data.capital.add_strategy_capital("reference", "2023-08-31 23:00", 250_000.0)
+    data.capital.add_strategy_capital("broken", "2023-08-31 23:00", 100_000.0)
+    yield data, backtest_reference
+    data.close()
+
+
+def test_optimal_positions_match_reference_buffers(home_with_reference):
+    data, reference = home_with_reference
+    report = update_system_backtests(data=data)
+    assert "reference" in report.results
+    assert report.results["reference"].positions_written == 6
+    assert "broken" in report.failures and "file not found" in report.failures["broken"]
+    assert any(a["subject"] == "update_system_backtests failed for broken" for a in data.alerts.all())
+    top = pd.read_csv(reference / "outputs" / "buffer_top_pos.csv", index_col=0)
+    bottom = pd.read_csv(reference / "outputs" / "buffer_bot_pos.csv", index_col=0)
+    for code in INSTRUMENTS:
+        row = data.optimal_positions.current("reference", code)
+        assert row["upper"] == pytest.approx(top[code].dropna().iloc[-1], rel=1e-6)
+        assert row["lower"] == pytest.approx(bottom[code].dropna().iloc[-1], rel=1e-6)
+        multiple = data.multiple_prices.read(code)
+        priced = multiple[multiple["PRICE"].notna()]
+        assert row["reference_price"] == priced["PRICE"].iloc[-1]
+        assert row["reference_contract"] == priced["PRICE_CONTRACT"].iloc[-1]
+    # a re-run at the same time writes nothing new
+    again = update_system_backtests(data=data)
+    assert again.results["reference"].positions_written == 0
+    assert len(data.optimal_positions.history("reference", "CORN")) == 1
+
+
+def test_saved_state_reopens_any_stage(home_with_reference):
+    data, reference = home_with_reference
+    if not list_strategy_backtests("reference", data=data):
+        update_system_backtests(data=data)
+    state = load_strategy_backtest("reference", data=data)
+    assert abs(state.sharpe - 0.475003) < 1e-4
+    assert state.config.notional_trading_capital == 250_000.0
+    combined = state.stage("combined_forecast", "US10")
+    expected = pd.read_csv(reference / "outputs" / "combined_forecast.csv", index_col=0)["US10"]
+    assert combined.dropna().iloc[-1] == pytest.approx(expected.dropna().iloc[-1], rel=1e-6)
+    assert not any(p.suffix == ".pkl" for p in state.directory.rglob("*"))
+
+
+def test_clean_truncate_keeps_recent_and_latest(home_with_reference, tmp_path):
+    data, _ = home_with_reference
+    folder = backtests_directory(data) / "reference"
+    update_system_backtests(data=data)
+    latest = list_strategy_backtests("reference", data=data)[-1]
+    for name in ("20230801_060000", "20230829_060000"):  # 31 and 3 days old
+        shutil.copytree(folder / latest, folder / name, dirs_exist_ok=True)
+    message = clean_truncate_backtest_states(data=data)
+    names = list_strategy_backtests("reference", data=data)
+    assert "20230801_060000" not in names
+    assert "20230829_060000" in names and latest in names
+    assert "removed 1" in message
