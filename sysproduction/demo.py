@@ -38,7 +38,12 @@ def ensure_demo_config(home: Path) -> bool:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("# written by `systrade demo`: a sandbox on the simulated market and clock\n"
-                    "clock: simulated\nbroker: sim\nlogging:\n  console: false\n")
+                    "clock: simulated\nbroker: sim\nlogging:\n  console: false\n"
+                    "strategy_capital_allocation:\n  strategy_weights: {demo: 1.0}\n")
+    control = private_dir(home) / "private_control_config.yaml"
+    if not control.exists():
+        control.write_text("# written by `systrade demo`\nstrategy_list:\n  demo:\n"
+                           "    backtest_config: package:systems/provided/futures_system.yaml\n")
     return True
 
 
@@ -89,17 +94,26 @@ def daily_job(data: DataBlob, out: Callable[[str], None]) -> None:
     from sysproduction.update_historical_prices import update_historical_prices
     from sysproduction.update_multiple_adjusted_prices import update_multiple_adjusted_prices
     from sysproduction.update_sampled_contracts import update_sampled_contracts
+    from sysproduction.update_strategy_capital import update_strategy_capital
+    from sysproduction.update_system_backtests import update_system_backtests
+    from sysproduction.update_total_capital import update_total_capital
 
     steps = [
         ("update_fx_prices", lambda: update_fx_prices(data=data)),
         ("update_sampled_contracts", lambda: update_sampled_contracts(data=data)),
         ("update_historical_prices", lambda: update_historical_prices(data=data)),
         ("update_multiple_adjusted_prices", lambda: update_multiple_adjusted_prices(data=data)),
+        ("update_total_capital", lambda: update_total_capital(data=data)),
+        ("update_strategy_capital", lambda: update_strategy_capital(data=data)),
+        ("update_system_backtests", lambda: update_system_backtests(data=data)),
     ]
     for name, step in steps:
         report = step()
-        failures = getattr(report, "failures", {})
-        out(f"  {name}: {len(getattr(report, 'results', {}))} ok, {len(failures)} failed")
+        if hasattr(report, "results"):
+            failures = getattr(report, "failures", {})
+            out(f"  {name}: {len(report.results)} ok, {len(failures)} failed")
+        else:
+            out(f"  {name}: {report}")
     out(f"  backup_db_to_csv: {backup_db_to_csv(data=data)}")
 
 
@@ -111,6 +125,18 @@ def status_report(data: DataBlob) -> str:
     for code in data.fx_prices.list_codes():
         fx = data.fx_prices.read_series(code)
         lines.append(f"{code:<13} {fx.iloc[-1]:>19.6f}   {fx.index[-1]}")
+    try:
+        total = data.capital.last_total()
+        lines.append(f"total capital: {total['total']:,.2f} {data.config.base_currency} "
+                     f"(broker {total['broker']:,.2f})")
+    except Exception:
+        lines.append("total capital: not yet recorded")
+    keys = data.optimal_positions.list_keys()
+    if keys:
+        lines.append("optimal positions (strategy instrument: lower .. upper contracts)")
+        for strategy, code in keys:
+            row = data.optimal_positions.current(strategy, code)
+            lines.append(f"  {strategy} {code:<12} {row['lower']:>8.2f} .. {row['upper']:>8.2f}")
     alerts = data.alerts.all()
     lines.append(f"alerts stored: {len(alerts)}")
     for item in alerts[-5:]:

@@ -16,6 +16,7 @@ def test_demo_runs_end_to_end_and_resumes(systrade_home):
     run_demo(days=1, out=lines.append)
     text = "\n".join(lines)
     assert "update_multiple_adjusted_prices: 8 ok, 0 failed" in text
+    assert "update_system_backtests: 1 ok, 0 failed" in text
     assert (systrade_home / "backups" / "csv" / "multiple_prices_csv" / "CORN.csv").exists()
     with DataBlob.from_config(systrade_home) as data:
         first_time = data.now()
@@ -23,6 +24,10 @@ def test_demo_runs_end_to_end_and_resumes(systrade_home):
         assert len(data.adjusted_prices.list_codes()) == 8
         corn = data.adjusted_prices.read_tail("CORN")
         assert corn.index[-1] <= first_time
+        assert len(data.optimal_positions.list_keys()) == 8
+        row = data.optimal_positions.current("demo", "CORN")
+        assert row["lower"] <= row["upper"]
+        assert data.capital.last_total()["total"] > 0
     run_demo(days=1, out=lines.append)
     with DataBlob.from_config(systrade_home) as data:
         assert data.now() > first_time
