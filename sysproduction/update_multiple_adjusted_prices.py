@@ -20,7 +20,7 @@ import pandas as pd
 from syscore.exceptions import MissingData
 from sysdata.data_blob import DataBlob
 from syslogdiag.context import get_logger
-from sysobjects.adjusted_prices import AdjustedPrices, extend_adjusted_prices, panama_adjust
+from sysobjects.adjusted_prices import AdjustedPrices, extend_adjusted_prices
 from sysobjects.multiple_prices import (
     MultiplePrices,
     merge_multiple_prices,
@@ -84,8 +84,11 @@ def update_instrument(data: DataBlob, instrument_code: str,
             data.adjusted_prices.append(instrument_code, added.rename("price"))
         adjusted_appended = len(added)
     else:
-        full = panama_adjust(MultiplePrices(data.multiple_prices.read(instrument_code)))
-        data.adjusted_prices.write(instrument_code, full.data.dropna().rename("price"))
+        from sysinit.build_adjusted_prices import adjusted_prices_from_multiple
+
+        full, _ = adjusted_prices_from_multiple(
+            MultiplePrices(data.multiple_prices.read(instrument_code)))
+        data.adjusted_prices.write(instrument_code, full.data.rename("price"))
         adjusted_appended = int(full.data.notna().sum())
     update = MultipleUpdate(len(merge.new_rows), len(merge.filled), adjusted_appended)
     log.info("%s: %s", instrument_code, update)

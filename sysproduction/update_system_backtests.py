@@ -31,8 +31,8 @@ from syscore.config import load_control_config
 from syscore.config_models import StrategyConfig
 from syscore.exceptions import ConfigError, MissingData
 from sysdata.data_blob import DataBlob
-from sysproduction.process_helpers import ProcessReport, blob_for, each_item
 from syslogdiag.context import get_logger
+from sysproduction.process_helpers import ProcessReport, blob_for, each_item
 from systems.config import config_from_dict
 from systems.saved_state import SavedBacktestState, load_backtest_state, save_backtest_state
 from systems.store_sim_data import StoreSimData

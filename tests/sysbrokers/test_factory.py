@@ -4,9 +4,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from sysbrokers.sim.broker import SimBroker
 from syscore.config_models import SystradeConfig
 from syscore.exceptions import ConfigError
-from sysbrokers.sim.broker import SimBroker
 from sysdata.data_blob import DataBlob
 from sysdata.state.sqlite_store import SqliteStateStore
 from sysdata.timeseries.arctic_store import TimeSeriesStore
@@ -45,6 +45,6 @@ def test_ib_broker_not_yet_available_is_clear(tmp_path):
     data = blob(tmp_path, broker="ib")
     try:
         with pytest.raises(ConfigError, match="Interactive Brokers"):
-            data.broker
+            _ = data.broker
     finally:
         data.close()

@@ -1,0 +1,20 @@
+"""Delete old log records from the state store and old daily log files.
+
+    python run.py sysproduction.clean_truncate_log_files.clean_truncate_log_files
+"""
+from __future__ import annotations
+
+from sysdata.data_blob import DataBlob
+from sysproduction.process_helpers import blob_for
+from syslogdiag.cleaning import delete_old_log_files, delete_old_logs
+from syslogdiag.logging_setup import log_directory
+
+
+def clean_truncate_log_files(days: int | None = None, data: DataBlob | None = None) -> str:
+    """Remove log records and rotated log files older than ``days`` (default config
+    ``logging.file_retention_days``, 30), measured from the clock's now (UTC)."""
+    with blob_for(data, "clean_truncate_log_files") as blob:
+        keep = blob.config.logging.file_retention_days if days is None else days
+        records = delete_old_logs(blob.logs, keep, blob.now())
+        files = delete_old_log_files(log_directory(blob.home), keep, blob.now())
+        return f"removed {records} log records and {len(files)} log files older than {keep} days"

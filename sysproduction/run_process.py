@@ -1,0 +1,84 @@
+"""Run a ``run_*`` process: its configured methods, once each, in order.
+
+``run_process("run_systems")`` reads ``process_configuration.run_systems.methods`` from the
+control config and calls each method's top-level function with a shared data blob; a method
+that fails is logged and alerted and the others still run. This is a single pass for cron or
+by hand. It does not yet wait for the process's window, its GO/STOP/PAUSE status or its
+previous process, nor repeat methods by ``frequency``: that is the process-control layer
+(``syscontrol``), still to come.
+
+    python run.py sysproduction.run_process.run_process --process_name run_systems
+    run_systems            # console script, same thing
+"""
+from __future__ import annotations
+
+import importlib
+
+from syscore.config import load_control_config
+from syscore.exceptions import ConfigError
+from sysdata.data_blob import DataBlob
+from sysproduction.process_helpers import ProcessReport, each_item
+from syslogdiag.logging_setup import setup_blob_logging, teardown_logging
+
+METHODS = {
+    "update_fx_prices": "sysproduction.update_fx_prices.update_fx_prices",
+    "update_sampled_contracts": "sysproduction.update_sampled_contracts.update_sampled_contracts",
+    "update_historical_prices": "sysproduction.update_historical_prices.update_historical_prices",
+    "update_multiple_adjusted_prices":
+        "sysproduction.update_multiple_adjusted_prices.update_multiple_adjusted_prices",
+    "update_total_capital": "sysproduction.update_total_capital.update_total_capital",
+    "update_strategy_capital": "sysproduction.update_strategy_capital.update_strategy_capital",
+    "update_system_backtests": "sysproduction.update_system_backtests.update_system_backtests",
+    "backup_db_to_csv": "sysproduction.backup_db_to_csv.backup_db_to_csv",
+    "backup_state_store": "sysproduction.backup_state_store.backup_state_store",
+    "clean_truncate_backtest_states":
+        "sysproduction.update_system_backtests.clean_truncate_backtest_states",
+    "clean_truncate_log_files": "sysproduction.clean_truncate_log_files.clean_truncate_log_files",
+}
+
+
+def method_function(name: str):
+    if name not in METHODS:
+        raise ConfigError(f"control config: unknown method {name!r}; known: {sorted(METHODS)}")
+    module, _, function = METHODS[name].rpartition(".")
+    return getattr(importlib.import_module(module), function)
+
+
+def run_process(process_name: str, data: DataBlob | None = None) -> ProcessReport:
+    """Run every method of ``process_name`` once (see module docstring)."""
+    own = data is None
+    data = data or DataBlob.from_config(process_name=process_name)
+    try:
+        if own:
+            setup_blob_logging(data, process_name)
+        processes = load_control_config(data.home).process_configuration
+        if process_name not in processes:
+            raise ConfigError(f"control config: no process {process_name!r}; "
+                              f"configured: {sorted(processes)}")
+        methods = processes[process_name].methods
+        ordered = [m for m in methods if not methods[m].run_on_completion_only] + \
+                  [m for m in methods if methods[m].run_on_completion_only]
+        functions = {name: method_function(name) for name in ordered}  # fail before running any
+        return each_item(data, process_name, ordered, str,
+                         lambda name: functions[name](data=data))
+    finally:
+        if own:
+            teardown_logging()
+            data.close()
+
+
+def _runner(name: str):
+    def run() -> None:
+        report = run_process(name)
+        print(report)
+        raise SystemExit(0 if report.ok else 1)
+
+    run.__name__ = name
+    return run
+
+
+run_daily_prices_updates = _runner("run_daily_prices_updates")
+run_capital_update = _runner("run_capital_update")
+run_systems = _runner("run_systems")
+run_backups = _runner("run_backups")
+run_cleaners = _runner("run_cleaners")
