@@ -170,11 +170,14 @@ def adjust_roll_calendar(
     the candidate timestamps are those where all three contracts (``require_carry=False``: current
     and next only) have a non-NaN price and which are strictly after the previous adjusted date.
     The candidate closest to the approximate date wins; on a tie the earlier one. The result uses
-    the LAST_OF_OLD convention. Raises :class:`MissingData` naming the roll if no candidate exists.
+    the LAST_OF_OLD convention. Trailing rolls whose approximate date is after the last price of
+    any contract have not happened yet: the calendar ends before them. Otherwise a roll with no candidate raises
+    :class:`MissingData` naming it.
     """
     prices = normalise_contract_price_keys(contract_prices)
     frame = calendar.data
     stamps = {c: _priced_stamps(prices.get(c)) for c in pd.unique(frame.to_numpy().ravel())}
+    data_end = max((int(v[-1]) for v in stamps.values() if len(v)), default=0)
     new_dates = []
     previous = None
     for when, current, nxt, carry in zip(
@@ -185,6 +188,8 @@ def adjust_roll_calendar(
             valid = np.intersect1d(valid, stamps[carry], assume_unique=True)
         if previous is not None:
             valid = valid[valid > previous.value]
+        if new_dates and when.value > data_end:
+            break  # this roll and any later ones have not happened yet: the calendar ends here
         if len(valid) == 0:
             raise MissingData(
                 f"roll calendar: no timestamp after {previous} where {current}, "
@@ -197,7 +202,7 @@ def adjust_roll_calendar(
         best = pd.Timestamp(int(valid[choices[int(np.argmin(distances))]]), tz="UTC")
         new_dates.append(best)
         previous = best
-    adjusted = frame.set_axis(pd.DatetimeIndex(new_dates))
+    adjusted = frame.iloc[:len(new_dates)].set_axis(pd.DatetimeIndex(new_dates))
     return RollCalendar(adjusted, CalendarConvention.LAST_OF_OLD)
 
 

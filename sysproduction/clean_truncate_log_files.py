@@ -5,9 +5,9 @@
 from __future__ import annotations
 
 from sysdata.data_blob import DataBlob
-from sysproduction.process_helpers import blob_for
 from syslogdiag.cleaning import delete_old_log_files, delete_old_logs
 from syslogdiag.logging_setup import log_directory
+from sysproduction.process_helpers import blob_for
 
 
 def clean_truncate_log_files(days: int | None = None, data: DataBlob | None = None) -> str:

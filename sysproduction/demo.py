@@ -5,8 +5,9 @@
 1. writes ``private_config.yaml`` with ``clock: simulated`` (only if the file does not exist) and
    starts the simulated clock at ``DEMO_START``;
 2. loads configuration for ``DEMO_INSTRUMENTS`` from the simulator's universe;
-3. collects each instrument's contract chain, FX and bar history, and builds multiple and
-   adjusted prices from them;
+3. collects FX history and ``DEMO_HISTORY_YEARS`` of daily bars for every contract of each
+   chain, builds roll calendars, multiple and adjusted prices from them, then samples the
+   current chains and collects their hourly bars;
 4. runs the daily job for ``days`` simulated business days (prices, multiple/adjusted prices,
    capital, the nightly backtest, backups), advancing the clock one business day at a time;
 5. prints a status report.
@@ -29,6 +30,7 @@ from syslogdiag.logging_setup import setup_blob_logging, teardown_logging
 DEMO_INSTRUMENTS = "SP500_micro,EUROSTX,US10,BUND,GOLD,CRUDE_W,CORN,EUR"
 DEMO_START = pd.Timestamp("2024-06-03 22:30", tz="UTC")
 DAILY_RUN_TIME = dt.time(22, 30)
+DEMO_HISTORY_YEARS = 5
 
 
 def ensure_demo_config(home: Path) -> bool:
@@ -55,36 +57,19 @@ def next_business_evening(now: pd.Timestamp) -> pd.Timestamp:
 
 
 def initialise(data: DataBlob, out: Callable[[str], None]) -> None:
-    """First run: configs, contract chains, FX and bar history, multiple and adjusted prices."""
+    """First run: configs, FX, ``DEMO_HISTORY_YEARS`` of rolled history, contract chains."""
     from sysinit.init_from_sim_universe import init_from_sim_universe
+    from sysinit.init_history_from_broker import init_history_from_broker
     from sysproduction.update_fx_prices import update_fx_prices
     from sysproduction.update_historical_prices import update_historical_prices
     from sysproduction.update_sampled_contracts import update_sampled_contracts
 
     out(init_from_sim_universe(DEMO_INSTRUMENTS, data=data))
     out(str(update_fx_prices(data=data)).splitlines()[0])
+    history = init_history_from_broker(years=DEMO_HISTORY_YEARS, data=data)
+    out(str(history))
     out(str(update_sampled_contracts(data=data)).splitlines()[0])
     out(str(update_historical_prices(data=data)).splitlines()[0])
-    build_initial_prices(data, out)
-
-
-def build_initial_prices(data: DataBlob, out: Callable[[str], None]) -> None:
-    """Multiple and adjusted prices from the collected per-contract history."""
-    from sysobjects.adjusted_prices import panama_adjust
-    from sysobjects.multiple_prices import MultiplePrices, multiple_prices_from_contract_prices
-    from sysproduction.update_sampled_contracts import key_contracts
-
-    for code in data.instruments.list_codes():
-        if data.multiple_prices.has(code):
-            continue
-        contracts = key_contracts(data, code, data.now().date())
-        closes = {c: data.contract_prices.read(code, c, "merged")["FINAL"]
-                  for c in contracts if data.contract_prices.has(code, c, "merged")}
-        built = multiple_prices_from_contract_prices(closes, contracts)
-        data.multiple_prices.write(code, built.data)
-        adjusted = panama_adjust(MultiplePrices(data.multiple_prices.read(code)))
-        data.adjusted_prices.write(code, adjusted.data.dropna().rename("price"))
-    out(f"multiple and adjusted prices for {len(data.multiple_prices.list_codes())} instruments")
 
 
 def daily_job(data: DataBlob, out: Callable[[str], None]) -> None:

@@ -17,8 +17,8 @@ import importlib
 from syscore.config import load_control_config
 from syscore.exceptions import ConfigError
 from sysdata.data_blob import DataBlob
-from sysproduction.process_helpers import ProcessReport, each_item
 from syslogdiag.logging_setup import setup_blob_logging, teardown_logging
+from sysproduction.process_helpers import ProcessReport, each_item
 
 METHODS = {
     "update_fx_prices": "sysproduction.update_fx_prices.update_fx_prices",

@@ -160,3 +160,22 @@ def test_builder_missing_contract_rules():
     no_mid = {k: v for k, v in prices.items() if k != "202109"}
     with pytest.raises(MissingData):
         build_multiple_prices(no_mid, _calendar(ROWS))
+
+
+def test_adjust_ends_calendar_before_rolls_that_have_not_happened():
+    """A trailing roll dated after the current contract's last price is in the future: the
+    calendar ends before it instead of failing."""
+    days = pd.date_range("2024-01-02 21:00", "2024-06-28 21:00", freq="B", tz="UTC")
+    prices = {c: pd.Series(100.0, index=days) for c in ("202403", "202406", "202409")}
+    approx = pd.DataFrame(
+        {"current_contract": ["202403", "202406"], "next_contract": ["202406", "202409"],
+         "carry_contract": ["202406", "202409"]},
+        index=pd.DatetimeIndex(["2024-03-08", "2024-09-06"], tz="UTC"))
+    calendar = adjust_roll_calendar(RollCalendar(approx, CalendarConvention.LAST_OF_OLD), prices)
+    assert len(calendar.data) == 1
+    assert calendar.data.index[0] == pd.Timestamp("2024-03-07 21:00", tz="UTC")  # nearest bar
+    # a missing overlap in the middle of history is still an error
+    gap = {**prices, "202403": pd.Series(100.0, index=days[days < "2024-03-01"]),
+           "202406": pd.Series(100.0, index=days[days > "2024-03-20"])}
+    with pytest.raises(MissingData, match="no timestamp"):
+        adjust_roll_calendar(RollCalendar(approx, CalendarConvention.LAST_OF_OLD), gap)
