@@ -35,11 +35,12 @@ from sysdata.state.base import Delete, Put
 from syslogdiag.context import get_logger
 from sysobjects.adjusted_prices import RollResult, roll_multiple_prices
 from sysobjects.multiple_prices import MultiplePrices
+from sysobjects.roll_state import RollState
 from sysproduction.process_helpers import blob_for
+from sysproduction.update_roll_state import priced_contract_position
 
 ROLL_JOURNAL = "roll_journal"
 STAGING = "roll_staging"
-REQUIRED_STATE = "Roll_Adjusted"
 
 
 def _last_close_at_or_before(data: DataBlob, code: str, contract: str,
@@ -153,11 +154,16 @@ def roll_adjusted_prices(instrument_code: str, confirm: bool = False,
         log = get_logger("roll_adjusted_prices", instrument_code=instrument_code)
         blob.instruments.require(instrument_code)
         recover_pending_roll(blob, instrument_code)
-        state = blob.roll_states.get(instrument_code)
-        if state != REQUIRED_STATE:
+        state = RollState.from_name(blob.roll_states.get(instrument_code))
+        if state is not RollState.ROLL_ADJUSTED:
             raise InvalidData(
-                f"{instrument_code}: roll state is {state}; set it to {REQUIRED_STATE} before "
-                "rolling the adjusted prices")
+                f"{instrument_code}: roll state is {state.value}; set it to "
+                f"{RollState.ROLL_ADJUSTED.value} before rolling the adjusted prices")
+        contract, position = priced_contract_position(blob, instrument_code)
+        if position != 0:
+            raise InvalidData(
+                f"{instrument_code}: {position} contracts are held in the priced contract "
+                f"{contract}; close or roll the position before rolling the prices")
         result = plan_roll(blob, instrument_code)
         description = describe_roll(instrument_code, result)
         if not confirm:

@@ -5,11 +5,14 @@ For each strategy in the control config's ``strategy_list``:
 1. its YAML system config is loaded and ``notional_trading_capital`` set to the strategy's latest
    capital (from ``update_strategy_capital``);
 2. its system function runs on the stores (``StoreSimData``);
-3. for every instrument with a position, the buffered optimal position is written
+3. the buffered optimal position of every instrument is computed, then all are written
    (``optimal_positions``): lower and upper (the buffer's bottom and top, in contracts), the
-   reference price (the last PRICE of the multiple prices), its contract and date;
+   reference price (the last PRICE of the multiple prices), its contract and date. An
+   instrument with no position (not enough data) or whose last price is older than
+   ``MAX_PRICE_AGE`` (7 days) is not written and raises a CRITICAL alert;
 4. the whole backtest is saved as data plus its YAML under
-   ``$SYSTRADE_HOME/backtests/<strategy>/<YYYYmmdd_HHMMSS>/`` (no pickle), reopened with
+   ``$SYSTRADE_HOME/backtests/<strategy>/<YYYYmmdd_HHMMSS>/`` (no pickle; written to a
+   temporary directory and renamed into place), reopened with
    :func:`load_strategy_backtest` for diagnostics (any stage, any instrument).
 
 A strategy that fails is alerted and does not stop the others.
@@ -31,6 +34,7 @@ from syscore.config import load_control_config
 from syscore.config_models import StrategyConfig
 from syscore.exceptions import ConfigError, MissingData
 from sysdata.data_blob import DataBlob
+from syslogdiag.alerts import alert
 from syslogdiag.context import get_logger
 from sysproduction.process_helpers import ProcessReport, blob_for, each_item
 from systems.config import config_from_dict
@@ -39,6 +43,7 @@ from systems.store_sim_data import StoreSimData
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR_FORMAT = "%Y%m%d_%H%M%S"
+MAX_PRICE_AGE = pd.Timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,19 @@ def resolve_config_path(path: str, home: Path) -> Path:
     if not resolved.is_file():
         raise ConfigError(f"strategy backtest_config {path!r}: file not found ({resolved})")
     return resolved
+
+
+def restrict_instruments(raw: dict, instruments: list[str], strategy_name: str) -> dict:
+    """The config limited to ``instruments``: their instrument weights only (the engine
+    renormalises weights to sum to 1 each day, so the subset keeps its relative weights)."""
+    weights = raw.get("instrument_weights") or {}
+    if weights:
+        unweighted = [c for c in instruments if c not in weights]
+        if unweighted:
+            raise ConfigError(f"strategy {strategy_name!r}: instruments {unweighted} have no "
+                              "instrument weight in its backtest_config")
+        return {**raw, "instrument_weights": {c: weights[c] for c in instruments}}
+    return {**raw, "instruments": list(instruments)}
 
 
 def strategy_capital(data: DataBlob, strategy_name: str) -> float:
@@ -108,32 +126,59 @@ def run_strategy_backtest(data: DataBlob, strategy_name: str,
     capital = strategy_capital(data, strategy_name)
     raw = yaml.safe_load(resolve_config_path(strategy.backtest_config, data.home).read_text()) or {}
     raw["notional_trading_capital"] = capital
+    if strategy.instruments:
+        raw = restrict_instruments(raw, strategy.instruments, strategy_name)
     config = config_from_dict(raw)
     result = system_function(strategy.system)(config, StoreSimData(data, strategy.instruments))
     now = data.now()
-    written, skipped = 0, []
-    for code in result.system.instruments:
+    rows, no_position, stale, already = [], [], [], []
+    for code in result.system.instruments:  # compute every row before writing any
         lower = float(result.stage("buffer_bot_pos", code).iloc[-1])
         upper = float(result.stage("buffer_top_pos", code).iloc[-1])
         if math.isnan(lower) or math.isnan(upper):
-            skipped.append(code)
+            no_position.append(code)
             continue
         last = data.timeseries.last_timestamp(data.optimal_positions.library,
                                               data.optimal_positions.symbol(strategy_name, code))
         if last is not None and last >= now:
-            skipped.append(code)  # already written at this time: re-runs change nothing
+            already.append(code)  # already written at this time: re-runs change nothing
             continue
         price, contract, when = reference_price(data, code)
+        if now - when > MAX_PRICE_AGE:
+            stale.append(f"{code} (last price {when})")
+            continue
+        rows.append((code, lower, upper, price, contract, when))
+    for code, lower, upper, price, contract, when in rows:
         data.optimal_positions.add(strategy_name, code, now, lower, upper, price, contract, when)
-        written += 1
         log.bind(instrument_code=code).info("optimal position %.3f to %.3f (price %s, %s)",
                                             lower, upper, price, contract)
-    target = backtests_directory(data) / strategy_name / now.strftime(STATE_DIR_FORMAT)
+    problems = []
+    if no_position:
+        problems.append(f"no optimal position for {no_position} (not enough data?)")
+    if stale:
+        problems.append(f"prices older than {MAX_PRICE_AGE.days} days, optimal position not "
+                        f"updated: {stale}")
+    if problems:
+        alert(data, f"Optimal positions not updated for {strategy_name}",
+              f"{strategy_name}: " + "; ".join(problems), logger=log)
+    target = save_state_atomically(result, backtests_directory(data) / strategy_name
+                                   / now.strftime(STATE_DIR_FORMAT))
+    log.info("%s: Sharpe %.3f, saved to %s", strategy_name, result.sharpe, target)
+    return StrategyBacktest(strategy_name, capital, len(rows),
+                            tuple(no_position + stale + already), str(target))
+
+
+def save_state_atomically(result, target: Path) -> Path:
+    """Save into a temporary sibling directory, then rename it into place, so a crash never
+    leaves a half-written state that would count as the latest."""
+    partial = target.with_name(target.name + ".partial")
+    if partial.exists():
+        shutil.rmtree(partial)
+    save_backtest_state(result, partial)
     if target.exists():
         shutil.rmtree(target)
-    save_backtest_state(result, target)
-    log.info("%s: Sharpe %.3f, saved to %s", strategy_name, result.sharpe, target)
-    return StrategyBacktest(strategy_name, capital, written, tuple(skipped), str(target))
+    partial.rename(target)
+    return target
 
 
 def update_system_backtests(data: DataBlob | None = None) -> ProcessReport:
@@ -149,7 +194,10 @@ def list_strategy_backtests(strategy_name: str, data: DataBlob | None = None) ->
     """Saved backtest states of a strategy, oldest first (``YYYYmmdd_HHMMSS``, UTC)."""
     with blob_for(data, "list_strategy_backtests") as blob:
         folder = backtests_directory(blob) / strategy_name
-        return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+        if not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir()
+                      if p.is_dir() and not p.name.endswith(".partial"))
 
 
 def load_strategy_backtest(strategy_name: str, which: str = "latest",

@@ -146,3 +146,30 @@ def test_process_killed_between_writes_is_finished_by_next_run(blob, tmp_path):
     finally:
         data.close()
     assert os.path.exists(home)
+
+
+def test_refuses_with_a_position_in_the_priced_contract(blob):
+    blob.roll_states.set("TEST", "Roll_Adjusted")
+    blob.positions.set_contract_position("TEST", "202406", 5, "2024-03-06 23:00")
+    before = stored(blob)
+    with pytest.raises(InvalidData, match="5 contracts are held in the priced contract 202406"):
+        roll_adjusted_prices("TEST", confirm=True, data=blob)
+    after = stored(blob)
+    pd.testing.assert_frame_equal(before[0], after[0])
+    pd.testing.assert_frame_equal(before[1], after[1])
+
+
+def test_roll_state_changes_follow_the_transition_table(blob):
+    from sysobjects.roll_state import InvalidRollStateTransition
+    from sysproduction.update_roll_state import allowed_next_roll_states, update_roll_state
+
+    blob.positions.set_contract_position("TEST", "202406", 2, "2024-03-06 23:00")
+    assert "Roll_Adjusted" not in allowed_next_roll_states("TEST", data=blob)
+    with pytest.raises(InvalidRollStateTransition, match="not allowed with a position"):
+        update_roll_state("TEST", "Roll_Adjusted", data=blob)
+    assert blob.roll_states.get("TEST") == "No_Roll"
+    update_roll_state("TEST", "Passive", data=blob)
+    assert blob.roll_states.get("TEST") == "Passive"
+    blob.positions.set_contract_position("TEST", "202406", 0, "2024-03-07 23:00")
+    update_roll_state("TEST", "Roll_Adjusted", data=blob)
+    assert roll_adjusted_prices("TEST", confirm=True, data=blob).endswith("No_Roll")

@@ -96,3 +96,40 @@ def test_clean_truncate_keeps_recent_and_latest(home_with_reference, tmp_path):
     assert "20230801_060000" not in names
     assert "20230829_060000" in names and latest in names
     assert "removed 1" in message
+
+
+def test_strategy_limited_to_its_instruments(home_with_reference, backtest_reference):
+    data, _ = home_with_reference
+    config = backtest_reference / "outputs" / "effective_config.yaml"
+    (data.home / "private" / "private_control_config.yaml").write_text(
+        "strategy_list:\n"
+        f"  pair:\n    backtest_config: {config}\n    instruments: [CORN, US10]\n"
+        f"  wrong:\n    backtest_config: {config}\n    instruments: [CORN, GOLD]\n")
+    data.capital.add_strategy_capital("pair", "2023-08-31 23:00", 100_000.0)
+    data.capital.add_strategy_capital("wrong", "2023-08-31 23:00", 100_000.0)
+    try:
+        report = update_system_backtests(data=data)
+    finally:
+        (data.home / "private" / "private_control_config.yaml").unlink()
+    assert report.results["pair"].positions_written == 2
+    assert sorted(c for s, c in data.optimal_positions.list_keys() if s == "pair") == ["CORN", "US10"]
+    assert "GOLD" in report.failures["wrong"] and "no instrument weight" in report.failures["wrong"]
+
+
+def test_stale_prices_are_not_written_and_alerted(home_with_reference):
+    data, _ = home_with_reference
+    (data.home / "private" / "private_control_config.yaml").write_text(
+        "strategy_list:\n  late:\n    backtest_config: package:systems/provided/futures_system.yaml\n"
+        "    instruments: [CORN]\n")
+    data.capital.add_strategy_capital("late", "2023-08-31 23:00", 100_000.0)
+    original = data._clock
+    data._clock = FixedClock("2023-10-01 06:00")  # a month after the last price
+    try:
+        report = update_system_backtests(data=data)
+    finally:
+        data._clock = original
+        (data.home / "private" / "private_control_config.yaml").unlink()
+    assert report.results["late"].positions_written == 0
+    assert not any(s == "late" for s, _ in data.optimal_positions.list_keys())
+    alerts = [a for a in data.alerts.all() if a["subject"] == "Optimal positions not updated for late"]
+    assert alerts and "CORN" in alerts[-1]["body"] and "older than 7 days" in alerts[-1]["body"]
