@@ -6,15 +6,28 @@
 """
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Iterator
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from syscore.redaction import redact_url
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class _Strict(BaseModel):
+    """Unknown keys are errors; instances are immutable. ``repr``/``str`` mask credentials in
+    URL-valued strings (``mongodb://bob:***@host``, ``s3://...?secret=***``); the fields
+    themselves stay plain strings for the code that opens the stores."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            if isinstance(value, str) and "://" in value:
+                value = redact_url(value)
+            yield name, value
 
 
 class LoggingConfig(_Strict):
@@ -141,9 +154,7 @@ class SystradeConfig(_Strict):
     @field_validator("state_store")
     @classmethod
     def _state_store(cls, value: str) -> str:
-        if value != "sqlite" and not value.startswith("mongodb://") and not value.startswith(
-            "sqlite:///"
-        ):
+        if value != "sqlite" and not value.startswith(("mongodb://", "mongodb+srv://", "sqlite:///")):
             raise ValueError("expected 'sqlite', 'sqlite:///<path>' or 'mongodb://host:port/dbname'")
         return value
 

@@ -54,16 +54,10 @@ class FuturesContractData:
         return sorted({doc["instrument_code"] for _, doc in self.store.find(CONTRACTS)})
 
     def set_sampling(self, instrument_code: str, contract_date: str, sampling: bool) -> None:
+        """Switch sampling on or off (atomic: a concurrent expiry update is not lost)."""
         contract = self.get(instrument_code, contract_date)
-        self.add(
-            FuturesContract(
-                contract.instrument_code,
-                contract.contract_date,
-                contract.expiry_date,
-                contract.expiry_is_actual,
-                sampling,
-            )
-        )
+        self.store.update(CONTRACTS, contract.key,
+                          lambda doc: None if doc is None else {**doc, "sampling": bool(sampling)})
 
     def delete(self, instrument_code: str, contract_date: str) -> None:
         self.store.delete(CONTRACTS, f"{instrument_code}/{validate_contract_date(contract_date)}")

@@ -25,8 +25,9 @@ class InstrumentLockData:
     def __init__(self, store: StateStore):
         self.store = store
 
-    def lock(self, instrument_code: str, reason: str = "", timestamp=None) -> None:
-        stamp = iso_utc(timestamp if timestamp is not None else pd.Timestamp.now(tz="UTC"))
+    def lock(self, instrument_code: str, timestamp, reason: str = "") -> None:
+        """Lock an instrument at ``timestamp`` (UTC, from the caller's clock)."""
+        stamp = iso_utc(timestamp)
         self.store.put(LOCKS, validate_instrument_code(instrument_code),
                        {"reason": reason, "timestamp": stamp})
 
@@ -58,11 +59,13 @@ class TradeLimitData:
         if not isinstance(limit, int) or limit < 0:
             raise InvalidData(f"trade limit must be an integer >= 0, got {limit!r}")
         key = _limit_key(strategy_name, instrument_code, period_days)
-        existing = self.store.get(TRADE_LIMITS, key) or {"trades": []}
-        self.store.put(TRADE_LIMITS, key, {
-            "strategy_name": strategy_name, "instrument_code": instrument_code,
-            "period_days": period_days, "limit": limit, "trades": existing["trades"],
-        })
+
+        def change(doc):
+            return {"strategy_name": strategy_name, "instrument_code": instrument_code,
+                    "period_days": period_days, "limit": limit,
+                    "trades": (doc or {}).get("trades", [])}
+
+        self.store.update(TRADE_LIMITS, key, change)
 
     def get(self, instrument_code: str, period_days: int,
             strategy_name: str = ALL_STRATEGIES) -> dict[str, Any]:
@@ -73,13 +76,23 @@ class TradeLimitData:
 
     def record_trade(self, instrument_code: str, quantity: int, timestamp,
                      strategy_name: str = ALL_STRATEGIES) -> None:
-        """Count ``abs(quantity)`` against every limit of this strategy/instrument."""
-        for key, doc in self.store.find(TRADE_LIMITS, {"instrument_code": instrument_code,
-                                                       "strategy_name": strategy_name}):
+        """Count ``abs(quantity)`` against every limit of this instrument for this strategy and
+        for ``ALL`` strategies (each an atomic read-modify-write: concurrent trades all count)."""
+        strategies = {strategy_name, ALL_STRATEGIES}
+        stamp = iso_utc(timestamp)
+        for key, doc in self.store.find(TRADE_LIMITS, {"instrument_code": instrument_code}):
+            if doc["strategy_name"] not in strategies:
+                continue
             cutoff = to_utc(timestamp) - pd.Timedelta(days=doc["period_days"])
-            trades = [t for t in doc["trades"] if to_utc(t[0]) > cutoff]
-            trades.append([iso_utc(timestamp), abs(int(quantity))])
-            self.store.put(TRADE_LIMITS, key, {**doc, "trades": trades})
+
+            def change(current, cutoff=cutoff):
+                if current is None:
+                    return None
+                trades = [t for t in current["trades"] if to_utc(t[0]) > cutoff]
+                trades.append([stamp, abs(int(quantity))])
+                return {**current, "trades": trades}
+
+            self.store.update(TRADE_LIMITS, key, change)
 
     def remaining(self, instrument_code: str, period_days: int, now,
                   strategy_name: str = ALL_STRATEGIES) -> int:
@@ -90,9 +103,9 @@ class TradeLimitData:
 
     def reset(self, instrument_code: str, period_days: int,
               strategy_name: str = ALL_STRATEGIES) -> None:
-        doc = self.get(instrument_code, period_days, strategy_name)
-        self.store.put(TRADE_LIMITS, _limit_key(strategy_name, instrument_code, period_days),
-                       {**doc, "trades": []})
+        self.get(instrument_code, period_days, strategy_name)
+        self.store.update(TRADE_LIMITS, _limit_key(strategy_name, instrument_code, period_days),
+                          lambda doc: None if doc is None else {**doc, "trades": []})
 
     def all_limits(self) -> list[dict[str, Any]]:
         return [doc for _, doc in self.store.find(TRADE_LIMITS)]

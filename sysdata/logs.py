@@ -66,8 +66,10 @@ class AlertData:
         return doc
 
     def mark_sent(self, alert_id: int, timestamp) -> None:
-        doc = self.get(alert_id)
-        self.store.put(ALERTS, f"{alert_id:012d}", {**doc, "sent": True, "sent_at": iso_utc(timestamp)})
+        self.get(alert_id)
+        stamp = iso_utc(timestamp)
+        self.store.update(ALERTS, f"{alert_id:012d}",
+                          lambda doc: None if doc is None else {**doc, "sent": True, "sent_at": stamp})
 
     def unsent(self) -> list[dict[str, Any]]:
         return [doc for _, doc in self.store.find(ALERTS, {"sent": False})]

@@ -36,9 +36,10 @@ class ProcessControlData:
             raise InvalidData(
                 f"unknown process status {fields['status']!r}; expected one of {PROCESS_STATUSES}"
             )
-        record = {**self.get(process_name), **fields}
-        self.store.put(PROCESSES, process_name, record)
-        return record
+        base = self.get(process_name)
+        # atomic merge: a heartbeat and an operator's STOP written at once both survive
+        return self.store.update(PROCESSES, process_name,
+                                 lambda doc: {**base, **(doc or {}), **fields})
 
     def all(self) -> dict[str, dict[str, Any]]:
         return dict(self.store.find(PROCESSES))

@@ -17,6 +17,7 @@ from pathlib import Path
 from syscore.exceptions import InvalidData, MissingData
 from sysdata.csv import pysystemtrade_layout as layout
 from sysdata.data_blob import DataBlob
+from sysproduction.process_helpers import blob_for
 
 log = logging.getLogger("systrade.sysinit.import")
 
@@ -58,17 +59,12 @@ def import_pysystemtrade_csv(source_dir: str, data: DataBlob | None = None) -> I
     source = Path(source_dir).expanduser()
     if not source.is_dir():
         raise InvalidData(f"source directory not found: {source}")
-    own = data is None
-    data = data or DataBlob.from_config(process_name="import_pysystemtrade_csv")
-    try:
+    with blob_for(data, "import_pysystemtrade_csv") as blob:
         report = ImportReport()
-        _import_configs(source, data, report)
-        _import_prices(source, data, report)
+        _import_configs(source, blob, report)
+        _import_prices(source, blob, report)
         log.info("import from %s finished:\n%s", source, report.render())
         return report
-    finally:
-        if own:
-            data.close()
 
 
 def _import_configs(source: Path, data: DataBlob, report: ImportReport) -> None:

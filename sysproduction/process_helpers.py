@@ -10,20 +10,28 @@ from typing import Any, TypeVar
 from sysdata.data_blob import DataBlob
 from syslogdiag.alerts import alert
 from syslogdiag.context import get_logger
+from syslogdiag.logging_setup import current_setup, setup_blob_logging, teardown_logging
 
 T = TypeVar("T")
 
 
 @contextlib.contextmanager
 def blob_for(data: DataBlob | None, process_name: str) -> Iterator[DataBlob]:
-    """Yield ``data``, or a blob built from configuration and closed afterwards."""
+    """Yield ``data``, or a blob built from configuration and closed afterwards. A blob built
+    here also gets logging (console, daily file, state store, secret redaction) unless logging is
+    already set up, so every top-level call (``run.py``, cron, console scripts) is logged."""
     if data is not None:
         yield data
         return
     blob = DataBlob.from_config(process_name=process_name)
+    own_logging = current_setup() is None  # a top-level call (run.py, cron, console script)
     try:
+        if own_logging:
+            setup_blob_logging(blob, process_name)
         yield blob
     finally:
+        if own_logging:
+            teardown_logging()
         blob.close()
 
 

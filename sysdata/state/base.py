@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -170,8 +170,24 @@ class StateStore(ABC):
         """Delete a whole collection."""
 
     @abstractmethod
+    def update(self, collection: str, key: str,
+               change: Callable[[dict[str, Any] | None], dict[str, Any] | None]) -> dict[str, Any] | None:
+        """Atomically replace the document at ``key`` with ``change(current)`` (``current`` is
+        None when absent; returning None deletes it). No other writer's change in between is
+        lost: SQLite holds the write lock, MongoDB compares revisions and retries."""
+
+    @abstractmethod
+    def reset_counters(self) -> None:
+        """Forget every counter (only for wiping a store before a restore)."""
+
+    @abstractmethod
     def close(self) -> None:
         """Release connections."""
+
+    def snapshot(self) -> tuple[dict[str, dict[str, dict[str, Any]]], dict[str, int]]:
+        """Every document and counter. SQLite reads them in one transaction (a consistent
+        snapshot); MongoDB reads collection by collection (pause writers for a consistent copy)."""
+        return self.dump(), self.counters()
 
     # conveniences built on the primitives -------------------------------------------------
     def put(self, collection: str, key: str, doc: dict[str, Any]) -> None:

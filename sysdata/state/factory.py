@@ -16,10 +16,12 @@ def state_store_from_url(url: str, home: Path) -> StateStore:
         from sysdata.state.sqlite_store import SqliteStateStore
 
         return SqliteStateStore(Path(url[len("sqlite:///"):]).expanduser())
-    if url.startswith("mongodb://"):
+    if url.startswith(("mongodb://", "mongodb+srv://")):
         from sysdata.state.mongo_store import MongoStateStore
 
         return MongoStateStore(url)
     from syscore.exceptions import ConfigError
+    from sysdata.state.mongo_store import redact_url
 
-    raise ConfigError(f"state_store: expected 'sqlite', 'sqlite:///path' or 'mongodb://...', found {url!r}")
+    raise ConfigError("state_store: expected 'sqlite', 'sqlite:///path' or 'mongodb://...', "
+                      f"found {redact_url(url)!r}")

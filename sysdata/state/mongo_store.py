@@ -1,14 +1,31 @@
 """MongoDB state store (pymongo).
 
-One MongoDB collection per state collection; a document's key is its ``_id``. Multi-document
-changes use a write-ahead journal: the whole batch is first written as one document to
-``_journal`` (a single-document write, atomic in MongoDB), then applied with idempotent
-operations, then the journal entry is removed. A process that dies part-way leaves the journal
-entry; the next :class:`MongoStateStore` to open replays entries older than
-``replay_after_seconds`` (default 60), which finishes the change. This needs no replica set.
+One MongoDB collection per state collection; a document's key is its ``_id`` and every document
+carries a revision token ``_rev`` (hidden from callers), changed on each write.
+
+Multi-record changes (:meth:`MongoStateStore.apply` with several keys) need no replica set:
+
+1. the batch is simulated on the keys' current documents (an ``Insert`` of an existing key
+   fails here, before anything is written);
+2. a journal document records, per key, the revision before and the final document and
+   revision after (one single-document write, atomic in MongoDB);
+3. each key is written *conditionally* on its revision being unchanged since step 1; if another
+   writer got in first, the keys already written are put back and :class:`ConcurrencyError` is
+   raised, leaving nothing changed;
+4. the journal document is removed.
+
+If the writer dies between 2 and 4, the next store to open (or any later multi-record change)
+replays journal entries older than ``replay_after_seconds`` (default 60): a key still at its
+"before" revision gets its final document; a key already at its "after" revision is done; a key
+changed since by someone else is left alone (the later write wins) and reported in the log.
+Readers may see a multi-record change half-applied for the instant it takes to write it.
+
+:meth:`MongoStateStore.update` is an atomic read-modify-write: compare-and-set on the revision,
+retried on conflict.
 """
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterable
@@ -18,12 +35,11 @@ from urllib.parse import urlparse
 import pymongo
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from syscore.exceptions import ExistingData, InvalidData, StoreError
+from syscore.exceptions import ConcurrencyError, ExistingData, InvalidData, StoreError
 from sysdata.state.base import (
     Delete,
     Insert,
     Operation,
-    Put,
     StateStore,
     check_key,
     check_name,
@@ -33,40 +49,41 @@ from sysdata.state.base import (
 
 JOURNAL = "_journal"
 COUNTERS = "_counters"
+REV = "_rev"
 _INTERNAL = (JOURNAL, COUNTERS)
+UPDATE_RETRIES = 50
+log = logging.getLogger("sysdata.state.mongo")
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     parsed = urlparse(url)
     if parsed.password:
         return url.replace(f":{parsed.password}@", ":***@")
     return url
 
 
+def _new_rev() -> str:
+    return uuid.uuid4().hex
+
+
 class MongoStateStore(StateStore):
-    """State store in a MongoDB database named by the URL path (``mongodb://host:port/dbname``).
+    """State store in a MongoDB database named by the URL path (``mongodb://host:port/dbname``
+    or ``mongodb+srv://...``). ``server_timeout_ms`` (default 5000) bounds how long a call waits
+    for the server before it fails with :class:`StoreError`."""
 
-    ``server_timeout_ms`` (default 5000) bounds how long a call waits for the server before it
-    fails with :class:`StoreError`.
-    """
-
-    def __init__(
-        self,
-        url: str,
-        server_timeout_ms: int = 5000,
-        replay_after_seconds: float = 60.0,
-    ):
+    def __init__(self, url: str, server_timeout_ms: int = 5000,
+                 replay_after_seconds: float = 60.0):
         parsed = urlparse(url)
-        if parsed.scheme != "mongodb":
-            raise InvalidData(f"not a mongodb:// URL: {_redact(url)}")
+        if parsed.scheme not in ("mongodb", "mongodb+srv"):
+            raise InvalidData(f"not a mongodb:// URL: {redact_url(url)}")
         dbname = parsed.path.lstrip("/") or "systrade"
         check_name(dbname, "database")
-        self.url = _redact(url)
-        self._client = pymongo.MongoClient(
-            url, serverSelectionTimeoutMS=server_timeout_ms, tz_aware=True
-        )
-        self._db = self._client[dbname]
+        self.url = redact_url(url)
+        self.replay_after_seconds = replay_after_seconds
         try:
+            self._client = pymongo.MongoClient(url, serverSelectionTimeoutMS=server_timeout_ms,
+                                               tz_aware=True)
+            self._db = self._client[dbname]
             self._client.admin.command("ping")
         except PyMongoError as exc:
             raise StoreError(f"cannot reach MongoDB at {self.url}: {exc}") from None
@@ -79,6 +96,7 @@ class MongoStateStore(StateStore):
     def _strip(doc: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         doc = dict(doc)
         key = doc.pop("_id")
+        doc.pop(REV, None)
         return str(key), doc
 
     # reading --------------------------------------------------------------------------------
@@ -89,24 +107,12 @@ class MongoStateStore(StateStore):
             raise StoreError(f"MongoDB read failed: {exc}") from None
         return self._strip(doc)[1] if doc else None
 
-    @staticmethod
-    def _query(where: dict[str, Any] | None) -> dict[str, Any]:
-        return dict(check_where(where))
-
-    def find(
-        self,
-        collection: str,
-        where: dict[str, Any] | None = None,
-        order_by: str | None = None,
-        descending: bool = False,
-        limit: int | None = None,
-    ) -> list[tuple[str, dict[str, Any]]]:
+    def find(self, collection, where=None, order_by=None, descending=False, limit=None):
         direction = pymongo.DESCENDING if descending else pymongo.ASCENDING
         sort = [("_id", direction)] if order_by is None else [
-            (check_name(order_by, "field"), direction), ("_id", direction)
-        ]
+            (check_name(order_by, "field"), direction), ("_id", direction)]
         try:
-            cursor = self._col(collection).find(self._query(where)).sort(sort)
+            cursor = self._col(collection).find(dict(check_where(where))).sort(sort)
             if limit is not None:
                 cursor = cursor.limit(int(limit))
             return [self._strip(doc) for doc in cursor]
@@ -115,7 +121,7 @@ class MongoStateStore(StateStore):
 
     def count(self, collection: str, where: dict[str, Any] | None = None) -> int:
         try:
-            return self._col(collection).count_documents(self._query(where))
+            return self._col(collection).count_documents(dict(check_where(where)))
         except PyMongoError as exc:
             raise StoreError(f"MongoDB read failed: {exc}") from None
 
@@ -124,26 +130,35 @@ class MongoStateStore(StateStore):
         return sorted(n for n in names if self._db[n].count_documents({}, limit=1))
 
     def counters(self) -> dict[str, int]:
-        return {
-            str(doc["_id"]): int(doc["value"])
-            for doc in self._db[COUNTERS].find({}).sort("_id", pymongo.ASCENDING)
-        }
+        return {str(doc["_id"]): int(doc["value"])
+                for doc in self._db[COUNTERS].find({}).sort("_id", pymongo.ASCENDING)}
+
+    # conditional single-document writes -------------------------------------------------------
+    def _current(self, collection: str, key: str) -> tuple[dict[str, Any] | None, str | None]:
+        doc = self._col(collection).find_one({"_id": key})
+        if doc is None:
+            return None, None
+        return self._strip(doc)[1], str(doc.get(REV, ""))
+
+    def _cas(self, collection: str, key: str, expected_rev: str | None,
+             doc: dict[str, Any] | None, new_rev: str) -> bool:
+        """Write ``doc`` (None: delete) if the key is still at ``expected_rev`` (None: absent)."""
+        col = self._col(collection)
+        if expected_rev is None:
+            if doc is None:
+                return col.count_documents({"_id": key}, limit=1) == 0
+            try:
+                col.insert_one({"_id": key, **doc, REV: new_rev})
+                return True
+            except DuplicateKeyError:
+                return False
+        condition = {"_id": key, REV: expected_rev} if expected_rev else \
+            {"_id": key, REV: {"$exists": False}}
+        if doc is None:
+            return col.delete_one(condition).deleted_count == 1
+        return col.replace_one(condition, {"_id": key, **doc, REV: new_rev}).matched_count == 1
 
     # writing --------------------------------------------------------------------------------
-    def _apply_one(self, op: Operation, replay: bool = False) -> None:
-        col = self._col(op.collection)
-        if isinstance(op, Delete):
-            col.delete_one({"_id": op.key})
-        elif isinstance(op, Insert) and not replay:
-            try:
-                col.insert_one({"_id": op.key, **op.doc})
-            except DuplicateKeyError:
-                raise ExistingData(
-                    f"{op.collection}: a record with key {op.key!r} already exists"
-                ) from None
-        else:
-            col.replace_one({"_id": op.key}, {"_id": op.key, **op.doc}, upsert=True)
-
     def apply(self, operations: Iterable[Operation]) -> None:
         ops = list(operations)
         for op in ops:
@@ -154,51 +169,101 @@ class MongoStateStore(StateStore):
         if not ops:
             return
         try:
-            if len(ops) == 1:
-                self._apply_one(ops[0])
-                return
-            # refuse before writing anything, judging each Insert as the batch so far leaves it
-            present: dict[tuple[str, str], bool] = {}
-            for op in ops:
-                slot = (op.collection, op.key)
-                if isinstance(op, Insert):
-                    exists = present.get(slot)
-                    if exists is None:
-                        exists = self._col(op.collection).find_one({"_id": op.key}) is not None
-                    if exists:
-                        raise ExistingData(
-                            f"{op.collection}: a record with key {op.key!r} already exists"
-                        )
-                present[slot] = not isinstance(op, Delete)
-            entry_id = uuid.uuid4().hex
-            self._db[JOURNAL].insert_one(
-                {"_id": entry_id, "created": time.time(), "ops": [_op_to_doc(op) for op in ops]}
-            )
-            for op in ops:
-                self._apply_one(op, replay=True)
-            self._db[JOURNAL].delete_one({"_id": entry_id})
+            if len({(op.collection, op.key) for op in ops}) == 1 and len(ops) == 1:
+                self._apply_single(ops[0])
+            else:
+                self._apply_batch(ops)
         except PyMongoError as exc:
             raise StoreError(f"MongoDB write failed: {exc}") from None
 
+    def _apply_single(self, op: Operation) -> None:
+        col = self._col(op.collection)
+        if isinstance(op, Delete):
+            col.delete_one({"_id": op.key})
+        elif isinstance(op, Insert):
+            try:
+                col.insert_one({"_id": op.key, **op.doc, REV: _new_rev()})
+            except DuplicateKeyError:
+                raise ExistingData(f"{op.collection}: a record with key {op.key!r} already exists") from None
+        else:
+            col.replace_one({"_id": op.key}, {"_id": op.key, **op.doc, REV: _new_rev()}, upsert=True)
+
+    def _apply_batch(self, ops: list[Operation]) -> None:
+        self._replay_if_due()
+        keys = list(dict.fromkeys((op.collection, op.key) for op in ops))
+        before = {k: self._current(*k) for k in keys}
+        final: dict[tuple[str, str], dict[str, Any] | None] = {k: before[k][0] for k in keys}
+        for op in ops:  # simulate: every check before any write
+            slot = (op.collection, op.key)
+            if isinstance(op, Insert) and final[slot] is not None:
+                raise ExistingData(f"{op.collection}: a record with key {op.key!r} already exists")
+            final[slot] = None if isinstance(op, Delete) else op.doc
+        after_rev = {k: _new_rev() for k in keys}
+        entry_id = uuid.uuid4().hex
+        self._db[JOURNAL].insert_one({"_id": entry_id, "created": time.time(), "keys": [
+            {"collection": c, "key": k, "before": before[(c, k)][1], "after": after_rev[(c, k)],
+             "doc": final[(c, k)]} for c, k in keys]})
+        written: list[tuple[str, str]] = []
+        for slot in keys:
+            if self._cas(slot[0], slot[1], before[slot][1], final[slot], after_rev[slot]):
+                written.append(slot)
+                continue
+            for undo in reversed(written):  # another writer got in first: put back what we wrote
+                self._cas(undo[0], undo[1], after_rev[undo], before[undo][0],
+                          before[undo][1] or _new_rev())
+            self._db[JOURNAL].delete_one({"_id": entry_id})
+            raise ConcurrencyError(
+                f"{slot[0]}/{slot[1]} was changed by another writer during a multi-record "
+                "change; nothing was written")
+        self._db[JOURNAL].delete_one({"_id": entry_id})
+
+    def _replay_if_due(self) -> None:
+        cutoff = time.time() - self.replay_after_seconds
+        if self._db[JOURNAL].count_documents({"created": {"$lte": cutoff}}, limit=1):
+            self.replay_journal(self.replay_after_seconds)
+
     def replay_journal(self, older_than_seconds: float = 60.0) -> int:
-        """Finish changes left half-applied by a dead process; returns how many were replayed."""
+        """Finish multi-record changes left by dead writers (module docstring); returns how
+        many journal entries were replayed."""
         cutoff = time.time() - older_than_seconds
         replayed = 0
         for entry in self._db[JOURNAL].find({"created": {"$lte": cutoff}}):
-            for raw in entry["ops"]:
-                self._apply_one(_op_from_doc(raw), replay=True)
+            for item in entry.get("keys", []):
+                collection, key = item["collection"], item["key"]
+                _, rev = self._current(collection, key)
+                if rev == item["after"]:
+                    continue
+                if rev == item["before"]:
+                    self._cas(collection, key, rev, item["doc"], item["after"])
+                    continue
+                log.error("journal %s: %s/%s changed by a later write; left as it is",
+                          entry["_id"], collection, key)
             self._db[JOURNAL].delete_one({"_id": entry["_id"]})
             replayed += 1
         return replayed
+
+    def update(self, collection, key, change):
+        check_name(collection)
+        check_key(key)
+        try:
+            for _ in range(UPDATE_RETRIES):
+                current, rev = self._current(collection, key)
+                new = change(current)
+                if new is not None:
+                    encode_doc(new)
+                if self._cas(collection, key, rev, new, _new_rev()):
+                    return new
+                time.sleep(0.001)
+        except PyMongoError as exc:
+            raise StoreError(f"MongoDB write failed: {exc}") from None
+        raise ConcurrencyError(f"{collection}/{key}: too many concurrent changes; try again")
 
     def next_id(self, counter: str, start: int = 1) -> int:
         check_name(counter, "counter")
         try:
             doc = self._db[COUNTERS].find_one_and_update(
-                {"_id": counter},
-                {"$inc": {"value": 1}},
-                return_document=pymongo.ReturnDocument.AFTER,
-            )
+                {"_id": counter}, {"$inc": {"value": 1}},
+                return_document=pymongo.ReturnDocument.AFTER)
             if doc is None:
                 try:
                     self._db[COUNTERS].insert_one({"_id": counter, "value": start})
@@ -211,14 +276,16 @@ class MongoStateStore(StateStore):
 
     def set_counter_at_least(self, counter: str, value: int) -> None:
         check_name(counter, "counter")
-        current = self._db[COUNTERS].find_one({"_id": counter})
-        if current is None:
+        if self._db[COUNTERS].find_one({"_id": counter}) is None:
             try:
                 self._db[COUNTERS].insert_one({"_id": counter, "value": int(value)})
                 return
             except DuplicateKeyError:
                 pass
         self._db[COUNTERS].update_one({"_id": counter}, {"$max": {"value": int(value)}})
+
+    def reset_counters(self) -> None:
+        self._db[COUNTERS].delete_many({})
 
     def drop(self, collection: str) -> None:
         self._col(collection).delete_many({})
@@ -230,19 +297,3 @@ class MongoStateStore(StateStore):
 
     def close(self) -> None:
         self._client.close()
-
-
-def _op_to_doc(op: Operation) -> dict[str, Any]:
-    kind = type(op).__name__
-    out = {"kind": kind, "collection": op.collection, "key": op.key}
-    if not isinstance(op, Delete):
-        out["doc"] = op.doc
-    return out
-
-
-def _op_from_doc(raw: dict[str, Any]) -> Operation:
-    if raw["kind"] == "Delete":
-        return Delete(raw["collection"], raw["key"])
-    if raw["kind"] in ("Put", "Insert"):
-        return Put(raw["collection"], raw["key"], raw["doc"])
-    raise InvalidData(f"unknown journal operation {raw['kind']!r}")

@@ -157,10 +157,7 @@ class SqliteStateStore(StateStore):
         if not prepared:
             return
         with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise StoreError(f"state store {self.path} is busy: {exc}") from None
+            self._begin_immediate()
             try:
                 for op, text in prepared:
                     if isinstance(op, Put):
@@ -194,7 +191,7 @@ class SqliteStateStore(StateStore):
     def next_id(self, counter: str, start: int = 1) -> int:
         check_name(counter, "counter")
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._begin_immediate()
             try:
                 row = self._conn.execute(
                     "INSERT INTO counters (name, value) VALUES (?, ?) "
@@ -215,6 +212,55 @@ class SqliteStateStore(StateStore):
                 "ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)",
                 (counter, int(value)),
             )
+
+    def update(self, collection, key, change):
+        check_name(collection)
+        check_key(key)
+        with self._lock:
+            self._begin_immediate()
+            try:
+                row = self._conn.execute(
+                    "SELECT doc FROM docs WHERE collection = ? AND key = ?", (collection, key)
+                ).fetchone()
+                new = change(json.loads(row[0]) if row else None)
+                if new is None:
+                    self._conn.execute("DELETE FROM docs WHERE collection = ? AND key = ?",
+                                       (collection, key))
+                else:
+                    self._conn.execute(
+                        "INSERT INTO docs (collection, key, doc) VALUES (?, ?, ?) "
+                        "ON CONFLICT (collection, key) DO UPDATE SET doc = excluded.doc",
+                        (collection, key, encode_doc(new)))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return new
+
+    def snapshot(self):
+        """Every document and counter read in one transaction: a consistent snapshot."""
+        with self._lock:
+            self._conn.execute("BEGIN")
+            try:
+                rows = self._conn.execute(
+                    "SELECT collection, key, doc FROM docs ORDER BY collection, key").fetchall()
+                counters = dict(self._conn.execute("SELECT name, value FROM counters").fetchall())
+            finally:
+                self._conn.execute("COMMIT")
+        dump: dict = {}
+        for collection, key, doc in rows:
+            dump.setdefault(collection, {})[key] = json.loads(doc)
+        return dump, counters
+
+    def reset_counters(self) -> None:
+        with self._lock:
+            self._conn.execute("DELETE FROM counters")
+
+    def _begin_immediate(self) -> None:
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"state store {self.path} is busy: {exc}") from None
 
     def drop(self, collection: str) -> None:
         check_name(collection)

@@ -11,7 +11,7 @@ from sysdata.process_control import ClientIdData, ProcessControlData
 
 def test_locks(state_store):
     locks = InstrumentLockData(state_store)
-    locks.lock("CORN", "reconcile", "2024-01-01")
+    locks.lock("CORN", "2024-01-01", reason="reconcile")
     assert locks.is_locked("CORN") and not locks.is_locked("US10")
     assert locks.locked_instruments() == ["CORN"]
     locks.unlock("CORN")
@@ -98,3 +98,14 @@ def test_broker_config(state_store):
         data.fx_pair("EURUSD")
     with pytest.raises(InvalidData):
         FxPairConfig("EURUSD", "EURO", "USD")
+
+
+def test_strategy_trade_counts_against_its_limit_and_all(state_store):
+    limits = TradeLimitData(state_store)
+    limits.set_limit("CORN", 1, 10)
+    limits.set_limit("CORN", 1, 4, strategy_name="trend")
+    limits.record_trade("CORN", 3, "2024-01-01 10:00", strategy_name="trend")
+    assert limits.remaining("CORN", 1, "2024-01-01 11:00", strategy_name="trend") == 1
+    assert limits.remaining("CORN", 1, "2024-01-01 11:00") == 7
+    limits.set_limit("CORN", 1, 12)  # changing the limit keeps the trades
+    assert limits.remaining("CORN", 1, "2024-01-01 11:00") == 9

@@ -110,3 +110,28 @@ def test_sigkill_mid_batch_leaves_whole_batches_only(url, tmp_path):
         assert store.get("pairs", "after") == {"batch": -1, "j": 0}
     finally:
         store.close()
+
+
+INCREMENTER = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {repo!r})
+    from sysdata.state.factory import state_store_from_url
+    from pathlib import Path
+    store = state_store_from_url({url!r}, Path("."))
+    for i in range(300):
+        store.update("limits", "CORN", lambda d: {{"used": (d or {{"used": 0}})["used"] + 1}})
+    store.close()
+""")
+
+
+def test_two_processes_updating_one_record_lose_no_increment(url, tmp_path):
+    script = tmp_path / "incrementer.py"
+    script.write_text(INCREMENTER.format(repo=str(REPO), url=url))
+    procs = [subprocess.Popen([sys.executable, str(script)], cwd=tmp_path) for _ in range(2)]
+    for proc in procs:
+        assert proc.wait(timeout=300) == 0
+    store = open_store(url)
+    try:
+        assert store.get("limits", "CORN") == {"used": 600}
+    finally:
+        store.close()

@@ -1,36 +1,118 @@
-"""The MongoDB write-ahead journal finishes a batch whose writer died part-way."""
+"""The MongoDB write-ahead journal: finishes what a dead writer left, never overwrites later
+writes, and keeps Insert unique inside multi-record changes."""
 from __future__ import annotations
 
 import time
 import uuid
 
-from sysdata.state.mongo_store import JOURNAL, MongoStateStore
+import pytest
+
+from syscore.exceptions import ConcurrencyError, ExistingData
+from sysdata.state.base import Insert, Put
+from sysdata.state.mongo_store import JOURNAL, REV, MongoStateStore
 
 
-def test_half_applied_batch_is_finished_on_next_open(mongo_url):
-    url = f"{mongo_url}/j{uuid.uuid4().hex[:10]}"
+@pytest.fixture
+def url(mongo_url):
+    return f"{mongo_url}/j{uuid.uuid4().hex[:10]}"
+
+
+def dead_writer_entry(store, keys):
+    """What a writer leaves when killed after journaling and writing only some keys."""
+    store._db[JOURNAL].insert_one({"_id": uuid.uuid4().hex, "created": time.time() - 120,
+                                   "keys": keys})
+
+
+def rev_of(store, collection, key):
+    doc = store._db[collection].find_one({"_id": key})
+    return None if doc is None else doc.get(REV)
+
+
+def test_half_applied_change_is_finished_on_next_open(url):
     first = MongoStateStore(url)
-    # what a writer leaves when killed after journaling and applying only the first operation
-    first._db[JOURNAL].insert_one({
-        "_id": "dead-writer", "created": time.time() - 120,
-        "ops": [
-            {"kind": "Put", "collection": "orders", "key": "1", "doc": {"filled": 2}},
-            {"kind": "Put", "collection": "positions", "key": "CORN", "doc": {"position": 2}},
-            {"kind": "Delete", "collection": "pending", "key": "1"},
-        ],
-    })
-    first.put("orders", "1", {"filled": 2})
+    first.put("orders", "1", {"filled": 0})
     first.put("pending", "1", {"x": 1})
-    assert first.get("positions", "CORN") is None
+    order_rev, pending_rev = rev_of(first, "orders", "1"), rev_of(first, "pending", "1")
+    keys = [
+        {"collection": "orders", "key": "1", "before": order_rev, "after": "a1", "doc": {"filled": 2}},
+        {"collection": "positions", "key": "CORN", "before": None, "after": "a2", "doc": {"position": 2}},
+        {"collection": "pending", "key": "1", "before": pending_rev, "after": "a3", "doc": None},
+    ]
+    first._cas("orders", "1", order_rev, {"filled": 2}, "a1")  # only the first key got written
+    dead_writer_entry(first, keys)
     second = MongoStateStore(url)
-    assert second.get("positions", "CORN") == {"position": 2}
     assert second.get("orders", "1") == {"filled": 2}
+    assert second.get("positions", "CORN") == {"position": 2}
     assert second.get("pending", "1") is None
     assert second._db[JOURNAL].count_documents({}) == 0
-    # a fresh journal entry (a live writer mid-batch) is left alone
-    second._db[JOURNAL].insert_one({"_id": "live", "created": time.time(), "ops": []})
-    third = MongoStateStore(url)
-    assert third._db[JOURNAL].count_documents({"_id": "live"}) == 1
-    third.drop_database()
-    for store in (first, second, third):
-        store.close()
+    second.drop_database()
+    first.close()
+    second.close()
+
+
+def test_replay_never_overwrites_a_later_write(url):
+    store = MongoStateStore(url)
+    store.put("orders", "7", {"status": "working", "filled": 0})
+    store.put("positions", "CORN", {"position": 0})
+    order_rev, pos_rev = rev_of(store, "orders", "7"), rev_of(store, "positions", "CORN")
+    # writer A journals a change and dies before writing anything
+    dead_writer_entry(store, [
+        {"collection": "orders", "key": "7", "before": order_rev, "after": "x1",
+         "doc": {"status": "working", "filled": 0, "note": "stale"}},
+        {"collection": "positions", "key": "CORN", "before": pos_rev, "after": "x2",
+         "doc": {"position": 0}},
+    ])
+    # writer B then books a fill on both keys
+    store.apply([Put("orders", "7", {"status": "filled", "filled": 3}),
+                 Put("positions", "CORN", {"position": 3})])
+    later = MongoStateStore(url)
+    assert later.get("orders", "7") == {"status": "filled", "filled": 3}
+    assert later.get("positions", "CORN") == {"position": 3}
+    assert later._db[JOURNAL].count_documents({}) == 0
+    later.drop_database()
+    store.close()
+    later.close()
+
+
+def test_live_writer_entry_is_left_alone(url):
+    store = MongoStateStore(url)
+    store._db[JOURNAL].insert_one({"_id": "live", "created": time.time(), "keys": []})
+    again = MongoStateStore(url)
+    assert again._db[JOURNAL].count_documents({"_id": "live"}) == 1
+    again.drop_database()
+    store.close()
+    again.close()
+
+
+def test_insert_stays_unique_when_a_concurrent_writer_wins(url):
+    a, b = MongoStateStore(url), MongoStateStore(url)
+    a.insert("locks", "CORN", {"owner": "a"})
+    with pytest.raises(ExistingData):
+        b.apply([Insert("locks", "CORN", {"owner": "b"}), Put("audit", "b", {"x": 1})])
+    assert a.get("locks", "CORN") == {"owner": "a"}
+    assert a.get("audit", "b") is None
+    a.drop_database()
+    a.close()
+    b.close()
+
+
+def test_conflict_during_batch_puts_back_what_was_written(url, monkeypatch):
+    store = MongoStateStore(url)
+    store.put("orders", "1", {"filled": 0})
+    store.put("positions", "CORN", {"position": 0})
+    real_cas = store._cas
+
+    def racing_cas(collection, key, expected, doc, new_rev):
+        if collection == "positions":  # someone else writes the second key just before us
+            store._db["positions"].replace_one({"_id": key}, {"_id": key, "position": 9, REV: "z"})
+        return real_cas(collection, key, expected, doc, new_rev)
+
+    monkeypatch.setattr(store, "_cas", racing_cas)
+    with pytest.raises(ConcurrencyError, match="positions/CORN"):
+        store.apply([Put("orders", "1", {"filled": 2}), Put("positions", "CORN", {"position": 2})])
+    monkeypatch.undo()
+    assert store.get("orders", "1") == {"filled": 0}
+    assert store.get("positions", "CORN") == {"position": 9}
+    assert store._db[JOURNAL].count_documents({}) == 0
+    store.drop_database()
+    store.close()

@@ -101,3 +101,21 @@ def test_bad_names_refused(state_store):
         state_store.put("ok", "", {})
     with pytest.raises(InvalidData, match="unknown query operators"):
         state_store.find("ok", {"a": {"$regex": "x"}})
+
+
+def test_update_is_read_modify_write(state_store):
+    assert state_store.update("c", "k", lambda doc: {"n": 1} if doc is None else doc) == {"n": 1}
+    state_store.update("c", "k", lambda doc: {"n": doc["n"] + 1})
+    assert state_store.get("c", "k") == {"n": 2}
+    state_store.update("c", "k", lambda doc: None)
+    assert state_store.get("c", "k") is None
+
+
+def test_snapshot_and_reset_counters(state_store):
+    state_store.put("a", "1", {"v": 1})
+    state_store.next_id("ids")
+    docs, counters = state_store.snapshot()
+    assert docs == {"a": {"1": {"v": 1}}} and counters == {"ids": 1}
+    state_store.reset_counters()
+    assert state_store.counters() == {}
+    assert state_store.next_id("ids") == 1
