@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import enum
 
+from syscore.exceptions import SystradeError
 
-class BrokerError(Exception):
-    """Base class of every broker error."""
+
+class BrokerError(SystradeError):
+    """Base class of every broker error (a :class:`~syscore.exceptions.SystradeError`)."""
 
 
 class BrokerDisconnected(BrokerError):  # noqa: N818 - names from the broker interface spec

@@ -4,11 +4,14 @@ The shipped defaults (``sysproduction/config/defaults.yaml`` and ``control_confi
 deep-merged with the user's overrides in ``$SYSTRADE_HOME/private/private_config.yaml`` and
 ``private_control_config.yaml``. The result is validated against the typed models in
 :mod:`syscore.config_models`. Any problem raises :class:`ConfigError` whose message names the file,
-the key, what was expected and what was found.
+the key, what was expected and what was found; a found value is shown with credentials masked
+(URL passwords and secret parameters as ``***``, the value of any key naming a password,
+account, secret or token as ``<hidden>``).
 """
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +21,32 @@ from pydantic import BaseModel, ValidationError
 from syscore.config_models import ControlConfig, SystradeConfig
 from syscore.exceptions import ConfigError
 from syscore.home import private_dir, systrade_home
+from syscore.redaction import HIDDEN, redact_value
 
 PACKAGE_CONFIG_DIR = Path(__file__).resolve().parent.parent / "sysproduction" / "config"
 DEFAULTS_FILE = PACKAGE_CONFIG_DIR / "defaults.yaml"
 CONTROL_DEFAULTS_FILE = PACKAGE_CONFIG_DIR / "control_config.yaml"
 PRIVATE_CONFIG_NAME = "private_config.yaml"
 PRIVATE_CONTROL_CONFIG_NAME = "private_control_config.yaml"
+
+#: Environment variables that set a secret instead of the private config file (they win over it).
+SECRET_ENVIRONMENT = {
+    "SYSTRADE_IB_ACCOUNT": ("ib", "account"),
+    "SYSTRADE_EMAIL_PASSWORD": ("email", "password"),
+}
+
+
+def environment_overrides(environ: dict[str, str] | None = None
+                          ) -> list[tuple[Path, dict[str, Any]]]:
+    """One ``(source name, override mapping)`` per secret set (non-empty) in the environment,
+    e.g. ``SYSTRADE_IB_ACCOUNT=U1234567`` gives ``{"ib": {"account": "U1234567"}}``."""
+    environ = os.environ if environ is None else environ
+    out = []
+    for variable, (section, key) in SECRET_ENVIRONMENT.items():
+        value = environ.get(variable)
+        if value:
+            out.append((Path(f"environment variable {variable}"), {section: {key: value}}))
+    return out
 
 
 def read_yaml_file(path: Path, required: bool = True) -> dict[str, Any]:
@@ -103,21 +126,27 @@ def validate_config(
             expected = error["msg"]
             if expected.startswith("Value error, "):
                 expected = expected[len("Value error, "):]
-            shown = "<hidden>" if "password" in key or "account" in key else repr(found)
+            shown = repr(redact_value(found, key))
+            if shown == repr(HIDDEN):
+                shown = HIDDEN
             messages.append(f"{blamed}: key '{key}': {expected}; found {shown}")
         raise ConfigError("; ".join(messages)) from None
 
 
 def load_config(home: Path | None = None) -> SystradeConfig:
-    """Load and validate the main configuration for the home directory (default: current)."""
+    """Load and validate the main configuration for the home directory (default: current).
+
+    The secrets named in :data:`SECRET_ENVIRONMENT` (``SYSTRADE_IB_ACCOUNT``,
+    ``SYSTRADE_EMAIL_PASSWORD``), when set, override the private config file."""
     home = home or systrade_home()
     defaults = read_yaml_file(DEFAULTS_FILE)
     private_file = private_dir(home) / PRIVATE_CONFIG_NAME
     private = read_yaml_file(private_file, required=False)
-    merged = deep_merge(defaults, private)
-    return validate_config(
-        SystradeConfig, merged, [(DEFAULTS_FILE, defaults), (private_file, private)]
-    )  # type: ignore[return-value]
+    sources = [(DEFAULTS_FILE, defaults), (private_file, private), *environment_overrides()]
+    merged: dict[str, Any] = {}
+    for _, data in sources:
+        merged = deep_merge(merged, data)
+    return validate_config(SystradeConfig, merged, sources)  # type: ignore[return-value]
 
 
 def load_control_config(home: Path | None = None) -> ControlConfig:

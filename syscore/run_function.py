@@ -98,6 +98,31 @@ def _parse_bool(text: str) -> bool:
     raise ParameterError(f"expected true/false, yes/no or 1/0, got {text!r}")
 
 
+def _parse_mapping(text: str, annotation: Any) -> dict:
+    """A mapping given as JSON (``{"US": "21:30"}``) or as ``key=value,key=value``."""
+    import json
+
+    args = typing.get_args(annotation)
+    key_type, value_type = args if len(args) == 2 else (str, str)
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        try:
+            raw = json.loads(stripped)
+        except ValueError as exc:
+            raise ParameterError(f"expected a JSON object, got {text!r} ({exc})") from None
+        if not isinstance(raw, dict):
+            raise ParameterError(f"expected a JSON object, got {text!r}")
+        pairs = [(str(k), str(v)) for k, v in raw.items()]
+    else:
+        pairs = []
+        for part in filter(None, (p.strip() for p in stripped.split(","))):
+            if "=" not in part:
+                raise ParameterError(f"expected key=value pairs separated by commas, got {part!r}")
+            key, value = part.split("=", 1)
+            pairs.append((key.strip(), value.strip()))
+    return {parse_value(k, key_type): parse_value(v, value_type) for k, v in pairs}
+
+
 def parse_value(text: str, annotation: Any) -> Any:
     """Convert command-line ``text`` to ``annotation``; :class:`ParameterError` if it can't."""
     if annotation is _EMPTY or annotation is Any or annotation is str:
@@ -132,6 +157,8 @@ def parse_value(text: str, annotation: Any) -> Any:
         values = [parse_value(item, inner) for item in items]
         container = list if origin is Sequence else origin
         return container(values)
+    if origin is dict or annotation is dict:
+        return _parse_mapping(text, annotation)
     if annotation is bool:
         return _parse_bool(text)
     if annotation is int:

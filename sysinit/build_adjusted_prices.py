@@ -25,13 +25,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from syscore.exceptions import MissingData
 from sysdata.data_blob import DataBlob
 from syslogdiag.context import get_logger
-from sysobjects.adjusted_prices import AdjustedPrices, panama_adjust
+from sysobjects.adjusted_prices import AdjustedPrices, adjusted_prices_as_stored
 from sysobjects.multiple_prices import MultiplePrices
 from sysproduction.process_helpers import ProcessReport, blob_for, each_item
 from sysproduction.roll_adjusted_prices import recover_pending_roll
@@ -63,13 +62,7 @@ def adjusted_prices_from_multiple(multiple: MultiplePrices) -> tuple[AdjustedPri
     Returns the series and the number of rows removed. Raises :class:`InvalidData` (from
     :func:`panama_adjust`) when a roll gap cannot be measured.
     """
-    full = panama_adjust(multiple).data
-    rolls = multiple.roll_positions()
-    start = int(rolls[-1]) if len(rolls) else 0
-    positions = np.arange(len(full))
-    drop = (positions >= start) & np.isnan(full.to_numpy())
-    kept = full[~drop]
-    return AdjustedPrices(kept), int(drop.sum())
+    return adjusted_prices_as_stored(multiple)
 
 
 def build_adjusted_prices_for_instrument(data: DataBlob, instrument_code: str) -> AdjustedBuild:

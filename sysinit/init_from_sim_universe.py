@@ -5,8 +5,6 @@ FX pairs and the IB mapping, so the daily processes can run against the simulate
 """
 from __future__ import annotations
 
-import datetime as dt
-
 from sysbrokers.sim.universe import InstrumentSpec, load_universe
 from syscore.exceptions import UnknownInstrument
 from sysdata.broker_config import FxPairConfig, IBFuturesConfig
@@ -14,6 +12,8 @@ from sysdata.data_blob import DataBlob
 from sysobjects.instruments import InstrumentConfig
 from sysobjects.roll_parameters import MONTH_LETTERS, RollParameters
 from sysproduction.process_helpers import blob_for
+
+EXPIRY_SAMPLE_YEAR = 2030
 
 
 def region_for(timezone: str) -> str:
@@ -38,7 +38,7 @@ def instrument_config(spec: InstrumentSpec) -> InstrumentConfig:
 def roll_parameters(spec: InstrumentSpec) -> RollParameters:
     """Roll ``roll_days`` before expiry; carry from the nearer priced contract when we hold a
     subset of the priced cycle, else the next one; expiry day from the exchange rule."""
-    year = dt.date.today().year + 1
+    year = EXPIRY_SAMPLE_YEAR  # any year: the offset must not depend on the wall clock
     month = MONTH_LETTERS.index(spec.priced_cycle[0]) + 1
     expiry = spec.expiry_rule.expiry_for(year, month)
     months_after = (expiry.year * 12 + expiry.month) - (year * 12 + month)

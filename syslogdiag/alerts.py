@@ -15,7 +15,13 @@ import pandas as pd
 
 from syscore.dates import to_utc, utc_now
 from syscore.exceptions import StoreError
-from syslogdiag.context import ALERT_ID_FIELD, ALERT_SUBJECT_FIELD, ContextLogger, get_logger
+from syslogdiag.context import (
+    ALERT_ID_FIELD,
+    ALERT_SUBJECT_FIELD,
+    ContextLogger,
+    check_context,
+    get_logger,
+)
 from syslogdiag.handlers import json_value
 from syslogdiag.logging_setup import redact
 
@@ -41,12 +47,24 @@ def alert(target: Any, subject: str, body: str = "",
 
     ``target`` is a DataBlob or an AlertData. ``now`` (UTC) defaults to the blob's clock, or the
     wall clock for a bare AlertData. ``logger`` defaults to ``systrade.alerts``; the context of
-    a :class:`ContextLogger` is stored with the alert. If the store
+    a :class:`ContextLogger` is stored with the alert; any logger (a plain
+    :class:`logging.Logger` too) logs the record with ``alert_id`` in its context, so the alert
+    handler never stores the alert a second time. If the store
     fails the CRITICAL record is still logged and :class:`StoreError` is raised.
     """
     alert_data, timestamp = _alert_data_and_now(target, now)
+    context = check_context(context)
     if isinstance(logger, ContextLogger):
         context = {**logger.context, **context}
+    elif isinstance(logger, logging.LoggerAdapter):
+        # a foreign adapter may drop or replace the call's ``extra``: log through its logger
+        while isinstance(logger, logging.LoggerAdapter):
+            logger = logger.logger
+        logger = ContextLogger(logger)
+    elif isinstance(logger, logging.Logger):
+        # a plain Logger would put alert_id on the record as a bare attribute, out of the
+        # handlers' sight: wrap it so the record carries alert_id in its context
+        logger = ContextLogger(logger)
     subject, body = redact(str(subject)), redact(str(body))
     stored = {k: redact(v) if isinstance(v, str) else json_value(v) for k, v in context.items()}
     log = logger if logger is not None else get_logger(ALERT_LOGGER)

@@ -170,9 +170,10 @@ class StateStoreHandler(_GuardedHandler):
 
 class AlertHandler(_GuardedHandler):
     """Stores an alert (``alert_data.add``) for every CRITICAL record, unless the record says its
-    alert is already stored (context ``alert_id``). The subject is the context ``alert_subject``
-    or the message's first line (at most 120 characters); the body is the message and any
-    traceback; the alert context is the record's context plus logger and process name."""
+    alert is already stored (``alert_id`` in its context or as a record attribute). The subject
+    is the context ``alert_subject`` or the message's first line (at most 120 characters); the
+    body is the message and any traceback; the alert context is the record's context plus logger
+    and process name."""
 
     def __init__(self, alert_data: Any, process_name: str, clock: Any = None):
         super().__init__(logging.CRITICAL)
@@ -182,7 +183,10 @@ class AlertHandler(_GuardedHandler):
 
     def write(self, record: logging.LogRecord) -> None:
         context = record_context(record)
-        if context.get(ALERT_ID_FIELD) is not None:
+        # also a bare record attribute: ``logger.critical(..., extra={"alert_id": n})`` on a
+        # plain Logger marks its alert as stored too
+        if context.get(ALERT_ID_FIELD) is not None or \
+                getattr(record, ALERT_ID_FIELD, None) is not None:
             return
         message = record.getMessage()
         subject = context.get(ALERT_SUBJECT_FIELD)

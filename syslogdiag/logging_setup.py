@@ -37,7 +37,10 @@ from syslogdiag.redaction import RedactingFilter, config_secrets
 
 LOG_DIR_NAME = "logs"
 QUIET_LIBRARIES = ("pymongo", "arcticdb", "urllib3", "asyncio", "ib_async", "aiosmtpd")
-_MARK = "_systrade_handler"
+
+# every handler setup_logging installed and teardown_logging has not yet removed (a registry,
+# not a mark set on the handler objects)
+_installed: list[logging.Handler] = []
 
 
 def log_directory(home: Path) -> Path:
@@ -71,13 +74,13 @@ def teardown_logging() -> None:
     set. Safe to call when nothing is installed."""
     global _current
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, _MARK, False):
-            root.removeHandler(handler)
-            try:
-                handler.close()
-            except Exception:
-                pass
+    while _installed:
+        handler = _installed.pop()
+        root.removeHandler(handler)
+        try:
+            handler.close()
+        except Exception:
+            pass
     if _current is not None:
         for name in _current.component_loggers:
             logging.getLogger(name).setLevel(logging.NOTSET)
@@ -143,7 +146,7 @@ def setup_logging(
         # redaction first: every later filter, formatter and handler sees masked text only
         handler.addFilter(redactor)
         handler.addFilter(naming)
-        setattr(handler, _MARK, True)
+        _installed.append(handler)
         root.addHandler(handler)
     root.setLevel(level)
 
@@ -166,6 +169,11 @@ def setup_blob_logging(data: Any, process_name: str, **options: Any) -> LoggingS
     """:func:`setup_logging` for a DataBlob: its config, home, ``logs`` store and clock."""
     return setup_logging(data.config, data.home, process_name, log_data=data.logs,
                          clock=data.clock, **options)
+
+
+def installed_handlers() -> list[logging.Handler]:
+    """The handlers currently installed on the root logger by :func:`setup_logging`."""
+    return list(_installed)
 
 
 def current_setup() -> LoggingSetup | None:

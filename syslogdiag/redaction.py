@@ -4,51 +4,22 @@
 password, IB account, ...) and any password or key embedded in a store URL.
 :class:`RedactingFilter`, attached to every handler by ``setup_logging``, replaces those values by
 ``***`` in the message, its arguments, exception text and context attributes before any handler
-formats or stores the record.
+formats or stores the record. :func:`redact_url` (masking a URL's password and credential
+parameters) is :func:`syscore.redaction.redact_url`, re-exported here.
 """
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import parse_qsl, urlparse
 
 from pydantic import BaseModel, SecretStr
 
+from syscore.redaction import MASK, redact_url, url_secrets
 from syslogdiag.context import CONTEXT_ATTRIBUTE, CONTEXT_FIELDS, record_context
 
-MASK = "***"
-
-# query parameters of ArcticDB / S3 URIs that hold credentials
-_SECRET_QUERY_KEYS = ("secret", "access", "password", "token", "key", "secret_key",
-                      "access_key", "aws_secret_access_key", "aws_access_key_id")
-
-
-def _url_secrets(url: str) -> list[str]:
-    found = []
-    try:
-        parsed = urlparse(url)
-    except ValueError:
-        return found
-    if parsed.password:
-        found.append(parsed.password)
-    separator = "?" if "?" in url else None
-    if separator:
-        query = url.split("?", 1)[1]
-        for part in re.split(r"[&;]", query):
-            for key, value in parse_qsl(part, keep_blank_values=False):
-                if key.lower() in _SECRET_QUERY_KEYS and value:
-                    found.append(value)
-    return found
-
-
-def redact_url(url: str | None) -> str | None:
-    """``url`` with its password and credential query parameters replaced by ``***``."""
-    if url is None:
-        return None
-    return redact_text(url, _url_secrets(url))
-
+__all__ = ["MASK", "RedactingFilter", "config_secrets", "redact_text", "redact_url",
+           "url_secrets"]
 
 def config_secrets(config: BaseModel) -> list[str]:
     """Every secret value in a configuration model (``SecretStr`` fields, recursively, and
@@ -68,7 +39,7 @@ def config_secrets(config: BaseModel) -> list[str]:
             for item in value:
                 walk(item)
         elif isinstance(value, str) and "://" in value:
-            found.extend(_url_secrets(value))
+            found.extend(url_secrets(value))
 
     walk(config)
     return sorted({s for s in found if s}, key=len, reverse=True)

@@ -136,6 +136,17 @@ def panama_adjust(multiple: MultiplePrices) -> AdjustedPrices:
     return AdjustedPrices(pd.Series(values, index=frame.index))
 
 
+def adjusted_prices_as_stored(multiple: MultiplePrices) -> tuple[AdjustedPrices, int]:
+    """Panama-adjusted prices as the live system stores them: NaN-PRICE rows are kept before the
+    last roll and dropped from the last roll on (between rolls only priced rows are appended,
+    README §2.3). Returns the series and how many rows were dropped."""
+    full = panama_adjust(multiple).data
+    rolls = multiple.roll_positions()
+    start = int(rolls[-1]) if len(rolls) else 0
+    drop = (np.arange(len(full)) >= start) & np.isnan(full.to_numpy())
+    return AdjustedPrices(full[~drop]), int(drop.sum())
+
+
 def extend_adjusted_prices(
     adjusted: AdjustedPrices, multiple: MultiplePrices
 ) -> tuple[AdjustedPrices, pd.Series]:

@@ -42,6 +42,7 @@ class ProcessReport:
     process: str
     results: dict[str, Any] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
+    waiting: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -51,6 +52,8 @@ class ProcessReport:
         lines = [f"{self.process}: {len(self.results)} ok, {len(self.failures)} failed"]
         lines += [f"  {key}: {value}" for key, value in self.results.items()]
         lines += [f"  {key}: FAILED {error}" for key, error in self.failures.items()]
+        if self.waiting:
+            lines.append(f"  waiting: {', '.join(self.waiting)}")
         return "\n".join(lines)
 
 

@@ -1,8 +1,8 @@
 """Roll an instrument's multiple and adjusted prices: the atomic step of a roll.
 
 ``roll_adjusted_prices(instrument_code, confirm)`` appends the roll row(s) to the multiple prices
-(an inferred row first when the last PRICE or FORWARD is missing, taking the old contracts' latest
-closes), re-stitches the whole adjusted series, writes both or neither, and moves the roll state
+(an inferred row first when the last PRICE or FORWARD is missing, taking both old contracts'
+closes at the last timestamp where both have one, so the roll gap is a matched pair), re-stitches the whole adjusted series, writes both or neither, and moves the roll state
 to ``No_Roll``. The roll state must be ``Roll_Adjusted``. Without ``confirm`` it only describes
 what it would do.
 
@@ -34,6 +34,7 @@ from sysdata.data_blob import DataBlob
 from sysdata.state.base import Delete, Put
 from syslogdiag.context import get_logger
 from sysobjects.adjusted_prices import RollResult, roll_multiple_prices
+from sysobjects.contract_dates import carry_contract, forward_contract
 from sysobjects.multiple_prices import MultiplePrices
 from sysobjects.roll_state import RollState
 from sysproduction.process_helpers import blob_for
@@ -43,13 +44,29 @@ ROLL_JOURNAL = "roll_journal"
 STAGING = "roll_staging"
 
 
-def _last_close_at_or_before(data: DataBlob, code: str, contract: str,
-                             when: pd.Timestamp) -> float:
+def _closes(data: DataBlob, code: str, contract: str) -> pd.Series:
     if not data.contract_prices.has(code, contract, "merged"):
-        return math.nan
-    closes = data.contract_prices.read(code, contract, "merged")["FINAL"]
-    closes = closes[closes.index <= when].dropna()
-    return float(closes.iloc[-1]) if len(closes) else math.nan
+        return pd.Series(dtype=float, index=pd.DatetimeIndex([], tz="UTC"))
+    return data.contract_prices.read(code, contract, "merged")["FINAL"].dropna()
+
+
+def last_close(data: DataBlob, code: str, contract: str, when: pd.Timestamp) -> float | None:
+    """The contract's last merged close at or before ``when``, or None if it has none."""
+    closes = _closes(data, code, contract)
+    closes = closes[closes.index <= when]
+    return float(closes.iloc[-1]) if len(closes) else None
+
+
+def last_matched_closes(data: DataBlob, code: str, price_contract: str, forward_contract: str,
+                        when: pd.Timestamp) -> tuple[float, float] | None:
+    """Closes of both contracts at the last timestamp (at or before ``when``) where both have
+    one, so the roll gap compares prices sampled at the same time; None if there is none."""
+    both = pd.concat([_closes(data, code, price_contract), _closes(data, code, forward_contract)],
+                     axis=1, join="inner")
+    both = both[both.index <= when]
+    if both.empty:
+        return None
+    return float(both.iloc[-1, 0]), float(both.iloc[-1, 1])
 
 
 def plan_roll(data: DataBlob, instrument_code: str) -> RollResult:
@@ -58,18 +75,17 @@ def plan_roll(data: DataBlob, instrument_code: str) -> RollResult:
     params = data.roll_parameters.get(instrument_code)
     last_ts = multiple.last_timestamp
     price_c, fwd_c, _ = multiple.current_contracts()
-    inferred_price = _last_close_at_or_before(data, instrument_code, price_c, last_ts)
-    inferred_forward = _last_close_at_or_before(data, instrument_code, fwd_c, last_ts)
-    from sysobjects.contract_dates import carry_contract, forward_contract
-
+    matched = last_matched_closes(data, instrument_code, price_c, fwd_c, last_ts)
     new_fwd = forward_contract(fwd_c, params)
     new_carry = carry_contract(fwd_c, params)
+    new_fwd_price = last_close(data, instrument_code, new_fwd, last_ts)
+    new_carry_price = last_close(data, instrument_code, new_carry, last_ts)
     return roll_multiple_prices(
         multiple, params,
-        inferred_price=None if math.isnan(inferred_price) else inferred_price,
-        inferred_forward=None if math.isnan(inferred_forward) else inferred_forward,
-        new_forward_price=_last_close_at_or_before(data, instrument_code, new_fwd, last_ts),
-        new_carry_price=_last_close_at_or_before(data, instrument_code, new_carry, last_ts),
+        inferred_price=matched[0] if matched else None,
+        inferred_forward=matched[1] if matched else None,
+        new_forward_price=math.nan if new_fwd_price is None else new_fwd_price,
+        new_carry_price=math.nan if new_carry_price is None else new_carry_price,
     )
 
 

@@ -10,10 +10,16 @@ instrument names the contracts and first spikes, and
 per frequency and the merged series (daily bar wins at the same timestamp) is rewritten.
 Running it twice changes nothing the second time.
 
-``download_by_zone`` maps an instrument region (``InstrumentConfig.region``; ``""`` for none)
-to a UTC time ``HH:MM``: only instruments whose zone's time has passed are collected in this
-call, and the call reports which zones are still waiting, so the process loop calls it again later.
-With no ``download_by_zone`` every instrument is collected.
+``download_by_zone`` maps an instrument region (``InstrumentConfig.region``) to a time of day in
+that region (see :func:`zones_due`): only instruments whose region's time has passed are
+collected in this call; the report's ``waiting`` lists the others (run it again later, e.g. from
+cron at each region's time). Regions not in the mapping are collected at once. With no
+``download_by_zone`` every instrument is collected. From the command line:
+``--download_by_zone '{"US": "16:30", "EMEA": "17:45"}'`` or ``US=16:30,EMEA=17:45``.
+
+Bars that arrive late (a bar inside the last ``LATE_BAR_WINDOW`` (2 days) of stored history at a
+timestamp not stored yet) are spike-checked against the bars before them and inserted, with a
+WARNING naming them.
 
     python run.py sysproduction.update_historical_prices.update_historical_prices
 """
@@ -35,6 +41,8 @@ from sysproduction.process_helpers import ProcessReport, blob_for, each_item
 
 STORE_FREQUENCY = {Frequency.HOURLY: "H", Frequency.DAILY: "D"}
 DEFAULT_LOOKBACK = pd.Timedelta(days=400)
+LATE_BAR_WINDOW = pd.Timedelta(days=2)
+REGION_TIME_ZONES = {"US": "America/New_York", "EMEA": "Europe/London", "ASIA": "Asia/Tokyo"}
 
 
 @dataclass
@@ -71,16 +79,35 @@ def stored_bars(data: DataBlob, code: str, contract_date: str, frequency: Freque
 
 def new_clean_bars(data: DataBlob, code: str, contract_date: str, frequency: Frequency,
                    existing: FuturesContractPrices) -> tuple[pd.DataFrame, int]:
-    """Cleaned broker bars strictly after the stored ones; and how many bars cleaning dropped."""
+    """Cleaned broker bars not yet stored: after the last stored bar, or late bars inside the
+    last ``LATE_BAR_WINDOW`` of history at timestamps not stored yet; and how many bars
+    cleaning dropped."""
     now = data.now()
-    start = existing.data.index[-1] if len(existing) else now - DEFAULT_LOOKBACK
+    if len(existing):
+        start = existing.data.index[-1] - LATE_BAR_WINDOW
+    else:
+        start = now - DEFAULT_LOOKBACK
     raw = data.broker.get_historical_bars(code, contract_date, STORE_FREQUENCY[frequency], start, now)
     settings = PriceCleaningSettings.from_dict(data.config.price_cleaning.model_dump())
     cleaned = clean_contract_prices(raw, frequency, now, settings)
     bars = cleaned.prices.data
     if len(existing):
-        bars = bars[bars.index > existing.data.index[-1]]
+        bars = bars[~bars.index.isin(existing.data.index)]
     return bars, cleaned.n_dropped
+
+
+def check_late_bars(existing: FuturesContractPrices, late: pd.DataFrame,
+                    settings: SpikeCheckSettings) -> SpikeCheckResult | None:
+    """Spike-check bars arriving inside stored history, each against the stored bars before it;
+    the first spiking one, or None."""
+    for stamp, bar in late.iterrows():
+        before = existing.final[existing.final.index < stamp]
+        if len(before) == 0:
+            continue
+        result = check_for_spikes(before, bar[["FINAL"]].rename(index={"FINAL": stamp}), settings)
+        if result.has_spikes:
+            return result
+    return None
 
 
 def update_contract_prices(data: DataBlob, code: str, contract_date: str,
@@ -90,25 +117,47 @@ def update_contract_prices(data: DataBlob, code: str, contract_date: str,
     update = ContractUpdate(contract_date)
     pending: dict[Frequency, pd.DataFrame] = {}
     spikes = []
+    late_bars: dict[Frequency, pd.DataFrame] = {}
     for frequency in frequencies:
         existing = stored_bars(data, code, contract_date, frequency)
         bars, dropped = new_clean_bars(data, code, contract_date, frequency, existing)
         update.dropped += dropped
         if bars.empty:
             continue
-        pending[frequency] = bars
         if len(existing) == 0:
-            continue  # a contract's first history has nothing to be compared with
-        result = check_for_spikes(existing.final, bars["FINAL"], settings)
-        if result.has_spikes:
-            spikes.append((frequency, result))
-            first = result.first_spike
-            update.spike_at = first if update.spike_at is None else min(update.spike_at, first)
-    if spikes or not pending:
+            pending[frequency] = bars  # a contract's first history has nothing to compare with
+            continue
+        last = existing.data.index[-1]
+        late, fresh = bars[bars.index < last], bars[bars.index > last]
+        results = [check_late_bars(existing, late, settings)] if len(late) else []
+        if len(fresh):
+            results.append(check_for_spikes(existing.final, fresh["FINAL"], settings))
+        for result in results:
+            if result is not None and result.has_spikes:
+                spikes.append((frequency, result))
+                first = result.first_spike
+                update.spike_at = first if update.spike_at is None else min(update.spike_at, first)
+        if len(fresh):
+            pending[frequency] = fresh
+        if len(late):
+            late_bars[frequency] = late
+    if spikes or not (pending or late_bars):
         return update, spikes
-    for frequency, bars in pending.items():
-        update.written[STORE_FREQUENCY[frequency]] = data.contract_prices.append(
-            code, contract_date, bars, STORE_FREQUENCY[frequency])
+    for frequency in set(pending) | set(late_bars):
+        store_frequency = STORE_FREQUENCY[frequency]
+        if frequency in late_bars:  # late bars go inside history: rewrite the series
+            existing = stored_bars(data, code, contract_date, frequency).data
+            combined = pd.concat([existing, late_bars[frequency], pending.get(frequency)]).sort_index()
+            data.contract_prices.write(code, contract_date, combined, store_frequency)
+            get_logger("update_historical_prices", instrument_code=code,
+                       contract_date=contract_date).warning(
+                "%d late %s bars inserted into stored history: %s", len(late_bars[frequency]),
+                frequency.value, [str(t) for t in late_bars[frequency].index])
+            update.written[store_frequency] = len(late_bars[frequency]) + len(
+                pending.get(frequency, []))
+        else:
+            update.written[store_frequency] = data.contract_prices.append(
+                code, contract_date, pending[frequency], store_frequency)
     write_merged(data, code, contract_date)
     return update, spikes
 
@@ -142,17 +191,25 @@ def update_instrument_prices(data: DataBlob, code: str) -> InstrumentUpdate:
 
 
 def zones_due(download_by_zone: dict[str, str] | None, now: pd.Timestamp) -> set[str] | None:
-    """Regions whose UTC ``HH:MM`` has passed today (None: every region)."""
+    """Regions whose time has passed today in the region's own time zone (None: every region).
+
+    Each value is ``HH:MM`` in the region's local time (``US``: New York, ``EMEA``: London,
+    ``ASIA``: Tokyo, others UTC) or ``HH:MM <IANA zone>``.
+    """
     if not download_by_zone:
         return None
     due = set()
-    for zone, hhmm in download_by_zone.items():
+    for zone, value in download_by_zone.items():
+        text, _, tz = str(value).strip().partition(" ")
+        tz = tz.strip() or REGION_TIME_ZONES.get(zone, "UTC")
         try:
-            hours, minutes = (int(p) for p in str(hhmm).split(":"))
+            hours, minutes = (int(p) for p in text.split(":"))
             at = dt.time(hours, minutes)
-        except ValueError:
-            raise InvalidData(f"download_by_zone: time for {zone!r} must be HH:MM, got {hhmm!r}") from None
-        if now.time() >= at:
+            local = now.tz_convert(tz)
+        except (ValueError, KeyError) as exc:
+            raise InvalidData(f"download_by_zone: {zone!r} must be 'HH:MM' or 'HH:MM <time zone>', "
+                              f"got {value!r} ({exc})") from None
+        if local.time() >= at:
             due.add(zone)
     return due
 
@@ -165,11 +222,12 @@ def update_historical_prices(instrument_code: str = "ALL",
         codes = blob.contracts.instruments_with_contracts() if instrument_code == "ALL" else \
             [blob.instruments.require(instrument_code)]
         due = zones_due(download_by_zone, blob.now())
-        if due is not None:
-            waiting = [c for c in codes if blob.instruments.get(c).region not in due]
+        waiting = []
+        if due is not None:  # a region without a time is collected at once
+            waiting = [c for c in codes if blob.instruments.get(c).region in download_by_zone
+                       and blob.instruments.get(c).region not in due]
             codes = [c for c in codes if c not in waiting]
         report = each_item(blob, "update_historical_prices", codes, str,
                            lambda code: update_instrument_prices(blob, code))
-        if due is not None:
-            report.results["waiting_for_zone"] = waiting
+        report.waiting = waiting
         return report

@@ -20,7 +20,11 @@ import pandas as pd
 from syscore.exceptions import MissingData
 from sysdata.data_blob import DataBlob
 from syslogdiag.context import get_logger
-from sysobjects.adjusted_prices import AdjustedPrices, extend_adjusted_prices
+from sysobjects.adjusted_prices import (
+    AdjustedPrices,
+    adjusted_prices_as_stored,
+    extend_adjusted_prices,
+)
 from sysobjects.multiple_prices import (
     MultiplePrices,
     merge_multiple_prices,
@@ -84,9 +88,7 @@ def update_instrument(data: DataBlob, instrument_code: str,
             data.adjusted_prices.append(instrument_code, added.rename("price"))
         adjusted_appended = len(added)
     else:
-        from sysinit.build_adjusted_prices import adjusted_prices_from_multiple
-
-        full, _ = adjusted_prices_from_multiple(
+        full, _ = adjusted_prices_as_stored(
             MultiplePrices(data.multiple_prices.read(instrument_code)))
         data.adjusted_prices.write(instrument_code, full.data.rename("price"))
         adjusted_appended = int(full.data.notna().sum())

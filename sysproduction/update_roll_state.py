@@ -9,10 +9,10 @@ reachable with no position in the priced contract.
 from __future__ import annotations
 
 from sysdata.data_blob import DataBlob
+from syslogdiag.context import get_logger
 from sysobjects.multiple_prices import MultiplePrices
 from sysobjects.roll_state import RollState, allowed_roll_states, check_roll_state_transition
 from sysproduction.process_helpers import blob_for
-from syslogdiag.context import get_logger
 
 
 def priced_contract_position(data: DataBlob, instrument_code: str) -> tuple[str, int]:

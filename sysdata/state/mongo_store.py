@@ -36,6 +36,7 @@ import pymongo
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from syscore.exceptions import ConcurrencyError, ExistingData, InvalidData, StoreError
+from syscore.redaction import redact_url
 from sysdata.state.base import (
     Delete,
     Insert,
@@ -53,13 +54,6 @@ REV = "_rev"
 _INTERNAL = (JOURNAL, COUNTERS)
 UPDATE_RETRIES = 50
 log = logging.getLogger("sysdata.state.mongo")
-
-
-def redact_url(url: str) -> str:
-    parsed = urlparse(url)
-    if parsed.password:
-        return url.replace(f":{parsed.password}@", ":***@")
-    return url
 
 
 def _new_rev() -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -64,11 +65,25 @@ class SqliteStateStore(StateStore):
                 check_same_thread=False,
             )
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_seconds * 1000)}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._conn.executescript(SCHEMA)
+            self._initialise(busy_timeout_seconds)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open state store {self.path}: {exc}") from None
+
+    def _initialise(self, timeout_seconds: float) -> None:
+        """WAL mode and schema. Two processes creating a new file at the same instant can get
+        "database is locked" at once (SQLite skips the busy handler where waiting could
+        deadlock), so this is retried until the busy timeout."""
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                self._conn.execute("PRAGMA synchronous = NORMAL")
+                self._conn.executescript(SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     # reading --------------------------------------------------------------------------------
     def get(self, collection: str, key: str) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from syscore.dates import to_utc, utc_index
 from syscore.exceptions import InvalidData, MissingData, StoreError
+from syscore.redaction import redact_url, redact_with_url
 from sysdata.state.base import check_name
 
 INDEX_NAME = "DATETIME"
@@ -79,7 +80,8 @@ class TimeSeriesStore:
         try:
             self._arctic = _acquire(uri)
         except Exception as exc:  # arcticdb raises several unrelated types
-            raise StoreError(f"cannot open time-series store {uri}: {exc}") from None
+            raise StoreError(f"cannot open time-series store {redact_url(uri)}: "
+                             f"{redact_with_url(str(exc), uri)}") from None
         self._closed = False
         self._libraries: dict = {}
 

@@ -91,3 +91,62 @@ def test_control_config_validates_times(systrade_home):
                   "private_control_config.yaml")
     with pytest.raises(ConfigError, match="process_configuration.run_systems.start_time"):
         load_control_config(systrade_home)
+
+
+MONGO_URL = "mongodb://bob:s3cretPW@db-host:27017/systrade_live"
+S3_URI = "s3://s3.example:bucket?access=AKIAXYZ&secret=TOPSECRETKEY&region=eu"
+
+
+def test_store_url_credentials_hidden_in_repr_and_str(systrade_home):
+    write_private(systrade_home, f"state_store: {MONGO_URL}\ntimeseries_store: '{S3_URI}'\n")
+    config = load_config(systrade_home)
+    assert config.state_store == MONGO_URL  # the field itself stays usable
+    assert config.timeseries_store == S3_URI
+    for shown in (repr(config), str(config)):
+        for secret in ("s3cretPW", "AKIAXYZ", "TOPSECRETKEY"):
+            assert secret not in shown
+        assert "mongodb://bob:***@db-host:27017/systrade_live" in shown
+        assert "s3://s3.example:bucket?access=***&secret=***&region=eu" in shown
+
+
+def test_validation_errors_redact_urls_and_secret_keys(systrade_home):
+    write_private(systrade_home, "state_store: 'postgres://bob:s3cretPW@db/x?token=TKN123'\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(systrade_home)
+    message = str(info.value)
+    assert "key 'state_store'" in message and "found 'postgres://bob:***@db/x?token=***'" in message
+    assert "s3cretPW" not in message and "TKN123" not in message
+    write_private(systrade_home, "ib:\n  account: [U7654321]\nemail:\n  password: {a: pw9}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(systrade_home)
+    message = str(info.value)
+    assert "U7654321" not in message and "pw9" not in message
+    assert "key 'ib.account'" in message and "found <hidden>" in message
+
+
+def test_validation_error_of_a_mapping_masks_values_inside_it(systrade_home):
+    # the validator rejects the whole mapping, so the whole mapping is the found value
+    write_private(systrade_home, "logging:\n  component_levels:\n"
+                                 "    sysdata: 'mongodb://bob:s3cretPW@h/x'\n"
+                                 "    api_token: 'TKN123'\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(systrade_home)
+    message = str(info.value)
+    assert "key 'logging.component_levels'" in message
+    assert "'mongodb://bob:***@h/x'" in message and "'api_token': '<hidden>'" in message
+    assert "s3cretPW" not in message and "TKN123" not in message
+
+
+def test_secrets_from_environment_override_the_file(systrade_home, monkeypatch):
+    write_private(systrade_home, "ib:\n  account: UFILE111\n")
+    monkeypatch.setenv("SYSTRADE_IB_ACCOUNT", "UENV2222")
+    monkeypatch.setenv("SYSTRADE_EMAIL_PASSWORD", "env-mail-pw")
+    config = load_config(systrade_home)
+    assert config.ib.account.get_secret_value() == "UENV2222"
+    assert config.email.password.get_secret_value() == "env-mail-pw"
+    assert "UENV2222" not in repr(config) and "env-mail-pw" not in repr(config)
+    monkeypatch.setenv("SYSTRADE_IB_ACCOUNT", "")  # empty: the file's value stands
+    monkeypatch.delenv("SYSTRADE_EMAIL_PASSWORD")
+    config = load_config(systrade_home)
+    assert config.ib.account.get_secret_value() == "UFILE111"
+    assert config.email.password is None

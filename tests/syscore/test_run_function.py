@@ -144,3 +144,14 @@ def test_run_function_in_process():
     assert code == 0, err.getvalue()
     assert out.getvalue().startswith("destination (Path): destination=/q")
     assert run_function([], stdout=out, stderr=err) == 2
+
+
+def test_dict_parameters_from_json_or_pairs():
+    from syscore.run_function import ParameterError, parse_value
+
+    assert parse_value('{"US": "16:30", "EMEA": "17:45"}', dict[str, str]) == {
+        "US": "16:30", "EMEA": "17:45"}
+    assert parse_value("US=16:30,EMEA=17:45", dict[str, str] | None) == {"US": "16:30", "EMEA": "17:45"}
+    assert parse_value("none", dict[str, str] | None) is None
+    with pytest.raises(ParameterError, match="key=value"):
+        parse_value("US16:30", dict[str, str])

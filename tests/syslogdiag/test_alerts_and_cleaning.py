@@ -74,6 +74,33 @@ def test_critical_log_creates_an_alert(tmp_path, blob):
     assert alerts[1]["body"] == "Stale prices: no update for 3 days"
 
 
+@pytest.mark.parametrize("kind", ["plain", "adapter", "context"])
+def test_alert_with_any_logger_is_stored_once(tmp_path, blob, kind):
+    import logging
+
+    setup_logging(LoggingConfig(console=False, file=False), tmp_path, "run_stack_handler",
+                  log_data=blob.logs, clock=blob.clock)
+    plain = logging.getLogger("systrade.plain_alert_test")
+    logger = {"plain": plain,
+              "adapter": logging.LoggerAdapter(plain, {"ignored": 1}),
+              "context": get_logger("plain_alert_test", strategy_name="trend")}[kind]
+    alert_id = alert(blob, "Position break SOFR", "broker 3, ours 2", logger=logger,
+                     instrument_code="SOFR")
+    assert [a["alert_id"] for a in list_alerts(blob.alerts)] == [alert_id]
+    (record,) = blob.logs.find(min_level=50)
+    assert record["alert_id"] == alert_id and record["logger"] == "systrade.plain_alert_test"
+    assert record["instrument_code"] == "SOFR"
+
+
+def test_critical_with_alert_id_extra_on_plain_logger_is_not_stored_again(tmp_path, blob):
+    import logging
+
+    setup_logging(LoggingConfig(console=False, file=False), tmp_path, "p",
+                  log_data=blob.logs, clock=blob.clock)
+    logging.getLogger("systrade.x").critical("already stored", extra={"alert_id": 5})
+    assert list_alerts(blob.alerts) == []
+
+
 def test_logger_with_alert_target_stores_directly(blob):
     log = get_logger("x", alert_target=blob, strategy_name="trend")
     alert_id = log.alert("Trade limit hit", "SOFR 5 of 5")

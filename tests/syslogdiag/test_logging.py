@@ -13,7 +13,7 @@ from syscore.exceptions import InvalidData
 from sysdata.logs import LogData
 from syslogdiag import find_logs, format_logs, get_logger, setup_logging
 from syslogdiag.context import record_context
-from syslogdiag.logging_setup import log_directory
+from syslogdiag.logging_setup import installed_handlers, log_directory, teardown_logging
 
 
 class FixedClock:
@@ -25,7 +25,8 @@ class FixedClock:
 
 
 def _ours(root: logging.Logger) -> list[logging.Handler]:
-    return [h for h in root.handlers if getattr(h, "_systrade_handler", False)]
+    installed = installed_handlers()
+    return [h for h in root.handlers if h in installed]
 
 
 class ListHandler(logging.Handler):
@@ -78,6 +79,25 @@ def test_setup_is_idempotent(tmp_path, state_store):
     assert set(_ours(root)) == set(setup.handlers)
     get_logger("proc").info("once")
     assert [r["message"] for r in log_data.find()] == ["once"]
+
+
+def test_installed_handlers_are_registered_not_marked(tmp_path):
+    root = logging.getLogger()
+    foreign = ListHandler()
+    root.addHandler(foreign)
+    try:
+        before = set(vars(logging.StreamHandler(io.StringIO())))
+        setup = setup_logging(LoggingConfig(file=False), tmp_path, "proc", stream=io.StringIO())
+        # no attribute was set on the handler objects to recognise them later
+        assert set(vars(setup.console)) == before
+        assert installed_handlers() == setup.handlers
+        setup_logging(LoggingConfig(file=False), tmp_path, "proc", stream=io.StringIO())
+        assert len(_ours(root)) == 1 and setup.console not in root.handlers
+        teardown_logging()
+        assert installed_handlers() == [] and _ours(root) == []
+        assert foreign in root.handlers  # somebody else's handler is left alone
+    finally:
+        root.removeHandler(foreign)
 
 
 def test_store_records_have_core_fields_and_context(tmp_path, state_store):

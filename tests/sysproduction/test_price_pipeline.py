@@ -184,7 +184,33 @@ def test_spiked_contract_not_written_and_one_alert(tmp_path, clock):
 
 def test_download_by_zone_waits_for_its_time(blob, clock):
     update_sampled_contracts(data=blob)
-    zones = {"US": "23:00", "EMEA": "18:00"}  # now is 22:30 UTC
+    zones = {"US": "23:00", "EMEA": "18:00"}  # now 22:30 UTC: 18:30 New York, 23:30 London
     report = update_historical_prices(download_by_zone=zones, data=blob)
     assert "EUROSTX" in report.results and "CORN" not in report.results
-    assert report.results["waiting_for_zone"] == ["CORN"]
+    assert report.waiting == ["CORN"]
+    # an explicit zone, and a region missing from the mapping is collected at once
+    utc = update_historical_prices(download_by_zone={"US": "22:00 UTC"}, data=blob)
+    assert "CORN" in utc.results and "EUROSTX" in utc.results and utc.waiting == []
+
+
+def test_late_bar_is_inserted_into_history(tmp_path, clock, caplog):
+    late_at = clock.now().normalize() + pd.Timedelta(hours=15)  # a CORN hourly bar today
+    injection = BadDataInjection(BadDataKind.LATE, "CORN", late_at, late_at,
+                                 delay=pd.Timedelta(hours=20))
+    market = MarketModel(default_market(42).universe, bad_data=BadDataConfig(injections=(injection,)))
+    data = blob_with_market(tmp_path / "home", clock, market)
+    try:
+        init_from_sim_universe("CORN", data=data)
+        update_sampled_contracts(data=data)
+        update_historical_prices(data=data)
+        key = key_contracts(data, "CORN", clock.now().date())[0]
+        assert late_at not in data.contract_prices.read("CORN", key, "H").index
+        clock.current += pd.Timedelta(days=1)
+        with caplog.at_level("WARNING"):
+            report = update_historical_prices(data=data)
+        assert report.ok, report.failures
+        assert late_at in data.contract_prices.read("CORN", key, "H").index
+        assert late_at in data.contract_prices.read("CORN", key, "merged").index
+        assert any("late hourly bars inserted" in r.getMessage() for r in caplog.records)
+    finally:
+        data.close()

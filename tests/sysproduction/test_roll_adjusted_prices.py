@@ -173,3 +173,22 @@ def test_roll_state_changes_follow_the_transition_table(blob):
     blob.positions.set_contract_position("TEST", "202406", 0, "2024-03-07 23:00")
     update_roll_state("TEST", "Roll_Adjusted", data=blob)
     assert roll_adjusted_prices("TEST", confirm=True, data=blob).endswith("No_Roll")
+
+
+def test_inferred_roll_row_uses_a_matched_pair_of_closes(blob):
+    frame = multiple_prices()
+    frame.loc[frame.index[-1], "FORWARD"] = np.nan  # last FORWARD missing: a row is inferred
+    blob.multiple_prices.write("TEST", MultiplePrices(frame).data)
+    t1, t2 = pd.Timestamp("2024-03-06 20:00", tz="UTC"), pd.Timestamp("2024-03-06 22:00", tz="UTC")
+
+    def bars(values, stamps):
+        return pd.DataFrame({"OPEN": values, "HIGH": values, "LOW": values, "FINAL": values,
+                             "VOLUME": [1.0] * len(values)}, index=pd.DatetimeIndex(stamps))
+
+    blob.contract_prices.write("TEST", "202406", bars([103.0, 150.0], [t1, t2]), "merged")
+    blob.contract_prices.write("TEST", "202409", bars([107.0], [t1]), "merged")
+    result = plan_roll(blob, "TEST")
+    inferred, roll = result.new_rows.iloc[0], result.new_rows.iloc[1]
+    # both prices from t1, not the price contract's later close of 150 at t2
+    assert (inferred["PRICE"], inferred["FORWARD"]) == (103.0, 107.0)
+    assert roll["PRICE"] == 107.0 and roll["PRICE_CONTRACT"] == "202409"

@@ -127,9 +127,11 @@ INCREMENTER = textwrap.dedent("""
 def test_two_processes_updating_one_record_lose_no_increment(url, tmp_path):
     script = tmp_path / "incrementer.py"
     script.write_text(INCREMENTER.format(repo=str(REPO), url=url))
-    procs = [subprocess.Popen([sys.executable, str(script)], cwd=tmp_path) for _ in range(2)]
+    procs = [subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
     for proc in procs:
-        assert proc.wait(timeout=300) == 0
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
     store = open_store(url)
     try:
         assert store.get("limits", "CORN") == {"used": 600}
