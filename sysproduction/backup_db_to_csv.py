@@ -1,5 +1,9 @@
 """Back up every time series and state table to CSV (pysystemtrade layout where one exists).
 
+The state part is one snapshot of the state store: consistent on SQLite; on MongoDB it is read
+collection by collection, so pause the processes that write (or run it when they are idle) for a
+consistent copy. Refuses while a restore is unfinished. See :mod:`sysdata.backup`.
+
 Run from cron by ``run_backups`` or by hand::
 
     python run.py sysproduction.backup_db_to_csv.backup_db_to_csv --destination /path

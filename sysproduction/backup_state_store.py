@@ -1,21 +1,43 @@
-"""Back up the state store as a whole.
+"""Back up the state store as a whole, and restore it.
 
 SQLite: a consistent copy made with SQLite's online backup API while other processes write.
-MongoDB: ``mongodump`` when it is installed, else a JSON-lines export of every collection and
-counter (the same format as the ``state/`` folder of a CSV backup).
+MongoDB: ``mongodump`` when it is installed (the URL, with its password, is passed in a
+temporary 0600 ``--config`` file, never on the command line), else a JSON-lines export of every
+collection and counter (the same format as the ``state/`` folder of a CSV backup) taken with
+:meth:`StateStore.snapshot`, which on MongoDB reads collection by collection: pause writers for a
+consistent copy.
 
     python run.py sysproduction.backup_state_store.backup_state_store
+    python run.py sysproduction.backup_state_store.restore_state_store --backup <file or folder>
 """
 from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import sqlite3
 import subprocess
+import tempfile
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
+import yaml
+
+from syscore.exceptions import InvalidData, StoreError
+from sysdata.backup import (
+    COUNTERS_FILE,
+    RESTORE_MARKER,
+    begin_restore,
+    finish_restore,
+    read_state_directory,
+    redact_store_uri,
+    restore_in_progress,
+    wipe_state,
+    write_state_snapshot,
+)
 from sysdata.data_blob import DataBlob
-from sysdata.state.base import Put, StateStore
+from sysdata.state.base import Put, StateStore, check_key, check_name, encode_doc
 from sysdata.state.sqlite_store import SqliteStateStore
 
 log = logging.getLogger("systrade.backup_state_store")
@@ -27,29 +49,74 @@ def state_backup_directory(data: DataBlob) -> Path:
 
 
 def export_state_json(store: StateStore, directory: Path) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    for collection in store.collections():
-        with open(directory / f"{collection}.jsonl", "w") as handle:
-            for key, doc in store.find(collection):
-                handle.write(json.dumps({"key": key, "doc": doc}, sort_keys=True) + "\n")
-    (directory / "_counters.json").write_text(json.dumps(store.counters(), sort_keys=True))
+    """Write one snapshot of the store (every record and counter) as JSON lines into
+    ``directory``; written to ``<directory>.partial`` first and renamed when complete."""
+    dump, counters = store.snapshot()
+    partial = directory.with_name(directory.name + ".partial")
+    if partial.exists():
+        shutil.rmtree(partial)
+    write_state_snapshot(dump, counters, partial)
+    if directory.exists():
+        shutil.rmtree(directory)
+    partial.rename(directory)
     return directory
+
+
+def _hide_secrets(text: str, url: str) -> str:
+    """``text`` with ``url`` and its password (raw and percent-decoded) hidden."""
+    text = text.replace(url, redact_store_uri(url))
+    try:
+        password = urlparse(url).password
+    except ValueError:
+        password = None
+    for secret in {password, unquote(password or "")} - {None, ""}:
+        text = text.replace(secret, "***")
+    return text
+
+
+def run_mongodump(url: str, target: Path) -> Path:
+    """``mongodump`` of the database named by ``url`` into ``target``. The URL goes through a
+    temporary YAML ``--config`` file readable only by this user, so the password is never on the
+    command line (visible in ``ps``). A failure raises :class:`StoreError` with the password
+    hidden."""
+    handle, config_path = tempfile.mkstemp(prefix="systrade_mongodump_", suffix=".yaml")
+    try:
+        os.fchmod(handle, 0o600)
+        with os.fdopen(handle, "w") as config_file:
+            yaml.safe_dump({"uri": url}, config_file)
+        try:
+            subprocess.run(["mongodump", f"--config={config_path}", f"--out={target}"],
+                           check=True, capture_output=True, text=True)
+        except subprocess.CalledProcessError as exc:
+            detail = _hide_secrets(f"{exc.stderr or ''}{exc.stdout or ''}".strip(), url)
+            raise StoreError(f"mongodump of {redact_store_uri(url)} failed (exit code "
+                             f"{exc.returncode}): {detail}") from None
+        except OSError as exc:
+            raise StoreError(f"cannot run mongodump: {_hide_secrets(str(exc), url)}") from None
+    finally:
+        Path(config_path).unlink(missing_ok=True)
+    return target
 
 
 def backup_state_store(destination: str | None = None, data: DataBlob | None = None) -> str:
     """Back up the state store into ``destination`` (default ``backup_directory`` config, else
-    ``$SYSTRADE_HOME/backups``); returns the path written."""
+    ``$SYSTRADE_HOME/backups``); returns the path written. Refuses while a restore is
+    unfinished."""
     own = data is None
     data = data or DataBlob.from_config(process_name="backup_state_store")
     try:
+        marker = restore_in_progress(data.state)
+        if marker is not None:
+            raise StoreError(f"a restore from {marker.get('source')} has not finished; run it "
+                             "again to completion before taking a backup")
         directory = Path(destination).expanduser() if destination else state_backup_directory(data)
         stamp = data.now().strftime("%Y%m%d_%H%M%S")
+        url = data.config.state_store
         if isinstance(data.state, SqliteStateStore):
             target = data.state.backup_to(directory / f"state_{stamp}.sqlite")
-        elif shutil.which("mongodump") and data.config.state_store.startswith("mongodb://"):
-            target = directory / f"mongodump_{stamp}"
-            subprocess.run(["mongodump", f"--uri={data.config.state_store}", f"--out={target}"],
-                           check=True, capture_output=True)
+        elif shutil.which("mongodump") and url.startswith(("mongodb://", "mongodb+srv://")):
+            directory.mkdir(parents=True, exist_ok=True)
+            target = run_mongodump(url, directory / f"mongodump_{stamp}")
         else:
             target = export_state_json(data.state, directory / f"state_{stamp}")
         log.info("state store backed up to %s", target)
@@ -59,31 +126,73 @@ def backup_state_store(destination: str | None = None, data: DataBlob | None = N
             data.close()
 
 
-def restore_state_store(backup: str, data: DataBlob | None = None) -> str:
-    """Copy every record of a state backup (SQLite file or JSON export directory) into the
-    configured state store, replacing records with the same keys."""
+def _read_sqlite_backup(path: Path) -> tuple[list[Put], dict[str, int]]:
+    """Every record and counter of a SQLite state file, opened read-only and checked as the
+    state store will check it."""
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            rows = conn.execute("SELECT collection, key, doc FROM docs "
+                                "ORDER BY collection, key").fetchall()
+            counters = dict(conn.execute("SELECT name, value FROM counters").fetchall())
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise InvalidData(f"{path}: not a systrade SQLite state file: {exc}") from None
+    ops = []
+    for collection, key, text in rows:
+        try:
+            if collection == RESTORE_MARKER:
+                raise InvalidData("the backup was taken during an unfinished restore")
+            check_name(collection)
+            check_key(key)
+            doc = json.loads(text)
+            encode_doc(doc)
+        except (InvalidData, json.JSONDecodeError) as exc:
+            raise InvalidData(f"{path}: {collection}/{key}: {exc}") from None
+        ops.append(Put(collection, key, doc))
+    for name, value in counters.items():
+        if not isinstance(value, int) or value < 0:
+            raise InvalidData(f"{path}: counter {name!r} is not a non-negative integer")
+    return ops, counters
+
+
+def read_state_backup(path: Path) -> tuple[list[Put], dict[str, int]]:
+    """Records and counters of a state backup: a SQLite file or a JSON export folder."""
+    if path.is_file():
+        return _read_sqlite_backup(path)
+    if path.is_dir():
+        if not (path / COUNTERS_FILE).is_file() and any(path.rglob("*.bson")):
+            raise InvalidData(f"{path} is a mongodump; restore it with mongorestore")
+        return read_state_directory(path)
+    raise InvalidData(f"{path}: no such state backup")
+
+
+def state_store_is_empty(store: StateStore) -> bool:
+    return not [c for c in store.collections() if c != RESTORE_MARKER]
+
+
+def restore_state_store(backup: str, overwrite: bool = False, data: DataBlob | None = None) -> str:
+    """Load a state backup (SQLite file or JSON export folder) into the configured state store.
+
+    Every record is read and checked before anything is written. Refuses (ExistingData) if the
+    state store holds records, unless ``overwrite``: then every record and counter is deleted
+    first, so the store ends up holding exactly the backup. An interrupted restore can be run
+    again (it starts over). Time series are not touched."""
     own = data is None
     data = data or DataBlob.from_config(process_name="restore_state_store")
     try:
         path = Path(backup).expanduser()
-        if path.is_file():
-            source = SqliteStateStore(path)
-            try:
-                ops = [Put(c, k, d) for c in source.collections() for k, d in source.find(c)]
-                counters = source.counters()
-            finally:
-                source.close()
-        else:
-            ops, counters = [], json.loads((path / "_counters.json").read_text())
-            for file in sorted(path.glob("*.jsonl")):
-                for line in file.read_text().splitlines():
-                    row = json.loads(line)
-                    ops.append(Put(file.stem, row["key"], row["doc"]))
-        for start in range(0, len(ops), 500):
-            data.state.apply(ops[start:start + 500])
-        for name, value in counters.items():
-            data.state.set_counter_at_least(name, int(value))
-        return f"restored {len(ops)} state records from {path}"
+        ops, counters = read_state_backup(path)
+        wipe, counters_before = begin_restore(data.state, path, overwrite,
+                                              state_store_is_empty(data.state), data.now(),
+                                              kind="state")
+        if wipe:
+            wipe_state(data.state, keep_marker=True)
+        finish_restore(data.state, ops, counters, counters_before)
+        message = f"restored {len(ops)} state records and {len(counters)} id counters from {path}"
+        log.info(message)
+        return message
     finally:
         if own:
             data.close()

@@ -13,14 +13,18 @@ log = logging.getLogger("systrade.restore_db_from_csv")
 
 
 def restore_db_from_csv(source: str, overwrite: bool = False, data: DataBlob | None = None) -> str:
-    """Load every time series and state record from ``source``. Refuses if the stores hold
-    data, unless ``overwrite`` is true (existing records with the same keys are replaced)."""
+    """Load every time series, state record and id counter from ``source``.
+
+    Everything is validated before anything is written. Refuses if the stores hold data, unless
+    ``overwrite`` is true: then every time series, state record and counter is deleted first and
+    the stores end up holding exactly the backup. A restore that was interrupted can be run again
+    (it starts over)."""
     own = data is None
     data = data or DataBlob.from_config(process_name="restore_db_from_csv")
     try:
         counts = restore_from_csv(data, source, overwrite=overwrite)
-        message = (f"restored {counts['timeseries']} time series and {counts['state_records']} "
-                   f"state records from {source}")
+        message = (f"restored {counts['timeseries']} time series, {counts['state_records']} "
+                   f"state records and {counts['counters']} id counters from {source}")
         log.info(message)
         return message
     finally:

@@ -184,6 +184,10 @@ class StateStore(ABC):
     def close(self) -> None:
         """Release connections."""
 
+    def clear_pending_changes(self) -> None:  # noqa: B027 - only journalled backends override
+        """Forget unfinished multi-record changes (only when wiping a store: a replay after the
+        wipe must not re-create documents). Backends without a journal have nothing to do."""
+
     def snapshot(self) -> tuple[dict[str, dict[str, dict[str, Any]]], dict[str, int]]:
         """Every document and counter. SQLite reads them in one transaction (a consistent
         snapshot); MongoDB reads collection by collection (pause writers for a consistent copy)."""

@@ -281,6 +281,9 @@ class MongoStateStore(StateStore):
     def reset_counters(self) -> None:
         self._db[COUNTERS].delete_many({})
 
+    def clear_pending_changes(self) -> None:
+        self._db[JOURNAL].delete_many({})
+
     def drop(self, collection: str) -> None:
         self._col(collection).delete_many({})
 

@@ -2,6 +2,7 @@
 restore -> identical stores."""
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -9,7 +10,8 @@ import pandas as pd
 import pytest
 
 from syscore.exceptions import ExistingData
-from sysdata.backup import wipe_stores
+from sysdata.backup import redact_store_uri, wipe_stores
+from sysdata.state.sqlite_store import SqliteStateStore
 from sysinit.import_pysystemtrade_csv import import_pysystemtrade_csv
 from sysproduction.backup_db_to_csv import backup_db_to_csv
 from sysproduction.backup_state_store import backup_state_store, restore_state_store
@@ -133,7 +135,7 @@ def test_backup_wipe_restore_identical(subset_source, tmp_path, blob):
     for key, frame in before[0].items():
         pd.testing.assert_frame_equal(frame, after[0][key], check_exact=True, obj=str(key))
     assert before[1] == after[1]
-    assert after[2]["instrument_order_id"] >= before[2]["instrument_order_id"]
+    assert after[2] == before[2]
     # an id allocated after restore never repeats one allocated before
     assert blob.order_stack("instrument").new_order_id() == before[2]["instrument_order_id"] + 1
 
@@ -178,3 +180,110 @@ def test_full_reference_backup_wipe_restore_identical(full_import):
     for key, frame in before[0].items():
         pd.testing.assert_frame_equal(frame, after[0][key], check_exact=True, obj=str(key))
     assert before[1] == after[1]
+    assert before[2] == after[2]
+
+
+def test_backup_puts_the_previous_backup_back_after_an_interrupted_swap(tmp_path, blob,
+                                                                          monkeypatch):
+    out = tmp_path / "backup"
+    blob.positions.set_strategy_position("trend", "CORN", 1, "2024-01-01")
+    backup_db_to_csv(str(out), data=blob)
+    manifest = (out / "MANIFEST.json").read_text()
+    # the process died between "destination -> .old" and ".partial -> destination"
+    out.rename(out.with_name("backup.old"))
+    (tmp_path / "backup.partial").mkdir()
+    # the next backup fails early: the previous backup must be back in place
+    with monkeypatch.context() as patch:
+        def broken_snapshot():
+            raise RuntimeError("state store unavailable")
+        patch.setattr(blob.state, "snapshot", broken_snapshot)
+        with pytest.raises(RuntimeError):
+            backup_db_to_csv(str(out), data=blob)
+    assert (out / "MANIFEST.json").read_text() == manifest
+    assert not out.with_name("backup.old").exists()
+    # and a later backup replaces it as usual
+    blob.positions.set_strategy_position("trend", "CORN", 2, "2024-01-02")
+    backup_db_to_csv(str(out), data=blob)
+    assert (out / "MANIFEST.json").read_text() != manifest
+    assert not out.with_name("backup.old").exists() and not out.with_name("backup.partial").exists()
+
+
+def test_backup_after_a_swap_that_died_late_removes_the_leftover_old(tmp_path, blob):
+    out = tmp_path / "backup"
+    backup_db_to_csv(str(out), data=blob)
+    shutil.copytree(out, out.with_name("backup.old"))  # died after both renames
+    backup_db_to_csv(str(out), data=blob)
+    assert (out / "MANIFEST.json").exists() and not out.with_name("backup.old").exists()
+
+
+def test_backup_state_is_one_consistent_snapshot(tmp_path):
+    """Another process archives an order (stack -> history, atomically) while the backup runs:
+    the backup holds the order exactly once, never zero times."""
+    data = make_blob(tmp_path / "home")
+    other = SqliteStateStore(tmp_path / "home" / "state.sqlite")  # a second process
+    try:
+        stack = data.order_stack("instrument")
+        for _ in range(3):
+            stack.add_order({"order_id": stack.new_order_id(), "qty": 1})
+        data.fx_prices.write("EURUSD", pd.Series([1.1], index=pd.DatetimeIndex(["2024-01-01"])))
+        archived = []
+
+        def archive_once():
+            if not archived:
+                archived.append(True)
+                from sysdata.orders import OrderStackData
+                OrderStackData(other, "instrument").archive_order(2)
+
+        # the archive happens in the middle of the backup, whatever it reads first
+        real_find, real_read = data.state.find, data.timeseries.read
+
+        def find(collection, *args, **kwargs):
+            if collection.endswith("_history"):
+                archive_once()
+            return real_find(collection, *args, **kwargs)
+
+        def read(*args, **kwargs):
+            archive_once()
+            return real_read(*args, **kwargs)
+
+        data.state.find, data.timeseries.read = find, read
+        try:
+            out = tmp_path / "backup"
+            backup_db_to_csv(str(out), data=data)
+        finally:
+            del data.state.find, data.timeseries.read
+        assert archived
+        keys = []
+        for name in ("instrument_stack", "instrument_history"):
+            path = out / "state" / f"{name}.jsonl"
+            if path.exists():
+                keys += [json.loads(line)["key"] for line in path.read_text().splitlines()]
+        assert sorted(keys) == ["000000000001", "000000000002", "000000000003"]
+        assert json.loads((out / "state" / "_counters.json").read_text()) == {
+            "instrument_order_id": 3}
+    finally:
+        other.close()
+        data.close()
+
+
+def test_manifest_and_store_urls_hide_credentials(tmp_path, blob):
+    s3 = ("s3://s3.eu-west-2.amazonaws.com:bucket?region=eu-west-2&access=AKIAXXXX"
+          "&secret=wJalr/Key+1&path_prefix=prod")
+    assert redact_store_uri(s3) == ("s3://s3.eu-west-2.amazonaws.com:bucket?region=eu-west-2"
+                                    "&access=***&secret=***&path_prefix=prod")
+    assert redact_store_uri("mongodb://me:pw@host:27017/db") == "mongodb://me:***@host:27017/db"
+    assert "KEYKEY" not in redact_store_uri(
+        "azure://DefaultEndpointsProtocol=https;AccountName=a;AccountKey=KEYKEY;Container=c")
+    assert redact_store_uri("lmdb:///home/me/arctic") == "lmdb:///home/me/arctic"
+    real_state_url, real_uri = blob.state.url, blob.timeseries.uri
+    blob.state.url = "mongodb://trader:pw123@db.example:27017/prod"
+    blob.timeseries.uri = s3
+    try:
+        backup_db_to_csv(str(tmp_path / "backup"), data=blob)
+    finally:
+        blob.state.url, blob.timeseries.uri = real_state_url, real_uri
+    text = (tmp_path / "backup" / "MANIFEST.json").read_text()
+    manifest = json.loads(text)
+    assert manifest["state_store"] == "mongodb://trader:***@db.example:27017/prod"
+    assert manifest["timeseries_store"] == redact_store_uri(s3)
+    assert "pw123" not in text and "wJalr" not in text and "AKIAXXXX" not in text

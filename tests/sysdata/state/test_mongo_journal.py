@@ -116,3 +116,17 @@ def test_conflict_during_batch_puts_back_what_was_written(url, monkeypatch):
     assert store._db[JOURNAL].count_documents({}) == 0
     store.drop_database()
     store.close()
+
+
+def test_wipe_forgets_unfinished_changes(url):
+    from sysdata.backup import wipe_state
+
+    store = MongoStateStore(url)
+    store.put("a", "1", {"v": 1})
+    dead_writer_entry(store, [{"collection": "a", "key": "2", "before": None, "after": "r",
+                               "doc": {"v": 2}}])
+    wipe_state(store)
+    again = MongoStateStore(url)  # would replay the entry if the wipe had kept it
+    assert again.collections() == []
+    store.close()
+    again.close()

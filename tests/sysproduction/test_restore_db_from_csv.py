@@ -1,0 +1,377 @@
+"""Self-contained backup/restore round trips (no reference data needed): a small hand-written
+pysystemtrade directory is imported, backed up, wiped and restored identically, on SQLite and
+MongoDB; a bad backup is refused before anything is written; an interrupted restore can be run
+again; ``overwrite`` gives exactly the backup's content."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from syscore.exceptions import ExistingData, InvalidData, StoreError
+from sysdata.backup import RESTORE_MARKER, stores_are_empty, wipe_stores
+from sysinit.import_pysystemtrade_csv import import_pysystemtrade_csv
+from sysproduction.backup_db_to_csv import backup_db_to_csv
+from sysproduction.backup_state_store import backup_state_store
+from sysproduction.restore_db_from_csv import restore_db_from_csv
+from tests.blob_helpers import make_blob
+from tests.sysproduction.test_backup_db_to_csv import assert_same_values_and_timestamps
+
+FILES = {
+    "multiple_prices_csv/CORN.csv": """DATETIME,CARRY,CARRY_CONTRACT,PRICE,PRICE_CONTRACT,FORWARD,FORWARD_CONTRACT
+2023-11-28 23:00:00,473.25,20231200,483.5,20240300,,20240500
+2023-11-29 14:30:00,,20231200,484.75,20240300,490.0,20240500
+2023-11-29 23:00:00,471.0,20231200,482.25,20240300,489.5,20240500
+2023-11-30 23:00:00,470.125,20231200,0.1,20240300,488.0000000000001,20240500
+""",
+    "multiple_prices_csv/EUR.csv": """DATETIME,CARRY,CARRY_CONTRACT,PRICE,PRICE_CONTRACT,FORWARD,FORWARD_CONTRACT
+2023-12-01 00:00:00,,20231200,1.08835,20231200,1.09375,20240300
+2023-12-01 13:00:00,,20231200,1.0891,20231200,,20240300
+2023-12-04 00:00:00,1.0857,20231200,1.086,20231200,1.0912,20240300
+""",
+    "adjusted_prices_csv/CORN.csv": """DATETIME,price
+2023-11-28 23:00:00,483.5
+2023-11-29 14:30:00,
+2023-11-29 23:00:00,482.25
+2023-11-30 23:00:00,0.30000000000000004
+""",
+    "adjusted_prices_csv/EUR.csv": """DATETIME,price
+2023-12-01 00:00:00,1.08835
+2023-12-01 13:00:00,1.0891
+2023-12-04 00:00:00,1.086
+""",
+    "roll_calendars_csv/CORN.csv": """DATE_TIME,current_contract,next_contract,carry_contract
+2023-02-15 23:00:00,20230300,20230500,20221200
+2023-11-15 23:00:00,20231200,20240300,20230900
+""",
+    "roll_calendars_csv/EUR.csv": """DATE_TIME,current_contract,next_contract,carry_contract
+2023-09-12 00:00:00,20230900,20231200,20230900
+2023-12-12 00:00:00,20231200,20240300,20231200
+""",
+    "fx_prices_csv/GBPUSD.csv": """DATETIME,PRICE
+2023-12-01 00:00:00,1.2622
+2023-12-01 16:00:00,
+2023-12-04 00:00:00,1.26945
+""",
+    "csvconfig/instrumentconfig.csv": """Instrument,Description,Pointsize,Currency,AssetClass,PerBlock,Percentage,PerTrade,Region
+CORN,Corn,50,USD,Ags,2.9,0,0,US
+EUR,EURUSD currency,125000,USD,FX,2.46,0,0,US
+""",
+    "csvconfig/spreadcosts.csv": """Instrument,SpreadCost
+CORN,0.125
+EUR,3.01853081309044E-05
+""",
+    "csvconfig/rollconfig.csv": """Instrument,HoldRollCycle,RollOffsetDays,CarryOffset,PricedRollCycle,ExpiryOffset
+CORN,Z,-60,-1,HKNUZ,14
+EUR,HMUZ,-5,1,HMUZ,17
+""",
+    "sysbrokers_IB/ib_config_futures.csv": """Instrument,IBSymbol,IBExchange,IBCurrency,IBMultiplier,MyMultiplier,IgnoreWeekly
+CORN,ZC,ECBOT,NA,NA,1,FALSE
+EUR,EUR,GLOBEX,NA,NA,1,FALSE
+""",
+    "sysbrokers_IB/ib_config_spot_FX.csv": """CODE,CCY1,CCY2,INVERT
+GBPUSD,GBP,USD,NO
+""",
+}
+PRICE_FILES = [name for name in FILES if not name.startswith(("csvconfig", "sysbrokers"))]
+
+
+def build_source(root: Path) -> Path:
+    """A small pysystemtrade directory: two instruments' multiple and adjusted prices and roll
+    calendars (with NaNs and intraday stamps), one FX series, instrument/roll/IB configs."""
+    for name, text in FILES.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def populate(data, source: Path) -> None:
+    """Import the hand-written directory and add records and series of the other families
+    (a microsecond timestamp, a generic library with a text column and a nested symbol)."""
+    report = import_pysystemtrade_csv(str(source), data=data)
+    assert not report.rejected, report.render()
+    assert len(report.loaded) == 3  # CORN, EUR, GBPUSD
+    data.positions.set_strategy_position("trend", "CORN", 3, "2024-01-02 10:00:00.123456")
+    for _ in range(3):
+        data.order_stack("instrument").new_order_id()
+    data.order_stack("contract").new_order_id()
+    data.capital.add_total("2024-01-02 10:00:00.5", total=1e6, broker=1e6, max=1e6, acc_pnl=0.0,
+                           margin=1.5e4)
+    data.capital.add_total("2024-01-03 22:00:00.000001", total=1000000.1, broker=1e6, max=1e6,
+                           acc_pnl=-0.0, margin=0.1 + 0.2)
+    index = pd.DatetimeIndex(["2024-01-02 09:00:00.000001", "2024-01-02 09:00:01.999999",
+                              "2024-01-05 00:00:00"], tz="UTC")
+    data.timeseries.write("custom_series", "CORN/20240300/X",
+                          pd.DataFrame({"value": [1.5, float("nan"), -2.25e-12],
+                                        "note": ["a,b", "", "plain"]}, index=index))
+
+
+def snapshot(data):
+    series = {}
+    for library in data.timeseries.libraries():
+        for symbol in data.timeseries.symbols(library):
+            series[(library, symbol)] = data.timeseries.read(library, symbol)
+    dump, counters = data.state.snapshot()
+    return series, dump, counters
+
+
+def assert_identical(before, after) -> None:
+    assert sorted(before[0]) == sorted(after[0])
+    for key, frame in before[0].items():
+        pd.testing.assert_frame_equal(frame, after[0][key], check_exact=True, obj=str(key))
+    assert before[1] == after[1]
+    assert before[2] == after[2]
+
+
+@pytest.fixture(params=["sqlite", "mongodb"])
+def backend(request):
+    url = request.getfixturevalue("mongo_url") if request.param == "mongodb" else None
+    return request.param, url
+
+
+@pytest.fixture
+def blob(backend, tmp_path):
+    data = make_blob(tmp_path / "home", *backend)
+    yield data
+    data.close()
+
+
+@pytest.fixture
+def sqlite_blob(tmp_path):
+    data = make_blob(tmp_path / "home")
+    yield data
+    data.close()
+
+
+@pytest.fixture
+def source(tmp_path):
+    return build_source(tmp_path / "pysystemtrade")
+
+
+@pytest.fixture(scope="module")
+def made_backup(tmp_path_factory):
+    """One backup of the populated hand-written data (SQLite), shared by the tests that only
+    read it; each test works on its own copy."""
+    root = tmp_path_factory.mktemp("made")
+    data = make_blob(root / "home")
+    try:
+        populate(data, build_source(root / "pysystemtrade"))
+        backup_db_to_csv(str(root / "backup"), data=data)
+    finally:
+        data.close()
+    return root / "backup"
+
+
+@pytest.fixture
+def backup_copy(made_backup, tmp_path):
+    return Path(shutil.copytree(made_backup, tmp_path / "backup"))
+
+
+def test_handmade_import_backup_wipe_restore_identical(source, tmp_path, blob):
+    populate(blob, source)
+    before = snapshot(blob)
+    assert before[2]["instrument_order_id"] == 3
+    out = tmp_path / "backup"
+    backup_db_to_csv(str(out), data=blob)
+    # pysystemtrade's files come back equal in values and timestamps
+    for name in PRICE_FILES:
+        assert_same_values_and_timestamps(source / name, out / name)
+    assert (out / "timeseries" / "custom_series" / "CORN" / "20240300" / "X.csv").is_file()
+    wipe_stores(blob)
+    assert stores_are_empty(blob) and blob.state.counters() == {}
+    restore_db_from_csv(str(out), data=blob)
+    assert_identical(before, snapshot(blob))
+    # ids allocated after the restore never repeat earlier ones
+    assert blob.order_stack("instrument").new_order_id() == 4
+
+
+def test_restore_into_a_fresh_home_is_identical(source, tmp_path, blob, backend):
+    populate(blob, source)
+    before = snapshot(blob)
+    out = tmp_path / "backup"
+    backup_db_to_csv(str(out), data=blob)
+    fresh = make_blob(tmp_path / "fresh", *backend)
+    try:
+        restore_db_from_csv(str(out), data=fresh)
+        assert_identical(before, snapshot(fresh))
+    finally:
+        fresh.close()
+
+
+def test_overwrite_restores_exactly_the_backup(source, tmp_path, blob):
+    populate(blob, source)
+    before = snapshot(blob)
+    out = tmp_path / "backup"
+    backup_db_to_csv(str(out), data=blob)
+    # stray records, series and counters that are not in the backup
+    blob.state.put("stray_collection", "x", {"v": 1})
+    blob.positions.set_strategy_position("trend", "EUR", -2, "2024-01-04")
+    for _ in range(5):
+        blob.order_stack("instrument").new_order_id()
+    blob.state.next_id("stray_counter")
+    blob.timeseries.write("stray_library", "S", pd.DataFrame(
+        {"v": [1.0]}, index=pd.DatetimeIndex(["2024-01-01"], tz="UTC")))
+    blob.fx_prices.write("EURUSD", pd.Series([1.1], index=pd.DatetimeIndex(["2024-01-01"])))
+    with pytest.raises(ExistingData, match="not empty"):
+        restore_db_from_csv(str(out), data=blob)
+    restore_db_from_csv(str(out), overwrite=True, data=blob)
+    assert_identical(before, snapshot(blob))
+
+
+def test_restore_into_empty_store_keeps_its_higher_counters(backup_copy, sqlite_blob):
+    for _ in range(10):  # ids handed out in this home before its records were deleted
+        sqlite_blob.order_stack("instrument").new_order_id()
+    restore_db_from_csv(str(backup_copy), data=sqlite_blob)
+    assert sqlite_blob.state.counters()["instrument_order_id"] == 10
+    assert sqlite_blob.state.counters()["contract_order_id"] == 1
+
+
+# a bad backup is refused before anything is written ------------------------------------------
+def _corrupt_append(path: Path, line: str) -> int:
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines + [line]) + "\n")
+    return len(lines) + 1
+
+
+STATE_CORRUPTIONS = {
+    "nan": '{"key": "zz", "doc": {"v": NaN}}',
+    "infinity": '{"key": "zz", "doc": {"v": -Infinity}}',
+    "empty key": '{"key": "", "doc": {"v": 1}}',
+    "key not text": '{"key": 5, "doc": {"v": 1}}',
+    "doc not a mapping": '{"key": "zz", "doc": [1]}',
+    "no doc": '{"key": "zz"}',
+    "not json": '{"key": "zz", "doc": {"v": 1}',
+    "duplicate key": None,  # filled in from the file's first line
+}
+
+
+@pytest.mark.parametrize("case", sorted(STATE_CORRUPTIONS))
+def test_bad_state_record_is_refused_before_anything_is_written(backup_copy, sqlite_blob, case):
+    out = backup_copy
+    path = out / "state" / "roll_parameters.jsonl"
+    line = STATE_CORRUPTIONS[case] or path.read_text().splitlines()[0]
+    number = _corrupt_append(path, line)
+    with pytest.raises(InvalidData) as info:
+        restore_db_from_csv(str(out), data=sqlite_blob)
+    assert str(path) in str(info.value) and f"line {number}" in str(info.value)
+    assert stores_are_empty(sqlite_blob)
+    assert sqlite_blob.state.collections() == [] and sqlite_blob.state.counters() == {}
+    # once the file is fixed, the restore runs (nothing was left behind to refuse it)
+    path.write_text("\n".join(path.read_text().splitlines()[:number - 1]) + "\n")
+    restore_db_from_csv(str(out), data=sqlite_blob)
+    assert sqlite_blob.roll_parameters.list_codes() == ["CORN", "EUR"]
+
+
+def test_bad_collection_name_and_counters_are_refused(backup_copy, sqlite_blob):
+    out = backup_copy
+    bad = out / "state" / "bad name.jsonl"
+    bad.write_text('{"key": "a", "doc": {}}\n')
+    with pytest.raises(InvalidData, match="bad name"):
+        restore_db_from_csv(str(out), data=sqlite_blob)
+    bad.unlink()
+    counters = out / "state" / "_counters.json"
+    counters.write_text(json.dumps({"instrument_order_id": 3.5}))
+    with pytest.raises(InvalidData, match="_counters.json.*instrument_order_id"):
+        restore_db_from_csv(str(out), data=sqlite_blob)
+    assert stores_are_empty(sqlite_blob) and sqlite_blob.state.counters() == {}
+
+
+@pytest.mark.parametrize("case", ["non-numeric", "bad timestamp", "duplicate timestamp",
+                                  "undescribed file", "missing file"])
+def test_bad_timeseries_file_is_refused_before_anything_is_written(backup_copy, sqlite_blob,
+                                                                   case):
+    out = backup_copy
+    generic = out / "timeseries" / "custom_series" / "CORN" / "20240300" / "X.csv"
+    adjusted = out / "adjusted_prices_csv" / "EUR.csv"  # read after CORN's multiple prices
+    if case == "non-numeric":
+        path = adjusted
+        path.write_text(path.read_text() + "2024-01-01 00:00:00,abc\n")
+        expected = [str(path), "line 5", "abc"]
+    elif case == "bad timestamp":
+        path = generic
+        path.write_text(path.read_text().replace("2024-01-05 00:00:00.000000", "2024-13-05"))
+        expected = [str(path), "line 4"]
+    elif case == "duplicate timestamp":
+        path = adjusted
+        path.write_text(path.read_text() + "2023-12-04 00:00:00,1.5\n")
+        expected = [str(path), "duplicated timestamps"]
+    elif case == "undescribed file":
+        path = out / "timeseries" / "custom_series" / "EXTRA.csv"
+        shutil.copy(generic, path)
+        expected = [str(path), "not described"]
+    else:
+        path = generic
+        path.unlink()
+        expected = [str(path), "not found"]
+    with pytest.raises(InvalidData) as info:
+        restore_db_from_csv(str(out), data=sqlite_blob)
+    for text in expected:
+        assert text in str(info.value)
+    assert stores_are_empty(sqlite_blob) and sqlite_blob.state.counters() == {}
+
+
+# an interrupted restore can be run again ----------------------------------------------------
+class Crash(Exception):
+    pass
+
+
+def _crash_after(monkeypatch, obj, name, calls):
+    original = getattr(obj, name)
+    count = {"n": 0}
+
+    def crashing(*args, **kwargs):
+        count["n"] += 1
+        if count["n"] > calls:
+            raise Crash(f"killed during {name}")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(obj, name, crashing)
+
+
+@pytest.mark.parametrize("where", ["timeseries", "state"])
+def test_interrupted_restore_can_be_run_again(source, tmp_path, blob, monkeypatch, where):
+    populate(blob, source)
+    before = snapshot(blob)
+    out = tmp_path / "backup"
+    backup_db_to_csv(str(out), data=blob)
+    wipe_stores(blob)
+    with monkeypatch.context() as patch:
+        if where == "timeseries":
+            _crash_after(patch, blob.timeseries, "write", 3)
+        else:
+            _crash_after(patch, blob.state, "apply", 1)  # the marker, then the first batch
+        with pytest.raises(Crash):
+            restore_db_from_csv(str(out), data=blob)
+    assert blob.state.get(RESTORE_MARKER, "in_progress") is not None
+    # no backup may replace a good one with a half-restored store
+    with pytest.raises(StoreError, match="has not finished"):
+        backup_db_to_csv(str(tmp_path / "other"), data=blob)
+    with pytest.raises(StoreError, match="has not finished"):
+        backup_state_store(str(tmp_path / "sb"), data=blob)
+    # re-run: allowed although the stores are no longer empty, and it finishes
+    restore_db_from_csv(str(out), data=blob)
+    assert RESTORE_MARKER not in blob.state.collections()
+    assert_identical(before, snapshot(blob))
+
+
+def test_interrupted_overwrite_can_be_run_again(source, tmp_path, sqlite_blob, monkeypatch):
+    populate(sqlite_blob, source)
+    before = snapshot(sqlite_blob)
+    out = tmp_path / "backup"
+    backup_db_to_csv(str(out), data=sqlite_blob)
+    sqlite_blob.state.put("stray_collection", "x", {"v": 1})
+    with monkeypatch.context() as patch:
+        _crash_after(patch, sqlite_blob.timeseries, "delete_library", 1)
+        with pytest.raises(Crash):
+            restore_db_from_csv(str(out), overwrite=True, data=sqlite_blob)
+    restore_db_from_csv(str(out), data=sqlite_blob)
+    assert_identical(before, snapshot(sqlite_blob))
+
+
+def test_restore_refuses_a_directory_that_is_not_a_backup(tmp_path, sqlite_blob):
+    with pytest.raises(InvalidData, match="not a systrade backup"):
+        restore_db_from_csv(str(tmp_path), data=sqlite_blob)

@@ -1,0 +1,190 @@
+"""State-store backups: restore refuses a non-empty store unless ``overwrite`` (then the store
+holds exactly the backup, counters included); records are validated before anything is written;
+``mongodump`` never sees the password on its command line."""
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from syscore.config_models import SystradeConfig
+from syscore.exceptions import ExistingData, InvalidData, StoreError
+from sysdata.data_blob import DataBlob
+from sysproduction.backup_state_store import (
+    backup_state_store,
+    export_state_json,
+    restore_state_store,
+)
+from tests.blob_helpers import make_blob
+
+
+@pytest.fixture(params=["sqlite", "mongodb"])
+def blob(request, tmp_path):
+    url = request.getfixturevalue("mongo_url") if request.param == "mongodb" else None
+    data = make_blob(tmp_path / "home", request.param, url)
+    yield data
+    data.close()
+
+
+def fill(data) -> None:
+    data.positions.set_strategy_position("trend", "CORN", 3, "2024-01-02 10:00:00.123456")
+    for _ in range(4):
+        data.order_stack("instrument").new_order_id()
+    data.state.put("notes", "a", {"text": "", "value": 0.1 + 0.2, "list": [1, None, "NA"]})
+
+
+def test_restore_state_store_refuses_non_empty_store_unless_overwrite(tmp_path, blob):
+    fill(blob)
+    before = blob.state.snapshot()
+    path = backup_state_store(str(tmp_path / "sb"), data=blob)
+    # strays the backup does not have
+    blob.state.put("stray", "x", {"v": 1})
+    blob.positions.set_strategy_position("trend", "EUR", 1, "2024-01-03")
+    for _ in range(3):
+        blob.order_stack("instrument").new_order_id()
+    blob.state.next_id("stray_counter")
+    with pytest.raises(ExistingData, match="not empty"):
+        restore_state_store(path, data=blob)
+    assert blob.state.get("stray", "x") == {"v": 1}
+    restore_state_store(path, overwrite=True, data=blob)
+    assert blob.state.snapshot() == before
+
+
+def test_restore_state_store_into_a_fresh_store_is_identical(tmp_path, blob):
+    fill(blob)
+    before = blob.state.snapshot()
+    path = backup_state_store(str(tmp_path / "sb"), data=blob)
+    fresh = make_blob(tmp_path / "fresh")
+    try:
+        restore_state_store(path, data=fresh)
+        assert fresh.state.snapshot() == before
+    finally:
+        fresh.close()
+
+
+def test_bad_json_export_is_refused_before_anything_is_written(tmp_path, blob):
+    fill(blob)
+    export = export_state_json(blob.state, tmp_path / "export")
+    assert not (tmp_path / "export.partial").exists()
+    path = export / "notes.jsonl"
+    path.write_text(path.read_text() + '{"key": "zz", "doc": {"v": NaN}}\n')
+    fresh = make_blob(tmp_path / "fresh")
+    try:
+        with pytest.raises(InvalidData, match=r"notes\.jsonl: line 2: .*NaN"):
+            restore_state_store(str(export), data=fresh)
+        assert fresh.state.collections() == [] and fresh.state.counters() == {}
+    finally:
+        fresh.close()
+
+
+def test_restore_state_store_refuses_unknown_files(tmp_path, blob):
+    not_sqlite = tmp_path / "x.sqlite"
+    not_sqlite.write_text("hello")
+    with pytest.raises(InvalidData, match="not a systrade SQLite state file"):
+        restore_state_store(str(not_sqlite), data=blob)
+    dump = tmp_path / "mongodump_x" / "db"
+    dump.mkdir(parents=True)
+    (dump / "c.bson").write_bytes(b"")
+    with pytest.raises(InvalidData, match="mongorestore"):
+        restore_state_store(str(tmp_path / "mongodump_x"), data=blob)
+
+
+# mongodump -----------------------------------------------------------------------------------
+FAKE_MONGODUMP = """#!{python}
+import json, os, stat, sys
+args = sys.argv[1:]
+config = next(a.split("=", 1)[1] for a in args if a.startswith("--config="))
+out = next(a.split("=", 1)[1] for a in args if a.startswith("--out="))
+record = {{"argv": sys.argv, "mode": stat.S_IMODE(os.stat(config).st_mode),
+          "config": open(config).read()}}
+with open(os.environ["FAKE_MONGODUMP_LOG"], "w") as handle:
+    json.dump(record, handle)
+if os.environ.get("FAKE_MONGODUMP_FAIL"):
+    sys.stderr.write("Failed: cannot connect to " + record["config"].split("uri: ")[1].strip()
+                     + " (password s3cr%2Ft)\\n")
+    sys.exit(1)
+os.makedirs(os.path.join(out, "db"))
+open(os.path.join(out, "db", "c.bson"), "wb").close()
+"""
+SECRET_URL = "mongodb://trader:s3cr%2Ft@127.0.0.1:1/prod"
+
+
+@pytest.fixture
+def fake_mongodump(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "mongodump"
+    script.write_text(FAKE_MONGODUMP.format(python=sys.executable))
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_MONGODUMP_LOG", str(tmp_path / "mongodump.json"))
+    return tmp_path / "mongodump.json"
+
+
+@pytest.fixture
+def mongo_blob_with_password(tmp_path, mongo_url):
+    """A MongoDB blob whose configured URL carries a password (only mongodump uses it)."""
+    real = make_blob(tmp_path / "home", "mongodb", mongo_url)
+    yield DataBlob(real.state, real.timeseries, SystradeConfig(state_store=SECRET_URL),
+                   real.home, clock=real.clock)
+    real.close()
+
+
+def test_mongodump_gets_the_url_from_a_private_config_file(tmp_path, fake_mongodump,
+                                                           mongo_blob_with_password):
+    target = backup_state_store(str(tmp_path / "sb"), data=mongo_blob_with_password)
+    assert Path(target).name.startswith("mongodump_") and (Path(target) / "db").is_dir()
+    record = json.loads(fake_mongodump.read_text())
+    assert not any("s3cr" in arg for arg in record["argv"])
+    assert record["mode"] == stat.S_IRUSR | stat.S_IWUSR
+    assert SECRET_URL in record["config"]
+    config_path = next(a.split("=", 1)[1] for a in record["argv"] if a.startswith("--config="))
+    assert not Path(config_path).exists()
+
+
+def test_mongodump_failure_hides_the_password(tmp_path, fake_mongodump, monkeypatch,
+                                              mongo_blob_with_password):
+    monkeypatch.setenv("FAKE_MONGODUMP_FAIL", "1")
+    with pytest.raises(StoreError) as info:
+        backup_state_store(str(tmp_path / "sb"), data=mongo_blob_with_password)
+    message = str(info.value)
+    assert "exit code 1" in message and "cannot connect" in message
+    assert "s3cr" not in message and "***" in message
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_interrupted_state_restore_can_be_run_again(tmp_path, blob, monkeypatch):
+    fill(blob)
+    before = blob.state.snapshot()
+    path = backup_state_store(str(tmp_path / "sb"), data=blob)
+    blob.state.put("stray", "x", {"v": 1})
+    original = blob.state.apply
+    calls = {"n": 0}
+
+    def crashing(ops):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the marker is written, the first batch is not
+            raise KeyboardInterrupt
+        return original(ops)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(blob.state, "apply", crashing)
+        with pytest.raises(KeyboardInterrupt):
+            restore_state_store(path, overwrite=True, data=blob)
+    assert blob.state.collections() == ["_restore"]
+    with pytest.raises(StoreError, match="has not finished"):
+        backup_state_store(str(tmp_path / "sb2"), data=blob)
+    restore_state_store(path, data=blob)  # no overwrite needed to finish
+    assert blob.state.snapshot() == before
+
+
+def test_state_restore_refuses_to_finish_an_interrupted_full_restore(tmp_path, blob):
+    fill(blob)
+    path = backup_state_store(str(tmp_path / "sb"), data=blob)
+    blob.state.put("_restore", "in_progress", {"source": "/somewhere/csv", "kind": "csv"})
+    with pytest.raises(ExistingData, match="full restore from /somewhere/csv"):
+        restore_state_store(path, overwrite=True, data=blob)
