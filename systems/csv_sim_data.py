@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from systems.exceptions import MissingBacktestData
-from systems.sim_data import MULTIPLE_PRICE_COLUMNS, InstrumentConfig, SimData
+from systems.sim_data import MULTIPLE_PRICE_COLUMNS, InstrumentConfig, SimData, resolve_fx_rate
 
 # pandas' fast float parser: at most one unit in the last place from the exact conversion,
 # about twice as fast as the default; set to "high" for exact round-trip parsing
@@ -117,25 +117,8 @@ class CsvSimData(SimData):
         key = (currency, base)
         if key in self._cache_fx:
             return self._cache_fx[key]
-        if currency == base:
-            result = ONE
-        else:
-            direct = self._fx_file(currency + base)
-            if direct is not None:
-                result = direct
-            else:
-                inverse = self._fx_file(base + currency)
-                if inverse is not None:
-                    result = 1.0 / inverse
-                elif "USD" not in (currency, base):
-                    leg1 = self.get_fx_rate(currency, "USD")
-                    leg2 = self.get_fx_rate(base, "USD")
-                    both = pd.concat([leg1, leg2], axis=1).ffill().dropna()
-                    result = both.iloc[:, 0] / both.iloc[:, 1]
-                else:
-                    raise MissingBacktestData(
-                        f"no FX rate {currency}{base} (nor {base}{currency}) in {self._dir / 'fx_prices_csv'}"
-                    )
+        result = resolve_fx_rate(currency, base, self._fx_file, ONE,
+                                 str(self._dir / "fx_prices_csv"))
         self._cache_fx[key] = result
         return result
 

@@ -6,6 +6,7 @@ the instrument's price units; FX rates are "units of base currency per one unit 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -67,3 +68,27 @@ class SimData(ABC):
     @abstractmethod
     def get_instrument_config(self, code: str) -> InstrumentConfig:
         """Point size, currency, costs and roll frequency of one instrument."""
+
+
+def resolve_fx_rate(currency: str, base: str, stored: Callable[[str], pd.Series | None],
+                    one: pd.Series, where: str) -> pd.Series:
+    """Units of ``base`` per unit of ``currency`` from stored pair series: the direct pair
+    (``EURUSD``), else the inverse of the reverse pair, else a cross through USD (forward-filled
+    onto the union of both legs' dates); ``one`` when the currencies match. ``stored(code)``
+    returns a pair's series or None. Raises :class:`MissingBacktestData` naming ``where``."""
+    from systems.exceptions import MissingBacktestData
+
+    if currency == base:
+        return one
+    direct = stored(currency + base)
+    if direct is not None:
+        return direct
+    inverse = stored(base + currency)
+    if inverse is not None:
+        return 1.0 / inverse
+    if "USD" not in (currency, base):
+        legs = [resolve_fx_rate(currency, "USD", stored, one, where),
+                resolve_fx_rate(base, "USD", stored, one, where)]
+        both = pd.concat(legs, axis=1).ffill().dropna()
+        return both.iloc[:, 0] / both.iloc[:, 1]
+    raise MissingBacktestData(f"no FX rate {currency}{base} (nor {base}{currency}) in {where}")

@@ -12,7 +12,7 @@ import pandas as pd
 from syscore.exceptions import MissingData
 from systems.csv_sim_data import ONE
 from systems.exceptions import MissingBacktestData
-from systems.sim_data import MULTIPLE_PRICE_COLUMNS, InstrumentConfig, SimData
+from systems.sim_data import MULTIPLE_PRICE_COLUMNS, InstrumentConfig, SimData, resolve_fx_rate
 
 
 def _naive(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
@@ -68,21 +68,7 @@ class StoreSimData(SimData):
         key = (currency, base)
         if key in self._cache_fx:
             return self._cache_fx[key]
-        if currency == base:
-            result = ONE
-        else:
-            direct = self._stored_fx(currency + base)
-            inverse = None if direct is not None else self._stored_fx(base + currency)
-            if direct is not None:
-                result = direct
-            elif inverse is not None:
-                result = 1.0 / inverse
-            elif "USD" not in (currency, base):
-                both = pd.concat([self.get_fx_rate(currency, "USD"),
-                                  self.get_fx_rate(base, "USD")], axis=1).ffill().dropna()
-                result = both.iloc[:, 0] / both.iloc[:, 1]
-            else:
-                raise MissingBacktestData(f"no FX prices {currency}{base} (nor {base}{currency})")
+        result = resolve_fx_rate(currency, base, self._stored_fx, ONE, "the FX price store")
         self._cache_fx[key] = result
         return result
 
