@@ -133,6 +133,7 @@ class SystradeConfig(_Strict):
 
     timeseries_store: str | None = None
     state_store: str = "sqlite"
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     broker: Literal["sim", "ib"] = "sim"
     clock: Literal["real", "simulated"] = "real"
     base_currency: str = "USD"

@@ -71,7 +71,7 @@ class DataBlob:
                     config: SystradeConfig | None = None) -> DataBlob:
         home = home or systrade_home()
         config = config or load_config(home)
-        state = state_store_from_url(config.state_store, home)
+        state = state_store_from_url(config.state_store, home, config.sqlite_synchronous)
         try:
             timeseries = TimeSeriesStore(default_timeseries_uri(config, home))
         except Exception:

@@ -54,15 +54,17 @@ class ImportReport:
         return self.render()
 
 
-def import_pysystemtrade_csv(source_dir: str, data: DataBlob | None = None) -> ImportReport:
-    """Load a pysystemtrade CSV directory into the stores and report per instrument."""
+def import_pysystemtrade_csv(source_dir: str, overwrite: bool = False,
+                             data: DataBlob | None = None) -> ImportReport:
+    """Load a pysystemtrade CSV directory into the stores and report per instrument. Price
+    series already stored are not replaced unless ``overwrite`` (configs are always updated)."""
     source = Path(source_dir).expanduser()
     if not source.is_dir():
         raise InvalidData(f"source directory not found: {source}")
     with blob_for(data, "import_pysystemtrade_csv") as blob:
         report = ImportReport()
         _import_configs(source, blob, report)
-        _import_prices(source, blob, report)
+        _import_prices(source, blob, report, overwrite)
         log.info("import from %s finished:\n%s", source, report.render())
         return report
 
@@ -103,7 +105,8 @@ def _import_configs(source: Path, data: DataBlob, report: ImportReport) -> None:
                 report.add_rejected(item.code, item.reason)
 
 
-def _import_prices(source: Path, data: DataBlob, report: ImportReport) -> None:
+def _import_prices(source: Path, data: DataBlob, report: ImportReport,
+                   overwrite: bool = False) -> None:
     families = [
         (layout.MULTIPLE_DIR, "multiple prices", layout.read_multiple_prices, data.multiple_prices),
         (layout.ADJUSTED_DIR, "adjusted prices", layout.read_adjusted_prices, data.adjusted_prices),
@@ -114,6 +117,10 @@ def _import_prices(source: Path, data: DataBlob, report: ImportReport) -> None:
             if not data.instruments.has(code):
                 report.add_rejected(code, f"{what}: unknown instrument {code!r} (no instrument config)")
                 continue
+            if target.has(code) and not overwrite:
+                report.add_rejected(code, f"{what}: already stored; not replaced (overwrite=true "
+                                          "replaces it)")
+                continue
             try:
                 frame = reader(source / directory / f"{code}.csv")
                 target.write(code, frame)
@@ -122,6 +129,10 @@ def _import_prices(source: Path, data: DataBlob, report: ImportReport) -> None:
                 continue
             report.add_loaded(code, f"{what} ({len(frame)} rows)")
     for code in layout.codes_in(source / layout.FX_DIR):
+        if data.fx_prices.has(code) and not overwrite:
+            report.add_rejected(code, "FX prices: already stored; not replaced (overwrite=true "
+                                      "replaces them)")
+            continue
         try:
             frame = layout.read_fx_prices(source / layout.FX_DIR / f"{code}.csv")
             data.fx_prices.write(code, frame)

@@ -56,8 +56,12 @@ def new_fx_prices(data: DataBlob, pair: FxPairConfig) -> tuple[FxPrices, pd.Seri
     else:
         start = pd.Timestamp(data.config.sim.start_date if data.config.broker == "sim"
                              else DEFAULT_HISTORY_START, tz="UTC")
-    cleaned = clean_fx_prices(fetch_fx_prices(data, pair, start), data.now(),
-                              data.config.price_cleaning.ignore_future_prices)
+    raw = fetch_fx_prices(data, pair, start)
+    cleaned = clean_fx_prices(raw, data.now(), data.config.price_cleaning.ignore_future_prices)
+    if len(raw) != len(cleaned):
+        get_logger("update_fx_prices", type="fx", fx_code=pair.code).warning(
+            "%s: cleaning dropped %d of %d quotes (NaN, non-positive, duplicated or future)",
+            pair.code, len(raw) - len(cleaned), len(raw))
     new = cleaned.data
     if len(existing):
         new = new[new.index > existing.data.index[-1]]

@@ -6,16 +6,17 @@ from pathlib import Path
 from sysdata.state.base import StateStore
 
 
-def state_store_from_url(url: str, home: Path) -> StateStore:
+def state_store_from_url(url: str, home: Path, sqlite_synchronous: str = "FULL") -> StateStore:
     """``sqlite`` → ``$SYSTRADE_HOME/state.sqlite``; ``sqlite:///path``; ``mongodb://host/db``."""
     if url == "sqlite":
         from sysdata.state.sqlite_store import SqliteStateStore
 
-        return SqliteStateStore(home / "state.sqlite")
+        return SqliteStateStore(home / "state.sqlite", synchronous=sqlite_synchronous)
     if url.startswith("sqlite:///"):
         from sysdata.state.sqlite_store import SqliteStateStore
 
-        return SqliteStateStore(Path(url[len("sqlite:///"):]).expanduser())
+        return SqliteStateStore(Path(url[len("sqlite:///"):]).expanduser(),
+                                synchronous=sqlite_synchronous)
     if url.startswith(("mongodb://", "mongodb+srv://")):
         from sysdata.state.mongo_store import MongoStateStore
 

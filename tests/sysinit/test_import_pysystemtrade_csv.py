@@ -157,3 +157,20 @@ def test_bad_config_rows_rejected_rest_loaded(tmp_path, blob):
     report = import_pysystemtrade_csv(str(source), data=blob)
     assert blob.instruments.list_codes() == ["GOOD"]
     assert "Pointsize is not a number" in report.rejected["BAD"][0]
+
+
+def test_stored_series_are_not_replaced_without_overwrite(tmp_path, blob):
+    source = tmp_path / "src"
+    (source / "csvconfig").mkdir(parents=True)
+    (source / "csvconfig" / "instrumentconfig.csv").write_text(
+        "Instrument,Pointsize,Percentage,PerBlock,PerTrade,AssetClass,Currency,Description,Slippage\n"
+        "GOOD,50,0,2,0,Ags,USD,Fine,0.1\n")
+    (source / "adjusted_prices_csv").mkdir()
+    (source / "adjusted_prices_csv" / "GOOD.csv").write_text("DATETIME,price\n2020-01-01 23:00:00,1.5\n")
+    import_pysystemtrade_csv(str(source), data=blob)
+    (source / "adjusted_prices_csv" / "GOOD.csv").write_text("DATETIME,price\n2020-01-01 23:00:00,9.9\n")
+    report = import_pysystemtrade_csv(str(source), data=blob)
+    assert "already stored" in report.rejected["GOOD"][0]
+    assert blob.adjusted_prices.read_series("GOOD").iloc[0] == 1.5
+    import_pysystemtrade_csv(str(source), overwrite=True, data=blob)
+    assert blob.adjusted_prices.read_series("GOOD").iloc[0] == 9.9

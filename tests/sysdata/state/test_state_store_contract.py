@@ -119,3 +119,18 @@ def test_snapshot_and_reset_counters(state_store):
     state_store.reset_counters()
     assert state_store.counters() == {}
     assert state_store.next_id("ids") == 1
+
+
+def test_sqlite_durability_setting(tmp_path):
+    from sysdata.state.sqlite_store import SqliteStateStore
+
+    full = SqliteStateStore(tmp_path / "a.sqlite")
+    normal = SqliteStateStore(tmp_path / "b.sqlite", synchronous="NORMAL")
+    try:
+        assert full._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert normal._conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+        with pytest.raises(InvalidData, match="FULL or NORMAL"):
+            SqliteStateStore(tmp_path / "c.sqlite", synchronous="OFF")
+    finally:
+        full.close()
+        normal.close()
