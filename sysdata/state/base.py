@@ -25,6 +25,7 @@ from typing import Any
 from syscore.exceptions import InvalidData
 
 OPERATORS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in")
+RESERVED_FIELDS = frozenset({"_id", "_rev"})
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,9 @@ def encode_doc(doc: dict[str, Any]) -> str:
     """JSON text of a document; refuses NaN/inf and non-JSON values with a clear error."""
     if not isinstance(doc, dict):
         raise InvalidData(f"document must be a mapping, got {type(doc).__name__}")
+    reserved = RESERVED_FIELDS & set(doc)
+    if reserved:
+        raise InvalidData(f"document fields {sorted(reserved)} are reserved by the store")
     try:
         return json.dumps(doc, allow_nan=False, sort_keys=True, separators=(",", ":"))
     except ValueError as exc:
@@ -147,7 +151,9 @@ class StateStore(ABC):
 
     @abstractmethod
     def apply(self, operations: Iterable[Operation]) -> None:
-        """Apply all operations atomically, in order."""
+        """Apply all operations as one change, in order. SQLite: one transaction. MongoDB: all or
+        nothing against other writers (conditional writes, put back on conflict) and finished
+        by recovery if the writer dies; readers may see it half-applied for an instant."""
 
     @abstractmethod
     def next_id(self, counter: str, start: int = 1) -> int:
@@ -174,7 +180,8 @@ class StateStore(ABC):
                change: Callable[[dict[str, Any] | None], dict[str, Any] | None]) -> dict[str, Any] | None:
         """Atomically replace the document at ``key`` with ``change(current)`` (``current`` is
         None when absent; returning None deletes it). No other writer's change in between is
-        lost: SQLite holds the write lock, MongoDB compares revisions and retries."""
+        lost: SQLite holds the write lock, MongoDB compares revisions and retries, so ``change``
+        may run several times and must have no side effects (nor use the store)."""
 
     @abstractmethod
     def reset_counters(self) -> None:

@@ -25,6 +25,7 @@ retried on conflict.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
@@ -33,6 +34,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pymongo
+from bson.errors import InvalidDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from syscore.exceptions import ConcurrencyError, ExistingData, InvalidData, StoreError
@@ -53,7 +55,17 @@ COUNTERS = "_counters"
 REV = "_rev"
 _INTERNAL = (JOURNAL, COUNTERS)
 UPDATE_RETRIES = 50
+PENDING, REPLAYING, COMMITTED = "pending", "replaying", "committed"
 log = logging.getLogger("sysdata.state.mongo")
+
+
+@contextlib.contextmanager
+def _store_errors(what: str):
+    """Driver errors become :class:`StoreError` naming the operation."""
+    try:
+        yield
+    except (PyMongoError, InvalidDocument) as exc:
+        raise StoreError(f"MongoDB {what} failed: {exc}") from None
 
 
 def _new_rev() -> str:
@@ -120,12 +132,14 @@ class MongoStateStore(StateStore):
             raise StoreError(f"MongoDB read failed: {exc}") from None
 
     def collections(self) -> list[str]:
-        names = [n for n in self._db.list_collection_names() if n not in _INTERNAL]
-        return sorted(n for n in names if self._db[n].count_documents({}, limit=1))
+        with _store_errors("read"):
+            names = [n for n in self._db.list_collection_names() if n not in _INTERNAL]
+            return sorted(n for n in names if self._db[n].count_documents({}, limit=1))
 
     def counters(self) -> dict[str, int]:
-        return {str(doc["_id"]): int(doc["value"])
-                for doc in self._db[COUNTERS].find({}).sort("_id", pymongo.ASCENDING)}
+        with _store_errors("read"):
+            return {str(doc["_id"]): int(doc["value"])
+                    for doc in self._db[COUNTERS].find({}).sort("_id", pymongo.ASCENDING)}
 
     # conditional single-document writes -------------------------------------------------------
     def _current(self, collection: str, key: str) -> tuple[dict[str, Any] | None, str | None]:
@@ -167,7 +181,7 @@ class MongoStateStore(StateStore):
                 self._apply_single(ops[0])
             else:
                 self._apply_batch(ops)
-        except PyMongoError as exc:
+        except (PyMongoError, InvalidDocument) as exc:
             raise StoreError(f"MongoDB write failed: {exc}") from None
 
     def _apply_single(self, op: Operation) -> None:
@@ -194,22 +208,56 @@ class MongoStateStore(StateStore):
             final[slot] = None if isinstance(op, Delete) else op.doc
         after_rev = {k: _new_rev() for k in keys}
         entry_id = uuid.uuid4().hex
-        self._db[JOURNAL].insert_one({"_id": entry_id, "created": time.time(), "keys": [
+        self._db[JOURNAL].insert_one({"_id": entry_id, "created": time.time(), "state": PENDING,
+                                      "keys": [
             {"collection": c, "key": k, "before": before[(c, k)][1], "after": after_rev[(c, k)],
              "doc": final[(c, k)]} for c, k in keys]})
         written: list[tuple[str, str]] = []
         for slot in keys:
-            if self._cas(slot[0], slot[1], before[slot][1], final[slot], after_rev[slot]):
+            if self._cas(slot[0], slot[1], before[slot][1], final[slot], after_rev[slot]) \
+                    or self._current(*slot)[1] == after_rev[slot]:  # recovery wrote it for us
                 written.append(slot)
                 continue
-            for undo in reversed(written):  # another writer got in first: put back what we wrote
-                self._cas(undo[0], undo[1], after_rev[undo], before[undo][0],
-                          before[undo][1] or _new_rev())
+            self._abort(entry_id, slot, written, before, final, after_rev)
+        try:  # committed: recovery must not touch these keys again
+            self._db[JOURNAL].update_one({"_id": entry_id}, {"$set": {"state": COMMITTED}})
             self._db[JOURNAL].delete_one({"_id": entry_id})
+        except PyMongoError as exc:  # the change is complete; a leftover entry is harmless
+            log.error("journal entry %s not cleared after a complete change: %s", entry_id, exc)
+
+    def _abort(self, entry_id, slot, written, before, final, after_rev) -> None:
+        """Another writer changed ``slot``: undo the keys already written, then raise."""
+        # take the entry away from recovery first, so it can never roll this change forward
+        if self._db[JOURNAL].delete_one({"_id": entry_id, "state": PENDING}).deleted_count == 0:
             raise ConcurrencyError(
-                f"{slot[0]}/{slot[1]} was changed by another writer during a multi-record "
-                "change; nothing was written")
-        self._db[JOURNAL].delete_one({"_id": entry_id})
+                f"{slot[0]}/{slot[1]} was changed by another writer while recovery was completing "
+                "this change; re-read the records before retrying")
+        not_undone = []
+        for undo in reversed(written):
+            if not self._put_back(undo, before[undo][0], final[undo], after_rev[undo]):
+                not_undone.append(f"{undo[0]}/{undo[1]}")
+        if not_undone:
+            log.critical("multi-record change could not be fully undone: %s changed again by "
+                         "other writers", not_undone)
+            raise ConcurrencyError(
+                f"{slot[0]}/{slot[1]} was changed by another writer; the change could not be fully "
+                f"undone for {not_undone} (changed again since): check them")
+        raise ConcurrencyError(
+            f"{slot[0]}/{slot[1]} was changed by another writer during a multi-record change; "
+            "nothing was written")
+
+    def _put_back(self, slot, before_doc, written_doc, written_rev) -> bool:
+        """Restore a key this change wrote, unless someone changed it since; True if restored."""
+        collection, key = slot
+        if written_doc is None:  # this change deleted it: bring it back if still absent
+            if before_doc is None:
+                return True
+            try:
+                self._col(collection).insert_one({"_id": key, **before_doc, REV: _new_rev()})
+                return True
+            except DuplicateKeyError:
+                return False
+        return self._cas(collection, key, written_rev, before_doc, _new_rev())
 
     def _replay_if_due(self) -> None:
         cutoff = time.time() - self.replay_after_seconds
@@ -218,22 +266,35 @@ class MongoStateStore(StateStore):
 
     def replay_journal(self, older_than_seconds: float = 60.0) -> int:
         """Finish multi-record changes left by dead writers (module docstring); returns how
-        many journal entries were replayed."""
+        many journal entries were replayed. Each entry is claimed atomically, so two processes
+        never replay the same one, and a writer that is only slow sees the claim and stops."""
         cutoff = time.time() - older_than_seconds
         replayed = 0
-        for entry in self._db[JOURNAL].find({"created": {"$lte": cutoff}}):
-            for item in entry.get("keys", []):
-                collection, key = item["collection"], item["key"]
-                _, rev = self._current(collection, key)
-                if rev == item["after"]:
+        journal = self._db[JOURNAL]
+        try:
+            journal.delete_many({"state": COMMITTED})
+            for entry in list(journal.find({"created": {"$lte": cutoff}})):
+                claimed = journal.find_one_and_update(
+                    {"_id": entry["_id"], "$or": [
+                        {"state": PENDING},
+                        {"state": REPLAYING, "claimed_at": {"$lte": cutoff}}]},
+                    {"$set": {"state": REPLAYING, "claimed_at": time.time()}})
+                if claimed is None:
                     continue
-                if rev == item["before"]:
-                    self._cas(collection, key, rev, item["doc"], item["after"])
-                    continue
-                log.error("journal %s: %s/%s changed by a later write; left as it is",
-                          entry["_id"], collection, key)
-            self._db[JOURNAL].delete_one({"_id": entry["_id"]})
-            replayed += 1
+                for item in claimed.get("keys", []):
+                    collection, key = item["collection"], item["key"]
+                    _, rev = self._current(collection, key)
+                    if rev == item["after"] or (rev is None and item["doc"] is None):
+                        continue
+                    if rev == item["before"]:
+                        self._cas(collection, key, rev, item["doc"], item["after"])
+                        continue
+                    log.error("journal %s: %s/%s changed by a later write; left as it is",
+                              claimed["_id"], collection, key)
+                journal.delete_one({"_id": claimed["_id"]})
+                replayed += 1
+        except PyMongoError as exc:
+            raise StoreError(f"MongoDB journal replay failed: {exc}") from None
         return replayed
 
     def update(self, collection, key, change):
@@ -270,27 +331,36 @@ class MongoStateStore(StateStore):
 
     def set_counter_at_least(self, counter: str, value: int) -> None:
         check_name(counter, "counter")
-        if self._db[COUNTERS].find_one({"_id": counter}) is None:
-            try:
-                self._db[COUNTERS].insert_one({"_id": counter, "value": int(value)})
-                return
-            except DuplicateKeyError:
-                pass
-        self._db[COUNTERS].update_one({"_id": counter}, {"$max": {"value": int(value)}})
+        with _store_errors("write"):
+            if self._db[COUNTERS].find_one({"_id": counter}) is None:
+                try:
+                    self._db[COUNTERS].insert_one({"_id": counter, "value": int(value)})
+                    return
+                except DuplicateKeyError:
+                    pass
+            self._db[COUNTERS].update_one({"_id": counter}, {"$max": {"value": int(value)}})
 
     def reset_counters(self) -> None:
-        self._db[COUNTERS].delete_many({})
+        with _store_errors("write"):
+            self._db[COUNTERS].delete_many({})
 
     def clear_pending_changes(self) -> None:
-        self._db[JOURNAL].delete_many({})
+        with _store_errors("write"):
+            self._db[JOURNAL].delete_many({})
 
     def drop(self, collection: str) -> None:
-        self._col(collection).delete_many({})
+        with _store_errors("write"):
+            self._col(collection).delete_many({})
 
     def drop_database(self) -> None:
         """Delete every collection of this store's database (tests and restores)."""
-        for name in self._db.list_collection_names():
-            self._db[name].delete_many({})
+        with _store_errors("write"):
+            for name in self._db.list_collection_names():
+                self._db[name].delete_many({})
+
+    def snapshot(self):
+        with _store_errors("read"):
+            return super().snapshot()
 
     def close(self) -> None:
         self._client.close()

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from syscore.exceptions import ConcurrencyError, ExistingData
-from sysdata.state.base import Insert, Put
+from syscore.exceptions import ConcurrencyError, ExistingData, InvalidData
+from sysdata.state.base import Delete, Insert, Put
 from sysdata.state.mongo_store import JOURNAL, REV, MongoStateStore
 
 
@@ -19,8 +19,10 @@ def url(mongo_url):
 
 def dead_writer_entry(store, keys):
     """What a writer leaves when killed after journaling and writing only some keys."""
-    store._db[JOURNAL].insert_one({"_id": uuid.uuid4().hex, "created": time.time() - 120,
-                                   "keys": keys})
+    entry_id = uuid.uuid4().hex
+    store._db[JOURNAL].insert_one({"_id": entry_id, "created": time.time() - 120,
+                                   "state": "pending", "keys": keys})
+    return entry_id
 
 
 def rev_of(store, collection, key):
@@ -76,7 +78,8 @@ def test_replay_never_overwrites_a_later_write(url):
 
 def test_live_writer_entry_is_left_alone(url):
     store = MongoStateStore(url)
-    store._db[JOURNAL].insert_one({"_id": "live", "created": time.time(), "keys": []})
+    store._db[JOURNAL].insert_one({"_id": "live", "created": time.time(), "state": "pending",
+                                   "keys": []})
     again = MongoStateStore(url)
     assert again._db[JOURNAL].count_documents({"_id": "live"}) == 1
     again.drop_database()
@@ -130,3 +133,95 @@ def test_wipe_forgets_unfinished_changes(url):
     assert again.collections() == []
     store.close()
     again.close()
+
+
+
+def racing_writer(store, monkeypatch, collection, value):
+    """Make another writer change ``collection``'s key just before this store writes it."""
+    real_cas = store._cas
+
+    def racing_cas(coll, key, expected, doc, new_rev):
+        if coll == collection:
+            store._db[coll].replace_one({"_id": key}, {"_id": key, **value, REV: "other"})
+        return real_cas(coll, key, expected, doc, new_rev)
+
+    monkeypatch.setattr(store, "_cas", racing_cas)
+
+
+def test_aborted_batch_restores_a_key_it_deleted(url, monkeypatch):
+    store = MongoStateStore(url)
+    store.put("orders", "1", {"status": "working"})
+    store.put("positions", "CORN", {"position": 0})
+    racing_writer(store, monkeypatch, "positions", {"position": 9})
+    with pytest.raises(ConcurrencyError, match="nothing was written"):
+        store.apply([Delete("orders", "1"), Put("positions", "CORN", {"position": 2})])
+    monkeypatch.undo()
+    assert store.get("orders", "1") == {"status": "working"}
+    assert store.get("positions", "CORN") == {"position": 9}
+    assert store._db[JOURNAL].count_documents({}) == 0
+    store.drop_database()
+    store.close()
+
+
+def test_aborted_batch_is_never_rolled_forward_by_recovery(url, monkeypatch):
+    store = MongoStateStore(url, replay_after_seconds=0)
+    store.put("orders", "1", {"status": "working"})
+    store.put("positions", "CORN", {"position": 0})
+    racing_writer(store, monkeypatch, "positions", {"position": 5})
+    with pytest.raises(ConcurrencyError):
+        store.apply([Put("orders", "1", {"status": "filled"}),
+                     Put("positions", "CORN", {"position": 3})])
+    monkeypatch.undo()
+    store.replay_journal(older_than_seconds=0)
+    assert store.get("orders", "1") == {"status": "working"}
+    assert store.get("positions", "CORN") == {"position": 5}
+    store.drop_database()
+    store.close()
+
+
+def test_committed_entry_never_resurrects_a_later_delete(url):
+    store = MongoStateStore(url)
+    store.apply([Insert("locks", "CORN", {"owner": "a"}), Put("audit", "1", {"x": 1})])
+    lock_rev = rev_of(store, "locks", "CORN")
+    # the writer finished and marked its entry committed but died before deleting it
+    store._db[JOURNAL].insert_one({"_id": "done", "created": time.time() - 120,
+                                   "state": "committed", "keys": [
+        {"collection": "locks", "key": "CORN", "before": None, "after": lock_rev,
+         "doc": {"owner": "a"}}]})
+    store.delete("locks", "CORN")  # the lock is released afterwards
+    again = MongoStateStore(url)
+    assert again.get("locks", "CORN") is None
+    assert again._db[JOURNAL].count_documents({}) == 0
+    store.drop_database()
+    store.close()
+    again.close()
+
+
+def test_slow_writer_whose_entry_recovery_claimed_does_not_undo(url, monkeypatch):
+    store = MongoStateStore(url)
+    store.put("orders", "1", {"status": "working"})
+    store.put("positions", "CORN", {"position": 0})
+    real_cas = store._cas
+
+    def stalled_cas(coll, key, expected, doc, new_rev):
+        if coll == "positions":  # the writer stalls here; recovery claims and finishes its entry
+            store._db[JOURNAL].update_many({}, {"$set": {"created": time.time() - 120}})
+            MongoStateStore(url).replay_journal(older_than_seconds=60)
+        return real_cas(coll, key, expected, doc, new_rev)
+
+    monkeypatch.setattr(store, "_cas", stalled_cas)
+    store.apply([Put("orders", "1", {"status": "filled"}), Put("positions", "CORN", {"position": 3})])
+    monkeypatch.undo()
+    assert store.get("orders", "1") == {"status": "filled"}
+    assert store.get("positions", "CORN") == {"position": 3}
+    store.drop_database()
+    store.close()
+
+
+def test_reserved_fields_refused(url):
+    store = MongoStateStore(url)
+    with pytest.raises(InvalidData, match="reserved"):
+        store.put("orders", "X", {"_id": "Y"})
+    with pytest.raises(InvalidData, match="reserved"):
+        store.put("orders", "X", {"_rev": "r"})
+    store.close()
