@@ -84,21 +84,15 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return out
 
 
-def _has_path(data: Any, path: tuple) -> bool:
-    for part in path:
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-        else:
-            return False
-    return True
+_MISSING = object()
 
 
-def _found(data: Any, path: tuple) -> Any:
+def _lookup(data: Any, path: tuple) -> Any:
+    """The value at ``path`` in nested mappings, or ``_MISSING``."""
     for part in path:
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-        else:
-            return None
+        if not (isinstance(data, dict) and part in data):
+            return _MISSING
+        data = data[part]
     return data
 
 
@@ -117,12 +111,13 @@ def validate_config(
             key = ".".join(path)
             blamed = sources[0][0]
             for source_path, data in sources:
-                if _has_path(data, path):
+                if _lookup(data, path) is not _MISSING:
                     blamed = source_path
             if error["type"] == "extra_forbidden":
                 messages.append(f"{blamed}: unknown key '{key}'")
                 continue
-            found = _found(merged, path)
+            found = _lookup(merged, path)
+            found = None if found is _MISSING else found
             expected = error["msg"]
             if expected.startswith("Value error, "):
                 expected = expected[len("Value error, "):]
@@ -133,29 +128,30 @@ def validate_config(
         raise ConfigError("; ".join(messages)) from None
 
 
+def _load(model: type[BaseModel], defaults_file: Path, private_name: str, home: Path | None,
+          extra: list[tuple[Path, dict[str, Any]]]) -> BaseModel:
+    """Defaults, then ``private/<private_name>`` (optional), then ``extra``, merged in that
+    order and validated against ``model``."""
+    home = home or systrade_home()
+    private_file = private_dir(home) / private_name
+    sources = [(defaults_file, read_yaml_file(defaults_file)),
+               (private_file, read_yaml_file(private_file, required=False)), *extra]
+    merged: dict[str, Any] = {}
+    for _, data in sources:
+        merged = deep_merge(merged, data)
+    return validate_config(model, merged, sources)
+
+
 def load_config(home: Path | None = None) -> SystradeConfig:
     """Load and validate the main configuration for the home directory (default: current).
 
     The secrets named in :data:`SECRET_ENVIRONMENT` (``SYSTRADE_IB_ACCOUNT``,
     ``SYSTRADE_EMAIL_PASSWORD``), when set, override the private config file."""
-    home = home or systrade_home()
-    defaults = read_yaml_file(DEFAULTS_FILE)
-    private_file = private_dir(home) / PRIVATE_CONFIG_NAME
-    private = read_yaml_file(private_file, required=False)
-    sources = [(DEFAULTS_FILE, defaults), (private_file, private), *environment_overrides()]
-    merged: dict[str, Any] = {}
-    for _, data in sources:
-        merged = deep_merge(merged, data)
-    return validate_config(SystradeConfig, merged, sources)  # type: ignore[return-value]
+    return _load(SystradeConfig, DEFAULTS_FILE, PRIVATE_CONFIG_NAME, home,
+                 environment_overrides())  # type: ignore[return-value]
 
 
 def load_control_config(home: Path | None = None) -> ControlConfig:
     """Load and validate the process-control configuration."""
-    home = home or systrade_home()
-    defaults = read_yaml_file(CONTROL_DEFAULTS_FILE)
-    private_file = private_dir(home) / PRIVATE_CONTROL_CONFIG_NAME
-    private = read_yaml_file(private_file, required=False)
-    merged = deep_merge(defaults, private)
-    return validate_config(
-        ControlConfig, merged, [(CONTROL_DEFAULTS_FILE, defaults), (private_file, private)]
-    )  # type: ignore[return-value]
+    return _load(ControlConfig, CONTROL_DEFAULTS_FILE, PRIVATE_CONTROL_CONFIG_NAME, home,
+                 [])  # type: ignore[return-value]
