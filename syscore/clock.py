@@ -22,20 +22,12 @@ from typing import Protocol, runtime_checkable
 
 import pandas as pd
 
+from syscore.dates import aware_to_utc
+
 CLOCK_FILE_NAME = "sim_clock.json"
 DEFAULT_SIMULATED_START = pd.Timestamp("2024-01-02 14:00", tz="UTC")
 
 
-def to_utc(value: pd.Timestamp | dt.datetime | str) -> pd.Timestamp:
-    """Return ``value`` as a tz-aware UTC timestamp.
-
-    Naive values are rejected (``ValueError``): a naive time is ambiguous and we never guess
-    its zone.
-    """
-    ts = pd.Timestamp(value)
-    if ts.tzinfo is None:
-        raise ValueError(f"naive timestamp {ts!r}: a time zone is required (use UTC)")
-    return ts.tz_convert("UTC")
 
 
 @runtime_checkable
@@ -75,7 +67,7 @@ class SimulatedClock:
         self._dir.mkdir(parents=True, exist_ok=True)
         self.path = self._dir / CLOCK_FILE_NAME
         self._lock_path = self._dir / (CLOCK_FILE_NAME + ".lock")
-        initial = to_utc(start) if start is not None else DEFAULT_SIMULATED_START
+        initial = aware_to_utc(start) if start is not None else DEFAULT_SIMULATED_START
         with self._locked():
             if not self.path.exists():
                 self._write(initial)
@@ -85,7 +77,7 @@ class SimulatedClock:
 
     def set(self, ts: pd.Timestamp | dt.datetime | str) -> pd.Timestamp:
         """Set the simulated time (moving backwards is allowed: tests may rewind)."""
-        value = to_utc(ts)
+        value = aware_to_utc(ts)
         with self._locked():
             self._write(value)
         return value

@@ -1,7 +1,10 @@
 """Timestamps and time zones.
 
-Everything stored or compared is a tz-aware UTC ``pandas.Timestamp``. A naive timestamp (e.g. read
-from a pysystemtrade CSV) is taken to be UTC.
+Everything stored or compared is a tz-aware UTC ``pandas.Timestamp``. Two conversions, with
+opposite rules for a naive value:
+
+- :func:`to_utc` takes a naive timestamp (e.g. read from a pysystemtrade CSV) to be UTC;
+- :func:`aware_to_utc` rejects it (setting a clock, broker times): there we never guess a zone.
 """
 from __future__ import annotations
 
@@ -22,6 +25,15 @@ def to_utc(value, what: str = "timestamp") -> pd.Timestamp:
         raise InvalidData(f"{what}: is NaT")
     if ts.tzinfo is None:
         return ts.tz_localize("UTC")
+    return ts.tz_convert("UTC")
+
+
+def aware_to_utc(value) -> pd.Timestamp:
+    """Return ``value`` as a tz-aware UTC timestamp; a naive value raises ``ValueError``
+    (:class:`InvalidData`): a naive time is ambiguous and we never guess its zone."""
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is None:
+        raise InvalidData(f"naive timestamp {ts!r}: a time zone is required (use UTC)")
     return ts.tz_convert("UTC")
 
 
@@ -50,10 +62,6 @@ def iso_utc(value) -> str:
     Used for timestamps inside state-store documents so that string order is time order.
     """
     return to_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-
-
-def from_iso(text: str) -> pd.Timestamp:
-    return to_utc(text)
 
 
 def utc_now() -> pd.Timestamp:

@@ -16,8 +16,8 @@ from syscore.clock import (
     RealClock,
     SimulatedClock,
     clock_from_config,
-    to_utc,
 )
+from syscore.dates import aware_to_utc
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -63,7 +63,7 @@ def test_simulated_clock_rejects_naive_and_negative(tmp_path):
     with pytest.raises(ValueError):
         clock.advance(pd.Timedelta(seconds=-1))
     with pytest.raises(ValueError):
-        to_utc("2020-01-01 00:00")
+        aware_to_utc("2020-01-01 00:00")
 
 
 def test_concurrent_advances_from_processes_are_never_lost(tmp_path):
