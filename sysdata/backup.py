@@ -285,16 +285,22 @@ def read_state_jsonl(path: Path, collection: str | None = None) -> list[Put]:
     return ops
 
 
-def read_counters(path: Path) -> dict[str, int]:
-    """``_counters.json``: counter name -> last allocated value (a non-negative integer)."""
+def _read_json_object(path: Path, expected: str) -> dict[str, Any]:
+    """A JSON file holding one object; any other content is :class:`InvalidData` naming it."""
     if not path.is_file():
         raise InvalidData(f"{path}: file not found")
     try:
-        counters = json.loads(path.read_text())
+        value = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidData(f"{path}: not valid JSON: {exc}") from None
-    if not isinstance(counters, dict):
-        raise InvalidData(f"{path}: expected an object of counter name -> integer")
+    if not isinstance(value, dict):
+        raise InvalidData(f"{path}: expected {expected}")
+    return value
+
+
+def read_counters(path: Path) -> dict[str, int]:
+    """``_counters.json``: counter name -> last allocated value (a non-negative integer)."""
+    counters = _read_json_object(path, "an object of counter name -> integer")
     for name, value in counters.items():
         try:
             check_name(name, "counter")
@@ -351,14 +357,7 @@ def list_series_files(source: Path) -> list[SeriesFile]:
             _check_symbol(code, path)
             files.append(SeriesFile(library, code, path, lambda p=path, r=reader: r(p)))
     schema_path = source / TIMESERIES_DIR / SCHEMA_FILE
-    if not schema_path.is_file():
-        raise InvalidData(f"{schema_path}: file not found")
-    try:
-        schema = json.loads(schema_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidData(f"{schema_path}: not valid JSON: {exc}") from None
-    if not isinstance(schema, dict):
-        raise InvalidData(f"{schema_path}: expected an object of library -> symbols")
+    schema = _read_json_object(schema_path, "an object of library -> symbols")
     described: set[Path] = set()
     for library, symbols in schema.items():
         try:
@@ -476,10 +475,7 @@ def restore_from_csv(data: DataBlob, source: Path, overwrite: bool = False) -> d
         if not source.exists() and _old(source).is_dir():
             hint = f"; {_old(source)} holds the previous backup (a backup was interrupted)"
         raise InvalidData(f"{source} is not a systrade backup (no {MANIFEST_FILE}){hint}")
-    try:
-        json.loads((source / MANIFEST_FILE).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidData(f"{source / MANIFEST_FILE}: not valid JSON: {exc}") from None
+    _read_json_object(source / MANIFEST_FILE, "an object (the backup's manifest)")
 
     # 1. validate everything before writing anything
     series = list_series_files(source)
