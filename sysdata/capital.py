@@ -11,6 +11,7 @@ import pandas as pd
 
 from syscore.dates import to_utc
 from syscore.exceptions import InvalidData, MissingData
+from sysdata.positions import validate_strategy_name
 from sysdata.state.base import is_finite_number
 from sysdata.timeseries.arctic_store import TimeSeriesStore
 
@@ -59,9 +60,7 @@ class CapitalData:
 
     @staticmethod
     def _strategy_symbol(strategy_name: str) -> str:
-        if not strategy_name or "/" in strategy_name:
-            raise InvalidData(f"invalid strategy name {strategy_name!r}")
-        return f"strategy/{strategy_name}"
+        return f"strategy/{validate_strategy_name(strategy_name)}"
 
     def strategy_capital(self, strategy_name: str) -> pd.Series:
         return self.store.read(self.library, self._strategy_symbol(strategy_name))["capital"]

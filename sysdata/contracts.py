@@ -20,6 +20,12 @@ ROLL_STATE_NAMES = (
 )
 
 
+def contract_key(instrument_code: str, contract_date: str) -> str:
+    """``INSTRUMENT/YYYYMM[DD]``, the key of anything held per contract (as
+    :attr:`FuturesContract.key`)."""
+    return f"{validate_instrument_code(instrument_code)}/{validate_contract_date(contract_date)}"
+
+
 class FuturesContractData:
     """Contracts keyed ``INSTRUMENT/YYYYMM[DD]`` (collection ``futures_contracts``)."""
 
@@ -31,14 +37,14 @@ class FuturesContractData:
         self.store.put(CONTRACTS, contract.key, contract.to_dict())
 
     def get(self, instrument_code: str, contract_date: str) -> FuturesContract:
-        key = f"{instrument_code}/{validate_contract_date(contract_date)}"
+        key = contract_key(instrument_code, contract_date)
         doc = self.store.get(CONTRACTS, key)
         if doc is None:
             raise MissingData(f"no contract {key}")
         return FuturesContract.from_dict(doc)
 
     def has(self, instrument_code: str, contract_date: str) -> bool:
-        return self.store.exists(CONTRACTS, f"{instrument_code}/{validate_contract_date(contract_date)}")
+        return self.store.exists(CONTRACTS, contract_key(instrument_code, contract_date))
 
     def for_instrument(self, instrument_code: str, sampling_only: bool = False) -> list[FuturesContract]:
         """All contracts of one instrument, in contract-date order."""
@@ -60,7 +66,7 @@ class FuturesContractData:
                           lambda doc: None if doc is None else {**doc, "sampling": bool(sampling)})
 
     def delete(self, instrument_code: str, contract_date: str) -> None:
-        self.store.delete(CONTRACTS, f"{instrument_code}/{validate_contract_date(contract_date)}")
+        self.store.delete(CONTRACTS, contract_key(instrument_code, contract_date))
 
 
 class RollStateData:

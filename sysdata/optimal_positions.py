@@ -12,6 +12,7 @@ import pandas as pd
 
 from syscore.dates import iso_utc, to_utc
 from syscore.exceptions import InvalidData
+from sysdata.positions import strategy_instrument_key
 from sysdata.timeseries.arctic_store import TimeSeriesStore
 from sysobjects.instruments import validate_instrument_code
 
@@ -24,11 +25,7 @@ class OptimalPositionData:
     def __init__(self, store: TimeSeriesStore):
         self.store = store
 
-    @staticmethod
-    def symbol(strategy_name: str, instrument_code: str) -> str:
-        if not strategy_name or "/" in strategy_name:
-            raise InvalidData(f"invalid strategy name {strategy_name!r}")
-        return f"{strategy_name}/{validate_instrument_code(instrument_code)}"
+    symbol = staticmethod(strategy_instrument_key)
 
     def add(self, strategy_name: str, instrument_code: str, timestamp, lower: float, upper: float,
             reference_price: float, reference_contract: str, reference_date) -> None:

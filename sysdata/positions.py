@@ -12,6 +12,7 @@ from typing import Any
 
 from syscore.dates import iso_utc
 from syscore.exceptions import InvalidData
+from sysdata.contracts import contract_key
 from sysdata.state.base import Insert, Operation, Put, StateStore
 from sysobjects.contracts import validate_contract_date
 from sysobjects.instruments import validate_instrument_code
@@ -29,25 +30,31 @@ def _check_position(position: Any) -> int:
     return position
 
 
+def validate_strategy_name(strategy_name: str) -> str:
+    """Return ``strategy_name`` if it can be part of a key (non-empty, no ``/``)."""
+    if not strategy_name or "/" in strategy_name:
+        raise InvalidData(f"invalid strategy name {strategy_name!r}")
+    return strategy_name
+
+
+def strategy_instrument_key(strategy_name: str, instrument_code: str) -> str:
+    """``STRATEGY/INSTRUMENT``, the key of anything held per strategy and instrument."""
+    return f"{validate_strategy_name(strategy_name)}/{validate_instrument_code(instrument_code)}"
+
+
 class PositionData:
     def __init__(self, store: StateStore):
         self.store = store
 
     # strategy / instrument --------------------------------------------------------------
-    @staticmethod
-    def strategy_key(strategy_name: str, instrument_code: str) -> str:
-        if not strategy_name or "/" in strategy_name:
-            raise InvalidData(f"invalid strategy name {strategy_name!r}")
-        return f"{strategy_name}/{validate_instrument_code(instrument_code)}"
+    strategy_key = staticmethod(strategy_instrument_key)
 
     def get_strategy_position(self, strategy_name: str, instrument_code: str) -> int:
-        doc = self.store.get(STRATEGY_POSITIONS, self.strategy_key(strategy_name, instrument_code))
-        return int(doc["position"]) if doc else 0
+        return self._current(STRATEGY_POSITIONS, self.strategy_key(strategy_name, instrument_code))
 
     def strategy_position_ops(self, strategy_name: str, instrument_code: str, position: int,
                               timestamp, reason: str = "") -> list[Operation]:
         key = self.strategy_key(strategy_name, instrument_code)
-        position = _check_position(position)
         return self._ops(STRATEGY_POSITIONS, key, position, timestamp, reason,
                          {"strategy_name": strategy_name, "instrument_code": instrument_code})
 
@@ -63,18 +70,14 @@ class PositionData:
         }
 
     # contract ---------------------------------------------------------------------------
-    @staticmethod
-    def contract_key(instrument_code: str, contract_date: str) -> str:
-        return f"{validate_instrument_code(instrument_code)}/{validate_contract_date(contract_date)}"
+    contract_key = staticmethod(contract_key)
 
     def get_contract_position(self, instrument_code: str, contract_date: str) -> int:
-        doc = self.store.get(CONTRACT_POSITIONS, self.contract_key(instrument_code, contract_date))
-        return int(doc["position"]) if doc else 0
+        return self._current(CONTRACT_POSITIONS, self.contract_key(instrument_code, contract_date))
 
     def contract_position_ops(self, instrument_code: str, contract_date: str, position: int,
                               timestamp, reason: str = "") -> list[Operation]:
         key = self.contract_key(instrument_code, contract_date)
-        position = _check_position(position)
         return self._ops(CONTRACT_POSITIONS, key, position, timestamp, reason,
                          {"instrument_code": instrument_code,
                           "contract_date": validate_contract_date(contract_date)})
@@ -90,9 +93,14 @@ class PositionData:
             for _, doc in self.store.find(CONTRACT_POSITIONS)
         }
 
-    # history ----------------------------------------------------------------------------
-    def _ops(self, collection: str, key: str, position: int, timestamp, reason: str,
+    # current value and history ----------------------------------------------------------
+    def _current(self, collection: str, key: str) -> int:
+        doc = self.store.get(collection, key)
+        return int(doc["position"]) if doc else 0
+
+    def _ops(self, collection: str, key: str, position: Any, timestamp, reason: str,
              labels: dict[str, str]) -> list[Operation]:
+        position = _check_position(position)
         stamp = iso_utc(timestamp)
         seq = self.store.next_id("position_history")
         current = {"position": position, "timestamp": stamp, **labels}
