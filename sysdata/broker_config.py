@@ -55,10 +55,7 @@ class BrokerConfigData:
         self.store.apply([Put(FX_CONFIG, p.code, asdict(p)) for p in pairs])
 
     def fx_pair(self, code: str) -> FxPairConfig:
-        doc = self.store.get(FX_CONFIG, code)
-        if doc is None:
-            raise MissingData(f"no FX pair configured for {code!r}")
-        return FxPairConfig(**doc)
+        return FxPairConfig(**self._get(FX_CONFIG, code, f"no FX pair configured for {code!r}"))
 
     def fx_pairs(self) -> list[FxPairConfig]:
         return [FxPairConfig(**doc) for _, doc in self.store.find(FX_CONFIG)]
@@ -69,14 +66,14 @@ class BrokerConfigData:
         self.store.apply([Put(IB_FUTURES_CONFIG, c.instrument_code, asdict(c)) for c in configs])
 
     def ib_futures(self, instrument_code: str) -> IBFuturesConfig:
-        doc = self.store.get(IB_FUTURES_CONFIG, instrument_code)
-        if doc is None:
-            raise MissingData(f"no IB mapping for instrument {instrument_code!r}")
-        return IBFuturesConfig(**doc)
+        return IBFuturesConfig(**self._get(IB_FUTURES_CONFIG, instrument_code,
+                                           f"no IB mapping for instrument {instrument_code!r}"))
 
     def all_ib_futures(self) -> list[IBFuturesConfig]:
         return [IBFuturesConfig(**doc) for _, doc in self.store.find(IB_FUTURES_CONFIG)]
 
-    @staticmethod
-    def as_dict(item: Any) -> dict[str, Any]:
-        return asdict(item)
+    def _get(self, collection: str, key: str, missing: str) -> dict[str, Any]:
+        doc = self.store.get(collection, key)
+        if doc is None:
+            raise MissingData(missing)
+        return doc
