@@ -79,10 +79,30 @@ class FuturesContractPriceData:
 
 
 class _SingleSymbolFamily:
+    """One symbol per code; subclasses say how a code and a frame are checked."""
+
     library: str
+    what: str  # names the data in error messages, e.g. "multiple prices EDOLLAR"
 
     def __init__(self, store: TimeSeriesStore):
         self.store = store
+
+    @staticmethod
+    def _check(code: str) -> str:
+        return validate_instrument_code(code)
+
+    def _validate(self, frame, what: str) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def write(self, code: str, prices) -> None:
+        """Replace the stored series of ``code``."""
+        self.store.write(self.library, self._check(code),
+                         self._validate(prices, f"{self.what} {code}"))
+
+    def append(self, code: str, prices) -> int:
+        """Append rows strictly newer than the last stored one; returns rows added."""
+        return self.store.append(self.library, self._check(code),
+                                 self._validate(prices, f"{self.what} {code}"))
 
     def read(self, code: str) -> pd.DataFrame:
         return self.store.read(self.library, code)
@@ -101,32 +121,20 @@ class MultiplePricesData(_SingleSymbolFamily):
     """Multiple prices per instrument; contract columns are ``YYYYMMDD`` text."""
 
     library = "multiple_prices"
+    what = "multiple prices"
 
-    def write(self, instrument_code: str, prices: pd.DataFrame) -> None:
-        validate_instrument_code(instrument_code)
-        self.store.write(self.library, instrument_code,
-                         validate_multiple_prices(prices, f"multiple prices {instrument_code}"))
-
-    def append(self, instrument_code: str, prices: pd.DataFrame) -> int:
-        validate_instrument_code(instrument_code)
-        return self.store.append(self.library, instrument_code,
-                                 validate_multiple_prices(prices, f"multiple prices {instrument_code}"))
+    def _validate(self, frame, what: str) -> pd.DataFrame:
+        return validate_multiple_prices(frame, what)
 
 
 class AdjustedPricesData(_SingleSymbolFamily):
     """Back-adjusted prices per instrument (column ``price``)."""
 
     library = "adjusted_prices"
+    what = "adjusted prices"
 
-    def write(self, instrument_code: str, prices: pd.DataFrame | pd.Series) -> None:
-        validate_instrument_code(instrument_code)
-        self.store.write(self.library, instrument_code, validate_single_column(
-            prices, ADJUSTED_PRICE_COLUMN, f"adjusted prices {instrument_code}"))
-
-    def append(self, instrument_code: str, prices: pd.DataFrame | pd.Series) -> int:
-        validate_instrument_code(instrument_code)
-        return self.store.append(self.library, instrument_code, validate_single_column(
-            prices, ADJUSTED_PRICE_COLUMN, f"adjusted prices {instrument_code}"))
+    def _validate(self, frame, what: str) -> pd.DataFrame:
+        return validate_single_column(frame, ADJUSTED_PRICE_COLUMN, what)
 
     def read_series(self, instrument_code: str) -> pd.Series:
         return self.read(instrument_code)[ADJUSTED_PRICE_COLUMN]
@@ -140,6 +148,7 @@ class FxPricesData(_SingleSymbolFamily):
     """Daily spot FX per pair code such as ``EURUSD`` (column ``PRICE``)."""
 
     library = "fx_prices"
+    what = "FX prices"
 
     @staticmethod
     def _check(code: str) -> str:
@@ -147,13 +156,8 @@ class FxPricesData(_SingleSymbolFamily):
             raise InvalidData(f"FX code {code!r} is not six capital letters like EURUSD")
         return code
 
-    def write(self, fx_code: str, prices: pd.DataFrame | pd.Series) -> None:
-        self.store.write(self.library, self._check(fx_code),
-                         validate_single_column(prices, FX_PRICE_COLUMN, f"FX prices {fx_code}"))
-
-    def append(self, fx_code: str, prices: pd.DataFrame | pd.Series) -> int:
-        return self.store.append(self.library, self._check(fx_code),
-                                 validate_single_column(prices, FX_PRICE_COLUMN, f"FX prices {fx_code}"))
+    def _validate(self, frame, what: str) -> pd.DataFrame:
+        return validate_single_column(frame, FX_PRICE_COLUMN, what)
 
     def read_series(self, fx_code: str) -> pd.Series:
         return self.read(fx_code)[FX_PRICE_COLUMN]
@@ -163,8 +167,7 @@ class RollCalendarData(_SingleSymbolFamily):
     """Roll calendars per instrument (columns current_contract next_contract carry_contract)."""
 
     library = "roll_calendars"
+    what = "roll calendar"
 
-    def write(self, instrument_code: str, calendar: pd.DataFrame) -> None:
-        validate_instrument_code(instrument_code)
-        self.store.write(self.library, instrument_code,
-                         validate_roll_calendar(calendar, f"roll calendar {instrument_code}"))
+    def _validate(self, frame, what: str) -> pd.DataFrame:
+        return validate_roll_calendar(frame, what)
