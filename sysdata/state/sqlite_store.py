@@ -5,11 +5,12 @@ leaves the file as it was before the transaction (WAL recovery on next open).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,10 @@ from sysdata.state.base import (
     check_where,
     encode_doc,
 )
+
+_UPSERT_DOC = ("INSERT INTO docs (collection, key, doc) VALUES (?, ?, ?) "
+               "ON CONFLICT (collection, key) DO UPDATE SET doc = excluded.doc")
+_DELETE_DOC = "DELETE FROM docs WHERE collection = ? AND key = ?"
 
 _SQL_OPS = {"$eq": "=", "$ne": "!=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 
@@ -177,52 +182,33 @@ class SqliteStateStore(StateStore):
             prepared.append((op, text))
         if not prepared:
             return
-        with self._lock:
-            self._begin_immediate()
-            try:
-                for op, text in prepared:
-                    if isinstance(op, Put):
+        with self._write_transaction():
+            for op, text in prepared:
+                if isinstance(op, Put):
+                    self._conn.execute(_UPSERT_DOC, (op.collection, op.key, text))
+                elif isinstance(op, Insert):
+                    try:
                         self._conn.execute(
-                            "INSERT INTO docs (collection, key, doc) VALUES (?, ?, ?) "
-                            "ON CONFLICT (collection, key) DO UPDATE SET doc = excluded.doc",
+                            "INSERT INTO docs (collection, key, doc) VALUES (?, ?, ?)",
                             (op.collection, op.key, text),
                         )
-                    elif isinstance(op, Insert):
-                        try:
-                            self._conn.execute(
-                                "INSERT INTO docs (collection, key, doc) VALUES (?, ?, ?)",
-                                (op.collection, op.key, text),
-                            )
-                        except sqlite3.IntegrityError:
-                            raise ExistingData(
-                                f"{op.collection}: a record with key {op.key!r} already exists"
-                            ) from None
-                    elif isinstance(op, Delete):
-                        self._conn.execute(
-                            "DELETE FROM docs WHERE collection = ? AND key = ?",
-                            (op.collection, op.key),
-                        )
-                    else:  # pragma: no cover - type guard
-                        raise InvalidData(f"unknown operation {op!r}")
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+                    except sqlite3.IntegrityError:
+                        raise ExistingData(
+                            f"{op.collection}: a record with key {op.key!r} already exists"
+                        ) from None
+                elif isinstance(op, Delete):
+                    self._conn.execute(_DELETE_DOC, (op.collection, op.key))
+                else:  # pragma: no cover - type guard
+                    raise InvalidData(f"unknown operation {op!r}")
 
     def next_id(self, counter: str, start: int = 1) -> int:
         check_name(counter, "counter")
-        with self._lock:
-            self._begin_immediate()
-            try:
-                row = self._conn.execute(
-                    "INSERT INTO counters (name, value) VALUES (?, ?) "
-                    "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
-                    (counter, start),
-                ).fetchone()
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        with self._write_transaction():
+            row = self._conn.execute(
+                "INSERT INTO counters (name, value) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+                (counter, start),
+            ).fetchone()
         return int(row[0])
 
     def set_counter_at_least(self, counter: str, value: int) -> None:
@@ -237,25 +223,15 @@ class SqliteStateStore(StateStore):
     def update(self, collection, key, change):
         check_name(collection)
         check_key(key)
-        with self._lock:
-            self._begin_immediate()
-            try:
-                row = self._conn.execute(
-                    "SELECT doc FROM docs WHERE collection = ? AND key = ?", (collection, key)
-                ).fetchone()
-                new = change(json.loads(row[0]) if row else None)
-                if new is None:
-                    self._conn.execute("DELETE FROM docs WHERE collection = ? AND key = ?",
-                                       (collection, key))
-                else:
-                    self._conn.execute(
-                        "INSERT INTO docs (collection, key, doc) VALUES (?, ?, ?) "
-                        "ON CONFLICT (collection, key) DO UPDATE SET doc = excluded.doc",
-                        (collection, key, encode_doc(new)))
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        with self._write_transaction():
+            row = self._conn.execute(
+                "SELECT doc FROM docs WHERE collection = ? AND key = ?", (collection, key)
+            ).fetchone()
+            new = change(json.loads(row[0]) if row else None)
+            if new is None:
+                self._conn.execute(_DELETE_DOC, (collection, key))
+            else:
+                self._conn.execute(_UPSERT_DOC, (collection, key, encode_doc(new)))
         return new
 
     def snapshot(self):
@@ -277,11 +253,21 @@ class SqliteStateStore(StateStore):
         with self._lock:
             self._conn.execute("DELETE FROM counters")
 
-    def _begin_immediate(self) -> None:
-        try:
-            self._conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"state store {self.path} is busy: {exc}") from None
+    @contextlib.contextmanager
+    def _write_transaction(self) -> Iterator[None]:
+        """One ``BEGIN IMMEDIATE`` transaction under the thread lock: committed if the block
+        completes, rolled back if it raises (anything, including KeyboardInterrupt)."""
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"state store {self.path} is busy: {exc}") from None
+            try:
+                yield
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
 
     def drop(self, collection: str) -> None:
         check_name(collection)
