@@ -107,29 +107,23 @@ class MongoStateStore(StateStore):
 
     # reading --------------------------------------------------------------------------------
     def get(self, collection: str, key: str) -> dict[str, Any] | None:
-        try:
+        with _store_errors("read"):
             doc = self._col(collection).find_one({"_id": key})
-        except PyMongoError as exc:
-            raise StoreError(f"MongoDB read failed: {exc}") from None
         return self._strip(doc)[1] if doc else None
 
     def find(self, collection, where=None, order_by=None, descending=False, limit=None):
         direction = pymongo.DESCENDING if descending else pymongo.ASCENDING
         sort = [("_id", direction)] if order_by is None else [
             (check_name(order_by, "field"), direction), ("_id", direction)]
-        try:
+        with _store_errors("read"):
             cursor = self._col(collection).find(dict(check_where(where))).sort(sort)
             if limit is not None:
                 cursor = cursor.limit(int(limit))
             return [self._strip(doc) for doc in cursor]
-        except PyMongoError as exc:
-            raise StoreError(f"MongoDB read failed: {exc}") from None
 
     def count(self, collection: str, where: dict[str, Any] | None = None) -> int:
-        try:
+        with _store_errors("read"):
             return self._col(collection).count_documents(dict(check_where(where)))
-        except PyMongoError as exc:
-            raise StoreError(f"MongoDB read failed: {exc}") from None
 
     def collections(self) -> list[str]:
         with _store_errors("read"):
@@ -176,13 +170,11 @@ class MongoStateStore(StateStore):
                 encode_doc(op.doc)  # same validation as every backend
         if not ops:
             return
-        try:
-            if len({(op.collection, op.key) for op in ops}) == 1 and len(ops) == 1:
+        with _store_errors("write"):
+            if len(ops) == 1:
                 self._apply_single(ops[0])
             else:
                 self._apply_batch(ops)
-        except (PyMongoError, InvalidDocument) as exc:
-            raise StoreError(f"MongoDB write failed: {exc}") from None
 
     def _apply_single(self, op: Operation) -> None:
         col = self._col(op.collection)
@@ -271,7 +263,7 @@ class MongoStateStore(StateStore):
         cutoff = time.time() - older_than_seconds
         replayed = 0
         journal = self._db[JOURNAL]
-        try:
+        with _store_errors("journal replay"):
             journal.delete_many({"state": COMMITTED})
             for entry in list(journal.find({"created": {"$lte": cutoff}})):
                 claimed = journal.find_one_and_update(
@@ -293,14 +285,12 @@ class MongoStateStore(StateStore):
                               claimed["_id"], collection, key)
                 journal.delete_one({"_id": claimed["_id"]})
                 replayed += 1
-        except PyMongoError as exc:
-            raise StoreError(f"MongoDB journal replay failed: {exc}") from None
         return replayed
 
     def update(self, collection, key, change):
         check_name(collection)
         check_key(key)
-        try:
+        with _store_errors("write"):
             for _ in range(UPDATE_RETRIES):
                 current, rev = self._current(collection, key)
                 new = change(current)
@@ -309,13 +299,11 @@ class MongoStateStore(StateStore):
                 if self._cas(collection, key, rev, new, _new_rev()):
                     return new
                 time.sleep(0.001)
-        except PyMongoError as exc:
-            raise StoreError(f"MongoDB write failed: {exc}") from None
         raise ConcurrencyError(f"{collection}/{key}: too many concurrent changes; try again")
 
     def next_id(self, counter: str, start: int = 1) -> int:
         check_name(counter, "counter")
-        try:
+        with _store_errors("counter"):
             doc = self._db[COUNTERS].find_one_and_update(
                 {"_id": counter}, {"$inc": {"value": 1}},
                 return_document=pymongo.ReturnDocument.AFTER)
@@ -326,8 +314,6 @@ class MongoStateStore(StateStore):
                 except DuplicateKeyError:
                     return self.next_id(counter, start)
             return int(doc["value"])
-        except PyMongoError as exc:
-            raise StoreError(f"MongoDB counter failed: {exc}") from None
 
     def set_counter_at_least(self, counter: str, value: int) -> None:
         check_name(counter, "counter")
