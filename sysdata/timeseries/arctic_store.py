@@ -57,9 +57,7 @@ def normalise_frame(data: pd.DataFrame | pd.Series, what: str = "data") -> pd.Da
     if not isinstance(data, pd.DataFrame):
         raise InvalidData(f"{what}: expected a pandas DataFrame, got {type(data).__name__}")
     frame = data.copy()
-    frame.index = utc_index(frame.index)
-    if frame.index.hasnans:
-        raise InvalidData(f"{what}: index has missing timestamps")
+    frame.index = utc_index(frame.index, f"{what}: index")  # rejects NaT
     if not frame.index.is_unique:
         dupes = frame.index[frame.index.duplicated()].unique()[:3]
         raise InvalidData(f"{what}: duplicated timestamps, e.g. {list(map(str, dupes))}")
@@ -147,26 +145,28 @@ class TimeSeriesStore:
 
         Raises :class:`MissingData` when the symbol does not exist.
         """
-        lib = self._lib(library, create=False)
-        if lib is None or not lib.has_symbol(symbol):
-            raise MissingData(f"no data for {library}/{symbol}")
+        lib = self._existing(library, symbol)
         date_range = None
         if start is not None or end is not None:
             date_range = (
                 to_utc(start) if start is not None else None,
                 to_utc(end) if end is not None else None,
             )
-        frame = lib.read(symbol, date_range=date_range).data
-        frame.index = utc_index(frame.index)
-        frame.index.name = INDEX_NAME
-        return frame
+        return self._as_stored(lib.read(symbol, date_range=date_range).data)
 
     def tail(self, library: str, symbol: str, rows: int = 1) -> pd.DataFrame:
         """The last ``rows`` rows; :class:`MissingData` when the symbol does not exist."""
+        return self._as_stored(self._existing(library, symbol).tail(symbol, rows).data)
+
+    def _existing(self, library: str, symbol: str):
+        """The library holding ``symbol``; :class:`MissingData` when there is no such symbol."""
         lib = self._lib(library, create=False)
         if lib is None or not lib.has_symbol(symbol):
             raise MissingData(f"no data for {library}/{symbol}")
-        frame = lib.tail(symbol, rows).data
+        return lib
+
+    @staticmethod
+    def _as_stored(frame: pd.DataFrame) -> pd.DataFrame:
         frame.index = utc_index(frame.index)
         frame.index.name = INDEX_NAME
         return frame
