@@ -15,6 +15,9 @@ PROCESSES = "process_control"
 CLIENT_IDS = "broker_client_ids"
 PROCESS_STATUSES = ("GO", "STOP", "NO-RUN", "PAUSE")
 RECORD_FIELDS = ("status", "running", "pid", "host", "heartbeat", "last_start", "last_end")
+#: The record of a process never seen: GO and not running.
+DEFAULT_RECORD: dict[str, Any] = {"status": "GO", "running": False, "pid": None, "host": None,
+                                  "heartbeat": None, "last_start": None, "last_end": None}
 
 
 class ProcessControlData:
@@ -23,10 +26,7 @@ class ProcessControlData:
 
     def get(self, process_name: str) -> dict[str, Any]:
         """The record; a process never seen is ``GO`` and not running."""
-        doc = self.store.get(PROCESSES, process_name)
-        base = {"status": "GO", "running": False, "pid": None, "host": None, "heartbeat": None,
-                "last_start": None, "last_end": None}
-        return {**base, **(doc or {})}
+        return {**DEFAULT_RECORD, **(self.store.get(PROCESSES, process_name) or {})}
 
     def update(self, process_name: str, **fields: Any) -> dict[str, Any]:
         unknown = set(fields) - set(RECORD_FIELDS)
@@ -36,10 +36,9 @@ class ProcessControlData:
             raise InvalidData(
                 f"unknown process status {fields['status']!r}; expected one of {PROCESS_STATUSES}"
             )
-        base = self.get(process_name)
         # atomic merge: a heartbeat and an operator's STOP written at once both survive
         return self.store.update(PROCESSES, process_name,
-                                 lambda doc: {**base, **(doc or {}), **fields})
+                                 lambda doc: {**DEFAULT_RECORD, **(doc or {}), **fields})
 
     def all(self) -> dict[str, dict[str, Any]]:
         return dict(self.store.find(PROCESSES))
