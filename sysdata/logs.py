@@ -10,7 +10,7 @@ from typing import Any
 
 from syscore.dates import iso_utc
 from syscore.exceptions import MissingData
-from sysdata.state.base import StateStore
+from sysdata.state.base import Delete, StateStore
 
 LOGS = "log_records"
 ALERTS = "alerts"
@@ -38,8 +38,6 @@ class LogData:
 
     def delete_before(self, timestamp) -> int:
         keys = self.store.keys(LOGS, {"timestamp": {"$lt": iso_utc(timestamp)}})
-        from sysdata.state.base import Delete
-
         for start in range(0, len(keys), 500):
             self.store.apply([Delete(LOGS, k) for k in keys[start:start + 500]])
         return len(keys)
