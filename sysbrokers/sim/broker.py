@@ -19,7 +19,6 @@ Positions are settled into cash at the contract's last trading instant (marked a
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -52,7 +51,8 @@ from sysbrokers.objects import (
 from sysbrokers.sim.counter_rng import stream_key, uniforms
 from sysbrokers.sim.market import MarketModel, default_market
 from sysbrokers.sim.store import BrokerStore
-from syscore.clock import Clock, to_utc
+from syscore.clock import Clock
+from syscore.dates import aware_to_utc
 
 OPEN_STATUSES = tuple(s.value for s in OrderStatus if not s.is_terminal)
 _OPPORTUNITY_CHUNK = 4096
@@ -127,13 +127,8 @@ class SimBrokerConfig:
             raise ValueError(f"{source}: {exc}") from None
 
 
-def default_broker_path(home: Path | str | None = None) -> Path:
-    """``<home>/sim_broker/broker.sqlite``; ``home`` defaults to ``$SYSTRADE_HOME``."""
-    if home is None:
-        env = os.environ.get("SYSTRADE_HOME")
-        if not env:
-            raise ValueError("no home directory given and SYSTRADE_HOME is not set")
-        home = env
+def default_broker_path(home: Path | str) -> Path:
+    """``<home>/sim_broker/broker.sqlite`` (``home``: the systrade home, e.g. ``data.home``)."""
     return Path(home) / "sim_broker" / "broker.sqlite"
 
 
@@ -151,7 +146,7 @@ class SimBroker(Broker):
     def __init__(
         self,
         clock: Clock,
-        home: Path | str | None = None,
+        home: Path | str,
         market: MarketModel | None = None,
         config: SimBrokerConfig | None = None,
     ):
@@ -176,11 +171,11 @@ class SimBroker(Broker):
 
     # ================================================================= time & processing
     def _now_ns(self) -> int:
-        return to_utc(self.clock.now()).value
+        return aware_to_utc(self.clock.now()).value
 
     def process(self, now: pd.Timestamp | None = None) -> None:
         """Advance every working order up to ``now`` (default: the clock). Idempotent."""
-        now_ns = to_utc(now).value if now is not None else self._now_ns()
+        now_ns = aware_to_utc(now).value if now is not None else self._now_ns()
         rows = self.store.read("SELECT value FROM meta WHERE key = 'processed_ns'")
         if rows and int(rows[0]["value"]) >= now_ns:
             return
@@ -481,7 +476,7 @@ class SimBroker(Broker):
         self, ccy1: str, ccy2: str, start: pd.Timestamp, end: pd.Timestamp
     ) -> pd.Series:
         now = self.clock.now()
-        return self.market.fx_daily(ccy1, ccy2, start, min(to_utc(end), now))
+        return self.market.fx_daily(ccy1, ccy2, start, min(aware_to_utc(end), now))
 
     def get_bid_ask(self, instrument_code: str, contract_date: str) -> BidAsk:
         self.market.check_contract(instrument_code, contract_date)
@@ -507,6 +502,10 @@ class SimBroker(Broker):
     # ================================================================= account
     def get_positions(self) -> list[BrokerPosition]:
         self.process()
+        return self._positions()
+
+    def _positions(self) -> list[BrokerPosition]:
+        """Stored positions as they are (the caller has processed)."""
         return [
             BrokerPosition(
                 r["instrument_code"], r["contract_date"], r["quantity"], r["average_price"]
@@ -526,7 +525,7 @@ class SimBroker(Broker):
         }
         unrealised: dict[str, float] = {}
         margin = 0.0
-        for pos in self.get_positions():
+        for pos in self._positions():
             spec = self.market.spec(pos.instrument_code)
             t = self.market.last_open_instant(pos.instrument_code, now_ns)
             mid = float(
@@ -623,8 +622,7 @@ class SimBroker(Broker):
                 f"{abs(quantity)} > {self.config.max_order_size} contracts",
             )
         if limit_price is not None:
-            ticks = limit_price / spec.tick_size
-            if limit_price <= 0 or abs(ticks - round(ticks)) > 1e-6:
+            if _off_tick(limit_price, spec.tick_size):
                 return (
                     RejectReason.INVALID_PRICE,
                     f"{limit_price} is not a positive multiple of tick {spec.tick_size}",
@@ -662,7 +660,7 @@ class SimBroker(Broker):
                         f"order {order_id} is a MARKET order: no limit price to change"
                     )
                 tick = self.market.spec(row["instrument_code"]).tick_size
-                if limit_price <= 0 or abs(limit_price / tick - round(limit_price / tick)) > 1e-6:
+                if _off_tick(limit_price, tick):
                     raise OrderRejected(
                         RejectReason.INVALID_PRICE, f"{limit_price} not on tick {tick}", order_id
                     )
@@ -723,7 +721,7 @@ class SimBroker(Broker):
 
     def get_executions(self, since: pd.Timestamp | None = None) -> list[Execution]:
         self.process()
-        since_ns = to_utc(since).value if since is not None else -(2**62)
+        since_ns = aware_to_utc(since).value if since is not None else -(2**62)
         rows = self.store.read(
             "SELECT * FROM executions WHERE time_ns >= ? ORDER BY exec_id", (since_ns,)
         )
@@ -741,6 +739,11 @@ class SimBroker(Broker):
             )
             for r in rows
         ]
+
+
+def _off_tick(price: float, tick: float) -> bool:
+    """Whether a limit price is not a positive multiple of ``tick``."""
+    return price <= 0 or abs(price / tick - round(price / tick)) > 1e-6
 
 
 def _order_from_row(r: sqlite3.Row) -> BrokerOrder:

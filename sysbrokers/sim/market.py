@@ -41,7 +41,7 @@ from sysbrokers.sim.counter_rng import normals, stable_hash, stream_key, uniform
 from sysbrokers.sim.paths import DAY_NS, HOUR_NS, YEAR_NS, CarryPath, Stream, UnderlyingPath
 from sysbrokers.sim.sessions import SessionArrays, SessionCache, weekly_session_hours
 from sysbrokers.sim.universe import MONTH_LETTERS, InstrumentSpec, Universe, load_universe
-from syscore.clock import to_utc
+from syscore.dates import aware_to_utc
 
 ROLL_WIDTH_DAYS = 1.5
 MAIN_SHARE = 0.9
@@ -174,7 +174,7 @@ class MarketModel:
     def active_contracts(self, instrument_code: str, when: pd.Timestamp) -> list[str]:
         """Contracts listed at ``when`` and not yet past their last trading instant."""
         spec = self.spec(instrument_code)
-        t = to_utc(when).value
+        t = aware_to_utc(when).value
         candidates = spec.contract_months(when.year - 1, when.year + spec.listed_months // 12 + 2)
         return [
             c
@@ -189,7 +189,7 @@ class MarketModel:
     def trading_hours(
         self, instrument_code: str, start: pd.Timestamp, end: pd.Timestamp
     ) -> TradingHours:
-        s = self.sessions(instrument_code, to_utc(start).value, to_utc(end).value + 1)
+        s = self.sessions(instrument_code, aware_to_utc(start).value, aware_to_utc(end).value + 1)
         return TradingHours(
             instrument_code,
             tuple(
@@ -206,7 +206,7 @@ class MarketModel:
         return s.open_mask(t)
 
     def is_open(self, instrument_code: str, when: pd.Timestamp) -> bool:
-        return bool(self.open_mask(instrument_code, np.array([to_utc(when).value]))[0])
+        return bool(self.open_mask(instrument_code, np.array([aware_to_utc(when).value]))[0])
 
     def last_open_instant(self, instrument_code: str, when_ns: int) -> int:
         """``when_ns`` if open, else the close of the last session before it (minus 1 ns)."""
@@ -423,9 +423,9 @@ class MarketModel:
         """
         if frequency not in ("D", "H"):
             raise ValueError(f"frequency must be 'D' or 'H', got {frequency!r}")
-        start_ns, end_ns = to_utc(start).value, to_utc(end).value
+        start_ns, end_ns = aware_to_utc(start).value, aware_to_utc(end).value
         if as_of is not None:
-            end_ns = min(end_ns, to_utc(as_of).value)
+            end_ns = min(end_ns, aware_to_utc(as_of).value)
         if frequency == "H":
             a = self._hourly_arrays(instrument_code, contract_date, start_ns, end_ns)
             frame = self._frame(a["label"], a["open"], a["high"], a["low"], a["close"], a["volume"])
@@ -441,7 +441,7 @@ class MarketModel:
             instrument_code,
             contract_date[:6],
             frequency,
-            to_utc(as_of) if as_of is not None else None,
+            aware_to_utc(as_of) if as_of is not None else None,
         )
 
     @staticmethod
@@ -524,7 +524,7 @@ class MarketModel:
         self._log_usd_value(ccy1, np.zeros(0, dtype=np.int64))
         self._log_usd_value(ccy2, np.zeros(0, dtype=np.int64))
         hours = next(iter(self.universe.fx.values())).hours
-        start_ns, end_ns = to_utc(start).value, to_utc(end).value
+        start_ns, end_ns = aware_to_utc(start).value, aware_to_utc(end).value
         closes = self._sessions.between(hours, start_ns, end_ns + 1).close_ns
         closes = closes[
             (closes >= max(start_ns, self.first_ns)) & (closes <= min(end_ns, self.last_ns))

@@ -1,7 +1,7 @@
 """The simulated broker's own SQLite file: orders, executions, positions, cash.
 
 The broker is an external party, so this file is independent of the trading system's stores
-(default ``$SYSTRADE_HOME/sim_broker/broker.sqlite``). WAL journal, one ``BEGIN IMMEDIATE``
+(``<home>/sim_broker/broker.sqlite``). WAL journal, one ``BEGIN IMMEDIATE``
 transaction per broker operation: a process killed at any point leaves either the whole
 operation or none of it, and ids (``AUTOINCREMENT``) are allocated atomically.
 Times are stored as int64 nanoseconds since 1970 UTC.

@@ -336,7 +336,7 @@ def test_config_from_dict_validates_keys_and_types():
 
 def test_state_lives_in_the_brokers_own_file_under_home(systrade_home):
     clock = SimulatedClock(systrade_home, start=T0)
-    broker = SimBroker(clock)  # home from SYSTRADE_HOME
+    broker = SimBroker(clock, systrade_home)
     assert broker.path == systrade_home / "sim_broker" / "broker.sqlite"
     broker.place_order(CODE, CONTRACT, 1)
     broker.close()
