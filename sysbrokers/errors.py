@@ -11,19 +11,19 @@ class BrokerError(SystradeError):
     """Base class of every broker error (a :class:`~syscore.exceptions.SystradeError`)."""
 
 
-class BrokerDisconnected(BrokerError):  # noqa: N818 - names from the broker interface spec
+class BrokerDisconnected(BrokerError):
     """The broker cannot be reached (socket closed, gateway down)."""
 
 
-class UnknownContract(BrokerError):  # noqa: N818 - names from the broker interface spec
+class UnknownContract(BrokerError):
     """The broker does not know this instrument, contract month or currency pair."""
 
 
-class UnknownOrder(BrokerError):  # noqa: N818 - names from the broker interface spec
+class UnknownOrder(BrokerError):
     """No order with this id exists at the broker."""
 
 
-class InvalidOrderState(BrokerError):  # noqa: N818 - names from the broker interface spec
+class InvalidOrderState(BrokerError):
     """The order cannot be modified or cancelled in its current state (e.g. already filled)."""
 
 
@@ -39,7 +39,7 @@ class RejectReason(enum.Enum):
     EXCHANGE_REJECT = "rejected by the exchange"
 
 
-class OrderRejected(BrokerError):  # noqa: N818 - names from the broker interface spec
+class OrderRejected(BrokerError):
     """The broker refused an order; ``reason`` says why, ``order_id`` is set if one was recorded."""
 
     def __init__(self, reason: RejectReason, detail: str = "", order_id: int | None = None):
