@@ -18,8 +18,7 @@ from pydantic import BaseModel, SecretStr
 from syscore.redaction import MASK, redact_url, url_secrets
 from syslogdiag.context import CONTEXT_ATTRIBUTE, CONTEXT_FIELDS, record_context
 
-__all__ = ["MASK", "RedactingFilter", "config_secrets", "redact_text", "redact_url",
-           "url_secrets"]
+__all__ = ["MASK", "RedactingFilter", "config_secrets", "redact_url", "url_secrets"]
 
 def config_secrets(config: BaseModel) -> list[str]:
     """Every secret value in a configuration model (``SecretStr`` fields, recursively, and
@@ -45,13 +44,6 @@ def config_secrets(config: BaseModel) -> list[str]:
     return sorted({s for s in found if s}, key=len, reverse=True)
 
 
-def redact_text(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with each secret replaced by ``***`` (longest secrets first)."""
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return text
-
-
 class RedactingFilter(logging.Filter):
     """Replaces configured secret values by ``***`` in a record, in place.
 
@@ -64,10 +56,11 @@ class RedactingFilter(logging.Filter):
         self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
-        """``text`` with this filter's secrets masked."""
-        return redact_text(text, self.secrets)
-
-    _clean = redact
+        """``text`` with this filter's secrets masked, longest first (sorted once in
+        ``__init__``: this runs on every log record)."""
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self.secrets:
@@ -76,19 +69,19 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a bad format string: keep the raw text
             message = f"{record.msg} {record.args}"
-        record.msg = self._clean(message)
+        record.msg = self.redact(message)
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = self._clean(record.exc_text)
+            record.exc_text = self.redact(record.exc_text)
             # the traceback text is final; formatters must not re-render the raw exception
             record.exc_info = None
         if record.stack_info:
-            record.stack_info = self._clean(record.stack_info)
+            record.stack_info = self.redact(record.stack_info)
         context = record_context(record)
         if context:
-            cleaned = {k: self._clean(v) if isinstance(v, str) else v for k, v in context.items()}
+            cleaned = {k: self.redact(v) if isinstance(v, str) else v for k, v in context.items()}
             setattr(record, CONTEXT_ATTRIBUTE, cleaned)
             for name in CONTEXT_FIELDS:
                 if name in cleaned:
