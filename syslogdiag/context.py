@@ -118,8 +118,3 @@ def get_logger(name: str, alert_target: Any = None, **context: Any) -> ContextLo
     """A :class:`ContextLogger` on :func:`logger_name` ``(name)`` with ``context`` bound."""
     return ContextLogger(logging.getLogger(logger_name(name)), context, alert_target=alert_target)
 
-
-def add_context(record: logging.LogRecord, **context: Any) -> None:
-    """Add context to an existing record (used by handlers and filters)."""
-    merged = {**record_context(record), **context}
-    setattr(record, CONTEXT_ATTRIBUTE, merged)

@@ -42,7 +42,7 @@ def json_value(value: Any) -> Any:
 
 
 def context_text(context: dict[str, Any]) -> str:
-    """`` [k=v k2=v2]`` for a non-empty context, else ``""``; internal alert keys omitted."""
+    """`` [k=v k2=v2]`` for the context's non-``None`` values, else ``""``."""
     shown = {k: v for k, v in context.items() if v is not None}
     if not shown:
         return ""

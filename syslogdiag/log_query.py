@@ -1,12 +1,13 @@
 """Finding and rendering stored log records, for consoles and reports."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pandas as pd
 
 from syscore.dates import to_utc, utc_now
-from syslogdiag.handlers import StateStoreHandler
+from syslogdiag.handlers import StateStoreHandler, context_text
 
 DEFAULT_LOOKBACK_DAYS = 1.0
 _NOT_CONTEXT = set(StateStoreHandler.CORE_FIELDS)
@@ -23,8 +24,6 @@ def find_logs(log_data: Any, lookback_days: float | None = DEFAULT_LOOKBACK_DAYS
     if lookback_days is not None:
         since = to_utc(now if now is not None else utc_now()) - pd.Timedelta(days=lookback_days)
     if isinstance(min_level, str):
-        import logging
-
         min_level = logging.getLevelNamesMapping()[min_level.upper()]
     rows = log_data.find(since=since, min_level=min_level, **attributes)
     if limit is not None:
@@ -34,10 +33,9 @@ def find_logs(log_data: Any, lookback_days: float | None = DEFAULT_LOOKBACK_DAYS
 
 def format_log_record(record: dict[str, Any]) -> str:
     """``timestamp LEVEL process logger [context] message`` (+ indented exception lines)."""
-    context = {k: v for k, v in record.items() if k not in _NOT_CONTEXT and v is not None}
-    context_part = " [" + " ".join(f"{k}={v}" for k, v in context.items()) + "]" if context else ""
+    context = {k: v for k, v in record.items() if k not in _NOT_CONTEXT}
     line = (f"{record.get('timestamp')} {record.get('level')} {record.get('process_name')} "
-            f"{record.get('logger')}{context_part} {record.get('message')}")
+            f"{record.get('logger')}{context_text(context)} {record.get('message')}")
     exception = record.get("exception")
     if exception:
         line += "\n" + "\n".join(f"    {part}" for part in str(exception).splitlines())
