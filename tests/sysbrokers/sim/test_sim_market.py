@@ -159,6 +159,7 @@ def test_bar_sanity(market):
         pd.Timestamp("2019-06-30", tz=UTC),
     )
     assert list(bars.columns) == ["OPEN", "HIGH", "LOW", "FINAL", "VOLUME"]
+    assert len(bars) > 1000  # seven months of hourly bars: the checks below are not vacuous
     assert str(bars.index.tz) == UTC and bars.index.is_monotonic_increasing and bars.index.is_unique
     assert (bars["HIGH"] >= bars[["OPEN", "FINAL"]].max(axis=1)).all()
     assert (bars["LOW"] <= bars[["OPEN", "FINAL"]].min(axis=1)).all()
