@@ -25,8 +25,6 @@ from systems.sim_data import MULTIPLE_PRICE_COLUMNS, InstrumentConfig, SimData, 
 # about twice as fast as the default; set to "high" for exact round-trip parsing
 FLOAT_PRECISION = "legacy"
 
-ONE = pd.Series([1.0], index=pd.DatetimeIndex([pd.Timestamp("1900-01-01")]))
-
 
 def _read_series_csv(path: Path, columns: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Read a DATETIME-indexed CSV (only ``columns`` when given, as floats)."""
@@ -117,8 +115,7 @@ class CsvSimData(SimData):
         key = (currency, base)
         if key in self._cache_fx:
             return self._cache_fx[key]
-        result = resolve_fx_rate(currency, base, self._fx_file, ONE,
-                                 str(self._dir / "fx_prices_csv"))
+        result = resolve_fx_rate(currency, base, self._fx_file, str(self._dir / "fx_prices_csv"))
         self._cache_fx[key] = result
         return result
 
@@ -153,8 +150,8 @@ class CsvSimData(SimData):
             cycle = roll_table.loc[code, "HoldRollCycle"]
             rolls = len(str(cycle)) if isinstance(cycle, str) else 0
         return InstrumentConfig(
-            code=code,
-            point_size=_float_or_zero(row.get("Pointsize")),
+            instrument_code=code,
+            pointsize=_float_or_zero(row.get("Pointsize")),
             currency=str(row.get("Currency")),
             spread_cost=_float_or_zero(row.get("Slippage")),
             per_block=_float_or_zero(row.get("PerBlock")),

@@ -11,38 +11,22 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from sysobjects.instruments import InstrumentConfig as StoredInstrumentConfig
+
 MULTIPLE_PRICE_COLUMNS = ("PRICE", "CARRY", "PRICE_CONTRACT", "CARRY_CONTRACT")
+
+# the FX rate between a currency and itself: one point, forward-filled by the engine
+ONE = pd.Series([1.0], index=pd.DatetimeIndex([pd.Timestamp("1900-01-01")]))
 
 
 @dataclass(frozen=True)
-class InstrumentConfig:
-    """Static data for one instrument.
+class InstrumentConfig(StoredInstrumentConfig):
+    """Static data for one instrument: :class:`sysobjects.instruments.InstrumentConfig` (point
+    size, currency, spread cost, commission: the largest of per-block, percentage and per-trade
+    is charged on a fill) plus ``rolls_per_year``, the number of rolls a year in the hold cycle
+    (used for roll costs)."""
 
-    point_size: value of a one-point price move for one contract, in the instrument currency.
-    spread_cost: expected slippage per contract traded, in price units (half the bid-ask spread).
-    per_block: commission per contract, instrument currency.
-    percentage: commission as a fraction of traded notional value.
-    per_trade: commission per trade (per fill), instrument currency.
-    Commission charged on a fill is the largest of the three commission figures.
-    rolls_per_year: number of rolls a year in the hold cycle (used for roll costs).
-    """
-
-    code: str
-    point_size: float
-    currency: str
-    spread_cost: float = 0.0
-    per_block: float = 0.0
-    percentage: float = 0.0
-    per_trade: float = 0.0
     rolls_per_year: int = 0
-    asset_class: str = ""
-    description: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.point_size > 0:
-            raise ValueError(f"{self.code}: point size must be positive, got {self.point_size}")
-        if not self.currency:
-            raise ValueError(f"{self.code}: currency is empty")
 
 
 class SimData(ABC):
@@ -71,15 +55,15 @@ class SimData(ABC):
 
 
 def resolve_fx_rate(currency: str, base: str, stored: Callable[[str], pd.Series | None],
-                    one: pd.Series, where: str) -> pd.Series:
+                    where: str) -> pd.Series:
     """Units of ``base`` per unit of ``currency`` from stored pair series: the direct pair
     (``EURUSD``), else the inverse of the reverse pair, else a cross through USD (forward-filled
-    onto the union of both legs' dates); ``one`` when the currencies match. ``stored(code)``
+    onto the union of both legs' dates); :data:`ONE` when the currencies match. ``stored(code)``
     returns a pair's series or None. Raises :class:`MissingBacktestData` naming ``where``."""
     from systems.exceptions import MissingBacktestData
 
     if currency == base:
-        return one
+        return ONE
     direct = stored(currency + base)
     if direct is not None:
         return direct
@@ -87,8 +71,8 @@ def resolve_fx_rate(currency: str, base: str, stored: Callable[[str], pd.Series 
     if inverse is not None:
         return 1.0 / inverse
     if "USD" not in (currency, base):
-        legs = [resolve_fx_rate(currency, "USD", stored, one, where),
-                resolve_fx_rate(base, "USD", stored, one, where)]
+        legs = [resolve_fx_rate(currency, "USD", stored, where),
+                resolve_fx_rate(base, "USD", stored, where)]
         both = pd.concat(legs, axis=1).ffill().dropna()
         return both.iloc[:, 0] / both.iloc[:, 1]
     raise MissingBacktestData(f"no FX rate {currency}{base} (nor {base}{currency}) in {where}")

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import pandas as pd
 
+from syscore.dates import utc_index
 from syscore.exceptions import MissingData
-from systems.csv_sim_data import ONE
 from systems.exceptions import MissingBacktestData
 from systems.sim_data import MULTIPLE_PRICE_COLUMNS, InstrumentConfig, SimData, resolve_fx_rate
 
 
 def _naive(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
-    return index.tz_convert("UTC").tz_localize(None) if index.tz is not None else index
+    return utc_index(index).tz_localize(None)
 
 
 class StoreSimData(SimData):
@@ -68,7 +68,7 @@ class StoreSimData(SimData):
         key = (currency, base)
         if key in self._cache_fx:
             return self._cache_fx[key]
-        result = resolve_fx_rate(currency, base, self._stored_fx, ONE, "the FX price store")
+        result = resolve_fx_rate(currency, base, self._stored_fx, "the FX price store")
         self._cache_fx[key] = result
         return result
 
@@ -80,9 +80,4 @@ class StoreSimData(SimData):
         rolls = 0
         if self._data.roll_parameters.has(code):
             rolls = len(self._data.roll_parameters.get(code).hold_roll_cycle)
-        return InstrumentConfig(
-            code=code, point_size=config.pointsize, currency=config.currency,
-            spread_cost=config.spread_cost, per_block=config.per_block,
-            percentage=config.percentage, per_trade=config.per_trade, rolls_per_year=rolls,
-            asset_class=config.asset_class, description=config.description,
-        )
+        return InstrumentConfig(**config.to_dict(), rolls_per_year=rolls)

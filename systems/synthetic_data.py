@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from systems.csv_sim_data import ONE
-from systems.sim_data import InstrumentConfig, SimData
+from systems.sim_data import ONE, InstrumentConfig, SimData
 
 CURRENCIES = ("USD", "EUR", "JPY", "GBP")
 
@@ -59,8 +58,8 @@ class SyntheticSimData(SimData):
             self._multiple[code] = frame
             currency = CURRENCIES[i % len(CURRENCIES)]
             self._configs[code] = InstrumentConfig(
-                code=code,
-                point_size=float(rng.choice([10, 25, 50, 100, 1000])),
+                instrument_code=code,
+                pointsize=float(rng.choice([10, 25, 50, 100, 1000])),
                 currency=currency,
                 spread_cost=float(vol * 0.05),
                 per_block=float(rng.uniform(1, 3)),
@@ -107,7 +106,7 @@ def write_pysystemtrade_csv(data: SyntheticSimData, directory: str | Path) -> Pa
         multiple.to_csv(out / "multiple_prices_csv" / f"{code}.csv")
         cfg = data.get_instrument_config(code)
         rows.append(
-            dict(Instrument=code, Description="synthetic", Pointsize=cfg.point_size, Currency=cfg.currency,
+            dict(Instrument=code, Description="synthetic", Pointsize=cfg.pointsize, Currency=cfg.currency,
                  AssetClass="Synthetic", Slippage=cfg.spread_cost, PerBlock=cfg.per_block,
                  Percentage=cfg.percentage, PerTrade=cfg.per_trade)
         )
