@@ -29,6 +29,7 @@ from systems.calendar import (
     diff_rows,
     extend_last,
     ffill_2d,
+    range_mask,
     shift_down,
 )
 
@@ -117,7 +118,7 @@ def pandl(
     ranges of the positions; ``price_end`` the last row of the daily prices."""
     n_rows, n_cols = buffered.shape
     rows = np.arange(n_rows)[:, None]
-    in_range = (rows >= start[None, :]) & (rows <= end[None, :])
+    in_range = range_mask(n_rows, start, end)
     price = extend_last(daily_prices, price_end, end)
     price[~in_range] = np.nan
     price_filled = ffill_2d(price)

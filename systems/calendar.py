@@ -96,11 +96,9 @@ def ffill_2d(values: np.ndarray) -> np.ndarray:
     idx = np.where(valid, np.arange(n_rows)[:, None], 0)
     np.maximum.accumulate(idx, axis=0, out=idx)
     out = np.take_along_axis(arr, idx, axis=0)
-    # rows before the first valid value stay NaN
-    first_valid = valid.any(axis=0)
+    # rows before the first valid value (every row of an all-NaN column) stay NaN
     seen = np.maximum.accumulate(valid, axis=0)
     out[~seen] = np.nan
-    out[:, ~first_valid] = np.nan
     return out
 
 

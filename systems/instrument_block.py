@@ -34,6 +34,9 @@ INSTRUMENT_STAGES = (
     "combined_forecast",
     "subsystem_position",
 )
+# instruments per pass in the [T x N x R] steps: bounds temporary memory on wide universes
+INSTRUMENT_BATCH = 64
+
 RULE_STAGES = ("raw_forecast", "forecast_scalar", "scaled_forecast", "capped_forecast", "forecast_weight")
 
 
@@ -86,9 +89,8 @@ class InstrumentBlock:
             cols = np.flatnonzero(self.uses_rule[:, r])
             raw = np.full((self.n_rows, len(self.codes)), np.nan)
             inputs = [self.raw.series(ref)[:, cols] for ref in rule.data]
-            raw[:, cols] = rule.raw_forecast(inputs)
+            raw[:, cols] = rule.raw_forecast(inputs)  # other columns stay NaN
             raw[~self.rule_spans[name].mask(self.n_rows)] = np.nan
-            raw[:, ~self.uses_rule[:, r]] = np.nan
             out[name] = {"raw_forecast": raw}
         return out
 
@@ -109,8 +111,8 @@ class InstrumentBlock:
         """[T x N x R] smoothed, normalised forecast weights (NaN outside each index)."""
         active = self.span_f.mask(self.n_rows)
         out = np.empty_like(self._capped_filled)
-        for lo in range(0, len(self.codes), 64):  # instruments are independent
-            cols = slice(lo, lo + 64)
+        for lo in range(0, len(self.codes), INSTRUMENT_BATCH):  # instruments are independent
+            cols = slice(lo, lo + INSTRUMENT_BATCH)
             out[:, cols] = fitted_smoothed_weights(
                 self.forecast_weight_matrix[cols], self._capped_filled[:, cols], active[:, cols],
                 self.config.forecast_weight_ewma_span, already_filled=True,
@@ -136,10 +138,9 @@ class InstrumentBlock:
         )
 
     # ---- position sizing -------------------------------------------------------------------
-    def _mask(self, values: np.ndarray, span: Span) -> np.ndarray:
-        out = np.array(values, dtype=float, copy=True)
-        out[~span.mask(self.n_rows)] = np.nan
-        return out
+    @staticmethod
+    def _mask(values: np.ndarray, span: Span) -> np.ndarray:
+        return span.masked(values)
 
     @cached_property
     def span_mp(self) -> Span:

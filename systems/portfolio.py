@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from systems.calendar import range_mask
 from systems.forecasting import fitted_smoothed_weights
 
 
@@ -71,7 +72,7 @@ def apply_buffer(
     if n_cols <= _SCALAR_LOOP_MAX_COLUMNS:
         return _apply_buffer_by_column(notional, top, bottom, start, end, trade_to_edge)
     rows = np.arange(n_rows)[:, None]
-    in_range = (rows >= start[None, :]) & (rows <= end[None, :])
+    in_range = range_mask(n_rows, start, end)
     valid = (rows > start[None, :]) & in_range & ~(np.isnan(top) | np.isnan(bottom) | np.isnan(notional))
     starts_at: dict[int, np.ndarray] = {}
     for col in range(n_cols):

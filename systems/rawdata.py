@@ -47,6 +47,12 @@ class Span:
     def mask(self, n_rows: int) -> np.ndarray:
         return range_mask(n_rows, self.start, self.end)
 
+    def masked(self, values: np.ndarray) -> np.ndarray:
+        """A float copy of [rows x instruments] ``values`` with NaN outside the span."""
+        out = np.array(values, dtype=np.float64, copy=True)
+        out[~self.mask(out.shape[0])] = np.nan
+        return out
+
 
 def contract_year_fraction(contracts: pd.Series) -> pd.Series:
     """yyyymmdd contract ids as year + month/12 (day 00 allowed), as pysystemtrade does."""
@@ -117,7 +123,7 @@ class RawData:
             self.daily_annualised_roll[:, j] = roll_values
         self.span_p = Span(p_start, p_end)
         self.span_m = Span(m_start, m_end)
-        self.point_size = np.array([c.point_size for c in self.instrument_configs])
+        self.point_size = np.array([c.pointsize for c in self.instrument_configs])
         self.currencies = [c.currency for c in self.instrument_configs]
         self.fx_series = {c.currency: data.get_fx_rate(c.currency, base_currency) for c in self.instrument_configs}
         self._cache: dict[str, np.ndarray] = {}
@@ -126,19 +132,17 @@ class RawData:
     def n_rows(self) -> int:
         return len(self.calendar)
 
-    def _masked(self, values: np.ndarray, span: Span) -> np.ndarray:
-        out = np.array(values, dtype=np.float64, copy=True)
-        out[~span.mask(self.n_rows)] = np.nan
-        return out
+    @staticmethod
+    def _masked(values: np.ndarray, span: Span) -> np.ndarray:
+        return span.masked(values)
 
     def series(self, name: str) -> np.ndarray:
         """A raw-data series by name (see ``systems.rules.DATA_REFERENCES``)."""
         if name == "daily_returns":
-            return self._daily_returns()
+            return self._daily_returns()  # one cheap diff: not worth an [n x k] cached copy
         if name not in self._cache:
             builders = {
                 "daily_prices": lambda: self.daily_prices,
-                "daily_returns": self._daily_returns,
                 "daily_returns_volatility": self._daily_returns_volatility,
                 "daily_percentage_volatility": self._daily_percentage_volatility,
                 "raw_carry": self._raw_carry,

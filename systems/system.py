@@ -16,15 +16,13 @@ import pandas as pd
 from systems.accounts import CostParameters, PandlArrays, fx_lookup, pandl
 from systems.config import BacktestConfig
 from systems.exceptions import BacktestConfigError
-from systems.instrument_block import RULE_STAGES, InstrumentBlock
+from systems.instrument_block import INSTRUMENT_BATCH, RULE_STAGES, InstrumentBlock
 from systems.portfolio import apply_buffer, instrument_weights
 from systems.rules import RuleRegistry, TradingRule, default_rule_registry, resolve_data_reference
 from systems.sim_data import SimData
 from systems.stats import account_statistics, sharpe_ratio
 
 log = logging.getLogger(__name__)
-
-INSTRUMENT_BATCH = 64
 
 PORTFOLIO_STAGES = (
     "instrument_weight",
@@ -146,11 +144,11 @@ class System:
     def buffered_position(self) -> np.ndarray:
         """Whole-contract position after buffering (what the P&L trades)."""
         span = self.full_block.span_f
+        notional = self.notional_position  # a property: computed once here
         if self.config.buffer_method == "none":
-            out = np.round(self.notional_position)
-            return out
+            return np.round(notional)
         return apply_buffer(
-            self.notional_position, self.buffer_top_pos, self.buffer_bot_pos,
+            notional, notional + self.buffer, notional - self.buffer,
             span.start, span.end, trade_to_edge=self.config.buffer_trade_to_edge,
         )
 
@@ -267,6 +265,7 @@ class System:
         stats = account_statistics(self.portfolio_pandl["portfolio_percent_net"])
         per_instrument = {}
         block = self.full_block
+        notional = self.notional_position  # a [T x N] product: not once per instrument
         for code in self.instruments:
             j = block.column(code)
             end = int(block.span_f.end[j])
@@ -278,7 +277,7 @@ class System:
                 "currency": block.raw.currencies[j],
                 "sharpe_net": _num(self.instrument_sharpe(code)),
                 "combined_forecast_last": _num(block.combined_forecast[end, j]),
-                "notional_position_last": _num(self.notional_position[end, j]),
+                "notional_position_last": _num(notional[end, j]),
                 "buffered_position_last": _num(self.buffered_position[end, j]),
                 "first_date": str(block.calendar[int(block.span_f.start[j])].date()),
                 "last_date": str(block.calendar[end].date()),
