@@ -16,7 +16,7 @@ from enum import Enum
 import pandas as pd
 
 from syscore.exceptions import InvalidData
-from sysobjects.timeindex import as_utc_index, check_strictly_increasing
+from sysobjects.timeindex import checked_frame_index
 
 OPEN = "OPEN"
 HIGH = "HIGH"
@@ -59,15 +59,9 @@ class FuturesContractPrices:
 
     def __post_init__(self) -> None:
         frame = self.data
-        if not isinstance(frame, pd.DataFrame):
-            raise InvalidData(f"contract prices must be a DataFrame, got {type(frame).__name__}")
         if not isinstance(self.frequency, Frequency):
             raise InvalidData(f"unknown frequency {self.frequency!r}")
-        missing = [c for c in CONTRACT_PRICE_COLUMNS if c not in frame.columns]
-        if missing:
-            raise InvalidData(f"contract prices: missing columns {missing}")
-        index = as_utc_index(frame.index, "contract prices index")
-        check_strictly_increasing(index, "contract prices")
+        index = checked_frame_index(frame, CONTRACT_PRICE_COLUMNS, "contract prices")
         try:
             clean = frame[list(CONTRACT_PRICE_COLUMNS)].apply(
                 pd.to_numeric, errors="raise"

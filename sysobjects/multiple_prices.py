@@ -24,7 +24,7 @@ import pandas as pd
 
 from syscore.exceptions import InvalidData, MissingData
 from sysobjects.contracts import validate_contract_date
-from sysobjects.timeindex import as_utc_index, check_strictly_increasing
+from sysobjects.timeindex import as_utc_index, checked_frame_index
 
 PRICE = "PRICE"
 FORWARD = "FORWARD"
@@ -76,13 +76,7 @@ class MultiplePrices:
 
     def __post_init__(self) -> None:
         frame = self.data
-        if not isinstance(frame, pd.DataFrame):
-            raise InvalidData(f"multiple prices must be a DataFrame, got {type(frame).__name__}")
-        missing = [c for c in MULTIPLE_PRICE_COLUMNS if c not in frame.columns]
-        if missing:
-            raise InvalidData(f"multiple prices: missing columns {missing}")
-        index = as_utc_index(frame.index, "multiple prices index")
-        check_strictly_increasing(index, "multiple prices")
+        index = checked_frame_index(frame, MULTIPLE_PRICE_COLUMNS, "multiple prices")
         clean = pd.DataFrame(index=index)
         clean.index.name = "DATETIME"
         for column in MULTIPLE_PRICE_COLUMNS:

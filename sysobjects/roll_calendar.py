@@ -22,7 +22,6 @@ the nearest timestamp at which current, next and carry contracts all have a pric
 """
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -39,7 +38,7 @@ from sysobjects.contract_dates import (
 )
 from sysobjects.multiple_prices import normalise_contract_ids
 from sysobjects.roll_parameters import RollParameters
-from sysobjects.timeindex import as_utc_index, as_utc_timestamp, check_strictly_increasing
+from sysobjects.timeindex import as_utc_index, as_utc_timestamp, checked_frame_index
 
 CURRENT = "current_contract"
 NEXT = "next_contract"
@@ -68,15 +67,9 @@ class RollCalendar:
 
     def __post_init__(self) -> None:
         frame = self.data
-        if not isinstance(frame, pd.DataFrame):
-            raise InvalidData(f"roll calendar must be a DataFrame, got {type(frame).__name__}")
-        missing = [c for c in CALENDAR_COLUMNS if c not in frame.columns]
-        if missing:
-            raise InvalidData(f"roll calendar: missing columns {missing}")
         if not isinstance(self.convention, CalendarConvention):
             raise InvalidData(f"roll calendar: unknown convention {self.convention!r}")
-        index = as_utc_index(frame.index, "roll calendar index")
-        check_strictly_increasing(index, "roll calendar")
+        index = checked_frame_index(frame, CALENDAR_COLUMNS, "roll calendar")
         clean = pd.DataFrame(index=index)
         clean.index.name = "DATE_TIME"
         for column in CALENDAR_COLUMNS:
@@ -98,10 +91,6 @@ class RollCalendar:
 
     def __len__(self) -> int:
         return len(self.data)
-
-
-def _ts(day: dt.date) -> pd.Timestamp:
-    return pd.Timestamp(day).tz_localize("UTC")
 
 
 def approximate_roll_calendar(
@@ -128,7 +117,7 @@ def approximate_roll_calendar(
         if nxt not in available:
             break
         rows.append((
-            _ts(desired_roll_date(current, roll_parameters)),
+            as_utc_timestamp(desired_roll_date(current, roll_parameters)),
             current, nxt, carry_contract(current, roll_parameters),
         ))
         current = nxt

@@ -27,3 +27,19 @@ def check_strictly_increasing(index: pd.DatetimeIndex, what: str) -> None:
         raise InvalidData(
             f"{what}: timestamps must be strictly increasing; {index[pos]} follows {index[pos - 1]}"
         )
+
+
+def checked_frame_index(frame, columns, what: str) -> pd.DatetimeIndex:
+    """Validate a price frame's shape and return its index as strictly increasing UTC.
+
+    Raises :class:`InvalidData` (messages start with ``what``) if ``frame`` is not a DataFrame,
+    lacks any of ``columns``, or its index is not readable, sorted and free of repeats.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise InvalidData(f"{what} must be a DataFrame, got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InvalidData(f"{what}: missing columns {missing}")
+    index = as_utc_index(frame.index, f"{what} index")
+    check_strictly_increasing(index, what)
+    return index
