@@ -52,7 +52,8 @@ def test_large_change_refused_until_confirmed(method, new_value):
 
 @pytest.mark.parametrize("new_value", [109_999, 90_001, 110_000, 90_000])
 def test_changes_within_limit_accepted(new_value):
-    update_capital(START, new_value, CapitalMethod.FULL)
+    result = update_capital(START, new_value, CapitalMethod.FULL)  # no confirmation needed
+    assert result.state.total_capital == pytest.approx(new_value)
 
 
 def test_capital_floored_at_zero():
