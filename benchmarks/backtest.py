@@ -37,20 +37,24 @@ PYSYSTEMTRADE_SECONDS = {6: 19.4, 10: 36.0, 50: 36.0 + (431.0 - 36.0) * 40 / 216
 PYSYSTEMTRADE_PEAK_MB = {226: 1.47 * 1024}
 
 
-def _peak_rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
+def _status_mb(field: str) -> float:
+    """A memory figure (``VmHWM``, ``VmRSS``) of this process in MB; NaN off Linux."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return float("nan")
+
+
+def _peak_rss_mb() -> float:
+    return _status_mb("VmHWM")
 
 
 def _rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
+    return _status_mb("VmRSS")
 
 
 def _reference_dir() -> Path:
