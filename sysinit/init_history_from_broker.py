@@ -77,10 +77,9 @@ def init_instrument_history(data: DataBlob, code: str, years: float,
     contracts = contracts_needed(start.date(), end.date(), params)
     written = sum(fetch_contract_history(data, code, c, start, end) for c in contracts)
     build_roll_calendar_for_instrument(data, code)
-    build_multiple_prices_for_instrument(data, code, overwrite=True, phantom_roll_days=7)
+    multiple = build_multiple_prices_for_instrument(data, code, overwrite=True, phantom_roll_days=7)
     build_adjusted_prices_for_instrument(data, code)
-    rows = len(data.multiple_prices.read(code))
-    result = HistoryInit(len(contracts), written, rows)
+    result = HistoryInit(len(contracts), written, multiple.rows)
     log.info("%s: %s", code, result)
     return result
 

@@ -165,8 +165,7 @@ def overwrite_historical_bar(instrument_code: str, contract_date: str, timestamp
         blob.contract_prices.write(instrument_code, contract_date, updated, store_freq)
         log.warning("%s %s %s bar at %s overwritten by hand: old %s, new %s", instrument_code,
                     contract_date, store_freq, when, old, new)
-        write_merged(blob, instrument_code, contract_date)
-        merged = blob.contract_prices.read(instrument_code, contract_date, "merged")
+        merged = write_merged(blob, instrument_code, contract_date)
         merged_final = float(merged.loc[when, "FINAL"]) if when in merged.index else None
 
         result = OverwriteResult(instrument_code, contract_date, store_freq, when, old, new)
@@ -178,16 +177,16 @@ def overwrite_historical_bar(instrument_code: str, contract_date: str, timestamp
         if patch_multiple_prices:
             recover_pending_roll(blob, instrument_code)  # its staged prices would undo a patch
         if blob.multiple_prices.has(instrument_code):
-            multiple = MultiplePrices(blob.multiple_prices.read(instrument_code))
+            stored_multiple = blob.multiple_prices.read(instrument_code)
+            multiple = MultiplePrices(stored_multiple)
             cells = stale_multiple_price_cells(multiple, contract_date, when, merged_final)
             result.stale_multiple_prices = cells
             if cells:
                 described = ", ".join(f"{c.column}={c.stored:.10g}" for c in cells)
                 if patch_multiple_prices:
-                    frame = blob.multiple_prices.read(instrument_code)
                     for cell in cells:
-                        frame.loc[when, cell.column] = cell.merged_final
-                    blob.multiple_prices.write(instrument_code, frame)
+                        stored_multiple.loc[when, cell.column] = cell.merged_final
+                    blob.multiple_prices.write(instrument_code, stored_multiple)
                     result.multiple_prices_patched = True
                     log.warning("%s multiple prices at %s patched: %s -> %.10g", instrument_code,
                                 when, described, merged_final)

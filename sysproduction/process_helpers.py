@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import pandas as pd
+
 from sysdata.data_blob import DataBlob
 from syslogdiag.alerts import alert
 from syslogdiag.context import get_logger
@@ -83,3 +85,9 @@ def each_instrument(data: DataBlob, process: str, instrument_code: str,
     ``instrument_code`` is ``ALL``; failures are alerted per instrument."""
     codes = all_codes() if instrument_code == "ALL" else [data.instruments.require(instrument_code)]
     return each_item(data, process, codes, str, work)
+
+
+def stored_multiple_tail(data: DataBlob, instrument_code: str, rows: int = 1) -> pd.DataFrame:
+    """The last ``rows`` stored multiple-price rows, without reading the whole series (for the
+    current contracts); :class:`MissingData` when the instrument has none."""
+    return data.multiple_prices.store.tail(data.multiple_prices.library, instrument_code, rows)

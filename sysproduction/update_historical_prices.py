@@ -118,8 +118,9 @@ def update_contract_prices(data: DataBlob, code: str, contract_date: str,
     pending: dict[Frequency, pd.DataFrame] = {}
     spikes = []
     late_bars: dict[Frequency, pd.DataFrame] = {}
+    stored: dict[Frequency, FuturesContractPrices] = {}
     for frequency in frequencies:
-        existing = stored_bars(data, code, contract_date, frequency)
+        existing = stored[frequency] = stored_bars(data, code, contract_date, frequency)
         bars, dropped = new_clean_bars(data, code, contract_date, frequency, existing)
         update.dropped += dropped
         if bars.empty:
@@ -146,8 +147,8 @@ def update_contract_prices(data: DataBlob, code: str, contract_date: str,
     for frequency in set(pending) | set(late_bars):
         store_frequency = STORE_FREQUENCY[frequency]
         if frequency in late_bars:  # late bars go inside history: rewrite the series
-            existing = stored_bars(data, code, contract_date, frequency).data
-            combined = pd.concat([existing, late_bars[frequency], pending.get(frequency)]).sort_index()
+            combined = pd.concat([stored[frequency].data, late_bars[frequency],
+                                  pending.get(frequency)]).sort_index()
             data.contract_prices.write(code, contract_date, combined, store_frequency)
             get_logger("update_historical_prices", instrument_code=code,
                        contract_date=contract_date).warning(
@@ -162,11 +163,13 @@ def update_contract_prices(data: DataBlob, code: str, contract_date: str,
     return update, spikes
 
 
-def write_merged(data: DataBlob, code: str, contract_date: str) -> None:
+def write_merged(data: DataBlob, code: str, contract_date: str) -> pd.DataFrame:
+    """Rewrite the contract's merged series from its stored daily and hourly bars; returns it."""
     daily = stored_bars(data, code, contract_date, Frequency.DAILY)
     hourly = stored_bars(data, code, contract_date, Frequency.HOURLY)
     merged = merge_daily_and_hourly(daily, hourly)
     data.contract_prices.write(code, contract_date, merged.data, "merged")
+    return merged.data
 
 
 def update_instrument_prices(data: DataBlob, code: str) -> InstrumentUpdate:

@@ -12,12 +12,13 @@ from sysdata.data_blob import DataBlob
 from syslogdiag.context import get_logger
 from sysobjects.multiple_prices import MultiplePrices
 from sysobjects.roll_state import RollState, allowed_roll_states, check_roll_state_transition
-from sysproduction.process_helpers import blob_for
+from sysproduction.process_helpers import blob_for, stored_multiple_tail
 
 
 def priced_contract_position(data: DataBlob, instrument_code: str) -> tuple[str, int]:
     """The priced contract (``YYYYMM``) and the position held in it (contracts)."""
-    price_contract = MultiplePrices(data.multiple_prices.read(instrument_code)).current_contracts()[0]
+    last_row = stored_multiple_tail(data, instrument_code)
+    price_contract = MultiplePrices(last_row).current_contracts()[0]
     return price_contract, data.positions.get_contract_position(instrument_code, price_contract)
 
 

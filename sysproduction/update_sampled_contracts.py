@@ -18,8 +18,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-import pandas as pd
-
 from sysbrokers.errors import UnknownContract
 from sysdata.data_blob import DataBlob
 from syslogdiag.alerts import alert
@@ -27,7 +25,12 @@ from syslogdiag.context import get_logger
 from sysobjects.contract_dates import approximate_expiry, contracts_for_date, contracts_needed
 from sysobjects.contracts import FuturesContract, validate_contract_date
 from sysobjects.multiple_prices import MultiplePrices
-from sysproduction.process_helpers import ProcessReport, blob_for, each_instrument
+from sysproduction.process_helpers import (
+    ProcessReport,
+    blob_for,
+    each_instrument,
+    stored_multiple_tail,
+)
 
 DEFAULT_LOOKAHEAD_DAYS = 365
 
@@ -48,9 +51,9 @@ class ChainUpdate:
 def key_contracts(data: DataBlob, instrument_code: str, today: dt.date) -> tuple[str, str, str]:
     """(price, forward, carry) contracts, ``YYYYMM[DD]``."""
     if data.multiple_prices.has(instrument_code):
-        stored = data.multiple_prices.read(instrument_code)
-        if len(stored):
-            return MultiplePrices(stored).current_contracts()
+        last_row = stored_multiple_tail(data, instrument_code)
+        if len(last_row):
+            return MultiplePrices(last_row).current_contracts()
     on_date = contracts_for_date(today, data.roll_parameters.get(instrument_code))
     return on_date.current, on_date.forward, on_date.carry
 
@@ -102,7 +105,3 @@ def update_sampled_contracts(instrument_code: str = "ALL",
     with blob_for(data, "update_sampled_contracts") as blob:
         return each_instrument(blob, "update_sampled_contracts", instrument_code, blob.roll_parameters.list_codes,
                                lambda code: update_contract_chain(blob, code))
-
-
-def today_utc(data: DataBlob) -> dt.date:
-    return pd.Timestamp(data.now()).date()
