@@ -17,8 +17,7 @@ import importlib
 from syscore.config import load_control_config
 from syscore.exceptions import ConfigError
 from sysdata.data_blob import DataBlob
-from syslogdiag.logging_setup import setup_blob_logging, teardown_logging
-from sysproduction.process_helpers import ProcessReport, each_item
+from sysproduction.process_helpers import ProcessReport, blob_for, each_item
 
 METHODS = {
     "update_fx_prices": "sysproduction.update_fx_prices.update_fx_prices",
@@ -46,12 +45,8 @@ def method_function(name: str):
 
 def run_process(process_name: str, data: DataBlob | None = None) -> ProcessReport:
     """Run every method of ``process_name`` once (see module docstring)."""
-    own = data is None
-    data = data or DataBlob.from_config(process_name=process_name)
-    try:
-        if own:
-            setup_blob_logging(data, process_name)
-        processes = load_control_config(data.home).process_configuration
+    with blob_for(data, process_name) as blob:
+        processes = load_control_config(blob.home).process_configuration
         if process_name not in processes:
             raise ConfigError(f"control config: no process {process_name!r}; "
                               f"configured: {sorted(processes)}")
@@ -59,12 +54,8 @@ def run_process(process_name: str, data: DataBlob | None = None) -> ProcessRepor
         ordered = [m for m in methods if not methods[m].run_on_completion_only] + \
                   [m for m in methods if methods[m].run_on_completion_only]
         functions = {name: method_function(name) for name in ordered}  # fail before running any
-        return each_item(data, process_name, ordered, str,
-                         lambda name: functions[name](data=data))
-    finally:
-        if own:
-            teardown_logging()
-            data.close()
+        return each_item(blob, process_name, ordered, str,
+                         lambda name: functions[name](data=blob))
 
 
 def _runner(name: str):
