@@ -32,7 +32,7 @@ from syslogdiag.context import get_logger
 from sysobjects.fx_prices import clean_fx_prices
 from sysobjects.spike_check import SpikeCheckSettings, check_for_spikes
 from sysproduction.process_helpers import ProcessReport, blob_for, each_item
-from sysproduction.update_fx_prices import DEFAULT_HISTORY_START, fetch_fx_prices
+from sysproduction.update_fx_prices import fetch_fx_prices, history_start
 
 PROCESS = "init_spot_fx"
 
@@ -55,12 +55,6 @@ class FxInit:
             text += (f", {len(self.suspected_spikes)} suspected spikes "
                      f"(first {self.suspected_spikes[0]})")
         return text
-
-
-def history_start(data: DataBlob) -> pd.Timestamp:
-    """Default start of the history (UTC)."""
-    text = data.config.sim.start_date if data.config.broker == "sim" else DEFAULT_HISTORY_START
-    return pd.Timestamp(text, tz="UTC")
 
 
 def init_fx_pair(data: DataBlob, pair: FxPairConfig, start: pd.Timestamp | None = None,

@@ -42,6 +42,13 @@ def fetch_fx_prices(data: DataBlob, pair: FxPairConfig, start: pd.Timestamp) -> 
     return 1.0 / raw if pair.invert else raw
 
 
+def history_start(data: DataBlob) -> pd.Timestamp:
+    """Where a pair's history starts (UTC): the simulator's ``sim.start_date`` with the sim
+    broker, else ``DEFAULT_HISTORY_START``."""
+    text = data.config.sim.start_date if data.config.broker == "sim" else DEFAULT_HISTORY_START
+    return pd.Timestamp(text, tz="UTC")
+
+
 def stored_fx_prices(data: DataBlob, code: str) -> FxPrices:
     if not data.fx_prices.has(code):
         return FxPrices.empty()
@@ -54,8 +61,7 @@ def new_fx_prices(data: DataBlob, pair: FxPairConfig) -> tuple[FxPrices, pd.Seri
     if len(existing):
         start = existing.data.index[-1] - pd.Timedelta(days=7)
     else:
-        start = pd.Timestamp(data.config.sim.start_date if data.config.broker == "sim"
-                             else DEFAULT_HISTORY_START, tz="UTC")
+        start = history_start(data)
     raw = fetch_fx_prices(data, pair, start)
     cleaned = clean_fx_prices(raw, data.now(), data.config.price_cleaning.ignore_future_prices)
     if len(raw) != len(cleaned):
