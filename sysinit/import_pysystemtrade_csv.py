@@ -74,17 +74,12 @@ def _import_configs(source: Path, data: DataBlob, report: ImportReport) -> None:
     if (config_dir / "instrumentconfig.csv").exists():
         configs, rejected = layout.read_instrument_config(config_dir)
         data.instruments.add_many(configs)
-        for config in configs:
-            report.add_loaded(config.instrument_code, "instrument config")
-        for item in rejected:
-            report.add_rejected(item.code, item.reason)
+        _record(report, "instrument config", [c.instrument_code for c in configs], rejected)
     if (config_dir / "rollconfig.csv").exists():
         loaded, rejected, notes = layout.read_roll_config(config_dir)
         for code, parameters in loaded.items():
             data.roll_parameters.add(code, parameters)
-            report.add_loaded(code, "roll config")
-        for item in rejected:
-            report.add_rejected(item.code, item.reason)
+        _record(report, "roll config", list(loaded), rejected)
         for item in notes:
             report.notes[item.code].append(item.reason)
     ib_dir = layout.find_ib_dir(source)
@@ -92,17 +87,19 @@ def _import_configs(source: Path, data: DataBlob, report: ImportReport) -> None:
         if (ib_dir / "ib_config_futures.csv").exists():
             configs, rejected = layout.read_ib_futures_config(ib_dir)
             data.broker_config.add_ib_futures(configs)
-            for config in configs:
-                report.add_loaded(config.instrument_code, "IB mapping")
-            for item in rejected:
-                report.add_rejected(item.code, item.reason)
+            _record(report, "IB mapping", [c.instrument_code for c in configs], rejected)
         if (ib_dir / "ib_config_spot_FX.csv").exists():
             pairs, rejected = layout.read_fx_config(ib_dir)
             data.broker_config.add_fx_pairs(pairs)
-            for pair in pairs:
-                report.add_loaded(pair.code, "FX config")
-            for item in rejected:
-                report.add_rejected(item.code, item.reason)
+            _record(report, "FX config", [p.code for p in pairs], rejected)
+
+
+def _record(report: ImportReport, what: str, loaded: list[str],
+            rejected: list[layout.Rejected]) -> None:
+    for code in loaded:
+        report.add_loaded(code, what)
+    for item in rejected:
+        report.add_rejected(item.code, item.reason)
 
 
 def _import_prices(source: Path, data: DataBlob, report: ImportReport,
