@@ -26,6 +26,7 @@ from syscore.home import private_dir, systrade_home
 from sysdata.data_blob import DataBlob
 from syslogdiag.context import get_logger
 from syslogdiag.logging_setup import setup_blob_logging, teardown_logging
+from sysproduction.process_helpers import ProcessReport
 
 DEMO_INSTRUMENTS = "SP500_micro,EUROSTX,US10,BUND,GOLD,CRUDE_W,CORN,EUR"
 DEMO_START = pd.Timestamp("2024-06-03 22:30", tz="UTC")
@@ -94,11 +95,9 @@ def daily_job(data: DataBlob, out: Callable[[str], None]) -> None:
     ]
     for name, step in steps:
         report = step()
-        if hasattr(report, "results"):
-            failures = getattr(report, "failures", {})
-            out(f"  {name}: {len(report.results)} ok, {len(failures)} failed")
-        else:
-            out(f"  {name}: {report}")
+        # a ProcessReport's first line is "<process>: n ok, m failed"
+        out(f"  {str(report).splitlines()[0]}" if isinstance(report, ProcessReport)
+            else f"  {name}: {report}")
     out(f"  backup_db_to_csv: {backup_db_to_csv(data=data)}")
 
 
