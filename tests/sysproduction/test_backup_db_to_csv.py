@@ -46,12 +46,9 @@ def assert_same_values_and_timestamps(original, exported):
             assert (left == right).all(), (original, column)
 
 
-@pytest.fixture(params=["sqlite", "mongodb"])
-def blob(request, tmp_path):
-    url = request.getfixturevalue("mongo_url") if request.param == "mongodb" else None
-    data = make_blob(tmp_path / "home", request.param, url)
-    yield data
-    data.close()
+@pytest.fixture
+def blob(backend_blob):
+    return backend_blob
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from sysproduction.interactive_manual_check_fx_prices import interactive_manual_
 from sysproduction.manual_price_checks import SpikeAction, SpikeDecision
 from sysproduction.update_fx_prices import update_fx_prices
 from tests.blob_helpers import FixedClock, make_blob
+from tests.sysproduction.console_helpers import ScriptedAsk
 
 UTC = "UTC"
 
@@ -30,18 +31,6 @@ class FxBroker:
     def get_fx_prices(self, ccy1, ccy2, start, end):
         s = self.series[(ccy1, ccy2)]
         return s[(s.index >= start) & (s.index <= end)].copy()
-
-
-class ScriptedAsk:
-    def __init__(self, *answers: str):
-        self.answers = list(answers)
-        self.prompts: list[str] = []
-
-    def __call__(self, prompt: str) -> str:
-        self.prompts.append(prompt)
-        if not self.answers:
-            raise AssertionError(f"unexpected question: {prompt}")
-        return self.answers.pop(0)
 
 
 def eurusd() -> pd.Series:

@@ -20,6 +20,7 @@ from sysproduction.manual_price_checks import (
 )
 from sysproduction.update_historical_prices import update_historical_prices
 from tests.blob_helpers import FixedClock, make_blob
+from tests.sysproduction.console_helpers import ScriptedAsk
 
 UTC = "UTC"
 NOW = "2024-01-02 12:00"
@@ -86,18 +87,6 @@ class BarsBroker:
     def get_historical_bars(self, instrument_code, contract_date, frequency, start, end):
         frame = self.bars[(instrument_code, contract_date, frequency)]
         return frame[(frame.index >= start) & (frame.index <= end)].copy()
-
-
-class ScriptedAsk:
-    def __init__(self, *answers: str):
-        self.answers = list(answers)
-        self.prompts: list[str] = []
-
-    def __call__(self, prompt: str) -> str:
-        self.prompts.append(prompt)
-        if not self.answers:
-            raise AssertionError(f"unexpected question: {prompt}")
-        return self.answers.pop(0)
 
 
 def walk(index: pd.DatetimeIndex, level: float, step: float) -> pd.DataFrame:
@@ -269,3 +258,25 @@ def test_with_simulated_broker_and_injected_spike(tmp_path):
         assert not again.spiked
     finally:
         data.close()
+
+
+def test_late_bars_inside_recent_history_are_checked_and_inserted(setup):
+    data, served, hourly, daily = setup
+    late, bad_late = ts("2023-12-28 20:00"), ts("2023-12-28 21:00")
+    for contract, missing in (("202403", [late]), ("202405", [bad_late])):
+        stored = hourly[hourly.index <= STORED_UNTIL]
+        data.contract_prices.write("CORN", contract, stored.drop(missing), "H")
+    served[("CORN", "202405", "H")] = spiked(hourly, str(bad_late))
+
+    update = update_historical_prices("CORN", data=data).results["CORN"]
+    by_contract = {c.contract_date: c for c in update.contracts}
+
+    # a good late bar is inserted with the fresh ones: the stored series is the broker's
+    assert by_contract["202403"].spike_at is None
+    assert by_contract["202403"].written["H"] == 1 + int((hourly.index > STORED_UNTIL).sum())
+    pd.testing.assert_frame_equal(data.contract_prices.read("CORN", "202403", "H"), hourly,
+                                  check_freq=False, check_names=False)
+    # a spiking late bar holds back the whole contract
+    assert by_contract["202405"].spike_at == bad_late
+    stored = data.contract_prices.read("CORN", "202405", "H")
+    assert bad_late not in stored.index and stored.index[-1] <= STORED_UNTIL

@@ -168,8 +168,7 @@ def test_spiked_contract_not_written_and_one_alert(tmp_path, clock):
     update_sampled_contracts(data=data)
     update_historical_prices(data=data)
     stored_before = data.contract_prices.read("CORN", key[0], "H")
-    data._clock = clock
-    data._broker = None
+    yesterday.current = clock.now()  # the blob's clock (and its broker's) moves to today
     report = update_historical_prices(data=data)
     result = report.results["CORN"]
     spiked = {c.contract_date for c in result.spiked}

@@ -127,17 +127,9 @@ def assert_identical(before, after) -> None:
     assert before[2] == after[2]
 
 
-@pytest.fixture(params=["sqlite", "mongodb"])
-def backend(request):
-    url = request.getfixturevalue("mongo_url") if request.param == "mongodb" else None
-    return request.param, url
-
-
 @pytest.fixture
-def blob(backend, tmp_path):
-    data = make_blob(tmp_path / "home", *backend)
-    yield data
-    data.close()
+def blob(backend_blob):
+    return backend_blob
 
 
 @pytest.fixture

@@ -22,12 +22,9 @@ from sysproduction.backup_state_store import (
 from tests.blob_helpers import make_blob
 
 
-@pytest.fixture(params=["sqlite", "mongodb"])
-def blob(request, tmp_path):
-    url = request.getfixturevalue("mongo_url") if request.param == "mongodb" else None
-    data = make_blob(tmp_path / "home", request.param, url)
-    yield data
-    data.close()
+@pytest.fixture
+def blob(backend_blob):
+    return backend_blob
 
 
 def fill(data) -> None:

@@ -18,6 +18,9 @@ def test_every_script_is_declared_and_resolves():
         assert declared[name] == f"sysproduction.scripts:{name}"
         module, function = path.rsplit(".", 1)
         assert callable(getattr(importlib.import_module(module), function))
+    for name, target in declared.items():  # run_* processes and systrade too
+        module, attribute = target.split(":")
+        assert callable(getattr(importlib.import_module(module), attribute)), name
 
 
 def test_script_without_required_parameter_names_it(tmp_path):

@@ -122,12 +122,12 @@ def test_stale_prices_are_not_written_and_alerted(home_with_reference):
         "strategy_list:\n  late:\n    backtest_config: package:systems/provided/futures_system.yaml\n"
         "    instruments: [CORN]\n")
     data.capital.add_strategy_capital("late", "2023-08-31 23:00", 100_000.0)
-    original = data._clock
-    data._clock = FixedClock("2023-10-01 06:00")  # a month after the last price
+    original = data.clock.current
+    data.clock.current = FixedClock("2023-10-01 06:00").now()  # a month after the last price
     try:
         report = update_system_backtests(data=data)
     finally:
-        data._clock = original
+        data.clock.current = original
         (data.home / "private" / "private_control_config.yaml").unlink()
     assert report.results["late"].positions_written == 0
     assert not any(s == "late" for s, _ in data.optimal_positions.list_keys())

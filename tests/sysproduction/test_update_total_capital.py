@@ -62,12 +62,6 @@ def capital_blob(home, backend="sqlite", mongo_url=None, method="full", limit=0.
     return blob, clock, broker
 
 
-@pytest.fixture(params=["sqlite", "mongodb"])
-def backend(request):
-    url = request.getfixturevalue("mongo_url") if request.param == "mongodb" else None
-    return request.param, url
-
-
 def capital_alerts(blob):
     return list_alerts(blob.alerts, subject=LARGE_CHANGE_SUBJECT)
 
