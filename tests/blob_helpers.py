@@ -25,7 +25,9 @@ class FixedClock:
 
 
 def make_blob(home: Path, backend: str = "sqlite", mongo_url: str | None = None,
-              clock=None) -> DataBlob:
+              clock=None, broker_factory=None) -> DataBlob:
+    """A blob on real stores under ``home``; ``broker_factory(blob)`` builds its broker
+    (default: from configuration, i.e. the simulated broker)."""
     home.mkdir(parents=True, exist_ok=True)
     if backend == "sqlite":
         state = SqliteStateStore(home / "state.sqlite")
@@ -35,4 +37,5 @@ def make_blob(home: Path, backend: str = "sqlite", mongo_url: str | None = None,
         state = MongoStateStore(url)
         config = SystradeConfig(state_store=url)
     timeseries = TimeSeriesStore(f"lmdb://{home / 'arctic'}")
-    return DataBlob(state, timeseries, config, home, clock=clock or FixedClock())
+    return DataBlob(state, timeseries, config, home, clock=clock or FixedClock(),
+                    broker_factory=broker_factory)

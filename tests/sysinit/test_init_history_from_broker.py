@@ -17,9 +17,10 @@ from tests.blob_helpers import FixedClock, make_blob
 
 @pytest.fixture(scope="module")
 def blob(tmp_path_factory):
-    data = make_blob(tmp_path_factory.mktemp("history"), clock=FixedClock("2024-06-03 22:30"))
     market = default_market(42)
-    data._broker_factory = lambda blob: SimBroker(clock=blob.clock, home=blob.home, market=market)
+    data = make_blob(tmp_path_factory.mktemp("history"), clock=FixedClock("2024-06-03 22:30"),
+                     broker_factory=lambda blob: SimBroker(clock=blob.clock, home=blob.home,
+                                                           market=market))
     init_from_sim_universe("CORN,SP500_micro,CRUDE_W", data=data)
     report = init_history_from_broker(years=3, data=data)
     yield data, report

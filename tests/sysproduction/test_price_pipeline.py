@@ -20,10 +20,9 @@ CODES = "CORN,EUROSTX"
 
 
 def blob_with_market(home, clock, market=None):
-    data = make_blob(home, clock=clock)
-    market = market or default_market(data.config.sim.seed)
-    data._broker_factory = lambda blob: SimBroker(clock=blob.clock, home=blob.home, market=market)
-    return data
+    market = market or default_market(42)
+    return make_blob(home, clock=clock, broker_factory=lambda blob: SimBroker(
+        clock=blob.clock, home=blob.home, market=market))
 
 
 @pytest.fixture

@@ -48,7 +48,8 @@ def capital_blob(home, backend="sqlite", mongo_url=None, method="full", limit=0.
                  weights=None, function=None, start=START):
     """A blob on real stores wired to an :class:`AccountValueBroker`: (blob, clock, broker)."""
     clock = FixedClock(start)
-    blob = make_blob(home, backend, mongo_url, clock=clock)
+    broker = AccountValueBroker(clock)
+    blob = make_blob(home, backend, mongo_url, clock=clock, broker_factory=lambda _blob: broker)
     settings = blob.config.model_dump()
     settings["production_capital_method"] = method
     settings["capital_large_change_limit"] = limit
@@ -57,8 +58,6 @@ def capital_blob(home, backend="sqlite", mongo_url=None, method="full", limit=0.
     if function is not None:
         settings["strategy_capital_allocation"]["function"] = function
     blob.config = SystradeConfig.model_validate(settings)
-    broker = AccountValueBroker(clock)
-    blob._broker_factory = lambda _blob: broker
     return blob, clock, broker
 
 
@@ -275,9 +274,9 @@ def test_with_the_simulated_broker(tmp_path):
     from sysbrokers.sim.market import default_market
 
     clock = FixedClock("2024-01-09 15:00")  # a Tuesday: the market is open
-    blob = make_blob(tmp_path / "home", clock=clock)
-    market = default_market(blob.config.sim.seed)
-    blob._broker_factory = lambda b: SimBroker(clock=b.clock, home=b.home, market=market)
+    market = default_market(42)  # the configured default seed
+    blob = make_blob(tmp_path / "home", clock=clock, broker_factory=lambda b: SimBroker(
+        clock=b.clock, home=b.home, market=market))
     with blob:
         first = update_total_capital(blob)
         assert first.action is TotalCapitalAction.INITIALISED
