@@ -1,0 +1,89 @@
+"""May a process start now, and is a recorded "running" process really alive?
+
+Pure decisions over the stored process record; the caller supplies ``now``, its own host name
+and a PID-liveness test (``psutil.pid_exists`` in production), so the rules are testable with
+tables. A :class:`StartDecision` either allows the start, asks the process to wait (window,
+status, previous process) with the reason to log, or refuses it (another instance running).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from syscontrol.process_status import ProcessStatus, RunState
+from syscontrol.run_window import RunWindow
+
+#: A previous process must have finished within this long before a dependent one may start.
+PREVIOUS_PROCESS_MAX_AGE = dt.timedelta(hours=24)
+#: A process on another host whose heartbeat is older than this is taken as dead.
+DEFAULT_HEARTBEAT_TIMEOUT = dt.timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class ProcessRecord:
+    """A stored process record, typed. Times tz-aware UTC or None."""
+
+    name: str
+    status: ProcessStatus = ProcessStatus.GO
+    run_state: RunState = RunState.NEVER_RAN
+    pid: int | None = None
+    host: str | None = None
+    heartbeat: dt.datetime | None = None
+    last_start: dt.datetime | None = None
+    last_end: dt.datetime | None = None
+
+
+class Verdict(Enum):
+    START = "start"
+    WAIT = "wait"
+    REFUSE = "refuse"
+
+
+@dataclass(frozen=True)
+class StartDecision:
+    verdict: Verdict
+    reason: str = ""
+
+    @property
+    def allowed(self) -> bool:
+        return self.verdict is Verdict.START
+
+
+def is_alive(record: ProcessRecord, now: dt.datetime, host: str,
+             pid_exists: Callable[[int], bool],
+             heartbeat_timeout: dt.timedelta = DEFAULT_HEARTBEAT_TIMEOUT) -> bool:
+    """Whether a record that says RUNNING belongs to a live process: on this host by its PID,
+    on another host by a heartbeat younger than ``heartbeat_timeout``."""
+    if record.run_state is not RunState.RUNNING:
+        return False
+    if record.host == host:
+        return record.pid is not None and pid_exists(record.pid)
+    last_sign = record.heartbeat or record.last_start
+    return last_sign is not None and now - last_sign <= heartbeat_timeout
+
+
+def decide_start(record: ProcessRecord, window: RunWindow, now: dt.datetime, host: str,
+                 pid_exists: Callable[[int], bool],
+                 previous: ProcessRecord | None = None,
+                 heartbeat_timeout: dt.timedelta = DEFAULT_HEARTBEAT_TIMEOUT) -> StartDecision:
+    """The decision for a process launched at ``now`` (see module docstring). Checks, in order:
+    another live instance (REFUSE), status, window, previous process (WAIT)."""
+    if is_alive(record, now, host, pid_exists, heartbeat_timeout):
+        since = f" since {record.last_start:%Y-%m-%d %H:%M} UTC" if record.last_start else ""
+        return StartDecision(Verdict.REFUSE, f"{record.name} is already running: pid "
+                             f"{record.pid} on host {record.host}{since}")
+    if not record.status.allows_start:
+        return StartDecision(Verdict.WAIT, f"{record.name} has status {record.status.value}")
+    if not window.is_open(now):
+        opens = window.next_open(now)
+        return StartDecision(Verdict.WAIT, f"{record.name} waits for its window {window}; "
+                             f"opens {opens:%Y-%m-%d %H:%M %Z}")
+    if previous is not None:
+        finished = (previous.run_state is RunState.FINISHED and previous.last_end is not None
+                    and now - previous.last_end <= PREVIOUS_PROCESS_MAX_AGE)
+        if not finished:
+            return StartDecision(Verdict.WAIT, f"{record.name} waits for {previous.name} to "
+                                 f"finish (it has not finished in the last 24 h)")
+    return StartDecision(Verdict.START)
