@@ -1,8 +1,10 @@
 """Process-control records and broker client ids, in the state store.
 
-A process record holds its ``status`` (GO, STOP, NO-RUN, PAUSE), whether it is running, its
-PID, host, last heartbeat and start/end times (ISO UTC text). Stored in the state store so a dead
-process is seen from any machine.
+A process record holds its ``status`` (GO, STOP, NO-RUN, PAUSE), its ``run_state`` (never ran,
+running, finished, crashed), its PID, host, last heartbeat, start/end times (ISO UTC text) and
+``methods`` (per method: executions, last start and end in this session). Stored in the state
+store so a dead process is seen from any machine. The rules (transition tables, windows, dead
+process detection) are in :mod:`syscontrol`; this module only stores the documents.
 """
 from __future__ import annotations
 
@@ -14,10 +16,13 @@ from sysdata.state.base import Insert, StateStore
 PROCESSES = "process_control"
 CLIENT_IDS = "broker_client_ids"
 PROCESS_STATUSES = ("GO", "STOP", "NO-RUN", "PAUSE")
-RECORD_FIELDS = ("status", "running", "pid", "host", "heartbeat", "last_start", "last_end")
-#: The record of a process never seen: GO and not running.
-DEFAULT_RECORD: dict[str, Any] = {"status": "GO", "running": False, "pid": None, "host": None,
-                                  "heartbeat": None, "last_start": None, "last_end": None}
+RUN_STATES = ("never ran", "running", "finished", "crashed")
+RECORD_FIELDS = ("status", "run_state", "pid", "host", "heartbeat", "last_start", "last_end",
+                 "methods")
+#: The record of a process never seen: GO and never ran.
+DEFAULT_RECORD: dict[str, Any] = {"status": "GO", "run_state": "never ran", "pid": None,
+                                  "host": None, "heartbeat": None, "last_start": None,
+                                  "last_end": None, "methods": {}}
 
 
 class ProcessControlData:
@@ -36,9 +41,18 @@ class ProcessControlData:
             raise InvalidData(
                 f"unknown process status {fields['status']!r}; expected one of {PROCESS_STATUSES}"
             )
+        if "run_state" in fields and fields["run_state"] not in RUN_STATES:
+            raise InvalidData(
+                f"unknown run state {fields['run_state']!r}; expected one of {RUN_STATES}")
         # atomic merge: a heartbeat and an operator's STOP written at once both survive
         return self.store.update(PROCESSES, process_name,
                                  lambda doc: {**DEFAULT_RECORD, **(doc or {}), **fields})
+
+    def change(self, process_name: str, change) -> dict[str, Any]:
+        """Atomically replace the record with ``change(current record)`` (a pure function that
+        may raise to refuse the change; it may run more than once on MongoDB)."""
+        return self.store.update(PROCESSES, process_name,
+                                 lambda doc: change({**DEFAULT_RECORD, **(doc or {})}))
 
     def all(self) -> dict[str, dict[str, Any]]:
         return dict(self.store.find(PROCESSES))

@@ -54,9 +54,11 @@ def test_position_limits_and_overrides(state_store):
 def test_process_control_and_client_ids(state_store):
     control = ProcessControlData(state_store)
     assert control.get("run_systems")["status"] == "GO"
-    control.update("run_systems", status="STOP", pid=123, running=True)
+    control.update("run_systems", status="STOP", pid=123, run_state="running")
     record = control.get("run_systems")
-    assert (record["status"], record["pid"], record["running"]) == ("STOP", 123, True)
+    assert (record["status"], record["pid"], record["run_state"]) == ("STOP", 123, "running")
+    with pytest.raises(InvalidData):
+        control.update("run_systems", run_state="sleeping")
     with pytest.raises(InvalidData):
         control.update("run_systems", status="MAYBE")
     with pytest.raises(InvalidData):
