@@ -21,9 +21,12 @@ class ProcessStatus(Enum):
 
     - ``GO``: may start (inside its window) and runs its methods.
     - ``STOP``: a running process stops gracefully after its current method (running its
-      completion methods); no new start.
-    - ``NO_RUN``: a running process goes on; no new start.
-    - ``PAUSE``: a running process stays alive and responsive but runs no methods; no new start.
+      completion methods); a launched process that has not started exits without starting.
+    - ``NO_RUN``: a running process goes on; a launched process waits and does not start.
+    - ``PAUSE``: a process may start and stays alive and responsive to STOP, but runs no
+      methods until the status is GO (or NO-RUN) again.
+
+    Setting GO launches nothing: cron (or supervisor/systemd) launches processes.
     """
 
     GO = "GO"
@@ -43,7 +46,7 @@ class ProcessStatus(Enum):
 
     @property
     def allows_start(self) -> bool:
-        return self is ProcessStatus.GO
+        return self in (ProcessStatus.GO, ProcessStatus.PAUSE)
 
     @property
     def allows_methods(self) -> bool:

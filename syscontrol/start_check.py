@@ -2,8 +2,10 @@
 
 Pure decisions over the stored process record; the caller supplies ``now``, its own host name
 and a PID-liveness test (``psutil.pid_exists`` in production), so the rules are testable with
-tables. A :class:`StartDecision` either allows the start, asks the process to wait (window,
-status, previous process) with the reason to log, or refuses it (another instance running).
+tables. A :class:`StartDecision` either allows the start, asks the process to wait (NO-RUN, a
+window that opens within ``max_wait``, a previous process not yet finished) with the reason to
+log, or refuses it (another instance running, status STOP, a window that does not open within
+``max_wait``): a refused process exits without starting.
 """
 from __future__ import annotations
 
@@ -19,6 +21,9 @@ from syscontrol.run_window import RunWindow
 PREVIOUS_PROCESS_MAX_AGE = dt.timedelta(hours=24)
 #: A process on another host whose heartbeat is older than this is taken as dead.
 DEFAULT_HEARTBEAT_TIMEOUT = dt.timedelta(minutes=15)
+#: A launched process waits at most this long for its window to open; longer is a refusal
+#: (launched after today's window closed).
+DEFAULT_MAX_WAIT = dt.timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -67,19 +72,23 @@ def is_alive(record: ProcessRecord, now: dt.datetime, host: str,
 def decide_start(record: ProcessRecord, window: RunWindow, now: dt.datetime, host: str,
                  pid_exists: Callable[[int], bool],
                  previous: ProcessRecord | None = None,
-                 heartbeat_timeout: dt.timedelta = DEFAULT_HEARTBEAT_TIMEOUT) -> StartDecision:
+                 heartbeat_timeout: dt.timedelta = DEFAULT_HEARTBEAT_TIMEOUT,
+                 max_wait: dt.timedelta = DEFAULT_MAX_WAIT) -> StartDecision:
     """The decision for a process launched at ``now`` (see module docstring). Checks, in order:
-    another live instance (REFUSE), status, window, previous process (WAIT)."""
+    another live instance, status, window, previous process."""
     if is_alive(record, now, host, pid_exists, heartbeat_timeout):
         since = f" since {record.last_start:%Y-%m-%d %H:%M} UTC" if record.last_start else ""
         return StartDecision(Verdict.REFUSE, f"{record.name} is already running: pid "
                              f"{record.pid} on host {record.host}{since}")
+    if record.status is ProcessStatus.STOP:
+        return StartDecision(Verdict.REFUSE, f"{record.name} has status STOP")
     if not record.status.allows_start:
         return StartDecision(Verdict.WAIT, f"{record.name} has status {record.status.value}")
     if not window.is_open(now):
         opens = window.next_open(now)
-        return StartDecision(Verdict.WAIT, f"{record.name} waits for its window {window}; "
-                             f"opens {opens:%Y-%m-%d %H:%M %Z}")
+        verdict = Verdict.WAIT if opens - now <= max_wait else Verdict.REFUSE
+        return StartDecision(verdict, f"{record.name} is outside its window {window}; "
+                             f"next opens {opens:%Y-%m-%d %H:%M %Z}")
     if previous is not None:
         finished = (previous.run_state is RunState.FINISHED and previous.last_end is not None
                     and now - previous.last_end <= PREVIOUS_PROCESS_MAX_AGE)

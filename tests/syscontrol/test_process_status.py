@@ -57,7 +57,7 @@ def test_parse_unknown_names_the_choices():
     (ProcessStatus.GO, True, True, False),
     (ProcessStatus.STOP, False, False, True),
     (ProcessStatus.NO_RUN, False, True, False),
-    (ProcessStatus.PAUSE, False, False, False),
+    (ProcessStatus.PAUSE, True, False, False),
 ])
 def test_status_meanings(status, start, methods, stop):
     assert (status.allows_start, status.allows_methods, status.asks_stop) == (start, methods, stop)
