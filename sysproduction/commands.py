@@ -18,3 +18,59 @@ def _demo(args: argparse.Namespace) -> int:
 
     run_demo(days=args.days)
     return 0
+
+
+PROCESS_ACTIONS = ("list", "go", "stop", "no-run", "pause", "mark-close", "mark-dead")
+
+
+def _configure_process(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=PROCESS_ACTIONS,
+                        help="list; go|stop|no-run|pause NAME|ALL; mark-close NAME|ALL; "
+                             "mark-dead")
+    parser.add_argument("name", nargs="?", help="process name, or ALL")
+
+
+@register_command("process", help="process control: list, go/stop/no-run/pause, mark-close, "
+                                  "mark-dead", configure=_configure_process)
+def _process(args: argparse.Namespace) -> int:
+    import sys
+
+    from syscore.exceptions import SystradeError
+    from sysdata.data_blob import DataBlob
+    from sysproduction import process_control_ops as ops
+
+    needs_name = args.action not in ("list", "mark-dead")
+    if needs_name and not args.name:
+        sys.stderr.write(f"systrade process {args.action}: give a process name or ALL\n")
+        return 2
+    try:
+        with DataBlob.from_config(process_name="process_control") as data:
+            if args.action == "list":
+                print(format_process_rows(ops.list_processes(data)))
+            elif args.action == "mark-dead":
+                marked = ops.mark_dead_processes(data)
+                print(f"marked crashed: {', '.join(marked) if marked else 'none'}")
+            elif args.action == "mark-close":
+                print(f"marked closed: {', '.join(ops.mark_process_close(data, args.name))}")
+            else:
+                names = ops.set_process_status(data, args.name, args.action)
+                print(f"status {args.action.upper()}: {', '.join(names)}")
+    except SystradeError as exc:
+        sys.stderr.write(f"systrade process {args.action}: {exc}\n")
+        return 2
+    return 0
+
+
+def format_process_rows(rows) -> str:
+    """A plain table of :class:`~sysproduction.process_control_ops.ProcessRow` (UTC times)."""
+    def when(value):
+        return "-" if value is None else f"{value:%Y-%m-%d %H:%M}"
+
+    header = ("process", "status", "state", "alive", "pid", "host", "last start", "last end",
+              "heartbeat")
+    lines = [header] + [(r.name, r.status, r.run_state, "yes" if r.alive else "no",
+                         str(r.pid or "-"), r.host or "-", when(r.last_start), when(r.last_end),
+                         when(r.heartbeat)) for r in rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+                     for line in lines)
