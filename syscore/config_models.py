@@ -168,12 +168,23 @@ class SystradeConfig(_Strict):
 
 
 class MethodConfig(_Strict):
-    """One method of a process: how often it runs (minutes), how many times, and whether only
-    when the process finishes."""
+    """One method of a process: how often it runs (minutes, 0 = every loop), how many times
+    per process session (−1 = unlimited), whether only when the process finishes, and keyword
+    ``arguments`` passed to the method's function."""
 
     frequency: float = Field(default=0, ge=0)
     max_executions: int = Field(default=-1, ge=-1)
     run_on_completion_only: bool = False
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    #: dotted path of the function to call; default: the registered method of this name
+    function: str | None = None
+
+    @field_validator("max_executions")
+    @classmethod
+    def _max_executions(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("expected -1 (unlimited) or at least 1")
+        return value
 
 
 class ProcessConfig(_Strict):

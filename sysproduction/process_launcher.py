@@ -1,0 +1,103 @@
+"""Launch a ``run_*`` process under process control.
+
+``launch_process("run_capital_update")`` reads the process's window, previous process and
+methods from the control config and runs them through :class:`syscontrol.runner.ProcessRunner`:
+it waits for its window, its status and its previous process, refuses to start when the same
+process runs already (on any host sharing the store), repeats methods by ``frequency`` up to
+``max_executions``, and stops at its stop time, on STOP/SIGTERM, or when every method is done,
+running its completion methods. With the simulated clock, waiting advances the shared simulated
+time instead of sleeping.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import importlib
+import os
+import socket
+import time
+from collections.abc import Callable
+
+import psutil
+
+from syscontrol.control import ProcessControl
+from syscontrol.method_timer import MethodSchedule
+from syscontrol.run_window import RunWindow
+from syscontrol.runner import ProcessRunner, RunnerSettings, RunOutcome
+from syscore.clock import SimulatedClock
+from syscore.config import load_control_config
+from syscore.exceptions import ConfigError
+from sysdata.data_blob import DataBlob
+from sysproduction.process_helpers import blob_for
+from sysproduction.run_process import method_function
+
+
+def default_sleep(clock) -> Callable[[float], None]:
+    """``time.sleep`` for a real clock; advancing the shared simulated time for a simulated
+    one (every process on the home sees the same time)."""
+    if isinstance(clock, SimulatedClock):
+        return lambda seconds: clock.advance(dt.timedelta(seconds=seconds))
+    return time.sleep
+
+
+def _function(name: str, dotted: str | None):
+    """The registered method ``name``, or the function at the dotted path ``dotted``."""
+    if dotted is None:
+        return method_function(name)
+    module, _, attribute = dotted.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ConfigError(f"control config: method {name}: cannot load function {dotted!r}: "
+                          f"{exc}") from exc
+
+
+def _is_failure(result) -> bool:
+    return getattr(result, "ok", True) is False
+
+
+def build_runner(process_name: str, data: DataBlob, sleep: Callable[[float], None] | None = None,
+                 settings: RunnerSettings | None = None) -> ProcessRunner:
+    """The runner of ``process_name`` on ``data`` (ConfigError for an unknown process, an
+    unknown method or an unknown previous process)."""
+    processes = load_control_config(data.home).process_configuration
+    if process_name not in processes:
+        raise ConfigError(f"control config: no process {process_name!r}; "
+                          f"configured: {', '.join(sorted(processes))}")
+    config = processes[process_name]
+    if config.previous_process and config.previous_process not in processes:
+        raise ConfigError(f"control config: {process_name}.previous_process "
+                          f"{config.previous_process!r} is not a configured process")
+    window = RunWindow.from_text(config.start_time, config.end_time, config.timezone,
+                                 config.run_on_weekends)
+    schedules = {name: MethodSchedule(name, m.frequency, m.max_executions,
+                                      m.run_on_completion_only)
+                 for name, m in config.methods.items()}
+    methods = {name: functools.partial(_function(name, m.function), data=data, **m.arguments)
+               for name, m in config.methods.items()}
+    return ProcessRunner(process_name, window, schedules, methods,
+                         ProcessControl(data.process_control), data.clock,
+                         sleep or default_sleep(data.clock), socket.gethostname(), os.getpid(),
+                         psutil.pid_exists, previous_process=config.previous_process,
+                         settings=settings or RunnerSettings(), log=data.log,
+                         is_failure=_is_failure)
+
+
+def launch_process(process_name: str, data: DataBlob | None = None,
+                   sleep: Callable[[float], None] | None = None) -> RunOutcome:
+    """Run ``process_name`` under process control (see module docstring)."""
+    with blob_for(data, process_name) as blob:
+        return build_runner(process_name, blob, sleep).run()
+
+
+def launch_main(process_name: str) -> None:
+    """Console-script body: launch, print one summary line, exit 0 (ran cleanly, or did not
+    need to start), 1 (already running elsewhere, or a method failed)."""
+    outcome = launch_process(process_name)
+    if not outcome.started:
+        print(f"{process_name}: not started: {outcome.reason}")
+    else:
+        runs = ", ".join(f"{m} x{n}" for m, n in outcome.executions.items()) or "no methods"
+        failed = f"; failed: {', '.join(outcome.failures)}" if outcome.failures else ""
+        print(f"{process_name}: {outcome.reason} ({runs}){failed}")
+    raise SystemExit(0 if outcome.ok else 1)
