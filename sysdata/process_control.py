@@ -77,6 +77,11 @@ class ClientIdData:
     def release(self, client_id: int) -> None:
         self.store.delete(CLIENT_IDS, f"{client_id:06d}")
 
+    def owners(self) -> dict[int, str]:
+        """Allocated client ids and their owners (``<host>:<pid>`` by convention)."""
+        return {int(doc["client_id"]): str(doc.get("owner") or "")
+                for _, doc in self.store.find(CLIENT_IDS)}
+
     def in_use(self) -> list[int]:
         return [int(doc["client_id"]) for _, doc in self.store.find(CLIENT_IDS)]
 

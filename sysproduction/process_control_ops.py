@@ -7,12 +7,12 @@ record; ``ALL`` means every configured process.
 from __future__ import annotations
 
 import datetime as dt
-import socket
 from dataclasses import dataclass
 
 import psutil
 
 from syscontrol.control import ProcessControl
+from syscontrol.host import host_name
 from syscontrol.process_status import ProcessStatus, RunState
 from syscontrol.start_check import is_alive
 from syscore.config import load_control_config
@@ -64,7 +64,7 @@ def _now(data: DataBlob) -> dt.datetime:
 def list_processes(data: DataBlob) -> list[ProcessRow]:
     """Every configured or recorded process, with liveness judged from this host."""
     control = process_control(data)
-    now, host = _now(data), socket.gethostname()
+    now, host = _now(data), host_name()
     names = sorted(set(configured_processes(data)) | set(data.process_control.all()))
     rows = []
     for name in names:
@@ -102,7 +102,7 @@ def mark_process_close(data: DataBlob, process_name: str) -> list[str]:
 def mark_dead_processes(data: DataBlob) -> list[str]:
     """Mark every running record whose process is dead as crashed, with one alert each."""
     control = process_control(data)
-    marked = control.mark_dead(_now(data), socket.gethostname(), psutil.pid_exists)
+    marked = control.mark_dead(_now(data), host_name(), psutil.pid_exists)
     for name in marked:
         record = control.record(name)
         alert(data, f"Process {name} crashed",

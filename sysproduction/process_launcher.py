@@ -14,13 +14,13 @@ import datetime as dt
 import functools
 import importlib
 import os
-import socket
 import time
 from collections.abc import Callable
 
 import psutil
 
 from syscontrol.control import ProcessControl
+from syscontrol.host import host_name
 from syscontrol.method_timer import MethodSchedule
 from syscontrol.run_window import RunWindow
 from syscontrol.runner import ProcessRunner, RunnerSettings, RunOutcome
@@ -77,7 +77,7 @@ def build_runner(process_name: str, data: DataBlob, sleep: Callable[[float], Non
                for name, m in config.methods.items()}
     return ProcessRunner(process_name, window, schedules, methods,
                          ProcessControl(data.process_control), data.clock,
-                         sleep or default_sleep(data.clock), socket.gethostname(), os.getpid(),
+                         sleep or default_sleep(data.clock), host_name(), os.getpid(),
                          psutil.pid_exists, previous_process=config.previous_process,
                          settings=settings or RunnerSettings(), log=data.log,
                          is_failure=_is_failure)
