@@ -74,3 +74,46 @@ def format_process_rows(rows) -> str:
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
                      for line in lines)
+
+
+SCHEDULE_KINDS = ("crontab", "supervisor", "systemd")
+
+
+def _configure_schedule(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("kind", choices=SCHEDULE_KINDS)
+    parser.add_argument("--output", help="folder to write the files to (default: print)")
+    parser.add_argument("--bin-dir", help="the virtualenv's bin folder (default: this Python's)")
+    parser.add_argument("--echo-dir", help="echo files folder (default: $SYSTRADE_HOME/echos)")
+    parser.add_argument("--working-dir", help="working directory (default: $SYSTRADE_HOME)")
+    parser.add_argument("--cron-timezone", default="UTC",
+                        help="the machine's cron time zone (default UTC)")
+
+
+@register_command("schedule", help="write crontab, supervisor or systemd files from the "
+                                   "control config", configure=_configure_schedule)
+def _schedule(args: argparse.Namespace) -> int:
+    import sys
+    from pathlib import Path
+
+    from syscore.exceptions import SystradeError
+    from syscore.home import systrade_home
+    from sysproduction.schedule import schedule_files
+
+    home = systrade_home(create=False)
+    try:
+        files = schedule_files(args.kind, home, bin_dir=args.bin_dir, echo_dir=args.echo_dir,
+                               working_dir=args.working_dir, cron_timezone=args.cron_timezone)
+        if not args.output:
+            for name, text in files.items():
+                if len(files) > 1:
+                    print(f"# ---- {name}")
+                sys.stdout.write(text)
+            return 0
+        from sysproduction.schedule import write_schedule_files
+
+        for path in write_schedule_files(files, Path(args.output)):
+            print(f"wrote {path}")
+    except SystradeError as exc:
+        sys.stderr.write(f"systrade schedule: {exc}\n")
+        return 2
+    return 0
