@@ -14,6 +14,7 @@ import datetime as dt
 import functools
 import importlib
 import os
+import sys
 import time
 from collections.abc import Callable
 
@@ -26,7 +27,7 @@ from syscontrol.run_window import RunWindow
 from syscontrol.runner import ProcessRunner, RunnerSettings, RunOutcome
 from syscore.clock import SimulatedClock
 from syscore.config import load_control_config
-from syscore.exceptions import ConfigError
+from syscore.exceptions import ConfigError, SystradeError
 from sysdata.data_blob import DataBlob
 from sysproduction.process_helpers import blob_for
 from sysproduction.run_process import method_function
@@ -92,8 +93,13 @@ def launch_process(process_name: str, data: DataBlob | None = None,
 
 def launch_main(process_name: str) -> None:
     """Console-script body: launch, print one summary line, exit 0 (ran cleanly, or did not
-    need to start), 1 (already running elsewhere, or a method failed)."""
-    outcome = launch_process(process_name)
+    need to start), 1 (already running elsewhere, or a method failed), 2 (configuration or a
+    store unusable: one line on stderr)."""
+    try:
+        outcome = launch_process(process_name)
+    except SystradeError as exc:  # configuration or store unusable: one line, no traceback
+        sys.stderr.write(f"{process_name}: {exc}\n")
+        raise SystemExit(2) from None
     if not outcome.started:
         print(f"{process_name}: not started: {outcome.reason}")
     else:
