@@ -73,7 +73,8 @@ class ProcessRunner:
                  pid_exists: Callable[[int], bool], previous_process: str | None = None,
                  settings: RunnerSettings = RunnerSettings(),
                  log: logging.Logger | None = None,
-                 is_failure: Callable[[Any], bool] = lambda result: False):
+                 is_failure: Callable[[Any], bool] = lambda result: False,
+                 on_result: Callable[[str, Any], None] | None = None):
         missing = set(schedules) - set(methods)
         if missing:
             raise ValueError(f"{name}: no callable for methods {sorted(missing)}")
@@ -83,6 +84,7 @@ class ProcessRunner:
         self.previous_process, self.settings = previous_process, settings
         self.log = log or logging.getLogger(f"syscontrol.{name}")
         self.is_failure = is_failure
+        self.on_result = on_result
         self._signalled = False
         self._failures: list[str] = []
         self._runs: dict[str, MethodRuns] = {}
@@ -214,6 +216,8 @@ class ProcessRunner:
             result = self.methods[method]()
             if self.is_failure(result):
                 self._failures.append(method)
+            if self.on_result is not None:
+                self.on_result(method, result)
         except Exception as exc:  # a failed method is logged and counted; the others go on
             self._failures.append(method)
             self.log.error("%s: method %s failed: %s", self.name, method, exc,

@@ -17,6 +17,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 import psutil
 
@@ -58,7 +59,8 @@ def _is_failure(result) -> bool:
 
 
 def build_runner(process_name: str, data: DataBlob, sleep: Callable[[float], None] | None = None,
-                 settings: RunnerSettings | None = None) -> ProcessRunner:
+                 settings: RunnerSettings | None = None,
+                 on_result: Callable[[str, Any], None] | None = None) -> ProcessRunner:
     """The runner of ``process_name`` on ``data`` (ConfigError for an unknown process, an
     unknown method or an unknown previous process)."""
     processes = load_control_config(data.home).process_configuration
@@ -81,7 +83,7 @@ def build_runner(process_name: str, data: DataBlob, sleep: Callable[[float], Non
                          sleep or default_sleep(data.clock), host_name(), os.getpid(),
                          psutil.pid_exists, previous_process=config.previous_process,
                          settings=settings or RunnerSettings(), log=data.log,
-                         is_failure=_is_failure)
+                         is_failure=_is_failure, on_result=on_result)
 
 
 def launch_process(process_name: str, data: DataBlob | None = None,
