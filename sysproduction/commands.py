@@ -7,8 +7,10 @@ from syscore.cli import register_command
 
 
 def _configure_demo(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--days", type=int, default=3,
-                        help="simulated business days to run (default 3)")
+    parser.add_argument("--days", type=int, default=5,
+                        help="simulated business days to run (default 5)")
+    parser.add_argument("--stop-before", metavar="PROCESS",
+                        help="on the last day, stop just before this process is launched")
 
 
 @register_command("demo", help="run the end-to-end demo on the simulated market",
@@ -16,8 +18,8 @@ def _configure_demo(parser: argparse.ArgumentParser) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from sysproduction.demo import run_demo
 
-    run_demo(days=args.days)
-    return 0
+    result = run_demo(days=args.days, stop_before=args.stop_before)
+    return 0 if result.ok else 1
 
 
 PROCESS_ACTIONS = ("list", "go", "stop", "no-run", "pause", "mark-close", "mark-dead")

@@ -8,29 +8,30 @@
 3. collects FX history and ``DEMO_HISTORY_YEARS`` of daily bars for every contract of each
    chain, builds roll calendars, multiple and adjusted prices from them, then samples the
    current chains and collects their hourly bars;
-4. runs the daily job for ``days`` simulated business days (prices, multiple/adjusted prices,
-   capital, the nightly backtest, backups), advancing the clock one business day at a time;
-5. prints a status report.
+4. runs ``days`` simulated business days (default 5) through the real process control: every
+   process of the control config is launched at the start of its window and runs its methods
+   on their timers, in simulated time (:mod:`sysproduction.simulated_days`);
+5. prints a status report and a summary, and fails (non-zero exit from ``systrade demo``) if a
+   process crashed, a method failed or a process was left running.
 
 Run it again on the same home and it carries on from where the clock stopped.
 """
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from syscore.exceptions import ConfigError
 from syscore.home import private_dir, systrade_home
 from sysdata.data_blob import DataBlob
-from syslogdiag.context import get_logger
 from syslogdiag.logging_setup import setup_blob_logging, teardown_logging
-from sysproduction.process_helpers import ProcessReport
+from sysproduction.simulated_days import all_closed, run_simulated_days
 
 DEMO_INSTRUMENTS = "SP500_micro,EUROSTX,US10,BUND,GOLD,CRUDE_W,CORN,EUR"
 DEMO_START = pd.Timestamp("2024-06-03 22:30", tz="UTC")
-DAILY_RUN_TIME = dt.time(22, 30)
 DEMO_HISTORY_YEARS = 5
 
 
@@ -50,20 +51,16 @@ def ensure_demo_config(home: Path) -> bool:
     return True
 
 
-def next_business_evening(now: pd.Timestamp) -> pd.Timestamp:
-    day = (now + pd.Timedelta(days=1)).normalize()
-    while day.weekday() >= 5:
-        day += pd.Timedelta(days=1)
-    return day + pd.Timedelta(hours=DAILY_RUN_TIME.hour, minutes=DAILY_RUN_TIME.minute)
-
-
 def initialise(data: DataBlob, out: Callable[[str], None]) -> None:
-    """First run: configs, FX, ``DEMO_HISTORY_YEARS`` of rolled history, contract chains."""
+    """First run: configs, FX, ``DEMO_HISTORY_YEARS`` of rolled history, contract chains,
+    total and strategy capital (so the first night's backtest has capital)."""
     from sysinit.init_from_sim_universe import init_from_sim_universe
     from sysinit.init_history_from_broker import init_history_from_broker
     from sysproduction.update_fx_prices import update_fx_prices
     from sysproduction.update_historical_prices import update_historical_prices
     from sysproduction.update_sampled_contracts import update_sampled_contracts
+    from sysproduction.update_strategy_capital import update_strategy_capital
+    from sysproduction.update_total_capital import update_total_capital
 
     out(init_from_sim_universe(DEMO_INSTRUMENTS, data=data))
     out(str(update_fx_prices(data=data)).splitlines()[0])
@@ -71,34 +68,8 @@ def initialise(data: DataBlob, out: Callable[[str], None]) -> None:
     out(str(history))
     out(str(update_sampled_contracts(data=data)).splitlines()[0])
     out(str(update_historical_prices(data=data)).splitlines()[0])
-
-
-def daily_job(data: DataBlob, out: Callable[[str], None]) -> None:
-    """One evening of the production day, in process order."""
-    from sysproduction.backup_db_to_csv import backup_db_to_csv
-    from sysproduction.update_fx_prices import update_fx_prices
-    from sysproduction.update_historical_prices import update_historical_prices
-    from sysproduction.update_multiple_adjusted_prices import update_multiple_adjusted_prices
-    from sysproduction.update_sampled_contracts import update_sampled_contracts
-    from sysproduction.update_strategy_capital import update_strategy_capital
-    from sysproduction.update_system_backtests import update_system_backtests
-    from sysproduction.update_total_capital import update_total_capital
-
-    steps = [
-        ("update_fx_prices", lambda: update_fx_prices(data=data)),
-        ("update_sampled_contracts", lambda: update_sampled_contracts(data=data)),
-        ("update_historical_prices", lambda: update_historical_prices(data=data)),
-        ("update_multiple_adjusted_prices", lambda: update_multiple_adjusted_prices(data=data)),
-        ("update_total_capital", lambda: update_total_capital(data=data)),
-        ("update_strategy_capital", lambda: update_strategy_capital(data=data)),
-        ("update_system_backtests", lambda: update_system_backtests(data=data)),
-    ]
-    for name, step in steps:
-        report = step()
-        # a ProcessReport's first line is "<process>: n ok, m failed"
-        out(f"  {str(report).splitlines()[0]}" if isinstance(report, ProcessReport)
-            else f"  {name}: {report}")
-    out(f"  backup_db_to_csv: {backup_db_to_csv(data=data)}")
+    out(f"update_total_capital: {update_total_capital(data=data)}")
+    out(str(update_strategy_capital(data=data)).splitlines()[0])
 
 
 def status_report(data: DataBlob) -> str:
@@ -128,30 +99,60 @@ def status_report(data: DataBlob) -> str:
     return "\n".join(lines)
 
 
-def run_demo(days: int = 3, out: Callable[[str], None] = print) -> str:
-    """Run the demo in ``$SYSTRADE_HOME`` for ``days`` simulated business days."""
+def run_demo(days: int = 5, out: Callable[[str], None] = print,
+             stop_before: str | None = None) -> DemoResult:
+    """Run the demo in ``$SYSTRADE_HOME`` for ``days`` simulated business days through process
+    control; ``stop_before``: leave the home just before that process on the last day."""
     home = systrade_home()
     if ensure_demo_config(home):
         out(f"new demo home {home}: simulated clock and market")
     data = DataBlob.from_config(home, process_name="demo")
     try:
         setup_blob_logging(data, "demo")
-        log = get_logger("demo")
         if data.config.clock != "simulated":
-            raise RuntimeError(f"{home} is not a demo home (clock is {data.config.clock!r}); "
-                               "use an empty SYSTRADE_HOME")
+            raise ConfigError(f"{home} is not a demo home (clock is {data.config.clock!r}); "
+                              "use an empty SYSTRADE_HOME")
         if not data.instruments.list_codes():
             data.clock.set(DEMO_START)
             out(f"initialising at {data.now()}")
             initialise(data, out)
-        for _ in range(days):
-            data.clock.set(next_business_evening(data.now()))
-            out(f"daily job at {data.now()}")
-            log.info("demo daily job at %s", data.now())
-            daily_job(data, out)
+        out(f"running {days} simulated business days through process control")
+        launches = run_simulated_days(home, days, out=out, stop_before=stop_before)
+        states = all_closed(home)
         report = status_report(data)
         out(report)
-        return report
+        result = DemoResult(launches, states)
+        out(result.summary())
+        return result
     finally:
         teardown_logging()
         data.close()
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What the demo did: every launch and the process states at the end."""
+
+    launches: list
+    process_states: dict[str, str]
+
+    @property
+    def problems(self) -> list[str]:
+        found = [f"{launch.process} on {launch.day}: "
+                 f"{launch.error or 'failed: ' + ', '.join(launch.outcome.failures)}"
+                 for launch in self.launches if not launch.ok]
+        found += [f"process {name} is {state}" for name, state in self.process_states.items()
+                  if state not in ("finished", "never ran")]
+        return found
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        ran = len([launch for launch in self.launches if launch.ok])
+        closed = ", ".join(f"{n} {s}" for n, s in sorted(self.process_states.items()))
+        lines = [f"processes: {ran} of {len(self.launches)} launches ran cleanly; {closed}"]
+        lines += [f"PROBLEM: {problem}" for problem in self.problems]
+        lines.append("demo: ok" if self.ok else f"demo: {len(self.problems)} problem(s)")
+        return "\n".join(lines)

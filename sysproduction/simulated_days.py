@@ -105,16 +105,15 @@ def run_simulated_days(home: Path, days: int, out: Callable[[str], None] = print
                 continue
             record = ProcessDay(name, day, start)
             launches.append(record)
-            scheduler.launch(f"{name}@{day}", start, _work(home, name, scheduler, record))
+            scheduler.launch(f"{name}@{day}", start, _work(home, name, scheduler, record, out))
     scheduler.run(until=stop_at - dt.timedelta(minutes=1) if stop_at else None)
     if stop_at is not None:
         clock.set(max(clock.now(), stop_at - dt.timedelta(minutes=1)))
-    for record in launches:
-        out(_line(record))
     return launches
 
 
-def _work(home: Path, name: str, scheduler: SimulatedScheduler, record: ProcessDay):
+def _work(home: Path, name: str, scheduler: SimulatedScheduler, record: ProcessDay,
+          out: Callable[[str], None]):
     def work():
         try:
             with DataBlob.from_config(home, process_name=name) as data:
@@ -123,6 +122,11 @@ def _work(home: Path, name: str, scheduler: SimulatedScheduler, record: ProcessD
                 record.outcome = runner.run()
         except Exception as exc:  # reported in the summary; the other processes go on
             record.error = f"{type(exc).__name__}: {exc}"
+        out(_line(record))  # only one process runs at a time: lines never interleave
+        last = dict(record.method_results)  # a repeated method: its last result
+        for method, result in last.items():
+            first = str(result).splitlines()[0] if str(result) else ""
+            out(f"    {first if first.startswith(method) else f'{method}: {first}'}")
         return record
     return work
 

@@ -1,4 +1,5 @@
-"""The demo runs end to end in a fresh home and carries on where it stopped."""
+"""The demo runs end to end through process control in a fresh home and carries on where it
+stopped."""
 from __future__ import annotations
 
 import subprocess
@@ -10,13 +11,21 @@ import pandas as pd
 from sysdata.data_blob import DataBlob
 from sysproduction.demo import DEMO_START, run_demo
 
+PROCESSES = ("run_backups", "run_capital_update", "run_cleaners", "run_daily_prices_updates",
+             "run_systems")
+
 
 def test_demo_runs_end_to_end_and_resumes(systrade_home):
     lines: list[str] = []
-    run_demo(days=1, out=lines.append)
+    result = run_demo(days=1, out=lines.append)
     text = "\n".join(lines)
+    assert result.ok, result.problems
     assert "update_multiple_adjusted_prices: 8 ok, 0 failed" in text
     assert "update_system_backtests: 1 ok, 0 failed" in text
+    assert "demo: ok" in text
+    # every process ran once, in its window, and closed
+    assert sorted(launch.process for launch in result.launches) == sorted(PROCESSES)
+    assert result.process_states == {name: "finished" for name in PROCESSES}
     assert (systrade_home / "backups" / "csv" / "multiple_prices_csv" / "CORN.csv").exists()
     with DataBlob.from_config(systrade_home) as data:
         first_time = data.now()
@@ -28,17 +37,22 @@ def test_demo_runs_end_to_end_and_resumes(systrade_home):
         row = data.optimal_positions.current("demo", "CORN")
         assert row["lower"] <= row["upper"]
         assert data.capital.last_total()["total"] > 0
-    run_demo(days=1, out=lines.append)
+    second = run_demo(days=1, out=lines.append)
+    assert second.ok, second.problems
     with DataBlob.from_config(systrade_home) as data:
         assert data.now() > first_time
         assert data.adjusted_prices.read_tail("CORN").index[-1] > corn.index[-1]
 
 
-def test_systrade_demo_command(systrade_home):
+def test_systrade_demo_command_stop_before(systrade_home):
     exe = Path(sys.executable).parent / "systrade"
-    result = subprocess.run([str(exe), "demo", "--days", "1"], capture_output=True, text=True,
-                            timeout=600)
+    result = subprocess.run([str(exe), "demo", "--days", "1", "--stop-before", "run_systems"],
+                            capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr
     assert "simulated time:" in result.stdout
-    assert "alerts stored:" in result.stdout
-    assert pd.Timestamp(result.stdout.split("simulated time: ")[1].splitlines()[0]) > DEMO_START
+    assert "demo: ok" in result.stdout
+    assert "run_systems" not in "".join(line for line in result.stdout.splitlines()
+                                        if " UTC run_" in line)
+    now = pd.Timestamp(result.stdout.split("simulated time: ")[1].splitlines()[0])
+    assert now > DEMO_START
+    assert now.strftime("%H:%M") == "04:59"  # just before run_systems' 05:00 window
