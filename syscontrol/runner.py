@@ -85,7 +85,7 @@ class ProcessRunner:
         self.log = log or logging.getLogger(f"syscontrol.{name}")
         self.is_failure = is_failure
         self.on_result = on_result
-        self._signalled = False
+        self._stop_request = ""
         self._failures: list[str] = []
         self._runs: dict[str, MethodRuns] = {}
 
@@ -139,8 +139,8 @@ class ProcessRunner:
                 opens = self.window.next_open(now)
                 wait = max(1.0, min(wait, (opens - now).total_seconds()))
             self.sleep(wait)
-            if self._signalled:
-                return RunOutcome(self.name, False, "signalled before starting")
+            if self._stop_request:
+                return RunOutcome(self.name, False, f"{self._stop_request} before starting")
 
     def _loop(self) -> str:
         last_heartbeat = self._now()
@@ -178,8 +178,8 @@ class ProcessRunner:
             self.sleep(self._seconds_to_next(loop_methods if status.allows_methods else []))
 
     def _stop_reason(self, status: ProcessStatus, now: dt.datetime) -> str:
-        if self._signalled:
-            return "signal received"
+        if self._stop_request:
+            return self._stop_request
         if status.asks_stop:
             return "status STOP"
         if not self.window.is_open(now):
@@ -266,4 +266,9 @@ class ProcessRunner:
     def _on_signal(self, signum, frame) -> None:
         self.log.info("%s: signal %s received; stopping after the current method", self.name,
                       signum)
-        self._signalled = True
+        self._stop_request = "signal received"
+
+    def request_stop(self, reason: str = "stop requested") -> None:
+        """Stop after the current method, as on STOP (completion methods run); a process still
+        waiting to start gives up. Safe to call from another thread."""
+        self._stop_request = reason

@@ -90,6 +90,14 @@ class SimulatedScheduler:
         thread.start()
         return launch
 
+    def wake_all(self) -> None:
+        """Bring every pending wake-up forward to the current simulated time (after asking the
+        processes to stop, so they notice at once)."""
+        now = _as_datetime(self.clock.now())
+        with self._cond:
+            self._queue = [(min(wake, now), order, token) for wake, order, token in self._queue]
+            heapq.heapify(self._queue)
+
     def run(self, until: dt.datetime | None = None) -> list[Launch]:
         """Hand out turns in time order until nothing is left to run (or the next wake-up is
         after ``until``); returns the launches finished so far."""

@@ -129,6 +129,16 @@ def run_demo(days: int = 5, out: Callable[[str], None] = print,
         data.close()
 
 
+def _problem(launch) -> str:
+    if launch.error:
+        return launch.error
+    if launch.outcome is None:
+        return "did not finish"
+    if launch.outcome.refused_running:
+        return launch.outcome.reason
+    return "failed: " + ", ".join(launch.outcome.failures)
+
+
 @dataclass(frozen=True)
 class DemoResult:
     """What the demo did: every launch and the process states at the end."""
@@ -138,8 +148,7 @@ class DemoResult:
 
     @property
     def problems(self) -> list[str]:
-        found = [f"{launch.process} on {launch.day}: "
-                 f"{launch.error or 'failed: ' + ', '.join(launch.outcome.failures)}"
+        found = [f"{launch.process} on {launch.day}: {_problem(launch)}"
                  for launch in self.launches if not launch.ok]
         found += [f"process {name} is {state}" for name, state in self.process_states.items()
                   if state not in ("finished", "never ran")]

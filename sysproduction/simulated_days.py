@@ -39,6 +39,7 @@ class ProcessDay:
     outcome: RunOutcome | None = None
     error: str | None = None
     method_results: list[tuple[str, Any]] = field(default_factory=list)
+    runner: Any = None
 
     @property
     def ok(self) -> bool:
@@ -106,9 +107,18 @@ def run_simulated_days(home: Path, days: int, out: Callable[[str], None] = print
             record = ProcessDay(name, day, start)
             launches.append(record)
             scheduler.launch(f"{name}@{day}", start, _work(home, name, scheduler, record, out))
-    scheduler.run(until=stop_at - dt.timedelta(minutes=1) if stop_at else None)
-    if stop_at is not None:
-        clock.set(max(clock.now(), stop_at - dt.timedelta(minutes=1)))
+    if stop_at is None:
+        scheduler.run()
+        return launches
+    before = stop_at - dt.timedelta(minutes=1)
+    scheduler.run(until=before)
+    for record in launches:  # processes still running stop gracefully, now
+        if record.runner is not None and (record.outcome is None and record.error is None):
+            record.runner.request_stop(f"stopped before {stop_before} (--stop-before)")
+    scheduler.wake_all()
+    scheduler.run(until=before)
+    if clock.now() < before:
+        clock.set(before)
     return launches
 
 
@@ -119,6 +129,7 @@ def _work(home: Path, name: str, scheduler: SimulatedScheduler, record: ProcessD
             with DataBlob.from_config(home, process_name=name) as data:
                 runner = build_runner(name, data, sleep=scheduler.sleep, settings=SIM_SETTINGS,
                                       on_result=lambda m, r: record.method_results.append((m, r)))
+                record.runner = runner
                 record.outcome = runner.run()
         except Exception as exc:  # reported in the summary; the other processes go on
             record.error = f"{type(exc).__name__}: {exc}"

@@ -11,6 +11,8 @@ import pandas as pd
 from sysdata.data_blob import DataBlob
 from sysproduction.demo import DEMO_START, run_demo
 
+ROOT = Path(__file__).resolve().parents[2]
+CLI = "import sys; from syscore.cli import main; sys.exit(main(sys.argv[1:]))"
 PROCESSES = ("run_backups", "run_capital_update", "run_cleaners", "run_daily_prices_updates",
              "run_systems")
 
@@ -45,14 +47,16 @@ def test_demo_runs_end_to_end_and_resumes(systrade_home):
 
 
 def test_systrade_demo_command_stop_before(systrade_home):
-    exe = Path(sys.executable).parent / "systrade"
-    result = subprocess.run([str(exe), "demo", "--days", "1", "--stop-before", "run_systems"],
-                            capture_output=True, text=True, timeout=900)
+    result = subprocess.run([sys.executable, "-c", CLI, "demo", "--days", "1", "--stop-before",
+                             "run_systems"], capture_output=True, text=True, timeout=900,
+                            cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert "simulated time:" in result.stdout
     assert "demo: ok" in result.stdout
-    assert "run_systems" not in "".join(line for line in result.stdout.splitlines()
-                                        if " UTC run_" in line)
+    launched = [line.split(" UTC ")[1].split(":")[0] for line in result.stdout.splitlines()
+                if " UTC run_" in line]
+    assert launched == ["run_capital_update"]  # the only process whose window opened
+    assert "stopped before run_systems (--stop-before)" in result.stdout
     now = pd.Timestamp(result.stdout.split("simulated time: ")[1].splitlines()[0])
     assert now > DEMO_START
     assert now.strftime("%H:%M") == "04:59"  # just before run_systems' 05:00 window
