@@ -50,40 +50,6 @@ def _release(uri: str) -> None:
                 del _SHARED[uri]
 
 
-S3_CONNECT_TIMEOUT_SECONDS = 3.0
-
-
-def s3_endpoint(uri: str) -> tuple[str, int] | None:
-    """``(host, port)`` of an ArcticDB ``s3://``/``s3s://`` URI (``s3://host:bucket?port=N``;
-    default port 443 for s3s, 80 for s3), or None for other URIs and AWS-style ones whose host
-    is a region endpoint name without a port (still probed, on the default port)."""
-    for scheme, default_port in (("s3s://", 443), ("s3://", 80)):
-        if uri.startswith(scheme):
-            rest = uri[len(scheme):]
-            location, _, query = rest.partition("?")
-            host = location.split(":", 1)[0]
-            params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
-            port = int(params["port"]) if params.get("port", "").isdigit() else default_port
-            return (host, port) if host else None
-    return None
-
-
-def probe_s3(uri: str, timeout: float = S3_CONNECT_TIMEOUT_SECONDS) -> None:
-    """Fail fast (StoreError within ``timeout`` seconds) when an S3 endpoint does not accept
-    connections: ArcticDB itself retries for about half a minute per call."""
-    import socket
-
-    endpoint = s3_endpoint(uri)
-    if endpoint is None:
-        return
-    try:
-        socket.create_connection(endpoint, timeout=timeout).close()
-    except OSError as exc:
-        raise StoreError(f"cannot reach the S3 endpoint {endpoint[0]}:{endpoint[1]} of the "
-                         f"time-series store {redact_url(uri)}: "
-                         f"{exc.strerror or exc}") from None
-
-
 def normalise_frame(data: pd.DataFrame | pd.Series, what: str = "data") -> pd.DataFrame:
     """Validate and normalise a frame for storage: UTC index named DATETIME, sorted, unique."""
     if isinstance(data, pd.Series):
@@ -109,7 +75,6 @@ class TimeSeriesStore:
         self.uri = uri
         if uri.startswith("lmdb://"):
             Path(uri[len("lmdb://"):].split("?")[0]).mkdir(parents=True, exist_ok=True)
-        probe_s3(uri)
         try:
             self._arctic = _acquire(uri)
         except Exception as exc:  # arcticdb raises several unrelated types
