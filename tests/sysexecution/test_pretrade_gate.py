@@ -24,12 +24,12 @@ REQUEST = GateRequest("CORN", quantity=5, position=0, reference_price=100.0, tic
 CONTEXT = GateContext(market=BOOK)
 
 
-def decide(request=REQUEST, context=CONTEXT, settings=GateSettings(), **changes):
+def decide(request=REQUEST, context=CONTEXT, settings=None, **changes):
     request = dataclasses.replace(request, **{k: v for k, v in changes.items()
                                               if k in GateRequest.__dataclass_fields__})
     context = dataclasses.replace(context, **{k: v for k, v in changes.items()
                                               if k in GateContext.__dataclass_fields__})
-    return evaluate(request, context, settings)
+    return evaluate(request, context, settings or GateSettings())
 
 
 @pytest.mark.parametrize("changes,denial", [
