@@ -108,8 +108,11 @@ class EmailConfig(_Strict):
     password: SecretStr | None = None
     sender: str | None = None
     to: str | None = None
-    use_tls: bool = True
+    use_tls: bool = True  #: STARTTLS on a plain connection
+    ssl: bool = False     #: implicit TLS from the first byte (usually port 465)
     throttle_hours: float = Field(default=24.0, ge=0)
+    max_emails_per_hour: int = Field(default=10, ge=1)
+    backoff_minutes: float = Field(default=5.0, ge=0)
 
 
 class StrategyCapitalAllocationConfig(_Strict):

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 from syscore.dates import iso_utc
-from syscore.exceptions import MissingData
+from syscore.exceptions import InvalidData, MissingData
 from sysdata.state.base import Delete, StateStore
 
 LOGS = "log_records"
@@ -43,6 +45,9 @@ class LogData:
         return len(keys)
 
 
+ALERT_DELIVERY = "alert_delivery"
+
+
 class AlertData:
     """Alerts (CRITICAL events with a subject) kept for delivery and listing."""
 
@@ -71,6 +76,88 @@ class AlertData:
 
     def unsent(self) -> list[dict[str, Any]]:
         return [doc for _, doc in self.store.find(ALERTS, {"sent": False})]
+
+    # --- e-mail delivery state (see syslogdiag.email_delivery) ------------------------------
+    def undelivered(self) -> list[dict[str, Any]]:
+        """Alerts neither e-mailed nor suppressed nor digested, oldest first."""
+        return [doc for _, doc in self.store.find(ALERTS, {"sent": False})
+                if doc.get("delivery") not in ("suppressed", "digested")]
+
+    def claim(self, alert_id: int, owner: str, timestamp, stale_after_seconds: float = 300.0
+              ) -> bool:
+        """Atomically mark an undelivered alert as being sent by ``owner``; False when another
+        process holds a fresh claim or it was delivered meanwhile (so no alert is e-mailed
+        twice by two processes)."""
+        stamp = iso_utc(timestamp)
+        cutoff = iso_utc(pd.Timestamp(stamp) - pd.Timedelta(seconds=stale_after_seconds))
+        won = []
+
+        def change(doc):
+            won.clear()
+            if doc is None or doc.get("sent") or doc.get("delivery") in ("suppressed",
+                                                                         "digested"):
+                return doc
+            claimed_at = doc.get("claimed_at")
+            if doc.get("delivery") == "sending" and claimed_at and claimed_at > cutoff \
+                    and doc.get("claimed_by") != owner:
+                return doc
+            won.append(True)
+            return {**doc, "delivery": "sending", "claimed_by": owner, "claimed_at": stamp}
+
+        self.store.update(ALERTS, f"{alert_id:012d}", change)
+        return bool(won)
+
+    def set_delivery(self, alert_id: int, state: str, timestamp, error: str | None = None,
+                     notice: bool = False) -> None:
+        """Record a delivery outcome: ``sent``, ``suppressed``, ``digested`` or ``failed``
+        (failed ones stay undelivered and are retried; ``attempts`` counts tries)."""
+        if state not in ("sent", "suppressed", "digested", "failed"):
+            raise InvalidData(f"unknown delivery state {state!r}")
+        stamp = iso_utc(timestamp)
+
+        def change(doc):
+            if doc is None:
+                return None
+            done = {**doc, "delivery": state, "claimed_by": None, "claimed_at": None,
+                    "attempts": int(doc.get("attempts", 0)) + (state in ("sent", "failed"))}
+            if state in ("sent", "digested"):
+                done.update(sent=True, sent_at=stamp)
+            if error is not None:
+                done["last_error"] = error
+            if notice:
+                done["notice_sent"] = True
+            return done
+
+        self.store.update(ALERTS, f"{alert_id:012d}", change)
+
+    def delivered_since(self, since) -> list[dict[str, Any]]:
+        """Alerts e-mailed (alone or in a digest) at or after ``since``."""
+        return [doc for _, doc in self.store.find(
+            ALERTS, {"sent": True, "sent_at": {"$gte": iso_utc(since)}})]
+
+    def suppressed_since(self, subject: str, since) -> list[dict[str, Any]]:
+        return [doc for _, doc in self.store.find(
+            ALERTS, {"subject": subject, "delivery": "suppressed",
+                     "timestamp": {"$gte": iso_utc(since)}})]
+
+    def delivery_backoff_until(self) -> pd.Timestamp | None:
+        doc = self.store.get(ALERT_DELIVERY, "smtp")
+        return pd.Timestamp(doc["until"]) if doc and doc.get("until") else None
+
+    def set_delivery_backoff(self, until) -> None:
+        """No e-mail attempt before ``until`` (UTC); None lifts the back-off."""
+        if until is None:
+            self.store.delete(ALERT_DELIVERY, "smtp")
+        else:
+            self.store.put(ALERT_DELIVERY, "smtp", {"until": iso_utc(until)})
+
+    def clear_delivered(self) -> int:
+        """Delete every alert that was e-mailed, suppressed or digested; returns how many."""
+        gone = [key for key, doc in self.store.find(ALERTS)
+                if doc.get("sent") or doc.get("delivery") in ("suppressed", "digested")]
+        for key in gone:
+            self.store.delete(ALERTS, key)
+        return len(gone)
 
     def all(self, since=None) -> list[dict[str, Any]]:
         where = {"timestamp": {"$gte": iso_utc(since)}} if since is not None else None

@@ -78,7 +78,25 @@ def alert(target: Any, subject: str, body: str = "",
         raise StoreError(f"could not store alert {subject!r}: {exc}") from exc
     log.critical("%s", text, extra={**context, ALERT_SUBJECT_FIELD: subject,
                                     ALERT_ID_FIELD: alert_id})
+    _email_now(target, alert_data, timestamp, log)
     return alert_id
+
+
+def _email_now(target: Any, alert_data: Any, timestamp: pd.Timestamp, log: Any) -> None:
+    """E-mail pending alerts at once when ``target`` is a blob whose config has e-mail; a
+    failure is logged at ERROR (not CRITICAL: no alert about alerts) and retried later."""
+    config = getattr(target, "config", None)
+    if config is None or getattr(config, "email", None) is None:
+        return
+    from syslogdiag.email_delivery import deliver_for_config
+
+    try:
+        report = deliver_for_config(alert_data, config, timestamp)
+    except Exception as exc:  # delivery must never break the caller
+        log.error("alert e-mail delivery failed: %s", exc)
+        return
+    if report is not None and report.failed:
+        log.error("%s", report)
 
 
 def list_alerts(alert_data: Any, lookback_days: float | None = None, now: Any = None,
