@@ -184,12 +184,17 @@ def test_stored_series_are_not_replaced_without_overwrite(tmp_path, blob):
 MULTIPLE_ROW = "2020-01-02 23:00:00,380.0,20200300,385.5,20200500,390.0,20200700\n"
 ROLL_CALENDAR_HEADER = "DATE_TIME,current_contract,next_contract,carry_contract\n"
 GARBAGE = {
+    # pandas reads "2020-01-03 23:0" as 23:00 and the missing price as NaN: a NaN row stored
     "cut mid-timestamp": (
-        "multiple_prices_csv", MULTIPLE_HEADER + MULTIPLE_ROW + "2020-01-0\n",
+        "adjusted_prices_csv", "DATETIME,price\n2020-01-02 23:00:00,1.5\n2020-01-03 23:0\n",
+        r"adjusted_prices_csv/CORN\.csv: line 3: 1 fields, the header has 2"),
+    "cut mid-timestamp, multiple prices": (
+        "multiple_prices_csv", MULTIPLE_HEADER + MULTIPLE_ROW + "2020-01-03 23:0\n",
         r"multiple_prices_csv/CORN\.csv: line 3: 1 fields, the header has 7"),
-    "cut mid-timestamp, no line end": (
-        "multiple_prices_csv", MULTIPLE_HEADER + MULTIPLE_ROW + "2020-01-0",
-        r"multiple_prices_csv/CORN\.csv: line 3: no line end"),
+    # "1.25" cut to "1" is still a number
+    "cut mid-number, no line end": (
+        "adjusted_prices_csv", "DATETIME,price\n2020-01-02 23:00:00,1.5\n2020-01-03 23:00:00,1",
+        r"adjusted_prices_csv/CORN\.csv: line 3: no line end"),
     "inf": (
         "multiple_prices_csv", MULTIPLE_HEADER + MULTIPLE_ROW
         + "2020-01-03 23:00:00,381.0,20200300,inf,20200500,391.0,20200700\n",
@@ -264,7 +269,7 @@ def test_empty_fx_day_is_a_missing_rate_not_garbage(tmp_path, blob):
         tmp_path, "fx_prices_csv", "DATETIME,PRICE\n2014-01-17 00:00:00,0.000941\n"
         "2014-01-20 00:00:00,\n2014-01-21 00:00:00,0.000937\n", code="KRWUSD")
     report = import_pysystemtrade_csv(str(source), data=blob)
-    assert report.ok, report.render()
+    assert not report.rejected, report.render()
     assert blob.fx_prices.read_series("KRWUSD").isna().sum() == 1
 
 
@@ -277,7 +282,7 @@ def test_prices_parsed_as_pysystemtrade_parses_them(tmp_path, blob):
     _write(source / "adjusted_prices_csv" / "CORN.csv",
            "DATETIME,price\n2020-01-02 23:00:00,2.6310000000000002\n")
     report = import_pysystemtrade_csv(str(source), data=blob)
-    assert report.ok, report.render()
+    assert not report.rejected, report.render()
     stored = blob.multiple_prices.read("CORN")
     assert stored["PRICE"].iloc[0] - stored["CARRY"].iloc[0] == 0.0
     assert blob.adjusted_prices.read_series("CORN").iloc[0] == stored["PRICE"].iloc[0]
