@@ -13,9 +13,10 @@ roll configs, multiple and adjusted prices, spot FX, roll calendars and the IB m
 - Prices are parsed as pysystemtrade parses them (pandas' default float parser), so a backtest
   from the stores sees the same doubles as one from the CSV files.
 - Prices of an instrument configured neither in the store nor in the source's ``csvconfig`` are
-  rejected as an unknown instrument. Price series already stored are not replaced without
-  ``overwrite`` (``--overwrite true``), and are then reported as rejected; configs are always
-  updated.
+  rejected as an unknown instrument. A price file equal to the series already stored is
+  ``unchanged`` (so a rerun after fixing one file only loads that one); a different one is not
+  replaced without ``overwrite`` (``--overwrite true``) and is reported as rejected. Configs are
+  always updated.
 
 The returned :class:`ImportReport` prints as the command's report: totals, per kind and overall,
 then every rejected file or row with its reason, then notes. It is ``ok`` only when nothing was
@@ -25,15 +26,20 @@ rejected; the command exits non-zero otherwise.
 """
 from __future__ import annotations
 
+import enum
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from syscore.exceptions import InvalidData, MissingData
 from sysdata.csv import pysystemtrade_layout as layout
 from sysdata.csv.timeseries_csv import FloatParsing
 from sysdata.data_blob import DataBlob
+from sysdata.price_frames import contract_id_text
 from sysproduction.process_helpers import blob_for
 
 log = logging.getLogger("systrade.sysinit.import")
@@ -56,16 +62,28 @@ CONFIG_FILES = (f"{layout.CONFIG_DIR}/instrumentconfig.csv", f"{layout.CONFIG_DI
 PRICE_DIRS = (layout.MULTIPLE_DIR, layout.ADJUSTED_DIR, layout.ROLL_CALENDAR_DIR, layout.FX_DIR)
 
 
+class Outcome(enum.Enum):
+    """What became of one configuration row or price file."""
+
+    LOADED = "loaded"
+    UNCHANGED = "unchanged"  # a price file equal to the series already stored: nothing to do
+    REJECTED = "rejected"
+
+
 @dataclass(frozen=True)
 class ImportItem:
-    """One thing loaded or rejected: its kind (``KINDS``), instrument or FX code, and for a
-    loaded series its row count, for a rejected one the reason."""
+    """One thing loaded, unchanged or rejected: its kind (``KINDS``), instrument or FX code, and
+    for a loaded series its row count, for a rejected one the reason."""
 
     kind: str
     code: str
-    loaded: bool
+    outcome: Outcome
     rows: int | None = None
     reason: str = ""
+
+    @property
+    def loaded(self) -> bool:
+        return self.outcome is Outcome.LOADED
 
 
 @dataclass
@@ -77,24 +95,33 @@ class ImportReport:
     note_items: list[ImportItem] = field(default_factory=list)
 
     def add_loaded(self, kind: str, code: str, rows: int | None = None) -> None:
-        self.items.append(ImportItem(kind, code, True, rows))
+        self.items.append(ImportItem(kind, code, Outcome.LOADED, rows))
+
+    def add_unchanged(self, kind: str, code: str, rows: int) -> None:
+        self.items.append(ImportItem(kind, code, Outcome.UNCHANGED, rows))
 
     def add_rejected(self, kind: str, code: str, reason: str) -> None:
-        item = ImportItem(kind, code, False, reason=reason)
+        item = ImportItem(kind, code, Outcome.REJECTED, reason=reason)
         self.items.append(item)
         log.warning("rejected %s %s: %s", code, kind, self._short(reason))
 
     def add_note(self, kind: str, code: str, text: str) -> None:
-        self.note_items.append(ImportItem(kind, code, True, reason=text))
+        self.note_items.append(ImportItem(kind, code, Outcome.LOADED, reason=text))
 
     @property
     def ok(self) -> bool:
         """True when nothing was rejected."""
-        return not any(not item.loaded for item in self.items)
+        return not any(item.outcome is Outcome.REJECTED for item in self.items)
 
-    def count(self, kind: str | None = None, loaded: bool = True) -> int:
+    def count(self, kind: str | None = None, outcome: Outcome = Outcome.LOADED) -> int:
         return sum(1 for item in self.items
-                   if item.loaded is loaded and (kind is None or item.kind == kind))
+                   if item.outcome is outcome and (kind is None or item.kind == kind))
+
+    def _totals(self, kind: str | None = None) -> str:
+        unchanged = self.count(kind, Outcome.UNCHANGED)
+        return (f"{self.count(kind, Outcome.LOADED)} loaded, "
+                + (f"{unchanged} unchanged, " if unchanged else "")
+                + f"{self.count(kind, Outcome.REJECTED)} rejected")
 
     # per-code views (what was loaded, rejected or noted for one instrument or FX code)
     @property
@@ -110,7 +137,7 @@ class ImportReport:
     def rejected(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = defaultdict(list)
         for item in self.items:
-            if not item.loaded:
+            if item.outcome is Outcome.REJECTED:
                 out[item.code].append(f"{item.kind}: {self._short(item.reason)}")
         return out
 
@@ -127,14 +154,13 @@ class ImportReport:
         return reason.replace(prefix, "") if str(self.source) != "." else reason
 
     def render(self) -> str:
-        """Totals (overall, then per kind found), rejected items, notes; plain text."""
-        loaded, rejected = self.count(loaded=True), self.count(loaded=False)
-        lines = [f"{PROCESS} from {self.source}: {loaded} loaded, {rejected} rejected"]
+        """Totals (overall, then per kind found; ``unchanged`` only when some are), rejected
+        items, notes; plain text."""
+        lines = [f"{PROCESS} from {self.source}: {self._totals()}"]
         for kind in KINDS:
             if any(item.kind == kind for item in self.items):
-                lines.append(f"  {kind}: {self.count(kind, True)} loaded, "
-                             f"{self.count(kind, False)} rejected")
-        failed = [item for item in self.items if not item.loaded]
+                lines.append(f"  {kind}: {self._totals(kind)}")
+        failed = [item for item in self.items if item.outcome is Outcome.REJECTED]
         if failed:
             lines.append("rejected (nothing of these was stored):")
             lines += [f"  {item.code} {item.kind}: {self._short(item.reason)}" for item in failed]
@@ -244,16 +270,40 @@ def _import_prices(source: Path, data: DataBlob, report: ImportReport,
                 report.add_rejected(kind, code, f"{path}: unknown instrument {code} (no "
                                                 "instrument config)")
                 continue
-            if target.has(code) and not overwrite:
-                report.add_rejected(kind, code, "already stored, not replaced (--overwrite true "
-                                                "replaces it)")
-                continue
             try:
                 frame = reader(path, floats=floats)
                 if frame.empty:
                     raise InvalidData(f"{path}: no data rows (header only)")
+                if target.has(code) and not overwrite:
+                    if same_as_stored(target.read(code), frame):
+                        report.add_unchanged(kind, code, len(frame))
+                    else:
+                        report.add_rejected(kind, code, "already stored and different, not "
+                                                        "replaced (--overwrite true replaces it)")
+                    continue
                 target.write(code, frame)
             except (InvalidData, MissingData) as exc:
                 report.add_rejected(kind, code, str(exc))
                 continue
             report.add_loaded(kind, code, len(frame))
+
+
+def same_as_stored(stored: pd.DataFrame, frame: pd.DataFrame) -> bool:
+    """True when ``frame`` (as read from a file) would store exactly ``stored``: same UTC
+    timestamps, same doubles bit for bit (NaN where NaN), same contract ids."""
+    frame = frame.sort_index()
+    if list(stored.columns) != list(frame.columns) or not stored.index.equals(frame.index):
+        return False
+    for column in frame.columns:
+        left, right = stored[column], frame[column]
+        if right.dtype.kind == "f":
+            if not np.array_equal(left.to_numpy(dtype=float), right.to_numpy(), equal_nan=True):
+                return False
+        else:
+            try:
+                right = contract_id_text(right, column)
+            except InvalidData:
+                return False
+            if not (left.astype(str).to_numpy() == right.astype(str).to_numpy()).all():
+                return False
+    return True

@@ -249,14 +249,14 @@ def write_instrument_config(configs: list[InstrumentConfig], config_dir: Path) -
         config_dir / "spreadcosts.csv", index=False)
 
 
-def _cycle(text: str) -> tuple[str, str | None]:
+def _cycle(text: str, name: str) -> tuple[str, str | None]:
     """A roll cycle; a cycle with the right months in the wrong order is put in order, with a
     note (pysystemtrade's 2022 config has ``FGHJKMNQUXVZ`` for GAS_US)."""
     text = text.strip()
     if set(text) <= set(MONTH_LETTERS) and len(set(text)) == len(text):
         ordered = "".join(sorted(text, key=MONTH_LETTERS.index))
         if ordered != text:
-            return ordered, f"roll cycle {text!r} reordered to {ordered!r}"
+            return ordered, f"{name} {text!r} reordered to {ordered!r}"
     return text, None
 
 
@@ -268,8 +268,8 @@ def read_roll_config(config_dir: Path) -> tuple[dict[str, RollParameters], list[
     for _, row in table.iterrows():
         code = row["Instrument"]
         try:
-            hold, hold_note = _cycle(row["HoldRollCycle"])
-            priced, priced_note = _cycle(row["PricedRollCycle"])
+            hold, hold_note = _cycle(row["HoldRollCycle"], "HoldRollCycle")
+            priced, priced_note = _cycle(row["PricedRollCycle"], "PricedRollCycle")
             for note in (hold_note, priced_note):
                 if note:
                     notes.append(Rejected(code, note))

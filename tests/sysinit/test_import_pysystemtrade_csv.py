@@ -32,6 +32,12 @@ def test_import_reference_loads_everything(pysystemtrade_reference, blob):
     assert blob.broker_config.fx_pair("JPYUSD").invert is True
     assert "  instrument config: " in report.render()
     assert report.ok
+    # a rerun finds every price file equal to what it stored (contract ids, NaN, doubles)
+    again = import_pysystemtrade_csv(str(pysystemtrade_reference), data=blob)
+    assert again.ok, again.render()
+    assert "  multiple prices: 0 loaded, 11 unchanged, 0 rejected" in again.render()
+    assert "  roll calendar: 0 loaded, 11 unchanged, 0 rejected" in again.render()
+    assert "  FX prices: 0 loaded, 3 unchanged, 0 rejected" in again.render()
 
 
 def test_import_reference_2023_layout(pysystemtrade_reference, tmp_path, blob):
@@ -306,8 +312,11 @@ def test_folder_without_pysystemtrade_layout_is_an_error(tmp_path, blob, files):
 def test_report_has_totals_per_kind_and_speaks_command_line(tmp_path, blob):
     source = _source_with_garbage(tmp_path, "multiple_prices_csv", MULTIPLE_HEADER)
     _write(source / "csvconfig" / "rollconfig.csv", ROLL_CONFIG)
+    aex = source / "adjusted_prices_csv" / "AEX.csv"
+    first_aex = aex.read_text()
     import_pysystemtrade_csv(str(source), data=blob)
     _write(source / "adjusted_prices_csv" / "CORN.csv", "DATETIME,price\n2020-01-02 23:00:00,1\n")
+    aex.write_text(first_aex.replace("600", "601"))
     report = import_pysystemtrade_csv(str(source), data=blob)
     text = report.render()
     lines = text.splitlines()
@@ -316,13 +325,22 @@ def test_report_has_totals_per_kind_and_speaks_command_line(tmp_path, blob):
     assert "  roll config: 2 loaded, 0 rejected" in lines
     assert "  multiple prices: 0 loaded, 1 rejected" in lines
     assert "  adjusted prices: 1 loaded, 1 rejected" in lines
-    assert any(line.startswith("  AEX adjusted prices: already stored, not replaced "
-                               "(--overwrite true replaces it)") for line in lines), text
-    assert any(line.startswith("  CORN multiple prices: ") and "no data rows" in line
-               for line in lines), text
-    for python in ("Timestamp(", "['", "overwrite=", "None", "defaultdict"):
-        assert python not in text
+    assert "rejected (nothing of these was stored):" in lines
+    assert "  AEX adjusted prices: already stored and different, not replaced (--overwrite true " \
+           "replaces it)" in lines
+    assert "  CORN multiple prices: multiple_prices_csv/CORN.csv: no data rows (header only)" \
+        in lines
+    for python in ("Timestamp(", "['", "overwrite=", "None", "defaultdict", str(source / "m")):
+        assert python not in text.split(": ", 1)[1]
     assert str(report) == text
+    assert blob.adjusted_prices.read_series("AEX").iloc[0] == 600.0
+
+    # a rerun after fixing the bad file: files equal to what is stored are unchanged, not refused
+    aex.write_text(first_aex)
+    (source / "multiple_prices_csv" / "CORN.csv").unlink()
+    again = import_pysystemtrade_csv(str(source), data=blob)
+    assert again.ok, again.render()
+    assert "  adjusted prices: 0 loaded, 2 unchanged, 0 rejected" in again.render().splitlines()
 
 
 def test_import_command_prints_report_once_and_exits_non_zero_on_rejection(
