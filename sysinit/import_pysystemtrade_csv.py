@@ -86,13 +86,22 @@ class ImportItem:
         return self.outcome is Outcome.LOADED
 
 
+@dataclass(frozen=True)
+class ImportNote:
+    """Something changed on the way in that the operator should know (e.g. a reordered cycle)."""
+
+    kind: str
+    code: str
+    text: str
+
+
 @dataclass
 class ImportReport:
     """What was loaded and what was rejected; ``str()`` is the command's report."""
 
     source: Path = Path(".")
     items: list[ImportItem] = field(default_factory=list)
-    note_items: list[ImportItem] = field(default_factory=list)
+    note_items: list[ImportNote] = field(default_factory=list)
 
     def add_loaded(self, kind: str, code: str, rows: int | None = None) -> None:
         self.items.append(ImportItem(kind, code, Outcome.LOADED, rows))
@@ -106,7 +115,7 @@ class ImportReport:
         log.warning("rejected %s %s: %s", code, kind, self._short(reason))
 
     def add_note(self, kind: str, code: str, text: str) -> None:
-        self.note_items.append(ImportItem(kind, code, Outcome.LOADED, reason=text))
+        self.note_items.append(ImportNote(kind, code, text))
 
     @property
     def ok(self) -> bool:
@@ -144,8 +153,8 @@ class ImportReport:
     @property
     def notes(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = defaultdict(list)
-        for item in self.note_items:
-            out[item.code].append(item.reason)
+        for note in self.note_items:
+            out[note.code].append(note.text)
         return out
 
     def _short(self, reason: str) -> str:
@@ -166,7 +175,7 @@ class ImportReport:
             lines += [f"  {item.code} {item.kind}: {self._short(item.reason)}" for item in failed]
         if self.note_items:
             lines.append("notes:")
-            lines += [f"  {item.code} {item.kind}: {item.reason}" for item in self.note_items]
+            lines += [f"  {note.code} {note.kind}: {note.text}" for note in self.note_items]
         return "\n".join(lines)
 
     def __str__(self) -> str:

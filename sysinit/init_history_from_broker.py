@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from syscore.exceptions import ExistingData
 from sysbrokers.errors import UnknownContract
+from syscore.exceptions import ExistingData
 from sysdata.data_blob import DataBlob
 from sysinit.build_adjusted_prices import build_adjusted_prices_for_instrument
 from sysinit.build_multiple_prices import build_multiple_prices_for_instrument
