@@ -13,8 +13,9 @@
   when standard input is a terminal; otherwise (cron, CI) it is an error naming the parameter.
   Parameters with defaults are never prompted: their defaults are used unless given.
 * Exit codes: 0 success (the return value is printed to stdout when not None), 1 the function
-  raised (one line on stderr; the whole traceback with ``--traceback``), 2 a usage error (unknown
-  function or parameter, bad or missing value), 130 interrupted.
+  raised (one line on stderr; the whole traceback with ``--traceback``) or returned a report
+  whose ``ok`` is False (printed first), 2 a usage error (unknown function or parameter, bad or
+  missing value), 130 interrupted.
 """
 from __future__ import annotations
 
@@ -451,6 +452,8 @@ def run_function(argv: Sequence[str], stdin: TextIO | None = None,
     if result is not None:
         stdout.write(f"{result}\n")
     stdout.flush()
+    if getattr(result, "ok", True) is False:  # a report of a run in which some item failed
+        return EXIT_FAILED
     return EXIT_OK
 
 

@@ -23,7 +23,7 @@ Calendar convention
        other, wins;
     4. otherwise :class:`~syscore.exceptions.MissingData` asks for ``convention=``.
 
-Existing multiple prices are replaced only with ``overwrite=True``: the live system appends
+Existing multiple prices are replaced only with ``overwrite=True`` (``--overwrite true``): the live system appends
 rolls to the multiple prices that a stale calendar does not know about (pysystemtrade's shipped
 calendars stop in Nov 2020), so a rebuild can lose history. ``phantom_roll_days`` > 0 appends a
 phantom roll that many days after now (blob clock, UTC) to a LAST_OF_OLD calendar, so the build
@@ -71,6 +71,10 @@ class MultipleBuild:
                 f"{self.convention.value} ({self.convention_source})")
 
 
+def _when(stamp: pd.Timestamp) -> str:
+    return f"{stamp.strftime('%Y-%m-%d %H:%M:%S')} UTC"
+
+
 def infer_convention(calendar_dates: pd.DatetimeIndex,
                      multiple: MultiplePrices) -> CalendarConvention:
     """Which convention the calendar dates follow, judged against stored multiple prices.
@@ -114,9 +118,9 @@ def resolve_convention(data: DataBlob, instrument_code: str, calendar: pd.DataFr
         return infer_convention(calendar_dates, multiple), "inferred"
     raise MissingData(
         f"the convention of the roll calendar of {instrument_code} is unknown (not recorded, no "
-        "multiple prices to infer it from): pass convention='last_of_old' (generated from "
-        "contract prices) or 'first_of_new' (backed out of multiple prices, as pysystemtrade's "
-        "files)"
+        "multiple prices to infer it from): pass --convention last_of_old (generated from "
+        "contract prices) or --convention first_of_new (backed out of multiple prices, as "
+        "pysystemtrade's files)"
     )
 
 
@@ -136,7 +140,8 @@ def build_multiple_prices_for_instrument(
         stored = data.multiple_prices.read(instrument_code)
         raise ExistingData(
             f"multiple prices for {instrument_code} already stored ({len(stored)} rows to "
-            f"{stored.index[-1] if len(stored) else None}); pass overwrite=True to replace them"
+            f"{_when(stored.index[-1]) if len(stored) else 'nothing'}); not replaced "
+            "(--overwrite true replaces them)"
         )
     used, source = resolve_convention(data, instrument_code, frame, convention)
     calendar = RollCalendar(frame, used)

@@ -23,10 +23,14 @@ any of the instrument's contracts has a price.
 The stored calendar table has no room for its convention, so the convention is recorded next to
 it, with a fingerprint of the calendar, in the state collection ``roll_calendar_conventions``
 (:class:`RollCalendarConventions`); :func:`sysinit.build_multiple_prices.build_multiple_prices`
-reads it back while the stored calendar is still the one it was recorded for. A stored calendar is
-replaced (WARNING logged with the old and new extent).
+reads it back while the stored calendar is still the one it was recorded for.
 
-    python run.py sysinit.build_roll_calendars.build_roll_calendars --instrument_code ALL
+A stored calendar is replaced only with ``overwrite=True`` (``--overwrite true``; WARNING logged
+with the old extent): it may have been imported from pysystemtrade or edited by hand, and the
+multiple prices built from it would move. Without it the instrument fails with
+:class:`~syscore.exceptions.ExistingData`, the others go on, and the command exits non-zero.
+
+    python run.py sysinit.build_roll_calendars.build_roll_calendars --instrument_code ALL [--overwrite true]
 """
 from __future__ import annotations
 
@@ -35,7 +39,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from syscore.exceptions import InvalidData, MissingData
+from syscore.exceptions import ExistingData, InvalidData, MissingData
 from sysdata.data_blob import DataBlob
 from sysdata.state.base import StateStore
 from syslogdiag.context import get_logger
@@ -139,14 +143,30 @@ def generate_calendar(roll_parameters, prices: dict[str, pd.Series],
         return generate_roll_calendar(roll_parameters, prices, require_carry=False), False
 
 
+def _extent(calendar: pd.DataFrame) -> str:
+    """``N rolls YYYY-MM-DD HH:MM:SS .. YYYY-MM-DD HH:MM:SS`` (UTC) for messages."""
+    if not len(calendar):
+        return "0 rolls"
+    first, last = (stamp.strftime("%Y-%m-%d %H:%M:%S") for stamp in
+                   (calendar.index[0], calendar.index[-1]))
+    return f"{len(calendar)} rolls {first} .. {last} UTC"
+
+
 def build_roll_calendar_for_instrument(
     data: DataBlob, instrument_code: str,
     convention: CalendarConvention | str = CalendarConvention.LAST_OF_OLD,
     require_carry: bool | None = None,
+    overwrite: bool = False,
 ) -> CalendarBuild:
-    """Generate, store and record the convention of one instrument's calendar."""
+    """Generate, store and record the convention of one instrument's calendar; a stored
+    calendar is replaced only with ``overwrite`` (else :class:`ExistingData`)."""
     log = get_logger(PROCESS, instrument_code=instrument_code)
     convention = as_convention(convention)
+    if data.roll_calendars.has(instrument_code) and not overwrite:
+        old = data.roll_calendars.read(instrument_code)
+        raise ExistingData(
+            f"roll calendar for {instrument_code} already stored ({_extent(old)}); not replaced "
+            "(--overwrite true replaces it)")
     parameters = data.roll_parameters.get(instrument_code)
     prices = stored_final_prices(data, instrument_code)
     if not prices:
@@ -159,9 +179,7 @@ def build_roll_calendar_for_instrument(
         calendar = convert_calendar_convention(calendar, stamps, convention)
     if data.roll_calendars.has(instrument_code):
         old = data.roll_calendars.read(instrument_code)
-        log.warning("%s: replacing stored roll calendar (%d rows, %s .. %s)", instrument_code,
-                    len(old), old.index[0] if len(old) else None,
-                    old.index[-1] if len(old) else None)
+        log.warning("%s: replacing stored roll calendar (%s)", instrument_code, _extent(old))
     data.roll_calendars.write(instrument_code, calendar.data)
     RollCalendarConventions(data.state).set(instrument_code, convention,
                                             data.roll_calendars.read(instrument_code))
@@ -176,11 +194,13 @@ def build_roll_calendars(
     instrument_code: str = "ALL",
     convention: CalendarConvention | str = CalendarConvention.LAST_OF_OLD,
     require_carry: bool | None = None,
+    overwrite: bool = False,
     data: DataBlob | None = None,
 ) -> ProcessReport:
     """Build and store roll calendars for one instrument or ``"ALL"`` (module docstring).
 
     ``ALL`` means every instrument with roll parameters and stored merged per-contract prices.
+    A stored calendar is replaced only with ``overwrite``.
     """
     with blob_for(data, PROCESS) as blob:
         if instrument_code == "ALL":
@@ -192,4 +212,4 @@ def build_roll_calendars(
         else:
             codes = [instrument_code]
         return each_item(blob, PROCESS, codes, str, lambda code: build_roll_calendar_for_instrument(
-            blob, code, convention, require_carry))
+            blob, code, convention, require_carry, overwrite))

@@ -12,7 +12,7 @@ For each instrument with roll parameters:
    prices are built from it, and adjusted prices from those (sysinit builders).
 
 An instrument that fails is reported and the others go on. Instruments that already have multiple
-prices are skipped unless ``overwrite``.
+prices, or a roll calendar, are refused unless ``overwrite`` (``--overwrite true``).
 
     python run.py sysinit.init_history_from_broker.init_history_from_broker --years 3
 """
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from sysbrokers.errors import UnknownContract
+from syscore.exceptions import ExistingData
 from sysdata.data_blob import DataBlob
 from sysinit.build_adjusted_prices import build_adjusted_prices_for_instrument
 from sysinit.build_multiple_prices import build_multiple_prices_for_instrument
@@ -70,13 +71,14 @@ def init_instrument_history(data: DataBlob, code: str, years: float,
                             overwrite: bool = False) -> HistoryInit:
     log = get_logger(PROCESS, instrument_code=code)
     if data.multiple_prices.has(code) and not overwrite:
-        raise ValueError(f"{code} already has multiple prices; pass overwrite=true to rebuild")
+        raise ExistingData(f"{code} already has multiple prices; not rebuilt "
+                           "(--overwrite true rebuilds them)")
     end = data.now()
     start = end - pd.Timedelta(days=int(365.25 * years))
     params = data.roll_parameters.get(code)
     contracts = contracts_needed(start.date(), end.date(), params)
     written = sum(fetch_contract_history(data, code, c, start, end) for c in contracts)
-    build_roll_calendar_for_instrument(data, code)
+    build_roll_calendar_for_instrument(data, code, overwrite=overwrite)
     multiple = build_multiple_prices_for_instrument(data, code, overwrite=True, phantom_roll_days=7)
     build_adjusted_prices_for_instrument(data, code)
     result = HistoryInit(len(contracts), written, multiple.rows)

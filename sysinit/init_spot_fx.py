@@ -63,8 +63,8 @@ def init_fx_pair(data: DataBlob, pair: FxPairConfig, start: pd.Timestamp | None 
     log = get_logger(PROCESS, type="fx", fx_code=pair.code)
     if data.fx_prices.has(pair.code) and not overwrite:
         stored = data.fx_prices.read(pair.code)
-        raise ExistingData(f"{pair.code} already has {len(stored)} stored prices; pass "
-                           "overwrite=True to replace them")
+        raise ExistingData(f"{pair.code} already has {len(stored)} stored prices; not "
+                           "replaced (--overwrite true replaces them)")
     start = history_start(data) if start is None else pd.Timestamp(start)
     start = start.tz_localize("UTC") if start.tzinfo is None else start.tz_convert("UTC")
     raw = fetch_fx_prices(data, pair, start)

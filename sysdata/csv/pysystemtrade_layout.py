@@ -13,20 +13,30 @@
 """
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from syscore.exceptions import InvalidData
 from sysdata.broker_config import FxPairConfig, IBFuturesConfig
-from sysdata.csv.timeseries_csv import read_timeseries_csv, write_timeseries_csv
+from sysdata.csv.timeseries_csv import (
+    FloatParsing,
+    ValueRule,
+    check_csv_lines,
+    read_timeseries_csv,
+    write_timeseries_csv,
+)
 from sysdata.price_frames import (
     MULTIPLE_CONTRACT_COLUMNS,
     MULTIPLE_PRICE_COLUMNS,
+    MULTIPLE_PRICE_VALUE_COLUMNS,
     ROLL_CALENDAR_COLUMNS,
 )
+from sysobjects.contracts import validate_contract_date
 from sysobjects.instruments import InstrumentConfig
 from sysobjects.roll_parameters import MONTH_LETTERS, RollParameters
 
@@ -46,34 +56,98 @@ ROLL_CONFIG_COLUMNS = ["Instrument", "HoldRollCycle", "RollOffsetDays", "CarryOf
 
 
 # price files --------------------------------------------------------------------------------
-def read_multiple_prices(path: Path) -> pd.DataFrame:
+MAX_ABS_PRICE = 1e9
+"""The largest absolute price or FX rate accepted. The largest in pysystemtrade's 226-instrument
+data is about 1.7e5 (BOVESPA, index points); a value beyond 1e9 is a damaged file (``1e308``,
+a column shifted into a contract id), not a price."""
+
+
+def _not_finite(values: pd.Series) -> np.ndarray:
+    return np.isinf(values.to_numpy(dtype=float))
+
+
+def _too_large(values: pd.Series) -> np.ndarray:
+    magnitude = np.abs(values.to_numpy(dtype=float))
+    return np.isfinite(magnitude) & (magnitude > MAX_ABS_PRICE)
+
+
+def _not_positive(values: pd.Series) -> np.ndarray:
+    return values.to_numpy(dtype=float) <= 0  # NaN (an empty field) is a missing rate, allowed
+
+
+def _bad_contract_id(values: pd.Series) -> np.ndarray:
+    def bad(value) -> bool:
+        if not isinstance(value, str) or len(value) not in (6, 8) or not value.isdigit():
+            return True
+        try:
+            validate_contract_date(value)
+        except InvalidData:
+            return True
+        return False
+
+    verdict = {value: bad(value) for value in pd.unique(values)}
+    return values.map(verdict).to_numpy(dtype=bool)
+
+
+def price_rules(columns: tuple[str, ...]) -> tuple[ValueRule, ...]:
+    """Prices (any sign: spreads and back-adjusted series go negative) are finite and within
+    :data:`MAX_ABS_PRICE`; an empty field is a missing price."""
+    return (ValueRule(columns, "is not finite", _not_finite),
+            ValueRule(columns, f"is beyond the largest price accepted ({MAX_ABS_PRICE:.0e})",
+                      _too_large))
+
+
+FX_RULES = (*price_rules(("PRICE",)),
+            ValueRule(("PRICE",), "is not a positive FX rate", _not_positive))
+
+
+def contract_rules(columns: tuple[str, ...]) -> tuple[ValueRule, ...]:
+    """Contract ids are present and ``YYYYMM00`` (pysystemtrade) or ``YYYYMMDD`` with a month
+    01-12 and a real day (``YYYYMM`` is accepted too)."""
+    return (ValueRule(columns, "is not a contract id YYYYMMDD (month 01-12, day 00 or a real "
+                               "day)", _bad_contract_id),)
+
+
+MULTIPLE_RULES = (*price_rules(tuple(MULTIPLE_PRICE_VALUE_COLUMNS)),
+                  *contract_rules(tuple(MULTIPLE_CONTRACT_COLUMNS)))
+ROLL_CALENDAR_RULES = contract_rules(tuple(ROLL_CALENDAR_COLUMNS))
+
+
+def read_multiple_prices(path: Path, floats: FloatParsing = FloatParsing.EXACT) -> pd.DataFrame:
+    """Multiple prices (UTC index); ``floats`` as in :mod:`sysdata.csv.timeseries_csv`: EXACT
+    for our backups, PYSYSTEMTRADE for pysystemtrade's own files."""
     return read_timeseries_csv(path, "DATETIME", MULTIPLE_PRICE_COLUMNS,
-                               text_columns=tuple(MULTIPLE_CONTRACT_COLUMNS))
+                               text_columns=tuple(MULTIPLE_CONTRACT_COLUMNS),
+                               rules=MULTIPLE_RULES, floats=floats)
 
 
 def write_multiple_prices(frame: pd.DataFrame, path: Path) -> Path:
     return write_timeseries_csv(frame[MULTIPLE_PRICE_COLUMNS], path, "DATETIME")
 
 
-def read_adjusted_prices(path: Path) -> pd.DataFrame:
-    return read_timeseries_csv(path, "DATETIME", ["price"])
+def read_adjusted_prices(path: Path, floats: FloatParsing = FloatParsing.EXACT) -> pd.DataFrame:
+    return read_timeseries_csv(path, "DATETIME", ["price"], rules=price_rules(("price",)),
+                               floats=floats)
 
 
 def write_adjusted_prices(frame: pd.DataFrame, path: Path) -> Path:
     return write_timeseries_csv(frame[["price"]], path, "DATETIME")
 
 
-def read_fx_prices(path: Path) -> pd.DataFrame:
-    return read_timeseries_csv(path, "DATETIME", ["PRICE"])
+def read_fx_prices(path: Path, floats: FloatParsing = FloatParsing.EXACT) -> pd.DataFrame:
+    return read_timeseries_csv(path, "DATETIME", ["PRICE"], rules=FX_RULES, floats=floats)
 
 
 def write_fx_prices(frame: pd.DataFrame, path: Path) -> Path:
     return write_timeseries_csv(frame[["PRICE"]], path, "DATETIME")
 
 
-def read_roll_calendar(path: Path) -> pd.DataFrame:
+def read_roll_calendar(path: Path, floats: FloatParsing = FloatParsing.EXACT) -> pd.DataFrame:
+    """Roll calendar (UTC index, contract ids as text); ``floats`` is accepted for a uniform
+    signature (a calendar holds no numbers)."""
     return read_timeseries_csv(path, "DATE_TIME", ROLL_CALENDAR_COLUMNS,
-                               text_columns=tuple(ROLL_CALENDAR_COLUMNS))
+                               text_columns=tuple(ROLL_CALENDAR_COLUMNS),
+                               rules=ROLL_CALENDAR_RULES, floats=floats)
 
 
 def write_roll_calendar(frame: pd.DataFrame, path: Path) -> Path:
@@ -95,13 +169,18 @@ class Rejected:
 
 
 def _read_table(path: Path, required: list[str]) -> pd.DataFrame:
+    """A configuration table as text; a damaged file (NUL byte, a line cut short, see
+    :func:`~sysdata.csv.timeseries_csv.check_csv_lines`) is refused whole."""
+    data = path.read_bytes()
+    check_csv_lines(data, path)
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        table = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InvalidData(f"{path}: not a readable CSV: {exc}") from None
     missing = [c for c in required if c not in table.columns]
     if missing:
-        raise InvalidData(f"{path}: missing columns {missing}; found {list(table.columns)}")
+        raise InvalidData(f"{path}: missing columns {', '.join(missing)}; found "
+                          f"{', '.join(map(str, table.columns))}")
     return table
 
 
@@ -114,6 +193,8 @@ def _number(text: str, what: str, default: float | None = None) -> float:
         raise InvalidData(f"{what} is not a number: {text!r}") from None
     if math.isnan(value):
         raise InvalidData(f"{what} is not a number: {text!r}")
+    if math.isinf(value):
+        raise InvalidData(f"{what} is not finite: {text!r}")
     return value
 
 
@@ -168,14 +249,14 @@ def write_instrument_config(configs: list[InstrumentConfig], config_dir: Path) -
         config_dir / "spreadcosts.csv", index=False)
 
 
-def _cycle(text: str) -> tuple[str, str | None]:
+def _cycle(text: str, name: str) -> tuple[str, str | None]:
     """A roll cycle; a cycle with the right months in the wrong order is put in order, with a
     note (pysystemtrade's 2022 config has ``FGHJKMNQUXVZ`` for GAS_US)."""
     text = text.strip()
     if set(text) <= set(MONTH_LETTERS) and len(set(text)) == len(text):
         ordered = "".join(sorted(text, key=MONTH_LETTERS.index))
         if ordered != text:
-            return ordered, f"roll cycle {text!r} reordered to {ordered!r}"
+            return ordered, f"{name} {text!r} reordered to {ordered!r}"
     return text, None
 
 
@@ -187,8 +268,8 @@ def read_roll_config(config_dir: Path) -> tuple[dict[str, RollParameters], list[
     for _, row in table.iterrows():
         code = row["Instrument"]
         try:
-            hold, hold_note = _cycle(row["HoldRollCycle"])
-            priced, priced_note = _cycle(row["PricedRollCycle"])
+            hold, hold_note = _cycle(row["HoldRollCycle"], "HoldRollCycle")
+            priced, priced_note = _cycle(row["PricedRollCycle"], "PricedRollCycle")
             for note in (hold_note, priced_note):
                 if note:
                     notes.append(Rejected(code, note))

@@ -178,7 +178,7 @@ def test_generated_calendar_round_trip(pysystemtrade_reference, tmp_path, blob):
 
     # restated in pysystemtrade's convention, the same rows come out
     first = MultiplePrices(blob.multiple_prices.read("OAT")).data
-    assert build_roll_calendars("OAT", convention="first_of_new", data=blob).ok
+    assert build_roll_calendars("OAT", convention="first_of_new", overwrite=True, data=blob).ok
     assert conventions.get("OAT", blob.roll_calendars.read("OAT")) is \
         CalendarConvention.FIRST_OF_NEW
     assert build_multiple_prices("OAT", overwrite=True, data=blob).ok
@@ -206,3 +206,37 @@ def test_phantom_roll_extends_to_today(pysystemtrade_reference, tmp_path, blob):
     assert extended.rolls == plain.rolls + 1 and extended.rows > plain.rows
     # the phantom roll is not stored in the calendar
     assert blob.roll_calendars.read("OAT").index[-1] <= plain.last
+
+
+def _store_synthetic_chain(data, code="TEST"):
+    """Quarterly contracts with daily FINAL prices over 2019-10 .. 2021-02 (no reference data)."""
+    from sysobjects.roll_parameters import RollParameters
+
+    data.roll_parameters.add(code, RollParameters("HMUZ", "HMUZ", roll_offset_days=-5,
+                                                  carry_offset=1, expiry_offset=15))
+    days = pd.bdate_range("2019-10-01 23:00", "2021-02-26 23:00", tz="UTC")
+    for offset, contract in enumerate(["20200300", "20200600", "20200900", "20201200",
+                                       "20210300", "20210600"]):
+        series = pd.Series(100.0 + offset + np.arange(len(days)) * 0.01, index=days)
+        bars = pd.DataFrame({"OPEN": series, "HIGH": series, "LOW": series, "FINAL": series,
+                             "VOLUME": 1.0})
+        data.contract_prices.write(code, contract, bars, "merged")
+
+
+def test_build_roll_calendars_refuses_to_replace_without_overwrite(blob):
+    _store_synthetic_chain(blob)
+    first = build_roll_calendars("TEST", data=blob)
+    assert first.ok, str(first)
+    stored = blob.roll_calendars.read("TEST")
+    shorter = stored.iloc[:-1]
+    blob.roll_calendars.write("TEST", shorter)  # e.g. a calendar edited or imported since
+
+    again = build_roll_calendars("TEST", data=blob)
+    assert not again.ok
+    assert "already stored" in again.failures["TEST"]
+    assert "--overwrite true" in again.failures["TEST"]
+    pd.testing.assert_frame_equal(blob.roll_calendars.read("TEST"), shorter)
+
+    replaced = build_roll_calendars("TEST", overwrite=True, data=blob)
+    assert replaced.ok, str(replaced)
+    pd.testing.assert_frame_equal(blob.roll_calendars.read("TEST"), stored)

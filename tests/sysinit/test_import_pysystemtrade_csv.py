@@ -1,6 +1,8 @@
 """Migration in from pysystemtrade's CSV layout, and bad input."""
 from __future__ import annotations
 
+import io
+import re
 import shutil
 
 import pytest
@@ -28,7 +30,14 @@ def test_import_reference_loads_everything(pysystemtrade_reference, blob):
     assert blob.roll_parameters.get("GAS_US").hold_roll_cycle == "FGHJKMNQUVXZ"
     assert any("reordered" in n for n in report.notes["GAS_US"])
     assert blob.broker_config.fx_pair("JPYUSD").invert is True
-    assert "CORN: loaded instrument config" in report.render()
+    assert "  instrument config: " in report.render()
+    assert report.ok
+    # a rerun finds every price file equal to what it stored (contract ids, NaN, doubles)
+    again = import_pysystemtrade_csv(str(pysystemtrade_reference), data=blob)
+    assert again.ok, again.render()
+    assert "  multiple prices: 0 loaded, 11 unchanged, 0 rejected" in again.render()
+    assert "  roll calendar: 0 loaded, 11 unchanged, 0 rejected" in again.render()
+    assert "  FX prices: 0 loaded, 3 unchanged, 0 rejected" in again.render()
 
 
 def test_import_reference_2023_layout(pysystemtrade_reference, tmp_path, blob):
@@ -174,3 +183,196 @@ def test_stored_series_are_not_replaced_without_overwrite(tmp_path, blob):
     assert blob.adjusted_prices.read_series("GOOD").iloc[0] == 1.5
     import_pysystemtrade_csv(str(source), overwrite=True, data=blob)
     assert blob.adjusted_prices.read_series("GOOD").iloc[0] == 9.9
+
+
+# Garbage in a price file: rejected with file, line and reason; nothing of that file stored; the
+# rest of the import goes on and the report is not ok (the command exits non-zero).
+MULTIPLE_ROW = "2020-01-02 23:00:00,380.0,20200300,385.5,20200500,390.0,20200700\n"
+ROLL_CALENDAR_HEADER = "DATE_TIME,current_contract,next_contract,carry_contract\n"
+GARBAGE = {
+    # pandas reads "2020-01-03 23:0" as 23:00 and the missing price as NaN: a NaN row stored
+    "cut mid-timestamp": (
+        "adjusted_prices_csv", "DATETIME,price\n2020-01-02 23:00:00,1.5\n2020-01-03 23:0\n",
+        r"adjusted_prices_csv/CORN\.csv: line 3: 1 fields, the header has 2"),
+    "cut mid-timestamp, multiple prices": (
+        "multiple_prices_csv", MULTIPLE_HEADER + MULTIPLE_ROW + "2020-01-03 23:0\n",
+        r"multiple_prices_csv/CORN\.csv: line 3: 1 fields, the header has 7"),
+    # "1.25" cut to "1" is still a number
+    "cut mid-number, no line end": (
+        "adjusted_prices_csv", "DATETIME,price\n2020-01-02 23:00:00,1.5\n2020-01-03 23:00:00,1",
+        r"adjusted_prices_csv/CORN\.csv: line 3: no line end"),
+    "inf": (
+        "multiple_prices_csv", MULTIPLE_HEADER + MULTIPLE_ROW
+        + "2020-01-03 23:00:00,381.0,20200300,inf,20200500,391.0,20200700\n",
+        r"CORN\.csv: line 3: column PRICE: value 'inf' is not finite"),
+    "1e308": (
+        "multiple_prices_csv", MULTIPLE_HEADER
+        + "2020-01-03 23:00:00,1e308,20200300,386.0,20200500,391.0,20200700\n",
+        r"CORN\.csv: line 2: column CARRY: value '1e308' is beyond the largest price accepted"),
+    "minus inf adjusted": (
+        "adjusted_prices_csv", "DATETIME,price\n2020-01-02 23:00:00,-inf\n",
+        r"adjusted_prices_csv/CORN\.csv: line 2: column price: value '-inf' is not finite"),
+    "contract month 13": (
+        "multiple_prices_csv", MULTIPLE_HEADER + MULTIPLE_ROW
+        + "2020-01-03 23:00:00,381.0,20201300,386.0,20200500,391.0,20200700\n",
+        r"line 3: column CARRY_CONTRACT: value '20201300' is not a contract id"),
+    "calendar contract month 13": (
+        "roll_calendars_csv", ROLL_CALENDAR_HEADER + "2020-02-20 23:00:00,20200300,20201300,"
+        "20200500\n", r"roll_calendars_csv/CORN\.csv: line 2: column next_contract: value "
+                      r"'20201300' is not a contract id"),
+    "NUL byte": (
+        "adjusted_prices_csv", "DATETIME,price\n2020-01-02 23:00:00,1.5\n"
+        "2020-01-03 23:00:00,3\x007.25\n", r"CORN\.csv: line 3: NUL byte"),
+    "naive after offset, same instant": (
+        "adjusted_prices_csv", "DATETIME,price\n2020-01-02 23:00:00+01:00,1.5\n"
+        "2020-01-02 22:00:00,1.6\n", r"CORN\.csv: line 3: same instant as line 2 "
+                                      r"\(2020-01-02 22:00:00 UTC\)"),
+    "header only": (
+        "multiple_prices_csv", MULTIPLE_HEADER, r"CORN\.csv: no data rows \(header only\)"),
+}
+
+
+def _source_with_garbage(tmp_path, directory: str, content: str, code: str = "CORN"):
+    source = _minimal_source(tmp_path)
+    _write(source / "adjusted_prices_csv" / "AEX.csv", "DATETIME,price\n2020-01-02 23:00:00,600\n")
+    path = source / directory / f"{code}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content.encode())
+    return source
+
+
+@pytest.mark.parametrize("case", sorted(GARBAGE))
+def test_garbage_price_file_rejected_with_file_line_and_reason(tmp_path, blob, case):
+    directory, content, message = GARBAGE[case]
+    source = _source_with_garbage(tmp_path, directory, content)
+    report = import_pysystemtrade_csv(str(source), data=blob)
+    assert len(report.rejected["CORN"]) == 1, report.render()
+    assert re.search(message, report.rejected["CORN"][0]), report.rejected["CORN"][0]
+    for family in (blob.multiple_prices, blob.adjusted_prices, blob.roll_calendars):
+        assert not family.has("CORN")  # nothing of that file stored
+    assert blob.adjusted_prices.has("AEX")  # the rest goes on
+    assert not report.ok
+
+
+@pytest.mark.parametrize("rate, reason", [("0", "is not a positive FX rate"),
+                                          ("-1.2", "is not a positive FX rate"),
+                                          ("inf", "is not finite")])
+def test_zero_negative_or_infinite_fx_rate_rejected(tmp_path, blob, rate, reason):
+    source = _source_with_garbage(
+        tmp_path, "fx_prices_csv",
+        f"DATETIME,PRICE\n2020-01-01 00:00:00,1.12\n2020-01-02 00:00:00,{rate}\n", code="EURUSD")
+    report = import_pysystemtrade_csv(str(source), data=blob)
+    assert len(report.rejected["EURUSD"]) == 1
+    assert f"fx_prices_csv/EURUSD.csv: line 3: column PRICE: value '{rate}' {reason}" in \
+        report.rejected["EURUSD"][0]
+    assert not blob.fx_prices.has("EURUSD")
+    assert not report.ok
+
+
+def test_empty_fx_day_is_a_missing_rate_not_garbage(tmp_path, blob):
+    # pysystemtrade's KRWUSD has an empty rate on 2014-01-20
+    source = _source_with_garbage(
+        tmp_path, "fx_prices_csv", "DATETIME,PRICE\n2014-01-17 00:00:00,0.000941\n"
+        "2014-01-20 00:00:00,\n2014-01-21 00:00:00,0.000937\n", code="KRWUSD")
+    report = import_pysystemtrade_csv(str(source), data=blob)
+    assert not report.rejected, report.render()
+    assert blob.fx_prices.read_series("KRWUSD").isna().sum() == 1
+
+
+def test_prices_parsed_as_pysystemtrade_parses_them(tmp_path, blob):
+    """pandas' default parser reads 2.631 and 2.6310000000000002 as one double, so PRICE - CARRY
+    is exactly 0, as in pysystemtrade (which then drops that carry row)."""
+    source = _minimal_source(tmp_path)
+    _write(source / "multiple_prices_csv" / "CORN.csv", MULTIPLE_HEADER +
+           "2020-01-02 23:00:00,2.6310000000000002,20200500,2.631,20200500,2.7,20200700\n")
+    _write(source / "adjusted_prices_csv" / "CORN.csv",
+           "DATETIME,price\n2020-01-02 23:00:00,2.6310000000000002\n")
+    report = import_pysystemtrade_csv(str(source), data=blob)
+    assert not report.rejected, report.render()
+    stored = blob.multiple_prices.read("CORN")
+    assert stored["PRICE"].iloc[0] - stored["CARRY"].iloc[0] == 0.0
+    assert blob.adjusted_prices.read_series("CORN").iloc[0] == stored["PRICE"].iloc[0]
+
+
+@pytest.mark.parametrize("files", [[], ["notes.txt", "prices/CORN.csv"],
+                                   ["multiple_prices_csv/CORN.csv.gz"]])
+def test_folder_without_pysystemtrade_layout_is_an_error(tmp_path, blob, files):
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in files:
+        _write(source / name, "x\n")
+    with pytest.raises(InvalidData, match="nothing of pysystemtrade's CSV layout") as info:
+        import_pysystemtrade_csv(str(source), data=blob)
+    assert "\n" not in str(info.value)
+    if files and files[0].endswith(".gz"):
+        assert "gunzip" in str(info.value)
+    assert not blob.instruments.list_codes()
+
+
+def test_report_has_totals_per_kind_and_speaks_command_line(tmp_path, blob):
+    source = _source_with_garbage(tmp_path, "multiple_prices_csv", MULTIPLE_HEADER)
+    _write(source / "csvconfig" / "rollconfig.csv", ROLL_CONFIG)
+    aex = source / "adjusted_prices_csv" / "AEX.csv"
+    first_aex = aex.read_text()
+    import_pysystemtrade_csv(str(source), data=blob)
+    _write(source / "adjusted_prices_csv" / "CORN.csv", "DATETIME,price\n2020-01-02 23:00:00,1\n")
+    aex.write_text(first_aex.replace("600", "601"))
+    report = import_pysystemtrade_csv(str(source), data=blob)
+    text = report.render()
+    lines = text.splitlines()
+    assert lines[0] == f"import_pysystemtrade_csv from {source}: 5 loaded, 2 rejected"
+    assert "  instrument config: 2 loaded, 0 rejected" in lines
+    assert "  roll config: 2 loaded, 0 rejected" in lines
+    assert "  multiple prices: 0 loaded, 1 rejected" in lines
+    assert "  adjusted prices: 1 loaded, 1 rejected" in lines
+    assert "rejected (nothing of these was stored):" in lines
+    assert "  AEX adjusted prices: already stored and different, not replaced (--overwrite true " \
+           "replaces it)" in lines
+    assert "  CORN multiple prices: multiple_prices_csv/CORN.csv: no data rows (header only)" \
+        in lines
+    for python in ("Timestamp(", "['", "overwrite=", "None", "defaultdict", str(source / "m")):
+        assert python not in text.split(": ", 1)[1]
+    assert str(report) == text
+    assert blob.adjusted_prices.read_series("AEX").iloc[0] == 600.0
+
+    # a rerun after fixing the bad file: files equal to what is stored are unchanged, not refused
+    aex.write_text(first_aex)
+    (source / "multiple_prices_csv" / "CORN.csv").unlink()
+    again = import_pysystemtrade_csv(str(source), data=blob)
+    assert again.ok, again.render()
+    assert "  adjusted prices: 0 loaded, 2 unchanged, 0 rejected" in again.render().splitlines()
+
+
+def test_import_command_prints_report_once_and_exits_non_zero_on_rejection(
+        tmp_path, systrade_home, capsys):
+    from syscore.run_function import run_function
+
+    source = _source_with_garbage(tmp_path, "multiple_prices_csv", MULTIPLE_HEADER)
+    out, err = io.StringIO(), io.StringIO()
+    code = run_function(["sysinit.import_pysystemtrade_csv.import_pysystemtrade_csv",
+                         "--source_dir", str(source)], stdout=out, stderr=err)
+    printed = out.getvalue() + err.getvalue() + "".join(capsys.readouterr())  # + log console
+    assert code == 1
+    assert printed.count("import_pysystemtrade_csv from") == 1, printed
+    assert "3 loaded, 1 rejected" in out.getvalue()
+
+    (source / "multiple_prices_csv" / "CORN.csv").unlink()
+    out, err = io.StringIO(), io.StringIO()
+    code = run_function(["sysinit.import_pysystemtrade_csv.import_pysystemtrade_csv",
+                         "--source_dir", str(source), "--overwrite", "true"],
+                        stdout=out, stderr=err)
+    assert code == 0, out.getvalue() + err.getvalue()
+    assert "3 loaded, 0 rejected" in out.getvalue()
+
+
+def test_import_command_on_folder_without_layout_is_one_line_error(tmp_path, systrade_home):
+    from syscore.run_function import run_function
+
+    (tmp_path / "empty").mkdir()
+    out, err = io.StringIO(), io.StringIO()
+    code = run_function(["sysinit.import_pysystemtrade_csv.import_pysystemtrade_csv",
+                         "--source_dir", str(tmp_path / "empty")], stdout=out, stderr=err)
+    assert code == 1
+    assert out.getvalue() == ""
+    assert len(err.getvalue().strip().splitlines()) == 1
+    assert "nothing of pysystemtrade's CSV layout" in err.getvalue()

@@ -28,6 +28,8 @@ def read_exact(path):
 
 
 def assert_same_values_and_timestamps(original, exported):
+    """The exported file holds exactly the doubles the import stored, i.e. pysystemtrade's
+    reading of ``original`` (pandas' default parser), and the original's timestamps and ids."""
     a, b = read_exact(original), read_exact(exported)
     assert list(a.columns) == list(b.columns), original
     assert len(a) == len(b), original
@@ -38,8 +40,8 @@ def assert_same_values_and_timestamps(original, exported):
         numeric_left = pd.to_numeric(left.replace("", np.nan), errors="coerce")
         if numeric_left.notna().sum() == (left != "").sum() and "CONTRACT" not in column.upper() \
                 and "contract" not in column:
-            x = left.replace("", "nan").astype(float).to_numpy()
-            y = right.replace("", "nan").astype(float).to_numpy()
+            x = pd.to_numeric(left.replace("", np.nan)).to_numpy(dtype=float)  # default parser
+            y = right.replace("", "nan").astype(float).to_numpy()  # exact
             assert np.array_equal(np.isnan(x), np.isnan(y)), (original, column)
             assert np.array_equal(x[~np.isnan(x)], y[~np.isnan(y)]), (original, column)
         else:

@@ -290,7 +290,7 @@ def test_bad_timeseries_file_is_refused_before_anything_is_written(backup_copy, 
     elif case == "duplicate timestamp":
         path = adjusted
         path.write_text(path.read_text() + "2023-12-04 00:00:00,1.5\n")
-        expected = [str(path), "duplicated timestamps"]
+        expected = [str(path), "line 5: same instant as line 4 (2023-12-04 00:00:00 UTC)"]
     elif case == "undescribed file":
         path = out / "timeseries" / "custom_series" / "EXTRA.csv"
         shutil.copy(generic, path)
