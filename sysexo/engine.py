@@ -33,7 +33,6 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from syscore.exceptions import InvalidData, MissingData
-from sysexo.black76 import OptionRight
 from sysexo.positions import Instrument, Position, Transaction
 from sysexo.roll_regimes import (
     ActiveChain,
@@ -43,6 +42,7 @@ from sysexo.roll_regimes import (
     active_chain,
     needs_roll,
 )
+from sysobjects.black76 import OptionRight
 
 
 class LegTemplate(BaseModel):

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 
 from syscore.exceptions import InvalidData
-from sysexo.black76 import OptionRight
+from sysobjects.black76 import OptionRight
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,10 @@ import datetime as dt
 
 import pytest
 
-from sysexo.black76 import OptionRight, delta, price
 from sysexo.engine import ExoDefinition, ExoState, LegTemplate, exo_day
 from sysexo.positions import Instrument
 from sysexo.roll_regimes import FutureContract, OptionExpiry, RollRegime
+from sysobjects.black76 import OptionRight, delta, price
 
 D = dt.date
 MARCH, JUNE = FutureContract("202403", D(2024, 3, 15)), FutureContract("202406", D(2024, 6, 21))

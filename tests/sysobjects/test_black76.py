@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from syscore.exceptions import InvalidData
-from sysexo.black76 import OptionRight, delta, norm_cdf, price
+from sysobjects.black76 import OptionRight, delta, norm_cdf, price
 
 C, P = OptionRight.CALL, OptionRight.PUT
 
