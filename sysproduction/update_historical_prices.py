@@ -8,7 +8,9 @@ new bars contain a spike in either frequency is not written at all; one CRITICAL
 instrument names the contracts and first spikes, and
 ``interactive_manual_check_historical_prices`` resolves them. Otherwise the new bars are appended
 per frequency and the merged series (daily bar wins at the same timestamp) is rewritten.
-Running it twice changes nothing the second time.
+Running it twice changes nothing the second time. A merged series that does not end where its
+contract's stored bars end (an earlier run died, or the disk filled, between storing bars and
+merging them) is rewritten from them on every run, new bars or not (WARNING).
 
 ``download_by_zone`` maps an instrument region (``InstrumentConfig.region``) to a time of day in
 that region (see :func:`zones_due`): only instruments whose region's time has passed are
@@ -19,7 +21,8 @@ cron at each region's time). Regions not in the mapping are collected at once. W
 
 Bars that arrive late (a bar inside the last ``LATE_BAR_WINDOW`` (2 days) of stored history at a
 timestamp not stored yet) are spike-checked against the bars before them and inserted, with a
-WARNING naming them.
+WARNING naming them. The merged series is written first, then the bars' own series: a crash in
+between leaves the late bar missing from its series, so the next run fetches and writes it again.
 
     python run.py sysproduction.update_historical_prices.update_historical_prices
 """

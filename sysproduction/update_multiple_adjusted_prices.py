@@ -9,6 +9,11 @@ differs from the one the adjusted prices were stitched on is an unregistered rol
 alert for that instrument, and the loop goes on. An interrupted roll (see
 ``roll_adjusted_prices``) is finished first. Running twice changes nothing the second time.
 
+A rerun repairs an interrupted one: a merged series still behind its contract's stored bars is
+not used (the closes are derived from the bars), and adjusted prices are extended from their
+last value however far the multiple prices have run ahead (``docs/prices.md``, "What a rerun
+repairs").
+
     python run.py sysproduction.update_multiple_adjusted_prices.update_multiple_adjusted_prices
 """
 from __future__ import annotations
