@@ -3,11 +3,12 @@ store that opens and reads correctly."""
 from __future__ import annotations
 
 import os
-import select
+import queue
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import uuid
 from pathlib import Path
 
@@ -89,13 +90,24 @@ KILLED_WRITER = textwrap.dedent("""
 """)
 
 
-def read_line(proc, timeout: float = 120.0) -> str:
-    """The child's next line; fails (and kills it) if none comes within ``timeout`` seconds."""
-    ready, _, _ = select.select([proc.stdout], [], [], timeout)
-    if not ready:
-        proc.kill()
-        pytest.fail("the child reported nothing")
-    return proc.stdout.readline().strip()
+class LineReader:
+    """The child's stdout lines, each waited for at most ``timeout`` seconds (a thread reads)."""
+
+    def __init__(self, proc, timeout: float = 120.0):
+        self.proc, self.timeout = proc, timeout
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(line.strip())
+
+    def next(self) -> str:
+        try:
+            return self.lines.get(timeout=self.timeout)
+        except queue.Empty:
+            self.proc.kill()
+            pytest.fail(f"the child reported nothing for {self.timeout} s")
 
 
 def store_url(backend: str, tmp_path: Path, mongo_url: str | None) -> str:
@@ -142,10 +154,11 @@ def test_sigkill_mid_batch_leaves_whole_batches_only(url, tmp_path):
     script.write_text(KILLED_WRITER.format(repo=str(REPO), url=url))
     proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, stdout=subprocess.PIPE,
                             text=True)
+    lines = LineReader(proc)
     try:
-        assert [read_line(proc) for _ in range(3)] == ["done 0", "done 1", "done 2"]
+        assert [lines.next() for _ in range(3)] == ["done 0", "done 1", "done 2"]
         # the kill lands mid-batch: batch 3 is in progress with 100 of its 200 records written
-        assert read_line(proc) == "mid 3 100"
+        assert lines.next() == "mid 3 100"
         if url.startswith("mongodb"):  # MongoDB shows the half-written batch to everyone
             seen = MongoStateStore(url, replay_after_seconds=3600)
             assert seen.count("pairs", {"batch": 3}) == 100
