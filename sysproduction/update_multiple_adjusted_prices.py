@@ -29,6 +29,7 @@ from sysobjects.adjusted_prices import (
     AdjustedPrices,
     adjusted_prices_as_stored,
     extend_adjusted_prices,
+    fill_adjusted_prices,
 )
 from sysobjects.multiple_prices import (
     MultiplePrices,
@@ -114,6 +115,17 @@ def update_instrument(data: DataBlob, instrument_code: str,
         if len(added):
             data.adjusted_prices.append(instrument_code, added.rename("price"))
         adjusted_appended = len(added)
+        if len(merge.filled) and len(last_adjusted) and \
+                merge.filled[0] <= last_adjusted.index[-1]:
+            # prices filled in behind the adjusted series (it skipped those rows while their
+            # PRICE was missing): give them their adjusted values too (reads the whole series)
+            stored = AdjustedPrices(data.adjusted_prices.read_series(instrument_code))
+            filled_in, inserted = fill_adjusted_prices(stored, merge.merged, merge.filled)
+            if len(inserted):
+                data.adjusted_prices.write(instrument_code, filled_in.data.rename("price"))
+                log.info("%s: %d adjusted prices filled in behind the last one", instrument_code,
+                         len(inserted))
+            adjusted_appended += len(inserted)
     else:
         full, _ = adjusted_prices_as_stored(
             MultiplePrices(data.multiple_prices.read(instrument_code)))

@@ -155,3 +155,45 @@ def test_crash_while_inserting_a_late_bar_is_repaired_by_rerun(tmp_path, monkeyp
     finally:
         reference.close()
         crashed.close()
+
+
+def bars(closes: dict[str, float]) -> pd.DataFrame:
+    index = pd.DatetimeIndex(list(closes), tz="UTC")
+    values = list(closes.values())
+    return pd.DataFrame({"OPEN": values, "HIGH": values, "LOW": values, "FINAL": values,
+                         "VOLUME": [1.0] * len(values)}, index=index)
+
+
+def test_price_filled_behind_the_adjusted_prices_gets_its_adjusted_value(tmp_path):
+    from sysobjects.adjusted_prices import adjusted_prices_as_stored
+    from sysobjects.instruments import InstrumentConfig
+    from sysobjects.multiple_prices import MultiplePrices
+    from tests.blob_helpers import make_blob
+
+    data = make_blob(tmp_path / "home")
+    try:
+        data.instruments.add(InstrumentConfig("TEST", pointsize=10))
+        t1, t2, t3 = "2024-03-04 15:00", "2024-03-04 16:00", "2024-03-04 17:00"
+        # the priced contract's 16:00 close was missing when the rows were built and extended
+        frame = pd.DataFrame({
+            "PRICE": [100.0, float("nan"), 102.0], "PRICE_CONTRACT": ["202406"] * 3,
+            "FORWARD": [104.0, 105.0, 106.0], "FORWARD_CONTRACT": ["202409"] * 3,
+            "CARRY": [104.0, 105.0, 106.0], "CARRY_CONTRACT": ["202409"] * 3,
+        }, index=pd.DatetimeIndex([t1, t2, t3], tz="UTC"))
+        data.multiple_prices.write("TEST", MultiplePrices(frame).data)
+        stored, _ = adjusted_prices_as_stored(MultiplePrices(frame))
+        data.adjusted_prices.write("TEST", stored.data.rename("price"))
+        assert len(data.adjusted_prices.read("TEST")) == 2
+        # the close arrives (late bar, or a repaired merged series)
+        data.contract_prices.write("TEST", "202406", bars({t1: 100.0, t2: 101.0, t3: 102.0}))
+        data.contract_prices.write("TEST", "202409", bars({t1: 104.0, t2: 105.0, t3: 106.0}))
+        report = update_multiple_adjusted_prices(data=data)
+        assert report.ok, report.failures
+        assert report.results["TEST"].filled == 1
+        multiple = MultiplePrices(data.multiple_prices.read("TEST"))
+        expected, _ = adjusted_prices_as_stored(multiple)
+        pd.testing.assert_series_equal(data.adjusted_prices.read_series("TEST"), expected.data,
+                                       check_names=False)
+        assert data.adjusted_prices.read_series("TEST").loc[pd.Timestamp(t2, tz="UTC")] == 101.0
+    finally:
+        data.close()
