@@ -26,6 +26,7 @@ from sysdata.price_frames import (
     validate_single_column,
 )
 from sysdata.timeseries.arctic_store import TimeSeriesStore
+from sysobjects.contract_prices import Frequency, FuturesContractPrices, merge_daily_and_hourly
 from sysobjects.contracts import validate_contract_date
 from sysobjects.instruments import validate_instrument_code
 
@@ -67,6 +68,35 @@ class FuturesContractPriceData:
 
     def delete(self, instrument_code: str, contract_date: str, frequency: str = "merged") -> None:
         self.store.delete(self.library, self.symbol(instrument_code, contract_date, frequency))
+
+    def last_timestamp(self, instrument_code: str, contract_date: str,
+                       frequency: str = "merged") -> pd.Timestamp | None:
+        """UTC timestamp of the last stored bar (one tail read), or None if there is none."""
+        return self.store.last_timestamp(self.library,
+                                         self.symbol(instrument_code, contract_date, frequency))
+
+    def merged_is_behind(self, instrument_code: str, contract_date: str) -> bool:
+        """True when the merged series does not end where the contract's daily and hourly bars
+        end (three tail reads): a crash or a full disk came between storing bars and rewriting
+        the merged series. False when there are no daily or hourly bars to derive it from (a
+        merged series imported on its own is left alone)."""
+        sources = [self.last_timestamp(instrument_code, contract_date, f) for f in ("D", "H")]
+        sources = [t for t in sources if t is not None]
+        if not sources:
+            return False
+        return self.last_timestamp(instrument_code, contract_date, "merged") != max(sources)
+
+    def merged_from_bars(self, instrument_code: str, contract_date: str) -> pd.DataFrame:
+        """The merged series as derived from the stored daily and hourly bars (daily bar wins
+        at a timestamp in both); nothing is written."""
+        parts = {}
+        for frequency, store_frequency in ((Frequency.DAILY, "D"), (Frequency.HOURLY, "H")):
+            if self.has(instrument_code, contract_date, store_frequency):
+                frame = self.read(instrument_code, contract_date, store_frequency)
+                parts[frequency] = FuturesContractPrices(frame, frequency)
+            else:
+                parts[frequency] = FuturesContractPrices.empty(frequency)
+        return merge_daily_and_hourly(parts[Frequency.DAILY], parts[Frequency.HOURLY]).data
 
     def contracts_with_prices(self, instrument_code: str, frequency: str = "merged") -> list[str]:
         prefix = f"{instrument_code}/"

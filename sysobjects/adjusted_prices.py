@@ -187,6 +187,47 @@ def extend_adjusted_prices(
     return AdjustedPrices._trusted(extended), added
 
 
+def fill_adjusted_prices(
+    adjusted: AdjustedPrices, multiple: MultiplePrices, filled: pd.DatetimeIndex
+) -> tuple[AdjustedPrices, pd.Series]:
+    """Give an adjusted value to multiple-price rows whose PRICE was filled in after the
+    adjusted prices had already passed them (timestamps ``filled``, at or before the last
+    adjusted price, that have a PRICE but no adjusted value).
+
+    The value is the row's PRICE plus the offset the adjusted series holds for that priced
+    contract (adjusted − PRICE on the nearest row of the same contract that has both; zero for
+    the contract priced now). Rows whose contract has no such row are left out. Returns the
+    series with the values inserted and the inserted values.
+    """
+    series = adjusted.data
+    empty = pd.Series(dtype=float, index=pd.DatetimeIndex([], tz="UTC"), name=ADJUSTED_PRICE_NAME)
+    if len(series) == 0 or len(filled) == 0:
+        return adjusted, empty
+    frame = multiple.data
+    known = series.dropna()
+    wanted = [t for t in filled if t <= series.index[-1] and t in frame.index
+              and not np.isnan(frame.at[t, PRICE]) and t not in known.index]
+    if not wanted:
+        return adjusted, empty
+    both = frame.loc[frame.index.intersection(known.index)]
+    both = both[both[PRICE].notna()]
+    offsets = known.loc[both.index] - both[PRICE]
+    values = {}
+    for t in wanted:
+        same = offsets[(both[PRICE_CONTRACT] == frame.at[t, PRICE_CONTRACT]).to_numpy()]
+        if len(same) == 0:
+            continue
+        nearest = int(np.argmin(np.abs((same.index - t).asi8)))
+        values[t] = float(frame.at[t, PRICE]) + float(same.iloc[nearest])
+    if not values:
+        return adjusted, empty
+    inserted = pd.Series(values, name=ADJUSTED_PRICE_NAME).sort_index()
+    inserted.index = as_utc_index(inserted.index, "filled adjusted prices")
+    combined = pd.concat([series[~series.index.isin(inserted.index)], inserted]).sort_index()
+    combined.index.name = series.index.name
+    return AdjustedPrices(combined), inserted
+
+
 @dataclass(frozen=True)
 class RollResult:
     """Outcome of a roll: new multiple prices, the rows appended to them, re-stitched prices."""

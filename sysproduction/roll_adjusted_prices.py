@@ -17,7 +17,9 @@ If a write raises, the previous multiple prices are written back (an ArcticDB wr
 per symbol, so a failed adjusted write left the old adjusted prices) and the journal removed:
 nothing changed. If the process dies between the writes, the journal remains and the next
 ``update_multiple_adjusted_prices`` or ``roll_adjusted_prices`` finishes the roll from the staged
-series (``recover_pending_roll``): never one series rolled and the other not.
+series (``recover_pending_roll``): never one series rolled and the other not. Staged series
+with no journal record (the process died before writing the journal, or after removing it in
+step 3) are removed by that same next run.
 
     python run.py sysproduction.roll_adjusted_prices.roll_adjusted_prices --instrument_code CORN --confirm true
 """
@@ -104,8 +106,19 @@ def _finish(data: DataBlob, code: str) -> None:
 
 
 def recover_pending_roll(data: DataBlob, instrument_code: str) -> bool:
-    """Finish a roll whose process died between its writes; True if one was finished."""
+    """Finish a roll whose process died between its writes; True if one was finished.
+
+    Staged series without a journal record are leftovers of a roll that died before its
+    journal was written (nothing was changed) or after its last step (everything was): they
+    are removed."""
     if data.state.get(ROLL_JOURNAL, instrument_code) is None:
+        leftovers = [s for s in (f"{instrument_code}/multiple", f"{instrument_code}/adjusted")
+                     if data.timeseries.has(STAGING, s)]
+        if leftovers:
+            _clear_staging(data, instrument_code)
+            get_logger("roll_adjusted_prices", instrument_code=instrument_code).warning(
+                "%s: removed staged prices left by an interrupted roll: %s", instrument_code,
+                leftovers)
         return False
     log = get_logger("roll_adjusted_prices", instrument_code=instrument_code)
     multiple = data.timeseries.read(STAGING, f"{instrument_code}/multiple")

@@ -8,7 +8,9 @@ new bars contain a spike in either frequency is not written at all; one CRITICAL
 instrument names the contracts and first spikes, and
 ``interactive_manual_check_historical_prices`` resolves them. Otherwise the new bars are appended
 per frequency and the merged series (daily bar wins at the same timestamp) is rewritten.
-Running it twice changes nothing the second time.
+Running it twice changes nothing the second time. A merged series that does not end where its
+contract's stored bars end (an earlier run died, or the disk filled, between storing bars and
+merging them) is rewritten from them on every run, new bars or not (WARNING).
 
 ``download_by_zone`` maps an instrument region (``InstrumentConfig.region``) to a time of day in
 that region (see :func:`zones_due`): only instruments whose region's time has passed are
@@ -19,7 +21,8 @@ cron at each region's time). Regions not in the mapping are collected at once. W
 
 Bars that arrive late (a bar inside the last ``LATE_BAR_WINDOW`` (2 days) of stored history at a
 timestamp not stored yet) are spike-checked against the bars before them and inserted, with a
-WARNING naming them.
+WARNING naming them. The merged series is written first, then the bars' own series: a crash in
+between leaves the late bar missing from its series, so the next run fetches and writes it again.
 
     python run.py sysproduction.update_historical_prices.update_historical_prices
 """
@@ -51,6 +54,7 @@ class ContractUpdate:
     written: dict[str, int] = field(default_factory=dict)
     dropped: int = 0
     spike_at: pd.Timestamp | None = None
+    merged_repaired: bool = False
 
 
 @dataclass
@@ -65,6 +69,9 @@ class InstrumentUpdate:
     def __str__(self) -> str:
         rows = sum(sum(c.written.values()) for c in self.contracts)
         text = f"{len(self.contracts)} contracts, {rows} bars written"
+        repaired = [c.contract_date for c in self.contracts if c.merged_repaired]
+        if repaired:
+            text += f", merged series repaired for {repaired}"
         if self.spiked:
             text += f", SPIKES in {[c.contract_date for c in self.spiked]}"
         return text
@@ -143,7 +150,11 @@ def update_contract_prices(data: DataBlob, code: str, contract_date: str,
         if len(late):
             late_bars[frequency] = late
     if spikes or not (pending or late_bars):
+        update.merged_repaired = repair_merged(data, code, contract_date)
         return update, spikes
+    if late_bars:  # merged first: a crash before the series below leaves them to be refetched
+        merged = merged_after(data, code, contract_date, stored, late_bars, pending)
+        data.contract_prices.write(code, contract_date, merged, "merged")
     for frequency in set(pending) | set(late_bars):
         store_frequency = STORE_FREQUENCY[frequency]
         if frequency in late_bars:  # late bars go inside history: rewrite the series
@@ -163,13 +174,39 @@ def update_contract_prices(data: DataBlob, code: str, contract_date: str,
     return update, spikes
 
 
+def merged_after(data: DataBlob, code: str, contract_date: str,
+                 stored: dict[Frequency, FuturesContractPrices],
+                 late_bars: dict[Frequency, pd.DataFrame],
+                 pending: dict[Frequency, pd.DataFrame]) -> pd.DataFrame:
+    """The merged series the stored bars plus ``late_bars`` and ``pending`` will give."""
+    frames = {}
+    for frequency in (Frequency.DAILY, Frequency.HOURLY):
+        existing = stored[frequency] if frequency in stored else \
+            stored_bars(data, code, contract_date, frequency)
+        parts = [existing.data] + [new[frequency] for new in (late_bars, pending)
+                                   if frequency in new]
+        frames[frequency] = FuturesContractPrices(pd.concat(parts).sort_index(), frequency)
+    return merge_daily_and_hourly(frames[Frequency.DAILY], frames[Frequency.HOURLY]).data
+
+
 def write_merged(data: DataBlob, code: str, contract_date: str) -> pd.DataFrame:
     """Rewrite the contract's merged series from its stored daily and hourly bars; returns it."""
-    daily = stored_bars(data, code, contract_date, Frequency.DAILY)
-    hourly = stored_bars(data, code, contract_date, Frequency.HOURLY)
-    merged = merge_daily_and_hourly(daily, hourly)
-    data.contract_prices.write(code, contract_date, merged.data, "merged")
-    return merged.data
+    merged = data.contract_prices.merged_from_bars(code, contract_date)
+    data.contract_prices.write(code, contract_date, merged, "merged")
+    return merged
+
+
+def repair_merged(data: DataBlob, code: str, contract_date: str) -> bool:
+    """Rewrite the merged series if it does not end where the stored bars end (a crash or full
+    disk came between storing bars and merging them); True if it was rewritten."""
+    if not data.contract_prices.merged_is_behind(code, contract_date):
+        return False
+    write_merged(data, code, contract_date)
+    get_logger("update_historical_prices", instrument_code=code,
+               contract_date=contract_date).warning(
+        "%s %s: merged series was behind its stored bars (an earlier run was interrupted); "
+        "rewritten from them", code, contract_date)
+    return True
 
 
 def update_instrument_prices(data: DataBlob, code: str) -> InstrumentUpdate:

@@ -9,6 +9,11 @@ differs from the one the adjusted prices were stitched on is an unregistered rol
 alert for that instrument, and the loop goes on. An interrupted roll (see
 ``roll_adjusted_prices``) is finished first. Running twice changes nothing the second time.
 
+A rerun repairs an interrupted one: a merged series still behind its contract's stored bars is
+not used (the closes are derived from the bars), and adjusted prices are extended from their
+last value however far the multiple prices have run ahead (``docs/prices.md``, "What a rerun
+repairs").
+
     python run.py sysproduction.update_multiple_adjusted_prices.update_multiple_adjusted_prices
 """
 from __future__ import annotations
@@ -24,6 +29,7 @@ from sysobjects.adjusted_prices import (
     AdjustedPrices,
     adjusted_prices_as_stored,
     extend_adjusted_prices,
+    fill_adjusted_prices,
 )
 from sysobjects.multiple_prices import (
     MultiplePrices,
@@ -49,13 +55,28 @@ class MultipleUpdate:
 
 def latest_contract_closes(data: DataBlob, instrument_code: str, contracts: tuple[str, ...],
                            since: pd.Timestamp | None = None) -> dict[str, pd.Series]:
-    """Merged FINAL prices (since ``since``, UTC) of each contract that has any."""
+    """Merged FINAL prices (since ``since``, UTC) of each contract that has any.
+
+    A merged series that does not end where the contract's stored bars end (the price
+    collection was interrupted before merging them) is not used: the same series is derived
+    from the stored bars instead, so no row is built from stale prices. The merged series
+    itself is rewritten by the next ``update_historical_prices``.
+    """
     out = {}
-    library = data.contract_prices.library
+    prices = data.contract_prices
     for contract in dict.fromkeys(contracts):
-        symbol = data.contract_prices.symbol(instrument_code, contract, "merged")
-        if data.timeseries.has(library, symbol):
-            out[contract] = data.timeseries.read(library, symbol, start=since)["FINAL"]
+        if prices.merged_is_behind(instrument_code, contract):
+            get_logger("update_multiple_adjusted_prices", instrument_code=instrument_code,
+                       contract_date=contract).warning(
+                "%s %s: merged series is behind its stored bars; using the bars (the next "
+                "update_historical_prices rewrites the merged series)", instrument_code, contract)
+            merged = prices.merged_from_bars(instrument_code, contract)
+            out[contract] = merged["FINAL"] if since is None else \
+                merged.loc[merged.index >= since, "FINAL"]
+            continue
+        symbol = prices.symbol(instrument_code, contract, "merged")
+        if data.timeseries.has(prices.library, symbol):
+            out[contract] = data.timeseries.read(prices.library, symbol, start=since)["FINAL"]
     return out
 
 
@@ -83,10 +104,28 @@ def update_instrument(data: DataBlob, instrument_code: str,
         data.multiple_prices.append(instrument_code, merge.new_rows)
     if data.adjusted_prices.has(instrument_code):
         last_adjusted = data.adjusted_prices.read_tail(instrument_code)
-        _, added = extend_adjusted_prices(AdjustedPrices(last_adjusted), merge.merged)
+        source = merge.merged
+        if len(last_adjusted) and len(source.data) and \
+                last_adjusted.index[-1] < source.data.index[0]:
+            # earlier runs stored multiple prices but not their adjusted prices (a crash, a full
+            # disk): extend from the last adjusted price, not only from the window read above
+            source = MultiplePrices(data.timeseries.read(
+                library, instrument_code, start=last_adjusted.index[-1] - pd.Timedelta(days=7)))
+        _, added = extend_adjusted_prices(AdjustedPrices(last_adjusted), source)
         if len(added):
             data.adjusted_prices.append(instrument_code, added.rename("price"))
         adjusted_appended = len(added)
+        if len(merge.filled) and len(last_adjusted) and \
+                merge.filled[0] <= last_adjusted.index[-1]:
+            # prices filled in behind the adjusted series (it skipped those rows while their
+            # PRICE was missing): give them their adjusted values too (reads the whole series)
+            stored = AdjustedPrices(data.adjusted_prices.read_series(instrument_code))
+            filled_in, inserted = fill_adjusted_prices(stored, merge.merged, merge.filled)
+            if len(inserted):
+                data.adjusted_prices.write(instrument_code, filled_in.data.rename("price"))
+                log.info("%s: %d adjusted prices filled in behind the last one", instrument_code,
+                         len(inserted))
+            adjusted_appended += len(inserted)
     else:
         full, _ = adjusted_prices_as_stored(
             MultiplePrices(data.multiple_prices.read(instrument_code)))

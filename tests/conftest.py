@@ -3,10 +3,12 @@
 Reference data (pysystemtrade conformance) is found through ``SYSTRADE_REFERENCE_DATA``
 (default ``../shared/reference`` relative to the repository root). Tests that need it use the
 ``reference_dir`` / ``pysystemtrade_reference`` / ``backtest_reference`` fixtures, which skip with
-a clear reason where the data is absent.
+a clear reason where the data is absent; figures of the reference backtest (its Sharpe ratio) are
+read from it (``reference_sharpe``), never typed into tests.
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -44,6 +46,19 @@ def backtest_reference(reference_dir: Path) -> Path:
     if not path.is_dir():
         pytest.skip(f"pysystemtrade backtest reference not found at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def backtest_reference_summary(backtest_reference: Path) -> dict:
+    """The reference run's ``outputs/summary.json``: ``portfolio_sharpe`` (net of costs),
+    ``portfolio_sharpe_gross``, per-instrument figures (see the folder's README)."""
+    return json.loads((backtest_reference / "outputs" / "summary.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def reference_sharpe(backtest_reference_summary: dict) -> float:
+    """The reference portfolio Sharpe ratio, net of costs, read from the reference data."""
+    return float(backtest_reference_summary["portfolio_sharpe"])
 
 
 @pytest.fixture

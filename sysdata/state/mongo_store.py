@@ -21,7 +21,9 @@ changed since by someone else is left alone (the later write wins) and reported 
 Readers may see a multi-record change half-applied for the instant it takes to write it.
 
 :meth:`MongoStateStore.update` is an atomic read-modify-write: compare-and-set on the revision,
-retried on conflict.
+retried on conflict with exponential back-off and random jitter (tenacity) for up to
+``UPDATE_TIMEOUT_SECONDS`` in total, so a busy machine or many writers slow it down rather than
+make it fail.
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pymongo
+import tenacity
 from bson.errors import InvalidDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
@@ -54,7 +57,8 @@ JOURNAL = "_journal"
 COUNTERS = "_counters"
 REV = "_rev"
 _INTERNAL = (JOURNAL, COUNTERS)
-UPDATE_RETRIES = 50
+UPDATE_TIMEOUT_SECONDS = 30.0  # how long update() keeps retrying a conflicting write
+UPDATE_MAX_WAIT_SECONDS = 0.1  # longest pause between two attempts
 PENDING, REPLAYING, COMMITTED = "pending", "replaying", "committed"
 log = logging.getLogger("sysdata.state.mongo")
 
@@ -66,6 +70,10 @@ def _store_errors(what: str):
         yield
     except (PyMongoError, InvalidDocument) as exc:
         raise StoreError(f"MongoDB {what} failed: {exc}") from None
+
+
+class _Conflict(Exception):
+    """Another writer changed the record between our read and our write (internal)."""
 
 
 def _new_rev() -> str:
@@ -288,18 +296,37 @@ class MongoStateStore(StateStore):
         return replayed
 
     def update(self, collection, key, change):
+        """Atomic read-modify-write: ``change(current)`` is applied and written only if the
+        record is unchanged since it was read; on a conflict it is read again and ``change``
+        called again (so ``change`` must have no side effects). Retries wait a random time up to
+        1 ms × 2^attempt, at most ``UPDATE_MAX_WAIT_SECONDS`` (exponential back-off with full
+        jitter), until ``UPDATE_TIMEOUT_SECONDS`` (30 s) have passed: then
+        :class:`ConcurrencyError`."""
         check_name(collection)
         check_key(key)
+
+        def attempt():
+            current, rev = self._current(collection, key)
+            new = change(current)
+            if new is not None:
+                encode_doc(new)
+            if not self._cas(collection, key, rev, new, _new_rev()):
+                raise _Conflict
+            return new
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(_Conflict),
+            wait=tenacity.wait_random_exponential(multiplier=0.001, max=UPDATE_MAX_WAIT_SECONDS),
+            stop=tenacity.stop_after_delay(UPDATE_TIMEOUT_SECONDS),
+            reraise=True)
         with _store_errors("write"):
-            for _ in range(UPDATE_RETRIES):
-                current, rev = self._current(collection, key)
-                new = change(current)
-                if new is not None:
-                    encode_doc(new)
-                if self._cas(collection, key, rev, new, _new_rev()):
-                    return new
-                time.sleep(0.001)
-        raise ConcurrencyError(f"{collection}/{key}: too many concurrent changes; try again")
+            try:
+                return retrying(attempt)
+            except _Conflict:
+                pass
+        raise ConcurrencyError(
+            f"{collection}/{key}: changed by other writers on every attempt for "
+            f"{UPDATE_TIMEOUT_SECONDS:g} s; try again")
 
     def next_id(self, counter: str, start: int = 1) -> int:
         check_name(counter, "counter")

@@ -34,11 +34,12 @@ def test_mongodb_state_store_from_private_config(systrade_home, mongo_url):
 
 def test_unreachable_mongodb_is_clear_error(systrade_home):
     (systrade_home / "private" / "private_config.yaml").write_text(
-        "state_store: mongodb://127.0.0.1:9/none\n")
-    with pytest.raises(StoreError, match="cannot reach MongoDB"):
-        from sysdata.state.mongo_store import MongoStateStore
-
-        MongoStateStore("mongodb://127.0.0.1:9/none", server_timeout_ms=300)
+        "state_store: mongodb://trader:hunter2@127.0.0.1:9/none\n")
+    with pytest.raises(StoreError, match="cannot reach MongoDB at mongodb://") as raised:
+        DataBlob.from_config(systrade_home)
+    assert "hunter2" not in str(raised.value)
+    assert not (systrade_home / "state.sqlite").exists()  # no fallback to the embedded store
+    assert not (systrade_home / "arctic").exists()
 
 
 def test_bad_config_stops_before_any_store_is_created(systrade_home):

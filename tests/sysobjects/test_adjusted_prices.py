@@ -9,6 +9,7 @@ from syscore.exceptions import InvalidData
 from sysobjects.adjusted_prices import (
     AdjustedPrices,
     extend_adjusted_prices,
+    fill_adjusted_prices,
     panama_adjust,
     roll_gaps,
     roll_multiple_prices,
@@ -173,3 +174,29 @@ def test_roll_step_infers_from_last_valid_prices():
         103.0, "202106", "202109", "202109",
     ]
     assert result.adjusted_prices.data.iloc[-1] == 103.0
+
+
+def test_filled_prices_behind_the_adjusted_series_take_their_contracts_offset():
+    rows = [
+        (100.0, "202103", 101.0, "202106"),
+        (NAN, "202103", 103.0, "202106"),     # filled later: 102
+        (102.0, "202103", 104.0, "202106"),   # last row before the roll: gap 2
+        (105.0, "202106", 108.0, "202109"),
+        (NAN, "202106", 108.5, "202109"),     # filled later: 106
+        (107.0, "202106", 110.0, "202109"),
+    ]
+    before = mp(rows)
+    stored = panama_adjust(before)
+    stored = AdjustedPrices(stored.data.dropna())  # the NaN rows were never adjusted
+    after_rows = list(rows)
+    after_rows[1] = (102.0, *rows[1][1:])
+    after_rows[4] = (106.0, *rows[4][1:])
+    after = mp(after_rows)
+    filled = after.data.index[[1, 4]]
+    result, inserted = fill_adjusted_prices(stored, after, filled)
+    # the old contract carries the roll gap (2), the current one none
+    assert list(inserted) == [104.0, 106.0]
+    pd.testing.assert_series_equal(result.data, panama_adjust(after).data, check_freq=False)
+    # nothing to fill: unchanged
+    same, none = fill_adjusted_prices(result, after, filled)
+    assert len(none) == 0 and same is result

@@ -192,3 +192,42 @@ def test_inferred_roll_row_uses_a_matched_pair_of_closes(blob):
     # both prices from t1, not the price contract's later close of 150 at t2
     assert (inferred["PRICE"], inferred["FORWARD"]) == (103.0, 107.0)
     assert roll["PRICE"] == 107.0 and roll["PRICE_CONTRACT"] == "202409"
+
+
+def _dies_on(monkeypatch, target, name, when):
+    real = getattr(target, name)
+
+    def dying(*args, **kwargs):
+        if when(*args):
+            raise StoreError("process died (injected)")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, dying)
+
+
+@pytest.mark.parametrize("step", ["before the journal", "after the roll state"])
+def test_staged_prices_left_by_a_dead_roll_are_removed_by_the_next_run(blob, monkeypatch, step):
+    blob.roll_states.set("TEST", "Roll_Adjusted")
+    expected = plan_roll(blob, "TEST")
+    before = stored(blob)
+    if step == "before the journal":
+        _dies_on(monkeypatch, blob.state, "put", lambda collection, *_: collection == ROLL_JOURNAL)
+    else:  # roll state and journal removal done, the staging clean-up never ran
+        _dies_on(monkeypatch, blob.timeseries, "delete", lambda library, *_: library == "roll_staging")
+    with pytest.raises(StoreError, match="injected"):
+        roll_adjusted_prices("TEST", confirm=True, data=blob)
+    monkeypatch.undo()
+    assert blob.timeseries.symbols("roll_staging") == ["TEST/adjusted", "TEST/multiple"]
+    assert blob.state.get(ROLL_JOURNAL, "TEST") is None
+    report = update_multiple_adjusted_prices(data=blob)
+    assert report.ok, report.failures
+    assert blob.timeseries.symbols("roll_staging") == []
+    multiple, adjusted = stored(blob)
+    if step == "before the journal":  # nothing was rolled
+        pd.testing.assert_frame_equal(before[0], multiple)
+        pd.testing.assert_frame_equal(before[1], adjusted)
+        assert blob.roll_states.get("TEST") == "Roll_Adjusted"
+    else:  # the roll was complete
+        np.testing.assert_array_equal(adjusted["price"].to_numpy(),
+                                      expected.adjusted_prices.data.to_numpy())
+        assert blob.roll_states.get("TEST") == "No_Roll"

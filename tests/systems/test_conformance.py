@@ -50,13 +50,12 @@ def test_instrument_weights_match_reference(reference_run, backtest_reference):
     )
 
 
-def test_portfolio_sharpe_matches(reference_run, backtest_reference):
+def test_portfolio_sharpe_matches(reference_run, backtest_reference_summary):
     result, out = reference_run
-    ref = json.loads((backtest_reference / "outputs" / "summary.json").read_text())
+    ref = backtest_reference_summary
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["portfolio_sharpe"] == pytest.approx(0.475003, abs=1e-4)
     assert summary["portfolio_sharpe"] == pytest.approx(ref["portfolio_sharpe"], abs=1e-6)
-    assert result.system.sharpe("gross") == pytest.approx(0.48864161196273315, abs=1e-6)
+    assert result.system.sharpe("gross") == pytest.approx(ref["portfolio_sharpe_gross"], abs=1e-6)
 
 
 def test_portfolio_pandl_matches(reference_run, backtest_reference):

@@ -10,8 +10,6 @@ from systems.run_backtest import run_backtest
 from systems.store_sim_data import StoreSimData
 from tests.blob_helpers import make_blob
 
-REFERENCE_SHARPE = 0.475003
-
 
 @pytest.fixture(scope="module")
 def store_run(backtest_reference, reference_data_dir, tmp_path_factory):
@@ -29,10 +27,10 @@ def store_run(backtest_reference, reference_data_dir, tmp_path_factory):
     data.close()
 
 
-def test_store_backtest_matches_csv_backtest(store_run, reference_run):
+def test_store_backtest_matches_csv_backtest(store_run, reference_run, reference_sharpe):
     _, store_result = store_run
     csv_result, _ = reference_run
-    assert abs(store_result.sharpe - REFERENCE_SHARPE) < 1e-4
+    assert abs(store_result.sharpe - reference_sharpe) < 1e-4
     assert abs(store_result.sharpe - csv_result.sharpe) < 1e-9
     for code in ("CORN", "EUROSTX", "MXP", "SOFR", "US10", "V2X"):
         a = store_result.stage("buffered_position", code)

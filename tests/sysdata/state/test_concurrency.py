@@ -3,11 +3,12 @@ store that opens and reads correctly."""
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
 import sys
 import textwrap
-import time
+import threading
 import uuid
 from pathlib import Path
 
@@ -34,19 +35,79 @@ WRITER = textwrap.dedent("""
 """)
 
 KILLED_WRITER = textwrap.dedent("""
+    import signal
     import sys
     sys.path.insert(0, {repo!r})
     from sysdata.state.factory import state_store_from_url
     from sysdata.state.base import Put
     from pathlib import Path
+    WHOLE, SIZE, HOLD_AFTER = 3, 200, 100
     store = state_store_from_url({url!r}, Path("."))
-    batch = 0
-    print("ready", flush=True)
-    while True:
-        store.apply([Put("pairs", f"b{{batch:08d}}-{{j:03d}}", {{"batch": batch, "j": j}})
-                     for j in range(200)])
-        batch += 1
+
+    def batch(n):
+        return [Put("pairs", f"b{{n:08d}}-{{j:03d}}", {{"batch": n, "j": j}}) for j in range(SIZE)]
+
+    for n in range(WHOLE):
+        store.apply(batch(n))
+        print("done", n, flush=True)
+
+    def hold(written_so_far):
+        # the batch is in progress: report what the store holds of it, then wait to be killed
+        print("mid", WHOLE, written_so_far(), flush=True)
+        signal.pause()
+
+    writes = []
+    if {url!r}.startswith("sqlite"):
+        conn = store._conn
+
+        class Counting:  # the real connection, counting the batch's writes inside its transaction
+            def execute(self, sql, params=()):
+                if params and params[0] == "pairs" and len(writes) == HOLD_AFTER:
+                    hold(lambda: conn.execute(
+                        "SELECT count(*) FROM docs WHERE collection = 'pairs' AND key LIKE ?",
+                        (f"b{{WHOLE:08d}}-%",)).fetchone()[0])
+                if params and params[0] == "pairs":
+                    writes.append(1)
+                return conn.execute(sql, params)
+
+            def __getattr__(self, name):
+                return getattr(conn, name)
+
+        store._conn = Counting()
+    else:
+        real_cas = store._cas
+
+        def counting_cas(collection, *args):
+            if collection == "pairs" and len(writes) == HOLD_AFTER:
+                hold(lambda: store._db["pairs"].count_documents({{"batch": WHOLE}}))
+            if collection == "pairs":
+                writes.append(1)
+            return real_cas(collection, *args)
+
+        store._cas = counting_cas
+    store.apply(batch(WHOLE))
+    print("done", WHOLE, flush=True)  # never reached
 """)
+
+
+class LineReader:
+    """The child's stdout lines, each waited for at most ``timeout`` seconds (a thread reads)."""
+
+    def __init__(self, proc, timeout: float = 120.0):
+        self.proc, self.timeout = proc, timeout
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(line.strip())
+
+    def next(self) -> str:
+        try:
+            return self.lines.get(timeout=self.timeout)
+        except queue.Empty:
+            self.proc.kill()
+            pytest.fail(f"the child reported nothing for {self.timeout} s")
 
 
 def store_url(backend: str, tmp_path: Path, mongo_url: str | None) -> str:
@@ -93,19 +154,28 @@ def test_sigkill_mid_batch_leaves_whole_batches_only(url, tmp_path):
     script.write_text(KILLED_WRITER.format(repo=str(REPO), url=url))
     proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, stdout=subprocess.PIPE,
                             text=True)
-    assert proc.stdout.readline().strip() == "ready"
-    time.sleep(1.5)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    store = open_store(url)  # MongoDB: replays an interrupted batch on open
+    lines = LineReader(proc)
     try:
-        rows = store.find("pairs")
-        assert rows, "writer wrote nothing before being killed"
+        assert [lines.next() for _ in range(3)] == ["done 0", "done 1", "done 2"]
+        # the kill lands mid-batch: batch 3 is in progress with 100 of its 200 records written
+        assert lines.next() == "mid 3 100"
+        if url.startswith("mongodb"):  # MongoDB shows the half-written batch to everyone
+            seen = MongoStateStore(url, replay_after_seconds=3600)
+            assert seen.count("pairs", {"batch": 3}) == 100
+            assert seen._db["_journal"].count_documents({}) == 1
+            seen.close()
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    store = open_store(url)  # MongoDB: replays the interrupted batch on open
+    try:
         per_batch: dict[int, int] = {}
-        for _, doc in rows:
+        for _, doc in store.find("pairs"):
             per_batch[doc["batch"]] = per_batch.get(doc["batch"], 0) + 1
-        assert set(per_batch.values()) == {200}, "a batch was left half-written"
-        assert sorted(per_batch) == list(range(len(per_batch)))
+        # SQLite rolled the interrupted batch back; MongoDB finished it from its journal
+        whole = [0, 1, 2] if url.startswith("sqlite") else [0, 1, 2, 3]
+        assert per_batch == {n: 200 for n in whole}, "a batch was left half-written"
         store.put("pairs", "after", {"batch": -1, "j": 0})  # still writable
         assert store.get("pairs", "after") == {"batch": -1, "j": 0}
     finally:

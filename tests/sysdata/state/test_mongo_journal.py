@@ -53,27 +53,34 @@ def test_half_applied_change_is_finished_on_next_open(url):
 
 
 def test_replay_never_overwrites_a_later_write(url):
-    store = MongoStateStore(url)
+    # no replay on open or before a batch: the dead writer's entry waits until we replay it
+    store = MongoStateStore(url, replay_after_seconds=3600)
     store.put("orders", "7", {"status": "working", "filled": 0})
     store.put("positions", "CORN", {"position": 0})
+    store.put("audit", "7", {"seen": False})
     order_rev, pos_rev = rev_of(store, "orders", "7"), rev_of(store, "positions", "CORN")
+    audit_rev = rev_of(store, "audit", "7")
     # writer A journals a change and dies before writing anything
     dead_writer_entry(store, [
         {"collection": "orders", "key": "7", "before": order_rev, "after": "x1",
          "doc": {"status": "working", "filled": 0, "note": "stale"}},
         {"collection": "positions", "key": "CORN", "before": pos_rev, "after": "x2",
          "doc": {"position": 0}},
+        {"collection": "audit", "key": "7", "before": audit_rev, "after": "x3",
+         "doc": {"seen": True}},
     ])
-    # writer B then books a fill on both keys
+    # writer B then books a fill on two of its keys, with A's entry still in the journal
     store.apply([Put("orders", "7", {"status": "filled", "filled": 3}),
                  Put("positions", "CORN", {"position": 3})])
-    later = MongoStateStore(url)
-    assert later.get("orders", "7") == {"status": "filled", "filled": 3}
-    assert later.get("positions", "CORN") == {"position": 3}
-    assert later._db[JOURNAL].count_documents({}) == 0
-    later.drop_database()
+    assert store._db[JOURNAL].count_documents({}) == 1  # not replayed yet
+    # only now is the dead writer's entry replayed
+    assert store.replay_journal(older_than_seconds=60) == 1
+    assert store.get("orders", "7") == {"status": "filled", "filled": 3}
+    assert store.get("positions", "CORN") == {"position": 3}
+    assert store.get("audit", "7") == {"seen": True}  # a key nobody changed is finished
+    assert store._db[JOURNAL].count_documents({}) == 0
+    store.drop_database()
     store.close()
-    later.close()
 
 
 def test_live_writer_entry_is_left_alone(url):
