@@ -119,3 +119,39 @@ def _schedule(args: argparse.Namespace) -> int:
         sys.stderr.write(f"systrade schedule: {exc}\n")
         return 2
     return 0
+
+
+def _configure_exo(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=("check", "backfill"))
+    parser.add_argument("--product", help="only this product's EXOs (backfill)")
+    parser.add_argument("--start", help="first day, YYYY-MM-DD (backfill; default 2020-01-02)")
+    parser.add_argument("--end", help="last day, YYYY-MM-DD (backfill; default today)")
+
+
+@register_command("exo", help="EXO settings check and resumable backfill",
+                  configure=_configure_exo)
+def _exo(args: argparse.Namespace) -> int:
+    import sys
+
+    from syscore.exceptions import SystradeError
+    from syscore.home import private_dir, systrade_home
+    from sysexo.settings import SETTINGS_FILE, load_exo_settings
+
+    try:
+        if args.action == "check":
+            load_exo_settings(private_dir(systrade_home(create=False)) / SETTINGS_FILE)
+            return 0
+        from sysproduction.exo_backfill import exo_backfill
+
+        def progress(name: str, done: int, total: int) -> None:
+            sys.stderr.write(f"\r{name}: {done}/{total} days")
+            if done == total:
+                sys.stderr.write("\n")
+
+        report = exo_backfill(product=args.product, start=args.start, end=args.end,
+                              progress=progress)
+        print(report)
+        return 0 if report.ok else 1
+    except SystradeError as exc:
+        sys.stderr.write(f"systrade exo {args.action}: {exc}\n")
+        return 2
