@@ -129,12 +129,13 @@ def validate_config(
 
 
 def _load(model: type[BaseModel], defaults_file: Path, private_name: str, home: Path | None,
-          extra: list[tuple[Path, dict[str, Any]]]) -> BaseModel:
-    """Defaults, then ``private/<private_name>`` (optional), then ``extra``, merged in that
-    order and validated against ``model``."""
+          extra: list[tuple[Path, dict[str, Any]]],
+          before_private: list[tuple[Path, dict[str, Any]]] | None = None) -> BaseModel:
+    """Defaults, then ``before_private``, then ``private/<private_name>`` (optional), then
+    ``extra``, merged in that order and validated against ``model``."""
     home = home or systrade_home()
     private_file = private_dir(home) / private_name
-    sources = [(defaults_file, read_yaml_file(defaults_file)),
+    sources = [(defaults_file, read_yaml_file(defaults_file)), *(before_private or []),
                (private_file, read_yaml_file(private_file, required=False)), *extra]
     merged: dict[str, Any] = {}
     for _, data in sources:
@@ -151,7 +152,16 @@ def load_config(home: Path | None = None) -> SystradeConfig:
                  environment_overrides())  # type: ignore[return-value]
 
 
+#: Generated control config (``systrade exo install``): merged after the shipped defaults and
+#: before ``private_control_config.yaml``, so the operator's own file always wins.
+GENERATED_CONTROL_CONFIG_NAME = "generated_control_config.yaml"
+
+
 def load_control_config(home: Path | None = None) -> ControlConfig:
-    """Load and validate the process-control configuration."""
-    return _load(ControlConfig, CONTROL_DEFAULTS_FILE, PRIVATE_CONTROL_CONFIG_NAME, home,
-                 [])  # type: ignore[return-value]
+    """Load and validate the process-control configuration: shipped defaults, then the
+    generated file (if any), then ``private_control_config.yaml``."""
+    home = home or systrade_home()
+    generated = private_dir(home) / GENERATED_CONTROL_CONFIG_NAME
+    return _load(ControlConfig, CONTROL_DEFAULTS_FILE, PRIVATE_CONTROL_CONFIG_NAME, home, [],
+                 before_private=[(generated, read_yaml_file(generated, required=False))]
+                 )  # type: ignore[return-value]
