@@ -18,10 +18,17 @@ from sysexo.settings import ProductSettings
 
 
 class SimExoMarket:
-    def __init__(self, chains: SimOptionChains, products: dict[str, ProductSettings]):
+    """Answers are cached (bounded LRU): every EXO of a product asks for the same chain on the
+    same day, so the chain is priced once per product and day."""
+
+    def __init__(self, chains: SimOptionChains, products: dict[str, ProductSettings],
+                 cache_size: int = 20_000):
         self.chains = chains
         self.products = products
         self.market = chains.market
+        self.future_price = lru_cache(maxsize=cache_size)(self._future_price)
+        self.strikes = lru_cache(maxsize=cache_size)(self._strikes)
+        self.option_quote = lru_cache(maxsize=cache_size)(self._option_quote)
 
     def decision_time(self, product: str, day: dt.date) -> pd.Timestamp:
         settings = self.products.get(product, ProductSettings())
@@ -43,16 +50,16 @@ class SimExoMarket:
         return [OptionExpiry(o.option_code, o.expiry)
                 for o in self.chains.listings(product, future_id)]
 
-    def future_price(self, product: str, future_id: str, day: dt.date) -> float:
+    def _future_price(self, product: str, future_id: str, day: dt.date) -> float:
         return self.chains.forward(product, future_id, self.decision_time(product, day))
 
-    def strikes(self, product: str, future_id: str, option: OptionExpiry,
-                day: dt.date) -> list[float]:
+    def _strikes(self, product: str, future_id: str, option: OptionExpiry,
+                 day: dt.date) -> list[float]:
         listing = OptionListing(future_id, option.option_code, option.expiry)
         return self.chains.quoted_strikes(product, listing, self.decision_time(product, day))
 
-    def option_quote(self, product: str, instrument: Instrument,
-                     day: dt.date) -> tuple[float, float]:
+    def _option_quote(self, product: str, instrument: Instrument,
+                      day: dt.date) -> tuple[float, float]:
         listing = OptionListing(instrument.future_id, instrument.option_code, instrument.expiry)
         when = self.decision_time(product, day)
         if day >= instrument.expiry:  # at expiry: intrinsic value

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -72,9 +73,14 @@ def _nice_step(price_level: float, tick: float) -> float:
 class SimOptionChains:
     """Option chains on a :class:`~sysbrokers.sim.market.MarketModel`'s futures."""
 
-    def __init__(self, market, calendars: dict[str, OptionCalendar] | None = None):
+    def __init__(self, market, calendars: dict[str, OptionCalendar] | None = None,
+                 cache_size: int = 50_000):
         self.market = market
         self.calendars = calendars or {}
+        # the path model costs about a millisecond a call: forwards and ATM vols are shared
+        # by every strike of a chain, so each is computed once per (product, future, time)
+        self.forward = lru_cache(maxsize=cache_size)(self._forward)
+        self.atm_vol = lru_cache(maxsize=cache_size)(self._atm_vol)
 
     def calendar(self, product: str) -> OptionCalendar:
         return self.calendars.get(product, OptionCalendar())
@@ -93,10 +99,10 @@ class SimOptionChains:
         return sorted(out, key=lambda o: o.expiry)
 
     # --- surface and prices -------------------------------------------------------------
-    def forward(self, product: str, future_id: str, when: pd.Timestamp) -> float:
+    def _forward(self, product: str, future_id: str, when: pd.Timestamp) -> float:
         return float(self.market.mid_price(product, future_id, np.array([when.value]))[0])
 
-    def atm_vol(self, product: str, future_id: str, when: pd.Timestamp) -> float:
+    def _atm_vol(self, product: str, future_id: str, when: pd.Timestamp) -> float:
         base = self.market.spec(product).path.annual_vol
         now = when.value
         then = now - 20 * DAY_NS
