@@ -21,9 +21,10 @@ import pandas as pd
 from systems.exceptions import MissingBacktestData
 from systems.sim_data import MULTIPLE_PRICE_COLUMNS, InstrumentConfig, SimData, resolve_fx_rate
 
-# pandas' fast float parser: at most one unit in the last place from the exact conversion,
-# about twice as fast as the default; set to "high" for exact round-trip parsing
-FLOAT_PRECISION = "legacy"
+# pandas' default float parser (as pysystemtrade reads its CSVs): the same doubles as
+# pysystemtrade, e.g. "2.631" and "2.6310000000000002" read as one double, so a price equal to
+# its carry price after parsing gives a zero roll (NaN carry) in both systems
+FLOAT_PRECISION = None
 
 
 def _read_series_csv(path: Path, columns: tuple[str, ...] | None = None) -> pd.DataFrame:

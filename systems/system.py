@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from systems.accounts import CostParameters, PandlArrays, fx_lookup, pandl
+from systems.calendar import ffill_2d
 from systems.config import BacktestConfig
 from systems.exceptions import BacktestConfigError
 from systems.instrument_block import INSTRUMENT_BATCH, RULE_STAGES, InstrumentBlock
@@ -117,9 +118,14 @@ class System:
     def idm(self) -> float:
         return float(self.config.instrument_div_multiplier)
 
-    @property
+    @cached_property
     def notional_position(self) -> np.ndarray:
-        return self.full_block.subsystem_position * self.instrument_weight * self.idm
+        """Subsystem position x instrument weight x IDM, forward-filled inside each
+        instrument's range: a day without an input (e.g. no FX rate) carries the previous
+        position and buffers, as pysystemtrade does."""
+        block = self.full_block
+        raw = block.subsystem_position * self.instrument_weight * self.idm
+        return block.span_f.masked(ffill_2d(raw))
 
     @cached_property
     def buffer(self) -> np.ndarray:
@@ -166,6 +172,7 @@ class System:
         span = block.span_f
         gross = np.empty((block.n_rows, len(block.codes)))
         cost = np.empty_like(gross)
+        degenerate = np.zeros(len(block.codes), dtype=bool)
         # instruments are independent: batches bound the temporary memory
         for lo in range(0, len(block.codes), INSTRUMENT_BATCH):
             cols = slice(lo, lo + INSTRUMENT_BATCH)
@@ -177,7 +184,14 @@ class System:
                 self.config.multiply_roll_costs_by, self.config.vol_normalise_currency_costs,
             )
             gross[:, cols], cost[:, cols] = part.gross, part.costs
-        return PandlArrays(gross=gross, costs=cost)
+            degenerate[cols] = part.degenerate_cost_deviation
+        for j in np.flatnonzero(degenerate):
+            log.warning(
+                "%s: the 180-day deviation of daily price changes on its last day is zero or "
+                "missing; cost normalisation uses its latest positive value instead (or none)",
+                block.codes[j],
+            )
+        return PandlArrays(gross=gross, costs=cost, degenerate_cost_deviation=degenerate)
 
     # ---- access ------------------------------------------------------------------------------
     def _stage_array(self, name: str, block: InstrumentBlock) -> np.ndarray:
