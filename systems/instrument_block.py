@@ -182,9 +182,10 @@ class InstrumentBlock:
 
     @property
     def vol_scalar_on_forecast_index(self) -> np.ndarray:
-        """Vol scalar reindexed to the position index and forward-filled (for buffers)."""
+        """Vol scalar reindexed to the position index (its last value carried to the end of
+        the position index), for buffers; NaN values inside the index stay NaN."""
         carried = extend_last(self.vol_scalar, self.span_mp.end, self.span_f.end)
-        return self._mask(ffill_2d(self._mask(carried, self.span_f)), self.span_f)
+        return self._mask(carried, self.span_f)
 
     # ---- access --------------------------------------------------------------------------------
     def array(self, name: str) -> np.ndarray:

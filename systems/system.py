@@ -132,8 +132,9 @@ class System:
         block = self.full_block
         method = self.config.buffer_method
         if method == "forecast":
+            # a day without a vol scalar (e.g. no FX rate) carries the previous buffer
             average = np.abs(block.vol_scalar_on_forecast_index * self.instrument_weight * self.idm)
-            return average * self.config.buffer_size
+            return block.span_f.masked(ffill_2d(average * self.config.buffer_size))
         if method == "position":
             return np.abs(self.notional_position) * self.config.buffer_size
         return np.zeros_like(self.notional_position)
