@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -97,7 +98,7 @@ class PandlArrays:
     # per instrument: the cost normalisation's denominator was zero or NaN and was floored
     degenerate_cost_deviation: np.ndarray | None = None
 
-    @property
+    @cached_property
     def net(self) -> np.ndarray:
         return self.gross + self.costs
 

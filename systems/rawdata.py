@@ -29,6 +29,7 @@ from systems.sim_data import InstrumentConfig, SimData
 BUSINESS_DAYS_IN_YEAR = 256
 ROOT_BDAYS_INYEAR = 16.0
 CALENDAR_DAYS_IN_YEAR = 365.25
+READ_THREADS = 2  # the machine a backtest runs on has at least two cores
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,32 @@ def _place(series: pd.Series, calendar: pd.DatetimeIndex) -> tuple[np.ndarray, i
     start = calendar.get_loc(series.index[0])
     end = calendar.get_loc(series.index[-1])
     values = np.full(len(calendar), np.nan)
-    values[start : end + 1] = series.reindex(calendar[start : end + 1]).to_numpy(dtype=float)
+    if end - start + 1 == len(series):  # contiguous business days (daily_last/daily_mean output)
+        values[start : end + 1] = series.to_numpy(dtype=float)
+    else:
+        values[start : end + 1] = series.reindex(calendar[start : end + 1]).to_numpy(dtype=float)
     return values, start, end
+
+
+def _daily_inputs(data: SimData, code: str) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(daily price, daily underlying price, daily annualised roll) of one instrument; the raw
+    frames are dropped on return, so memory holds only daily series."""
+    adjusted = data.get_adjusted_prices(code)
+    multiple = data.get_multiple_prices(code)
+    if adjusted.dropna().empty:
+        raise MissingBacktestData(f"{code}: adjusted prices are empty")
+    return daily_last(adjusted), daily_last(multiple["PRICE"]), daily_mean(annualised_roll(multiple))
+
+
+def load_daily_inputs(data: SimData, codes: list[str]) -> list[tuple[pd.Series, pd.Series, pd.Series]]:
+    """:func:`_daily_inputs` for every code, in order. Sources that declare
+    ``concurrent_reads`` (files) are read by two threads: pandas' CSV parser releases the GIL."""
+    if getattr(data, "concurrent_reads", False) and len(codes) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+            return list(pool.map(lambda code: _daily_inputs(data, code), codes))
+    return [_daily_inputs(data, code) for code in codes]
 
 
 class RawData:
@@ -97,17 +122,11 @@ class RawData:
         self.codes = list(codes)
         self.vol_config = vol_config
         self.instrument_configs: list[InstrumentConfig] = [data.get_instrument_config(c) for c in codes]
-        daily_prices = {}
-        underlying = {}
-        ann_roll = {}
-        for code in codes:
-            adjusted = data.get_adjusted_prices(code)
-            multiple = data.get_multiple_prices(code)
-            if adjusted.dropna().empty:
-                raise MissingBacktestData(f"{code}: adjusted prices are empty")
-            daily_prices[code] = daily_last(adjusted)
-            underlying[code] = daily_last(multiple["PRICE"])
-            ann_roll[code] = daily_mean(annualised_roll(multiple))
+        loaded = load_daily_inputs(data, self.codes)
+        daily_prices = {code: item[0] for code, item in zip(codes, loaded, strict=True)}
+        underlying = {code: item[1] for code, item in zip(codes, loaded, strict=True)}
+        ann_roll = {code: item[2] for code, item in zip(codes, loaded, strict=True)}
+        del loaded
         first = min(min(s.index[0] for s in d.values() if not s.empty) for d in (daily_prices, underlying))
         last = max(max(s.index[-1] for s in d.values() if not s.empty) for d in (daily_prices, underlying))
         self.calendar = business_days(first, last)
