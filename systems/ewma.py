@@ -18,7 +18,7 @@ import numpy as np
 
 _MAX_CHUNK = 512
 _MAX_LOG10_SCALE = 200.0
-_COLUMN_BATCH = 64  # columns per pass: bounds temporary memory on wide arrays
+_COLUMN_BATCH = 16  # columns per pass: bounds temporary memory on wide arrays
 _TINY = 1e-100  # below this, decayed weights lose precision: carry the statistic forward
 
 

@@ -99,7 +99,29 @@ def _daily_inputs(data: SimData, code: str) -> tuple[pd.Series, pd.Series, pd.Se
     multiple = data.get_multiple_prices(code)
     if adjusted.dropna().empty:
         raise MissingBacktestData(f"{code}: adjusted prices are empty")
-    return daily_last(adjusted), daily_last(multiple["PRICE"]), daily_mean(annualised_roll(multiple))
+    daily = daily_last(adjusted), daily_last(multiple["PRICE"]), daily_mean(annualised_roll(multiple))
+    del adjusted, multiple
+    release_freed_memory()
+    return daily
+
+
+def release_freed_memory() -> None:
+    """Give memory freed by Python and pandas back to the operating system (glibc's
+    ``malloc_trim``; a no-op elsewhere). Parsing many files leaves freed parser buffers in the
+    heap; without this the process keeps them as resident memory."""
+    global _MALLOC_TRIM
+    if _MALLOC_TRIM is None:
+        try:
+            import ctypes
+
+            _MALLOC_TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _MALLOC_TRIM = False
+    if _MALLOC_TRIM:
+        _MALLOC_TRIM(0)
+
+
+_MALLOC_TRIM = None
 
 
 def load_daily_inputs(data: SimData, codes: list[str]) -> list[tuple[pd.Series, pd.Series, pd.Series]]:
@@ -185,16 +207,20 @@ class RawData:
 
     def _daily_returns_volatility(self) -> np.ndarray:
         cfg = self.vol_config
-        returns = self.series("daily_returns")
-        vol = ewma_std(returns, span=cfg.days, min_periods=cfg.min_periods)
-        vol = np.where(vol < cfg.vol_abs_min, cfg.vol_abs_min, vol)
+        vol = ewma_std(self.series("daily_returns"), span=cfg.days, min_periods=cfg.min_periods)
+        np.maximum(vol, cfg.vol_abs_min, out=vol)  # NaN stays NaN
         if cfg.backfill:
             vol = _backfill(ffill_2d(self._masked(vol, self.span_p)))
+        # in place, same operations and order as p * slow + (1 - p) * vol: [T x N] arrays are big
         if cfg.method == "mixed_vol_calc":
             slow = ewma_mean(vol, span=cfg.slow_vol_years * BUSINESS_DAYS_IN_YEAR)
-            vol = cfg.proportion_of_slow_vol * slow + (1.0 - cfg.proportion_of_slow_vol) * vol
-        vol = vol * cfg.multiplier_to_get_daily_vol
-        return self._masked(vol, self.span_p)
+            slow *= cfg.proportion_of_slow_vol
+            vol *= 1.0 - cfg.proportion_of_slow_vol
+            vol += slow
+            del slow
+        vol *= cfg.multiplier_to_get_daily_vol
+        vol[~self.span_p.mask(vol.shape[0])] = np.nan
+        return vol
 
     def _daily_percentage_volatility(self) -> np.ndarray:
         vol = self.series("daily_returns_volatility")

@@ -103,11 +103,17 @@ class System:
         return np.arange(int(span.start.min()), int(span.end.max()) + 1)
 
     @cached_property
+    def _portfolio_slice(self) -> slice:
+        """``portfolio_rows`` as a slice (views instead of copies of [T x N] arrays)."""
+        rows = self.portfolio_rows
+        return slice(int(rows[0]), int(rows[-1]) + 1) if rows.size else slice(0, 0)
+
+    @cached_property
     def instrument_weight(self) -> np.ndarray:
         block = self.full_block
         raw = self.config.raw_instrument_weights(self.instruments)
         raw_weights = np.array([raw[c] for c in block.codes])
-        rows = self.portfolio_rows
+        rows = self._portfolio_slice
         weights = np.full((block.n_rows, len(block.codes)), np.nan)
         weights[rows] = instrument_weights(
             raw_weights, block.subsystem_position[rows], self.config.instrument_weight_ewma_span
@@ -154,9 +160,14 @@ class System:
         notional = self.notional_position  # a property: computed once here
         if self.config.buffer_method == "none":
             return np.round(notional)
+        # rounded here, in place (apply_buffer would copy each [T x N] array once more)
+        top = np.add(notional, self.buffer)
+        np.round(top, out=top)
+        bottom = np.subtract(notional, self.buffer)
+        np.round(bottom, out=bottom)
         return apply_buffer(
-            notional, notional + self.buffer, notional - self.buffer,
-            span.start, span.end, trade_to_edge=self.config.buffer_trade_to_edge,
+            np.round(notional), top, bottom, span.start, span.end,
+            trade_to_edge=self.config.buffer_trade_to_edge, round_positions=False,
         )
 
     @cached_property
@@ -245,7 +256,7 @@ class System:
         """Portfolio daily P&L: percent of notional capital (net), and net/gross/costs in base
         currency; instruments without a position on a day contribute zero."""
         block = self.full_block
-        rows = self.portfolio_rows
+        rows = self._portfolio_slice
         arrays = self.pandl_arrays
         net = np.nansum(arrays.net[rows], axis=1)
         gross = np.nansum(arrays.gross[rows], axis=1)
