@@ -31,8 +31,6 @@ FLOAT_PRECISION = None
 
 
 _STAMP = b"0000-00-00 00:00:00,"
-_STAMP_SEPARATORS = {i: c for i, c in enumerate(_STAMP) if c != ord("0")}
-_STAMP_DIGITS = [i for i, c in enumerate(_STAMP) if c == ord("0")]
 
 
 def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -57,20 +55,21 @@ def _fixed_width_stamps(raw: bytes) -> np.ndarray | None:
     starts = starts[starts < buf.size]
     if starts.size == 0:
         return np.array([], dtype="datetime64[ns]")
-    if buf.size - starts[-1] < len(_STAMP) or np.any(np.diff(np.append(starts, buf.size + 1)) <= len(_STAMP)):
+    width = len(_STAMP)
+    if buf.size - starts[-1] < width or np.any(np.diff(starts) <= width):
         return None
-    for offset, char in _STAMP_SEPARATORS.items():
-        if not np.all(buf[starts + offset] == char):
-            return None
-    digits = buf[starts[:, None] + np.array(_STAMP_DIGITS)[None, :]].astype(np.int64) - 48
+    stamps = buf[starts[:, None] + np.arange(width)[None, :]]  # [lines x 20] bytes
+    template = np.frombuffer(_STAMP, dtype=np.uint8)
+    separators = template != ord("0")
+    if not np.array_equal(stamps[:, separators], np.broadcast_to(template[separators], (len(starts), int(separators.sum())))):
+        return None
+    digits = stamps[:, ~separators].astype(np.int32) - 48
     if digits.min() < 0 or digits.max() > 9:
         return None
-    year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
-    month = digits[:, 4] * 10 + digits[:, 5]
-    day = digits[:, 6] * 10 + digits[:, 7]
-    seconds = (digits[:, 8] * 10 + digits[:, 9]) * 3600 + (digits[:, 10] * 10 + digits[:, 11]) * 60 + (
-        digits[:, 12] * 10 + digits[:, 13]
-    )
+    tens = digits[:, 0::2] * 10 + digits[:, 1::2]  # [century, year, month, day, hour, minute, second]
+    year = (tens[:, 0] * 100 + tens[:, 1]).astype(np.int64)
+    month, day = tens[:, 2].astype(np.int64), tens[:, 3].astype(np.int64)
+    seconds = tens[:, 4].astype(np.int64) * 3600 + tens[:, 5] * 60 + tens[:, 6]
     if month.min() < 1 or month.max() > 12 or day.min() < 1 or day.max() > 31 or seconds.max() >= 86400:
         return None
     days = _days_from_civil(year, month, day)

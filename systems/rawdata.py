@@ -24,7 +24,7 @@ from systems.calendar import (
 from systems.config import VolatilityConfig
 from systems.ewma import ewma_mean, ewma_std
 from systems.exceptions import MissingBacktestData
-from systems.sim_data import InstrumentConfig, SimData
+from systems.sim_data import MULTIPLE_PRICE_COLUMNS, InstrumentConfig, SimData
 
 BUSINESS_DAYS_IN_YEAR = 256
 ROOT_BDAYS_INYEAR = 16.0
@@ -55,10 +55,12 @@ class Span:
         return out
 
 
-def contract_year_fraction(contracts: pd.Series) -> pd.Series:
-    """yyyymmdd contract ids as year + month/12 (day 00 allowed), as pysystemtrade does."""
-    values = contracts.astype(float)
-    return np.floor(values / 10000.0) + (values % 10000.0) / 100.0 / 12.0
+def contract_year_fraction(contracts):
+    """yyyymmdd contract ids as year + month/12 (day 00 allowed), as pysystemtrade does
+    (a Series in, a Series out; an array in, an array out)."""
+    values = np.asarray(contracts, dtype=np.float64)
+    fraction = np.floor(values / 10000.0) + (values % 10000.0) / 100.0 / 12.0
+    return pd.Series(fraction, index=contracts.index) if isinstance(contracts, pd.Series) else fraction
 
 
 def annualised_roll(multiple_prices: pd.DataFrame) -> pd.Series:
@@ -66,16 +68,16 @@ def annualised_roll(multiple_prices: pd.DataFrame) -> pd.Series:
 
     A zero price difference is NaN; the year difference is kept at least one calendar day in
     absolute value (a zero difference stays zero)."""
-    roll = multiple_prices["PRICE"] - multiple_prices["CARRY"]
-    roll = roll.where(roll != 0.0)
-    diff = contract_year_fraction(multiple_prices["CARRY_CONTRACT"]) - contract_year_fraction(
-        multiple_prices["PRICE_CONTRACT"]
-    )
+    prices = {c: multiple_prices[c].to_numpy(dtype=np.float64) for c in MULTIPLE_PRICE_COLUMNS}
+    roll = prices["PRICE"] - prices["CARRY"]
+    roll[roll == 0.0] = np.nan
+    diff = contract_year_fraction(prices["CARRY_CONTRACT"]) - contract_year_fraction(prices["PRICE_CONTRACT"])
     floor = 1.0 / CALENDAR_DAYS_IN_YEAR
-    diff = diff.where(~(diff > 0), np.maximum(diff, floor))
-    diff = diff.where(~(diff < 0), np.minimum(diff, -floor))
+    with np.errstate(invalid="ignore"):
+        diff = np.where(diff > 0, np.maximum(diff, floor), diff)
+        diff = np.where(diff < 0, np.minimum(diff, -floor), diff)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return roll / diff
+        return pd.Series(roll / diff, index=multiple_prices.index)
 
 
 def _place(series: pd.Series, calendar: pd.DatetimeIndex) -> tuple[np.ndarray, int, int]:

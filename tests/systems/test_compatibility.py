@@ -2,7 +2,6 @@
 its carry price after parsing, a flat stretch, a missing FX day, a degenerate cost deviation."""
 from __future__ import annotations
 
-import copy
 import logging
 
 import numpy as np
