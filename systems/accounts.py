@@ -11,7 +11,8 @@ Conventions (those of pysystemtrade's cash-cost accounting):
   1 January). For each, the average absolute position since the previous roll date is held,
   times ``multiply_roll_costs_by``, is opened (spread + commission) and closed (commission).
 * With ``vol_normalise_currency_costs`` costs are scaled by the ratio of the 180-day rolling
-  std of daily price changes at the time to its last value (costs are today's).
+  std of daily price changes at the time to its last value (costs are today's); a last value
+  of zero is floored (see ``cost_deflator``).
 * Costs fall on the business day of their date (weekends go to the Friday), converted at the
   FX rate of their date.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -93,8 +95,10 @@ class PandlArrays:
 
     gross: np.ndarray
     costs: np.ndarray
+    # per instrument: the cost normalisation's denominator was zero or NaN and was floored
+    degenerate_cost_deviation: np.ndarray | None = None
 
-    @property
+    @cached_property
     def net(self) -> np.ndarray:
         return self.gross + self.costs
 
@@ -132,11 +136,9 @@ def pandl(
     gross = gross_points * point_size[None, :] * fx_cal
     gross[~in_range] = np.nan
 
+    degenerate = np.zeros(n_cols, dtype=bool)
     if vol_normalise_currency_costs:
-        vol = ffill_2d(rolling_std(returns, COST_DEFLATOR_WINDOW, COST_DEFLATOR_MIN_PERIODS))
-        last = vol[np.clip(end, 0, n_rows - 1), np.arange(n_cols)]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            deflator = vol / last[None, :]
+        deflator, degenerate = cost_deflator(returns, end)
     else:
         deflator = np.ones((n_rows, n_cols))
 
@@ -159,7 +161,32 @@ def pandl(
     first_rows = (rows == start[None, :])
     cost[first_rows] = 0.0
     cost[~in_range] = np.nan
-    return PandlArrays(gross=gross, costs=cost)
+    return PandlArrays(gross=gross, costs=cost, degenerate_cost_deviation=degenerate)
+
+
+def cost_deflator(returns: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cost scaling [rows x instruments]: the 180-day rolling std of daily price changes
+    (forward-filled) divided by its value on each instrument's last row (``end``).
+
+    A last value that is zero or NaN (e.g. prices flat for the last 180 days) would make every
+    cost infinite: the denominator is then floored at the latest positive deviation before
+    it, or, when there is none, costs are not scaled (deflator 1). Returns (deflator,
+    degenerate): ``degenerate[j]`` says column j's denominator was floored."""
+    n_rows, n_cols = returns.shape
+    vol = ffill_2d(rolling_std(returns, COST_DEFLATOR_WINDOW, COST_DEFLATOR_MIN_PERIODS))
+    rows = np.clip(end, 0, max(n_rows - 1, 0))
+    last = vol[rows, np.arange(n_cols)] if n_rows else np.full(n_cols, np.nan)
+    degenerate = ~(last > 0)
+    deflator = np.ones((n_rows, n_cols))
+    if n_rows == 0:
+        return deflator, degenerate
+    if degenerate.any():
+        positive = ffill_2d(np.where(vol[:, degenerate] > 0, vol[:, degenerate], np.nan))
+        last[degenerate] = positive[rows[degenerate], np.arange(int(degenerate.sum()))]
+    usable = last > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        deflator[:, usable] = vol[:, usable] / last[None, usable]
+    return deflator, degenerate
 
 
 def _roll_costs(

@@ -58,8 +58,8 @@ class VolatilityConfig(BaseModel):
     func: str = "sysquant.estimators.vol.mixed_vol_calc"
     days: int = 35
     min_periods: int = 10
-    slow_vol_years: float = 20
-    proportion_of_slow_vol: float = 0.35
+    slow_vol_years: float = 10
+    proportion_of_slow_vol: float = 0.3
     vol_abs_min: float = 1e-10
     multiplier_to_get_daily_vol: float = 1.0
     backfill: bool = False
@@ -76,7 +76,9 @@ class VolatilityConfig(BaseModel):
 
 
 class BacktestConfig(BaseModel):
-    """Every key the engine uses, with pysystemtrade's defaults.
+    """Every key the engine uses, with pysystemtrade 1.80's defaults (its
+    ``sysdata/config/defaults.yaml``): a config holding only what differs from them gives the
+    same results as the fully merged config.
 
     Units: ``notional_trading_capital`` in base currency; ``percentage_vol_target`` in percent
     a year; spans in business days; ``buffer_size`` a fraction of the average position.
@@ -99,7 +101,7 @@ class BacktestConfig(BaseModel):
     notional_trading_capital: float = 1_000_000.0
     percentage_vol_target: float = 16.0
     base_currency: str = "USD"
-    buffer_method: Literal["forecast", "position", "none"] = "position"
+    buffer_method: Literal["forecast", "position", "none"] = "forecast"
     buffer_size: float = 0.10
     buffer_trade_to_edge: bool = True
     volatility_calculation: VolatilityConfig = Field(default_factory=VolatilityConfig)

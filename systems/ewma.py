@@ -8,7 +8,9 @@ Implementation: the weighted sums are first-order linear recursions y_t = d y_{t
 (d = 1 - alpha). They are evaluated in chunks of rows with numpy cumulative sums (inside a chunk
 y_t = d^t * cumsum(d^-s x_s), with the chunk length chosen so d^-L stays far from overflow),
 and chunks are chained with a short loop, all columns at once. Results equal pandas' to
-floating-point rounding (see tests).
+floating-point rounding (see tests), and exactly where pandas is exact: while every
+observation so far has the same value (a flat stretch at the start), the mean is that value and
+the variance is zero, as pandas' own recursion keeps them.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import numpy as np
 
 _MAX_CHUNK = 512
 _MAX_LOG10_SCALE = 200.0
-_COLUMN_BATCH = 64  # columns per pass: bounds temporary memory on wide arrays
+_COLUMN_BATCH = 16  # columns per pass: bounds temporary memory on wide arrays
 _TINY = 1e-100  # below this, decayed weights lose precision: carry the statistic forward
 
 
@@ -69,12 +71,19 @@ def decayed_sum(values: np.ndarray, decay: float) -> np.ndarray:
     return work[:n_rows]
 
 
-def _constant_columns(x: np.ndarray) -> np.ndarray:
-    """Columns whose non-NaN values are all equal (and that have at least one)."""
+def _leading_flat_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mask, first value): rows from each column's first observation up to, not including,
+    its first observation of a different value (NaN rows inside the stretch included)."""
+    obs = ~np.isnan(x)
+    any_obs = obs.any(axis=0)
+    first_row = np.where(any_obs, obs.argmax(axis=0), x.shape[0])
+    first = x[np.minimum(first_row, x.shape[0] - 1), np.arange(x.shape[1])] if x.shape[0] else np.zeros(x.shape[1])
     with np.errstate(invalid="ignore"):
-        high = np.nanmax(np.where(np.isnan(x), -np.inf, x), axis=0) if x.size else np.zeros(x.shape[1])
-        low = np.nanmin(np.where(np.isnan(x), np.inf, x), axis=0) if x.size else np.zeros(x.shape[1])
-    return np.isfinite(high) & (high == low)
+        differs = obs & (x != first[None, :])
+    end = np.where(differs.any(axis=0), differs.argmax(axis=0), x.shape[0])
+    rows = np.arange(x.shape[0])[:, None]
+    mask = (rows >= first_row[None, :]) & (rows < end[None, :])
+    return mask, first
 
 
 def _carry_forward(values: np.ndarray) -> np.ndarray:
@@ -108,17 +117,6 @@ def ewma_mean(
         for lo in range(0, x.shape[1], _COLUMN_BATCH):
             out[:, lo : lo + _COLUMN_BATCH] = ewma_mean(x[:, lo : lo + _COLUMN_BATCH], span, com, min_periods)
         return out
-    constant = _constant_columns(x)
-    if constant.any():
-        # the EWMA of a series with one distinct value is that value from its first
-        # observation on (pandas keeps it exactly): skip the recursion for those columns
-        out = np.full_like(x, np.nan)
-        nobs_c = np.cumsum(~np.isnan(x[:, constant]), axis=0)
-        first = np.nanmax(np.where(np.isnan(x[:, constant]), -np.inf, x[:, constant]), axis=0)
-        out[:, constant] = np.where(nobs_c >= max(int(min_periods), 1), first[None, :], np.nan)
-        if (~constant).any():
-            out[:, ~constant] = ewma_mean(x[:, ~constant], span=span, com=com, min_periods=min_periods)
-        return out[:, 0] if squeeze else out
     filled, den, nobs = _weights(x, decay)
     num = decayed_sum(filled, decay)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -128,6 +126,10 @@ def ewma_mean(
     lost = (nobs > 0) & ~(den > _TINY)
     if lost.any():
         mean = _carry_forward(np.where(lost, np.nan, mean))
+    # pandas keeps the mean exactly equal to the value while every observation so far is
+    # the same (a flat stretch at the start); the recursion above may be 1 ulp away
+    flat, first = _leading_flat_rows(x)
+    mean = np.where(flat, first[None, :], mean)
     minp = max(int(min_periods), 1)
     out = np.where(nobs >= minp, mean, np.nan)
     return out[:, 0] if squeeze else out
@@ -172,6 +174,9 @@ def ewma_std(
             numerator = w1 * w1
             denominator = numerator - w2
             var = np.where(denominator > 0, numerator / denominator * var, np.nan)
+    # while every observation so far is the same value, pandas' variance is exactly zero
+    flat, _ = _leading_flat_rows(x)
+    var = np.where(flat, 0.0, var)
     minp = max(int(min_periods), 1)
     enough = nobs >= (minp if bias else max(minp, 2))
     out = np.where(enough, np.sqrt(var), np.nan)

@@ -30,21 +30,22 @@ def fitted_smoothed_weights(
     NaN outside active rows. ``already_filled`` says ``values`` are forward-filled already.
     """
     n_rows, n_groups, n_members = values.shape
-    if already_filled:
-        filled = values
-    else:
-        filled = ffill_2d(values.reshape(n_rows, n_groups * n_members)).reshape(values.shape)
-    available = ~np.isnan(filled)
+    # forward-filled values are NaN only before each member's first value: availability is
+    # "a value seen so far" (no forward-filled copy needed)
+    available = ~np.isnan(values)
+    if not already_filled:
+        np.logical_or.accumulate(available, axis=0, out=available)
     none_yet = ~available.any(axis=2)
     available[none_yet] = True
     weights = np.where(available, raw_weights[None, :, :], 0.0)
     weights[~active] = np.nan
     smoothed = ewma_mean(weights.reshape(n_rows, n_groups * n_members), span=span)
-    smoothed = smoothed.reshape(values.shape)
-    total = smoothed.sum(axis=2)
-    total = np.where(total == 0.0, 0.0001, total)
-    normalised = smoothed / total[:, :, None]
-    normalised = np.where(np.isnan(normalised), 0.0, normalised)
+    del weights
+    normalised = smoothed.reshape(values.shape)  # normalised in place below
+    total = normalised.sum(axis=2)
+    total[total == 0.0] = 0.0001
+    normalised /= total[:, :, None]
+    normalised[np.isnan(normalised)] = 0.0
     normalised[~active] = np.nan
     return normalised
 

@@ -11,7 +11,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from systems.calendar import extend_last, ffill_2d
+from systems.calendar import extend_last, ffill_2d, range_mask
 from systems.config import BacktestConfig
 from systems.forecasting import combine_forecasts, fitted_smoothed_weights, scale_and_cap
 from systems.rawdata import RawData, Span
@@ -35,7 +35,7 @@ INSTRUMENT_STAGES = (
     "subsystem_position",
 )
 # instruments per pass in the [T x N x R] steps: bounds temporary memory on wide universes
-INSTRUMENT_BATCH = 64
+INSTRUMENT_BATCH = 16
 
 RULE_STAGES = ("raw_forecast", "forecast_scalar", "scaled_forecast", "capped_forecast", "forecast_weight")
 
@@ -81,18 +81,31 @@ class InstrumentBlock:
             spans[name] = span
         return spans
 
+    def _raw_forecast(self, name: str, cols: slice) -> np.ndarray:
+        """[T x batch] raw forecast of rule ``name`` for the instruments ``cols`` (NaN for
+        instruments not using it and outside the rule's rows). Rules treat instruments
+        independently, so a batch gives the same numbers as the whole block."""
+        rule = self.rules[name]
+        r = self.rule_names.index(name)
+        n_cols = len(self.codes[cols])
+        users = np.flatnonzero(self.uses_rule[cols, r])
+        raw = np.full((self.n_rows, n_cols), np.nan)
+        if users.size:
+            first = cols.start or 0
+            inputs = [self.raw.series(ref)[:, first + users] for ref in rule.data]
+            raw[:, users] = rule.raw_forecast(inputs)
+        span = self.rule_spans[name]
+        raw[~range_mask(self.n_rows, span.start[cols], span.end[cols])] = np.nan
+        return raw
+
     @cached_property
     def forecasts(self) -> dict[str, dict[str, np.ndarray]]:
-        """{rule: {"raw_forecast": [T x N]}}; scaled and capped forecasts are derived on demand."""
-        out = {}
-        for r, (name, rule) in enumerate(self.rules.items()):
-            cols = np.flatnonzero(self.uses_rule[:, r])
-            raw = np.full((self.n_rows, len(self.codes)), np.nan)
-            inputs = [self.raw.series(ref)[:, cols] for ref in rule.data]
-            raw[:, cols] = rule.raw_forecast(inputs)  # other columns stay NaN
-            raw[~self.rule_spans[name].mask(self.n_rows)] = np.nan
-            out[name] = {"raw_forecast": raw}
-        return out
+        """{rule: {"raw_forecast": [T x N]}}, computed only when a rule stage is asked for
+        (the combined forecast works batch by batch and does not keep them)."""
+        return {
+            name: {"raw_forecast": np.concatenate([self._raw_forecast(name, c) for c in self._batches()], axis=1)}
+            for name in self.rule_names
+        }
 
     @cached_property
     def span_f(self) -> Span:
@@ -106,25 +119,42 @@ class InstrumentBlock:
             end = np.where(used, np.maximum(end, span.end), end)
         return Span(start, end)
 
-    @cached_property
-    def forecast_weights(self) -> np.ndarray:
-        """[T x N x R] smoothed, normalised forecast weights (NaN outside each index)."""
-        active = self.span_f.mask(self.n_rows)
-        out = np.empty_like(self._capped_filled)
-        for lo in range(0, len(self.codes), INSTRUMENT_BATCH):  # instruments are independent
-            cols = slice(lo, lo + INSTRUMENT_BATCH)
-            out[:, cols] = fitted_smoothed_weights(
-                self.forecast_weight_matrix[cols], self._capped_filled[:, cols], active[:, cols],
-                self.config.forecast_weight_ewma_span, already_filled=True,
-            )
-        return out
+    def _batches(self):
+        """Column slices of at most ``INSTRUMENT_BATCH`` instruments: instruments are
+        independent, and [T x batch x rules] temporaries bound the memory of wide universes."""
+        return [slice(lo, lo + INSTRUMENT_BATCH) for lo in range(0, len(self.codes), INSTRUMENT_BATCH)]
 
-    @cached_property
-    def _capped_filled(self) -> np.ndarray:
-        """[T x N x R] capped forecasts, forward-filled down each column."""
-        stack = np.stack([self.rule_array("capped_forecast", name) for name in self.rule_names], axis=2)
+    def _capped_filled(self, cols: slice) -> np.ndarray:
+        """[T x batch x R] capped forecasts of the instruments ``cols``, forward-filled."""
+        stack = np.stack(
+            [self._capped(name, cols) for name in self.rule_names], axis=2
+        ) if self.rule_names else np.full((self.n_rows, len(self.codes[cols]), 0), np.nan)
         n_rows, n_inst, n_rules = stack.shape
         return ffill_2d(stack.reshape(n_rows, n_inst * n_rules)).reshape(stack.shape)
+
+    def _capped(self, rule: str, cols: slice) -> np.ndarray:
+        if "forecasts" in self.__dict__:  # already computed for a stage query
+            raw = self.forecasts[rule]["raw_forecast"][:, cols]
+        else:
+            raw = self._raw_forecast(rule, cols)
+        _, capped = scale_and_cap(raw, self.rules[rule].forecast_scalar, self.config.forecast_cap)
+        return capped
+
+    def _weights_for(self, cols: slice, capped_filled: np.ndarray, active: np.ndarray) -> np.ndarray:
+        return fitted_smoothed_weights(
+            self.forecast_weight_matrix[cols], capped_filled, active[:, cols],
+            self.config.forecast_weight_ewma_span, already_filled=True,
+        )
+
+    @cached_property
+    def forecast_weights(self) -> np.ndarray:
+        """[T x N x R] smoothed, normalised forecast weights (NaN outside each index);
+        computed only when asked for (the combined forecast does not keep them)."""
+        active = self.span_f.mask(self.n_rows)
+        out = np.empty((self.n_rows, len(self.codes), len(self.rule_names)))
+        for cols in self._batches():
+            out[:, cols] = self._weights_for(cols, self._capped_filled(cols), active)
+        return out
 
     @cached_property
     def fdm(self) -> np.ndarray:
@@ -132,10 +162,16 @@ class InstrumentBlock:
 
     @cached_property
     def combined_forecast(self) -> np.ndarray:
-        return combine_forecasts(
-            self._capped_filled, self.forecast_weights, self.fdm, self.config.forecast_cap,
-            self.span_f.mask(self.n_rows), already_filled=True,
-        )
+        active = self.span_f.mask(self.n_rows)
+        out = np.empty((self.n_rows, len(self.codes)))
+        for cols in self._batches():
+            capped = self._capped_filled(cols)
+            weights = self._weights_for(cols, capped, active)
+            out[:, cols] = combine_forecasts(
+                capped, weights, self.fdm[cols], self.config.forecast_cap, active[:, cols],
+                already_filled=True,
+            )
+        return out
 
     # ---- position sizing -------------------------------------------------------------------
     @staticmethod
@@ -182,9 +218,10 @@ class InstrumentBlock:
 
     @property
     def vol_scalar_on_forecast_index(self) -> np.ndarray:
-        """Vol scalar reindexed to the position index and forward-filled (for buffers)."""
+        """Vol scalar reindexed to the position index (its last value carried to the end of
+        the position index), for buffers; NaN values inside the index stay NaN."""
         carried = extend_last(self.vol_scalar, self.span_mp.end, self.span_f.end)
-        return self._mask(ffill_2d(self._mask(carried, self.span_f)), self.span_f)
+        return self._mask(carried, self.span_f)
 
     # ---- access --------------------------------------------------------------------------------
     def array(self, name: str) -> np.ndarray:

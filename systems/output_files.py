@@ -6,19 +6,45 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+_ROWS_PER_CHUNK = 4096  # bounds the temporary strings of wide frames
+
+
+def _format_chunk(dates: list[str], values: np.ndarray, digits: int) -> str:
+    """Lines ``date,v1,v2,...`` with ``%.<digits>g`` values and empty fields for NaN.
+
+    Consecutive rows with the same pattern of present values share one %-template (patterns
+    change rarely: instruments start and end on few dates), and every present value is
+    formatted by a single C-level ``%``."""
+    present = ~np.isnan(values)
+    if not len(dates):
+        return ""
+    # runs of consecutive rows with the same pattern share one template
+    changes = np.flatnonzero((present[1:] != present[:-1]).any(axis=1)) + 1
+    bounds = [0, *changes.tolist(), len(dates)]
+    field = f"%.{digits}g"
+    parts = []
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        template = ",".join(field if p else "" for p in present[lo].tolist()) + "\n"
+        parts.append("".join([f"{date},{template}" for date in dates[lo:hi]]))
+    return "".join(parts) % tuple(values[present].tolist())
+
+
+def _date_texts(index: pd.DatetimeIndex) -> list[str]:
+    """``YYYY-MM-DD`` when every stamp is at midnight, else ``YYYY-MM-DD HH:MM:SS``."""
+    stamps = index.values.astype("datetime64[ns]")
+    if (stamps == stamps.astype("datetime64[D]")).all():
+        return np.datetime_as_string(stamps, unit="D").tolist()
+    return [text.replace("T", " ") for text in np.datetime_as_string(stamps, unit="s").tolist()]
+
 
 def write_wide_csv(frame: pd.DataFrame, path: str | Path, digits: int = 10) -> None:
     """Write ``frame`` with a ``DATETIME`` first column (``YYYY-MM-DD`` for midnight stamps)
-    and ``{:.<digits>g}`` floats; NaN is written as an empty field."""
-    index = pd.DatetimeIndex(frame.index)
-    fmt = "%Y-%m-%d" if (index == index.normalize()).all() else "%Y-%m-%d %H:%M:%S"
-    dates = index.strftime(fmt).tolist()
-    values = frame.to_numpy(dtype=np.float64).tolist()
-    number = ("{:." + str(digits) + "g}").format
+    and ``%.<digits>g`` floats; NaN is written as an empty field."""
+    dates = _date_texts(pd.DatetimeIndex(frame.index))
+    values = frame.to_numpy(dtype=np.float64)
     header = ",".join(["DATETIME"] + [str(c) for c in frame.columns])
-    lines = [header]
-    lines.extend(
-        (date + "," + ",".join(map(number, row))).replace("nan", "")
-        for date, row in zip(dates, values, strict=True)
-    )
-    Path(path).write_text("\n".join(lines) + "\n")
+    with open(path, "w") as out:
+        out.write(header + "\n")
+        for lo in range(0, len(dates), _ROWS_PER_CHUNK):
+            hi = lo + _ROWS_PER_CHUNK
+            out.write(_format_chunk(dates[lo:hi], values[lo:hi], digits))

@@ -24,11 +24,12 @@ from systems.calendar import (
 from systems.config import VolatilityConfig
 from systems.ewma import ewma_mean, ewma_std
 from systems.exceptions import MissingBacktestData
-from systems.sim_data import InstrumentConfig, SimData
+from systems.sim_data import MULTIPLE_PRICE_COLUMNS, InstrumentConfig, SimData
 
 BUSINESS_DAYS_IN_YEAR = 256
 ROOT_BDAYS_INYEAR = 16.0
 CALENDAR_DAYS_IN_YEAR = 365.25
+READ_THREADS = 2  # the machine a backtest runs on has at least two cores
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,12 @@ class Span:
         return out
 
 
-def contract_year_fraction(contracts: pd.Series) -> pd.Series:
-    """yyyymmdd contract ids as year + month/12 (day 00 allowed), as pysystemtrade does."""
-    values = contracts.astype(float)
-    return np.floor(values / 10000.0) + (values % 10000.0) / 100.0 / 12.0
+def contract_year_fraction(contracts):
+    """yyyymmdd contract ids as year + month/12 (day 00 allowed), as pysystemtrade does
+    (a Series in, a Series out; an array in, an array out)."""
+    values = np.asarray(contracts, dtype=np.float64)
+    fraction = np.floor(values / 10000.0) + (values % 10000.0) / 100.0 / 12.0
+    return pd.Series(fraction, index=contracts.index) if isinstance(contracts, pd.Series) else fraction
 
 
 def annualised_roll(multiple_prices: pd.DataFrame) -> pd.Series:
@@ -65,16 +68,16 @@ def annualised_roll(multiple_prices: pd.DataFrame) -> pd.Series:
 
     A zero price difference is NaN; the year difference is kept at least one calendar day in
     absolute value (a zero difference stays zero)."""
-    roll = multiple_prices["PRICE"] - multiple_prices["CARRY"]
-    roll = roll.where(roll != 0.0)
-    diff = contract_year_fraction(multiple_prices["CARRY_CONTRACT"]) - contract_year_fraction(
-        multiple_prices["PRICE_CONTRACT"]
-    )
+    prices = {c: multiple_prices[c].to_numpy(dtype=np.float64) for c in MULTIPLE_PRICE_COLUMNS}
+    roll = prices["PRICE"] - prices["CARRY"]
+    roll[roll == 0.0] = np.nan
+    diff = contract_year_fraction(prices["CARRY_CONTRACT"]) - contract_year_fraction(prices["PRICE_CONTRACT"])
     floor = 1.0 / CALENDAR_DAYS_IN_YEAR
-    diff = diff.where(~(diff > 0), np.maximum(diff, floor))
-    diff = diff.where(~(diff < 0), np.minimum(diff, -floor))
+    with np.errstate(invalid="ignore"):
+        diff = np.where(diff > 0, np.maximum(diff, floor), diff)
+        diff = np.where(diff < 0, np.minimum(diff, -floor), diff)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return roll / diff
+        return pd.Series(roll / diff, index=multiple_prices.index)
 
 
 def _place(series: pd.Series, calendar: pd.DatetimeIndex) -> tuple[np.ndarray, int, int]:
@@ -84,8 +87,54 @@ def _place(series: pd.Series, calendar: pd.DatetimeIndex) -> tuple[np.ndarray, i
     start = calendar.get_loc(series.index[0])
     end = calendar.get_loc(series.index[-1])
     values = np.full(len(calendar), np.nan)
-    values[start : end + 1] = series.reindex(calendar[start : end + 1]).to_numpy(dtype=float)
+    if end - start + 1 == len(series):  # contiguous business days (daily_last/daily_mean output)
+        values[start : end + 1] = series.to_numpy(dtype=float)
+    else:
+        values[start : end + 1] = series.reindex(calendar[start : end + 1]).to_numpy(dtype=float)
     return values, start, end
+
+
+def _daily_inputs(data: SimData, code: str) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(daily price, daily underlying price, daily annualised roll) of one instrument; the raw
+    frames are dropped on return, so memory holds only daily series."""
+    adjusted = data.get_adjusted_prices(code)
+    multiple = data.get_multiple_prices(code)
+    if adjusted.dropna().empty:
+        raise MissingBacktestData(f"{code}: adjusted prices are empty")
+    daily = daily_last(adjusted), daily_last(multiple["PRICE"]), daily_mean(annualised_roll(multiple))
+    del adjusted, multiple
+    release_freed_memory()
+    return daily
+
+
+def release_freed_memory() -> None:
+    """Give memory freed by Python and pandas back to the operating system (glibc's
+    ``malloc_trim``; a no-op elsewhere). Parsing many files leaves freed parser buffers in the
+    heap; without this the process keeps them as resident memory."""
+    global _MALLOC_TRIM
+    if _MALLOC_TRIM is None:
+        try:
+            import ctypes
+
+            _MALLOC_TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _MALLOC_TRIM = False
+    if _MALLOC_TRIM:
+        _MALLOC_TRIM(0)
+
+
+_MALLOC_TRIM = None
+
+
+def load_daily_inputs(data: SimData, codes: list[str]) -> list[tuple[pd.Series, pd.Series, pd.Series]]:
+    """:func:`_daily_inputs` for every code, in order. Sources that declare
+    ``concurrent_reads`` (files) are read by two threads: pandas' CSV parser releases the GIL."""
+    if getattr(data, "concurrent_reads", False) and len(codes) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+            return list(pool.map(lambda code: _daily_inputs(data, code), codes))
+    return [_daily_inputs(data, code) for code in codes]
 
 
 class RawData:
@@ -97,17 +146,11 @@ class RawData:
         self.codes = list(codes)
         self.vol_config = vol_config
         self.instrument_configs: list[InstrumentConfig] = [data.get_instrument_config(c) for c in codes]
-        daily_prices = {}
-        underlying = {}
-        ann_roll = {}
-        for code in codes:
-            adjusted = data.get_adjusted_prices(code)
-            multiple = data.get_multiple_prices(code)
-            if adjusted.dropna().empty:
-                raise MissingBacktestData(f"{code}: adjusted prices are empty")
-            daily_prices[code] = daily_last(adjusted)
-            underlying[code] = daily_last(multiple["PRICE"])
-            ann_roll[code] = daily_mean(annualised_roll(multiple))
+        loaded = load_daily_inputs(data, self.codes)
+        daily_prices = {code: item[0] for code, item in zip(codes, loaded, strict=True)}
+        underlying = {code: item[1] for code, item in zip(codes, loaded, strict=True)}
+        ann_roll = {code: item[2] for code, item in zip(codes, loaded, strict=True)}
+        del loaded
         first = min(min(s.index[0] for s in d.values() if not s.empty) for d in (daily_prices, underlying))
         last = max(max(s.index[-1] for s in d.values() if not s.empty) for d in (daily_prices, underlying))
         self.calendar = business_days(first, last)
@@ -166,16 +209,20 @@ class RawData:
 
     def _daily_returns_volatility(self) -> np.ndarray:
         cfg = self.vol_config
-        returns = self.series("daily_returns")
-        vol = ewma_std(returns, span=cfg.days, min_periods=cfg.min_periods)
-        vol = np.where(vol < cfg.vol_abs_min, cfg.vol_abs_min, vol)
+        vol = ewma_std(self.series("daily_returns"), span=cfg.days, min_periods=cfg.min_periods)
+        np.maximum(vol, cfg.vol_abs_min, out=vol)  # NaN stays NaN
         if cfg.backfill:
             vol = _backfill(ffill_2d(self._masked(vol, self.span_p)))
+        # in place, same operations and order as p * slow + (1 - p) * vol: [T x N] arrays are big
         if cfg.method == "mixed_vol_calc":
             slow = ewma_mean(vol, span=cfg.slow_vol_years * BUSINESS_DAYS_IN_YEAR)
-            vol = cfg.proportion_of_slow_vol * slow + (1.0 - cfg.proportion_of_slow_vol) * vol
-        vol = vol * cfg.multiplier_to_get_daily_vol
-        return self._masked(vol, self.span_p)
+            slow *= cfg.proportion_of_slow_vol
+            vol *= 1.0 - cfg.proportion_of_slow_vol
+            vol += slow
+            del slow
+        vol *= cfg.multiplier_to_get_daily_vol
+        vol[~self.span_p.mask(vol.shape[0])] = np.nan
+        return vol
 
     def _daily_percentage_volatility(self) -> np.ndarray:
         vol = self.series("daily_returns_volatility")

@@ -110,9 +110,12 @@ class TradingRule:
 
     def raw_forecast(self, inputs: list[np.ndarray]) -> np.ndarray:
         result = self.function(*inputs, **self.other_args)
-        result = np.asarray(result, dtype=np.float64)
+        result = np.array(result, dtype=np.float64, copy=True)
         if result.shape != inputs[0].shape:
             raise ValueError(
                 f"rule {self.name} returned shape {result.shape}, expected {inputs[0].shape}"
             )
+        # pysystemtrade treats a forecast of exactly zero as no forecast (e.g. an EWMAC on a
+        # flat price stretch): it is NaN, so the rule carries no weight until it has a view
+        result[result == 0.0] = np.nan
         return result

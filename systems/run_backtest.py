@@ -33,6 +33,7 @@ WIDE_OUTPUTS = (
     "instrument_weight",
 )
 FLOAT_FORMAT = "%.10g"
+OUTPUT_FILES = tuple(f"{name}.csv" for name in WIDE_OUTPUTS) + ("portfolio_pandl.csv", "summary.json")
 
 
 @dataclass
@@ -41,6 +42,37 @@ class BacktestResult:
 
     config: BacktestConfig
     system: System
+    output_dir: Path | None = None
+
+    def __str__(self) -> str:
+        return self.report()
+
+    def report(self) -> str:
+        """A one-screen summary: instruments, period, Sharpe and headline statistics, and
+        where the outputs went (what ``run.py ...run_backtest`` prints)."""
+        from systems.stats import account_statistics
+
+        pandl = self.portfolio_pandl
+        codes = self.instruments
+        shown = ", ".join(codes) if len(codes) <= 8 else ", ".join(codes[:4]) + ", ..., " + ", ".join(codes[-2:])
+        stats = account_statistics(pandl["portfolio_percent_net"])
+        lines = [
+            f"backtest: {len(codes)} instruments ({shown})",
+            f"period: {pandl.index[0].date()} to {pandl.index[-1].date()} ({len(pandl)} business days)",
+            f"capital: {self.config.notional_trading_capital:,.0f} {self.config.base_currency}, "
+            f"vol target {self.config.percentage_vol_target:g}% a year",
+            f"Sharpe ratio: {self.sharpe:.4f} net of costs, {self.system.sharpe('gross'):.4f} gross",
+        ]
+        if stats:
+            lines.append(
+                f"annual return {stats['ann_mean']:.2f}%, annual std {stats['ann_std']:.2f}%, "
+                f"max drawdown {stats['max_drawdown']:.2f}% (percent of capital)"
+            )
+        if self.output_dir is not None:
+            lines.append(f"outputs: {self.output_dir} ({', '.join(OUTPUT_FILES)})")
+        else:
+            lines.append("outputs: none written (give --output-dir to write them)")
+        return "\n".join(lines)
 
     @property
     def instruments(self) -> list[str]:
@@ -71,6 +103,7 @@ class BacktestResult:
             write_wide_csv(self.stage(name), out / f"{name}.csv")
         write_wide_csv(self.portfolio_pandl, out / "portfolio_pandl.csv")
         (out / "summary.json").write_text(json.dumps(self.summary(), indent=1))
+        self.output_dir = out
         return out
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from systems.accounts import CostParameters, PandlArrays, fx_lookup, pandl
+from systems.calendar import ffill_2d
 from systems.config import BacktestConfig
 from systems.exceptions import BacktestConfigError
 from systems.instrument_block import INSTRUMENT_BATCH, RULE_STAGES, InstrumentBlock
@@ -102,11 +103,17 @@ class System:
         return np.arange(int(span.start.min()), int(span.end.max()) + 1)
 
     @cached_property
+    def _portfolio_slice(self) -> slice:
+        """``portfolio_rows`` as a slice (views instead of copies of [T x N] arrays)."""
+        rows = self.portfolio_rows
+        return slice(int(rows[0]), int(rows[-1]) + 1) if rows.size else slice(0, 0)
+
+    @cached_property
     def instrument_weight(self) -> np.ndarray:
         block = self.full_block
         raw = self.config.raw_instrument_weights(self.instruments)
         raw_weights = np.array([raw[c] for c in block.codes])
-        rows = self.portfolio_rows
+        rows = self._portfolio_slice
         weights = np.full((block.n_rows, len(block.codes)), np.nan)
         weights[rows] = instrument_weights(
             raw_weights, block.subsystem_position[rows], self.config.instrument_weight_ewma_span
@@ -117,17 +124,23 @@ class System:
     def idm(self) -> float:
         return float(self.config.instrument_div_multiplier)
 
-    @property
+    @cached_property
     def notional_position(self) -> np.ndarray:
-        return self.full_block.subsystem_position * self.instrument_weight * self.idm
+        """Subsystem position x instrument weight x IDM, forward-filled inside each
+        instrument's range: a day without an input (e.g. no FX rate) carries the previous
+        position and buffers, as pysystemtrade does."""
+        block = self.full_block
+        raw = block.subsystem_position * self.instrument_weight * self.idm
+        return block.span_f.masked(ffill_2d(raw))
 
     @cached_property
     def buffer(self) -> np.ndarray:
         block = self.full_block
         method = self.config.buffer_method
         if method == "forecast":
+            # a day without a vol scalar (e.g. no FX rate) carries the previous buffer
             average = np.abs(block.vol_scalar_on_forecast_index * self.instrument_weight * self.idm)
-            return average * self.config.buffer_size
+            return block.span_f.masked(ffill_2d(average * self.config.buffer_size))
         if method == "position":
             return np.abs(self.notional_position) * self.config.buffer_size
         return np.zeros_like(self.notional_position)
@@ -147,9 +160,14 @@ class System:
         notional = self.notional_position  # a property: computed once here
         if self.config.buffer_method == "none":
             return np.round(notional)
+        # rounded here, in place (apply_buffer would copy each [T x N] array once more)
+        top = np.add(notional, self.buffer)
+        np.round(top, out=top)
+        bottom = np.subtract(notional, self.buffer)
+        np.round(bottom, out=bottom)
         return apply_buffer(
-            notional, notional + self.buffer, notional - self.buffer,
-            span.start, span.end, trade_to_edge=self.config.buffer_trade_to_edge,
+            np.round(notional), top, bottom, span.start, span.end,
+            trade_to_edge=self.config.buffer_trade_to_edge, round_positions=False,
         )
 
     @cached_property
@@ -166,6 +184,7 @@ class System:
         span = block.span_f
         gross = np.empty((block.n_rows, len(block.codes)))
         cost = np.empty_like(gross)
+        degenerate = np.zeros(len(block.codes), dtype=bool)
         # instruments are independent: batches bound the temporary memory
         for lo in range(0, len(block.codes), INSTRUMENT_BATCH):
             cols = slice(lo, lo + INSTRUMENT_BATCH)
@@ -177,7 +196,14 @@ class System:
                 self.config.multiply_roll_costs_by, self.config.vol_normalise_currency_costs,
             )
             gross[:, cols], cost[:, cols] = part.gross, part.costs
-        return PandlArrays(gross=gross, costs=cost)
+            degenerate[cols] = part.degenerate_cost_deviation
+        for j in np.flatnonzero(degenerate):
+            log.warning(
+                "%s: the 180-day deviation of daily price changes on its last day is zero or "
+                "missing; cost normalisation uses its latest positive value instead (or none)",
+                block.codes[j],
+            )
+        return PandlArrays(gross=gross, costs=cost, degenerate_cost_deviation=degenerate)
 
     # ---- access ------------------------------------------------------------------------------
     def _stage_array(self, name: str, block: InstrumentBlock) -> np.ndarray:
@@ -230,7 +256,7 @@ class System:
         """Portfolio daily P&L: percent of notional capital (net), and net/gross/costs in base
         currency; instruments without a position on a day contribute zero."""
         block = self.full_block
-        rows = self.portfolio_rows
+        rows = self._portfolio_slice
         arrays = self.pandl_arrays
         net = np.nansum(arrays.net[rows], axis=1)
         gross = np.nansum(arrays.gross[rows], axis=1)

@@ -43,3 +43,12 @@ def reference_run(backtest_reference: Path, reference_data_dir: Path, tmp_path_f
         backtest_reference / "outputs" / "effective_config.yaml", data_dir=reference_data_dir, output_dir=out
     )
     return result, out
+
+
+@pytest.fixture(scope="session")
+def all_instruments_data_dir(reference_dir: Path, tmp_path_factory) -> Path:
+    """pysystemtrade's full data set (226 instruments), unpacked once per session."""
+    source = reference_dir / "pysystemtrade_all"
+    if not source.is_dir():
+        pytest.skip(f"pysystemtrade's 226-instrument data set not found at {source} (set SYSTRADE_REFERENCE_DATA)")
+    return gunzip_tree(source, tmp_path_factory.mktemp("pst_all"))
