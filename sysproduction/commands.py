@@ -122,7 +122,7 @@ def _schedule(args: argparse.Namespace) -> int:
 
 
 def _configure_exo(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=("check", "backfill", "install"))
+    parser.add_argument("action", choices=("check", "backfill", "install", "view"))
     parser.add_argument("--product", help="only this product's EXOs (backfill)")
     parser.add_argument("--start", help="first day, YYYY-MM-DD (backfill; default 2020-01-02)")
     parser.add_argument("--end", help="last day, YYYY-MM-DD (backfill; default today)")
@@ -141,6 +141,11 @@ def _exo(args: argparse.Namespace) -> int:
         home = systrade_home(create=False)
         if args.action == "check":
             load_exo_settings(private_dir(home) / SETTINGS_FILE)
+            return 0
+        if args.action == "view":
+            from sysproduction.exo_backfill import exo_viewer
+
+            print(f"wrote {exo_viewer()}")
             return 0
         if args.action == "install":
             from sysproduction.exo_install import install_exo_processes

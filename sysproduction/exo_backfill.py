@@ -83,3 +83,14 @@ def exo_backfill(product: str | None = None, start: str | None = None, end: str 
                 report.failures[definition.name] = f"{type(exc).__name__}: {exc}"
                 blob.log.exception("EXO backfill failed for %s", definition.name)
         return report
+
+
+def exo_viewer(data: DataBlob | None = None) -> str:
+    """Write the EXO viewer page to ``$SYSTRADE_HOME/reports/exo_viewer.html``; returns the
+    path."""
+    from sysexo.viewer import write_viewer
+
+    with blob_for(data, "exo_viewer") as blob:
+        path = write_viewer(ExoStore(blob.timeseries, blob.state), exo_settings(blob),
+                            blob.now().date(), blob.home / "reports" / "exo_viewer.html")
+        return str(path)

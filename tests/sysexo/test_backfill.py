@@ -175,3 +175,20 @@ def test_exo_check_is_silent_when_clean_and_names_the_key_otherwise(tmp_path):
         "roll_months": [0]}}}})
     result = run_cli(home, "exo", "check")
     assert "roll_regimes.products.GOLD.roll_months" in result.stderr
+
+
+def test_viewer_page_shows_every_exo(reference):
+    import re
+
+    from sysexo.settings import load_exo_settings
+    from sysexo.viewer import render_viewer
+
+    home, frames = reference
+    with DataBlob.from_config(home=home) as data:
+        page = render_viewer(ExoStore(data.timeseries, data.state),
+                             load_exo_settings(home / "private" / "exo_settings.yaml"),
+                             pd.Timestamp(END).date())
+    for name in NAMES:
+        assert f"id='{name}'" in page
+    assert len(re.findall(r"src='data:image/png;base64,[A-Za-z0-9+/=]{1000,}'", page)) == 3
+    assert page.count("class=warn") >= 3  # fewer than 200 rows: flagged
