@@ -8,9 +8,9 @@ and the time asked about.
   expiry; with ``serial_months`` (e.g. 2) the preceding months also list *serial* options on the
   same future, code ``serial_code``, expiring on the same day of those months — so monthly and
   quarterly products, and option codes that differ from the future's, are all represented.
-- **Strikes**: a grid of ``strikes_each_side`` strikes either side of the money, spaced by the
-  product's ``strike_step`` (default: a "nice" round number near 1 % of the price, on the
-  tick). Only strikes whose option is worth at least one tick are *quoted*.
+- **Strikes**: a grid of ``strikes_each_side`` (30) strikes either side of the money, spaced by
+  the product's ``strike_step`` (default: a round number near 5 % of a year's standard
+  deviation, on the tick: 1 % of the price for a 20 % vol product). Only strikes whose option is worth at least one tick are *quoted*.
 - **Volatility surface**: ``vol(K, T, t) = atm(t) × term(T) × smile(K/F)`` where ``atm`` is the
   product's annual vol scaled up when the futures price has fallen over the last 20 days (vol
   moves with the underlying), ``term`` adds up to +15 % for the shortest expiries and
@@ -39,7 +39,7 @@ class OptionCalendar:
     serial_code: str = "S"
     serial_months: int = 0
     expiry_offset_days: int = 0
-    strikes_each_side: int = 20
+    strikes_each_side: int = 30
     strike_step: float | None = None
     skew: float = -0.8
     curve: float = 2.0
@@ -63,8 +63,10 @@ class OptionQuote:
     vol: float
 
 
-def _nice_step(price_level: float, tick: float) -> float:
-    raw = price_level * 0.01
+def _nice_step(price_level: float, tick: float, annual_vol: float) -> float:
+    """A round strike step near 5 % of a year's standard deviation (1 % of the price at 20 %
+    vol), so that every product's chain spans a similar number of standard deviations."""
+    raw = price_level * annual_vol * 0.05
     magnitude = 10 ** math.floor(math.log10(raw))
     step = min((m * magnitude for m in (1, 2, 2.5, 5, 10)), key=lambda s: abs(s - raw))
     return max(tick, round(step / tick) * tick)
@@ -123,7 +125,8 @@ class SimOptionChains:
     def strike_grid(self, product: str, future_id: str, when: pd.Timestamp) -> list[float]:
         spec = self.market.spec(product)
         forward = self.forward(product, future_id, when)
-        step = self.calendar(product).strike_step or _nice_step(forward, spec.tick_size)
+        step = self.calendar(product).strike_step or _nice_step(forward, spec.tick_size,
+                                                                spec.path.annual_vol)
         atm = round(forward / step) * step
         n = self.calendar(product).strikes_each_side
         return [round(atm + k * step, 10) for k in range(-n, n + 1) if atm + k * step > 0]
