@@ -13,7 +13,7 @@ from sysproduction.run_alpha_rebalancer import (
     rebalance_alphas,
 )
 from tests.blob_helpers import FixedClock, make_blob
-from tests.sysexo.test_backfill import END, NAMES, home_with_settings, reference
+from tests.sysexo.test_backfill import END, NAMES, reference
 
 __all__ = ["reference"]
 DAYS = pd.date_range("2022-01-03", periods=400, freq="B", tz="UTC")
