@@ -12,6 +12,14 @@ mapping with any of ``$eq $ne $gt $gte $lt $lte $in``.
 Multi-record changes go through :meth:`StateStore.apply`, which applies a list of operations
 atomically (SQLite: one transaction; MongoDB: a write-ahead journal replayed on open, so a crash
 part-way leaves a change that the next open finishes).
+
+Every document has a *revision*: an opaque string that changes on every write (a fresh random
+token, so a document deleted and written again never gets an old revision back).
+:meth:`StateStore.get_versioned` returns it with the document; :class:`Replace` and
+:class:`DeleteAt` write only if the document is still at that revision, else the whole change
+fails with :class:`ConcurrencyError` and nothing is written (compare-and-set). A read-modify-write
+of a record must go through them (or :meth:`StateStore.update`): a writer holding a stale copy
+is refused and re-reads.
 """
 from __future__ import annotations
 
@@ -54,7 +62,50 @@ class Delete:
     key: str
 
 
-Operation = Put | Insert | Delete
+@dataclass(frozen=True)
+class Replace:
+    """Replace the document at ``key`` only if it is still at revision ``rev`` (as returned by
+    :meth:`StateStore.get_versioned`); otherwise the batch fails with ConcurrencyError."""
+
+    collection: str
+    key: str
+    doc: dict[str, Any]
+    rev: str
+
+
+@dataclass(frozen=True)
+class DeleteAt:
+    """Delete the document at ``key`` only if it is still at revision ``rev``."""
+
+    collection: str
+    key: str
+    rev: str
+
+
+@dataclass(frozen=True)
+class Versioned:
+    """A document with the revision it was read at."""
+
+    doc: dict[str, Any]
+    rev: str
+
+
+@dataclass(frozen=True)
+class Index:
+    """A secondary index on top-level ``fields`` of one collection. ``unique``: no two
+    documents of the collection may have the same (non-missing) values; an Insert or Put that
+    would break it fails with ExistingData."""
+
+    collection: str
+    fields: tuple[str, ...]
+    unique: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"ix_{self.collection}_{'_'.join(self.fields)}{'_u' if self.unique else ''}"
+
+
+Operation = Put | Insert | Delete | Replace | DeleteAt
 
 
 def check_name(name: str, what: str = "collection") -> str:
@@ -135,6 +186,14 @@ class StateStore(ABC):
         """The document at ``key``, or None."""
 
     @abstractmethod
+    def get_versioned(self, collection: str, key: str) -> Versioned | None:
+        """The document at ``key`` with its revision, or None."""
+
+    @abstractmethod
+    def ensure_index(self, index: Index) -> None:
+        """Create ``index`` if it does not exist (idempotent, cheap to repeat)."""
+
+    @abstractmethod
     def find(
         self,
         collection: str,
@@ -153,7 +212,9 @@ class StateStore(ABC):
     def apply(self, operations: Iterable[Operation]) -> None:
         """Apply all operations as one change, in order. SQLite: one transaction. MongoDB: all or
         nothing against other writers (conditional writes, put back on conflict) and finished
-        by recovery if the writer dies; readers may see it half-applied for an instant."""
+        by recovery if the writer dies; readers may see it half-applied for an instant.
+        :class:`Replace`/:class:`DeleteAt` at a revision that is no longer current (or of a
+        missing document) raise ConcurrencyError and nothing is written."""
 
     @abstractmethod
     def next_id(self, counter: str, start: int = 1) -> int:

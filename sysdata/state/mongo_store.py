@@ -44,9 +44,13 @@ from syscore.exceptions import ConcurrencyError, ExistingData, InvalidData, Stor
 from syscore.redaction import redact_url
 from sysdata.state.base import (
     Delete,
+    DeleteAt,
+    Index,
     Insert,
     Operation,
+    Replace,
     StateStore,
+    Versioned,
     check_key,
     check_name,
     check_where,
@@ -80,6 +84,11 @@ def _new_rev() -> str:
     return uuid.uuid4().hex
 
 
+def _stale_message(op) -> str:
+    return (f"{op.collection}/{op.key} is no longer at revision {op.rev!r} (changed or deleted "
+            "by another writer); re-read it and retry")
+
+
 class MongoStateStore(StateStore):
     """State store in a MongoDB database named by the URL path (``mongodb://host:port/dbname``
     or ``mongodb+srv://...``). ``server_timeout_ms`` (default 5000) bounds how long a call waits
@@ -94,6 +103,7 @@ class MongoStateStore(StateStore):
         check_name(dbname, "database")
         self.url = redact_url(url)
         self.replay_after_seconds = replay_after_seconds
+        self._indexes: set[str] = set()
         try:
             self._client = pymongo.MongoClient(url, serverSelectionTimeoutMS=server_timeout_ms,
                                                tz_aware=True)
@@ -118,6 +128,23 @@ class MongoStateStore(StateStore):
         with _store_errors("read"):
             doc = self._col(collection).find_one({"_id": key})
         return self._strip(doc)[1] if doc else None
+
+    def get_versioned(self, collection: str, key: str) -> Versioned | None:
+        with _store_errors("read"):
+            doc, rev = self._current(collection, key)
+        return None if doc is None else Versioned(doc, rev)
+
+    def ensure_index(self, index: Index) -> None:
+        if index.name in self._indexes:
+            return
+        keys = [(check_name(f, "field"), pymongo.ASCENDING) for f in index.fields]
+        options: dict[str, Any] = {"name": index.name}
+        if index.unique:  # documents without the fields are not constrained
+            options.update(unique=True, partialFilterExpression={
+                f: {"$exists": True} for f in index.fields})
+        with _store_errors("index creation"):
+            self._col(index.collection).create_index(keys, **options)
+        self._indexes.add(index.name)
 
     def find(self, collection, where=None, order_by=None, descending=False, limit=None):
         direction = pymongo.DESCENDING if descending else pymongo.ASCENDING
@@ -174,7 +201,7 @@ class MongoStateStore(StateStore):
         for op in ops:
             check_name(op.collection)
             check_key(op.key)
-            if not isinstance(op, Delete):
+            if not isinstance(op, (Delete, DeleteAt)):
                 encode_doc(op.doc)  # same validation as every backend
         if not ops:
             return
@@ -188,6 +215,18 @@ class MongoStateStore(StateStore):
         col = self._col(op.collection)
         if isinstance(op, Delete):
             col.delete_one({"_id": op.key})
+        elif isinstance(op, Replace):
+            try:
+                done = col.replace_one({"_id": op.key, REV: op.rev},
+                                       {"_id": op.key, **op.doc, REV: _new_rev()}).matched_count
+            except DuplicateKeyError:
+                raise ExistingData(f"{op.collection}: record {op.key!r} duplicates a unique field "
+                                   "of another record") from None
+            if done != 1:
+                raise ConcurrencyError(_stale_message(op))
+        elif isinstance(op, DeleteAt):
+            if col.delete_one({"_id": op.key, REV: op.rev}).deleted_count != 1:
+                raise ConcurrencyError(_stale_message(op))
         elif isinstance(op, Insert):
             try:
                 col.insert_one({"_id": op.key, **op.doc, REV: _new_rev()})
@@ -201,11 +240,19 @@ class MongoStateStore(StateStore):
         keys = list(dict.fromkeys((op.collection, op.key) for op in ops))
         before = {k: self._current(*k) for k in keys}
         final: dict[tuple[str, str], dict[str, Any] | None] = {k: before[k][0] for k in keys}
+        touched: set[tuple[str, str]] = set()
         for op in ops:  # simulate: every check before any write
             slot = (op.collection, op.key)
             if isinstance(op, Insert) and final[slot] is not None:
                 raise ExistingData(f"{op.collection}: a record with key {op.key!r} already exists")
-            final[slot] = None if isinstance(op, Delete) else op.doc
+            if isinstance(op, (Replace, DeleteAt)):
+                if slot in touched:
+                    raise InvalidData(f"{op.collection}/{op.key}: a conditional write must be the "
+                                      "first operation on its key in a change")
+                if before[slot][1] != op.rev:
+                    raise ConcurrencyError(_stale_message(op))
+            touched.add(slot)
+            final[slot] = None if isinstance(op, (Delete, DeleteAt)) else op.doc
         after_rev = {k: _new_rev() for k in keys}
         entry_id = uuid.uuid4().hex
         self._db[JOURNAL].insert_one({"_id": entry_id, "created": time.time(), "state": PENDING,

@@ -10,25 +10,31 @@ import json
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from syscore.exceptions import ExistingData, InvalidData, StoreError
+from syscore.exceptions import ConcurrencyError, ExistingData, InvalidData, StoreError
 from sysdata.state.base import (
     Delete,
+    DeleteAt,
+    Index,
     Insert,
     Operation,
     Put,
+    Replace,
     StateStore,
+    Versioned,
     check_key,
     check_name,
     check_where,
     encode_doc,
 )
 
-_UPSERT_DOC = ("INSERT INTO docs (collection, key, doc) VALUES (?, ?, ?) "
-               "ON CONFLICT (collection, key) DO UPDATE SET doc = excluded.doc")
+_UPSERT_DOC = ("INSERT INTO docs (collection, key, doc, rev) VALUES (?, ?, ?, ?) "
+               "ON CONFLICT (collection, key) DO UPDATE SET doc = excluded.doc, rev = excluded.rev")
+_INSERT_DOC = "INSERT INTO docs (collection, key, doc, rev) VALUES (?, ?, ?, ?)"
 _DELETE_DOC = "DELETE FROM docs WHERE collection = ? AND key = ?"
 
 _SQL_OPS = {"$eq": "=", "$ne": "!=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
@@ -38,6 +44,7 @@ CREATE TABLE IF NOT EXISTS docs (
     collection TEXT NOT NULL,
     key TEXT NOT NULL,
     doc TEXT NOT NULL,
+    rev TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (collection, key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counters (
@@ -68,6 +75,7 @@ class SqliteStateStore(StateStore):
         if not self.path.parent.is_dir():
             raise StoreError(f"directory for state store does not exist: {self.path.parent}")
         self._lock = threading.RLock()
+        self._indexes: set[str] = set()
         try:
             self._conn = sqlite3.connect(
                 str(self.path),
@@ -90,6 +98,9 @@ class SqliteStateStore(StateStore):
                 self._conn.execute("PRAGMA journal_mode = WAL")
                 self._conn.execute(f"PRAGMA synchronous = {self._synchronous}")
                 self._conn.executescript(SCHEMA)
+                columns = [r[1] for r in self._conn.execute("PRAGMA table_info(docs)")]
+                if "rev" not in columns:  # a file written before revisions existed
+                    self._conn.execute("ALTER TABLE docs ADD COLUMN rev TEXT NOT NULL DEFAULT ''")
                 return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() > deadline:
@@ -104,6 +115,31 @@ class SqliteStateStore(StateStore):
                 "SELECT doc FROM docs WHERE collection = ? AND key = ?", (collection, key)
             ).fetchone()
         return json.loads(row[0]) if row else None
+
+    def get_versioned(self, collection: str, key: str) -> Versioned | None:
+        check_name(collection)
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT doc, rev FROM docs WHERE collection = ? AND key = ?", (collection, key)
+            ).fetchone()
+        return Versioned(json.loads(row[0]), row[1]) if row else None
+
+    def ensure_index(self, index: Index) -> None:
+        """SQLite: an expression index on the shared ``docs`` table. A unique index is partial
+        (only this collection's documents); a plain one leads with the collection so that
+        queries (``collection = ?`` plus the fields) can use it."""
+        check_name(index.collection)
+        if index.name in self._indexes:
+            return
+        exprs = ", ".join(f"json_extract(doc, '$.{check_name(f, 'field')}')" for f in index.fields)
+        if index.unique:
+            sql = (f"CREATE UNIQUE INDEX IF NOT EXISTS {index.name} ON docs ({exprs}) "
+                   f"WHERE collection = '{index.collection}'")
+        else:
+            sql = f"CREATE INDEX IF NOT EXISTS {index.name} ON docs (collection, {exprs})"
+        with self._lock:
+            self._conn.execute(sql)
+        self._indexes.add(index.name)
 
     def _where_sql(self, collection: str, where: dict[str, Any] | None) -> tuple[str, list]:
         where = check_where(where)
@@ -178,24 +214,33 @@ class SqliteStateStore(StateStore):
         for op in operations:
             check_name(op.collection)
             check_key(op.key)
-            text = None if isinstance(op, Delete) else encode_doc(op.doc)
+            text = None if isinstance(op, (Delete, DeleteAt)) else encode_doc(op.doc)
             prepared.append((op, text))
         if not prepared:
             return
         with self._write_transaction():
             for op, text in prepared:
-                if isinstance(op, Put):
-                    self._conn.execute(_UPSERT_DOC, (op.collection, op.key, text))
-                elif isinstance(op, Insert):
+                if isinstance(op, (Put, Insert)):
                     try:
-                        self._conn.execute(
-                            "INSERT INTO docs (collection, key, doc) VALUES (?, ?, ?)",
-                            (op.collection, op.key, text),
-                        )
-                    except sqlite3.IntegrityError:
-                        raise ExistingData(
-                            f"{op.collection}: a record with key {op.key!r} already exists"
-                        ) from None
+                        self._conn.execute(_UPSERT_DOC if isinstance(op, Put) else _INSERT_DOC,
+                                           (op.collection, op.key, text, _new_rev()))
+                    except sqlite3.IntegrityError as exc:
+                        raise ExistingData(_exists_message(op, exc)) from None
+                elif isinstance(op, Replace):
+                    try:
+                        cur = self._conn.execute(
+                            "UPDATE docs SET doc = ?, rev = ? "
+                            "WHERE collection = ? AND key = ? AND rev = ?",
+                            (text, _new_rev(), op.collection, op.key, op.rev))
+                    except sqlite3.IntegrityError as exc:
+                        raise ExistingData(_exists_message(op, exc)) from None
+                    if cur.rowcount != 1:
+                        raise ConcurrencyError(_stale_message(op))
+                elif isinstance(op, DeleteAt):
+                    cur = self._conn.execute(_DELETE_DOC + " AND rev = ?",
+                                             (op.collection, op.key, op.rev))
+                    if cur.rowcount != 1:
+                        raise ConcurrencyError(_stale_message(op))
                 elif isinstance(op, Delete):
                     self._conn.execute(_DELETE_DOC, (op.collection, op.key))
                 else:  # pragma: no cover - type guard
@@ -231,7 +276,7 @@ class SqliteStateStore(StateStore):
             if new is None:
                 self._conn.execute(_DELETE_DOC, (collection, key))
             else:
-                self._conn.execute(_UPSERT_DOC, (collection, key, encode_doc(new)))
+                self._conn.execute(_UPSERT_DOC, (collection, key, encode_doc(new), _new_rev()))
         return new
 
     def snapshot(self):
@@ -292,6 +337,21 @@ class SqliteStateStore(StateStore):
                 self._conn.close()
             except sqlite3.Error:  # pragma: no cover
                 pass
+
+
+def _new_rev() -> str:
+    return uuid.uuid4().hex
+
+
+def _exists_message(op, exc: Exception) -> str:
+    if "docs.collection, docs.key" in str(exc):
+        return f"{op.collection}: a record with key {op.key!r} already exists"
+    return f"{op.collection}: record {op.key!r} duplicates a unique field of another record"
+
+
+def _stale_message(op) -> str:
+    return (f"{op.collection}/{op.key} is no longer at revision {op.rev!r} (changed or deleted "
+            "by another writer); re-read it and retry")
 
 
 def _sql_value(value: Any) -> Any:
