@@ -39,3 +39,7 @@ class StoreError(SystradeError):
 
 class ConcurrencyError(StoreError):
     """A concurrent writer changed a record this writer expected unchanged."""
+
+
+class InvalidTransition(SystradeError):
+    """A state machine was asked for a transition its table does not allow."""

@@ -21,6 +21,7 @@ from sysdata.contracts import FuturesContractData, RollStateData
 from sysdata.controls import InstrumentLockData, OverrideData, PositionLimitData, TradeLimitData
 from sysdata.instruments import InstrumentData, RollParametersData
 from sysdata.logs import AlertData, LogData
+from sysdata.ledger import LedgerData
 from sysdata.optimal_positions import OptimalPositionData, SpreadData
 from sysdata.orders import OrderStackData
 from sysdata.positions import PositionData
@@ -153,11 +154,15 @@ class DataBlob:
         return SpreadData(self.timeseries)
 
     @cached_property
+    def ledger(self) -> LedgerData:
+        return LedgerData(self.state)
+
+    @cached_property
     def positions(self) -> PositionData:
-        return PositionData(self.state)
+        return PositionData(self.state, self.ledger)
 
     def order_stack(self, stack: str) -> OrderStackData:
-        return OrderStackData(self.state, stack)
+        return OrderStackData(self.state, stack, self.ledger)
 
     @cached_property
     def locks(self) -> InstrumentLockData:

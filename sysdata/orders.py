@@ -1,92 +1,207 @@
-"""The three order stacks (instrument, contract, broker) and their history, in the state store.
+"""The three order stacks (instrument, contract, broker) on the ledger.
 
-An order is stored as a mapping with at least ``order_id`` (int, allocated atomically per stack
-by :meth:`OrderStackData.new_order_id`). Active orders live in ``<stack>_stack``; a completed or
-cancelled order is moved to ``<stack>_history`` atomically. Keys are the zero-padded id so key
-order is id order.
+An order is never written directly: every change is an :class:`OrderEvent` appended to the
+ledger (``created``, ``sent``, ``acknowledged``, ``modified``, ``cancel_requested``,
+``cancelled``, ``rejected``, ``filled``, ``completed``, ``locked``, ...), checked against the
+level's transition table first. Event *n* of an order has a unique ledger id, so of two writers
+that read the same order and both append event *n*, the second is refused
+(:class:`ConcurrencyError`) and must re-read: a stale copy can never overwrite a newer one.
+
+The order documents in ``<level>_orders`` (keyed by the zero-padded id; fields of
+:meth:`Order.record_doc` plus ``covered_seq``) are projections of those events, and an order's
+``filled``/``fill_price``/``fill_datetime``/``commission`` are projections of its fills
+(``order_fills``): both brought up to date on every read. A completed order stays in its
+collection with status ``COMPLETED`` (history); the stack is the orders not completed.
+
+Order ids are allocated atomically per level (counter ``<level>_order_id``).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from syscore.exceptions import ExistingData, InvalidData, MissingData
-from sysdata.state.base import Delete, Insert, Operation, Put, StateStore
+from syscore.exceptions import ConcurrencyError, ExistingData, InvalidData, MissingData
+from sysdata.ledger import (
+    ORDER_COLLECTIONS,
+    PROJECTIONS,
+    LedgerData,
+    order_key,
+)
+from sysdata.state.base import Index, StateStore
+from sysobjects.orders.orders import ORDER_CLASSES, Order, order_from_doc
+from sysobjects.orders.records import OrderEvent
+from sysobjects.orders.status import OrderEventType, OrderLevel, OrderStatus
 
-STACKS = ("instrument", "contract", "broker")
+STACKS = tuple(level.value for level in OrderLevel)
+EVENT_RETRIES = 20
 
+# the stack handler's queries: active orders by status, children of a parent, orders of an
+# instrument (and strategy), a broker order by our reference or the broker's id
+ORDER_INDEXES = (("status",), ("parent_id",), ("instrument_code", "status"),
+                 ("strategy_name", "instrument_code"), ("client_ref",), ("broker_order_id",))
 
-def order_key(order_id: int) -> str:
-    if isinstance(order_id, bool) or not isinstance(order_id, int) or order_id <= 0:
-        raise InvalidData(f"order id must be a positive integer, got {order_id!r}")
-    return f"{order_id:012d}"
+__all__ = ["OrderStackData", "STACKS", "order_key"]
 
 
 class OrderStackData:
-    def __init__(self, store: StateStore, stack: str):
-        if stack not in STACKS:
-            raise InvalidData(f"unknown order stack {stack!r}; expected one of {STACKS}")
+    """One level's orders. Timestamps of events are tz-aware UTC (the caller's clock)."""
+
+    def __init__(self, store: StateStore, stack: str | OrderLevel,
+                 ledger: LedgerData | None = None):
+        try:
+            self.level = OrderLevel(stack)
+        except ValueError:
+            raise InvalidData(f"unknown order stack {stack!r}; expected one of {STACKS}") from None
         self.store = store
-        self.stack = stack
-        self.active = f"{stack}_stack"
-        self.history_collection = f"{stack}_history"
+        self.stack = self.level.value
+        self.ledger = ledger if ledger is not None else LedgerData(store)
+        self.collection = ORDER_COLLECTIONS[self.level]
+        self.order_class = ORDER_CLASSES[self.level]
+        self._orders = PROJECTIONS[f"{self.stack}_order"]
+        self._fills = PROJECTIONS[f"{self.stack}_order_fills"]
+        for fields in ORDER_INDEXES:
+            if fields == ("client_ref",) or fields == ("broker_order_id",):
+                if self.level is not OrderLevel.BROKER:
+                    continue
+            store.ensure_index(Index(self.collection, fields))
 
     def new_order_id(self) -> int:
         """Allocate an id no other process will ever get (ids may have gaps)."""
         return self.store.next_id(f"{self.stack}_order_id")
 
-    def _check(self, order: dict[str, Any]) -> str:
-        if not isinstance(order, dict) or "order_id" not in order:
-            raise InvalidData("an order must be a mapping with an 'order_id'")
-        return order_key(order["order_id"])
+    # ---------------------------------------------------------------------------- writing
+    def add_order(self, order: Order, timestamp, reason: str = "created") -> Order:
+        """Put a new order on the stack (its ``created`` event); ExistingData if the id is
+        taken. ``order`` must be fresh (status INITIALIZED, no events)."""
+        self._check_type(order)
+        if order.events or order.status is not OrderStatus.INITIALIZED:
+            raise InvalidData(f"{self.stack} order {order.order_id} is not a new order")
+        return self._create(order, OrderEventType.CREATED, timestamp, reason)
 
-    def add_order_op(self, order: dict[str, Any]) -> Operation:
-        key = self._check(order)
-        return Insert(self.active, key, order)
+    def discover_order(self, order: Order, timestamp,
+                       reason: str = "found at the broker, not placed by us") -> Order:
+        """Record an order found at the broker that we did not place (broker level only)."""
+        self._check_type(order)
+        return self._create(order, OrderEventType.DISCOVERED, timestamp, reason)
 
-    def add_order(self, order: dict[str, Any]) -> None:
-        """Put a new order on the stack; :class:`ExistingData` if the id is taken."""
-        key = self._check(order)
-        if self.store.exists(self.history_collection, key):
-            raise ExistingData(f"{self.stack} order {order['order_id']} is already in history")
-        self.store.apply([self.add_order_op(order)])
+    def _create(self, order: Order, event: OrderEventType, timestamp, reason: str) -> Order:
+        record = OrderEvent(self.level, order.order_id, 1, event, timestamp, reason,
+                            order.record_doc())
+        booked = self.ledger.append(record)
+        if booked.duplicate:
+            raise ExistingData(f"{self.stack} order {order.order_id} already exists")
+        return self.get_order(order.order_id)
 
-    def update_order_op(self, order: dict[str, Any]) -> Operation:
-        return Put(self.active, self._check(order), order)
+    def apply_event(self, order: Order | int, event: OrderEventType, timestamp,
+                    reason: str = "", changes: Mapping[str, Any] | None = None) -> Order:
+        """Append ``event`` to an order and return the order after it.
 
-    def update_order(self, order: dict[str, Any]) -> None:
-        key = self._check(order)
-        if not self.store.exists(self.active, key):
-            raise MissingData(f"{self.stack} order {order['order_id']} is not on the stack")
-        self.store.apply([self.update_order_op(order)])
+        ``order`` as an :class:`Order` (read earlier): the event is conditional on the order
+        being unchanged since that read (:class:`ConcurrencyError` otherwise: re-read, decide
+        again). As an id: read fresh and retried on conflicts. Illegal transitions raise
+        :class:`InvalidTransition` before anything is written."""
+        if isinstance(order, Order):
+            self._check_type(order)
+            return self._append_event(order, event, timestamp, reason, changes)
+        for _ in range(EVENT_RETRIES):
+            try:
+                return self._append_event(self.get_order(order), event, timestamp, reason,
+                                          changes)
+            except ConcurrencyError:
+                continue
+        raise ConcurrencyError(f"{self.stack} order {order}: too many concurrent changes")
 
-    def get_order(self, order_id: int) -> dict[str, Any]:
-        doc = self.store.get(self.active, order_key(order_id))
-        if doc is None:
-            raise MissingData(f"{self.stack} order {order_id} is not on the stack")
-        return doc
+    def _append_event(self, order: Order, event: OrderEventType, timestamp, reason: str,
+                      changes: Mapping[str, Any] | None) -> Order:
+        order.apply(event, reason, changes)  # InvalidTransition before anything is written
+        record = OrderEvent(self.level, order.order_id, order.events + 1, event, timestamp,
+                            reason, dict(changes or {}))
+        try:
+            self.ledger.append(record)
+        except InvalidData as exc:  # event n+1 exists with other content: a newer order
+            if "already in the ledger" not in str(exc):
+                raise
+            raise ConcurrencyError(
+                f"{self.stack} order {order.order_id} changed since it was read (event "
+                f"{record.number} exists); re-read it and decide again") from None
+        return self.get_order(order.order_id)
+
+    # convenient names for the common events
+    def lock(self, order_id: int, timestamp, reason: str) -> Order:
+        return self.apply_event(order_id, OrderEventType.LOCKED, timestamp, reason)
+
+    def unlock(self, order_id: int, timestamp, reason: str) -> Order:
+        return self.apply_event(order_id, OrderEventType.UNLOCKED, timestamp, reason)
+
+    def complete(self, order_id: int, timestamp, reason: str = "completed") -> Order:
+        return self.apply_event(order_id, OrderEventType.COMPLETED, timestamp, reason)
+
+    # ---------------------------------------------------------------------------- reading
+    def get_order(self, order_id: int) -> Order:
+        """The order, up to date with the ledger, with its fills merged in."""
+        view = self.ledger.view(self._orders, order_key(order_id))
+        if not view.state:
+            raise MissingData(f"{self.stack} order {order_id} does not exist")
+        return self._with_fills(order_from_doc(view.state), head=view.covered_seq)
+
+    def _with_fills(self, order: Order, head: int | None = None) -> Order:
+        fills = self.ledger.view(self._fills, order_key(order.order_id), head=head).state
+        filled, value = fills["filled"], fills["value"]
+        common = {"fill_datetime": fills["fill_datetime"], "commission": fills["commission"]}
+        if self.level is OrderLevel.INSTRUMENT:
+            total = sum(filled.values())
+            price = sum(value.values()) / total if total else None
+            return order.with_fills(filled=total, fill_price=price, **common)
+        legs = order.contract_dates
+        extra = set(filled) - set(legs)
+        if extra:
+            raise InvalidData(f"{self.stack} order {order.order_id} has fills in contracts "
+                              f"{sorted(extra)} that are not among its legs {list(legs)}")
+        return order.with_fills(
+            filled=tuple(filled.get(c, 0) for c in legs),
+            fill_price=tuple(value[c] / filled[c] if filled.get(c) else None for c in legs),
+            **common)
 
     def has_order(self, order_id: int) -> bool:
-        return self.store.exists(self.active, order_key(order_id))
+        try:
+            self.get_order(order_id)
+        except MissingData:
+            return False
+        return True
 
-    def order_ids(self, where: dict[str, Any] | None = None) -> list[int]:
-        return [int(k) for k in self.store.keys(self.active, where)]
+    def orders(self, where: dict[str, Any] | None = None,
+               include_completed: bool = False) -> list[Order]:
+        """Orders matching ``where`` (fields of the order record), by id; only active ones
+        unless ``include_completed``."""
+        head = self.ledger.sweep([self._orders.name, self._fills.name])
+        where = dict(where or {})
+        if not include_completed and "status" not in where:
+            where["status"] = {"$ne": OrderStatus.COMPLETED.value}
+        return [self._with_fills(order_from_doc(_record(doc)), head=head)
+                for _, doc in self.store.find(self.collection, where)]
 
-    def orders(self, where: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        return [doc for _, doc in self.store.find(self.active, where)]
+    def order_ids(self, where: dict[str, Any] | None = None,
+                  include_completed: bool = False) -> list[int]:
+        return [o.order_id for o in self.orders(where, include_completed)]
 
-    def archive_order_ops(self, order: dict[str, Any]) -> list[Operation]:
-        key = self._check(order)
-        return [Put(self.history_collection, key, order), Delete(self.active, key)]
+    def historic_orders(self, where: dict[str, Any] | None = None) -> list[Order]:
+        return self.orders({**(where or {}), "status": OrderStatus.COMPLETED.value})
 
-    def archive_order(self, order_id: int) -> None:
-        """Move an order from the stack to history in one atomic change."""
-        self.store.apply(self.archive_order_ops(self.get_order(order_id)))
+    def find_by_client_ref(self, client_ref: str) -> list[Order]:
+        """Broker orders carrying our reference ``client_ref`` (after a restart)."""
+        return self.orders({"client_ref": client_ref}, include_completed=True)
 
-    def historic_order(self, order_id: int) -> dict[str, Any]:
-        doc = self.store.get(self.history_collection, order_key(order_id))
-        if doc is None:
-            raise MissingData(f"{self.stack} order {order_id} is not in history")
-        return doc
+    def events(self, order_id: int) -> list[OrderEvent]:
+        """Every event of an order, oldest first."""
+        docs = self.ledger.records(0, None, {self._orders.field: order_key(order_id)})
+        return [OrderEvent.from_doc(doc["record"]) for doc in docs]
 
-    def historic_orders(self, where: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        return [doc for _, doc in self.store.find(self.history_collection, where)]
+    def _check_type(self, order: Order) -> None:
+        if not isinstance(order, self.order_class):
+            raise InvalidData(f"the {self.stack} stack takes {self.order_class.__name__}, "
+                              f"not {type(order).__name__}")
+
+
+def _record(doc: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k != "covered_seq"}
+

@@ -1,0 +1,440 @@
+"""The money ledger: an append-only log of immutable records, and the projections derived from it.
+
+**The ledger is the truth.** Collection ``ledger``, one document per record (see
+:mod:`sysobjects.orders.records`): fills, commission reports, order events, position
+adjustments. Each record is inserted once and never changed or deleted:
+
+* its key is its *sequence number* ``seq`` (zero-padded), allocated as "last sequence + 1" by
+  the insert itself: two writers racing for the same number get one insert each, the loser
+  tries the next number. So there are no gaps, and a record is only ever inserted after every
+  lower sequence number is already stored (*prefix property*);
+* its ``uid`` (``fill:<exec_id>``, ``event:<level>/<id>/<n>``, ...) has a unique index: booking
+  the same record twice is a no-op on every backend; booking a *different* record under a uid
+  already used is refused (:class:`InvalidData`) — an execution id never changes its content.
+
+A single-record insert is atomic on SQLite and MongoDB, so nothing that carries money needs a
+multi-record transaction.
+
+**Projections are caches.** Order fill totals (three levels), strategy and contract positions and
+the orders themselves (a fold of their events) are derived from the ledger. Each cached document
+carries ``covered_seq``: it includes exactly the records of its subject with ``seq <=
+covered_seq``. Bringing one up to date reads the ledger head ``H`` first (every record up to
+``H`` is then stored, by the prefix property), folds the subject's records in
+``(covered_seq, H]`` and writes the result *conditionally on the cached document's revision*;
+a writer that lost the race re-reads. This is idempotent and happens on every read and after
+every append, so a process killed between a ledger insert and its projection update leaves
+nothing that the next read does not finish. :meth:`LedgerData.check_projections` recomputes
+every cache from scratch; a mismatch is a CRITICAL log (an alert) and a rebuild, never a silent
+overwrite. :meth:`LedgerData.rebuild_projections` rebuilds them all.
+
+Reading one projection (a position) costs a document read, the head read and one indexed query,
+whatever the ledger's size.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from syscore.exceptions import ConcurrencyError, ExistingData, InvalidData, MissingData
+from sysdata.state.base import Index, Insert, Put, Replace, StateStore
+from sysobjects.orders.orders import order_from_doc
+from sysobjects.orders.records import (
+    RECORD_CLASSES,
+    CommissionReport,
+    Fill,
+    LedgerRecord,
+    OrderEvent,
+    PositionAdjustment,
+    RecordKind,
+)
+from sysobjects.orders.status import CREATION_EVENTS, OrderEventType, OrderLevel, initial_status
+
+LEDGER = "ledger"
+ORDER_FILLS = "order_fills"
+STRATEGY_POSITIONS = "strategy_positions"
+CONTRACT_POSITIONS = "contract_positions"
+ORDER_COLLECTIONS = {level: f"{level.value}_orders" for level in OrderLevel}
+SWEEPS = "ledger_sweeps"
+RETRIES = 100
+
+log = logging.getLogger("systrade.ledger")
+
+
+def seq_key(seq: int) -> str:
+    return f"{seq:015d}"
+
+
+# ---------------------------------------------------------------------------------- folds
+def _fold_position(state: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+    record = doc["record"]
+    return {**state, "position": state["position"] + record["quantity"],
+            "timestamp": record["timestamp"]}
+
+
+def _fold_order_fills(state: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+    record = doc["record"]
+    state = {**state, "filled": dict(state["filled"]), "value": dict(state["value"])}
+    if doc["kind"] == RecordKind.FILL.value:
+        leg = record["contract_date"]
+        state["filled"][leg] = state["filled"].get(leg, 0) + record["quantity"]
+        state["value"][leg] = state["value"].get(leg, 0.0) + record["quantity"] * record["price"]
+        state["commission"] += record["commission"] or 0.0
+        state["fills"] += 1
+        state["fill_datetime"] = max(state["fill_datetime"] or "", record["timestamp"])
+    elif doc["kind"] == RecordKind.COMMISSION.value:
+        state["commission"] += record["commission"]
+    return state
+
+
+def _fold_order(state: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+    event = OrderEvent.from_doc(doc["record"])
+    if event.event in CREATION_EVENTS:
+        status = initial_status(event.level, event.event)
+        order = order_from_doc({**event.changes, "level": event.level.value,
+                                "status": status.value, "events": 1, "reason": event.reason})
+    else:
+        if event.number != state.get("events", 0) + 1:
+            raise InvalidData(f"order {event.order_ref}: event {event.number} follows event "
+                              f"{state.get('events')} (ledger out of order)")
+        order = order_from_doc(state).apply(event.event, event.reason, event.changes)
+    return order.record_doc()
+
+
+@dataclass(frozen=True)
+class Projection:
+    """One kind of projection: the ledger field naming its subject, where the caches live and
+    how a record changes one (``fold``); ``kinds`` are the record kinds that can affect it."""
+
+    name: str
+    field: str
+    collection: str
+    key_prefix: str
+    kinds: tuple[RecordKind, ...]
+    initial: Callable[[str], dict[str, Any]]
+    fold: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
+
+    def key(self, subject: str) -> str:
+        return self.key_prefix + subject
+
+
+def _position_initial(labels: Callable[[str], dict[str, str]]):
+    return lambda subject: {"position": 0, "timestamp": None, **labels(subject)}
+
+
+def _order_fills_initial(subject: str) -> dict[str, Any]:
+    level, order_id = subject.split("/")
+    return {"level": level, "order_id": int(order_id), "filled": {}, "value": {},
+            "commission": 0.0, "fills": 0, "fill_datetime": None}
+
+
+_FILL_KINDS = (RecordKind.FILL, RecordKind.COMMISSION)
+PROJECTIONS: dict[str, Projection] = {p.name: p for p in [
+    Projection("strategy_position", "p_strategy", STRATEGY_POSITIONS, "",
+               (RecordKind.FILL, RecordKind.ADJUSTMENT),
+               _position_initial(lambda s: dict(zip(("strategy_name", "instrument_code"),
+                                                    s.split("/"), strict=True))),
+               _fold_position),
+    Projection("contract_position", "p_contract", CONTRACT_POSITIONS, "",
+               (RecordKind.FILL, RecordKind.ADJUSTMENT),
+               _position_initial(lambda s: dict(zip(("instrument_code", "contract_date"),
+                                                    s.split("/"), strict=True))),
+               _fold_position),
+    *[Projection(f"{level.value}_order_fills", f"p_{level.value}_order", ORDER_FILLS,
+                 f"{level.value}/", _FILL_KINDS,
+                 lambda s, lv=level: _order_fills_initial(f"{lv.value}/{s}"), _fold_order_fills)
+      for level in OrderLevel],
+    *[Projection(f"{level.value}_order", f"p_{level.value}_event", ORDER_COLLECTIONS[level], "",
+                 (RecordKind.EVENT,), lambda s: {}, _fold_order)
+      for level in OrderLevel],
+]}
+
+
+def order_key(order_id: int) -> str:
+    if isinstance(order_id, bool) or not isinstance(order_id, int) or order_id <= 0:
+        raise InvalidData(f"order id must be a positive integer, got {order_id!r}")
+    return f"{order_id:012d}"
+
+
+def subjects_of(record: LedgerRecord, fill_doc: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The projection subject fields a record carries (``{ledger field: subject}``)."""
+    out: dict[str, str] = {}
+    if isinstance(record, (Fill, PositionAdjustment)):
+        if record.strategy_name is not None:
+            out["p_strategy"] = f"{record.strategy_name}/{record.instrument_code}"
+        if record.contract_date is not None:
+            out["p_contract"] = f"{record.instrument_code}/{record.contract_date}"
+    if isinstance(record, Fill):
+        for level, order_id in ((OrderLevel.BROKER, record.broker_order_id),
+                                (OrderLevel.CONTRACT, record.contract_order_id),
+                                (OrderLevel.INSTRUMENT, record.instrument_order_id)):
+            if order_id is not None:
+                out[f"p_{level.value}_order"] = order_key(order_id)
+    if isinstance(record, CommissionReport) and fill_doc is not None:
+        out.update({k: v for k, v in fill_doc.items()
+                    if k.startswith("p_") and k.endswith("_order")})
+    if isinstance(record, OrderEvent):
+        out[f"p_{record.level.value}_event"] = order_key(record.order_id)
+    return out
+
+
+@dataclass(frozen=True)
+class Booked:
+    """Result of an append: the record's sequence number; ``duplicate`` if it was already in
+    the ledger (nothing written)."""
+
+    seq: int
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class ProjectionView:
+    """A projection's state and the ledger head ``covered_seq`` it is up to date with."""
+
+    state: dict[str, Any]
+    covered_seq: int
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    projection: str
+    subject: str
+    cached: dict[str, Any] | None
+    ledger: dict[str, Any]
+
+
+class LedgerData:
+    """The ledger and its projections in one state store (see the module docstring).
+
+    Record timestamps are tz-aware UTC; quantities signed contracts. Thread- and
+    process-safe: every write is a single-record insert or a compare-and-set.
+    """
+
+    def __init__(self, store: StateStore):
+        self.store = store
+        store.ensure_index(Index(LEDGER, ("uid",), unique=True))
+        store.ensure_index(Index(LEDGER, ("kind", "seq")))
+        for projection in PROJECTIONS.values():
+            store.ensure_index(Index(LEDGER, (projection.field, "seq")))
+
+    # --------------------------------------------------------------------------- the log
+    def head(self) -> int:
+        """The last sequence number (0 for an empty ledger)."""
+        last = self.store.find(LEDGER, order_by=None, descending=True, limit=1)
+        return int(last[0][0]) if last else 0
+
+    def append(self, record: LedgerRecord, expected_head: int | None = None,
+               update_projections: bool = True) -> Booked:
+        """Insert ``record`` once. A record with the same uid and content already there is a
+        no-op (``duplicate``); with different content, InvalidData. ``expected_head``: insert
+        only if the ledger's last sequence number is still that (else ConcurrencyError), for
+        writes decided on a projection read at that head."""
+        extra: dict[str, Any] = {}
+        if isinstance(record, CommissionReport):
+            fill = self.find_uid(f"fill:{record.exec_id}")
+            if fill is None:
+                raise MissingData(f"commission report for execution {record.exec_id!r}, which "
+                                  "is not booked yet: book the fill first")
+            extra = fill
+        content = record.to_doc()
+        doc = {"uid": record.uid, "kind": record.kind.value, "record": content,
+               **subjects_of(record, extra)}
+        for _ in range(RETRIES):
+            head = self.head() if expected_head is None else expected_head
+            seq = head + 1
+            try:
+                self.store.apply([Insert(LEDGER, seq_key(seq), {**doc, "seq": seq})])
+            except ExistingData:  # that sequence number is taken, or the uid is booked
+                existing = self.find_uid(record.uid)
+                if existing is not None:
+                    return self._duplicate(record, existing, content)
+                if expected_head is not None:
+                    raise ConcurrencyError(
+                        f"the ledger moved past sequence {expected_head} since it was read; "
+                        "re-read and decide again") from None
+                continue
+            if update_projections:
+                self.refresh_subjects(doc, seq)
+            return Booked(seq, False)
+        raise ConcurrencyError(f"could not append {record.uid}: too many concurrent writers")
+
+    def _duplicate(self, record: LedgerRecord, existing: dict[str, Any],
+                   content: dict[str, Any]) -> Booked:
+        if existing["record"] != content:
+            raise InvalidData(f"{record.uid} is already in the ledger with different content "
+                              f"(seq {existing['seq']}): {existing['record']} vs {content}")
+        self.refresh_subjects(existing, existing["seq"])
+        return Booked(existing["seq"], True)
+
+    def find_uid(self, uid: str) -> dict[str, Any] | None:
+        rows = self.store.find(LEDGER, {"uid": uid}, limit=1)
+        return rows[0][1] if rows else None
+
+    def records(self, after: int = 0, until: int | None = None,
+                where: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Ledger documents with ``after < seq <= until``, in sequence order."""
+        seq: dict[str, Any] = {"$gt": after}
+        if until is not None:
+            seq["$lte"] = until
+        return [doc for _, doc in self.store.find(LEDGER, {**(where or {}), "seq": seq},
+                                                  order_by="seq")]
+
+    @staticmethod
+    def record_of(doc: Mapping[str, Any]) -> LedgerRecord:
+        return RECORD_CLASSES[RecordKind(doc["kind"])].from_doc(doc["record"])
+
+    # -------------------------------------------------------------------- conveniences
+    def book_fill(self, fill: Fill) -> Booked:
+        return self.append(fill)
+
+    def book_commission(self, report: CommissionReport) -> Booked:
+        return self.append(report)
+
+    def book_adjustment(self, adjustment: PositionAdjustment,
+                        expected_head: int | None = None) -> Booked:
+        return self.append(adjustment, expected_head=expected_head)
+
+    # ------------------------------------------------------------------- projections
+    def refresh_subjects(self, doc: Mapping[str, Any], head: int) -> None:
+        """Bring up to date every projection a ledger document touches."""
+        for projection in PROJECTIONS.values():
+            subject = doc.get(projection.field)
+            if subject is not None:
+                self.view(projection, subject, head=head)
+
+    def view(self, projection: Projection | str, subject: str,
+             head: int | None = None) -> ProjectionView:
+        """The projection of ``subject``, brought up to date with the ledger (idempotent;
+        written back conditionally on the cache's revision, retried if another writer won).
+        ``head``: a sequence number known to be stored (default: read the head)."""
+        if isinstance(projection, str):
+            projection = PROJECTIONS[projection]
+        key = projection.key(subject)
+        for _ in range(RETRIES):
+            cached = self.store.get_versioned(projection.collection, key)
+            covered = cached.doc["covered_seq"] if cached else 0
+            upto = self.head() if head is None else head
+            if upto <= covered:
+                return ProjectionView(_state(cached.doc), covered)
+            new = self.records(covered, upto, {projection.field: subject})
+            if not new:
+                return ProjectionView(_state(cached.doc) if cached else
+                                      projection.initial(subject), upto)
+            state = _state(cached.doc) if cached else projection.initial(subject)
+            for doc in new:
+                state = projection.fold(state, doc)
+            stored = {**state, "covered_seq": upto}
+            try:
+                if cached:
+                    self.store.apply([Replace(projection.collection, key, stored, cached.rev)])
+                else:
+                    self.store.apply([Insert(projection.collection, key, stored)])
+            except (ConcurrencyError, ExistingData):
+                continue  # another process advanced it: read again
+            return ProjectionView(state, upto)
+        raise ConcurrencyError(f"{projection.name} {subject}: too many concurrent updates")
+
+    def cached(self, projection: Projection | str, subject: str) -> dict[str, Any] | None:
+        """The cached projection document as stored (no catching up)."""
+        if isinstance(projection, str):
+            projection = PROJECTIONS[projection]
+        return self.store.get(projection.collection, projection.key(subject))
+
+    def sweep(self, names: Iterable[str] | None = None) -> int:
+        """Bring every projection of ``names`` (default all) up to date with the whole ledger,
+        including subjects that have no cache yet (their writer died before writing it).
+        Reads only the records since the previous sweep; returns the head covered."""
+        head = self.head()
+        for projection in [PROJECTIONS[n] for n in (names or PROJECTIONS)]:
+            mark = self.store.get_versioned(SWEEPS, projection.name)
+            done = mark.doc["seq"] if mark else 0
+            if done >= head:
+                continue
+            subjects: set[str] = set()
+            for kind in projection.kinds:
+                for doc in self.records(done, head, {"kind": kind.value}):
+                    if doc.get(projection.field) is not None:
+                        subjects.add(doc[projection.field])
+            for subject in sorted(subjects):
+                self.view(projection, subject, head=head)
+            try:
+                if mark:
+                    self.store.apply([Replace(SWEEPS, projection.name, {"seq": head}, mark.rev)])
+                else:
+                    self.store.apply([Insert(SWEEPS, projection.name, {"seq": head})])
+            except (ConcurrencyError, ExistingData):
+                pass  # another process swept at the same time: either mark is correct
+        return head
+
+    def recompute(self, projection: Projection, subject: str, upto: int) -> dict[str, Any]:
+        """The projection of ``subject`` computed from scratch from the ledger up to ``upto``."""
+        state = projection.initial(subject)
+        for doc in self.records(0, upto, {projection.field: subject}):
+            state = projection.fold(state, doc)
+        return state
+
+    def check_projections(self, repair: bool = True) -> list[Mismatch]:
+        """Compare every cached projection with the ledger (recomputed from scratch up to the
+        sequence the cache claims to cover), and every ledger subject has a cache. Each
+        mismatch is logged CRITICAL and, with ``repair``, the cache is rebuilt."""
+        self.sweep()
+        mismatches = []
+        for projection in PROJECTIONS.values():
+            subjects = {doc[projection.field] for kind in projection.kinds
+                        for doc in self.records(0, None, {"kind": kind.value})
+                        if doc.get(projection.field) is not None}
+            cached_docs = {key[len(projection.key_prefix):]: doc for key, doc in
+                           self.store.find(projection.collection)
+                           if key.startswith(projection.key_prefix)}
+            for subject in sorted(subjects | set(cached_docs)):
+                cached = cached_docs.get(subject)
+                covered = cached["covered_seq"] if cached else self.head()
+                truth = self.recompute(projection, subject, covered)
+                if cached is not None and _state(cached) == truth:
+                    continue
+                mismatches.append(Mismatch(projection.name, subject, cached, truth))
+                log.critical("ledger projection %s %s differs from the ledger (cached %s, "
+                             "ledger %s)%s", projection.name, subject, cached, truth,
+                             ": rebuilt" if repair else "")
+                if repair:
+                    self._rebuild_one(projection, subject)
+        return mismatches
+
+    def _rebuild_one(self, projection: Projection, subject: str) -> None:
+        head = self.head()
+        state = self.recompute(projection, subject, head)
+        self.store.apply([Put(projection.collection, projection.key(subject),
+                              {**state, "covered_seq": head})])
+
+    def rebuild_projections(self) -> int:
+        """Recompute every projection from the ledger alone (one pass over it); returns the
+        number of cached documents written. Caches of subjects the ledger does not have are
+        deleted. Safe while other processes write (they compare-and-set against the caches)."""
+        head = self.head()
+        states: dict[tuple[str, str], dict[str, Any]] = {}
+        for doc in self.records(0, head):
+            for projection in PROJECTIONS.values():
+                subject = doc.get(projection.field)
+                if subject is None:
+                    continue
+                slot = (projection.name, subject)
+                state = states.get(slot) or projection.initial(subject)
+                states[slot] = projection.fold(state, doc)
+        collections = {p.collection for p in PROJECTIONS.values()}
+        for collection in collections:
+            self.store.drop(collection)
+        self.store.drop(SWEEPS)
+        ops = [Put(PROJECTIONS[name].collection, PROJECTIONS[name].key(subject),
+                   {**state, "covered_seq": head}) for (name, subject), state in states.items()]
+        for start in range(0, len(ops), 500):
+            self.store.apply(ops[start:start + 500])
+        for name in PROJECTIONS:
+            self.store.put(SWEEPS, name, {"seq": head})
+        log.warning("ledger projections rebuilt from %d ledger records (%d caches)", head,
+                    len(ops))
+        return len(ops)
+
+
+def _state(doc: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k != "covered_seq"}
