@@ -10,7 +10,7 @@ adjustments. Each record is inserted once and never changed or deleted:
   lower sequence number is already stored (*prefix property*);
 * its ``uid`` (``fill:<exec_id>``, ``event:<level>/<id>/<n>``, ...) has a unique index: booking
   the same record twice is a no-op on every backend; booking a *different* record under a uid
-  already used is refused (:class:`InvalidData`) — an execution id never changes its content.
+  already used is refused (:class:`ExistingData`) — an execution id never changes its content.
 
 A single-record insert is atomic on SQLite and MongoDB, so nothing that carries money needs a
 multi-record transaction.
@@ -227,7 +227,7 @@ class LedgerData:
     def append(self, record: LedgerRecord, expected_head: int | None = None,
                update_projections: bool = True) -> Booked:
         """Insert ``record`` once. A record with the same uid and content already there is a
-        no-op (``duplicate``); with different content, InvalidData. ``expected_head``: insert
+        no-op (``duplicate``); with different content, ExistingData. ``expected_head``: insert
         only if the ledger's last sequence number is still that (else ConcurrencyError), for
         writes decided on a projection read at that head."""
         extra: dict[str, Any] = {}
@@ -262,7 +262,7 @@ class LedgerData:
     def _duplicate(self, record: LedgerRecord, existing: dict[str, Any],
                    content: dict[str, Any]) -> Booked:
         if existing["record"] != content:
-            raise InvalidData(f"{record.uid} is already in the ledger with different content "
+            raise ExistingData(f"{record.uid} is already in the ledger with different content "
                               f"(seq {existing['seq']}): {existing['record']} vs {content}")
         self.refresh_subjects(existing, existing["seq"])
         return Booked(existing["seq"], True)
@@ -316,7 +316,8 @@ class LedgerData:
             covered = cached.doc["covered_seq"] if cached else 0
             upto = self.head() if head is None else head
             if upto <= covered:
-                return ProjectionView(_state(cached.doc), covered)
+                return ProjectionView(_state(cached.doc) if cached else
+                                      projection.initial(subject), covered)
             new = self.records(covered, upto, {projection.field: subject})
             if not new:
                 return ProjectionView(_state(cached.doc) if cached else

@@ -87,8 +87,11 @@ class OrderStackData:
     def _create(self, order: Order, event: OrderEventType, timestamp, reason: str) -> Order:
         record = OrderEvent(self.level, order.order_id, 1, event, timestamp, reason,
                             order.record_doc())
-        booked = self.ledger.append(record)
-        if booked.duplicate:
+        try:
+            booked = self.ledger.append(record)
+        except ExistingData:
+            booked = None
+        if booked is None or booked.duplicate:
             raise ExistingData(f"{self.stack} order {order.order_id} already exists")
         return self.get_order(order.order_id)
 
@@ -118,9 +121,7 @@ class OrderStackData:
                             reason, dict(changes or {}))
         try:
             self.ledger.append(record)
-        except InvalidData as exc:  # event n+1 exists with other content: a newer order
-            if "already in the ledger" not in str(exc):
-                raise
+        except ExistingData:  # event n+1 exists with other content: the order changed
             raise ConcurrencyError(
                 f"{self.stack} order {order.order_id} changed since it was read (event "
                 f"{record.number} exists); re-read it and decide again") from None

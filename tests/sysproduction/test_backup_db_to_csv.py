@@ -11,8 +11,11 @@ import pytest
 
 from syscore.exceptions import ExistingData
 from sysdata.backup import redact_store_uri, wipe_stores
+from sysdata.ledger import LedgerData
 from sysdata.state.sqlite_store import SqliteStateStore
 from sysinit.import_pysystemtrade_csv import import_pysystemtrade_csv
+from sysobjects.orders.orders import InstrumentOrder
+from sysobjects.orders.records import Fill
 from sysproduction.backup_db_to_csv import backup_db_to_csv
 from sysproduction.backup_state_store import backup_state_store, restore_state_store
 from sysproduction.restore_db_from_csv import restore_db_from_csv
@@ -216,33 +219,34 @@ def test_backup_after_a_swap_that_died_late_removes_the_leftover_old(tmp_path, b
 
 
 def test_backup_state_is_one_consistent_snapshot(tmp_path):
-    """Another process archives an order (stack -> history, atomically) while the backup runs:
-    the backup holds the order exactly once, never zero times."""
+    """Another process books a fill (ledger record, then its projections) while the backup
+    runs: the backup's positions equal what its own ledger says, never half a fill."""
     data = make_blob(tmp_path / "home")
     other = SqliteStateStore(tmp_path / "home" / "state.sqlite")  # a second process
     try:
         stack = data.order_stack("instrument")
         for _ in range(3):
-            stack.add_order({"order_id": stack.new_order_id(), "qty": 1})
+            stack.add_order(InstrumentOrder(order_id=stack.new_order_id(), strategy_name="trend",
+                                            instrument_code="CORN", trade=1), "2024-01-01")
         data.fx_prices.write("EURUSD", pd.Series([1.1], index=pd.DatetimeIndex(["2024-01-01"])))
-        archived = []
+        booked = []
 
-        def archive_once():
-            if not archived:
-                archived.append(True)
-                from sysdata.orders import OrderStackData
-                OrderStackData(other, "instrument").archive_order(2)
+        def book_once():
+            if not booked:
+                booked.append(LedgerData(other).book_fill(Fill(
+                    "exec-1", "CORN", "202403", 1, 450.0, "2024-01-02", "trend",
+                    instrument_order_id=2)))
 
-        # the archive happens in the middle of the backup, whatever it reads first
+        # the fill is booked in the middle of the backup, whatever it reads first
         real_find, real_read = data.state.find, data.timeseries.read
 
         def find(collection, *args, **kwargs):
-            if collection.endswith("_history"):
-                archive_once()
+            if collection == "strategy_positions":
+                book_once()
             return real_find(collection, *args, **kwargs)
 
         def read(*args, **kwargs):
-            archive_once()
+            book_once()
             return real_read(*args, **kwargs)
 
         data.state.find, data.timeseries.read = find, read
@@ -251,13 +255,22 @@ def test_backup_state_is_one_consistent_snapshot(tmp_path):
             backup_db_to_csv(str(out), data=data)
         finally:
             del data.state.find, data.timeseries.read
-        assert archived
-        keys = []
-        for name in ("instrument_stack", "instrument_history"):
+        assert booked
+
+        def rows(name):
             path = out / "state" / f"{name}.jsonl"
-            if path.exists():
-                keys += [json.loads(line)["key"] for line in path.read_text().splitlines()]
-        assert sorted(keys) == ["000000000001", "000000000002", "000000000003"]
+            return [json.loads(line) for line in path.read_text().splitlines()] \
+                if path.exists() else []
+
+        ledger = rows("ledger")
+        assert [r["doc"]["seq"] for r in ledger] == list(range(1, len(ledger) + 1))
+        fills = sum(r["doc"]["record"]["quantity"] for r in ledger if r["doc"]["kind"] == "fill")
+        cached = {r["key"]: r["doc"] for r in rows("strategy_positions")}
+        if "trend/CORN" in cached:  # a cache never claims more than the ledger it came with
+            assert cached["trend/CORN"]["covered_seq"] <= len(ledger)
+            assert cached["trend/CORN"]["position"] == fills
+        assert sorted(r["key"] for r in rows("instrument_orders")) == [
+            "000000000001", "000000000002", "000000000003"]
         assert json.loads((out / "state" / "_counters.json").read_text()) == {
             "instrument_order_id": 3}
     finally:
