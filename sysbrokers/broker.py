@@ -3,6 +3,13 @@
 Every method may raise :class:`~sysbrokers.errors.BrokerDisconnected` when the broker cannot be
 reached. Times are tz-aware UTC. "Now" is the broker's own notion of the current time (the
 simulated broker uses its injected clock).
+
+Shaped to fit an event-driven client (IB): broker order ids and execution ids are strings;
+every order and execution carries our ``client_ref`` (IB ``orderRef``) and the account;
+commissions may come later, keyed by execution id; :meth:`Broker.drain_events` hands over what
+happened since the last call (status changes, executions, commission reports, disconnects).
+Events are a convenience, not the truth: after a (re)connect, reconcile with
+:meth:`Broker.get_orders`, :meth:`Broker.find_orders` and :meth:`Broker.get_executions`.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from sysbrokers.objects import (
     AccountValue,
     BidAsk,
     BrokerContractDetails,
+    BrokerEvent,
     BrokerOrder,
     BrokerPosition,
     Execution,
@@ -29,6 +37,19 @@ BAR_COLUMNS: tuple[str, ...] = ("OPEN", "HIGH", "LOW", "FINAL", "VOLUME")
 
 class Broker(abc.ABC):
     """Abstract broker. Errors are exceptions from :mod:`sysbrokers.errors`."""
+
+    # ---- connection -----------------------------------------------------------------------
+    @abc.abstractmethod
+    def connect(self) -> None:
+        """Connect (idempotent). Events start to accumulate from here."""
+
+    @abc.abstractmethod
+    def is_connected(self) -> bool:
+        """Whether the last known state of the connection is up."""
+
+    @abc.abstractmethod
+    def drain_events(self) -> list[BrokerEvent]:
+        """Events since the previous call (oldest first), each returned once."""
 
     # ---- reference data -------------------------------------------------------------------
     @abc.abstractmethod
@@ -102,26 +123,32 @@ class Broker(abc.ABC):
         order_type: OrderType = OrderType.MARKET,
         limit_price: float | None = None,
         client_ref: str = "",
+        account: str = "",
     ) -> BrokerOrder:
-        """Send an order; returns it as recorded. :class:`OrderRejected` if refused."""
+        """Send an order; returns it as recorded. :class:`OrderRejected` if refused.
+        ``account`` empty: the broker's default account."""
 
     @abc.abstractmethod
     def modify_order(
-        self, order_id: int, quantity: int | None = None, limit_price: float | None = None
+        self, order_id: str, quantity: int | None = None, limit_price: float | None = None
     ) -> BrokerOrder:
         """Change quantity and/or limit price of a live order (:class:`InvalidOrderState`)."""
 
     @abc.abstractmethod
-    def cancel_order(self, order_id: int) -> BrokerOrder:
+    def cancel_order(self, order_id: str) -> BrokerOrder:
         """Request cancellation. Fills can still arrive until the cancel takes effect."""
 
     @abc.abstractmethod
-    def get_order(self, order_id: int) -> BrokerOrder:
+    def get_order(self, order_id: str) -> BrokerOrder:
         """One order (:class:`UnknownOrder` if the id is unknown)."""
 
     @abc.abstractmethod
     def get_orders(self, open_only: bool = False) -> list[BrokerOrder]:
         """All orders (or only non-terminal ones), by id."""
+
+    def find_orders(self, client_ref: str) -> list[BrokerOrder]:
+        """Orders placed with our reference ``client_ref`` (after a restart: what did I place?)."""
+        return [o for o in self.get_orders() if o.client_ref == client_ref]
 
     @abc.abstractmethod
     def get_executions(self, since: pd.Timestamp | None = None) -> list[Execution]:

@@ -37,12 +37,13 @@ class RejectReason(enum.Enum):
     INVALID_QUANTITY = "invalid quantity"
     INVALID_PRICE = "invalid limit price"
     EXCHANGE_REJECT = "rejected by the exchange"
+    UNKNOWN_ACCOUNT = "unknown account"
 
 
 class OrderRejected(BrokerError):
     """The broker refused an order; ``reason`` says why, ``order_id`` is set if one was recorded."""
 
-    def __init__(self, reason: RejectReason, detail: str = "", order_id: int | None = None):
+    def __init__(self, reason: RejectReason, detail: str = "", order_id: str | None = None):
         self.reason = reason
         self.detail = detail
         self.order_id = order_id

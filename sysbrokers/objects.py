@@ -45,9 +45,9 @@ class BrokerContractDetails:
     """What the broker knows about one futures contract.
 
     ``multiplier`` is the value of one price point in ``currency`` (e.g. 50 USD per cent for
-    CBOT corn quoted in cents); ``ib_multiplier`` and ``ib_price_magnifier`` are IB's own view of
-    the same contract (IB quotes corn with multiplier 5000 and price magnifier 100).
-    ``expiry`` is the last trading date (exchange local date).
+    CBOT corn quoted in cents). ``expiry`` is the last trading date (exchange local date).
+    IB's own view of a contract (symbol, exchange, multiplier, price magnifier) is not here:
+    it belongs to the IB mapping (:class:`sysdata.broker_config.IBFuturesConfig`).
     """
 
     instrument_code: str
@@ -57,11 +57,6 @@ class BrokerContractDetails:
     currency: str
     tick_size: float
     exchange: str
-    ib_symbol: str
-    ib_exchange: str
-    ib_currency: str
-    ib_multiplier: float
-    ib_price_magnifier: int = 1
     asset_class: str = ""
     description: str = ""
 
@@ -232,13 +227,15 @@ def check_transition(old: OrderStatus, new: OrderStatus) -> None:
 class BrokerOrder:
     """An order as the broker sees it.
 
+    ``order_id`` is the broker's id, a string (IB: the order id or permId; ids are never reused).
     ``quantity`` and ``filled_quantity`` are signed and share a sign; ``avg_fill_price`` is
     ``None`` until something fills. ``reason`` explains a rejection or cancellation.
-    ``client_ref`` is an optional free-text reference supplied by the caller (e.g. the stack
-    order id) so orders can be matched after a restart.
+    ``client_ref`` is our reference sent with the order (IB's ``orderRef``, e.g.
+    ``systrade/broker/42``) so that a restarted process finds what it placed
+    (:meth:`Broker.find_orders`); ``account`` the broker account it was placed in.
     """
 
-    order_id: int
+    order_id: str
     instrument_code: str
     contract_date: str
     quantity: int
@@ -250,6 +247,7 @@ class BrokerOrder:
     commission: float = 0.0
     reason: str = ""
     client_ref: str = ""
+    account: str = ""
     placed_at: pd.Timestamp | None = None
     updated_at: pd.Timestamp | None = None
 
@@ -279,19 +277,73 @@ class BrokerOrder:
 
 @dataclass(frozen=True)
 class Execution:
-    """One fill. ``quantity`` is signed; ``commission`` is in ``commission_currency``."""
+    """One fill. ``exec_id`` is the broker's execution id, a string unique per execution (IB's
+    execId; a correction of an execution has a new id with the same stem). ``quantity`` is
+    signed. ``commission`` (in ``commission_currency``) is None until known: IB reports it
+    later in a :class:`CommissionReport` keyed by ``exec_id``. ``client_ref`` and ``account``
+    are those of the order."""
 
-    exec_id: int
-    order_id: int
+    exec_id: str
+    order_id: str
     instrument_code: str
     contract_date: str
     quantity: int
     price: float
-    commission: float
+    commission: float | None
     commission_currency: str
     timestamp: pd.Timestamp
+    client_ref: str = ""
+    account: str = ""
 
     def __post_init__(self) -> None:
         _check_utc("timestamp", self.timestamp)
         if self.quantity == 0:
             raise ValueError("an execution must have a non-zero quantity")
+        if not isinstance(self.exec_id, str) or not self.exec_id:
+            raise ValueError(f"exec_id must be a non-empty string, got {self.exec_id!r}")
+
+
+@dataclass(frozen=True)
+class CommissionReport:
+    """The commission of execution ``exec_id``, in ``currency`` (may arrive after the fill)."""
+
+    exec_id: str
+    commission: float
+    currency: str
+    timestamp: pd.Timestamp
+
+    def __post_init__(self) -> None:
+        _check_utc("timestamp", self.timestamp)
+
+
+@dataclass(frozen=True)
+class OrderStatusEvent:
+    """An order changed status (or was modified) at the broker."""
+
+    order: BrokerOrder
+
+
+@dataclass(frozen=True)
+class ExecutionEvent:
+    """A new execution."""
+
+    execution: Execution
+
+
+@dataclass(frozen=True)
+class CommissionEvent:
+    report: CommissionReport
+
+
+@dataclass(frozen=True)
+class ConnectionEvent:
+    """The connection went down (``connected`` False) or came back; ``reason`` says why.
+    After a reconnect, events of the outage may be lost: reconcile with get_orders and
+    get_executions."""
+
+    connected: bool
+    reason: str
+    timestamp: pd.Timestamp
+
+
+BrokerEvent = OrderStatusEvent | ExecutionEvent | CommissionEvent | ConnectionEvent

@@ -30,6 +30,7 @@ import pandas as pd
 
 from sysbrokers.broker import Broker, Frequency
 from sysbrokers.errors import (
+    BrokerDisconnected,
     InvalidOrderState,
     OrderRejected,
     RejectReason,
@@ -40,9 +41,15 @@ from sysbrokers.objects import (
     AccountValue,
     BidAsk,
     BrokerContractDetails,
+    BrokerEvent,
     BrokerOrder,
     BrokerPosition,
+    CommissionEvent,
+    CommissionReport,
+    ConnectionEvent,
     Execution,
+    ExecutionEvent,
+    OrderStatusEvent,
     OrderStatus,
     OrderType,
     TradingHours,
@@ -71,7 +78,8 @@ class SimBrokerConfig:
     * ``max_order_size`` [500] contracts per order;
     * ``exchange_reject_rate`` [0]: probability an order is rejected on arrival;
     * ``synchronous`` [NORMAL]: SQLite synchronous mode (NORMAL survives process kills; FULL
-      also survives power loss).
+      also survives power loss);
+    * ``account`` [SIM0001]: the one account; orders for any other account are rejected.
     """
 
     base_currency: str = "USD"
@@ -85,6 +93,7 @@ class SimBrokerConfig:
     max_order_size: int = 500
     exchange_reject_rate: float = 0.0
     synchronous: str = "NORMAL"
+    account: str = "SIM0001"
 
     def __post_init__(self) -> None:
         if self.fill_interval <= pd.Timedelta(0) or self.sparse_interval <= pd.Timedelta(0):
@@ -165,9 +174,75 @@ class SimBroker(Broker):
                 BrokerStore.set_meta(conn, "base_currency", self.config.base_currency)
                 BrokerStore.set_meta(conn, "processed_ns", "0")
             self._base_currency = BrokerStore.get_meta(conn, "base_currency") or "USD"
+        self._connected = False
+        self._event_cursor = 0
+        self._pending: list[BrokerEvent] = []
+        self._ever_connected = False
+        self.connect()
+
+    # ================================================================= connection & events
+    def connect(self) -> None:
+        """Connect (idempotent). Events are drained from the moment of connection on; what
+        happened while disconnected is found with get_orders / get_executions."""
+        if self._connected:
+            return
+        if self.store.closed:
+            self.store = BrokerStore(self.path, self.config.synchronous)
+        self._connected = True
+        self.process()  # what happened while disconnected is state, not events
+        rows = self.store.read("SELECT MAX(event_id) AS last FROM events")
+        self._event_cursor = rows[0]["last"] or 0
+        if self._ever_connected:
+            self._pending.append(ConnectionEvent(True, "reconnected: reconcile orders and "
+                                                 "executions", self.clock.now()))
+        self._ever_connected = True
+
+    def is_connected(self) -> bool:
+        return self._connected
+
+    def disconnect(self, reason: str = "disconnected") -> None:
+        """Drop the connection (as a gateway restart would); calls raise BrokerDisconnected
+        until :meth:`connect`."""
+        if self._connected:
+            self._connected = False
+            self._pending.append(ConnectionEvent(False, reason, self.clock.now()))
 
     def close(self) -> None:
+        self._connected = False
         self.store.close()
+
+    def _require_connection(self) -> None:
+        if not self._connected:
+            raise BrokerDisconnected("the simulated broker is disconnected: connect() first")
+
+    def drain_events(self) -> list[BrokerEvent]:
+        """Order status changes, executions and commission reports since the last call (each
+        order event carries the order as it is now), then connection changes."""
+        pending, self._pending = self._pending, []
+        if not self._connected:
+            return pending
+        self.process()
+        rows = self.store.read("SELECT * FROM events WHERE event_id > ? ORDER BY event_id",
+                               (self._event_cursor,))
+        events: list[BrokerEvent] = []
+        for row in rows:
+            self._event_cursor = row["event_id"]
+            if row["kind"] == "order":
+                events.append(OrderStatusEvent(self.get_order(str(row["ref"]))))
+            else:
+                execution = self._executions("WHERE e.exec_id = ?", (row["ref"],))[0]
+                if row["kind"] == "execution":
+                    events.append(ExecutionEvent(execution))
+                else:
+                    events.append(CommissionEvent(CommissionReport(
+                        execution.exec_id, float(execution.commission),
+                        execution.commission_currency, execution.timestamp)))
+        return events + pending
+
+    @staticmethod
+    def _event(conn, kind: str, ref: int, time_ns: int) -> None:
+        conn.execute("INSERT INTO events(kind, ref, time_ns) VALUES(?, ?, ?)",
+                     (kind, int(ref), int(time_ns)))
 
     # ================================================================= time & processing
     def _now_ns(self) -> int:
@@ -175,6 +250,7 @@ class SimBroker(Broker):
 
     def process(self, now: pd.Timestamp | None = None) -> None:
         """Advance every working order up to ``now`` (default: the clock). Idempotent."""
+        self._require_connection()
         now_ns = aware_to_utc(now).value if now is not None else self._now_ns()
         rows = self.store.read("SELECT value FROM meta WHERE key = 'processed_ns'")
         if rows and int(rows[0]["value"]) >= now_ns:
@@ -309,6 +385,8 @@ class SimBroker(Broker):
             "UPDATE orders SET status = ?, reason = ?, processed_ns = ?, updated_ns = ? WHERE order_id = ?",
             (new_status.value, reason, max(now_ns, row["processed_ns"]), now_ns, order_id),
         )
+        if new_status is not status:
+            self._event(conn, "order", order_id, now_ns)
         return fills
 
     def _slippage(self, row: sqlite3.Row, tick: float) -> float:
@@ -334,12 +412,13 @@ class SimBroker(Broker):
             "UPDATE orders SET status = ?, reason = ?, processed_ns = ?, updated_ns = ? WHERE order_id = ?",
             (status.value, reason, max(now_ns, row["processed_ns"]), now_ns, row["order_id"]),
         )
+        self._event(conn, "order", row["order_id"], now_ns)
 
     def _book_fill(self, conn: sqlite3.Connection, fill: _Fill) -> None:
         order = conn.execute("SELECT * FROM orders WHERE order_id = ?", (fill.order_id,)).fetchone()
         spec = self.market.spec(order["instrument_code"])
         commission = abs(fill.quantity) * spec.commission
-        conn.execute(
+        cur = conn.execute(
             "INSERT INTO executions(order_id, instrument_code, contract_date, quantity, price, commission,"
             " currency, time_ns) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -353,6 +432,8 @@ class SimBroker(Broker):
                 fill.time_ns,
             ),
         )
+        self._event(conn, "execution", cur.lastrowid, fill.time_ns)
+        self._event(conn, "commission", cur.lastrowid, fill.time_ns)  # IB: its own report
         filled = order["filled_quantity"] + fill.quantity
         if abs(filled) > abs(order["quantity"]):
             raise AssertionError(f"order {fill.order_id} would be overfilled")  # invariant guard
@@ -550,9 +631,15 @@ class SimBroker(Broker):
         order_type: OrderType = OrderType.MARKET,
         limit_price: float | None = None,
         client_ref: str = "",
+        account: str = "",
     ) -> BrokerOrder:
         """See :meth:`Broker.place_order`. Every contract in the simulated universe is monthly,
         so a ``'YYYYMMDD'`` contract date is recorded as its ``'YYYYMM'``."""
+        self._require_connection()
+        account = account or self.config.account
+        if account != self.config.account:
+            raise OrderRejected(RejectReason.UNKNOWN_ACCOUNT,
+                                f"{account!r} (this broker has {self.config.account!r})")
         if (
             isinstance(quantity, bool)
             or not isinstance(quantity, (int, np.integer))
@@ -578,11 +665,12 @@ class SimBroker(Broker):
         arrival = now_ns + self.config.latency.value
         with self.store.transaction() as conn:
             cur = conn.execute(
-                "INSERT INTO orders(client_ref, instrument_code, contract_date, quantity, order_type, limit_price,"
-                " status, reason, placed_ns, arrival_ns, processed_ns, updated_ns)"
-                " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO orders(client_ref, account, instrument_code, contract_date, quantity,"
+                " order_type, limit_price, status, reason, placed_ns, arrival_ns, processed_ns,"
+                " updated_ns) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     client_ref,
+                    account,
                     instrument_code,
                     contract_date,
                     quantity,
@@ -597,11 +685,12 @@ class SimBroker(Broker):
                 ),
             )
             order_id = int(cur.lastrowid)
+            self._event(conn, "order", order_id, now_ns)
             if reason is None:
                 self._process_locked(conn, now_ns, only=order_id)
         if reason is not None:
-            raise OrderRejected(reason, detail, order_id)
-        return self.get_order(order_id)
+            raise OrderRejected(reason, detail, str(order_id))
+        return self.get_order(str(order_id))
 
     def _placement_rejection(
         self, code: str, contract: str, quantity: int, limit_price: float | None, now_ns: int
@@ -632,8 +721,9 @@ class SimBroker(Broker):
         return None, ""
 
     def modify_order(
-        self, order_id: int, quantity: int | None = None, limit_price: float | None = None
+        self, order_id: str, quantity: int | None = None, limit_price: float | None = None
     ) -> BrokerOrder:
+        order_id = _parse_id(order_id)
         now_ns = self._now_ns()
         self.process(pd.Timestamp(now_ns, tz="UTC"))
         with self.store.transaction() as conn:
@@ -671,9 +761,11 @@ class SimBroker(Broker):
                 "UPDATE orders SET quantity = ?, limit_price = ?, status = ?, updated_ns = ? WHERE order_id = ?",
                 (new_qty, new_limit, new_status.value, now_ns, order_id),
             )
-        return self.get_order(order_id)
+            self._event(conn, "order", order_id, now_ns)
+        return self.get_order(str(order_id))
 
-    def cancel_order(self, order_id: int) -> BrokerOrder:
+    def cancel_order(self, order_id: str) -> BrokerOrder:
+        order_id = _parse_id(order_id)
         now_ns = self._now_ns()
         self.process(pd.Timestamp(now_ns, tz="UTC"))
         with self.store.transaction() as conn:
@@ -694,8 +786,9 @@ class SimBroker(Broker):
                         order_id,
                     ),
                 )
+                self._event(conn, "order", order_id, now_ns)
                 self._process_locked(conn, now_ns, only=order_id)
-        return self.get_order(order_id)
+        return self.get_order(str(order_id))
 
     def _order_row(self, conn, order_id: int) -> sqlite3.Row:
         row = conn.execute("SELECT * FROM orders WHERE order_id = ?", (int(order_id),)).fetchone()
@@ -703,9 +796,9 @@ class SimBroker(Broker):
             raise UnknownOrder(f"no order with id {order_id}")
         return row
 
-    def get_order(self, order_id: int) -> BrokerOrder:
+    def get_order(self, order_id: str) -> BrokerOrder:
         self.process()
-        rows = self.store.read("SELECT * FROM orders WHERE order_id = ?", (int(order_id),))
+        rows = self.store.read("SELECT * FROM orders WHERE order_id = ?", (_parse_id(order_id),))
         if not rows:
             raise UnknownOrder(f"no order with id {order_id}")
         return _order_from_row(rows[0])
@@ -719,16 +812,24 @@ class SimBroker(Broker):
             params = OPEN_STATUSES
         return [_order_from_row(r) for r in self.store.read(sql + " ORDER BY order_id", params)]
 
+    def find_orders(self, client_ref: str) -> list[BrokerOrder]:
+        self.process()
+        return [_order_from_row(r) for r in self.store.read(
+            "SELECT * FROM orders WHERE client_ref = ? ORDER BY order_id", (client_ref,))]
+
     def get_executions(self, since: pd.Timestamp | None = None) -> list[Execution]:
         self.process()
         since_ns = aware_to_utc(since).value if since is not None else -(2**62)
+        return self._executions("WHERE e.time_ns >= ?", (since_ns,))
+
+    def _executions(self, where: str, params: tuple) -> list[Execution]:
         rows = self.store.read(
-            "SELECT * FROM executions WHERE time_ns >= ? ORDER BY exec_id", (since_ns,)
-        )
+            "SELECT e.*, o.client_ref, o.account FROM executions e JOIN orders o"
+            f" ON o.order_id = e.order_id {where} ORDER BY e.exec_id", params)
         return [
             Execution(
-                r["exec_id"],
-                r["order_id"],
+                exec_id_text(r["exec_id"]),
+                str(r["order_id"]),
                 r["instrument_code"],
                 r["contract_date"],
                 r["quantity"],
@@ -736,9 +837,25 @@ class SimBroker(Broker):
                 r["commission"],
                 r["currency"],
                 pd.Timestamp(r["time_ns"], tz="UTC"),
+                client_ref=r["client_ref"],
+                account=r["account"],
             )
             for r in rows
         ]
+
+
+def exec_id_text(exec_id: int) -> str:
+    """The simulated broker's execution id as text, IB-like: ``sim.<number>.01`` (a stem and
+    a correction suffix; the simulator never corrects an execution)."""
+    return f"sim.{int(exec_id):010d}.01"
+
+
+def _parse_id(order_id: str | int) -> int:
+    try:
+        value = int(order_id)
+    except (TypeError, ValueError):
+        raise UnknownOrder(f"no order with id {order_id!r}") from None
+    return value
 
 
 def _off_tick(price: float, tick: float) -> bool:
@@ -748,7 +865,7 @@ def _off_tick(price: float, tick: float) -> bool:
 
 def _order_from_row(r: sqlite3.Row) -> BrokerOrder:
     return BrokerOrder(
-        order_id=r["order_id"],
+        order_id=str(r["order_id"]),
         instrument_code=r["instrument_code"],
         contract_date=r["contract_date"],
         quantity=r["quantity"],
@@ -760,6 +877,7 @@ def _order_from_row(r: sqlite3.Row) -> BrokerOrder:
         commission=r["commission"],
         reason=r["reason"],
         client_ref=r["client_ref"],
+        account=r["account"],
         placed_at=pd.Timestamp(r["placed_ns"], tz="UTC"),
         updated_at=pd.Timestamp(r["updated_ns"], tz="UTC"),
     )

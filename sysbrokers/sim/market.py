@@ -138,11 +138,6 @@ class MarketModel:
             currency=spec.currency,
             tick_size=spec.tick_size,
             exchange=spec.exchange,
-            ib_symbol=spec.ib.symbol,
-            ib_exchange=spec.ib.exchange,
-            ib_currency=spec.ib.currency,
-            ib_multiplier=spec.ib.multiplier,
-            ib_price_magnifier=spec.ib.price_magnifier,
             asset_class=spec.asset_class,
             description=spec.description,
         )

@@ -40,6 +40,12 @@ CREATE TABLE IF NOT EXISTS orders (
     updated_ns INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS orders_status ON orders(status);
+CREATE TABLE IF NOT EXISTS events (
+    event_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    ref INTEGER NOT NULL,
+    time_ns INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS executions (
     exec_id INTEGER PRIMARY KEY AUTOINCREMENT,
     order_id INTEGER NOT NULL REFERENCES orders(order_id),
@@ -98,6 +104,9 @@ class BrokerStore:
         with self.transaction() as conn:
             for statement in statements:
                 conn.execute(statement)
+            columns = [r["name"] for r in conn.execute("PRAGMA table_info(orders)")]
+            if "account" not in columns:  # a file written before accounts existed
+                conn.execute("ALTER TABLE orders ADD COLUMN account TEXT NOT NULL DEFAULT ''")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -113,8 +122,11 @@ class BrokerStore:
     def read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         return self._conn.execute(sql, params).fetchall()
 
+    closed = False
+
     def close(self) -> None:
         self._conn.close()
+        self.closed = True
 
     # ---- meta ------------------------------------------------------------------------------
     @staticmethod

@@ -64,7 +64,7 @@ class BrokerContractTests:
         details = b.get_contract_details(harness.instrument_code, harness.contract_date)
         assert details.instrument_code == harness.instrument_code
         assert details.multiplier > 0 and details.tick_size > 0 and len(details.currency) == 3
-        assert details.ib_symbol and details.ib_exchange
+        assert details.exchange and not hasattr(details, "ib_symbol")  # IB mapping elsewhere
 
     def test_unknown_contracts_raise(self, harness: BrokerHarness):
         with pytest.raises(UnknownContract):

@@ -26,7 +26,7 @@ UTC = "UTC"
 
 def _order(**kw) -> BrokerOrder:
     base = dict(
-        order_id=1,
+        order_id="1",
         instrument_code="CORN",
         contract_date="202412",
         quantity=5,
@@ -96,7 +96,7 @@ def test_contract_dates_and_details_validation():
             check_contract_date(bad)
     with pytest.raises(ValueError):
         BrokerContractDetails(
-            "X", "202412", dt.date(2024, 12, 13), 0, "USD", 1, "E", "X", "E", "USD", 1
+            "X", "202412", dt.date(2024, 12, 13), 0, "USD", 1, "E"
         )
 
 

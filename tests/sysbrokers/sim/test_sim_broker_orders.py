@@ -83,7 +83,7 @@ def test_fills_never_exceed_the_order_under_any_schedule(systrade_home, tmp_path
     clock_b.advance(300 * SEC)
     key = [(e.order_id, e.quantity, e.price, e.timestamp) for e in polled.get_executions()]
     assert key == [(e.order_id, e.quantity, e.price, e.timestamp) for e in lazy.get_executions()]
-    assert {o.order_id: o.filled_quantity for o in polled.get_orders()} == {1: 97, 2: -45}
+    assert {o.order_id: o.filled_quantity for o in polled.get_orders()} == {'1': 97, '2': -45}
 
 
 def test_cancel_after_partial_fill(sim):

@@ -93,7 +93,7 @@ def _kill(proc: subprocess.Popen) -> None:
 
 def test_sigkill_between_order_and_fill_loses_nothing_and_duplicates_nothing(systrade_home):
     child = _spawn(_PLACE_THEN_HANG, systrade_home)
-    order_id = int(child.stdout.readline())
+    order_id = child.stdout.readline().strip()
     _kill(child)
     SimulatedClock(systrade_home).advance(pd.Timedelta(minutes=10))
     first = _report(systrade_home)
@@ -168,7 +168,7 @@ def test_concurrent_processes_get_unique_ids(systrade_home):
         out, err = child.communicate(timeout=120)
         assert child.returncode == 0, err
         ids.extend(json.loads(out))
-    assert sorted(ids) == list(range(1, 76))
+    assert sorted(int(i) for i in ids) == list(range(1, 76))
     SimulatedClock(systrade_home).advance(pd.Timedelta(minutes=1))
     report = _report(systrade_home)
     assert len(report["orders"]) == 75 and all(o[1] == "FILLED" for o in report["orders"])
