@@ -185,3 +185,31 @@ def test_state_restore_refuses_to_finish_an_interrupted_full_restore(tmp_path, b
     blob.state.put("_restore", "in_progress", {"source": "/somewhere/csv", "kind": "csv"})
     with pytest.raises(ExistingData, match="full restore from /somewhere/csv"):
         restore_state_store(path, overwrite=True, data=blob)
+
+
+def test_ledger_survives_backup_and_restore(tmp_path, blob):
+    """Fills, order events and projections round-trip; redelivering a fill to the restored
+    store is still a no-op (the unique execution ids hold there too)."""
+    from sysobjects.orders.orders import BrokerOrder, Leg
+    from sysobjects.orders.records import Fill
+    from sysobjects.orders.status import OrderEventType
+
+    stack = blob.order_stack("broker")
+    stack.add_order(BrokerOrder(order_id=stack.new_order_id(), strategy_name="trend",
+                                instrument_code="CORN", legs=(Leg("202403", 4),)), "2024-01-02")
+    stack.apply_event(1, OrderEventType.SENT, "2024-01-02", "sent")
+    the_fill = Fill("e-1.01", "CORN", "202403", 3, 450.5, "2024-01-02 10:00", "trend",
+                    broker_order_id=1)
+    blob.ledger.book_fill(the_fill)
+    path = backup_state_store(str(tmp_path / "sb"), data=blob)
+    fresh = make_blob(tmp_path / "fresh")
+    try:
+        restore_state_store(path, data=fresh)
+        assert fresh.ledger.check_projections(repair=False) == []
+        assert fresh.positions.get_strategy_position("trend", "CORN") == 3
+        assert fresh.positions.get_contract_position("CORN", "202403") == 3
+        assert fresh.order_stack("broker").get_order(1) == stack.get_order(1)
+        assert fresh.ledger.book_fill(the_fill).duplicate
+        assert fresh.positions.get_strategy_position("trend", "CORN") == 3
+    finally:
+        fresh.close()
