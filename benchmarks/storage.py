@@ -7,10 +7,10 @@ goes through the public data interfaces:
 * time series, in a fresh LMDB directory per repeat: ``AdjustedPricesData`` write and read of
   200 instruments x 50 years of business-day prices (one column), and ``FuturesContractPriceData``
   write and read of 200 contracts x 2 years of hourly OHLCV bars (24 bars per business day);
-* state, in a fresh store per repeat: ``OrderStackData`` with 10,000 order inserts
-  (``new_order_id`` + ``add_order``, one atomic change each) and 10,000 updates
-  (``update_order``), on SQLite and MongoDB; plus the same inserts and updates batched through
-  ``StateStore.apply`` (1,000 operations per atomic change).
+* state, in a fresh store per repeat: 10,000 order-sized documents inserted (``next_id`` +
+  ``Insert``, one atomic change each) and 10,000 replaced (``Put``), on SQLite and MongoDB; plus
+  the same inserts and updates batched through ``StateStore.apply`` (1,000 operations per
+  atomic change). Orders and fills through the ledger are measured by ``benchmarks/ledger.py``.
 
 MongoDB is the server named by ``SYSTRADE_MONGO_URL`` or, when unset, an ``nx-27017``
 MongoDB-wire server started on 127.0.0.1 for the run (a Python server: its figures say nothing
@@ -37,9 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sysdata.orders import OrderStackData  # noqa: E402
 from sysdata.prices import AdjustedPricesData, FuturesContractPriceData  # noqa: E402
-from sysdata.state.base import StateStore  # noqa: E402
+from sysdata.state.base import Insert, Put, StateStore  # noqa: E402
 from sysdata.timeseries.arctic_store import TimeSeriesStore  # noqa: E402
 
 BATCH_SIZE = 1000
@@ -172,38 +171,37 @@ def order(order_id: int, fill: int = 0) -> dict:
 
 
 def state_pass(store: StateStore, n: int) -> dict[str, float]:
-    """``n`` orders inserted and updated one change at a time on the instrument stack, then
-    ``n`` more inserted and updated in batches on the contract stack; seconds per step."""
+    """``n`` order documents inserted and replaced one change at a time, then ``n`` more
+    inserted and replaced in batches; seconds per step."""
     out = {}
-    stack = OrderStackData(store, "instrument")
     ids: list[int] = []
     start = time.perf_counter()
     for _ in range(n):
-        order_id = stack.new_order_id()
-        stack.add_order(order(order_id))
+        order_id = store.next_id("bench_order_id")
+        store.apply([Insert("bench_orders", f"{order_id:012d}", order(order_id))])
         ids.append(order_id)
     out["ins"] = time.perf_counter() - start
     start = time.perf_counter()
     for order_id in ids:
-        stack.update_order(order(order_id, fill=5))
+        store.apply([Put("bench_orders", f"{order_id:012d}", order(order_id, fill=5))])
     out["upd"] = time.perf_counter() - start
-    assert stack.get_order(ids[-1])["fill"] == 5
+    assert store.get("bench_orders", f"{ids[-1]:012d}")["fill"] == 5
 
-    batched = OrderStackData(store, "contract")
-    first = batched.new_order_id()
+    first = store.next_id("bench_batch_id")
     batch_ids = list(range(first, first + n))
-    store.set_counter_at_least("contract_order_id", batch_ids[-1])
+    store.set_counter_at_least("bench_batch_id", batch_ids[-1])
     start = time.perf_counter()
     for begin in range(0, n, BATCH_SIZE):
-        store.apply([batched.add_order_op(order(i)) for i in batch_ids[begin:begin + BATCH_SIZE]])
+        store.apply([Insert("bench_batched", f"{i:012d}", order(i))
+                     for i in batch_ids[begin:begin + BATCH_SIZE]])
     out["bins"] = time.perf_counter() - start
     start = time.perf_counter()
     for begin in range(0, n, BATCH_SIZE):
-        store.apply([batched.update_order_op(order(i, fill=5))
+        store.apply([Put("bench_batched", f"{i:012d}", order(i, fill=5))
                      for i in batch_ids[begin:begin + BATCH_SIZE]])
     out["bupd"] = time.perf_counter() - start
-    assert len(batched.order_ids()) == n
-    assert batched.get_order(batch_ids[-1])["fill"] == 5
+    assert store.count("bench_batched") == n
+    assert store.get("bench_batched", f"{batch_ids[-1]:012d}")["fill"] == 5
     return out
 
 
@@ -223,8 +221,8 @@ def bench_state_backend(backend: str, make_store: Callable[[], StateStore], scal
             store.close()
         print(f"  {backend} repeat {repeat + 1}/{repeats} done", file=sys.stderr)
     return [
-        Result("order insert (id + add_order)", backend, n, "orders", times["ins"]),
-        Result("order update (update_order)", backend, n, "orders", times["upd"]),
+        Result("order doc insert (next_id + Insert)", backend, n, "orders", times["ins"]),
+        Result("order doc replace (Put)", backend, n, "orders", times["upd"]),
         Result(f"order insert, apply x{BATCH_SIZE}", backend, n, "orders", times["bins"]),
         Result(f"order update, apply x{BATCH_SIZE}", backend, n, "orders", times["bupd"]),
     ]

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from syscore.exceptions import ConcurrencyError, ExistingData, InvalidData, MissingData
-from sysdata.state.base import Index, Insert, Put, Replace, StateStore
+from sysdata.state.base import Index, Insert, Operation, Put, Replace, StateStore
 from sysobjects.orders.orders import order_from_doc
 from sysobjects.orders.records import (
     RECORD_CLASSES,
@@ -297,11 +297,41 @@ class LedgerData:
 
     # ------------------------------------------------------------------- projections
     def refresh_subjects(self, doc: Mapping[str, Any], head: int) -> None:
-        """Bring up to date every projection a ledger document touches."""
-        for projection in PROJECTIONS.values():
-            subject = doc.get(projection.field)
-            if subject is not None:
-                self.view(projection, subject, head=head)
+        """Bring up to date every projection a ledger document touches. On a store where a
+        multi-record change is one cheap transaction (SQLite) all the caches are written in
+        one change; otherwise (and after a conflict) one by one."""
+        targets = [(p, doc[p.field]) for p in PROJECTIONS.values() if doc.get(p.field) is not None]
+        if self.store.cheap_multi_record_changes:
+            ops = [op for op, _ in (self._catch_up(p, subject, head) for p, subject in targets)
+                   if op is not None]
+            try:
+                self.store.apply(ops)
+                return
+            except (ConcurrencyError, ExistingData):
+                pass  # another process moved one of them: fall back to one by one
+        for projection, subject in targets:
+            self.view(projection, subject, head=head)
+
+    def _catch_up(self, projection: Projection, subject: str,
+                  head: int | None) -> tuple[Operation | None, ProjectionView]:
+        """The write that brings one cache up to ``head`` (None if nothing to write) and the
+        resulting view."""
+        key = projection.key(subject)
+        cached = self.store.get_versioned(projection.collection, key)
+        covered = cached.doc["covered_seq"] if cached else 0
+        state = _state(cached.doc) if cached else projection.initial(subject)
+        upto = self.head() if head is None else head
+        if upto <= covered:
+            return None, ProjectionView(state, covered)
+        new = self.records(covered, upto, {projection.field: subject})
+        if not new:
+            return None, ProjectionView(state, upto)
+        for doc in new:
+            state = projection.fold(state, doc)
+        stored = {**state, "covered_seq": upto}
+        op = Replace(projection.collection, key, stored, cached.rev) if cached else \
+            Insert(projection.collection, key, stored)
+        return op, ProjectionView(state, upto)
 
     def view(self, projection: Projection | str, subject: str,
              head: int | None = None) -> ProjectionView:
@@ -310,30 +340,15 @@ class LedgerData:
         ``head``: a sequence number known to be stored (default: read the head)."""
         if isinstance(projection, str):
             projection = PROJECTIONS[projection]
-        key = projection.key(subject)
         for _ in range(RETRIES):
-            cached = self.store.get_versioned(projection.collection, key)
-            covered = cached.doc["covered_seq"] if cached else 0
-            upto = self.head() if head is None else head
-            if upto <= covered:
-                return ProjectionView(_state(cached.doc) if cached else
-                                      projection.initial(subject), covered)
-            new = self.records(covered, upto, {projection.field: subject})
-            if not new:
-                return ProjectionView(_state(cached.doc) if cached else
-                                      projection.initial(subject), upto)
-            state = _state(cached.doc) if cached else projection.initial(subject)
-            for doc in new:
-                state = projection.fold(state, doc)
-            stored = {**state, "covered_seq": upto}
+            op, view = self._catch_up(projection, subject, head)
+            if op is None:
+                return view
             try:
-                if cached:
-                    self.store.apply([Replace(projection.collection, key, stored, cached.rev)])
-                else:
-                    self.store.apply([Insert(projection.collection, key, stored)])
+                self.store.apply([op])
             except (ConcurrencyError, ExistingData):
                 continue  # another process advanced it: read again
-            return ProjectionView(state, upto)
+            return view
         raise ConcurrencyError(f"{projection.name} {subject}: too many concurrent updates")
 
     def cached(self, projection: Projection | str, subject: str) -> dict[str, Any] | None:

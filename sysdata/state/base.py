@@ -180,6 +180,9 @@ class StateStore(ABC):
     """Abstract keyed-document store. Implementations must be safe for several processes."""
 
     url: str
+    #: whether a multi-record :meth:`apply` costs about one single write (SQLite: one
+    #: transaction) rather than several round trips (MongoDB: a journalled change)
+    cheap_multi_record_changes: bool = False
 
     @abstractmethod
     def get(self, collection: str, key: str) -> dict[str, Any] | None:

@@ -1,0 +1,197 @@
+#!/usr/bin/env python
+"""Ledger benchmark: fills booked, orders updated and positions read through the interfaces.
+
+``python benchmarks/ledger.py [--fills 100000] [--orders 10000] [--mongo-fills 2000]
+[--mongo-orders 1000] [--backend sqlite|mongodb|both] [--sqlite-synchronous FULL|NORMAL]``
+
+For each state backend, in a fresh store:
+
+1. ``--orders`` broker orders created (``OrderStackData.add_order``: one ``created`` event each);
+2. ``--fills`` fills booked (``LedgerData.book_fill``: the ledger insert plus its five projection
+   updates), spread over the orders, 200 instruments, 5 strategies and 2 contract months; then 1%
+   of them delivered again (each a no-op);
+3. every order updated once (``OrderStackData.apply_event``, a ``sent`` event);
+4. the position of one instrument read 200 times (``PositionData.get_strategy_position``) when
+   the ledger holds 1% of the fills and again when it holds all of them: the same cost at both
+   sizes is what "O(1) from the projection" means here.
+
+Every figure is the median of the per-call latencies with the 10th-90th percentile spread, and
+the total wall time. MongoDB is the server named by ``SYSTRADE_MONGO_URL`` or else an
+``nx-27017`` server (a Python implementation of the wire protocol, far slower than mongod):
+there the counts are smaller by default and the line "scaled to 100,000" multiplies the
+measured median per call, labelled as such. Results are checked at the end (positions equal the
+sum of the fills, duplicates booked nothing).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sysdata.ledger import LedgerData  # noqa: E402
+from sysdata.orders import OrderStackData  # noqa: E402
+from sysdata.positions import PositionData  # noqa: E402
+from sysdata.state.base import StateStore  # noqa: E402
+from sysobjects.orders.orders import BrokerOrder, Leg  # noqa: E402
+from sysobjects.orders.records import Fill  # noqa: E402
+from sysobjects.orders.status import OrderEventType  # noqa: E402
+
+CONTRACTS = ("202403", "202406")
+READS = 200
+
+
+@dataclass
+class Figure:
+    what: str
+    backend: str
+    count: int
+    latencies: list[float]
+    total: float
+
+    def line(self) -> str:
+        qs = statistics.quantiles(self.latencies, n=10) if len(self.latencies) > 1 else \
+            [self.latencies[0]] * 9
+        med = statistics.median(self.latencies)
+        return (f"{self.what:<34} {self.backend:<8} {self.count:>8,}  median {med * 1e3:8.3f} ms"
+                f"  p10-p90 {qs[0] * 1e3:7.3f}-{qs[-1] * 1e3:8.3f} ms  total {self.total:8.1f} s")
+
+
+def timed(calls) -> tuple[list[float], float]:
+    latencies, start = [], time.perf_counter()
+    for call in calls:
+        t = time.perf_counter()
+        call()
+        latencies.append(time.perf_counter() - t)
+    return latencies, time.perf_counter() - start
+
+
+def make_fill(i: int, n_orders: int) -> Fill:
+    order_id = i % n_orders + 1
+    return Fill(f"bench.{i:09d}.01", f"I{i % 200:03d}", CONTRACTS[i % 2], 1 if i % 3 else -2,
+                100.0 + i % 17, "2024-01-02 10:00", f"s{i % 5}", broker_order_id=order_id,
+                contract_order_id=order_id, instrument_order_id=order_id % 1000 + 1)
+
+
+def run(store: StateStore, backend: str, n_fills: int, n_orders: int) -> list[Figure]:
+    ledger = LedgerData(store)
+    stack = OrderStackData(store, "broker", ledger)
+    positions = PositionData(store, ledger)
+    figures = []
+
+    def create(order_id: int):
+        return lambda: stack.add_order(BrokerOrder(
+            order_id=order_id, strategy_name="s0", instrument_code="I000",
+            legs=tuple(Leg(c, 1000) for c in CONTRACTS)), "2024-01-02 09:00")
+
+    lat, total = timed(create(i + 1) for i in range(n_orders))
+    figures.append(Figure("order created (add_order)", backend, n_orders, lat, total))
+
+    def read_position():
+        return lambda: positions.get_strategy_position("s1", "I001")
+
+    early = max(1, n_fills // 100)
+    lat_a, tot_a = timed(lambda i=i: ledger.book_fill(make_fill(i, n_orders))
+                         for i in range(early))
+    lat, total = timed(read_position() for _ in range(READS))
+    figures.append(Figure(f"position read, ledger {early:,} fills", backend, READS, lat, total))
+    lat_b, tot_b = timed(lambda i=i: ledger.book_fill(make_fill(i, n_orders))
+                         for i in range(early, n_fills))
+    figures.append(Figure("fill booked (book_fill)", backend, n_fills, lat_a + lat_b,
+                          tot_a + tot_b))
+    lat, total = timed(read_position() for _ in range(READS))
+    figures.append(Figure(f"position read, ledger {n_fills:,} fills", backend, READS, lat, total))
+    dupes = max(1, n_fills // 100)
+    lat, total = timed(lambda i=i: ledger.book_fill(make_fill(i * 97 % n_fills, n_orders))
+                       for i in range(dupes))
+    figures.append(Figure("fill delivered again (no-op)", backend, dupes, lat, total))
+    lat, total = timed(
+        lambda i=i: stack.apply_event(i + 1, OrderEventType.SENT, "2024-01-02 09:01", "sent")
+        for i in range(n_orders))
+    figures.append(Figure("order updated (apply_event)", backend, n_orders, lat, total))
+
+    # checks: nothing lost, nothing doubled
+    expected: dict[tuple[str, str], int] = {}
+    for i in range(n_fills):
+        f = make_fill(i, n_orders)
+        key = (f.strategy_name, f.instrument_code)
+        expected[key] = expected.get(key, 0) + f.quantity
+    got = positions.all_strategy_positions()
+    assert got == {k: v for k, v in expected.items() if v}, "positions differ from the fills"
+    assert ledger.head() == n_orders * 2 + n_fills, "ledger has the wrong number of records"
+    order = stack.get_order(1)
+    assert sum(order.filled) == sum(make_fill(i, n_orders).quantity
+                                    for i in range(0, n_fills, n_orders)), "order fills differ"
+    return figures
+
+
+def sqlite_store(directory: Path, synchronous: str):
+    from sysdata.state.sqlite_store import SqliteStateStore
+
+    return SqliteStateStore(directory / "state.sqlite", synchronous=synchronous)
+
+
+def mongo_store(tmp: Path):
+    from sysdata.state.mongo_store import MongoStateStore
+
+    url = os.environ.get("SYSTRADE_MONGO_URL")
+    server = None
+    if not url:
+        from tests.mongo_server import MongoTestServer
+
+        server = MongoTestServer(tmp / "mongo")
+        url = server.url
+    return MongoStateStore(f"{url.rstrip('/')}/ledgerbench{uuid.uuid4().hex[:8]}"), server
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fills", type=int, default=100_000)
+    parser.add_argument("--orders", type=int, default=10_000)
+    parser.add_argument("--mongo-fills", type=int, default=2_000)
+    parser.add_argument("--mongo-orders", type=int, default=1_000)
+    parser.add_argument("--backend", choices=("sqlite", "mongodb", "both"), default="both")
+    parser.add_argument("--sqlite-synchronous", choices=("FULL", "NORMAL"), default="FULL")
+    args = parser.parse_args(argv)
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        if args.backend in ("sqlite", "both"):
+            store = sqlite_store(tmp_path, args.sqlite_synchronous)
+            try:
+                figures += run(store, f"sqlite/{args.sqlite_synchronous[0]}", args.fills,
+                               args.orders)
+            finally:
+                store.close()
+        if args.backend in ("mongodb", "both"):
+            store, server = mongo_store(tmp_path)
+            try:
+                mongo = run(store, "nx-27017", args.mongo_fills, args.mongo_orders)
+                figures += mongo
+                for fig in mongo:
+                    if fig.what.startswith(("fill booked", "order updated")):
+                        full = 100_000 if fig.what.startswith("fill") else 10_000
+                        est = statistics.median(fig.latencies) * full
+                        figures.append(Figure(f"{fig.what} SCALED to {full:,}", "nx-27017",
+                                              full, [est / full], est))
+            finally:
+                store.drop_database()
+                store.close()
+                if server is not None:
+                    server.stop()
+    for fig in figures:
+        print(fig.line())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
