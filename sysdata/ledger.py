@@ -49,7 +49,7 @@ from sysobjects.orders.records import (
     PositionAdjustment,
     RecordKind,
 )
-from sysobjects.orders.status import CREATION_EVENTS, OrderEventType, OrderLevel, initial_status
+from sysobjects.orders.status import CREATION_EVENTS, OrderLevel, initial_status
 
 LEDGER = "ledger"
 ORDER_FILLS = "order_fills"
