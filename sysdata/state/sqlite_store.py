@@ -135,7 +135,7 @@ class SqliteStateStore(StateStore):
             return
         exprs = ", ".join(f"json_extract(doc, '$.{check_name(f, 'field')}')" for f in index.fields)
         unique = "UNIQUE " if index.unique else ""
-        sql = (f"CREATE {unique}INDEX IF NOT EXISTS {index.name} ON docs ({exprs}) "
+        sql = (f'CREATE {unique}INDEX IF NOT EXISTS "{index.name}" ON docs ({exprs}) '
                f"WHERE collection = '{index.collection}'")
         with self._lock:
             self._conn.execute(sql)

@@ -5,6 +5,7 @@ import pytest
 
 from syscore.exceptions import ConcurrencyError, ExistingData
 from sysdata.state.base import DeleteAt, Index, Insert, Put, Replace
+from sysdata.state.sqlite_store import SqliteStateStore
 
 
 def test_every_write_changes_the_revision(state_store):
@@ -72,3 +73,11 @@ def test_unique_index_refuses_a_duplicate_field(state_store):
     state_store.put("elsewhere", "1", {"uid": "fill:abc"})  # other collections unaffected
     state_store.ensure_index(Index("ledger", ("kind", "seq")))
     assert state_store.keys("ledger", {"other": {"$gte": 1}}) == ["2", "3"]
+
+
+def test_index_on_a_collection_name_with_a_dash(state_store):
+    if not isinstance(state_store, SqliteStateStore):
+        pytest.skip("nx-27017 refuses indexes on collections whose name has '-' (mongod does not)")
+    state_store.ensure_index(Index("my-orders", ("status",)))
+    state_store.put("my-orders", "1", {"status": "WORKING"})
+    assert state_store.keys("my-orders", {"status": "WORKING"}) == ["1"]
