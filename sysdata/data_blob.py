@@ -20,8 +20,8 @@ from sysdata.capital import CapitalData
 from sysdata.contracts import FuturesContractData, RollStateData
 from sysdata.controls import InstrumentLockData, OverrideData, PositionLimitData, TradeLimitData
 from sysdata.instruments import InstrumentData, RollParametersData
-from sysdata.logs import AlertData, LogData
 from sysdata.ledger import LedgerData
+from sysdata.logs import AlertData, LogData
 from sysdata.optimal_positions import OptimalPositionData, SpreadData
 from sysdata.orders import OrderStackData
 from sysdata.positions import PositionData
