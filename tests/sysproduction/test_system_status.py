@@ -1,0 +1,39 @@
+import json
+
+from sysproduction.system_status import collect_status, format_status
+from tests.blob_helpers import FixedClock, make_blob
+
+
+def test_status_shows_positions_breaks_locks_and_alerts(tmp_path):
+    blob = make_blob(tmp_path / "home", clock=FixedClock("2024-03-07 21:00"))
+    now = blob.now()
+    blob.positions.set_strategy_position("trend", "CORN", 3, now)
+    blob.positions.set_contract_position("CORN", "20240500", 3, now)
+    blob.locks.lock("GOLD", now, "position break")
+    blob.alerts.add("Price spike in CORN", "spike", now)
+    status = collect_status(blob)
+    json.dumps(status)  # plain data, for --json
+    corn = next(r for r in status["positions"]["instruments"] if r["instrument"] == "CORN")
+    assert corn["strategies"] == {"trend": 3} and corn["contracts"] == {"202405": 3}
+    assert corn["broker"] == {}  # the simulated broker holds nothing: a break
+    assert status["positions"]["breaks"] == [
+        {"instrument": "CORN", "contract": "202405", "ours": 3, "broker": 0}]
+    assert status["locks"] == ["GOLD"]
+    assert status["working_orders"] == {"instrument": 0, "contract": 0, "broker": 0}
+    assert status["alerts"]["undelivered"] == 1
+    assert any(p["name"] == "run_systems" for p in status["processes"])
+    text = format_status(status)
+    assert "breaks: 1" in text and "CORN 202405: ours 3, broker 0" in text
+    assert "locks: GOLD" in text and "alerts not yet e-mailed: 1" in text
+    blob.close()
+
+
+def test_a_part_that_fails_is_reported_not_fatal(tmp_path):
+    def broken_broker(blob):
+        raise ConnectionError("gateway down")
+
+    blob = make_blob(tmp_path / "home", broker_factory=broken_broker)
+    status = collect_status(blob)
+    assert status["positions"]["broker_error"] == "ConnectionError: gateway down"
+    assert "broker positions unavailable: ConnectionError: gateway down" in format_status(status)
+    blob.close()
