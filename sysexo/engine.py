@@ -2,7 +2,8 @@
 
 An EXO is defined by data (:class:`ExoDefinition`): a product, a *kind* and its parameters.
 Structure kinds are leg templates relative to the at-the-money strike of the active option
-chain (offsets count strikes *that have quotes*, as traders read a chain):
+chain (offsets count strikes *that have quotes*, as traders read a chain; an offset beyond the
+quoted strikes takes the outermost quoted strike on that side):
 
 | kind | legs (offset from ATM, quantity) |
 |---|---|
@@ -166,10 +167,9 @@ def _open(template: tuple[LegTemplate, ...], chain: ActiveChain, market: ExoMark
         if leg.type == "future":
             instruments.append(Instrument(future.contract_id, future.expiry))
             continue
-        index = atm + leg.offset
-        if not 0 <= index < len(strikes):
-            raise MissingData(f"{product}: strike offset {leg.offset} beyond the quoted chain "
-                              f"on {day}")
+        # an offset beyond the quoted strikes (near expiry the wings are worth less than a
+        # tick) takes the outermost quoted strike on that side
+        index = min(max(atm + leg.offset, 0), len(strikes) - 1)
         right = OptionRight.CALL if leg.type == "call" else OptionRight.PUT
         instruments.append(Instrument(future.contract_id, chain.option.expiry, right,
                                       strikes[index], chain.option.option_code))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import importlib
 import os
 import sys
 import time
@@ -42,18 +41,6 @@ def default_sleep(clock) -> Callable[[float], None]:
     return time.sleep
 
 
-def _function(name: str, dotted: str | None):
-    """The registered method ``name``, or the function at the dotted path ``dotted``."""
-    if dotted is None:
-        return method_function(name)
-    module, _, attribute = dotted.rpartition(".")
-    try:
-        return getattr(importlib.import_module(module), attribute)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise ConfigError(f"control config: method {name}: cannot load function {dotted!r}: "
-                          f"{exc}") from exc
-
-
 def _is_failure(result) -> bool:
     return getattr(result, "ok", True) is False
 
@@ -76,7 +63,7 @@ def build_runner(process_name: str, data: DataBlob, sleep: Callable[[float], Non
     schedules = {name: MethodSchedule(name, m.frequency, m.max_executions,
                                       m.run_on_completion_only)
                  for name, m in config.methods.items()}
-    methods = {name: functools.partial(_function(name, m.function), data=data, **m.arguments)
+    methods = {name: functools.partial(method_function(name, m.function), data=data, **m.arguments)
                for name, m in config.methods.items()}
     return ProcessRunner(process_name, window, schedules, methods,
                          ProcessControl(data.process_control), data.clock,

@@ -33,14 +33,24 @@ METHODS = {
     "clean_truncate_backtest_states":
         "sysproduction.update_system_backtests.clean_truncate_backtest_states",
     "clean_truncate_log_files": "sysproduction.clean_truncate_log_files.clean_truncate_log_files",
+    "deliver_alerts": "sysproduction.deliver_alerts.deliver_alerts",
 }
 
 
-def method_function(name: str):
+def method_function(name: str, function: str | None = None):
+    """The function of method ``name``: the one at the dotted path ``function`` when the control
+    config names one, else the registered method of that name (ConfigError otherwise)."""
+    if function is not None:
+        module, _, attribute = function.rpartition(".")
+        try:
+            return getattr(importlib.import_module(module), attribute)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise ConfigError(f"control config: method {name}: cannot load function "
+                              f"{function!r}: {exc}") from None
     if name not in METHODS:
         raise ConfigError(f"control config: unknown method {name!r}; known: {sorted(METHODS)}")
-    module, _, function = METHODS[name].rpartition(".")
-    return getattr(importlib.import_module(module), function)
+    module, _, attribute = METHODS[name].rpartition(".")
+    return getattr(importlib.import_module(module), attribute)
 
 
 def run_process(process_name: str, data: DataBlob | None = None) -> ProcessReport:
@@ -53,9 +63,10 @@ def run_process(process_name: str, data: DataBlob | None = None) -> ProcessRepor
         methods = processes[process_name].methods
         ordered = [m for m in methods if not methods[m].run_on_completion_only] + \
                   [m for m in methods if methods[m].run_on_completion_only]
-        functions = {name: method_function(name) for name in ordered}  # fail before running any
+        # resolve every function before running any
+        functions = {name: method_function(name, methods[name].function) for name in ordered}
         return each_item(blob, process_name, ordered, str,
-                         lambda name: functions[name](data=blob))
+                         lambda name: functions[name](data=blob, **methods[name].arguments))
 
 
 def _runner(name: str):
