@@ -5,8 +5,9 @@ deep-merged with the user's overrides in ``$SYSTRADE_HOME/private/private_config
 ``private_control_config.yaml``. The result is validated against the typed models in
 :mod:`syscore.config_models`. Any problem raises :class:`ConfigError` whose message names the file,
 the key, what was expected and what was found; a found value is shown with credentials masked
-(URL passwords and secret parameters as ``***``, the value of any key naming a password,
-account, secret or token as ``<hidden>``).
+(URL passwords and secret parameters as ``***``; the value of any key naming a password,
+account, secret or token, and anything under the ``ib`` and ``email`` sections, as ``<hidden>``,
+so a credential given flat, ``ib: U7654321``, is not echoed).
 """
 from __future__ import annotations
 

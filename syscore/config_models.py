@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from syscore.log_components import is_known_component
 from syscore.redaction import redact_url
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -32,7 +33,8 @@ class _Strict(BaseModel):
 
 class LoggingConfig(_Strict):
     """Logging settings. ``component_levels`` maps a component (logger name suffix, e.g.
-    ``update_fx_prices`` or ``sysdata``) to a level overriding ``level``."""
+    ``update_fx_prices`` or ``sysdata``) to a level overriding ``level``; an unknown component
+    name is an error (:mod:`syscore.log_components` lists what is known)."""
 
     level: str = "INFO"
     console: bool = True
@@ -54,6 +56,13 @@ class LoggingConfig(_Strict):
     @classmethod
     def _levels(cls, value: dict[str, str]) -> dict[str, str]:
         out = {}
+        unknown = sorted(str(c) for c in value if not is_known_component(str(c)))
+        if unknown:
+            raise ValueError(
+                f"unknown components {unknown}: expected a process (e.g. update_fx_prices, "
+                "run_daily_prices_updates), a package or module (e.g. sysdata, sysdata.prices) "
+                "or a library (e.g. arcticdb)"
+            )
         for component, level in value.items():
             upper = str(level).upper()
             if upper not in LOG_LEVELS:

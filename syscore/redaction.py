@@ -27,6 +27,9 @@ _SECRET_KEY_PARTS = ("password", "passwd", "secret", "token", "access", "credent
 # configuration keys are secret for these too (``ib.account``); an account *name* inside a URL
 # (Azure ``AccountName``) is not a credential and is left visible
 _SECRET_CONFIG_PARTS = ("account",)
+# configuration sections whose every value counts as secret-bearing in messages: a credential
+# given flat (``ib: U7654321``, ``email: hunter2``) lands on the section key itself
+SECRET_SECTIONS = ("ib", "email")
 # words of a key name that mark a credential ("key", "AccountKey", "SharedAccessSignature")
 _SECRET_KEY_WORDS = ("key", "pwd", "sas", "sig", "signature")
 
@@ -48,6 +51,16 @@ def is_secret_key(name: str) -> bool:
     """Whether a configuration key (one part of a dotted path) names a secret value."""
     lowered = str(name).lower()
     return is_secret_param(name) or any(part in lowered for part in _SECRET_CONFIG_PARTS)
+
+
+def is_secret_path(key: str) -> bool:
+    """Whether a dotted configuration key path may hold a secret: it starts with a section of
+    :data:`SECRET_SECTIONS` (``ib``, ``email``), or any part names a secret
+    (:func:`is_secret_key`: password, account, secret, token, ...)."""
+    parts = [p for p in str(key).split(".") if p]
+    if parts and parts[0].lower() in SECRET_SECTIONS:
+        return True
+    return any(is_secret_key(part) for part in parts)
 
 
 def looks_like_url(value: Any) -> bool:
@@ -120,14 +133,15 @@ def redact_with_url(text: str, url: str | None) -> str:
 def redact_value(value: Any, key: str = "") -> Any:
     """A display-safe copy of a configuration value found at ``key`` (dotted path).
 
-    A secret-named key hides the whole value (``<hidden>``); URL-like strings are passed through
-    :func:`redact_url`; mappings and sequences are redacted item by item."""
-    if key and any(is_secret_key(part) for part in str(key).split(".")):
+    A secret-bearing key path (:func:`is_secret_path`) hides the whole value (``<hidden>``);
+    URL-like strings are passed through :func:`redact_url`; mappings and sequences are redacted
+    item by item."""
+    if key and is_secret_path(key):
         return HIDDEN if value is not None else None
     if isinstance(value, str):
         return redact_url(value)
     if isinstance(value, dict):
-        return {k: redact_value(v, str(k)) for k, v in value.items()}
+        return {k: redact_value(v, f"{key}.{k}" if key else str(k)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(redact_value(v) for v in value)
     return value

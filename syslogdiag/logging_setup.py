@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from syscore.config_models import LoggingConfig, SystradeConfig
+from syscore.log_components import QUIET_LIBRARIES
 from syslogdiag.handlers import (
     AlertHandler,
     ContextFormatter,
@@ -36,7 +37,6 @@ from syslogdiag.handlers import (
 from syslogdiag.redaction import RedactingFilter, config_secrets
 
 LOG_DIR_NAME = "logs"
-QUIET_LIBRARIES = ("pymongo", "arcticdb", "urllib3", "asyncio", "ib_async", "aiosmtpd")
 
 # every handler setup_logging installed and teardown_logging has not yet removed (a registry,
 # not a mark set on the handler objects)

@@ -124,6 +124,41 @@ def test_validation_errors_redact_urls_and_secret_keys(systrade_home):
     assert "key 'ib.account'" in message and "found <hidden>" in message
 
 
+@pytest.mark.parametrize("text, secret", [
+    ("ib: U7654321\n", "U7654321"),
+    ("email: hunter2\n", "hunter2"),
+    ("email: [hunter2]\n", "hunter2"),
+    ("email:\n  host: {pw: hunter2}\n", "hunter2"),
+    ("ib:\n  port: hunter2\n", "hunter2"),
+])
+def test_a_secret_given_flat_is_never_echoed(systrade_home, text, secret):
+    # a credential written straight under a secret-bearing section fails validation there: the
+    # error names the file and key but never shows the value
+    write_private(systrade_home, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(systrade_home)
+    message = str(info.value)
+    assert secret not in message
+    assert "private_config.yaml" in message and "found <hidden>" in message
+
+
+def test_unknown_logging_component_is_a_config_error(systrade_home):
+    write_private(systrade_home, "logging:\n  component_levels:\n    update_fx_pricse: DEBUG\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(systrade_home)
+    message = str(info.value)
+    assert "key 'logging.component_levels'" in message
+    assert "unknown components ['update_fx_pricse']" in message
+    write_private(systrade_home, "logging:\n  component_levels:\n    update_fx_prices: DEBUG\n"
+                                 "    systrade.sysdata.prices: WARNING\n    arcticdb: INFO\n"
+                                 "    run_my_own_process: INFO\n"
+                                 "    clean_truncate_backtest_states: ERROR\n")
+    levels = load_config(systrade_home).logging.component_levels
+    assert levels == {"update_fx_prices": "DEBUG", "systrade.sysdata.prices": "WARNING",
+                      "arcticdb": "INFO", "run_my_own_process": "INFO",
+                      "clean_truncate_backtest_states": "ERROR"}
+
+
 def test_validation_error_of_a_mapping_masks_values_inside_it(systrade_home):
     # the validator rejects the whole mapping, so the whole mapping is the found value
     write_private(systrade_home, "logging:\n  component_levels:\n"

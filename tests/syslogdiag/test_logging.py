@@ -146,10 +146,11 @@ def test_store_level_and_component_levels(tmp_path):
     log_data = LogData(store)
     stream = io.StringIO()
     config = LoggingConfig(level="INFO", store_level="WARNING", file=False,
-                           component_levels={"noisy": "DEBUG", "quiet": "ERROR"})
+                           component_levels={"update_fx_prices": "DEBUG",
+                                             "update_historical_prices": "ERROR"})
     setup_logging(config, tmp_path, "p", log_data=log_data, stream=stream)
-    get_logger("noisy").debug("noisy debug")
-    get_logger("quiet").warning("quiet warning")
+    get_logger("update_fx_prices").debug("noisy debug")
+    get_logger("update_historical_prices").warning("quiet warning")
     get_logger("plain").debug("plain debug")
     get_logger("plain").info("plain info")
     get_logger("plain").warning("plain warning")
