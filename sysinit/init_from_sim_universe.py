@@ -31,7 +31,7 @@ def instrument_config(spec: InstrumentSpec) -> InstrumentConfig:
         instrument_code=spec.code, description=spec.description, pointsize=float(spec.multiplier),
         currency=spec.currency, asset_class=spec.asset_class, per_block=float(spec.commission),
         spread_cost=spec.spread_ticks * spec.tick_size / 2.0,
-        region=region_for(spec.hours.tz),
+        region=region_for(spec.hours.tz), tick_size=float(spec.tick_size),
     )
 
 

@@ -1,12 +1,14 @@
 """Instrument configuration: the static facts about one futures instrument.
 
 Prices are in the exchange's quoted units; ``pointsize`` is the value, in the instrument's
-``currency``, of a 1.0 move in price for one contract (the multiplier).
+``currency``, of a 1.0 move in price for one contract (the multiplier); ``tick_size`` the smallest
+price increment (same units), when known.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from syscore.exceptions import InvalidData
@@ -21,6 +23,17 @@ def validate_instrument_code(code: str) -> str:
     return code
 
 
+def round_to_tick(price: float, tick_size: float | None) -> float:
+    """``price`` rounded to the nearest multiple of ``tick_size`` (half away from zero), as the
+    shortest decimal (``2748.6``, never ``2748.6000000000004``); unchanged when ``tick_size`` is
+    None. Pure."""
+    if tick_size is None or not math.isfinite(float(price)):
+        return float(price)
+    tick = Decimal(str(tick_size))
+    ticks = (Decimal(str(float(price))) / tick).to_integral_value(rounding="ROUND_HALF_UP")
+    return float(ticks * tick)
+
+
 @dataclass(frozen=True)
 class InstrumentConfig:
     """Static configuration of one instrument.
@@ -28,7 +41,8 @@ class InstrumentConfig:
     Commission has three parts, all charged per trade: ``per_block`` (instrument currency per
     contract), ``percentage`` (fraction of notional, 0.01 = 1 %) and ``per_trade`` (instrument
     currency per trade). ``spread_cost`` is half the bid/ask spread in price points (what
-    pysystemtrade calls ``Slippage`` / ``SpreadCost``).
+    pysystemtrade calls ``Slippage`` / ``SpreadCost``). ``tick_size`` (price units, optional:
+    pysystemtrade's files have none) is what manual corrections are rounded to.
     """
 
     instrument_code: str
@@ -41,6 +55,7 @@ class InstrumentConfig:
     per_trade: float = 0.0
     spread_cost: float = 0.0
     region: str = ""
+    tick_size: float | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=True)
 
     def __post_init__(self) -> None:
@@ -54,6 +69,12 @@ class InstrumentConfig:
         if self.pointsize <= 0:
             raise InvalidData(
                 f"instrument {self.instrument_code}: pointsize must be > 0, got {self.pointsize}"
+            )
+        if self.tick_size is not None and not (
+                isinstance(self.tick_size, (int, float)) and math.isfinite(self.tick_size)
+                and self.tick_size > 0):
+            raise InvalidData(
+                f"instrument {self.instrument_code}: tick_size must be > 0, got {self.tick_size!r}"
             )
         if not isinstance(self.currency, str) or len(self.currency) != 3:
             raise InvalidData(

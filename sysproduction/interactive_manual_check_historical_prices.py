@@ -1,16 +1,18 @@
 """Manual check of per-contract prices held back by ``update_historical_prices``.
 
 For every sampled contract of the instrument, and each collected frequency (hourly unless
-``intraday_frequency`` is ``D``, then daily), the same fetch, clean and spike check as the daily
-process runs (:func:`sysproduction.update_historical_prices.new_clean_bars`, FINAL against that
-frequency's stored bars, ``max_price_spike``; a contract's first history is not checked, as it
-has nothing to be compared with). Each spike is put to the operator
+``intraday_frequency`` is ``D``, then daily), the daily process's own fetch, clean, check and
+write runs (:func:`sysproduction.update_historical_prices.update_contract_prices`: FINAL against
+that frequency's stored bars, ``max_price_spike``; a late bar inside the last two days of stored
+history against the stored bars before it; a contract's first history is not checked, as it has
+nothing to be compared with). Each spike is put to the operator
 (:mod:`sysproduction.manual_price_checks`: accept, previous value, typed price re-checked, quit).
-A corrected FINAL moves OPEN/HIGH/LOW by the same amount; VOLUME is kept.
+A typed price is rounded to the instrument's tick (``tick_size`` of its configuration, when
+known; the operator is told). A corrected FINAL moves OPEN/HIGH/LOW by the same amount; VOLUME is
+kept.
 
-A contract is written only when it is finished (every spike of every frequency resolved): the new
-bars are appended per frequency and the merged series is rewritten
-(:func:`~sysproduction.update_historical_prices.write_merged`). Contracts with no spike are written
+A contract is written only when it is finished (every spike of every frequency resolved): late
+bars are inserted, new bars appended per frequency and the merged series is rewritten. Contracts with no spike are written
 as the daily process would have written them. ``q`` stops: finished contracts stay written, the
 current one is not. Prices are in the instrument's quoted units; timestamps UTC.
 
@@ -19,6 +21,8 @@ current one is not. Prices are in the instrument's quoted units; timestamps UTC.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+import pandas as pd
 
 from sysdata.data_blob import DataBlob
 from syslogdiag.context import get_logger
@@ -31,15 +35,11 @@ from sysproduction.manual_price_checks import (
     SpikeAction,
     SpikeDecision,
     apply_corrections,
+    instrument_tick_size,
     review_spikes,
 )
 from sysproduction.process_helpers import blob_for
-from sysproduction.update_historical_prices import (
-    STORE_FREQUENCY,
-    new_clean_bars,
-    stored_bars,
-    write_merged,
-)
+from sysproduction.update_historical_prices import STORE_FREQUENCY, update_contract_prices
 
 PROCESS = "interactive_manual_check_historical_prices"
 
@@ -75,23 +75,19 @@ class ManualCheckReport:
 
 def check_contract(data: DataBlob, instrument_code: str, contract_date: str,
                    frequencies: tuple[Frequency, ...], ask: Ask, say: Say) -> ContractCheck:
-    """Fetch, clean, resolve spikes and (once all are resolved) write one contract."""
+    """Fetch, clean, resolve spikes and (once all are resolved) write one contract, through the
+    daily process's own :func:`~sysproduction.update_historical_prices.update_contract_prices`
+    with a resolver that asks the operator."""
     log = get_logger(PROCESS, instrument_code=instrument_code, contract_date=contract_date)
     settings = SpikeCheckSettings(max_price_spike=data.config.max_price_spike)
     outcome = ContractCheck(contract_date)
-    pending = {}
-    for frequency in frequencies:
-        existing = stored_bars(data, instrument_code, contract_date, frequency)
-        bars, _ = new_clean_bars(data, instrument_code, contract_date, frequency, existing)
-        if bars.empty:
-            continue
+    tick = instrument_tick_size(data, instrument_code)
+
+    def resolve(frequency: Frequency, before: pd.Series, bars: pd.DataFrame) -> pd.DataFrame:
         label = f"{instrument_code} {contract_date} {frequency.value}"
-        if len(existing) == 0:
-            # as the daily process: a contract's first history has nothing to be compared with
-            pending[frequency] = bars
-            continue
-        decisions, _ = review_spikes(existing.final, bars["FINAL"], settings, ask, say, label)
-        previous = float(existing.final.iloc[-1]) if len(existing) else None
+        decisions, _ = review_spikes(before, bars["FINAL"], settings, ask, say, label,
+                                     tick_size=tick)
+        previous = float(before.dropna().iloc[-1]) if len(before.dropna()) else None
         corrected = apply_corrections(bars, decisions, previous)
         for decision in decisions:
             old, new = bars.loc[decision.timestamp], corrected.loc[decision.timestamp]
@@ -102,14 +98,12 @@ def check_contract(data: DataBlob, instrument_code: str, contract_date: str,
                 log.warning("%s: bar at %s corrected by hand: OHLC %s -> %s", label,
                             decision.timestamp, old[["OPEN", "HIGH", "LOW", "FINAL"]].tolist(),
                             new[["OPEN", "HIGH", "LOW", "FINAL"]].tolist())
-        pending[frequency] = corrected
-        outcome.decisions[STORE_FREQUENCY[frequency]] = decisions
-    for frequency, bars in pending.items():
-        store = STORE_FREQUENCY[frequency]
-        outcome.written[store] = data.contract_prices.append(instrument_code, contract_date,
-                                                             bars, store)
-    if pending:
-        write_merged(data, instrument_code, contract_date)
+        outcome.decisions.setdefault(STORE_FREQUENCY[frequency], []).extend(decisions)
+        return corrected
+
+    update, _ = update_contract_prices(data, instrument_code, contract_date, frequencies,
+                                       resolve=resolve)
+    outcome.written = {k: v for k, v in update.written.items() if v}
     log.info("%s %s: %s", instrument_code, contract_date, outcome)
     return outcome
 

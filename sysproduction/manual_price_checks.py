@@ -7,8 +7,10 @@ same fetch, clean and spike check, then asks the operator about each spike, earl
 - ``a``  accept the price as it is;
 - ``p``  use the previous value (the bar before, after any correction; for the first new bar the
   last stored price): a zero change, never a spike;
-- a number: use that price. It is spike-checked again at the same place; if it also spikes the
-  operator is told and asked again, and may accept it anyway with ``a``;
+- a number: use that price, rounded to the instrument's tick when its configuration has a
+  ``tick_size`` (the operator is told when rounding changed it). It is spike-checked again at
+  the same place; if it also spikes the operator is told and asked again, and may accept it
+  anyway with ``a``;
 - ``q``  stop (:class:`ManualCheckAborted`); nothing not yet finished is written.
 
 After each answer the spike check is re-run on the corrected series, so the spike *out* of a bad
@@ -28,8 +30,9 @@ from enum import Enum
 
 import pandas as pd
 
-from syscore.exceptions import InvalidData, SystradeError
+from syscore.exceptions import InvalidData, MissingData, SystradeError
 from sysobjects.contract_prices import FINAL, HIGH, LOW, OPEN
+from sysobjects.instruments import round_to_tick
 from sysobjects.spike_check import SpikeCheckSettings, check_for_spikes
 
 Ask = Callable[[str], str]
@@ -113,6 +116,23 @@ def _last_valid(series: pd.Series) -> float | None:
     return float(valid.iloc[-1]) if len(valid) else None
 
 
+def instrument_tick_size(data, instrument_code: str) -> float | None:
+    """The configured ``tick_size`` of an instrument (``data.instruments``), or None when the
+    instrument or its tick size is not configured."""
+    try:
+        return data.instruments.get(instrument_code).tick_size
+    except MissingData:
+        return None
+
+
+def typed_price(value: float, tick_size: float | None, say: Say, label: str) -> float:
+    """A typed price rounded to ``tick_size`` (None: unchanged); says so when it changed."""
+    rounded = round_to_tick(value, tick_size)
+    if rounded != value:
+        say(f"{label}: {value:.10g} rounded to the tick ({tick_size:g}): {rounded:.10g}")
+    return rounded
+
+
 def _parse_price(text: str, positive_only: bool = False) -> float | None:
     try:
         value = float(text)
@@ -124,13 +144,14 @@ def _parse_price(text: str, positive_only: bool = False) -> float | None:
 
 
 def review_spikes(existing: pd.Series, new: pd.Series, settings: SpikeCheckSettings, ask: Ask,
-                  say: Say, label: str,
-                  positive_only: bool = False) -> tuple[list[SpikeDecision], pd.Series]:
+                  say: Say, label: str, positive_only: bool = False,
+                  tick_size: float | None = None) -> tuple[list[SpikeDecision], pd.Series]:
     """Ask about every spike in ``new`` (after ``existing``) until none is left undecided.
 
     Returns the decisions (time order) and the corrected ``new`` prices. Raises
     :class:`ManualCheckAborted` when the operator answers ``q``. ``positive_only`` refuses typed
-    prices <= 0 (FX); futures prices may be negative.
+    prices <= 0 (FX); futures prices may be negative. ``tick_size``: typed prices are rounded to
+    it (None: as typed).
     """
     previous = _last_valid(existing)
     decisions: dict[pd.Timestamp, SpikeDecision] = {}
@@ -142,12 +163,13 @@ def review_spikes(existing: pd.Series, new: pd.Series, settings: SpikeCheckSetti
             return [decisions[t] for t in sorted(decisions)], current
         when = pending[0]
         decisions[when] = _ask_one(existing, current, when, result.checked.loc[when, "ratio"],
-                                   settings, ask, say, label, previous, positive_only)
+                                   settings, ask, say, label, previous, positive_only, tick_size)
 
 
 def _ask_one(existing: pd.Series, current: pd.Series, when: pd.Timestamp, ratio: float,
              settings: SpikeCheckSettings, ask: Ask, say: Say, label: str,
-             previous: float | None, positive_only: bool) -> SpikeDecision:
+             previous: float | None, positive_only: bool,
+             tick_size: float | None = None) -> SpikeDecision:
     pos = current.index.get_loc(when)
     if pos > 0:
         before, before_at = float(current.iloc[pos - 1]), current.index[pos - 1]
@@ -176,15 +198,16 @@ def _ask_one(existing: pd.Series, current: pd.Series, when: pd.Timestamp, ratio:
             say(f"not understood: {answer!r}"
                 + (" (a price must be > 0)" if positive_only else ""))
             continue
+        value = typed_price(value, tick_size, say, label)
         decision = _confirm_typed(existing, current, when, value, settings, ask, say, label,
-                                  positive_only)
+                                  positive_only, tick_size)
         if decision is not None:
             return decision
 
 
 def _confirm_typed(existing: pd.Series, current: pd.Series, when: pd.Timestamp, value: float,
                    settings: SpikeCheckSettings, ask: Ask, say: Say, label: str,
-                   positive_only: bool) -> SpikeDecision | None:
+                   positive_only: bool, tick_size: float | None = None) -> SpikeDecision | None:
     """Spike-check a typed price in place; returns the decision, or None to ask again."""
     while True:
         upto = current[current.index <= when].copy()
@@ -201,4 +224,4 @@ def _confirm_typed(existing: pd.Series, current: pd.Series, when: pd.Timestamp, 
         other = _parse_price(answer, positive_only)
         if other is None:
             return None
-        value = other
+        value = typed_price(other, tick_size, say, label)

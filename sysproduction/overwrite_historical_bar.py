@@ -8,7 +8,8 @@ When a bad bar is found later (an exchange correction, a vendor error spotted in
   stored ``frequency`` (``"D"`` daily or ``"H"`` hourly; the ``merged`` series is derived and is
   rebuilt from both, daily winning at a shared timestamp);
 - ``final`` replaces FINAL. OPEN, HIGH and LOW take the values given, else move by the same amount
-  as FINAL (the manual check's rule); VOLUME takes the value given, else is unchanged. Prices are
+  as FINAL (the manual check's rule); given prices are rounded to the instrument's tick when its
+  configuration has a ``tick_size`` (the result says so when rounding changed one); VOLUME takes the value given, else is unchanged. Prices are
   in the instrument's quoted units, VOLUME in contracts. The new bar must be consistent
   (LOW <= OPEN, FINAL <= HIGH where known) and FINAL finite, else
   :class:`~syscore.exceptions.InvalidData` and nothing is written;
@@ -38,7 +39,9 @@ from sysdata.data_blob import DataBlob
 from syslogdiag.context import get_logger
 from sysobjects.contract_prices import Frequency
 from sysobjects.contracts import validate_contract_date
+from sysobjects.instruments import round_to_tick
 from sysobjects.multiple_prices import CONTRACT_COLUMN_FOR, PRICE_COLUMNS, MultiplePrices
+from sysproduction.manual_price_checks import instrument_tick_size
 from sysproduction.process_helpers import blob_for
 from sysproduction.roll_adjusted_prices import recover_pending_roll
 from sysproduction.update_historical_prices import write_merged
@@ -158,7 +161,15 @@ def overwrite_historical_bar(instrument_code: str, contract_date: str, timestamp
             raise MissingData(f"no {store_freq} bar at {when} for {instrument_code} "
                               f"{contract_date}: only existing bars can be overwritten")
         old_row = bars.loc[when]
-        new = corrected_bar(old_row, final, open, high, low, volume)
+        tick = instrument_tick_size(blob, instrument_code)
+        given = {"FINAL": final, "OPEN": open, "HIGH": high, "LOW": low}
+        rounded = {name: None if value is None else round_to_tick(float(value), tick)
+                   for name, value in given.items()}
+        rounding = [f"{name} {float(given[name]):.10g} -> {value:.10g}"
+                    for name, value in rounded.items()
+                    if value is not None and math.isfinite(value) and value != float(given[name])]
+        new = corrected_bar(old_row, rounded["FINAL"], rounded["OPEN"], rounded["HIGH"],
+                            rounded["LOW"], volume)
         old = {name: float(old_row[name]) for name in BAR_FIELDS}
         updated = bars.copy()
         updated.loc[when, list(BAR_FIELDS)] = [new[name] for name in BAR_FIELDS]
@@ -171,6 +182,8 @@ def overwrite_historical_bar(instrument_code: str, contract_date: str, timestamp
         result = OverwriteResult(instrument_code, contract_date, store_freq, when, old, new)
         lines = [f"{instrument_code} {contract_date} {store_freq} bar at {when} overwritten: "
                  f"FINAL {old['FINAL']:.10g} -> {new['FINAL']:.10g}; merged series rewritten"]
+        if rounding:
+            lines.insert(0, f"rounded to the tick ({tick:g}): {', '.join(rounding)}")
         if merged_final is not None and merged_final != new["FINAL"]:
             lines.append(f"the merged series keeps the daily bar at {when} "
                          f"(FINAL {merged_final:.10g})")

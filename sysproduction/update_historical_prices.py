@@ -29,6 +29,7 @@ between leaves the late bar missing from its series, so the next run fetches and
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -103,28 +104,68 @@ def new_clean_bars(data: DataBlob, code: str, contract_date: str, frequency: Fre
     return bars, cleaned.n_dropped
 
 
-def check_late_bars(existing: FuturesContractPrices, late: pd.DataFrame,
-                    settings: SpikeCheckSettings) -> SpikeCheckResult | None:
-    """Spike-check bars arriving inside stored history, each against the stored bars before it;
-    the first spiking one, or None."""
-    for stamp, bar in late.iterrows():
+#: ``resolve(frequency, stored FINALs before the bars, bars) -> bars to write``: settles the
+#: spikes found in new bars (the manual check asks the operator); without one, spikes hold the
+#: contract back.
+Resolver = Callable[[Frequency, pd.Series, pd.DataFrame], pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """New bars of one frequency after the spike check: those to write (late bars go inside
+    history) and the spike results that hold them back (empty if none or resolved)."""
+
+    late: pd.DataFrame
+    fresh: pd.DataFrame
+    spikes: tuple[SpikeCheckResult, ...]
+
+
+def _check_new_bars(existing: FuturesContractPrices, bars: pd.DataFrame,
+                    settings: SpikeCheckSettings, frequency: Frequency,
+                    resolve: Resolver | None) -> _Checked:
+    """Split ``bars`` into late (before the last stored bar) and fresh ones and spike-check
+    them: each late bar against the stored bars before it, the fresh ones against all stored
+    bars. With ``resolve``, every spiking segment is passed to it and its answer is kept."""
+    last = existing.data.index[-1]
+    late, fresh = bars[bars.index < last], bars[bars.index > last]
+    spikes = []
+    kept_late = []
+    for stamp in late.index:
+        bar = late.loc[[stamp]]
         before = existing.final[existing.final.index < stamp]
-        if len(before) == 0:
-            continue
-        result = check_for_spikes(before, bar[["FINAL"]].rename(index={"FINAL": stamp}), settings)
+        if len(before):
+            result = check_for_spikes(before, bar["FINAL"], settings)
+            if result.has_spikes:
+                if resolve is None:
+                    spikes.append(result)
+                else:
+                    bar = resolve(frequency, before, bar)
+        kept_late.append(bar)
+    if len(fresh):
+        result = check_for_spikes(existing.final, fresh["FINAL"], settings)
         if result.has_spikes:
-            return result
-    return None
+            if resolve is None:
+                spikes.append(result)
+            else:
+                fresh = resolve(frequency, existing.final, fresh)
+    late = pd.concat(kept_late) if kept_late else late
+    return _Checked(late, fresh, tuple(spikes))
 
 
 def update_contract_prices(data: DataBlob, code: str, contract_date: str,
-                           frequencies: tuple[Frequency, ...]) -> tuple[ContractUpdate, list[tuple[Frequency, SpikeCheckResult]]]:
-    """Fetch, clean and spike-check; write only if no frequency has a spike."""
+                           frequencies: tuple[Frequency, ...], resolve: Resolver | None = None,
+                           ) -> tuple[ContractUpdate, list[tuple[Frequency, SpikeCheckResult]]]:
+    """Fetch, clean, spike-check and write one contract: the one path shared by the daily
+    process and the manual check (``resolve``, see :data:`Resolver`).
+
+    A contract's first history (nothing stored) is written unchecked. Without ``resolve`` any
+    spike, in any frequency, holds back the whole contract (nothing written; the spikes are
+    returned). Otherwise late bars are inserted into the stored series, fresh bars appended, and
+    the merged series rewritten."""
     settings = SpikeCheckSettings(max_price_spike=data.config.max_price_spike)
     update = ContractUpdate(contract_date)
-    pending: dict[Frequency, pd.DataFrame] = {}
-    spikes = []
-    late_bars: dict[Frequency, pd.DataFrame] = {}
+    spikes: list[tuple[Frequency, SpikeCheckResult]] = []
+    to_write: dict[Frequency, _Checked] = {}
     stored: dict[Frequency, FuturesContractPrices] = {}
     for frequency in frequencies:
         existing = stored[frequency] = stored_bars(data, code, contract_date, frequency)
@@ -132,44 +173,36 @@ def update_contract_prices(data: DataBlob, code: str, contract_date: str,
         update.dropped += dropped
         if bars.empty:
             continue
-        if len(existing) == 0:
-            pending[frequency] = bars  # a contract's first history has nothing to compare with
+        if len(existing) == 0:  # a contract's first history has nothing to compare with
+            to_write[frequency] = _Checked(bars.iloc[:0], bars, ())
             continue
-        last = existing.data.index[-1]
-        late, fresh = bars[bars.index < last], bars[bars.index > last]
-        results = [check_late_bars(existing, late, settings)] if len(late) else []
-        if len(fresh):
-            results.append(check_for_spikes(existing.final, fresh["FINAL"], settings))
-        for result in results:
-            if result is not None and result.has_spikes:
-                spikes.append((frequency, result))
-                first = result.first_spike
-                update.spike_at = first if update.spike_at is None else min(update.spike_at, first)
-        if len(fresh):
-            pending[frequency] = fresh
-        if len(late):
-            late_bars[frequency] = late
-    if spikes or not (pending or late_bars):
+        checked = _check_new_bars(existing, bars, settings, frequency, resolve)
+        for result in checked.spikes:
+            spikes.append((frequency, result))
+            first = result.first_spike
+            update.spike_at = first if update.spike_at is None else min(update.spike_at, first)
+        to_write[frequency] = checked
+    if spikes or not to_write:
         update.merged_repaired = repair_merged(data, code, contract_date)
         return update, spikes
+    late_bars = {f: c.late for f, c in to_write.items() if len(c.late)}
+    pending = {f: c.fresh for f, c in to_write.items() if len(c.fresh)}
     if late_bars:  # merged first: a crash before the series below leaves them to be refetched
         merged = merged_after(data, code, contract_date, stored, late_bars, pending)
         data.contract_prices.write(code, contract_date, merged, "merged")
-    for frequency in set(pending) | set(late_bars):
+    for frequency, checked in to_write.items():
         store_frequency = STORE_FREQUENCY[frequency]
-        if frequency in late_bars:  # late bars go inside history: rewrite the series
-            combined = pd.concat([stored[frequency].data, late_bars[frequency],
-                                  pending.get(frequency)]).sort_index()
+        if len(checked.late):  # late bars go inside history: rewrite the series
+            combined = pd.concat([stored[frequency].data, checked.late, checked.fresh]).sort_index()
             data.contract_prices.write(code, contract_date, combined, store_frequency)
             get_logger("update_historical_prices", instrument_code=code,
                        contract_date=contract_date).warning(
-                "%d late %s bars inserted into stored history: %s", len(late_bars[frequency]),
-                frequency.value, [str(t) for t in late_bars[frequency].index])
-            update.written[store_frequency] = len(late_bars[frequency]) + len(
-                pending.get(frequency, []))
-        else:
+                "%d late %s bars inserted into stored history: %s", len(checked.late),
+                frequency.value, [str(t) for t in checked.late.index])
+            update.written[store_frequency] = len(checked.late) + len(checked.fresh)
+        elif len(checked.fresh):
             update.written[store_frequency] = data.contract_prices.append(
-                code, contract_date, pending[frequency], store_frequency)
+                code, contract_date, checked.fresh, store_frequency)
     write_merged(data, code, contract_date)
     return update, spikes
 

@@ -280,3 +280,50 @@ def test_late_bars_inside_recent_history_are_checked_and_inserted(setup):
     assert by_contract["202405"].spike_at == bad_late
     stored = data.contract_prices.read("CORN", "202405", "H")
     assert bad_late not in stored.index and stored.index[-1] <= STORED_UNTIL
+
+
+def test_manual_check_resolves_a_late_spiking_bar(setup):
+    """A late bar that spikes arrives with fresh bars: the daily process holds the contract
+    back; the manual check (which used to crash with 'new prices start at ...') asks about the
+    late bar, then inserts it and appends the fresh bars through the daily process's path."""
+    data, served, hourly, daily = setup
+    bad_late = ts("2023-12-28 21:00")
+    stored = hourly[hourly.index <= STORED_UNTIL]
+    data.contract_prices.write("CORN", "202405", stored.drop([bad_late]), "H")
+    served[("CORN", "202405", "H")] = spiked(hourly, str(bad_late))
+    held = update_historical_prices("CORN", data=data).results["CORN"]
+    assert [c.contract_date for c in held.spiked] == ["202405"]
+
+    ask = ScriptedAsk("p")
+    result = interactive_manual_check_historical_prices("CORN", data=data, ask=ask,
+                                                        say=lambda s: None)
+    assert len(ask.prompts) == 1 and str(bad_late) in ask.prompts[0]
+    checked = {c.contract_date: c for c in result.contracts}
+    assert checked["202405"].decisions["H"] == [SpikeDecision(bad_late, SpikeAction.PREVIOUS)]
+    assert checked["202405"].written["H"] == 1 + int((hourly.index > STORED_UNTIL).sum())
+    after = data.contract_prices.read("CORN", "202405", "H")
+    assert after.index[-1] == hourly.index[-1] and len(after) == len(hourly)
+    assert after.loc[bad_late, "FINAL"] == hourly.loc[ts("2023-12-28 20:00"), "FINAL"]
+    merged = data.contract_prices.read("CORN", "202405", "merged")
+    assert merged.loc[bad_late, "FINAL"] == after.loc[bad_late, "FINAL"]
+    again = update_historical_prices("CORN", data=data).results["CORN"]
+    assert not again.spiked and sum(sum(c.written.values()) for c in again.contracts) == 0
+
+
+def test_typed_price_is_rounded_to_the_tick(setup):
+    data, served, hourly, daily = setup
+    data.instruments.add(InstrumentConfig("CORN", tick_size=0.25))
+    bad = "2023-12-29 10:00"
+    served[("CORN", "202403", "H")] = spiked(hourly, bad)
+    before = float(hourly.loc[hourly.index < ts(bad), "FINAL"].iloc[-1])
+    typed = before + 0.1
+    expected = round(typed * 4) / 4
+    said = []
+    ask = ScriptedAsk(f"{typed}", *["a"] * 5)  # the typed price, then accept what it trips
+    result = interactive_manual_check_historical_prices("CORN", data=data, ask=ask,
+                                                        say=said.append)
+    decision = result.contracts[0].decisions["H"][0]
+    assert decision == SpikeDecision(ts(bad), SpikeAction.VALUE, expected)
+    assert any(f"rounded to the tick (0.25): {expected:.10g}" in s for s in said)
+    stored = data.contract_prices.read("CORN", "202403", "H")
+    assert stored.loc[ts(bad), "FINAL"] == expected

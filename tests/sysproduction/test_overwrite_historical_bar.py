@@ -118,3 +118,19 @@ def test_bad_requests_change_nothing(blob, args, error, message):
     with pytest.raises(error, match=message):
         overwrite_historical_bar(*args, data=blob)
     pd.testing.assert_frame_equal(blob.contract_prices.read("CORN", "202403", "H"), before)
+
+
+def test_injected_prices_are_rounded_to_the_tick(blob):
+    from sysobjects.instruments import InstrumentConfig
+
+    blob.instruments.add(InstrumentConfig("CORN", tick_size=0.25))
+    when = ts("2024-01-02 15:00")
+    result = overwrite_historical_bar("CORN", "202403", when, "H", 100.1, high=101.37,
+                                      data=blob)
+    stored = blob.contract_prices.read("CORN", "202403", "H").loc[when]
+    assert stored["FINAL"] == 100.0 and stored["HIGH"] == 101.25
+    assert stored["OPEN"] == 99.5 and stored["LOW"] == 99.0  # shifted with the rounded FINAL
+    assert result.message.startswith(
+        "rounded to the tick (0.25): FINAL 100.1 -> 100, HIGH 101.37 -> 101.25")
+    plain = overwrite_historical_bar("CORN", "202406", when, "H", 100.25, data=blob)
+    assert "rounded" not in plain.message  # already on the tick: nothing to say
