@@ -4,11 +4,12 @@ Menu (each entry calls the function named; amounts in base currency, times UTC):
 
 1. view the last rows                          :func:`total_capital_table`
 2. initialise total capital                    :func:`initialise_total_capital`
-3. deposit or withdrawal                       :func:`adjust_capital_for_cash_flow`
+3. deposit or withdrawal                       :func:`adjust_capital_for_cash_flow` (asks again
+   when the broker's account value does not show the flow: :func:`cash_flow_contradiction`)
 4. confirm a large change (re-polls broker)    :func:`confirm_large_capital_change`
 5. delete values since a date                  :func:`delete_total_capital_since`
 6. delete all total capital (typed phrase)     :func:`delete_all_total_capital`
-7. modify the last row                         :func:`modify_last_total_capital`
+7. modify the last row (shows changes, y/n)     :func:`modify_last_total_capital`
 0. exit
 
 Every change is one row appended or the history rewritten in one write (ArcticDB), stamped with
@@ -96,7 +97,26 @@ def initialise_total_capital(data: DataBlob, total_capital: float, broker_accoun
     return data.capital.last_total()
 
 
-def adjust_capital_for_cash_flow(data: DataBlob, amount: float) -> CapitalState:
+def cash_flow_contradiction(stored_broker: float, broker_now: float,
+                            amount: float) -> str | None:
+    """Why the broker's figure contradicts booking ``amount`` (base currency), or None (pure).
+
+    A cash flow is booked once the broker's account value shows it, so the broker's change
+    since the last stored row (``broker_now - stored_broker``) should be about ``amount``. It
+    contradicts the flow when it has the other sign (or is zero), or differs from ``amount`` by
+    more than half of ``amount`` (a flow not yet arrived, a digit too many, a deposit typed as a
+    withdrawal)."""
+    change = broker_now - stored_broker
+    if change == 0 or (change > 0) != (amount > 0) or abs(change - amount) > abs(amount) / 2:
+        return (f"the broker's account value {broker_now:,.2f} has changed by {change:+,.2f} "
+                f"since the last stored value {stored_broker:,.2f}, which does not show a "
+                f"{'deposit' if amount > 0 else 'withdrawal'} of {abs(amount):,.2f}")
+    return None
+
+
+def adjust_capital_for_cash_flow(data: DataBlob, amount: float,
+                                 broker_value: float | None = None,
+                                 confirmed: bool = False) -> CapitalState:
     """Book a deposit (``amount`` > 0) or withdrawal (< 0) as a new row; returns the new state.
 
     Broker value, total capital and the high-water mark move by ``amount`` (total and maximum
@@ -104,11 +124,22 @@ def adjust_capital_for_cash_flow(data: DataBlob, amount: float) -> CapitalState:
     value shows the flow, before the next ``update_total_capital`` (which would otherwise count
     it as p&l, or refuse it as a large change). A withdrawal that leaves the stored broker value
     at or below 0 is refused (:class:`InvalidData`); :class:`MissingData` if nothing is stored.
+    ``broker_value`` (the broker's account value now, base currency), when given, is checked
+    against the flow (:func:`cash_flow_contradiction`): a contradiction is refused
+    (:class:`InvalidData`, nothing written) unless ``confirmed``.
     """
     amount = _finite("cash flow", amount)
     if amount == 0:
         raise InvalidData("a cash flow of 0 changes nothing")
     last = data.capital.last_total()
+    if broker_value is not None:
+        reason = cash_flow_contradiction(float(last["broker"]),
+                                         _finite("broker value", broker_value), amount)
+        if reason is not None and not confirmed:
+            raise InvalidData(f"{reason}; nothing written (confirm to book it anyway)")
+        if reason is not None:
+            get_logger(PROCESS, type="capital").warning("cash flow booked against the broker's "
+                                                        "figure, confirmed by hand: %s", reason)
     state = apply_cash_flow(capital_state_from_row(last), amount)
     if state.broker_account_value <= 0:
         raise InvalidData(f"a withdrawal of {-amount:,.2f} leaves a broker value of "
@@ -284,7 +315,17 @@ def _console_cash_flow(data: DataBlob, ask: Ask, out: Out) -> None:
     if not ask_yes(ask, f"book a cash flow of {amount:,.2f}?"):
         out("nothing booked")
         return
-    state = adjust_capital_for_cash_flow(data, amount)
+    confirmed = False
+    if broker is not None and amount != 0:
+        reason = cash_flow_contradiction(float(last["broker"]), broker.net_liquidation, amount)
+        if reason is not None:
+            out(f"WARNING: {reason}")
+            if not ask_yes(ask, "book it anyway?"):
+                out("nothing booked")
+                return
+            confirmed = True
+    state = adjust_capital_for_cash_flow(
+        data, amount, broker.net_liquidation if broker is not None else None, confirmed)
     out(f"booked: total {state.total_capital:,.2f}, broker {state.broker_account_value:,.2f}, "
         f"max {state.maximum_capital:,.2f}")
 
@@ -333,6 +374,14 @@ def _console_modify(data: DataBlob, ask: Ask, out: Out) -> None:
     out(f"last row at {last.name} (Enter keeps a value)")
     values = {column: ask_number(ask, out, column, float(last[column]))
               for column in TOTAL_COLUMNS}
+    changes = [f"{c} {float(last[c]):,.2f} -> {values[c]:,.2f}" for c in TOTAL_COLUMNS
+               if float(last[c]) != values[c]]
+    if not changes:
+        out("nothing changed")
+        return
+    if not ask_yes(ask, f"modify the last row ({'; '.join(changes)})?"):
+        out("nothing modified")
+        return
     row = modify_last_total_capital(data, values["total"], values["broker"], values["max"],
                                     values["acc_pnl"], values["margin"])
     out(f"modified:\n{row.to_string()}")

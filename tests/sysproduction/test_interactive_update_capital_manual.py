@@ -258,7 +258,8 @@ def test_scripted_console_session(tmp_path):
     ask = script(
         "2", "", "150000", "", "", "",  # initialise: broker 200 000 (polled), total 150 000
         "3", "abc", "25000", "y",  # deposit 25 000 (after one bad number)
-        "7", "", "", "", "-100", "",  # modify: accumulated p&l -100
+        "y",  # the broker still shows 200 000: book it anyway
+        "7", "", "", "", "-100", "", "y",  # modify: accumulated p&l -100, confirmed
         "9",  # unknown choice
         "6", "no",  # delete all: wrong phrase, nothing deleted
         "1",  # view
@@ -271,6 +272,8 @@ def test_scripted_console_session(tmp_path):
     assert not ask.left
     text = "\n".join(out)
     assert "not a number: 'abc'" in text and "unknown choice '9'" in text
+    assert "WARNING: the broker's account value 200,000.00 has changed by +0.00" in text
+    assert any("modify the last row (acc_pnl 0.00 -> -100.00)? (y/n)" in p for p in ask.prompts)
     assert "nothing deleted" in text
     assert len(frame) == 2
     assert row(frame, 0) == {"total": 150_000.0, "broker": 200_000.0, "max": 150_000.0,
@@ -302,3 +305,41 @@ def test_scripted_console_confirm_delete_since_and_delete_all(tmp_path):
                                           ask=script("6", DELETE_ALL_PHRASE, "0"))
         with pytest.raises(MissingData):
             blob.capital.total_capital()
+
+
+def test_cash_flow_contradicting_the_broker_needs_confirmation(tmp_path):
+    blob, clock, broker = capital_blob(tmp_path / "home")
+    with blob:
+        update_total_capital(blob)  # 100 000
+        clock.current += HOUR
+        with pytest.raises(InvalidData, match="does not show a deposit of 20,000.00"):
+            adjust_capital_for_cash_flow(blob, 20_000.0, broker_value=100_000.0)
+        with pytest.raises(InvalidData, match="does not show a withdrawal"):
+            adjust_capital_for_cash_flow(blob, -20_000.0, broker_value=120_000.0)
+        assert len(blob.capital.total_capital()) == 1  # nothing written
+        state = adjust_capital_for_cash_flow(blob, 20_000.0, broker_value=119_000.0)
+        assert state.total_capital == 120_000.0  # the broker shows it: no question
+        clock.current += HOUR
+        state = adjust_capital_for_cash_flow(blob, 5_000.0, broker_value=120_000.0,
+                                             confirmed=True)
+        assert state.total_capital == 125_000.0
+
+        broker.set(125_000.0)  # the console: a 50 000 deposit the broker does not show
+        out = []
+        ask = script("3", "50000", "y", "n", "0", clock=clock)
+        interactive_update_capital_manual(blob, ask=ask, out=out.append)
+        assert ask.prompts[-2] == "book it anyway? (y/n): "
+        assert "nothing booked" in out and len(blob.capital.total_capital()) == 3
+
+
+def test_modify_asks_before_writing(tmp_path):
+    blob, clock, _ = filled_blob(tmp_path, rows=2)
+    with blob:
+        before = blob.capital.total_capital()
+        out = []
+        ask = script("7", "90000", "", "", "", "", "n", "7", "", "", "", "", "", "0",
+                     clock=clock)
+        interactive_update_capital_manual(blob, ask=ask, out=out.append)
+        assert "modify the last row (total 101,000.00 -> 90,000.00)? (y/n): " in ask.prompts
+        assert "nothing modified" in out and "nothing changed" in out
+        pd.testing.assert_frame_equal(blob.capital.total_capital(), before)
