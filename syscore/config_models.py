@@ -7,9 +7,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from syscore.log_components import is_known_component
 from syscore.redaction import redact_url
@@ -140,6 +141,77 @@ class StrategyCapitalAllocationConfig(_Strict):
         return value
 
 
+def _instrument_codes(value: list[str], what: str) -> list[str]:
+    bad = [code for code in value
+           if not isinstance(code, str) or not code or not _CODE.fullmatch(code)]
+    if bad:
+        raise ValueError(f"{what}: expected instrument codes (letters, digits, '_' or '-'), "
+                         f"got {bad}")
+    return list(value)
+
+
+_CODE = re.compile(r"[A-Za-z0-9_\-]+")
+
+
+class ExcludeInstrumentListsConfig(_Strict):
+    """pysystemtrade's ``exclude_instrument_lists`` (instrument codes).
+
+    ``ignore_instruments``: ignored everywhere: no price, sampled-contract, multiple/adjusted or
+    roll updates, no initialisation from the broker, no backtests, hence no alerts (stronger
+    than pysystemtrade, which still collects their prices). ``bad_markets`` (too costly or
+    illiquid) and ``trading_restrictions`` (not allowed to trade): prices are still collected;
+    backtests give them a zero instrument weight."""
+
+    ignore_instruments: list[str] = Field(default_factory=list)
+    bad_markets: list[str] = Field(default_factory=list)
+    trading_restrictions: list[str] = Field(default_factory=list)
+
+    @field_validator("ignore_instruments", "bad_markets", "trading_restrictions")
+    @classmethod
+    def _codes(cls, value: list[str]) -> list[str]:
+        return _instrument_codes(value, "instrument list")
+
+
+class DuplicateInstrumentsConfig(_Strict):
+    """pysystemtrade's ``duplicate_instruments``: groups of instruments that are the same market
+    (``sp500: SP500_micro``). ``include`` names the one traded, ``exclude`` the others (a code or
+    a list of codes); excluded duplicates take no part in backtests, their prices are still
+    collected so the choice can be switched."""
+
+    include: dict[str, str | list[str]] = Field(default_factory=dict)
+    exclude: dict[str, str | list[str]] = Field(default_factory=dict)
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _groups(cls, value: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
+        for group, codes in value.items():
+            _instrument_codes([codes] if isinstance(codes, str) else codes,
+                              f"duplicate group {group!r}")
+        return value
+
+    @staticmethod
+    def _flat(groups: dict[str, str | list[str]]) -> frozenset[str]:
+        out: set[str] = set()
+        for codes in groups.values():
+            out.update([codes] if isinstance(codes, str) else codes)
+        return frozenset(out)
+
+    @property
+    def excluded(self) -> frozenset[str]:
+        return self._flat(self.exclude)
+
+    @property
+    def included(self) -> frozenset[str]:
+        return self._flat(self.include)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DuplicateInstrumentsConfig:
+        both = sorted(self.included & self.excluded)
+        if both:
+            raise ValueError(f"{both} both included and excluded")
+        return self
+
+
 class SystradeConfig(_Strict):
     """The merged main configuration (defaults.yaml + private_config.yaml)."""
 
@@ -163,6 +235,15 @@ class SystradeConfig(_Strict):
     strategy_capital_allocation: StrategyCapitalAllocationConfig = Field(
         default_factory=StrategyCapitalAllocationConfig)
     backtest_state_retention_days: int = Field(default=5, ge=0)
+    exclude_instrument_lists: ExcludeInstrumentListsConfig = Field(
+        default_factory=ExcludeInstrumentListsConfig)
+    duplicate_instruments: DuplicateInstrumentsConfig = Field(
+        default_factory=DuplicateInstrumentsConfig)
+
+    @property
+    def ignored_instruments(self) -> frozenset[str]:
+        """``exclude_instrument_lists.ignore_instruments``: out of every process and backtest."""
+        return frozenset(self.exclude_instrument_lists.ignore_instruments)
 
     @field_validator("state_store")
     @classmethod

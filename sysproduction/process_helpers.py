@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
+from syscore.exceptions import InvalidData
 from sysdata.data_blob import DataBlob
 from syslogdiag.alerts import alert
 from syslogdiag.context import get_logger
@@ -45,6 +46,7 @@ class ProcessReport:
     results: dict[str, Any] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
     waiting: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -56,6 +58,9 @@ class ProcessReport:
         lines += [f"  {key}: FAILED {error}" for key, error in self.failures.items()]
         if self.waiting:
             lines.append(f"  waiting: {', '.join(self.waiting)}")
+        if self.ignored:
+            lines.append(f"  ignored (exclude_instrument_lists.ignore_instruments): "
+                         f"{', '.join(self.ignored)}")
         return "\n".join(lines)
 
 
@@ -79,12 +84,42 @@ def each_item(data: DataBlob, process: str, items: Iterable[T], name: Callable[[
     return report
 
 
+def split_ignored(data: DataBlob, codes: Iterable[str]) -> tuple[list[str], list[str]]:
+    """``(active, ignored)``: ``codes`` without, and with, the instruments of the config's
+    ``exclude_instrument_lists.ignore_instruments`` (order kept)."""
+    ignored_set = data.config.ignored_instruments
+    codes = list(codes)
+    return ([c for c in codes if c not in ignored_set], [c for c in codes if c in ignored_set])
+
+
+def refuse_ignored(data: DataBlob, instrument_code: str, action: str) -> None:
+    """Raise :class:`InvalidData` when ``instrument_code`` is ignored (one clear line)."""
+    if instrument_code in data.config.ignored_instruments:
+        raise InvalidData(f"{instrument_code} is in exclude_instrument_lists.ignore_instruments: "
+                          f"not {action}; take it out of that list first")
+
+
 def each_instrument(data: DataBlob, process: str, instrument_code: str,
                     all_codes: Callable[[], list[str]], work: Callable[[str], Any]) -> ProcessReport:
     """Run ``work`` for one configured instrument, or for every code of ``all_codes()`` when
-    ``instrument_code`` is ``ALL``; failures are alerted per instrument."""
+    ``instrument_code`` is ``ALL``; failures are alerted per instrument. Ignored instruments
+    (``exclude_instrument_lists.ignore_instruments``) are skipped, named or not: listed in the
+    report's ``ignored``, never worked on, never alerted."""
     codes = all_codes() if instrument_code == "ALL" else [data.instruments.require(instrument_code)]
-    return each_item(data, process, codes, str, work)
+    return each_active_item(data, process, codes, work)
+
+
+def each_active_item(data: DataBlob, process: str, codes: Iterable[str],
+                     work: Callable[[str], Any]) -> ProcessReport:
+    """:func:`each_item` over the instrument ``codes`` that are not ignored; the ignored ones are
+    listed in the report (and logged once at INFO)."""
+    active, ignored = split_ignored(data, codes)
+    report = each_item(data, process, active, str, work)
+    report.ignored = ignored
+    if ignored:
+        get_logger(process).info("ignored instruments (exclude_instrument_lists."
+                                 "ignore_instruments) skipped: %s", ", ".join(ignored))
+    return report
 
 
 def stored_multiple_tail(data: DataBlob, instrument_code: str, rows: int = 1) -> pd.DataFrame:

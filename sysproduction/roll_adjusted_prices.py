@@ -39,7 +39,7 @@ from sysobjects.adjusted_prices import RollResult, roll_multiple_prices
 from sysobjects.contract_dates import carry_contract, forward_contract
 from sysobjects.multiple_prices import MultiplePrices
 from sysobjects.roll_state import RollState
-from sysproduction.process_helpers import blob_for
+from sysproduction.process_helpers import blob_for, refuse_ignored
 from sysproduction.update_roll_state import priced_contract_position
 
 ROLL_JOURNAL = "roll_journal"
@@ -182,6 +182,7 @@ def roll_adjusted_prices(instrument_code: str, confirm: bool = False,
     with blob_for(data, "roll_adjusted_prices") as blob:
         log = get_logger("roll_adjusted_prices", instrument_code=instrument_code)
         blob.instruments.require(instrument_code)
+        refuse_ignored(blob, instrument_code, "rolled")
         recover_pending_roll(blob, instrument_code)
         state = RollState.from_name(blob.roll_states.get(instrument_code))
         if state is not RollState.ROLL_ADJUSTED:

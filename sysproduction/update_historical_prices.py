@@ -12,6 +12,9 @@ Running it twice changes nothing the second time. A merged series that does not 
 contract's stored bars end (an earlier run died, or the disk filled, between storing bars and
 merging them) is rewritten from them on every run, new bars or not (WARNING).
 
+Instruments in ``exclude_instrument_lists.ignore_instruments`` are skipped (listed as ignored in
+the report, never fetched, never alerted).
+
 ``download_by_zone`` maps an instrument region (``InstrumentConfig.region``) to a time of day in
 that region (see :func:`zones_due`): only instruments whose region's time has passed are
 collected in this call; the report's ``waiting`` lists the others (run it again later, e.g. from
@@ -41,7 +44,7 @@ from syslogdiag.context import get_logger
 from sysobjects.contract_prices import Frequency, FuturesContractPrices, merge_daily_and_hourly
 from sysobjects.price_cleaning import PriceCleaningSettings, clean_contract_prices
 from sysobjects.spike_check import SpikeCheckResult, SpikeCheckSettings, check_for_spikes
-from sysproduction.process_helpers import ProcessReport, blob_for, each_item
+from sysproduction.process_helpers import ProcessReport, blob_for, each_active_item
 
 STORE_FREQUENCY = {Frequency.HOURLY: "H", Frequency.DAILY: "D"}
 DEFAULT_LOOKBACK = pd.Timedelta(days=400)
@@ -300,7 +303,7 @@ def update_historical_prices(instrument_code: str = "ALL",
             waiting = [c for c in codes if blob.instruments.get(c).region in download_by_zone
                        and blob.instruments.get(c).region not in due]
             codes = [c for c in codes if c not in waiting]
-        report = each_item(blob, "update_historical_prices", codes, str,
-                           lambda code: update_instrument_prices(blob, code))
-        report.waiting = waiting
+        report = each_active_item(blob, "update_historical_prices", codes,
+                                  lambda code: update_instrument_prices(blob, code))
+        report.waiting = [c for c in waiting if c not in blob.config.ignored_instruments]
         return report

@@ -12,7 +12,7 @@ from sysdata.data_blob import DataBlob
 from syslogdiag.context import get_logger
 from sysobjects.multiple_prices import MultiplePrices
 from sysobjects.roll_state import RollState, allowed_roll_states, check_roll_state_transition
-from sysproduction.process_helpers import blob_for, stored_multiple_tail
+from sysproduction.process_helpers import blob_for, refuse_ignored, stored_multiple_tail
 
 
 def priced_contract_position(data: DataBlob, instrument_code: str) -> tuple[str, int]:
@@ -35,6 +35,7 @@ def update_roll_state(instrument_code: str, new_state: str, data: DataBlob | Non
     :class:`sysobjects.roll_state.InvalidRollStateTransition` naming the allowed states."""
     with blob_for(data, "update_roll_state") as blob:
         blob.instruments.require(instrument_code)
+        refuse_ignored(blob, instrument_code, "rolled")
         current = RollState.from_name(blob.roll_states.get(instrument_code))
         requested = RollState.from_name(new_state)
         contract, position = priced_contract_position(blob, instrument_code)

@@ -3,7 +3,9 @@
 For each strategy in the control config's ``strategy_list``:
 
 1. its YAML system config is loaded and ``notional_trading_capital`` set to the strategy's latest
-   capital (from ``update_strategy_capital``);
+   capital (from ``update_strategy_capital``); the main config's ``exclude_instrument_lists``
+   and ``duplicate_instruments`` are added to its own (ignored and excluded duplicate instruments
+   are left out, bad markets and trading restrictions get a zero instrument weight);
 2. its system function runs on the stores (``StoreSimData``);
 3. the buffered optimal position of every instrument is computed, then all are written
    (``optimal_positions``): lower and upper (the buffer's bottom and top, in contracts), the
@@ -90,6 +92,22 @@ def restrict_instruments(raw: dict, instruments: list[str], strategy_name: str) 
     return {**raw, "instruments": list(instruments)}
 
 
+def with_instrument_exclusions(raw: dict, config) -> dict:
+    """The backtest config with the main config's ``exclude_instrument_lists`` and
+    ``duplicate_instruments`` added to its own (lists united, duplicate groups of the main
+    config winning), so production backtests leave out what production ignores."""
+    out = dict(raw)
+    lists = {k: list(v or []) for k, v in (raw.get("exclude_instrument_lists") or {}).items()}
+    for name, codes in config.exclude_instrument_lists.model_dump().items():
+        lists[name] = sorted(set(lists.get(name, [])) | set(codes))
+    out["exclude_instrument_lists"] = lists
+    duplicates = {k: dict(v or {}) for k, v in (raw.get("duplicate_instruments") or {}).items()}
+    for side, groups in config.duplicate_instruments.model_dump().items():
+        duplicates[side] = {**duplicates.get(side, {}), **groups}
+    out["duplicate_instruments"] = duplicates
+    return out
+
+
 def strategy_capital(data: DataBlob, strategy_name: str) -> float:
     try:
         series = data.capital.strategy_capital(strategy_name)
@@ -128,7 +146,7 @@ def run_strategy_backtest(data: DataBlob, strategy_name: str,
     raw["notional_trading_capital"] = capital
     if strategy.instruments:
         raw = restrict_instruments(raw, strategy.instruments, strategy_name)
-    config = config_from_dict(raw)
+    config = config_from_dict(with_instrument_exclusions(raw, data.config))
     result = system_function(strategy.system)(config, StoreSimData(data, strategy.instruments))
     now = data.now()
     rows, no_position, stale, already = [], [], [], []

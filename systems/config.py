@@ -113,6 +113,24 @@ class BacktestConfig(BaseModel):
     use_forecast_div_mult_estimates: bool = False
     use_instrument_weight_estimates: bool = False
     use_instrument_div_mult_estimates: bool = False
+    exclude_instrument_lists: dict[str, list[str]] = Field(default_factory=dict)
+    duplicate_instruments: dict[str, dict[str, str | list[str]]] = Field(default_factory=dict)
+
+    @property
+    def excluded_instruments(self) -> set[str]:
+        """pysystemtrade's "always excluded": ``exclude_instrument_lists.ignore_instruments`` and
+        the ``duplicate_instruments.exclude`` groups. The backtest never sees them."""
+        out = set(self.exclude_instrument_lists.get("ignore_instruments") or [])
+        for codes in (self.duplicate_instruments.get("exclude") or {}).values():
+            out.update([codes] if isinstance(codes, str) else codes)
+        return out
+
+    @property
+    def zero_weight_instruments(self) -> set[str]:
+        """``bad_markets`` and ``trading_restrictions``: in the backtest, with a zero instrument
+        weight (pysystemtrade excludes them from instrument-weight optimisation)."""
+        lists = self.exclude_instrument_lists
+        return set(lists.get("bad_markets") or []) | set(lists.get("trading_restrictions") or [])
 
     @property
     def ignored_keys(self) -> list[str]:
@@ -166,18 +184,36 @@ class BacktestConfig(BaseModel):
         return result
 
     def instrument_list(self, available: list[str] | None = None) -> list[str]:
+        """Instruments of ``instrument_weights``, else ``instruments``, else ``available``;
+        without the :attr:`excluded_instruments` (logged)."""
         if self.instrument_weights:
-            return list(self.instrument_weights)
-        if self.instruments:
-            return list(self.instruments)
-        if available:
-            return list(available)
-        raise BacktestConfigError("no instrument_weights or instruments configured")
+            codes = list(self.instrument_weights)
+        elif self.instruments:
+            codes = list(self.instruments)
+        elif available:
+            codes = list(available)
+        else:
+            raise BacktestConfigError("no instrument_weights or instruments configured")
+        excluded = self.excluded_instruments
+        dropped = [c for c in codes if c in excluded]
+        if dropped:
+            log.info("instruments ignored or excluded as duplicates, not in the backtest: %s",
+                     ", ".join(dropped))
+        codes = [c for c in codes if c not in excluded]
+        if not codes:
+            raise BacktestConfigError(
+                f"every instrument is excluded (ignore_instruments / duplicates): {dropped}")
+        return codes
 
     def raw_instrument_weights(self, instruments: list[str]) -> dict[str, float]:
+        """Fixed instrument weights (equal when none are configured); zero for
+        :attr:`zero_weight_instruments`."""
+        zero = self.zero_weight_instruments
         if self.instrument_weights:
-            return {code: float(self.instrument_weights.get(code, 0.0)) for code in instruments}
-        return {code: 1.0 / len(instruments) for code in instruments}
+            return {code: 0.0 if code in zero else float(self.instrument_weights.get(code, 0.0))
+                    for code in instruments}
+        kept = [c for c in instruments if c not in zero]
+        return {code: (1.0 / len(kept) if code not in zero else 0.0) for code in instruments}
 
 
 def config_from_dict(data: dict[str, Any], source: str = "<dict>") -> BacktestConfig:
