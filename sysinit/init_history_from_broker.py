@@ -7,7 +7,9 @@ For each instrument with roll parameters:
    today is listed (``contracts_needed``);
 2. each contract's daily bars over that span are fetched from the broker, cleaned, and written as
    its daily and merged per-contract prices (a contract that already has prices is left alone:
-   its history is the daily processes' business);
+   its history is the daily processes' business). The bars are spike-checked for information,
+   as ``init_spot_fx`` does (``max_price_spike``, from the 20th change on): suspected spikes are
+   written, logged at WARNING and listed in the report for a look;
 3. a roll calendar (last-of-old convention) is generated from the per-contract prices, multiple
    prices are built from it, and adjusted prices from those (sysinit builders).
 
@@ -32,6 +34,7 @@ from syslogdiag.context import get_logger
 from sysobjects.contract_dates import contracts_needed
 from sysobjects.contract_prices import Frequency
 from sysobjects.price_cleaning import PriceCleaningSettings, clean_contract_prices
+from sysobjects.spike_check import INITIAL_LOAD_MIN_CHANGES, SpikeCheckSettings, check_for_spikes
 from sysproduction.process_helpers import ProcessReport, blob_for, each_instrument
 
 PROCESS = "init_history_from_broker"
@@ -39,18 +42,29 @@ PROCESS = "init_history_from_broker"
 
 @dataclass(frozen=True)
 class HistoryInit:
+    """Contracts fetched, bars written, multiple-price rows built, and the suspected spikes of
+    the loaded bars as ``(contract_date, timestamp UTC)``."""
+
     contracts_fetched: int
     bars_written: int
     multiple_rows: int
+    suspected_spikes: tuple[tuple[str, pd.Timestamp], ...] = ()
 
     def __str__(self) -> str:
-        return (f"{self.contracts_fetched} contracts, {self.bars_written} daily bars, "
+        text = (f"{self.contracts_fetched} contracts, {self.bars_written} daily bars, "
                 f"{self.multiple_rows} multiple-price rows")
+        if self.suspected_spikes:
+            contract, when = self.suspected_spikes[0]
+            text += (f", {len(self.suspected_spikes)} suspected spikes (first {contract} at "
+                     f"{when})")
+        return text
 
 
 def fetch_contract_history(data: DataBlob, code: str, contract_date: str,
-                           start: pd.Timestamp, end: pd.Timestamp) -> int:
-    """Daily bars of one contract into its D and merged series; returns bars written."""
+                           start: pd.Timestamp, end: pd.Timestamp,
+                           spikes: list[tuple[str, pd.Timestamp]] | None = None) -> int:
+    """Daily bars of one contract into its D and merged series; returns bars written. The
+    suspected spikes of the written bars are added to ``spikes`` (module docstring)."""
     if data.contract_prices.has(code, contract_date, "D"):
         return 0
     try:
@@ -61,6 +75,11 @@ def fetch_contract_history(data: DataBlob, code: str, contract_date: str,
     bars = clean_contract_prices(raw, Frequency.DAILY, end, settings).prices.data
     if bars.empty:
         return 0
+    check = check_for_spikes(bars["FINAL"].iloc[:0], bars["FINAL"], SpikeCheckSettings(
+        max_price_spike=data.config.max_price_spike,
+        min_reference_changes=INITIAL_LOAD_MIN_CHANGES))
+    if spikes is not None:
+        spikes.extend((contract_date, when) for when in check.spikes)
     data.contract_prices.write(code, contract_date, bars, "D")
     if not data.contract_prices.has(code, contract_date, "merged"):
         data.contract_prices.write(code, contract_date, bars, "merged")
@@ -77,11 +96,15 @@ def init_instrument_history(data: DataBlob, code: str, years: float,
     start = end - pd.Timedelta(days=int(365.25 * years))
     params = data.roll_parameters.get(code)
     contracts = contracts_needed(start.date(), end.date(), params)
-    written = sum(fetch_contract_history(data, code, c, start, end) for c in contracts)
+    spikes: list[tuple[str, pd.Timestamp]] = []
+    written = sum(fetch_contract_history(data, code, c, start, end, spikes) for c in contracts)
+    if spikes:
+        log.warning("%s: %d suspected spikes in the loaded history, first %s at %s; check them",
+                    code, len(spikes), *spikes[0])
     build_roll_calendar_for_instrument(data, code, overwrite=overwrite)
     multiple = build_multiple_prices_for_instrument(data, code, overwrite=True, phantom_roll_days=7)
     build_adjusted_prices_for_instrument(data, code)
-    result = HistoryInit(len(contracts), written, multiple.rows)
+    result = HistoryInit(len(contracts), written, multiple.rows, tuple(spikes))
     log.info("%s: %s", code, result)
     return result
 

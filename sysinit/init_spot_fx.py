@@ -9,7 +9,8 @@ For each pair the broker's daily mids from ``start`` (default: the simulator's `
 with the sim broker, else 2000-01-01; UTC) up to now (blob clock) are fetched, inverted when the
 pair says so (the stored PRICE is the value in ``ccy2`` of one ``ccy1``), and cleaned (NaN,
 non-positive, duplicated and future-stamped quotes dropped). The history is spike-checked
-(``max_price_spike``) for information only: an initial load has no stored history to hold it
+(``max_price_spike``; each change against the changes before it, from the 20th change on, as a
+reference of a handful of changes means nothing) for information only: an initial load has no stored history to hold it
 against, so suspected spikes are written, logged at WARNING and listed in the report for
 ``interactive_manual_check_fx_prices``-style review.
 
@@ -30,7 +31,7 @@ from sysdata.broker_config import FxPairConfig
 from sysdata.data_blob import DataBlob
 from syslogdiag.context import get_logger
 from sysobjects.fx_prices import clean_fx_prices
-from sysobjects.spike_check import SpikeCheckSettings, check_for_spikes
+from sysobjects.spike_check import INITIAL_LOAD_MIN_CHANGES, SpikeCheckSettings, check_for_spikes
 from sysproduction.process_helpers import ProcessReport, blob_for, each_item
 from sysproduction.update_fx_prices import fetch_fx_prices, history_start
 
@@ -71,7 +72,8 @@ def init_fx_pair(data: DataBlob, pair: FxPairConfig, start: pd.Timestamp | None 
     prices = clean_fx_prices(raw, data.now(), data.config.price_cleaning.ignore_future_prices).data
     if prices.empty:
         raise MissingData(f"the broker returned no usable {pair.code} prices since {start}")
-    settings = SpikeCheckSettings(max_price_spike=data.config.max_price_spike)
+    settings = SpikeCheckSettings(max_price_spike=data.config.max_price_spike,
+                                  min_reference_changes=INITIAL_LOAD_MIN_CHANGES)
     spikes = list(check_for_spikes(prices.iloc[:0], prices, settings).spikes)
     data.fx_prices.write(pair.code, prices)
     result = FxInit(pair.code, len(prices), prices.index[0], prices.index[-1],

@@ -34,16 +34,28 @@ NANOSECONDS_PER_DAY = 86_400 * 1_000_000_000
 
 @dataclass(frozen=True)
 class SpikeCheckSettings:
-    """``max_price_spike``: threshold multiple; ``span``: EWM span in changes."""
+    """``max_price_spike``: threshold multiple; ``span``: EWM span in changes;
+    ``min_reference_changes``: a change is checked only when at least this many changes precede
+    it (default 1, every change that has a reference; an initial load checks its history for
+    information with :data:`INITIAL_LOAD_MIN_CHANGES`, as a reference of one or two changes
+    flags ordinary moves)."""
 
     max_price_spike: float = 8.0
     span: int = 500
+    min_reference_changes: int = 1
 
     def __post_init__(self) -> None:
         if not (isinstance(self.max_price_spike, (int, float)) and self.max_price_spike > 0):
             raise ConfigError(f"max_price_spike must be > 0, got {self.max_price_spike!r}")
         if not (isinstance(self.span, int) and self.span >= 1):
             raise ConfigError(f"spike check span must be an integer >= 1, got {self.span!r}")
+        if not (isinstance(self.min_reference_changes, int) and self.min_reference_changes >= 1):
+            raise ConfigError("spike check min_reference_changes must be an integer >= 1, got "
+                              f"{self.min_reference_changes!r}")
+
+
+#: past changes an initial load's informational check needs before it trusts its reference
+INITIAL_LOAD_MIN_CHANGES = 20
 
 
 @dataclass(frozen=True)
@@ -115,7 +127,9 @@ def check_for_spikes(
     x_new, ref_new = x[sel], reference[sel]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = x_new / ref_new
-    is_spike = np.where(np.isnan(ref_new), False, x_new > settings.max_price_spike * ref_new)
+    past_changes = np.arange(first_new_change, first_new_change + len(x_new))
+    is_spike = np.where(np.isnan(ref_new) | (past_changes < settings.min_reference_changes),
+                        False, x_new > settings.max_price_spike * ref_new)
     # bar index of each checked change's end
     bar_index = fresh.index[len(fresh) - len(x_new):] if len(x_new) else fresh.index[:0]
     checked = pd.DataFrame(

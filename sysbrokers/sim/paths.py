@@ -4,11 +4,27 @@ An underlying is a log price defined on the whole simulated history at once:
 
 * **daily anchors** (UTC midnights) from the epoch to the horizon: a mean-reverting random walk
   (Ornstein-Uhlenbeck on the log price, half-life ``half_life_years``) whose daily volatility
-  switches between regimes and which occasionally jumps. Weekdays carry the diffusion, jumps can
+  moves between regimes and which occasionally jumps. Weekdays carry the diffusion, jumps can
   happen on any day (a weekend jump shows as a Monday gap). The total variance per weekday is
   ``(annual_vol / 16)**2`` (256 trading days a year), jumps included;
-* **hourly values** between anchors: a Brownian bridge from one anchor to the next, plus the
-  day's jump as a step at a random hour. Values between hours are linearly interpolated.
+* **hourly values** between anchors: a Brownian bridge from one anchor to the next (the day's
+  move, jump included, spread over the day). Values between hours are linearly interpolated.
+
+**A clean market passes the spike check.** ``update_historical_prices`` and ``init_spot_fx`` flag
+a change larger than ``max_price_spike`` (8) times the average past change per √day. A clean
+simulated market must never trip that, so (bad prices come only from ``bad_data``):
+
+* every random shock, daily (diffusion plus jump) and hourly (bridge step), is a normal
+  soft-limited to :data:`SHOCK_LIMIT` (3) standard deviations, ``3 tanh(z / 3)``, rescaled to unit
+  variance. Unbounded normals and jumps of 3 regime sigmas times a normal gave moves of 10-40
+  times the average (a jump landing in one hourly bar is ~5 times larger per √day than the same
+  move spread over a day);
+* the regime volatility is smoothed (EWMA, half-life :data:`REGIME_SMOOTHING_DAYS`) and its
+  multipliers kept within a factor of about two (0.7 to 1.5), so the spike check's reference
+  (an EWMA of 500 past changes, weeks of hourly bars, two years of daily ones) keeps up with it.
+
+A change is then at most about 3.5 sigmas of the current regime, and the reference about 0.8
+sigmas of a regime at most 1.5 times calmer: well under 8.
 
 All random numbers come from :mod:`sysbrokers.sim.counter_rng`, keyed by (seed, path key,
 stream, day or hour index), so any hour is a pure function of its coordinates: overlapping
@@ -30,6 +46,23 @@ HOUR_NS = 3_600_000_000_000
 DAY_NS = 24 * HOUR_NS
 YEAR_NS = int(365.25 * DAY_NS)
 TRADING_DAYS_PER_YEAR = 256
+SHOCK_LIMIT = 3.0
+REGIME_SMOOTHING_DAYS = 30.0
+
+
+def _limit_scale(limit: float) -> float:
+    """Standard deviation of ``limit * tanh(Z / limit)`` for a standard normal ``Z``."""
+    z = np.linspace(-12.0, 12.0, 24001)
+    density = np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    return math.sqrt(float(np.sum((limit * np.tanh(z / limit)) ** 2 * density) * (z[1] - z[0])))
+
+
+_SHOCK_SCALE = _limit_scale(SHOCK_LIMIT)
+
+
+def limited_shocks(z: np.ndarray) -> np.ndarray:
+    """Unit-variance shocks soft-limited to about :data:`SHOCK_LIMIT` standard deviations."""
+    return SHOCK_LIMIT * np.tanh(np.asarray(z) / SHOCK_LIMIT) / _SHOCK_SCALE
 
 
 class Stream:
@@ -40,7 +73,7 @@ class Stream:
     DIFFUSION = 3
     JUMP_OCCURS = 4
     JUMP_SIZE = 5
-    JUMP_HOUR = 6
+    JUMP_HOUR = 6  # no longer drawn (a jump is spread over its day); id kept reserved
     BRIDGE = 7
     CARRY_START = 8
     CARRY_NOISE = 9
@@ -99,30 +132,25 @@ class UnderlyingPath:
         mults = np.asarray(spec.regime_multipliers, dtype=float)
         mults = mults / math.sqrt(float(np.sum(probs * mults**2)))
         state = np.searchsorted(np.cumsum(probs) / probs.sum(), u_state)
-        regime_sigma = (
-            spec.annual_vol
-            / math.sqrt(TRADING_DAYS_PER_YEAR)
-            * mults[np.minimum(state, len(mults) - 1)]
-        )
+        raw_mult = mults[np.minimum(state, len(mults) - 1)]
+        smooth = 0.5 ** (1.0 / REGIME_SMOOTHING_DAYS)
+        mult = ornstein_uhlenbeck(float(raw_mult[0]), 0.0, smooth, (1.0 - smooth) * raw_mult[1:])
+        regime_sigma = spec.annual_vol / math.sqrt(TRADING_DAYS_PER_YEAR) * mult
         self.regime_sigma = regime_sigma.astype(np.float32)
 
         jump_var_share = 7.0 / 5.0 * spec.jump_rate_per_day * spec.jump_size_sigmas**2
-        diff_sigma = regime_sigma * math.sqrt(max(0.0, 1.0 - jump_var_share)) * trading
+        diff_share = math.sqrt(max(0.0, 1.0 - jump_var_share))
+        diff_sigma = regime_sigma * diff_share * trading
         self.diff_sigma = diff_sigma
-        diffusion = diff_sigma * normals(stream_key(seed, key, Stream.DIFFUSION), days)
         jumps = uniforms(stream_key(seed, key, Stream.JUMP_OCCURS), days) < spec.jump_rate_per_day
-        jump_size = (
-            spec.jump_size_sigmas
-            * regime_sigma
-            * normals(stream_key(seed, key, Stream.JUMP_SIZE), days)
-        )
-        self.jump = np.where(jumps, jump_size, 0.0)
-        self.jump_hour = (
-            1 + np.floor(uniforms(stream_key(seed, key, Stream.JUMP_HOUR), days) * 23)
-        ).astype(np.int8)
+        # one shock a day, in regime sigmas: the diffusion (weekdays) plus any jump, limited
+        shock = diff_share * trading * normals(stream_key(seed, key, Stream.DIFFUSION), days)
+        shock += np.where(jumps, spec.jump_size_sigmas
+                          * normals(stream_key(seed, key, Stream.JUMP_SIZE), days), 0.0)
+        daily_moves = regime_sigma * limited_shocks(shock)
         phi = 0.5 ** (1.0 / (spec.half_life_years * 365.25))
         level = math.log(spec.price)
-        self.anchors = ornstein_uhlenbeck(level, level, phi, diffusion + self.jump)
+        self.anchors = ornstein_uhlenbeck(level, level, phi, daily_moves)
         self._bridge_key = stream_key(seed, key, Stream.BRIDGE)
 
     # ------------------------------------------------------------------------------------
@@ -146,19 +174,15 @@ class UnderlyingPath:
         k = hours % 24
         d0, d1 = int(d[0]), int(d[-1])
         days = np.arange(d0, d1 + 1, dtype=np.int64)
-        steps = normals(self._bridge_key, days[:, None] * 24 + np.arange(24)[None, :])
+        steps = limited_shocks(
+            normals(self._bridge_key, days[:, None] * 24 + np.arange(24)[None, :]))
         steps *= (self.diff_sigma[days] / math.sqrt(24.0))[:, None]
         walk = np.cumsum(steps, axis=1)
         walk_k = np.concatenate([np.zeros((len(days), 1)), walk[:, :23]], axis=1)
         bridge = walk_k - (np.arange(24) / 24.0)[None, :] * walk[:, 23:24]
         frac = k / 24.0
-        drift = self.anchors[d + 1] - self.anchors[d] - self.jump[d]
-        return (
-            self.anchors[d]
-            + frac * drift
-            + bridge[d - d0, k]
-            + self.jump[d] * (k >= self.jump_hour[d])
-        )
+        drift = self.anchors[d + 1] - self.anchors[d]
+        return self.anchors[d] + frac * drift + bridge[d - d0, k]
 
     def log_price(self, t_ns: np.ndarray) -> np.ndarray:
         """Log price at arbitrary UTC times (int64 ns since 1970)."""

@@ -112,7 +112,7 @@ class PathSpec:
     price: float
     annual_vol: float
     half_life_years: float = 4.0
-    regime_multipliers: tuple[float, ...] = (0.6, 1.0, 1.8)
+    regime_multipliers: tuple[float, ...] = (0.7, 1.0, 1.5)
     regime_probabilities: tuple[float, ...] = (0.35, 0.5, 0.15)
     regime_mean_days: float = 60.0
     jump_rate_per_day: float = 1.0 / 250.0

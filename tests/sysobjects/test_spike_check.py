@@ -138,3 +138,15 @@ def test_fx_series_reference_and_injected_spike(reference):
     bad.iloc[100] *= 1.10  # a 10 % jump in a day in cable
     result = check_for_spikes(existing, bad)
     assert list(result.spikes) == [bad.index[100], bad.index[101]]
+
+
+def test_min_reference_changes_skips_the_first_changes_of_a_history():
+    # the second change is 20 times the first: a spike against a reference of one change
+    prices = pd.Series([100.0, 100.1, 102.1, 102.2, 110.0],
+                       index=pd.date_range("2021-01-01", periods=5, freq="D", tz="UTC"))
+    assert list(check_for_spikes(prices.iloc[:0], prices).spikes) == [prices.index[2],
+                                                                       prices.index[4]]
+    late = check_for_spikes(prices.iloc[:0], prices, SpikeCheckSettings(min_reference_changes=3))
+    assert list(late.spikes) == [prices.index[4]]  # the 4th change has 3 before it
+    with pytest.raises(ConfigError, match="min_reference_changes"):
+        SpikeCheckSettings(min_reference_changes=0)
