@@ -11,11 +11,14 @@ from syscore.exceptions import ConfigError
 
 def broker_from_blob(data: Any):
     """``sim``: the simulated broker on the shared market model, its books under
-    ``$SYSTRADE_HOME/sim_broker``; ``ib``: Interactive Brokers (ib_async)."""
+    ``$SYSTRADE_HOME/sim_broker``, extended with every configured instrument the shipped universe
+    does not know (:mod:`sysbrokers.sim.configured`: anchored on its stored prices);
+    ``ib``: Interactive Brokers (ib_async)."""
     config = data.config
     if config.broker == "sim":
         from sysbrokers.sim.bad_data import BadDataConfig
         from sysbrokers.sim.broker import SimBroker, SimBrokerConfig
+        from sysbrokers.sim.configured import configured_instrument_specs, with_instruments
         from sysbrokers.sim.market import MarketModel, default_market
 
         sim = config.sim
@@ -29,8 +32,9 @@ def broker_from_blob(data: Any):
         bad = BadDataConfig(spike_rate=sim.spike_rate, zero_price_rate=sim.zero_price_rate,
                             zero_volume_rate=sim.zero_volume_rate)
         market = default_market(sim.seed)
-        if not bad.is_clean:
-            market = MarketModel(market.universe, bad_data=bad)
+        extra = configured_instrument_specs(data, market.universe)
+        if extra or not bad.is_clean:
+            market = MarketModel(with_instruments(market.universe, extra), bad_data=bad)
         return SimBroker(clock=data.clock, home=data.home, market=market, config=broker_config)
     if config.broker == "ib":
         raise ConfigError("broker 'ib': the Interactive Brokers connection is not available yet")

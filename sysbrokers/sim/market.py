@@ -217,9 +217,15 @@ class MarketModel:
     def _path(self, spec: InstrumentSpec) -> UnderlyingPath:
         key = spec.path.key
         if key not in self._paths:
-            self._paths[key] = UnderlyingPath(
-                spec.path, self.seed, self.universe.epoch, self.universe.horizon
-            )
+            path = UnderlyingPath(spec.path, self.seed, self.universe.epoch, self.universe.horizon)
+            if spec.anchor is not None:
+                # join the stored history: the anchor contract trades at the anchor price
+                anchor = spec.anchor
+                t = np.array([aware_to_utc(pd.Timestamp(anchor.time)).value], dtype=np.int64)
+                tau = max(self.expiry_ns(spec.code, anchor.contract_date) - int(t[0]), 0) / YEAR_NS
+                model = float(path.log_price(t)[0] + self.carry(spec.code, t)[0] * tau)
+                path.shift(np.log(anchor.price) - model)
+            self._paths[key] = path
         return self._paths[key]
 
     def _fx_path(self, pair: str) -> UnderlyingPath:

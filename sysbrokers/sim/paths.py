@@ -153,6 +153,10 @@ class UnderlyingPath:
         self.anchors = ornstein_uhlenbeck(level, level, phi, daily_moves)
         self._bridge_key = stream_key(seed, key, Stream.BRIDGE)
 
+    def shift(self, offset: float) -> None:
+        """Move the whole log path by ``offset`` (anchoring it to a stored price)."""
+        self.anchors = self.anchors + float(offset)
+
     # ------------------------------------------------------------------------------------
     def day_index(self, t_ns: np.ndarray) -> np.ndarray:
         return (np.asarray(t_ns, dtype=np.int64) - self.epoch_ns) // DAY_NS

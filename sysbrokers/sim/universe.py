@@ -120,6 +120,16 @@ class PathSpec:
 
 
 @dataclass(frozen=True)
+class SimAnchor:
+    """Where a configured instrument's simulated path joins its stored history: at ``time``
+    (UTC) the ``contract_date`` contract (``YYYYMM``) trades at ``price`` (quoted units)."""
+
+    time: dt.datetime
+    price: float
+    contract_date: str
+
+
+@dataclass(frozen=True)
 class InstrumentSpec:
     code: str
     description: str
@@ -145,6 +155,7 @@ class InstrumentSpec:
     margin_rate: float
     ib: IbMapping
     spread_ticks: int = 1
+    anchor: SimAnchor | None = None
 
     def contract_months(self, first_year: int, last_year: int) -> list[str]:
         """Priced-cycle contract dates ``'YYYYMM'`` for years in ``[first_year, last_year]``."""

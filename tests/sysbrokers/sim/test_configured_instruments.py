@@ -1,0 +1,110 @@
+"""The simulator trades any configured instrument: one imported from pysystemtrade (not one of
+the universe's 30) continues from its stored history through the daily processes."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sysbrokers.errors import UnknownContract
+from sysbrokers.factory import broker_from_blob
+from sysbrokers.sim.configured import ANCHOR_COLLECTION, anchor_document, tick_from_prices
+from sysinit.import_pysystemtrade_csv import import_pysystemtrade_csv
+from sysobjects.spike_check import SpikeCheckSettings, check_for_spikes
+from sysproduction.update_historical_prices import update_historical_prices
+from sysproduction.update_sampled_contracts import update_sampled_contracts
+from tests.blob_helpers import FixedClock, make_blob
+
+CODE = "EDOLLAR"  # in pysystemtrade's reference data, not in the simulator's universe
+
+
+def small_layout(reference, target):
+    """A pysystemtrade-layout folder holding EDOLLAR only."""
+    config = target / "csvconfig"
+    config.mkdir(parents=True)
+    for name in ("instrumentconfig.csv", "rollconfig.csv"):
+        lines = (reference / "csvconfig" / name).read_text().splitlines()
+        (config / name).write_text("\n".join([lines[0]] + [ln for ln in lines[1:]
+                                                            if ln.startswith(f"{CODE},")]) + "\n")
+    for folder in ("multiple_prices_csv", "adjusted_prices_csv"):
+        (target / folder).mkdir()
+        (target / folder / f"{CODE}.csv").write_text(
+            (reference / folder / f"{CODE}.csv").read_text())
+    return target
+
+
+@pytest.fixture
+def imported(tmp_path, pysystemtrade_reference):
+    clock = FixedClock("2021-12-01 06:00")  # the history ends 2021-11-30 19:00
+    data = make_blob(tmp_path / "home", clock=clock)  # the broker from config: the simulator
+    report = import_pysystemtrade_csv(str(small_layout(pysystemtrade_reference,
+                                                       tmp_path / "src")), data=data)
+    assert not report.rejected, report.render()
+    yield data, clock
+    data.close()
+
+
+def test_imported_instrument_continues_from_its_stored_history(imported):
+    data, clock = imported
+    stored = data.multiple_prices.read(CODE)
+    last_time, last = stored.index[-1], stored.iloc[-1]
+    contract = last["PRICE_CONTRACT"][:6]
+    assert contract == "202406"
+
+    details = data.broker.get_contract_details(CODE, contract)
+    assert details.multiplier == 2500 and details.currency == "USD"
+    with pytest.raises(UnknownContract):  # the roll cycle is the configured one (HMUZ)
+        data.broker.get_contract_details(CODE, "202402")
+
+    assert update_sampled_contracts(CODE, data=data).ok
+    sampled = [c.contract_date for c in data.contracts.for_instrument(CODE, sampling_only=True)]
+    assert contract in sampled
+    clock.current = pd.Timestamp("2021-12-10 23:00", tz="UTC")
+    report = update_historical_prices(CODE, data=data)
+    assert report.ok, report.failures
+    bars = data.contract_prices.read(CODE, contract, "H")
+    after = bars[bars.index > last_time]
+    assert len(after) > 20
+    # the first bars continue near the last stored price (a day's move at most)
+    daily_move = stored["PRICE"].resample("1D").last().dropna().diff().abs().iloc[-250:].mean()
+    assert abs(after["FINAL"].iloc[0] - last["PRICE"]) < 3 * daily_move
+    # and the join passes the spike check: stored history, then the simulated bars
+    history = stored["PRICE"].dropna().iloc[-500:]
+    join = check_for_spikes(history, after["FINAL"], SpikeCheckSettings(8.0))
+    assert not join.has_spikes, list(join.spikes)
+    assert not [a for a in data.alerts.all() if "pike" in a["subject"]]
+    # prices on the stored history's decimals (0.001, inferred: no tick_size configured)
+    np.testing.assert_allclose(after["FINAL"] * 1000, np.round(after["FINAL"] * 1000),
+                               atol=1e-6)
+
+
+def test_anchor_is_kept_so_the_market_stays_deterministic(imported):
+    data, clock = imported
+    clock.current = pd.Timestamp("2021-12-03 23:00", tz="UTC")
+    start, end = pd.Timestamp("2021-11-29", tz="UTC"), pd.Timestamp("2021-12-03", tz="UTC")
+    first = data.broker.get_historical_bars(CODE, "202406", "H", start, end)
+    assert len(first) > 10
+    anchor = data.state.get(ANCHOR_COLLECTION, CODE)
+    assert anchor["contract_date"] == "202406" and anchor["price"] == 98.37
+    # the stored history grows (here: a made-up later price); the anchor, hence the bars, stay
+    extra = data.multiple_prices.read(CODE).iloc[-1:].copy()
+    extra.index = extra.index + pd.Timedelta(days=1)
+    extra["PRICE"] = 90.0
+    data.multiple_prices.write(CODE, pd.concat([data.multiple_prices.read(CODE), extra]))
+    again = broker_from_blob(data).get_historical_bars(CODE, "202406", "H", start, end)
+    pd.testing.assert_frame_equal(first, again)
+    assert data.state.get(ANCHOR_COLLECTION, CODE) == anchor
+
+
+def test_anchor_document_and_tick_inference():
+    index = pd.date_range("2021-01-01", periods=300, freq="D", tz="UTC")
+    price = pd.Series(100.0 + np.cumsum(np.full(300, 0.25)), index=index)
+    multiple = pd.DataFrame({"PRICE": price, "PRICE_CONTRACT": "20220300",
+                             "FORWARD": price * 1.01, "FORWARD_CONTRACT": "20220600",
+                             "CARRY": np.nan, "CARRY_CONTRACT": "20211200"}, index=index)
+    anchor = anchor_document(multiple, price)
+    assert anchor["price"] == price.iloc[-1] and anchor["contract_date"] == "202203"
+    assert anchor["annual_vol"] == pytest.approx(0.0 + 0.01)  # flat changes: the 1% floor
+    assert anchor["carry"] == pytest.approx(np.log(1.01) / 0.25)
+    assert anchor["tick_size"] == 0.01
+    assert tick_from_prices([99.125, 99.13]) == 0.001 and tick_from_prices([3, 4]) == 1.0
