@@ -202,7 +202,8 @@ def read_instrument_config(config_dir: Path) -> tuple[list[InstrumentConfig], li
     """Instrument configs from either layout; rows that fail validation are returned as rejected.
 
     The older layout carries ``Slippage``; the newer one takes spread costs from
-    ``spreadcosts.csv`` (an instrument missing there gets spread cost 0 and is reported).
+    ``spreadcosts.csv`` (an instrument missing there gets spread cost 0 and is reported). An
+    optional ``TickSize`` column (systrade's, not pysystemtrade's) sets ``tick_size``.
     """
     path = config_dir / "instrumentconfig.csv"
     header = _read_table(path, ["Instrument"]).columns
@@ -229,6 +230,9 @@ def read_instrument_config(config_dir: Path) -> tuple[list[InstrumentConfig], li
                 per_trade=_number(row["PerTrade"], "PerTrade", 0.0),
                 spread_cost=_number(spread_text, "spread cost", 0.0),
                 region="" if old else row["Region"],
+                tick_size=(_number(row["TickSize"], "TickSize")
+                           if str(row.get("TickSize", "")).strip() not in ("", "NA", "nan")
+                           else None),
             ))
         except InvalidData as exc:
             rejected.append(Rejected(code, f"{path.name}: {exc}"))

@@ -376,3 +376,16 @@ def test_import_command_on_folder_without_layout_is_one_line_error(tmp_path, sys
     assert out.getvalue() == ""
     assert len(err.getvalue().strip().splitlines()) == 1
     assert "nothing of pysystemtrade's CSV layout" in err.getvalue()
+
+
+def test_optional_tick_size_column(tmp_path, blob):
+    source = tmp_path / "src"
+    lines = NEW_INSTRUMENT_CONFIG.strip().splitlines()
+    rows = [lines[0] + ",TickSize"] + [
+        line + (",0.25" if line.startswith("CORN,") else ",") for line in lines[1:]]
+    _write(source / "csvconfig" / "instrumentconfig.csv", "\n".join(rows) + "\n")
+    _write(source / "csvconfig" / "rollconfig.csv", ROLL_CONFIG)
+    report = import_pysystemtrade_csv(str(source), data=blob)
+    assert not report.rejected
+    assert blob.instruments.get("CORN").tick_size == 0.25
+    assert blob.instruments.get("AEX").tick_size is None  # empty: not known
