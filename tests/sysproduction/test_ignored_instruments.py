@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from syscore.config_models import SystradeConfig
-from syscore.exceptions import InvalidData
 from sysbrokers.sim.bad_data import BadDataConfig, BadDataInjection, BadDataKind
 from sysbrokers.sim.broker import SimBroker
 from sysbrokers.sim.market import MarketModel, default_market
+from syscore.config_models import SystradeConfig
+from syscore.exceptions import InvalidData
 from sysdata.data_blob import DataBlob
 from sysinit.init_from_sim_universe import init_from_sim_universe
 from sysproduction.roll_adjusted_prices import roll_adjusted_prices
