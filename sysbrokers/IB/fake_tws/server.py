@@ -1,0 +1,624 @@
+"""The fake TWS server: asyncio TCP on 127.0.0.1, backed by the simulated market and broker.
+
+One :class:`FakeTws` serves any number of API clients. Everything (sockets, the market, the
+broker) runs on one event loop; :class:`FakeTwsThread` runs that loop in a background thread for
+tests and callers that are not asynchronous, and creates the broker *on that thread* (the
+simulated broker's SQLite connection is not shared between threads).
+
+What a connection goes through (server version 178, see ``docs/ib.md``):
+
+1. the client sends ``API\\0`` and the framed ``v157..178``; the server answers
+   ``[178, connection time]`` (nothing may precede it);
+2. the client sends startApi ``[71, 2, clientId, optCapab]``; a client id already connected gets
+   error 326 and the socket is closed; otherwise the server sends managedAccounts, nextValidId
+   and the farm-status messages 2104/2106/2158 (reqId -1);
+3. requests are answered from the dispatch table :attr:`FakeTws.HANDLERS`; unsupported request
+   ids are logged and ignored (as TWS ignores what it does not understand).
+
+Faults are scripted with :meth:`FakeTws.fail_next` (one-shot error for the next request of a
+message id), :meth:`FakeTws.broadcast_error` (1100/1101/1102, farm codes) and
+:meth:`FakeTws.drop_connections` (hard socket drop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import struct
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sysbrokers.broker import Broker
+from sysbrokers.errors import BrokerError, UnknownContract
+from sysbrokers.IB.fake_tws import messages as m
+from sysbrokers.IB.fake_tws.catalogue import Catalogue, ContractQuery
+from sysbrokers.IB.fake_tws.history import (
+    BAR_SIZES,
+    HistoryRequestError,
+    bars_for,
+    parse_duration,
+    parse_end,
+    window_text,
+)
+from sysbrokers.IB.fake_tws.messages import In
+from sysbrokers.IB.fake_tws.wire import (
+    API_PREFIX,
+    CLIENT_MAX_VERSION,
+    CLIENT_MIN_VERSION,
+    MAX_FRAME,
+    SERVER_VERSION,
+    ProtocolError,
+    decode_payload,
+    encode_message,
+    parse_version_range,
+)
+from sysbrokers.sim.market import MarketModel
+from syscore.clock import Clock
+
+log = logging.getLogger(__name__)
+
+ERR_CLIENT_ID_IN_USE = 326
+ERR_NO_SECURITY = 200
+ERR_HMDS = 162
+ERR_VALIDATION = 321
+FARM_OK_CODES = (
+    (2104, "Market data farm connection is OK:usfarm"),
+    (2106, "HMDS data farm connection is OK:ushmds"),
+    (2158, "Sec-def data farm connection is OK:secdefnj"),
+)
+ACCOUNT_SUMMARY_TAGS = (
+    "AccountType",
+    "NetLiquidation",
+    "TotalCashValue",
+    "BuyingPower",
+    "AvailableFunds",
+    "ExcessLiquidity",
+    "InitMarginReq",
+    "MaintMarginReq",
+    "FullInitMarginReq",
+    "FullMaintMarginReq",
+    "UnrealizedPnL",
+)
+
+
+@dataclass(frozen=True)
+class FakeTwsConfig:
+    """Behaviour of the fake TWS (defaults in brackets).
+
+    * ``accounts`` [("DU1234567",)]: managed accounts; the first one holds the simulated
+      broker's positions and cash;
+    * ``first_order_id`` [1]: nextValidId for a client id never seen;
+    * ``tws_zone`` ["UTC"]: the TWS login time zone used in intraday bar dates, execution
+      times and the connection time (real TWS uses the login zone, e.g. ``US/Eastern``);
+    * ``send_farm_status`` [True]: send 2104/2106/2158 after startApi, as TWS does.
+    """
+
+    accounts: tuple[str, ...] = ("DU1234567",)
+    first_order_id: int = 1
+    tws_zone: str = "UTC"
+    send_farm_status: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.accounts or not all(self.accounts):
+            raise ValueError("at least one non-empty account is required")
+
+
+@dataclass(frozen=True)
+class ScriptedError:
+    code: int
+    text: str
+
+
+@dataclass(eq=False)
+class _Session:
+    """One API connection."""
+
+    writer: asyncio.StreamWriter
+    peer: str
+    client_id: int | None = None
+    options: str = ""
+    subscribed_positions: bool = False
+    subscribed_account: bool = False
+    market_data_type: int = 1
+
+    def send(self, fields: list[object]) -> None:
+        if not self.writer.is_closing():
+            self.writer.write(encode_message(fields))
+
+
+@dataclass
+class ReceivedMessage:
+    """One message received by the server (for assertions in tests)."""
+
+    client_id: int | None
+    fields: tuple[str, ...]
+
+    @property
+    def msg_id(self) -> int:
+        return int(self.fields[0]) if self.fields and self.fields[0].isdigit() else -1
+
+
+class FakeTws:
+    """A TWS API server on the simulated market (see the module docstring).
+
+    ``broker`` answers positions and account values (orders come later); it may be ``None``
+    for a data-only server (positions empty, account values absent).
+    """
+
+    def __init__(
+        self,
+        market: MarketModel,
+        clock: Clock,
+        broker: Broker | None = None,
+        config: FakeTwsConfig | None = None,
+    ):
+        self.market = market
+        self.clock = clock
+        self.broker = broker
+        self.config = config if config is not None else FakeTwsConfig()
+        self.catalogue = Catalogue(market)
+        self.received: deque[ReceivedMessage] = deque(maxlen=10_000)
+        self._sessions: set[_Session] = set()
+        self._clients: dict[int, _Session] = {}
+        self._next_order_id: dict[int, int] = {}
+        self._scripted: dict[int, deque[ScriptedError]] = {}
+        self._server: asyncio.base_events.Server | None = None
+        self.port: int | None = None
+
+    # ================================================================= lifecycle
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Listen on ``host:port`` (0 = ephemeral) and return the bound port."""
+        self._server = await asyncio.start_server(self._serve, host, port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("fake TWS listening on %s:%s", host, self.port)
+        return self.port
+
+    async def stop(self) -> None:
+        self.drop_connections()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    # ================================================================= scripting
+    def fail_next(self, msg_id: int, code: int, text: str) -> None:
+        """The next request with message id ``msg_id`` is answered by error ``code`` only."""
+        self._scripted.setdefault(msg_id, deque()).append(ScriptedError(code, text))
+
+    def broadcast_error(self, code: int, text: str) -> None:
+        """Send a system message (reqId -1) to every connected client, e.g. 1100 or 2103."""
+        for session in list(self._clients.values()):
+            session.send(m.error(-1, code, text))
+
+    def drop_connections(self) -> None:
+        """Close every client socket at once (a hard disconnect)."""
+        for session in list(self._sessions):
+            session.writer.transport.abort()
+        self._sessions.clear()
+        self._clients.clear()
+
+    @property
+    def connected_client_ids(self) -> list[int]:
+        return sorted(self._clients)
+
+    # ================================================================= connection
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = str(writer.get_extra_info("peername"))
+        session = _Session(writer, peer)
+        self._sessions.add(session)
+        try:
+            await self._handshake(reader, session)
+            while True:
+                fields = await _read_frame(reader)
+                self._dispatch(session, fields)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        except ProtocolError as exc:
+            log.warning("fake TWS: closing %s: %s", peer, exc)
+        finally:
+            self._forget(session)
+            if not writer.is_closing():
+                writer.close()
+
+    async def _handshake(self, reader: asyncio.StreamReader, session: _Session) -> None:
+        prefix = await reader.readexactly(len(API_PREFIX))
+        if prefix != API_PREFIX:
+            raise ProtocolError(f"expected {API_PREFIX!r}, got {prefix!r}")
+        hello = await _read_frame(reader)
+        low, high, session.options = parse_version_range(hello[0] if hello else "")
+        if high < CLIENT_MIN_VERSION or low > SERVER_VERSION:
+            raise ProtocolError(f"client versions {low}..{high} do not include {SERVER_VERSION}")
+        version = min(high, SERVER_VERSION)
+        if version < CLIENT_MIN_VERSION:
+            raise ProtocolError(f"negotiated version {version} below {CLIENT_MIN_VERSION}")
+        session.send([version, self._connection_time()])
+
+    def _connection_time(self) -> str:
+        zone = self.config.tws_zone
+        return self.clock.now().tz_convert(zone).strftime("%Y%m%d %H:%M:%S ") + zone
+
+    def _forget(self, session: _Session) -> None:
+        self._sessions.discard(session)
+        if session.client_id is not None and self._clients.get(session.client_id) is session:
+            del self._clients[session.client_id]
+
+    def _start_api(self, session: _Session, fields: list[str]) -> None:
+        client_id = int(fields[2])
+        if client_id in self._clients:
+            session.send(
+                m.error(
+                    -1,
+                    ERR_CLIENT_ID_IN_USE,
+                    "Unable to connect as the client id is already in use. Retry with a unique client id.",
+                )
+            )
+            session.writer.close()
+            return
+        session.client_id = client_id
+        self._clients[client_id] = session
+        session.send(m.managed_accounts(list(self.config.accounts)))
+        session.send(m.next_valid_id(self._next_id(client_id)))
+        if self.config.send_farm_status:
+            for code, text in FARM_OK_CODES:
+                session.send(m.error(-1, code, text))
+
+    def _next_id(self, client_id: int) -> int:
+        return self._next_order_id.setdefault(client_id, self.config.first_order_id)
+
+    # ================================================================= dispatch
+    def _dispatch(self, session: _Session, fields: list[str]) -> None:
+        self.received.append(ReceivedMessage(session.client_id, tuple(fields)))
+        try:
+            msg_id = int(fields[0])
+        except (IndexError, ValueError):
+            raise ProtocolError(f"bad message id in {fields[:3]!r}") from None
+        if msg_id == In.START_API:
+            if session.client_id is None:
+                self._start_api(session, fields)
+            return
+        if session.client_id is None:
+            raise ProtocolError(f"request {msg_id} before startApi")
+        scripted = self._scripted.get(msg_id)
+        if scripted:
+            fault = scripted.popleft()
+            session.send(m.error(_request_id(msg_id, fields), fault.code, fault.text))
+            return
+        handler = self.HANDLERS.get(msg_id)
+        if handler is None:
+            log.info("fake TWS: ignoring unsupported request %s", fields[:3])
+            return
+        try:
+            handler(self, session, fields)
+        except (IndexError, ValueError) as exc:
+            log.warning("fake TWS: malformed request %s: %s", fields[:4], exc)
+            session.send(
+                m.error(_request_id(msg_id, fields), ERR_VALIDATION, f"Error validating request.-'bN' : cause - {exc}")
+            )
+
+    # ================================================================= simple requests
+    def _now(self) -> pd.Timestamp:
+        return self.clock.now().tz_convert("UTC")
+
+    def _on_current_time(self, session: _Session, fields: list[str]) -> None:
+        session.send(m.current_time(int(self._now().value // 10**9)))
+
+    def _on_req_ids(self, session: _Session, fields: list[str]) -> None:
+        session.send(m.next_valid_id(self._next_id(session.client_id)))
+
+    def _on_open_orders(self, session: _Session, fields: list[str]) -> None:
+        session.send(m.open_order_end())
+
+    def _on_completed_orders(self, session: _Session, fields: list[str]) -> None:
+        session.send(m.completed_orders_end())
+
+    def _on_executions(self, session: _Session, fields: list[str]) -> None:
+        session.send(m.exec_details_end(int(fields[2])))
+
+    def _on_market_data_type(self, session: _Session, fields: list[str]) -> None:
+        session.market_data_type = int(fields[2])
+
+    def _ignore(self, session: _Session, fields: list[str]) -> None:
+        """Cancels and subscriptions that need no answer."""
+
+    # ================================================================= contracts
+    def _on_contract_details(self, session: _Session, fields: list[str]) -> None:
+        req_id = int(fields[2])
+        query = ContractQuery.from_fields(fields[3:15], fields[15])
+        now_ns = self._now().value
+        listings = self.catalogue.resolve(query, now_ns)
+        if not listings:
+            session.send(
+                m.error(req_id, ERR_NO_SECURITY, "No security definition has been found for the request")
+            )
+            return
+        for listing in listings:
+            session.send(m.contract_details(req_id, self.catalogue.details(listing, now_ns)))
+        session.send(m.contract_details_end(req_id))
+
+    # ================================================================= history
+    def _on_historical_data(self, session: _Session, fields: list[str]) -> None:
+        req_id = int(fields[1])
+        query = ContractQuery.from_fields(fields[2:14], fields[14])
+        end_text, bar_size, duration, use_rth, what, fmt = fields[15:21]
+        now = self._now()
+        listings = self.catalogue.resolve(query, now.value)
+        if len(listings) != 1:
+            session.send(
+                m.error(req_id, ERR_NO_SECURITY, "No security definition has been found for the request")
+            )
+            return
+        listing = listings[0]
+        zone = self.config.tws_zone
+        try:
+            frequency = BAR_SIZES.get(bar_size.strip().lower())
+            if frequency is None:
+                raise HistoryRequestError(
+                    ERR_VALIDATION, f"Error validating request.-'bP' : cause - Invalid bar size {bar_size!r}"
+                )
+            wanted = "TRADES" if listing.is_future else "MIDPOINT"
+            if what.upper() != wanted:
+                c = listing.contract
+                raise HistoryRequestError(
+                    ERR_HMDS,
+                    "Historical Market Data Service error message:No historical market data for "
+                    f"{c.symbol}/{c.sec_type}@{c.exchange} {what}",
+                )
+            end = parse_end(end_text, now, zone)
+            start = parse_duration(duration, end)
+            bars = bars_for(
+                self.market,
+                listing,
+                frequency,
+                start,
+                end,
+                now,
+                int(fmt or 1),
+                zone,
+                self.catalogue.fx_sessions,
+            )
+        except HistoryRequestError as exc:
+            session.send(m.error(req_id, exc.code, exc.text))
+            return
+        if not bars:
+            session.send(
+                m.error(req_id, ERR_HMDS, "Historical Market Data Service error message:HMDS query returned no data")
+            )
+            return
+        session.send(m.historical_data(req_id, window_text(start, zone), window_text(min(end, now), zone), bars))
+
+    # ================================================================= account
+    def _account_rows(self) -> list[tuple[str, str, str]]:
+        """(key, value, currency) for the primary account from the broker."""
+        if self.broker is None:
+            return []
+        av = self.broker.get_account_value()
+        now_ns = self._now().value
+        base = av.base_currency
+        total_cash = 0.0
+        rows: list[tuple[str, str, str]] = [("AccountCode", self.config.accounts[0], "")]
+        for ccy in sorted(set(av.cash) | set(av.unrealised_pnl)):
+            rate = float(self.market.fx_rate(ccy, base, np.array([now_ns]))[0])
+            cash = float(av.cash.get(ccy, 0.0))
+            total_cash += cash * rate
+            rows += [
+                ("CashBalance", _num(cash), ccy),
+                ("ExchangeRate", _num(rate), ccy),
+                ("UnrealizedPnL", _num(float(av.unrealised_pnl.get(ccy, 0.0))), ccy),
+            ]
+        unreal_base = av.net_liquidation - total_cash
+        rows += [
+            ("AccountType", "INDIVIDUAL", ""),
+            ("Currency", base, base),
+            ("CashBalance", _num(total_cash), "BASE"),
+            ("TotalCashValue", _num(total_cash), base),
+            ("NetLiquidation", _num(av.net_liquidation), base),
+            ("UnrealizedPnL", _num(unreal_base), "BASE"),
+            ("InitMarginReq", _num(av.margin_used), base),
+            ("FullInitMarginReq", _num(av.margin_used), base),
+            ("MaintMarginReq", _num(av.margin_used * 0.8), base),
+            ("FullMaintMarginReq", _num(av.margin_used * 0.8), base),
+            ("AvailableFunds", _num(av.available_funds), base),
+            ("ExcessLiquidity", _num(av.net_liquidation - av.margin_used * 0.8), base),
+            ("BuyingPower", _num(4 * av.available_funds), base),
+        ]
+        return rows
+
+    def _positions(self) -> list[tuple[m.WireContract, int, float, float, float]]:
+        """(contract, quantity, average cost, mark price, point value) of broker positions."""
+        if self.broker is None:
+            return []
+        now_ns = self._now().value
+        out = []
+        for pos in self.broker.get_positions():
+            listing = self.catalogue.future(pos.instrument_code, pos.contract_date)
+            spec = self.market.spec(pos.instrument_code)
+            t = self.market.last_open_instant(pos.instrument_code, now_ns)
+            mark = float(self.market.mid_price(pos.instrument_code, pos.contract_date, np.array([t]))[0])
+            out.append(
+                (listing.contract, pos.quantity, pos.average_price * spec.multiplier, mark, spec.multiplier)
+            )
+        return out
+
+    def _on_positions(self, session: _Session, fields: list[str]) -> None:
+        session.subscribed_positions = True
+        account = self.config.accounts[0]
+        for contract, qty, avg_cost, _, _ in self._positions():
+            session.send(m.position(account, contract, float(qty), avg_cost))
+        session.send(m.position_end())
+
+    def _on_cancel_positions(self, session: _Session, fields: list[str]) -> None:
+        session.subscribed_positions = False
+
+    def _on_account_updates(self, session: _Session, fields: list[str]) -> None:
+        subscribe, account = fields[2] not in ("0", ""), fields[3]
+        session.subscribed_account = subscribe
+        if not subscribe:
+            return
+        account = account or self.config.accounts[0]
+        if account == self.config.accounts[0]:
+            for key, value, ccy in self._account_rows():
+                session.send(m.account_value(key, value, ccy, account))
+            for contract, qty, avg_cost, mark, point in self._positions():
+                value = qty * mark * point
+                session.send(
+                    m.portfolio_value(contract, float(qty), mark, value, avg_cost, value - qty * avg_cost, 0.0, account)
+                )
+        session.send(m.account_update_time(self._now().tz_convert(self.config.tws_zone).strftime("%H:%M")))
+        session.send(m.account_download_end(account))
+
+    def _on_account_updates_multi(self, session: _Session, fields: list[str]) -> None:
+        req_id, account, model = int(fields[2]), fields[3], fields[4]
+        if account in ("", self.config.accounts[0]):
+            for key, value, ccy in self._account_rows():
+                session.send(m.account_update_multi(req_id, account or self.config.accounts[0], key, value, ccy, model))
+        session.send(m.account_update_multi_end(req_id))
+
+    def _on_account_summary(self, session: _Session, fields: list[str]) -> None:
+        req_id, tags = int(fields[2]), {t for t in fields[4].split(",") if t}
+        account = self.config.accounts[0]
+        rows = self._account_rows()
+        base = next((v for k, v, _ in rows if k == "Currency"), "")
+        for key, value, ccy in rows:
+            if key not in ACCOUNT_SUMMARY_TAGS or (tags and key not in tags):
+                continue
+            if ccy not in ("", base):
+                continue
+            session.send(m.account_summary(req_id, account, key, value, ccy))
+        session.send(m.account_summary_end(req_id))
+
+    HANDLERS: dict[int, Callable[[FakeTws, _Session, list[str]], None]] = {
+        In.REQ_CURRENT_TIME: _on_current_time,
+        In.REQ_IDS: _on_req_ids,
+        In.REQ_OPEN_ORDERS: _on_open_orders,
+        In.REQ_ALL_OPEN_ORDERS: _on_open_orders,
+        In.REQ_AUTO_OPEN_ORDERS: _ignore,
+        In.REQ_COMPLETED_ORDERS: _on_completed_orders,
+        In.REQ_EXECUTIONS: _on_executions,
+        In.REQ_MARKET_DATA_TYPE: _on_market_data_type,
+        In.REQ_CONTRACT_DETAILS: _on_contract_details,
+        In.REQ_HISTORICAL_DATA: _on_historical_data,
+        In.CANCEL_HISTORICAL_DATA: _ignore,
+        In.REQ_POSITIONS: _on_positions,
+        In.CANCEL_POSITIONS: _on_cancel_positions,
+        In.REQ_ACCOUNT_UPDATES: _on_account_updates,
+        In.REQ_ACCOUNT_UPDATES_MULTI: _on_account_updates_multi,
+        In.CANCEL_ACCOUNT_UPDATES_MULTI: _ignore,
+        In.REQ_ACCOUNT_SUMMARY: _on_account_summary,
+        In.CANCEL_ACCOUNT_SUMMARY: _ignore,
+    }
+
+
+def _num(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def _request_id(msg_id: int, fields: list[str]) -> int:
+    """The request id a scripted error should carry (-1 when the request has none)."""
+    try:
+        if msg_id == In.REQ_HISTORICAL_DATA:
+            return int(fields[1])
+        if msg_id in (
+            In.REQ_CONTRACT_DETAILS,
+            In.REQ_MKT_DATA,
+            In.REQ_EXECUTIONS,
+            In.REQ_ACCOUNT_SUMMARY,
+            In.REQ_ACCOUNT_UPDATES_MULTI,
+        ):
+            return int(fields[2])
+        if msg_id in (In.PLACE_ORDER,):
+            return int(fields[1])
+        if msg_id == In.CANCEL_ORDER:
+            return int(fields[2])
+    except (IndexError, ValueError):
+        pass
+    return -1
+
+
+async def _read_frame(reader: asyncio.StreamReader) -> list[str]:
+    header = await reader.readexactly(4)
+    (length,) = struct.unpack(">I", header)
+    if length > MAX_FRAME:
+        raise ProtocolError(f"frame of {length} bytes exceeds {MAX_FRAME}")
+    return decode_payload(await reader.readexactly(length))
+
+
+class FakeTwsThread:
+    """Run a :class:`FakeTws` on its own event loop in a daemon thread.
+
+    ``broker_factory`` is called on the server thread (the simulated broker's SQLite connection
+    must be used by the thread that opened it). Use as a context manager; :meth:`call` runs a
+    function on the server thread and returns its result (e.g. ``t.call(lambda f:
+    f.fail_next(20, 162, ...))``).
+    """
+
+    def __init__(
+        self,
+        market: MarketModel,
+        clock: Clock,
+        broker_factory: Callable[[], Broker] | None = None,
+        config: FakeTwsConfig | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ):
+        self._args = (market, clock, broker_factory, config)
+        self._host, self._port = host, port
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="fake-tws", daemon=True)
+        self._error: BaseException | None = None
+        self.fake: FakeTws | None = None
+        self.port: int | None = None
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            market, clock, factory, config = self._args
+            broker = factory() if factory is not None else None
+            self.fake = FakeTws(market, clock, broker, config)
+            self.port = self._loop.run_until_complete(self.fake.start(self._host, self._port))
+        except BaseException as exc:  # reported to the starting thread
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            self._loop.run_forever()
+        finally:
+            self._loop.run_until_complete(self.fake.stop())
+            if self.fake.broker is not None:
+                self.fake.broker.close()
+            self._loop.close()
+
+    def start(self, timeout: float = 30.0) -> FakeTwsThread:
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError("fake TWS did not start")
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def call(self, fn: Callable[[FakeTws], Any], timeout: float = 30.0) -> Any:
+        """Run ``fn(fake)`` on the server thread and return its result."""
+
+        async def run() -> Any:
+            return fn(self.fake)
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout)
+
+    def __enter__(self) -> FakeTwsThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
