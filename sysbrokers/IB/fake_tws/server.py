@@ -47,6 +47,7 @@ from sysbrokers.IB.fake_tws.history import (
     window_text,
 )
 from sysbrokers.IB.fake_tws.messages import In
+from sysbrokers.IB.fake_tws.orders import OrderDesk
 from sysbrokers.IB.fake_tws.wire import (
     API_PREFIX,
     CLIENT_MAX_VERSION,
@@ -96,13 +97,17 @@ class FakeTwsConfig:
     * ``first_order_id`` [1]: nextValidId for a client id never seen;
     * ``tws_zone`` ["UTC"]: the TWS login time zone used in intraday bar dates, execution
       times and the connection time (real TWS uses the login zone, e.g. ``US/Eastern``);
-    * ``send_farm_status`` [True]: send 2104/2106/2158 after startApi, as TWS does.
+    * ``send_farm_status`` [True]: send 2104/2106/2158 after startApi, as TWS does;
+    * ``poll_interval`` [0.2 s]: how often the server reports the broker's fills and order
+      changes on its own (it also does after every request, and on :meth:`FakeTws.pump`);
+      0 disables the timer.
     """
 
     accounts: tuple[str, ...] = ("DU1234567",)
     first_order_id: int = 1
     tws_zone: str = "UTC"
     send_farm_status: bool = True
+    poll_interval: float = 0.2
 
     def __post_init__(self) -> None:
         if not self.accounts or not all(self.accounts):
@@ -169,6 +174,9 @@ class FakeTws:
         self._next_order_id: dict[int, int] = {}
         self._scripted: dict[int, deque[ScriptedError]] = {}
         self._server: asyncio.base_events.Server | None = None
+        self._poller: asyncio.Task | None = None
+        self._sent_positions: dict[int, float] = {}
+        self.desk = OrderDesk(self)
         self.port: int | None = None
 
     # ================================================================= lifecycle
@@ -177,9 +185,26 @@ class FakeTws:
         self._server = await asyncio.start_server(self._serve, host, port)
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("fake TWS listening on %s:%s", host, self.port)
+        if self.config.poll_interval > 0 and self.broker is not None:
+            self._poller = asyncio.get_running_loop().create_task(self._poll())
         return self.port
 
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.poll_interval)
+            try:
+                self.pump()
+            except Exception:  # a broken poll must not kill the server
+                log.exception("fake TWS: pump failed")
+
+    def pump(self) -> None:
+        """Report what the broker did since the last pump (fills, status changes, positions)."""
+        self.desk.pump()
+
     async def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            self._poller = None
         self.drop_connections()
         if self._server is not None:
             self._server.close()
@@ -272,6 +297,19 @@ class FakeTws:
     def _next_id(self, client_id: int) -> int:
         return self._next_order_id.setdefault(client_id, self.config.first_order_id)
 
+    def next_order_id(self, client_id: int) -> int:
+        """The lowest order id this client may still use."""
+        return self._next_id(client_id)
+
+    def bump_order_id(self, client_id: int, at_least: int) -> None:
+        self._next_order_id[client_id] = max(self._next_id(client_id), at_least)
+
+    def client_session(self, client_id: int) -> _Session | None:
+        return self._clients.get(client_id)
+
+    def now(self) -> pd.Timestamp:
+        return self._now()
+
     # ================================================================= dispatch
     def _dispatch(self, session: _Session, fields: list[str]) -> None:
         self.received.append(ReceivedMessage(session.client_id, tuple(fields)))
@@ -296,6 +334,8 @@ class FakeTws:
             return
         try:
             handler(self, session, fields)
+            if msg_id in _PUMP_AFTER:
+                self.pump()
         except (IndexError, ValueError) as exc:
             log.warning("fake TWS: malformed request %s: %s", fields[:4], exc)
             session.send(
@@ -313,13 +353,26 @@ class FakeTws:
         session.send(m.next_valid_id(self._next_id(session.client_id)))
 
     def _on_open_orders(self, session: _Session, fields: list[str]) -> None:
-        session.send(m.open_order_end())
+        self.desk.open_orders(session, all_clients=int(fields[0]) == In.REQ_ALL_OPEN_ORDERS)
+
+    def _on_place_order(self, session: _Session, fields: list[str]) -> None:
+        if self.broker is None:
+            session.send(m.error(int(fields[1]), 201, "Order rejected - reason:this fake TWS has no broker"))
+            return
+        self.desk.place(session, fields)
+
+    def _on_cancel_order(self, session: _Session, fields: list[str]) -> None:
+        self.desk.cancel(session, fields)
+
+    def _on_global_cancel(self, session: _Session, fields: list[str]) -> None:
+        self.desk.global_cancel(session, fields)
 
     def _on_completed_orders(self, session: _Session, fields: list[str]) -> None:
         session.send(m.completed_orders_end())
 
     def _on_executions(self, session: _Session, fields: list[str]) -> None:
-        session.send(m.exec_details_end(int(fields[2])))
+        self.pump()  # fills booked since the last pump are part of the answer
+        self.desk.executions(session, fields)
 
     def _on_market_data_type(self, session: _Session, fields: list[str]) -> None:
         session.market_data_type = int(fields[2])
@@ -451,7 +504,38 @@ class FakeTws:
         account = self.config.accounts[0]
         for contract, qty, avg_cost, _, _ in self._positions():
             session.send(m.position(account, contract, float(qty), avg_cost))
+            self._sent_positions[contract.con_id] = float(qty)
         session.send(m.position_end())
+
+    def push_portfolio(self) -> None:
+        """After fills: positions to reqPositions subscribers (0 for a closed position) and
+        account values / portfolio to reqAccountUpdates subscribers."""
+        position_sessions = [s for s in self._clients.values() if s.subscribed_positions]
+        account_sessions = [s for s in self._clients.values() if s.subscribed_account]
+        if not position_sessions and not account_sessions:
+            return
+        account = self.config.accounts[0]
+        positions = self._positions()
+        current = {c.con_id: (c, float(q), cost) for c, q, cost, _, _ in positions}
+        closed = [cid for cid in self._sent_positions if cid not in current]
+        for session in position_sessions:
+            for c, qty, cost in current.values():
+                session.send(m.position(account, c, qty, cost))
+            for cid in closed:
+                c = self.catalogue.by_con_id(cid).contract
+                session.send(m.position(account, c, 0.0, 0.0))
+        for session in account_sessions:
+            for key, value, ccy in self._account_rows():
+                session.send(m.account_value(key, value, ccy, account))
+            for contract, qty, avg_cost, mark, point in positions:
+                value = qty * mark * point
+                session.send(
+                    m.portfolio_value(contract, float(qty), mark, value, avg_cost, value - qty * avg_cost, 0.0, account)
+                )
+            for cid in closed:
+                c = self.catalogue.by_con_id(cid).contract
+                session.send(m.portfolio_value(c, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, account))
+        self._sent_positions = {cid: q for cid, (_, q, _) in current.items()}
 
     def _on_cancel_positions(self, session: _Session, fields: list[str]) -> None:
         session.subscribed_positions = False
@@ -500,6 +584,9 @@ class FakeTws:
         In.REQ_ALL_OPEN_ORDERS: _on_open_orders,
         In.REQ_AUTO_OPEN_ORDERS: _ignore,
         In.REQ_COMPLETED_ORDERS: _on_completed_orders,
+        In.PLACE_ORDER: _on_place_order,
+        In.CANCEL_ORDER: _on_cancel_order,
+        In.REQ_GLOBAL_CANCEL: _on_global_cancel,
         In.REQ_EXECUTIONS: _on_executions,
         In.REQ_MARKET_DATA_TYPE: _on_market_data_type,
         In.REQ_CONTRACT_DETAILS: _on_contract_details,
@@ -513,6 +600,12 @@ class FakeTws:
         In.REQ_ACCOUNT_SUMMARY: _on_account_summary,
         In.CANCEL_ACCOUNT_SUMMARY: _ignore,
     }
+
+
+_PUMP_AFTER = frozenset(
+    {In.PLACE_ORDER, In.CANCEL_ORDER, In.REQ_GLOBAL_CANCEL, In.REQ_CURRENT_TIME}
+)
+"""Requests after which the server reports broker changes at once (besides its poll timer)."""
 
 
 def _num(value: float) -> str:
