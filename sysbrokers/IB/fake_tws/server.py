@@ -48,6 +48,7 @@ from sysbrokers.IB.fake_tws.history import (
 )
 from sysbrokers.IB.fake_tws.messages import In
 from sysbrokers.IB.fake_tws.orders import OrderDesk
+from sysbrokers.IB.fake_tws.quotes import quote_now
 from sysbrokers.IB.fake_tws.wire import (
     API_PREFIX,
     CLIENT_MAX_VERSION,
@@ -131,10 +132,29 @@ class _Session:
     subscribed_positions: bool = False
     subscribed_account: bool = False
     market_data_type: int = 1
+    streams: dict[int, tuple[Any, Any]] = field(default_factory=dict)  # reqId -> (listing, last quote)
+    split_chunk: int = 0  # > 0: write frames in pieces of this many bytes (fault injection)
+    _backlog: deque[bytes] = field(default_factory=deque)
+    _flusher: asyncio.Task | None = None
 
     def send(self, fields: list[object]) -> None:
-        if not self.writer.is_closing():
-            self.writer.write(encode_message(fields))
+        if self.writer.is_closing():
+            return
+        data = encode_message(fields)
+        if not self.split_chunk and not self._backlog:
+            self.writer.write(data)
+            return
+        size = self.split_chunk or len(data)
+        self._backlog.extend(data[i : i + size] for i in range(0, len(data), size))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
+
+    async def _flush(self) -> None:
+        """Write queued pieces one by one, yielding between them so they leave separately."""
+        while self._backlog and not self.writer.is_closing():
+            self.writer.write(self._backlog.popleft())
+            await self.writer.drain()
+            await asyncio.sleep(0.001)
 
 
 @dataclass
@@ -176,6 +196,9 @@ class FakeTws:
         self._server: asyncio.base_events.Server | None = None
         self._poller: asyncio.Task | None = None
         self._sent_positions: dict[int, float] = {}
+        self._stalled = False
+        self._stalled_requests: deque[tuple[_Session, list[str]]] = deque()
+        self._split_chunk = 0
         self.desk = OrderDesk(self)
         self.port: int | None = None
 
@@ -198,8 +221,10 @@ class FakeTws:
                 log.exception("fake TWS: pump failed")
 
     def pump(self) -> None:
-        """Report what the broker did since the last pump (fills, status changes, positions)."""
+        """Report what the broker did since the last pump (fills, status changes, positions)
+        and quote changes to streaming market-data subscribers."""
         self.desk.pump()
+        self._pump_quotes()
 
     async def stop(self) -> None:
         if self._poller is not None:
@@ -221,6 +246,24 @@ class FakeTws:
         for session in list(self._clients.values()):
             session.send(m.error(-1, code, text))
 
+    def stall(self) -> None:
+        """Stop answering: requests are recorded and queued, sockets stay open."""
+        self._stalled = True
+
+    def resume(self) -> None:
+        """Answer the requests queued while stalled, in order, and carry on."""
+        self._stalled = False
+        while self._stalled_requests:
+            session, fields = self._stalled_requests.popleft()
+            if session in self._sessions:
+                self._handle(session, fields)
+
+    def split_frames(self, chunk: int) -> None:
+        """Write every later message in pieces of ``chunk`` bytes (0 = whole frames)."""
+        self._split_chunk = chunk
+        for session in self._sessions:
+            session.split_chunk = chunk
+
     def drop_connections(self) -> None:
         """Close every client socket at once (a hard disconnect)."""
         for session in list(self._sessions):
@@ -235,7 +278,7 @@ class FakeTws:
     # ================================================================= connection
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = str(writer.get_extra_info("peername"))
-        session = _Session(writer, peer)
+        session = _Session(writer, peer, split_chunk=self._split_chunk)
         self._sessions.add(session)
         try:
             await self._handshake(reader, session)
@@ -323,6 +366,13 @@ class FakeTws:
             return
         if session.client_id is None:
             raise ProtocolError(f"request {msg_id} before startApi")
+        if self._stalled:
+            self._stalled_requests.append((session, fields))
+            return
+        self._handle(session, fields)
+
+    def _handle(self, session: _Session, fields: list[str]) -> None:
+        msg_id = int(fields[0])
         scripted = self._scripted.get(msg_id)
         if scripted:
             fault = scripted.popleft()
@@ -379,6 +429,53 @@ class FakeTws:
 
     def _ignore(self, session: _Session, fields: list[str]) -> None:
         """Cancels and subscriptions that need no answer."""
+
+    # ================================================================= market data
+    def _on_mkt_data(self, session: _Session, fields: list[str]) -> None:
+        req_id = int(fields[2])
+        query = ContractQuery.from_fields(fields[3:15])
+        rest = fields[15:]
+        if rest and rest[0] not in ("", "0"):
+            rest = rest[4:]  # delta-neutral contract present
+        else:
+            rest = rest[1:]
+        snapshot = len(rest) > 1 and rest[1] not in ("", "0")
+        now_ns = self._now().value
+        listings = self.catalogue.resolve(query, now_ns)
+        if len(listings) != 1:
+            session.send(m.error(req_id, ERR_NO_SECURITY, "No security definition has been found for the request"))
+            return
+        listing = listings[0]
+        try:
+            quote = quote_now(self.market, listing, now_ns)
+        except UnknownContract:
+            session.send(m.error(req_id, ERR_NO_SECURITY, "No security definition has been found for the request"))
+            return
+        details = self.catalogue.details(listing, now_ns)
+        session.send(m.tick_req_params(req_id, details.min_tick, listing.contract.exchange, 3))
+        session.send(m.market_data_type(req_id, 1))
+        _send_quote(session, req_id, quote)
+        if snapshot:
+            session.send(m.tick_snapshot_end(req_id))
+        else:
+            session.streams[req_id] = (listing, quote)
+
+    def _on_cancel_mkt_data(self, session: _Session, fields: list[str]) -> None:
+        session.streams.pop(int(fields[2]), None)
+
+    def _pump_quotes(self) -> None:
+        now_ns = None
+        for session in list(self._clients.values()):
+            for req_id, (listing, last) in list(session.streams.items()):
+                now_ns = self._now().value if now_ns is None else now_ns
+                try:
+                    quote = quote_now(self.market, listing, now_ns)
+                except UnknownContract:
+                    session.streams.pop(req_id, None)  # expired while streaming
+                    continue
+                if quote != last:
+                    session.streams[req_id] = (listing, quote)
+                    _send_quote(session, req_id, quote)
 
     # ================================================================= contracts
     def _on_contract_details(self, session: _Session, fields: list[str]) -> None:
@@ -579,6 +676,8 @@ class FakeTws:
 
     HANDLERS: dict[int, Callable[[FakeTws, _Session, list[str]], None]] = {
         In.REQ_CURRENT_TIME: _on_current_time,
+        In.REQ_MKT_DATA: _on_mkt_data,
+        In.CANCEL_MKT_DATA: _on_cancel_mkt_data,
         In.REQ_IDS: _on_req_ids,
         In.REQ_OPEN_ORDERS: _on_open_orders,
         In.REQ_ALL_OPEN_ORDERS: _on_open_orders,
@@ -606,6 +705,13 @@ _PUMP_AFTER = frozenset(
     {In.PLACE_ORDER, In.CANCEL_ORDER, In.REQ_GLOBAL_CANCEL, In.REQ_CURRENT_TIME}
 )
 """Requests after which the server reports broker changes at once (besides its poll timer)."""
+
+
+def _send_quote(session: _Session, req_id: int, q) -> None:
+    session.send(m.tick_price(req_id, 1, q.bid, q.bid_size))
+    session.send(m.tick_price(req_id, 2, q.ask, q.ask_size))
+    session.send(m.tick_size(req_id, 0, q.bid_size))
+    session.send(m.tick_size(req_id, 3, q.ask_size))
 
 
 def _num(value: float) -> str:
