@@ -124,7 +124,7 @@ def test_frames_split_into_small_pieces_are_reassembled_by_ib_async(ib, mes, fak
 def test_split_frames_during_connect(fake_tws):
     from ib_async import IB
 
-    fake_tws.call(lambda f: f.split_frames(2))
+    fake_tws.call(lambda f: f.split_frames(16))
     ib = IB()
     try:
         ib.connect("127.0.0.1", fake_tws.port, clientId=12, timeout=5)

@@ -1,0 +1,92 @@
+"""Standalone fake TWS: ``python -m sysbrokers.IB.fake_tws --port 7497 [--home DIR]``.
+
+With ``--home`` the server uses that systrade home's simulated clock (``sim_clock.json``, shared
+with every process of the home) and simulated broker (``sim_broker/broker.sqlite``); the home
+must exist. Without it, the server runs on the machine's clock with a simulated broker in a
+temporary directory that it creates and removes on exit.
+
+Prints ``fake TWS listening on HOST:PORT`` once ready (``--port 0`` picks a free port). Stops
+cleanly on SIGINT/SIGTERM (exit 0). Exit 2: bad arguments or missing home; exit 1: cannot
+listen (port in use).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import shutil
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+from sysbrokers.IB.fake_tws.server import FakeTws, FakeTwsConfig
+from sysbrokers.sim.broker import SimBroker
+from sysbrokers.sim.market import default_market
+from syscore.clock import RealClock, SimulatedClock
+
+EXIT_OK, EXIT_LISTEN, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m sysbrokers.IB.fake_tws",
+        description="Fake TWS / IB Gateway (API server version 178) on the simulated market.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on [127.0.0.1]")
+    p.add_argument("--port", type=int, default=7497, help="TCP port, 0 for any free port [7497]")
+    p.add_argument("--home", type=Path, help="systrade home: its simulated clock and broker")
+    p.add_argument("--account", default="DU1234567", help="managed account id [DU1234567]")
+    p.add_argument("--tws-zone", default="UTC", help="TWS login time zone for bar/exec times [UTC]")
+    p.add_argument("--log-level", default="WARNING", help="logging level [WARNING]")
+    return p
+
+
+async def _serve(args: argparse.Namespace, home: Path, clock) -> int:
+    broker = SimBroker(clock, home, default_market())
+    fake = FakeTws(
+        default_market(),
+        clock,
+        broker,
+        FakeTwsConfig(accounts=(args.account,), tws_zone=args.tws_zone),
+    )
+    try:
+        port = await fake.start(args.host, args.port)
+    except OSError as exc:
+        broker.close()
+        print(f"fake TWS: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_LISTEN
+    print(f"fake TWS listening on {args.host}:{port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await fake.stop()
+        broker.close()
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if not 0 <= args.port <= 65535:
+        print(f"fake TWS: --port must be 0..65535, got {args.port}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.home is not None:
+        if not args.home.is_dir():
+            print(f"fake TWS: home {args.home} does not exist (create it with systrade init)", file=sys.stderr)
+            return EXIT_USAGE
+        return asyncio.run(_serve(args, args.home, SimulatedClock(args.home)))
+    scratch = Path(tempfile.mkdtemp(prefix="fake_tws_"))
+    try:
+        return asyncio.run(_serve(args, scratch, RealClock()))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)  # created by us above
+
+
+if __name__ == "__main__":
+    sys.exit(main())
