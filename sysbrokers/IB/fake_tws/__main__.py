@@ -55,7 +55,10 @@ async def _serve(args: argparse.Namespace, home: Path, clock) -> int:
         port = await fake.start(args.host, args.port)
     except OSError as exc:
         broker.close()
-        print(f"fake TWS: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        print(
+            f"fake TWS: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
         return EXIT_LISTEN
     print(f"fake TWS listening on {args.host}:{port}", flush=True)
     stop = asyncio.Event()
@@ -72,13 +75,18 @@ async def _serve(args: argparse.Namespace, home: Path, clock) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
     if not 0 <= args.port <= 65535:
         print(f"fake TWS: --port must be 0..65535, got {args.port}", file=sys.stderr)
         return EXIT_USAGE
     if args.home is not None:
         if not args.home.is_dir():
-            print(f"fake TWS: home {args.home} does not exist (create it with systrade init)", file=sys.stderr)
+            print(
+                f"fake TWS: home {args.home} does not exist (create it with systrade init)",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
         return asyncio.run(_serve(args, args.home, SimulatedClock(args.home)))
     scratch = Path(tempfile.mkdtemp(prefix="fake_tws_"))

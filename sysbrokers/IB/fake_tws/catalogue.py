@@ -134,7 +134,9 @@ class Catalogue:
             local_symbol=f"{ib.symbol}{MONTH_LETTERS[month - 1]}{year % 10}",
             trading_class=ib.symbol,
         )
-        return Listing(contract, instrument_code=instrument_code, contract_date=f"{year:04d}{month:02d}")
+        return Listing(
+            contract, instrument_code=instrument_code, contract_date=f"{year:04d}{month:02d}"
+        )
 
     def fx(self, base: str, quote: str) -> Listing:
         if base not in self._fx_order or quote not in self._fx_order:

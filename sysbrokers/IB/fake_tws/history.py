@@ -57,14 +57,18 @@ def parse_end(text: str, now: pd.Timestamp, tws_zone: str) -> pd.Timestamp:
         return now
     m = re.fullmatch(r"(\d{8})[ -](\d{2}:\d{2}:\d{2})(?: (\S+))?", text)
     if not m:
-        raise HistoryRequestError(321, f"Error validating request:-'bP' : cause - invalid end date {text!r}")
+        raise HistoryRequestError(
+            321, f"Error validating request:-'bP' : cause - invalid end date {text!r}"
+        )
     day, clock, zone = m.groups()
     if zone is None:
         zone = "UTC" if "-" in text[8:9] else tws_zone
     try:
         local = pd.Timestamp(f"{day} {clock}").tz_localize(ZoneInfo(zone))
     except Exception:
-        raise HistoryRequestError(321, f"Error validating request:-'bP' : cause - invalid time zone {zone!r}") from None
+        raise HistoryRequestError(
+            321, f"Error validating request:-'bP' : cause - invalid time zone {zone!r}"
+        ) from None
     return local.tz_convert("UTC")
 
 
@@ -73,7 +77,8 @@ def parse_duration(text: str, end: pd.Timestamp) -> pd.Timestamp:
     m = re.fullmatch(r"\s*(\d+)\s+([SDWMY])\s*", text.upper())
     if not m or int(m.group(1)) <= 0:
         raise HistoryRequestError(
-            321, f"Error validating request:-'bP' : cause - Historical data request duration {text!r} is invalid"
+            321,
+            f"Error validating request:-'bP' : cause - Historical data request duration {text!r} is invalid",
         )
     n, unit = int(m.group(1)), m.group(2)
     offsets = {
@@ -100,27 +105,43 @@ def bars_for(
     """IB-style bars of ``listing`` whose end lies in ``[start, min(end, now)]``."""
     if listing.is_future:
         spec = market.spec(listing.instrument_code)
-        frame = market.bars(listing.instrument_code, listing.contract_date, frequency, start, end, as_of=now)
+        frame = market.bars(
+            listing.instrument_code, listing.contract_date, frequency, start, end, as_of=now
+        )
         out = []
         for label, row in zip(frame.index, frame.itertuples(index=False), strict=True):
-            o, h, lo, c, v = (float(row[0]), float(row[1]), float(row[2]), float(row[3]), int(row[4]))
+            o, h, lo, c, v = (
+                float(row[0]),
+                float(row[1]),
+                float(row[2]),
+                float(row[3]),
+                int(row[4]),
+            )
             wap = round((h + lo + c) / 3.0, 8)
             date = _bar_date(label.value, frequency, format_date, spec.hours.tz, tws_zone)
             out.append(WireBar(date, o, h, lo, c, float(v), wap, (v + 1) // 2))
         return out
-    return _fx_bars(market, listing, frequency, start, min(end, now), format_date, tws_zone, fx_sessions)
+    return _fx_bars(
+        market, listing, frequency, start, min(end, now), format_date, tws_zone, fx_sessions
+    )
 
 
-def _bar_date(label_ns: int, frequency: str, format_date: int, exchange_zone: str, tws_zone: str) -> str:
+def _bar_date(
+    label_ns: int, frequency: str, format_date: int, exchange_zone: str, tws_zone: str
+) -> str:
     if frequency == "D":
         return pd.Timestamp(label_ns, tz="UTC").tz_convert(exchange_zone).strftime("%Y%m%d")
     start = ((label_ns - 1) // HOUR_NS) * HOUR_NS
     if format_date == 2:
         return str(start // 10**9)
-    return pd.Timestamp(start, tz="UTC").tz_convert(tws_zone).strftime("%Y%m%d %H:%M:%S ") + tws_zone
+    return (
+        pd.Timestamp(start, tz="UTC").tz_convert(tws_zone).strftime("%Y%m%d %H:%M:%S ") + tws_zone
+    )
 
 
-def _fx_bars(market, listing, frequency, start, end, format_date, tws_zone, fx_sessions) -> list[WireBar]:
+def _fx_bars(
+    market, listing, frequency, start, end, format_date, tws_zone, fx_sessions
+) -> list[WireBar]:
     start_ns, end_ns = start.value, end.value
     lo_ns, hi_ns = max(start_ns - 2 * 86_400 * 10**9, market.first_ns), min(end_ns, market.last_ns)
     if hi_ns <= lo_ns:
@@ -143,7 +164,18 @@ def _fx_bars(market, listing, frequency, start, end, format_date, tws_zone, fx_s
         t = np.unique(np.concatenate([np.arange(a, b, step, dtype=np.int64), [b]]))
         rates = fx_round(market.fx_rate(listing.base, listing.quote, t), listing.quote)
         date = _bar_date(b, frequency, format_date, hours.tz, tws_zone)
-        out.append(WireBar(date, float(rates[0]), float(rates.max()), float(rates.min()), float(rates[-1]), -1.0, -1.0, -1))
+        out.append(
+            WireBar(
+                date,
+                float(rates[0]),
+                float(rates.max()),
+                float(rates.min()),
+                float(rates[-1]),
+                -1.0,
+                -1.0,
+                -1,
+            )
+        )
     return out
 
 

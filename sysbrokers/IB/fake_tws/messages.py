@@ -311,7 +311,9 @@ def exec_details_end(req_id: int) -> list[object]:
     return [Out.EXECUTION_DATA_END, 1, req_id]
 
 
-def tick_req_params(req_id: int, min_tick: float, bbo_exchange: str = "", perms: int = 3) -> list[object]:
+def tick_req_params(
+    req_id: int, min_tick: float, bbo_exchange: str = "", perms: int = 3
+) -> list[object]:
     return [Out.TICK_REQ_PARAMS, req_id, min_tick, bbo_exchange, perms]
 
 
@@ -319,7 +321,9 @@ def market_data_type(req_id: int, data_type: int) -> list[object]:
     return [Out.MARKET_DATA_TYPE, 1, req_id, data_type]
 
 
-def tick_price(req_id: int, tick_type: int, price: float, size: float, attr_mask: int = 0) -> list[object]:
+def tick_price(
+    req_id: int, tick_type: int, price: float, size: float, attr_mask: int = 0
+) -> list[object]:
     return [Out.TICK_PRICE, 6, req_id, tick_type, price, size, attr_mask]
 
 

@@ -151,10 +151,16 @@ class OrderDesk:
         query = ContractQuery.from_fields(fields[2:14])
         listings = server.catalogue.resolve(query, server.now().value)
         if len(listings) != 1:
-            session.send(m.error(order_id, 200, "No security definition has been found for the request"))
+            session.send(
+                m.error(order_id, 200, "No security definition has been found for the request")
+            )
             return
         listing = listings[0]
-        if not listing.is_future or order_type not in ("MKT", "LMT") or action not in ("BUY", "SELL"):
+        if (
+            not listing.is_future
+            or order_type not in ("MKT", "LMT")
+            or action not in ("BUY", "SELL")
+        ):
             session.send(
                 m.error(
                     order_id,
@@ -165,11 +171,15 @@ class OrderDesk:
             return
         quantity = float(qty_text or 0)
         if quantity <= 0 or not quantity.is_integer():
-            session.send(m.error(order_id, 201, f"Order rejected - reason:invalid quantity {qty_text!r}"))
+            session.send(
+                m.error(order_id, 201, f"Order rejected - reason:invalid quantity {qty_text!r}")
+            )
             return
         limit = float(lmt_text) if order_type == "LMT" and lmt_text else None
         if order_type == "LMT" and limit is None:
-            session.send(m.error(order_id, 201, "Order rejected - reason:a LMT order needs a limit price"))
+            session.send(
+                m.error(order_id, 201, "Order rejected - reason:a LMT order needs a limit price")
+            )
             return
         signed = int(quantity) if action == "BUY" else -int(quantity)
         try:
@@ -208,7 +218,9 @@ class OrderDesk:
     def _modify(self, session: _Session, o: IbOrder, qty_text: str, lmt_text: str) -> None:
         if o.done:
             code = 104 if o.status == "Filled" else 10148
-            session.send(m.error(o.order_id, code, f"Cannot modify order {o.order_id} in state {o.status}"))
+            session.send(
+                m.error(o.order_id, code, f"Cannot modify order {o.order_id} in state {o.status}")
+            )
             return
         quantity = int(float(qty_text)) if qty_text else o.total
         signed = quantity if o.action == "BUY" else -quantity
@@ -220,7 +232,9 @@ class OrderDesk:
                 limit_price=limit if limit != o.lmt_price else None,
             )
         except (InvalidOrderState, OrderRejected) as exc:
-            session.send(m.error(o.order_id, 10148 if isinstance(exc, InvalidOrderState) else 201, str(exc)))
+            session.send(
+                m.error(o.order_id, 10148 if isinstance(exc, InvalidOrderState) else 201, str(exc))
+            )
             return
         o.total = abs(bo.quantity)
         o.lmt_price = bo.limit_price
@@ -231,7 +245,11 @@ class OrderDesk:
         order_id = int(fields[2])
         o = self.orders.get((session.client_id, order_id))
         if o is None:
-            session.send(m.error(order_id, 10147, f"OrderId {order_id} that needs to be cancelled is not found."))
+            session.send(
+                m.error(
+                    order_id, 10147, f"OrderId {order_id} that needs to be cancelled is not found."
+                )
+            )
             return
         if o.done:
             session.send(
@@ -367,4 +385,6 @@ class OrderDesk:
         self.fills.append(FillRecord(o, execution, ex.commission, ex.commission_currency))
         self._send_to_owner(o, m.exec_details(-1, o.listing.contract, execution))
         self._send_status(o)
-        self._send_to_owner(o, m.commission_report(execution.exec_id, ex.commission, ex.commission_currency, None))
+        self._send_to_owner(
+            o, m.commission_report(execution.exec_id, ex.commission, ex.commission_currency, None)
+        )

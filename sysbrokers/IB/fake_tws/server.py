@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from sysbrokers.broker import Broker
-from sysbrokers.errors import BrokerError, UnknownContract
+from sysbrokers.errors import UnknownContract
 from sysbrokers.IB.fake_tws import messages as m
 from sysbrokers.IB.fake_tws.catalogue import Catalogue, ContractQuery
 from sysbrokers.IB.fake_tws.history import (
@@ -51,7 +51,6 @@ from sysbrokers.IB.fake_tws.orders import OrderDesk
 from sysbrokers.IB.fake_tws.quotes import quote_now
 from sysbrokers.IB.fake_tws.wire import (
     API_PREFIX,
-    CLIENT_MAX_VERSION,
     CLIENT_MIN_VERSION,
     MAX_FRAME,
     SERVER_VERSION,
@@ -132,7 +131,9 @@ class _Session:
     subscribed_positions: bool = False
     subscribed_account: bool = False
     market_data_type: int = 1
-    streams: dict[int, tuple[Any, Any]] = field(default_factory=dict)  # reqId -> (listing, last quote)
+    streams: dict[int, tuple[Any, Any]] = field(
+        default_factory=dict
+    )  # reqId -> (listing, last quote)
     split_chunk: int = 0  # > 0: write frames in pieces of this many bytes (fault injection)
     _backlog: deque[bytes] = field(default_factory=deque)
     _flusher: asyncio.Task | None = None
@@ -389,7 +390,11 @@ class FakeTws:
         except (IndexError, ValueError) as exc:
             log.warning("fake TWS: malformed request %s: %s", fields[:4], exc)
             session.send(
-                m.error(_request_id(msg_id, fields), ERR_VALIDATION, f"Error validating request.-'bN' : cause - {exc}")
+                m.error(
+                    _request_id(msg_id, fields),
+                    ERR_VALIDATION,
+                    f"Error validating request.-'bN' : cause - {exc}",
+                )
             )
 
     # ================================================================= simple requests
@@ -407,7 +412,9 @@ class FakeTws:
 
     def _on_place_order(self, session: _Session, fields: list[str]) -> None:
         if self.broker is None:
-            session.send(m.error(int(fields[1]), 201, "Order rejected - reason:this fake TWS has no broker"))
+            session.send(
+                m.error(int(fields[1]), 201, "Order rejected - reason:this fake TWS has no broker")
+            )
             return
         self.desk.place(session, fields)
 
@@ -443,13 +450,21 @@ class FakeTws:
         now_ns = self._now().value
         listings = self.catalogue.resolve(query, now_ns)
         if len(listings) != 1:
-            session.send(m.error(req_id, ERR_NO_SECURITY, "No security definition has been found for the request"))
+            session.send(
+                m.error(
+                    req_id, ERR_NO_SECURITY, "No security definition has been found for the request"
+                )
+            )
             return
         listing = listings[0]
         try:
             quote = quote_now(self.market, listing, now_ns)
         except UnknownContract:
-            session.send(m.error(req_id, ERR_NO_SECURITY, "No security definition has been found for the request"))
+            session.send(
+                m.error(
+                    req_id, ERR_NO_SECURITY, "No security definition has been found for the request"
+                )
+            )
             return
         details = self.catalogue.details(listing, now_ns)
         session.send(m.tick_req_params(req_id, details.min_tick, listing.contract.exchange, 3))
@@ -485,7 +500,9 @@ class FakeTws:
         listings = self.catalogue.resolve(query, now_ns)
         if not listings:
             session.send(
-                m.error(req_id, ERR_NO_SECURITY, "No security definition has been found for the request")
+                m.error(
+                    req_id, ERR_NO_SECURITY, "No security definition has been found for the request"
+                )
             )
             return
         for listing in listings:
@@ -501,7 +518,9 @@ class FakeTws:
         listings = self.catalogue.resolve(query, now.value)
         if len(listings) != 1:
             session.send(
-                m.error(req_id, ERR_NO_SECURITY, "No security definition has been found for the request")
+                m.error(
+                    req_id, ERR_NO_SECURITY, "No security definition has been found for the request"
+                )
             )
             return
         listing = listings[0]
@@ -510,7 +529,8 @@ class FakeTws:
             frequency = BAR_SIZES.get(bar_size.strip().lower())
             if frequency is None:
                 raise HistoryRequestError(
-                    ERR_VALIDATION, f"Error validating request.-'bP' : cause - Invalid bar size {bar_size!r}"
+                    ERR_VALIDATION,
+                    f"Error validating request.-'bP' : cause - Invalid bar size {bar_size!r}",
                 )
             wanted = "TRADES" if listing.is_future else "MIDPOINT"
             if what.upper() != wanted:
@@ -538,10 +558,18 @@ class FakeTws:
             return
         if not bars:
             session.send(
-                m.error(req_id, ERR_HMDS, "Historical Market Data Service error message:HMDS query returned no data")
+                m.error(
+                    req_id,
+                    ERR_HMDS,
+                    "Historical Market Data Service error message:HMDS query returned no data",
+                )
             )
             return
-        session.send(m.historical_data(req_id, window_text(start, zone), window_text(min(end, now), zone), bars))
+        session.send(
+            m.historical_data(
+                req_id, window_text(start, zone), window_text(min(end, now), zone), bars
+            )
+        )
 
     # ================================================================= account
     def _account_rows(self) -> list[tuple[str, str, str]]:
@@ -590,9 +618,17 @@ class FakeTws:
             listing = self.catalogue.future(pos.instrument_code, pos.contract_date)
             spec = self.market.spec(pos.instrument_code)
             t = self.market.last_open_instant(pos.instrument_code, now_ns)
-            mark = float(self.market.mid_price(pos.instrument_code, pos.contract_date, np.array([t]))[0])
+            mark = float(
+                self.market.mid_price(pos.instrument_code, pos.contract_date, np.array([t]))[0]
+            )
             out.append(
-                (listing.contract, pos.quantity, pos.average_price * spec.multiplier, mark, spec.multiplier)
+                (
+                    listing.contract,
+                    pos.quantity,
+                    pos.average_price * spec.multiplier,
+                    mark,
+                    spec.multiplier,
+                )
             )
         return out
 
@@ -627,7 +663,16 @@ class FakeTws:
             for contract, qty, avg_cost, mark, point in positions:
                 value = qty * mark * point
                 session.send(
-                    m.portfolio_value(contract, float(qty), mark, value, avg_cost, value - qty * avg_cost, 0.0, account)
+                    m.portfolio_value(
+                        contract,
+                        float(qty),
+                        mark,
+                        value,
+                        avg_cost,
+                        value - qty * avg_cost,
+                        0.0,
+                        account,
+                    )
                 )
             for cid in closed:
                 c = self.catalogue.by_con_id(cid).contract
@@ -649,16 +694,31 @@ class FakeTws:
             for contract, qty, avg_cost, mark, point in self._positions():
                 value = qty * mark * point
                 session.send(
-                    m.portfolio_value(contract, float(qty), mark, value, avg_cost, value - qty * avg_cost, 0.0, account)
+                    m.portfolio_value(
+                        contract,
+                        float(qty),
+                        mark,
+                        value,
+                        avg_cost,
+                        value - qty * avg_cost,
+                        0.0,
+                        account,
+                    )
                 )
-        session.send(m.account_update_time(self._now().tz_convert(self.config.tws_zone).strftime("%H:%M")))
+        session.send(
+            m.account_update_time(self._now().tz_convert(self.config.tws_zone).strftime("%H:%M"))
+        )
         session.send(m.account_download_end(account))
 
     def _on_account_updates_multi(self, session: _Session, fields: list[str]) -> None:
         req_id, account, model = int(fields[2]), fields[3], fields[4]
         if account in ("", self.config.accounts[0]):
             for key, value, ccy in self._account_rows():
-                session.send(m.account_update_multi(req_id, account or self.config.accounts[0], key, value, ccy, model))
+                session.send(
+                    m.account_update_multi(
+                        req_id, account or self.config.accounts[0], key, value, ccy, model
+                    )
+                )
         session.send(m.account_update_multi_end(req_id))
 
     def _on_account_summary(self, session: _Session, fields: list[str]) -> None:

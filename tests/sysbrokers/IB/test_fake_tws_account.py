@@ -29,9 +29,7 @@ def test_no_positions_at_start(ib):
     assert ib.portfolio() == []
 
 
-def test_positions_are_the_broker_positions_with_avg_cost_times_multiplier(
-    with_positions, connect
-):
+def test_positions_are_the_broker_positions_with_avg_cost_times_multiplier(with_positions, connect):
     ib = connect(1)
     got = {p.contract.localSymbol: p for p in ib.positions()}
     assert set(got) == {"MESH4", "DAXH4"}

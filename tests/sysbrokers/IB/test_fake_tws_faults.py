@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 
@@ -77,8 +76,17 @@ def test_one_shot_market_data_errors(ib, mes, fake_tws, code, text):
 def test_connectivity_codes_are_broadcast(ib, fake_tws):
     codes = []
     ib.errorEvent += lambda req_id, code, text, contract: codes.append((req_id, code))
-    fake_tws.call(lambda f: f.broadcast_error(1100, "Connectivity between IB and Trader Workstation has been lost."))
-    fake_tws.call(lambda f: f.broadcast_error(1102, "Connectivity between IB and Trader Workstation has been restored - data maintained."))
+    fake_tws.call(
+        lambda f: f.broadcast_error(
+            1100, "Connectivity between IB and Trader Workstation has been lost."
+        )
+    )
+    fake_tws.call(
+        lambda f: f.broadcast_error(
+            1102,
+            "Connectivity between IB and Trader Workstation has been restored - data maintained.",
+        )
+    )
     wait_until(ib, lambda: (-1, 1102) in codes)
     assert codes == [(-1, 1100), (-1, 1102)]
 

@@ -99,7 +99,13 @@ def test_no_data_in_window_gets_162(ib):
 
 
 def test_scripted_pacing_violation_is_one_shot(ib, mes, fake_tws):
-    fake_tws.call(lambda f: f.fail_next(20, 162, "Historical Market Data Service error message:API historical data query cancelled: pacing violation"))
+    fake_tws.call(
+        lambda f: f.fail_next(
+            20,
+            162,
+            "Historical Market Data Service error message:API historical data query cancelled: pacing violation",
+        )
+    )
     errors = []
     ib.errorEvent += lambda req_id, code, text, c: errors.append(code)
     assert list(ib.reqHistoricalData(mes, "", "5 D", "1 day", "TRADES", useRTH=False)) == []

@@ -73,7 +73,7 @@ class Recorder:
     """Stands in for ib_async's Wrapper: records every callback the Decoder makes."""
 
     ib = _Ib()
-    defaultTimezone = dt.timezone.utc
+    defaultTimezone = dt.timezone.utc  # noqa: N815 - the name ib_async reads
 
     def __init__(self):
         self.calls: list[tuple[str, tuple]] = []
@@ -149,7 +149,9 @@ def check_historical_data():
     ]
     calls = decode(m.historical_data(5, "20231203 15:00:00 UTC", "20240102 15:00:00 UTC", bars))
     got = [args[1] for n, args in calls if n == "historicalData"]
-    assert [(b.date, b.open, b.high, b.low, b.close, b.volume, b.average, b.barCount) for b in got] == [
+    assert [
+        (b.date, b.open, b.high, b.low, b.close, b.volume, b.average, b.barCount) for b in got
+    ] == [
         ("20240102", 4700.0, 4720.5, 4690.25, 4712.25, 1234.0, 4708.3, 617),
         ("1704207600", 1.1, 1.2, 1.0, 1.15, -1.0, -1.0, -1),
     ]
@@ -166,7 +168,9 @@ def check_position_end():
 
 
 def check_account_value():
-    args = only(decode(m.account_value("NetLiquidation", "1000.00", "USD", "DU1")), "updateAccountValue")
+    args = only(
+        decode(m.account_value("NetLiquidation", "1000.00", "USD", "DU1")), "updateAccountValue"
+    )
     assert args == ("NetLiquidation", "1000.00", "USD", "DU1")
 
 
@@ -188,7 +192,10 @@ def check_account_download_end():
 
 
 def check_account_update_multi():
-    args = only(decode(m.account_update_multi(9, "DU1", "NetLiquidation", "5.00", "USD")), "accountUpdateMulti")
+    args = only(
+        decode(m.account_update_multi(9, "DU1", "NetLiquidation", "5.00", "USD")),
+        "accountUpdateMulti",
+    )
     assert args == (9, "DU1", "", "NetLiquidation", "5.00", "USD")
 
 
@@ -197,7 +204,9 @@ def check_account_update_multi_end():
 
 
 def check_account_summary():
-    args = only(decode(m.account_summary(8, "DU1", "NetLiquidation", "5.00", "USD")), "accountSummary")
+    args = only(
+        decode(m.account_summary(8, "DU1", "NetLiquidation", "5.00", "USD")), "accountSummary"
+    )
     assert args == (8, "DU1", "NetLiquidation", "5.00", "USD")
 
 
@@ -229,7 +238,13 @@ def check_order_status():
 def check_exec_details():
     req_id, c, ex = only(decode(m.exec_details(-1, FUT, EXEC)), "execDetails")
     assert req_id == -1 and c.localSymbol == "MESH4"
-    assert (ex.execId, ex.orderId, ex.side, ex.shares, ex.price) == ("0000e0d5.6571.01.01", 7, "BOT", 1.0, 4712.25)
+    assert (ex.execId, ex.orderId, ex.side, ex.shares, ex.price) == (
+        "0000e0d5.6571.01.01",
+        7,
+        "BOT",
+        1.0,
+        4712.25,
+    )
     assert (ex.permId, ex.clientId, ex.cumQty, ex.orderRef) == (900007, 1, 1.0, "stack-42")
     assert ex.time == dt.datetime(2024, 1, 2, 15, 0, 5, tzinfo=dt.timezone.utc)
 
@@ -242,7 +257,9 @@ def check_commission_report():
     (report,) = only(decode(m.commission_report("x.1", 1.86, "USD", None)), "commissionReport")
     assert (report.execId, report.commission, report.currency) == ("x.1", 1.86, "USD")
     # UNSET realised P&L, as TWS sends it on an opening fill
-    assert report.realizedPNL == wire.UNSET_DOUBLE or math.isclose(report.realizedPNL, wire.UNSET_DOUBLE)
+    assert report.realizedPNL == wire.UNSET_DOUBLE or math.isclose(
+        report.realizedPNL, wire.UNSET_DOUBLE
+    )
 
 
 def check_completed_orders_end():
@@ -321,5 +338,7 @@ def test_golden_real_tws_error_frame_parses_like_ours():
     """A real TWS 321 error (recorded at server version 176, see the protocol notes) has the
     same layout as the fake's error message."""
     real = "4\x002\x00220\x00321\x00Error validating request.-'bN' : cause - Missing order exchange.\x00\x00"
-    ours = wire.encode_fields(m.error(220, 321, "Error validating request.-'bN' : cause - Missing order exchange."))
+    ours = wire.encode_fields(
+        m.error(220, 321, "Error validating request.-'bN' : cause - Missing order exchange.")
+    )
     assert ours.decode() == real

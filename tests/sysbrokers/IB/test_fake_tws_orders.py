@@ -71,7 +71,9 @@ def test_market_order_fills_in_parts_with_commissions_and_positions(ib, mes, clo
 
 
 def test_limit_order_rests_and_cancels_with_202(ib, mes, clock, fake_tws):
-    [ticker_bid] = [b.close for b in ib.reqHistoricalData(mes, "", "1 D", "1 hour", "TRADES", False)][-1:]
+    [ticker_bid] = [
+        b.close for b in ib.reqHistoricalData(mes, "", "1 D", "1 hour", "TRADES", False)
+    ][-1:]
     errors = []
     ib.errorEvent += lambda req_id, code, text, c: errors.append((req_id, code))
     trade = ib.placeOrder(mes, LimitOrder("BUY", 1, ticker_bid - 100))
