@@ -6,8 +6,8 @@ calendar month); ``whatToShow`` TRADES for futures and MIDPOINT for FX pairs; ``
 ``YYYYMMDD-HH:MM:SS`` (UTC) or ``YYYYMMDD HH:MM:SS`` (the TWS zone).
 
 Dating follows IB: daily bars carry the exchange-local trading date ``YYYYMMDD`` whatever the
-formatDate; hourly bars carry the *start* of their clock hour (the simulator labels bars with
-their end), as ``YYYYMMDD HH:MM:SS <TWS zone>`` (formatDate 1) or epoch seconds (formatDate 2).
+formatDate; hourly bars carry their *start*, the clock hour or the session open if the session
+opened within that hour (the simulator labels bars with their end), as ``YYYYMMDD HH:MM:SS <TWS zone>`` (formatDate 1) or epoch seconds (formatDate 2).
 Only complete bars are returned (TWS also sends the bar in progress: a known difference).
 MIDPOINT bars have volume, WAP and count -1, as TWS sends them.
 """
@@ -108,8 +108,11 @@ def bars_for(
         frame = market.bars(
             listing.instrument_code, listing.contract_date, frequency, start, end, as_of=now
         )
+        starts = _bar_starts(market, listing.instrument_code, frame.index.asi8, frequency)
         out = []
-        for label, row in zip(frame.index, frame.itertuples(index=False), strict=True):
+        for bar_start, label, row in zip(
+            starts, frame.index, frame.itertuples(index=False), strict=True
+        ):
             o, h, lo, c, v = (
                 float(row[0]),
                 float(row[1]),
@@ -118,7 +121,9 @@ def bars_for(
                 int(row[4]),
             )
             wap = round((h + lo + c) / 3.0, 8)
-            date = _bar_date(label.value, frequency, format_date, spec.hours.tz, tws_zone)
+            date = _bar_date(
+                label.value, int(bar_start), frequency, format_date, spec.hours.tz, tws_zone
+            )
             out.append(WireBar(date, o, h, lo, c, float(v), wap, (v + 1) // 2))
         return out
     return _fx_bars(
@@ -126,12 +131,30 @@ def bars_for(
     )
 
 
+def _bar_starts(market: MarketModel, code: str, labels: np.ndarray, frequency: str) -> np.ndarray:
+    """Start of each hourly bar: its clock hour, or the session open if the session opened
+    within that hour (TWS dates a 08:30-09:00 bar 08:30). Daily bars: unused (zeros)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    if frequency == "D" or len(labels) == 0:
+        return np.zeros(len(labels), dtype=np.int64)
+    hour = ((labels - 1) // HOUR_NS) * HOUR_NS
+    s = market.sessions(code, int(labels.min()) - 2 * HOUR_NS, int(labels.max()) + 1)
+    idx = np.searchsorted(s.open_ns, labels - 1, side="right") - 1
+    opens = np.where(idx >= 0, s.open_ns[np.maximum(idx, 0)], hour)
+    return np.maximum(hour, opens)
+
+
 def _bar_date(
-    label_ns: int, frequency: str, format_date: int, exchange_zone: str, tws_zone: str
+    label_ns: int,
+    start_ns: int,
+    frequency: str,
+    format_date: int,
+    exchange_zone: str,
+    tws_zone: str,
 ) -> str:
     if frequency == "D":
         return pd.Timestamp(label_ns, tz="UTC").tz_convert(exchange_zone).strftime("%Y%m%d")
-    start = ((label_ns - 1) // HOUR_NS) * HOUR_NS
+    start = start_ns
     if format_date == 2:
         return str(start // 10**9)
     return (
@@ -163,7 +186,7 @@ def _fx_bars(
         step = FX_SAMPLE_NS if frequency == "H" else HOUR_NS
         t = np.unique(np.concatenate([np.arange(a, b, step, dtype=np.int64), [b]]))
         rates = fx_round(market.fx_rate(listing.base, listing.quote, t), listing.quote)
-        date = _bar_date(b, frequency, format_date, hours.tz, tws_zone)
+        date = _bar_date(b, a, frequency, format_date, hours.tz, tws_zone)
         out.append(
             WireBar(
                 date,

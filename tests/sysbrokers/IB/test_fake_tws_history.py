@@ -111,3 +111,12 @@ def test_scripted_pacing_violation_is_one_shot(ib, mes, fake_tws):
     assert list(ib.reqHistoricalData(mes, "", "5 D", "1 day", "TRADES", useRTH=False)) == []
     assert errors == [162]
     assert len(ib.reqHistoricalData(mes, "", "5 D", "1 day", "TRADES", useRTH=False)) > 0
+
+
+def test_an_hourly_bar_starting_mid_hour_is_dated_at_the_session_open(ib):
+    """CBOT grains reopen at 08:30 Chicago: TWS dates that bar 08:30, not 08:00."""
+    [corn] = ib.qualifyContracts(Future("ZC", "202403", "CBOT"))
+    bars = ib.reqHistoricalData(corn, "", "2 D", "1 hour", "TRADES", useRTH=False, formatDate=1)
+    local = [pd.Timestamp(b.date).tz_convert("America/Chicago") for b in bars]
+    assert any((t.hour, t.minute) == (8, 30) for t in local)
+    assert not any((t.hour, t.minute) == (8, 0) for t in local)  # 07:45-08:30 is closed
