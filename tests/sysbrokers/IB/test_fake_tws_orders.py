@@ -175,3 +175,33 @@ def test_start_is_a_weekday_with_cme_open():
     from sysbrokers.sim.market import default_market
 
     assert default_market().is_open("SP500_micro", START)
+
+
+def test_all_open_orders_and_global_cancel(connect, clock, fake_tws):
+    first, second = connect(21), connect(22)
+    [mes] = first.qualifyContracts(Future("MES", "202403", "CME"))
+    a = first.placeOrder(mes, LimitOrder("BUY", 1, 4000.0))
+    b = second.placeOrder(mes, LimitOrder("BUY", 1, 4001.0))
+    wait_until(first, lambda: a.orderStatus.status in ("PreSubmitted", "Submitted"))
+    wait_until(second, lambda: b.orderStatus.status in ("PreSubmitted", "Submitted"))
+    everything = first.reqAllOpenOrders()
+    assert {(t.order.clientId, t.order.orderId) for t in everything} == {
+        (21, a.order.orderId),
+        (22, b.order.orderId),
+    }
+    first.reqGlobalCancel()
+    advance(first, clock, fake_tws, pd.Timedelta(seconds=5))
+    wait_until(first, lambda: a.orderStatus.status == "Cancelled")
+    wait_until(second, lambda: b.orderStatus.status == "Cancelled")
+
+
+def test_a_closed_position_disappears_from_positions(ib, mes, clock, fake_tws):
+    buy = ib.placeOrder(mes, MarketOrder("BUY", 1))
+    advance(ib, clock, fake_tws, pd.Timedelta(minutes=1))
+    wait_until(ib, lambda: buy.orderStatus.status == "Filled")
+    wait_until(ib, lambda: [p.position for p in ib.positions()] == [1])
+    sell = ib.placeOrder(mes, MarketOrder("SELL", 1))
+    advance(ib, clock, fake_tws, pd.Timedelta(minutes=1))
+    wait_until(ib, lambda: sell.orderStatus.status == "Filled")
+    wait_until(ib, lambda: ib.positions() == [])
+    wait_until(ib, lambda: ib.portfolio() == [])
