@@ -127,3 +127,18 @@ def test_a_client_below_version_157_is_refused(fake_tws):
     with _raw_handshake(fake_tws.port, b"v100..150") as sock:
         sock.settimeout(5)
         assert sock.recv(100) == b""  # closed without a hello
+
+
+def test_garbage_closes_only_that_socket(connect, fake_tws):
+    ib = connect(1)
+    with _raw_handshake(fake_tws.port, b"v157..178") as sock:
+        _read_message(sock)  # hello
+        sock.sendall(wire.encode_message(["not-a-number", "x"]))
+        sock.settimeout(5)
+        assert sock.recv(100) == b""  # closed
+    with _raw_handshake(fake_tws.port, b"v157..178") as sock:
+        _read_message(sock)
+        sock.sendall(b"\xff\xff\xff\xff")  # a 4 GB frame is refused, not buffered
+        sock.settimeout(5)
+        assert sock.recv(100) == b""
+    assert ib.isConnected() and ib.reqCurrentTime() is not None
