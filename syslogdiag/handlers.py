@@ -70,6 +70,19 @@ class ContextFormatter(logging.Formatter):
         return super().format(record)
 
 
+class ConsoleFormatter(ContextFormatter):
+    """:class:`ContextFormatter` without tracebacks and stack traces: the console shows one
+    line per record (the message names the error); the log file keeps the traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info = record.exc_text = record.stack_info = None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+
+
 def daily_file_handler(log_dir: Path, process_name: str, retention_days: int
                        ) -> logging.handlers.TimedRotatingFileHandler:
     """``<log_dir>/<process_name>.log`` rotated at midnight UTC; rotated files are named

@@ -17,7 +17,8 @@ REPO = Path(__file__).resolve().parents[2]
 def systrade(*args: str, home: Path, **env_extra: str) -> subprocess.CompletedProcess:
     script = Path(sys.executable).parent / "systrade"
     command = [str(script)] if script.exists() else [sys.executable, "-m", "syscore.cli"]
-    env = {**os.environ, "SYSTRADE_HOME": str(home), **env_extra}
+    env = {**os.environ, "SYSTRADE_HOME": str(home), "SYSTRADE_RUN_PACKAGES": "tests",
+           **env_extra}
     return subprocess.run([*command, *args], cwd=REPO, env=env, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=60)
 

@@ -1,0 +1,42 @@
+"""Count the CRITICAL log records raised while a command runs.
+
+Every CRITICAL record is an alert (see ``syslogdiag.alerts``), and a command that raised one must
+not exit 0: cron would mail nothing. :func:`counting_critical` puts a counting handler on the root
+logger for the duration of a ``with`` block, whatever logging set-up is (or is not) installed::
+
+    with counting_critical() as counter:
+        do_the_work()
+    if counter.count:
+        ...  # exit non-zero
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+
+
+class CriticalCounter(logging.Handler):
+    """A handler that only counts records at CRITICAL or above (any logger, any thread)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.CRITICAL)
+        self._lock_count = threading.Lock()
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self._lock_count:
+            self.count += 1
+
+
+@contextlib.contextmanager
+def counting_critical() -> Iterator[CriticalCounter]:
+    """A :class:`CriticalCounter` on the root logger until the block ends."""
+    counter = CriticalCounter()
+    root = logging.getLogger()
+    root.addHandler(counter)
+    try:
+        yield counter
+    finally:
+        root.removeHandler(counter)
