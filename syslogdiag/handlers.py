@@ -83,13 +83,32 @@ class ConsoleFormatter(ContextFormatter):
             record.exc_info, record.exc_text, record.stack_info = saved
 
 
+class DailyFileHandler(logging.handlers.TimedRotatingFileHandler):
+    """A daily file whose write failures (full disk, read-only or vanished directory) are
+    reported as one line on stderr, once, instead of a logging traceback per record."""
+
+    failures = 0
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        self.failures += 1
+        if self.failures > 1:
+            return
+        error = sys.exc_info()[1]
+        reason = getattr(error, "strerror", None) or error or "unknown error"
+        try:
+            sys.stderr.write(f"systrade: cannot write log file {self.baseFilename}: {reason}; "
+                             f"further write failures are not reported\n")
+        except Exception:
+            pass
+
+
 def daily_file_handler(log_dir: Path, process_name: str, retention_days: int
                        ) -> logging.handlers.TimedRotatingFileHandler:
     """``<log_dir>/<process_name>.log`` rotated at midnight UTC; rotated files are named
     ``<process_name>.log.YYYY-MM-DD`` and the newest ``retention_days`` of them are kept."""
     log_dir = Path(log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
-    return logging.handlers.TimedRotatingFileHandler(
+    return DailyFileHandler(
         log_dir / f"{process_name}.log", when="midnight", utc=True,
         backupCount=int(retention_days), encoding="utf-8", delay=True,
     )

@@ -186,6 +186,16 @@ class ProcessReport:
         return "\n".join(lines)
 
 
+def summary_line(result: Any) -> str:
+    """The one line that sums up a result: its ``summary`` (a :class:`ProcessReport`'s last
+    line) when it has one, else the first line of its text."""
+    summary = getattr(result, "summary", None)
+    if isinstance(summary, str):
+        return summary
+    text = str(result).splitlines()
+    return text[0] if text else ""
+
+
 def one_line_error(exc: BaseException) -> str:
     """``Type: first line of the message`` (no traceback)."""
     text = str(exc).strip().splitlines()
