@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from syscore.formatting import format_timestamp
+from syscore.formatting import format_price, format_timestamp
 from sysdata.broker_config import FxPairConfig
 from sysdata.data_blob import DataBlob
 from syslogdiag.alerts import alert
@@ -100,7 +100,8 @@ def update_fx_pair(data: DataBlob, pair: FxPairConfig) -> FxUpdate:
         first = result.first_spike
         row = result.checked.loc[first]
         alert(data, f"Spike in FX prices {pair.code}",
-              f"{pair.code}: price {new.loc[first]:.6g} at {first} moved {row['ratio']:.1f} times "
+              f"{pair.code}: price {format_price(new.loc[first])} at {format_timestamp(first)} "
+              f"moved {row['ratio']:.1f} times "
               f"the average daily change (limit {settings.max_price_spike}); nothing written. "
               f"Run interactive_manual_check_fx_prices for {pair.code}.",
               logger=log)

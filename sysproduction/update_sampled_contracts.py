@@ -18,8 +18,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from syscore.formatting import format_contract_id
 from sysbrokers.errors import UnknownContract
+from syscore.formatting import format_contract_id
 from sysdata.data_blob import DataBlob
 from syslogdiag.alerts import alert
 from syslogdiag.context import get_logger

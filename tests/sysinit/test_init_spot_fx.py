@@ -59,6 +59,7 @@ def test_existing_prices_need_overwrite(configured):
     first = blob.fx_prices.read_series("EURUSD")
     again = init_spot_fx("EURUSD", start="2023-06-01", data=blob)
     assert "already has" in again.failures["EURUSD"]
+    assert "(--overwrite true replaces them)" in again.failures["EURUSD"]
     pd.testing.assert_series_equal(blob.fx_prices.read_series("EURUSD"), first)
     replaced = init_spot_fx("EURUSD", start="2023-06-01", overwrite=True, data=blob)
     assert replaced.ok
