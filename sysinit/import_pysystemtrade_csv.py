@@ -178,8 +178,21 @@ class ImportReport:
             lines += [f"  {note.code} {note.kind}: {note.text}" for note in self.note_items]
         return "\n".join(lines)
 
+    @property
+    def ok(self) -> bool:
+        """False when anything was rejected (the command then exits 1)."""
+        return not any(self.rejected.values())
+
+    @property
+    def summary(self) -> str:
+        """One line: ``import_pysystemtrade_csv: N loaded, M rejected`` (items, not codes)."""
+        loaded = sum(len(v) for v in self.loaded.values())
+        rejected = sum(len(v) for v in self.rejected.values())
+        return f"import_pysystemtrade_csv: {loaded} loaded, {rejected} rejected"
+
     def __str__(self) -> str:
-        return self.render()
+        body = self.render()
+        return f"{body}\n{self.summary}" if body else self.summary
 
 
 def import_pysystemtrade_csv(source_dir: str, overwrite: bool = False,

@@ -45,6 +45,15 @@ def check_log_file_writable(data: DataBlob, process_name: str) -> None:
         pass
 
 
+def open_blob(process_name: str) -> DataBlob:
+    """A blob from configuration (no logging set-up: see :func:`blob_for`); anything that
+    stops it opening (configuration, home, a store) is a :class:`StartupError` naming it."""
+    try:
+        return DataBlob.from_config(process_name=process_name)
+    except (SystradeError, OSError, UnicodeError) as exc:  # config, home or a store unusable
+        raise StartupError(f"{process_name} cannot start: {startup_problem(exc)}") from exc
+
+
 @contextlib.contextmanager
 def blob_for(data: DataBlob | None, process_name: str) -> Iterator[DataBlob]:
     """Yield ``data``, or a blob built from configuration and closed afterwards. A blob built
@@ -53,10 +62,7 @@ def blob_for(data: DataBlob | None, process_name: str) -> Iterator[DataBlob]:
     if data is not None:
         yield data
         return
-    try:
-        blob = DataBlob.from_config(process_name=process_name)
-    except (SystradeError, OSError, UnicodeError) as exc:  # config, home or a store unusable
-        raise StartupError(f"{process_name} cannot start: {startup_problem(exc)}") from exc
+    blob = open_blob(process_name)
     own_logging = current_setup() is None  # a top-level call (run.py, cron, console script)
     try:
         if own_logging:

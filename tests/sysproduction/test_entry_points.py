@@ -20,9 +20,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _script(module: str, name: str) -> list[str]:
     """A console script as pyproject declares it (``module:name``), run by this interpreter so
-    the worktree's code is the one tested."""
+    the worktree's code is the one tested (``sys.exit(name())``, as pip's wrapper does)."""
     return [sys.executable, "-c", f"import sys; sys.argv[0] = {name!r}; "
-                                  f"from {module} import {name}; {name}()"]
+                                  f"from {module} import {name}; sys.exit({name}())"]
 
 
 ENTRY_POINTS = {
@@ -191,3 +191,28 @@ def test_run_py_refuses_functions_outside_the_project(spec, home, tmp_path):
     assert_one_line_exit_2(result)
     assert "only functions of the packages" in result.stderr or "no module" in result.stderr
     assert not marker.exists()
+
+
+def declared_scripts() -> dict[str, str]:
+    import tomllib
+
+    return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+
+
+#: values for required parameters, so the script gets as far as opening its stores
+REQUIRED = {
+    "restore_db_from_csv": ["--source", "{tmp}"],
+    "roll_adjusted_prices": ["--instrument_code", "CORN"],
+    "import_pysystemtrade_csv": ["--source_dir", "{tmp}"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(declared_scripts()))
+def test_every_console_script_reports_a_start_up_failure_in_one_line(name, home, tmp_path):
+    write_private_config(home, b"logging: {level: \xe9\n")
+    module, function = declared_scripts()[name].split(":")
+    extra = [word.format(tmp=tmp_path) for word in REQUIRED.get(name, [])]
+    if name == "systrade":
+        extra = ["status"]
+    result = run(_script(module, function), home, *extra)
+    assert_one_line_exit_2(result, "private_config.yaml", "UTF-8")
