@@ -102,7 +102,7 @@ def as_convention(value: CalendarConvention | str) -> CalendarConvention:
         if text.lower() in (convention.value, convention.name.lower()):
             return convention
     raise InvalidData(f"unknown calendar convention {value!r}; expected one of "
-                      f"{[c.value for c in CalendarConvention]}")
+                      f"{', '.join(c.value for c in CalendarConvention)}")
 
 
 def stored_final_prices(data: DataBlob, instrument_code: str) -> dict[str, pd.Series]:

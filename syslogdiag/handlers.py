@@ -72,15 +72,36 @@ class ContextFormatter(logging.Formatter):
 
 class ConsoleFormatter(ContextFormatter):
     """:class:`ContextFormatter` without tracebacks and stack traces: the console shows one
-    line per record (the message names the error); the log file keeps the traceback."""
+    line per record, ending with ``(Type: message)`` of the exception when the message does not
+    already name it; the log file keeps the traceback."""
 
     def format(self, record: logging.LogRecord) -> str:
+        error = exception_line(record)
         saved = record.exc_info, record.exc_text, record.stack_info
         record.exc_info = record.exc_text = record.stack_info = None
         try:
-            return super().format(record)
+            text = super().format(record)
         finally:
             record.exc_info, record.exc_text, record.stack_info = saved
+        text = text.splitlines()[0] if text else text
+        if error and error not in text:
+            text = f"{text} ({error})"
+        return text
+
+
+def exception_line(record: logging.LogRecord) -> str | None:
+    """``Type: first line of the message`` of the record's exception, or None. Taken from the
+    (already redacted) traceback text when the redaction filter has rendered it."""
+    if record.exc_info and record.exc_info[1] is not None:
+        exc = record.exc_info[1]
+        lines = str(exc).strip().splitlines()
+        return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    if record.exc_text:
+        lines = record.exc_text.rstrip().splitlines()
+        frames = [i for i, line in enumerate(lines) if line.startswith((" ", "\t", "Traceback"))]
+        after = frames[-1] + 1 if frames else 0
+        return lines[after] if after < len(lines) else lines[-1]
+    return None
 
 
 class DailyFileHandler(logging.handlers.TimedRotatingFileHandler):

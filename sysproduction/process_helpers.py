@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from syscore.critical_count import counting_critical
-from syscore.exceptions import InvalidData, StartupError, SystradeError
+from syscore.exceptions import InvalidData, StartupError
 from sysdata.data_blob import DataBlob
 from syslogdiag.alerts import alert
 from syslogdiag.context import get_logger
@@ -50,7 +50,7 @@ def open_blob(process_name: str) -> DataBlob:
     stops it opening (configuration, home, a store) is a :class:`StartupError` naming it."""
     try:
         return DataBlob.from_config(process_name=process_name)
-    except (SystradeError, OSError, UnicodeError) as exc:  # config, home or a store unusable
+    except Exception as exc:  # config, home or a store unusable (any backend's own errors)
         raise StartupError(f"{process_name} cannot start: {startup_problem(exc)}") from exc
 
 

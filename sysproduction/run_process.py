@@ -50,7 +50,8 @@ def method_function(name: str, function: str | None = None):
             raise ConfigError(f"control config: method {name}: cannot load function "
                               f"{function!r}: {exc}") from None
     if name not in METHODS:
-        raise ConfigError(f"control config: unknown method {name!r}; known: {sorted(METHODS)}")
+        raise ConfigError(f"control config: unknown method {name!r}; known: "
+                          f"{', '.join(sorted(METHODS))}")
     module, _, attribute = METHODS[name].rpartition(".")
     return getattr(importlib.import_module(module), attribute)
 
@@ -61,7 +62,7 @@ def run_process(process_name: str, data: DataBlob | None = None) -> ProcessRepor
         processes = load_control_config(blob.home).process_configuration
         if process_name not in processes:
             raise ConfigError(f"control config: no process {process_name!r}; "
-                              f"configured: {sorted(processes)}")
+                              f"configured: {', '.join(sorted(processes))}")
         methods = processes[process_name].methods
         ordered = [m for m in methods if not methods[m].run_on_completion_only] + \
                   [m for m in methods if methods[m].run_on_completion_only]
