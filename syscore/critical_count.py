@@ -18,16 +18,25 @@ from collections.abc import Iterator
 
 
 class CriticalCounter(logging.Handler):
-    """A handler that only counts records at CRITICAL or above (any logger, any thread)."""
+    """A handler that counts records at CRITICAL or above (any logger, any thread).
+
+    While it is the root logger's only handler it passes records on to
+    :data:`logging.lastResort` (WARNING and above to stderr), as Python does when no handler
+    is installed: adding the counter must not silence a command that sets up no logging."""
 
     def __init__(self) -> None:
-        super().__init__(level=logging.CRITICAL)
+        super().__init__(level=logging.NOTSET)
         self._lock_count = threading.Lock()
         self.count = 0
 
     def emit(self, record: logging.LogRecord) -> None:
-        with self._lock_count:
-            self.count += 1
+        if record.levelno >= logging.CRITICAL:
+            with self._lock_count:
+                self.count += 1
+        last_resort = logging.lastResort
+        if last_resort is not None and record.levelno >= last_resort.level \
+                and logging.getLogger().handlers == [self]:
+            last_resort.handle(record)
 
 
 @contextlib.contextmanager

@@ -181,8 +181,12 @@ class ProcessReport:
         for key, outcome in self.outcomes.items():
             if outcome is Outcome.FAILED:
                 lines.append(f"  {key}: FAILED {self.failures.get(key, '')}")
+            elif isinstance(self.results[key], ProcessReport):  # a method of a run_* process
+                lines.extend(f"  {line}" for line in str(self.results[key]).splitlines())
             else:
-                lines.append(f"  {key}: {self.results[key]}")
+                text = str(self.results[key]).splitlines() or [""]
+                lines.append(f"  {key}: {text[0]}")
+                lines.extend(f"    {line}" for line in text[1:])
         if self.waiting:
             lines.append(f"  waiting: {', '.join(self.waiting)}")
         if self.ignored:

@@ -119,3 +119,15 @@ def test_critical_records_during_the_loop_are_counted(blob):
 
     report = each_item(blob, "p", ["CORN"], str, work)
     assert report.critical == 1 and not report.ok
+
+
+def test_a_process_report_shows_each_method_indented_and_its_own_summary_last():
+    outer = ProcessReport("run_daily_prices_updates")
+    outer.add("update_fx_prices", fx_report())
+    outer.add("backup", "written to /b\nmanifest ok")
+    lines = str(outer).splitlines()
+    assert lines[0] == "    AUDUSD: 3 prices written"
+    assert lines[3] == ("  update_fx_prices: 1 written, 1 unchanged, 1 held back by spikes, "
+                        "0 failed")
+    assert lines[4:6] == ["  backup: written to /b", "    manifest ok"]
+    assert lines[-1] == "run_daily_prices_updates: 1 done, 1 held back by spikes, 0 failed"
