@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from syscore.exceptions import MissingData
+from syscore.formatting import format_price, format_timestamp
 from sysdata.data_blob import DataBlob
 from syslogdiag.context import get_logger
 from sysobjects.adjusted_prices import AdjustedPrices, adjusted_prices_as_stored
@@ -50,7 +51,7 @@ class AdjustedBuild:
     last_value: float | None
 
     def __str__(self) -> str:
-        last = (f"last {self.last_value:.10g} at {self.last_timestamp}"
+        last = (f"last {format_price(self.last_value)} at {format_timestamp(self.last_timestamp)}"
                 if self.last_timestamp is not None else "empty")
         return (f"{self.rows} rows, {last}, {self.dropped_after_last_roll} NaN rows after the "
                 "last roll dropped")

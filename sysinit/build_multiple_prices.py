@@ -67,7 +67,9 @@ class MultipleBuild:
     convention_source: str
 
     def __str__(self) -> str:
-        return (f"{self.rows} rows {self.first} .. {self.last}, {self.rolls} rolls, calendar "
+        span = (f"{format_timestamp(self.first)} .. {format_timestamp(self.last)}"
+                if self.first is not None and self.last is not None else "(empty)")
+        return (f"{self.rows} rows {span}, {self.rolls} rolls, calendar "
                 f"{self.convention.value} ({self.convention_source})")
 
 

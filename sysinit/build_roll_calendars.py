@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from syscore.exceptions import ExistingData, InvalidData, MissingData
+from syscore.formatting import format_timestamp
 from sysdata.data_blob import DataBlob
 from sysdata.state.base import StateStore
 from syslogdiag.context import get_logger
@@ -127,7 +128,8 @@ class CalendarBuild:
 
     def __str__(self) -> str:
         carry = "" if self.carry_required else " (carry prices not required)"
-        return (f"{self.rows} rolls {self.first} .. {self.last}, "
+        return (f"{self.rows} rolls {format_timestamp(self.first)} .. "
+                f"{format_timestamp(self.last)}, "
                 f"{self.convention.value}{carry}")
 
 

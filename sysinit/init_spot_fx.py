@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from syscore.exceptions import ExistingData, MissingData
+from syscore.formatting import format_price, format_timestamp
 from sysdata.broker_config import FxPairConfig
 from sysdata.data_blob import DataBlob
 from syslogdiag.context import get_logger
@@ -51,10 +52,11 @@ class FxInit:
     suspected_spikes: list[pd.Timestamp] = field(default_factory=list)
 
     def __str__(self) -> str:
-        text = f"{self.rows} prices {self.first} .. {self.last}, last {self.last_price:.6g}"
+        text = (f"{self.rows} prices {format_timestamp(self.first)} .. "
+                f"{format_timestamp(self.last)}, last {format_price(self.last_price)}")
         if self.suspected_spikes:
             text += (f", {len(self.suspected_spikes)} suspected spikes "
-                     f"(first {self.suspected_spikes[0]})")
+                     f"(first {format_timestamp(self.suspected_spikes[0])})")
         return text
 
 
