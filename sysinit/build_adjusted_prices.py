@@ -33,7 +33,7 @@ from sysdata.data_blob import DataBlob
 from syslogdiag.context import get_logger
 from sysobjects.adjusted_prices import AdjustedPrices, adjusted_prices_as_stored
 from sysobjects.multiple_prices import MultiplePrices
-from sysproduction.process_helpers import ProcessReport, blob_for, each_item
+from sysproduction.process_helpers import Outcome, ProcessReport, blob_for, each_item
 from sysproduction.roll_adjusted_prices import recover_pending_roll
 
 PROCESS = "build_adjusted_prices"
@@ -49,6 +49,11 @@ class AdjustedBuild:
     dropped_after_last_roll: int
     last_timestamp: pd.Timestamp | None
     last_value: float | None
+
+    @property
+    def outcome(self) -> Outcome:
+        """Written: the build stored its result (a failure raises instead)."""
+        return Outcome.WRITTEN
 
     def __str__(self) -> str:
         last = (f"last {format_price(self.last_value)} at {format_timestamp(self.last_timestamp)}"

@@ -47,7 +47,7 @@ from syslogdiag.context import get_logger
 from sysobjects.multiple_prices import MultiplePrices
 from sysobjects.multiple_prices_build import build_multiple_prices as build_from_contract_prices
 from sysobjects.roll_calendar import CalendarConvention, RollCalendar, with_phantom_roll
-from sysproduction.process_helpers import ProcessReport, blob_for, each_item
+from sysproduction.process_helpers import Outcome, ProcessReport, blob_for, each_item
 from sysproduction.roll_adjusted_prices import recover_pending_roll
 
 PROCESS = "build_multiple_prices"
@@ -65,6 +65,11 @@ class MultipleBuild:
     rolls: int
     convention: CalendarConvention
     convention_source: str
+
+    @property
+    def outcome(self) -> Outcome:
+        """Written: the build stored its result (a failure raises instead)."""
+        return Outcome.WRITTEN
 
     def __str__(self) -> str:
         span = (f"{format_timestamp(self.first)} .. {format_timestamp(self.last)}"

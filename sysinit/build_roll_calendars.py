@@ -51,7 +51,7 @@ from sysobjects.roll_calendar import (
     generate_roll_calendar,
     normalise_contract_price_keys,
 )
-from sysproduction.process_helpers import ProcessReport, blob_for, each_item
+from sysproduction.process_helpers import Outcome, ProcessReport, blob_for, each_item
 
 PROCESS = "build_roll_calendars"
 CONVENTIONS = "roll_calendar_conventions"
@@ -125,6 +125,11 @@ class CalendarBuild:
     last: pd.Timestamp
     convention: CalendarConvention
     carry_required: bool
+
+    @property
+    def outcome(self) -> Outcome:
+        """Written: the build stored its result (a failure raises instead)."""
+        return Outcome.WRITTEN
 
     def __str__(self) -> str:
         carry = "" if self.carry_required else " (carry prices not required)"
