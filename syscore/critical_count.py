@@ -24,13 +24,15 @@ class CriticalCounter(logging.Handler):
     :data:`logging.lastResort` (WARNING and above to stderr), as Python does when no handler
     is installed: adding the counter must not silence a command that sets up no logging."""
 
-    def __init__(self) -> None:
+    def __init__(self, thread: int | None = None) -> None:
         super().__init__(level=logging.NOTSET)
         self._lock_count = threading.Lock()
+        self.thread = thread
         self.count = 0
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno >= logging.CRITICAL:
+        mine = self.thread is None or record.thread == self.thread
+        if record.levelno >= logging.CRITICAL and mine:
             with self._lock_count:
                 self.count += 1
         last_resort = logging.lastResort
@@ -40,9 +42,11 @@ class CriticalCounter(logging.Handler):
 
 
 @contextlib.contextmanager
-def counting_critical() -> Iterator[CriticalCounter]:
-    """A :class:`CriticalCounter` on the root logger until the block ends."""
-    counter = CriticalCounter()
+def counting_critical(this_thread_only: bool = False) -> Iterator[CriticalCounter]:
+    """A :class:`CriticalCounter` on the root logger until the block ends; with
+    ``this_thread_only`` it counts only records logged by the calling thread (a loop inside a
+    process whose other threads log on their own)."""
+    counter = CriticalCounter(threading.get_ident() if this_thread_only else None)
     root = logging.getLogger()
     root.addHandler(counter)
     try:

@@ -219,7 +219,7 @@ def each_item(data: DataBlob, process: str, items: Iterable[T], name: Callable[[
     loop are counted into the report (so ``report.ok`` is false after any alert)."""
     report = ProcessReport(process)
     log = get_logger(process)
-    with counting_critical() as counter:
+    with counting_critical(this_thread_only=True) as counter:
         for item in items:
             key = name(item)
             try:

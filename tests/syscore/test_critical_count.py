@@ -28,3 +28,15 @@ def test_records_still_reach_stderr_when_nothing_else_handles_them(capsys):
     finally:
         root.handlers = saved
     assert "disk almost full" in capsys.readouterr().err
+
+
+def test_this_thread_only_ignores_other_threads():
+    import threading
+
+    log = logging.getLogger("systrade.test_threads")
+    with counting_critical(this_thread_only=True) as mine, counting_critical() as everyone:
+        worker = threading.Thread(target=lambda: log.critical("from a worker"))
+        worker.start()
+        worker.join()
+        log.critical("from the caller")
+    assert (mine.count, everyone.count) == (1, 2)
