@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from syscore.exceptions import ExistingData, InvalidData, MissingData
+from syscore.formatting import format_timestamp
 from sysdata.data_blob import DataBlob
 from sysinit.build_roll_calendars import RollCalendarConventions, as_convention
 from syslogdiag.context import get_logger

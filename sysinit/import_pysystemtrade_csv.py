@@ -179,20 +179,12 @@ class ImportReport:
         return "\n".join(lines)
 
     @property
-    def ok(self) -> bool:
-        """False when anything was rejected (the command then exits 1)."""
-        return not any(self.rejected.values())
-
-    @property
     def summary(self) -> str:
-        """One line: ``import_pysystemtrade_csv: N loaded, M rejected`` (items, not codes)."""
-        loaded = sum(len(v) for v in self.loaded.values())
-        rejected = sum(len(v) for v in self.rejected.values())
-        return f"import_pysystemtrade_csv: {loaded} loaded, {rejected} rejected"
+        """The totals line (the report's first line)."""
+        return f"{PROCESS} from {self.source}: {self._totals()}"
 
     def __str__(self) -> str:
-        body = self.render()
-        return f"{body}\n{self.summary}" if body else self.summary
+        return self.render()
 
 
 def import_pysystemtrade_csv(source_dir: str, overwrite: bool = False,

@@ -137,7 +137,7 @@ def test_unknown_instrument_prices_rejected(tmp_path, blob):
     assert any("unknown instrument" in r for r in report.rejected["NOTAREALTHING"])
     assert not blob.multiple_prices.has("NOTAREALTHING")
     assert not report.ok  # the command exits 1
-    assert str(report).splitlines()[-1].endswith("1 rejected")
+    assert str(report).splitlines()[0].endswith("1 rejected")
 
 
 @pytest.mark.parametrize("content, message", [
