@@ -212,6 +212,8 @@ def test_every_console_script_reports_a_start_up_failure_in_one_line(name, home,
     write_private_config(home, b"logging: {level: \xe9\n")
     module, function = declared_scripts()[name].split(":")
     extra = [word.format(tmp=tmp_path) for word in REQUIRED.get(name, [])]
+    (tmp_path / "multiple_prices_csv").mkdir(exist_ok=True)  # a folder with the import layout
+    (tmp_path / "multiple_prices_csv" / "CORN.csv").write_text("DATETIME,PRICE\n")
     if name == "systrade":
         extra = ["status"]
     result = run(_script(module, function), home, *extra)
