@@ -150,7 +150,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help(sys.stderr)
         return 2
-    return _REGISTRY[args.command].handler(args)
+    return run_command(_REGISTRY[args.command], args)
+
+
+def run_command(command: Command, args: argparse.Namespace) -> int:
+    """Call the command's handler; a start-up or configuration error it lets through is one
+    line on stderr and exit 2, any other exception one line and exit 1 (never a traceback;
+    ``systrade run --traceback`` shows it for ``run``)."""
+    from syscore.exceptions import ConfigError, StartupError
+
+    try:
+        return command.handler(args)
+    except KeyboardInterrupt:
+        sys.stderr.write(f"systrade {command.name}: interrupted\n")
+        return 130
+    except (ConfigError, StartupError) as exc:
+        sys.stderr.write(f"systrade {command.name}: error: {_first_line(exc)}\n")
+        return 2
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        sys.stderr.write(f"systrade {command.name}: error: {exc.strerror or exc}{where}\n")
+        return 2
+    except Exception as exc:
+        sys.stderr.write(f"systrade {command.name}: failed: {type(exc).__name__}: "
+                         f"{_first_line(exc)}\n")
+        return 1
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 # --- built-in commands ------------------------------------------------------------------------
@@ -207,19 +236,40 @@ def status_lines(home: Path) -> list[tuple[str, str]]:
     ]
 
 
+#: brokers named in the configuration that cannot be used yet, with what to say
+UNAVAILABLE_BROKERS = {
+    "ib": "broker 'ib' is not yet available: the Interactive Brokers connection is still to "
+          "come; use 'broker: sim' (the simulated broker) meanwhile",
+}
+
+
 @register_command("status", help="print a summary of the configuration (secrets masked)")
 def _status(args: argparse.Namespace) -> int:
+    """Exit 0 when the home exists and its configuration can run; 2 when the home does not
+    exist, the configuration is invalid, or it names a broker that is not available yet (the
+    summary is still printed)."""
     from syscore.exceptions import ConfigError
 
     home = systrade_home(create=False)
+    if not home.is_dir():
+        sys.stderr.write(f"systrade status: no systrade home at {home}: set {HOME_ENV} or "
+                         f"--home to an existing home, or initialise one (docs/installation.md)"
+                         f"\n")
+        return 2
     try:
         lines = status_lines(home)
     except ConfigError as exc:
         sys.stderr.write(f"systrade status: configuration error: {exc}\n")
         return 2
     width = max(len(label) for label, _ in lines) + 1
+    broker = dict(lines).get("broker", "")
     for label, value in lines:
+        if label == "broker" and broker in UNAVAILABLE_BROKERS:
+            value = f"{value} (not yet available)"
         print(f"{label + ':':<{width}} {value}")
+    if broker in UNAVAILABLE_BROKERS:
+        sys.stderr.write(f"systrade status: {UNAVAILABLE_BROKERS[broker]}\n")
+        return 2
     return 0
 
 

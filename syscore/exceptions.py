@@ -43,3 +43,9 @@ class ConcurrencyError(StoreError):
 
 class InvalidTransition(SystradeError):
     """A state machine was asked for a transition its table does not allow."""
+
+
+class StartupError(SystradeError):
+    """A command could not start: its configuration, home directory or a store is unusable
+    (bad config, unreachable server, read-only home, full disk). Entry points print the one-line
+    message and exit 2; nothing has been written."""

@@ -12,10 +12,20 @@
 * A required parameter that is not given is prompted for (type and re-prompt on bad input)
   when standard input is a terminal; otherwise (cron, CI) it is an error naming the parameter.
   Parameters with defaults are never prompted: their defaults are used unless given.
-* Exit codes: 0 success (the return value is printed to stdout when not None), 1 the function
-  raised (one line on stderr; the whole traceback with ``--traceback``) or returned a report
-  whose ``ok`` is False (printed first), 2 a usage error (unknown function or parameter, bad or
-  missing value), 130 interrupted.
+* Only functions of the project's own packages (:data:`PROJECT_PACKAGES`: ``syscore``,
+  ``sysproduction``, ``sysinit``, ``systems`` ...) can be run, never ``os.system`` or another
+  library's function; ``SYSTRADE_RUN_PACKAGES`` (comma-separated top-level package names) adds
+  packages of your own.
+* ``data`` (the data blob that top-level functions take) is internal: it is not a parameter, is
+  never prompted for, and ``--data`` is an unknown parameter.
+* Exit codes (see ``docs/exit_codes.md``): 0 success; 1 the function raised (one line on
+  stderr; the whole traceback with ``--traceback``), or its result says it is not ok (an item
+  failed, was held back by a spike or refused by a guard), or a CRITICAL record (an alert) was
+  logged during the run; 2 a usage error (unknown function or parameter, bad or missing value)
+  or a start-up error (configuration, home or store unusable: :class:`ConfigError`,
+  :class:`StartupError`); 130 interrupted. The return value is printed to stdout when not
+  None; when CRITICAL records were logged and the result does not report them, a last line
+  says how many.
 """
 from __future__ import annotations
 
@@ -23,6 +33,7 @@ import datetime as dt
 import enum
 import importlib
 import inspect
+import os
 import sys
 import traceback
 import types
@@ -32,9 +43,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from syscore.exceptions import SystradeError
+from syscore.critical_count import counting_critical
+from syscore.exceptions import ConfigError, StartupError, SystradeError
 
 FALLBACK_PACKAGE = "sysproduction"
+#: top-level packages whose functions may be run (``sys`` itself is not one of them)
+PROJECT_PACKAGES = ("syscore", "sysobjects", "sysdata", "sysbrokers", "systems", "sysexecution",
+                    "syscontrol", "sysexo", "syslogdiag", "sysproduction", "sysinit")
+#: environment variable naming more top-level packages to allow (comma-separated)
+EXTRA_PACKAGES_ENV = "SYSTRADE_RUN_PACKAGES"
+#: parameters supplied by the runner, never by the command line (the data blob)
+HIDDEN_PARAMETERS = frozenset({"data"})
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 RUNNER_OPTIONS = ("--traceback", "--help", "-h")
 
@@ -222,8 +241,24 @@ class Parameter:
         return describe_type(self.annotation)
 
     def describe(self) -> str:
-        default = "" if self.required else f" (default {self.default!r})"
+        default = "" if self.required else f" (default {command_line_text(self.default)})"
         return f"{self.option} <{self.type_text}>{default}"
+
+
+def command_line_text(value: Any) -> str:
+    """``value`` as it is written on the command line: ``true``/``false``, ``none``, an enum's
+    name, a comma-separated list, else its text (``'fast'`` for a Literal choice)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ",".join(command_line_text(v) for v in value) or "''"
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
 
 
 def _not_found(exc: ModuleNotFoundError, module: str) -> bool:
@@ -232,15 +267,35 @@ def _not_found(exc: ModuleNotFoundError, module: str) -> bool:
     return exc.name is not None and (module == exc.name or module.startswith(exc.name + "."))
 
 
-def resolve_function(spec: str, fallback_package: str = FALLBACK_PACKAGE) -> Callable[..., Any]:
+def allowed_packages(packages: Sequence[str] | None = None) -> tuple[str, ...]:
+    """``packages``, or :data:`PROJECT_PACKAGES` plus those named in ``SYSTRADE_RUN_PACKAGES``."""
+    if packages is not None:
+        return tuple(packages)
+    extra = os.environ.get(EXTRA_PACKAGES_ENV, "")
+    return PROJECT_PACKAGES + tuple(p.strip() for p in extra.split(",") if p.strip())
+
+
+def _top_level(name: str) -> str:
+    return name.split(".", 1)[0]
+
+
+def resolve_function(spec: str, fallback_package: str = FALLBACK_PACKAGE,
+                     packages: Sequence[str] | None = None) -> Callable[..., Any]:
     """The callable named ``package.module.function``; tries ``fallback_package`` in front of
-    the module when the module does not exist. :class:`UsageError` when not found."""
+    the module when the module does not exist. Only modules of ``packages`` (default
+    :func:`allowed_packages`) are imported, and only functions defined in them are returned.
+    :class:`UsageError` when not found or not allowed."""
     module_name, _, function_name = spec.rpartition(".")
     if not module_name or not function_name:
         raise UsageError(f"expected module.function, got {spec!r}")
+    allowed = allowed_packages(packages)
     candidates = [module_name]
     if fallback_package and not module_name.startswith(fallback_package + "."):
         candidates.append(f"{fallback_package}.{module_name}")
+    candidates = [c for c in candidates if _top_level(c) in allowed]
+    if not candidates:
+        raise UsageError(f"{spec!r} is not a systrade function: only functions of the packages "
+                         f"{', '.join(allowed)} can be run")
     module = None
     for candidate in candidates:
         try:
@@ -251,18 +306,25 @@ def resolve_function(spec: str, fallback_package: str = FALLBACK_PACKAGE) -> Cal
                 raise
     if module is None:
         tried = " or ".join(repr(c) for c in candidates)
-        raise UsageError(f"no module {tried} (from {spec!r})")
+        rule = "" if _top_level(module_name) in allowed else \
+            f"; only functions of the packages {', '.join(allowed)} can be run"
+        raise UsageError(f"no module {tried} (from {spec!r}){rule}")
     function = getattr(module, function_name, None)
     if function is None:
         raise UsageError(f"module {module.__name__!r} has no function {function_name!r}")
     if isinstance(function, types.ModuleType) or not callable(function):
         raise UsageError(f"{module.__name__}.{function_name} is not a function")
+    defined_in = getattr(function, "__module__", None) or ""
+    if _top_level(defined_in) not in allowed:
+        raise UsageError(f"{spec!r} is not a systrade function (it comes from "
+                         f"{defined_in or 'elsewhere'}): only functions of the packages "
+                         f"{', '.join(allowed)} can be run")
     return function
 
 
 def function_parameters(function: Callable[..., Any]) -> list[Parameter]:
-    """The function's named parameters with resolved type hints (``*args``/``**kwargs`` are
-    not settable and are left out)."""
+    """The function's named parameters with resolved type hints (``*args``/``**kwargs`` and
+    :data:`HIDDEN_PARAMETERS` are not settable and are left out)."""
     signature = inspect.signature(function)
     try:
         hints = typing.get_type_hints(function)
@@ -272,6 +334,8 @@ def function_parameters(function: Callable[..., Any]) -> list[Parameter]:
     for param in signature.parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
+        if param.name in HIDDEN_PARAMETERS:  # supplied by the function itself (the data blob)
+            continue
         annotation = hints.get(param.name, param.annotation)
         if isinstance(annotation, str):
             annotation = _EMPTY
@@ -279,9 +343,10 @@ def function_parameters(function: Callable[..., Any]) -> list[Parameter]:
     return out
 
 
-def function_help(spec: str, function: Callable[..., Any]) -> str:
+def function_help(spec: str, function: Callable[..., Any], prog: str = "run.py") -> str:
     """Usage text: the command, each parameter with type and default, and the docstring."""
-    lines = [f"usage: run.py {spec} [options]", ""]
+    command = f"{prog} {spec}" if prog in ("run.py", "systrade run") else prog
+    lines = [f"usage: {command} [options]", ""]
     params = function_parameters(function)
     if params:
         lines.append("parameters:")
@@ -385,30 +450,43 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
-def run_function(argv: Sequence[str], stdin: TextIO | None = None,
-                 stdout: TextIO | None = None, stderr: TextIO | None = None,
-                 ask: Callable[[str], str] | None = None, prog: str = "run.py") -> int:
-    """Run ``[runner options] module.function [--param value ...]``; returns the exit code.
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
-    Runner options: ``--traceback`` (print the whole traceback on failure), ``--help``.
-    Prompts happen only when ``stdin`` (default ``sys.stdin``) is a terminal.
-    """
+
+#: exceptions that mean the command could not start (exit code 2, message without type name)
+STARTUP_ERRORS = (ConfigError, StartupError)
+
+
+def _hidden_required(function: Callable[..., Any]) -> list[str]:
+    signature = inspect.signature(function)
+    return [p.name for p in signature.parameters.values()
+            if p.name in HIDDEN_PARAMETERS and p.default is _EMPTY
+            and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+
+def result_exit_code(result: Any, critical: int) -> int:
+    """0, or 1 when ``result.ok`` is false or ``critical`` CRITICAL records were logged."""
+    if getattr(result, "ok", True) is False or critical:
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def run_callable(function: Callable[..., Any], spec: str, argv: Sequence[str],
+                 stdin: TextIO | None = None, stdout: TextIO | None = None,
+                 stderr: TextIO | None = None, ask: Callable[[str], str] | None = None,
+                 prog: str = "run.py", show_traceback: bool = False,
+                 want_help: bool = False) -> int:
+    """Run ``function`` with the parameters in ``argv`` (``--name value``); returns the exit
+    code (module docstring). ``spec`` names the function in messages. Every entry point
+    (``run.py``, ``systrade run``, the console scripts, the ``run_*`` processes) goes through
+    here, so they share parameters, messages and exit codes."""
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
-    args = list(argv)
-    show_traceback = False
-    want_help = False
-    while args and args[0] in RUNNER_OPTIONS:
-        option = args.pop(0)
-        show_traceback |= option == "--traceback"
-        want_help |= option in ("--help", "-h")
-    if not args:
-        stderr.write(f"usage: {prog} [--traceback] [--help] module.function [--param value ...]\n")
-        return EXIT_OK if want_help else EXIT_USAGE
-    spec, rest = args[0], args[1:]
+    rest = list(argv)
     try:
-        function = resolve_function(spec)
         param_names = {p.name for p in function_parameters(function)}
         if "traceback" not in param_names and "--traceback" in rest:
             rest.remove("--traceback")
@@ -416,8 +494,12 @@ def run_function(argv: Sequence[str], stdin: TextIO | None = None,
         if "help" not in param_names and ({"--help", "-h"} & set(rest)):
             want_help = True
         if want_help:
-            stdout.write(function_help(spec, function) + "\n")
+            stdout.write(function_help(spec, function, prog) + "\n")
             return EXIT_OK
+        hidden = _hidden_required(function)
+        if hidden:
+            raise UsageError(f"{spec} needs {', '.join(hidden)} (a data blob) and cannot be run "
+                             "from the command line; run the top-level function instead")
         interactive = bool(getattr(stdin, "isatty", lambda: False)())
         if ask is None:
             def ask(question: str) -> str:
@@ -434,27 +516,71 @@ def run_function(argv: Sequence[str], stdin: TextIO | None = None,
     except KeyboardInterrupt:
         stderr.write(f"{prog}: interrupted\n")
         return EXIT_INTERRUPTED
+    with counting_critical() as counter:
+        try:
+            result = function(**kwargs)
+        except KeyboardInterrupt:
+            stderr.write(f"{prog}: interrupted\n")
+            return EXIT_INTERRUPTED
+        except STARTUP_ERRORS as exc:
+            if show_traceback:
+                traceback.print_exc(file=stderr)
+            stderr.write(f"{prog}: error: {_first_line(exc)}\n")
+            return EXIT_USAGE
+        except Exception as exc:
+            if show_traceback:
+                traceback.print_exc(file=stderr)
+            stderr.write(f"{prog}: {spec} failed: {_one_line(exc)}\n")
+            return EXIT_FAILED
+    critical = counter.count
+    note = getattr(result, "note_critical", None)
+    if callable(note):
+        note(critical)
+    if result is not None:
+        stdout.write(f"{result}\n")
+    if critical and not callable(note):
+        plural = "s" if critical > 1 else ""
+        stdout.write(f"{getattr(function, '__name__', spec)}: {critical} CRITICAL "
+                     f"alert{plural} raised (see the log)\n")
+    stdout.flush()
+    return result_exit_code(result, critical)
+
+
+def run_function(argv: Sequence[str], stdin: TextIO | None = None,
+                 stdout: TextIO | None = None, stderr: TextIO | None = None,
+                 ask: Callable[[str], str] | None = None, prog: str = "run.py") -> int:
+    """Run ``[runner options] module.function [--param value ...]``; returns the exit code.
+
+    Runner options: ``--traceback`` (print the whole traceback on failure), ``--help``.
+    Prompts happen only when ``stdin`` (default ``sys.stdin``) is a terminal.
+    """
+    stderr = stderr or sys.stderr
+    args = list(argv)
+    show_traceback = False
+    want_help = False
+    while args and args[0] in RUNNER_OPTIONS:
+        option = args.pop(0)
+        show_traceback |= option == "--traceback"
+        want_help |= option in ("--help", "-h")
+    if not args:
+        stderr.write(f"usage: {prog} [--traceback] [--help] module.function [--param value ...]\n")
+        return EXIT_OK if want_help else EXIT_USAGE
+    spec, rest = args[0], args[1:]
+    try:
+        function = resolve_function(spec)
+    except UsageError as exc:
+        stderr.write(f"{prog}: error: {exc}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        stderr.write(f"{prog}: interrupted\n")
+        return EXIT_INTERRUPTED
     except Exception as exc:  # the module failed to import
         if show_traceback:
             traceback.print_exc(file=stderr)
         stderr.write(f"{prog}: error: cannot load {spec}: {_one_line(exc)}\n")
         return EXIT_FAILED
-    try:
-        result = function(**kwargs)
-    except KeyboardInterrupt:
-        stderr.write(f"{prog}: interrupted\n")
-        return EXIT_INTERRUPTED
-    except Exception as exc:
-        if show_traceback:
-            traceback.print_exc(file=stderr)
-        stderr.write(f"{prog}: {spec} failed: {_one_line(exc)}\n")
-        return EXIT_FAILED
-    if result is not None:
-        stdout.write(f"{result}\n")
-    stdout.flush()
-    if getattr(result, "ok", True) is False:  # a report of a run in which some item failed
-        return EXIT_FAILED
-    return EXIT_OK
+    return run_callable(function, spec, rest, stdin=stdin, stdout=stdout, stderr=stderr,
+                        ask=ask, prog=prog, show_traceback=show_traceback, want_help=want_help)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -437,7 +437,7 @@ def begin_restore(store: StateStore, source: Path, overwrite: bool, empty: bool,
                     marker.get("source"), marker.get("started"))
         return True, dict(marker.get("counters_before") or {})
     if not overwrite and not empty:
-        raise ExistingData("the stores are not empty; restore with overwrite=True to replace "
+        raise ExistingData("the stores are not empty; restore with --overwrite true to replace "
                            "everything in them with the backup")
     counters_before = {} if overwrite else store.counters()
     store.put(RESTORE_MARKER, RESTORE_MARKER_KEY, {

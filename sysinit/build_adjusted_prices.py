@@ -28,11 +28,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from syscore.exceptions import MissingData
+from syscore.formatting import format_price, format_timestamp
 from sysdata.data_blob import DataBlob
 from syslogdiag.context import get_logger
 from sysobjects.adjusted_prices import AdjustedPrices, adjusted_prices_as_stored
 from sysobjects.multiple_prices import MultiplePrices
-from sysproduction.process_helpers import ProcessReport, blob_for, each_item
+from sysproduction.process_helpers import Outcome, ProcessReport, blob_for, each_item
 from sysproduction.roll_adjusted_prices import recover_pending_roll
 
 PROCESS = "build_adjusted_prices"
@@ -49,8 +50,13 @@ class AdjustedBuild:
     last_timestamp: pd.Timestamp | None
     last_value: float | None
 
+    @property
+    def outcome(self) -> Outcome:
+        """Written: the build stored its result (a failure raises instead)."""
+        return Outcome.WRITTEN
+
     def __str__(self) -> str:
-        last = (f"last {self.last_value:.10g} at {self.last_timestamp}"
+        last = (f"last {format_price(self.last_value)} at {format_timestamp(self.last_timestamp)}"
                 if self.last_timestamp is not None else "empty")
         return (f"{self.rows} rows, {last}, {self.dropped_after_last_roll} NaN rows after the "
                 "last roll dropped")

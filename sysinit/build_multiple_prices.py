@@ -41,13 +41,14 @@ from dataclasses import dataclass
 import pandas as pd
 
 from syscore.exceptions import ExistingData, InvalidData, MissingData
+from syscore.formatting import format_timestamp
 from sysdata.data_blob import DataBlob
 from sysinit.build_roll_calendars import RollCalendarConventions, as_convention
 from syslogdiag.context import get_logger
 from sysobjects.multiple_prices import MultiplePrices
 from sysobjects.multiple_prices_build import build_multiple_prices as build_from_contract_prices
 from sysobjects.roll_calendar import CalendarConvention, RollCalendar, with_phantom_roll
-from sysproduction.process_helpers import ProcessReport, blob_for, each_item
+from sysproduction.process_helpers import Outcome, ProcessReport, blob_for, each_item
 from sysproduction.roll_adjusted_prices import recover_pending_roll
 
 PROCESS = "build_multiple_prices"
@@ -66,8 +67,15 @@ class MultipleBuild:
     convention: CalendarConvention
     convention_source: str
 
+    @property
+    def outcome(self) -> Outcome:
+        """Written: the build stored its result (a failure raises instead)."""
+        return Outcome.WRITTEN
+
     def __str__(self) -> str:
-        return (f"{self.rows} rows {self.first} .. {self.last}, {self.rolls} rolls, calendar "
+        span = (f"{format_timestamp(self.first)} .. {format_timestamp(self.last)}"
+                if self.first is not None and self.last is not None else "(empty)")
+        return (f"{self.rows} rows {span}, {self.rolls} rolls, calendar "
                 f"{self.convention.value} ({self.convention_source})")
 
 

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from syscore.exceptions import ExistingData, InvalidData, MissingData
+from syscore.formatting import format_timestamp
 from sysdata.data_blob import DataBlob
 from sysdata.state.base import StateStore
 from syslogdiag.context import get_logger
@@ -50,7 +51,7 @@ from sysobjects.roll_calendar import (
     generate_roll_calendar,
     normalise_contract_price_keys,
 )
-from sysproduction.process_helpers import ProcessReport, blob_for, each_item
+from sysproduction.process_helpers import Outcome, ProcessReport, blob_for, each_item
 
 PROCESS = "build_roll_calendars"
 CONVENTIONS = "roll_calendar_conventions"
@@ -102,7 +103,7 @@ def as_convention(value: CalendarConvention | str) -> CalendarConvention:
         if text.lower() in (convention.value, convention.name.lower()):
             return convention
     raise InvalidData(f"unknown calendar convention {value!r}; expected one of "
-                      f"{[c.value for c in CalendarConvention]}")
+                      f"{', '.join(c.value for c in CalendarConvention)}")
 
 
 def stored_final_prices(data: DataBlob, instrument_code: str) -> dict[str, pd.Series]:
@@ -125,9 +126,15 @@ class CalendarBuild:
     convention: CalendarConvention
     carry_required: bool
 
+    @property
+    def outcome(self) -> Outcome:
+        """Written: the build stored its result (a failure raises instead)."""
+        return Outcome.WRITTEN
+
     def __str__(self) -> str:
         carry = "" if self.carry_required else " (carry prices not required)"
-        return (f"{self.rows} rolls {self.first} .. {self.last}, "
+        return (f"{self.rows} rolls {format_timestamp(self.first)} .. "
+                f"{format_timestamp(self.last)}, "
                 f"{self.convention.value}{carry}")
 
 

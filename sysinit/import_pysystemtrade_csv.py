@@ -178,6 +178,11 @@ class ImportReport:
             lines += [f"  {note.code} {note.kind}: {note.text}" for note in self.note_items]
         return "\n".join(lines)
 
+    @property
+    def summary(self) -> str:
+        """The totals line (the report's first line)."""
+        return f"{PROCESS} from {self.source}: {self._totals()}"
+
     def __str__(self) -> str:
         return self.render()
 

@@ -56,7 +56,7 @@ def init_from_sim_universe(instruments: str = "ALL", data: DataBlob | None = Non
         [c.strip() for c in instruments.split(",") if c.strip()]
     unknown = [c for c in codes if c not in universe.instruments]
     if unknown:
-        raise UnknownInstrument(f"not in the simulator's universe: {unknown}")
+        raise UnknownInstrument(f"not in the simulator's universe: {', '.join(unknown)}")
     with blob_for(data, "init_from_sim_universe") as blob:
         specs = [universe.instruments[c] for c in codes]
         blob.instruments.add_many([instrument_config(s) for s in specs])
@@ -70,5 +70,6 @@ def init_from_sim_universe(instruments: str = "ALL", data: DataBlob | None = Non
         pairs = [FxPairConfig(f"{ccy}{base}", ccy, base, False) for ccy in currencies
                  if f"{ccy}{base}" in universe.fx]
         blob.broker_config.add_fx_pairs(pairs)
-        return (f"initialised {len(specs)} instruments and FX pairs "
-                f"{[p.code for p in pairs]} from the simulator universe")
+        return (f"init_from_sim_universe: {len(specs)} instruments and "
+                f"{len(pairs)} FX pairs ({', '.join(p.code for p in pairs) or 'none'}) "
+                f"initialised from the simulator universe")

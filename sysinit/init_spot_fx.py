@@ -27,12 +27,13 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from syscore.exceptions import ExistingData, MissingData
+from syscore.formatting import format_price, format_timestamp
 from sysdata.broker_config import FxPairConfig
 from sysdata.data_blob import DataBlob
 from syslogdiag.context import get_logger
 from sysobjects.fx_prices import clean_fx_prices
 from sysobjects.spike_check import INITIAL_LOAD_MIN_CHANGES, SpikeCheckSettings, check_for_spikes
-from sysproduction.process_helpers import ProcessReport, blob_for, each_item
+from sysproduction.process_helpers import Outcome, ProcessReport, blob_for, each_item
 from sysproduction.update_fx_prices import fetch_fx_prices, history_start
 
 PROCESS = "init_spot_fx"
@@ -50,11 +51,17 @@ class FxInit:
     last_price: float
     suspected_spikes: list[pd.Timestamp] = field(default_factory=list)
 
+    @property
+    def outcome(self) -> Outcome:
+        """Written: the build stored its result (a failure raises instead)."""
+        return Outcome.WRITTEN
+
     def __str__(self) -> str:
-        text = f"{self.rows} prices {self.first} .. {self.last}, last {self.last_price:.6g}"
+        text = (f"{self.rows} prices {format_timestamp(self.first)} .. "
+                f"{format_timestamp(self.last)}, last {format_price(self.last_price)}")
         if self.suspected_spikes:
             text += (f", {len(self.suspected_spikes)} suspected spikes "
-                     f"(first {self.suspected_spikes[0]})")
+                     f"(first {format_timestamp(self.suspected_spikes[0])})")
         return text
 
 

@@ -42,7 +42,7 @@ def _alert_data_and_now(target: Any, now: Any) -> tuple[Any, pd.Timestamp]:
 
 def alert(target: Any, subject: str, body: str = "",
           logger: ContextLogger | logging.Logger | None = None, now: Any = None,
-          **context: Any) -> int:
+          exc_info: BaseException | None = None, **context: Any) -> int:
     """Store an alert and log it at CRITICAL; returns the alert id.
 
     ``target`` is a DataBlob or an AlertData. ``now`` (UTC) defaults to the blob's clock, or the
@@ -50,7 +50,9 @@ def alert(target: Any, subject: str, body: str = "",
     a :class:`ContextLogger` is stored with the alert; any logger (a plain
     :class:`logging.Logger` too) logs the record with ``alert_id`` in its context, so the alert
     handler never stores the alert a second time. If the store
-    fails the CRITICAL record is still logged and :class:`StoreError` is raised.
+    fails the CRITICAL record is still logged and :class:`StoreError` is raised. ``exc_info``
+    (the exception behind the alert) puts its traceback on the record: the log file shows it,
+    the console shows the one line only.
     """
     alert_data, timestamp = _alert_data_and_now(target, now)
     context = check_context(context)
@@ -73,10 +75,10 @@ def alert(target: Any, subject: str, body: str = "",
         alert_id = alert_data.add(subject, body, timestamp, stored)
     except Exception as exc:
         # still tell the operator (console and file), without a second attempt by the handler
-        log.critical("%s (alert NOT stored: %s)", text, exc,
+        log.critical("%s (alert NOT stored: %s)", text, exc, exc_info=exc_info,
                      extra={**context, ALERT_SUBJECT_FIELD: subject, ALERT_ID_FIELD: -1})
         raise StoreError(f"could not store alert {subject!r}: {exc}") from exc
-    log.critical("%s", text, extra={**context, ALERT_SUBJECT_FIELD: subject,
+    log.critical("%s", text, exc_info=exc_info, extra={**context, ALERT_SUBJECT_FIELD: subject,
                                     ALERT_ID_FIELD: alert_id})
     _email_now(target, alert_data, timestamp, log)
     return alert_id

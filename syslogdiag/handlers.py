@@ -70,13 +70,66 @@ class ContextFormatter(logging.Formatter):
         return super().format(record)
 
 
+class ConsoleFormatter(ContextFormatter):
+    """:class:`ContextFormatter` without tracebacks and stack traces: the console shows one
+    line per record, ending with ``(Type: message)`` of the exception when the message does not
+    already name it; the log file keeps the traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        error = exception_line(record)
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info = record.exc_text = record.stack_info = None
+        try:
+            text = super().format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+        text = text.splitlines()[0] if text else text
+        if error and error not in text:
+            text = f"{text} ({error})"
+        return text
+
+
+def exception_line(record: logging.LogRecord) -> str | None:
+    """``Type: first line of the message`` of the record's exception, or None. Taken from the
+    (already redacted) traceback text when the redaction filter has rendered it."""
+    if record.exc_info and record.exc_info[1] is not None:
+        exc = record.exc_info[1]
+        lines = str(exc).strip().splitlines()
+        return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    if record.exc_text:
+        lines = record.exc_text.rstrip().splitlines()
+        frames = [i for i, line in enumerate(lines) if line.startswith((" ", "\t", "Traceback"))]
+        after = frames[-1] + 1 if frames else 0
+        return lines[after] if after < len(lines) else lines[-1]
+    return None
+
+
+class DailyFileHandler(logging.handlers.TimedRotatingFileHandler):
+    """A daily file whose write failures (full disk, read-only or vanished directory) are
+    reported as one line on stderr, once, instead of a logging traceback per record."""
+
+    failures = 0
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        self.failures += 1
+        if self.failures > 1:
+            return
+        error = sys.exc_info()[1]
+        reason = getattr(error, "strerror", None) or error or "unknown error"
+        try:
+            sys.stderr.write(f"systrade: cannot write log file {self.baseFilename}: {reason}; "
+                             f"further write failures are not reported\n")
+        except Exception:
+            pass
+
+
 def daily_file_handler(log_dir: Path, process_name: str, retention_days: int
                        ) -> logging.handlers.TimedRotatingFileHandler:
     """``<log_dir>/<process_name>.log`` rotated at midnight UTC; rotated files are named
     ``<process_name>.log.YYYY-MM-DD`` and the newest ``retention_days`` of them are kept."""
     log_dir = Path(log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
-    return logging.handlers.TimedRotatingFileHandler(
+    return DailyFileHandler(
         log_dir / f"{process_name}.log", when="midnight", utc=True,
         backupCount=int(retention_days), encoding="utf-8", delay=True,
     )

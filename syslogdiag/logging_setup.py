@@ -4,6 +4,7 @@
 such as ``sysdata.prices`` are all captured):
 
 * a console handler on stderr (``console: true``), so stdout stays free for command output;
+  one line per record: tracebacks go to the log file only;
 * a daily file ``$SYSTRADE_HOME/logs/<process_name>.log`` rotated at midnight UTC, keeping
   ``file_retention_days`` old files (``file: true``);
 * a state-store handler at ``store_level`` writing through ``LogData`` (``store: true`` and a
@@ -29,6 +30,7 @@ from syscore.config_models import LoggingConfig, SystradeConfig
 from syscore.log_components import QUIET_LIBRARIES
 from syslogdiag.handlers import (
     AlertHandler,
+    ConsoleFormatter,
     ContextFormatter,
     ProcessNameFilter,
     StateStoreHandler,
@@ -126,7 +128,7 @@ def setup_logging(
 
     if settings.console:
         setup.console = logging.StreamHandler(stream or sys.stderr)
-        setup.console.setFormatter(formatter)
+        setup.console.setFormatter(ConsoleFormatter())  # one line; tracebacks in the file
     if settings.file:
         setup.file = daily_file_handler(log_directory(home), process_name,
                                         settings.file_retention_days)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sysdata.backup import backup_to_csv
 from sysdata.data_blob import DataBlob
+from sysproduction.process_helpers import open_blob
 
 log = logging.getLogger("systrade.backup_db_to_csv")
 
@@ -28,7 +29,7 @@ def backup_db_to_csv(destination: str | None = None, data: DataBlob | None = Non
     """Write the whole database to CSV under ``destination`` (default: config
     ``csv_backup_directory``, else ``$SYSTRADE_HOME/backups/csv``); returns the directory."""
     own = data is None
-    data = data or DataBlob.from_config(process_name="backup_db_to_csv")
+    data = data or open_blob("backup_db_to_csv")  # start-up problems: one line, exit 2
     try:
         target = Path(destination).expanduser() if destination else csv_backup_directory(data)
         manifest = backup_to_csv(data, target)

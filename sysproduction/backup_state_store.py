@@ -39,6 +39,7 @@ from sysdata.backup import (
 from sysdata.data_blob import DataBlob
 from sysdata.state.base import Put, StateStore, check_key, check_name, encode_doc
 from sysdata.state.sqlite_store import SqliteStateStore
+from sysproduction.process_helpers import open_blob
 
 log = logging.getLogger("systrade.backup_state_store")
 
@@ -103,7 +104,7 @@ def backup_state_store(destination: str | None = None, data: DataBlob | None = N
     ``$SYSTRADE_HOME/backups``); returns the path written. Refuses while a restore is
     unfinished."""
     own = data is None
-    data = data or DataBlob.from_config(process_name="backup_state_store")
+    data = data or open_blob("backup_state_store")  # start-up problems: one line, exit 2
     try:
         marker = restore_in_progress(data.state)
         if marker is not None:
@@ -180,7 +181,7 @@ def restore_state_store(backup: str, overwrite: bool = False, data: DataBlob | N
     first, so the store ends up holding exactly the backup. An interrupted restore can be run
     again (it starts over). Time series are not touched."""
     own = data is None
-    data = data or DataBlob.from_config(process_name="restore_state_store")
+    data = data or open_blob("restore_state_store")  # start-up problems: one line, exit 2
     try:
         path = Path(backup).expanduser()
         ops, counters = read_state_backup(path)

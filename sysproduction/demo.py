@@ -28,6 +28,7 @@ from syscore.exceptions import ConfigError
 from syscore.home import private_dir, systrade_home
 from sysdata.data_blob import DataBlob
 from syslogdiag.logging_setup import setup_blob_logging, teardown_logging
+from sysproduction.process_helpers import summary_line
 from sysproduction.simulated_days import all_closed, run_simulated_days
 
 DEMO_INSTRUMENTS = "SP500_micro,EUROSTX,US10,BUND,GOLD,CRUDE_W,CORN,EUR"
@@ -63,13 +64,13 @@ def initialise(data: DataBlob, out: Callable[[str], None]) -> None:
     from sysproduction.update_total_capital import update_total_capital
 
     out(init_from_sim_universe(DEMO_INSTRUMENTS, data=data))
-    out(str(update_fx_prices(data=data)).splitlines()[0])
+    out(summary_line(update_fx_prices(data=data)))
     history = init_history_from_broker(years=DEMO_HISTORY_YEARS, data=data)
     out(str(history))
-    out(str(update_sampled_contracts(data=data)).splitlines()[0])
-    out(str(update_historical_prices(data=data)).splitlines()[0])
+    out(summary_line(update_sampled_contracts(data=data)))
+    out(summary_line(update_historical_prices(data=data)))
     out(f"update_total_capital: {update_total_capital(data=data)}")
-    out(str(update_strategy_capital(data=data)).splitlines()[0])
+    out(summary_line(update_strategy_capital(data=data)))
 
 
 def status_report(data: DataBlob) -> str:

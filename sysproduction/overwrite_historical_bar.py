@@ -205,13 +205,13 @@ def overwrite_historical_bar(instrument_code: str, contract_date: str, timestamp
                                 when, described, merged_final)
                     lines.append(f"multiple prices at {when} patched ({described} -> "
                                  f"{merged_final:.10g}); the adjusted prices are now stale: run "
-                                 f"build_adjusted_prices('{instrument_code}')")
+                                 f"build_adjusted_prices --instrument_code {instrument_code}")
                 else:
                     lines.append(f"the stored multiple prices of {instrument_code} at {when} still "
                                  f"hold {described} for this contract (merged FINAL now "
                                  f"{merged_final:.10g}); they were NOT changed: rerun with "
-                                 "patch_multiple_prices=True (or rebuild them), then run "
-                                 f"build_adjusted_prices('{instrument_code}')")
+                                 "--patch_multiple_prices true (or rebuild them), then run "
+                                 f"build_adjusted_prices --instrument_code {instrument_code}")
         result.message = "; ".join(lines)
         log.warning("%s", result.message)
         return result

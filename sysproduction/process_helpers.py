@@ -5,17 +5,53 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, TypeVar
 
 import pandas as pd
 
-from syscore.exceptions import InvalidData
+from syscore.critical_count import counting_critical
+from syscore.exceptions import InvalidData, StartupError
 from sysdata.data_blob import DataBlob
 from syslogdiag.alerts import alert
 from syslogdiag.context import get_logger
-from syslogdiag.logging_setup import current_setup, setup_blob_logging, teardown_logging
+from syslogdiag.logging_setup import (
+    current_setup,
+    log_directory,
+    setup_blob_logging,
+    teardown_logging,
+)
 
 T = TypeVar("T")
+
+
+def startup_problem(exc: BaseException) -> str:
+    """One line naming what stopped a command from starting (``OSError``: the reason and the
+    path, e.g. ``Read-only file system: /home/x/.systrade/state.sqlite``)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def check_log_file_writable(data: DataBlob, process_name: str) -> None:
+    """Open the process's log file for appending now (the handler opens it lazily), so an
+    unwritable home or a full disk stops the command at start-up with one line instead of a
+    logging traceback per record. ``OSError`` when it cannot be written."""
+    if not data.config.logging.file:
+        return
+    with open(log_directory(data.home) / f"{process_name}.log", "a", encoding="utf-8"):
+        pass
+
+
+def open_blob(process_name: str) -> DataBlob:
+    """A blob from configuration (no logging set-up: see :func:`blob_for`); anything that
+    stops it opening (configuration, home, a store) is a :class:`StartupError` naming it."""
+    try:
+        return DataBlob.from_config(process_name=process_name)
+    except Exception as exc:  # config, home or a store unusable (any backend's own errors)
+        raise StartupError(f"{process_name} cannot start: {startup_problem(exc)}") from exc
 
 
 @contextlib.contextmanager
@@ -26,11 +62,16 @@ def blob_for(data: DataBlob | None, process_name: str) -> Iterator[DataBlob]:
     if data is not None:
         yield data
         return
-    blob = DataBlob.from_config(process_name=process_name)
+    blob = open_blob(process_name)
     own_logging = current_setup() is None  # a top-level call (run.py, cron, console script)
     try:
         if own_logging:
-            setup_blob_logging(blob, process_name)
+            try:
+                setup_blob_logging(blob, process_name)
+                check_log_file_writable(blob, process_name)
+            except OSError as exc:
+                raise StartupError(f"{process_name} cannot start: cannot write its log file: "
+                                   f"{startup_problem(exc)}") from exc
         yield blob
     finally:
         if own_logging:
@@ -38,49 +79,159 @@ def blob_for(data: DataBlob | None, process_name: str) -> Iterator[DataBlob]:
         blob.close()
 
 
+class Outcome(Enum):
+    """What happened to one item of a run (an instrument, an FX pair, a method of a process).
+
+    Only ``WRITTEN`` and ``DONE`` are success with work done; ``UNCHANGED`` means there was
+    nothing new (also fine); ``HELD_BACK`` (a spike stopped the write), ``REFUSED`` (a guard
+    refused the update, e.g. a large capital change) and ``FAILED`` make the run not ok."""
+
+    WRITTEN = "written"
+    DONE = "done"
+    UNCHANGED = "unchanged"
+    HELD_BACK = "held back by spikes"
+    REFUSED = "refused"
+    FAILED = "failed"
+
+
+#: outcomes that make a run fail (exit code 1)
+NOT_OK = frozenset({Outcome.HELD_BACK, Outcome.REFUSED, Outcome.FAILED})
+
+
+def item_outcome(result: Any) -> Outcome:
+    """The :class:`Outcome` of one item's result: its ``outcome`` attribute when it has one,
+    ``REFUSED`` for a result whose ``ok`` is false, else ``DONE``."""
+    outcome = getattr(result, "outcome", None)
+    if isinstance(outcome, Outcome):
+        return outcome
+    if getattr(result, "ok", True) is False:
+        return Outcome.REFUSED
+    return Outcome.DONE
+
+
 @dataclass
 class ProcessReport:
-    """Per-item results of one run, and the items that failed with their error."""
+    """Per-item results of one run: each item's result (or error) and :class:`Outcome`, the
+    items left waiting (not due yet) and the number of CRITICAL records logged during it.
+
+    ``str(report)`` is one line per item, then the summary line last, e.g.
+    ``update_fx_prices: 3 written, 2 held back by spikes, 0 failed``.
+    """
 
     process: str
     results: dict[str, Any] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
     waiting: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    critical: int = 0
+
+    def add(self, key: str, result: Any) -> None:
+        self.results[key] = result
+        self.outcomes[key] = item_outcome(result)
+
+    def add_failure(self, key: str, error: str) -> None:
+        self.failures[key] = error
+        self.outcomes[key] = Outcome.FAILED
+
+    def note_critical(self, count: int) -> None:
+        """Record that ``count`` CRITICAL records were logged during the run (the largest
+        count seen wins: an outer counter sees everything an inner one saw)."""
+        self.critical = max(self.critical, count)
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for value in self.outcomes.values() if value is outcome)
+
+    def keys_with(self, outcome: Outcome) -> list[str]:
+        return [key for key, value in self.outcomes.items() if value is outcome]
 
     @property
     def ok(self) -> bool:
-        return not self.failures
+        """True when nothing failed, was held back or refused, and no CRITICAL was logged."""
+        return not (NOT_OK & set(self.outcomes.values())) and not self.failures \
+            and not self.critical
+
+    @property
+    def outcome(self) -> Outcome:
+        """The whole run as one item of a larger run (a method of a ``run_*`` process)."""
+        for worst in (Outcome.FAILED, Outcome.HELD_BACK, Outcome.REFUSED):
+            if self.count(worst):
+                return worst
+        if self.count(Outcome.WRITTEN):
+            return Outcome.WRITTEN
+        if self.count(Outcome.DONE):
+            return Outcome.DONE
+        return Outcome.UNCHANGED
+
+    @property
+    def summary(self) -> str:
+        """One line: counts of every outcome that occurred (``failed`` always), waiting
+        items and CRITICAL alerts."""
+        parts = [f"{self.count(o)} {o.value}" for o in Outcome
+                 if o is not Outcome.FAILED and self.count(o)]
+        parts.append(f"{self.count(Outcome.FAILED)} {Outcome.FAILED.value}")
+        if self.waiting:
+            parts.append(f"{len(self.waiting)} waiting")
+        if self.critical:
+            parts.append(f"{self.critical} CRITICAL alert{'s' if self.critical > 1 else ''}")
+        return f"{self.process}: {', '.join(parts)}"
 
     def __str__(self) -> str:
-        lines = [f"{self.process}: {len(self.results)} ok, {len(self.failures)} failed"]
-        lines += [f"  {key}: {value}" for key, value in self.results.items()]
-        lines += [f"  {key}: FAILED {error}" for key, error in self.failures.items()]
+        lines = []
+        for key, outcome in self.outcomes.items():
+            if outcome is Outcome.FAILED:
+                lines.append(f"  {key}: FAILED {self.failures.get(key, '')}")
+            elif isinstance(self.results[key], ProcessReport):  # a method of a run_* process
+                lines.extend(f"  {line}" for line in str(self.results[key]).splitlines())
+            else:
+                text = str(self.results[key]).splitlines() or [""]
+                lines.append(f"  {key}: {text[0]}")
+                lines.extend(f"    {line}" for line in text[1:])
         if self.waiting:
             lines.append(f"  waiting: {', '.join(self.waiting)}")
         if self.ignored:
             lines.append(f"  ignored (exclude_instrument_lists.ignore_instruments): "
                          f"{', '.join(self.ignored)}")
+        lines.append(self.summary)
         return "\n".join(lines)
+
+
+def summary_line(result: Any) -> str:
+    """The one line that sums up a result: its ``summary`` (a :class:`ProcessReport`'s last
+    line) when it has one, else the first line of its text."""
+    summary = getattr(result, "summary", None)
+    if isinstance(summary, str):
+        return summary
+    text = str(result).splitlines()
+    return text[0] if text else ""
+
+
+def one_line_error(exc: BaseException) -> str:
+    """``Type: first line of the message`` (no traceback)."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def each_item(data: DataBlob, process: str, items: Iterable[T], name: Callable[[T], str],
               work: Callable[[T], Any]) -> ProcessReport:
-    """Run ``work`` on every item; an exception is alerted (CRITICAL) for that item only."""
+    """Run ``work`` on every item; an exception is alerted (CRITICAL) for that item only: one
+    line on the console, the traceback in the log file. CRITICAL records logged during the
+    loop are counted into the report (so ``report.ok`` is false after any alert)."""
     report = ProcessReport(process)
     log = get_logger(process)
-    for item in items:
-        key = name(item)
-        try:
-            report.results[key] = work(item)
-        except Exception as exc:  # one bad item must not stop the loop
-            report.failures[key] = f"{type(exc).__name__}: {exc}"
-            log.exception("%s failed for %s", process, key)
+    with counting_critical(this_thread_only=True) as counter:
+        for item in items:
+            key = name(item)
             try:
-                alert(data, f"{process} failed for {key}", f"{type(exc).__name__}: {exc}",
-                      logger=log)
-            except Exception:  # the store itself may be what failed
-                log.error("could not store alert for %s", key)
+                report.add(key, work(item))
+            except Exception as exc:  # one bad item must not stop the loop
+                error = one_line_error(exc)
+                report.add_failure(key, error)
+                try:
+                    alert(data, f"{process} failed for {key}", error, logger=log, exc_info=exc)
+                except Exception:  # the store itself may be what failed: alert() logged it
+                    pass
+    report.note_critical(counter.count)
     return report
 
 

@@ -8,6 +8,7 @@ import logging
 
 from sysdata.backup import restore_from_csv
 from sysdata.data_blob import DataBlob
+from sysproduction.process_helpers import open_blob
 
 log = logging.getLogger("systrade.restore_db_from_csv")
 
@@ -20,7 +21,7 @@ def restore_db_from_csv(source: str, overwrite: bool = False, data: DataBlob | N
     the stores end up holding exactly the backup. A restore that was interrupted can be run again
     (it starts over)."""
     own = data is None
-    data = data or DataBlob.from_config(process_name="restore_db_from_csv")
+    data = data or open_blob("restore_db_from_csv")  # start-up problems: one line, exit 2
     try:
         counts = restore_from_csv(data, source, overwrite=overwrite)
         message = (f"restored {counts['timeseries']} time series, {counts['state_records']} "

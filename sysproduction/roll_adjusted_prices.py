@@ -31,6 +31,7 @@ import pandas as pd
 
 from syscore.dates import iso_utc
 from syscore.exceptions import InvalidData
+from syscore.formatting import format_contract_id, format_price, format_timestamp
 from sysdata.contracts import ROLL_STATES
 from sysdata.data_blob import DataBlob
 from sysdata.state.base import Delete, Put
@@ -168,11 +169,12 @@ def describe_roll(instrument_code: str, result: RollResult) -> str:
     rows = result.new_rows
     lines = [f"{instrument_code}: roll appends {len(rows)} row(s) to the multiple prices:"]
     for ts, row in rows.iterrows():
-        lines.append(f"  {ts}  PRICE {row['PRICE']} ({row['PRICE_CONTRACT']})  "
-                     f"FORWARD {row['FORWARD']} ({row['FORWARD_CONTRACT']})  "
-                     f"CARRY {row['CARRY']} ({row['CARRY_CONTRACT']})")
+        columns = "  ".join(
+            f"{name} {format_price(row[name])} ({format_contract_id(row[f'{name}_CONTRACT'])})"
+            for name in ("PRICE", "FORWARD", "CARRY"))
+        lines.append(f"  {format_timestamp(ts)}  {columns}")
     lines.append(f"  adjusted prices re-stitched: {len(result.adjusted_prices.data)} values, "
-                 f"last {result.adjusted_prices.data.iloc[-1]}")
+                 f"last {format_price(result.adjusted_prices.data.iloc[-1])}")
     return "\n".join(lines)
 
 
@@ -193,11 +195,12 @@ def roll_adjusted_prices(instrument_code: str, confirm: bool = False,
         if position != 0:
             raise InvalidData(
                 f"{instrument_code}: {position} contracts are held in the priced contract "
-                f"{contract}; close or roll the position before rolling the prices")
+                f"{format_contract_id(contract)}; close or roll the position before rolling the "
+                f"prices")
         result = plan_roll(blob, instrument_code)
         description = describe_roll(instrument_code, result)
         if not confirm:
-            return description + "\n(not written: run again with confirm=true)"
+            return description + "\n(not written: run again with --confirm true)"
         write_roll(blob, instrument_code, result)
         log.info("rolled: %s", description)
         return description + "\nwritten; roll state is now No_Roll"

@@ -13,9 +13,11 @@ previous process, nor repeat methods by ``frequency``: that is the process-contr
 from __future__ import annotations
 
 import importlib
+import sys
 
 from syscore.config import load_control_config
 from syscore.exceptions import ConfigError
+from syscore.run_function import run_callable
 from sysdata.data_blob import DataBlob
 from sysproduction.process_helpers import ProcessReport, blob_for, each_item
 
@@ -48,7 +50,8 @@ def method_function(name: str, function: str | None = None):
             raise ConfigError(f"control config: method {name}: cannot load function "
                               f"{function!r}: {exc}") from None
     if name not in METHODS:
-        raise ConfigError(f"control config: unknown method {name!r}; known: {sorted(METHODS)}")
+        raise ConfigError(f"control config: unknown method {name!r}; known: "
+                          f"{', '.join(sorted(METHODS))}")
     module, _, attribute = METHODS[name].rpartition(".")
     return getattr(importlib.import_module(module), attribute)
 
@@ -59,7 +62,7 @@ def run_process(process_name: str, data: DataBlob | None = None) -> ProcessRepor
         processes = load_control_config(blob.home).process_configuration
         if process_name not in processes:
             raise ConfigError(f"control config: no process {process_name!r}; "
-                              f"configured: {sorted(processes)}")
+                              f"configured: {', '.join(sorted(processes))}")
         methods = processes[process_name].methods
         ordered = [m for m in methods if not methods[m].run_on_completion_only] + \
                   [m for m in methods if methods[m].run_on_completion_only]
@@ -69,11 +72,26 @@ def run_process(process_name: str, data: DataBlob | None = None) -> ProcessRepor
                          lambda name: functions[name](data=blob, **methods[name].arguments))
 
 
+def process_function(name: str):
+    """``run_process(name)`` as a function of the data blob alone (no command-line
+    parameters): what a ``run_*`` console script runs."""
+
+    def process(data: DataBlob | None = None) -> ProcessReport:
+        return run_process(name, data=data)
+
+    process.__name__ = process.__qualname__ = name
+    process.__doc__ = (f"Run every method of the {name} process once (control config "
+                       f"process_configuration.{name}); takes no parameters.")
+    return process
+
+
 def _runner(name: str):
+    """The console script ``name``: refuses any argument, prints the report (its summary line
+    last) and exits 0, 1 (an item failed, was held back or refused, or a CRITICAL alert was
+    raised) or 2 (usage or start-up error); see docs/exit_codes.md."""
+
     def run() -> None:
-        report = run_process(name)
-        print(report)
-        raise SystemExit(0 if report.ok else 1)
+        sys.exit(run_callable(process_function(name), name, sys.argv[1:], prog=name))
 
     run.__name__ = name
     return run

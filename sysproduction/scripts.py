@@ -2,7 +2,9 @@
 
 Each script takes the function's parameters as ``--name value`` exactly like
 ``python run.py module.function --name value``; a missing parameter is prompted for at a
-terminal and is an error naming it under cron.
+terminal and is an error naming it under cron. Exit codes as ``run.py``
+(``docs/exit_codes.md``): 0 ok, 1 an item failed / was held back / a CRITICAL alert was raised,
+2 a usage or start-up error (one line on stderr, never a traceback).
 """
 from __future__ import annotations
 

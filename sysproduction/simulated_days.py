@@ -23,6 +23,7 @@ from syscore.clock import SimulatedClock
 from syscore.config import load_control_config
 from syscore.exceptions import ConfigError
 from sysdata.data_blob import DataBlob
+from sysproduction.process_helpers import summary_line
 from sysproduction.process_launcher import build_runner
 
 #: In simulated time nobody is waiting for a STOP to be noticed: poll every 15 simulated minutes.
@@ -136,7 +137,7 @@ def _work(home: Path, name: str, scheduler: SimulatedScheduler, record: ProcessD
         out(_line(record))  # only one process runs at a time: lines never interleave
         last = dict(record.method_results)  # a repeated method: its last result
         for method, result in last.items():
-            first = str(result).splitlines()[0] if str(result) else ""
+            first = summary_line(result)
             out(f"    {first if first.startswith(method) else f'{method}: {first}'}")
         return record
     return work

@@ -16,24 +16,37 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from syscore.formatting import format_price, format_timestamp
 from sysdata.broker_config import FxPairConfig
 from sysdata.data_blob import DataBlob
 from syslogdiag.alerts import alert
 from syslogdiag.context import get_logger
 from sysobjects.fx_prices import FxPrices, clean_fx_prices
 from sysobjects.spike_check import SpikeCheckSettings, check_for_spikes
-from sysproduction.process_helpers import ProcessReport, blob_for, each_item
+from sysproduction.process_helpers import Outcome, ProcessReport, blob_for, each_item
 
 DEFAULT_HISTORY_START = "2000-01-01"
 
 
 @dataclass(frozen=True)
 class FxUpdate:
-    """Outcome for one pair: rows written, or the spike that stopped the write."""
+    """Outcome for one pair: rows written, or the spike that stopped the write (UTC)."""
 
     code: str
     written: int
     spike_at: pd.Timestamp | None = None
+
+    @property
+    def outcome(self) -> Outcome:
+        if self.spike_at is not None:
+            return Outcome.HELD_BACK
+        return Outcome.WRITTEN if self.written else Outcome.UNCHANGED
+
+    def __str__(self) -> str:
+        if self.spike_at is not None:
+            return (f"held back: spike at {format_timestamp(self.spike_at)}, nothing written "
+                    f"(check it with interactive_manual_check_fx_prices)")
+        return f"{self.written} prices written" if self.written else "no new prices"
 
 
 def fetch_fx_prices(data: DataBlob, pair: FxPairConfig, start: pd.Timestamp) -> pd.Series:
@@ -87,7 +100,8 @@ def update_fx_pair(data: DataBlob, pair: FxPairConfig) -> FxUpdate:
         first = result.first_spike
         row = result.checked.loc[first]
         alert(data, f"Spike in FX prices {pair.code}",
-              f"{pair.code}: price {new.loc[first]:.6g} at {first} moved {row['ratio']:.1f} times "
+              f"{pair.code}: price {format_price(new.loc[first])} at {format_timestamp(first)} "
+              f"moved {row['ratio']:.1f} times "
               f"the average daily change (limit {settings.max_price_spike}); nothing written. "
               f"Run interactive_manual_check_fx_prices for {pair.code}.",
               logger=log)

@@ -38,13 +38,14 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from syscore.exceptions import InvalidData
+from syscore.formatting import format_contract_id, format_timestamp
 from sysdata.data_blob import DataBlob
 from syslogdiag.alerts import alert
 from syslogdiag.context import get_logger
 from sysobjects.contract_prices import Frequency, FuturesContractPrices, merge_daily_and_hourly
 from sysobjects.price_cleaning import PriceCleaningSettings, clean_contract_prices
 from sysobjects.spike_check import SpikeCheckResult, SpikeCheckSettings, check_for_spikes
-from sysproduction.process_helpers import ProcessReport, blob_for, each_active_item
+from sysproduction.process_helpers import Outcome, ProcessReport, blob_for, each_active_item
 
 STORE_FREQUENCY = {Frequency.HOURLY: "H", Frequency.DAILY: "D"}
 DEFAULT_LOOKBACK = pd.Timedelta(days=400)
@@ -70,14 +71,29 @@ class InstrumentUpdate:
     def spiked(self) -> list[ContractUpdate]:
         return [c for c in self.contracts if c.spike_at is not None]
 
-    def __str__(self) -> str:
-        rows = sum(sum(c.written.values()) for c in self.contracts)
-        text = f"{len(self.contracts)} contracts, {rows} bars written"
-        repaired = [c.contract_date for c in self.contracts if c.merged_repaired]
-        if repaired:
-            text += f", merged series repaired for {repaired}"
+    @property
+    def bars_written(self) -> int:
+        return sum(sum(c.written.values()) for c in self.contracts)
+
+    @property
+    def outcome(self) -> Outcome:
+        """HELD_BACK when a spike stopped any contract's write (the others may be written);
+        WRITTEN when bars were stored or a merged series was repaired."""
         if self.spiked:
-            text += f", SPIKES in {[c.contract_date for c in self.spiked]}"
+            return Outcome.HELD_BACK
+        repaired = any(c.merged_repaired for c in self.contracts)
+        return Outcome.WRITTEN if self.bars_written or repaired else Outcome.UNCHANGED
+
+    def __str__(self) -> str:
+        text = f"{len(self.contracts)} contracts, {self.bars_written} bars written"
+        repaired = [format_contract_id(c.contract_date) for c in self.contracts
+                    if c.merged_repaired]
+        if repaired:
+            text += f", merged series repaired for {', '.join(repaired)}"
+        if self.spiked:
+            held = ", ".join(f"{format_contract_id(c.contract_date)} (spike at "
+                             f"{format_timestamp(c.spike_at)})" for c in self.spiked)
+            text += f"; held back by spikes: {held}"
         return text
 
 
@@ -256,7 +272,8 @@ def update_instrument_prices(data: DataBlob, code: str) -> InstrumentUpdate:
         result.contracts.append(update)
         for frequency, spike in spikes:
             first = spike.first_spike
-            messages.append(f"{contract.contract_date} {frequency.value}: first spike at {first} "
+            messages.append(f"{format_contract_id(contract.contract_date)} {frequency.value}: "
+                            f"first spike at {format_timestamp(first)} "
                             f"(ratio {spike.checked.loc[first, 'ratio']:.1f})")
     if messages:
         alert(data, f"Price spike in {code}",

@@ -36,7 +36,7 @@ from sysobjects.multiple_prices import (
     merge_multiple_prices,
     multiple_prices_from_contract_prices,
 )
-from sysproduction.process_helpers import ProcessReport, blob_for, each_instrument
+from sysproduction.process_helpers import Outcome, ProcessReport, blob_for, each_instrument
 from sysproduction.roll_adjusted_prices import recover_pending_roll
 
 DEFAULT_LOOKBACK_DAYS = 30
@@ -47,6 +47,11 @@ class MultipleUpdate:
     appended: int
     filled: int
     adjusted_appended: int
+
+    @property
+    def outcome(self) -> Outcome:
+        written = self.appended or self.filled or self.adjusted_appended
+        return Outcome.WRITTEN if written else Outcome.UNCHANGED
 
     def __str__(self) -> str:
         return (f"{self.appended} rows appended, {self.filled} rows filled, "

@@ -19,6 +19,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from sysbrokers.errors import UnknownContract
+from syscore.formatting import format_contract_id
 from sysdata.data_blob import DataBlob
 from syslogdiag.alerts import alert
 from syslogdiag.context import get_logger
@@ -26,6 +27,7 @@ from sysobjects.contract_dates import approximate_expiry, contracts_for_date, co
 from sysobjects.contracts import FuturesContract, validate_contract_date
 from sysobjects.multiple_prices import MultiplePrices
 from sysproduction.process_helpers import (
+    Outcome,
     ProcessReport,
     blob_for,
     each_instrument,
@@ -42,10 +44,17 @@ class ChainUpdate:
     unsampled: list[str] = field(default_factory=list)
     expired_key: list[str] = field(default_factory=list)
 
+    @property
+    def outcome(self) -> Outcome:
+        return Outcome.WRITTEN if (self.added or self.unsampled) else Outcome.UNCHANGED
+
     def __str__(self) -> str:
-        return (f"key {'/'.join(self.key)}; added {self.added or '-'}; "
-                f"unsampled {self.unsampled or '-'}"
-                + (f"; EXPIRED KEY {self.expired_key}" if self.expired_key else ""))
+        def ids(contracts) -> str:
+            return ", ".join(format_contract_id(c) for c in contracts) or "-"
+
+        return (f"key {'/'.join(format_contract_id(c) for c in self.key)}; added "
+                f"{ids(self.added)}; unsampled {ids(self.unsampled)}"
+                + (f"; EXPIRED KEY {ids(self.expired_key)}" if self.expired_key else ""))
 
 
 def key_contracts(data: DataBlob, instrument_code: str, today: dt.date) -> tuple[str, str, str]:
@@ -93,8 +102,10 @@ def update_contract_chain(data: DataBlob, instrument_code: str,
                 update.unsampled.append(contract_date)
     if update.expired_key:
         alert(data, f"Expired key contract in {instrument_code}",
-              f"{instrument_code}: key contract(s) {update.expired_key} have expired "
-              f"(price/forward/carry {'/'.join(key)}); roll the instrument.", logger=log)
+              f"{instrument_code}: key contract(s) "
+              f"{', '.join(format_contract_id(c) for c in update.expired_key)} have expired "
+              f"(price/forward/carry {'/'.join(format_contract_id(c) for c in key)}); "
+              f"roll the instrument.", logger=log)
     log.info("%s: %s", instrument_code, update)
     return update
 

@@ -54,7 +54,7 @@ from sysobjects.capital import (
     check_change_size,
     update_capital,
 )
-from sysproduction.process_helpers import blob_for
+from sysproduction.process_helpers import Outcome, blob_for
 
 PROCESS = "update_total_capital"
 LARGE_CHANGE_SUBJECT = "Large change in total capital refused"
@@ -86,13 +86,23 @@ class TotalCapitalResult:
     state: CapitalState
     alert_id: int | None = None
 
+    @property
+    def ok(self) -> bool:
+        """False when a large change was refused (the command then exits 1)."""
+        return self.action is not TotalCapitalAction.REFUSED
+
+    @property
+    def outcome(self) -> Outcome:
+        return Outcome.WRITTEN if self.ok else Outcome.REFUSED
+
     def __str__(self) -> str:
         text = (f"total capital {self.action.value} at {self.timestamp}: total "
                 f"{self.state.total_capital:,.2f}, broker {self.broker_account_value:,.2f}, "
                 f"p&l {self.pandl:,.2f}, max {self.state.maximum_capital:,.2f}, "
                 f"accumulated p&l {self.state.accumulated_pandl:,.2f}, margin {self.margin:,.2f}")
         if self.action is TotalCapitalAction.REFUSED:
-            text += " (nothing written; confirm to apply)"
+            text += (" (nothing written; confirm it with interactive_update_capital_manual or "
+                     "update_total_capital --confirm_large_change true)")
         return text
 
 
@@ -260,7 +270,7 @@ def refuse_large_change(data: DataBlob, broker: BrokerCapital,
             f"against the last stored {previous.broker_account_value:,.2f}; total capital "
             f"stays {previous.total_capital:,.2f} and nothing was written. If the figure is "
             f"right, confirm it with interactive_update_capital_manual (confirm a large change) "
-            f"or `run.py update_total_capital.update_total_capital --confirm_large_change`; "
+            f"or `run.py update_total_capital.update_total_capital --confirm_large_change true`; "
             f"book a deposit or withdrawal as a cash flow instead.")
     alert_id = alert(data, LARGE_CHANGE_SUBJECT, body, logger=log)
     return TotalCapitalResult(TotalCapitalAction.REFUSED, data.now(), broker.net_liquidation,

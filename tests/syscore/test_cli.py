@@ -17,7 +17,8 @@ REPO = Path(__file__).resolve().parents[2]
 def systrade(*args: str, home: Path, **env_extra: str) -> subprocess.CompletedProcess:
     script = Path(sys.executable).parent / "systrade"
     command = [str(script)] if script.exists() else [sys.executable, "-m", "syscore.cli"]
-    env = {**os.environ, "SYSTRADE_HOME": str(home), **env_extra}
+    env = {**os.environ, "SYSTRADE_HOME": str(home), "SYSTRADE_RUN_PACKAGES": "tests",
+           **env_extra}
     return subprocess.run([*command, *args], cwd=REPO, env=env, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=60)
 
@@ -40,13 +41,13 @@ def test_status_summarises_config_without_secrets(tmp_path):
         "ib: {account: U7654321}\n"
     )
     result = systrade("status", home=tmp_path)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 2, result.stderr  # broker ib cannot run yet
     out = result.stdout
     for secret in ("Pa55word!", "AKIAXYZ", "TOPSECRETKEY", "mailsecret", "U7654321"):
         assert secret not in out
     assert "state store:" in out and "mongodb://trader:***@db.example:27017/live" in out
     assert "s3://s3.example:bucket?access=***&secret=***" in out
-    assert "broker:        ib" in out
+    assert "broker:        ib (not yet available)" in out
     assert "clock:         simulated" in out
     assert "password set" in out and "account set" in out
 
@@ -57,6 +58,39 @@ def test_status_reports_config_errors(tmp_path):
     result = systrade("status", home=tmp_path)
     assert result.returncode == 2
     assert "private_config.yaml" in result.stderr and "broker" in result.stderr
+
+
+def test_status_on_a_home_that_does_not_exist_says_so(tmp_path):
+    missing = tmp_path / "nowhere"
+    result = systrade("status", home=missing)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"systrade status: no systrade home at {missing}: set SYSTRADE_HOME or --home to an "
+        f"existing home, or initialise one (docs/installation.md)"]
+    assert not missing.exists()  # status creates nothing
+
+
+def test_status_says_ib_is_not_yet_available(tmp_path):
+    (tmp_path / "private").mkdir()
+    (tmp_path / "private" / "private_config.yaml").write_text("broker: ib\n")
+    result = systrade("status", home=tmp_path)
+    assert result.returncode == 2
+    assert "broker 'ib' is not yet available" in result.stderr
+    assert "Traceback" not in result.stderr
+    sim = tmp_path / "sim"
+    (sim / "private").mkdir(parents=True)
+    assert systrade("status", home=sim).returncode == 0
+
+
+def test_a_command_failing_at_start_up_is_one_line(tmp_path):
+    (tmp_path / "private").mkdir()
+    (tmp_path / "private" / "private_config.yaml").write_text("broker: telepathy\n")
+    result = systrade("demo", "--days", "1", home=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("systrade demo: error: ")
+    assert "broker" in lines[0]
 
 
 def test_run_passes_everything_through(tmp_path):

@@ -15,10 +15,12 @@ from syscore.run_function import (
     UsageError,
     collect_arguments,
     describe_type,
+    function_help,
     function_parameters,
     parse_command_line,
     parse_value,
     resolve_function,
+    run_callable,
     run_function,
 )
 
@@ -123,13 +125,110 @@ def test_collect_arguments_prompts_only_for_missing_required():
 
 
 def test_resolve_function_with_fallback_package():
-    assert resolve_function("os.path.join").__name__ == "join"
-    found = resolve_function("test_run_py.describe", fallback_package="tests")
+    assert resolve_function("backup_db_to_csv.backup_db_to_csv").__module__ == \
+        "sysproduction.backup_db_to_csv"
+    found = resolve_function("test_run_py.describe", fallback_package="tests",
+                             packages=("tests",))
     assert found.__module__ == "tests.test_run_py"
     with pytest.raises(UsageError, match="expected module.function"):
         resolve_function("justaname")
     with pytest.raises(UsageError, match="is not a function"):
-        resolve_function("os.path")
+        resolve_function("syscore.home")
+
+
+@pytest.mark.parametrize("spec", ["os.system", "os.path.join", "subprocess.run",
+                                  "sys.exit", "shutil.rmtree"])
+def test_only_project_functions_can_be_run(spec):
+    with pytest.raises(UsageError, match="only functions of the packages syscore"):
+        resolve_function(spec)
+
+
+def test_functions_imported_into_a_project_module_are_refused():
+    # syscore.home imports Path and os: reachable by attribute, but not systrade functions
+    with pytest.raises(UsageError, match="comes from pathlib"):
+        resolve_function("syscore.home.Path")
+
+
+def test_extra_packages_come_from_the_environment(monkeypatch):
+    with pytest.raises(UsageError):
+        resolve_function("tests.test_run_py.describe")
+    monkeypatch.setenv("SYSTRADE_RUN_PACKAGES", "tests, other")
+    assert resolve_function("tests.test_run_py.describe").__name__ == "describe"
+
+
+def blob_user(instrument_code: str, data=None) -> str:
+    return f"{instrument_code} with {data}"
+
+
+def needs_blob(data) -> str:
+    return "never"
+
+
+def test_data_is_not_a_command_line_parameter():
+    assert [p.name for p in function_parameters(blob_user)] == ["instrument_code"]
+    with pytest.raises(UsageError, match="unknown parameter --data"):
+        collect_arguments(blob_user, ["--instrument_code", "X", "--data", "x"], interactive=False)
+    asked = []
+    collect_arguments(blob_user, [], interactive=True, ask=lambda q: asked.append(q) or "X",
+                      output=io.StringIO())
+    assert asked == ["instrument_code (str): "]  # data is never prompted for
+    out, err = io.StringIO(), io.StringIO()
+    assert run_callable(blob_user, "blob_user", ["--instrument_code", "X"], stdout=out,
+                        stderr=err) == 0
+    assert out.getvalue() == "X with None\n"
+    help_out = io.StringIO()
+    run_callable(blob_user, "blob_user", ["--help"], stdout=help_out, stderr=err)
+    assert "--data" not in help_out.getvalue()
+    assert run_callable(needs_blob, "needs_blob", [], stdout=out, stderr=err) == 2
+    assert "needs data (a data blob)" in err.getvalue()
+
+
+def test_help_shows_defaults_as_typed_on_the_command_line():
+    help_text = function_help("sample", sample)
+    assert "--flag <bool> (default false)" in help_text
+    assert "(default False)" not in help_text
+
+
+class Verdict:
+    def __init__(self, ok):
+        self.ok = ok
+
+    def __str__(self):
+        return f"verdict ok={self.ok}"
+
+
+def test_exit_code_follows_the_result_and_critical_records():
+    import logging
+
+    out, err = io.StringIO(), io.StringIO()
+    assert run_callable(lambda: Verdict(True), "v", [], stdout=out, stderr=err) == 0
+    assert run_callable(lambda: Verdict(False), "v", [], stdout=out, stderr=err) == 1
+
+    def alerting():
+        logging.getLogger("systrade.test").critical("the sky fell")
+        return "done"
+
+    out = io.StringIO()
+    assert run_callable(alerting, "alerting", [], stdout=out, stderr=err) == 1
+    assert out.getvalue().splitlines()[-1] == "alerting: 1 CRITICAL alert raised (see the log)"
+
+
+def test_start_up_errors_exit_2_with_one_line():
+    from syscore.exceptions import ConfigError, StartupError
+
+    def bad_config():
+        raise ConfigError("/h/private/private_config.yaml: key 'broker': expected sim or ib")
+
+    def no_store():
+        raise StartupError("update_fx_prices cannot start: cannot reach MongoDB at x\nmore")
+
+    for function in (bad_config, no_store):
+        out, err = io.StringIO(), io.StringIO()
+        assert run_callable(function, function.__name__, [], stdout=out, stderr=err,
+                            prog="update_fx_prices") == 2
+        assert len(err.getvalue().splitlines()) == 1
+        assert err.getvalue().startswith("update_fx_prices: error: ")
+        assert "Traceback" not in err.getvalue() and out.getvalue() == ""
 
 
 class FakeTty(io.StringIO):
@@ -139,7 +238,8 @@ class FakeTty(io.StringIO):
 
 def test_run_function_in_process():
     out, err = io.StringIO(), io.StringIO()
-    code = run_function(["tests.test_run_py.describe", "--count", "1"], stdin=FakeTty("/q\n"),
+    code = run_callable(resolve_function("tests.test_run_py.describe", packages=("tests",)),
+                        "tests.test_run_py.describe", ["--count", "1"], stdin=FakeTty("/q\n"),
                         stdout=out, stderr=err)
     assert code == 0, err.getvalue()
     assert out.getvalue().startswith("destination (Path): destination=/q")

@@ -136,6 +136,8 @@ def test_unknown_instrument_prices_rejected(tmp_path, blob):
     report = import_pysystemtrade_csv(str(source), data=blob)
     assert any("unknown instrument" in r for r in report.rejected["NOTAREALTHING"])
     assert not blob.multiple_prices.has("NOTAREALTHING")
+    assert not report.ok  # the command exits 1
+    assert str(report).splitlines()[0].endswith("1 rejected")
 
 
 @pytest.mark.parametrize("content, message", [
@@ -180,6 +182,7 @@ def test_stored_series_are_not_replaced_without_overwrite(tmp_path, blob):
     (source / "adjusted_prices_csv" / "GOOD.csv").write_text("DATETIME,price\n2020-01-01 23:00:00,9.9\n")
     report = import_pysystemtrade_csv(str(source), data=blob)
     assert "already stored" in report.rejected["GOOD"][0]
+    assert "(--overwrite true replaces it)" in report.rejected["GOOD"][0]
     assert blob.adjusted_prices.read_series("GOOD").iloc[0] == 1.5
     import_pysystemtrade_csv(str(source), overwrite=True, data=blob)
     assert blob.adjusted_prices.read_series("GOOD").iloc[0] == 9.9

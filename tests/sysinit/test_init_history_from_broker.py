@@ -51,5 +51,5 @@ def test_second_run_refuses_without_overwrite(blob):
     data, _ = blob
     before = data.multiple_prices.read("CORN")
     again = init_history_from_broker("CORN", years=3, data=data)
-    assert "CORN" in again.failures and "overwrite" in again.failures["CORN"]
+    assert "CORN" in again.failures and "--overwrite true" in again.failures["CORN"]
     pd.testing.assert_frame_equal(before, data.multiple_prices.read("CORN"))

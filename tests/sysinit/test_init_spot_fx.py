@@ -59,6 +59,7 @@ def test_existing_prices_need_overwrite(configured):
     first = blob.fx_prices.read_series("EURUSD")
     again = init_spot_fx("EURUSD", start="2023-06-01", data=blob)
     assert "already has" in again.failures["EURUSD"]
+    assert "(--overwrite true replaces them)" in again.failures["EURUSD"]
     pd.testing.assert_series_equal(blob.fx_prices.read_series("EURUSD"), first)
     replaced = init_spot_fx("EURUSD", start="2023-06-01", overwrite=True, data=blob)
     assert replaced.ok
@@ -70,3 +71,13 @@ def test_no_pairs_configured_is_clear(blob):
         init_spot_fx("ALL", data=blob)
     report = init_spot_fx("EURUSD", data=blob)
     assert "no FX pair configured for 'EURUSD'" in report.failures["EURUSD"]
+
+
+def test_report_line_is_readable():
+    from sysinit.init_spot_fx import FxInit
+
+    result = FxInit("EURUSD", 3, pd.Timestamp("2024-01-01", tz="UTC"),
+                    pd.Timestamp("2024-01-03 22:00", tz="UTC"), 1.0852000000000002,
+                    [pd.Timestamp("2024-01-02", tz="UTC")])
+    assert str(result) == ("3 prices 2024-01-01 .. 2024-01-03 22:00 UTC, last 1.0852, "
+                           "1 suspected spikes (first 2024-01-02)")

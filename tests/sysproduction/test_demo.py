@@ -22,8 +22,8 @@ def test_demo_runs_end_to_end_and_resumes(systrade_home):
     result = run_demo(days=1, out=lines.append)
     text = "\n".join(lines)
     assert result.ok, result.problems
-    assert "update_multiple_adjusted_prices: 8 ok, 0 failed" in text
-    assert "update_system_backtests: 1 ok, 0 failed" in text
+    assert "update_multiple_adjusted_prices: 8 written, 0 failed" in text
+    assert "update_system_backtests: 1 done, 0 failed" in text
     assert "demo: ok" in text
     # every process ran once, in its window, and closed
     assert sorted(launch.process for launch in result.launches) == sorted(PROCESSES)

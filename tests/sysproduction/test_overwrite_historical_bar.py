@@ -74,7 +74,7 @@ def test_overwrite_hourly_bar_reports_stale_multiple_prices(blob, caplog):
     assert [(c.column, c.stored) for c in result.stale_multiple_prices] == [("PRICE", 150.0)]
     assert not result.multiple_prices_patched
     assert "still hold PRICE=150" in result.message
-    assert "build_adjusted_prices('CORN')" in result.message
+    assert "build_adjusted_prices --instrument_code CORN" in result.message
     assert blob.multiple_prices.read("CORN").loc[when, "PRICE"] == 150.0  # not changed
     overwritten = [r for r in caplog.records if "overwritten by hand" in r.getMessage()]
     assert overwritten and "'FINAL': 150.0" in overwritten[0].getMessage()
@@ -90,7 +90,7 @@ def test_patch_multiple_prices_for_the_forward_contract(blob):
     assert [c.column for c in result.stale_multiple_prices] == ["FORWARD"]
     multiple = blob.multiple_prices.read("CORN")
     assert multiple.loc[when, "FORWARD"] == 100.25 and multiple.loc[when, "PRICE"] == 150.0
-    assert "patched" in result.message and "build_adjusted_prices('CORN')" in result.message
+    assert "patched" in result.message and "build_adjusted_prices --instrument_code CORN" in result.message
 
 
 def test_hourly_bar_under_a_daily_bar_leaves_merged_and_multiple_alone(blob):

@@ -177,6 +177,11 @@ def test_spiked_contract_not_written_and_one_alert(tmp_path, clock):
     assert any(c.written for c in others)  # clean contracts were still written
     alerts = [a for a in data.alerts.all() if "CORN" in a["subject"]]
     assert len(alerts) == 1 and alerts[0]["subject"] == "Price spike in CORN"
+    assert not report.ok  # clean contracts were written, but CORN's spiked one was held back
+    assert report.summary == ("update_historical_prices: 1 held back by spikes, 0 failed, "
+                              "1 CRITICAL alert")
+    assert f"{key[0]} hourly: first spike at 2024-06-03 11:00 UTC" in alerts[0]["body"]
+    assert "Timestamp(" not in str(report) and "+00:00" not in alerts[0]["body"]
     data.close()
 
 

@@ -231,3 +231,11 @@ def test_staged_prices_left_by_a_dead_roll_are_removed_by_the_next_run(blob, mon
         np.testing.assert_array_equal(adjusted["price"].to_numpy(),
                                       expected.adjusted_prices.data.to_numpy())
         assert blob.roll_states.get("TEST") == "No_Roll"
+
+
+def test_dry_run_speaks_the_command_line(blob):
+    blob.roll_states.set("TEST", "Roll_Adjusted")
+    text = roll_adjusted_prices("TEST", confirm=False, data=blob)
+    assert "2024-03-06 23:00:01 UTC  PRICE 106 (202409)  FORWARD nan (202412)" in text
+    assert text.endswith("(not written: run again with --confirm true)")
+    assert "20240900" not in text and "confirm=" not in text and "Timestamp(" not in text

@@ -11,6 +11,7 @@ from sysbrokers.objects import AccountValue
 from syscore.config_models import SystradeConfig
 from syscore.exceptions import InvalidData, MissingData
 from syslogdiag.alerts import list_alerts
+from sysproduction.process_helpers import Outcome
 from sysproduction.update_total_capital import (
     LARGE_CHANGE_SUBJECT,
     TotalCapitalAction,
@@ -169,11 +170,14 @@ def test_large_change_is_refused_with_alert_until_confirmed(tmp_path, backend, m
             with caplog.at_level(logging.CRITICAL, logger="systrade"):
                 refused = update_total_capital(blob)
             assert refused.action is TotalCapitalAction.REFUSED
+            assert not refused.ok and refused.outcome is Outcome.REFUSED  # exit code 1
+            assert "--confirm_large_change true" in str(refused)
             assert refused.pandl == 15_000.0 and refused.state.total_capital == 100_000.0
             pd.testing.assert_frame_equal(blob.capital.total_capital(), before)
         alerts = capital_alerts(blob)
         assert len(alerts) == 2 and refused.alert_id == alerts[-1]["alert_id"]
-        assert "15.0%" in alerts[0]["body"] and "--confirm_large_change" in alerts[0]["body"]
+        assert "15.0%" in alerts[0]["body"]
+        assert "--confirm_large_change true" in alerts[0]["body"]
         assert any(r.levelno == logging.CRITICAL and LARGE_CHANGE_SUBJECT in r.getMessage()
                    for r in caplog.records)
 
