@@ -63,6 +63,13 @@ class RunOutcome:
     def ok(self) -> bool:
         return not self.refused_running and not self.failures
 
+    def __str__(self) -> str:
+        if not self.started:
+            return f"{self.name}: not started: {self.reason}"
+        runs = ", ".join(f"{m} x{n}" for m, n in self.executions.items()) or "no methods"
+        failed = f"; failed: {', '.join(self.failures)}" if self.failures else ""
+        return f"{self.name}: {self.reason} ({runs}){failed}"
+
 
 class ProcessRunner:
     """One launch of one process (see module docstring)."""

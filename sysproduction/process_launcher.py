@@ -89,10 +89,5 @@ def launch_main(process_name: str) -> None:
     except SystradeError as exc:  # configuration or store unusable: one line, no traceback
         sys.stderr.write(f"{process_name}: {exc}\n")
         raise SystemExit(2) from None
-    if not outcome.started:
-        print(f"{process_name}: not started: {outcome.reason}")
-    else:
-        runs = ", ".join(f"{m} x{n}" for m, n in outcome.executions.items()) or "no methods"
-        failed = f"; failed: {', '.join(outcome.failures)}" if outcome.failures else ""
-        print(f"{process_name}: {outcome.reason} ({runs}){failed}")
+    print(outcome)
     raise SystemExit(0 if outcome.ok else 1)

@@ -1,14 +1,16 @@
-"""Run a ``run_*`` process: its configured methods, once each, in order.
+"""Run a ``run_*`` process.
+
+The ``run_*`` console scripts (``run_systems``, ...) launch the process under process control
+(:mod:`sysproduction.process_launcher`): window, status, previous process, method timers.
+``run_process`` below is the single pass for running a process's methods by hand, now:
 
 ``run_process("run_systems")`` reads ``process_configuration.run_systems.methods`` from the
-control config and calls each method's top-level function with a shared data blob; a method
-that fails is logged and alerted and the others still run. This is a single pass for cron or
-by hand. It does not yet wait for the process's window, its GO/STOP/PAUSE status or its
-previous process, nor repeat methods by ``frequency``: that is the process-control layer
-(``syscontrol``), still to come.
+control config and calls each method's top-level function (with its ``arguments``) once, with a
+shared data blob; a method that fails is logged and alerted and the others still run. It
+ignores the window, the status and the timers.
 
-    python run.py sysproduction.run_process.run_process --process_name run_systems
-    run_systems            # console script, same thing
+    run_systems            # under process control
+    python run.py sysproduction.run_process.run_process --process_name run_systems   # now
 """
 from __future__ import annotations
 
@@ -73,14 +75,17 @@ def run_process(process_name: str, data: DataBlob | None = None) -> ProcessRepor
 
 
 def process_function(name: str):
-    """``run_process(name)`` as a function of the data blob alone (no command-line
-    parameters): what a ``run_*`` console script runs."""
+    """The ``run_*`` console script's work: launch ``name`` under process control (it waits
+    for its window, status and previous process; see :mod:`sysproduction.process_launcher`),
+    as a function of the data blob alone (no command-line parameters)."""
 
-    def process(data: DataBlob | None = None) -> ProcessReport:
-        return run_process(name, data=data)
+    def process(data: DataBlob | None = None):
+        from sysproduction.process_launcher import launch_process
+
+        return launch_process(name, data=data)
 
     process.__name__ = process.__qualname__ = name
-    process.__doc__ = (f"Run every method of the {name} process once (control config "
+    process.__doc__ = (f"Launch the {name} process under process control (control config "
                        f"process_configuration.{name}); takes no parameters.")
     return process
 

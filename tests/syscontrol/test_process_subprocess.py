@@ -128,3 +128,30 @@ def test_sigkill_is_detected_as_crash(home, tmp_path):
     relaunch = launch(home)
     out, err = relaunch.communicate(timeout=120)
     assert relaunch.returncode == 0, err
+
+
+def test_run_console_script_goes_through_process_control(home):
+    """``run_cleaners`` (a console script) waits for nothing in an all-day window, runs each
+    method once, and with status STOP does not start."""
+    (home / "private").mkdir(parents=True, exist_ok=True)
+    (home / "private" / "private_control_config.yaml").write_text(yaml.safe_dump(
+        {"process_configuration": {"run_cleaners": {
+            "start_time": "00:00", "end_time": "00:00", "run_on_weekends": True}}}))
+    script = ("import sys; sys.argv[0] = 'run_cleaners'; from sysproduction.run_process "
+              "import run_cleaners; sys.exit(run_cleaners())")
+    env = {**os.environ, "SYSTRADE_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == (
+        "run_cleaners: all methods done (clean_truncate_backtest_states x1, "
+        "clean_truncate_log_files x1)")
+    data, control = control_of(home)
+    assert control.record("run_cleaners").run_state is RunState.FINISHED
+    control.set_status("run_cleaners", ProcessStatus.STOP)
+    data.close()
+    stopped = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert stopped.returncode == 0
+    assert stopped.stdout.strip().splitlines()[-1] == (
+        "run_cleaners: not started: run_cleaners has status STOP")
