@@ -298,7 +298,7 @@ def test_bad_timeseries_file_is_refused_before_anything_is_written(backup_copy, 
     else:
         path = generic
         path.unlink()
-        expected = [str(path), "not found"]
+        expected = [str(path), "file missing"]
     with pytest.raises(InvalidData) as info:
         restore_db_from_csv(str(out), data=sqlite_blob)
     for text in expected:
