@@ -14,6 +14,7 @@ import pytest
 from syscore.config_models import SystradeConfig
 from syscore.exceptions import ExistingData, InvalidData, StoreError
 from sysdata.data_blob import DataBlob
+from sysdata.owned_dirs import OWNER_FILE, NotOwnedDirectory
 from sysproduction.backup_state_store import (
     backup_state_store,
     export_state_json,
@@ -213,3 +214,56 @@ def test_ledger_survives_backup_and_restore(tmp_path, blob):
         assert fresh.positions.get_strategy_position("trend", "CORN") == 3
     finally:
         fresh.close()
+
+
+# state backups replace only what they wrote --------------------------------------------------
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_state_export_refuses_a_user_folder_and_replaces_its_own(tmp_path, blob):
+    fill(blob)
+    folder = tmp_path / "mine"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "notes.txt").write_text("mine")
+    (folder / "sub" / "x.jsonl").write_text("{}\n")
+    before = _tree(folder)
+    with pytest.raises(NotOwnedDirectory, match="not a systrade state-store export"):
+        export_state_json(blob.state, folder)
+    assert _tree(folder) == before
+    assert not (tmp_path / "mine.partial").exists() and not (tmp_path / "mine.old").exists()
+    # its own earlier export (and one written before ownership marks) is replaced
+    export = export_state_json(blob.state, tmp_path / "export")
+    blob.state.put("notes", "b", {"v": 2})
+    export_state_json(blob.state, export)
+    assert "b" in (export / "notes.jsonl").read_text()
+    (export / OWNER_FILE).unlink()
+    export_state_json(blob.state, export)
+    assert (export / OWNER_FILE).is_file()
+
+
+def test_sqlite_state_backup_never_overwrites_a_file_it_did_not_write(tmp_path):
+    data = make_blob(tmp_path / "home")  # FixedClock: 2024-01-02 12:00 UTC
+    try:
+        fill(data)
+        directory = tmp_path / "sb"
+        directory.mkdir()
+        user_file = directory / "state_20240102_120000.sqlite"
+        user_file.write_bytes(b"my spreadsheet")
+        with pytest.raises(NotOwnedDirectory, match="not a systrade state backup"):
+            backup_state_store(str(directory), data=data)
+        assert user_file.read_bytes() == b"my spreadsheet"
+        user_file.unlink()
+        first = backup_state_store(str(directory), data=data)
+        data.state.put("notes", "b", {"v": 2})
+        assert backup_state_store(str(directory), data=data) == first  # its own: replaced
+        assert not Path(first + ".partial").exists()
+        fresh = make_blob(tmp_path / "fresh")
+        try:
+            restore_state_store(first, data=fresh)
+            assert fresh.state.get("notes", "b") == {"v": 2}
+        finally:
+            fresh.close()
+    finally:
+        data.close()
