@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlparse
 import yaml
 
 from syscore.exceptions import InvalidData, StoreError
+from sysdata import owned_dirs
 from sysdata.backup import (
     COUNTERS_FILE,
     RESTORE_MARKER,
@@ -36,7 +37,6 @@ from sysdata.backup import (
     wipe_state,
     write_state_snapshot,
 )
-from sysdata import owned_dirs
 from sysdata.data_blob import DataBlob
 from sysdata.owned_dirs import DirectoryKind, NotOwnedDirectory, sibling
 from sysdata.state.base import Put, StateStore, check_key, check_name, encode_doc
