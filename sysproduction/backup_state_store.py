@@ -60,21 +60,24 @@ def _is_legacy_state_export(directory: Path) -> bool:
                for p in directory.iterdir())
 
 
+EXPORT_MANIFEST = "MANIFEST.json"
 STATE_EXPORT = DirectoryKind("state_export", "a systrade state-store export",
                              legacy=_is_legacy_state_export)
 
 
 def export_state_json(store: StateStore, directory: Path) -> Path:
     """Write one snapshot of the store (every record and counter) as JSON lines into
-    ``directory``; written to ``<directory>.partial`` first and renamed when complete.
-    ``directory`` may only be absent, empty or an earlier state export (anything else is
+    ``directory`` with a ``MANIFEST.json`` of record counts per collection; written to
+    ``<directory>.partial`` first and renamed when complete. ``directory`` may only be absent, empty or an earlier state export (anything else is
     refused before anything is written)."""
     directory = owned_dirs.absolute(directory)
     owned_dirs.recover_interrupted_swap(directory, STATE_EXPORT)
     owned_dirs.check_replaceable(directory, STATE_EXPORT)
     dump, counters = store.snapshot()
     partial = owned_dirs.start_partial(directory, STATE_EXPORT)
-    write_state_snapshot(dump, counters, partial)
+    counts = write_state_snapshot(dump, counters, partial)
+    (partial / EXPORT_MANIFEST).write_text(json.dumps(
+        {"format": "systrade_state_export", "counts": counts}, indent=1, sort_keys=True))
     return owned_dirs.swap_into_place(partial, directory, STATE_EXPORT)
 
 
@@ -217,8 +220,40 @@ def read_state_backup(path: Path) -> tuple[list[Put], dict[str, int]]:
     if path.is_dir():
         if not (path / COUNTERS_FILE).is_file() and any(path.rglob("*.bson")):
             raise InvalidData(f"{path} is a mongodump; restore it with mongorestore")
-        return read_state_directory(path)
+        records = read_state_directory(path)
+        _check_export_manifest(path, records[0])
+        return records
     raise InvalidData(f"{path}: no such state backup")
+
+
+def _check_export_manifest(directory: Path, records: list[Put]) -> None:
+    """A JSON export's ``MANIFEST.json`` (absent in exports written before it existed): every
+    collection it lists has that many records, and no other collection file is present."""
+    path = directory / EXPORT_MANIFEST
+    if not path.exists():
+        log.warning("%s has no %s (an older export): its record counts cannot be checked",
+                    directory, EXPORT_MANIFEST)
+        return
+    try:
+        manifest = json.loads(path.read_text())
+        counts = manifest["counts"]
+        if not isinstance(counts, dict):
+            raise TypeError
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError):
+        raise InvalidData(f"{path}: not a state export manifest") from None
+    found: dict[str, int] = {}
+    for record in records:
+        found[record.collection] = found.get(record.collection, 0) + 1
+    for file in sorted(directory.glob("*.jsonl")):
+        if file.stem not in counts:
+            raise InvalidData(f"{file}: not listed in the manifest {path}")
+    for collection, expected in sorted(counts.items()):
+        file = directory / f"{collection}.jsonl"
+        if not file.is_file():
+            raise InvalidData(f"{file}: file missing (listed in the manifest)")
+        if found.get(collection, 0) != expected:
+            raise InvalidData(f"{file}: {found.get(collection, 0)} records, the manifest says "
+                              f"{expected}: the file is cut short or damaged")
 
 
 def state_store_is_empty(store: StateStore) -> bool:

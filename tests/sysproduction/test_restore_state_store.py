@@ -238,7 +238,8 @@ def test_state_export_refuses_a_user_folder_and_replaces_its_own(tmp_path, blob)
     blob.state.put("notes", "b", {"v": 2})
     export_state_json(blob.state, export)
     assert "b" in (export / "notes.jsonl").read_text()
-    (export / OWNER_FILE).unlink()
+    (export / OWNER_FILE).unlink()  # as exports written before marks and manifests were
+    (export / "MANIFEST.json").unlink()
     export_state_json(blob.state, export)
     assert (export / OWNER_FILE).is_file()
 
@@ -267,3 +268,46 @@ def test_sqlite_state_backup_never_overwrites_a_file_it_did_not_write(tmp_path):
             fresh.close()
     finally:
         data.close()
+
+
+def test_json_export_cut_short_or_missing_a_file_is_refused(tmp_path, blob):
+    fill(blob)
+    blob.state.put("notes", "b", {"v": 2})
+    export = export_state_json(blob.state, tmp_path / "export")
+    notes = export / "notes.jsonl"
+    lines = notes.read_text().splitlines(keepends=True)
+    fresh = make_blob(tmp_path / "fresh")
+    try:
+        notes.write_text(lines[0])  # cut at a line end: still valid JSON lines
+        with pytest.raises(InvalidData, match=r"notes\.jsonl: 1 records, the manifest says 2"):
+            restore_state_store(str(export), data=fresh)
+        notes.unlink()
+        with pytest.raises(InvalidData, match=r"notes\.jsonl: file missing"):
+            restore_state_store(str(export), data=fresh)
+        assert fresh.state.collections() == [] and fresh.state.counters() == {}
+        notes.write_text("".join(lines))
+        restore_state_store(str(export), data=fresh)
+        assert fresh.state.get("notes", "b") == {"v": 2}
+    finally:
+        fresh.close()
+
+
+def test_sqlite_state_backup_cut_short_is_refused(tmp_path):
+    """A guard (this held before too): a SQLite state file cut short is refused, nothing
+    written."""
+    data = make_blob(tmp_path / "home")
+    try:
+        for i in range(200):
+            data.state.put("notes", f"k{i:04d}", {"text": "x" * 200})
+        path = Path(backup_state_store(str(tmp_path / "sb"), data=data))
+    finally:
+        data.close()
+    cut = tmp_path / "cut.sqlite"
+    cut.write_bytes(path.read_bytes()[:path.stat().st_size // 2])
+    fresh = make_blob(tmp_path / "fresh")
+    try:
+        with pytest.raises(InvalidData, match="cut.sqlite"):
+            restore_state_store(str(cut), data=fresh)
+        assert fresh.state.collections() == []
+    finally:
+        fresh.close()
