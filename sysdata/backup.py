@@ -117,7 +117,21 @@ def _is_legacy_csv_backup(directory: Path) -> bool:
     return isinstance(manifest, dict) and {"created", "counts"} <= set(manifest)
 
 
-CSV_BACKUP = DirectoryKind("csv_backup", "a systrade CSV backup", legacy=_is_legacy_csv_backup)
+def _csv_backup_files(directory: Path) -> set[str] | None:
+    """The files a CSV backup wrote, from its manifest (None for a backup from before manifest
+    format 2, or without a readable manifest)."""
+    try:
+        manifest = json.loads((directory / MANIFEST_FILE).read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict):
+        return None
+    return set(files) | {MANIFEST_FILE}
+
+
+CSV_BACKUP = DirectoryKind("csv_backup", "a systrade CSV backup", legacy=_is_legacy_csv_backup,
+                           contents=_csv_backup_files)
 
 
 def _old(destination: Path) -> Path:

@@ -2,7 +2,8 @@
 
 The rule, for every command that replaces or deletes a directory (CSV backups, state exports,
 saved backtest states and their clean-up): a directory may be replaced or deleted only when it is
-empty or carries the ownership mark of the kind of directory the command writes. Anything else --
+empty or carries the ownership mark of the kind of directory the command writes (and, where its
+manifest lists its files, holds nothing else). Anything else --
 a user's folder, ``~``, the systrade home, a backup of another kind -- is refused with
 :class:`NotOwnedDirectory` and left exactly as it was.
 
@@ -41,11 +42,15 @@ class DirectoryKind:
     """A kind of directory systrade writes and may later replace or delete.
 
     ``name`` is stored in the mark; ``description`` is what an operator reads (``"a systrade CSV
-    backup"``); ``legacy`` recognises directories of this kind written before marks existed."""
+    backup"``); ``legacy`` recognises directories of this kind written before marks existed;
+    ``contents`` (optional) returns the relative paths (POSIX) of every file such a directory
+    wrote, from its own manifest, or None when it cannot tell (e.g. a ``.partial``): a file
+    beyond those is someone else's, and the directory is then not replaced."""
 
     name: str
     description: str
     legacy: Callable[[Path], bool] | None = None
+    contents: Callable[[Path], set[str] | None] | None = None
 
 
 def sibling(path: Path, suffix: str) -> Path:
@@ -85,6 +90,19 @@ def is_owned(directory: Path, kind: DirectoryKind) -> bool:
     return False
 
 
+def foreign_files(directory: Path, kind: DirectoryKind) -> list[str]:
+    """Files in an owned ``directory`` that ``kind.contents`` says it did not write (the mark
+    and anything the kind cannot account for), sorted; empty when it cannot tell."""
+    if kind.contents is None:
+        return []
+    expected = kind.contents(directory)
+    if expected is None:
+        return []
+    expected = set(expected) | {OWNER_FILE}
+    return sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*")
+                  if not p.is_dir() and p.relative_to(directory).as_posix() not in expected)
+
+
 def _is_empty_directory(path: Path) -> bool:
     return path.is_dir() and not path.is_symlink() and not any(path.iterdir())
 
@@ -101,14 +119,26 @@ def _refusal(path: Path, kind: DirectoryKind, verb: str) -> NotOwnedDirectory:
         "destination, or move it away yourself")
 
 
+def _check_nothing_foreign(path: Path, kind: DirectoryKind, verb: str) -> None:
+    extra = foreign_files(path, kind)
+    if extra:
+        more = f" and {len(extra) - 1} more" if len(extra) > 1 else ""
+        raise NotOwnedDirectory(
+            f"{path} is {kind.description} but also holds files it did not write "
+            f"({extra[0]}{more}); refusing to {verb} it: nothing was changed. Move those files "
+            "out first")
+
+
 def check_replaceable(target: Path, kind: DirectoryKind) -> None:
     """Raise :class:`NotOwnedDirectory` unless ``target`` does not exist, is an empty directory,
-    or is a directory of ``kind``."""
+    or is a directory of ``kind`` holding only files it wrote."""
     if not target.exists() and not target.is_symlink():
         return
-    if _is_empty_directory(target) or is_owned(target, kind):
+    if _is_empty_directory(target):
         return
-    raise _refusal(target, kind, "replace")
+    if not is_owned(target, kind):
+        raise _refusal(target, kind, "replace")
+    _check_nothing_foreign(target, kind, "replace")
 
 
 def remove_owned(path: Path, kind: DirectoryKind) -> None:
@@ -121,6 +151,7 @@ def remove_owned(path: Path, kind: DirectoryKind) -> None:
         return
     if not is_owned(path, kind):
         raise _refusal(path, kind, "delete")
+    _check_nothing_foreign(path, kind, "delete")
     shutil.rmtree(path)
 
 

@@ -60,9 +60,20 @@ def _is_legacy_state_export(directory: Path) -> bool:
                for p in directory.iterdir())
 
 
+def _state_export_files(directory: Path) -> set[str] | None:
+    """The files a state export wrote, from its manifest (None without one)."""
+    try:
+        counts = json.loads((directory / EXPORT_MANIFEST).read_text())["counts"]
+    except (OSError, ValueError, UnicodeDecodeError, KeyError, TypeError):
+        return None
+    if not isinstance(counts, dict):
+        return None
+    return {f"{name}.jsonl" for name in counts} | {COUNTERS_FILE, EXPORT_MANIFEST}
+
+
 EXPORT_MANIFEST = "MANIFEST.json"
 STATE_EXPORT = DirectoryKind("state_export", "a systrade state-store export",
-                             legacy=_is_legacy_state_export)
+                             legacy=_is_legacy_state_export, contents=_state_export_files)
 
 
 def export_state_json(store: StateStore, directory: Path) -> Path:

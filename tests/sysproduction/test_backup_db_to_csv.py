@@ -499,3 +499,17 @@ def test_restore_brings_the_private_config_back_and_never_overwrites_without_the
         assert (other_home / "private" / "private_config.yaml").read_text() == PRIVATE
     finally:
         other.close()
+
+
+def test_backup_refuses_its_own_earlier_backup_once_someone_put_files_in_it(tmp_path, blob):
+    """``backup_state_store`` pointed at the CSV backup folder, or a user's note kept there: the
+    next CSV backup would delete them, so it refuses and leaves them."""
+    out = tmp_path / "backup"
+    backup_db_to_csv(str(out), data=blob)
+    (out / "state_20240102_120000.sqlite").write_bytes(b"someone else's")
+    (out / "fx_prices_csv").mkdir(exist_ok=True)
+    (out / "fx_prices_csv" / "README.txt").write_text("note")
+    before = tree(out)
+    with pytest.raises(NotOwnedDirectory, match="holds files it did not write"):
+        backup_db_to_csv(str(out), data=blob)
+    assert tree(out) == before
