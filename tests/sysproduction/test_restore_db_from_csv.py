@@ -76,6 +76,7 @@ EUR,EUR,GLOBEX,NA,NA,1,FALSE
 GBPUSD,GBP,USD,NO
 """,
 }
+PRIVATE_CONFIG = "ib:\n  account: U7654321\n"
 PRICE_FILES = [name for name in FILES if not name.startswith(("csvconfig", "sysbrokers"))]
 
 
@@ -152,6 +153,8 @@ def made_backup(tmp_path_factory):
     data = make_blob(root / "home")
     try:
         populate(data, build_source(root / "pysystemtrade"))
+        (data.home / "private").mkdir(parents=True, exist_ok=True)
+        (data.home / "private" / "private_config.yaml").write_text(PRIVATE_CONFIG)
         backup_db_to_csv(str(root / "backup"), data=data)
     finally:
         data.close()
@@ -435,9 +438,11 @@ def test_damaged_backup_is_refused_and_nothing_is_written(backup_copy, sqlite_bl
         assert fragment in message, message
     assert stores_are_empty(sqlite_blob)
     assert sqlite_blob.state.collections() == [] and sqlite_blob.state.counters() == {}
+    assert not (sqlite_blob.home / "private" / "private_config.yaml").exists()
 
 
 def test_the_undamaged_copy_restores(backup_copy, sqlite_blob):
     """The damage cases above start from a backup that restores cleanly."""
     restore_db_from_csv(str(backup_copy), data=sqlite_blob)
     assert sqlite_blob.fx_prices.read_series("GBPUSD").iloc[-1] == 1.26945
+    assert (sqlite_blob.home / "private" / "private_config.yaml").read_text() == PRIVATE_CONFIG
