@@ -13,7 +13,8 @@ A backup directory holds:
   consistent copy). The ``csvconfig/`` and ``sysbrokers_IB/`` files come from the same snapshot;
 - ``private/``: a copy of ``$SYSTRADE_HOME/private`` (the private config: **it holds secrets**);
 - ``MANIFEST.json``: when, from which stores (credentials redacted), and every file with its
-  data rows (series) or records (state files), and the series that could not be backed up.
+  data rows (series), records (state files) or size in bytes (any other file), and the series
+  that could not be backed up.
 
 ``destination`` may only be absent, empty or an earlier systrade CSV backup (see
 :mod:`sysdata.owned_dirs`): any other folder is refused before anything is read or written. The
@@ -319,8 +320,8 @@ def backup_to_csv(data: DataBlob, destination: Path) -> dict[str, Any]:
     # every file of the backup, with its data rows (series) or records (state)
     files: dict[str, dict[str, int]] = {}
     for path in sorted(partial.rglob("*")):
-        if path.is_file() and path.name != OWNER_FILE:
-            files[path.relative_to(partial).as_posix()] = {}
+        if path.is_file() and path.name != OWNER_FILE:  # config files, schema, counters
+            files[path.relative_to(partial).as_posix()] = {"bytes": path.stat().st_size}
     for relative, n in rows.items():
         files[relative] = {"rows": n}
     for name, n in state_counts.items():
@@ -598,6 +599,8 @@ def check_backup(source: Path, accept_incomplete: bool = False) -> CheckedBackup
                 raise InvalidData(f"{path}: file missing (listed in the manifest)")
             if "rows" in entry:
                 found_rows[name] = (count_csv_rows(path), entry["rows"])
+            if "bytes" in entry:
+                _check_count(path, path.stat().st_size, entry["bytes"], "bytes")
 
     series = list_series_files(source)
     for item in series:
