@@ -583,7 +583,8 @@ def check_backup(source: Path, accept_incomplete: bool = False) -> CheckedBackup
     listed = manifest.get("files")
     if listed is not None and not isinstance(listed, dict):
         raise InvalidData(f"{manifest_path}: files: expected an object of file -> counts")
-    found_rows: dict[str, tuple[int, int]] = {}
+    found_rows: dict[str, tuple[int, int]] = {}  # checked after the line-level checks
+    found_bytes: dict[str, tuple[int, int]] = {}  # checked after the content checks
     if listed is not None:
         for name in sorted(listed):
             entry = _manifest_entry(manifest_path, name, listed[name])
@@ -600,7 +601,7 @@ def check_backup(source: Path, accept_incomplete: bool = False) -> CheckedBackup
             if "rows" in entry:
                 found_rows[name] = (count_csv_rows(path), entry["rows"])
             if "bytes" in entry:
-                _check_count(path, path.stat().st_size, entry["bytes"], "bytes")
+                found_bytes[name] = (path.stat().st_size, entry["bytes"])
 
     series = list_series_files(source)
     for item in series:
@@ -627,6 +628,8 @@ def check_backup(source: Path, accept_incomplete: bool = False) -> CheckedBackup
                              entry["records"], "records")
     else:
         _check_legacy_counts(source, manifest, series, by_collection)
+    for name, (found, expected) in sorted(found_bytes.items()):
+        _check_count(source / name, found, expected, "bytes")
     private = sorted(name for name in (listed or {}) if name.startswith(f"{PRIVATE_DIR}/"))
     return CheckedBackup(manifest, series, records, counters, private)
 
