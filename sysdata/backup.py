@@ -447,8 +447,8 @@ def check_series_values(frame: pd.DataFrame, path: Path, positive: bool = False)
         if bad.any():
             row = int(bad.nonzero()[0][0])
             value = array[row]
-            reason = "is not a finite number" if np.isinf(value) else "is not > 0 (an FX rate)"
-            raise InvalidData(f"{path}: line {row + 2}: column {column}: {value!r} {reason}")
+            reason = "is not finite" if np.isinf(value) else "is not a positive FX rate"
+            raise InvalidData(f"{path}: line {row + 2}: column {column}: value {value!r} {reason}")
 
 
 def _check_symbol(symbol: str, path: Path) -> None:
