@@ -11,15 +11,21 @@ A backup directory holds:
   for every state collection, taken from one :meth:`StateStore.snapshot` (SQLite: one read
   transaction, so a consistent copy; MongoDB: collection by collection, so pause writers for a
   consistent copy). The ``csvconfig/`` and ``sysbrokers_IB/`` files come from the same snapshot;
-- ``MANIFEST.json``: when, from which stores (credentials redacted), and counts.
+- ``private/``: a copy of ``$SYSTRADE_HOME/private`` (the private config: **it holds secrets**);
+- ``MANIFEST.json``: when, from which stores (credentials redacted), and every file with its
+  data rows (series), records (state files) or size in bytes (any other file), and the series
+  that could not be backed up.
 
-The backup is written to ``<destination>.partial`` and swapped in at the end (``destination`` ->
+``destination`` may only be absent, empty or an earlier systrade CSV backup (see
+:mod:`sysdata.owned_dirs`): any other folder is refused before anything is read or written. The
+backup is written to ``<destination>.partial`` and swapped in at the end (``destination`` ->
 ``<destination>.old``, ``.partial`` -> ``destination``, ``.old`` deleted). If a process died
 between the two renames, the next backup first puts ``.old`` back, so there is always a complete
 previous backup at ``destination``.
 
-Restoring reads and validates everything first (every state record as the store would check it,
-every time-series file), then writes. While it writes, a marker document in the state collection
+Restoring checks the backup against its manifest and validates everything first (every file
+present, row and record counts, every state record as the store would check it, every number
+finite), then writes. While it writes, a marker document in the state collection
 ``_restore`` records that a restore is in progress: a restore interrupted part-way can simply be
 run again (the stores are wiped and the restore starts over), and backups refuse to run until it
 has finished. Values and timestamps are bit-identical (floats use round-trip repr; naive
@@ -27,6 +33,8 @@ timestamps are UTC).
 """
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 import math
@@ -37,15 +45,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from syscore.dates import iso_utc
 from syscore.exceptions import ExistingData, InvalidData, StoreError
+from sysdata import owned_dirs
 from sysdata.broker_config import FX_CONFIG, IB_FUTURES_CONFIG, FxPairConfig, IBFuturesConfig
 from sysdata.csv import pysystemtrade_layout as layout
 from sysdata.csv.timeseries_csv import read_timeseries_csv, write_timeseries_csv
 from sysdata.data_blob import DataBlob
 from sysdata.instruments import INSTRUMENTS, ROLL_PARAMETERS
+from sysdata.owned_dirs import OWNER_FILE, DirectoryKind, sibling
 from sysdata.state.base import Delete, Put, StateStore, check_key, check_name, encode_doc
 from sysdata.state.mongo_store import redact_url
 from sysdata.timeseries.arctic_store import normalise_frame
@@ -64,6 +75,9 @@ TIMESERIES_DIR = "timeseries"
 SCHEMA_FILE = "_schema.json"
 COUNTERS_FILE = "_counters.json"
 MANIFEST_FILE = "MANIFEST.json"
+MANIFEST_FORMAT = "systrade_csv_backup"
+MANIFEST_VERSION = 2
+PRIVATE_DIR = "private"
 BATCH = 500
 
 # the restore-in-progress marker: one document in its own state collection, never backed up and
@@ -91,21 +105,45 @@ def redact_store_uri(uri: str | None) -> str | None:
 
 
 # backup ---------------------------------------------------------------------------------------
+def _is_legacy_csv_backup(directory: Path) -> bool:
+    """A CSV backup written before ownership marks: its ``MANIFEST.json`` is an object with
+    ``created`` and ``counts``."""
+    path = directory / MANIFEST_FILE
+    if not path.is_file():
+        return False
+    try:
+        manifest = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(manifest, dict) and {"created", "counts"} <= set(manifest)
+
+
+def _csv_backup_files(directory: Path) -> set[str] | None:
+    """The files a CSV backup wrote, from its manifest (None for a backup from before manifest
+    format 2, or without a readable manifest)."""
+    try:
+        manifest = json.loads((directory / MANIFEST_FILE).read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict):
+        return None
+    return set(files) | {MANIFEST_FILE}
+
+
+CSV_BACKUP = DirectoryKind("csv_backup", "a systrade CSV backup", legacy=_is_legacy_csv_backup,
+                           contents=_csv_backup_files)
+
+
 def _old(destination: Path) -> Path:
-    return destination.with_name(destination.name + ".old")
+    return sibling(destination, ".old")
 
 
 def recover_interrupted_swap(destination: Path) -> None:
     """If a backup died between moving ``destination`` to ``.old`` and moving ``.partial`` into
-    place, put ``.old`` back; if it died after both renames, delete the leftover ``.old``."""
-    old = _old(destination)
-    if not old.exists():
-        return
-    if destination.exists():
-        shutil.rmtree(old)
-    else:
-        old.rename(destination)
-        log.warning("previous backup restored from %s (an earlier backup was interrupted)", old)
+    place, put ``.old`` back; if it died after both renames, delete the leftover ``.old`` (only
+    ever a CSV backup: see :mod:`sysdata.owned_dirs`)."""
+    owned_dirs.recover_interrupted_swap(destination, CSV_BACKUP)
 
 
 def restore_in_progress(store: StateStore) -> dict[str, Any] | None:
@@ -167,45 +205,91 @@ def _decode_text_columns(frame: pd.DataFrame, text_columns: list[str], path: Pat
     return frame
 
 
-def backup_to_csv(data: DataBlob, destination: Path) -> dict[str, Any]:
-    """Write every time series and state collection under ``destination``; returns the manifest.
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
-    The state part is one :meth:`StateStore.snapshot`. Time series are read one by one
-    (ArcticDB has no isolation), so a series being rewritten at the same time may be copied from
-    just before or just after that write. Refuses (:class:`StoreError`) while a restore is
-    unfinished.
+
+def _backup_series(data: DataBlob, library: str, symbol: str, partial: Path,
+                   schema: dict[str, dict[str, Any]]) -> tuple[str, int]:
+    """Write one series into the backup; returns (relative path, data rows)."""
+    frame = data.timeseries.read(library, symbol)
+    if library in PYSYSTEMTRADE_LIBRARIES:
+        directory, writer, _ = PYSYSTEMTRADE_LIBRARIES[library]
+        relative = f"{directory}/{symbol}.csv"
+        writer(frame, partial / relative)
+        return relative, len(frame)
+    text_columns = [c for c in frame.columns if frame[c].dtype == object]
+    out = frame.copy()
+    for column in text_columns:
+        out[column] = out[column].map(_encode_text)
+    relative = f"{TIMESERIES_DIR}/{library}/{symbol}.csv"
+    write_timeseries_csv(out, partial / relative, "DATETIME")
+    schema.setdefault(library, {})[symbol] = {
+        "columns": list(frame.columns),
+        "text_columns": text_columns,
+        "text_encoding": "json",
+    }
+    return relative, len(frame)
+
+
+def _backup_private_config(home: Path, partial: Path) -> list[str]:
+    """Copy every regular file of ``<home>/private`` into ``private/`` of the backup (mode
+    0600, folder 0700: it holds secrets); returns their paths relative to the backup."""
+    source = home / PRIVATE_DIR
+    if not source.is_dir():
+        return []
+    copied = []
+    for path in sorted(source.rglob("*")):
+        if not path.is_file():
+            continue
+        relative = f"{PRIVATE_DIR}/{path.relative_to(source).as_posix()}"
+        target = partial / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (partial / PRIVATE_DIR).chmod(0o700)
+        shutil.copyfile(path, target)
+        target.chmod(0o600)
+        copied.append(relative)
+    return copied
+
+
+def backup_to_csv(data: DataBlob, destination: Path) -> dict[str, Any]:
+    """Write every time series and state collection, and the private config, under
+    ``destination``; returns the manifest.
+
+    ``destination`` may only be absent, an empty folder or an earlier systrade CSV backup:
+    anything else is refused (:class:`~sysdata.owned_dirs.NotOwnedDirectory`) before anything
+    is read or written. The state part is one :meth:`StateStore.snapshot`. Time series are read
+    one by one (ArcticDB has no isolation), so a series being rewritten at the same time may be
+    copied from just before or just after that write. A series that cannot be backed up is
+    listed under ``failed`` in the manifest and the others are still written: the caller must
+    report it. Refuses (:class:`StoreError`) while a restore is unfinished.
     """
-    destination = Path(destination).expanduser()
+    destination = owned_dirs.absolute(destination)
     recover_interrupted_swap(destination)
-    partial = destination.with_name(destination.name + ".partial")
-    if partial.exists():
-        shutil.rmtree(partial)
+    owned_dirs.check_replaceable(destination, CSV_BACKUP)
 
     dump, counters = data.state.snapshot()
     _refuse_during_restore(dump.get(RESTORE_MARKER, {}).get(RESTORE_MARKER_KEY))
 
-    partial.mkdir(parents=True)
+    partial = owned_dirs.start_partial(destination, CSV_BACKUP)
     counts: dict[str, int] = {}
     schema: dict[str, dict[str, Any]] = {}
+    rows: dict[str, int] = {}
+    failed: dict[str, str] = {}
     for library in data.timeseries.libraries():
         symbols = data.timeseries.symbols(library)
-        counts[f"timeseries/{library}"] = len(symbols)
+        written = 0
         for symbol in symbols:
-            frame = data.timeseries.read(library, symbol)
-            if library in PYSYSTEMTRADE_LIBRARIES:
-                directory, writer, _ = PYSYSTEMTRADE_LIBRARIES[library]
-                writer(frame, partial / directory / f"{symbol}.csv")
+            try:
+                relative, n = _backup_series(data, library, symbol, partial, schema)
+            except Exception as exc:  # one bad series must not stop the others
+                failed[f"{library}/{symbol}"] = _one_line(exc)
+                log.exception("backup of time series %s/%s failed", library, symbol)
                 continue
-            text_columns = [c for c in frame.columns if frame[c].dtype == object]
-            out = frame.copy()
-            for column in text_columns:
-                out[column] = out[column].map(_encode_text)
-            write_timeseries_csv(out, partial / TIMESERIES_DIR / library / f"{symbol}.csv", "DATETIME")
-            schema.setdefault(library, {})[symbol] = {
-                "columns": list(frame.columns),
-                "text_columns": text_columns,
-                "text_encoding": "json",
-            }
+            rows[relative] = n
+            written += 1
+        counts[f"timeseries/{library}"] = written
     (partial / TIMESERIES_DIR).mkdir(exist_ok=True)
     (partial / TIMESERIES_DIR / SCHEMA_FILE).write_text(json.dumps(schema, indent=1, sort_keys=True))
 
@@ -231,19 +315,29 @@ def backup_to_csv(data: DataBlob, destination: Path) -> dict[str, Any]:
     if fx:
         layout.write_fx_config([FxPairConfig(**fx[code]) for code in sorted(fx)],
                                partial / "sysbrokers_IB")
+    private = _backup_private_config(data.home, partial)
 
-    manifest = {"created": iso_utc(data.now()),
+    # every file of the backup, with its data rows (series) or records (state)
+    files: dict[str, dict[str, int]] = {}
+    for path in sorted(partial.rglob("*")):
+        if path.is_file() and path.name != OWNER_FILE:  # config files, schema, counters
+            files[path.relative_to(partial).as_posix()] = {"bytes": path.stat().st_size}
+    for relative, n in rows.items():
+        files[relative] = {"rows": n}
+    for name, n in state_counts.items():
+        files[f"{STATE_DIR}/{name}.jsonl"] = {"records": n}
+
+    manifest = {"format": MANIFEST_FORMAT,
+                "format_version": MANIFEST_VERSION,
+                "created": iso_utc(data.now()),
                 "state_store": redact_store_uri(data.state.url),
                 "timeseries_store": redact_store_uri(data.timeseries.uri),
-                "counts": counts}
+                "counts": counts,
+                "files": files,
+                "private_config": private,
+                "failed": failed}
     (partial / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    if destination.exists():
-        old = _old(destination)
-        destination.rename(old)
-        partial.rename(destination)
-        shutil.rmtree(old)
-    else:
-        partial.rename(destination)
+    owned_dirs.swap_into_place(partial, destination, CSV_BACKUP)
     return manifest
 
 
@@ -331,9 +425,30 @@ class SeriesFile:
     reader: Callable[[], pd.DataFrame]
 
     def load(self) -> pd.DataFrame:
-        """Read and check the file as the time-series store will (unique timestamps, names)."""
+        """Read and check the file as the time-series store will (unique timestamps, names),
+        and every number finite (FX rates > 0); errors name the file and line."""
         frame = self.reader()
+        check_series_values(frame, self.path, positive=self.library == "fx_prices")
         return normalise_frame(frame, str(self.path))
+
+
+def check_series_values(frame: pd.DataFrame, path: Path, positive: bool = False) -> None:
+    """Every numeric cell of ``frame`` (read in file order, one line per row after the header)
+    is finite or missing, and > 0 when ``positive``; else :class:`InvalidData` naming the file,
+    line and column."""
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype.kind not in "fiu":
+            continue
+        array = values.to_numpy(dtype=float)
+        bad = np.isinf(array)
+        if positive:
+            bad |= ~np.isnan(array) & (array <= 0)
+        if bad.any():
+            row = int(bad.nonzero()[0][0])
+            value = array[row]
+            reason = "is not finite" if np.isinf(value) else "is not a positive FX rate"
+            raise InvalidData(f"{path}: line {row + 2}: column {column}: value {value!r} {reason}")
 
 
 def _check_symbol(symbol: str, path: Path) -> None:
@@ -385,6 +500,187 @@ def list_series_files(source: Path) -> list[SeriesFile]:
         if path.resolve() not in described:
             raise InvalidData(f"{path}: not described in {schema_path}")
     return files
+
+
+# checking a backup against its manifest ------------------------------------------------------
+@dataclass(frozen=True)
+class CheckedBackup:
+    """A backup that passed :func:`check_backup`: what to write."""
+
+    manifest: dict[str, Any]
+    series: list[SeriesFile]
+    records: list[Put]
+    counters: dict[str, int]
+    private: list[str]
+
+
+def count_csv_rows(path: Path) -> int:
+    """Data rows of a CSV file written by a backup, checking its shape: it ends with a line
+    break (a file cut mid-line does not) and every row has as many fields as the header.
+    Errors (:class:`InvalidData`) name the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidData(f"{path}: not UTF-8 text: {exc}") from None
+    if not text:
+        raise InvalidData(f"{path}: empty file (not even a header line)")
+    if not text.endswith("\n"):
+        raise InvalidData(f"{path}: line {text.count(chr(10)) + 1}: the file is cut short "
+                          "(its last line is incomplete)")
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader)
+    rows = 0
+    for row in reader:
+        if len(row) != len(header):
+            raise InvalidData(f"{path}: line {reader.line_num}: {len(row)} fields, the header "
+                              f"has {len(header)}")
+        rows += 1
+    return rows
+
+
+def _manifest_entry(manifest_path: Path, name: str, entry: Any) -> dict[str, int]:
+    if not isinstance(entry, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in entry.values()):
+        raise InvalidData(f"{manifest_path}: files: {name}: expected an object of counts")
+    return entry
+
+
+def _check_count(path: Path, found: int, expected: int | None, unit: str) -> None:
+    if expected is not None and found != expected:
+        raise InvalidData(f"{path}: {found} {unit}, the manifest says {expected}: the file is "
+                          "cut short or damaged")
+
+
+def check_backup(source: Path, accept_incomplete: bool = False) -> CheckedBackup:
+    """Check a CSV backup completely without writing anything; returns what to restore.
+
+    - ``MANIFEST.json`` exists; every file it lists is present (a missing file or folder is
+      named) and no series or state file it does not list is present;
+    - every CSV ends with a line break, has as many fields on each line as in its header, and
+      holds as many data rows as the manifest says; every state file holds as many records;
+    - every value is valid as the stores will check it: timestamps parse and are unique,
+      numbers are numbers and finite, FX rates are > 0, state records are JSON documents
+      without NaN or infinities;
+    - the backup is complete: series that failed when it was taken are refused unless
+      ``accept_incomplete``.
+
+    Backups from before manifest format 2 carry only per-library and per-collection counts;
+    those are checked instead. Errors raise :class:`InvalidData` naming the file and line.
+    """
+    manifest_path = source / MANIFEST_FILE
+    if not manifest_path.is_file():
+        hint = ""
+        if not source.exists() and _old(source).is_dir():
+            hint = f"; {_old(source)} holds the previous backup (a backup was interrupted)"
+        raise InvalidData(f"{source} is not a systrade backup (no {MANIFEST_FILE}){hint}")
+    manifest = _read_json_object(manifest_path, "an object (the backup's manifest)")
+    failed = manifest.get("failed") or {}
+    if failed and not accept_incomplete:
+        names = ", ".join(sorted(failed))
+        raise InvalidData(f"{manifest_path}: the backup is incomplete: {len(failed)} series "
+                          f"failed when it was taken ({names}); restore with "
+                          "--accept_incomplete true to restore everything else")
+    listed = manifest.get("files")
+    if listed is not None and not isinstance(listed, dict):
+        raise InvalidData(f"{manifest_path}: files: expected an object of file -> counts")
+    found_rows: dict[str, tuple[int, int]] = {}  # checked after the line-level checks
+    found_bytes: dict[str, tuple[int, int]] = {}  # checked after the content checks
+    if listed is not None:
+        for name in sorted(listed):
+            entry = _manifest_entry(manifest_path, name, listed[name])
+            if Path(name).is_absolute() or ".." in Path(name).parts:
+                raise InvalidData(f"{manifest_path}: files: {name}: not inside the backup")
+            path = source / name
+            if not path.is_file():
+                folder = path.parent
+                while folder != source and not folder.parent.is_dir():
+                    folder = folder.parent
+                if folder != source and not folder.is_dir():
+                    raise InvalidData(f"{folder}: folder missing (the manifest lists {name})")
+                raise InvalidData(f"{path}: file missing (listed in the manifest)")
+            if "rows" in entry:
+                found_rows[name] = (count_csv_rows(path), entry["rows"])
+            if "bytes" in entry:
+                found_bytes[name] = (path.stat().st_size, entry["bytes"])
+
+    series = list_series_files(source)
+    for item in series:
+        relative = item.path.relative_to(source).as_posix()
+        if listed is not None and relative not in listed:
+            raise InvalidData(f"{item.path}: not listed in the manifest {manifest_path}")
+        item.load()
+    for name, (found, expected) in sorted(found_rows.items()):  # after the line-level checks
+        _check_count(source / name, found, expected, "data rows")
+    state_dir = source / STATE_DIR
+    if listed is not None:
+        for path in sorted(state_dir.glob("*.jsonl")):
+            if path.relative_to(source).as_posix() not in listed:
+                raise InvalidData(f"{path}: not listed in the manifest {manifest_path}")
+    records, counters = read_state_directory(state_dir)
+    by_collection: dict[str, int] = {}
+    for record in records:
+        by_collection[record.collection] = by_collection.get(record.collection, 0) + 1
+    if listed is not None:
+        for name, entry in listed.items():
+            if "records" in entry:
+                collection = Path(name).stem
+                _check_count(source / name, by_collection.get(collection, 0),
+                             entry["records"], "records")
+    else:
+        _check_legacy_counts(source, manifest, series, by_collection)
+    for name, (found, expected) in sorted(found_bytes.items()):
+        _check_count(source / name, found, expected, "bytes")
+    private = sorted(name for name in (listed or {}) if name.startswith(f"{PRIVATE_DIR}/"))
+    return CheckedBackup(manifest, series, records, counters, private)
+
+
+def _check_legacy_counts(source: Path, manifest: dict[str, Any], series: list[SeriesFile],
+                         by_collection: dict[str, int]) -> None:
+    """A backup from before manifest format 2: compare the symbols per library and records per
+    collection with the manifest's ``counts``."""
+    counts = manifest.get("counts")
+    if not isinstance(counts, dict):
+        raise InvalidData(f"{source / MANIFEST_FILE}: counts: expected an object")
+    log.warning("%s is an older backup without a list of files: only its counts per library "
+                "and collection can be checked", source)
+    symbols: dict[str, int] = {}
+    for item in series:
+        symbols[item.library] = symbols.get(item.library, 0) + 1
+    for name, expected in counts.items():
+        family, _, what = name.partition("/")
+        found = (symbols.get(what, 0) if family == "timeseries"
+                 else by_collection.get(what, 0) if family == "state" else expected)
+        if found != expected:
+            unit = "series" if family == "timeseries" else "records"
+            raise InvalidData(f"{source}: {name}: {found} {unit} found, the manifest says "
+                              f"{expected}: files are missing or cut short")
+
+
+def restore_private_config(source: Path, files: list[str], home: Path,
+                           overwrite: bool) -> tuple[list[str], list[str]]:
+    """Copy the backup's private config files into ``<home>/private``; returns (restored,
+    kept). A file that is missing is written; one identical to the backup's is left; one that
+    differs is kept (listed in ``kept``) unless ``overwrite``. Files are written 0600 through a
+    temporary file and an atomic rename."""
+    restored, kept = [], []
+    for name in files:
+        relative = Path(name).relative_to(PRIVATE_DIR)
+        if ".." in relative.parts:
+            raise InvalidData(f"{source / MANIFEST_FILE}: files: {name}: not inside private/")
+        content = (source / name).read_bytes()
+        target = home / PRIVATE_DIR / relative
+        if target.is_file() and target.read_bytes() == content:
+            continue
+        if target.exists() and not overwrite:
+            kept.append(name)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = sibling(target, ".restoring")
+        tmp.write_bytes(content)
+        tmp.chmod(0o600)
+        tmp.replace(target)
+        restored.append(name)
+    return restored, kept
 
 
 # restore --------------------------------------------------------------------------------------
@@ -457,39 +753,38 @@ def finish_restore(store: StateStore, records: list[Put], counters: dict[str, in
     store.apply([Delete(RESTORE_MARKER, RESTORE_MARKER_KEY)])
 
 
-def restore_from_csv(data: DataBlob, source: Path, overwrite: bool = False) -> dict[str, int]:
+def restore_from_csv(data: DataBlob, source: Path, overwrite: bool = False,
+                     overwrite_private: bool = False,
+                     accept_incomplete: bool = False) -> dict[str, Any]:
     """Load a backup written by :func:`backup_to_csv` into the stores.
 
-    1. Every file is read and validated (state records exactly as the store checks them, every
-       time-series file); an error names the file and line and nothing has been written.
+    1. The backup is checked against its manifest and every file is read and validated (see
+       :func:`check_backup`); an error names the file (and line) and nothing has been written.
+       A backup whose manifest lists series that failed when it was taken is refused unless
+       ``accept_incomplete``.
     2. Refuses (:class:`ExistingData`) when the stores already hold data, unless ``overwrite``,
        in which case every time series, state record and counter is deleted first, so the
        stores end up holding exactly the backup.
     3. A marker (state collection ``_restore``) is set before the first write and removed after
        the last; if a restore is interrupted, running it again wipes what it wrote and starts
        over (no ``overwrite`` needed).
+    4. The private config files of the backup are written into ``<home>/private`` where missing;
+       an existing file that differs is kept unless ``overwrite_private``.
+
+    Returns counts and the private config files ``private_restored`` / ``private_kept``.
     """
     source = Path(source).expanduser()
-    if not (source / MANIFEST_FILE).is_file():
-        hint = ""
-        if not source.exists() and _old(source).is_dir():
-            hint = f"; {_old(source)} holds the previous backup (a backup was interrupted)"
-        raise InvalidData(f"{source} is not a systrade backup (no {MANIFEST_FILE}){hint}")
-    _read_json_object(source / MANIFEST_FILE, "an object (the backup's manifest)")
+    checked = check_backup(source, accept_incomplete=accept_incomplete)
 
-    # 1. validate everything before writing anything
-    series = list_series_files(source)
-    for item in series:
-        item.load()
-    records, counters = read_state_directory(source / STATE_DIR)
-
-    # 2./3. marker, wipe, write
     wipe, counters_before = begin_restore(data.state, source, overwrite,
                                           stores_are_empty(data), data.now())
     if wipe:
         wipe_timeseries(data)
         wipe_state(data.state, keep_marker=True)
-    for item in series:
+    for item in checked.series:
         data.timeseries.write(item.library, item.symbol, item.load())
-    finish_restore(data.state, records, counters, counters_before)
-    return {"timeseries": len(series), "state_records": len(records), "counters": len(counters)}
+    finish_restore(data.state, checked.records, checked.counters, counters_before)
+    restored, kept = restore_private_config(source, checked.private, data.home, overwrite_private)
+    return {"timeseries": len(checked.series), "state_records": len(checked.records),
+            "counters": len(checked.counters), "private_restored": restored,
+            "private_kept": kept}

@@ -1,7 +1,6 @@
 """Removing old log records from the state store and old rotated log files from disk."""
 from __future__ import annotations
 
-import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ import pandas as pd
 
 from syscore.dates import to_utc
 
-_ROTATED = re.compile(r"\.log\.(\d{4}-\d{2}-\d{2})$")
+_ROTATED = re.compile(r"^[^/]+\.log\.(\d{4}-\d{2}-\d{2})$")
 
 
 def delete_old_logs(log_data: Any, days: float, now: Any) -> int:
@@ -21,11 +20,12 @@ def delete_old_logs(log_data: Any, days: float, now: Any) -> int:
 
 
 def delete_old_log_files(log_dir: Path, days: float, now: Any) -> list[Path]:
-    """Delete log files in ``log_dir`` older than ``days`` days before ``now`` (UTC); returns
-    the paths removed.
+    """Delete rotated log files in ``log_dir`` older than ``days`` days before ``now`` (UTC);
+    returns the paths removed.
 
-    A rotated file ``<name>.log.YYYY-MM-DD`` is dated by its suffix (the UTC day it covers); any
-    other ``*.log*`` file by its modification time. Current ``*.log`` files are never removed.
+    Only the files systrade's daily handler writes are ever removed: ``<name>.log.YYYY-MM-DD``
+    (dated by that suffix, the UTC day it covers). Current ``*.log`` files, symbolic links and
+    every other file (whatever its name or age) are left alone.
     """
     if days < 0:
         raise ValueError(f"days must be >= 0, got {days}")
@@ -35,13 +35,13 @@ def delete_old_log_files(log_dir: Path, days: float, now: Any) -> list[Path]:
     cutoff = to_utc(now) - pd.Timedelta(days=days)
     removed = []
     for path in sorted(log_dir.iterdir()):
-        if not path.is_file() or ".log" not in path.name or path.name.endswith(".log"):
-            continue
         match = _ROTATED.search(path.name)
-        if match:
+        if not match or path.is_symlink() or not path.is_file():
+            continue
+        try:
             stamp = to_utc(match.group(1)) + pd.Timedelta(days=1)  # end of the day it covers
-        else:
-            stamp = to_utc(dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.timezone.utc))
+        except ValueError:
+            continue  # e.g. 2024-13-01: not a file the handler wrote
         if stamp < cutoff:
             path.unlink()
             removed.append(path)

@@ -1,8 +1,12 @@
-"""Back up every time series and state table to CSV (pysystemtrade layout where one exists).
+"""Back up every time series, state table and the private config to CSV (pysystemtrade layout
+where one exists).
 
 The state part is one snapshot of the state store: consistent on SQLite; on MongoDB it is read
 collection by collection, so pause the processes that write (or run it when they are idle) for a
-consistent copy. Refuses while a restore is unfinished. See :mod:`sysdata.backup`.
+consistent copy. Refuses while a restore is unfinished, and refuses a destination that is neither
+absent, empty nor an earlier systrade CSV backup. The backup holds a copy of
+``$SYSTRADE_HOME/private``, **secrets included**: keep it where only you can read it. See
+:mod:`sysdata.backup`.
 
 Run from cron by ``run_backups`` or by hand::
 
@@ -13,11 +17,19 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from syscore.exceptions import StoreError
 from sysdata.backup import backup_to_csv
 from sysdata.data_blob import DataBlob
 from sysproduction.process_helpers import open_blob
 
 log = logging.getLogger("systrade.backup_db_to_csv")
+
+SECRETS_WARNING = ("it includes the private config (secrets such as account ids and "
+                   "passwords): keep it where only you can read it")
+
+
+class BackupIncomplete(StoreError):
+    """The backup was written, but some series could not be backed up."""
 
 
 def csv_backup_directory(data: DataBlob) -> Path:
@@ -26,16 +38,30 @@ def csv_backup_directory(data: DataBlob) -> Path:
 
 
 def backup_db_to_csv(destination: str | None = None, data: DataBlob | None = None) -> str:
-    """Write the whole database to CSV under ``destination`` (default: config
-    ``csv_backup_directory``, else ``$SYSTRADE_HOME/backups/csv``); returns the directory."""
+    """Write the whole database and the private config to CSV under ``destination`` (default:
+    config ``csv_backup_directory``, else ``$SYSTRADE_HOME/backups/csv``); returns a one-line
+    summary. A series that cannot be backed up does not stop the others: it is listed in the
+    manifest, logged, and :class:`BackupIncomplete` is raised at the end (non-zero exit)."""
     own = data is None
     data = data or open_blob("backup_db_to_csv")  # start-up problems: one line, exit 2
     try:
         target = Path(destination).expanduser() if destination else csv_backup_directory(data)
         manifest = backup_to_csv(data, target)
-        total = sum(manifest["counts"].values())
-        log.info("CSV backup written to %s (%d series/collections entries)", target, total)
-        return str(target)
+        series = sum(n for k, n in manifest["counts"].items() if k.startswith("timeseries/"))
+        records = sum(n for k, n in manifest["counts"].items() if k.startswith("state/"))
+        failed = manifest["failed"]
+        summary = (f"backup_db_to_csv: {series} series written, {len(failed)} failed, "
+                   f"{records} state records, {len(manifest['private_config'])} private config "
+                   f"files, to {target}")
+        if manifest["private_config"]:
+            log.warning("CSV backup at %s: %s", target, SECRETS_WARNING)
+            summary += f"; {SECRETS_WARNING}"
+        if failed:
+            names = ", ".join(sorted(failed))
+            log.error("%s (failed: %s)", summary, names)
+            raise BackupIncomplete(f"{summary} (failed: {names}; details in the log)")
+        log.info(summary)
+        return summary
     finally:
         if own:
             data.close()

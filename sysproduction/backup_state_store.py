@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlparse
 import yaml
 
 from syscore.exceptions import InvalidData, StoreError
+from sysdata import owned_dirs
 from sysdata.backup import (
     COUNTERS_FILE,
     RESTORE_MARKER,
@@ -37,6 +38,7 @@ from sysdata.backup import (
     write_state_snapshot,
 )
 from sysdata.data_blob import DataBlob
+from sysdata.owned_dirs import DirectoryKind, NotOwnedDirectory, sibling
 from sysdata.state.base import Put, StateStore, check_key, check_name, encode_doc
 from sysdata.state.sqlite_store import SqliteStateStore
 from sysproduction.process_helpers import open_blob
@@ -49,18 +51,77 @@ def state_backup_directory(data: DataBlob) -> Path:
     return Path(configured).expanduser() if configured else data.home / "backups"
 
 
+def _is_legacy_state_export(directory: Path) -> bool:
+    """A JSON state export written before ownership marks: ``_counters.json`` and nothing but
+    ``*.jsonl`` files."""
+    if not (directory / COUNTERS_FILE).is_file():
+        return False
+    return all(p.is_file() and (p.suffix == ".jsonl" or p.name == COUNTERS_FILE)
+               for p in directory.iterdir())
+
+
+def _state_export_files(directory: Path) -> set[str] | None:
+    """The files a state export wrote, from its manifest (None without one)."""
+    try:
+        counts = json.loads((directory / EXPORT_MANIFEST).read_text())["counts"]
+    except (OSError, ValueError, UnicodeDecodeError, KeyError, TypeError):
+        return None
+    if not isinstance(counts, dict):
+        return None
+    return {f"{name}.jsonl" for name in counts} | {COUNTERS_FILE, EXPORT_MANIFEST}
+
+
+EXPORT_MANIFEST = "MANIFEST.json"
+STATE_EXPORT = DirectoryKind("state_export", "a systrade state-store export",
+                             legacy=_is_legacy_state_export, contents=_state_export_files)
+
+
 def export_state_json(store: StateStore, directory: Path) -> Path:
     """Write one snapshot of the store (every record and counter) as JSON lines into
-    ``directory``; written to ``<directory>.partial`` first and renamed when complete."""
+    ``directory`` with a ``MANIFEST.json`` of record counts per collection; written to
+    ``<directory>.partial`` first and renamed when complete. ``directory`` may only be absent, empty or an earlier state export (anything else is
+    refused before anything is written)."""
+    directory = owned_dirs.absolute(directory)
+    owned_dirs.recover_interrupted_swap(directory, STATE_EXPORT)
+    owned_dirs.check_replaceable(directory, STATE_EXPORT)
     dump, counters = store.snapshot()
-    partial = directory.with_name(directory.name + ".partial")
-    if partial.exists():
-        shutil.rmtree(partial)
-    write_state_snapshot(dump, counters, partial)
-    if directory.exists():
-        shutil.rmtree(directory)
-    partial.rename(directory)
-    return directory
+    partial = owned_dirs.start_partial(directory, STATE_EXPORT)
+    counts = write_state_snapshot(dump, counters, partial)
+    (partial / EXPORT_MANIFEST).write_text(json.dumps(
+        {"format": "systrade_state_export", "counts": counts}, indent=1, sort_keys=True))
+    return owned_dirs.swap_into_place(partial, directory, STATE_EXPORT)
+
+
+def is_sqlite_state_file(path: Path) -> bool:
+    """True when ``path`` is a SQLite file holding systrade's state tables."""
+    if not path.is_file() or path.is_symlink():
+        return False
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {row[0] for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return False
+    return {"docs", "counters"} <= tables
+
+
+def backup_sqlite_file(store: SqliteStateStore, target: Path) -> Path:
+    """Online backup of a SQLite state store into ``target`` through ``<target>.partial``.
+    ``target`` (and a leftover ``.partial``) may only be absent or an earlier systrade state
+    file: anything else is refused (:class:`NotOwnedDirectory`) and left untouched."""
+    partial = sibling(target, ".partial")
+    for path in (target, partial):
+        if (path.exists() or path.is_symlink()) and not is_sqlite_state_file(path):
+            raise NotOwnedDirectory(
+                f"{path} exists and is not a systrade state backup; refusing to replace it: "
+                "nothing was changed. Choose another destination, or move it away yourself")
+    partial.unlink(missing_ok=True)
+    store.backup_to(partial)
+    partial.replace(target)
+    return target
 
 
 def _hide_secrets(text: str, url: str) -> str:
@@ -114,10 +175,15 @@ def backup_state_store(destination: str | None = None, data: DataBlob | None = N
         stamp = data.now().strftime("%Y%m%d_%H%M%S")
         url = data.config.state_store
         if isinstance(data.state, SqliteStateStore):
-            target = data.state.backup_to(directory / f"state_{stamp}.sqlite")
-        elif shutil.which("mongodump") and url.startswith(("mongodb://", "mongodb+srv://")):
             directory.mkdir(parents=True, exist_ok=True)
-            target = run_mongodump(url, directory / f"mongodump_{stamp}")
+            target = backup_sqlite_file(data.state, directory / f"state_{stamp}.sqlite")
+        elif shutil.which("mongodump") and url.startswith(("mongodb://", "mongodb+srv://")):
+            target = directory / f"mongodump_{stamp}"
+            if target.exists() and not (target.is_dir() and not any(target.iterdir())):
+                raise NotOwnedDirectory(f"{target} already exists; refusing to dump into it: "
+                                        "nothing was changed")
+            directory.mkdir(parents=True, exist_ok=True)
+            target = run_mongodump(url, target)
         else:
             target = export_state_json(data.state, directory / f"state_{stamp}")
         log.info("state store backed up to %s", target)
@@ -165,8 +231,40 @@ def read_state_backup(path: Path) -> tuple[list[Put], dict[str, int]]:
     if path.is_dir():
         if not (path / COUNTERS_FILE).is_file() and any(path.rglob("*.bson")):
             raise InvalidData(f"{path} is a mongodump; restore it with mongorestore")
-        return read_state_directory(path)
+        records = read_state_directory(path)
+        _check_export_manifest(path, records[0])
+        return records
     raise InvalidData(f"{path}: no such state backup")
+
+
+def _check_export_manifest(directory: Path, records: list[Put]) -> None:
+    """A JSON export's ``MANIFEST.json`` (absent in exports written before it existed): every
+    collection it lists has that many records, and no other collection file is present."""
+    path = directory / EXPORT_MANIFEST
+    if not path.exists():
+        log.warning("%s has no %s (an older export): its record counts cannot be checked",
+                    directory, EXPORT_MANIFEST)
+        return
+    try:
+        manifest = json.loads(path.read_text())
+        counts = manifest["counts"]
+        if not isinstance(counts, dict):
+            raise TypeError
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError):
+        raise InvalidData(f"{path}: not a state export manifest") from None
+    found: dict[str, int] = {}
+    for record in records:
+        found[record.collection] = found.get(record.collection, 0) + 1
+    for file in sorted(directory.glob("*.jsonl")):
+        if file.stem not in counts:
+            raise InvalidData(f"{file}: not listed in the manifest {path}")
+    for collection, expected in sorted(counts.items()):
+        file = directory / f"{collection}.jsonl"
+        if not file.is_file():
+            raise InvalidData(f"{file}: file missing (listed in the manifest)")
+        if found.get(collection, 0) != expected:
+            raise InvalidData(f"{file}: {found.get(collection, 0)} records, the manifest says "
+                              f"{expected}: the file is cut short or damaged")
 
 
 def state_store_is_empty(store: StateStore) -> bool:

@@ -13,20 +13,35 @@ from sysproduction.process_helpers import open_blob
 log = logging.getLogger("systrade.restore_db_from_csv")
 
 
-def restore_db_from_csv(source: str, overwrite: bool = False, data: DataBlob | None = None) -> str:
-    """Load every time series, state record and id counter from ``source``.
+def restore_db_from_csv(source: str, overwrite: bool = False, overwrite_private: bool = False,
+                        accept_incomplete: bool = False, data: DataBlob | None = None) -> str:
+    """Load every time series, state record and id counter from ``source``, and its private
+    config into ``$SYSTRADE_HOME/private``.
 
-    Everything is validated before anything is written. Refuses if the stores hold data, unless
-    ``overwrite`` is true: then every time series, state record and counter is deleted first and
-    the stores end up holding exactly the backup. A restore that was interrupted can be run again
-    (it starts over)."""
+    The backup is checked against its manifest and every file validated before anything is
+    written (a damaged backup is refused, naming the file and line). Refuses if the stores hold
+    data, unless ``overwrite`` is true: then every time series, state record and counter is
+    deleted first and the stores end up holding exactly the backup. A private config file that
+    already exists and differs from the backup's is kept unless ``overwrite_private``. A backup
+    whose manifest lists failed series is refused unless ``accept_incomplete``. A restore that
+    was interrupted can be run again (it starts over)."""
     own = data is None
     data = data or open_blob("restore_db_from_csv")  # start-up problems: one line, exit 2
     try:
-        counts = restore_from_csv(data, source, overwrite=overwrite)
+        counts = restore_from_csv(data, source, overwrite=overwrite,
+                                  overwrite_private=overwrite_private,
+                                  accept_incomplete=accept_incomplete)
         message = (f"restored {counts['timeseries']} time series, {counts['state_records']} "
-                   f"state records and {counts['counters']} id counters from {source}")
-        log.info(message)
+                   f"state records, {counts['counters']} id counters and "
+                   f"{len(counts['private_restored'])} private config files from {source}")
+        if counts["private_kept"]:
+            kept = ", ".join(counts["private_kept"])
+            message += (f"; kept your existing {kept} (it differs from the backup's copy under "
+                        f"{source}: compare them and copy the backup's over yours if you want "
+                        "it; --overwrite_private true does this on restore)")
+            log.warning(message)
+        else:
+            log.info(message)
         return message
     finally:
         if own:

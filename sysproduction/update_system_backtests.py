@@ -24,8 +24,8 @@ A strategy that fails is alerted and does not stop the others.
 from __future__ import annotations
 
 import importlib
+import json
 import math
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +35,9 @@ import yaml
 from syscore.config import load_control_config
 from syscore.config_models import StrategyConfig
 from syscore.exceptions import ConfigError, MissingData
+from sysdata import owned_dirs
 from sysdata.data_blob import DataBlob
+from sysdata.owned_dirs import DirectoryKind
 from syslogdiag.alerts import alert
 from syslogdiag.context import get_logger
 from sysproduction.process_helpers import ProcessReport, blob_for, each_item
@@ -45,6 +47,20 @@ from systems.store_sim_data import StoreSimData
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR_FORMAT = "%Y%m%d_%H%M%S"
+
+
+def _is_legacy_saved_state(directory: Path) -> bool:
+    """A saved backtest state written before ownership marks: a ``manifest.json`` object with
+    ``format_version`` and ``stages``."""
+    try:
+        manifest = json.loads((directory / "manifest.json").read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(manifest, dict) and {"format_version", "stages"} <= set(manifest)
+
+
+SAVED_BACKTEST = DirectoryKind("backtest_state", "a saved systrade backtest state",
+                               legacy=_is_legacy_saved_state)
 MAX_PRICE_AGE = pd.Timedelta(days=7)
 
 
@@ -188,15 +204,13 @@ def run_strategy_backtest(data: DataBlob, strategy_name: str,
 
 def save_state_atomically(result, target: Path) -> Path:
     """Save into a temporary sibling directory, then rename it into place, so a crash never
-    leaves a half-written state that would count as the latest."""
-    partial = target.with_name(target.name + ".partial")
-    if partial.exists():
-        shutil.rmtree(partial)
+    leaves a half-written state that would count as the latest. Only a saved state (or an
+    empty folder) is ever replaced: see :mod:`sysdata.owned_dirs`."""
+    target = owned_dirs.absolute(target)
+    owned_dirs.recover_interrupted_swap(target, SAVED_BACKTEST)
+    partial = owned_dirs.start_partial(target, SAVED_BACKTEST)  # refuses a folder not ours
     save_backtest_state(result, partial)
-    if target.exists():
-        shutil.rmtree(target)
-    partial.rename(target)
-    return target
+    return owned_dirs.swap_into_place(partial, target, SAVED_BACKTEST)
 
 
 def update_system_backtests(data: DataBlob | None = None) -> ProcessReport:
@@ -215,7 +229,7 @@ def list_strategy_backtests(strategy_name: str, data: DataBlob | None = None) ->
         if not folder.is_dir():
             return []
         return sorted(p.name for p in folder.iterdir()
-                      if p.is_dir() and not p.name.endswith(".partial"))
+                      if p.is_dir() and not p.name.endswith((".partial", ".old")))
 
 
 def load_strategy_backtest(strategy_name: str, which: str = "latest",
@@ -234,21 +248,28 @@ def load_strategy_backtest(strategy_name: str, which: str = "latest",
 def clean_truncate_backtest_states(days: int | None = None, data: DataBlob | None = None) -> str:
     """Delete saved backtest states older than ``days`` (default config
     ``backtest_state_retention_days``, 5) measured from the clock's now; the latest state of each
-    strategy is always kept."""
+    strategy is always kept. Only folders that are saved states (named ``YYYYmmdd_HHMMSS`` and
+    carrying a state's mark or ``manifest.json``) are ever deleted."""
     with blob_for(data, "clean_truncate_backtest_states") as blob:
         keep_days = blob.config.backtest_state_retention_days if days is None else days
         cutoff = blob.now() - pd.Timedelta(days=keep_days)
         removed = []
         root = backtests_directory(blob)
-        for folder in sorted(root.iterdir()) if root.is_dir() else []:
-            states = sorted(p for p in folder.iterdir() if p.is_dir())
-            for state in states[:-1]:
+        folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink()) \
+            if root.is_dir() else []
+        for folder in folders:
+            states = []  # only saved states: anything else in the folder is never touched
+            for path in sorted(folder.iterdir()):
                 try:
-                    stamp = pd.Timestamp(pd.to_datetime(state.name, format=STATE_DIR_FORMAT), tz="UTC")
+                    stamp = pd.Timestamp(pd.to_datetime(path.name, format=STATE_DIR_FORMAT),
+                                         tz="UTC")
                 except ValueError:
-                    continue  # not ours
+                    continue
+                if owned_dirs.is_owned(path, SAVED_BACKTEST):
+                    states.append((path, stamp))
+            for state, stamp in states[:-1]:
                 if stamp < cutoff:
-                    shutil.rmtree(state)
+                    owned_dirs.remove_owned(state, SAVED_BACKTEST)
                     removed.append(f"{folder.name}/{state.name}")
         get_logger("clean_truncate_backtest_states").info("removed %d saved backtests", len(removed))
         return f"removed {len(removed)} saved backtest states older than {keep_days} days"

@@ -250,16 +250,20 @@ def read_timeseries_csv(
 
 
 def write_timeseries_csv(frame: pd.DataFrame, path: Path, index_label: str) -> Path:
-    """Write a frame with a UTC index as CSV (naive UTC timestamps); atomic file replace."""
+    """Write a frame with a UTC index as CSV (naive UTC timestamps); atomic file replace. An
+    empty frame is written as its header line alone."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     out = frame.copy()
     index = out.index
     if isinstance(index, pd.DatetimeIndex) and index.tz is not None:
         index = index.tz_convert("UTC").tz_localize(None)
-    unit = "us" if (len(index) and (index.microsecond != 0).any()) else "s"
-    text = np.char.replace(np.datetime_as_string(index.values.astype("datetime64[ns]"), unit=unit),
-                           "T", " ")
+    if len(index):
+        unit = "us" if (index.microsecond != 0).any() else "s"
+        text = np.char.replace(
+            np.datetime_as_string(index.values.astype("datetime64[ns]"), unit=unit), "T", " ")
+    else:  # an empty series is a header-only file (numpy cannot format a zero-size array)
+        text = np.array([], dtype=str)
     out.index = pd.Index(text, name=index_label)
     tmp = path.with_name(path.name + ".tmp")
     out.to_csv(tmp, index=True)

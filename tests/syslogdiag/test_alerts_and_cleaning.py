@@ -171,7 +171,29 @@ def test_delete_old_log_files(tmp_path):
     os.utime(log_dir / "q.log.2", (recent, recent))
     os.utime(log_dir / "p.log", (ancient, ancient))  # the live file is never removed
     removed = delete_old_log_files(log_dir, days=5, now="2024-01-10T00:00:00Z")
-    assert sorted(p.name for p in removed) == ["p.log.2024-01-01", "q.log.1"]
+    # only the daily handler's rotated files are ever removed: q.log.1 (another program's
+    # rotation, however old) is not ours and stays
+    assert sorted(p.name for p in removed) == ["p.log.2024-01-01"]
     assert sorted(p.name for p in log_dir.iterdir()) == ["notes.txt", "p.log", "p.log.2024-01-08",
-                                                       "q.log.2"]
+                                                       "q.log.1", "q.log.2"]
     assert delete_old_log_files(tmp_path / "missing", 5, "2024-01-10T00:00:00Z") == []
+
+
+def test_delete_old_log_files_leaves_what_the_handler_did_not_write(tmp_path):
+    """A user's file that merely contains ``.log`` in its name, a folder and a symbolic link
+    named like a rotated file all survive, however old."""
+    log_dir = tmp_path / "logs"
+    (log_dir / "x.log.2023-01-01").mkdir(parents=True)
+    (log_dir / "x.log.2023-01-01" / "keep.txt").write_text("mine")
+    precious = tmp_path / "precious.txt"
+    precious.write_text("mine")
+    (log_dir / "y.log.2023-01-02").symlink_to(precious)
+    (log_dir / "my.login").write_text("mine")
+    (log_dir / "trades.log.bak").write_text("mine")
+    ancient = pd.Timestamp("2023-01-01", tz="UTC").timestamp()
+    for name in ("my.login", "trades.log.bak"):
+        os.utime(log_dir / name, (ancient, ancient))
+    assert delete_old_log_files(log_dir, days=5, now="2024-01-10T00:00:00Z") == []
+    assert sorted(p.name for p in log_dir.iterdir()) == [
+        "my.login", "trades.log.bak", "x.log.2023-01-01", "y.log.2023-01-02"]
+    assert precious.read_text() == "mine"

@@ -3,24 +3,31 @@ restore -> identical stores."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from syscore.exceptions import ExistingData
-from sysdata.backup import redact_store_uri, wipe_stores
+from syscore.exceptions import ExistingData, InvalidData
+from sysdata.backup import redact_store_uri, stores_are_empty, wipe_stores
 from sysdata.ledger import LedgerData
+from sysdata.owned_dirs import OWNER_FILE, NotOwnedDirectory
 from sysdata.state.sqlite_store import SqliteStateStore
 from sysinit.import_pysystemtrade_csv import import_pysystemtrade_csv
 from sysobjects.orders.orders import InstrumentOrder
 from sysobjects.orders.records import Fill
-from sysproduction.backup_db_to_csv import backup_db_to_csv
+from sysproduction.backup_db_to_csv import BackupIncomplete, backup_db_to_csv
 from sysproduction.backup_state_store import backup_state_store, restore_state_store
 from sysproduction.restore_db_from_csv import restore_db_from_csv
 from tests.blob_helpers import make_blob
 
+REPO = Path(__file__).resolve().parents[2]
 PRICE_DIRS = ["multiple_prices_csv", "adjusted_prices_csv", "fx_prices_csv", "roll_calendars_csv"]
 
 
@@ -299,3 +306,210 @@ def test_manifest_and_store_urls_hide_credentials(tmp_path, blob):
     assert manifest["state_store"] == "mongodb://trader:***@db.example:27017/prod"
     assert manifest["timeseries_store"] == redact_store_uri(s3)
     assert "pw123" not in text and "wJalr" not in text and "AKIAXXXX" not in text
+
+
+# a backup only ever replaces an earlier backup of its own -------------------------------------
+def tree(root):
+    """Every file under ``root`` with its bytes (the whole folder, byte for byte)."""
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def user_folder(tmp_path):
+    folder = tmp_path / "my documents"
+    (folder / "taxes").mkdir(parents=True)
+    (folder / "thesis.txt").write_text("years of work")
+    (folder / "taxes" / "2023.csv").write_bytes(b"a,b\n1,2\n")
+    return folder
+
+
+def test_backup_refuses_a_user_folder_and_leaves_it_untouched(tmp_path, user_folder):
+    blob = make_blob(tmp_path / "home")
+    try:
+        blob.fx_prices.write("EURUSD", pd.Series([1.1], index=pd.DatetimeIndex(["2024-01-01"])))
+        (blob.home / "private" / "private_config.yaml").parent.mkdir(exist_ok=True)
+        before = tree(user_folder)
+        home_before = {name for name in tree(blob.home) if not name.startswith("arctic/")}
+        for destination in (user_folder, blob.home):
+            with pytest.raises(NotOwnedDirectory, match="not a systrade CSV backup") as info:
+                backup_db_to_csv(str(destination), data=blob)
+            assert str(destination) in str(info.value)
+            assert not destination.with_name(destination.name + ".partial").exists()
+            assert not destination.with_name(destination.name + ".old").exists()
+        assert tree(user_folder) == before
+        assert home_before <= set(tree(blob.home))
+        assert blob.fx_prices.read_series("EURUSD").iloc[0] == 1.1
+    finally:
+        blob.close()
+
+
+def test_backup_command_refuses_a_user_folder_with_one_line_and_non_zero_exit(tmp_path,
+                                                                             user_folder):
+    """The command line, as cron runs it: ``~`` (HOME pointing at the user folder) and the
+    folder itself are refused; the folder survives byte for byte."""
+    home = tmp_path / "home"
+    make_blob(home).close()
+    before = tree(user_folder)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SYSTRADE_HOME": str(home),
+           "HOME": str(user_folder)}
+    for destination in ("~", str(user_folder)):
+        result = subprocess.run(
+            [sys.executable, str(REPO / "run.py"),
+             "sysproduction.backup_db_to_csv.backup_db_to_csv", "--destination", destination],
+            cwd=REPO, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            timeout=120)
+        assert result.returncode != 0, result.stdout
+        assert "not a systrade CSV backup" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert tree(user_folder) == before
+
+
+def test_backup_replaces_an_empty_folder_and_its_own_earlier_backup(tmp_path, blob):
+    out = tmp_path / "backup"
+    out.mkdir()
+    backup_db_to_csv(str(out), data=blob)
+    first = json.loads((out / "MANIFEST.json").read_text())
+    assert first["format"] == "systrade_csv_backup" and (out / OWNER_FILE).is_file()
+    blob.fx_prices.write("GBPUSD", pd.Series([1.3], index=pd.DatetimeIndex(["2024-01-01"])))
+    backup_db_to_csv(str(out), data=blob)
+    assert (out / "fx_prices_csv" / "GBPUSD.csv").is_file()
+
+
+def test_backup_replaces_a_backup_written_before_ownership_marks(tmp_path, blob):
+    out = tmp_path / "backup"
+    backup_db_to_csv(str(out), data=blob)
+    (out / OWNER_FILE).unlink()  # as today's backups are: MANIFEST.json only
+    backup_db_to_csv(str(out), data=blob)
+    assert (out / OWNER_FILE).is_file()
+
+
+# every series is backed up, empty included; one bad series does not stop the others ---------
+EMPTY_INDEX = pd.DatetimeIndex([], tz="UTC")
+
+
+def test_an_empty_series_is_backed_up_and_restored_empty(tmp_path, blob):
+    blob.timeseries.write("fx_prices", "EURUSD", pd.DataFrame(
+        {"PRICE": pd.Series([], dtype=float)}, index=EMPTY_INDEX))
+    blob.timeseries.write("custom", "EMPTY", pd.DataFrame(
+        {"v": pd.Series([], dtype=float), "note": pd.Series([], dtype=object)},
+        index=EMPTY_INDEX))
+    blob.fx_prices.write("GBPUSD", pd.Series([1.3], index=pd.DatetimeIndex(["2024-01-01"])))
+    out = tmp_path / "backup"
+    backup_db_to_csv(str(out), data=blob)
+    assert (out / "fx_prices_csv" / "EURUSD.csv").read_text() == "DATETIME,PRICE\n"
+    assert (out / "timeseries" / "custom" / "EMPTY.csv").read_text() == "DATETIME,v,note\n"
+    manifest = json.loads((out / "MANIFEST.json").read_text())
+    assert manifest["files"]["fx_prices_csv/EURUSD.csv"] == {"rows": 0}
+    assert manifest["failed"] == {}
+    before = snapshot(blob)
+    wipe_stores(blob)
+    restore_db_from_csv(str(out), data=blob)
+    after = snapshot(blob)
+    assert sorted(after[0]) == sorted(before[0])
+    assert after[0][("fx_prices", "EURUSD")].empty
+    assert list(after[0][("custom", "EMPTY")].columns) == ["v", "note"]
+    pd.testing.assert_frame_equal(before[0][("fx_prices", "GBPUSD")],
+                                  after[0][("fx_prices", "GBPUSD")], check_exact=True)
+
+
+def test_one_bad_series_does_not_stop_the_others(tmp_path, blob):
+    """A stored multiple-price series without the pysystemtrade columns cannot be written in
+    that layout: it is reported, every other series is still backed up, the command fails with
+    a one-line summary, and restore refuses the incomplete backup unless told to accept it."""
+    blob.timeseries.write("multiple_prices", "BROKEN", pd.DataFrame(
+        {"PRICE": [1.0]}, index=pd.DatetimeIndex(["2024-01-01"], tz="UTC")))
+    blob.fx_prices.write("GBPUSD", pd.Series([1.3], index=pd.DatetimeIndex(["2024-01-01"])))
+    blob.timeseries.write("zzz_custom", "Z", pd.DataFrame(
+        {"v": [2.0]}, index=pd.DatetimeIndex(["2024-01-01"], tz="UTC")))
+    out = tmp_path / "backup"
+    with pytest.raises(BackupIncomplete) as info:
+        backup_db_to_csv(str(out), data=blob)
+    message = str(info.value)
+    assert "\n" not in message
+    assert "failed: multiple_prices/BROKEN" in message and "1 failed" in message
+    assert (out / "fx_prices_csv" / "GBPUSD.csv").is_file()
+    assert (out / "timeseries" / "zzz_custom" / "Z.csv").is_file()
+    manifest = json.loads((out / "MANIFEST.json").read_text())
+    assert list(manifest["failed"]) == ["multiple_prices/BROKEN"]
+    fresh = make_blob(tmp_path / "fresh")
+    try:
+        with pytest.raises(InvalidData, match="incomplete.*multiple_prices/BROKEN"):
+            restore_db_from_csv(str(out), data=fresh)
+        assert stores_are_empty(fresh)
+        restore_db_from_csv(str(out), accept_incomplete=True, data=fresh)
+        assert fresh.fx_prices.read_series("GBPUSD").iloc[0] == 1.3
+        assert fresh.timeseries.symbols("multiple_prices") == []
+    finally:
+        fresh.close()
+
+
+# the private config is part of the backup ----------------------------------------------------
+PRIVATE = "state_store: sqlite:///x\nib:\n  account: U7654321\n"
+
+
+def test_backup_includes_the_private_config_and_warns_about_secrets(tmp_path, blob, caplog):
+    private = blob.home / "private"
+    private.mkdir(parents=True, exist_ok=True)
+    (private / "private_config.yaml").write_text(PRIVATE)
+    (private / "configs").mkdir()
+    (private / "configs" / "my_system.yaml").write_text("notional_trading_capital: 1\n")
+    out = tmp_path / "backup"
+    with caplog.at_level("WARNING"):
+        summary = backup_db_to_csv(str(out), data=blob)
+    assert "private config" in summary and "secrets" in summary
+    assert any("secrets" in r.getMessage() for r in caplog.records)
+    assert (out / "private" / "private_config.yaml").read_text() == PRIVATE
+    assert (out / "private" / "configs" / "my_system.yaml").is_file()
+    assert stat.S_IMODE((out / "private" / "private_config.yaml").stat().st_mode) == 0o600
+    assert stat.S_IMODE((out / "private").stat().st_mode) == 0o700
+    manifest = json.loads((out / "MANIFEST.json").read_text())
+    assert manifest["private_config"] == ["private/configs/my_system.yaml",
+                                          "private/private_config.yaml"]
+    assert "U7654321" not in (out / "MANIFEST.json").read_text()
+
+
+def test_restore_brings_the_private_config_back_and_never_overwrites_without_the_flag(
+        tmp_path, blob):
+    (blob.home / "private").mkdir(parents=True, exist_ok=True)
+    (blob.home / "private" / "private_config.yaml").write_text(PRIVATE)
+    out = tmp_path / "backup"
+    backup_db_to_csv(str(out), data=blob)
+    # a fresh home: the private config comes back, so the restore does not run on defaults
+    fresh_home = tmp_path / "fresh"
+    fresh = make_blob(fresh_home)
+    try:
+        message = restore_db_from_csv(str(out), data=fresh)
+        assert (fresh_home / "private" / "private_config.yaml").read_text() == PRIVATE
+        assert "1 private config files" in message
+    finally:
+        fresh.close()
+    # a home with its own private config: kept, and the message says so
+    other_home = tmp_path / "other"
+    other = make_blob(other_home)
+    try:
+        (other_home / "private").mkdir(parents=True, exist_ok=True)
+        mine = "state_store: mongodb://new-server/db\n"
+        (other_home / "private" / "private_config.yaml").write_text(mine)
+        message = restore_db_from_csv(str(out), data=other)
+        assert (other_home / "private" / "private_config.yaml").read_text() == mine
+        assert "kept your existing private/private_config.yaml" in message
+        # with the flag, the backup's copy replaces it
+        restore_db_from_csv(str(out), overwrite=True, overwrite_private=True, data=other)
+        assert (other_home / "private" / "private_config.yaml").read_text() == PRIVATE
+    finally:
+        other.close()
+
+
+def test_backup_refuses_its_own_earlier_backup_once_someone_put_files_in_it(tmp_path, blob):
+    """``backup_state_store`` pointed at the CSV backup folder, or a user's note kept there: the
+    next CSV backup would delete them, so it refuses and leaves them."""
+    out = tmp_path / "backup"
+    backup_db_to_csv(str(out), data=blob)
+    (out / "state_20240102_120000.sqlite").write_bytes(b"someone else's")
+    (out / "fx_prices_csv").mkdir(exist_ok=True)
+    (out / "fx_prices_csv" / "README.txt").write_text("note")
+    before = tree(out)
+    with pytest.raises(NotOwnedDirectory, match="holds files it did not write"):
+        backup_db_to_csv(str(out), data=blob)
+    assert tree(out) == before

@@ -76,6 +76,7 @@ EUR,EUR,GLOBEX,NA,NA,1,FALSE
 GBPUSD,GBP,USD,NO
 """,
 }
+PRIVATE_CONFIG = "ib:\n  account: U7654321\n"
 PRICE_FILES = [name for name in FILES if not name.startswith(("csvconfig", "sysbrokers"))]
 
 
@@ -152,6 +153,8 @@ def made_backup(tmp_path_factory):
     data = make_blob(root / "home")
     try:
         populate(data, build_source(root / "pysystemtrade"))
+        (data.home / "private").mkdir(parents=True, exist_ok=True)
+        (data.home / "private" / "private_config.yaml").write_text(PRIVATE_CONFIG)
         backup_db_to_csv(str(root / "backup"), data=data)
     finally:
         data.close()
@@ -298,7 +301,7 @@ def test_bad_timeseries_file_is_refused_before_anything_is_written(backup_copy, 
     else:
         path = generic
         path.unlink()
-        expected = [str(path), "not found"]
+        expected = [str(path), "file missing"]
     with pytest.raises(InvalidData) as info:
         restore_db_from_csv(str(out), data=sqlite_blob)
     for text in expected:
@@ -367,3 +370,85 @@ def test_interrupted_overwrite_can_be_run_again(source, tmp_path, sqlite_blob, m
 def test_restore_refuses_a_directory_that_is_not_a_backup(tmp_path, sqlite_blob):
     with pytest.raises(InvalidData, match="not a systrade backup"):
         restore_db_from_csv(str(tmp_path), data=sqlite_blob)
+
+
+# a damaged backup is refused against its manifest, naming the file and line ------------------
+def _cut(path: Path, keep_chars: int) -> None:
+    """Cut the file short, ``keep_chars`` characters before its end."""
+    text = path.read_text()
+    path.write_text(text[:len(text) - keep_chars])
+
+
+def _drop_last_line(path: Path) -> None:
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:-1]))
+
+
+def _replace_line(path: Path, number: int, old: str, new: str) -> None:
+    lines = path.read_text().splitlines(keepends=True)
+    assert old in lines[number - 1], lines[number - 1]
+    lines[number - 1] = lines[number - 1].replace(old, new)
+    path.write_text("".join(lines))
+
+
+GENERIC = "timeseries/custom_series/CORN/20240300/X.csv"
+DAMAGE = {
+    # case: (file, damage, fragments of the error besides the file's path)
+    "csv cut mid-number": ("adjusted_prices_csv/EUR.csv", lambda p: _cut(p, 3),
+                           ["line 4", "cut short"]),
+    "csv cut mid-timestamp": ("multiple_prices_csv/CORN.csv",
+                              lambda p: _cut(p, len(p.read_text().splitlines()[-1]) - 4),
+                              ["line 5", "cut short"]),
+    "csv cut at a line end": ("fx_prices_csv/GBPUSD.csv", _drop_last_line,
+                              ["2 data rows", "manifest says 3"]),
+    "csv line missing fields": ("multiple_prices_csv/CORN.csv",
+                                lambda p: _replace_line(p, 3, ",20240500\n", "\n"),
+                                ["line 3", "6 fields", "has 7"]),
+    "missing file": ("fx_prices_csv/GBPUSD.csv", lambda p: p.unlink(), ["file missing"]),
+    "missing folder": ("roll_calendars_csv", shutil.rmtree, ["folder missing"]),
+    "state file cut at a line end": ("state/roll_parameters.jsonl", _drop_last_line,
+                                     ["1 records", "manifest says 2"]),
+    "state file cut mid-line": ("state/roll_parameters.jsonl", lambda p: _cut(p, 5),
+                                ["line 2"]),
+    "inf": ("adjusted_prices_csv/EUR.csv", lambda p: _replace_line(p, 3, "1.0891", "inf"),
+            ["line 3", "column price", "inf", "finite"]),
+    "-inf in a generic series": (GENERIC, lambda p: _replace_line(p, 4, "-2.25e-12", "-inf"),
+                                 ["line 4", "column value", "inf", "finite"]),
+    "FX rate zero": ("fx_prices_csv/GBPUSD.csv", lambda p: _replace_line(p, 2, "1.2622", "0"),
+                     ["line 2", "column PRICE", "positive"]),
+    "FX rate negative": ("fx_prices_csv/GBPUSD.csv",
+                         lambda p: _replace_line(p, 4, "1.26945", "-1.26945"),
+                         ["line 4", "positive"]),
+    "private config cut short": ("private/private_config.yaml", lambda p: _cut(p, 4),
+                                 ["bytes, the manifest says"]),
+    "counters file cut short": ("state/_counters.json", lambda p: _cut(p, 2),
+                                ["not valid JSON"]),
+    "instrument config cut short": ("csvconfig/instrumentconfig.csv", lambda p: _cut(p, 4),
+                                    ["bytes, the manifest says"]),
+    "state file not in the manifest": ("state/extra.jsonl",
+                                       lambda p: p.write_text('{"key": "a", "doc": {}}\n'),
+                                       ["not listed in the manifest"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DAMAGE))
+def test_damaged_backup_is_refused_and_nothing_is_written(backup_copy, sqlite_blob, case):
+    relative, damage, fragments = DAMAGE[case]
+    path = backup_copy / relative
+    damage(path)
+    with pytest.raises(InvalidData) as info:
+        restore_db_from_csv(str(backup_copy), data=sqlite_blob)
+    message = str(info.value)
+    assert str(path) in message, message
+    for fragment in fragments:
+        assert fragment in message, message
+    assert stores_are_empty(sqlite_blob)
+    assert sqlite_blob.state.collections() == [] and sqlite_blob.state.counters() == {}
+    assert not (sqlite_blob.home / "private" / "private_config.yaml").exists()
+
+
+def test_the_undamaged_copy_restores(backup_copy, sqlite_blob):
+    """The damage cases above start from a backup that restores cleanly."""
+    restore_db_from_csv(str(backup_copy), data=sqlite_blob)
+    assert sqlite_blob.fx_prices.read_series("GBPUSD").iloc[-1] == 1.26945
+    assert (sqlite_blob.home / "private" / "private_config.yaml").read_text() == PRIVATE_CONFIG

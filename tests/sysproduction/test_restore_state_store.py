@@ -14,6 +14,7 @@ import pytest
 from syscore.config_models import SystradeConfig
 from syscore.exceptions import ExistingData, InvalidData, StoreError
 from sysdata.data_blob import DataBlob
+from sysdata.owned_dirs import OWNER_FILE, NotOwnedDirectory
 from sysproduction.backup_state_store import (
     backup_state_store,
     export_state_json,
@@ -211,5 +212,102 @@ def test_ledger_survives_backup_and_restore(tmp_path, blob):
         assert fresh.order_stack("broker").get_order(1) == stack.get_order(1)
         assert fresh.ledger.book_fill(the_fill).duplicate
         assert fresh.positions.get_strategy_position("trend", "CORN") == 3
+    finally:
+        fresh.close()
+
+
+# state backups replace only what they wrote --------------------------------------------------
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_state_export_refuses_a_user_folder_and_replaces_its_own(tmp_path, blob):
+    fill(blob)
+    folder = tmp_path / "mine"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "notes.txt").write_text("mine")
+    (folder / "sub" / "x.jsonl").write_text("{}\n")
+    before = _tree(folder)
+    with pytest.raises(NotOwnedDirectory, match="not a systrade state-store export"):
+        export_state_json(blob.state, folder)
+    assert _tree(folder) == before
+    assert not (tmp_path / "mine.partial").exists() and not (tmp_path / "mine.old").exists()
+    # its own earlier export (and one written before ownership marks) is replaced
+    export = export_state_json(blob.state, tmp_path / "export")
+    blob.state.put("notes", "b", {"v": 2})
+    export_state_json(blob.state, export)
+    assert "b" in (export / "notes.jsonl").read_text()
+    (export / OWNER_FILE).unlink()  # as exports written before marks and manifests were
+    (export / "MANIFEST.json").unlink()
+    export_state_json(blob.state, export)
+    assert (export / OWNER_FILE).is_file()
+
+
+def test_sqlite_state_backup_never_overwrites_a_file_it_did_not_write(tmp_path):
+    data = make_blob(tmp_path / "home")  # FixedClock: 2024-01-02 12:00 UTC
+    try:
+        fill(data)
+        directory = tmp_path / "sb"
+        directory.mkdir()
+        user_file = directory / "state_20240102_120000.sqlite"
+        user_file.write_bytes(b"my spreadsheet")
+        with pytest.raises(NotOwnedDirectory, match="not a systrade state backup"):
+            backup_state_store(str(directory), data=data)
+        assert user_file.read_bytes() == b"my spreadsheet"
+        user_file.unlink()
+        first = backup_state_store(str(directory), data=data)
+        data.state.put("notes", "b", {"v": 2})
+        assert backup_state_store(str(directory), data=data) == first  # its own: replaced
+        assert not Path(first + ".partial").exists()
+        fresh = make_blob(tmp_path / "fresh")
+        try:
+            restore_state_store(first, data=fresh)
+            assert fresh.state.get("notes", "b") == {"v": 2}
+        finally:
+            fresh.close()
+    finally:
+        data.close()
+
+
+def test_json_export_cut_short_or_missing_a_file_is_refused(tmp_path, blob):
+    fill(blob)
+    blob.state.put("notes", "b", {"v": 2})
+    export = export_state_json(blob.state, tmp_path / "export")
+    notes = export / "notes.jsonl"
+    lines = notes.read_text().splitlines(keepends=True)
+    fresh = make_blob(tmp_path / "fresh")
+    try:
+        notes.write_text(lines[0])  # cut at a line end: still valid JSON lines
+        with pytest.raises(InvalidData, match=r"notes\.jsonl: 1 records, the manifest says 2"):
+            restore_state_store(str(export), data=fresh)
+        notes.unlink()
+        with pytest.raises(InvalidData, match=r"notes\.jsonl: file missing"):
+            restore_state_store(str(export), data=fresh)
+        assert fresh.state.collections() == [] and fresh.state.counters() == {}
+        notes.write_text("".join(lines))
+        restore_state_store(str(export), data=fresh)
+        assert fresh.state.get("notes", "b") == {"v": 2}
+    finally:
+        fresh.close()
+
+
+def test_sqlite_state_backup_cut_short_is_refused(tmp_path):
+    """A guard (this held before too): a SQLite state file cut short is refused, nothing
+    written."""
+    data = make_blob(tmp_path / "home")
+    try:
+        for i in range(200):
+            data.state.put("notes", f"k{i:04d}", {"text": "x" * 200})
+        path = Path(backup_state_store(str(tmp_path / "sb"), data=data))
+    finally:
+        data.close()
+    cut = tmp_path / "cut.sqlite"
+    cut.write_bytes(path.read_bytes()[:path.stat().st_size // 2])
+    fresh = make_blob(tmp_path / "fresh")
+    try:
+        with pytest.raises(InvalidData, match="cut.sqlite"):
+            restore_state_store(str(cut), data=fresh)
+        assert fresh.state.collections() == []
     finally:
         fresh.close()

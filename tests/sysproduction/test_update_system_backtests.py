@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 
 import pandas as pd
 import pytest
 
+from sysdata.owned_dirs import NotOwnedDirectory
 from sysinit.import_pysystemtrade_csv import import_pysystemtrade_csv
 from sysproduction.update_system_backtests import (
     backtests_directory,
     clean_truncate_backtest_states,
     list_strategy_backtests,
     load_strategy_backtest,
+    save_state_atomically,
     update_system_backtests,
 )
 from tests.blob_helpers import FixedClock, make_blob
@@ -133,3 +136,43 @@ def test_stale_prices_are_not_written_and_alerted(home_with_reference):
     assert not any(s == "late" for s, _ in data.optimal_positions.list_keys())
     alerts = [a for a in data.alerts.all() if a["subject"] == "Optimal positions not updated for late"]
     assert alerts and "CORN" in alerts[-1]["body"] and "older than 7 days" in alerts[-1]["body"]
+
+
+# saved states: only saved states are ever replaced or deleted --------------------------------
+def _saved_state_like(path, stamp="x"):
+    """A folder that looks like a saved state written before ownership marks."""
+    path.mkdir(parents=True)
+    (path / "manifest.json").write_text(json.dumps({"format_version": 1, "stages": [],
+                                                    "stamp": stamp}))
+
+
+def test_save_state_refuses_a_folder_that_is_not_a_saved_state(tmp_path):
+    folder = tmp_path / "20240102_120000"
+    folder.mkdir()
+    (folder / "mine.txt").write_text("mine")
+    with pytest.raises(NotOwnedDirectory, match="not a saved systrade backtest state"):
+        save_state_atomically(None, folder)  # refused before anything is computed or written
+    assert [p.name for p in folder.iterdir()] == ["mine.txt"]
+    assert not (tmp_path / "20240102_120000.partial").exists()
+
+
+def test_clean_truncate_deletes_only_saved_states(tmp_path):
+    data = make_blob(tmp_path / "home", clock=FixedClock("2024-01-10 06:00"))
+    try:
+        root = backtests_directory(data)
+        root.mkdir(parents=True)
+        (root / "README.txt").write_text("my notes about these backtests")
+        strategy = root / "trend"
+        _saved_state_like(strategy / "20240101_060000")  # old: removed
+        mine = strategy / "20240102_060000"  # named like a state, but a user's folder
+        mine.mkdir()
+        (mine / "analysis.ipynb").write_text("mine")
+        _saved_state_like(strategy / "20240109_060000")  # the latest: kept
+        message = clean_truncate_backtest_states(days=5, data=data)
+        assert "removed 1" in message
+        assert sorted(p.name for p in strategy.iterdir()) == ["20240102_060000",
+                                                              "20240109_060000"]
+        assert (mine / "analysis.ipynb").read_text() == "mine"
+        assert (root / "README.txt").read_text() == "my notes about these backtests"
+    finally:
+        data.close()
