@@ -1,7 +1,8 @@
 """The ``systrade`` command: a registry of subcommands.
 
 Built in: ``systrade run module.function --param value`` (as ``run.py``), ``systrade home``
-(print the home directory) and ``systrade status`` (configuration summary, secrets masked).
+(print the home directory); ``systrade status`` and the other commands are registered by
+:data:`PLUGIN_MODULES` (``sysproduction.commands``).
 ``systrade --home DIR <command>`` sets ``SYSTRADE_HOME`` for the command.
 
 Adding a command (e.g. ``systrade demo``) from another package::
@@ -197,79 +198,6 @@ def _run(args: argparse.Namespace) -> int:
 @register_command("home", help="print the systrade home directory")
 def _home(args: argparse.Namespace) -> int:
     print(systrade_home(create=False))
-    return 0
-
-
-def status_lines(home: Path) -> list[tuple[str, str]]:
-    """``(label, value)`` pairs describing the configuration of ``home``; no secret values."""
-    from syscore.config import load_config
-    from syslogdiag.logging_setup import log_directory
-    from syslogdiag.redaction import redact_url
-
-    config = load_config(home)
-    state = config.state_store
-    if state == "sqlite":
-        state = f"sqlite:///{home / 'state.sqlite'}"
-    timeseries = config.timeseries_store or f"lmdb://{home / 'arctic'}"
-    logging_config = config.logging
-    outputs = [name for name in ("console", "file") if getattr(logging_config, name)]
-    if logging_config.store:
-        outputs.append(f"store at {logging_config.store_level}")
-    email = config.email
-    if email.host:
-        email_text = (f"{email.host}:{email.port} to {email.to or '(no recipient)'}, password "
-                      f"{'set' if email.password else 'not set'}")
-    else:
-        email_text = "not configured"
-    ib = config.ib
-    return [
-        ("home", str(home)),
-        ("state store", redact_url(state)),
-        ("time series", redact_url(timeseries)),
-        ("broker", config.broker),
-        ("clock", config.clock),
-        ("base currency", config.base_currency),
-        ("logging", f"{logging_config.level} ({', '.join(outputs) or 'off'}); "
-                    f"files in {log_directory(home)}"),
-        ("e-mail", email_text),
-        ("IB gateway", f"{ib.host}:{ib.port}, account {'set' if ib.account else 'not set'}"),
-    ]
-
-
-#: brokers named in the configuration that cannot be used yet, with what to say
-UNAVAILABLE_BROKERS = {
-    "ib": "broker 'ib' is not yet available: the Interactive Brokers connection is still to "
-          "come; use 'broker: sim' (the simulated broker) meanwhile",
-}
-
-
-@register_command("status", help="print a summary of the configuration (secrets masked)")
-def _status(args: argparse.Namespace) -> int:
-    """Exit 0 when the home exists and its configuration can run; 2 when the home does not
-    exist, the configuration is invalid, or it names a broker that is not available yet (the
-    summary is still printed)."""
-    from syscore.exceptions import ConfigError
-
-    home = systrade_home(create=False)
-    if not home.is_dir():
-        sys.stderr.write(f"systrade status: no systrade home at {home}: set {HOME_ENV} or "
-                         f"--home to an existing home, or initialise one (docs/installation.md)"
-                         f"\n")
-        return 2
-    try:
-        lines = status_lines(home)
-    except ConfigError as exc:
-        sys.stderr.write(f"systrade status: configuration error: {exc}\n")
-        return 2
-    width = max(len(label) for label, _ in lines) + 1
-    broker = dict(lines).get("broker", "")
-    for label, value in lines:
-        if label == "broker" and broker in UNAVAILABLE_BROKERS:
-            value = f"{value} (not yet available)"
-        print(f"{label + ':':<{width}} {value}")
-    if broker in UNAVAILABLE_BROKERS:
-        sys.stderr.write(f"systrade status: {UNAVAILABLE_BROKERS[broker]}\n")
-        return 2
     return 0
 
 

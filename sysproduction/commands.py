@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from syscore.cli import register_command
 
@@ -169,3 +170,112 @@ def _exo(args: argparse.Namespace) -> int:
     except SystradeError as exc:
         sys.stderr.write(f"systrade exo {args.action}: {exc}\n")
         return 2
+
+
+def status_lines(home: Path) -> list[tuple[str, str]]:
+    """``(label, value)`` pairs describing the configuration of ``home``; no secret values."""
+    from syscore.config import load_config
+    from syslogdiag.logging_setup import log_directory
+    from syslogdiag.redaction import redact_url
+
+    config = load_config(home)
+    state = config.state_store
+    if state == "sqlite":
+        state = f"sqlite:///{home / 'state.sqlite'}"
+    timeseries = config.timeseries_store or f"lmdb://{home / 'arctic'}"
+    logging_config = config.logging
+    outputs = [name for name in ("console", "file") if getattr(logging_config, name)]
+    if logging_config.store:
+        outputs.append(f"store at {logging_config.store_level}")
+    email = config.email
+    if email.host:
+        email_text = (f"{email.host}:{email.port} to {email.to or '(no recipient)'}, password "
+                      f"{'set' if email.password else 'not set'}")
+    else:
+        email_text = "not configured"
+    ib = config.ib
+    return [
+        ("home", str(home)),
+        ("state store", redact_url(state)),
+        ("time series", redact_url(timeseries)),
+        ("broker", config.broker),
+        ("clock", config.clock),
+        ("base currency", config.base_currency),
+        ("logging", f"{logging_config.level} ({', '.join(outputs) or 'off'}); "
+                    f"files in {log_directory(home)}"),
+        ("e-mail", email_text),
+        ("IB gateway", f"{ib.host}:{ib.port}, account {'set' if ib.account else 'not set'}"),
+    ]
+
+
+#: brokers named in the configuration that cannot be used yet, with what to say
+UNAVAILABLE_BROKERS = {
+    "ib": "broker 'ib' is not yet available: the Interactive Brokers connection is still to "
+          "come; use 'broker: sim' (the simulated broker) meanwhile",
+}
+
+
+def _configure_status(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true",
+                        help="print the whole status as JSON (for monitoring)")
+    parser.add_argument("--config-only", action="store_true",
+                        help="only the configuration summary (no stores opened)")
+
+
+@register_command("status", help="the home's state: configuration, processes, positions and "
+                                 "breaks, locks, orders, capital, prices, alerts",
+                  configure=_configure_status)
+def _status(args: argparse.Namespace) -> int:
+    """Exit 0 when the home exists, its configuration can run and its state could be read;
+    2 when the home does not exist, the configuration is invalid, a store cannot be opened, or
+    the configuration names a broker that is not available yet (what can be shown is shown)."""
+    import json
+    import sys
+
+    from syscore.exceptions import ConfigError, SystradeError
+    from syscore.home import HOME_ENV, systrade_home
+
+    home = systrade_home(create=False)
+    if not home.is_dir():
+        sys.stderr.write(f"systrade status: no systrade home at {home}: set {HOME_ENV} or "
+                         f"--home to an existing home, or initialise one (docs/installation.md)"
+                         f"\n")
+        return 2
+    try:
+        lines = status_lines(home)
+    except ConfigError as exc:
+        sys.stderr.write(f"systrade status: configuration error: {exc}\n")
+        return 2
+    broker = dict(lines).get("broker", "")
+    state = None
+    problem = ""
+    if not args.config_only and broker not in UNAVAILABLE_BROKERS:
+        from sysdata.data_blob import DataBlob
+        from sysproduction.system_status import collect_status
+
+        try:
+            with DataBlob.from_config(home, process_name="status") as data:
+                state = collect_status(data)
+        except SystradeError as exc:
+            problem = f"systrade status: cannot read the stores: {exc}"
+    if args.json:
+        print(json.dumps({"configuration": dict(lines), "state": state,
+                          "problem": problem or None}, indent=2, default=str))
+    else:
+        width = max(len(label) for label, _ in lines) + 1
+        for label, value in lines:
+            if label == "broker" and broker in UNAVAILABLE_BROKERS:
+                value = f"{value} (not yet available)"
+            print(f"{label + ':':<{width}} {value}")
+        if state is not None:
+            from sysproduction.system_status import format_status
+
+            print()
+            print(format_status(state))
+    if broker in UNAVAILABLE_BROKERS:
+        sys.stderr.write(f"systrade status: {UNAVAILABLE_BROKERS[broker]}\n")
+        return 2
+    if problem:
+        sys.stderr.write(problem + "\n")
+        return 2
+    return 0

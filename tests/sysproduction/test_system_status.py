@@ -37,3 +37,29 @@ def test_a_part_that_fails_is_reported_not_fatal(tmp_path):
     assert status["positions"]["broker_error"] == "ConnectionError: gateway down"
     assert "broker positions unavailable: ConnectionError: gateway down" in format_status(status)
     blob.close()
+
+
+def test_systrade_status_json_and_tables(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    home = tmp_path / "home"
+    blob = make_blob(home, clock=FixedClock("2024-03-07 21:00"))
+    blob.locks.lock("GOLD", blob.now(), "position break")
+    blob.close()
+    env = {**os.environ, "SYSTRADE_HOME": str(home), "PYTHONPATH": str(root)}
+    cli = "import sys; from syscore.cli import main; sys.exit(main(sys.argv[1:]))"
+    result = subprocess.run([sys.executable, "-c", cli, "status", "--json"], cwd=root, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    parsed = json.loads(result.stdout)
+    assert parsed["configuration"]["broker"] == "sim"
+    assert parsed["state"]["locks"] == ["GOLD"]
+    assert {p["name"] for p in parsed["state"]["processes"]} >= {"run_systems", "run_backups"}
+    tables = subprocess.run([sys.executable, "-c", cli, "status"], cwd=root, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert tables.returncode == 0 and "locks: GOLD" in tables.stdout
+    assert "processes" in tables.stdout and "breaks: 0" in tables.stdout
