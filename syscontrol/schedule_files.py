@@ -69,7 +69,7 @@ def _cron_days(config: ProcessConfig, shift: int) -> str:
 
 def crontab(control: ControlConfig, paths: SchedulePaths, cron_timezone: str = "UTC") -> str:
     """A crontab: environment, then one line per process at its launch time, output appended
-    to ``<echo_dir>/<process>.txt``."""
+    to ``<echo_dir>/<process>.txt`` (echo files are rotated by ``run_cleaners``)."""
     lines = [
         "# systrade schedule, generated from the control config by 'systrade schedule crontab'.",
         f"# Times are {cron_timezone} (the machine's cron time zone); each process waits for its",
@@ -83,10 +83,6 @@ def crontab(control: ControlConfig, paths: SchedulePaths, cron_timezone: str = "
         lines.append(f"{at.minute} {at.hour} * * {_cron_days(config, shift)} "
                      f"cd {paths.working_dir} && {paths.bin_dir / name} >> "
                      f"{paths.echo_dir / (name + '.txt')} 2>&1")
-    lines.append("# daily echo-file rotation")
-    lines.append(f"5 0 * * * cd {paths.working_dir} && {paths.bin_dir / 'systrade'} run "
-                 f"sysproduction.clean_truncate_echo_files.clean_truncate_echo_files >> "
-                 f"{paths.echo_dir / 'clean_truncate_echo_files.txt'} 2>&1")
     return "\n".join(lines) + "\n"
 
 

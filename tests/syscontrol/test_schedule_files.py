@@ -56,7 +56,6 @@ def test_crontab_lines_parse_and_land_at_the_right_times(paths):
     assert entries["run_stack_handler"] == "45 5 * * 1-5"
     # 22:30 New York is 03:30 UTC next day, less one hour; every day
     assert entries["run_reports"] == "30 2 * * *"
-    assert entries["systrade"] == "5 0 * * *"  # echo rotation
 
 
 @pytest.mark.parametrize("shift,expected", [(0, "1-5"), (1, "2-6"), (-1, "0-4")])

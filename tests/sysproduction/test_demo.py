@@ -13,8 +13,9 @@ from sysproduction.demo import DEMO_START, run_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = "import sys; from syscore.cli import main; sys.exit(main(sys.argv[1:]))"
-PROCESSES = ("run_backups", "run_capital_update", "run_cleaners", "run_daily_prices_updates",
-             "run_systems")
+PROCESSES = ("run_backups", "run_capital_update", "run_cleaners",
+             "run_daily_fx_and_contract_updates", "run_daily_prices_updates",
+             "run_daily_update_multiple_adjusted_prices", "run_systems")
 
 
 def test_demo_runs_end_to_end_and_resumes(systrade_home):
@@ -55,8 +56,10 @@ def test_systrade_demo_command_stop_before(systrade_home):
     assert "demo: ok" in result.stdout
     launched = [line.split(" UTC ")[1].split(":")[0] for line in result.stdout.splitlines()
                 if " UTC run_" in line]
-    assert launched == ["run_capital_update"]  # the only process whose window opened
+    assert sorted(launched) == ["run_capital_update", "run_daily_fx_and_contract_updates",
+                                "run_daily_prices_updates",
+                                "run_daily_update_multiple_adjusted_prices"]
     assert "stopped before run_systems (--stop-before)" in result.stdout
     now = pd.Timestamp(result.stdout.split("simulated time: ")[1].splitlines()[0])
     assert now > DEMO_START
-    assert now.strftime("%H:%M") == "04:59"  # just before run_systems' 05:00 window
+    assert now.strftime("%H:%M") == "20:04"  # just before run_systems' 20:05 window
