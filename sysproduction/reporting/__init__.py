@@ -1,0 +1,1 @@
+"""Reports: functions ``(data, start, end) -> Report`` rendered to text and HTML (see docs/reports.md)."""

@@ -1,0 +1,291 @@
+"""Figures for reports, read from the stores through the data blob. Plain functions: the report
+builders, the consoles and the tests call the same ones.
+
+Conventions: times tz-aware UTC; cash amounts in the base currency (``config.base_currency``)
+unless a column says otherwise; positions in contracts; prices in price points.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from syscore.dates import to_utc
+from syscore.exceptions import MissingData
+from sysobjects.multiple_prices import FORWARD_CONTRACT, PRICE_CONTRACT
+
+BUSINESS_DAYS_PER_YEAR = 256
+
+
+# --- status ----------------------------------------------------------------------------------
+
+def process_table(data) -> pd.DataFrame:
+    """One row per process-control record: status, run state, pid, host, last start/end."""
+    rows = {name: {k: record.get(k) for k in ("status", "run_state", "pid", "host",
+                                               "last_start", "last_end", "heartbeat")}
+            for name, record in sorted(data.process_control.all().items())}
+    return pd.DataFrame.from_dict(rows, orient="index",
+                                  columns=["status", "run_state", "pid", "host", "last_start",
+                                           "last_end", "heartbeat"])
+
+
+def last_price_times(data, now: pd.Timestamp) -> pd.DataFrame:
+    """Per instrument with adjusted prices: the last adjusted price time and its age in hours."""
+    rows = {}
+    for code in sorted(data.adjusted_prices.list_codes()):
+        tail = data.adjusted_prices.read_tail(code, 1)
+        if tail.empty:
+            continue
+        last = to_utc(tail.index[-1])
+        rows[code] = {"last_price_time": last,
+                      "age_hours": (now - last).total_seconds() / 3600.0}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["last_price_time", "age_hours"])
+
+
+def alerts_table(data, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """Alerts stored in [start, end]: time, subject, whether e-mailed."""
+    rows = [{"timestamp": to_utc(a["timestamp"]), "subject": a["subject"], "sent": a["sent"]}
+            for a in data.alerts.all(since=start) if to_utc(a["timestamp"]) <= end]
+    return pd.DataFrame(rows, columns=["timestamp", "subject", "sent"])
+
+
+# --- rolls -----------------------------------------------------------------------------------
+
+def roll_table(data, now: pd.Timestamp) -> pd.DataFrame:
+    """Per instrument with multiple prices: roll state, priced and forward contract (from the
+    last multiple-prices row), days from ``now`` to the priced contract's expiry, and the last
+    daily volume of the priced and forward contracts where per-contract prices hold a
+    ``VOLUME`` column (else NaN)."""
+    rows = {}
+    for code in sorted(data.multiple_prices.list_codes()):
+        last = data.multiple_prices.read(code).iloc[-1]
+        priced, forward = str(last[PRICE_CONTRACT]), str(last[FORWARD_CONTRACT])
+        expiry_days = math.nan
+        if data.contracts.has(code, priced):
+            expiry = data.contracts.get(code, priced).expiry_date
+            if expiry is not None:
+                expiry_days = (pd.Timestamp(expiry) - now.tz_localize(None).normalize()).days
+        rows[code] = {"roll_state": data.roll_states.get(code), "priced": priced,
+                      "forward": forward, "days_to_expiry": expiry_days,
+                      "priced_volume": _last_volume(data, code, priced),
+                      "forward_volume": _last_volume(data, code, forward)}
+    return pd.DataFrame.from_dict(rows, orient="index",
+                                  columns=["roll_state", "priced", "forward", "days_to_expiry",
+                                           "priced_volume", "forward_volume"])
+
+
+def _last_volume(data, code: str, contract: str) -> float:
+    try:
+        prices = data.contract_prices.read(code, contract)
+    except MissingData:
+        return math.nan
+    if "VOLUME" not in prices.columns or prices.empty:
+        return math.nan
+    return float(prices["VOLUME"].iloc[-1])
+
+
+# --- positions and p&l -------------------------------------------------------------------------
+
+def fx_to_base(data, currency: str) -> pd.Series | float:
+    """Value of one unit of ``currency`` in the base currency: 1.0 for the base currency, else
+    the stored FX series ``<currency><base>`` (:class:`MissingData` if not stored)."""
+    base = data.config.base_currency
+    if currency == base:
+        return 1.0
+    return data.fx_prices.read_series(f"{currency}{base}")
+
+
+def instrument_position_series(data, instrument_code: str) -> pd.Series:
+    """Net strategy position (summed over strategies) of one instrument after each booked change,
+    indexed by the change's UTC time (empty if never held). From the money ledger."""
+    changes = []
+    for doc in data.ledger.records(0, None):
+        record = doc["record"]
+        if doc.get("kind") not in ("fill", "adjustment"):
+            continue
+        if record.get("instrument_code") != instrument_code or not record.get("strategy_name"):
+            continue
+        changes.append((to_utc(record["timestamp"]), int(record["quantity"])))
+    if not changes:
+        return pd.Series(dtype=float)
+    frame = pd.DataFrame(changes, columns=["t", "q"]).sort_values("t", kind="stable")
+    return frame.groupby("t")["q"].sum().cumsum().astype(float)
+
+
+def held_instruments(data) -> list[str]:
+    codes = set()
+    for doc in data.ledger.records(0, None):
+        record = doc["record"]
+        if doc.get("kind") in ("fill", "adjustment") and record.get("strategy_name"):
+            codes.add(record["instrument_code"])
+    return sorted(codes)
+
+
+def instrument_daily_pandl(data, instrument_code: str, start, end) -> pd.Series:
+    """Daily p&l in base currency of one instrument for the adjusted-price times in (start, end]:
+    position held at the previous price time × price change × point size × FX to base at the
+    price time (FX forward-filled). Zero where no position was held."""
+    prices = data.adjusted_prices.read_series(instrument_code).dropna()
+    prices.index = pd.DatetimeIndex([to_utc(t) for t in prices.index])
+    positions = instrument_position_series(data, instrument_code)
+    if positions.empty:
+        held = pd.Series(0.0, index=prices.index)
+    else:
+        held = positions.reindex(positions.index.union(prices.index)).ffill().fillna(0.0)
+        held = held.reindex(prices.index)
+    config = data.instruments.get(instrument_code)
+    fx = fx_to_base(data, config.currency)
+    if isinstance(fx, pd.Series):
+        fx = fx.copy()
+        fx.index = pd.DatetimeIndex([to_utc(t) for t in fx.index])
+        fx = fx.reindex(fx.index.union(prices.index)).ffill().reindex(prices.index)
+    pandl = held.shift(1) * prices.diff() * config.pointsize * fx
+    pandl = pandl.iloc[1:]
+    mask = (pandl.index > to_utc(start)) & (pandl.index <= to_utc(end))
+    return pandl[mask].fillna(0.0).rename(instrument_code)
+
+
+def pandl_by_instrument(data, start, end) -> pd.DataFrame:
+    """Total p&l in base currency over (start, end] per held instrument, with asset class."""
+    rows = {}
+    for code in held_instruments(data):
+        if not data.adjusted_prices.has(code):
+            continue
+        rows[code] = {"asset_class": data.instruments.get(code).asset_class,
+                      "pandl": float(instrument_daily_pandl(data, code, start, end).sum())}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["asset_class", "pandl"])
+
+
+def account_curve(data, start, end) -> pd.Series:
+    """Accumulated p&l (``acc_pnl`` of total capital) at the last row of each UTC day in
+    [start, end], minus its value at the last row before ``start`` (so it starts near 0).
+    :class:`MissingData` if no total capital is stored."""
+    frame = data.capital.total_capital()
+    if frame.empty:
+        raise MissingData("total capital has no values")
+    acc = frame["acc_pnl"].copy()
+    acc.index = pd.DatetimeIndex([to_utc(t) for t in acc.index])
+    before = acc[acc.index < to_utc(start)]
+    base = float(before.iloc[-1]) if not before.empty else 0.0
+    window = acc[(acc.index >= to_utc(start)) & (acc.index <= to_utc(end))]
+    daily = window.groupby(window.index.normalize()).last()
+    return (daily - base).rename("account_pandl")
+
+
+def daily_account_pandl(data, start, end) -> pd.Series:
+    """Account p&l per UTC day in [start, end] from total capital (difference of the curve)."""
+    curve = account_curve(data, start, end)
+    return curve.diff().fillna(curve.iloc[:1]) if not curve.empty else curve
+
+
+# --- reconcile -------------------------------------------------------------------------------
+
+def strategy_vs_contract_positions(data) -> pd.DataFrame:
+    """Per instrument: summed strategy positions, summed contract positions, and the break."""
+    strategy: dict[str, int] = {}
+    for (_, code), pos in data.positions.all_strategy_positions().items():
+        strategy[code] = strategy.get(code, 0) + pos
+    contract: dict[str, int] = {}
+    for (code, _), pos in data.positions.all_contract_positions().items():
+        contract[code] = contract.get(code, 0) + pos
+    codes = sorted(set(strategy) | set(contract))
+    frame = pd.DataFrame({"strategy": [strategy.get(c, 0) for c in codes],
+                          "contract": [contract.get(c, 0) for c in codes]}, index=codes)
+    frame["break"] = frame["strategy"] != frame["contract"]
+    return frame
+
+
+def optimal_vs_actual(data) -> pd.DataFrame:
+    """Per strategy and instrument with an optimal position: the last buffer (``lower``,
+    ``upper``), the actual strategy position, and whether the actual is outside the buffer."""
+    actual = data.positions.all_strategy_positions()
+    rows = []
+    for strategy, code in sorted(data.optimal_positions.list_keys()):
+        last = data.optimal_positions.current(strategy, code)
+        held = actual.get((strategy, code), 0)
+        lower, upper = float(last["lower"]), float(last["upper"])
+        rows.append({"strategy": strategy, "instrument": code, "lower": lower, "upper": upper,
+                     "actual": held, "outside_buffer": not (lower <= held <= upper)})
+    return pd.DataFrame(rows, columns=["strategy", "instrument", "lower", "upper", "actual",
+                                       "outside_buffer"])
+
+
+def fills_table(data, start, end) -> pd.DataFrame:
+    """Fills booked on the ledger with a time in [start, end]: instrument, contract, strategy,
+    quantity, price, commission, and traded notional in base currency
+    (|quantity| × price × point size × FX at the last stored rate)."""
+    rows = []
+    for doc in data.ledger.records(0, None):
+        record = doc["record"]
+        if doc.get("kind") != "fill":
+            continue
+        when = to_utc(record["timestamp"])
+        if not (to_utc(start) <= when <= to_utc(end)):
+            continue
+        config = data.instruments.get(record["instrument_code"])
+        fx = fx_to_base(data, config.currency)
+        fx_now = float(fx.dropna().iloc[-1]) if isinstance(fx, pd.Series) else fx
+        rows.append({"timestamp": when, "instrument": record["instrument_code"],
+                     "contract": record.get("contract_date"),
+                     "strategy": record.get("strategy_name"),
+                     "quantity": int(record["quantity"]), "price": float(record["price"]),
+                     "commission": record.get("commission"),
+                     "notional": abs(record["quantity"]) * record["price"] * config.pointsize
+                     * fx_now})
+    return pd.DataFrame(rows, columns=["timestamp", "instrument", "contract", "strategy",
+                                       "quantity", "price", "commission", "notional"])
+
+
+# --- risk ------------------------------------------------------------------------------------
+
+def daily_returns(data, instrument_code: str, start, end) -> pd.Series:
+    """Daily price changes (points) of the adjusted price, on the last price of each UTC day in
+    [start, end]."""
+    prices = data.adjusted_prices.read_series(instrument_code).dropna()
+    prices.index = pd.DatetimeIndex([to_utc(t) for t in prices.index])
+    prices = prices[(prices.index >= to_utc(start)) & (prices.index <= to_utc(end))]
+    daily = prices.groupby(prices.index.normalize()).last()
+    return daily.diff().dropna()
+
+
+def instrument_risk(data, start, end) -> pd.DataFrame:
+    """Per instrument with adjusted prices: last price, annualised vol in price points
+    (std of daily changes × sqrt(256)), the same as a percentage of price, and the annualised
+    risk of one contract and of the held position in base currency (vol × point size × FX)."""
+    positions: dict[str, int] = {}
+    for (_, code), pos in data.positions.all_strategy_positions().items():
+        positions[code] = positions.get(code, 0) + pos
+    rows = {}
+    for code in sorted(data.adjusted_prices.list_codes()):
+        if not data.instruments.has(code):
+            continue
+        changes = daily_returns(data, code, start, end)
+        if len(changes) < 2:
+            continue
+        config = data.instruments.get(code)
+        fx = fx_to_base(data, config.currency)
+        fx_now = float(fx.dropna().iloc[-1]) if isinstance(fx, pd.Series) else fx
+        price = float(data.adjusted_prices.read_tail(code, 1).iloc[-1])
+        vol = float(changes.std(ddof=1)) * math.sqrt(BUSINESS_DAYS_PER_YEAR)
+        per_contract = vol * config.pointsize * fx_now
+        rows[code] = {"asset_class": config.asset_class, "price": price,
+                      "annual_vol_points": vol,
+                      "annual_vol_pct": 100.0 * vol / price if price else np.nan,
+                      "risk_per_contract": per_contract,
+                      "position": positions.get(code, 0),
+                      "position_risk": abs(positions.get(code, 0)) * per_contract}
+    return pd.DataFrame.from_dict(rows, orient="index",
+                                  columns=["asset_class", "price", "annual_vol_points",
+                                           "annual_vol_pct", "risk_per_contract", "position",
+                                           "position_risk"])
+
+
+def correlations(data, start, end) -> pd.DataFrame:
+    """Correlation of daily adjusted-price changes between instruments over [start, end]."""
+    series = {code: daily_returns(data, code, start, end)
+              for code in sorted(data.adjusted_prices.list_codes())}
+    series = {c: s for c, s in series.items() if len(s) >= 2}
+    if not series:
+        return pd.DataFrame()
+    return pd.DataFrame(series).corr()

@@ -1,0 +1,159 @@
+"""The reports and their registry. Each report is ``(data, start, end) -> Report`` with
+``start``/``end`` tz-aware UTC; figures come from :mod:`sysproduction.reporting.data`."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from syscore.exceptions import MissingData  # noqa: E402
+from sysproduction.reporting import data as figures  # noqa: E402
+from sysproduction.reporting.report import (  # noqa: E402
+    FigureSection,
+    Report,
+    TableSection,
+    TextSection,
+)
+
+ReportFunction = Callable[[object, pd.Timestamp, pd.Timestamp], Report]
+
+
+def status_report(data, start, end) -> Report:
+    locks = data.locks.locked_instruments()
+    return Report("status", "Status report", start, end, (
+        TableSection("Processes", figures.process_table(data)),
+        TableSection("Last price times", figures.last_price_times(data, end),
+                     note="age_hours: hours from the report end to the last adjusted price"),
+        TextSection("Locked instruments", ", ".join(sorted(locks)) if locks else "(none)"),
+        TableSection("Alerts", figures.alerts_table(data, start, end)),
+    ))
+
+
+def roll_report(data, start, end) -> Report:
+    return Report("roll", "Roll report", start, end, (
+        TableSection("Roll status", figures.roll_table(data, end),
+                     note="days_to_expiry: calendar days from the report end to the priced "
+                          "contract's expiry; volumes: last stored daily volume (NaN: none)"),
+    ))
+
+
+def _bar_figure(values: pd.Series, title: str, ylabel: str) -> Figure:
+    figure = Figure(figsize=(7, 3.5))
+    axes = figure.subplots()
+    axes.bar([str(i) for i in values.index], values.values)
+    axes.set_title(title)
+    axes.set_ylabel(ylabel)
+    return figure
+
+
+def _line_figure(values: pd.Series, title: str, ylabel: str) -> Figure:
+    figure = Figure(figsize=(7, 3.5))
+    axes = figure.subplots()
+    axes.plot(values.index, values.values)
+    axes.set_title(title)
+    axes.set_ylabel(ylabel)
+    figure.autofmt_xdate()
+    return figure
+
+
+def pandl_report(data, start, end) -> Report:
+    base = data.config.base_currency
+    sections = []
+    try:
+        curve = figures.account_curve(data, start, end)
+        daily = figures.daily_account_pandl(data, start, end)
+        account_total = float(curve.iloc[-1]) if not curve.empty else 0.0
+        sections += [
+            TextSection("Account p&l", f"{account_total:,.2f} {base} over the period "
+                                       f"(from total capital, accumulated p&l)"),
+            TableSection("Daily account p&l", daily.to_frame("pandl")),
+            FigureSection("Account curve", _line_figure(curve, "Account curve", base),
+                          note="accumulated p&l over the period"),
+        ]
+    except MissingData:
+        account_total = None
+        sections.append(TextSection("Account p&l", "no total capital stored"))
+    by_instrument = figures.pandl_by_instrument(data, start, end)
+    instrument_total = float(by_instrument["pandl"].sum()) if not by_instrument.empty else 0.0
+    sections.append(TableSection("P&L by instrument", by_instrument,
+                                 note=f"in {base}: position × adjusted price change × point "
+                                      f"size × FX"))
+    if not by_instrument.empty:
+        by_class = by_instrument.groupby("asset_class")["pandl"].sum().to_frame("pandl")
+        sections += [TableSection("P&L by asset class", by_class),
+                     FigureSection("P&L by instrument chart",
+                                   _bar_figure(by_instrument["pandl"], "P&L by instrument",
+                                               base))]
+    if account_total is not None:
+        sections.append(TextSection(
+            "Residual", f"{account_total - instrument_total:,.2f} {base} (account minus "
+                        f"instruments: costs, interest, fees, FX on balances, errors)"))
+    return Report("pnl", "Profit and loss report", start, end, tuple(sections))
+
+
+def trades_report(data, start, end) -> Report:
+    return Report("trades", "Trades report", start, end, (
+        TableSection("Fills", figures.fills_table(data, start, end)),
+    ))
+
+
+def reconcile_report(data, start, end) -> Report:
+    positions = figures.strategy_vs_contract_positions(data)
+    optimal = figures.optimal_vs_actual(data)
+    breaks = positions[positions["break"]] if not positions.empty else positions
+    sections = [
+        TextSection("Breaks", f"{len(breaks)} instrument(s) where strategy and contract "
+                              f"positions differ" + (f": {', '.join(breaks.index)}"
+                                                     if len(breaks) else "")),
+        TableSection("Strategy vs contract positions", positions),
+        TableSection("Optimal vs actual", optimal),
+    ]
+    if not optimal.empty:
+        sections.append(FigureSection("Positions vs buffers", _buffer_figure(optimal)))
+    return Report("reconcile", "Reconcile report", start, end, tuple(sections))
+
+
+def _buffer_figure(optimal: pd.DataFrame) -> Figure:
+    figure = Figure(figsize=(7, 3.5))
+    axes = figure.subplots()
+    labels = [f"{s}/{i}" for s, i in zip(optimal["strategy"], optimal["instrument"])]
+    x = range(len(labels))
+    axes.vlines(x, optimal["lower"], optimal["upper"], linewidth=8, alpha=0.4, label="buffer")
+    axes.scatter(x, optimal["actual"], color="black", zorder=3, label="actual")
+    axes.set_xticks(list(x), labels)
+    axes.set_ylabel("contracts")
+    axes.legend()
+    return figure
+
+
+def risk_report(data, start, end) -> Report:
+    base = data.config.base_currency
+    risk = figures.instrument_risk(data, start, end)
+    total = float(risk["position_risk"].sum()) if not risk.empty else 0.0
+    sections = [
+        TableSection("Instrument risk", risk,
+                     note=f"annualised (daily changes × sqrt(256)); risk columns in {base}"),
+        TextSection("Position risk", f"sum of position risks {total:,.2f} {base} (no "
+                                     f"diversification)"),
+        TableSection("Correlations", figures.correlations(data, start, end)),
+    ]
+    if not risk.empty:
+        by_class = risk.groupby("asset_class")["position_risk"].sum().to_frame("position_risk")
+        sections.insert(1, TableSection("Risk by asset class", by_class))
+    return Report("risk", "Risk report", start, end, tuple(sections))
+
+
+REPORTS: dict[str, ReportFunction] = {
+    "status": status_report,
+    "roll": roll_report,
+    "pnl": pandl_report,
+    "trades": trades_report,
+    "reconcile": reconcile_report,
+    "risk": risk_report,
+}
+DEFAULT_REPORTS = tuple(REPORTS)
