@@ -1,0 +1,102 @@
+"""Report figures against hand-computed answers (scenario in conftest.py)."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from sysobjects.orders.records import Fill
+from sysproduction.reporting import data as figures
+from tests.sysproduction.reporting.conftest import END, START
+
+
+def test_instrument_daily_pandl_uses_the_position_held_before_each_price_change(blob):
+    # CORN held 0, 2, 2, -1 at the price times 01-01 … 01-04; changes +2, -1, +4, -1; × 50
+    corn = figures.instrument_daily_pandl(blob, "CORN", START, END)
+    assert corn.tolist() == [0.0, -100.0, 400.0, 50.0]
+
+
+def test_instrument_pandl_is_converted_with_the_fx_rate_of_the_day(blob):
+    # GILT 1 contract × changes 0.5, -0.25, 0, 0.75 × 1000 × GBPUSD 1.25, 1.25, 1.30, 1.30
+    gilt = figures.instrument_daily_pandl(blob, "GILT", START, END)
+    assert gilt.tolist() == pytest.approx([625.0, -312.5, 0.0, 975.0])
+
+
+def test_pandl_window_excludes_the_start(blob):
+    corn = figures.instrument_daily_pandl(blob, "CORN", pd.Timestamp("2024-01-03", tz="UTC"), END)
+    assert corn.sum() == 450.0
+
+
+def test_pandl_by_instrument(blob):
+    table = figures.pandl_by_instrument(blob, START, END)
+    assert table.loc["CORN", "pandl"] == 350.0
+    assert table.loc["GILT", "pandl"] == pytest.approx(1287.5)
+    assert table.loc["GILT", "asset_class"] == "Bonds"
+
+
+def test_account_curve_starts_from_the_last_value_before_the_period(blob):
+    curve = figures.account_curve(blob, START, END)
+    assert curve.tolist() == [600.0, 1800.0]  # 1600 - 1000 at 01-02's last row, 2800 - 1000
+    assert figures.daily_account_pandl(blob, START, END).tolist() == [600.0, 1200.0]
+
+
+def test_instrument_risk(blob):
+    risk = figures.instrument_risk(blob, START, END)
+    # CORN daily changes 2, -1, 4, -1: sample variance 18 / 3 = 6
+    assert risk.loc["CORN", "annual_vol_points"] == pytest.approx(math.sqrt(6) * 16)
+    assert risk.loc["CORN", "position_risk"] == pytest.approx(math.sqrt(6) * 16 * 50)
+    # GILT changes 0.5, -0.25, 0, 0.75: variance 0.625 / 3, FX now 1.30
+    gilt_vol = math.sqrt(0.625 / 3) * 16
+    assert risk.loc["GILT", "risk_per_contract"] == pytest.approx(gilt_vol * 1000 * 1.30)
+    assert risk.loc["GILT", "annual_vol_pct"] == pytest.approx(100 * gilt_vol / 101.0)
+
+
+def test_correlations(blob):
+    corr = figures.correlations(blob, START, END)
+    # deviations (1, -2, 3, -2) and (0.25, -0.5, -0.25, 0.5): sum of products -0.5
+    assert corr.loc["CORN", "GILT"] == pytest.approx(-0.5 / math.sqrt(18 * 0.625))
+
+
+def test_strategy_vs_contract_positions_finds_the_break(blob):
+    table = figures.strategy_vs_contract_positions(blob)
+    assert table.to_dict("index") == {
+        "CORN": {"strategy": -1, "contract": -1, "break": False},
+        "GILT": {"strategy": 1, "contract": 2, "break": True}}
+
+
+def test_optimal_vs_actual(blob):
+    table = figures.optimal_vs_actual(blob).set_index("instrument")
+    assert not table.loc["CORN", "outside_buffer"]
+    assert table.loc["GILT", "outside_buffer"]
+    assert table.loc["GILT", "actual"] == 1
+
+
+def test_roll_table(blob):
+    row = figures.roll_table(blob, END).loc["CORN"]
+    assert (row["roll_state"], row["priced"], row["forward"]) == ("Passive", "20240300",
+                                                                  "20240500")
+    assert row["days_to_expiry"] == 69  # 2024-01-05 to 2024-03-14
+    assert (row["priced_volume"], row["forward_volume"]) == (900.0, 300.0)
+
+
+def test_status_tables(blob):
+    blob.process_control.update("run_reports", run_state="crashed", pid=4242)
+    blob.alerts.add("Price spike in CORN", "body", pd.Timestamp("2024-01-03", tz="UTC"))
+    blob.alerts.add("Old alert", "body", pd.Timestamp("2023-12-01", tz="UTC"))
+    processes = figures.process_table(blob)
+    assert processes.loc["run_reports", "run_state"] == "crashed"
+    assert processes.loc["run_reports", "status"] == "GO"
+    assert figures.alerts_table(blob, START, END)["subject"].tolist() == ["Price spike in CORN"]
+    ages = figures.last_price_times(blob, END)
+    assert ages.loc["CORN", "age_hours"] == pytest.approx(23 + 59 / 60)
+
+
+def test_fills_in_the_period_with_notional_in_base_currency(blob):
+    blob.ledger.book_fill(Fill("e1", "GILT", "20240300", -2, 100.5,
+                               pd.Timestamp("2024-01-02 14:00", tz="UTC")))
+    blob.ledger.book_fill(Fill("e0", "GILT", "20240300", 1, 99.0,
+                               pd.Timestamp("2023-12-30 14:00", tz="UTC")))
+    fills = figures.fills_table(blob, START, END)
+    assert fills["quantity"].tolist() == [-2]
+    assert fills["notional"].tolist() == pytest.approx([2 * 100.5 * 1000 * 1.30])

@@ -1,0 +1,155 @@
+"""Reports, their text and HTML renderings, and run_reports (files, e-mail, failures, run.py)."""
+from __future__ import annotations
+
+import base64
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from syscore.config_models import EmailConfig, SystradeConfig
+from syscore.exceptions import InvalidData
+from sysproduction.reporting import reports as reports_module
+from sysproduction.reporting.render import to_html, to_text
+from sysproduction.reporting.report import FigureSection
+from sysproduction.reporting.reports import REPORTS
+from sysproduction.run_reports import run_reports
+from tests.blob_helpers import FixedClock, make_blob
+from tests.sysproduction.reporting.conftest import END, START, build_scenario
+from tests.syslogdiag.smtp_server import SmtpTestServer
+
+REPO = Path(__file__).resolve().parents[3]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_registry_names():
+    assert sorted(REPORTS) == ["pnl", "reconcile", "risk", "roll", "status", "trades"]
+
+
+def test_pnl_report_sections_and_residual(blob):
+    report = REPORTS["pnl"](blob, START, END)
+    text = to_text(report)
+    assert "1,800.00 USD over the period" in text
+    assert "162.50 USD (account minus instruments" in text  # 1800 - (350 + 1287.5)
+    assert report.table("P&L by asset class")["pandl"].to_dict() == {"Ags": 350.0,
+                                                                     "Bonds": 1287.5}
+    assert [f.title for f in report.figures] == ["Account curve", "P&L by instrument chart"]
+
+
+def _images(page: str) -> list[bytes]:
+    return [base64.b64decode(m) for m in re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)",
+                                                    page)]
+
+
+def test_html_embeds_every_figure_as_png_and_tables_as_html(blob):
+    report = REPORTS["pnl"](blob, START, END)
+    page = to_html(report)
+    images = _images(page)
+    assert len(images) == 2 and all(i.startswith(PNG_MAGIC) for i in images)
+    assert "<table" in page and "1,287.50" in page
+    assert "src='http" not in page  # self-contained
+
+
+def test_reconcile_report_shows_buffers_figure_and_break(blob):
+    report = REPORTS["reconcile"](blob, START, END)
+    assert "1 instrument(s) where strategy and contract positions differ: GILT" in to_text(report)
+    assert isinstance(report.section("Positions vs buffers"), FigureSection)
+    assert len(_images(to_html(report))) == 1
+
+
+def test_pnl_report_without_capital_says_so(tmp_path):
+    data = make_blob(tmp_path / "h")
+    try:
+        report = REPORTS["pnl"](data, START, END)
+    finally:
+        data.close()
+    assert "no total capital stored" in to_text(report)
+    assert report.figures == []
+
+
+def test_run_reports_writes_text_and_html_under_the_home(blob):
+    run = run_reports(blob, reports=["pnl", "trades"], start=START, end=END)
+    assert run.ok, str(run)
+    folder = blob.home / "reports" / "2024-01-05"
+    assert sorted(p.name for p in folder.iterdir()) == ["pnl.html", "pnl.txt", "trades.html",
+                                                        "trades.txt"]
+    assert "1,287.50" in (folder / "pnl.txt").read_text()
+    assert run.summary == "run_reports: 2 written, 0 failed, 0 e-mailed, 0 e-mail failures"
+
+
+def test_run_reports_defaults_to_every_report_over_the_last_day(blob):
+    run = run_reports(blob)
+    assert run.ok, str(run)
+    assert sorted(run.written) == sorted(REPORTS)
+    assert (blob.home / "reports" / "2024-01-06" / "status.html").exists()  # clock 2024-01-06
+
+
+def test_unknown_report_is_refused_before_anything_runs(blob):
+    with pytest.raises(InvalidData, match="unknown report"):
+        run_reports(blob, reports="pnl,nonsense")
+    assert not (blob.home / "reports").exists()
+
+
+def test_a_failing_report_does_not_stop_the_others(blob, monkeypatch):
+    def broken(data, start, end):
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(reports_module.REPORTS, "roll", broken)
+    run = run_reports(blob, reports=["roll", "pnl"], start=START, end=END)
+    assert not run.ok
+    assert run.failures == {"roll": "RuntimeError: boom"}
+    assert list(run.written) == ["pnl"]
+
+
+def test_reports_are_emailed_as_text_when_email_is_configured(blob):
+    server = SmtpTestServer("plain")
+    try:
+        blob.config = SystradeConfig(email=EmailConfig(
+            host="127.0.0.1", port=server.port, to="ops@example.com",
+            sender="systrade@example.com", use_tls=False).model_dump())
+        run = run_reports(blob, reports=["pnl"], start=START, end=END)
+    finally:
+        server.stop()
+    assert run.emailed == ["pnl"]
+    assert server.inbox.subjects() == ["systrade report: Profit and loss report 2024-01-05"]
+    assert "162.50 USD" in server.inbox.messages[0].get_payload(decode=True).decode("utf-8")
+
+
+def test_an_email_failure_is_reported_and_files_are_still_written(blob):
+    blob.config = SystradeConfig(email=EmailConfig(
+        host="127.0.0.1", port=9, to="ops@example.com", use_tls=False).model_dump())
+    run = run_reports(blob, reports=["pnl"], start=START, end=END)
+    assert not run.ok and "pnl" in run.email_failures
+    assert (blob.home / "reports" / "2024-01-05" / "pnl.txt").exists()
+
+
+def test_run_py_runs_reports_ad_hoc(tmp_path):
+    home = tmp_path / "home"
+    data = make_blob(home, clock=FixedClock("2024-01-06 08:00"))
+    build_scenario(data)
+    data.close()
+    env = {**os.environ, "SYSTRADE_HOME": str(home)}
+    result = subprocess.run(
+        [sys.executable, str(REPO / "run.py"), "sysproduction.run_reports.run_reports",
+         "--reports", "pnl,trades", "--start", "2024-01-01", "--end", "2024-01-05T23:59"],
+        cwd=REPO, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "run_reports: 2 written, 0 failed" in result.stdout
+    assert "1,287.50" in (home / "reports" / "2024-01-05" / "pnl.txt").read_text()
+
+
+def test_run_py_unknown_report_exits_non_zero_with_one_line(tmp_path):
+    home = tmp_path / "home"
+    make_blob(home).close()
+    env = {**os.environ, "SYSTRADE_HOME": str(home)}
+    result = subprocess.run(
+        [sys.executable, str(REPO / "run.py"), "sysproduction.run_reports.run_reports",
+         "--reports", "nonsense"], cwd=REPO, env=env, stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "unknown report" in result.stderr and "Traceback" not in result.stderr
