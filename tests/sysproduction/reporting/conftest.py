@@ -4,7 +4,7 @@ Base currency USD. Daily adjusted prices at 00:00 UTC, 2024-01-01 … 2024-01-05
 
 * CORN (USD, point size 50, Ags):     100, 102, 101, 105, 104
 * GILT (GBP, point size 1000, Bonds): 100, 100.5, 100.25, 100.25, 101; GBPUSD 1.25 from
-  2024-01-01, 1.30 from 2024-01-04.
+  2024-01-01, 1.30 from 2024-01-03 18:00 (between two price times).
 
 Strategy s1: CORN +2 from 2024-01-01 12:00, -1 from 2024-01-03 12:00; GILT +1 from 2023-12-31.
 Contract positions: CORN 20240300 -1 (agrees), GILT 20240300 +2 (a break).
@@ -41,7 +41,7 @@ def build_scenario(blob):
     blob.adjusted_prices.write("GILT", pd.Series([100.0, 100.5, 100.25, 100.25, 101.0],
                                                  index=DAYS, name="price"))
     blob.fx_prices.write("GBPUSD", pd.Series([1.25, 1.30], index=pd.DatetimeIndex(
-        ["2024-01-01", "2024-01-04"], tz="UTC")))
+        ["2024-01-01", "2024-01-03 18:00"], tz="UTC")))
     positions = blob.positions
     positions.set_strategy_position("s1", "GILT", 1, pd.Timestamp("2023-12-31", tz="UTC"))
     positions.set_strategy_position("s1", "CORN", 2, pd.Timestamp("2024-01-01 12:00", tz="UTC"))
