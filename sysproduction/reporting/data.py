@@ -237,6 +237,56 @@ def fills_table(data, start, end) -> pd.DataFrame:
                                        "quantity", "price", "commission", "notional"])
 
 
+def _order_field(data, stack: str, order_id, name: str) -> float:
+    """A price field of an order on a stack, NaN when there is no id, order or value."""
+    if order_id is None:
+        return math.nan
+    try:
+        value = getattr(data.order_stack(stack).get_order(int(order_id)), name)
+    except MissingData:
+        return math.nan
+    return math.nan if value is None else float(value)
+
+
+def slippage_table(data, start, end) -> pd.DataFrame:
+    """Per fill in [start, end]: slippage against the instrument order's ``reference_price``
+    (the price when the order was generated) and against the broker order's ``mid_price`` (at
+    submission), signed so that a positive number is a cost (bought above / sold below).
+
+    Columns: ``*_points`` in price points; ``*_ticks`` = points / ``tick_size`` (from the
+    instrument config's ``extra`` mapping; NaN when not set); ``*_cash`` = points × |quantity|
+    × point size × latest FX, in base currency. NaN where the order or price is not stored."""
+    rows = []
+    for doc in data.ledger.records(0, None):
+        if doc.get("kind") != "fill":
+            continue
+        record = doc["record"]
+        when = to_utc(record["timestamp"])
+        if not (to_utc(start) <= when <= to_utc(end)):
+            continue
+        config = data.instruments.get(record["instrument_code"])
+        fx = fx_to_base(data, config.currency)
+        fx_now = float(fx.dropna().iloc[-1]) if isinstance(fx, pd.Series) else fx
+        tick = config.extra.get("tick_size") if config.extra else None
+        quantity, price = int(record["quantity"]), float(record["price"])
+        side = 1 if quantity > 0 else -1
+        row = {"timestamp": when, "instrument": record["instrument_code"],
+               "quantity": quantity, "price": price}
+        for label, stack, field in (("reference", "instrument", "reference_price"),
+                                    ("mid", "broker", "mid_price")):
+            order_id = record.get(f"{stack}_order_id")
+            compare = _order_field(data, stack, order_id, field)
+            points = (price - compare) * side
+            row[label] = compare
+            row[f"{label}_points"] = points
+            row[f"{label}_ticks"] = points / float(tick) if tick else math.nan
+            row[f"{label}_cash"] = points * abs(quantity) * config.pointsize * fx_now
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[
+        "timestamp", "instrument", "quantity", "price", "reference", "reference_points",
+        "reference_ticks", "reference_cash", "mid", "mid_points", "mid_ticks", "mid_cash"])
+
+
 # --- risk ------------------------------------------------------------------------------------
 
 def daily_returns(data, instrument_code: str, start, end) -> pd.Series:

@@ -99,6 +99,10 @@ def pandl_report(data, start, end) -> Report:
 def trades_report(data, start, end) -> Report:
     return Report("trades", "Trades report", start, end, (
         TableSection("Fills", figures.fills_table(data, start, end)),
+        TableSection("Slippage", figures.slippage_table(data, start, end),
+                     note="positive = cost; reference: price when the order was generated; "
+                          "mid: mid price when sent to the broker; cash in "
+                          f"{data.config.base_currency}"),
     ))
 
 

@@ -100,3 +100,34 @@ def test_fills_in_the_period_with_notional_in_base_currency(blob):
     fills = figures.fills_table(blob, START, END)
     assert fills["quantity"].tolist() == [-2]
     assert fills["notional"].tolist() == pytest.approx([2 * 100.5 * 1000 * 1.30])
+
+
+def test_slippage_against_reference_and_mid_in_points_ticks_and_cash(blob):
+    from sysobjects.instruments import InstrumentConfig
+    from sysobjects.orders.orders import BrokerOrder, InstrumentOrder, Leg
+
+    blob.instruments.add(InstrumentConfig("CORN", pointsize=50.0, currency="USD",
+                                          asset_class="Ags", extra={"tick_size": 0.25}))
+    t = pd.Timestamp("2024-01-04 14:00", tz="UTC")
+    instrument = blob.order_stack("instrument")
+    broker = blob.order_stack("broker")
+    iid, bid = instrument.new_order_id(), broker.new_order_id()
+    instrument.add_order(InstrumentOrder(iid, "s1", "CORN", trade=-2, reference_price=105.0), t)
+    broker.add_order(BrokerOrder(bid, "s1", "CORN", legs=(Leg("20240300", -2),),
+                                 mid_price=104.6), t)
+    blob.ledger.book_fill(Fill("e9", "CORN", "20240300", -2, 104.5, t, strategy_name="s1",
+                               broker_order_id=bid, instrument_order_id=iid))
+    row = figures.slippage_table(blob, START, END).iloc[0]
+    # sold at 104.5: 0.5 below the reference (a cost), 0.1 below the mid
+    assert row["reference_points"] == pytest.approx(0.5)
+    assert row["reference_ticks"] == pytest.approx(2.0)
+    assert row["reference_cash"] == pytest.approx(0.5 * 2 * 50)
+    assert row["mid_points"] == pytest.approx(0.1)
+    assert row["mid_cash"] == pytest.approx(0.1 * 2 * 50)
+
+
+def test_slippage_is_nan_without_orders(blob):
+    blob.ledger.book_fill(Fill("e1", "GILT", "20240300", 1, 100.5,
+                               pd.Timestamp("2024-01-02 14:00", tz="UTC")))
+    row = figures.slippage_table(blob, START, END).iloc[0]
+    assert math.isnan(row["reference_points"]) and math.isnan(row["mid_cash"])
