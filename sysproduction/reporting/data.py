@@ -287,6 +287,39 @@ def slippage_table(data, start, end) -> pd.DataFrame:
         "reference_ticks", "reference_cash", "mid", "mid_points", "mid_ticks", "mid_cash"])
 
 
+def costs_table(data, start, end) -> pd.DataFrame:
+    """Per instrument with spread samples in [start, end]: the number of samples, the median
+    sampled bid/ask spread (points), the suggested ``spread_cost`` (half the median spread,
+    the unit of the instrument config), the configured ``spread_cost``, and the cost of one
+    contract traded in base currency: half-spread (configured) × point size × FX, plus
+    commission per contract (``per_block`` + ``percentage`` × last adjusted price × point size,
+    × FX; ``per_trade`` is per order and not included)."""
+    rows = {}
+    for code in sorted(data.spreads.list_codes()):
+        if not data.instruments.has(code):
+            continue
+        spreads = data.spreads.history(code)
+        spreads.index = pd.DatetimeIndex([to_utc(t) for t in spreads.index])
+        spreads = spreads[(spreads.index >= to_utc(start)) & (spreads.index <= to_utc(end))]
+        if spreads.empty:
+            continue
+        config = data.instruments.get(code)
+        fx = fx_to_base(data, config.currency)
+        fx_now = float(fx.dropna().iloc[-1]) if isinstance(fx, pd.Series) else fx
+        price = (float(data.adjusted_prices.read_tail(code, 1).iloc[-1])
+                 if data.adjusted_prices.has(code) else math.nan)
+        median = float(spreads.median())
+        commission = (config.per_block + config.percentage * price * config.pointsize) * fx_now
+        rows[code] = {"samples": len(spreads), "median_spread": median,
+                      "suggested_spread_cost": median / 2.0,
+                      "configured_spread_cost": config.spread_cost,
+                      "spread_cash_per_contract": config.spread_cost * config.pointsize * fx_now,
+                      "commission_per_contract": commission}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=[
+        "samples", "median_spread", "suggested_spread_cost", "configured_spread_cost",
+        "spread_cash_per_contract", "commission_per_contract"])
+
+
 # --- risk ------------------------------------------------------------------------------------
 
 def daily_returns(data, instrument_code: str, start, end) -> pd.Series:

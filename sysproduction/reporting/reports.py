@@ -152,6 +152,15 @@ def risk_report(data, start, end) -> Report:
     return Report("risk", "Risk report", start, end, tuple(sections))
 
 
+def costs_report(data, start, end) -> Report:
+    return Report("costs", "Costs report", start, end, (
+        TableSection("Spread costs", figures.costs_table(data, start, end),
+                     note="spreads in price points; suggested_spread_cost = median sampled "
+                          "spread / 2; cash columns per contract in "
+                          f"{data.config.base_currency}"),
+    ))
+
+
 REPORTS: dict[str, ReportFunction] = {
     "status": status_report,
     "roll": roll_report,
@@ -159,5 +168,6 @@ REPORTS: dict[str, ReportFunction] = {
     "trades": trades_report,
     "reconcile": reconcile_report,
     "risk": risk_report,
+    "costs": costs_report,
 }
 DEFAULT_REPORTS = tuple(REPORTS)

@@ -131,3 +131,21 @@ def test_slippage_is_nan_without_orders(blob):
                                pd.Timestamp("2024-01-02 14:00", tz="UTC")))
     row = figures.slippage_table(blob, START, END).iloc[0]
     assert math.isnan(row["reference_points"]) and math.isnan(row["mid_cash"])
+
+
+def test_costs_from_spread_samples_in_the_period(blob):
+    from sysobjects.instruments import InstrumentConfig
+
+    blob.instruments.add(InstrumentConfig("GILT", pointsize=1000.0, currency="GBP",
+                                          asset_class="Bonds", spread_cost=0.01, per_block=2.0,
+                                          percentage=0.0001))
+    for day, spread in (("2023-12-20", 9.0), ("2024-01-02", 0.02), ("2024-01-03", 0.04),
+                        ("2024-01-04", 0.01)):
+        blob.spreads.add("GILT", pd.Timestamp(day, tz="UTC"), spread)
+    row = figures.costs_table(blob, START, END).loc["GILT"]
+    assert row["samples"] == 3  # the December sample is outside the period
+    assert row["median_spread"] == pytest.approx(0.02)
+    assert row["suggested_spread_cost"] == pytest.approx(0.01)
+    assert row["spread_cash_per_contract"] == pytest.approx(0.01 * 1000 * 1.30)
+    # (2 + 0.0001 × 101 × 1000) × 1.30
+    assert row["commission_per_contract"] == pytest.approx((2 + 10.1) * 1.30)
