@@ -125,7 +125,7 @@ def reconcile_report(data, start, end) -> Report:
 def _buffer_figure(optimal: pd.DataFrame) -> Figure:
     figure = Figure(figsize=(7, 3.5))
     axes = figure.subplots()
-    labels = [f"{s}/{i}" for s, i in zip(optimal["strategy"], optimal["instrument"])]
+    labels = [f"{s}/{i}" for s, i in zip(optimal["strategy"], optimal["instrument"], strict=True)]
     x = range(len(labels))
     axes.vlines(x, optimal["lower"], optimal["upper"], linewidth=8, alpha=0.4, label="buffer")
     axes.scatter(x, optimal["actual"], color="black", zorder=3, label="actual")

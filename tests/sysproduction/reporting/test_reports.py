@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from syscore.config_models import EmailConfig, SystradeConfig
@@ -19,8 +18,8 @@ from sysproduction.reporting.report import FigureSection
 from sysproduction.reporting.reports import REPORTS
 from sysproduction.run_reports import run_reports
 from tests.blob_helpers import FixedClock, make_blob
-from tests.sysproduction.reporting.conftest import END, START, build_scenario
 from tests.syslogdiag.smtp_server import SmtpTestServer
+from tests.sysproduction.reporting.conftest import END, START, build_scenario
 
 REPO = Path(__file__).resolve().parents[3]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
