@@ -237,15 +237,24 @@ def fills_table(data, start, end) -> pd.DataFrame:
                                        "quantity", "price", "commission", "notional"])
 
 
+def _order_value(data, stack: str, order_id, name: str):
+    """A field of an order on a stack; None when there is no id, order or value."""
+    if order_id is None:
+        return None
+    try:
+        return getattr(data.order_stack(stack).get_order(int(order_id)), name)
+    except MissingData:
+        return None
+
+
 def _order_field(data, stack: str, order_id, name: str) -> float:
     """A price field of an order on a stack, NaN when there is no id, order or value."""
-    if order_id is None:
-        return math.nan
-    try:
-        value = getattr(data.order_stack(stack).get_order(int(order_id)), name)
-    except MissingData:
-        return math.nan
+    value = _order_value(data, stack, order_id, name)
     return math.nan if value is None else float(value)
+
+
+def _minutes_since(when: pd.Timestamp, earlier) -> float:
+    return math.nan if earlier is None else (when - to_utc(earlier)).total_seconds() / 60.0
 
 
 def slippage_table(data, start, end) -> pd.DataFrame:
@@ -255,7 +264,9 @@ def slippage_table(data, start, end) -> pd.DataFrame:
 
     Columns: ``*_points`` in price points; ``*_ticks`` = points / ``tick_size`` (from the
     instrument config's ``extra`` mapping; NaN when not set); ``*_cash`` = points × |quantity|
-    × point size × latest FX, in base currency. NaN where the order or price is not stored."""
+    × point size × latest FX, in base currency. ``generation_delay_min``: minutes from the
+    instrument order's generation to the fill; ``submission_delay_min``: from the broker
+    order's submission to the fill. NaN where the order or value is not stored."""
     rows = []
     for doc in data.ledger.records(0, None):
         if doc.get("kind") != "fill":
@@ -271,7 +282,12 @@ def slippage_table(data, start, end) -> pd.DataFrame:
         quantity, price = int(record["quantity"]), float(record["price"])
         side = 1 if quantity > 0 else -1
         row = {"timestamp": when, "instrument": record["instrument_code"],
-               "quantity": quantity, "price": price}
+               "quantity": quantity, "price": price,
+               "generation_delay_min": _minutes_since(when, _order_value(
+                   data, "instrument", record.get("instrument_order_id"),
+                   "generated_datetime")),
+               "submission_delay_min": _minutes_since(when, _order_value(
+                   data, "broker", record.get("broker_order_id"), "submit_datetime"))}
         for label, stack, field in (("reference", "instrument", "reference_price"),
                                     ("mid", "broker", "mid_price")):
             order_id = record.get(f"{stack}_order_id")
@@ -283,7 +299,8 @@ def slippage_table(data, start, end) -> pd.DataFrame:
             row[f"{label}_cash"] = points * abs(quantity) * config.pointsize * fx_now
         rows.append(row)
     return pd.DataFrame(rows, columns=[
-        "timestamp", "instrument", "quantity", "price", "reference", "reference_points",
+        "timestamp", "instrument", "quantity", "price", "generation_delay_min",
+        "submission_delay_min", "reference", "reference_points",
         "reference_ticks", "reference_cash", "mid", "mid_points", "mid_ticks", "mid_cash"])
 
 

@@ -112,9 +112,12 @@ def test_slippage_against_reference_and_mid_in_points_ticks_and_cash(blob):
     instrument = blob.order_stack("instrument")
     broker = blob.order_stack("broker")
     iid, bid = instrument.new_order_id(), broker.new_order_id()
-    instrument.add_order(InstrumentOrder(iid, "s1", "CORN", trade=-2, reference_price=105.0), t)
+    instrument.add_order(InstrumentOrder(
+        iid, "s1", "CORN", trade=-2, reference_price=105.0,
+        generated_datetime=pd.Timestamp("2024-01-04 13:00", tz="UTC")), t)
     broker.add_order(BrokerOrder(bid, "s1", "CORN", legs=(Leg("20240300", -2),),
-                                 mid_price=104.6), t)
+                                 mid_price=104.6,
+                                 submit_datetime=pd.Timestamp("2024-01-04 13:58", tz="UTC")), t)
     blob.ledger.book_fill(Fill("e9", "CORN", "20240300", -2, 104.5, t, strategy_name="s1",
                                broker_order_id=bid, instrument_order_id=iid))
     row = figures.slippage_table(blob, START, END).iloc[0]
@@ -124,6 +127,7 @@ def test_slippage_against_reference_and_mid_in_points_ticks_and_cash(blob):
     assert row["reference_cash"] == pytest.approx(0.5 * 2 * 50)
     assert row["mid_points"] == pytest.approx(0.1)
     assert row["mid_cash"] == pytest.approx(0.1 * 2 * 50)
+    assert (row["generation_delay_min"], row["submission_delay_min"]) == (60.0, 2.0)
 
 
 def test_slippage_is_nan_without_orders(blob):
