@@ -389,3 +389,33 @@ def correlations(data, start, end) -> pd.DataFrame:
     if not series:
         return pd.DataFrame()
     return pd.DataFrame(series).corr()
+
+
+# --- liquidity -------------------------------------------------------------------------------
+
+def liquidity_table(data, start, end) -> pd.DataFrame:
+    """Per instrument with multiple prices: the priced contract (last multiple-prices row), its
+    mean daily ``VOLUME`` (contracts) over bars in [start, end], and that volume in annualised
+    risk (volume × risk of one contract from :func:`instrument_risk`, base currency; NaN when
+    the risk cannot be measured)."""
+    risk = instrument_risk(data, start, end)
+    rows = {}
+    for code in sorted(data.multiple_prices.list_codes()):
+        priced = str(data.multiple_prices.read(code).iloc[-1][PRICE_CONTRACT])
+        try:
+            bars = data.contract_prices.read(code, priced)
+        except MissingData:
+            continue
+        if "VOLUME" not in bars.columns:
+            continue
+        bars.index = pd.DatetimeIndex([to_utc(t) for t in bars.index])
+        volume = bars["VOLUME"][(bars.index >= to_utc(start)) & (bars.index <= to_utc(end))]
+        if volume.empty:
+            continue
+        mean = float(volume.mean())
+        per_contract = (float(risk.loc[code, "risk_per_contract"]) if code in risk.index
+                        else math.nan)
+        rows[code] = {"priced": priced, "days": len(volume), "mean_volume": mean,
+                      "mean_volume_risk": mean * per_contract}
+    return pd.DataFrame.from_dict(rows, orient="index",
+                                  columns=["priced", "days", "mean_volume", "mean_volume_risk"])

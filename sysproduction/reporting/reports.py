@@ -161,6 +161,14 @@ def costs_report(data, start, end) -> Report:
     ))
 
 
+def liquidity_report(data, start, end) -> Report:
+    return Report("liquidity", "Liquidity report", start, end, (
+        TableSection("Liquidity", figures.liquidity_table(data, start, end),
+                     note="mean daily volume of the priced contract, in contracts and in "
+                          f"annualised risk ({data.config.base_currency})"),
+    ))
+
+
 REPORTS: dict[str, ReportFunction] = {
     "status": status_report,
     "roll": roll_report,
@@ -169,5 +177,6 @@ REPORTS: dict[str, ReportFunction] = {
     "reconcile": reconcile_report,
     "risk": risk_report,
     "costs": costs_report,
+    "liquidity": liquidity_report,
 }
 DEFAULT_REPORTS = tuple(REPORTS)

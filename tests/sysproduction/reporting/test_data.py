@@ -153,3 +153,13 @@ def test_costs_from_spread_samples_in_the_period(blob):
     assert row["spread_cash_per_contract"] == pytest.approx(0.01 * 1000 * 1.30)
     # (2 + 0.0001 × 101 × 1000) × 1.30
     assert row["commission_per_contract"] == pytest.approx((2 + 10.1) * 1.30)
+
+
+def test_liquidity_in_contracts_and_risk(blob):
+    blob.contract_prices.write("CORN", "20240300", pd.DataFrame(
+        {"OPEN": [1.0] * 3, "HIGH": [1.0] * 3, "LOW": [1.0] * 3, "FINAL": [1.0] * 3,
+         "VOLUME": [5000.0, 900.0, 600.0]},
+        index=pd.DatetimeIndex(["2023-12-29", "2024-01-04", "2024-01-05"], tz="UTC")))
+    row = figures.liquidity_table(blob, START, END).loc["CORN"]
+    assert (row["priced"], row["days"], row["mean_volume"]) == ("20240300", 2, 750.0)
+    assert row["mean_volume_risk"] == pytest.approx(750 * math.sqrt(6) * 16 * 50)

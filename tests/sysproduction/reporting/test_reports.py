@@ -26,7 +26,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def test_registry_names():
-    assert sorted(REPORTS) == ["costs", "pnl", "reconcile", "risk", "roll", "status", "trades"]
+    assert sorted(REPORTS) == ["costs", "liquidity", "pnl", "reconcile", "risk", "roll", "status", "trades"]
 
 
 def test_pnl_report_sections_and_residual(blob):
