@@ -196,6 +196,21 @@ def strategy_vs_contract_positions(data) -> pd.DataFrame:
     return frame
 
 
+def broker_position_breaks(data) -> pd.DataFrame:
+    """Per instrument and contract where our contract position differs from the broker's
+    (missing counts as 0): ours, the broker's. Reads the broker (``data.broker``)."""
+    from sysexecution.reconcile import position_breaks
+
+    broker: dict[tuple[str, str], int] = {}
+    for position in data.broker.get_positions():
+        key = (position.instrument_code, position.contract_date)
+        broker[key] = broker.get(key, 0) + int(position.quantity)
+    breaks = position_breaks(data.positions.all_contract_positions(), broker)
+    return pd.DataFrame([{"instrument": b.instrument_code, "contract": b.contract_id,
+                          "ours": b.ours, "broker": b.broker} for b in breaks],
+                        columns=["instrument", "contract", "ours", "broker"])
+
+
 def optimal_vs_actual(data) -> pd.DataFrame:
     """Per strategy and instrument with an optimal position: the last buffer (``lower``,
     ``upper``), the actual strategy position, and whether the actual is outside the buffer."""

@@ -115,11 +115,25 @@ def reconcile_report(data, start, end) -> Report:
                               f"positions differ" + (f": {', '.join(breaks.index)}"
                                                      if len(breaks) else "")),
         TableSection("Strategy vs contract positions", positions),
+        _broker_section(data),
         TableSection("Optimal vs actual", optimal),
     ]
     if not optimal.empty:
         sections.append(FigureSection("Positions vs buffers", _buffer_figure(optimal)))
     return Report("reconcile", "Reconcile report", start, end, tuple(sections))
+
+
+def _broker_section(data):
+    """Our contract positions against the broker's; one line of text when the broker cannot
+    be reached (the rest of the report still renders)."""
+    try:
+        breaks = figures.broker_position_breaks(data)
+    except Exception as exc:  # a broker outage must not lose the report
+        data.log.warning("reconcile report: broker positions not read: %s", exc)
+        return TextSection("Breaks against the broker",
+                           f"broker positions not read: {type(exc).__name__}: {exc}")
+    return TableSection("Breaks against the broker", breaks,
+                        note="contract positions, ours vs the broker's (missing = 0)")
 
 
 def _buffer_figure(optimal: pd.DataFrame) -> Figure:

@@ -163,3 +163,11 @@ def test_liquidity_in_contracts_and_risk(blob):
     row = figures.liquidity_table(blob, START, END).loc["CORN"]
     assert (row["priced"], row["days"], row["mean_volume"]) == ("20240300", 2, 750.0)
     assert row["mean_volume_risk"] == pytest.approx(750 * math.sqrt(6) * 16 * 50)
+
+
+def test_breaks_against_the_simulated_broker(blob):
+    # the simulated broker holds nothing: both our contract positions are breaks
+    table = figures.broker_position_breaks(blob)
+    assert table.to_dict("records") == [
+        {"instrument": "CORN", "contract": "202403", "ours": -1, "broker": 0},
+        {"instrument": "GILT", "contract": "202403", "ours": 2, "broker": 0}]

@@ -152,3 +152,11 @@ def test_run_py_unknown_report_exits_non_zero_with_one_line(tmp_path):
         capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert "unknown report" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_reconcile_report_survives_an_unreachable_broker(blob):
+    blob.config = SystradeConfig(broker="ib")  # not available: the factory refuses
+    report = REPORTS["reconcile"](blob, START, END)
+    text = to_text(report)
+    assert "broker positions not read: ConfigError" in text
+    assert "Optimal vs actual" in text
