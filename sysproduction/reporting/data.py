@@ -320,36 +320,45 @@ def slippage_table(data, start, end) -> pd.DataFrame:
 
 
 def costs_table(data, start, end) -> pd.DataFrame:
-    """Per instrument with spread samples in [start, end]: the number of samples, the median
-    sampled bid/ask spread (points), the suggested ``spread_cost`` (half the median spread,
-    the unit of the instrument config), the configured ``spread_cost``, and the cost of one
-    contract traded in base currency: half-spread (configured) × point size × FX, plus
-    commission per contract (``per_block`` + ``percentage`` × last adjusted price × point size,
-    × FX; ``per_trade`` is per order and not included)."""
+    """Per instrument with spread samples or fills in [start, end]: the number of samples, the
+    median sampled bid/ask spread (points), the suggested ``spread_cost`` from samples (half
+    the median spread, the unit of the instrument config), the number of fills with a mid
+    price and their median slippage against the mid (points; a second estimate of the
+    half-spread paid), the configured ``spread_cost``, and the cost of one contract traded in
+    base currency: half-spread (configured) × point size × FX, plus commission per contract
+    (``per_block`` + ``percentage`` × last adjusted price × point size, × FX; ``per_trade``
+    is per order and not included)."""
+    slippage = slippage_table(data, start, end).dropna(subset=["mid_points"])
+    codes = sorted(set(data.spreads.list_codes()) | set(slippage["instrument"]))
     rows = {}
-    for code in sorted(data.spreads.list_codes()):
+    for code in codes:
         if not data.instruments.has(code):
             continue
-        spreads = data.spreads.history(code)
-        spreads.index = pd.DatetimeIndex([to_utc(t) for t in spreads.index])
-        spreads = spreads[(spreads.index >= to_utc(start)) & (spreads.index <= to_utc(end))]
-        if spreads.empty:
+        spreads = pd.Series(dtype=float)
+        if code in data.spreads.list_codes():
+            spreads = data.spreads.history(code)
+            spreads.index = pd.DatetimeIndex([to_utc(t) for t in spreads.index])
+            spreads = spreads[(spreads.index >= to_utc(start)) & (spreads.index <= to_utc(end))]
+        fills = slippage[slippage["instrument"] == code]["mid_points"]
+        if spreads.empty and fills.empty:
             continue
         config = data.instruments.get(code)
         fx = fx_to_base(data, config.currency)
         fx_now = float(fx.dropna().iloc[-1]) if isinstance(fx, pd.Series) else fx
         price = (float(data.adjusted_prices.read_tail(code, 1).iloc[-1])
                  if data.adjusted_prices.has(code) else math.nan)
-        median = float(spreads.median())
+        median = float(spreads.median()) if not spreads.empty else math.nan
         commission = (config.per_block + config.percentage * price * config.pointsize) * fx_now
         rows[code] = {"samples": len(spreads), "median_spread": median,
                       "suggested_spread_cost": median / 2.0,
+                      "fills": len(fills),
+                      "median_mid_slippage": float(fills.median()) if len(fills) else math.nan,
                       "configured_spread_cost": config.spread_cost,
                       "spread_cash_per_contract": config.spread_cost * config.pointsize * fx_now,
                       "commission_per_contract": commission}
     return pd.DataFrame.from_dict(rows, orient="index", columns=[
-        "samples", "median_spread", "suggested_spread_cost", "configured_spread_cost",
-        "spread_cash_per_contract", "commission_per_contract"])
+        "samples", "median_spread", "suggested_spread_cost", "fills", "median_mid_slippage",
+        "configured_spread_cost", "spread_cash_per_contract", "commission_per_contract"])
 
 
 # --- risk ------------------------------------------------------------------------------------

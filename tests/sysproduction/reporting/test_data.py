@@ -171,3 +171,22 @@ def test_breaks_against_the_simulated_broker(blob):
     assert table.to_dict("records") == [
         {"instrument": "CORN", "contract": "202403", "ours": -1, "broker": 0},
         {"instrument": "GILT", "contract": "202403", "ours": 2, "broker": 0}]
+
+
+def test_costs_include_the_median_slippage_against_mid_from_fills(blob):
+    from sysobjects.orders.orders import BrokerOrder, Leg
+
+    broker = blob.order_stack("broker")
+    t = pd.Timestamp("2024-01-04 14:00", tz="UTC")
+    for n, (qty, mid, price) in enumerate(((1, 104.0, 104.25), (-1, 104.0, 103.5),
+                                           (1, 104.0, 104.0))):
+        bid = broker.new_order_id()
+        broker.add_order(BrokerOrder(bid, "s1", "CORN", legs=(Leg("20240300", qty),),
+                                     mid_price=mid), t)
+        blob.ledger.book_fill(Fill(f"m{n}", "CORN", "20240300", qty, price,
+                                   t + pd.Timedelta(minutes=n), broker_order_id=bid))
+    row = figures.costs_table(blob, START, END).loc["CORN"]
+    # slippage vs mid (cost positive): 0.25, 0.5, 0 -> median 0.25; no spread samples
+    assert (row["fills"], row["samples"]) == (3, 0)
+    assert row["median_mid_slippage"] == pytest.approx(0.25)
+    assert math.isnan(row["median_spread"])
