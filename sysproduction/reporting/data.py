@@ -279,7 +279,8 @@ def slippage_table(data, start, end) -> pd.DataFrame:
 
     Columns: ``*_points`` in price points; ``*_ticks`` = points / ``tick_size`` (from the
     instrument config's ``extra`` mapping; NaN when not set); ``*_cash`` = points × |quantity|
-    × point size × latest FX, in base currency. ``generation_delay_min``: minutes from the
+    × point size × latest FX, in base currency; ``*_vol_normalised`` = points / ``daily_vol``
+    (std of daily adjusted-price changes over the 35 days to the fill). ``generation_delay_min``: minutes from the
     instrument order's generation to the fill; ``submission_delay_min``: from the broker
     order's submission to the fill. NaN where the order or value is not stored."""
     rows = []
@@ -296,8 +297,9 @@ def slippage_table(data, start, end) -> pd.DataFrame:
         tick = config.extra.get("tick_size") if config.extra else None
         quantity, price = int(record["quantity"]), float(record["price"])
         side = 1 if quantity > 0 else -1
+        daily_vol = _daily_vol_before(data, record["instrument_code"], when)
         row = {"timestamp": when, "instrument": record["instrument_code"],
-               "quantity": quantity, "price": price,
+               "quantity": quantity, "price": price, "daily_vol": daily_vol,
                "generation_delay_min": _minutes_since(when, _order_value(
                    data, "instrument", record.get("instrument_order_id"),
                    "generated_datetime")),
@@ -312,11 +314,28 @@ def slippage_table(data, start, end) -> pd.DataFrame:
             row[f"{label}_points"] = points
             row[f"{label}_ticks"] = points / float(tick) if tick else math.nan
             row[f"{label}_cash"] = points * abs(quantity) * config.pointsize * fx_now
+            row[f"{label}_vol_normalised"] = points / daily_vol if daily_vol else math.nan
         rows.append(row)
     return pd.DataFrame(rows, columns=[
-        "timestamp", "instrument", "quantity", "price", "generation_delay_min",
-        "submission_delay_min", "reference", "reference_points",
-        "reference_ticks", "reference_cash", "mid", "mid_points", "mid_ticks", "mid_cash"])
+        "timestamp", "instrument", "quantity", "price", "daily_vol", "generation_delay_min",
+        "submission_delay_min", "reference", "reference_points", "reference_ticks",
+        "reference_cash", "reference_vol_normalised", "mid", "mid_points", "mid_ticks",
+        "mid_cash", "mid_vol_normalised"])
+
+
+#: Calendar days of adjusted prices before a fill used for its daily volatility.
+SLIPPAGE_VOL_LOOKBACK_DAYS = 35
+
+
+def _daily_vol_before(data, instrument_code: str, when: pd.Timestamp) -> float:
+    """Standard deviation of daily adjusted-price changes (points) over the
+    :data:`SLIPPAGE_VOL_LOOKBACK_DAYS` calendar days up to ``when``; NaN with fewer than two
+    changes or no adjusted prices."""
+    if not data.adjusted_prices.has(instrument_code):
+        return math.nan
+    changes = daily_returns(data, instrument_code,
+                            when - pd.Timedelta(days=SLIPPAGE_VOL_LOOKBACK_DAYS), when)
+    return float(changes.std(ddof=1)) if len(changes) >= 2 else math.nan
 
 
 def costs_table(data, start, end) -> pd.DataFrame:

@@ -183,6 +183,20 @@ def liquidity_report(data, start, end) -> Report:
     ))
 
 
+def account_curve_report(data, start, end) -> Report:
+    base = data.config.base_currency
+    try:
+        curve = figures.account_curve(data, start, end)
+    except MissingData:
+        return Report("account_curve", "Account curve", start, end,
+                      (TextSection("Account curve", "no total capital stored"),))
+    return Report("account_curve", "Account curve", start, end, (
+        FigureSection("Account curve", _line_figure(curve, "Account curve", base),
+                      note="accumulated p&l over the period"),
+        TableSection("Accumulated p&l by day", curve.to_frame(f"pandl ({base})")),
+    ))
+
+
 REPORTS: dict[str, ReportFunction] = {
     "status": status_report,
     "roll": roll_report,
@@ -192,5 +206,6 @@ REPORTS: dict[str, ReportFunction] = {
     "risk": risk_report,
     "costs": costs_report,
     "liquidity": liquidity_report,
+    "account_curve": account_curve_report,
 }
 DEFAULT_REPORTS = tuple(REPORTS)

@@ -128,6 +128,10 @@ def test_slippage_against_reference_and_mid_in_points_ticks_and_cash(blob):
     assert row["mid_points"] == pytest.approx(0.1)
     assert row["mid_cash"] == pytest.approx(0.1 * 2 * 50)
     assert (row["generation_delay_min"], row["submission_delay_min"]) == (60.0, 2.0)
+    # CORN daily changes up to 2024-01-04 14:00: 2, -1, 4; mean 5/3; squared deviations
+    # (1 + 64 + 49) / 9 = 114 / 9; sample variance 114 / 18 = 19 / 3
+    assert row["daily_vol"] == pytest.approx(math.sqrt(19 / 3))
+    assert row["reference_vol_normalised"] == pytest.approx(0.5 / math.sqrt(19 / 3))
 
 
 def test_slippage_is_nan_without_orders(blob):

@@ -26,7 +26,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def test_registry_names():
-    assert sorted(REPORTS) == ["costs", "liquidity", "pnl", "reconcile", "risk", "roll", "status", "trades"]
+    assert sorted(REPORTS) == ["account_curve", "costs", "liquidity", "pnl", "reconcile", "risk", "roll", "status", "trades"]
 
 
 def test_pnl_report_sections_and_residual(blob):
@@ -160,3 +160,9 @@ def test_reconcile_report_survives_an_unreachable_broker(blob):
     text = to_text(report)
     assert "broker positions not read: ConfigError" in text
     assert "Optimal vs actual" in text
+
+
+def test_account_curve_report_has_its_plot(blob):
+    report = REPORTS["account_curve"](blob, START, END)
+    assert report.table("Accumulated p&l by day").iloc[:, 0].tolist() == [600.0, 1800.0]
+    assert len(_images(to_html(report))) == 1
