@@ -38,6 +38,7 @@ METHODS = {
         "sysproduction.update_system_backtests.clean_truncate_backtest_states",
     "clean_truncate_log_files": "sysproduction.clean_truncate_log_files.clean_truncate_log_files",
     "deliver_alerts": "sysproduction.deliver_alerts.deliver_alerts",
+    "write_reports": "sysproduction.run_reports.run_reports",
     "clean_truncate_echo_files":
         "sysproduction.clean_truncate_echo_files.clean_truncate_echo_files",
 }
@@ -110,4 +111,5 @@ run_systems = _runner("run_systems")
 run_backups = _runner("run_backups")
 run_cleaners = _runner("run_cleaners")
 run_daily_fx_and_contract_updates = _runner("run_daily_fx_and_contract_updates")
+run_reports = _runner("run_reports")
 run_daily_update_multiple_adjusted_prices = _runner("run_daily_update_multiple_adjusted_prices")

@@ -294,7 +294,7 @@ def slippage_table(data, start, end) -> pd.DataFrame:
         config = data.instruments.get(record["instrument_code"])
         fx = fx_to_base(data, config.currency)
         fx_now = float(fx.dropna().iloc[-1]) if isinstance(fx, pd.Series) else fx
-        tick = config.extra.get("tick_size") if config.extra else None
+        tick = config.tick_size or (config.extra.get("tick_size") if config.extra else None)
         quantity, price = int(record["quantity"]), float(record["price"])
         side = 1 if quantity > 0 else -1
         daily_vol = _daily_vol_before(data, record["instrument_code"], when)

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CLI = "import sys; from syscore.cli import main; sys.exit(main(sys.argv[1:]))"
 PROCESSES = ("run_backups", "run_capital_update", "run_cleaners",
              "run_daily_fx_and_contract_updates", "run_daily_prices_updates",
-             "run_daily_update_multiple_adjusted_prices", "run_systems")
+             "run_daily_update_multiple_adjusted_prices", "run_reports", "run_systems")
 
 
 def test_demo_runs_end_to_end_and_resumes(systrade_home):
