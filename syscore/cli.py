@@ -203,14 +203,13 @@ def _home(args: argparse.Namespace) -> int:
 def status_lines(home: Path) -> list[tuple[str, str]]:
     """``(label, value)`` pairs describing the configuration of ``home``; no secret values."""
     from syscore.config import load_config
+    from syscore.store_urls import resolve_state_store, resolve_timeseries_uri
     from syslogdiag.logging_setup import log_directory
     from syslogdiag.redaction import redact_url
 
     config = load_config(home)
-    state = config.state_store
-    if state == "sqlite":
-        state = f"sqlite:///{home / 'state.sqlite'}"
-    timeseries = config.timeseries_store or f"lmdb://{home / 'arctic'}"
+    state = resolve_state_store(config.state_store, home).url
+    timeseries = resolve_timeseries_uri(config.timeseries_store, home)
     logging_config = config.logging
     outputs = [name for name in ("console", "file") if getattr(logging_config, name)]
     if logging_config.store:

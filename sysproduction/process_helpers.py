@@ -13,6 +13,7 @@ import pandas as pd
 from syscore.critical_count import counting_critical
 from syscore.exceptions import InvalidData, StartupError
 from sysdata.data_blob import DataBlob
+from sysdata.home_record import HomeAccess
 from syslogdiag.alerts import alert
 from syslogdiag.context import get_logger
 from syslogdiag.logging_setup import (
@@ -45,11 +46,12 @@ def check_log_file_writable(data: DataBlob, process_name: str) -> None:
         pass
 
 
-def open_blob(process_name: str) -> DataBlob:
+def open_blob(process_name: str, access: HomeAccess = HomeAccess.USE) -> DataBlob:
     """A blob from configuration (no logging set-up: see :func:`blob_for`); anything that
-    stops it opening (configuration, home, a store) is a :class:`StartupError` naming it."""
+    stops it opening (configuration, home, a store) is a :class:`StartupError` naming it.
+    ``access``: see :mod:`sysdata.home_record` (restores pass ``HomeAccess.RESTORE``)."""
     try:
-        return DataBlob.from_config(process_name=process_name)
+        return DataBlob.from_config(process_name=process_name, access=access)
     except Exception as exc:  # config, home or a store unusable (any backend's own errors)
         raise StartupError(f"{process_name} cannot start: {startup_problem(exc)}") from exc
 

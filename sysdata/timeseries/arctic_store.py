@@ -21,6 +21,8 @@ from syscore.redaction import redact_url, redact_with_url
 from sysdata.state.base import check_name
 
 INDEX_NAME = "DATETIME"
+HOME_LIBRARY = "_systrade_home"
+HOME_SYMBOL = "identity"
 logging.getLogger("arcticdb").setLevel(logging.WARNING)
 
 # LMDB must not be opened twice in one process: every TimeSeriesStore over one URI shares one
@@ -73,9 +75,9 @@ class TimeSeriesStore:
 
     def __init__(self, uri: str):
         self.uri = uri
-        if uri.startswith("lmdb://"):
-            Path(uri[len("lmdb://"):].split("?")[0]).mkdir(parents=True, exist_ok=True)
         try:
+            if uri.startswith("lmdb://"):
+                Path(uri[len("lmdb://"):].split("?")[0]).mkdir(parents=True, exist_ok=True)
             self._arctic = _acquire(uri)
         except Exception as exc:  # arcticdb raises several unrelated types
             raise StoreError(f"cannot open time-series store {redact_url(uri)}: "
@@ -194,7 +196,34 @@ class TimeSeriesStore:
         return sorted(lib.list_symbols()) if lib is not None else []
 
     def libraries(self) -> list[str]:
-        return sorted(self._arctic.list_libraries())
+        """Names of the data libraries (the home-identity library is not one of them)."""
+        return sorted(lib for lib in self._arctic.list_libraries() if lib != HOME_LIBRARY)
+
+    # the identity of the systrade home this store belongs to (see sysdata.home_record) ------
+    def home_identity(self) -> dict[str, str] | None:
+        """The recorded home identity, or None; kept in a library of its own that
+        :meth:`libraries` does not list (so backups, restores and wipes never see it)."""
+        if HOME_LIBRARY not in self._arctic.list_libraries():
+            return None
+        lib = self._arctic.get_library(HOME_LIBRARY)
+        if not lib.has_symbol(HOME_SYMBOL):
+            return None
+        frame = lib.read(HOME_SYMBOL).data
+        if frame.empty:
+            return None
+        return {str(k): str(v) for k, v in frame.iloc[-1].items()}
+
+    def claim_home_identity(self, identity: dict[str, str]) -> dict[str, str]:
+        """Record ``identity`` unless one is recorded; returns the recorded one. ArcticDB has
+        no conditional write: callers serialise through the state store's claim first."""
+        existing = self.home_identity()
+        if existing is not None:
+            return existing
+        lib = self._arctic.get_library(HOME_LIBRARY, create_if_missing=True)
+        index = pd.DatetimeIndex([pd.Timestamp(0, tz="UTC")], name=INDEX_NAME)
+        lib.write(HOME_SYMBOL, pd.DataFrame({k: [str(v)] for k, v in identity.items()},
+                                            index=index))
+        return self.home_identity() or dict(identity)
 
     def delete_library(self, library: str) -> None:
         self._libraries.pop(library, None)
