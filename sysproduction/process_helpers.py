@@ -22,6 +22,7 @@ from syslogdiag.logging_setup import (
     setup_blob_logging,
     teardown_logging,
 )
+from sysproduction.leases import writer_leases
 
 T = TypeVar("T")
 
@@ -60,9 +61,12 @@ def open_blob(process_name: str, access: HomeAccess = HomeAccess.USE) -> DataBlo
 def blob_for(data: DataBlob | None, process_name: str) -> Iterator[DataBlob]:
     """Yield ``data``, or a blob built from configuration and closed afterwards. A blob built
     here also gets logging (console, daily file, state store, secret redaction) unless logging is
-    already set up, so every top-level call (``run.py``, cron, console scripts) is logged."""
+    already set up, so every top-level call (``run.py``, cron, console scripts) is logged.
+    While the block runs, the leases of the series families ``process_name`` writes are held
+    (:mod:`sysproduction.leases`); :class:`LeaseHeld` when another process writes them."""
     if data is not None:
-        yield data
+        with writer_leases(data, process_name):
+            yield data
         return
     blob = open_blob(process_name)
     own_logging = current_setup() is None  # a top-level call (run.py, cron, console script)
@@ -74,7 +78,8 @@ def blob_for(data: DataBlob | None, process_name: str) -> Iterator[DataBlob]:
             except OSError as exc:
                 raise StartupError(f"{process_name} cannot start: cannot write its log file: "
                                    f"{startup_problem(exc)}") from exc
-        yield blob
+        with writer_leases(blob, process_name):
+            yield blob
     finally:
         if own_logging:
             teardown_logging()
