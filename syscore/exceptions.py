@@ -37,6 +37,11 @@ class StoreError(SystradeError):
     """A storage backend failed (connection, corruption)."""
 
 
+class StoreUnavailable(StoreError):
+    """The store's server cannot be reached (connection refused, timed out): retrying the next
+    item at once is pointless."""
+
+
 class ConcurrencyError(StoreError):
     """A concurrent writer changed a record this writer expected unchanged."""
 

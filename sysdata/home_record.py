@@ -294,7 +294,7 @@ def _settle(home: Path, record: HomeRecord | None, state: _Slot, series: _Slot,
     if new_record != record:
         write_home_record(home, new_record)
     for action in actions:
-        log.warning(action)
+        (log.warning if used else log.info)(action)
     return OpenedHome(state.store, series.store, new_record, tuple(actions))
 
 

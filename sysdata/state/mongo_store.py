@@ -38,9 +38,20 @@ from urllib.parse import urlparse
 import pymongo
 import tenacity
 from bson.errors import InvalidDocument
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import (
+    ConnectionFailure,
+    DuplicateKeyError,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+)
 
-from syscore.exceptions import ConcurrencyError, ExistingData, InvalidData, StoreError
+from syscore.exceptions import (
+    ConcurrencyError,
+    ExistingData,
+    InvalidData,
+    StoreError,
+    StoreUnavailable,
+)
 from syscore.redaction import redact_url, redact_with_url
 from sysdata.state.base import (
     Delete,
@@ -73,6 +84,9 @@ def _store_errors(what: str):
     """Driver errors become :class:`StoreError` naming the operation."""
     try:
         yield
+    except (ConnectionFailure, ServerSelectionTimeoutError) as exc:
+        reason = str(exc).split(", Timeout:")[0].split(" Topology Description")[0]
+        raise StoreUnavailable(f"MongoDB {what} failed: server unreachable: {reason}") from None
     except (PyMongoError, InvalidDocument) as exc:
         raise StoreError(f"MongoDB {what} failed: {exc}") from None
 
@@ -112,7 +126,7 @@ class MongoStateStore(StateStore):
             self._client.admin.command("ping")  # once at open: an unreachable server fails here
         except PyMongoError as exc:
             reason = str(exc).split(", Timeout:")[0].split(" Topology Description")[0]
-            raise StoreError(f"cannot reach MongoDB at {self.url} within "
+            raise StoreUnavailable(f"cannot reach MongoDB at {self.url} within "
                              f"{server_timeout_ms / 1000:g} s: {redact_with_url(reason, url)}"
                              ) from None
         self.replay_journal(older_than_seconds=replay_after_seconds)
