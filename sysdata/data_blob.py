@@ -21,6 +21,7 @@ from sysdata.broker_config import BrokerConfigData
 from sysdata.capital import CapitalData
 from sysdata.contracts import FuturesContractData, RollStateData
 from sysdata.controls import InstrumentLockData, OverrideData, PositionLimitData, TradeLimitData
+from sysdata.home_record import HomeAccess, open_home_stores
 from sysdata.instruments import InstrumentData, RollParametersData
 from sysdata.ledger import LedgerData
 from sysdata.logs import AlertData, LogData
@@ -35,7 +36,6 @@ from sysdata.prices import (
     RollCalendarData,
 )
 from sysdata.process_control import ClientIdData, ProcessControlData
-from sysdata.home_record import HomeAccess, open_home_stores
 from sysdata.state.base import StateStore
 from sysdata.timeseries.arctic_store import TimeSeriesStore
 

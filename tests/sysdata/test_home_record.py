@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -61,8 +62,6 @@ def test_zero_length_state_file_is_refused_and_left_alone(systrade_home):
 
 def test_missing_arctic_folder_is_refused_and_not_recreated(systrade_home):
     fill(systrade_home)
-    import shutil
-
     shutil.rmtree(systrade_home / "arctic")
     with pytest.raises(StoreError, match=r"time-series store .* is missing \(no folder"):
         DataBlob.from_config(systrade_home)
@@ -71,8 +70,6 @@ def test_missing_arctic_folder_is_refused_and_not_recreated(systrade_home):
 
 def test_both_stores_missing_are_both_named(systrade_home):
     fill(systrade_home)
-    import shutil
-
     shutil.rmtree(systrade_home / "arctic")
     (systrade_home / "state.sqlite").unlink()
     with pytest.raises(StoreError) as caught:
@@ -85,8 +82,6 @@ def test_both_stores_missing_are_both_named(systrade_home):
 def test_emptied_arctic_folder_is_refused(systrade_home):
     """The folder is there but holds nothing of this home (emptied, or replaced)."""
     fill(systrade_home)
-    import shutil
-
     shutil.rmtree(systrade_home / "arctic")
     (systrade_home / "arctic").mkdir()
     with pytest.raises(StoreError, match="time-series store .* is empty"):
@@ -108,8 +103,6 @@ def test_store_of_another_home_is_refused(tmp_path):
     first, second = tmp_path / "first", tmp_path / "second"
     fill(first)
     fill(second)
-    import shutil
-
     shutil.copy(first / "state.sqlite", second / "state.sqlite")
     with pytest.raises(StoreError, match="belongs to home .* Two homes must not share"):
         DataBlob.from_config(second)
@@ -120,8 +113,6 @@ def test_init_refuses_an_initialised_home_and_force_recreates_what_is_missing(sy
     with pytest.raises(ExistingData, match="already initialised"):
         initialise_home(systrade_home, SystradeConfig())
     before = read_home_record(systrade_home)
-    import shutil
-
     shutil.rmtree(systrade_home / "arctic")
     opened = initialise_home(systrade_home, SystradeConfig(), force=True)
     try:
@@ -149,8 +140,6 @@ def test_a_home_from_before_markers_with_a_vanished_folder_is_refused(systrade_h
     with DataBlob.from_config(systrade_home) as data:
         data.instruments.add(InstrumentConfig("CORN", pointsize=50))
     (systrade_home / MARKER_FILE).unlink()
-    import shutil
-
     shutil.rmtree(systrade_home / "arctic")
     with pytest.raises(StoreError, match="has been used .* time-series store .* is missing"):
         DataBlob.from_config(systrade_home)
@@ -163,8 +152,6 @@ def test_restore_opens_missing_stores_and_the_restored_stores_are_adopted(systra
     fill(systrade_home)
     backup = tmp_path / "backup"
     backup_db_to_csv(destination=str(backup))
-    import shutil
-
     shutil.rmtree(systrade_home / "arctic")
     (systrade_home / "state.sqlite").write_bytes(b"")
     opened = open_home_stores(systrade_home, SystradeConfig(), HomeAccess.RESTORE)
