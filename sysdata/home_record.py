@@ -217,9 +217,17 @@ def open_home_stores(home: Path, config: SystradeConfig,
             folder = lmdb_path(ts_uri)
             if folder is not None and folder.exists():
                 check_writable(folder, "the time-series folder")
-            slot.store = TimeSeriesStore(ts_uri)
-            slot.has_data = bool(slot.store.libraries())
-        slot.identity = slot.store.home_identity()
+            slot.store = TimeSeriesStore(ts_uri, timeout_seconds=config.store_timeout_seconds)
+        try:
+            if slot is series:
+                slot.has_data = bool(slot.store.libraries())
+            slot.identity = slot.store.home_identity()
+        except StoreError:
+            raise
+        except Exception as exc:  # ArcticDB raises several unrelated types
+            raise StoreError(f"cannot read the {slot.name} {slot.url}: "
+                             f"{redact_url(str(exc)).splitlines()[0] if str(exc) else exc!r}"
+                             ) from None
 
     try:
         check_writable(home, "systrade home")

@@ -10,13 +10,14 @@ read, combine and ``write`` (or ``append`` strictly newer rows).
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from pathlib import Path
 
 import pandas as pd
 
 from syscore.dates import to_utc, utc_index
-from syscore.exceptions import InvalidData, MissingData, StoreError
+from syscore.exceptions import InvalidData, MissingData, StoreError, StoreUnavailable
 from syscore.redaction import redact_url, redact_with_url
 from sysdata.state.base import check_name
 
@@ -70,11 +71,45 @@ def normalise_frame(data: pd.DataFrame | pd.Series, what: str = "data") -> pd.Da
     return frame
 
 
-class TimeSeriesStore:
-    """ArcticDB-backed store. ``uri`` is any ArcticDB URI, e.g. ``lmdb:///home/me/.systrade/arctic``."""
+def s3_endpoint(uri: str) -> tuple[str, int] | None:
+    """``(host, port)`` of an ArcticDB ``s3://`` / ``s3s://`` URI (``s3://<host>:<bucket>?...``,
+    port from ``port=`` else 80 / 443), or None for other URIs."""
+    scheme, sep, rest = uri.partition("://")
+    if not sep or scheme not in ("s3", "s3s"):
+        return None
+    location, _, query = rest.partition("?")
+    host = location.split(":", 1)[0]
+    port = 443 if scheme == "s3s" else 80
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if key == "port" and value.isdigit():
+            port = int(value)
+    return (host, port) if host else None
 
-    def __init__(self, uri: str):
+
+def check_reachable(uri: str, timeout_seconds: float) -> None:
+    """:class:`StoreUnavailable` when an S3 endpoint does not accept a connection within
+    ``timeout_seconds`` (ArcticDB itself retries for about 25 s before failing)."""
+    endpoint = s3_endpoint(uri)
+    if endpoint is None:
+        return
+    try:
+        socket.create_connection(endpoint, timeout=timeout_seconds).close()
+    except OSError as exc:
+        raise StoreUnavailable(
+            f"cannot reach the time-series store {redact_url(uri)} (S3 endpoint "
+            f"{endpoint[0]}:{endpoint[1]}) within {timeout_seconds:g} s: "
+            f"{exc.strerror or exc}") from None
+
+
+class TimeSeriesStore:
+    """ArcticDB-backed store. ``uri`` is any ArcticDB URI, e.g. ``lmdb:///home/me/.systrade/arctic``.
+    An S3 endpoint is checked once at open: unreachable within ``timeout_seconds`` (default 3)
+    is a :class:`StoreUnavailable`."""
+
+    def __init__(self, uri: str, timeout_seconds: float = 3.0):
         self.uri = uri
+        check_reachable(uri, timeout_seconds)
         try:
             if uri.startswith("lmdb://"):
                 Path(uri[len("lmdb://"):].split("?")[0]).mkdir(parents=True, exist_ok=True)

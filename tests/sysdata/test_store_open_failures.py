@@ -95,3 +95,25 @@ def test_read_only_fresh_home_is_one_clear_line(small_disk):
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
     with pytest.raises(StoreError, match="Read-only file system"):
         DataBlob.from_config(Path(small_disk) / "home")
+
+
+def test_unreachable_s3_time_series_store_fails_at_open(systrade_home):
+    port = free_port()
+    (systrade_home / "private" / "private_config.yaml").write_text(
+        f"timeseries_store: s3://127.0.0.1:bucket?port={port}&access=AKIA&secret=xyz\n"
+        "store_timeout_seconds: 0.5\n")
+    with pytest.raises(StoreError) as caught:
+        DataBlob.from_config(systrade_home)
+    message = str(caught.value)
+    assert message.startswith("cannot reach the time-series store s3://127.0.0.1:bucket?")
+    assert f"(S3 endpoint 127.0.0.1:{port}) within 0.5 s" in message
+    assert "xyz" not in message and "AKIA" not in message and "\n" not in message
+
+
+def test_s3_endpoint_parsing():
+    from sysdata.timeseries.arctic_store import s3_endpoint
+
+    assert s3_endpoint("s3://s3.eu-west-2.amazonaws.com:my-bucket?aws_auth=true") == (
+        "s3.eu-west-2.amazonaws.com", 80)
+    assert s3_endpoint("s3s://minio.local:b?port=9000") == ("minio.local", 9000)
+    assert s3_endpoint("lmdb:///tmp/x") is None
