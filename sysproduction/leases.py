@@ -8,15 +8,18 @@
 
 :func:`sysproduction.process_helpers.blob_for` takes the leases of the function named by its
 ``process_name``, so every top-level function holds them whether it was called from the
-command line, from ``run.py`` or from a ``run_*`` process.
+command line, from ``run.py``, from ``run_process`` or from a process launched under process
+control (:mod:`sysproduction.process_launcher`, whose own start claim already stops two copies
+of one launched process). Hosts are named as process control names them (``SYSTRADE_HOST``).
 """
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
 
+from syscontrol.host import host_name
 from sysdata.data_blob import DataBlob
-from sysdata.leases import DEFAULT_SECONDS, hold_lease
+from sysdata.leases import DEFAULT_SECONDS, LeaseData, hold_lease
 
 CONTRACT_PRICES = "futures_contract_prices"
 MULTIPLE = "multiple_prices"
@@ -60,6 +63,12 @@ def lease_seconds(data: DataBlob) -> float:
     return float(getattr(data.config, "lease_expiry_seconds", DEFAULT_SECONDS))
 
 
+def _leases(data: DataBlob) -> LeaseData:
+    """Leases for this process under the host name process control uses (``SYSTRADE_HOST``
+    or the machine's name)."""
+    return LeaseData(data.state, host=host_name())
+
+
 @contextlib.contextmanager
 def writer_leases(data: DataBlob, function_name: str) -> Iterator[None]:
     """Hold ``series/<library>`` for every library ``function_name`` writes (in a fixed
@@ -68,12 +77,13 @@ def writer_leases(data: DataBlob, function_name: str) -> Iterator[None]:
     with contextlib.ExitStack() as stack:
         for library in libraries:
             stack.enter_context(hold_lease(data.state, series_lease(library), function_name,
-                                           lease_seconds(data)))
+                                           lease_seconds(data), leases=_leases(data)))
         yield
 
 
 @contextlib.contextmanager
 def process_leases(data: DataBlob, process_name: str) -> Iterator[None]:
     """Hold ``process/<process_name>`` (a ``run_*`` process) while the block runs."""
-    with hold_lease(data.state, process_lease(process_name), process_name, lease_seconds(data)):
+    with hold_lease(data.state, process_lease(process_name), process_name, lease_seconds(data),
+                    leases=_leases(data)):
         yield
