@@ -76,3 +76,33 @@ def test_lease_is_released_when_the_block_raises(state_store):
         with hold_lease(state_store, "process/run_z", "run_z", 60):
             raise RuntimeError("boom")
     assert state_store.get(LEASES, "process/run_z") is None
+
+
+def _wait_until(condition, what: str, timeout: float = 60.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def test_keeper_renews_while_held_and_notices_a_lost_lease(state_store):
+    from sysdata.leases import LeaseKeeper
+
+    leases = LeaseData(state_store, host="here")
+    lease = leases.take("process/run_k", "run_k", 0.6)  # renewed every 0.2 s
+    first_expiry = state_store.get(LEASES, "process/run_k")["expires_at"]
+    keeper = LeaseKeeper(leases, lease).start()
+    try:
+        _wait_until(lambda: state_store.get(LEASES, "process/run_k")["expires_at"] > first_expiry,
+                    "the keeper to renew the lease")
+        taken = dict(state_store.get(LEASES, "process/run_k"), token="someone-else",
+                     owner="run_k_elsewhere", host="there")
+        state_store.put(LEASES, "process/run_k", taken)
+        _wait_until(lambda: keeper.lost is not None, "the keeper to notice the lost lease")
+        assert "run_k_elsewhere is running" in keeper.lost
+    finally:
+        keeper.stop()
+    assert state_store.get(LEASES, "process/run_k")["token"] == "someone-else"
