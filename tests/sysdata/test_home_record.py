@@ -172,7 +172,9 @@ def _script(name: str) -> list[str]:
 def test_run_backups_on_a_refused_home_fails_and_keeps_the_last_backup(systrade_home):
     env = {**os.environ, "SYSTRADE_HOME": str(systrade_home), "PYTHONPATH": str(REPO)}
     fill(systrade_home)
-    first = subprocess.run(_script("run_backups"), env=env, cwd=REPO, capture_output=True,
+    run_backups = [sys.executable, str(REPO / "run.py"), "sysproduction.run_process.run_process",
+                   "--process_name", "run_backups"]  # one pass now (the script waits for its window)
+    first = subprocess.run(run_backups, env=env, cwd=REPO, capture_output=True,
                            text=True, stdin=subprocess.DEVNULL, timeout=300)
     assert first.returncode == 0, first.stderr
     good = systrade_home / "backups" / "csv"
@@ -181,7 +183,7 @@ def test_run_backups_on_a_refused_home_fails_and_keeps_the_last_backup(systrade_
     state_backups = sorted((systrade_home / "backups").glob("state_*.sqlite"))
 
     (systrade_home / "state.sqlite").write_bytes(b"")
-    second = subprocess.run(_script("run_backups"), env=env, cwd=REPO, capture_output=True,
+    second = subprocess.run(run_backups, env=env, cwd=REPO, capture_output=True,
                             text=True, stdin=subprocess.DEVNULL, timeout=300)
     assert second.returncode != 0
     assert "systrade init --force" in second.stderr

@@ -57,9 +57,16 @@ def start_holder(home: Path, kind: str, name: str) -> subprocess.Popen:
 
 
 def run_script(home: Path, name: str) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).parent / name
-    assert exe.exists(), f"console script {name} not installed"
-    return subprocess.run([str(exe)], env=_env(home), cwd=REPO, capture_output=True, text=True,
+    """A ``run_*`` name runs the single pass (``run_process``, which holds ``process/<name>``);
+    any other name is its console script."""
+    if name.startswith("run_"):
+        command = [sys.executable, str(REPO / "run.py"), "sysproduction.run_process.run_process",
+                   "--process_name", name]
+    else:
+        exe = Path(sys.executable).parent / name
+        assert exe.exists(), f"console script {name} not installed"
+        command = [str(exe)]
+    return subprocess.run(command, env=_env(home), cwd=REPO, capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=300)
 
 
