@@ -12,8 +12,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from syscore.exceptions import ConfigError
 from syscore.log_components import is_known_component
 from syscore.redaction import redact_url
+from syscore.store_urls import check_state_url
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -218,6 +220,8 @@ class SystradeConfig(_Strict):
     timeseries_store: str | None = None
     state_store: str = "sqlite"
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    store_timeout_seconds: float = Field(default=3.0, gt=0, le=600)
+    lease_expiry_seconds: float = Field(default=300.0, ge=5)
     broker: Literal["sim", "ib"] = "sim"
     clock: Literal["real", "simulated"] = "real"
     base_currency: str = "USD"
@@ -248,9 +252,10 @@ class SystradeConfig(_Strict):
     @field_validator("state_store")
     @classmethod
     def _state_store(cls, value: str) -> str:
-        if value != "sqlite" and not value.startswith(("mongodb://", "mongodb+srv://", "sqlite:///")):
-            raise ValueError("expected 'sqlite', 'sqlite:///<path>' or 'mongodb://host:port/dbname'")
-        return value
+        try:
+            return check_state_url(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("base_currency")
     @classmethod

@@ -37,6 +37,11 @@ class StoreError(SystradeError):
     """A storage backend failed (connection, corruption)."""
 
 
+class StoreUnavailable(StoreError):
+    """The store's server cannot be reached (connection refused, timed out): retrying the next
+    item at once is pointless."""
+
+
 class ConcurrencyError(StoreError):
     """A concurrent writer changed a record this writer expected unchanged."""
 
@@ -49,3 +54,8 @@ class StartupError(SystradeError):
     """A command could not start: its configuration, home directory or a store is unusable
     (bad config, unreachable server, read-only home, full disk). Entry points print the one-line
     message and exit 2; nothing has been written."""
+
+
+class LeaseHeld(ConcurrencyError):
+    """Another process holds the lease (a ``run_*`` process or a writer of a symbol family is
+    already running); the message names it: owner, pid, host and since when."""

@@ -14,11 +14,14 @@ from typing import Any
 
 from syscore.config import load_config
 from syscore.config_models import SystradeConfig
+from syscore.exceptions import StoreError
 from syscore.home import systrade_home
+from syscore.store_urls import resolve_timeseries_uri
 from sysdata.broker_config import BrokerConfigData
 from sysdata.capital import CapitalData
 from sysdata.contracts import FuturesContractData, RollStateData
 from sysdata.controls import InstrumentLockData, OverrideData, PositionLimitData, TradeLimitData
+from sysdata.home_record import HomeAccess, open_home_stores
 from sysdata.instruments import InstrumentData, RollParametersData
 from sysdata.ledger import LedgerData
 from sysdata.logs import AlertData, LogData
@@ -34,12 +37,12 @@ from sysdata.prices import (
 )
 from sysdata.process_control import ClientIdData, ProcessControlData
 from sysdata.state.base import StateStore
-from sysdata.state.factory import state_store_from_url
 from sysdata.timeseries.arctic_store import TimeSeriesStore
 
 
 def default_timeseries_uri(config: SystradeConfig, home: Path) -> str:
-    return config.timeseries_store or f"lmdb://{home / 'arctic'}"
+    """The time-series URI of ``config`` with LMDB paths made absolute (relative to ``home``)."""
+    return resolve_timeseries_uri(config.timeseries_store, home)
 
 
 class DataBlob:
@@ -69,16 +72,21 @@ class DataBlob:
 
     @classmethod
     def from_config(cls, home: Path | None = None, process_name: str = "systrade",
-                    config: SystradeConfig | None = None) -> DataBlob:
-        home = home or systrade_home()
-        config = config or load_config(home)
-        state = state_store_from_url(config.state_store, home, config.sqlite_synchronous)
+                    config: SystradeConfig | None = None,
+                    access: HomeAccess = HomeAccess.USE) -> DataBlob:
+        """The blob of ``home`` (default ``$SYSTRADE_HOME``). A never-used home is initialised;
+        an initialised home whose stores are missing or empty is refused with
+        :class:`StoreError` before anything is written (``access``: see
+        :mod:`sysdata.home_record`; restores pass ``HomeAccess.RESTORE``)."""
         try:
-            timeseries = TimeSeriesStore(default_timeseries_uri(config, home))
-        except Exception:
-            state.close()
-            raise
-        return cls(state, timeseries, config, home, log=logging.getLogger(f"systrade.{process_name}"))
+            home = home or systrade_home()
+            home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the systrade home: {exc}") from None
+        config = config or load_config(home)
+        opened = open_home_stores(home, config, access)
+        return cls(opened.state, opened.timeseries, config, home,
+                   log=logging.getLogger(f"systrade.{process_name}"))
 
     # clock and broker ---------------------------------------------------------------------
     @property

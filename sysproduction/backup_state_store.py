@@ -38,6 +38,7 @@ from sysdata.backup import (
     write_state_snapshot,
 )
 from sysdata.data_blob import DataBlob
+from sysdata.home_record import HomeAccess
 from sysdata.owned_dirs import DirectoryKind, NotOwnedDirectory, sibling
 from sysdata.state.base import Put, StateStore, check_key, check_name, encode_doc
 from sysdata.state.sqlite_store import SqliteStateStore
@@ -279,7 +280,7 @@ def restore_state_store(backup: str, overwrite: bool = False, data: DataBlob | N
     first, so the store ends up holding exactly the backup. An interrupted restore can be run
     again (it starts over). Time series are not touched."""
     own = data is None
-    data = data or open_blob("restore_state_store")  # start-up problems: one line, exit 2
+    data = data or open_blob("restore_state_store", access=HomeAccess.RESTORE)  # start-up problems: one line
     try:
         path = Path(backup).expanduser()
         ops, counters = read_state_backup(path)

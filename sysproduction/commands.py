@@ -175,14 +175,13 @@ def _exo(args: argparse.Namespace) -> int:
 def status_lines(home: Path) -> list[tuple[str, str]]:
     """``(label, value)`` pairs describing the configuration of ``home``; no secret values."""
     from syscore.config import load_config
+    from syscore.store_urls import resolve_state_store, resolve_timeseries_uri
     from syslogdiag.logging_setup import log_directory
     from syslogdiag.redaction import redact_url
 
     config = load_config(home)
-    state = config.state_store
-    if state == "sqlite":
-        state = f"sqlite:///{home / 'state.sqlite'}"
-    timeseries = config.timeseries_store or f"lmdb://{home / 'arctic'}"
+    state = resolve_state_store(config.state_store, home).url
+    timeseries = resolve_timeseries_uri(config.timeseries_store, home)
     logging_config = config.logging
     outputs = [name for name in ("console", "file") if getattr(logging_config, name)]
     if logging_config.store:
@@ -278,4 +277,42 @@ def _status(args: argparse.Namespace) -> int:
     if problem:
         sys.stderr.write(problem + "\n")
         return 2
+    return 0
+
+
+def _configure_init(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--force", action="store_true",
+        help="re-initialise a home whose stores are missing or empty: create them empty and "
+             "record them (stores that still hold data are kept as they are)")
+
+
+@register_command("init", help="create the home's stores and record the home as initialised",
+                  configure=_configure_init)
+def _init(args: argparse.Namespace) -> int:
+    import sys
+
+    from syscore.config import load_config
+    from syscore.exceptions import ConfigError, ExistingData, StoreError
+    from syscore.home import systrade_home
+    from sysdata.home_record import initialise_home
+
+    home = systrade_home()
+    try:
+        opened = initialise_home(home, load_config(home), force=args.force)
+    except (ExistingData, StoreError, ConfigError) as exc:
+        sys.stderr.write(f"systrade init: {exc}\n")
+        return 1
+    try:
+        lines = list(opened.actions) or [
+            f"systrade home {home} recorded as initialised (its stores were already this home's)"]
+        for line in lines:
+            print(line)
+        record = opened.record
+        if record is not None:
+            print(f"home {home}: id {record.home_id}, initialised {record.created}; state store "
+                  f"{record.state_store}; time-series store {record.timeseries_store}")
+    finally:
+        opened.state.close()
+        opened.timeseries.close()
     return 0

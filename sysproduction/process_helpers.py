@@ -13,6 +13,7 @@ import pandas as pd
 from syscore.critical_count import counting_critical
 from syscore.exceptions import InvalidData, StartupError
 from sysdata.data_blob import DataBlob
+from sysdata.home_record import HomeAccess
 from syslogdiag.alerts import alert
 from syslogdiag.context import get_logger
 from syslogdiag.logging_setup import (
@@ -21,6 +22,7 @@ from syslogdiag.logging_setup import (
     setup_blob_logging,
     teardown_logging,
 )
+from sysproduction.leases import writer_leases
 
 T = TypeVar("T")
 
@@ -45,11 +47,12 @@ def check_log_file_writable(data: DataBlob, process_name: str) -> None:
         pass
 
 
-def open_blob(process_name: str) -> DataBlob:
+def open_blob(process_name: str, access: HomeAccess = HomeAccess.USE) -> DataBlob:
     """A blob from configuration (no logging set-up: see :func:`blob_for`); anything that
-    stops it opening (configuration, home, a store) is a :class:`StartupError` naming it."""
+    stops it opening (configuration, home, a store) is a :class:`StartupError` naming it.
+    ``access``: see :mod:`sysdata.home_record` (restores pass ``HomeAccess.RESTORE``)."""
     try:
-        return DataBlob.from_config(process_name=process_name)
+        return DataBlob.from_config(process_name=process_name, access=access)
     except Exception as exc:  # config, home or a store unusable (any backend's own errors)
         raise StartupError(f"{process_name} cannot start: {startup_problem(exc)}") from exc
 
@@ -58,9 +61,12 @@ def open_blob(process_name: str) -> DataBlob:
 def blob_for(data: DataBlob | None, process_name: str) -> Iterator[DataBlob]:
     """Yield ``data``, or a blob built from configuration and closed afterwards. A blob built
     here also gets logging (console, daily file, state store, secret redaction) unless logging is
-    already set up, so every top-level call (``run.py``, cron, console scripts) is logged."""
+    already set up, so every top-level call (``run.py``, cron, console scripts) is logged.
+    While the block runs, the leases of the series families ``process_name`` writes are held
+    (:mod:`sysproduction.leases`); :class:`LeaseHeld` when another process writes them."""
     if data is not None:
-        yield data
+        with writer_leases(data, process_name):
+            yield data
         return
     blob = open_blob(process_name)
     own_logging = current_setup() is None  # a top-level call (run.py, cron, console script)
@@ -72,7 +78,8 @@ def blob_for(data: DataBlob | None, process_name: str) -> Iterator[DataBlob]:
             except OSError as exc:
                 raise StartupError(f"{process_name} cannot start: cannot write its log file: "
                                    f"{startup_problem(exc)}") from exc
-        yield blob
+        with writer_leases(blob, process_name):
+            yield blob
     finally:
         if own_logging:
             teardown_logging()

@@ -8,6 +8,7 @@ import logging
 
 from sysdata.backup import restore_from_csv
 from sysdata.data_blob import DataBlob
+from sysdata.home_record import HomeAccess
 from sysproduction.process_helpers import open_blob
 
 log = logging.getLogger("systrade.restore_db_from_csv")
@@ -26,7 +27,7 @@ def restore_db_from_csv(source: str, overwrite: bool = False, overwrite_private:
     whose manifest lists failed series is refused unless ``accept_incomplete``. A restore that
     was interrupted can be run again (it starts over)."""
     own = data is None
-    data = data or open_blob("restore_db_from_csv")  # start-up problems: one line, exit 2
+    data = data or open_blob("restore_db_from_csv", access=HomeAccess.RESTORE)  # start-up problems: one line
     try:
         counts = restore_from_csv(data, source, overwrite=overwrite,
                                   overwrite_private=overwrite_private,

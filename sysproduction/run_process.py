@@ -8,6 +8,9 @@ The ``run_*`` console scripts (``run_systems``, ...) launch the process under pr
 control config and calls each method's top-level function (with its ``arguments``) once, with a
 shared data blob; a method that fails is logged and alerted and the others still run. It
 ignores the window, the status and the timers.
+While it runs it holds the lease ``process/<name>`` in the state store: a second
+single pass of the same process started meanwhile is refused naming the first (owner, pid,
+host, since when); a holder that died is taken over.
 
     run_systems            # under process control
     python run.py sysproduction.run_process.run_process --process_name run_systems   # now
@@ -21,6 +24,7 @@ from syscore.config import load_control_config
 from syscore.exceptions import ConfigError
 from syscore.run_function import run_callable
 from sysdata.data_blob import DataBlob
+from sysproduction.leases import process_leases
 from sysproduction.process_helpers import ProcessReport, blob_for, each_item
 
 METHODS = {
@@ -73,8 +77,9 @@ def run_process(process_name: str, data: DataBlob | None = None) -> ProcessRepor
                   [m for m in methods if methods[m].run_on_completion_only]
         # resolve every function before running any
         functions = {name: method_function(name, methods[name].function) for name in ordered}
-        return each_item(blob, process_name, ordered, str,
-                         lambda name: functions[name](data=blob, **methods[name].arguments))
+        with process_leases(blob, process_name):  # a second copy is refused (LeaseHeld)
+            return each_item(blob, process_name, ordered, str,
+                             lambda name: functions[name](data=blob, **methods[name].arguments))
 
 
 def process_function(name: str):

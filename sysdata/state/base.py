@@ -248,6 +248,17 @@ class StateStore(ABC):
         may run several times and must have no side effects (nor use the store)."""
 
     @abstractmethod
+    def home_identity(self) -> dict[str, Any] | None:
+        """The identity of the systrade home this store belongs to (see
+        :mod:`sysdata.home_record`), or None. Kept apart from the collections: never listed,
+        dumped, backed up or wiped with them."""
+
+    @abstractmethod
+    def claim_home_identity(self, identity: dict[str, Any]) -> dict[str, Any]:
+        """Record ``identity`` if the store has none (atomically); returns the identity the
+        store holds afterwards (an earlier one wins)."""
+
+    @abstractmethod
     def reset_counters(self) -> None:
         """Forget every counter (only for wiping a store before a restore)."""
 

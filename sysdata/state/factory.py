@@ -1,28 +1,23 @@
-"""Build the state store named by the ``state_store`` config key."""
+"""Build the state store named by the ``state_store`` config key (URL rules in
+:mod:`syscore.store_urls`: relative SQLite paths are relative to the home, never the cwd)."""
 from __future__ import annotations
 
 from pathlib import Path
 
+from syscore.store_urls import resolve_state_store
 from sysdata.state.base import StateStore
 
 
-def state_store_from_url(url: str, home: Path, sqlite_synchronous: str = "FULL") -> StateStore:
-    """``sqlite`` → ``$SYSTRADE_HOME/state.sqlite``; ``sqlite:///path``; ``mongodb://host/db``."""
-    if url == "sqlite":
+def state_store_from_url(url: str, home: Path, sqlite_synchronous: str = "FULL",
+                         timeout_seconds: float = 3.0) -> StateStore:
+    """``sqlite`` -> ``$SYSTRADE_HOME/state.sqlite``; ``sqlite:///abs/path``;
+    ``sqlite:relative/to/home``; ``mongodb://host/db`` (``timeout_seconds`` bounds how long
+    the server is waited for before :class:`StoreError`)."""
+    location = resolve_state_store(url, home)
+    if location.kind == "sqlite":
         from sysdata.state.sqlite_store import SqliteStateStore
 
-        return SqliteStateStore(home / "state.sqlite", synchronous=sqlite_synchronous)
-    if url.startswith("sqlite:///"):
-        from sysdata.state.sqlite_store import SqliteStateStore
+        return SqliteStateStore(location.path, synchronous=sqlite_synchronous)
+    from sysdata.state.mongo_store import MongoStateStore
 
-        return SqliteStateStore(Path(url[len("sqlite:///"):]).expanduser(),
-                                synchronous=sqlite_synchronous)
-    if url.startswith(("mongodb://", "mongodb+srv://")):
-        from sysdata.state.mongo_store import MongoStateStore
-
-        return MongoStateStore(url)
-    from syscore.exceptions import ConfigError
-    from sysdata.state.mongo_store import redact_url
-
-    raise ConfigError("state_store: expected 'sqlite', 'sqlite:///path' or 'mongodb://...', "
-                      f"found {redact_url(url)!r}")
+    return MongoStateStore(location.url, server_timeout_ms=int(timeout_seconds * 1000))

@@ -38,10 +38,21 @@ from urllib.parse import urlparse
 import pymongo
 import tenacity
 from bson.errors import InvalidDocument
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import (
+    ConnectionFailure,
+    DuplicateKeyError,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+)
 
-from syscore.exceptions import ConcurrencyError, ExistingData, InvalidData, StoreError
-from syscore.redaction import redact_url
+from syscore.exceptions import (
+    ConcurrencyError,
+    ExistingData,
+    InvalidData,
+    StoreError,
+    StoreUnavailable,
+)
+from syscore.redaction import redact_url, redact_with_url
 from sysdata.state.base import (
     Delete,
     DeleteAt,
@@ -60,7 +71,8 @@ from sysdata.state.base import (
 JOURNAL = "_journal"
 COUNTERS = "_counters"
 REV = "_rev"
-_INTERNAL = (JOURNAL, COUNTERS)
+HOME_IDENTITY = "_home"
+_INTERNAL = (JOURNAL, COUNTERS, HOME_IDENTITY)
 UPDATE_TIMEOUT_SECONDS = 30.0  # how long update() keeps retrying a conflicting write
 UPDATE_MAX_WAIT_SECONDS = 0.1  # longest pause between two attempts
 PENDING, REPLAYING, COMMITTED = "pending", "replaying", "committed"
@@ -72,6 +84,9 @@ def _store_errors(what: str):
     """Driver errors become :class:`StoreError` naming the operation."""
     try:
         yield
+    except (ConnectionFailure, ServerSelectionTimeoutError) as exc:
+        reason = str(exc).split(", Timeout:")[0].split(" Topology Description")[0]
+        raise StoreUnavailable(f"MongoDB {what} failed: server unreachable: {reason}") from None
     except (PyMongoError, InvalidDocument) as exc:
         raise StoreError(f"MongoDB {what} failed: {exc}") from None
 
@@ -106,11 +121,14 @@ class MongoStateStore(StateStore):
         self._indexes: set[str] = set()
         try:
             self._client = pymongo.MongoClient(url, serverSelectionTimeoutMS=server_timeout_ms,
-                                               tz_aware=True)
+                                               connectTimeoutMS=server_timeout_ms, tz_aware=True)
             self._db = self._client[dbname]
-            self._client.admin.command("ping")
+            self._client.admin.command("ping")  # once at open: an unreachable server fails here
         except PyMongoError as exc:
-            raise StoreError(f"cannot reach MongoDB at {self.url}: {exc}") from None
+            reason = str(exc).split(", Timeout:")[0].split(" Topology Description")[0]
+            raise StoreUnavailable(f"cannot reach MongoDB at {self.url} within "
+                             f"{server_timeout_ms / 1000:g} s: {redact_with_url(reason, url)}"
+                             ) from None
         self.replay_journal(older_than_seconds=replay_after_seconds)
 
     def _col(self, collection: str):
@@ -399,6 +417,23 @@ class MongoStateStore(StateStore):
                 except DuplicateKeyError:
                     pass
             self._db[COUNTERS].update_one({"_id": counter}, {"$max": {"value": int(value)}})
+
+    def home_identity(self) -> dict[str, Any] | None:
+        with _store_errors("read"):
+            doc = self._db[HOME_IDENTITY].find_one({"_id": "identity"})
+        return self._strip(doc)[1] if doc else None
+
+    def claim_home_identity(self, identity: dict[str, Any]) -> dict[str, Any]:
+        encode_doc(identity)
+        with _store_errors("write"):
+            try:
+                self._db[HOME_IDENTITY].insert_one({"_id": "identity", **identity})
+            except DuplicateKeyError:
+                pass
+        stored = self.home_identity()
+        if stored is None:  # pragma: no cover - deleted in between by an operator
+            raise StoreError(f"home identity of {self.url} vanished while being recorded")
+        return stored
 
     def reset_counters(self) -> None:
         with _store_errors("write"):

@@ -51,6 +51,10 @@ CREATE TABLE IF NOT EXISTS counters (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS home_identity (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    doc TEXT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS docs_timestamp
     ON docs (collection, json_extract(doc, '$.timestamp'));
 """
@@ -294,6 +298,19 @@ class SqliteStateStore(StateStore):
         for collection, key, doc in rows:
             dump.setdefault(collection, {})[key] = json.loads(doc)
         return dump, counters
+
+    def home_identity(self) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._conn.execute("SELECT doc FROM home_identity WHERE id = 1").fetchone()
+        return json.loads(row[0]) if row else None
+
+    def claim_home_identity(self, identity: dict[str, Any]) -> dict[str, Any]:
+        text = encode_doc(identity)
+        with self._write_transaction():
+            self._conn.execute("INSERT OR IGNORE INTO home_identity (id, doc) VALUES (1, ?)",
+                               (text,))
+            row = self._conn.execute("SELECT doc FROM home_identity WHERE id = 1").fetchone()
+        return json.loads(row[0])
 
     def reset_counters(self) -> None:
         with self._lock:

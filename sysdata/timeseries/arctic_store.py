@@ -10,17 +10,20 @@ read, combine and ``write`` (or ``append`` strictly newer rows).
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from pathlib import Path
 
 import pandas as pd
 
 from syscore.dates import to_utc, utc_index
-from syscore.exceptions import InvalidData, MissingData, StoreError
+from syscore.exceptions import InvalidData, MissingData, StoreError, StoreUnavailable
 from syscore.redaction import redact_url, redact_with_url
 from sysdata.state.base import check_name
 
 INDEX_NAME = "DATETIME"
+HOME_LIBRARY = "_systrade_home"
+HOME_SYMBOL = "identity"
 logging.getLogger("arcticdb").setLevel(logging.WARNING)
 
 # LMDB must not be opened twice in one process: every TimeSeriesStore over one URI shares one
@@ -68,14 +71,48 @@ def normalise_frame(data: pd.DataFrame | pd.Series, what: str = "data") -> pd.Da
     return frame
 
 
-class TimeSeriesStore:
-    """ArcticDB-backed store. ``uri`` is any ArcticDB URI, e.g. ``lmdb:///home/me/.systrade/arctic``."""
+def s3_endpoint(uri: str) -> tuple[str, int] | None:
+    """``(host, port)`` of an ArcticDB ``s3://`` / ``s3s://`` URI (``s3://<host>:<bucket>?...``,
+    port from ``port=`` else 80 / 443), or None for other URIs."""
+    scheme, sep, rest = uri.partition("://")
+    if not sep or scheme not in ("s3", "s3s"):
+        return None
+    location, _, query = rest.partition("?")
+    host = location.split(":", 1)[0]
+    port = 443 if scheme == "s3s" else 80
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if key == "port" and value.isdigit():
+            port = int(value)
+    return (host, port) if host else None
 
-    def __init__(self, uri: str):
+
+def check_reachable(uri: str, timeout_seconds: float) -> None:
+    """:class:`StoreUnavailable` when an S3 endpoint does not accept a connection within
+    ``timeout_seconds`` (ArcticDB itself retries for about 25 s before failing)."""
+    endpoint = s3_endpoint(uri)
+    if endpoint is None:
+        return
+    try:
+        socket.create_connection(endpoint, timeout=timeout_seconds).close()
+    except OSError as exc:
+        raise StoreUnavailable(
+            f"cannot reach the time-series store {redact_url(uri)} (S3 endpoint "
+            f"{endpoint[0]}:{endpoint[1]}) within {timeout_seconds:g} s: "
+            f"{exc.strerror or exc}") from None
+
+
+class TimeSeriesStore:
+    """ArcticDB-backed store. ``uri`` is any ArcticDB URI, e.g. ``lmdb:///home/me/.systrade/arctic``.
+    An S3 endpoint is checked once at open: unreachable within ``timeout_seconds`` (default 3)
+    is a :class:`StoreUnavailable`."""
+
+    def __init__(self, uri: str, timeout_seconds: float = 3.0):
         self.uri = uri
-        if uri.startswith("lmdb://"):
-            Path(uri[len("lmdb://"):].split("?")[0]).mkdir(parents=True, exist_ok=True)
+        check_reachable(uri, timeout_seconds)
         try:
+            if uri.startswith("lmdb://"):
+                Path(uri[len("lmdb://"):].split("?")[0]).mkdir(parents=True, exist_ok=True)
             self._arctic = _acquire(uri)
         except Exception as exc:  # arcticdb raises several unrelated types
             raise StoreError(f"cannot open time-series store {redact_url(uri)}: "
@@ -194,7 +231,34 @@ class TimeSeriesStore:
         return sorted(lib.list_symbols()) if lib is not None else []
 
     def libraries(self) -> list[str]:
-        return sorted(self._arctic.list_libraries())
+        """Names of the data libraries (the home-identity library is not one of them)."""
+        return sorted(lib for lib in self._arctic.list_libraries() if lib != HOME_LIBRARY)
+
+    # the identity of the systrade home this store belongs to (see sysdata.home_record) ------
+    def home_identity(self) -> dict[str, str] | None:
+        """The recorded home identity, or None; kept in a library of its own that
+        :meth:`libraries` does not list (so backups, restores and wipes never see it)."""
+        if HOME_LIBRARY not in self._arctic.list_libraries():
+            return None
+        lib = self._arctic.get_library(HOME_LIBRARY)
+        if not lib.has_symbol(HOME_SYMBOL):
+            return None
+        frame = lib.read(HOME_SYMBOL).data
+        if frame.empty:
+            return None
+        return {str(k): str(v) for k, v in frame.iloc[-1].items()}
+
+    def claim_home_identity(self, identity: dict[str, str]) -> dict[str, str]:
+        """Record ``identity`` unless one is recorded; returns the recorded one. ArcticDB has
+        no conditional write: callers serialise through the state store's claim first."""
+        existing = self.home_identity()
+        if existing is not None:
+            return existing
+        lib = self._arctic.get_library(HOME_LIBRARY, create_if_missing=True)
+        index = pd.DatetimeIndex([pd.Timestamp(0, tz="UTC")], name=INDEX_NAME)
+        lib.write(HOME_SYMBOL, pd.DataFrame({k: [str(v)] for k, v in identity.items()},
+                                            index=index))
+        return self.home_identity() or dict(identity)
 
     def delete_library(self, library: str) -> None:
         self._libraries.pop(library, None)
