@@ -36,6 +36,7 @@ METHODS = {
     "update_total_capital": "sysproduction.update_total_capital.update_total_capital",
     "update_strategy_capital": "sysproduction.update_strategy_capital.update_strategy_capital",
     "update_system_backtests": "sysproduction.update_system_backtests.update_system_backtests",
+    "update_strategy_orders": "sysproduction.update_strategy_orders.update_strategy_orders",
     "backup_db_to_csv": "sysproduction.backup_db_to_csv.backup_db_to_csv",
     "backup_state_store": "sysproduction.backup_state_store.backup_state_store",
     "clean_truncate_backtest_states":
