@@ -1,0 +1,151 @@
+"""Stack handler step: broker orders from contract orders, through the pre-trade gate.
+
+For each active outright contract order with an unfilled remainder and no live broker order,
+one broker order (a market order; the algos of :mod:`sysexecution.algos` are not wired in yet)
+is created on the broker stack with our ``client_ref`` and then:
+
+* the gate (:func:`sysexecution.pretrade_gate.evaluate`) sees the trading state, the
+  instrument lock (``data.locks``), trading hours, top of book and the contract position; a
+  denial is recorded as the broker order's ``REJECTED`` event whose reason starts
+  ``pre-trade gate:`` (the contract order stays and is tried again next loop);
+* otherwise the order is sent (``SENT`` with the broker's id); a broker refusal is recorded as
+  ``REJECTED`` with the broker's reason.
+
+Crash safety: the broker order is on our stack before it is sent. A broker order still
+``INITIALIZED`` (crash between the two) is first looked up at the broker by its
+``client_ref`` (:meth:`Broker.find_orders`): if the broker has it, it is adopted (``SENT``
+with that id), never placed twice. Spread contract orders (two legs) are not sent yet.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sysbrokers.errors import BrokerError, OrderRejected
+from sysbrokers.objects import OrderType
+from syscore.dates import iso_utc
+from sysdata.data_blob import DataBlob
+from sysexecution.pretrade_gate import (
+    GateContext,
+    GateRequest,
+    GateSettings,
+    MarketState,
+    TradingState,
+    evaluate,
+)
+from sysobjects.orders.orders import BrokerOrder, BrokerOrderType, ContractOrder, client_ref
+from sysobjects.orders.status import OrderEventType, OrderLevel, OrderStatus
+
+LIVE = (OrderStatus.INITIALIZED, OrderStatus.SUBMITTED, OrderStatus.WORKING,
+        OrderStatus.PENDING_UPDATE, OrderStatus.PENDING_CANCEL)
+GATE = "pre-trade gate: "
+
+
+@dataclass
+class SubmitResult:
+    sent: list[int]
+    denied: dict[int, str]
+    adopted: list[int]
+
+
+def create_broker_orders(data: DataBlob, trading_state: TradingState = TradingState.ACTIVE,
+                         settings: GateSettings | None = None) -> SubmitResult:
+    """Send what the contract stack needs (see module docstring); ``settings`` default:
+    :class:`GateSettings` defaults."""
+    settings = settings or GateSettings()
+    result = SubmitResult([], {}, [])
+    bstack, cstack = data.order_stack("broker"), data.order_stack("contract")
+    for pending in bstack.orders({"status": OrderStatus.INITIALIZED.value}):
+        _send(data, pending, trading_state, settings, result)  # finish a crashed submission
+    for order in cstack.orders():
+        if order.status not in (OrderStatus.INITIALIZED, OrderStatus.WORKING) \
+                or order.locked or order.is_spread or order.remaining[0] == 0:
+            continue
+        children = bstack.orders({"parent_id": order.order_id}, include_completed=True)
+        if any(c.status in LIVE for c in children):
+            continue
+        # the contract order's fills (a projection) include every earlier child's fills
+        broker_order = _new_broker_order(data, order, order.remaining[0])
+        _send(data, broker_order, trading_state, settings, result)
+    return result
+
+
+def _new_broker_order(data: DataBlob, order: ContractOrder, quantity: int) -> BrokerOrder:
+    bstack, cstack = data.order_stack("broker"), data.order_stack("contract")
+    now = data.now()
+    order_id = bstack.new_order_id()
+    broker_order = bstack.add_order(BrokerOrder(
+        order_id=order_id, strategy_name=order.strategy_name,
+        instrument_code=order.instrument_code, parent_id=order.order_id,
+        legs=(type(order.legs[0])(order.legs[0].contract_date, quantity),),
+        roll_order=order.roll_order, manual_trade=order.manual_trade,
+        order_type=BrokerOrderType.MARKET, algo_used="market",
+        client_ref=client_ref(OrderLevel.BROKER, order_id), generated_datetime=now), now)
+    cstack.apply_event(order.order_id, OrderEventType.SENT, now,
+                       reason=f"broker order {order_id}",
+                       changes={"children": sorted(set(order.children) | {order_id})})
+    return broker_order
+
+
+def _send(data: DataBlob, order: BrokerOrder, trading_state: TradingState,
+          settings: GateSettings, result: SubmitResult) -> None:
+    broker, bstack, now = data.broker, data.order_stack("broker"), data.now()
+    found = broker.find_orders(order.client_ref)
+    if found:
+        bstack.apply_event(order, OrderEventType.SENT, now, "adopted: found at the broker",
+                           {"broker_order_id": found[0].order_id,
+                            "submit_datetime": iso_utc(now)})
+        result.adopted.append(order.order_id)
+        return
+    leg = order.legs[0]
+    try:
+        request = _gate_request(data, order)
+    except BrokerError as exc:  # no contract details or prices: nothing sane to check against
+        bstack.apply_event(order, OrderEventType.REJECTED, now, f"{GATE}no market data: {exc}")
+        result.denied[order.order_id] = f"no market data: {exc}"
+        return
+    decision = evaluate(request, _gate_context(data, order, trading_state), settings)
+    if not decision.allowed:
+        reason = decision.denial or "nothing to send"
+        bstack.apply_event(order, OrderEventType.REJECTED, now, GATE + reason)
+        result.denied[order.order_id] = reason
+        return
+    try:
+        placed = broker.place_order(order.instrument_code, leg.contract_date, decision.quantity,
+                                    OrderType.MARKET, client_ref=order.client_ref)
+    except OrderRejected as exc:
+        bstack.apply_event(order, OrderEventType.REJECTED, now,
+                           f"broker: {exc.reason.value} {exc.detail}".strip())
+        result.denied[order.order_id] = f"broker: {exc.reason.value}"
+        return
+    changes = {"broker_order_id": placed.order_id, "submit_datetime": iso_utc(now),
+               "account": placed.account}
+    if decision.quantity != leg.trade:
+        changes["legs"] = [{"contract_date": leg.contract_date, "trade": decision.quantity}]
+    bstack.apply_event(order, OrderEventType.SENT, now,
+                       "sent" + (f" ({'; '.join(decision.notes)})" if decision.notes else ""),
+                       changes)
+    result.sent.append(order.order_id)
+
+
+def _gate_request(data: DataBlob, order: BrokerOrder) -> GateRequest:
+    leg = order.legs[0]
+    details = data.broker.get_contract_details(order.instrument_code, leg.contract_date)
+    quote = data.broker.get_bid_ask(order.instrument_code, leg.contract_date)
+    return GateRequest(order.instrument_code, leg.trade,
+                       data.positions.get_contract_position(order.instrument_code,
+                                                            leg.contract_date),
+                       reference_price=quote.mid, tick_size=details.tick_size,
+                       point_size=details.multiplier)
+
+
+def _gate_context(data: DataBlob, order: BrokerOrder,
+                  trading_state: TradingState) -> GateContext:
+    leg = order.legs[0]
+    try:
+        quote = data.broker.get_bid_ask(order.instrument_code, leg.contract_date)
+        market = MarketState(data.broker.is_open(order.instrument_code, data.now()),
+                             quote.bid, quote.ask, quote.bid_size, quote.ask_size)
+    except BrokerError:
+        market = MarketState(False)
+    return GateContext(trading_state=trading_state,
+                       locked=data.locks.is_locked(order.instrument_code), market=market)

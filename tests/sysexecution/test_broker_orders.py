@@ -1,0 +1,119 @@
+"""Broker orders through the gate to the simulated broker, on real stores: sent once, gate
+denials recorded with their reason, a crashed submission adopted by client_ref, then fills."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from sysbrokers.sim.broker import SimBroker
+from sysbrokers.sim.market import default_market
+from syscore.clock import SimulatedClock
+from sysexecution.broker_fills import book_executions
+from sysexecution.broker_orders import GATE, create_broker_orders
+from sysexecution.pretrade_gate import TradingState
+from sysobjects.orders.orders import BrokerOrder, ContractOrder, InstrumentOrder, Leg, client_ref
+from sysobjects.orders.status import OrderLevel, OrderStatus
+from tests.blob_helpers import make_blob
+
+T0 = pd.Timestamp("2024-01-09 15:00", tz="UTC")
+CODE, CONTRACT = "SP500_micro", "202403"
+
+
+@pytest.fixture(params=["sqlite", "mongodb"])
+def env(request, systrade_home):
+    url = request.getfixturevalue("mongo_url") if request.param == "mongodb" else None
+    clock = SimulatedClock(systrade_home, start=T0)
+    brokers = []
+
+    def factory(blob):
+        brokers.append(SimBroker(clock, systrade_home, default_market()))
+        return brokers[-1]
+
+    data = make_blob(systrade_home, request.param, url, clock=clock, broker_factory=factory)
+    yield data, clock
+    data.close()
+    for broker in brokers:
+        broker.close()
+
+
+def contract_order(data, trade):
+    istack, cstack = data.order_stack("instrument"), data.order_stack("contract")
+    parent = istack.add_order(InstrumentOrder(order_id=istack.new_order_id(),
+                                              strategy_name="trend", instrument_code=CODE,
+                                              trade=trade), T0)
+    return cstack.add_order(ContractOrder(order_id=cstack.new_order_id(), strategy_name="trend",
+                                          instrument_code=CODE, parent_id=parent.order_id,
+                                          legs=(Leg(CONTRACT, trade),)), T0)
+
+
+def test_sent_once_then_filled(env):
+    data, clock = env
+    order = contract_order(data, 2)
+    result = create_broker_orders(data)
+    assert len(result.sent) == 1 and not result.denied
+    assert create_broker_orders(data).sent == []  # a live child: nothing more
+    [sent] = data.order_stack("broker").orders()
+    assert sent.status is OrderStatus.SUBMITTED and sent.broker_order_id
+    assert [o.order_id for o in data.broker.find_orders(sent.client_ref)] == [
+        sent.broker_order_id]
+    clock.advance(pd.Timedelta(minutes=5))
+    book_executions(data, data.broker.get_executions())
+    assert data.order_stack("contract").get_order(order.order_id).filled == (2,)
+    assert data.positions.get_strategy_position("trend", CODE) == 2
+
+
+@pytest.mark.parametrize("setup,reason", [
+    (lambda data: data.locks.lock(CODE, T0, "break"), "locked"),
+    (None, "HALTED"),
+])
+def test_gate_denials_are_recorded(env, setup, reason):
+    data, clock = env
+    contract_order(data, 2)
+    if setup:
+        setup(data)
+    state = TradingState.HALTED if reason == "HALTED" else TradingState.ACTIVE
+    result = create_broker_orders(data, trading_state=state)
+    assert result.sent == [] and len(result.denied) == 1
+    [denied] = data.order_stack("broker").orders()
+    assert denied.status is OrderStatus.REJECTED
+    assert denied.reason.startswith(GATE) and reason in denied.reason
+    assert data.broker.get_orders() == []
+
+
+def test_reducing_state_denies_an_opening_order(env):
+    data, clock = env
+    contract_order(data, 2)
+    result = create_broker_orders(data, trading_state=TradingState.REDUCING)
+    assert "REDUCING" in next(iter(result.denied.values()))
+
+
+def test_crash_after_placing_is_adopted_not_placed_twice(env):
+    """The broker has the order (placed with our client_ref) but our stack never got SENT."""
+    data, clock = env
+    corder = contract_order(data, 1)
+    bstack = data.order_stack("broker")
+    bid = bstack.new_order_id()
+    ref = client_ref(OrderLevel.BROKER, bid)
+    bstack.add_order(BrokerOrder(order_id=bid, strategy_name="trend", instrument_code=CODE,
+                                 parent_id=corder.order_id, legs=(Leg(CONTRACT, 1),),
+                                 client_ref=ref), T0)
+    data.broker.place_order(CODE, CONTRACT, 1, client_ref=ref)
+    result = create_broker_orders(data)
+    assert result.adopted == [bid] and result.sent == []
+    assert len(data.broker.find_orders(ref)) == 1
+    assert bstack.get_order(bid).status is OrderStatus.SUBMITTED
+
+
+def test_crash_before_placing_places_once(env):
+    data, clock = env
+    corder = contract_order(data, 1)
+    bstack = data.order_stack("broker")
+    bid = bstack.new_order_id()
+    ref = client_ref(OrderLevel.BROKER, bid)
+    bstack.add_order(BrokerOrder(order_id=bid, strategy_name="trend", instrument_code=CODE,
+                                 parent_id=corder.order_id, legs=(Leg(CONTRACT, 1),),
+                                 client_ref=ref), T0)
+    result = create_broker_orders(data)
+    assert result.sent == [bid]
+    assert len(data.broker.find_orders(ref)) == 1
+    assert len(data.broker.get_orders()) == 1
