@@ -2,14 +2,16 @@
 
 For each active outright contract order with an unfilled remainder and no live broker order,
 one broker order (a market order; the algos of :mod:`sysexecution.algos` are not wired in yet)
-is created on the broker stack with our ``client_ref`` and then:
+may be created on the broker stack with our ``client_ref``:
 
 * the gate (:func:`sysexecution.pretrade_gate.evaluate`) sees the trading state, the
-  instrument lock (``data.locks``), trading hours, top of book and the contract position; a
-  denial is recorded as the broker order's ``REJECTED`` event whose reason starts
-  ``pre-trade gate:`` (the contract order stays and is tried again next loop);
-* otherwise the order is sent (``SENT`` with the broker's id); a broker refusal is recorded as
-  ``REJECTED`` with the broker's reason.
+  instrument lock (``data.locks``), trading hours, top of book and the contract position,
+  before any broker order exists; a denial is recorded as a ``MODIFIED`` event of the contract
+  order (status kept) whose reason is ``pre-trade gate: <why>``, once per change of reason (a
+  lasting denial is one event, not one per loop); the order is tried again next loop; a
+  resize (REDUCING, liquidity) sends the smaller quantity;
+* otherwise the broker order is created and sent (``SENT`` with the broker's id); a broker
+  refusal is recorded as its ``REJECTED`` event with the broker's reason.
 
 Crash safety: the broker order is on our stack before it is sent. A broker order still
 ``INITIALIZED`` (crash between the two) is first looked up at the broker by its
@@ -64,9 +66,39 @@ def create_broker_orders(data: DataBlob, trading_state: TradingState = TradingSt
         if any(c.status in LIVE for c in children):
             continue
         # the contract order's fills (a projection) include every earlier child's fills
-        broker_order = _new_broker_order(data, order, order.remaining[0])
+        quantity, denial = _check(data, order, order.legs[0].contract_date,
+                                  order.remaining[0], trading_state, settings)
+        if denial is not None:
+            _record_denial(data, order, denial, result)
+            continue
+        broker_order = _new_broker_order(data, order, quantity)
         _send(data, broker_order, trading_state, settings, result)
     return result
+
+
+def _check(data: DataBlob, order, contract_date: str, quantity: int,
+           trading_state: TradingState, settings: GateSettings) -> tuple[int, str | None]:
+    """``(quantity allowed, None)``, possibly resized towards zero by the gate, or
+    ``(0, denial)``."""
+    try:
+        request = _gate_request(data, order.instrument_code, contract_date, quantity)
+    except BrokerError as exc:  # no contract details or prices: nothing sane to check against
+        return 0, f"no market data: {exc}"
+    decision = evaluate(request, _gate_context(data, order.instrument_code, contract_date,
+                                               trading_state), settings)
+    if decision.allowed:
+        return decision.quantity, None
+    return 0, decision.denial or "nothing to send"
+
+
+def _record_denial(data: DataBlob, order: ContractOrder, denial: str,
+                   result: SubmitResult) -> None:
+    """A denial before any broker order exists: an event on the contract order (status kept),
+    appended only when the reason changes, so a lasting denial is one event, not one a loop."""
+    result.denied[order.order_id] = denial
+    if order.reason != GATE + denial:
+        data.order_stack("contract").apply_event(order, OrderEventType.MODIFIED, data.now(),
+                                                 GATE + denial)
 
 
 def _new_broker_order(data: DataBlob, order: ContractOrder, quantity: int) -> BrokerOrder:
@@ -97,20 +129,15 @@ def _send(data: DataBlob, order: BrokerOrder, trading_state: TradingState,
         result.adopted.append(order.order_id)
         return
     leg = order.legs[0]
-    try:
-        request = _gate_request(data, order)
-    except BrokerError as exc:  # no contract details or prices: nothing sane to check against
-        bstack.apply_event(order, OrderEventType.REJECTED, now, f"{GATE}no market data: {exc}")
-        result.denied[order.order_id] = f"no market data: {exc}"
-        return
-    decision = evaluate(request, _gate_context(data, order, trading_state), settings)
-    if not decision.allowed:
-        reason = decision.denial or "nothing to send"
-        bstack.apply_event(order, OrderEventType.REJECTED, now, GATE + reason)
-        result.denied[order.order_id] = reason
+    quantity, denial = _check(data, order, leg.contract_date, leg.trade, trading_state, settings)
+    if denial is None and quantity != leg.trade:
+        denial = f"resized to {quantity}: a new broker order is made next loop"
+    if denial is not None:  # a crashed submission now denied: this broker order is dead
+        bstack.apply_event(order, OrderEventType.REJECTED, now, GATE + denial)
+        result.denied[order.order_id] = denial
         return
     try:
-        placed = broker.place_order(order.instrument_code, leg.contract_date, decision.quantity,
+        placed = broker.place_order(order.instrument_code, leg.contract_date, leg.trade,
                                     OrderType.MARKET, client_ref=order.client_ref)
     except OrderRejected as exc:
         bstack.apply_event(order, OrderEventType.REJECTED, now,
@@ -119,33 +146,26 @@ def _send(data: DataBlob, order: BrokerOrder, trading_state: TradingState,
         return
     changes = {"broker_order_id": placed.order_id, "submit_datetime": iso_utc(now),
                "account": placed.account}
-    if decision.quantity != leg.trade:
-        changes["legs"] = [{"contract_date": leg.contract_date, "trade": decision.quantity}]
-    bstack.apply_event(order, OrderEventType.SENT, now,
-                       "sent" + (f" ({'; '.join(decision.notes)})" if decision.notes else ""),
-                       changes)
+    bstack.apply_event(order, OrderEventType.SENT, now, "sent", changes)
     result.sent.append(order.order_id)
 
 
-def _gate_request(data: DataBlob, order: BrokerOrder) -> GateRequest:
-    leg = order.legs[0]
-    details = data.broker.get_contract_details(order.instrument_code, leg.contract_date)
-    quote = data.broker.get_bid_ask(order.instrument_code, leg.contract_date)
-    return GateRequest(order.instrument_code, leg.trade,
-                       data.positions.get_contract_position(order.instrument_code,
-                                                            leg.contract_date),
+def _gate_request(data: DataBlob, code: str, contract_date: str,
+                  quantity: int) -> GateRequest:
+    details = data.broker.get_contract_details(code, contract_date)
+    quote = data.broker.get_bid_ask(code, contract_date)
+    return GateRequest(code, quantity, data.positions.get_contract_position(code, contract_date),
                        reference_price=quote.mid, tick_size=details.tick_size,
                        point_size=details.multiplier)
 
 
-def _gate_context(data: DataBlob, order: BrokerOrder,
+def _gate_context(data: DataBlob, code: str, contract_date: str,
                   trading_state: TradingState) -> GateContext:
-    leg = order.legs[0]
     try:
-        quote = data.broker.get_bid_ask(order.instrument_code, leg.contract_date)
-        market = MarketState(data.broker.is_open(order.instrument_code, data.now()),
+        quote = data.broker.get_bid_ask(code, contract_date)
+        market = MarketState(data.broker.is_open(code, data.now()),
                              quote.bid, quote.ask, quote.bid_size, quote.ask_size)
     except BrokerError:
         market = MarketState(False)
     return GateContext(trading_state=trading_state,
-                       locked=data.locks.is_locked(order.instrument_code), market=market)
+                       locked=data.locks.is_locked(code), market=market)

@@ -72,12 +72,16 @@ def test_gate_denials_are_recorded(env, setup, reason):
     if setup:
         setup(data)
     state = TradingState.HALTED if reason == "HALTED" else TradingState.ACTIVE
-    result = create_broker_orders(data, trading_state=state)
-    assert result.sent == [] and len(result.denied) == 1
-    [denied] = data.order_stack("broker").orders()
-    assert denied.status is OrderStatus.REJECTED
+    [order] = data.order_stack("contract").orders()
+    for _ in range(3):  # a lasting denial: one event, not one per loop
+        result = create_broker_orders(data, trading_state=state)
+        assert result.sent == [] and len(result.denied) == 1
+    denied = data.order_stack("contract").get_order(order.order_id)
+    assert denied.status is OrderStatus.INITIALIZED
     assert denied.reason.startswith(GATE) and reason in denied.reason
-    assert data.broker.get_orders() == []
+    events = data.order_stack("contract").events(order.order_id)
+    assert [e.reason for e in events].count(denied.reason) == 1
+    assert data.order_stack("broker").orders() == [] and data.broker.get_orders() == []
 
 
 def test_reducing_state_denies_an_opening_order(env):

@@ -1,0 +1,131 @@
+"""Stack handler steps: order statuses from the broker, cancels passed down, families completed.
+
+* :func:`sync_broker_statuses`: each live broker order of ours is compared with the broker's
+  view: ``ACKNOWLEDGED`` once live, ``CANCELLED``/``REJECTED`` as the broker says, ``FILLED``
+  only once every execution is in the ledger (the order's projected fill equals its trade), so
+  a status never runs ahead of the money.
+* :func:`propagate_fills`: a contract or instrument order whose projected fills equal its
+  trade gets its ``FILLED`` event.
+* :func:`propagate_cancels`: an instrument order pending a cancel passes the request to its
+  contract orders, those to their live broker orders (cancelled at the broker); an order with no
+  live child left becomes ``CANCELLED`` (its fills so far stay booked).
+* :func:`complete_families`: a finished instrument order (filled, cancelled, rejected) whose
+  descendants are all finished is completed bottom-up (broker, contract, instrument), so a
+  crash half-way is finished by the next call. Completed orders are the history.
+
+Every step reads, decides and appends an event; a rerun after a crash sees the events already
+appended and does the rest.
+"""
+from __future__ import annotations
+
+from sysbrokers.errors import BrokerError
+from sysbrokers.objects import OrderStatus as BrokerStatus
+from sysdata.data_blob import DataBlob
+from sysobjects.orders.orders import InstrumentOrder
+from sysobjects.orders.status import OrderEventType as E
+from sysobjects.orders.status import OrderStatus as S
+
+LIVE_AT_BROKER = (S.SUBMITTED, S.WORKING, S.PENDING_UPDATE, S.PENDING_CANCEL)
+FINISHED = (S.FILLED, S.CANCELLED, S.REJECTED, S.COMPLETED)
+
+
+def _fully_filled(order) -> bool:
+    if isinstance(order, InstrumentOrder):
+        return order.trade != 0 and order.filled == order.trade
+    return all(rest == 0 for rest in order.remaining)
+
+
+def sync_broker_statuses(data: DataBlob) -> int:
+    """Bring our live broker orders' statuses in line with the broker's; events appended."""
+    bstack, now, count = data.order_stack("broker"), data.now(), 0
+    for order in bstack.orders():
+        if order.status not in LIVE_AT_BROKER or not order.broker_order_id:
+            continue
+        try:
+            theirs = data.broker.get_order(order.broker_order_id)
+        except BrokerError:
+            continue  # reconciliation deals with orders the broker does not know
+        event = None
+        if theirs.status is BrokerStatus.FILLED:
+            event = E.FILLED if _fully_filled(order) else None  # wait for the executions
+        elif theirs.status is BrokerStatus.CANCELLED:
+            event = E.CANCELLED
+        elif theirs.status is BrokerStatus.REJECTED:
+            event = E.REJECTED
+        elif order.status is S.SUBMITTED:
+            event = E.ACKNOWLEDGED
+        if event is not None:
+            bstack.apply_event(order, event, now, f"broker: {theirs.status.value} "
+                                                  f"{theirs.reason}".strip())
+            count += 1
+    return count
+
+
+def propagate_fills(data: DataBlob) -> int:
+    """``FILLED`` for contract and instrument orders whose fills equal their trade."""
+    now, count = data.now(), 0
+    for level in ("contract", "instrument"):
+        stack = data.order_stack(level)
+        for order in stack.orders():
+            if order.status in (S.WORKING, S.PENDING_CANCEL, S.CANCELLED) \
+                    and _fully_filled(order):
+                stack.apply_event(order, E.FILLED, now, "all fills booked")
+                count += 1
+    return count
+
+
+def propagate_cancels(data: DataBlob) -> int:
+    """Pass cancel requests down; mark cancelled the orders with no live child left."""
+    istack, cstack, bstack = (data.order_stack(s) for s in ("instrument", "contract", "broker"))
+    now, count = data.now(), 0
+    for parent in istack.orders({"status": S.PENDING_CANCEL.value}):
+        for child in cstack.orders({"parent_id": parent.order_id}):
+            if child.status in (S.INITIALIZED, S.WORKING):
+                cstack.apply_event(child, E.CANCEL_REQUESTED, now,
+                                   f"instrument order {parent.order_id} cancelled")
+                count += 1
+    for order in cstack.orders({"status": S.PENDING_CANCEL.value}):
+        live = [b for b in bstack.orders({"parent_id": order.order_id})
+                if b.status in (S.INITIALIZED,) + LIVE_AT_BROKER]
+        for child in live:
+            if child.status is S.INITIALIZED:
+                bstack.apply_event(child, E.CANCELLED, now, "never sent")
+            elif child.status is not S.PENDING_CANCEL:
+                try:
+                    data.broker.cancel_order(child.broker_order_id)
+                except BrokerError:
+                    continue  # finished meanwhile: the status sync will tell
+                bstack.apply_event(child, E.CANCEL_REQUESTED, now,
+                                   f"contract order {order.order_id} cancelled")
+            count += 1
+        if not live and not _fully_filled(order):
+            cstack.apply_event(order, E.CANCELLED, now, "no live broker order left")
+            count += 1
+    for parent in istack.orders({"status": S.PENDING_CANCEL.value}):
+        children = cstack.orders({"parent_id": parent.order_id}, include_completed=True)
+        if all(c.status in FINISHED for c in children) and not _fully_filled(parent):
+            istack.apply_event(parent, E.CANCELLED, now, "no live contract order left")
+            count += 1
+    return count
+
+
+def complete_families(data: DataBlob) -> list[int]:
+    """Complete finished families bottom-up; the instrument order ids completed."""
+    istack, cstack, bstack = (data.order_stack(s) for s in ("instrument", "contract", "broker"))
+    now, done = data.now(), []
+    for parent in istack.orders():
+        if parent.status not in FINISHED or parent.locked:
+            continue
+        children = cstack.orders({"parent_id": parent.order_id}, include_completed=True)
+        grandchildren = [b for c in children
+                         for b in bstack.orders({"parent_id": c.order_id},
+                                                include_completed=True)]
+        if any(o.status not in FINISHED for o in children + grandchildren):
+            continue
+        for order, stack in [(b, bstack) for b in grandchildren] + \
+                            [(c, cstack) for c in children]:
+            if order.status is not S.COMPLETED:
+                stack.complete(order.order_id, now, f"family of {parent.order_id} finished")
+        istack.complete(parent.order_id, now)
+        done.append(parent.order_id)
+    return done

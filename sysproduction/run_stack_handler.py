@@ -1,0 +1,56 @@
+"""The stack handler's loop body (``run_stack_handler``), run by process control every loop.
+
+One pass, in this order (each step in its own ``sysexecution`` module, each safe to rerun after
+a crash at any point):
+
+1. force-roll orders for instruments in Force / Force_Outright / Close;
+2. spawn contract orders from new instrument orders by roll state;
+3. book the broker's executions and commissions into the ledger (drained events, and
+   ``get_executions`` so that fills that arrived while we were down are found) — once per
+   execution id;
+4. broker order statuses from the broker; fills and cancels passed up and down the family;
+5. broker orders for contract orders that need them, through the pre-trade gate;
+6. complete finished families (the history).
+
+The global trading state is read from ``trading_state`` (ACTIVE by default; see
+docs/execution.md). Returns a one-line summary per step.
+
+    python run.py sysproduction.run_stack_handler.stack_handler_pass
+"""
+from __future__ import annotations
+
+from sysdata.data_blob import DataBlob
+from sysexecution.broker_fills import book_events, book_executions
+from sysexecution.broker_orders import create_broker_orders
+from sysexecution.order_completion import (
+    complete_families,
+    propagate_cancels,
+    propagate_fills,
+    sync_broker_statuses,
+)
+from sysexecution.pretrade_gate import TradingState
+from sysexecution.roll_orders import generate_force_roll_orders
+from sysexecution.spawn_orders import Contracts, current_contracts, spawn_contract_orders
+from sysproduction.process_helpers import blob_for
+
+PROCESS = "run_stack_handler"
+
+
+def stack_handler_pass(data: DataBlob | None = None, trading_state: str = "ACTIVE",
+                       contracts: Contracts = current_contracts) -> dict[str, str]:
+    """One pass of the stack handler (see module docstring)."""
+    with blob_for(data, PROCESS) as blob:
+        state = TradingState(trading_state)
+        out = {"roll orders": str(generate_force_roll_orders(blob, contracts)),
+               "spawned": str(spawn_contract_orders(blob, contracts))}
+        booked = book_events(blob, blob.broker.drain_events())
+        late = book_executions(blob, blob.broker.get_executions())
+        out["fills"] = (f"{len(booked.booked) + len(late.booked)} booked, "
+                        f"{len(late.unknown)} not ours")
+        out["statuses"] = str(sync_broker_statuses(blob) + propagate_fills(blob)
+                              + propagate_cancels(blob) + propagate_fills(blob))
+        sent = create_broker_orders(blob, state)
+        out["broker orders"] = (f"{len(sent.sent)} sent, {len(sent.adopted)} adopted, "
+                                f"{len(sent.denied)} denied")
+        out["completed"] = str(complete_families(blob))
+        return out
