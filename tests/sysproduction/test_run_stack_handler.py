@@ -92,3 +92,12 @@ def test_cancel_of_a_working_order_reaches_the_broker(env):
     broker = {(p.instrument_code, p.contract_date): p.quantity
               for p in data.broker.get_positions()}
     assert broker.get((CODES[0], CONTRACT), 0) == held
+
+
+def test_control_config_names_the_pass(systrade_home):
+    from syscore.config import load_control_config
+    from sysproduction.process_launcher import _function
+
+    method = load_control_config(systrade_home).process_configuration[
+        "run_stack_handler"].methods["stack_handler_pass"]
+    assert _function("stack_handler_pass", method.function) is stack_handler_pass

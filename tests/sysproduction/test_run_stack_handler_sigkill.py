@@ -1,0 +1,113 @@
+"""Crash safety: the stack handler as a real subprocess over M instrument orders, SIGKILLed at
+seeded random store writes N >= 20 times and restarted each time (SQLite state, simulated
+broker). At the end strategy = contract = broker positions = the sum of the ledger's fills, one
+broker order per client_ref at the broker, nothing left on the stacks."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+
+from sysbrokers.sim.broker import SimBroker
+from sysbrokers.sim.market import default_market
+from syscore.clock import SimulatedClock
+from sysproduction.update_strategy_orders import update_strategy_orders
+from tests.blob_helpers import make_blob
+
+REPO = Path(__file__).resolve().parents[2]
+T0 = pd.Timestamp("2024-01-09 15:00", tz="UTC")
+KILLS = 20
+TARGETS = {("s1", "SP500_micro"): 3, ("s1", "NASDAQ_micro"): -2, ("s2", "SP500_micro"): -1,
+           ("s2", "NASDAQ_micro"): 4, ("s3", "SP500_micro"): 2, ("s3", "NASDAQ_micro"): -3}
+
+CHILD = textwrap.dedent("""
+    import os, random, signal, sys
+    from pathlib import Path
+    sys.path.insert(0, {repo!r})
+    import pandas as pd
+    from sysbrokers.sim.broker import SimBroker
+    from sysbrokers.sim.market import default_market
+    from syscore.clock import SimulatedClock
+    from sysproduction.run_stack_handler import stack_handler_pass
+    from tests.blob_helpers import make_blob
+
+    home, seed = Path(sys.argv[1]), int(sys.argv[2])
+    clock = SimulatedClock(home)
+    data = make_blob(home, clock=clock,
+                     broker_factory=lambda blob: SimBroker(clock, home, default_market()))
+    if seed >= 0:  # die at a seeded store write
+        kill_at, calls, real_apply = random.Random(seed).randint(1, 10), [0], data.state.apply
+        def dying_apply(operations):
+            calls[0] += 1
+            if calls[0] == kill_at:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return real_apply(operations)
+        data.state.apply = dying_apply
+    contracts = lambda data, code: ("202403", "202406")
+    for _ in range(30):
+        stack_handler_pass(data, contracts=contracts)
+        if not any(data.order_stack(s).orders() for s in ("instrument", "contract", "broker")):
+            sys.exit(0)
+        clock.advance(pd.Timedelta(minutes=1))
+    sys.exit(4)  # still orders after 30 passes
+""")
+
+
+def test_sigkill_restarts_lose_nothing_duplicate_nothing(systrade_home, tmp_path):
+    clock = SimulatedClock(systrade_home, start=T0)
+    data = make_blob(systrade_home, clock=clock,
+                     broker_factory=lambda blob: SimBroker(clock, systrade_home,
+                                                           default_market()))
+    for (strategy, code), target in TARGETS.items():
+        data.optimal_positions.add(strategy, code, T0, target, target, 100.0, "202403", T0)
+    assert update_strategy_orders(data).ok
+    data.close()
+    script = tmp_path / "child.py"
+    script.write_text(CHILD.format(repo=str(REPO)))
+    env = dict(os.environ)
+    kills, seed, finished = 0, 0, False
+    while kills < KILLS:
+        run = subprocess.run([sys.executable, str(script), str(systrade_home), str(seed)],
+                             env=env, capture_output=True, text=True, timeout=300)
+        seed += 1
+        if run.returncode == -signal.SIGKILL:
+            kills += 1
+            continue
+        assert run.returncode == 0, run.stderr[-3000:]
+        finished = True
+        break  # all done before the 20th kill: no more writes to kill at
+    if not finished:
+        run = subprocess.run([sys.executable, str(script), str(systrade_home), "-1"],
+                             env=env, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr[-3000:]
+    assert kills >= KILLS  # the work outlasted N kills: every kill landed mid-work
+
+    data = make_blob(systrade_home, clock=clock,
+                     broker_factory=lambda blob: SimBroker(clock, systrade_home,
+                                                           default_market()))
+    try:
+        fills = {}
+        for doc in data.ledger.records(0, None):
+            if doc["kind"] == "fill":
+                r = doc["record"]
+                key = (r["strategy_name"], r["instrument_code"])
+                fills[key] = fills.get(key, 0) + r["quantity"]
+        assert fills == TARGETS
+        for key, target in TARGETS.items():
+            assert data.positions.get_strategy_position(*key) == target
+        broker = {p.instrument_code: p.quantity for p in data.broker.get_positions()}
+        for code in ("SP500_micro", "NASDAQ_micro"):
+            net = sum(t for (_, c), t in TARGETS.items() if c == code)
+            assert data.positions.get_contract_position(code, "202403") == net
+            assert broker.get(code, 0) == net
+        refs = [o.client_ref for o in data.broker.get_orders()]
+        assert len(refs) == len(set(refs))  # never two broker orders for one of ours
+        assert not any(data.order_stack(s).orders() for s in ("instrument", "contract",
+                                                                "broker"))
+    finally:
+        data.close()
