@@ -57,7 +57,8 @@ def create_broker_orders(data: DataBlob, trading_state: TradingState = TradingSt
     result = SubmitResult([], {}, [])
     bstack, cstack = data.order_stack("broker"), data.order_stack("contract")
     for pending in bstack.orders({"status": OrderStatus.INITIALIZED.value}):
-        _send(data, pending, trading_state, settings, result)  # finish a crashed submission
+        _link_parent(data, pending)  # finish a crashed submission
+        _send(data, pending, trading_state, settings, result)
     for order in cstack.orders():
         if order.status not in (OrderStatus.INITIALIZED, OrderStatus.WORKING) \
                 or order.locked or order.is_spread or order.remaining[0] == 0:
@@ -102,7 +103,7 @@ def _record_denial(data: DataBlob, order: ContractOrder, denial: str,
 
 
 def _new_broker_order(data: DataBlob, order: ContractOrder, quantity: int) -> BrokerOrder:
-    bstack, cstack = data.order_stack("broker"), data.order_stack("contract")
+    bstack = data.order_stack("broker")
     now = data.now()
     order_id = bstack.new_order_id()
     broker_order = bstack.add_order(BrokerOrder(
@@ -112,10 +113,21 @@ def _new_broker_order(data: DataBlob, order: ContractOrder, quantity: int) -> Br
         roll_order=order.roll_order, manual_trade=order.manual_trade,
         order_type=BrokerOrderType.MARKET, algo_used="market",
         client_ref=client_ref(OrderLevel.BROKER, order_id), generated_datetime=now), now)
-    cstack.apply_event(order.order_id, OrderEventType.SENT, now,
-                       reason=f"broker order {order_id}",
-                       changes={"children": sorted(set(order.children) | {order_id})})
+    _link_parent(data, broker_order)
     return broker_order
+
+
+def _link_parent(data: DataBlob, broker_order: BrokerOrder) -> None:
+    """The contract order's ``SENT`` event listing this child (also after a crash between the
+    child's creation and this event)."""
+    cstack = data.order_stack("contract")
+    parent = cstack.get_order(broker_order.parent_id)
+    if broker_order.order_id in parent.children and parent.status is not OrderStatus.INITIALIZED:
+        return
+    cstack.apply_event(parent.order_id, OrderEventType.SENT, data.now(),
+                       reason=f"broker order {broker_order.order_id}",
+                       changes={"children": sorted(set(parent.children)
+                                                   | {broker_order.order_id})})
 
 
 def _send(data: DataBlob, order: BrokerOrder, trading_state: TradingState,

@@ -8,9 +8,11 @@ a crash at any point):
 3. book the broker's executions and commissions into the ledger (drained events, and
    ``get_executions`` so that fills that arrived while we were down are found) — once per
    execution id;
-4. broker order statuses from the broker; fills and cancels passed up and down the family;
-5. broker orders for contract orders that need them, through the pre-trade gate;
-6. complete finished families (the history).
+4. contract positions against the broker's: a break locks the instrument (one alert), the
+   lock lifts itself when the break clears (:mod:`sysexecution.position_reconciliation`);
+5. broker order statuses from the broker; fills and cancels passed up and down the family;
+6. broker orders for contract orders that need them, through the pre-trade gate;
+7. complete finished families (the history).
 
 The global trading state is read from ``trading_state`` (ACTIVE by default; see
 docs/execution.md). Returns a one-line summary per step.
@@ -28,9 +30,11 @@ from sysexecution.order_completion import (
     propagate_fills,
     sync_broker_statuses,
 )
+from sysexecution.position_reconciliation import reconcile_positions
 from sysexecution.pretrade_gate import TradingState
 from sysexecution.roll_orders import generate_force_roll_orders
 from sysexecution.spawn_orders import Contracts, current_contracts, spawn_contract_orders
+from syslogdiag.alerts import alert
 from sysproduction.process_helpers import blob_for
 
 PROCESS = "run_stack_handler"
@@ -47,6 +51,11 @@ def stack_handler_pass(data: DataBlob | None = None, trading_state: str = "ACTIV
         late = book_executions(blob, blob.broker.get_executions())
         out["fills"] = (f"{len(booked.booked) + len(late.booked)} booked, "
                         f"{len(late.unknown)} not ours")
+        recon = reconcile_positions(blob)
+        changes = recon.changes
+        for code in changes.lock:  # once per break: an instrument already locked is not here
+            alert(blob, f"position break: {code} locked", recon.describe(code))
+        out["reconciliation"] = f"locked {list(changes.lock)}, unlocked {list(changes.unlock)}"
         out["statuses"] = str(sync_broker_statuses(blob) + propagate_fills(blob)
                               + propagate_cancels(blob) + propagate_fills(blob))
         sent = create_broker_orders(blob, state)

@@ -121,3 +121,19 @@ def test_crash_before_placing_places_once(env):
     assert result.sent == [bid]
     assert len(data.broker.find_orders(ref)) == 1
     assert len(data.broker.get_orders()) == 1
+
+
+def test_crash_before_the_parent_event_links_the_parent(env):
+    """Killed between the broker order's creation and its contract order's SENT: the rerun
+    gives the contract order its SENT (so its fills can complete it), and sends once."""
+    data, clock = env
+    corder = contract_order(data, 1)
+    bstack = data.order_stack("broker")
+    bid = bstack.new_order_id()
+    bstack.add_order(BrokerOrder(order_id=bid, strategy_name="trend", instrument_code=CODE,
+                                 parent_id=corder.order_id, legs=(Leg(CONTRACT, 1),),
+                                 client_ref=client_ref(OrderLevel.BROKER, bid)), T0)
+    create_broker_orders(data)
+    parent = data.order_stack("contract").get_order(corder.order_id)
+    assert parent.status is OrderStatus.WORKING and parent.children == (bid,)
+    assert len(data.broker.get_orders()) == 1

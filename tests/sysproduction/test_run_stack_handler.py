@@ -101,3 +101,18 @@ def test_control_config_names_the_pass(systrade_home):
     method = load_control_config(systrade_home).process_configuration[
         "run_stack_handler"].methods["stack_handler_pass"]
     assert _function("stack_handler_pass", method.function) is stack_handler_pass
+
+
+def test_break_locks_once_and_unlocks_itself(env):
+    data, clock = env
+    code = CODES[0]
+    data.locks.lock(CODES[1], T0, "operator")  # a manual lock: never lifted by the handler
+    data.positions.set_contract_position(code, CONTRACT, 1, T0, "a fill we booked wrongly")
+    stack_handler_pass(data, contracts=contracts)
+    stack_handler_pass(data, contracts=contracts)
+    assert data.locks.is_locked(code)
+    assert [a["subject"] for a in data.alerts.all()].count(f"position break: {code} locked") == 1
+    data.positions.set_contract_position(code, CONTRACT, 0, T0, "repaired")
+    out = stack_handler_pass(data, contracts=contracts)
+    assert not data.locks.is_locked(code) and code in out["reconciliation"]
+    assert data.locks.is_locked(CODES[1])
