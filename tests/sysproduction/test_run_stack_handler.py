@@ -96,11 +96,11 @@ def test_cancel_of_a_working_order_reaches_the_broker(env):
 
 def test_control_config_names_the_pass(systrade_home):
     from syscore.config import load_control_config
-    from sysproduction.process_launcher import _function
+    from sysproduction.run_process import method_function
 
     method = load_control_config(systrade_home).process_configuration[
         "run_stack_handler"].methods["stack_handler_pass"]
-    assert _function("stack_handler_pass", method.function) is stack_handler_pass
+    assert method_function("stack_handler_pass", method.function) is stack_handler_pass
 
 
 def test_break_locks_once_and_unlocks_itself(env):

@@ -188,12 +188,12 @@ def test_control_config_process_runs_it_with_arguments(systrade_home):
     import functools
 
     from syscore.config import load_control_config
-    from sysproduction.process_launcher import _function
+    from sysproduction.run_process import method_function
     from tests.blob_helpers import make_blob
 
     shipped = load_control_config(systrade_home).process_configuration
     method = shipped["run_strategy_order_generator"].methods["update_strategy_orders"]
-    assert _function("update_strategy_orders", method.function) is update_strategy_orders
+    assert method_function("update_strategy_orders", method.function) is update_strategy_orders
     (systrade_home / "private" / "private_control_config.yaml").write_text(
         "process_configuration:\n  run_strategy_order_generator:\n    methods:\n"
         "      update_strategy_orders:\n"
@@ -204,7 +204,7 @@ def test_control_config_process_runs_it_with_arguments(systrade_home):
     data = make_blob(systrade_home)
     try:
         optimal(data, 1.0, 1.0)
-        run = functools.partial(_function("update_strategy_orders", method.function),
+        run = functools.partial(method_function("update_strategy_orders", method.function),
                                 data=data, **method.arguments)
         assert run().ok
         assert [o.trade for o in orders(data)] == [2]
