@@ -48,7 +48,10 @@ def ensure_demo_config(home: Path) -> bool:
     control = private_dir(home) / "private_control_config.yaml"
     if not control.exists():
         control.write_text("# written by `systrade demo`\nstrategy_list:\n  demo:\n"
-                           "    backtest_config: package:systems/provided/futures_system.yaml\n")
+                           "    backtest_config: package:systems/provided/futures_system.yaml\n"
+                           "# in simulated time a stack-handler pass every 30 minutes is plenty\n"
+                           "process_configuration:\n  run_stack_handler:\n    methods:\n"
+                           "      stack_handler_pass: {frequency: 30}\n")
     return True
 
 

@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CLI = "import sys; from syscore.cli import main; sys.exit(main(sys.argv[1:]))"
 PROCESSES = ("run_backups", "run_capital_update", "run_cleaners",
              "run_daily_fx_and_contract_updates", "run_daily_prices_updates",
-             "run_daily_update_multiple_adjusted_prices", "run_reports", "run_systems")
+             "run_daily_update_multiple_adjusted_prices", "run_reports", "run_stack_handler",
+             "run_strategy_order_generator", "run_systems")
 
 
 def test_demo_runs_end_to_end_and_resumes(systrade_home):
@@ -58,7 +59,8 @@ def test_systrade_demo_command_stop_before(systrade_home):
                 if " UTC run_" in line]
     assert sorted(launched) == ["run_capital_update", "run_daily_fx_and_contract_updates",
                                 "run_daily_prices_updates",
-                                "run_daily_update_multiple_adjusted_prices"]
+                                "run_daily_update_multiple_adjusted_prices", "run_stack_handler",
+                                "run_strategy_order_generator"]
     assert "stopped before run_systems (--stop-before)" in result.stdout
     now = pd.Timestamp(result.stdout.split("simulated time: ")[1].splitlines()[0])
     assert now > DEMO_START
