@@ -7,7 +7,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.mongo_server import free_port
+from tests.mongo_server import free_port, stop_process
 
 ACCESS, SECRET, REGION = "systrade-test", "systrade-test-secret", "us-east-1"
 
@@ -46,13 +46,7 @@ class S3TestServer:
         return arctic_uri(self.port, name)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 def arctic_uri(port: int, bucket: str) -> str:
