@@ -253,7 +253,49 @@ def _backup_private_config(home: Path, partial: Path) -> list[str]:
     return copied
 
 
-def backup_to_csv(data: DataBlob, destination: Path) -> dict[str, Any]:
+#: collections that legitimately shrink a lot (old log records are cleaned away)
+SHRINK_IGNORED = frozenset({"state/log_records"})
+
+
+class BackupWouldShrink(ExistingData):
+    """The stores hold far fewer series or records than the backup they would replace."""
+
+
+def _previous_counts(destination: Path) -> tuple[int, int] | None:
+    """``(series, state records)`` of the backup already at ``destination`` (None if none)."""
+    try:
+        manifest = json.loads((destination / MANIFEST_FILE).read_text())
+        counts = manifest["counts"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(counts, dict):
+        return None
+    series = sum(int(n) for k, n in counts.items() if str(k).startswith("timeseries/"))
+    records = sum(int(n) for k, n in counts.items()
+                  if str(k).startswith("state/") and k not in SHRINK_IGNORED)
+    return series, records
+
+
+def check_not_shrinking(destination: Path, series_now: int, records_now: int) -> None:
+    """Refuse (:class:`BackupWouldShrink`) to replace a backup holding data with one holding
+    less than half as many series or state records: the stores have most likely lost data
+    (a deleted library, a vanished store recreated empty), and the backup is what a restore
+    needs. ``--allow_shrink true`` overrides it after a deliberate clean-up."""
+    previous = _previous_counts(destination)
+    if previous is None:
+        return
+    series_before, records_before = previous
+    for what, before, now in (("time series", series_before, series_now),
+                              ("state records", records_before, records_now)):
+        if before > 0 and now * 2 < before:
+            raise BackupWouldShrink(
+                f"not replacing the backup at {destination}: it holds {before} {what} but the "
+                f"stores now hold {now}; the stores may have lost data (restore from this "
+                f"backup), or pass --allow_shrink true if you removed them on purpose")
+
+
+def backup_to_csv(data: DataBlob, destination: Path, allow_shrink: bool = False
+                  ) -> dict[str, Any]:
     """Write every time series and state collection, and the private config, under
     ``destination``; returns the manifest.
 
@@ -272,6 +314,12 @@ def backup_to_csv(data: DataBlob, destination: Path) -> dict[str, Any]:
     dump, counters = data.state.snapshot()
     _refuse_during_restore(dump.get(RESTORE_MARKER, {}).get(RESTORE_MARKER_KEY))
 
+    if not allow_shrink:
+        libraries = data.timeseries.libraries()
+        series_now = sum(len(data.timeseries.symbols(lib)) for lib in libraries)
+        records_now = sum(len(docs) for name, docs in dump.items()
+                          if f"state/{name}" not in SHRINK_IGNORED)
+        check_not_shrinking(destination, series_now, records_now)
     partial = owned_dirs.start_partial(destination, CSV_BACKUP)
     counts: dict[str, int] = {}
     schema: dict[str, dict[str, Any]] = {}

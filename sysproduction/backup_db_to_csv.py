@@ -37,16 +37,19 @@ def csv_backup_directory(data: DataBlob) -> Path:
     return Path(configured).expanduser() if configured else data.home / "backups" / "csv"
 
 
-def backup_db_to_csv(destination: str | None = None, data: DataBlob | None = None) -> str:
+def backup_db_to_csv(destination: str | None = None, allow_shrink: bool = False,
+                     data: DataBlob | None = None) -> str:
     """Write the whole database and the private config to CSV under ``destination`` (default:
     config ``csv_backup_directory``, else ``$SYSTRADE_HOME/backups/csv``); returns a one-line
     summary. A series that cannot be backed up does not stop the others: it is listed in the
-    manifest, logged, and :class:`BackupIncomplete` is raised at the end (non-zero exit)."""
+    manifest, logged, and :class:`BackupIncomplete` is raised at the end (non-zero exit).
+    A backup holding data is never replaced by one with less than half its series or state
+    records unless ``allow_shrink`` (the stores have most likely lost data)."""
     own = data is None
     data = data or open_blob("backup_db_to_csv")  # start-up problems: one line, exit 2
     try:
         target = Path(destination).expanduser() if destination else csv_backup_directory(data)
-        manifest = backup_to_csv(data, target)
+        manifest = backup_to_csv(data, target, allow_shrink=allow_shrink)
         series = sum(n for k, n in manifest["counts"].items() if k.startswith("timeseries/"))
         records = sum(n for k, n in manifest["counts"].items() if k.startswith("state/"))
         failed = manifest["failed"]
