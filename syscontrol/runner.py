@@ -23,6 +23,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import signal
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +39,20 @@ from syscontrol.start_check import DEFAULT_MAX_WAIT, Verdict, decide_start
 from syscore.clock import Clock
 
 LOG_WAIT_EVERY = dt.timedelta(minutes=10)
+#: Set by SIGTERM/SIGINT: a real-time sleep (:func:`interruptible_sleep`) ends at once.
+SIGNALLED = threading.Event()
+
+
+def interruptible_sleep(seconds: float, step: float = 0.5) -> None:
+    """``time.sleep`` in slices of ``step`` seconds that ends early once a stop signal came
+    (Python resumes a plain sleep after a signal handler, so a waiting process would otherwise
+    notice SIGTERM only after its whole poll interval)."""
+    end = time.monotonic() + max(0.0, seconds)
+    while not SIGNALLED.is_set():
+        left = end - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(step, left))
 
 
 @dataclass(frozen=True)
@@ -274,6 +290,7 @@ class ProcessRunner:
         self.log.info("%s: signal %s received; stopping after the current method", self.name,
                       signum)
         self._stop_request = "signal received"
+        SIGNALLED.set()
 
     def request_stop(self, reason: str = "stop requested") -> None:
         """Stop after the current method, as on STOP (completion methods run); a process still

@@ -14,7 +14,6 @@ import datetime as dt
 import functools
 import os
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,7 +23,7 @@ from syscontrol.control import ProcessControl
 from syscontrol.host import host_name
 from syscontrol.method_timer import MethodSchedule
 from syscontrol.run_window import RunWindow
-from syscontrol.runner import ProcessRunner, RunnerSettings, RunOutcome
+from syscontrol.runner import ProcessRunner, RunnerSettings, RunOutcome, interruptible_sleep
 from syscore.clock import SimulatedClock
 from syscore.config import load_control_config
 from syscore.exceptions import ConfigError, SystradeError
@@ -34,11 +33,11 @@ from sysproduction.run_process import method_function
 
 
 def default_sleep(clock) -> Callable[[float], None]:
-    """``time.sleep`` for a real clock; advancing the shared simulated time for a simulated
+    """A signal-interruptible real sleep for a real clock; advancing the shared simulated time for a simulated
     one (every process on the home sees the same time)."""
     if isinstance(clock, SimulatedClock):
         return lambda seconds: clock.advance(dt.timedelta(seconds=seconds))
-    return time.sleep
+    return interruptible_sleep
 
 
 def _is_failure(result) -> bool:

@@ -136,7 +136,8 @@ def test_run_console_script_goes_through_process_control(home):
     (home / "private").mkdir(parents=True, exist_ok=True)
     (home / "private" / "private_control_config.yaml").write_text(yaml.safe_dump(
         {"process_configuration": {"run_cleaners": {
-            "start_time": "00:00", "end_time": "00:00", "run_on_weekends": True}}}))
+            "start_time": "00:00", "end_time": "00:00", "run_on_weekends": True,
+            "previous_process": None}}}))
     script = ("import sys; sys.argv[0] = 'run_cleaners'; from sysproduction.run_process "
               "import run_cleaners; sys.exit(run_cleaners())")
     env = {**os.environ, "SYSTRADE_HOME": str(home), "PYTHONPATH": str(ROOT)}
@@ -145,7 +146,7 @@ def test_run_console_script_goes_through_process_control(home):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == (
         "run_cleaners: all methods done (clean_truncate_backtest_states x1, "
-        "clean_truncate_log_files x1)")
+        "clean_truncate_log_files x1, clean_truncate_echo_files x1)")
     data, control = control_of(home)
     assert control.record("run_cleaners").run_state is RunState.FINISHED
     control.set_status("run_cleaners", ProcessStatus.STOP)
@@ -155,3 +156,31 @@ def test_run_console_script_goes_through_process_control(home):
     assert stopped.returncode == 0
     assert stopped.stdout.strip().splitlines()[-1] == (
         "run_cleaners: not started: run_cleaners has status STOP")
+
+
+def test_sigterm_ends_a_process_waiting_for_its_window(home, tmp_path):
+    import datetime as dt
+
+    flags = tmp_path / "flags"
+    flags.mkdir()
+    now = dt.datetime.now(dt.timezone.utc)
+    opens = (now + dt.timedelta(hours=2)).strftime("%H:%M")
+    closes = (now + dt.timedelta(hours=2, minutes=30)).strftime("%H:%M")
+    (home / "private").mkdir(parents=True, exist_ok=True)
+    (home / "private" / "private_control_config.yaml").write_text(yaml.safe_dump(
+        {"process_configuration": {"run_test": {
+            "start_time": opens, "end_time": closes, "run_on_weekends": True,
+            "methods": {"work": work_method(flags, max_executions=1)}}}}))
+
+    def waiting() -> bool:
+        return any("waiting" in log.read_text(errors="replace")
+                   for log in (home / "logs").glob("*.log*")) if (home / "logs").exists() \
+            else False
+
+    process = launch(home)
+    wait_until(waiting, "the process to wait for its window")
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=30)  # a 60 s poll would overrun this
+    assert process.returncode == 0, err
+    assert "not started: signal received before starting" in out
+    assert not (flags / "work.started.0").exists()
