@@ -49,6 +49,10 @@ def test_systrade_status_json_and_tables(tmp_path):
     home = tmp_path / "home"
     blob = make_blob(home, clock=FixedClock("2024-03-07 21:00"))
     blob.locks.lock("GOLD", blob.now(), "position break")
+    import pandas as pd  # both stores hold data, as a used home's do
+
+    blob.timeseries.write("adjusted_prices", "CORN", pd.DataFrame(
+        {"price": [1.0]}, index=pd.DatetimeIndex(["2024-03-07"], tz="UTC")))
     blob.close()
     env = {**os.environ, "SYSTRADE_HOME": str(home), "PYTHONPATH": str(root)}
     cli = "import sys; from syscore.cli import main; sys.exit(main(sys.argv[1:]))"
