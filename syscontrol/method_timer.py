@@ -2,7 +2,9 @@
 
 A method runs when it is not completion-only, has run fewer than ``max_executions`` times
 (−1: unlimited) in this process session, and at least ``frequency`` minutes have passed since it
-last *started* (0: every loop). Completion-only methods run once, when the process ends.
+last *started* (0: every loop, but no sooner than ``every_loop`` after its last start: zero in
+real time, where a loop takes time of its own; a loop takes no simulated time, so simulated runs
+give it a length). Completion-only methods run once, when the process ends.
 """
 from __future__ import annotations
 
@@ -51,18 +53,21 @@ def is_exhausted(schedule: MethodSchedule, runs: MethodRuns) -> bool:
     return schedule.max_executions != UNLIMITED and runs.executions >= schedule.max_executions
 
 
-def next_due(schedule: MethodSchedule, runs: MethodRuns) -> dt.datetime | None:
+def next_due(schedule: MethodSchedule, runs: MethodRuns,
+             every_loop: dt.timedelta = dt.timedelta(0)) -> dt.datetime | None:
     """When the method is next due; None when it never runs again in the loop. A method never
-    run is due at once (``datetime.min`` in UTC)."""
+    run is due at once (``datetime.min`` in UTC); ``every_loop``: see module docstring."""
     if is_exhausted(schedule, runs):
         return None
     if runs.last_start is None:
         return dt.datetime.min.replace(tzinfo=dt.timezone.utc)
-    return runs.last_start + dt.timedelta(minutes=schedule.frequency)
+    step = dt.timedelta(minutes=schedule.frequency) if schedule.frequency else every_loop
+    return runs.last_start + step
 
 
-def is_due(schedule: MethodSchedule, runs: MethodRuns, now: dt.datetime) -> bool:
-    due = next_due(schedule, runs)
+def is_due(schedule: MethodSchedule, runs: MethodRuns, now: dt.datetime,
+           every_loop: dt.timedelta = dt.timedelta(0)) -> bool:
+    due = next_due(schedule, runs, every_loop)
     return due is not None and due <= now
 
 

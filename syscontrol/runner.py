@@ -57,11 +57,19 @@ def interruptible_sleep(seconds: float, step: float = 0.5) -> None:
 
 @dataclass(frozen=True)
 class RunnerSettings:
-    """Timings in seconds unless typed otherwise."""
+    """Timings in seconds unless typed otherwise. ``every_loop``: the least time between two
+    starts of a method with frequency 0 ("every loop"; see :mod:`syscontrol.method_timer`)."""
 
     poll_seconds: float = 60.0
     heartbeat_every: dt.timedelta = dt.timedelta(minutes=1)
     max_wait: dt.timedelta = DEFAULT_MAX_WAIT
+    every_loop: dt.timedelta = dt.timedelta(0)
+
+
+#: ``every_loop`` in simulated time (the demo, simulated days, a process launched on a
+#: simulated-clock home): a method takes no simulated time, so with none a frequency-0 method
+#: would run every half simulated second (a stack handler: ~170,000 passes a simulated day).
+SIMULATED_EVERY_LOOP = dt.timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -192,7 +200,8 @@ class ProcessRunner:
                     status = self.control.record(self.name).status
                     if self._stop_reason(status, self._now()) or not status.allows_methods:
                         break
-                    if is_due(self.schedules[method], self._method_runs(method), self._now()):
+                    if is_due(self.schedules[method], self._method_runs(method), self._now(),
+                              self.settings.every_loop):
                         self._call(method)
             status = self.control.record(self.name).status
             stop = self._stop_reason(status, self._now())
@@ -215,7 +224,8 @@ class ProcessRunner:
         """Until the next method is due (or the poll interval, or the window's end), at least
         half a second. ``loop_methods`` empty (paused): the poll interval."""
         now = self._now()
-        dues = [next_due(self.schedules[m], self._method_runs(m)) for m in loop_methods]
+        dues = [next_due(self.schedules[m], self._method_runs(m), self.settings.every_loop)
+                for m in loop_methods]
         dues = [d for d in dues if d is not None]
         horizon = self.settings.poll_seconds
         if dues:

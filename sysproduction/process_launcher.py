@@ -23,7 +23,13 @@ from syscontrol.control import ProcessControl
 from syscontrol.host import host_name
 from syscontrol.method_timer import MethodSchedule
 from syscontrol.run_window import RunWindow
-from syscontrol.runner import ProcessRunner, RunnerSettings, RunOutcome, interruptible_sleep
+from syscontrol.runner import (
+    SIMULATED_EVERY_LOOP,
+    ProcessRunner,
+    RunnerSettings,
+    RunOutcome,
+    interruptible_sleep,
+)
 from syscore.clock import SimulatedClock
 from syscore.config import load_control_config
 from syscore.exceptions import ConfigError, SystradeError
@@ -38,6 +44,14 @@ def default_sleep(clock) -> Callable[[float], None]:
     if isinstance(clock, SimulatedClock):
         return lambda seconds: clock.advance(dt.timedelta(seconds=seconds))
     return interruptible_sleep
+
+
+def default_settings(clock) -> RunnerSettings:
+    """The runner's defaults; on a simulated clock a frequency-0 method runs every
+    :data:`~syscontrol.runner.SIMULATED_EVERY_LOOP` of simulated time."""
+    if isinstance(clock, SimulatedClock):
+        return RunnerSettings(every_loop=SIMULATED_EVERY_LOOP)
+    return RunnerSettings()
 
 
 def _is_failure(result) -> bool:
@@ -68,7 +82,7 @@ def build_runner(process_name: str, data: DataBlob, sleep: Callable[[float], Non
                          ProcessControl(data.process_control), data.clock,
                          sleep or default_sleep(data.clock), host_name(), os.getpid(),
                          psutil.pid_exists, previous_process=config.previous_process,
-                         settings=settings or RunnerSettings(), log=data.log,
+                         settings=settings or default_settings(data.clock), log=data.log,
                          is_failure=_is_failure, on_result=on_result)
 
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from syscontrol.process_status import RunState
 from syscontrol.run_window import RunWindow
-from syscontrol.runner import RunnerSettings, RunOutcome
+from syscontrol.runner import SIMULATED_EVERY_LOOP, RunnerSettings, RunOutcome
 from syscontrol.sim_scheduler import SimulatedScheduler
 from syscore.clock import SimulatedClock
 from syscore.config import load_control_config
@@ -26,8 +26,9 @@ from sysdata.data_blob import DataBlob
 from sysproduction.process_helpers import summary_line
 from sysproduction.process_launcher import build_runner
 
-#: In simulated time nobody is waiting for a STOP to be noticed: poll every 15 simulated minutes.
-SIM_SETTINGS = RunnerSettings(poll_seconds=900.0)
+#: In simulated time nobody is waiting for a STOP to be noticed: poll every 15 simulated minutes;
+#: a frequency-0 method ("every loop") runs every 15 simulated minutes too.
+SIM_SETTINGS = RunnerSettings(poll_seconds=900.0, every_loop=SIMULATED_EVERY_LOOP)
 
 
 @dataclass

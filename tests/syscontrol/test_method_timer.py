@@ -39,6 +39,15 @@ def test_runs_count_and_times():
     assert (runs.executions, runs.last_start, runs.last_end) == (2, minutes(60), minutes(2))
 
 
+def test_every_loop_spaces_only_frequency_zero():
+    every = dt.timedelta(minutes=15)
+    assert next_due(MethodSchedule("a"), MethodRuns(1, T0, T0), every) == minutes(15)
+    assert not is_due(MethodSchedule("a"), MethodRuns(1, T0, T0), minutes(14), every)
+    assert is_due(MethodSchedule("a"), MethodRuns(1, T0, T0), minutes(15), every)
+    assert next_due(MethodSchedule("a", frequency=10), MethodRuns(1, T0, T0), every) == minutes(10)
+    assert next_due(MethodSchedule("a"), MethodRuns(), every) < T0  # never run: due at once
+
+
 def test_next_due_from_last_start():
     assert next_due(MethodSchedule("a", frequency=15), MethodRuns(1, T0, minutes(5))) == minutes(15)
 

@@ -90,6 +90,22 @@ def test_unlimited_method_stops_at_end_of_window(world):
     assert world.times("z") == ["23:59"]
 
 
+def test_every_loop_method_in_simulated_time_runs_every_every_loop(world):
+    """Frequency 0 under simulated settings: every 15 simulated minutes, not every half second
+    (which made a simulated day of a stack handler ~170,000 passes)."""
+    outcome = world.runner([MethodSchedule("a"), MethodSchedule("b", frequency=10)],
+                           window=("20:00", "21:00"),
+                           settings=RunnerSettings(every_loop=dt.timedelta(minutes=15))).run()
+    assert outcome.reason == "end of its window"
+    assert world.times("a") == ["20:00", "20:15", "20:30", "20:45"]
+    assert world.times("b") == ["20:00", "20:10", "20:20", "20:30", "20:40", "20:50"]
+
+
+def test_every_loop_method_in_real_time_loops_at_once(world):
+    world.runner([MethodSchedule("a")], window=("20:00", "20:01")).run()
+    assert len(world.times("a")) == 120  # every half second of the minute
+
+
 def test_stop_is_graceful(world):
     stop = lambda: world.control.set_status("run_test", ProcessStatus.STOP)  # noqa: E731
     methods = {"a": world.method("a", stop), "b": world.method("b"),

@@ -59,3 +59,23 @@ TICKS: list[tuple[str, str]] = []
 def tick(data, label: str) -> str:
     TICKS.append((label, f"{data.now():%Y-%m-%d %H:%M}"))
     return label
+
+
+def test_stop_before_leaves_the_clock_just_before(tmp_path):
+    home = tmp_path / "home"
+    (home / "private").mkdir(parents=True)
+    (home / "private" / "private_config.yaml").write_text("clock: simulated\n")
+    SimulatedClock(home, start=pd.Timestamp("2024-03-06 23:00", tz="UTC"))
+    control = {"process_configuration": {
+        "run_a": {"start_time": "06:00", "end_time": "23:00", "methods": {"tick": {
+            "function": "tests.sysproduction.test_simulated_days.tick", "max_executions": 1,
+            "arguments": {"label": "a"}}}},
+        "run_b": {"start_time": "20:00", "end_time": "23:59", "methods": {"tick": {
+            "function": "tests.sysproduction.test_simulated_days.tick", "max_executions": 1,
+            "arguments": {"label": "b"}}}}}}
+    (home / "private" / "private_control_config.yaml").write_text(yaml.safe_dump(control))
+    TICKS.clear()
+    run_simulated_days(home, 2, out=lambda line: None, stop_before="run_b")
+    assert TICKS == [("a", "2024-03-07 06:00"), ("b", "2024-03-07 20:00"),
+                     ("a", "2024-03-08 06:00")]
+    assert SimulatedClock(home).now() == pd.Timestamp("2024-03-08 19:59", tz="UTC")
