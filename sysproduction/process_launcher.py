@@ -14,7 +14,7 @@ import datetime as dt
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import psutil
@@ -32,7 +32,7 @@ from syscontrol.runner import (
 )
 from syscore.clock import SimulatedClock
 from syscore.config import load_control_config
-from syscore.exceptions import ConfigError, SystradeError
+from syscore.exceptions import ConfigError
 from sysdata.data_blob import DataBlob
 from sysproduction.process_helpers import blob_for
 from sysproduction.run_process import method_function
@@ -93,14 +93,14 @@ def launch_process(process_name: str, data: DataBlob | None = None,
         return build_runner(process_name, blob, sleep).run()
 
 
-def launch_main(process_name: str) -> None:
-    """Console-script body: launch, print one summary line, exit 0 (ran cleanly, or did not
-    need to start), 1 (already running elsewhere, or a method failed), 2 (configuration or a
-    store unusable: one line on stderr)."""
-    try:
-        outcome = launch_process(process_name)
-    except SystradeError as exc:  # configuration or store unusable: one line, no traceback
-        sys.stderr.write(f"{process_name}: {exc}\n")
-        raise SystemExit(2) from None
-    print(outcome)
-    raise SystemExit(0 if outcome.ok else 1)
+def launch_main(process_name: str, argv: Sequence[str] = ()) -> None:
+    """Body of the ``run_*`` console scripts (:func:`sysproduction.run_process._runner`):
+    launch through :func:`syscore.run_function.run_callable` (no parameters accepted), print
+    the summary line, exit 0 (ran cleanly, or did not need to start), 1 (already running
+    elsewhere, or a method failed), 2 (configuration or a store unusable: one line on
+    stderr); see docs/operations.md."""
+    from syscore.run_function import run_callable
+    from sysproduction.run_process import process_function
+
+    sys.exit(run_callable(process_function(process_name), process_name, list(argv),
+                          prog=process_name))

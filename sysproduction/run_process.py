@@ -22,7 +22,6 @@ import sys
 
 from syscore.config import load_control_config
 from syscore.exceptions import ConfigError
-from syscore.run_function import run_callable
 from sysdata.data_blob import DataBlob
 from sysproduction.leases import process_leases
 from sysproduction.process_helpers import ProcessReport, blob_for, each_item
@@ -106,7 +105,9 @@ def _runner(name: str):
     raised) or 2 (usage or start-up error); see docs/exit_codes.md."""
 
     def run() -> None:
-        sys.exit(run_callable(process_function(name), name, sys.argv[1:], prog=name))
+        from sysproduction.process_launcher import launch_main
+
+        launch_main(name, sys.argv[1:])
 
     run.__name__ = name
     return run
