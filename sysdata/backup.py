@@ -131,8 +131,18 @@ def _csv_backup_files(directory: Path) -> set[str] | None:
     return set(files) | {MANIFEST_FILE}
 
 
+def _csv_backup_may_hold(relative: str) -> bool:
+    """A path a CSV backup writes: its manifest, or anything under one of its folders (for a
+    ``.partial`` or a legacy backup, which have no file list)."""
+    top = relative.split("/", 1)
+    return relative == MANIFEST_FILE or (len(top) == 2 and top[0] in _CSV_BACKUP_FOLDERS)
+
+
+_CSV_BACKUP_FOLDERS = frozenset({*(d for d, _, _ in PYSYSTEMTRADE_LIBRARIES.values()),
+                                 layout.CONFIG_DIR, "sysbrokers_IB", TIMESERIES_DIR, STATE_DIR,
+                                 PRIVATE_DIR})
 CSV_BACKUP = DirectoryKind("csv_backup", "a systrade CSV backup", legacy=_is_legacy_csv_backup,
-                           contents=_csv_backup_files)
+                           contents=_csv_backup_files, may_hold=_csv_backup_may_hold)
 
 
 def _old(destination: Path) -> Path:
