@@ -24,8 +24,9 @@ between the two renames, the next backup first puts ``.old`` back, so there is a
 previous backup at ``destination``.
 
 Restoring checks the backup against its manifest and validates everything first (every file
-present, row and record counts, every state record as the store would check it, every number
-finite), then writes. While it writes, a marker document in the state collection
+present, row and record counts, every state record as the store would check it, every value
+by the rules the importer applies: numbers finite, prices and volumes within bounds, FX rates
+positive and within bounds, see :mod:`sysdata.csv.pysystemtrade_layout`), then writes. While it writes, a marker document in the state collection
 ``_restore`` records that a restore is in progress: a restore interrupted part-way can simply be
 run again (the stores are wiped and the restore starts over), and backups refuse to run until it
 has finished. Values and timestamps are bit-identical (floats use round-trip repr; naive
@@ -45,7 +46,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from syscore.dates import iso_utc
@@ -53,7 +53,7 @@ from syscore.exceptions import ExistingData, InvalidData, StoreError
 from sysdata import owned_dirs
 from sysdata.broker_config import FX_CONFIG, IB_FUTURES_CONFIG, FxPairConfig, IBFuturesConfig
 from sysdata.csv import pysystemtrade_layout as layout
-from sysdata.csv.timeseries_csv import read_timeseries_csv, write_timeseries_csv
+from sysdata.csv.timeseries_csv import ValueRule, read_timeseries_csv, write_timeseries_csv
 from sysdata.data_blob import DataBlob
 from sysdata.instruments import INSTRUMENTS, ROLL_PARAMETERS
 from sysdata.owned_dirs import OWNER_FILE, DirectoryKind, sibling
@@ -131,8 +131,18 @@ def _csv_backup_files(directory: Path) -> set[str] | None:
     return set(files) | {MANIFEST_FILE}
 
 
+def _csv_backup_may_hold(relative: str) -> bool:
+    """A path a CSV backup writes: its manifest, or anything under one of its folders (for a
+    ``.partial`` or a legacy backup, which have no file list)."""
+    top = relative.split("/", 1)
+    return relative == MANIFEST_FILE or (len(top) == 2 and top[0] in _CSV_BACKUP_FOLDERS)
+
+
+_CSV_BACKUP_FOLDERS = frozenset({*(d for d, _, _ in PYSYSTEMTRADE_LIBRARIES.values()),
+                                 layout.CONFIG_DIR, "sysbrokers_IB", TIMESERIES_DIR, STATE_DIR,
+                                 PRIVATE_DIR})
 CSV_BACKUP = DirectoryKind("csv_backup", "a systrade CSV backup", legacy=_is_legacy_csv_backup,
-                           contents=_csv_backup_files)
+                           contents=_csv_backup_files, may_hold=_csv_backup_may_hold)
 
 
 def _old(destination: Path) -> Path:
@@ -473,30 +483,24 @@ class SeriesFile:
     reader: Callable[[], pd.DataFrame]
 
     def load(self) -> pd.DataFrame:
-        """Read and check the file as the time-series store will (unique timestamps, names),
-        and every number finite (FX rates > 0); errors name the file and line."""
-        frame = self.reader()
-        check_series_values(frame, self.path, positive=self.library == "fx_prices")
-        return normalise_frame(frame, str(self.path))
+        """Read and check the file as the time-series store will (unique timestamps, names)
+        and with the value rules the importer applies (:func:`series_rules`); errors name the
+        file, line and value as written."""
+        return normalise_frame(self.reader(), str(self.path))
 
 
-def check_series_values(frame: pd.DataFrame, path: Path, positive: bool = False) -> None:
-    """Every numeric cell of ``frame`` (read in file order, one line per row after the header)
-    is finite or missing, and > 0 when ``positive``; else :class:`InvalidData` naming the file,
-    line and column."""
-    for column in frame.columns:
-        values = frame[column]
-        if values.dtype.kind not in "fiu":
-            continue
-        array = values.to_numpy(dtype=float)
-        bad = np.isinf(array)
-        if positive:
-            bad |= ~np.isnan(array) & (array <= 0)
-        if bad.any():
-            row = int(bad.nonzero()[0][0])
-            value = array[row]
-            reason = "is not finite" if np.isinf(value) else "is not a positive FX rate"
-            raise InvalidData(f"{path}: line {row + 2}: column {column}: value {value!r} {reason}")
+# value rules of the series not in pysystemtrade's layout (those have their readers' rules, the
+# importer's): every number finite, and for these libraries the rules of what they hold
+LIBRARY_RULES = {"futures_contract_prices": layout.CONTRACT_PRICE_RULES}
+
+
+def series_rules(library: str, numeric_columns: list[str]) -> tuple[ValueRule, ...]:
+    """Value rules for a generic series of ``library``: :data:`LIBRARY_RULES` for a library it
+    names (on the columns it has), and every numeric column finite."""
+    present = set(numeric_columns)
+    rules = tuple(ValueRule(tuple(c for c in rule.columns if c in present), rule.reason, rule.bad)
+                  for rule in LIBRARY_RULES.get(library, ()))
+    return (*layout.finite_rules(tuple(numeric_columns)), *rules)
 
 
 def _check_symbol(symbol: str, path: Path) -> None:
@@ -504,9 +508,11 @@ def _check_symbol(symbol: str, path: Path) -> None:
         raise InvalidData(f"{path}: invalid symbol {symbol!r}")
 
 
-def _read_generic(path: Path, columns: list[str], text_columns: list[str],
+def _read_generic(path: Path, library: str, columns: list[str], text_columns: list[str],
                   json_text: bool) -> pd.DataFrame:
-    frame = read_timeseries_csv(path, "DATETIME", columns, tuple(text_columns))
+    numeric = [c for c in columns if c not in text_columns]
+    frame = read_timeseries_csv(path, "DATETIME", columns, tuple(text_columns),
+                                rules=series_rules(library, numeric))
     return _decode_text_columns(frame, text_columns, path) if json_text else frame
 
 
@@ -542,8 +548,8 @@ def list_series_files(source: Path) -> list[SeriesFile]:
             json_text = info.get("text_encoding") == "json"  # absent in older backups
             files.append(SeriesFile(
                 library, symbol, path,
-                lambda p=path, c=list(info["columns"]), t=list(info["text_columns"]), j=json_text:
-                    _read_generic(p, c, t, j)))
+                lambda p=path, lib=library, c=list(info["columns"]), t=list(info["text_columns"]),
+                j=json_text: _read_generic(p, lib, c, t, j)))
     for path in sorted((source / TIMESERIES_DIR).rglob("*.csv")):
         if path.resolve() not in described:
             raise InvalidData(f"{path}: not described in {schema_path}")
@@ -606,8 +612,9 @@ def check_backup(source: Path, accept_incomplete: bool = False) -> CheckedBackup
       named) and no series or state file it does not list is present;
     - every CSV ends with a line break, has as many fields on each line as in its header, and
       holds as many data rows as the manifest says; every state file holds as many records;
-    - every value is valid as the stores will check it: timestamps parse and are unique,
-      numbers are numbers and finite, FX rates are > 0, state records are JSON documents
+    - every value is valid as the stores and the importer check it: timestamps parse and are
+      unique, numbers are numbers and finite, prices and volumes within the importer's bounds,
+      FX rates > 0 and within bounds (:func:`series_rules`), state records are JSON documents
       without NaN or infinities;
     - the backup is complete: series that failed when it was taken are refused unless
       ``accept_incomplete``.

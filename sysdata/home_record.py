@@ -19,6 +19,14 @@ Opening a home (:func:`open_home_stores`, called by :meth:`DataBlob.from_config`
 * a store holding data but no id (a home from before markers existed, or a store just filled
   by a restore) is adopted: stamped with this home's id.
 * a store stamped with another home's id is refused (two homes must not share a store).
+* a time-series store that the marker says held data (``held_data``, recorded the first time
+  an open finds a library in it) but that now holds only this home's id (its libraries
+  deleted, a restore interrupted after its wipe) is refused like a missing one
+  (:data:`HELD_DATA_STORES`: not the state store, which may legitimately empty). A home used by
+  a single process run and emptied before any other open is not caught (nothing recorded the
+  data yet), nor are a few deleted libraries or state collections among others; the backups'
+  own guard (:func:`sysdata.backup.check_not_shrinking`) keeps those from replacing a good
+  backup.
 
 :class:`HomeAccess` says what the caller may do beyond that: ``RESTORE`` (restores) opens
 missing or empty stores without stamping them, so they can be filled (the next open adopts
@@ -54,6 +62,11 @@ RECOVERY_HINT = ("Nothing was written. Restore the stores from a backup (restore
                  "--source <backup directory>), or, if the data is gone for good, start again "
                  "with empty stores: systrade init --force")
 log = logging.getLogger("systrade.home")
+HELD_DATA_STORES = (TIMESERIES,)
+"""The stores whose emptying is refused once they held data (module docstring). Only the
+time-series store: its libraries stay until deleted, while a state store may legitimately hold
+only records that go away again (a lease released, in a home where nothing else was stored yet),
+so "no data" there is no sign of loss."""
 
 
 class HomeAccess(Enum):
@@ -73,11 +86,16 @@ class HomeRecord:
     state_store: str
     timeseries_store: str
     format: int = MARKER_FORMAT
+    held_data: tuple[str, ...] = ()  # the stores seen holding data (HELD_DATA_STORES)
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> HomeRecord:
+        held = doc.get("held_data", [])
+        if not isinstance(held, list) or not all(isinstance(name, str) for name in held):
+            raise TypeError(f"held_data: expected a list of store names, got {held!r}")
         return cls(str(doc["home_id"]), str(doc["created"]), str(doc["state_store"]),
-                   str(doc["timeseries_store"]), int(doc.get("format", MARKER_FORMAT)))
+                   str(doc["timeseries_store"]), int(doc.get("format", MARKER_FORMAT)),
+                   tuple(held))
 
 
 @dataclass(frozen=True)
@@ -181,10 +199,11 @@ def _describe(slots: list[_Slot], reason_for_empty: str) -> str:
     return "; ".join(parts)
 
 
-def _refusal(home: Path, record: HomeRecord | None, slots: list[_Slot]) -> StoreError:
+def _refusal(home: Path, record: HomeRecord | None, slots: list[_Slot],
+             reason: str = "is empty (no data and no record of this home)") -> StoreError:
     since = (f"was initialised on {record.created}" if record is not None
              else "has been used (a store holds data)")
-    what = _describe(slots, "is empty (no data and no record of this home)")
+    what = _describe(slots, reason)
     return StoreError(f"systrade home {home} {since} but {what}. {RECOVERY_HINT}")
 
 
@@ -270,6 +289,11 @@ def _settle(home: Path, record: HomeRecord | None, state: _Slot, series: _Slot,
             raise _refusal(home, record, empty)
         if access is HomeAccess.RESTORE:
             return OpenedHome(state.store, series.store, record)
+    emptied = [s for s in slots if s.identity and not s.has_data
+               and record is not None and s.name in record.held_data]
+    if emptied and access is HomeAccess.USE:
+        raise _refusal(home, record, emptied, "holds no data any more, though it held data "
+                                              "before (its data was deleted)")
     if access is HomeAccess.RESTORE and not used:
         return OpenedHome(state.store, series.store, record)
 
@@ -295,10 +319,18 @@ def _settle(home: Path, record: HomeRecord | None, state: _Slot, series: _Slot,
             actions.append(f"the {slot.name} {slot.url} holds data: recorded as this home's")
         else:
             actions.append(f"the {slot.name} {slot.url} was missing or empty: created empty")
+    for slot in emptied:  # only FORCE or RESTORE get here with one
+        if access is HomeAccess.FORCE:
+            actions.append(f"the {slot.name} {slot.url} holds no data any more (it held data "
+                           "before): recorded as empty")
     if not used:
         actions.append(f"initialised systrade home {home}: {STATE} {state.url}, "
                        f"{TIMESERIES} {series.url}")
-    new_record = HomeRecord(home_id, identity["created"], state.url, series.url)
+    held = {TIMESERIES} if series.has_data else set()  # see HELD_DATA_STORES
+    if record is not None and access is not HomeAccess.FORCE:  # init --force: as found now
+        held |= set(record.held_data)
+    new_record = HomeRecord(home_id, identity["created"], state.url, series.url,
+                            held_data=tuple(sorted(held)))
     if new_record != record:
         write_home_record(home, new_record)
     for action in actions:

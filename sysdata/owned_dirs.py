@@ -2,8 +2,10 @@
 
 The rule, for every command that replaces or deletes a directory (CSV backups, state exports,
 saved backtest states and their clean-up): a directory may be replaced or deleted only when it is
-empty or carries the ownership mark of the kind of directory the command writes (and, where its
-manifest lists its files, holds nothing else). Anything else --
+empty or carries the ownership mark of the kind of directory the command writes, and holds
+nothing else than what it wrote (:func:`foreign_files`: its manifest's file list; without one,
+only the mark, or for a leftover ``.partial`` or a legacy directory only files of the kind's
+shape). Anything else --
 a user's folder, ``~``, the systrade home, a backup of another kind -- is refused with
 :class:`NotOwnedDirectory` and left exactly as it was.
 
@@ -44,13 +46,19 @@ class DirectoryKind:
     ``name`` is stored in the mark; ``description`` is what an operator reads (``"a systrade CSV
     backup"``); ``legacy`` recognises directories of this kind written before marks existed;
     ``contents`` (optional) returns the relative paths (POSIX) of every file such a directory
-    wrote, from its own manifest, or None when it cannot tell (e.g. a ``.partial``): a file
-    beyond those is someone else's, and the directory is then not replaced."""
+    wrote, from its own manifest, or None when it cannot tell (no manifest yet, or an old one
+    without a file list): a file beyond those is someone else's, and the directory is then not
+    replaced. ``may_hold`` (optional) says, for a relative path, whether a directory of this
+    kind may have written it: used only when ``contents`` cannot tell for a leftover
+    ``.partial`` or a legacy directory (see :func:`foreign_files`).
+
+    A kind without ``contents`` (it keeps no list of its files) trusts its mark alone."""
 
     name: str
     description: str
     legacy: Callable[[Path], bool] | None = None
     contents: Callable[[Path], set[str] | None] | None = None
+    may_hold: Callable[[str], bool] | None = None
 
 
 def sibling(path: Path, suffix: str) -> Path:
@@ -90,19 +98,31 @@ def is_owned(directory: Path, kind: DirectoryKind) -> bool:
     return False
 
 
-def foreign_files(directory: Path, kind: DirectoryKind) -> list[str]:
-    """Files in an owned ``directory`` that ``kind.contents`` says it did not write (the mark
-    and anything the kind cannot account for), sorted; empty when it cannot tell."""
+def _unaccounted(directory: Path, kind: DirectoryKind) -> tuple[list[str], bool]:
+    """(:func:`foreign_files`, whether the kind could list what it wrote)."""
     if kind.contents is None:
-        return []
+        return [], True
     expected = kind.contents(directory)
-    if expected is None:
-        return []
-    expected = set(expected) | {OWNER_FILE}
-    return sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*")
-                  if not p.is_dir() and p.relative_to(directory).as_posix() not in expected)
+    files = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*")
+                   if not p.is_dir() and p.relative_to(directory).as_posix() != OWNER_FILE)
+    if expected is not None:
+        return [f for f in files if f not in expected], True
+    unfinished = directory.name.endswith(".partial") or not (directory / OWNER_FILE).is_file()
+    if unfinished and kind.may_hold is not None:
+        return [f for f in files if not kind.may_hold(f)], False
+    return files, False
 
 
+def foreign_files(directory: Path, kind: DirectoryKind) -> list[str]:
+    """Files in an owned ``directory`` that it did not write, sorted (the mark is never one).
+
+    - ``kind.contents`` lists the files (its manifest): every other file is foreign;
+    - it cannot tell (no manifest, or one without a file list): for a leftover ``.partial``
+      (the manifest is written last) or a legacy directory (no mark), the files ``kind.may_hold``
+      does not allow are foreign; for a marked, complete directory every file is (a mark
+      without a manifest is a copied mark, or a backup someone emptied out: not ours to delete);
+    - a kind without ``contents`` keeps no list: empty (the mark is trusted)."""
+    return _unaccounted(directory, kind)[0]
 def _is_empty_directory(path: Path) -> bool:
     return path.is_dir() and not path.is_symlink() and not any(path.iterdir())
 
@@ -120,13 +140,16 @@ def _refusal(path: Path, kind: DirectoryKind, verb: str) -> NotOwnedDirectory:
 
 
 def _check_nothing_foreign(path: Path, kind: DirectoryKind, verb: str) -> None:
-    extra = foreign_files(path, kind)
+    extra, listed = _unaccounted(path, kind)
     if extra:
         more = f" and {len(extra) - 1} more" if len(extra) > 1 else ""
+        what = (f"is {kind.description} but also holds files it did not write" if listed else
+                f"looks like {kind.description} but has no manifest listing the files it wrote, "
+                "and holds files systrade cannot account for")
         raise NotOwnedDirectory(
-            f"{path} is {kind.description} but also holds files it did not write "
-            f"({extra[0]}{more}); refusing to {verb} it: nothing was changed. Move those files "
-            "out first")
+            f"{path} {what} ({extra[0]}{more}); refusing "
+            f"to {verb} it: nothing was changed. Move those files out first (or, if it is an "
+            "unfinished copy of your own, delete the folder yourself)")
 
 
 def check_replaceable(target: Path, kind: DirectoryKind) -> None:
@@ -164,7 +187,7 @@ def recover_interrupted_swap(target: Path, kind: DirectoryKind) -> None:
         return
     if target.exists() or target.is_symlink():
         if is_owned(target, kind) or _is_empty_directory(target):
-            shutil.rmtree(old)
+            remove_owned(old, kind)  # refuses an ``.old`` holding files it did not write
     else:
         old.rename(target)
         log.warning("previous %s put back from %s (an earlier run was interrupted)",

@@ -8,8 +8,8 @@ roll configs, multiple and adjusted prices, spot FX, roll calendars and the IB m
 - Each file is validated completely before anything is written from it. A bad file is rejected
   whole with file, line and reason (see :mod:`sysdata.csv.timeseries_csv` and the rules in
   :mod:`sysdata.csv.pysystemtrade_layout`: damaged lines, NUL bytes, unreadable or duplicate
-  timestamps, non-finite prices or beyond ``MAX_ABS_PRICE``, FX rates not above zero, invalid
-  contract ids); a header-only price file is rejected (nothing stored); the rest goes on.
+  timestamps, non-finite prices or beyond ``MAX_ABS_PRICE``, FX rates not above zero or below
+  ``MIN_FX_RATE``, invalid contract ids); a header-only price file is rejected (nothing stored); the rest goes on.
 - Prices are parsed as pysystemtrade parses them (pandas' default float parser), so a backtest
   from the stores sees the same doubles as one from the CSV files.
 - Prices of an instrument configured neither in the store nor in the source's ``csvconfig`` are

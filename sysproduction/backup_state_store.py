@@ -72,9 +72,16 @@ def _state_export_files(directory: Path) -> set[str] | None:
     return {f"{name}.jsonl" for name in counts} | {COUNTERS_FILE, EXPORT_MANIFEST}
 
 
+def _state_export_may_hold(relative: str) -> bool:
+    """A file a state export writes (for a ``.partial`` or a legacy export: no file list)."""
+    return "/" not in relative and (relative.endswith(".jsonl")
+                                    or relative in (COUNTERS_FILE, EXPORT_MANIFEST))
+
+
 EXPORT_MANIFEST = "MANIFEST.json"
 STATE_EXPORT = DirectoryKind("state_export", "a systrade state-store export",
-                             legacy=_is_legacy_state_export, contents=_state_export_files)
+                             legacy=_is_legacy_state_export, contents=_state_export_files,
+                             may_hold=_state_export_may_hold)
 
 
 def export_state_json(store: StateStore, directory: Path) -> Path:

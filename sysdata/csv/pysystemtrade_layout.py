@@ -71,8 +71,32 @@ def _too_large(values: pd.Series) -> np.ndarray:
     return np.isfinite(magnitude) & (magnitude > MAX_ABS_PRICE)
 
 
+MIN_FX_RATE = 1 / MAX_ABS_PRICE
+"""The smallest FX rate accepted (1e-9): the reciprocal of :data:`MAX_ABS_PRICE`, so a pair is
+accepted exactly when its inverse is. The smallest real rates are around 1e-5 (VND or IDR in
+USD); ``1.3e-300`` is a damaged file, and dividing by it overflows."""
+
+MAX_VOLUME = 1e9
+"""The largest daily or hourly volume accepted (contracts). The busiest futures trade a few
+million contracts a day; a value beyond 1e9 is a damaged file."""
+
+
 def _not_positive(values: pd.Series) -> np.ndarray:
     return values.to_numpy(dtype=float) <= 0  # NaN (an empty field) is a missing rate, allowed
+
+
+def _too_small_rate(values: pd.Series) -> np.ndarray:
+    rates = values.to_numpy(dtype=float)
+    return (rates > 0) & (rates < MIN_FX_RATE)
+
+
+def _negative(values: pd.Series) -> np.ndarray:
+    return values.to_numpy(dtype=float) < 0
+
+
+def _too_large_volume(values: pd.Series) -> np.ndarray:
+    volumes = values.to_numpy(dtype=float)
+    return np.isfinite(volumes) & (volumes > MAX_VOLUME)
 
 
 def _bad_contract_id(values: pd.Series) -> np.ndarray:
@@ -89,16 +113,31 @@ def _bad_contract_id(values: pd.Series) -> np.ndarray:
     return values.map(verdict).to_numpy(dtype=bool)
 
 
+def finite_rules(columns: tuple[str, ...]) -> tuple[ValueRule, ...]:
+    """Numbers are finite; an empty field is a missing value."""
+    return (ValueRule(columns, "is not finite", _not_finite),)
+
+
 def price_rules(columns: tuple[str, ...]) -> tuple[ValueRule, ...]:
     """Prices (any sign: spreads and back-adjusted series go negative) are finite and within
     :data:`MAX_ABS_PRICE`; an empty field is a missing price."""
-    return (ValueRule(columns, "is not finite", _not_finite),
+    return (*finite_rules(columns),
             ValueRule(columns, f"is beyond the largest price accepted ({MAX_ABS_PRICE:.0e})",
                       _too_large))
 
 
 FX_RULES = (*price_rules(("PRICE",)),
-            ValueRule(("PRICE",), "is not a positive FX rate", _not_positive))
+            ValueRule(("PRICE",), "is not a positive FX rate", _not_positive),
+            ValueRule(("PRICE",), f"is below the smallest FX rate accepted ({MIN_FX_RATE:.0e})",
+                      _too_small_rate))
+
+CONTRACT_PRICE_RULES = (
+    *price_rules(("OPEN", "HIGH", "LOW", "FINAL")),
+    *finite_rules(("VOLUME",)),
+    ValueRule(("VOLUME",), "is a negative volume", _negative),
+    ValueRule(("VOLUME",), f"is beyond the largest volume accepted ({MAX_VOLUME:.0e})",
+              _too_large_volume))
+"""Per-contract OHLCV bars (library ``futures_contract_prices``; restored from backups)."""
 
 
 def contract_rules(columns: tuple[str, ...]) -> tuple[ValueRule, ...]:

@@ -21,6 +21,7 @@ from sysdata.home_record import (
     open_home_stores,
     read_home_record,
 )
+from sysdata.state.base import Delete, Put
 from sysdata.state.mongo_store import MongoStateStore
 from sysobjects.instruments import InstrumentConfig
 
@@ -213,3 +214,56 @@ def test_systrade_init_command(tmp_path):
     assert "state store" in forced.stdout and "created empty" in forced.stdout
     with DataBlob.from_config(home) as data:
         assert data.instruments.list_codes() == []
+
+
+def _open_once(home: Path) -> None:
+    """Any later process opening the home: it records which stores hold data."""
+    with DataBlob.from_config(home):
+        pass
+
+
+def test_a_timeseries_store_whose_libraries_were_deleted_but_not_its_id_is_refused(
+        systrade_home):
+    """The arctic/ folder is there with this home's id library, but its data libraries are
+    gone: refused like a missing store, until a restore or ``systrade init --force``."""
+    fill(systrade_home)
+    _open_once(systrade_home)
+    assert read_home_record(systrade_home).held_data == ("time-series store",)
+    with DataBlob.from_config(systrade_home) as data:
+        for library in data.timeseries.libraries():
+            data.timeseries.delete_library(library)
+        assert data.timeseries.home_identity() is not None
+    with pytest.raises(StoreError) as caught:
+        DataBlob.from_config(systrade_home)
+    message = str(caught.value)
+    assert "time-series store" in message and "held data before" in message, message
+    assert "restore_db_from_csv" in message and "\n" not in message
+    opened = open_home_stores(systrade_home, SystradeConfig(), HomeAccess.RESTORE)  # allowed
+    opened.state.close()
+    opened.timeseries.close()
+    forced = initialise_home(systrade_home, SystradeConfig(), force=True)
+    forced.state.close()
+    forced.timeseries.close()
+    assert any("held data before" in action for action in forced.actions)
+    _open_once(systrade_home)  # acknowledged: the home opens again
+
+
+def test_a_marker_from_before_held_data_is_read_and_completed(systrade_home):
+    fill(systrade_home)
+    path = systrade_home / MARKER_FILE
+    doc = json.loads(path.read_text())
+    doc.pop("held_data", None)
+    path.write_text(json.dumps(doc))
+    _open_once(systrade_home)
+    assert read_home_record(systrade_home).held_data == ("time-series store",)
+
+
+def test_a_state_store_that_held_only_a_released_lease_opens(systrade_home):
+    """State records may go away again (a lease released): an emptied state store with this
+    home's id is not taken for lost data."""
+    with DataBlob.from_config(systrade_home) as data:
+        data.state.apply([Put("leases", "x", {"holder": 1})])
+    _open_once(systrade_home)
+    with DataBlob.from_config(systrade_home) as data:
+        data.state.apply([Delete("leases", "x")])
+    _open_once(systrade_home)

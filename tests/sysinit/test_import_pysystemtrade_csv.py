@@ -259,7 +259,9 @@ def test_garbage_price_file_rejected_with_file_line_and_reason(tmp_path, blob, c
 
 @pytest.mark.parametrize("rate, reason", [("0", "is not a positive FX rate"),
                                           ("-1.2", "is not a positive FX rate"),
-                                          ("inf", "is not finite")])
+                                          ("inf", "is not finite"),
+                                          ("1.3e-300", "is below the smallest FX rate "
+                                                       "accepted (1e-09)")])
 def test_zero_negative_or_infinite_fx_rate_rejected(tmp_path, blob, rate, reason):
     source = _source_with_garbage(
         tmp_path, "fx_prices_csv",

@@ -23,7 +23,11 @@ from sysinit.import_pysystemtrade_csv import import_pysystemtrade_csv
 from sysobjects.orders.orders import InstrumentOrder
 from sysobjects.orders.records import Fill
 from sysproduction.backup_db_to_csv import BackupIncomplete, backup_db_to_csv
-from sysproduction.backup_state_store import backup_state_store, restore_state_store
+from sysproduction.backup_state_store import (
+    backup_state_store,
+    export_state_json,
+    restore_state_store,
+)
 from sysproduction.restore_db_from_csv import restore_db_from_csv
 from tests.blob_helpers import make_blob
 
@@ -513,3 +517,77 @@ def test_backup_refuses_its_own_earlier_backup_once_someone_put_files_in_it(tmp_
     with pytest.raises(NotOwnedDirectory, match="holds files it did not write"):
         backup_db_to_csv(str(out), data=blob)
     assert tree(out) == before
+
+
+# when a folder carries our mark but no manifest lists what it wrote, nothing is deleted that
+# might be someone else's ---------------------------------------------------------------------
+def _mark_copied_into(folder: Path, backup: Path) -> None:
+    shutil.copy(backup / OWNER_FILE, folder / OWNER_FILE)
+
+
+@pytest.mark.parametrize("where", ["destination", "leftover partial", "leftover old"])
+def test_a_copied_mark_does_not_make_a_user_folder_deletable(tmp_path, blob, user_folder, where):
+    """A user folder holding a copy of ``.systrade_owner.json`` (``cp -r backup/. mine/``) is
+    refused, as destination, as a ``.partial`` left over, or as an ``.old`` next to a backup."""
+    earlier = tmp_path / "earlier"
+    backup_db_to_csv(str(earlier), data=blob)
+    _mark_copied_into(user_folder, earlier)
+    out = tmp_path / "backup"
+    if where == "destination":
+        out = user_folder
+    else:
+        backup_db_to_csv(str(out), data=blob)
+        user_folder = user_folder.rename(out.with_name("backup" + (
+            ".partial" if where == "leftover partial" else ".old")))
+    before = tree(user_folder)
+    with pytest.raises(NotOwnedDirectory, match="no manifest listing the files") as info:
+        backup_db_to_csv(str(out), data=blob)
+    assert "(taxes/2023.csv and 1 more)" in str(info.value), info.value
+    assert tree(user_folder) == before
+
+
+def test_a_backup_whose_manifest_was_deleted_is_not_replaced(tmp_path, blob):
+    out = tmp_path / "backup"
+    backup_db_to_csv(str(out), data=blob)
+    (out / "MANIFEST.json").unlink()
+    before = tree(out)
+    with pytest.raises(NotOwnedDirectory, match="no manifest listing the files"):
+        backup_db_to_csv(str(out), data=blob)
+    assert tree(out) == before
+
+
+def test_a_leftover_partial_of_our_own_is_removed_one_with_a_user_file_is_not(tmp_path, blob):
+    """A backup that died mid-write leaves a ``.partial`` (marked, no manifest yet): the next
+    backup removes it when it holds only what a backup writes, and refuses otherwise."""
+    out = tmp_path / "backup"
+    backup_db_to_csv(str(out), data=blob)
+    partial = out.with_name("backup.partial")
+    shutil.copytree(out, partial)
+    (partial / "MANIFEST.json").unlink()  # the manifest is written last
+    (partial / "state" / "half_written.jsonl.tmp").write_text('{"key"')
+    backup_db_to_csv(str(out), data=blob)
+    assert not partial.exists() and (out / "MANIFEST.json").is_file()
+
+    shutil.copytree(out, partial)
+    (partial / "MANIFEST.json").unlink()
+    (partial / "notes.txt").write_text("mine")
+    with pytest.raises(NotOwnedDirectory, match=r"notes\.txt"):
+        backup_db_to_csv(str(out), data=blob)
+    assert (partial / "notes.txt").read_text() == "mine"
+
+
+def test_a_state_export_partial_with_a_foreign_file_is_not_removed(tmp_path, blob):
+    out = tmp_path / "export"
+    export_state_json(blob.state, out)
+    partial = out.with_name("export.partial")
+    shutil.copytree(out, partial)
+    (partial / "MANIFEST.json").unlink()
+    (partial / "sub").mkdir()
+    (partial / "sub" / "keep.txt").write_text("mine")
+    with pytest.raises(NotOwnedDirectory, match=r"sub/keep\.txt"):
+        export_state_json(blob.state, out)
+    assert (partial / "sub" / "keep.txt").read_text() == "mine"
+    (partial / "sub" / "keep.txt").unlink()
+    (partial / "sub").rmdir()
+    export_state_json(blob.state, out)
+    assert not partial.exists()

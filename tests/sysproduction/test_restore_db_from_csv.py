@@ -106,6 +106,10 @@ def populate(data, source: Path) -> None:
                            acc_pnl=-0.0, margin=0.1 + 0.2)
     index = pd.DatetimeIndex(["2024-01-02 09:00:00.000001", "2024-01-02 09:00:01.999999",
                               "2024-01-05 00:00:00"], tz="UTC")
+    bars = pd.DataFrame({"OPEN": [480.0, 481.5], "HIGH": [482.0, 483.0], "LOW": [479.25, 480.5],
+                         "FINAL": [481.0, 482.75], "VOLUME": [1200.0, 950.0]},
+                        index=pd.DatetimeIndex(["2024-01-02", "2024-01-03"], tz="UTC"))
+    data.contract_prices.write("CORN", "20240300", bars, frequency="D")
     data.timeseries.write("custom_series", "CORN/20240300/X",
                           pd.DataFrame({"value": [1.5, float("nan"), -2.25e-12],
                                         "note": ["a,b", "", "plain"]}, index=index))
@@ -392,6 +396,7 @@ def _replace_line(path: Path, number: int, old: str, new: str) -> None:
 
 
 GENERIC = "timeseries/custom_series/CORN/20240300/X.csv"
+CONTRACT = "timeseries/futures_contract_prices/CORN/202403/D.csv"
 DAMAGE = {
     # case: (file, damage, fragments of the error besides the file's path)
     "csv cut mid-number": ("adjusted_prices_csv/EUR.csv", lambda p: _cut(p, 3),
@@ -414,6 +419,26 @@ DAMAGE = {
             ["line 3", "column price", "inf", "finite"]),
     "-inf in a generic series": (GENERIC, lambda p: _replace_line(p, 4, "-2.25e-12", "-inf"),
                                  ["line 4", "column value", "inf", "finite"]),
+    # the importer's value rules apply to what a restore writes, and its messages show the
+    # value as written in the file
+    "-inf message shows the value as written": (
+        GENERIC, lambda p: _replace_line(p, 4, "-2.25e-12", "-inf"),
+        ["value '-inf' is not finite"]),
+    "FX rate below the smallest accepted": (
+        "fx_prices_csv/GBPUSD.csv", lambda p: _replace_line(p, 2, "1.2622", "1.3e-300"),
+        ["line 2", "column PRICE", "value '1.3e-300'", "smallest FX rate"]),
+    "contract price beyond the largest accepted": (
+        CONTRACT, lambda p: _replace_line(p, 3, "482.75", "1e308"),
+        ["line 3", "column FINAL", "value '1e308'", "largest price"]),
+    "contract volume beyond the largest accepted": (
+        CONTRACT, lambda p: _replace_line(p, 2, "1200.0", "1e308"),
+        ["line 2", "column VOLUME", "value '1e308'", "largest volume"]),
+    "contract volume infinite": (
+        CONTRACT, lambda p: _replace_line(p, 2, "1200.0", "inf"),
+        ["line 2", "column VOLUME", "value 'inf' is not finite"]),
+    "contract volume negative": (
+        CONTRACT, lambda p: _replace_line(p, 2, "1200.0", "-5.0"),
+        ["line 2", "column VOLUME", "value '-5.0' is a negative volume"]),
     "FX rate zero": ("fx_prices_csv/GBPUSD.csv", lambda p: _replace_line(p, 2, "1.2622", "0"),
                      ["line 2", "column PRICE", "positive"]),
     "FX rate negative": ("fx_prices_csv/GBPUSD.csv",
