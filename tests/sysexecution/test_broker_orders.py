@@ -5,15 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from sysbrokers.sim.broker import SimBroker
-from sysbrokers.sim.market import default_market
-from syscore.clock import SimulatedClock
 from sysexecution.broker_fills import book_executions
 from sysexecution.broker_orders import GATE, create_broker_orders
 from sysexecution.pretrade_gate import TradingState
 from sysobjects.orders.orders import BrokerOrder, ContractOrder, InstrumentOrder, Leg, client_ref
 from sysobjects.orders.status import OrderLevel, OrderStatus
-from tests.blob_helpers import make_blob
+from tests.blob_helpers import sim_broker_blob
 
 T0 = pd.Timestamp("2024-01-09 15:00", tz="UTC")
 CODE, CONTRACT = "SP500_micro", "202403"
@@ -22,18 +19,8 @@ CODE, CONTRACT = "SP500_micro", "202403"
 @pytest.fixture(params=["sqlite", "mongodb"])
 def env(request, systrade_home):
     url = request.getfixturevalue("mongo_url") if request.param == "mongodb" else None
-    clock = SimulatedClock(systrade_home, start=T0)
-    brokers = []
-
-    def factory(blob):
-        brokers.append(SimBroker(clock, systrade_home, default_market()))
-        return brokers[-1]
-
-    data = make_blob(systrade_home, request.param, url, clock=clock, broker_factory=factory)
-    yield data, clock
-    data.close()
-    for broker in brokers:
-        broker.close()
+    with sim_broker_blob(systrade_home, request.param, url, start=T0) as data_and_clock:
+        yield data_and_clock
 
 
 def contract_order(data, trade):
@@ -44,6 +31,18 @@ def contract_order(data, trade):
     return cstack.add_order(ContractOrder(order_id=cstack.new_order_id(), strategy_name="trend",
                                           instrument_code=CODE, parent_id=parent.order_id,
                                           legs=(Leg(CONTRACT, trade),)), T0)
+
+
+def stacked_broker_order(data, corder):
+    """A broker order of one contract for ``corder`` on our stack, never sent (as a crash
+    between its creation and its placing leaves it): ``(order id, client_ref)``."""
+    bstack = data.order_stack("broker")
+    bid = bstack.new_order_id()
+    ref = client_ref(OrderLevel.BROKER, bid)
+    bstack.add_order(BrokerOrder(order_id=bid, strategy_name="trend", instrument_code=CODE,
+                                 parent_id=corder.order_id, legs=(Leg(CONTRACT, 1),),
+                                 client_ref=ref), T0)
+    return bid, ref
 
 
 def test_sent_once_then_filled(env):
@@ -96,11 +95,7 @@ def test_crash_after_placing_is_adopted_not_placed_twice(env):
     data, clock = env
     corder = contract_order(data, 1)
     bstack = data.order_stack("broker")
-    bid = bstack.new_order_id()
-    ref = client_ref(OrderLevel.BROKER, bid)
-    bstack.add_order(BrokerOrder(order_id=bid, strategy_name="trend", instrument_code=CODE,
-                                 parent_id=corder.order_id, legs=(Leg(CONTRACT, 1),),
-                                 client_ref=ref), T0)
+    bid, ref = stacked_broker_order(data, corder)
     data.broker.place_order(CODE, CONTRACT, 1, client_ref=ref)
     result = create_broker_orders(data)
     assert result.adopted == [bid] and result.sent == []
@@ -111,12 +106,7 @@ def test_crash_after_placing_is_adopted_not_placed_twice(env):
 def test_crash_before_placing_places_once(env):
     data, clock = env
     corder = contract_order(data, 1)
-    bstack = data.order_stack("broker")
-    bid = bstack.new_order_id()
-    ref = client_ref(OrderLevel.BROKER, bid)
-    bstack.add_order(BrokerOrder(order_id=bid, strategy_name="trend", instrument_code=CODE,
-                                 parent_id=corder.order_id, legs=(Leg(CONTRACT, 1),),
-                                 client_ref=ref), T0)
+    bid, ref = stacked_broker_order(data, corder)
     result = create_broker_orders(data)
     assert result.sent == [bid]
     assert len(data.broker.find_orders(ref)) == 1
@@ -128,11 +118,7 @@ def test_crash_before_the_parent_event_links_the_parent(env):
     gives the contract order its SENT (so its fills can complete it), and sends once."""
     data, clock = env
     corder = contract_order(data, 1)
-    bstack = data.order_stack("broker")
-    bid = bstack.new_order_id()
-    bstack.add_order(BrokerOrder(order_id=bid, strategy_name="trend", instrument_code=CODE,
-                                 parent_id=corder.order_id, legs=(Leg(CONTRACT, 1),),
-                                 client_ref=client_ref(OrderLevel.BROKER, bid)), T0)
+    bid, _ = stacked_broker_order(data, corder)
     create_broker_orders(data)
     parent = data.order_stack("contract").get_order(corder.order_id)
     assert parent.status is OrderStatus.WORKING and parent.children == (bid,)
