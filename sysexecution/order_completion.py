@@ -1,9 +1,10 @@
 """Stack handler steps: order statuses from the broker, cancels passed down, families completed.
 
 * :func:`sync_broker_statuses`: each live broker order of ours is compared with the broker's
-  view: ``ACKNOWLEDGED`` once live, ``CANCELLED``/``REJECTED`` as the broker says, ``FILLED``
-  only once every execution is in the ledger (the order's projected fill equals its trade), so
-  a status never runs ahead of the money.
+  view: ``ACKNOWLEDGED`` once live; ``FILLED``, ``CANCELLED`` and ``REJECTED`` only once every
+  execution the broker reports for the order is in the ledger (the order's projected fill
+  equals its trade, or the broker's filled quantity), so a status never runs ahead of the
+  money and the rest of a cancelled order is never sent again before its fills are booked.
 * :func:`propagate_fills`: a contract or instrument order whose projected fills equal its
   trade gets its ``FILLED`` event.
 * :func:`propagate_cancels`: an instrument order pending a cancel passes the request to its
@@ -46,12 +47,15 @@ def sync_broker_statuses(data: DataBlob) -> int:
         except BrokerError:
             continue  # reconciliation deals with orders the broker does not know
         event = None
+        # a finished order waits for its executions: a status never runs ahead of the money
+        # (a cancelled order with unbooked fills would have its rest sent again)
+        booked = sum(order.filled) == theirs.filled_quantity
         if theirs.status is BrokerStatus.FILLED:
-            event = E.FILLED if _fully_filled(order) else None  # wait for the executions
+            event = E.FILLED if _fully_filled(order) else None
         elif theirs.status is BrokerStatus.CANCELLED:
-            event = E.CANCELLED
+            event = E.CANCELLED if booked else None
         elif theirs.status is BrokerStatus.REJECTED:
-            event = E.REJECTED
+            event = E.REJECTED if booked else None
         elif order.status is S.SUBMITTED:
             event = E.ACKNOWLEDGED
         if event is not None:

@@ -33,14 +33,14 @@ def contract_order(data, trade):
                                           legs=(Leg(CONTRACT, trade),)), T0)
 
 
-def stacked_broker_order(data, corder):
-    """A broker order of one contract for ``corder`` on our stack, never sent (as a crash
-    between its creation and its placing leaves it): ``(order id, client_ref)``."""
+def stacked_broker_order(data, corder, trade=1):
+    """A broker order of ``trade`` contracts for ``corder`` on our stack, never sent (as a
+    crash between its creation and its placing leaves it): ``(order id, client_ref)``."""
     bstack = data.order_stack("broker")
     bid = bstack.new_order_id()
     ref = client_ref(OrderLevel.BROKER, bid)
     bstack.add_order(BrokerOrder(order_id=bid, strategy_name="trend", instrument_code=CODE,
-                                 parent_id=corder.order_id, legs=(Leg(CONTRACT, 1),),
+                                 parent_id=corder.order_id, legs=(Leg(CONTRACT, trade),),
                                  client_ref=ref), T0)
     return bid, ref
 
