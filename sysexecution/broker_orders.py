@@ -58,7 +58,7 @@ def create_broker_orders(data: DataBlob, trading_state: TradingState = TradingSt
     bstack, cstack = data.order_stack("broker"), data.order_stack("contract")
     for pending in bstack.orders({"status": OrderStatus.INITIALIZED.value}):
         _link_parent(data, pending)  # finish a crashed submission
-        _send(data, pending, trading_state, settings, result)
+        _resume(data, pending, trading_state, settings, result)
     for order in cstack.orders():
         if order.status not in (OrderStatus.INITIALIZED, OrderStatus.WORKING) \
                 or order.locked or order.is_spread or order.remaining[0] == 0:
@@ -72,21 +72,33 @@ def create_broker_orders(data: DataBlob, trading_state: TradingState = TradingSt
         if denial is not None:
             _record_denial(data, order, denial, result)
             continue
-        broker_order = _new_broker_order(data, order, quantity)
-        _send(data, broker_order, trading_state, settings, result)
+        _place(data, _new_broker_order(data, order, quantity), result)
     return result
 
 
 def _check(data: DataBlob, order, contract_date: str, quantity: int,
            trading_state: TradingState, settings: GateSettings) -> tuple[int, str | None]:
     """``(quantity allowed, None)``, possibly resized towards zero by the gate, or
-    ``(0, denial)``."""
+    ``(0, denial)``. The broker is asked once for the contract, the quote and the hours."""
+    code, broker = order.instrument_code, data.broker
     try:
-        request = _gate_request(data, order.instrument_code, contract_date, quantity)
+        details = broker.get_contract_details(code, contract_date)
+        quote = broker.get_bid_ask(code, contract_date)
     except BrokerError as exc:  # no contract details or prices: nothing sane to check against
         return 0, f"no market data: {exc}"
-    decision = evaluate(request, _gate_context(data, order.instrument_code, contract_date,
-                                               trading_state), settings)
+    try:
+        is_open = broker.is_open(code, data.now())
+    except BrokerError:
+        is_open = False
+    request = GateRequest(code, quantity, data.positions.get_contract_position(code, contract_date),
+                          reference_price=quote.mid, tick_size=details.tick_size,
+                          point_size=details.multiplier)
+    lock = data.locks.reason(code)
+    context = GateContext(trading_state=trading_state, locked=lock is not None,
+                          lock_reason=lock or "",
+                          market=MarketState(is_open, quote.bid, quote.ask, quote.bid_size,
+                                             quote.ask_size))
+    decision = evaluate(request, context, settings)
     if decision.allowed:
         return decision.quantity, None
     return 0, decision.denial or "nothing to send"
@@ -130,14 +142,17 @@ def _link_parent(data: DataBlob, broker_order: BrokerOrder) -> None:
                                                    | {broker_order.order_id})})
 
 
-def _send(data: DataBlob, order: BrokerOrder, trading_state: TradingState,
-          settings: GateSettings, result: SubmitResult) -> None:
-    broker, bstack, now = data.broker, data.order_stack("broker"), data.now()
-    found = broker.find_orders(order.client_ref)
+def _resume(data: DataBlob, order: BrokerOrder, trading_state: TradingState,
+            settings: GateSettings, result: SubmitResult) -> None:
+    """A broker order left ``INITIALIZED`` by a crash: adopted if the broker has it (found by
+    ``client_ref``), else checked by the gate again (the market has moved on) and placed."""
+    found = data.broker.find_orders(order.client_ref)
     if found:
-        bstack.apply_event(order, OrderEventType.SENT, now, "adopted: found at the broker",
-                           {"broker_order_id": found[0].order_id,
-                            "submit_datetime": iso_utc(now)})
+        now = data.now()
+        data.order_stack("broker").apply_event(
+            order, OrderEventType.SENT, now, "adopted: found at the broker",
+            {"broker_order_id": found[0].order_id, "submit_datetime": iso_utc(now),
+             "account": found[0].account})
         result.adopted.append(order.order_id)
         return
     leg = order.legs[0]
@@ -145,12 +160,20 @@ def _send(data: DataBlob, order: BrokerOrder, trading_state: TradingState,
     if denial is None and quantity != leg.trade:
         denial = f"resized to {quantity}: a new broker order is made next loop"
     if denial is not None:  # a crashed submission now denied: this broker order is dead
-        bstack.apply_event(order, OrderEventType.REJECTED, now, GATE + denial)
+        data.order_stack("broker").apply_event(order, OrderEventType.REJECTED, data.now(),
+                                               GATE + denial)
         result.denied[order.order_id] = denial
         return
+    _place(data, order, result)
+
+
+def _place(data: DataBlob, order: BrokerOrder, result: SubmitResult) -> None:
+    """Place a broker order that is on our stack and passed the gate; ``SENT`` with the
+    broker's id, or ``REJECTED`` with the broker's reason."""
+    bstack, now, leg = data.order_stack("broker"), data.now(), order.legs[0]
     try:
-        placed = broker.place_order(order.instrument_code, leg.contract_date, leg.trade,
-                                    OrderType.MARKET, client_ref=order.client_ref)
+        placed = data.broker.place_order(order.instrument_code, leg.contract_date, leg.trade,
+                                         OrderType.MARKET, client_ref=order.client_ref)
     except OrderRejected as exc:
         bstack.apply_event(order, OrderEventType.REJECTED, now,
                            f"broker: {exc.reason.value} {exc.detail}".strip())
@@ -160,24 +183,3 @@ def _send(data: DataBlob, order: BrokerOrder, trading_state: TradingState,
                "account": placed.account}
     bstack.apply_event(order, OrderEventType.SENT, now, "sent", changes)
     result.sent.append(order.order_id)
-
-
-def _gate_request(data: DataBlob, code: str, contract_date: str,
-                  quantity: int) -> GateRequest:
-    details = data.broker.get_contract_details(code, contract_date)
-    quote = data.broker.get_bid_ask(code, contract_date)
-    return GateRequest(code, quantity, data.positions.get_contract_position(code, contract_date),
-                       reference_price=quote.mid, tick_size=details.tick_size,
-                       point_size=details.multiplier)
-
-
-def _gate_context(data: DataBlob, code: str, contract_date: str,
-                  trading_state: TradingState) -> GateContext:
-    try:
-        quote = data.broker.get_bid_ask(code, contract_date)
-        market = MarketState(data.broker.is_open(code, data.now()),
-                             quote.bid, quote.ask, quote.bid_size, quote.ask_size)
-    except BrokerError:
-        market = MarketState(False)
-    return GateContext(trading_state=trading_state,
-                       locked=data.locks.is_locked(code), market=market)

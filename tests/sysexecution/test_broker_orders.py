@@ -61,8 +61,23 @@ def test_sent_once_then_filled(env):
     assert data.positions.get_strategy_position("trend", CODE) == 2
 
 
+def test_a_new_order_asks_the_broker_once(env, monkeypatch):
+    """One quote for the gate per new broker order, and no look-up by client_ref for an
+    order just created (only a crashed submission is looked up)."""
+    data, clock = env
+    contract_order(data, 2)
+    calls = []
+    for name in ("get_bid_ask", "find_orders"):
+        real = getattr(data.broker, name)
+        monkeypatch.setattr(data.broker, name,
+                            lambda *a, _real=real, _name=name, **k: calls.append(_name)
+                            or _real(*a, **k))
+    assert len(create_broker_orders(data).sent) == 1
+    assert calls == ["get_bid_ask"]
+
+
 @pytest.mark.parametrize("setup,reason", [
-    (lambda data: data.locks.lock(CODE, T0, "break"), "locked"),
+    (lambda data: data.locks.lock(CODE, T0, "break"), "locked: break"),
     (None, "HALTED"),
 ])
 def test_gate_denials_are_recorded(env, setup, reason):
@@ -99,8 +114,10 @@ def test_crash_after_placing_is_adopted_not_placed_twice(env):
     data.broker.place_order(CODE, CONTRACT, 1, client_ref=ref)
     result = create_broker_orders(data)
     assert result.adopted == [bid] and result.sent == []
-    assert len(data.broker.find_orders(ref)) == 1
-    assert bstack.get_order(bid).status is OrderStatus.SUBMITTED
+    [theirs] = data.broker.find_orders(ref)
+    adopted = bstack.get_order(bid)
+    assert adopted.status is OrderStatus.SUBMITTED
+    assert (adopted.broker_order_id, adopted.account) == (theirs.order_id, theirs.account)
 
 
 def test_crash_before_placing_places_once(env):
