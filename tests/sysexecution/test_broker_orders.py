@@ -140,3 +140,18 @@ def test_crash_before_the_parent_event_links_the_parent(env):
     parent = data.order_stack("contract").get_order(corder.order_id)
     assert parent.status is OrderStatus.WORKING and parent.children == (bid,)
     assert len(data.broker.get_orders()) == 1
+
+
+def test_crashed_submission_denied_by_the_gate_is_rejected_with_its_reason(env):
+    """A broker order left unsent by a crash meets a gate that now denies it: it is recorded
+    REJECTED with the gate's reason and never placed; its contract order stays to retry."""
+    data, clock = env
+    corder = contract_order(data, 1)
+    bid, ref = stacked_broker_order(data, corder)
+    data.locks.lock(CODE, T0, "break")
+    result = create_broker_orders(data)
+    assert result.sent == [] and result.adopted == [] and "locked: break" in result.denied[bid]
+    rejected = data.order_stack("broker").get_order(bid)
+    assert rejected.status is OrderStatus.REJECTED
+    assert rejected.reason == GATE + result.denied[bid]
+    assert data.broker.find_orders(ref) == [] and data.broker.get_orders() == []
