@@ -9,7 +9,8 @@ may be created on the broker stack with our ``client_ref``:
   before any broker order exists; a denial is recorded as a ``MODIFIED`` event of the contract
   order (status kept) whose reason is ``pre-trade gate: <why>``, once per change of reason (a
   lasting denial is one event, not one per loop); the order is tried again next loop; a
-  resize (REDUCING, liquidity) sends the smaller quantity;
+  resize (REDUCING, liquidity) sends the smaller quantity, the broker order's ``created``
+  event giving the gate's notes as its reason;
 * otherwise the broker order is created and sent (``SENT`` with the broker's id); a broker
   refusal is recorded as its ``REJECTED`` event with the broker's reason.
 
@@ -28,6 +29,7 @@ from syscore.dates import iso_utc
 from sysdata.data_blob import DataBlob
 from sysexecution.pretrade_gate import (
     GateContext,
+    GateDecision,
     GateRequest,
     GateSettings,
     MarketState,
@@ -67,25 +69,26 @@ def create_broker_orders(data: DataBlob, trading_state: TradingState = TradingSt
         if any(c.status in LIVE for c in children):
             continue
         # the contract order's fills (a projection) include every earlier child's fills
-        quantity, denial = _check(data, order, order.legs[0].contract_date,
-                                  order.remaining[0], trading_state, settings)
-        if denial is not None:
-            _record_denial(data, order, denial, result)
+        decision = _check(data, order, order.legs[0].contract_date, order.remaining[0],
+                          trading_state, settings)
+        if not decision.allowed:
+            _record_denial(data, order, decision.denial, result)
             continue
-        _place(data, _new_broker_order(data, order, quantity), result)
+        _place(data, _new_broker_order(data, order, decision), result)
     return result
 
 
 def _check(data: DataBlob, order, contract_date: str, quantity: int,
-           trading_state: TradingState, settings: GateSettings) -> tuple[int, str | None]:
-    """``(quantity allowed, None)``, possibly resized towards zero by the gate, or
-    ``(0, denial)``. The broker is asked once for the contract, the quote and the hours."""
+           trading_state: TradingState, settings: GateSettings) -> GateDecision:
+    """The gate's decision on sending ``quantity``: allowed (possibly resized towards zero,
+    with notes) or a non-empty denial. The broker is asked once for the contract, the quote
+    and the hours."""
     code, broker = order.instrument_code, data.broker
     try:
         details = broker.get_contract_details(code, contract_date)
         quote = broker.get_bid_ask(code, contract_date)
     except BrokerError as exc:  # no contract details or prices: nothing sane to check against
-        return 0, f"no market data: {exc}"
+        return GateDecision(0, f"no market data: {exc}")
     try:
         is_open = broker.is_open(code, data.now())
     except BrokerError:
@@ -99,9 +102,9 @@ def _check(data: DataBlob, order, contract_date: str, quantity: int,
                           market=MarketState(is_open, quote.bid, quote.ask, quote.bid_size,
                                              quote.ask_size))
     decision = evaluate(request, context, settings)
-    if decision.allowed:
-        return decision.quantity, None
-    return 0, decision.denial or "nothing to send"
+    if decision.allowed or decision.denial:
+        return decision
+    return GateDecision(0, "nothing to send", decision.notes)
 
 
 def _record_denial(data: DataBlob, order: ContractOrder, denial: str,
@@ -114,8 +117,10 @@ def _record_denial(data: DataBlob, order: ContractOrder, denial: str,
                                                  GATE + denial)
 
 
-def _new_broker_order(data: DataBlob, order: ContractOrder, quantity: int) -> BrokerOrder:
-    bstack = data.order_stack("broker")
+def _new_broker_order(data: DataBlob, order: ContractOrder,
+                      decision: GateDecision) -> BrokerOrder:
+    """On the stack, before it is sent; a resize by the gate is the created event's reason."""
+    bstack, quantity = data.order_stack("broker"), decision.quantity
     now = data.now()
     order_id = bstack.new_order_id()
     broker_order = bstack.add_order(BrokerOrder(
@@ -124,7 +129,8 @@ def _new_broker_order(data: DataBlob, order: ContractOrder, quantity: int) -> Br
         legs=(type(order.legs[0])(order.legs[0].contract_date, quantity),),
         roll_order=order.roll_order, manual_trade=order.manual_trade,
         order_type=BrokerOrderType.MARKET, algo_used="market",
-        client_ref=client_ref(OrderLevel.BROKER, order_id), generated_datetime=now), now)
+        client_ref=client_ref(OrderLevel.BROKER, order_id), generated_datetime=now), now,
+        reason=GATE + "; ".join(decision.notes) if decision.notes else "created")
     _link_parent(data, broker_order)
     return broker_order
 
@@ -156,10 +162,11 @@ def _resume(data: DataBlob, order: BrokerOrder, trading_state: TradingState,
         result.adopted.append(order.order_id)
         return
     leg = order.legs[0]
-    quantity, denial = _check(data, order, leg.contract_date, leg.trade, trading_state, settings)
-    if denial is None and quantity != leg.trade:
-        denial = f"resized to {quantity}: a new broker order is made next loop"
-    if denial is not None:  # a crashed submission now denied: this broker order is dead
+    decision = _check(data, order, leg.contract_date, leg.trade, trading_state, settings)
+    denial = decision.denial
+    if decision.allowed and decision.quantity != leg.trade:
+        denial = f"resized to {decision.quantity}: a new broker order is made next loop"
+    if denial:  # a crashed submission now denied: this broker order is dead
         data.order_stack("broker").apply_event(order, OrderEventType.REJECTED, data.now(),
                                                GATE + denial)
         result.denied[order.order_id] = denial

@@ -155,3 +155,15 @@ def test_crashed_submission_denied_by_the_gate_is_rejected_with_its_reason(env):
     assert rejected.status is OrderStatus.REJECTED
     assert rejected.reason == GATE + result.denied[bid]
     assert data.broker.find_orders(ref) == [] and data.broker.get_orders() == []
+
+
+def test_a_resize_by_the_gate_is_recorded_on_the_broker_order(env):
+    data, clock = env
+    ask_size = data.broker.get_bid_ask(CODE, CONTRACT).ask_size
+    contract_order(data, ask_size + 100)  # more than the touch: cut to the visible size
+    [bid] = create_broker_orders(data).sent
+    bstack = data.order_stack("broker")
+    assert bstack.get_order(bid).legs[0].trade == ask_size
+    created = bstack.events(bid)[0]
+    assert created.reason.startswith(GATE)
+    assert f"liquidity: {ask_size + 100} cut to {ask_size}" in created.reason
