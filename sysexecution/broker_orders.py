@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sysbrokers.errors import BrokerError, OrderRejected
+from sysbrokers.objects import BrokerOrder as BrokerOrderAtBroker
 from sysbrokers.objects import OrderType
 from syscore.dates import iso_utc
 from sysdata.data_blob import DataBlob
@@ -154,11 +155,7 @@ def _resume(data: DataBlob, order: BrokerOrder, trading_state: TradingState,
     ``client_ref``), else checked by the gate again (the market has moved on) and placed."""
     found = data.broker.find_orders(order.client_ref)
     if found:
-        now = data.now()
-        data.order_stack("broker").apply_event(
-            order, OrderEventType.SENT, now, "adopted: found at the broker",
-            {"broker_order_id": found[0].order_id, "submit_datetime": iso_utc(now),
-             "account": found[0].account})
+        adopt(data, order, found[0])
         result.adopted.append(order.order_id)
         return
     leg = order.legs[0]
@@ -172,6 +169,16 @@ def _resume(data: DataBlob, order: BrokerOrder, trading_state: TradingState,
         result.denied[order.order_id] = denial
         return
     _place(data, order, result)
+
+
+def adopt(data: DataBlob, order: BrokerOrder, theirs: BrokerOrderAtBroker) -> BrokerOrder:
+    """Our ``INITIALIZED`` broker order that the broker has (``theirs``, found by
+    ``client_ref`` after a crash): ``SENT`` with the broker's id and account."""
+    now = data.now()
+    return data.order_stack("broker").apply_event(
+        order, OrderEventType.SENT, now, "adopted: found at the broker",
+        {"broker_order_id": theirs.order_id, "submit_datetime": iso_utc(now),
+         "account": theirs.account})
 
 
 def _place(data: DataBlob, order: BrokerOrder, result: SubmitResult) -> None:

@@ -8,8 +8,10 @@
 * :func:`propagate_fills`: a contract or instrument order whose projected fills equal its
   trade gets its ``FILLED`` event.
 * :func:`propagate_cancels`: an instrument order pending a cancel passes the request to its
-  contract orders, those to their live broker orders (cancelled at the broker); an order with no
-  live child left becomes ``CANCELLED`` (its fills so far stay booked).
+  contract orders, those to their live broker orders (cancelled at the broker); a broker order
+  left ``INITIALIZED`` by a crash is ``CANCELLED`` only if the broker does not have it (found
+  by ``client_ref``), else adopted and cancelled at the broker; an order with no live child
+  left becomes ``CANCELLED`` (its fills so far stay booked).
 * :func:`complete_families`: a finished instrument order (filled, cancelled, rejected) whose
   descendants are all finished is completed bottom-up (broker, contract, instrument), so a
   crash half-way is finished by the next call. Completed orders are the history.
@@ -22,6 +24,7 @@ from __future__ import annotations
 from sysbrokers.errors import BrokerError
 from sysbrokers.objects import OrderStatus as BrokerStatus
 from sysdata.data_blob import DataBlob
+from sysexecution.broker_orders import adopt
 from sysobjects.orders.orders import InstrumentOrder
 from sysobjects.orders.status import OrderEventType as E
 from sysobjects.orders.status import OrderStatus as S
@@ -92,9 +95,14 @@ def propagate_cancels(data: DataBlob) -> int:
         live = [b for b in bstack.orders({"parent_id": order.order_id})
                 if b.status in (S.INITIALIZED,) + LIVE_AT_BROKER]
         for child in live:
-            if child.status is S.INITIALIZED:
-                bstack.apply_event(child, E.CANCELLED, now, "never sent")
-            elif child.status is not S.PENDING_CANCEL:
+            if child.status is S.INITIALIZED:  # a crash before SENT: placed or not?
+                found = data.broker.find_orders(child.client_ref)
+                if not found:
+                    bstack.apply_event(child, E.CANCELLED, now, "never sent")
+                    count += 1
+                    continue
+                child = adopt(data, child, found[0])  # then cancelled at the broker below
+            if child.status is not S.PENDING_CANCEL:
                 try:
                     data.broker.cancel_order(child.broker_order_id)
                 except BrokerError:
