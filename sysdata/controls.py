@@ -40,6 +40,11 @@ class InstrumentLockData:
     def locked_instruments(self) -> list[str]:
         return self.store.keys(LOCKS)
 
+    def reason(self, instrument_code: str) -> str | None:
+        """Why the instrument is locked ("" if no reason was given), None if it is not."""
+        doc = self.store.get(LOCKS, validate_instrument_code(instrument_code))
+        return None if doc is None else doc.get("reason", "")
+
 
 def _limit_key(strategy_name: str, instrument_code: str, period_days: int) -> str:
     return f"{strategy_name or ALL_STRATEGIES}/{validate_instrument_code(instrument_code)}/{period_days}"

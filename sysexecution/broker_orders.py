@@ -9,7 +9,8 @@ may be created on the broker stack with our ``client_ref``:
   before any broker order exists; a denial is recorded as a ``MODIFIED`` event of the contract
   order (status kept) whose reason is ``pre-trade gate: <why>``, once per change of reason (a
   lasting denial is one event, not one per loop); the order is tried again next loop; a
-  resize (REDUCING, liquidity) sends the smaller quantity;
+  resize (REDUCING, liquidity) sends the smaller quantity, the broker order's ``created``
+  event giving the gate's notes as its reason;
 * otherwise the broker order is created and sent (``SENT`` with the broker's id); a broker
   refusal is recorded as its ``REJECTED`` event with the broker's reason.
 
@@ -23,11 +24,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sysbrokers.errors import BrokerError, OrderRejected
+from sysbrokers.objects import BrokerOrder as BrokerOrderAtBroker
 from sysbrokers.objects import OrderType
 from syscore.dates import iso_utc
 from sysdata.data_blob import DataBlob
 from sysexecution.pretrade_gate import (
     GateContext,
+    GateDecision,
     GateRequest,
     GateSettings,
     MarketState,
@@ -58,7 +61,7 @@ def create_broker_orders(data: DataBlob, trading_state: TradingState = TradingSt
     bstack, cstack = data.order_stack("broker"), data.order_stack("contract")
     for pending in bstack.orders({"status": OrderStatus.INITIALIZED.value}):
         _link_parent(data, pending)  # finish a crashed submission
-        _send(data, pending, trading_state, settings, result)
+        _resume(data, pending, trading_state, settings, result)
     for order in cstack.orders():
         if order.status not in (OrderStatus.INITIALIZED, OrderStatus.WORKING) \
                 or order.locked or order.is_spread or order.remaining[0] == 0:
@@ -67,29 +70,42 @@ def create_broker_orders(data: DataBlob, trading_state: TradingState = TradingSt
         if any(c.status in LIVE for c in children):
             continue
         # the contract order's fills (a projection) include every earlier child's fills
-        quantity, denial = _check(data, order, order.legs[0].contract_date,
-                                  order.remaining[0], trading_state, settings)
-        if denial is not None:
-            _record_denial(data, order, denial, result)
+        decision = _check(data, order, order.legs[0].contract_date, order.remaining[0],
+                          trading_state, settings)
+        if not decision.allowed:
+            _record_denial(data, order, decision.denial, result)
             continue
-        broker_order = _new_broker_order(data, order, quantity)
-        _send(data, broker_order, trading_state, settings, result)
+        _place(data, _new_broker_order(data, order, decision), result)
     return result
 
 
 def _check(data: DataBlob, order, contract_date: str, quantity: int,
-           trading_state: TradingState, settings: GateSettings) -> tuple[int, str | None]:
-    """``(quantity allowed, None)``, possibly resized towards zero by the gate, or
-    ``(0, denial)``."""
+           trading_state: TradingState, settings: GateSettings) -> GateDecision:
+    """The gate's decision on sending ``quantity``: allowed (possibly resized towards zero,
+    with notes) or a non-empty denial. The broker is asked once for the contract, the quote
+    and the hours."""
+    code, broker = order.instrument_code, data.broker
     try:
-        request = _gate_request(data, order.instrument_code, contract_date, quantity)
+        details = broker.get_contract_details(code, contract_date)
+        quote = broker.get_bid_ask(code, contract_date)
     except BrokerError as exc:  # no contract details or prices: nothing sane to check against
-        return 0, f"no market data: {exc}"
-    decision = evaluate(request, _gate_context(data, order.instrument_code, contract_date,
-                                               trading_state), settings)
-    if decision.allowed:
-        return decision.quantity, None
-    return 0, decision.denial or "nothing to send"
+        return GateDecision(0, f"no market data: {exc}")
+    try:
+        is_open = broker.is_open(code, data.now())
+    except BrokerError:
+        is_open = False
+    request = GateRequest(code, quantity, data.positions.get_contract_position(code, contract_date),
+                          reference_price=quote.mid, tick_size=details.tick_size,
+                          point_size=details.multiplier)
+    lock = data.locks.reason(code)
+    context = GateContext(trading_state=trading_state, locked=lock is not None,
+                          lock_reason=lock or "",
+                          market=MarketState(is_open, quote.bid, quote.ask, quote.bid_size,
+                                             quote.ask_size))
+    decision = evaluate(request, context, settings)
+    if decision.allowed or decision.denial:
+        return decision
+    return GateDecision(0, "nothing to send", decision.notes)
 
 
 def _record_denial(data: DataBlob, order: ContractOrder, denial: str,
@@ -102,8 +118,10 @@ def _record_denial(data: DataBlob, order: ContractOrder, denial: str,
                                                  GATE + denial)
 
 
-def _new_broker_order(data: DataBlob, order: ContractOrder, quantity: int) -> BrokerOrder:
-    bstack = data.order_stack("broker")
+def _new_broker_order(data: DataBlob, order: ContractOrder,
+                      decision: GateDecision) -> BrokerOrder:
+    """On the stack, before it is sent; a resize by the gate is the created event's reason."""
+    bstack, quantity = data.order_stack("broker"), decision.quantity
     now = data.now()
     order_id = bstack.new_order_id()
     broker_order = bstack.add_order(BrokerOrder(
@@ -112,7 +130,8 @@ def _new_broker_order(data: DataBlob, order: ContractOrder, quantity: int) -> Br
         legs=(type(order.legs[0])(order.legs[0].contract_date, quantity),),
         roll_order=order.roll_order, manual_trade=order.manual_trade,
         order_type=BrokerOrderType.MARKET, algo_used="market",
-        client_ref=client_ref(OrderLevel.BROKER, order_id), generated_datetime=now), now)
+        client_ref=client_ref(OrderLevel.BROKER, order_id), generated_datetime=now), now,
+        reason=GATE + "; ".join(decision.notes) if decision.notes else "created")
     _link_parent(data, broker_order)
     return broker_order
 
@@ -130,27 +149,45 @@ def _link_parent(data: DataBlob, broker_order: BrokerOrder) -> None:
                                                    | {broker_order.order_id})})
 
 
-def _send(data: DataBlob, order: BrokerOrder, trading_state: TradingState,
-          settings: GateSettings, result: SubmitResult) -> None:
-    broker, bstack, now = data.broker, data.order_stack("broker"), data.now()
-    found = broker.find_orders(order.client_ref)
+def _resume(data: DataBlob, order: BrokerOrder, trading_state: TradingState,
+            settings: GateSettings, result: SubmitResult) -> None:
+    """A broker order left ``INITIALIZED`` by a crash: adopted if the broker has it (found by
+    ``client_ref``), else checked by the gate again (the market has moved on) and placed."""
+    found = data.broker.find_orders(order.client_ref)
     if found:
-        bstack.apply_event(order, OrderEventType.SENT, now, "adopted: found at the broker",
-                           {"broker_order_id": found[0].order_id,
-                            "submit_datetime": iso_utc(now)})
+        adopt(data, order, found[0])
         result.adopted.append(order.order_id)
         return
     leg = order.legs[0]
-    quantity, denial = _check(data, order, leg.contract_date, leg.trade, trading_state, settings)
-    if denial is None and quantity != leg.trade:
-        denial = f"resized to {quantity}: a new broker order is made next loop"
-    if denial is not None:  # a crashed submission now denied: this broker order is dead
-        bstack.apply_event(order, OrderEventType.REJECTED, now, GATE + denial)
+    decision = _check(data, order, leg.contract_date, leg.trade, trading_state, settings)
+    denial = decision.denial
+    if decision.allowed and decision.quantity != leg.trade:
+        denial = f"resized to {decision.quantity}: a new broker order is made next loop"
+    if denial:  # a crashed submission now denied: this broker order is dead
+        data.order_stack("broker").apply_event(order, OrderEventType.REJECTED, data.now(),
+                                               GATE + denial)
         result.denied[order.order_id] = denial
         return
+    _place(data, order, result)
+
+
+def adopt(data: DataBlob, order: BrokerOrder, theirs: BrokerOrderAtBroker) -> BrokerOrder:
+    """Our ``INITIALIZED`` broker order that the broker has (``theirs``, found by
+    ``client_ref`` after a crash): ``SENT`` with the broker's id and account."""
+    now = data.now()
+    return data.order_stack("broker").apply_event(
+        order, OrderEventType.SENT, now, "adopted: found at the broker",
+        {"broker_order_id": theirs.order_id, "submit_datetime": iso_utc(now),
+         "account": theirs.account})
+
+
+def _place(data: DataBlob, order: BrokerOrder, result: SubmitResult) -> None:
+    """Place a broker order that is on our stack and passed the gate; ``SENT`` with the
+    broker's id, or ``REJECTED`` with the broker's reason."""
+    bstack, now, leg = data.order_stack("broker"), data.now(), order.legs[0]
     try:
-        placed = broker.place_order(order.instrument_code, leg.contract_date, leg.trade,
-                                    OrderType.MARKET, client_ref=order.client_ref)
+        placed = data.broker.place_order(order.instrument_code, leg.contract_date, leg.trade,
+                                         OrderType.MARKET, client_ref=order.client_ref)
     except OrderRejected as exc:
         bstack.apply_event(order, OrderEventType.REJECTED, now,
                            f"broker: {exc.reason.value} {exc.detail}".strip())
@@ -160,24 +197,3 @@ def _send(data: DataBlob, order: BrokerOrder, trading_state: TradingState,
                "account": placed.account}
     bstack.apply_event(order, OrderEventType.SENT, now, "sent", changes)
     result.sent.append(order.order_id)
-
-
-def _gate_request(data: DataBlob, code: str, contract_date: str,
-                  quantity: int) -> GateRequest:
-    details = data.broker.get_contract_details(code, contract_date)
-    quote = data.broker.get_bid_ask(code, contract_date)
-    return GateRequest(code, quantity, data.positions.get_contract_position(code, contract_date),
-                       reference_price=quote.mid, tick_size=details.tick_size,
-                       point_size=details.multiplier)
-
-
-def _gate_context(data: DataBlob, code: str, contract_date: str,
-                  trading_state: TradingState) -> GateContext:
-    try:
-        quote = data.broker.get_bid_ask(code, contract_date)
-        market = MarketState(data.broker.is_open(code, data.now()),
-                             quote.bid, quote.ask, quote.bid_size, quote.ask_size)
-    except BrokerError:
-        market = MarketState(False)
-    return GateContext(trading_state=trading_state,
-                       locked=data.locks.is_locked(code), market=market)

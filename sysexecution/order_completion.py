@@ -1,14 +1,17 @@
 """Stack handler steps: order statuses from the broker, cancels passed down, families completed.
 
 * :func:`sync_broker_statuses`: each live broker order of ours is compared with the broker's
-  view: ``ACKNOWLEDGED`` once live, ``CANCELLED``/``REJECTED`` as the broker says, ``FILLED``
-  only once every execution is in the ledger (the order's projected fill equals its trade), so
-  a status never runs ahead of the money.
+  view: ``ACKNOWLEDGED`` once live; ``FILLED``, ``CANCELLED`` and ``REJECTED`` only once every
+  execution the broker reports for the order is in the ledger (the order's projected fill
+  equals its trade, or the broker's filled quantity), so a status never runs ahead of the
+  money and the rest of a cancelled order is never sent again before its fills are booked.
 * :func:`propagate_fills`: a contract or instrument order whose projected fills equal its
   trade gets its ``FILLED`` event.
 * :func:`propagate_cancels`: an instrument order pending a cancel passes the request to its
-  contract orders, those to their live broker orders (cancelled at the broker); an order with no
-  live child left becomes ``CANCELLED`` (its fills so far stay booked).
+  contract orders, those to their live broker orders (cancelled at the broker); a broker order
+  left ``INITIALIZED`` by a crash is ``CANCELLED`` only if the broker does not have it (found
+  by ``client_ref``), else adopted and cancelled at the broker; an order with no live child
+  left becomes ``CANCELLED`` (its fills so far stay booked).
 * :func:`complete_families`: a finished instrument order (filled, cancelled, rejected) whose
   descendants are all finished is completed bottom-up (broker, contract, instrument), so a
   crash half-way is finished by the next call. Completed orders are the history.
@@ -21,6 +24,7 @@ from __future__ import annotations
 from sysbrokers.errors import BrokerError
 from sysbrokers.objects import OrderStatus as BrokerStatus
 from sysdata.data_blob import DataBlob
+from sysexecution.broker_orders import adopt
 from sysobjects.orders.orders import InstrumentOrder
 from sysobjects.orders.status import OrderEventType as E
 from sysobjects.orders.status import OrderStatus as S
@@ -46,12 +50,15 @@ def sync_broker_statuses(data: DataBlob) -> int:
         except BrokerError:
             continue  # reconciliation deals with orders the broker does not know
         event = None
+        # a finished order waits for its executions: a status never runs ahead of the money
+        # (a cancelled order with unbooked fills would have its rest sent again)
+        booked = sum(order.filled) == theirs.filled_quantity
         if theirs.status is BrokerStatus.FILLED:
-            event = E.FILLED if _fully_filled(order) else None  # wait for the executions
+            event = E.FILLED if _fully_filled(order) else None
         elif theirs.status is BrokerStatus.CANCELLED:
-            event = E.CANCELLED
+            event = E.CANCELLED if booked else None
         elif theirs.status is BrokerStatus.REJECTED:
-            event = E.REJECTED
+            event = E.REJECTED if booked else None
         elif order.status is S.SUBMITTED:
             event = E.ACKNOWLEDGED
         if event is not None:
@@ -88,9 +95,14 @@ def propagate_cancels(data: DataBlob) -> int:
         live = [b for b in bstack.orders({"parent_id": order.order_id})
                 if b.status in (S.INITIALIZED,) + LIVE_AT_BROKER]
         for child in live:
-            if child.status is S.INITIALIZED:
-                bstack.apply_event(child, E.CANCELLED, now, "never sent")
-            elif child.status is not S.PENDING_CANCEL:
+            if child.status is S.INITIALIZED:  # a crash before SENT: placed or not?
+                found = data.broker.find_orders(child.client_ref)
+                if not found:
+                    bstack.apply_event(child, E.CANCELLED, now, "never sent")
+                    count += 1
+                    continue
+                child = adopt(data, child, found[0])  # then cancelled at the broker below
+            if child.status is not S.PENDING_CANCEL:
                 try:
                     data.broker.cancel_order(child.broker_order_id)
                 except BrokerError:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sysdata.controls import LOCKS
 from sysdata.data_blob import DataBlob
 from sysexecution.reconcile import (
     BREAK_LOCK_REASON,
@@ -40,8 +39,7 @@ def reconcile_positions(data: DataBlob) -> Reconciliation:
         key = (p.instrument_code, validate_contract_date(p.contract_date))
         theirs[key] = theirs.get(key, 0) + p.quantity
     breaks = position_breaks(ours, theirs)
-    locks = {code: (data.state.get(LOCKS, code) or {}).get("reason", "")
-             for code in data.locks.locked_instruments()}
+    locks = {code: data.locks.reason(code) or "" for code in data.locks.locked_instruments()}
     changes = lock_changes(breaks, locks)
     now = data.now()
     for code in changes.lock:

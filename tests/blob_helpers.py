@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -39,3 +41,29 @@ def make_blob(home: Path, backend: str = "sqlite", mongo_url: str | None = None,
     timeseries = TimeSeriesStore(f"lmdb://{home / 'arctic'}")
     return DataBlob(state, timeseries, config, home, clock=clock or FixedClock(),
                     broker_factory=broker_factory)
+
+
+@contextmanager
+def sim_broker_blob(home: Path, backend: str = "sqlite", mongo_url: str | None = None,
+                    start: pd.Timestamp | None = None) -> Iterator[tuple[DataBlob, object]]:
+    """``(blob, clock)``: a blob on real stores under ``home`` whose broker is the simulated
+    broker (default market) on a :class:`~syscore.clock.SimulatedClock` starting at ``start``
+    (tz-aware UTC); the blob and every broker it built are closed on exit."""
+    from sysbrokers.sim.broker import SimBroker
+    from sysbrokers.sim.market import default_market
+    from syscore.clock import SimulatedClock
+
+    clock = SimulatedClock(home, start=start)
+    brokers: list[SimBroker] = []
+
+    def factory(blob: DataBlob) -> SimBroker:
+        brokers.append(SimBroker(clock, home, default_market()))
+        return brokers[-1]
+
+    data = make_blob(home, backend, mongo_url, clock=clock, broker_factory=factory)
+    try:
+        yield data, clock
+    finally:
+        data.close()
+        for broker in brokers:
+            broker.close()

@@ -14,8 +14,9 @@ def test_locks(state_store):
     locks.lock("CORN", "2024-01-01", reason="reconcile")
     assert locks.is_locked("CORN") and not locks.is_locked("US10")
     assert locks.locked_instruments() == ["CORN"]
+    assert (locks.reason("CORN"), locks.reason("US10")) == ("reconcile", None)
     locks.unlock("CORN")
-    assert locks.locked_instruments() == []
+    assert locks.locked_instruments() == [] and locks.reason("CORN") is None
 
 
 def test_trade_limits_rolling_window(state_store):

@@ -6,9 +6,6 @@ import pandas as pd
 import pytest
 
 from sysbrokers.objects import ExecutionEvent
-from sysbrokers.sim.broker import SimBroker
-from sysbrokers.sim.market import default_market
-from syscore.clock import SimulatedClock
 from sysexecution.broker_fills import book_events, book_executions
 from sysobjects.orders.orders import (
     BrokerOrder,
@@ -18,7 +15,7 @@ from sysobjects.orders.orders import (
     client_ref,
 )
 from sysobjects.orders.status import OrderLevel
-from tests.blob_helpers import make_blob
+from tests.blob_helpers import sim_broker_blob
 
 T0 = pd.Timestamp("2024-01-09 15:00", tz="UTC")
 CODE, CONTRACT = "SP500_micro", "202403"
@@ -27,12 +24,8 @@ CODE, CONTRACT = "SP500_micro", "202403"
 @pytest.fixture(params=["sqlite", "mongodb"])
 def env(request, systrade_home):
     url = request.getfixturevalue("mongo_url") if request.param == "mongodb" else None
-    clock = SimulatedClock(systrade_home, start=T0)
-    broker = SimBroker(clock, systrade_home, default_market())
-    data = make_blob(systrade_home, request.param, url)
-    yield data, broker, clock
-    broker.close()
-    data.close()
+    with sim_broker_blob(systrade_home, request.param, url, start=T0) as (data, clock):
+        yield data, data.broker, clock
 
 
 def family(data, trade, roll=False):

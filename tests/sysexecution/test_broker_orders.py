@@ -5,15 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from sysbrokers.sim.broker import SimBroker
-from sysbrokers.sim.market import default_market
-from syscore.clock import SimulatedClock
 from sysexecution.broker_fills import book_executions
 from sysexecution.broker_orders import GATE, create_broker_orders
 from sysexecution.pretrade_gate import TradingState
 from sysobjects.orders.orders import BrokerOrder, ContractOrder, InstrumentOrder, Leg, client_ref
 from sysobjects.orders.status import OrderLevel, OrderStatus
-from tests.blob_helpers import make_blob
+from tests.blob_helpers import sim_broker_blob
 
 T0 = pd.Timestamp("2024-01-09 15:00", tz="UTC")
 CODE, CONTRACT = "SP500_micro", "202403"
@@ -22,18 +19,8 @@ CODE, CONTRACT = "SP500_micro", "202403"
 @pytest.fixture(params=["sqlite", "mongodb"])
 def env(request, systrade_home):
     url = request.getfixturevalue("mongo_url") if request.param == "mongodb" else None
-    clock = SimulatedClock(systrade_home, start=T0)
-    brokers = []
-
-    def factory(blob):
-        brokers.append(SimBroker(clock, systrade_home, default_market()))
-        return brokers[-1]
-
-    data = make_blob(systrade_home, request.param, url, clock=clock, broker_factory=factory)
-    yield data, clock
-    data.close()
-    for broker in brokers:
-        broker.close()
+    with sim_broker_blob(systrade_home, request.param, url, start=T0) as data_and_clock:
+        yield data_and_clock
 
 
 def contract_order(data, trade):
@@ -44,6 +31,18 @@ def contract_order(data, trade):
     return cstack.add_order(ContractOrder(order_id=cstack.new_order_id(), strategy_name="trend",
                                           instrument_code=CODE, parent_id=parent.order_id,
                                           legs=(Leg(CONTRACT, trade),)), T0)
+
+
+def stacked_broker_order(data, corder, trade=1):
+    """A broker order of ``trade`` contracts for ``corder`` on our stack, never sent (as a
+    crash between its creation and its placing leaves it): ``(order id, client_ref)``."""
+    bstack = data.order_stack("broker")
+    bid = bstack.new_order_id()
+    ref = client_ref(OrderLevel.BROKER, bid)
+    bstack.add_order(BrokerOrder(order_id=bid, strategy_name="trend", instrument_code=CODE,
+                                 parent_id=corder.order_id, legs=(Leg(CONTRACT, trade),),
+                                 client_ref=ref), T0)
+    return bid, ref
 
 
 def test_sent_once_then_filled(env):
@@ -62,8 +61,23 @@ def test_sent_once_then_filled(env):
     assert data.positions.get_strategy_position("trend", CODE) == 2
 
 
+def test_a_new_order_asks_the_broker_once(env, monkeypatch):
+    """One quote for the gate per new broker order, and no look-up by client_ref for an
+    order just created (only a crashed submission is looked up)."""
+    data, clock = env
+    contract_order(data, 2)
+    calls = []
+    for name in ("get_bid_ask", "find_orders"):
+        real = getattr(data.broker, name)
+        monkeypatch.setattr(data.broker, name,
+                            lambda *a, _real=real, _name=name, **k: calls.append(_name)
+                            or _real(*a, **k))
+    assert len(create_broker_orders(data).sent) == 1
+    assert calls == ["get_bid_ask"]
+
+
 @pytest.mark.parametrize("setup,reason", [
-    (lambda data: data.locks.lock(CODE, T0, "break"), "locked"),
+    (lambda data: data.locks.lock(CODE, T0, "break"), "locked: break"),
     (None, "HALTED"),
 ])
 def test_gate_denials_are_recorded(env, setup, reason):
@@ -96,27 +110,20 @@ def test_crash_after_placing_is_adopted_not_placed_twice(env):
     data, clock = env
     corder = contract_order(data, 1)
     bstack = data.order_stack("broker")
-    bid = bstack.new_order_id()
-    ref = client_ref(OrderLevel.BROKER, bid)
-    bstack.add_order(BrokerOrder(order_id=bid, strategy_name="trend", instrument_code=CODE,
-                                 parent_id=corder.order_id, legs=(Leg(CONTRACT, 1),),
-                                 client_ref=ref), T0)
+    bid, ref = stacked_broker_order(data, corder)
     data.broker.place_order(CODE, CONTRACT, 1, client_ref=ref)
     result = create_broker_orders(data)
     assert result.adopted == [bid] and result.sent == []
-    assert len(data.broker.find_orders(ref)) == 1
-    assert bstack.get_order(bid).status is OrderStatus.SUBMITTED
+    [theirs] = data.broker.find_orders(ref)
+    adopted = bstack.get_order(bid)
+    assert adopted.status is OrderStatus.SUBMITTED
+    assert (adopted.broker_order_id, adopted.account) == (theirs.order_id, theirs.account)
 
 
 def test_crash_before_placing_places_once(env):
     data, clock = env
     corder = contract_order(data, 1)
-    bstack = data.order_stack("broker")
-    bid = bstack.new_order_id()
-    ref = client_ref(OrderLevel.BROKER, bid)
-    bstack.add_order(BrokerOrder(order_id=bid, strategy_name="trend", instrument_code=CODE,
-                                 parent_id=corder.order_id, legs=(Leg(CONTRACT, 1),),
-                                 client_ref=ref), T0)
+    bid, ref = stacked_broker_order(data, corder)
     result = create_broker_orders(data)
     assert result.sent == [bid]
     assert len(data.broker.find_orders(ref)) == 1
@@ -128,12 +135,35 @@ def test_crash_before_the_parent_event_links_the_parent(env):
     gives the contract order its SENT (so its fills can complete it), and sends once."""
     data, clock = env
     corder = contract_order(data, 1)
-    bstack = data.order_stack("broker")
-    bid = bstack.new_order_id()
-    bstack.add_order(BrokerOrder(order_id=bid, strategy_name="trend", instrument_code=CODE,
-                                 parent_id=corder.order_id, legs=(Leg(CONTRACT, 1),),
-                                 client_ref=client_ref(OrderLevel.BROKER, bid)), T0)
+    bid, _ = stacked_broker_order(data, corder)
     create_broker_orders(data)
     parent = data.order_stack("contract").get_order(corder.order_id)
     assert parent.status is OrderStatus.WORKING and parent.children == (bid,)
     assert len(data.broker.get_orders()) == 1
+
+
+def test_crashed_submission_denied_by_the_gate_is_rejected_with_its_reason(env):
+    """A broker order left unsent by a crash meets a gate that now denies it: it is recorded
+    REJECTED with the gate's reason and never placed; its contract order stays to retry."""
+    data, clock = env
+    corder = contract_order(data, 1)
+    bid, ref = stacked_broker_order(data, corder)
+    data.locks.lock(CODE, T0, "break")
+    result = create_broker_orders(data)
+    assert result.sent == [] and result.adopted == [] and "locked: break" in result.denied[bid]
+    rejected = data.order_stack("broker").get_order(bid)
+    assert rejected.status is OrderStatus.REJECTED
+    assert rejected.reason == GATE + result.denied[bid]
+    assert data.broker.find_orders(ref) == [] and data.broker.get_orders() == []
+
+
+def test_a_resize_by_the_gate_is_recorded_on_the_broker_order(env):
+    data, clock = env
+    ask_size = data.broker.get_bid_ask(CODE, CONTRACT).ask_size
+    contract_order(data, ask_size + 100)  # more than the touch: cut to the visible size
+    [bid] = create_broker_orders(data).sent
+    bstack = data.order_stack("broker")
+    assert bstack.get_order(bid).legs[0].trade == ask_size
+    created = bstack.events(bid)[0]
+    assert created.reason.startswith(GATE)
+    assert f"liquidity: {ask_size + 100} cut to {ask_size}" in created.reason

@@ -5,13 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from sysbrokers.sim.broker import SimBroker
-from sysbrokers.sim.market import default_market
-from syscore.clock import SimulatedClock
 from sysobjects.orders.status import OrderStatus
 from sysproduction.run_stack_handler import stack_handler_pass
 from sysproduction.update_strategy_orders import update_strategy_orders
-from tests.blob_helpers import make_blob
+from tests.blob_helpers import sim_broker_blob
 
 T0 = pd.Timestamp("2024-01-09 15:00", tz="UTC")
 CODES = ("SP500_micro", "NASDAQ_micro")
@@ -25,18 +22,8 @@ def contracts(data, code):
 @pytest.fixture(params=["sqlite", "mongodb"])
 def env(request, systrade_home):
     url = request.getfixturevalue("mongo_url") if request.param == "mongodb" else None
-    clock = SimulatedClock(systrade_home, start=T0)
-    brokers = []
-
-    def factory(blob):
-        brokers.append(SimBroker(clock, systrade_home, default_market()))
-        return brokers[-1]
-
-    data = make_blob(systrade_home, request.param, url, clock=clock, broker_factory=factory)
-    yield data, clock
-    data.close()
-    for broker in brokers:
-        broker.close()
+    with sim_broker_blob(systrade_home, request.param, url, start=T0) as data_and_clock:
+        yield data_and_clock
 
 
 def run_until_quiet(data, clock, passes=10):

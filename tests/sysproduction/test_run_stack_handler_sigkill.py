@@ -1,9 +1,20 @@
-"""Crash safety: the stack handler as a real subprocess over M instrument orders, SIGKILLed at
-seeded random store writes N >= 20 times and restarted each time (SQLite state, simulated
-broker). At the end strategy = contract = broker positions = the sum of the ledger's fills, one
-broker order per client_ref at the broker, nothing left on the stacks."""
+"""Crash safety: the stack handler as a real subprocess over M instrument orders, SIGKILLed
+N >= 20 times and restarted each time (SQLite state, simulated broker). Each child dies at a
+seeded store write of the work (the listings' sweep bookkeeping is not counted) or, for one
+seed in three, right after the broker accepted an order and before our stack says so, whichever
+comes first. Before dying it logs what it interrupted (the pending writes, or the placed
+order's client_ref), durably.
+
+The test proves the kills landed mid-work, not only that the end is right: the log holds one
+entry per kill, kills landed before a fill's ledger record, between a fill's record and its
+projections, in the broker-order stack and between a placed order and its SENT event; every
+fill whose booking was killed is in the ledger at the end, and every order placed just before a
+kill was adopted (found by client_ref), not placed again. At the end strategy = contract =
+broker positions = the sum of the ledger's fills, one broker order per client_ref at the
+broker, nothing left on the stacks."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -24,9 +35,10 @@ T0 = pd.Timestamp("2024-01-09 15:00", tz="UTC")
 KILLS = 20
 TARGETS = {("s1", "SP500_micro"): 3, ("s1", "NASDAQ_micro"): -2, ("s2", "SP500_micro"): -1,
            ("s2", "NASDAQ_micro"): 4, ("s3", "SP500_micro"): 2, ("s3", "NASDAQ_micro"): -3}
+PROJECTIONS = {"order_fills", "strategy_positions", "contract_positions"}
 
 CHILD = textwrap.dedent("""
-    import os, random, signal, sys
+    import json, os, random, signal, sys
     from pathlib import Path
     sys.path.insert(0, {repo!r})
     import pandas as pd
@@ -37,15 +49,34 @@ CHILD = textwrap.dedent("""
     from tests.blob_helpers import make_blob
 
     home, seed = Path(sys.argv[1]), int(sys.argv[2])
+
+    def die(interrupted):  # say what the kill interrupts, durably, then die
+        with open(home / "kills.jsonl", "a") as log:
+            log.write(json.dumps(interrupted) + "\\n")
+            log.flush()
+            os.fsync(log.fileno())
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def broker_factory(blob):
+        broker = SimBroker(clock, home, default_market())
+        if seed >= 0 and seed % 3 == 2:  # die once the broker has the order, before SENT
+            real_place = broker.place_order
+            def placing_then_dying(*args, **kwargs):
+                placed = real_place(*args, **kwargs)
+                die({{"placed": placed.client_ref}})
+            broker.place_order = placing_then_dying
+        return broker
+
     clock = SimulatedClock(home)
-    data = make_blob(home, clock=clock,
-                     broker_factory=lambda blob: SimBroker(clock, home, default_market()))
-    if seed >= 0:  # die at a seeded store write
+    data = make_blob(home, clock=clock, broker_factory=broker_factory)
+    if seed >= 0:  # die at a seeded store write of the work
         kill_at, calls, real_apply = random.Random(seed).randint(1, 10), [0], data.state.apply
         def dying_apply(operations):
-            calls[0] += 1
+            operations = list(operations)
+            calls[0] += any(op.collection != "ledger_sweeps" for op in operations)
             if calls[0] == kill_at:
-                os.kill(os.getpid(), signal.SIGKILL)
+                die({{"writes": [[op.collection, (getattr(op, "doc", None) or {{}}).get("uid")]
+                                 for op in operations]}})
             return real_apply(operations)
         data.state.apply = dying_apply
     contracts = lambda data, code: ("202403", "202406")
@@ -85,12 +116,35 @@ def test_sigkill_restarts_lose_nothing_duplicate_nothing(systrade_home, tmp_path
         run = subprocess.run([sys.executable, str(script), str(systrade_home), "-1"],
                              env=env, capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, run.stderr[-3000:]
-    assert kills >= KILLS  # the work outlasted N kills: every kill landed mid-work
+    assert kills >= KILLS  # the work outlasted N kills
+
+    # where the kills landed: one logged interruption per kill, spread over the work
+    interrupted = [json.loads(line)
+                   for line in (systrade_home / "kills.jsonl").read_text().splitlines()]
+    assert len(interrupted) == kills
+    writes = [w for entry in interrupted for w in entry.get("writes", [])]
+    fills_killed = {uid for _, uid in writes if uid and uid.startswith("fill:")}
+    placed_killed = [entry["placed"] for entry in interrupted if "placed" in entry]
+    where = ("the kills no longer land where this test needs them (change the seeds or KILLS): "
+             f"{interrupted}")
+    assert fills_killed, "before a fill's ledger record: " + where
+    assert any(c in PROJECTIONS for c, _ in writes), "between a fill and its projections: " + where
+    assert any(c == "broker_orders" or (uid or "").startswith("event:broker/")
+               for c, uid in writes), "in the broker-order stack: " + where
+    assert placed_killed, "between a placed order and its SENT: " + where
 
     data = make_blob(systrade_home, clock=clock,
                      broker_factory=lambda blob: SimBroker(clock, systrade_home,
                                                            default_market()))
     try:
+        for uid in fills_killed:  # the interrupted booking was finished by a restart
+            assert data.ledger.find_uid(uid) is not None, uid
+        bstack = data.order_stack("broker")
+        for ref in placed_killed:  # placed, then killed: adopted by client_ref, not re-placed
+            assert len(data.broker.find_orders(ref)) == 1
+            [ours] = bstack.find_by_client_ref(ref)
+            assert ours.broker_order_id == data.broker.find_orders(ref)[0].order_id
+            assert any(e.reason.startswith("adopted") for e in bstack.events(ours.order_id))
         fills = {}
         for doc in data.ledger.records(0, None):
             if doc["kind"] == "fill":
