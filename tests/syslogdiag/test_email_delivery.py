@@ -174,9 +174,25 @@ def test_deliver_alerts_function(tmp_path, smtp):
     from sysproduction.deliver_alerts import deliver_alerts
 
     blob = make_blob(tmp_path / "home", clock=FixedClock("2024-03-07 14:00"))
-    assert "not configured" in deliver_alerts(data=blob)
+    unconfigured = deliver_alerts(data=blob)
+    assert unconfigured.ok and "not configured" in str(unconfigured)
     blob.alerts.add("Stored while mail was down", "x", T0)
     blob.config = SystradeConfig(email=config_for(smtp).model_dump())
-    assert deliver_alerts(data=blob).startswith("deliver_alerts: alert e-mails: 1 sent")
+    result = deliver_alerts(data=blob)
+    assert result.ok and str(result).startswith("deliver_alerts: alert e-mails: 1 sent")
     assert smtp.inbox.subjects() == ["Stored while mail was down"]
+    blob.close()
+
+
+def test_deliver_alerts_is_not_ok_when_a_send_fails(tmp_path):
+    """A failed delivery must not exit 0 (run.py and process control read ``ok``)."""
+    from sysproduction.deliver_alerts import deliver_alerts
+
+    blob = make_blob(tmp_path / "home", clock=FixedClock("2024-03-07 14:00"))
+    blob.alerts.add("Stored while mail was down", "x", T0)
+    blob.config = SystradeConfig(email=EmailConfig(
+        host="127.0.0.1", port=free_port(), to="ops@example.com", use_tls=False).model_dump())
+    result = deliver_alerts(data=blob)
+    assert result.ok is False and "1 failed" in str(result)
+    assert blob.alerts.undelivered()[0]["delivery"] == "failed"
     blob.close()
