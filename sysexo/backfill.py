@@ -36,7 +36,7 @@ from sysobjects.black76 import OptionRight
 EXO_LIBRARY = "exo_series"
 EXO_STATE = "exo_state"
 COLUMNS = ["exo", "delta", "rollover", "futures_executed", "futures_opened", "options_executed",
-           "options_opened", "regime"]
+           "options_opened", "regime", "strikes_clamped"]
 
 
 def _instrument_doc(i: Instrument) -> dict[str, Any]:
