@@ -52,6 +52,17 @@ class ProductSettings(BaseModel):
             raise ValueError(str(exc)) from None
         return value
 
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from syscontrol.run_window import zone
+
+        try:
+            zone(value)
+        except Exception as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
 
 class ExoSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
