@@ -87,7 +87,10 @@ class ExoSettings(BaseModel):
 
     def ordered_exos(self, product: str | None = None) -> list[ExoDefinition]:
         """EXOs of ``product`` (or all), each product's continuous future first (added when
-        missing)."""
+        missing). ConfigError for a ``product`` not listed under ``products``."""
+        if product is not None and product not in self.products:
+            raise ConfigError(f"EXO settings: product {product!r} is not listed under products "
+                              f"(listed: {', '.join(sorted(self.products)) or 'none'})")
         out: list[ExoDefinition] = []
         products = [product] if product else sorted({e.product for e in self.exos})
         for code in products:
