@@ -23,11 +23,10 @@ from typing import Any
 from syscore.dates import iso_utc
 from sysdata.data_blob import DataBlob
 from sysexo.alphas import pick_members
-from sysexo.backfill import ExoStore
+from sysexo.backfill import ExoStore, backfill_problem
 from syslogdiag.alerts import alert
 from sysproduction.exo_backfill import exo_settings
 from sysproduction.process_helpers import blob_for
-from sysproduction.run_exo_update import backfill_problem
 
 ALPHA_PICKS = "alpha_picks"
 
