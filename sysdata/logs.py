@@ -130,11 +130,6 @@ class AlertData:
 
         self.store.update(ALERTS, f"{alert_id:012d}", change)
 
-    def delivered_since(self, since) -> list[dict[str, Any]]:
-        """Alerts e-mailed (alone or in a digest) at or after ``since``."""
-        return [doc for _, doc in self.store.find(
-            ALERTS, {"sent": True, "sent_at": {"$gte": iso_utc(since)}})]
-
     def suppressed_since(self, subject: str, since) -> list[dict[str, Any]]:
         return [doc for _, doc in self.store.find(
             ALERTS, {"subject": subject, "delivery": "suppressed",
@@ -150,6 +145,24 @@ class AlertData:
             self.store.delete(ALERT_DELIVERY, "smtp")
         else:
             self.store.put(ALERT_DELIVERY, "smtp", {"until": iso_utc(until)})
+
+    def record_email(self, timestamp, keep_hours: float = 24.0) -> None:
+        """Note that one alert e-mail (alert, notice or digest) was sent at ``timestamp``
+        (UTC); times older than ``keep_hours`` are forgotten."""
+        stamp = iso_utc(timestamp)
+        cutoff = iso_utc(pd.Timestamp(stamp) - pd.Timedelta(hours=keep_hours))
+
+        def change(doc):
+            times = [t for t in (doc or {}).get("times", []) if t >= cutoff]
+            return {"times": [*times, stamp]}
+
+        self.store.update(ALERT_DELIVERY, "emails", change)
+
+    def emails_since(self, since) -> int:
+        """How many alert e-mails were sent at or after ``since`` (UTC)."""
+        doc = self.store.get(ALERT_DELIVERY, "emails") or {}
+        start = iso_utc(since)
+        return sum(1 for t in doc.get("times", []) if t >= start)
 
     def clear_delivered(self) -> int:
         """Delete every alert that was e-mailed, suppressed or digested; returns how many."""

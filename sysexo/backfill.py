@@ -35,8 +35,12 @@ from sysobjects.black76 import OptionRight
 
 EXO_LIBRARY = "exo_series"
 EXO_STATE = "exo_state"
+#: an EXO series is backfilled enough for online updates (and alpha rebalancing) with at least
+#: this many rows and a last row at most this many days old
+MIN_ROWS = 200
+MAX_AGE_DAYS = 7
 COLUMNS = ["exo", "delta", "rollover", "futures_executed", "futures_opened", "options_executed",
-           "options_opened", "regime"]
+           "options_opened", "regime", "strikes_clamped"]
 
 
 def _instrument_doc(i: Instrument) -> dict[str, Any]:
@@ -124,6 +128,17 @@ def rows_frame(rows: list[ExoRow]) -> pd.DataFrame:
     for column in COLUMNS:
         frame[column] = frame[column].astype(float)
     return frame
+
+
+def backfill_problem(frame: pd.DataFrame, today: dt.date, min_rows: int = MIN_ROWS,
+                     max_age_days: int = MAX_AGE_DAYS) -> str:
+    """Why an EXO series is not backfilled enough for online updates ("" when it is)."""
+    if len(frame) < min_rows:
+        return f"{len(frame)} rows stored (at least {min_rows} needed)"
+    last = frame.index[-1].date()
+    if (today - last).days > max_age_days:
+        return f"last row {last} is more than {max_age_days} days old"
+    return ""
 
 
 @dataclass(frozen=True)

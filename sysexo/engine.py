@@ -3,7 +3,8 @@
 An EXO is defined by data (:class:`ExoDefinition`): a product, a *kind* and its parameters.
 Structure kinds are leg templates relative to the at-the-money strike of the active option
 chain (offsets count strikes *that have quotes*, as traders read a chain; an offset beyond the
-quoted strikes takes the outermost quoted strike on that side):
+quoted strikes takes the outermost quoted strike on that side, and the day's row counts such
+legs in ``strikes_clamped``, since the structure is then narrower than its template):
 
 | kind | legs (offset from ATM, quantity) |
 |---|---|
@@ -23,7 +24,9 @@ template; an unknown regime (not enough history) holds nothing.
 Each day (:func:`exo_day`): price yesterday's legs; if any leg is within the regime's
 ``days_before_expiration`` of expiry, close all (a *rollover*); open the template when flat; write
 the row: ``exo`` (realised + unrealised P&L since inception, account currency), ``delta``
-(futures equivalent), ``rollover``, futures/options executed and opened, and ``regime``.
+(futures equivalent), ``rollover``, futures/options executed and opened, ``regime`` and
+``strikes_clamped`` (option legs opened that day at the outermost quoted strike because their
+offset lay beyond the chain).
 """
 from __future__ import annotations
 
@@ -134,12 +137,13 @@ class ExoRow:
     options_executed: int
     options_opened: int
     regime: int | None = None
+    strikes_clamped: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"exo": self.exo, "delta": self.delta, "rollover": self.rollover,
                 "futures_executed": self.futures_executed, "futures_opened": self.futures_opened,
                 "options_executed": self.options_executed, "options_opened": self.options_opened,
-                "regime": self.regime}
+                "regime": self.regime, "strikes_clamped": self.strikes_clamped}
 
 
 def _quote(market: ExoMarket, product: str, instrument: Instrument,
@@ -150,8 +154,11 @@ def _quote(market: ExoMarket, product: str, instrument: Instrument,
 
 
 def _open(template: tuple[LegTemplate, ...], chain: ActiveChain, market: ExoMarket,
-          product: str, day: dt.date) -> list[Instrument]:
+          product: str, day: dt.date) -> tuple[list[Instrument], int]:
+    """The instruments of ``template`` on ``chain``, and how many option legs were clamped to
+    the outermost quoted strike."""
     future = chain.future
+    clamped = 0
     instruments = []
     strikes: list[float] = []
     atm = 0
@@ -170,10 +177,11 @@ def _open(template: tuple[LegTemplate, ...], chain: ActiveChain, market: ExoMark
         # an offset beyond the quoted strikes (near expiry the wings are worth less than a
         # tick) takes the outermost quoted strike on that side
         index = min(max(atm + leg.offset, 0), len(strikes) - 1)
+        clamped += index != atm + leg.offset
         right = OptionRight.CALL if leg.type == "call" else OptionRight.PUT
         instruments.append(Instrument(future.contract_id, chain.option.expiry, right,
                                       strikes[index], chain.option.option_code))
-    return instruments
+    return instruments, clamped
 
 
 def exo_day(definition: ExoDefinition, state: ExoState, day: dt.date, market: ExoMarket,
@@ -184,6 +192,7 @@ def exo_day(definition: ExoDefinition, state: ExoState, day: dt.date, market: Ex
     product, point_value = definition.product, market.point_value(definition.product)
     position = state.position
     transactions: list[Transaction] = []
+    clamped = 0
     quotes = {i: _quote(market, product, i, day) for i in position.legs}
     rollover = bool(position.legs) and needs_roll(day, [i.expiry for i in position.legs], regime)
     smart = definition.kind == "smart"
@@ -200,8 +209,8 @@ def exo_day(definition: ExoDefinition, state: ExoState, day: dt.date, market: Ex
             chain = active_chain(day, market.futures(product), {
                 f.contract_id: market.option_expiries(product, f.contract_id)
                 for f in market.futures(product)}, regime)
-            for leg, instrument in zip(template, _open(template, chain, market, product, day),
-                                       strict=True):
+            instruments, clamped = _open(template, chain, market, product, day)
+            for leg, instrument in zip(template, instruments, strict=True):
                 price = _quote(market, product, instrument, day)[0]
                 tx = Transaction(day, instrument, leg.quantity, price, opening=True)
                 position = position.apply(tx, point_value)
@@ -213,6 +222,6 @@ def exo_day(definition: ExoDefinition, state: ExoState, day: dt.date, market: Ex
     options = [t for t in transactions if t.instrument.is_option]
     row = ExoRow(day, value, delta, rollover, len(futures), len([t for t in futures if t.opening]),
                  len(options), len([t for t in options if t.opening]),
-                 smart_regime if smart else None)
+                 smart_regime if smart else None, clamped)
     return replace(state, position=position, regime=smart_regime if smart else None), row, \
         transactions

@@ -1,6 +1,7 @@
 """Per-product roll regimes for EXOs, as data, and the choice of the active chain.
 
-A regime (YAML under ``$SYSTRADE_HOME/private/exo_roll_regimes.yaml``, validated by pydantic)::
+Regimes are data: the ``roll_regimes`` key of ``$SYSTRADE_HOME/private/exo_settings.yaml``
+(validated with the rest of the file by :mod:`sysexo.settings`)::
 
     default: {roll_months: [1,2,3,4,5,6,7,8,9,10,11,12], days_before_expiration: 2}
     products:

@@ -52,6 +52,17 @@ class ProductSettings(BaseModel):
             raise ValueError(str(exc)) from None
         return value
 
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from syscontrol.run_window import zone
+
+        try:
+            zone(value)
+        except Exception as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
 
 class ExoSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -76,7 +87,10 @@ class ExoSettings(BaseModel):
 
     def ordered_exos(self, product: str | None = None) -> list[ExoDefinition]:
         """EXOs of ``product`` (or all), each product's continuous future first (added when
-        missing)."""
+        missing). ConfigError for a ``product`` not listed under ``products``."""
+        if product is not None and product not in self.products:
+            raise ConfigError(f"EXO settings: product {product!r} is not listed under products "
+                              f"(listed: {', '.join(sorted(self.products)) or 'none'})")
         out: list[ExoDefinition] = []
         products = [product] if product else sorted({e.product for e in self.exos})
         for code in products:

@@ -18,8 +18,9 @@ from sysexo.settings import ProductSettings
 
 
 class SimExoMarket:
-    """Answers are cached (bounded LRU): every EXO of a product asks for the same chain on the
-    same day, so the chain is priced once per product and day."""
+    """Answers are cached per adapter (bounded LRU): every EXO of a product asks for the same
+    chain on the same day, so the chain is priced once per product and day. The caches live
+    and die with the adapter (one per backfill or update run)."""
 
     def __init__(self, chains: SimOptionChains, products: dict[str, ProductSettings],
                  cache_size: int = 20_000):
@@ -29,6 +30,8 @@ class SimExoMarket:
         self.future_price = lru_cache(maxsize=cache_size)(self._future_price)
         self.strikes = lru_cache(maxsize=cache_size)(self._strikes)
         self.option_quote = lru_cache(maxsize=cache_size)(self._option_quote)
+        # per instance, like the others: a class-level cache would keep every adapter alive
+        self.futures = lru_cache(maxsize=64)(self._futures)
 
     def decision_time(self, product: str, day: dt.date) -> pd.Timestamp:
         settings = self.products.get(product, ProductSettings())
@@ -36,8 +39,7 @@ class SimExoMarket:
         local = dt.datetime.combine(day, dt.time(hours, minutes), ZoneInfo(settings.timezone))
         return pd.Timestamp(local).tz_convert("UTC")
 
-    @lru_cache(maxsize=64)  # noqa: B019 - one adapter per backfill; bounded
-    def futures(self, product: str) -> list[FutureContract]:
+    def _futures(self, product: str) -> list[FutureContract]:
         first = pd.Timestamp(self.market.first_ns, tz="UTC").date()
         last = pd.Timestamp(self.market.last_ns, tz="UTC").date()
         out = []

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sysexo.backfill import ExoStore
+from sysexo.backfill import MAX_AGE_DAYS, MIN_ROWS, ExoStore, backfill_problem
 from sysexo.settings import ExoSettings
 
 
@@ -63,7 +63,7 @@ def render_viewer(store: ExoStore, settings: ExoSettings, today: dt.date) -> str
                            f"<td>0</td><td colspan=4 class=warn>not backfilled</td></tr>")
             continue
         age = (today - frame.index[-1].date()).days
-        stale = " class=warn" if age > 7 or len(frame) < 200 else ""
+        stale = " class=warn" if backfill_problem(frame, today) else ""
         summary.append(
             f"<tr><td><a href='#{name}'>{name}</a></td><td>{html.escape(definition.kind)}</td>"
             f"<td{stale}>{len(frame)}</td><td>{frame.index[0]:%Y-%m-%d}</td>"
@@ -79,8 +79,8 @@ def render_viewer(store: ExoStore, settings: ExoSettings, today: dt.date) -> str
             "<style>body{font-family:sans-serif;margin:1.5em}td,th{padding:2px 8px;"
             "text-align:right}td:first-child,th:first-child{text-align:left}"
             ".warn{color:#c00;font-weight:bold}img{max-width:100%}</style></head><body>"
-            f"<h1>EXO viewer</h1><p>as of {today}; red: fewer than 200 rows or more than 7 "
-            "days old</p><table><tr><th>EXO</th><th>kind</th><th>rows</th><th>first</th>"
+            f"<h1>EXO viewer</h1><p>as of {today}; red: fewer than {MIN_ROWS} rows or more "
+            f"than {MAX_AGE_DAYS} days old</p><table><tr><th>EXO</th><th>kind</th><th>rows</th><th>first</th>"
             "<th>last</th><th>last value</th><th>days old</th></tr>"
             + "".join(summary) + "</table>" + "".join(sections) + "</body></html>")
 

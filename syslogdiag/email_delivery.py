@@ -6,13 +6,17 @@
   e-mailed; later ones are stored as *suppressed* (listed by the diagnostics and counted by
   ``systrade status``). The first suppression of a subject in a window sends one short
   "suppressed" notice, so the operator knows more are waiting.
-- **Flood cap**: at most ``max_per_hour`` e-mails (default 10) in any hour; the alerts beyond it
-  go out as **one digest** listing their subjects, so a hundred CRITICALs in a minute send a
-  handful of e-mails, not a hundred.
+- **Flood cap**: at most ``max_per_hour`` e-mails (default 10; alerts, notices and digests
+  alike) in any hour, counted across processes and deliveries. The last e-mail of the hour is
+  kept for a **digest**: alerts beyond the budget go out together as one e-mail listing their
+  subjects; once the hour's e-mails are spent they wait, stored, until a slot frees (the next
+  ``deliver_alerts`` sends them as one digest). So a hundred CRITICALs in a minute, raised one
+  by one, send at most ``max_per_hour`` e-mails that hour, not a hundred.
 - **Failures**: an SMTP error marks the alert *failed* (with the error and an attempt count) and
   leaves it undelivered; the next delivery retries it. Nothing is dropped.
-- **Back-off**: after a failure no new attempt is made for ``backoff_minutes`` (default 5), so
-  a flood of alerts with the mail server down costs one connection timeout, not one each.
+- **Back-off**: the first failed send ends the delivery, and no new attempt is made for
+  ``backoff_minutes`` (default 5), so a flood of alerts with the mail server down costs one
+  connection timeout (``timeout_seconds`` per SMTP step, default 10), not one each.
 - **No double sends**: each alert is claimed atomically in the state store before it is sent, so
   two processes delivering at once never e-mail it twice.
 
@@ -88,6 +92,7 @@ class DeliveryReport:
     digested: int = 0
     failed: int = 0
     notices: int = 0
+    waiting: int = 0  #: alerts left for a later delivery (the hour's e-mail budget is spent)
     last_error: str = ""
 
     @property
@@ -97,7 +102,8 @@ class DeliveryReport:
     def __str__(self) -> str:
         text = (f"alert e-mails: {self.sent} sent, {self.notices} suppression notices, "
                 f"{self.suppressed} suppressed, {self.digested} in a digest, "
-                f"{self.failed} failed")
+                f"{self.failed} failed" + (f", {self.waiting} waiting for the hourly limit"
+                                           if self.waiting else ""))
         return text + (f" ({self.last_error})" if self.last_error else "")
 
 
@@ -119,72 +125,92 @@ def deliver_pending(alerts: AlertData, sender: Sender, now: Any, throttle_hours:
     return report
 
 
+def _throttled(alerts: AlertData, subject: str, window_start: pd.Timestamp
+               ) -> dict[str, Any] | None:
+    """The last e-mail of ``subject`` when it was sent inside the throttle window, else None."""
+    recent = alerts.last_sent(subject)
+    if recent is not None and recent.get("sent_at") and \
+            pd.Timestamp(recent["sent_at"]) >= window_start:
+        return recent
+    return None
+
+
 def _deliver(alerts: AlertData, sender: Sender, now: pd.Timestamp, throttle_hours: float,
              max_per_hour: int) -> DeliveryReport:
+    """One pass over the undelivered alerts.
+
+    Every e-mail (alert, notice or digest) counts against ``max_per_hour`` over the last hour;
+    the last e-mail of the hour is kept for the digest, so the alerts beyond the budget go out
+    together as one e-mail, and once the hour's budget is spent they wait (undelivered,
+    untouched) for the next delivery after a slot frees. The first send that fails ends the
+    pass: the server is down or refusing, and every further attempt would cost another timeout.
+    """
     window_start = now - pd.Timedelta(hours=throttle_hours)
-    hour_start = now - pd.Timedelta(hours=1)
     owner = _owner()
-    budget = max_per_hour - len(alerts.delivered_since(hour_start))
+    budget = max_per_hour - alerts.emails_since(now - pd.Timedelta(hours=1))
     counts = {"sent": 0, "suppressed": 0, "digested": 0, "failed": 0, "notices": 0}
     last_error = ""
     overflow: list[dict[str, Any]] = []
+
+    def send(subject: str, body: str, failing: list[int]) -> bool:
+        nonlocal budget, last_error
+        try:
+            sender.send(subject, body)
+        except EmailError as exc:
+            last_error = str(exc)
+            for alert_id in failing:
+                alerts.set_delivery(alert_id, "failed", now, error=last_error)
+            counts["failed"] += len(failing)
+            return False
+        alerts.record_email(now)
+        budget -= 1
+        return True
+
     for doc in alerts.undelivered():
         alert_id, subject = int(doc["alert_id"]), doc["subject"]
+        recent = _throttled(alerts, subject, window_start) if throttle_hours > 0 else None
+        if recent is None and budget <= 1:
+            overflow.append(doc)  # claimed only when its digest goes out
+            continue
         if not alerts.claim(alert_id, owner, now):
             continue
-        recent = alerts.last_sent(subject)
-        if throttle_hours > 0 and recent is not None and recent.get("sent_at") and \
-                pd.Timestamp(recent["sent_at"]) >= window_start:
-            notice_due = not any(d.get("notice_sent")
-                                 for d in alerts.suppressed_since(subject, recent["sent_at"]))
-            if notice_due and budget > 0:
-                until = pd.Timestamp(recent["sent_at"]) + pd.Timedelta(hours=throttle_hours)
-                try:
-                    sender.send(f"[suppressed] {subject}",
-                                f"Further alerts '{subject}' are stored, not e-mailed, until "
-                                f"{until:%Y-%m-%d %H:%M} UTC. See them with the diagnostics "
-                                f"console or 'systrade status'.\n\nFirst suppressed:\n"
-                                f"{doc['timestamp']}  {doc.get('body', '')}")
-                    counts["notices"] += 1
-                    budget -= 1
-                except EmailError as exc:
-                    last_error = str(exc)
-                    alerts.set_delivery(alert_id, "failed", now, error=str(exc))
-                    counts["failed"] += 1
-                    continue
-                alerts.set_delivery(alert_id, "suppressed", now, notice=True)
-            else:
-                alerts.set_delivery(alert_id, "suppressed", now)
-            counts["suppressed"] += 1
+        if recent is None:
+            if not send(subject, f"{doc['timestamp']}\n\n{doc.get('body', '')}", [alert_id]):
+                break
+            alerts.set_delivery(alert_id, "sent", now)
+            counts["sent"] += 1
             continue
-        if budget <= 0:
-            overflow.append(doc)
-            continue
-        try:
-            sender.send(subject, f"{doc['timestamp']}\n\n{doc.get('body', '')}")
-        except EmailError as exc:
-            last_error = str(exc)
-            alerts.set_delivery(alert_id, "failed", now, error=str(exc))
-            counts["failed"] += 1
-            continue
-        alerts.set_delivery(alert_id, "sent", now)
-        counts["sent"] += 1
-        budget -= 1
-    if overflow:
-        lines = [f"{d['timestamp']}  {d['subject']}" for d in overflow]
-        try:
-            sender.send(f"[digest] {len(overflow)} more alerts",
-                        "More alerts than the hourly e-mail limit; all are stored:\n\n"
-                        + "\n".join(lines))
-            for d in overflow:
-                alerts.set_delivery(int(d["alert_id"]), "digested", now)
-            counts["digested"] += len(overflow)
-        except EmailError as exc:
-            last_error = str(exc)
-            for d in overflow:
-                alerts.set_delivery(int(d["alert_id"]), "failed", now, error=str(exc))
-            counts["failed"] += len(overflow)
-    return DeliveryReport(last_error=last_error, **counts)
+        notice_due = budget > 1 and not any(
+            d.get("notice_sent") for d in alerts.suppressed_since(subject, recent["sent_at"]))
+        if notice_due:
+            until = pd.Timestamp(recent["sent_at"]) + pd.Timedelta(hours=throttle_hours)
+            if not send(f"[suppressed] {subject}",
+                        f"Further alerts '{subject}' are stored, not e-mailed, until "
+                        f"{until:%Y-%m-%d %H:%M} UTC. See them with the diagnostics console "
+                        f"or 'systrade status'.\n\nFirst suppressed:\n"
+                        f"{doc['timestamp']}  {doc.get('body', '')}", [alert_id]):
+                break
+            counts["notices"] += 1
+        alerts.set_delivery(alert_id, "suppressed", now, notice=notice_due)
+        counts["suppressed"] += 1
+    if overflow and budget >= 1 and not last_error:
+        overflow = [d for d in overflow if alerts.claim(int(d["alert_id"]), owner, now)]
+        ids = [int(d["alert_id"]) for d in overflow]
+        if len(overflow) == 1:
+            doc = overflow[0]
+            if send(doc["subject"], f"{doc['timestamp']}\n\n{doc.get('body', '')}", ids):
+                alerts.set_delivery(ids[0], "sent", now)
+                counts["sent"] += 1
+        elif overflow:
+            lines = [f"{d['timestamp']}  {d['subject']}" for d in overflow]
+            if send(f"[digest] {len(overflow)} more alerts",
+                    "More alerts than the hourly e-mail limit; all are stored:\n\n"
+                    + "\n".join(lines), ids):
+                for alert_id in ids:
+                    alerts.set_delivery(alert_id, "digested", now)
+                counts["digested"] += len(ids)
+        overflow = []
+    return DeliveryReport(last_error=last_error, waiting=len(overflow), **counts)
 
 
 def sender_from_config(config: Any) -> SmtpSender | None:

@@ -10,7 +10,10 @@ out-of-sample performance and stores the result in the state store (collection
 One EXO failing never stops the others; the run exits non-zero when any failed or was stale.
 
 The EXO strategy's target in real contracts is the EXO's current position times the combined
-exposure; :func:`exo_target_contracts` computes it for every leg.
+exposure; :func:`exo_target_contracts` computes it for every leg. **Not wired yet**: no process
+reads these targets and no order is generated from them (the order generator and option trading
+in the simulated broker are still to come, see ``docs/exo.md``); the function is the agreed
+interface for that work.
 """
 from __future__ import annotations
 
@@ -20,11 +23,10 @@ from typing import Any
 from syscore.dates import iso_utc
 from sysdata.data_blob import DataBlob
 from sysexo.alphas import pick_members
-from sysexo.backfill import ExoStore
+from sysexo.backfill import ExoStore, backfill_problem
 from syslogdiag.alerts import alert
 from sysproduction.exo_backfill import exo_settings
 from sysproduction.process_helpers import blob_for
-from sysproduction.run_exo_update import backfill_problem
 
 ALPHA_PICKS = "alpha_picks"
 
@@ -82,7 +84,9 @@ def rebalance_alphas(min_rows: int = 200, max_age_days: int = 4, oos_days: int =
 
 def exo_target_contracts(data: DataBlob, exo_name: str) -> dict[str, float]:
     """The EXO strategy's target per leg (leg description → contracts): the EXO's current
-    position times the stored combined exposure (empty when not rebalanced or flat)."""
+    position times the stored combined exposure (empty when not rebalanced or flat).
+
+    Not called by any process yet (see the module docstring): computing it places no order."""
     picks: dict[str, Any] | None = data.state.get(ALPHA_PICKS, exo_name)
     if picks is None:
         return {}

@@ -17,20 +17,21 @@ schedule``).
 """
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
-import pandas as pd
-
 from sysdata.data_blob import DataBlob
-from sysexo.backfill import ExoStore, backfill_exo, smart_regimes_for
+from sysexo.backfill import (
+    MAX_AGE_DAYS,
+    MIN_ROWS,
+    ExoStore,
+    backfill_exo,
+    backfill_problem,
+    smart_regimes_for,
+)
 from sysexo.ichimoku import IchimokuSettings
 from syslogdiag.alerts import alert
 from sysproduction.exo_backfill import exo_market, exo_settings
 from sysproduction.process_helpers import blob_for
-
-MIN_ROWS = 200
-MAX_AGE_DAYS = 7
 
 
 @dataclass
@@ -50,17 +51,6 @@ class ExoUpdateReport:
         text = (f"update_exo_product {self.product}: {len(self.updated)} updated, "
                 f"{len(self.refused)} refused")
         return "\n".join([text] + [f"  {n}: {why}" for n, why in self.refused.items()])
-
-
-def backfill_problem(frame: pd.DataFrame, today: dt.date, min_rows: int = MIN_ROWS,
-                     max_age_days: int = MAX_AGE_DAYS) -> str:
-    """Why an EXO series is not backfilled enough for online updates ("" when it is)."""
-    if len(frame) < min_rows:
-        return f"{len(frame)} rows stored (at least {min_rows} needed)"
-    last = frame.index[-1].date()
-    if (today - last).days > max_age_days:
-        return f"last row {last} is more than {max_age_days} days old"
-    return ""
 
 
 def update_exo_product(product: str, data: DataBlob | None = None, min_rows: int = MIN_ROWS,

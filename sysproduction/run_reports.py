@@ -9,7 +9,9 @@ e-mail the text version when e-mail is configured (``email.host`` and ``email.to
 Defaults: every report in :data:`~sysproduction.reporting.reports.DEFAULT_REPORTS`;
 ``end`` = the blob's clock (now, UTC); ``start`` = ``end`` minus one day. One report failing
 (missing data, a bug) is logged with its traceback, marked FAILED in the summary, and does not
-stop the others; the run then is not ok (exit code 1 from ``run.py``). An unknown report name is
+stop the others; the run then is not ok (exit code 1 from ``run.py``). After the first e-mail
+failure the remaining reports are written but not e-mailed (each try would cost another
+connection timeout); they are listed as e-mail failures. An unknown report name is
 refused before anything runs. Files are written to a temporary name and renamed, so a reader
 never sees half a report; an existing file for the same date and name is replaced.
 """
@@ -107,7 +109,10 @@ def run_reports(data: DataBlob | None = None, reports: list[str] | None = None,
                 continue
             run.written[name] = [text_path, html_path]
             log.info("report %s written to %s", name, html_path)
-            if sender is not None:
+            if sender is not None and run.email_failures:
+                # the mail server already failed this run: another try costs another timeout
+                run.email_failures[name] = "not tried after an earlier e-mail failure"
+            elif sender is not None:
                 try:
                     sender.send(f"systrade report: {report.title} {end_ts:%Y-%m-%d}", text)
                     run.emailed.append(name)

@@ -6,6 +6,7 @@ unless a column says otherwise; positions in contracts; prices in price points.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -96,39 +97,57 @@ def fx_to_base(data, currency: str) -> pd.Series | float:
     return data.fx_prices.read_series(f"{currency}{base}")
 
 
-def instrument_position_series(data, instrument_code: str) -> pd.Series:
-    """Net strategy position (summed over strategies) of one instrument after each booked change,
-    indexed by the change's UTC time (empty if never held). From the money ledger."""
-    changes = []
+def latest_fx_to_base(data, currency: str) -> float:
+    """The last stored value of one unit of ``currency`` in the base currency (1.0 for the base
+    currency; :class:`MissingData` if the FX series is not stored)."""
+    fx = fx_to_base(data, currency)
+    return float(fx.dropna().iloc[-1]) if isinstance(fx, pd.Series) else fx
+
+
+def _latest_fx_reader(data):
+    """:func:`latest_fx_to_base` remembered per currency, for one table's rows."""
+    return functools.cache(lambda currency: latest_fx_to_base(data, currency))
+
+
+def _position_changes(data) -> dict[str, list[tuple[pd.Timestamp, int]]]:
+    """Strategy position changes (fills and adjustments with a strategy) per instrument, from
+    one read of the money ledger: (UTC time, quantity) in ledger order."""
+    changes: dict[str, list[tuple[pd.Timestamp, int]]] = {}
     for doc in data.ledger.records(0, None):
         record = doc["record"]
-        if doc.get("kind") not in ("fill", "adjustment"):
-            continue
-        if record.get("instrument_code") != instrument_code or not record.get("strategy_name"):
-            continue
-        changes.append((to_utc(record["timestamp"]), int(record["quantity"])))
+        if doc.get("kind") in ("fill", "adjustment") and record.get("strategy_name"):
+            changes.setdefault(record["instrument_code"], []).append(
+                (to_utc(record["timestamp"]), int(record["quantity"])))
+    return changes
+
+
+def _position_series(changes: list[tuple[pd.Timestamp, int]]) -> pd.Series:
     if not changes:
         return pd.Series(dtype=float)
     frame = pd.DataFrame(changes, columns=["t", "q"]).sort_values("t", kind="stable")
     return frame.groupby("t")["q"].sum().cumsum().astype(float)
 
 
+def instrument_position_series(data, instrument_code: str) -> pd.Series:
+    """Net strategy position (summed over strategies) of one instrument after each booked change,
+    indexed by the change's UTC time (empty if never held). From the money ledger."""
+    return _position_series(_position_changes(data).get(instrument_code, []))
+
+
 def held_instruments(data) -> list[str]:
-    codes = set()
-    for doc in data.ledger.records(0, None):
-        record = doc["record"]
-        if doc.get("kind") in ("fill", "adjustment") and record.get("strategy_name"):
-            codes.add(record["instrument_code"])
-    return sorted(codes)
+    return sorted(_position_changes(data))
 
 
-def instrument_daily_pandl(data, instrument_code: str, start, end) -> pd.Series:
+def instrument_daily_pandl(data, instrument_code: str, start, end,
+                           positions: pd.Series | None = None) -> pd.Series:
     """Daily p&l in base currency of one instrument for the adjusted-price times in (start, end]:
     position held at the previous price time × price change × point size × FX to base at the
-    price time (FX forward-filled). Zero where no position was held."""
+    price time (FX forward-filled). Zero where no position was held. ``positions``: the
+    instrument's :func:`instrument_position_series` when the caller has it (else read)."""
     prices = data.adjusted_prices.read_series(instrument_code).dropna()
     prices.index = pd.DatetimeIndex([to_utc(t) for t in prices.index])
-    positions = instrument_position_series(data, instrument_code)
+    if positions is None:
+        positions = instrument_position_series(data, instrument_code)
     if positions.empty:
         held = pd.Series(0.0, index=prices.index)
     else:
@@ -149,11 +168,14 @@ def instrument_daily_pandl(data, instrument_code: str, start, end) -> pd.Series:
 def pandl_by_instrument(data, start, end) -> pd.DataFrame:
     """Total p&l in base currency over (start, end] per held instrument, with asset class."""
     rows = {}
-    for code in held_instruments(data):
+    changes = _position_changes(data)  # one ledger read for every instrument
+    for code in sorted(changes):
         if not data.adjusted_prices.has(code):
             continue
+        positions = _position_series(changes[code])
         rows[code] = {"asset_class": data.instruments.get(code).asset_class,
-                      "pandl": float(instrument_daily_pandl(data, code, start, end).sum())}
+                      "pandl": float(instrument_daily_pandl(data, code, start, end,
+                                                            positions).sum())}
     return pd.DataFrame.from_dict(rows, orient="index", columns=["asset_class", "pandl"])
 
 
@@ -230,6 +252,7 @@ def fills_table(data, start, end) -> pd.DataFrame:
     """Fills booked on the ledger with a time in [start, end]: instrument, contract, strategy,
     quantity, price, commission, and traded notional in base currency
     (|quantity| × price × point size × FX at the last stored rate)."""
+    latest_fx = _latest_fx_reader(data)
     rows = []
     for doc in data.ledger.records(0, None):
         record = doc["record"]
@@ -239,8 +262,7 @@ def fills_table(data, start, end) -> pd.DataFrame:
         if not (to_utc(start) <= when <= to_utc(end)):
             continue
         config = data.instruments.get(record["instrument_code"])
-        fx = fx_to_base(data, config.currency)
-        fx_now = float(fx.dropna().iloc[-1]) if isinstance(fx, pd.Series) else fx
+        fx_now = latest_fx(config.currency)
         rows.append({"timestamp": when, "instrument": record["instrument_code"],
                      "contract": record.get("contract_date"),
                      "strategy": record.get("strategy_name"),
@@ -283,6 +305,7 @@ def slippage_table(data, start, end) -> pd.DataFrame:
     (std of daily adjusted-price changes over the 35 days to the fill). ``generation_delay_min``: minutes from the
     instrument order's generation to the fill; ``submission_delay_min``: from the broker
     order's submission to the fill. NaN where the order or value is not stored."""
+    latest_fx = _latest_fx_reader(data)
     rows = []
     for doc in data.ledger.records(0, None):
         if doc.get("kind") != "fill":
@@ -292,8 +315,7 @@ def slippage_table(data, start, end) -> pd.DataFrame:
         if not (to_utc(start) <= when <= to_utc(end)):
             continue
         config = data.instruments.get(record["instrument_code"])
-        fx = fx_to_base(data, config.currency)
-        fx_now = float(fx.dropna().iloc[-1]) if isinstance(fx, pd.Series) else fx
+        fx_now = latest_fx(config.currency)
         tick = config.tick_size or (config.extra.get("tick_size") if config.extra else None)
         quantity, price = int(record["quantity"]), float(record["price"])
         side = 1 if quantity > 0 else -1
@@ -350,6 +372,7 @@ def costs_table(data, start, end) -> pd.DataFrame:
     slippage = slippage_table(data, start, end).dropna(subset=["mid_points"])
     codes = sorted(set(data.spreads.list_codes()) | set(slippage["instrument"]))
     rows = {}
+    latest_fx = _latest_fx_reader(data)
     for code in codes:
         if not data.instruments.has(code):
             continue
@@ -362,8 +385,7 @@ def costs_table(data, start, end) -> pd.DataFrame:
         if spreads.empty and fills.empty:
             continue
         config = data.instruments.get(code)
-        fx = fx_to_base(data, config.currency)
-        fx_now = float(fx.dropna().iloc[-1]) if isinstance(fx, pd.Series) else fx
+        fx_now = latest_fx(config.currency)
         price = (float(data.adjusted_prices.read_tail(code, 1).iloc[-1])
                  if data.adjusted_prices.has(code) else math.nan)
         median = float(spreads.median()) if not spreads.empty else math.nan
@@ -400,6 +422,7 @@ def instrument_risk(data, start, end) -> pd.DataFrame:
     for (_, code), pos in data.positions.all_strategy_positions().items():
         positions[code] = positions.get(code, 0) + pos
     rows = {}
+    latest_fx = _latest_fx_reader(data)
     for code in sorted(data.adjusted_prices.list_codes()):
         if not data.instruments.has(code):
             continue
@@ -407,8 +430,7 @@ def instrument_risk(data, start, end) -> pd.DataFrame:
         if len(changes) < 2:
             continue
         config = data.instruments.get(code)
-        fx = fx_to_base(data, config.currency)
-        fx_now = float(fx.dropna().iloc[-1]) if isinstance(fx, pd.Series) else fx
+        fx_now = latest_fx(config.currency)
         price = float(data.adjusted_prices.read_tail(code, 1).iloc[-1])
         vol = float(changes.std(ddof=1)) * math.sqrt(BUSINESS_DAYS_PER_YEAR)
         per_contract = vol * config.pointsize * fx_now

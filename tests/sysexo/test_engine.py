@@ -76,6 +76,7 @@ def test_broken_wing_collar_strikes_by_offset_from_atm():
     assert opened == {(OptionRight.PUT, 4875.0, 1.0), (None, None, 1.0),
                       (OptionRight.CALL, 5125.0, -1.0), (OptionRight.CALL, 5225.0, 1.0)}
     assert (rows[0].options_opened, rows[0].futures_opened) == (3, 1)
+    assert rows[0].strikes_clamped == 0
     # the next day's value is the sum of each leg's price change times quantity
     expected = 0.0
     for tx in txs[0]:
@@ -107,3 +108,20 @@ def test_smart_exo_switches_on_regime_change():
     # June opened short at 5100; 03-14: June at 5090 (+10 points for the short); None: flat
     assert [r.exo for r in rows] == [0.0, 10 * POINT, 20 * POINT, 30 * POINT]
     assert state.position.legs == {}
+
+
+class NarrowChainMarket(TinyMarket):
+    def strikes(self, product, future_id, option, day):
+        return [4950.0, 4975.0, 5000.0, 5025.0, 5050.0]  # only two strikes either side of ATM
+
+
+def test_an_offset_beyond_the_chain_takes_the_outermost_strike_and_is_counted():
+    definition = ExoDefinition(name="ES_BWC", product="ES", kind="bullish_broken_wing_collar")
+    state, row, txs = exo_day(definition, ExoState(), DAYS[0], NarrowChainMarket(), REGIME)
+    options = sorted((t.instrument.right.value, t.instrument.strike, t.quantity)
+                     for t in txs if t.instrument.is_option)
+    # put -5 -> 4950, call +5 and call +9 -> 5050 (the short and long call now cancel)
+    assert options == [("C", 5050.0, -1.0), ("C", 5050.0, 1.0), ("P", 4950.0, 1.0)]
+    assert row.strikes_clamped == 3
+    _, quiet, _ = exo_day(definition, state, DAYS[1], NarrowChainMarket(), REGIME)
+    assert quiet.strikes_clamped == 0  # counted on the day the legs are opened

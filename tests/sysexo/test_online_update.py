@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from sysexo.backfill import backfill_problem
 from syslogdiag.alerts import list_alerts
 from sysproduction.exo_backfill import exo_backfill
-from sysproduction.run_exo_update import backfill_problem, update_exo_product
+from sysproduction.run_exo_update import update_exo_product
 from tests.blob_helpers import FixedClock, make_blob
 from tests.sysexo.test_backfill import END, NAMES, START, home_with_settings, reference, series
 

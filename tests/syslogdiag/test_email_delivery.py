@@ -7,7 +7,7 @@ import pytest
 from syscore.config_models import EmailConfig, SystradeConfig
 from sysdata.logs import AlertData
 from syslogdiag.alerts import alert
-from syslogdiag.email_delivery import SmtpSender, deliver_pending
+from syslogdiag.email_delivery import EmailError, SmtpSender, deliver_pending
 from tests.blob_helpers import FixedClock, make_blob
 from tests.mongo_server import free_port
 from tests.syslogdiag.smtp_server import PASSWORD, USER, SmtpTestServer
@@ -53,12 +53,55 @@ def test_a_flood_sends_a_handful(alerts, smtp):
     for n in range(100):
         alerts.add(f"Position break in INSTR{n:03d}", "break", T0 + pd.Timedelta(seconds=n / 2))
     report = deliver_pending(alerts, sender, T0 + pd.Timedelta(minutes=1), max_per_hour=10)
-    assert (report.sent, report.digested) == (10, 90)
-    subjects = smtp.inbox.subjects()
-    assert len(subjects) == 11 and subjects[-1] == "[digest] 90 more alerts"
+    assert (report.sent, report.digested) == (9, 91)
+    subjects = smtp.inbox.subjects()  # the digest is one of the hour's ten e-mails
+    assert len(subjects) == 10 and subjects[-1] == "[digest] 91 more alerts"
     digest = smtp.inbox.messages[-1].get_payload()
-    assert "INSTR099" in digest and "INSTR010" in digest
+    assert "INSTR099" in digest and "INSTR009" in digest
     assert alerts.undelivered() == []
+
+
+def test_a_flood_raised_one_by_one_sends_at_most_the_hourly_limit(alerts, smtp):
+    """Each alert is delivered as it is raised (as alert() does): the cap counts e-mails over
+    the hour, so single-alert digests cannot add up to a hundred e-mails."""
+    sender = SmtpSender(config_for(smtp))
+    for n in range(100):
+        when = T0 + pd.Timedelta(seconds=n / 2)
+        alerts.add(f"Position break in INSTR{n:03d}", "break", when)
+        assert deliver_pending(alerts, sender, when, max_per_hour=10).ok
+    subjects = smtp.inbox.subjects()
+    assert len(subjects) == 10
+    assert subjects[:9] == [f"Position break in INSTR{n:03d}" for n in range(9)]
+    assert subjects[9] == "Position break in INSTR009"  # the hour's last slot: alone, no digest
+    waiting = alerts.undelivered()
+    assert len(waiting) == 90 and {a.get("delivery") for a in waiting} == {None}
+    # an hour later the budget is free again: nine alone, the rest in the hour's last e-mail
+    report = deliver_pending(alerts, sender, T0 + pd.Timedelta(minutes=61), max_per_hour=10)
+    assert (report.sent, report.digested, report.waiting) == (9, 81, 0)
+    assert len(smtp.inbox.subjects()) == 20
+    assert smtp.inbox.subjects()[-1] == "[digest] 81 more alerts"
+    assert alerts.undelivered() == []
+
+
+class _DownSender:
+    """A mail server that never answers (each attempt would cost a connection timeout)."""
+
+    def __init__(self):
+        self.attempts = 0
+
+    def send(self, subject: str, body: str) -> None:
+        self.attempts += 1
+        raise EmailError("cannot send e-mail via mail.example.com:587: TimeoutError")
+
+
+def test_the_first_failure_ends_the_delivery(alerts):
+    for n in range(5):
+        alerts.add(f"Subject {n}", "x", T0)
+    down = _DownSender()
+    report = deliver_pending(alerts, down, T0)
+    assert down.attempts == 1 and report.failed == 1  # one timeout, not one per alert
+    assert [a.get("delivery") for a in alerts.all()] == ["failed", None, None, None, None]
+    assert len(alerts.undelivered()) == 5  # nothing dropped: all retried later
 
 
 def test_failures_are_stored_backed_off_and_retried(alerts):
@@ -131,9 +174,25 @@ def test_deliver_alerts_function(tmp_path, smtp):
     from sysproduction.deliver_alerts import deliver_alerts
 
     blob = make_blob(tmp_path / "home", clock=FixedClock("2024-03-07 14:00"))
-    assert "not configured" in deliver_alerts(data=blob)
+    unconfigured = deliver_alerts(data=blob)
+    assert unconfigured.ok and "not configured" in str(unconfigured)
     blob.alerts.add("Stored while mail was down", "x", T0)
     blob.config = SystradeConfig(email=config_for(smtp).model_dump())
-    assert deliver_alerts(data=blob).startswith("deliver_alerts: alert e-mails: 1 sent")
+    result = deliver_alerts(data=blob)
+    assert result.ok and str(result).startswith("deliver_alerts: alert e-mails: 1 sent")
     assert smtp.inbox.subjects() == ["Stored while mail was down"]
+    blob.close()
+
+
+def test_deliver_alerts_is_not_ok_when_a_send_fails(tmp_path):
+    """A failed delivery must not exit 0 (run.py and process control read ``ok``)."""
+    from sysproduction.deliver_alerts import deliver_alerts
+
+    blob = make_blob(tmp_path / "home", clock=FixedClock("2024-03-07 14:00"))
+    blob.alerts.add("Stored while mail was down", "x", T0)
+    blob.config = SystradeConfig(email=EmailConfig(
+        host="127.0.0.1", port=free_port(), to="ops@example.com", use_tls=False).model_dump())
+    result = deliver_alerts(data=blob)
+    assert result.ok is False and "1 failed" in str(result)
+    assert blob.alerts.undelivered()[0]["delivery"] == "failed"
     blob.close()

@@ -12,6 +12,7 @@ import pytest
 
 from syscore.config_models import EmailConfig, SystradeConfig
 from syscore.exceptions import InvalidData
+from syslogdiag.email_delivery import EmailError
 from sysproduction.reporting import reports as reports_module
 from sysproduction.reporting.render import to_html, to_text
 from sysproduction.reporting.report import FigureSection
@@ -124,6 +125,24 @@ def test_an_email_failure_is_reported_and_files_are_still_written(blob):
     run = run_reports(blob, reports=["pnl"], start=START, end=END)
     assert not run.ok and "pnl" in run.email_failures
     assert (blob.home / "reports" / "2024-01-05" / "pnl.txt").exists()
+
+
+class _DownSender:
+    def __init__(self):
+        self.attempts = 0
+
+    def send(self, subject, body):
+        self.attempts += 1
+        raise EmailError("cannot send e-mail via mail.example.com:587: TimeoutError")
+
+
+def test_after_an_email_failure_the_other_reports_are_written_not_mailed(blob):
+    down = _DownSender()
+    run = run_reports(blob, reports=["pnl", "trades"], start=START, end=END, sender=down)
+    assert down.attempts == 1  # one timeout, not one per report
+    assert set(run.written) == {"pnl", "trades"} and not run.ok
+    assert set(run.email_failures) == {"pnl", "trades"}
+    assert "earlier e-mail failure" in run.email_failures["trades"]
 
 
 def test_run_py_runs_reports_ad_hoc(tmp_path):
