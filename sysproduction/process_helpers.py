@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from syscore.critical_count import counting_critical
-from syscore.exceptions import InvalidData, StartupError
+from syscore.exceptions import InvalidData, StartupError, one_line, problem_line
 from sysdata.data_blob import DataBlob
 from sysdata.home_record import HomeAccess
 from syslogdiag.alerts import alert
@@ -25,16 +25,6 @@ from syslogdiag.logging_setup import (
 from sysproduction.leases import writer_leases
 
 T = TypeVar("T")
-
-
-def startup_problem(exc: BaseException) -> str:
-    """One line naming what stopped a command from starting (``OSError``: the reason and the
-    path, e.g. ``Read-only file system: /home/x/.systrade/state.sqlite``)."""
-    if isinstance(exc, OSError) and exc.strerror:
-        where = f": {exc.filename}" if exc.filename else ""
-        return f"{exc.strerror}{where}"
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def check_log_file_writable(data: DataBlob, process_name: str) -> None:
@@ -54,7 +44,7 @@ def open_blob(process_name: str, access: HomeAccess = HomeAccess.USE) -> DataBlo
     try:
         return DataBlob.from_config(process_name=process_name, access=access)
     except Exception as exc:  # config, home or a store unusable (any backend's own errors)
-        raise StartupError(f"{process_name} cannot start: {startup_problem(exc)}") from exc
+        raise StartupError(f"{process_name} cannot start: {problem_line(exc)}") from exc
 
 
 @contextlib.contextmanager
@@ -77,7 +67,7 @@ def blob_for(data: DataBlob | None, process_name: str) -> Iterator[DataBlob]:
                 check_log_file_writable(blob, process_name)
             except OSError as exc:
                 raise StartupError(f"{process_name} cannot start: cannot write its log file: "
-                                   f"{startup_problem(exc)}") from exc
+                                   f"{problem_line(exc)}") from exc
         with writer_leases(blob, process_name):
             yield blob
     finally:
@@ -213,12 +203,6 @@ def summary_line(result: Any) -> str:
     return text[0] if text else ""
 
 
-def one_line_error(exc: BaseException) -> str:
-    """``Type: first line of the message`` (no traceback)."""
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
 def each_item(data: DataBlob, process: str, items: Iterable[T], name: Callable[[T], str],
               work: Callable[[T], Any]) -> ProcessReport:
     """Run ``work`` on every item; an exception is alerted (CRITICAL) for that item only: one
@@ -232,7 +216,7 @@ def each_item(data: DataBlob, process: str, items: Iterable[T], name: Callable[[
             try:
                 report.add(key, work(item))
             except Exception as exc:  # one bad item must not stop the loop
-                error = one_line_error(exc)
+                error = one_line(exc)
                 report.add_failure(key, error)
                 try:
                     alert(data, f"{process} failed for {key}", error, logger=log, exc_info=exc)
