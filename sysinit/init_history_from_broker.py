@@ -97,6 +97,9 @@ def init_instrument_history(data: DataBlob, code: str, years: float,
     if data.multiple_prices.has(code) and not overwrite:
         raise ExistingData(f"{code} already has multiple prices; not rebuilt "
                            "(--overwrite true rebuilds them)")
+    if data.roll_calendars.has(code) and not overwrite:  # refused before any fetch or write
+        raise ExistingData(f"{code} already has a roll calendar; not rebuilt "
+                           "(--overwrite true rebuilds it)")
     end = data.now()
     start = end - pd.Timedelta(days=int(365.25 * years))
     params = data.roll_parameters.get(code)
