@@ -48,14 +48,14 @@ from syslogdiag.context import get_logger
 from sysobjects.multiple_prices import MultiplePrices
 from sysobjects.multiple_prices_build import build_multiple_prices as build_from_contract_prices
 from sysobjects.roll_calendar import CalendarConvention, RollCalendar, with_phantom_roll
-from sysproduction.process_helpers import Outcome, ProcessReport, blob_for, each_item
+from sysproduction.process_helpers import ProcessReport, WrittenResult, blob_for, each_item
 from sysproduction.roll_adjusted_prices import recover_pending_roll
 
 PROCESS = "build_multiple_prices"
 
 
 @dataclass(frozen=True)
-class MultipleBuild:
+class MultipleBuild(WrittenResult):
     """Outcome for one instrument: rows written, first and last timestamps (UTC), the calendar
     convention used and where it came from (``argument``, ``recorded``, ``inferred``)."""
 
@@ -66,11 +66,6 @@ class MultipleBuild:
     rolls: int
     convention: CalendarConvention
     convention_source: str
-
-    @property
-    def outcome(self) -> Outcome:
-        """Written: the build stored its result (a failure raises instead)."""
-        return Outcome.WRITTEN
 
     def __str__(self) -> str:
         span = (f"{format_timestamp(self.first)} .. {format_timestamp(self.last)}"

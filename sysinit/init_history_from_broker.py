@@ -35,13 +35,13 @@ from sysobjects.contract_dates import contracts_needed
 from sysobjects.contract_prices import Frequency
 from sysobjects.price_cleaning import PriceCleaningSettings, clean_contract_prices
 from sysobjects.spike_check import INITIAL_LOAD_MIN_CHANGES, SpikeCheckSettings, check_for_spikes
-from sysproduction.process_helpers import Outcome, ProcessReport, blob_for, each_instrument
+from sysproduction.process_helpers import ProcessReport, WrittenResult, blob_for, each_instrument
 
 PROCESS = "init_history_from_broker"
 
 
 @dataclass(frozen=True)
-class HistoryInit:
+class HistoryInit(WrittenResult):
     """Contracts fetched, bars written, multiple-price rows built, and the suspected spikes of
     the loaded bars as ``(contract_date, timestamp UTC)``."""
 
@@ -49,11 +49,6 @@ class HistoryInit:
     bars_written: int
     multiple_rows: int
     suspected_spikes: tuple[tuple[str, pd.Timestamp], ...] = ()
-
-    @property
-    def outcome(self) -> Outcome:
-        """Written: the build stored its result (a failure raises instead)."""
-        return Outcome.WRITTEN
 
     def __str__(self) -> str:
         text = (f"{self.contracts_fetched} contracts, {self.bars_written} daily bars, "

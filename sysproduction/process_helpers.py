@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import pandas as pd
 
@@ -93,6 +93,13 @@ class Outcome(Enum):
 
 #: outcomes that make a run fail (exit code 1)
 NOT_OK = frozenset({Outcome.HELD_BACK, Outcome.REFUSED, Outcome.FAILED})
+
+
+class WrittenResult:
+    """Base of a build's result (``sysinit`` builders): the build stored what it reports, and
+    a failure raises instead, so its :class:`Outcome` is always ``WRITTEN``."""
+
+    outcome: ClassVar[Outcome] = Outcome.WRITTEN
 
 
 def item_outcome(result: Any) -> Outcome:
