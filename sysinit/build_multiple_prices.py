@@ -74,10 +74,6 @@ class MultipleBuild(WrittenResult):
                 f"{self.convention.value} ({self.convention_source})")
 
 
-def _when(stamp: pd.Timestamp) -> str:
-    return f"{stamp.strftime('%Y-%m-%d %H:%M:%S')} UTC"
-
-
 def infer_convention(calendar_dates: pd.DatetimeIndex,
                      multiple: MultiplePrices) -> CalendarConvention:
     """Which convention the calendar dates follow, judged against stored multiple prices.
@@ -143,7 +139,7 @@ def build_multiple_prices_for_instrument(
         stored = data.multiple_prices.read(instrument_code)
         raise ExistingData(
             f"multiple prices for {instrument_code} already stored ({len(stored)} rows to "
-            f"{_when(stored.index[-1]) if len(stored) else 'nothing'}); not replaced "
+            f"{format_timestamp(stored.index[-1]) if len(stored) else 'nothing'}); not replaced "
             "(--overwrite true replaces them)"
         )
     used, source = resolve_convention(data, instrument_code, frame, convention)

@@ -146,12 +146,11 @@ def generate_calendar(roll_parameters, prices: dict[str, pd.Series],
 
 
 def _extent(calendar: pd.DataFrame) -> str:
-    """``N rolls YYYY-MM-DD HH:MM:SS .. YYYY-MM-DD HH:MM:SS`` (UTC) for messages."""
+    """``N rolls <first> .. <last>`` (UTC, :func:`format_timestamp`) for messages."""
     if not len(calendar):
         return "0 rolls"
-    first, last = (stamp.strftime("%Y-%m-%d %H:%M:%S") for stamp in
-                   (calendar.index[0], calendar.index[-1]))
-    return f"{len(calendar)} rolls {first} .. {last} UTC"
+    return (f"{len(calendar)} rolls {format_timestamp(calendar.index[0])} .. "
+            f"{format_timestamp(calendar.index[-1])}")
 
 
 def build_roll_calendar_for_instrument(
