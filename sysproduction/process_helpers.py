@@ -11,7 +11,7 @@ from typing import Any, ClassVar, TypeVar
 import pandas as pd
 
 from syscore.critical_count import counting_critical
-from syscore.exceptions import InvalidData, StartupError, one_line, problem_line
+from syscore.exceptions import InvalidData, StartupError, StoreError, one_line, problem_line
 from sysdata.data_blob import DataBlob
 from sysdata.home_record import HomeAccess
 from syslogdiag.alerts import alert
@@ -213,7 +213,8 @@ def summary_line(result: Any) -> str:
 def each_item(data: DataBlob, process: str, items: Iterable[T], name: Callable[[T], str],
               work: Callable[[T], Any]) -> ProcessReport:
     """Run ``work`` on every item; an exception is alerted (CRITICAL) for that item only: one
-    line on the console, the traceback in the log file. CRITICAL records logged during the
+    line on the console, the traceback in the log file (when the alert itself cannot be
+    raised, an ERROR record says so instead of nothing). CRITICAL records logged during the
     loop are counted into the report (so ``report.ok`` is false after any alert)."""
     report = ProcessReport(process)
     log = get_logger(process)
@@ -227,8 +228,11 @@ def each_item(data: DataBlob, process: str, items: Iterable[T], name: Callable[[
                 report.add_failure(key, error)
                 try:
                     alert(data, f"{process} failed for {key}", error, logger=log, exc_info=exc)
-                except Exception:  # the store itself may be what failed: alert() logged it
+                except StoreError:  # the alert store failed: alert() logged the CRITICAL
                     pass
+                except Exception as alert_exc:  # failed before logging: say it here
+                    log.error("%s failed for %s: %s (and the alert could not be raised: %s)",
+                              process, key, error, one_line(alert_exc), exc_info=exc)
     report.note_critical(counter.count)
     return report
 
