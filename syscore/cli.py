@@ -158,7 +158,7 @@ def run_command(command: Command, args: argparse.Namespace) -> int:
     """Call the command's handler; a start-up or configuration error it lets through is one
     line on stderr and exit 2, any other exception one line and exit 1 (never a traceback;
     ``systrade run --traceback`` shows it for ``run``)."""
-    from syscore.exceptions import ConfigError, StartupError
+    from syscore.exceptions import ConfigError, StartupError, first_line, problem_line
 
     try:
         return command.handler(args)
@@ -166,21 +166,15 @@ def run_command(command: Command, args: argparse.Namespace) -> int:
         sys.stderr.write(f"systrade {command.name}: interrupted\n")
         return 130
     except (ConfigError, StartupError) as exc:
-        sys.stderr.write(f"systrade {command.name}: error: {_first_line(exc)}\n")
+        sys.stderr.write(f"systrade {command.name}: error: {first_line(exc)}\n")
         return 2
     except OSError as exc:
-        where = f": {exc.filename}" if exc.filename else ""
-        sys.stderr.write(f"systrade {command.name}: error: {exc.strerror or exc}{where}\n")
+        sys.stderr.write(f"systrade {command.name}: error: {problem_line(exc)}\n")
         return 2
     except Exception as exc:
         sys.stderr.write(f"systrade {command.name}: failed: {type(exc).__name__}: "
-                         f"{_first_line(exc)}\n")
+                         f"{first_line(exc)}\n")
         return 1
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 # --- built-in commands ------------------------------------------------------------------------

@@ -59,3 +59,24 @@ class StartupError(SystradeError):
 class LeaseHeld(ConcurrencyError):
     """Another process holds the lease (a ``run_*`` process or a writer of a symbol family is
     already running); the message names it: owner, pid, host and since when."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message, or its type name when the message is empty."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def one_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` (no traceback), for a failure report."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def problem_line(exc: BaseException) -> str:
+    """One line naming what stopped a command (an ``OSError``: the reason and the path, e.g.
+    ``Read-only file system: /home/x/.systrade/state.sqlite``), else :func:`first_line`."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    return first_line(exc)

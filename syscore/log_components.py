@@ -18,9 +18,9 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from syscore import PROJECT_PACKAGES
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PROJECT_PACKAGES = ("syscore", "sysobjects", "sysdata", "sysbrokers", "systems", "sysexecution",
-                    "syscontrol", "sysexo", "syslogdiag", "sysproduction", "sysinit")
 PROCESS_PACKAGES = ("sysproduction", "sysinit", "syscontrol")
 #: third-party libraries whose loggers are held at WARNING unless a component level names them
 QUIET_LIBRARIES = ("pymongo", "arcticdb", "urllib3", "asyncio", "ib_async", "aiosmtpd")

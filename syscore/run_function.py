@@ -43,13 +43,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from syscore import PROJECT_PACKAGES
 from syscore.critical_count import counting_critical
-from syscore.exceptions import ConfigError, StartupError, SystradeError
+from syscore.exceptions import ConfigError, StartupError, SystradeError, first_line, one_line
 
 FALLBACK_PACKAGE = "sysproduction"
-#: top-level packages whose functions may be run (``sys`` itself is not one of them)
-PROJECT_PACKAGES = ("syscore", "sysobjects", "sysdata", "sysbrokers", "systems", "sysexecution",
-                    "syscontrol", "sysexo", "syslogdiag", "sysproduction", "sysinit")
 #: environment variable naming more top-level packages to allow (comma-separated)
 EXTRA_PACKAGES_ENV = "SYSTRADE_RUN_PACKAGES"
 #: parameters supplied by the runner, never by the command line (the data blob)
@@ -445,16 +443,6 @@ def collect_arguments(function: Callable[..., Any], argv: Sequence[str], interac
 
 # --- running -------------------------------------------------------------------------------
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
 #: exceptions that mean the command could not start (exit code 2, message without type name)
 STARTUP_ERRORS = (ConfigError, StartupError)
 
@@ -525,12 +513,12 @@ def run_callable(function: Callable[..., Any], spec: str, argv: Sequence[str],
         except STARTUP_ERRORS as exc:
             if show_traceback:
                 traceback.print_exc(file=stderr)
-            stderr.write(f"{prog}: error: {_first_line(exc)}\n")
+            stderr.write(f"{prog}: error: {first_line(exc)}\n")
             return EXIT_USAGE
         except Exception as exc:
             if show_traceback:
                 traceback.print_exc(file=stderr)
-            stderr.write(f"{prog}: {spec} failed: {_one_line(exc)}\n")
+            stderr.write(f"{prog}: {spec} failed: {one_line(exc)}\n")
             return EXIT_FAILED
     critical = counter.count
     note = getattr(result, "note_critical", None)
@@ -577,7 +565,7 @@ def run_function(argv: Sequence[str], stdin: TextIO | None = None,
     except Exception as exc:  # the module failed to import
         if show_traceback:
             traceback.print_exc(file=stderr)
-        stderr.write(f"{prog}: error: cannot load {spec}: {_one_line(exc)}\n")
+        stderr.write(f"{prog}: error: cannot load {spec}: {one_line(exc)}\n")
         return EXIT_FAILED
     return run_callable(function, spec, rest, stdin=stdin, stdout=stdout, stderr=stderr,
                         ask=ask, prog=prog, show_traceback=show_traceback, want_help=want_help)

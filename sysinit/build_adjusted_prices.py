@@ -33,14 +33,14 @@ from sysdata.data_blob import DataBlob
 from syslogdiag.context import get_logger
 from sysobjects.adjusted_prices import AdjustedPrices, adjusted_prices_as_stored
 from sysobjects.multiple_prices import MultiplePrices
-from sysproduction.process_helpers import Outcome, ProcessReport, blob_for, each_item
+from sysproduction.process_helpers import ProcessReport, WrittenResult, blob_for, each_item
 from sysproduction.roll_adjusted_prices import recover_pending_roll
 
 PROCESS = "build_adjusted_prices"
 
 
 @dataclass(frozen=True)
-class AdjustedBuild:
+class AdjustedBuild(WrittenResult):
     """Outcome for one instrument: rows written, NaN-PRICE rows dropped after the last roll,
     and the last timestamp (UTC) and value (price units) of the written series."""
 
@@ -49,11 +49,6 @@ class AdjustedBuild:
     dropped_after_last_roll: int
     last_timestamp: pd.Timestamp | None
     last_value: float | None
-
-    @property
-    def outcome(self) -> Outcome:
-        """Written: the build stored its result (a failure raises instead)."""
-        return Outcome.WRITTEN
 
     def __str__(self) -> str:
         last = (f"last {format_price(self.last_value)} at {format_timestamp(self.last_timestamp)}"

@@ -48,14 +48,14 @@ from syslogdiag.context import get_logger
 from sysobjects.multiple_prices import MultiplePrices
 from sysobjects.multiple_prices_build import build_multiple_prices as build_from_contract_prices
 from sysobjects.roll_calendar import CalendarConvention, RollCalendar, with_phantom_roll
-from sysproduction.process_helpers import Outcome, ProcessReport, blob_for, each_item
+from sysproduction.process_helpers import ProcessReport, WrittenResult, blob_for, each_item
 from sysproduction.roll_adjusted_prices import recover_pending_roll
 
 PROCESS = "build_multiple_prices"
 
 
 @dataclass(frozen=True)
-class MultipleBuild:
+class MultipleBuild(WrittenResult):
     """Outcome for one instrument: rows written, first and last timestamps (UTC), the calendar
     convention used and where it came from (``argument``, ``recorded``, ``inferred``)."""
 
@@ -67,20 +67,11 @@ class MultipleBuild:
     convention: CalendarConvention
     convention_source: str
 
-    @property
-    def outcome(self) -> Outcome:
-        """Written: the build stored its result (a failure raises instead)."""
-        return Outcome.WRITTEN
-
     def __str__(self) -> str:
         span = (f"{format_timestamp(self.first)} .. {format_timestamp(self.last)}"
                 if self.first is not None and self.last is not None else "(empty)")
         return (f"{self.rows} rows {span}, {self.rolls} rolls, calendar "
                 f"{self.convention.value} ({self.convention_source})")
-
-
-def _when(stamp: pd.Timestamp) -> str:
-    return f"{stamp.strftime('%Y-%m-%d %H:%M:%S')} UTC"
 
 
 def infer_convention(calendar_dates: pd.DatetimeIndex,
@@ -148,7 +139,7 @@ def build_multiple_prices_for_instrument(
         stored = data.multiple_prices.read(instrument_code)
         raise ExistingData(
             f"multiple prices for {instrument_code} already stored ({len(stored)} rows to "
-            f"{_when(stored.index[-1]) if len(stored) else 'nothing'}); not replaced "
+            f"{format_timestamp(stored.index[-1]) if len(stored) else 'nothing'}); not replaced "
             "(--overwrite true replaces them)"
         )
     used, source = resolve_convention(data, instrument_code, frame, convention)

@@ -51,7 +51,7 @@ from sysobjects.roll_calendar import (
     generate_roll_calendar,
     normalise_contract_price_keys,
 )
-from sysproduction.process_helpers import Outcome, ProcessReport, blob_for, each_item
+from sysproduction.process_helpers import ProcessReport, WrittenResult, blob_for, each_item
 
 PROCESS = "build_roll_calendars"
 CONVENTIONS = "roll_calendar_conventions"
@@ -115,7 +115,7 @@ def stored_final_prices(data: DataBlob, instrument_code: str) -> dict[str, pd.Se
 
 
 @dataclass(frozen=True)
-class CalendarBuild:
+class CalendarBuild(WrittenResult):
     """Outcome for one instrument: number of calendar rows, first and last roll dates (UTC),
     convention stored, and whether the carry contract was required when adjusting."""
 
@@ -125,11 +125,6 @@ class CalendarBuild:
     last: pd.Timestamp
     convention: CalendarConvention
     carry_required: bool
-
-    @property
-    def outcome(self) -> Outcome:
-        """Written: the build stored its result (a failure raises instead)."""
-        return Outcome.WRITTEN
 
     def __str__(self) -> str:
         carry = "" if self.carry_required else " (carry prices not required)"
@@ -151,12 +146,11 @@ def generate_calendar(roll_parameters, prices: dict[str, pd.Series],
 
 
 def _extent(calendar: pd.DataFrame) -> str:
-    """``N rolls YYYY-MM-DD HH:MM:SS .. YYYY-MM-DD HH:MM:SS`` (UTC) for messages."""
+    """``N rolls <first> .. <last>`` (UTC, :func:`format_timestamp`) for messages."""
     if not len(calendar):
         return "0 rolls"
-    first, last = (stamp.strftime("%Y-%m-%d %H:%M:%S") for stamp in
-                   (calendar.index[0], calendar.index[-1]))
-    return f"{len(calendar)} rolls {first} .. {last} UTC"
+    return (f"{len(calendar)} rolls {format_timestamp(calendar.index[0])} .. "
+            f"{format_timestamp(calendar.index[-1])}")
 
 
 def build_roll_calendar_for_instrument(

@@ -35,13 +35,13 @@ from sysobjects.contract_dates import contracts_needed
 from sysobjects.contract_prices import Frequency
 from sysobjects.price_cleaning import PriceCleaningSettings, clean_contract_prices
 from sysobjects.spike_check import INITIAL_LOAD_MIN_CHANGES, SpikeCheckSettings, check_for_spikes
-from sysproduction.process_helpers import Outcome, ProcessReport, blob_for, each_instrument
+from sysproduction.process_helpers import ProcessReport, WrittenResult, blob_for, each_instrument
 
 PROCESS = "init_history_from_broker"
 
 
 @dataclass(frozen=True)
-class HistoryInit:
+class HistoryInit(WrittenResult):
     """Contracts fetched, bars written, multiple-price rows built, and the suspected spikes of
     the loaded bars as ``(contract_date, timestamp UTC)``."""
 
@@ -49,11 +49,6 @@ class HistoryInit:
     bars_written: int
     multiple_rows: int
     suspected_spikes: tuple[tuple[str, pd.Timestamp], ...] = ()
-
-    @property
-    def outcome(self) -> Outcome:
-        """Written: the build stored its result (a failure raises instead)."""
-        return Outcome.WRITTEN
 
     def __str__(self) -> str:
         text = (f"{self.contracts_fetched} contracts, {self.bars_written} daily bars, "
@@ -97,6 +92,9 @@ def init_instrument_history(data: DataBlob, code: str, years: float,
     if data.multiple_prices.has(code) and not overwrite:
         raise ExistingData(f"{code} already has multiple prices; not rebuilt "
                            "(--overwrite true rebuilds them)")
+    if data.roll_calendars.has(code) and not overwrite:  # refused before any fetch or write
+        raise ExistingData(f"{code} already has a roll calendar; not rebuilt "
+                           "(--overwrite true rebuilds it)")
     end = data.now()
     start = end - pd.Timedelta(days=int(365.25 * years))
     params = data.roll_parameters.get(code)

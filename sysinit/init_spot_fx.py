@@ -33,14 +33,14 @@ from sysdata.data_blob import DataBlob
 from syslogdiag.context import get_logger
 from sysobjects.fx_prices import clean_fx_prices
 from sysobjects.spike_check import INITIAL_LOAD_MIN_CHANGES, SpikeCheckSettings, check_for_spikes
-from sysproduction.process_helpers import Outcome, ProcessReport, blob_for, each_item
+from sysproduction.process_helpers import ProcessReport, WrittenResult, blob_for, each_item
 from sysproduction.update_fx_prices import fetch_fx_prices, history_start
 
 PROCESS = "init_spot_fx"
 
 
 @dataclass(frozen=True)
-class FxInit:
+class FxInit(WrittenResult):
     """Outcome for one pair: rows written, first and last timestamps (UTC), last price, and the
     timestamps of suspected spikes in the loaded history."""
 
@@ -50,11 +50,6 @@ class FxInit:
     last: pd.Timestamp
     last_price: float
     suspected_spikes: list[pd.Timestamp] = field(default_factory=list)
-
-    @property
-    def outcome(self) -> Outcome:
-        """Written: the build stored its result (a failure raises instead)."""
-        return Outcome.WRITTEN
 
     def __str__(self) -> str:
         text = (f"{self.rows} prices {format_timestamp(self.first)} .. "

@@ -6,12 +6,12 @@ import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import pandas as pd
 
 from syscore.critical_count import counting_critical
-from syscore.exceptions import InvalidData, StartupError
+from syscore.exceptions import InvalidData, StartupError, StoreError, one_line, problem_line
 from sysdata.data_blob import DataBlob
 from sysdata.home_record import HomeAccess
 from syslogdiag.alerts import alert
@@ -25,16 +25,6 @@ from syslogdiag.logging_setup import (
 from sysproduction.leases import writer_leases
 
 T = TypeVar("T")
-
-
-def startup_problem(exc: BaseException) -> str:
-    """One line naming what stopped a command from starting (``OSError``: the reason and the
-    path, e.g. ``Read-only file system: /home/x/.systrade/state.sqlite``)."""
-    if isinstance(exc, OSError) and exc.strerror:
-        where = f": {exc.filename}" if exc.filename else ""
-        return f"{exc.strerror}{where}"
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def check_log_file_writable(data: DataBlob, process_name: str) -> None:
@@ -54,7 +44,7 @@ def open_blob(process_name: str, access: HomeAccess = HomeAccess.USE) -> DataBlo
     try:
         return DataBlob.from_config(process_name=process_name, access=access)
     except Exception as exc:  # config, home or a store unusable (any backend's own errors)
-        raise StartupError(f"{process_name} cannot start: {startup_problem(exc)}") from exc
+        raise StartupError(f"{process_name} cannot start: {problem_line(exc)}") from exc
 
 
 @contextlib.contextmanager
@@ -77,7 +67,7 @@ def blob_for(data: DataBlob | None, process_name: str) -> Iterator[DataBlob]:
                 check_log_file_writable(blob, process_name)
             except OSError as exc:
                 raise StartupError(f"{process_name} cannot start: cannot write its log file: "
-                                   f"{startup_problem(exc)}") from exc
+                                   f"{problem_line(exc)}") from exc
         with writer_leases(blob, process_name):
             yield blob
     finally:
@@ -103,6 +93,13 @@ class Outcome(Enum):
 
 #: outcomes that make a run fail (exit code 1)
 NOT_OK = frozenset({Outcome.HELD_BACK, Outcome.REFUSED, Outcome.FAILED})
+
+
+class WrittenResult:
+    """Base of a build's result (``sysinit`` builders): the build stored what it reports, and
+    a failure raises instead, so its :class:`Outcome` is always ``WRITTEN``."""
+
+    outcome: ClassVar[Outcome] = Outcome.WRITTEN
 
 
 def item_outcome(result: Any) -> Outcome:
@@ -213,16 +210,11 @@ def summary_line(result: Any) -> str:
     return text[0] if text else ""
 
 
-def one_line_error(exc: BaseException) -> str:
-    """``Type: first line of the message`` (no traceback)."""
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
 def each_item(data: DataBlob, process: str, items: Iterable[T], name: Callable[[T], str],
               work: Callable[[T], Any]) -> ProcessReport:
     """Run ``work`` on every item; an exception is alerted (CRITICAL) for that item only: one
-    line on the console, the traceback in the log file. CRITICAL records logged during the
+    line on the console, the traceback in the log file (when the alert itself cannot be
+    raised, an ERROR record says so instead of nothing). CRITICAL records logged during the
     loop are counted into the report (so ``report.ok`` is false after any alert)."""
     report = ProcessReport(process)
     log = get_logger(process)
@@ -232,12 +224,15 @@ def each_item(data: DataBlob, process: str, items: Iterable[T], name: Callable[[
             try:
                 report.add(key, work(item))
             except Exception as exc:  # one bad item must not stop the loop
-                error = one_line_error(exc)
+                error = one_line(exc)
                 report.add_failure(key, error)
                 try:
                     alert(data, f"{process} failed for {key}", error, logger=log, exc_info=exc)
-                except Exception:  # the store itself may be what failed: alert() logged it
+                except StoreError:  # the alert store failed: alert() logged the CRITICAL
                     pass
+                except Exception as alert_exc:  # failed before logging: say it here
+                    log.error("%s failed for %s: %s (and the alert could not be raised: %s)",
+                              process, key, error, one_line(alert_exc), exc_info=exc)
     report.note_critical(counter.count)
     return report
 

@@ -135,8 +135,9 @@ def _float_or_zero(value) -> float:
 
 
 class CsvSimData(SimData):
-    """Backtest data from a pysystemtrade-layout CSV directory. Safe to read from several
-    threads (``concurrent_reads``): prices are not cached, configuration is read up front."""
+    """Backtest data from a pysystemtrade-layout CSV directory. Price files may be read from
+    several threads (``concurrent_reads``): they are not cached. FX and configuration files are
+    cached on first use (not thread-safe: ``RawData`` reads them from one thread)."""
 
     concurrent_reads = True
 

@@ -53,3 +53,32 @@ def test_second_run_refuses_without_overwrite(blob):
     again = init_history_from_broker("CORN", years=3, data=data)
     assert "CORN" in again.failures and "--overwrite true" in again.failures["CORN"]
     pd.testing.assert_frame_equal(before, data.multiple_prices.read("CORN"))
+
+
+def test_a_stored_roll_calendar_is_refused_before_anything_is_fetched(tmp_path):
+    """An instrument with a roll calendar (e.g. imported from pysystemtrade) but no multiple
+    prices: without overwrite the run refuses it up front and writes no contract prices (it
+    used to fetch and store every contract's bars first, then refuse at the calendar)."""
+    market = default_market(42)
+    data = make_blob(tmp_path, clock=FixedClock("2024-06-03 22:30"),
+                     broker_factory=lambda blob: SimBroker(clock=blob.clock, home=blob.home,
+                                                           market=market))
+    try:
+        init_from_sim_universe("CORN", data=data)
+        calendar = pd.DataFrame(
+            {"current_contract": [20230300], "next_contract": [20230500],
+             "carry_contract": [20230500]},
+            index=pd.DatetimeIndex(["2023-02-20 23:00"], tz="UTC"))
+        data.roll_calendars.write("CORN", calendar)
+        stored = data.roll_calendars.read("CORN")
+
+        report = init_history_from_broker("CORN", years=1, data=data)
+
+        assert "CORN" in report.failures
+        assert "roll calendar" in report.failures["CORN"]
+        assert "--overwrite true" in report.failures["CORN"]
+        assert data.contract_prices.contracts_with_prices("CORN", "D") == []
+        assert data.contract_prices.contracts_with_prices("CORN") == []
+        pd.testing.assert_frame_equal(data.roll_calendars.read("CORN"), stored)
+    finally:
+        data.close()

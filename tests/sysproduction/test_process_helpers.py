@@ -131,3 +131,26 @@ def test_a_process_report_shows_each_method_indented_and_its_own_summary_last():
                         "0 failed")
     assert lines[4:6] == ["  backup: written to /b", "    manifest ok"]
     assert lines[-1] == "run_daily_prices_updates: 1 done, 1 held back by spikes, 0 failed"
+
+
+class _BrokenClock:
+    """A clock whose file cannot be read: raising an alert fails before anything is logged."""
+
+    def now(self) -> pd.Timestamp:
+        raise OSError("sim_clock.json: Input/output error")
+
+
+def test_an_alert_that_cannot_be_raised_is_still_logged(tmp_path, caplog):
+    data = make_blob(tmp_path / "home", clock=_BrokenClock())
+    try:
+        def work(item):
+            raise ValueError("price file cut short")
+
+        with caplog.at_level(logging.ERROR):
+            report = each_item(data, "test_items", ["bad"], str, work)
+    finally:
+        data.close()
+    assert report.failures == {"bad": "ValueError: price file cut short"}
+    messages = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("bad" in m and "price file cut short" in m and "Input/output error" in m
+               for m in messages), messages

@@ -1,13 +1,16 @@
 """Standalone fake TWS: ``python -m sysbrokers.IB.fake_tws --port 7497 [--home DIR]``.
 
-With ``--home`` the server uses that systrade home's simulated clock (``sim_clock.json``, shared
-with every process of the home) and simulated broker (``sim_broker/broker.sqlite``); the home
-must exist. Without it, the server runs on the machine's clock with a simulated broker in a
-temporary directory that it creates and removes on exit.
+With ``--home`` the server uses that systrade home's clock and simulated broker exactly as the
+home's own processes build them from its configuration (``clock``: ``simulated`` is the
+``sim_clock.json`` shared with every process of the home; the ``sim`` settings: seed, costs,
+bad data, configured instruments; the book ``sim_broker/broker.sqlite``), so fills and quotes
+agree with theirs; the home must exist and open. Without it, the server runs on the machine's
+clock with a simulated broker in a temporary directory that it creates and removes on exit.
 
 Prints ``fake TWS listening on HOST:PORT`` once ready (``--port 0`` picks a free port). Stops
 cleanly on SIGINT/SIGTERM (exit 0). Exit 2: bad arguments or missing home; exit 1: cannot
-listen (port in use).
+listen (port in use). Exit 2 too when the home's configuration or stores cannot be opened
+(one line on stderr).
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from pathlib import Path
 from sysbrokers.IB.fake_tws.server import FakeTws, FakeTwsConfig
 from sysbrokers.sim.broker import SimBroker
 from sysbrokers.sim.market import default_market
-from syscore.clock import RealClock, SimulatedClock
+from syscore.clock import RealClock
+from syscore.exceptions import problem_line
 
 EXIT_OK, EXIT_LISTEN, EXIT_USAGE = 0, 1, 2
 
@@ -43,10 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-async def _serve(args: argparse.Namespace, home: Path, clock) -> int:
-    broker = SimBroker(clock, home, default_market())
+async def _serve(args: argparse.Namespace, broker: SimBroker, clock) -> int:
     fake = FakeTws(
-        default_market(),
+        broker.market,
         clock,
         broker,
         FakeTwsConfig(accounts=(args.account,), tws_zone=args.tws_zone),
@@ -88,12 +91,37 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return EXIT_USAGE
-        return asyncio.run(_serve(args, args.home, SimulatedClock(args.home)))
+        return _serve_home(args)
     scratch = Path(tempfile.mkdtemp(prefix="fake_tws_"))
     try:
-        return asyncio.run(_serve(args, scratch, RealClock()))
+        clock = RealClock()
+        return asyncio.run(_serve(args, SimBroker(clock, scratch, default_market()), clock))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)  # created by us above
+
+
+def _serve_home(args: argparse.Namespace) -> int:
+    """Serve the broker and clock of the home's data blob (as its processes build them)."""
+    from sysdata.data_blob import DataBlob
+
+    try:
+        data = DataBlob.from_config(home=args.home, process_name="fake_tws")
+    except Exception as exc:  # configuration, home or a store unusable (any backend's errors)
+        print(f"fake TWS: cannot open home {args.home}: {problem_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        try:
+            broker, clock = data.broker, data.clock
+        except Exception as exc:  # e.g. broker: ib, an unknown clock kind
+            print(f"fake TWS: home {args.home}: {problem_line(exc)}", file=sys.stderr)
+            return EXIT_USAGE
+        if not isinstance(broker, SimBroker):
+            print(f"fake TWS: home {args.home} does not use the simulated broker",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        return asyncio.run(_serve(args, broker, clock))
+    finally:
+        data.close()
 
 
 if __name__ == "__main__":

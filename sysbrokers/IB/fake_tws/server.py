@@ -657,27 +657,33 @@ class FakeTws:
             for cid in closed:
                 c = self.catalogue.by_con_id(cid).contract
                 session.send(m.position(account, c, 0.0, 0.0))
+        rows = self._account_rows() if account_sessions else []
         for session in account_sessions:
-            for key, value, ccy in self._account_rows():
-                session.send(m.account_value(key, value, ccy, account))
-            for contract, qty, avg_cost, mark, point in positions:
-                value = qty * mark * point
-                session.send(
-                    m.portfolio_value(
-                        contract,
-                        float(qty),
-                        mark,
-                        value,
-                        avg_cost,
-                        value - qty * avg_cost,
-                        0.0,
-                        account,
-                    )
-                )
+            self._send_account_and_portfolio(session, account, rows, positions)
             for cid in closed:
                 c = self.catalogue.by_con_id(cid).contract
                 session.send(m.portfolio_value(c, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, account))
         self._sent_positions = {cid: q for cid, (_, q, _) in current.items()}
+
+    @staticmethod
+    def _send_account_and_portfolio(
+        session: _Session,
+        account: str,
+        rows: list[tuple[str, str, str]],
+        positions: list[tuple[m.WireContract, int, float, float, float]],
+    ) -> None:
+        """The account values (``rows``, from :meth:`_account_rows`) and one portfolio row per
+        position (from :meth:`_positions`), as reqAccountUpdates sends them."""
+        for key, value, ccy in rows:
+            session.send(m.account_value(key, value, ccy, account))
+        for contract, qty, avg_cost, mark, point in positions:
+            value = qty * mark * point
+            session.send(
+                m.portfolio_value(
+                    contract, float(qty), mark, value, avg_cost, value - qty * avg_cost, 0.0,
+                    account,
+                )
+            )
 
     def _on_cancel_positions(self, session: _Session, fields: list[str]) -> None:
         session.subscribed_positions = False
@@ -689,22 +695,9 @@ class FakeTws:
             return
         account = account or self.config.accounts[0]
         if account == self.config.accounts[0]:
-            for key, value, ccy in self._account_rows():
-                session.send(m.account_value(key, value, ccy, account))
-            for contract, qty, avg_cost, mark, point in self._positions():
-                value = qty * mark * point
-                session.send(
-                    m.portfolio_value(
-                        contract,
-                        float(qty),
-                        mark,
-                        value,
-                        avg_cost,
-                        value - qty * avg_cost,
-                        0.0,
-                        account,
-                    )
-                )
+            self._send_account_and_portfolio(
+                session, account, self._account_rows(), self._positions()
+            )
         session.send(
             m.account_update_time(self._now().tz_convert(self.config.tws_zone).strftime("%H:%M"))
         )

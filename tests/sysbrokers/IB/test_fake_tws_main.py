@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
 import sys
 
-from ib_async import IB
+import pandas as pd
+from ib_async import IB, Future
+
+from sysbrokers.sim.market import default_market
 
 
 def _start(*args: str) -> subprocess.Popen:
@@ -36,13 +40,59 @@ def test_standalone_server_with_a_home_serves_ib_async_and_stops_on_sigterm(tmp_
         ib.connect("127.0.0.1", port, clientId=1, timeout=10)
         try:
             assert ib.managedAccounts() == ["DU7654321"]
-            assert ib.reqCurrentTime() is not None
+            # the home's clock is the configured one (default ``real``), not a simulated file
+            now = dt.datetime.now(dt.timezone.utc)
+            assert abs(ib.reqCurrentTime() - now) < dt.timedelta(hours=1)
         finally:
             ib.disconnect()
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
     assert (home / "sim_broker" / "broker.sqlite").exists()
+
+
+def test_a_home_is_served_with_its_configured_market(tmp_path):
+    """The home's processes trade on ``sim.seed`` 7: the fake TWS must quote that market (it
+    used to serve seed 42 on the home's broker book whatever the configuration said)."""
+    home = tmp_path / "home"
+    (home / "private").mkdir(parents=True)
+    (home / "private" / "private_config.yaml").write_text("clock: simulated\nsim:\n  seed: 7\n")
+    end = pd.Timestamp("2023-12-20", tz="UTC")
+    expected = default_market(7).bars(
+        "SP500_micro", "202403", "D", end - pd.Timedelta(days=10), end
+    )["FINAL"].tolist()
+    other_seed = default_market(42).bars(
+        "SP500_micro", "202403", "D", end - pd.Timedelta(days=10), end
+    )["FINAL"].tolist()
+    assert expected != other_seed
+    proc = _start("--home", str(home))
+    try:
+        port = _port(proc)
+        ib = IB()
+        ib.connect("127.0.0.1", port, clientId=1, timeout=10)
+        try:
+            [fut] = ib.qualifyContracts(Future("MES", "202403", "CME"))
+            bars = ib.reqHistoricalData(
+                fut, end.to_pydatetime(), "10 D", "1 day", "TRADES", useRTH=False
+            )
+            assert len(bars) > 3
+            assert [b.close for b in bars] == expected
+        finally:
+            ib.disconnect()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+
+
+def test_a_home_that_cannot_open_is_one_line_and_exit_2(tmp_path):
+    home = tmp_path / "home"
+    (home / "private").mkdir(parents=True)
+    (home / "private" / "private_config.yaml").write_text("broker: nonsense\n")
+    proc = _start("--home", str(home))
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2
+    assert err.strip().count("\n") == 0 and "Traceback" not in err and "home" in err
+    assert out == ""
 
 
 def test_missing_home_is_one_line_and_exit_2(tmp_path):
