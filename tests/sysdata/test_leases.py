@@ -1,13 +1,11 @@
 """Leases in the state store, on SQLite and MongoDB (``state_store`` fixture: both backends)."""
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from syscore.exceptions import LeaseHeld
 from sysdata.leases import LEASES, LeaseData, hold_lease
+from tests.process_helpers import dead_pid
 
 
 class Clock:
@@ -51,9 +49,7 @@ def test_expired_lease_is_taken_over_and_renewal_keeps_it(state_store):
 
 
 def test_lease_of_a_dead_process_on_this_host_is_taken_over(state_store):
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    dead = LeaseData(state_store, host="here", pid=child.pid)
+    dead = LeaseData(state_store, host="here", pid=dead_pid())
     dead.take("process/run_y", "run_y", 600)
     alive_here = LeaseData(state_store, host="here")
     lease = alive_here.take("process/run_y", "run_y", 600)

@@ -16,6 +16,7 @@ from sysproduction.process_control_ops import (
     set_process_status,
 )
 from tests.blob_helpers import FixedClock, make_blob
+from tests.process_helpers import dead_pid
 
 
 @pytest.fixture
@@ -23,12 +24,6 @@ def blob(tmp_path):
     data = make_blob(tmp_path / "home", clock=FixedClock("2024-03-07 21:00"))
     yield data
     data.close()
-
-
-def dead_pid() -> int:
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    return child.pid
 
 
 def test_list_shows_configured_processes(blob):

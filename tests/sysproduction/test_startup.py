@@ -1,7 +1,5 @@
 import datetime as dt
 import os
-import subprocess
-import sys
 
 import pytest
 
@@ -9,6 +7,7 @@ from syscontrol.control import ProcessControl
 from syscontrol.process_status import RunState
 from sysproduction.startup import startup
 from tests.blob_helpers import FixedClock, make_blob
+from tests.process_helpers import dead_pid
 
 
 @pytest.fixture
@@ -17,12 +16,6 @@ def blob(tmp_path, monkeypatch):
     data = make_blob(tmp_path / "home", clock=FixedClock("2024-03-07 06:00"))
     yield data
     data.close()
-
-
-def dead_pid() -> int:
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    return child.pid
 
 
 def test_startup_closes_this_hosts_dead_records_and_client_ids(blob):

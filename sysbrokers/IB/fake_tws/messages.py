@@ -149,6 +149,11 @@ def error(req_id: int, code: int, text: str, advanced_reject_json: str = "") -> 
     return [Out.ERROR, 2, req_id, code, text, advanced_reject_json]
 
 
+def no_security_definition(req_id: int) -> list[object]:
+    """Error 200, TWS's answer to a request for a contract it cannot identify uniquely."""
+    return error(req_id, 200, "No security definition has been found for the request")
+
+
 def current_time(epoch_seconds: int) -> list[object]:
     return [Out.CURRENT_TIME, 1, epoch_seconds]
 

@@ -151,9 +151,7 @@ class OrderDesk:
         query = ContractQuery.from_fields(fields[2:14])
         listings = server.catalogue.resolve(query, server.now().value)
         if len(listings) != 1:
-            session.send(
-                m.error(order_id, 200, "No security definition has been found for the request")
-            )
+            session.send(m.no_security_definition(order_id))
             return
         listing = listings[0]
         if (

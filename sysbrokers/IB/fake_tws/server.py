@@ -65,7 +65,6 @@ from syscore.clock import Clock
 log = logging.getLogger(__name__)
 
 ERR_CLIENT_ID_IN_USE = 326
-ERR_NO_SECURITY = 200
 ERR_HMDS = 162
 ERR_VALIDATION = 321
 FARM_OK_CODES = (
@@ -450,21 +449,13 @@ class FakeTws:
         now_ns = self._now().value
         listings = self.catalogue.resolve(query, now_ns)
         if len(listings) != 1:
-            session.send(
-                m.error(
-                    req_id, ERR_NO_SECURITY, "No security definition has been found for the request"
-                )
-            )
+            session.send(m.no_security_definition(req_id))
             return
         listing = listings[0]
         try:
             quote = quote_now(self.market, listing, now_ns)
         except UnknownContract:
-            session.send(
-                m.error(
-                    req_id, ERR_NO_SECURITY, "No security definition has been found for the request"
-                )
-            )
+            session.send(m.no_security_definition(req_id))
             return
         details = self.catalogue.details(listing, now_ns)
         session.send(m.tick_req_params(req_id, details.min_tick, listing.contract.exchange, 3))
@@ -499,11 +490,7 @@ class FakeTws:
         now_ns = self._now().value
         listings = self.catalogue.resolve(query, now_ns)
         if not listings:
-            session.send(
-                m.error(
-                    req_id, ERR_NO_SECURITY, "No security definition has been found for the request"
-                )
-            )
+            session.send(m.no_security_definition(req_id))
             return
         for listing in listings:
             session.send(m.contract_details(req_id, self.catalogue.details(listing, now_ns)))
@@ -517,11 +504,7 @@ class FakeTws:
         now = self._now()
         listings = self.catalogue.resolve(query, now.value)
         if len(listings) != 1:
-            session.send(
-                m.error(
-                    req_id, ERR_NO_SECURITY, "No security definition has been found for the request"
-                )
-            )
+            session.send(m.no_security_definition(req_id))
             return
         listing = listings[0]
         zone = self.config.tws_zone
