@@ -12,27 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from syscore.exceptions import ConfigError, InvalidData
+from syscore.exceptions import InvalidData
+from syscore.time_of_day import parse_hhmm, zone
 
-
-def parse_hhmm(text: str) -> dt.time:
-    """``"HH:MM"`` (24 h) to a time; anything else raises InvalidData."""
-    parts = str(text).split(":")
-    if len(parts) != 2 or not all(p.isdigit() and 1 <= len(p) <= 2 for p in parts):
-        raise InvalidData(f"expected a time as HH:MM, found {text!r}")
-    hours, minutes = int(parts[0]), int(parts[1])
-    if not (0 <= hours <= 23 and 0 <= minutes <= 59):
-        raise InvalidData(f"expected HH:MM with hours 0-23 and minutes 0-59, found {text!r}")
-    return dt.time(hours, minutes)
-
-
-def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"unknown time zone {name!r}") from exc
+__all__ = ["RunWindow", "parse_hhmm", "zone"]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Built in: ``systrade run module.function --param value`` (as ``run.py``), ``systrade home``
 (print the home directory); ``systrade status`` and the other commands are registered by
-:data:`PLUGIN_MODULES` (``sysproduction.commands``).
+:data:`PLUGIN_MODULES` (``sysproduction.commands``, ``sysinit.commands``).
 ``systrade --home DIR <command>`` sets ``SYSTRADE_HOME`` for the command.
 
 Adding a command (e.g. ``systrade demo``) from another package::
@@ -34,7 +34,7 @@ from syscore.home import HOME_ENV, systrade_home
 
 ENTRY_POINT_GROUP = "systrade.commands"
 #: Modules imported (when they exist) so their ``register_command`` calls take effect.
-PLUGIN_MODULES: tuple[str, ...] = ("sysproduction.commands",)
+PLUGIN_MODULES: tuple[str, ...] = ("sysproduction.commands", "sysinit.commands")
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -2,6 +2,9 @@
 
 It owns the state store, the time-series store, the broker (built lazily, so processes that do
 not trade never connect), the clock and the logger, and gives typed access to every data type.
+The broker is built by a ``broker_factory(blob)`` passed in by whoever composes the process
+(``sysproduction`` passes :func:`sysbrokers.factory.broker_from_blob`): this package sits above
+``sysbrokers`` in ARCHITECTURE.md's table and never imports it.
 Close it (or use it as a context manager) when the process ends.
 """
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 
 from syscore.config import load_config
 from syscore.config_models import SystradeConfig
-from syscore.exceptions import StoreError
+from syscore.exceptions import ConfigError, StoreError
 from syscore.home import systrade_home
 from syscore.store_urls import resolve_timeseries_uri
 from sysdata.broker_config import BrokerConfigData
@@ -49,6 +52,8 @@ class DataBlob:
     """Typed access to storage, broker, clock and log for one process.
 
     Build with :meth:`from_config` in production; tests may pass stores directly.
+    ``broker_factory(blob)`` builds :attr:`broker` on first use; without one, :attr:`broker`
+    raises :class:`ConfigError`.
     """
 
     def __init__(
@@ -73,11 +78,13 @@ class DataBlob:
     @classmethod
     def from_config(cls, home: Path | None = None, process_name: str = "systrade",
                     config: SystradeConfig | None = None,
-                    access: HomeAccess = HomeAccess.USE) -> DataBlob:
+                    access: HomeAccess = HomeAccess.USE,
+                    broker_factory: Callable[[DataBlob], Any] | None = None) -> DataBlob:
         """The blob of ``home`` (default ``$SYSTRADE_HOME``). A never-used home is initialised;
         an initialised home whose stores are missing or empty is refused with
         :class:`StoreError` before anything is written (``access``: see
-        :mod:`sysdata.home_record`; restores pass ``HomeAccess.RESTORE``)."""
+        :mod:`sysdata.home_record`; restores pass ``HomeAccess.RESTORE``). ``broker_factory``:
+        see the class (``sysproduction.blob.production_blob`` passes the configured one)."""
         try:
             home = home or systrade_home()
             home.mkdir(parents=True, exist_ok=True)
@@ -86,6 +93,7 @@ class DataBlob:
         config = config or load_config(home)
         opened = open_home_stores(home, config, access)
         return cls(opened.state, opened.timeseries, config, home,
+                   broker_factory=broker_factory,
                    log=logging.getLogger(f"systrade.{process_name}"))
 
     # clock and broker ---------------------------------------------------------------------
@@ -104,12 +112,10 @@ class DataBlob:
     @property
     def broker(self):
         if self._broker is None:
-            factory = self._broker_factory
-            if factory is None:
-                from sysbrokers.factory import broker_from_blob
-
-                factory = broker_from_blob
-            self._broker = factory(self)
+            if self._broker_factory is None:
+                raise ConfigError("this data blob has no broker: build it with a broker_factory "
+                                  "(sysproduction.blob.production_blob wires the configured one)")
+            self._broker = self._broker_factory(self)
         return self._broker
 
     # typed data access ----------------------------------------------------------------------

@@ -26,9 +26,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from syscore.exceptions import ConfigError
+from syscore.time_of_day import HHMM, TimeZoneName
 from sysexo.engine import ExoDefinition
 from sysexo.roll_regimes import RollRegimes
 
@@ -38,30 +39,8 @@ SETTINGS_FILE = "exo_settings.yaml"
 class ProductSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    decision_time: str = "20:00"   #: HH:MM in ``timezone``: when the day's prices are taken
-    timezone: str = "UTC"
-
-    @field_validator("decision_time")
-    @classmethod
-    def _hhmm(cls, value: str) -> str:
-        from syscontrol.run_window import parse_hhmm
-
-        try:
-            parse_hhmm(value)
-        except Exception as exc:
-            raise ValueError(str(exc)) from None
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        from syscontrol.run_window import zone
-
-        try:
-            zone(value)
-        except Exception as exc:
-            raise ValueError(str(exc)) from None
-        return value
+    decision_time: HHMM = "20:00"   #: HH:MM in ``timezone``: when the day's prices are taken
+    timezone: TimeZoneName = "UTC"
 
 
 class ExoSettings(BaseModel):

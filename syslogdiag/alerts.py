@@ -21,6 +21,7 @@ from syslogdiag.context import (
     ContextLogger,
     check_context,
     get_logger,
+    set_alert_store,
 )
 from syslogdiag.handlers import json_value
 from syslogdiag.logging_setup import redact
@@ -82,6 +83,9 @@ def alert(target: Any, subject: str, body: str = "",
                                     ALERT_ID_FIELD: alert_id})
     _email_now(target, alert_data, timestamp, log)
     return alert_id
+
+
+set_alert_store(alert)
 
 
 def _email_now(target: Any, alert_data: Any, timestamp: pd.Timestamp, log: Any) -> None:

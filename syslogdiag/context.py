@@ -15,7 +15,7 @@ format strings may use them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from syscore.exceptions import InvalidData
@@ -75,6 +75,19 @@ def record_context(record: logging.LogRecord) -> dict[str, Any]:
     return dict(context) if isinstance(context, dict) else {}
 
 
+#: How :meth:`ContextLogger.alert` stores an alert in its ``alert_target``: set by
+#: :mod:`syslogdiag.alerts` when it is imported (``syslogdiag/__init__`` imports it), so that
+#: this module, which the alerts module builds on, never imports it back.
+_store_alert: Callable[..., int] | None = None
+
+
+def set_alert_store(store: Callable[..., int]) -> None:
+    """Install ``store(target, subject, body, logger=..., **context) -> alert id`` as the way
+    :meth:`ContextLogger.alert` stores alerts (:func:`syslogdiag.alerts.alert`)."""
+    global _store_alert
+    _store_alert = store
+
+
 class ContextLogger(logging.LoggerAdapter):
     """A logger with bound context. ``alert_target`` (a DataBlob or AlertData, optional) is
     where :meth:`alert` stores alerts; without it the alert is stored by the alert handler that
@@ -105,10 +118,10 @@ class ContextLogger(logging.LoggerAdapter):
     def alert(self, subject: str, body: str = "", **context: Any) -> int | None:
         """Record a CRITICAL event and store an alert; returns the alert id when stored here
         (with an ``alert_target``), otherwise ``None`` (the alert handler stores it)."""
-        from syslogdiag.alerts import alert
-
         if self.alert_target is not None:
-            return alert(self.alert_target, subject, body, logger=self, **context)
+            if _store_alert is None:  # pragma: no cover - syslogdiag/__init__ imports alerts
+                raise RuntimeError("syslogdiag.alerts is not loaded: cannot store an alert")
+            return _store_alert(self.alert_target, subject, body, logger=self, **context)
         self.critical("%s%s", subject, f": {body}" if body else "",
                       extra={**context, ALERT_SUBJECT_FIELD: subject})
         return None

@@ -1,27 +1,11 @@
-"""``systrade`` subcommands provided by sysproduction (loaded by ``syscore.cli``)."""
+"""``systrade`` subcommands provided by sysproduction (loaded by ``syscore.cli``); ``systrade
+demo`` is in :mod:`sysinit.commands` (the demo initialises a home with sysinit)."""
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
 from syscore.cli import register_command
-
-
-def _configure_demo(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--days", type=int, default=5,
-                        help="simulated business days to run (default 5)")
-    parser.add_argument("--stop-before", metavar="PROCESS",
-                        help="on the last day, stop just before this process is launched")
-
-
-@register_command("demo", help="run the end-to-end demo on the simulated market",
-                  configure=_configure_demo)
-def _demo(args: argparse.Namespace) -> int:
-    from sysproduction.demo import run_demo
-
-    result = run_demo(days=args.days, stop_before=args.stop_before)
-    return 0 if result.ok else 1
-
 
 PROCESS_ACTIONS = ("list", "go", "stop", "no-run", "pause", "mark-close", "mark-dead")
 
@@ -39,15 +23,15 @@ def _process(args: argparse.Namespace) -> int:
     import sys
 
     from syscore.exceptions import SystradeError
-    from sysdata.data_blob import DataBlob
     from sysproduction import process_control_ops as ops
+    from sysproduction.blob import production_blob
 
     needs_name = args.action not in ("list", "mark-dead")
     if needs_name and not args.name:
         sys.stderr.write(f"systrade process {args.action}: give a process name or ALL\n")
         return 2
     try:
-        with DataBlob.from_config(process_name="process_control") as data:
+        with production_blob(process_name="process_control") as data:
             if args.action == "list":
                 print(format_process_rows(ops.list_processes(data)))
             elif args.action == "mark-dead":
@@ -249,11 +233,11 @@ def _status(args: argparse.Namespace) -> int:
     state = None
     problem = ""
     if not args.config_only and broker not in UNAVAILABLE_BROKERS:
-        from sysdata.data_blob import DataBlob
+        from sysproduction.blob import production_blob
         from sysproduction.system_status import collect_status
 
         try:
-            with DataBlob.from_config(home, process_name="status") as data:
+            with production_blob(home, process_name="status") as data:
                 state = collect_status(data)
         except SystradeError as exc:
             problem = f"systrade status: cannot read the stores: {exc}"

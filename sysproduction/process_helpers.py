@@ -22,6 +22,7 @@ from syslogdiag.logging_setup import (
     setup_blob_logging,
     teardown_logging,
 )
+from sysproduction.blob import production_blob
 from sysproduction.leases import writer_leases
 
 T = TypeVar("T")
@@ -42,7 +43,7 @@ def open_blob(process_name: str, access: HomeAccess = HomeAccess.USE) -> DataBlo
     stops it opening (configuration, home, a store) is a :class:`StartupError` naming it.
     ``access``: see :mod:`sysdata.home_record` (restores pass ``HomeAccess.RESTORE``)."""
     try:
-        return DataBlob.from_config(process_name=process_name, access=access)
+        return production_blob(process_name=process_name, access=access)
     except Exception as exc:  # config, home or a store unusable (any backend's own errors)
         raise StartupError(f"{process_name} cannot start: {problem_line(exc)}") from exc
 

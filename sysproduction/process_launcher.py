@@ -34,8 +34,8 @@ from syscore.clock import SimulatedClock
 from syscore.config import load_control_config
 from syscore.exceptions import ConfigError
 from sysdata.data_blob import DataBlob
+from sysproduction.entry_points import method_function
 from sysproduction.process_helpers import blob_for
-from sysproduction.run_process import method_function
 
 
 def default_sleep(clock) -> Callable[[float], None]:
@@ -93,6 +93,20 @@ def launch_process(process_name: str, data: DataBlob | None = None,
         return build_runner(process_name, blob, sleep).run()
 
 
+def process_function(name: str):
+    """The ``run_*`` console script's work: launch ``name`` under process control (it waits
+    for its window, status and previous process; see :mod:`sysproduction.process_launcher`),
+    as a function of the data blob alone (no command-line parameters)."""
+
+    def process(data: DataBlob | None = None):
+        return launch_process(name, data=data)
+
+    process.__name__ = process.__qualname__ = name
+    process.__doc__ = (f"Launch the {name} process under process control (control config "
+                       f"process_configuration.{name}); takes no parameters.")
+    return process
+
+
 def launch_main(process_name: str, argv: Sequence[str] = ()) -> None:
     """Body of the ``run_*`` console scripts (:func:`sysproduction.run_process._runner`):
     launch through :func:`syscore.run_function.run_callable` (no parameters accepted), print
@@ -100,7 +114,6 @@ def launch_main(process_name: str, argv: Sequence[str] = ()) -> None:
     elsewhere, or a method failed), 2 (configuration or a store unusable: one line on
     stderr); see docs/operations.md."""
     from syscore.run_function import run_callable
-    from sysproduction.run_process import process_function
 
     sys.exit(run_callable(process_function(process_name), process_name, list(argv),
                           prog=process_name))

@@ -22,7 +22,7 @@ from syscontrol.sim_scheduler import SimulatedScheduler
 from syscore.clock import SimulatedClock
 from syscore.config import load_control_config
 from syscore.exceptions import ConfigError
-from sysdata.data_blob import DataBlob
+from sysproduction.blob import production_blob
 from sysproduction.process_helpers import summary_line
 from sysproduction.process_launcher import build_runner
 
@@ -76,7 +76,7 @@ def run_simulated_days(home: Path, days: int, out: Callable[[str], None] = print
     """Run the ``days`` business days after the clock's current date (see module docstring).
     ``stop_before``: on the last day, leave that process (and any launched after it) unlaunched
     and the clock just before its launch, so an operator can run it by hand."""
-    probe = DataBlob.from_config(home, process_name="scheduler")
+    probe = production_blob(home, process_name="scheduler")
     try:
         if probe.config.clock != "simulated":
             raise ConfigError(f"{home}: simulated days need 'clock: simulated'")
@@ -128,7 +128,7 @@ def _work(home: Path, name: str, scheduler: SimulatedScheduler, record: ProcessD
           out: Callable[[str], None]):
     def work():
         try:
-            with DataBlob.from_config(home, process_name=name) as data:
+            with production_blob(home, process_name=name) as data:
                 runner = build_runner(name, data, sleep=scheduler.sleep, settings=SIM_SETTINGS,
                                       on_result=lambda m, r: record.method_results.append((m, r)))
                 record.runner = runner
@@ -162,7 +162,7 @@ def all_closed(home: Path) -> dict[str, str]:
     """Process name → run state, for the summary (every process should be finished)."""
     from syscontrol.control import ProcessControl
 
-    with DataBlob.from_config(home, process_name="scheduler") as data:
+    with production_blob(home, process_name="scheduler") as data:
         return {name: record.run_state.value
                 for name, record in ProcessControl(data.process_control).records().items()
                 if record.run_state is not RunState.NEVER_RAN}

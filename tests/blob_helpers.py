@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sysbrokers.factory import broker_from_blob
 from syscore.config_models import SystradeConfig
 from sysdata.data_blob import DataBlob
 from sysdata.state.mongo_store import MongoStateStore
@@ -40,7 +41,7 @@ def make_blob(home: Path, backend: str = "sqlite", mongo_url: str | None = None,
         config = SystradeConfig(state_store=url)
     timeseries = TimeSeriesStore(f"lmdb://{home / 'arctic'}")
     return DataBlob(state, timeseries, config, home, clock=clock or FixedClock(),
-                    broker_factory=broker_factory)
+                    broker_factory=broker_factory or broker_from_blob)
 
 
 @contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from sysbrokers.factory import broker_from_blob
 from sysbrokers.sim.broker import SimBroker
 from syscore.config_models import SystradeConfig
 from syscore.exceptions import ConfigError
@@ -21,7 +22,7 @@ def blob(home, **config):
     home.mkdir(parents=True, exist_ok=True)
     return DataBlob(SqliteStateStore(home / "state.sqlite"),
                     TimeSeriesStore(f"lmdb://{home / 'arctic'}"), SystradeConfig(**config), home,
-                    clock=Clock())
+                    clock=Clock(), broker_factory=broker_from_blob)
 
 
 def test_sim_broker_from_config_with_bad_data_rates(tmp_path):

@@ -55,3 +55,10 @@ def test_simulated_clock_shared_by_blobs_of_one_home(systrade_home):
     with DataBlob.from_config(systrade_home) as first, DataBlob.from_config(systrade_home) as second:
         first.clock.set(pd.Timestamp("2030-01-02 10:00", tz="UTC"))
         assert second.now() == pd.Timestamp("2030-01-02 10:00", tz="UTC")
+
+
+def test_a_blob_without_broker_factory_says_so(systrade_home):
+    """sysdata does not import sysbrokers: the broker is wired in by the caller."""
+    with DataBlob.from_config(systrade_home) as data:
+        with pytest.raises(ConfigError, match="no broker"):
+            _ = data.broker

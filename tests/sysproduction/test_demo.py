@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from sysdata.data_blob import DataBlob
-from sysproduction.demo import DEMO_START, run_demo
+from sysinit.demo import DEMO_START, run_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = "import sys; from syscore.cli import main; sys.exit(main(sys.argv[1:]))"

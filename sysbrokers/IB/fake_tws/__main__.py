@@ -102,10 +102,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _serve_home(args: argparse.Namespace) -> int:
     """Serve the broker and clock of the home's data blob (as its processes build them)."""
+    from sysbrokers.factory import broker_from_blob
     from sysdata.data_blob import DataBlob
 
     try:
-        data = DataBlob.from_config(home=args.home, process_name="fake_tws")
+        data = DataBlob.from_config(home=args.home, process_name="fake_tws",
+                                    broker_factory=broker_from_blob)
     except Exception as exc:  # configuration, home or a store unusable (any backend's errors)
         print(f"fake TWS: cannot open home {args.home}: {problem_line(exc)}", file=sys.stderr)
         return EXIT_USAGE

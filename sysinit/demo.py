@@ -15,6 +15,9 @@
    process crashed, a method failed or a process was left running.
 
 Run it again on the same home and it carries on from where the clock stopped.
+
+It lives in sysinit (the top of ARCHITECTURE.md's table) because its first run initialises the
+home with sysinit's functions; sysproduction never imports sysinit.
 """
 from __future__ import annotations
 
@@ -27,7 +30,10 @@ import pandas as pd
 from syscore.exceptions import ConfigError
 from syscore.home import private_dir, systrade_home
 from sysdata.data_blob import DataBlob
+from sysinit.init_from_sim_universe import init_from_sim_universe
+from sysinit.init_history_from_broker import init_history_from_broker
 from syslogdiag.logging_setup import setup_blob_logging, teardown_logging
+from sysproduction.blob import production_blob
 from sysproduction.process_helpers import summary_line
 from sysproduction.simulated_days import all_closed, run_simulated_days
 
@@ -58,8 +64,6 @@ def ensure_demo_config(home: Path) -> bool:
 def initialise(data: DataBlob, out: Callable[[str], None]) -> None:
     """First run: configs, FX, ``DEMO_HISTORY_YEARS`` of rolled history, contract chains,
     total and strategy capital (so the first night's backtest has capital)."""
-    from sysinit.init_from_sim_universe import init_from_sim_universe
-    from sysinit.init_history_from_broker import init_history_from_broker
     from sysproduction.update_fx_prices import update_fx_prices
     from sysproduction.update_historical_prices import update_historical_prices
     from sysproduction.update_sampled_contracts import update_sampled_contracts
@@ -110,7 +114,7 @@ def run_demo(days: int = 5, out: Callable[[str], None] = print,
     home = systrade_home()
     if ensure_demo_config(home):
         out(f"new demo home {home}: simulated clock and market")
-    data = DataBlob.from_config(home, process_name="demo")
+    data = production_blob(home, process_name="demo")
     try:
         setup_blob_logging(data, "demo")
         if data.config.clock != "simulated":
