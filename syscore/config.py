@@ -98,12 +98,49 @@ _MISSING = object()
 
 
 def _lookup(data: Any, path: tuple) -> Any:
-    """The value at ``path`` in nested mappings, or ``_MISSING``."""
+    """The value at ``path`` in nested mappings (and lists, by index), or ``_MISSING``."""
     for part in path:
+        if isinstance(data, list) and str(part).isdigit() and int(part) < len(data):
+            data = data[int(part)]
+            continue
         if not (isinstance(data, dict) and part in data):
             return _MISSING
         data = data[part]
     return data
+
+
+#: What a pydantic error type expected, in the words of our other config errors.
+_EXPECTED = {
+    "bool_type": "true or false", "bool_parsing": "true or false",
+    "int_type": "int", "int_from_float": "int", "int_parsing": "int",
+    "float_type": "float", "float_parsing": "float", "string_type": "str",
+    "dict_type": "a mapping", "list_type": "a list", "missing": "a value (required)",
+}
+
+
+def validation_message(exc: ValidationError, source: str | Path, data: Any) -> str:
+    """One line for a model validated from the mapping ``data`` read from ``source``: each
+    problem as ``<source>: key '<a.b>': expected <what>; found <value>`` (or ``unknown key``),
+    joined by ``; `` -- the form every config error takes."""
+    messages = []
+    for error in exc.errors():
+        path = tuple(str(p) for p in error["loc"])
+        key = ".".join(path)
+        if error["type"] == "extra_forbidden":
+            messages.append(f"{source}: unknown key '{key}'")
+            continue
+        expected = _EXPECTED.get(error["type"], error["msg"])
+        if expected.startswith("Value error, "):
+            expected = expected[len("Value error, "):]
+        if not path:  # a rule over several keys: its own words
+            messages.append(f"{source}: {expected}")
+            continue
+        found = _lookup(data, path)
+        shown = "<missing>" if found is _MISSING else repr(redact_value(found, key))
+        if expected.startswith("expected "):
+            expected = expected[len("expected "):]
+        messages.append(f"{source}: key '{key}': expected {expected}; found {shown}")
+    return "; ".join(messages)
 
 
 def validate_config(

@@ -12,10 +12,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from syscore.exceptions import ConfigError
+from syscore.exceptions import ConfigError, InvalidData
 from syscore.log_components import is_known_component
 from syscore.redaction import redact_url
 from syscore.store_urls import check_state_url
+from syscore.time_of_day import TimeZoneName, parse_hhmm
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -291,7 +292,7 @@ class ProcessConfig(_Strict):
 
     start_time: str = "00:00"
     end_time: str = "23:59"
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     previous_process: str | None = None
     run_on_weekends: bool = False
     methods: dict[str, MethodConfig] = Field(default_factory=dict)
@@ -299,13 +300,12 @@ class ProcessConfig(_Strict):
     @field_validator("start_time", "end_time")
     @classmethod
     def _hhmm(cls, value: str) -> str:
-        parts = str(value).split(":")
-        if len(parts) != 2 or not all(p.isdigit() for p in parts):
-            raise ValueError("expected HH:MM")
-        hours, minutes = int(parts[0]), int(parts[1])
-        if not (0 <= hours <= 23 and 0 <= minutes <= 59):
-            raise ValueError("expected HH:MM with hours 0-23 and minutes 0-59")
-        return f"{hours:02d}:{minutes:02d}"
+        """Checked by :func:`syscore.time_of_day.parse_hhmm`, kept as ``HH:MM`` (zero-padded)."""
+        try:
+            time = parse_hhmm(value)
+        except InvalidData:
+            raise ValueError("expected a time as HH:MM (hours 0-23, minutes 0-59)") from None
+        return f"{time.hour:02d}:{time.minute:02d}"
 
 
 class StrategyConfig(_Strict):

@@ -37,16 +37,16 @@ def zone(name: str) -> ZoneInfo:
 def _checked_hhmm(value: str) -> str:
     try:
         parse_hhmm(value)
-    except InvalidData as exc:
-        raise ValueError(str(exc)) from None
+    except InvalidData:
+        raise ValueError("expected a time as HH:MM (hours 0-23, minutes 0-59)") from None
     return value
 
 
 def _checked_zone(value: str) -> str:
     try:
         zone(value)
-    except ConfigError as exc:
-        raise ValueError(str(exc)) from None
+    except ConfigError:
+        raise ValueError("expected an IANA time zone name such as Europe/London") from None
     return value
 
 

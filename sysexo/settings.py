@@ -28,6 +28,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from syscore.config import validation_message
 from syscore.exceptions import ConfigError
 from syscore.time_of_day import HHMM, TimeZoneName
 from sysexo.engine import ExoDefinition
@@ -95,6 +96,4 @@ def load_exo_settings(path: Path) -> ExoSettings:
     try:
         return ExoSettings.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
-                             for err in exc.errors())
-        raise ConfigError(f"{path}: {problems}") from None
+        raise ConfigError(validation_message(exc, path, data)) from None

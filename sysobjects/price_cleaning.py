@@ -20,13 +20,16 @@ cannot be cleaned: clean each frequency, then merge.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import ConfigDict, ValidationError
 
+from syscore.config import validation_message
+from syscore.config_models import PriceCleaningConfig
 from syscore.exceptions import ConfigError, InvalidData
 from sysobjects.contract_prices import (
     CONTRACT_PRICE_COLUMNS,
@@ -39,34 +42,25 @@ from sysobjects.contract_prices import (
 from sysobjects.timeindex import as_utc_index, as_utc_timestamp
 
 
-@dataclass(frozen=True)
-class PriceCleaningSettings:
-    """Which suspicious bars to drop. Defaults as pysystemtrade's shipped configuration."""
+class PriceCleaningSettings(PriceCleaningConfig):
+    """Which suspicious bars to drop: the ``price_cleaning`` config model
+    (:class:`syscore.config_models.PriceCleaningConfig`, defaults as pysystemtrade's shipped
+    configuration) with strict booleans, so a value that is not true/false is refused."""
 
-    ignore_future_prices: bool = True
-    ignore_prices_with_zero_volumes_intraday: bool = True
-    ignore_prices_with_zero_volumes_daily: bool = False
-    ignore_zero_prices: bool = True
-    ignore_negative_prices: bool = False
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            if not isinstance(getattr(self, f.name), bool):
-                raise ConfigError(
-                    f"price cleaning setting {f.name} must be true or false, "
-                    f"got {getattr(self, f.name)!r}"
-                )
+    model_config = ConfigDict(strict=True)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> PriceCleaningSettings:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown price cleaning settings {unknown}; known: {sorted(known)}")
-        return cls(**dict(data))
+    def from_dict(cls, data: Mapping[str, Any],
+                  source: str = "price_cleaning") -> PriceCleaningSettings:
+        """Validate a config mapping; :class:`ConfigError` naming ``source``, the key, what was
+        expected and what was found (an unknown key is refused)."""
+        try:
+            return cls.model_validate(dict(data))
+        except ValidationError as exc:
+            raise ConfigError(validation_message(exc, source, dict(data))) from None
 
     def to_dict(self) -> dict[str, bool]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return self.model_dump()
 
 
 class DropReason(Enum):

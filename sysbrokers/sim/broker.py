@@ -19,14 +19,23 @@ Positions are settled into cash at the contract's last trading instant (marked a
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
 
 from sysbrokers.broker import Broker, Frequency
 from sysbrokers.errors import (
@@ -59,14 +68,38 @@ from sysbrokers.sim.counter_rng import stream_key, uniforms
 from sysbrokers.sim.market import MarketModel, default_market
 from sysbrokers.sim.store import BrokerStore
 from syscore.clock import Clock
+from syscore.config import validation_message
 from syscore.dates import aware_to_utc
 
 OPEN_STATUSES = tuple(s.value for s in OrderStatus if not s.is_terminal)
 _OPPORTUNITY_CHUNK = 4096
 
 
-@dataclass(frozen=True)
-class SimBrokerConfig:
+def _duration(value: Any) -> Any:
+    """A duration as ``pd.Timedelta`` (``"250ms"``, ``"5s"``, or a Timedelta); anything else is
+    left for the type check to refuse."""
+    if isinstance(value, pd.Timedelta):
+        return value
+    if isinstance(value, (str, dt.timedelta)) and not isinstance(value, bool):
+        try:
+            return pd.Timedelta(value)
+        except ValueError:
+            pass
+    raise ValueError("expected Timedelta (e.g. '250ms', '5s')")
+
+
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, not {value}")
+    return value
+
+
+Duration = Annotated[pd.Timedelta, BeforeValidator(_duration)]
+Number = Annotated[float, BeforeValidator(_not_bool)]
+Count = Annotated[int, BeforeValidator(_not_bool)]
+
+
+class SimBrokerConfig(BaseModel):
     """Behaviour of the simulated broker (defaults in brackets).
 
     * ``base_currency`` [USD] and ``initial_cash`` [1,000,000 in base currency];
@@ -80,28 +113,46 @@ class SimBrokerConfig:
     * ``synchronous`` [NORMAL]: SQLite synchronous mode (NORMAL survives process kills; FULL
       also survives power loss);
     * ``account`` [SIM0001]: the one account; orders for any other account are rejected.
+
+    A pydantic model like the rest of the configuration: validated when built (durations from
+    text such as ``"250ms"``); a bad value raises ``ValueError`` (pydantic's ValidationError).
     """
 
-    base_currency: str = "USD"
-    initial_cash: float = 1_000_000.0
-    latency: pd.Timedelta = pd.Timedelta(milliseconds=250)
-    fill_interval: pd.Timedelta = pd.Timedelta(seconds=5)
-    dense_opportunities: int = 720
-    sparse_interval: pd.Timedelta = pd.Timedelta(minutes=5)
-    participation: float = 1.0
-    slippage_ticks: float = 0.0
-    max_order_size: int = 500
-    exchange_reject_rate: float = 0.0
-    synchronous: str = "NORMAL"
-    account: str = "SIM0001"
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
-    def __post_init__(self) -> None:
-        if self.fill_interval <= pd.Timedelta(0) or self.sparse_interval <= pd.Timedelta(0):
-            raise ValueError("fill_interval and sparse_interval must be positive")
-        if self.latency < pd.Timedelta(0):
-            raise ValueError("latency must be >= 0")
-        if not 0 < self.participation <= 1:
-            raise ValueError("participation must be in (0, 1]")
+    base_currency: StrictStr = "USD"
+    initial_cash: Number = 1_000_000.0
+    latency: Duration = pd.Timedelta(milliseconds=250)
+    fill_interval: Duration = pd.Timedelta(seconds=5)
+    dense_opportunities: Count = 720
+    sparse_interval: Duration = pd.Timedelta(minutes=5)
+    participation: Number = 1.0
+    slippage_ticks: Number = 0.0
+    max_order_size: Count = 500
+    exchange_reject_rate: Number = 0.0
+    synchronous: StrictStr = "NORMAL"
+    account: StrictStr = "SIM0001"
+
+    @field_validator("fill_interval", "sparse_interval")
+    @classmethod
+    def _positive(cls, value: pd.Timedelta) -> pd.Timedelta:
+        if value <= pd.Timedelta(0):
+            raise ValueError("expected a positive duration")
+        return value
+
+    @field_validator("latency")
+    @classmethod
+    def _not_negative(cls, value: pd.Timedelta) -> pd.Timedelta:
+        if value < pd.Timedelta(0):
+            raise ValueError("expected a duration >= 0")
+        return value
+
+    @field_validator("participation")
+    @classmethod
+    def _fraction(cls, value: float) -> float:
+        if not 0 < value <= 1:
+            raise ValueError("expected a fraction in (0, 1]")
+        return value
 
     @classmethod
     def from_dict(
@@ -109,31 +160,13 @@ class SimBrokerConfig:
     ) -> SimBrokerConfig:
         """Build from a config mapping (durations as strings such as ``"250ms"`` or ``"5s"``).
 
-        Unknown keys or values of the wrong type raise ``ValueError`` naming ``source`` and the key.
+        Unknown keys or values of the wrong type raise ``ValueError`` naming ``source``, the
+        key, what was expected and what was found.
         """
-        known = {f.name: f.type for f in fields(cls)}
-        values: dict[str, Any] = {}
-        for key, raw in data.items():
-            if key not in known:
-                raise ValueError(f"{source}: unknown key '{key}', expected one of {sorted(known)}")
-            default = getattr(cls, key)
-            try:
-                if isinstance(default, pd.Timedelta):
-                    values[key] = pd.Timedelta(raw)
-                elif isinstance(default, bool) or isinstance(raw, bool):
-                    raise TypeError
-                elif isinstance(default, (int, float, str)):
-                    values[key] = type(default)(raw) if not isinstance(default, str) else str(raw)
-                    if isinstance(default, int) and values[key] != raw:
-                        raise TypeError
-            except (TypeError, ValueError):
-                raise ValueError(
-                    f"{source}: key '{key}' expected {type(default).__name__}, got {raw!r}"
-                ) from None
         try:
-            return cls(**values)
-        except ValueError as exc:
-            raise ValueError(f"{source}: {exc}") from None
+            return cls.model_validate(dict(data))
+        except ValidationError as exc:
+            raise ValueError(validation_message(exc, source, dict(data))) from None
 
 
 def default_broker_path(home: Path | str) -> Path:

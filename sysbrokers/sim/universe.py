@@ -9,9 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Annotated, Any, Literal, Mapping
 
 import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, field_validator
+
+from syscore.config import validation_message
+from syscore.time_of_day import HHMM, TimeZoneName, parse_hhmm
 
 DEFAULT_UNIVERSE_PATH = Path(__file__).with_name("universe.yaml")
 MONTH_LETTERS = "FGHJKMNQUVXZ"
@@ -200,186 +204,207 @@ class Universe:
         return self.instruments[code]
 
 
-class _Reader:
-    """Typed access to a YAML mapping with errors naming file and key."""
+# --- the file, as pydantic models (validated once, at load) ---------------------------------
 
-    def __init__(self, source: str, where: str, data: Any):
-        if not isinstance(data, dict):
-            raise UniverseError(f"{source}: {where} must be a mapping, got {type(data).__name__}")
-        self.source, self.where, self.data = source, where, data
+def _positive(value: float) -> float:
+    if value <= 0:
+        raise ValueError("expected a positive number")
+    return value
 
-    def _fail(self, key: str, expected: str, value: Any = None) -> UniverseError:
-        return UniverseError(
-            f"{self.source}: key '{self._key(key)}' expected {expected}, got {value!r}"
-        )
 
-    def _key(self, key: str) -> str:
-        return key if self.where == "<root>" else f"{self.where}.{key}"
+def _cycle(value: str) -> str:
+    if not value or any(c not in MONTH_LETTERS for c in value) or len(set(value)) != len(value):
+        raise ValueError(f"expected month letters from {MONTH_LETTERS}")
+    return "".join(sorted(value, key=MONTH_LETTERS.index))
 
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
-        if key not in self.data:
-            if default is ...:
-                raise self._fail(key, f"a value of type {_type_name(kind)}", "<missing>")
-            return default
-        value = self.data[key]
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-            raise self._fail(key, _type_name(kind), value)
+
+Positive = Annotated[float, AfterValidator(_positive)]
+Cycle = Annotated[str, AfterValidator(_cycle)]
+
+
+class _Model(BaseModel):
+    # strict: a number is never text, a bool never a number (an int is a float); keys the
+    # loader does not read are ignored (the shipped file keeps YAML anchors at the top level)
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class _SessionModel(_Model):
+    open: HHMM
+    close: HHMM
+    days: list[str]
+
+    @field_validator("days")
+    @classmethod
+    def _weekdays(cls, value: list[str]) -> list[str]:
+        if not value or any(d not in WEEKDAY_NAMES for d in value):
+            raise ValueError(f"expected weekday names from {WEEKDAY_NAMES}")
         return value
 
-    def positive(self, key: str, default: Any = ...) -> float:
-        value = self.get(key, float, default)
-        if value <= 0:
-            raise self._fail(key, "a positive number", value)
+    def spec(self) -> SessionSpec:
+        return SessionSpec(parse_hhmm(self.open), parse_hhmm(self.close),
+                           tuple(sorted(WEEKDAY_NAMES.index(d) for d in self.days)))
+
+
+class _HoursModel(_Model):
+    tz: TimeZoneName
+    sessions: list[_SessionModel]
+
+    @field_validator("sessions")
+    @classmethod
+    def _some(cls, value: list[_SessionModel]) -> list[_SessionModel]:
+        if not value:
+            raise ValueError("expected at least one session")
         return value
 
-    def sub(self, key: str, default: Any = ...) -> _Reader:
-        return _Reader(self.source, self._key(key), self.get(key, dict, default))
-
-    def cycle(self, key: str, default: Any = ...) -> str:
-        value = self.get(key, str, default)
-        if not value or any(c not in MONTH_LETTERS for c in value) or len(set(value)) != len(value):
-            raise self._fail(key, f"month letters from {MONTH_LETTERS}", value)
-        return "".join(sorted(value, key=MONTH_LETTERS.index))
+    def spec(self) -> HoursSpec:
+        return HoursSpec(self.tz, tuple(s.spec() for s in self.sessions))
 
 
-def _type_name(kind: type | tuple[type, ...]) -> str:
-    if isinstance(kind, tuple):
-        return " or ".join(k.__name__ for k in kind)
-    return kind.__name__
+class _ExpiryModel(_Model):
+    anchor: Literal["nth_weekday", "day", "last_business_day"]
+    weekday: int = 0
+    n: int = 1
+    day: int = 1
+    month_offset: int = 0
+    calendar_days: int = 0
+    business_days: int = 0
+
+    def spec(self) -> ExpiryRule:
+        return ExpiryRule(**self.model_dump())
 
 
-def _parse_time(reader: _Reader, key: str) -> dt.time:
-    text = reader.get(key, str)
+class _IbModel(_Model):
+    symbol: str
+    exchange: str
+    currency: str
+    multiplier: Positive
+    price_magnifier: int = 1
+
+    def spec(self) -> IbMapping:
+        return IbMapping(**self.model_dump())
+
+
+class _FxModel(_Model):
+    price: Positive
+    annual_vol: Positive
+    half_life_years: Positive = 4.0
+    hours: _HoursModel
+
+
+class _InstrumentModel(_Model):
+    underlying: str | None = None
+    price: Positive | None = None
+    annual_vol: Positive | None = None
+    half_life_years: Positive = 4.0
+    description: str = ""
+    asset_class: str
+    exchange: str
+    currency: str
+    multiplier: Positive
+    tick_size: Positive
+    carry_mean: float = 0.0
+    carry_vol: float = 0.0
+    carry_half_life_years: Positive = 1.0
+    priced_cycle: Cycle = "HMUZ"
+    hold_cycle: Cycle
+    liquid_cycle: Cycle | None = None
+    listed_months: int = 12
+    roll_days: Positive = 10.0
+    expiry: _ExpiryModel
+    hours: _HoursModel
+    depth: Positive = 20.0
+    daily_volume: Positive = 50000.0
+    commission: float = 2.0
+    margin_rate: Positive = 0.1
+    spread_ticks: int = 1
+    ib: _IbModel
+
+
+class _UniverseFile(_Model):
+    seed: int = 1
+    epoch: str = "1980-01-01"
+    horizon: str = "2060-12-31"
+    fx: dict[str, _FxModel]
+    instruments: dict[str, _InstrumentModel]
+
+
+def _fail(source: Path, key: str, expected: str, found: Any) -> UniverseError:
+    return UniverseError(f"{source}: key '{key}': expected {expected}; found {found!r}")
+
+
+def _date(source: Path, key: str, text: str) -> dt.date:
     try:
-        return dt.datetime.strptime(text, "%H:%M").time()
+        return dt.date.fromisoformat(text)
     except ValueError:
-        raise reader._fail(key, "a time 'HH:MM'", text) from None
-
-
-def _parse_hours(reader: _Reader) -> HoursSpec:
-    tz = reader.get("tz", str)
-    try:
-        import zoneinfo
-
-        zoneinfo.ZoneInfo(tz)
-    except Exception:
-        raise reader._fail("tz", "an IANA time zone", tz) from None
-    sessions = []
-    raw = reader.get("sessions", list)
-    for i, item in enumerate(raw):
-        sr = _Reader(reader.source, f"{reader.where}.sessions[{i}]", item)
-        days = sr.get("days", list)
-        if not days or any(d not in WEEKDAY_NAMES for d in days):
-            raise sr._fail("days", f"weekday names from {WEEKDAY_NAMES}", days)
-        sessions.append(
-            SessionSpec(
-                _parse_time(sr, "open"),
-                _parse_time(sr, "close"),
-                tuple(sorted(WEEKDAY_NAMES.index(d) for d in days)),
-            )
-        )
-    if not sessions:
-        raise reader._fail("sessions", "at least one session", raw)
-    return HoursSpec(tz, tuple(sessions))
-
-
-def _parse_rule(reader: _Reader) -> ExpiryRule:
-    anchor = reader.get("anchor", str)
-    if anchor not in ("nth_weekday", "day", "last_business_day"):
-        raise reader._fail("anchor", "nth_weekday, day or last_business_day", anchor)
-    return ExpiryRule(
-        anchor=anchor,
-        weekday=reader.get("weekday", int, 0),
-        n=reader.get("n", int, 1),
-        day=reader.get("day", int, 1),
-        month_offset=reader.get("month_offset", int, 0),
-        calendar_days=reader.get("calendar_days", int, 0),
-        business_days=reader.get("business_days", int, 0),
-    )
-
-
-def _parse_path(key: str, reader: _Reader) -> PathSpec:
-    return PathSpec(
-        key=key,
-        price=reader.positive("price"),
-        annual_vol=reader.positive("annual_vol"),
-        half_life_years=reader.positive("half_life_years", 4.0),
-    )
-
-
-def _parse_ib(ib: _Reader) -> IbMapping:
-    return IbMapping(
-        symbol=ib.get("symbol", str),
-        exchange=ib.get("exchange", str),
-        currency=ib.get("currency", str),
-        multiplier=ib.positive("multiplier"),
-        price_magnifier=ib.get("price_magnifier", int, 1),
-    )
+        raise _fail(source, key, "a date YYYY-MM-DD", text) from None
 
 
 def load_universe(path: Path | str | None = None) -> Universe:
-    """Load and validate a universe file (default: the shipped demo universe)."""
+    """Load and validate a universe file (default: the shipped demo universe); every problem
+    is a :class:`UniverseError` naming the file, the key, what was expected and what was
+    found."""
     source = Path(path) if path is not None else DEFAULT_UNIVERSE_PATH
     with open(source, encoding="utf-8") as handle:
         raw = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    top = _Reader(str(source), "<root>", raw)
+    if not isinstance(raw, dict):
+        raise UniverseError(f"{source}: <root> must be a mapping, got {type(raw).__name__}")
+    try:
+        model = _UniverseFile.model_validate(raw)
+    except ValidationError as exc:
+        raise UniverseError(validation_message(exc, source, raw)) from None
     fx: dict[str, FxSpec] = {}
-    for code in top.get("fx", dict):
-        reader = top.sub("fx").sub(code)
+    for code, item in model.fx.items():
         if len(code) != 6 or not code.isupper():
             raise UniverseError(f"{source}: fx pair '{code}' expected a code like EURUSD")
-        fx[code] = FxSpec(code, _parse_path(code, reader), _parse_hours(reader.sub("hours")))
+        path_spec = PathSpec(code, item.price, item.annual_vol, item.half_life_years)
+        fx[code] = FxSpec(code, path_spec, item.hours.spec())
     instruments: dict[str, InstrumentSpec] = {}
-    for code in top.get("instruments", dict):
-        reader = top.sub("instruments").sub(code)
-        underlying = reader.get("underlying", str, None)
-        if underlying is not None:
-            if underlying not in fx:
-                raise reader._fail("underlying", "an fx pair defined under 'fx'", underlying)
-            path_spec = fx[underlying].path
+    for code, item in model.instruments.items():
+        where = f"instruments.{code}"
+        if item.underlying is not None:
+            if item.underlying not in fx:
+                raise _fail(source, f"{where}.underlying", "an fx pair defined under 'fx'",
+                            item.underlying)
+            path_spec = fx[item.underlying].path
         else:
-            path_spec = _parse_path(code, reader)
-        priced = reader.cycle("priced_cycle", "HMUZ")
-        spec = InstrumentSpec(
+            for name in ("price", "annual_vol"):
+                if getattr(item, name) is None:
+                    raise _fail(source, f"{where}.{name}", "a positive number", "<missing>")
+            path_spec = PathSpec(code, item.price, item.annual_vol, item.half_life_years)
+        priced = item.priced_cycle
+        liquid = item.liquid_cycle if item.liquid_cycle is not None else priced
+        if not set(item.hold_cycle) <= set(priced) or not set(liquid) <= set(priced):
+            raise _fail(source, f"{where}.hold_cycle", "months within priced_cycle",
+                        item.hold_cycle)
+        instruments[code] = InstrumentSpec(
             code=code,
-            description=reader.get("description", str, ""),
-            asset_class=reader.get("asset_class", str),
-            exchange=reader.get("exchange", str),
-            currency=reader.get("currency", str),
-            multiplier=reader.positive("multiplier"),
-            tick_size=reader.positive("tick_size"),
+            description=item.description,
+            asset_class=item.asset_class,
+            exchange=item.exchange,
+            currency=item.currency,
+            multiplier=item.multiplier,
+            tick_size=item.tick_size,
             path=path_spec,
-            carry_mean=reader.get("carry_mean", float, 0.0),
-            carry_vol=reader.get("carry_vol", float, 0.0),
-            carry_half_life_years=reader.positive("carry_half_life_years", 1.0),
+            carry_mean=item.carry_mean,
+            carry_vol=item.carry_vol,
+            carry_half_life_years=item.carry_half_life_years,
             priced_cycle=priced,
-            hold_cycle=reader.cycle("hold_cycle"),
-            liquid_cycle=reader.cycle("liquid_cycle", priced),
-            listed_months=reader.get("listed_months", int, 12),
-            roll_days=reader.positive("roll_days", 10.0),
-            expiry_rule=_parse_rule(reader.sub("expiry")),
-            hours=_parse_hours(reader.sub("hours")),
-            depth=int(reader.positive("depth", 20.0)),
-            daily_volume=reader.positive("daily_volume", 50000.0),
-            commission=reader.get("commission", float, 2.0),
-            margin_rate=reader.positive("margin_rate", 0.1),
-            spread_ticks=reader.get("spread_ticks", int, 1),
-            ib=_parse_ib(reader.sub("ib")),
+            hold_cycle=item.hold_cycle,
+            liquid_cycle=liquid,
+            listed_months=item.listed_months,
+            roll_days=item.roll_days,
+            expiry_rule=item.expiry.spec(),
+            hours=item.hours.spec(),
+            depth=int(item.depth),
+            daily_volume=item.daily_volume,
+            commission=item.commission,
+            margin_rate=item.margin_rate,
+            spread_ticks=item.spread_ticks,
+            ib=item.ib.spec(),
         )
-        if not set(spec.hold_cycle) <= set(priced) or not set(spec.liquid_cycle) <= set(priced):
-            raise reader._fail("hold_cycle", "months within priced_cycle", spec.hold_cycle)
-        instruments[code] = spec
-    epoch = dt.date.fromisoformat(top.get("epoch", str, "1980-01-01"))
-    horizon = dt.date.fromisoformat(top.get("horizon", str, "2060-12-31"))
+    epoch = _date(source, "epoch", model.epoch)
+    horizon = _date(source, "horizon", model.horizon)
     if horizon <= epoch:
-        raise top._fail("horizon", "a date after epoch", horizon)
-    return Universe(
-        seed=top.get("seed", int, 1),
-        epoch=epoch,
-        horizon=horizon,
-        instruments=instruments,
-        fx=fx,
-        source=str(source),
-    )
+        raise _fail(source, "horizon", "a date after epoch", horizon)
+    return Universe(seed=model.seed, epoch=epoch, horizon=horizon, instruments=instruments,
+                    fx=fx, source=str(source))

@@ -93,6 +93,17 @@ def test_control_config_validates_times(systrade_home):
         load_control_config(systrade_home)
 
 
+def test_control_config_validates_the_time_zone_at_load(systrade_home):
+    write_private(systrade_home,
+                  "process_configuration:\n  run_systems:\n    timezone: Mars/Olympus\n",
+                  "private_control_config.yaml")
+    with pytest.raises(ConfigError) as info:
+        load_control_config(systrade_home)
+    message = str(info.value)
+    assert "private_control_config.yaml: key 'process_configuration.run_systems.timezone'" \
+        in message and "IANA time zone" in message and "'Mars/Olympus'" in message
+
+
 MONGO_URL = "mongodb://bob:s3cretPW@db-host:27017/systrade_live"
 S3_URI = "s3://s3.example:bucket?access=AKIAXYZ&secret=TOPSECRETKEY&region=eu"
 

@@ -172,3 +172,13 @@ def test_append_never_rewrites_history():
     assert list(combined.final) == [10.0, 11.0] and len(added) == 1
     with pytest.raises(InvalidData):
         append_new_prices(old, FuturesContractPrices(new.data, Frequency.HOURLY))
+
+
+def test_settings_are_the_price_cleaning_config_model_and_name_the_key():
+    from syscore.config_models import PriceCleaningConfig
+
+    assert isinstance(PriceCleaningSettings(), PriceCleaningConfig)
+    with pytest.raises(ConfigError) as info:
+        PriceCleaningSettings.from_dict({"ignore_zero_prices": "yes"}, source="private/c.yaml")
+    assert str(info.value) == ("private/c.yaml: key 'ignore_zero_prices': expected true or "
+                               "false; found 'yes'")

@@ -325,9 +325,10 @@ def test_config_from_dict_validates_keys_and_types():
     assert config.latency == pd.Timedelta(seconds=1) and config.max_order_size == 50
     for bad, fragment in [
         ({"latncy": 1}, "unknown key 'latncy'"),
-        ({"max_order_size": 1.5}, "'max_order_size' expected int"),
-        ({"latency": "soon"}, "'latency' expected Timedelta"),
-        ({"participation": 2}, "participation must be in (0, 1]"),
+        ({"max_order_size": 1.5}, "key 'max_order_size': expected int; found 1.5"),
+        ({"max_order_size": True}, "key 'max_order_size': expected a number"),
+        ({"latency": "soon"}, "key 'latency': expected Timedelta"),
+        ({"participation": 2}, "key 'participation': expected a fraction in (0, 1]; found 2"),
     ]:
         with pytest.raises(ValueError) as info:
             SimBrokerConfig.from_dict(bad, source="private/config.yaml")

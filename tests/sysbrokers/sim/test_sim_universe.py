@@ -90,3 +90,49 @@ def test_validation_error_names_file_and_key(tmp_path):
         load_universe(path)
     message = str(info.value)
     assert str(path) in message and "instruments.XX.multiplier" in message and "positive" in message
+
+
+def _one_instrument(**overrides) -> dict:
+    item = {"asset_class": "Equity", "exchange": "E", "currency": "USD", "price": 10,
+            "annual_vol": 0.1, "multiplier": 5, "tick_size": 0.25, "hold_cycle": "HMUZ",
+            "expiry": {"anchor": "nth_weekday", "weekday": 4, "n": 3},
+            "hours": {"tz": "America/New_York",
+                      "sessions": [{"open": "09:30", "close": "16:00", "days": ["Mon"]}]},
+            "ib": {"symbol": "XX", "exchange": "E", "currency": "USD", "multiplier": 5}}
+    item.update(overrides)
+    return {"seed": 1, "fx": {}, "instruments": {"XX": item}}
+
+
+@pytest.mark.parametrize("overrides, key, expected, found", [
+    ({"hours": {"tz": "Mars/Olympus", "sessions": [
+        {"open": "09:30", "close": "16:00", "days": ["Mon"]}]}},
+     "instruments.XX.hours.tz", "IANA time zone", "'Mars/Olympus'"),
+    ({"hours": {"tz": "UTC", "sessions": [{"open": "9.30", "close": "16:00", "days": ["Mon"]}]}},
+     "instruments.XX.hours.sessions.0.open", "HH:MM", "'9.30'"),
+    ({"tick_size": "0.25"}, "instruments.XX.tick_size", "float", "'0.25'"),
+    ({"listed_months": True}, "instruments.XX.listed_months", "int", "True"),
+    ({"hold_cycle": "HMA"}, "instruments.XX.hold_cycle", "month letters", "'HMA'"),
+])
+def test_every_bad_value_names_file_key_expected_and_found(tmp_path, overrides, key, expected,
+                                                           found):
+    """Times and zones are checked once, at load, by the pydantic model of the file."""
+    import yaml
+
+    path = tmp_path / "universe.yaml"
+    path.write_text(yaml.safe_dump(_one_instrument(**overrides)))
+    with pytest.raises(UniverseError) as info:
+        load_universe(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: key '{key}': expected ")
+    assert expected in message and message.endswith(f"found {found}")
+
+
+def test_a_good_file_loads_its_session_times_and_zone(tmp_path):
+    import yaml
+
+    path = tmp_path / "universe.yaml"
+    path.write_text(yaml.safe_dump(_one_instrument()))
+    spec = load_universe(path).instrument("XX")
+    assert spec.hours.tz == "America/New_York"
+    assert spec.hours.sessions[0].open == dt.time(9, 30) and spec.hours.sessions[0].days == (0,)
+    assert spec.liquid_cycle == "HMUZ" and spec.multiplier == 5.0
