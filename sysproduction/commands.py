@@ -63,7 +63,7 @@ def format_process_rows(rows) -> str:
                      for line in lines)
 
 
-SCHEDULE_KINDS = ("crontab", "supervisor", "systemd")
+SCHEDULE_KINDS = ("crontab", "supervisor", "systemd", "scripts")
 
 
 def _configure_schedule(parser: argparse.ArgumentParser) -> None:
@@ -77,7 +77,8 @@ def _configure_schedule(parser: argparse.ArgumentParser) -> None:
 
 
 @register_command("schedule", help="write crontab, supervisor or systemd files from the "
-                                   "control config", configure=_configure_schedule)
+                                   "control config, or the linux/scripts wrappers",
+                  configure=_configure_schedule)
 def _schedule(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path

@@ -1,9 +1,16 @@
-"""The registry of sysproduction's entry points: the methods a ``run_*`` process can run.
+"""The one registry of sysproduction's entry points.
 
-:data:`METHODS` maps a method name of the control config (``process_configuration.<process>.
-methods``) to the dotted path of its top-level function; :func:`method_function` resolves one.
-Both :func:`sysproduction.run_process.run_process` and :mod:`sysproduction.process_launcher`
-read them from here (neither imports the other for it).
+* :data:`METHODS`: a method name of the control config (``process_configuration.<process>.
+  methods``) -> the dotted path of its top-level function; :func:`method_function` resolves
+  one (used by :func:`sysproduction.run_process.run_process` and
+  :mod:`sysproduction.process_launcher`);
+* :data:`RUN_PROCESSES`: the ``run_*`` console scripts (:mod:`sysproduction.run_process`);
+* :data:`SCRIPT_FUNCTIONS`: the function console scripts (:mod:`sysproduction.scripts`);
+* :func:`console_scripts`: ``[project.scripts]`` of pyproject.toml as it must read;
+* :func:`shell_scripts`: the ``linux/scripts`` wrappers (``systrade schedule scripts``).
+
+``tests/sysproduction/test_entry_point_registry.py`` checks that pyproject.toml, the modules'
+attributes and ``linux/scripts`` agree with this registry.
 """
 from __future__ import annotations
 
@@ -49,3 +56,77 @@ def method_function(name: str, function: str | None = None):
                           f"{', '.join(sorted(METHODS))}")
     module, _, attribute = METHODS[name].rpartition(".")
     return getattr(importlib.import_module(module), attribute)
+
+
+# --- console scripts and the linux/scripts wrappers ----------------------------------------
+
+#: The ``run_*`` console scripts: each launches the process of that name under process control
+#: (``sysproduction.run_process:<name>``).
+RUN_PROCESSES: tuple[str, ...] = (
+    "run_daily_prices_updates",
+    "run_capital_update",
+    "run_systems",
+    "run_backups",
+    "run_cleaners",
+    "run_daily_fx_and_contract_updates",
+    "run_reports",
+    "run_stack_handler",
+    "run_strategy_order_generator",
+    "run_daily_update_multiple_adjusted_prices",
+)
+
+#: Console scripts running one top-level function with ``--param value`` arguments
+#: (``sysproduction.scripts:<name>``): name -> dotted path of the function.
+SCRIPT_FUNCTIONS: dict[str, str] = {
+    "backup_db_to_csv": "sysproduction.backup_db_to_csv.backup_db_to_csv",
+    "backup_state_store": "sysproduction.backup_state_store.backup_state_store",
+    "restore_db_from_csv": "sysproduction.restore_db_from_csv.restore_db_from_csv",
+    "update_fx_prices": "sysproduction.update_fx_prices.update_fx_prices",
+    "update_sampled_contracts": "sysproduction.update_sampled_contracts.update_sampled_contracts",
+    "update_historical_prices": "sysproduction.update_historical_prices.update_historical_prices",
+    "update_multiple_adjusted_prices":
+        "sysproduction.update_multiple_adjusted_prices.update_multiple_adjusted_prices",
+    "roll_adjusted_prices": "sysproduction.roll_adjusted_prices.roll_adjusted_prices",
+    "import_pysystemtrade_csv": "sysinit.import_pysystemtrade_csv.import_pysystemtrade_csv",
+    "init_from_sim_universe": "sysinit.init_from_sim_universe.init_from_sim_universe",
+}
+
+#: Functions with a linux/scripts wrapper besides the methods (name -> (path, comment)).
+EXTRA_SHELL_FUNCTIONS: dict[str, tuple[str, str]] = {
+    "startup": ("sysproduction.startup.startup",
+                "run once at boot: close this host's dead processes, release client ids"),
+}
+
+
+def console_scripts() -> dict[str, str]:
+    """``[project.scripts]`` of pyproject.toml as it must read: ``systrade``, the ``run_*``
+    processes and the function scripts (name -> ``module:attribute``)."""
+    scripts = {"systrade": "syscore.cli:main"}
+    scripts.update({name: f"sysproduction.run_process:{name}" for name in RUN_PROCESSES})
+    scripts.update({name: f"sysproduction.scripts:{name}" for name in SCRIPT_FUNCTIONS})
+    return scripts
+
+
+_SHELL_HEAD = ('#!/bin/sh\n# systrade: {comment}\n'
+               '# SYSTRADE_VENV: the virtualenv (default $HOME/systrade/.venv); '
+               'SYSTRADE_HOME: the home.\nVENV="${{SYSTRADE_VENV:-$HOME/systrade/.venv}}"\n')
+
+
+def shell_scripts() -> dict[str, str]:
+    """The ``linux/scripts`` wrappers (name -> text): one per ``run_*`` process (its console
+    script), one per method of :data:`METHODS` and :data:`EXTRA_SHELL_FUNCTIONS` (``systrade
+    run``), and ``p`` (``systrade run`` with the arguments given)."""
+    scripts: dict[str, str] = {}
+    for name in RUN_PROCESSES:
+        scripts[name] = _SHELL_HEAD.format(
+            comment=f"launch the {name} process (waits for its window and status)") + \
+            f'exec "$VENV/bin/{name}" "$@"\n'
+    functions = {name: (path, f"run {path} once") for name, path in METHODS.items()}
+    functions.update(EXTRA_SHELL_FUNCTIONS)
+    for name, (path, comment) in functions.items():
+        scripts[name] = _SHELL_HEAD.format(comment=comment) + \
+            f'exec "$VENV/bin/systrade" run {path} "$@"\n'
+    scripts["p"] = _SHELL_HEAD.format(
+        comment="shortcut for 'python run.py': p module.function --param value") + \
+        'exec "$VENV/bin/systrade" run "$@"\n'
+    return dict(sorted(scripts.items()))

@@ -1,4 +1,7 @@
-"""``systrade schedule crontab|supervisor|systemd``: the launch files for this home.
+"""``systrade schedule crontab|supervisor|systemd|scripts``: the launch files for this home.
+
+``scripts`` are the ``linux/scripts`` shell wrappers, one per entry point of the registry
+(:func:`sysproduction.entry_points.shell_scripts`); they do not depend on the home.
 
 Paths default to this installation: the console scripts next to the running Python, echo files
 under ``$SYSTRADE_HOME/echos``, working directory ``$SYSTRADE_HOME``. Writing into a folder
@@ -13,6 +16,7 @@ from syscontrol.schedule_files import SchedulePaths, crontab, supervisor, system
 from syscore.config import load_control_config
 from syscore.exceptions import ExistingData, InvalidData
 from sysproduction.clean_truncate_echo_files import echo_directory
+from sysproduction.entry_points import shell_scripts
 
 MARK = "generated"
 
@@ -29,7 +33,9 @@ def schedule_paths(home: Path, bin_dir: str | None = None, echo_dir: str | None 
 def schedule_files(kind: str, home: Path, bin_dir: str | None = None,
                    echo_dir: str | None = None, working_dir: str | None = None,
                    cron_timezone: str = "UTC") -> dict[str, str]:
-    """``{file name: text}`` for ``kind`` (crontab, supervisor, systemd)."""
+    """``{file name: text}`` for ``kind`` (crontab, supervisor, systemd, scripts)."""
+    if kind == "scripts":
+        return shell_scripts()
     control = load_control_config(home)
     paths = schedule_paths(home, bin_dir, echo_dir, working_dir)
     if home.is_dir():  # cron and supervisor need the echo folder to exist
@@ -40,7 +46,8 @@ def schedule_files(kind: str, home: Path, bin_dir: str | None = None,
         return {"systrade.conf": supervisor(control, paths)}
     if kind == "systemd":
         return systemd(control, paths)
-    raise InvalidData(f"unknown schedule kind {kind!r}; expected crontab, supervisor or systemd")
+    raise InvalidData(f"unknown schedule kind {kind!r}; expected crontab, supervisor, systemd "
+                      "or scripts")
 
 
 def _generated(path: Path) -> bool:
@@ -48,7 +55,10 @@ def _generated(path: Path) -> bool:
         head = path.read_text(encoding="utf-8", errors="replace")[:400]
     except OSError:
         return False
-    return MARK in head.splitlines()[0] if head else False
+    lines = head.splitlines()
+    if lines and lines[0].startswith("#!"):  # a shell script: the mark follows the shebang
+        lines = lines[1:]
+    return MARK in lines[0] if lines else False
 
 
 def write_schedule_files(files: dict[str, str], folder: Path) -> list[Path]:
@@ -66,6 +76,8 @@ def write_schedule_files(files: dict[str, str], folder: Path) -> list[Path]:
         target = folder / name
         tmp = target.with_name(target.name + ".tmp")
         tmp.write_text(text, encoding="utf-8")
+        if text.startswith("#!"):
+            tmp.chmod(0o755)
         tmp.replace(target)
         written.append(target)
     return written
@@ -73,7 +85,8 @@ def write_schedule_files(files: dict[str, str], folder: Path) -> list[Path]:
 
 def _stamp(name: str, text: str) -> str:
     comment = ";" if name.endswith(".conf") else "#"
-    first = text.splitlines()[0] if text else ""
-    if MARK in first:
+    lines = text.splitlines(keepends=True)
+    shebang = lines.pop(0) if lines and lines[0].startswith("#!") else ""
+    if lines and MARK in lines[0]:
         return text
-    return f"{comment} {MARK} by 'systrade schedule'\n{text}"
+    return f"{shebang}{comment} {MARK} by 'systrade schedule'\n{''.join(lines)}"

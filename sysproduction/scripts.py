@@ -12,20 +12,10 @@ import sys
 from collections.abc import Callable
 
 from syscore.run_function import run_function
+from sysproduction.entry_points import SCRIPT_FUNCTIONS
 
-FUNCTIONS = {
-    "backup_db_to_csv": "sysproduction.backup_db_to_csv.backup_db_to_csv",
-    "backup_state_store": "sysproduction.backup_state_store.backup_state_store",
-    "restore_db_from_csv": "sysproduction.restore_db_from_csv.restore_db_from_csv",
-    "update_fx_prices": "sysproduction.update_fx_prices.update_fx_prices",
-    "update_sampled_contracts": "sysproduction.update_sampled_contracts.update_sampled_contracts",
-    "update_historical_prices": "sysproduction.update_historical_prices.update_historical_prices",
-    "update_multiple_adjusted_prices":
-        "sysproduction.update_multiple_adjusted_prices.update_multiple_adjusted_prices",
-    "roll_adjusted_prices": "sysproduction.roll_adjusted_prices.roll_adjusted_prices",
-    "import_pysystemtrade_csv": "sysinit.import_pysystemtrade_csv.import_pysystemtrade_csv",
-    "init_from_sim_universe": "sysinit.init_from_sim_universe.init_from_sim_universe",
-}
+#: name -> dotted path of the function (the registry: :mod:`sysproduction.entry_points`)
+FUNCTIONS = SCRIPT_FUNCTIONS
 
 
 def _script(name: str) -> Callable[[], None]:
