@@ -477,6 +477,10 @@ def read_state_directory(directory: Path) -> tuple[list[Put], dict[str, int]]:
 
 @dataclass(frozen=True)
 class SeriesFile:
+    """One time-series CSV of a backup: ``library``/``symbol`` in the time-series store and the
+    ``path`` it is read from (``reader`` returns the raw frame). Timestamps tz-aware UTC once
+    loaded; values in the units of the library. Reading has no side effect."""
+
     library: str
     symbol: str
     path: Path

@@ -48,6 +48,11 @@ class IBFuturesConfig:
 
 
 class BrokerConfigData:
+    """Broker mapping configuration in the state store: spot FX pairs (:class:`FxPairConfig`)
+    and the IB futures mapping (:class:`IBFuturesConfig`), keyed by FX code and instrument code.
+    No units or times. Each ``add_*`` call is one atomic batch (``StateStore.apply``); adding an
+    existing key replaces it. A missing key raises :class:`MissingData`."""
+
     def __init__(self, store: StateStore):
         self.store = store
 

@@ -20,6 +20,12 @@ TOTAL_COLUMNS = ["total", "broker", "max", "acc_pnl", "margin"]
 
 
 class CapitalData:
+    """Total and strategy capital history in the time-series store (library ``capital``).
+
+    Amounts in the base currency; rows indexed by tz-aware UTC timestamps. Each ``add_*`` is one
+    append of one row (atomic per symbol; one writer per symbol family, see ARCHITECTURE.md).
+    Reading before anything was written raises :class:`MissingData`."""
+
     library = "capital"
 
     def __init__(self, store: TimeSeriesStore):

@@ -198,6 +198,10 @@ class ProjectionView:
 
 @dataclass(frozen=True)
 class Mismatch:
+    """A projection whose cached value differs from what the ledger gives: ``projection``
+    (its name), ``subject`` (order id or position key), the ``cached`` document (``None`` when
+    missing) and the ``ledger`` value. Quantities signed contracts; read-only report."""
+
     projection: str
     subject: str
     cached: dict[str, Any] | None

@@ -19,6 +19,12 @@ ALERTS = "alerts"
 
 
 class LogData:
+    """Log records in the state store (collection ``log_records``), keyed by an increasing id.
+
+    ``timestamp`` is ISO UTC text; ``since``/``timestamp`` arguments are converted to UTC.
+    Each :meth:`add` is one insert (atomic); :meth:`delete_before` deletes in batches of 500,
+    each atomic, so an interrupted clean leaves only whole older records behind."""
+
     def __init__(self, store: StateStore):
         self.store = store
 

@@ -20,6 +20,11 @@ COLUMNS = ["lower", "upper", "reference_price", "reference_contract", "reference
 
 
 class OptimalPositionData:
+    """Optimal (buffered) positions per strategy and instrument (library
+    ``optimal_positions``, symbol ``strategy/instrument``): ``lower``/``upper`` in contracts,
+    ``reference_price`` in price units, indexed by tz-aware UTC timestamps. Each :meth:`add` is
+    one append of one row (atomic per symbol; one writer per symbol family)."""
+
     library = "optimal_positions"
 
     def __init__(self, store: TimeSeriesStore):

@@ -26,6 +26,11 @@ DEFAULT_RECORD: dict[str, Any] = {"status": "GO", "run_state": "never ran", "pid
 
 
 class ProcessControlData:
+    """Process-control records in the state store (collection ``process_control``), one per
+    process name: status, run state, PID, host, heartbeat and times (ISO UTC text). Every
+    write is an atomic read-modify-write of the one record (:meth:`update`, :meth:`change`),
+    so a heartbeat and an operator's STOP written at once both survive."""
+
     def __init__(self, store: StateStore):
         self.store = store
 

@@ -203,6 +203,9 @@ def codes_in(directory: Path) -> list[str]:
 # configuration files --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Rejected:
+    """A row of a pysystemtrade configuration table that was not imported: its ``code``
+    (instrument or FX code) and the one-line ``reason``. No units or times."""
+
     code: str
     reason: str
 
