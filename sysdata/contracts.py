@@ -5,6 +5,7 @@ from syscore.exceptions import InvalidData, MissingData
 from sysdata.state.base import StateStore
 from sysobjects.contracts import FuturesContract, validate_contract_date
 from sysobjects.instruments import validate_instrument_code
+from sysobjects.roll_state import RollState
 
 CONTRACTS = "futures_contracts"
 ROLL_STATES = "roll_states"
@@ -79,7 +80,16 @@ class RollStateData:
         doc = self.store.get(ROLL_STATES, validate_instrument_code(instrument_code))
         return doc["state"] if doc else "No_Roll"
 
-    def set(self, instrument_code: str, state: str) -> None:
+    def state(self, instrument_code: str) -> RollState:
+        """The roll state of ``instrument_code`` as the enum (``RollState.NO_ROLL`` if never
+        set)."""
+        return RollState.from_name(self.get(instrument_code))
+
+    def states(self) -> dict[str, RollState]:
+        """Every stored roll state (instrument code -> enum)."""
+        return {code: RollState.from_name(name) for code, name in self.all().items()}
+
+    def set(self, instrument_code: str, state: str | RollState) -> None:
         state = getattr(state, "value", state)
         if state not in ROLL_STATE_NAMES:
             raise InvalidData(f"unknown roll state {state!r}; expected one of {ROLL_STATE_NAMES}")

@@ -20,6 +20,7 @@ from syscore.config_models import SystradeConfig
 from syscore.exceptions import ConfigError, StoreError
 from syscore.home import systrade_home
 from syscore.store_urls import resolve_timeseries_uri
+from sysdata.alpha_picks import AlphaPicksData
 from sysdata.broker_config import BrokerConfigData
 from sysdata.capital import CapitalData
 from sysdata.contracts import FuturesContractData, RollStateData
@@ -39,6 +40,7 @@ from sysdata.prices import (
     RollCalendarData,
 )
 from sysdata.process_control import ClientIdData, ProcessControlData
+from sysdata.roll_journal import RollJournalData
 from sysdata.state.base import StateStore
 from sysdata.timeseries.arctic_store import TimeSeriesStore
 
@@ -134,6 +136,14 @@ class DataBlob:
     @cached_property
     def roll_states(self) -> RollStateData:
         return RollStateData(self.state)
+
+    @cached_property
+    def alpha_picks(self) -> AlphaPicksData:
+        return AlphaPicksData(self.state)
+
+    @cached_property
+    def roll_journal(self) -> RollJournalData:
+        return RollJournalData(self.state, self.timeseries)
 
     @cached_property
     def contract_prices(self) -> FuturesContractPriceData:

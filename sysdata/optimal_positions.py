@@ -48,6 +48,10 @@ class OptimalPositionData:
         )
         self.store.append(self.library, self.symbol(strategy_name, instrument_code), row)
 
+    def last_timestamp(self, strategy_name: str, instrument_code: str) -> pd.Timestamp | None:
+        """UTC time of the last stored row (one tail read), or None if there is none."""
+        return self.store.last_timestamp(self.library, self.symbol(strategy_name, instrument_code))
+
     def history(self, strategy_name: str, instrument_code: str) -> pd.DataFrame:
         return self.store.read(self.library, self.symbol(strategy_name, instrument_code))
 

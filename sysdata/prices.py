@@ -60,8 +60,13 @@ class FuturesContractPriceData:
         symbol = self.symbol(instrument_code, contract_date, frequency)
         return self.store.append(self.library, symbol, validate_contract_prices(prices, symbol))
 
-    def read(self, instrument_code: str, contract_date: str, frequency: str = "merged") -> pd.DataFrame:
-        return self.store.read(self.library, self.symbol(instrument_code, contract_date, frequency))
+    def read(self, instrument_code: str, contract_date: str, frequency: str = "merged",
+             start: pd.Timestamp | str | None = None,
+             end: pd.Timestamp | str | None = None) -> pd.DataFrame:
+        """The stored bars, optionally only those from ``start`` to ``end`` (inclusive, UTC);
+        :class:`MissingData` when there are none."""
+        return self.store.read(self.library, self.symbol(instrument_code, contract_date, frequency),
+                               start=start, end=end)
 
     def has(self, instrument_code: str, contract_date: str, frequency: str = "merged") -> bool:
         return self.store.has(self.library, self.symbol(instrument_code, contract_date, frequency))
@@ -134,8 +139,20 @@ class _SingleSymbolFamily:
         return self.store.append(self.library, self._check(code),
                                  self._validate(prices, f"{self.what} {code}"))
 
-    def read(self, code: str) -> pd.DataFrame:
-        return self.store.read(self.library, code)
+    def read(self, code: str, start: pd.Timestamp | str | None = None,
+             end: pd.Timestamp | str | None = None) -> pd.DataFrame:
+        """The stored series of ``code``, optionally only the rows from ``start`` to ``end``
+        (inclusive, UTC); :class:`MissingData` when there is none."""
+        return self.store.read(self.library, code, start=start, end=end)
+
+    def tail(self, code: str, rows: int = 1) -> pd.DataFrame:
+        """The last ``rows`` rows, without reading the whole series; :class:`MissingData` when
+        there is none."""
+        return self.store.tail(self.library, code, rows)
+
+    def last_timestamp(self, code: str) -> pd.Timestamp | None:
+        """UTC timestamp of the last stored row (one tail read), or None if there is none."""
+        return self.store.last_timestamp(self.library, code)
 
     def has(self, code: str) -> bool:
         return self.store.has(self.library, code)

@@ -18,16 +18,26 @@ import contextlib
 from collections.abc import Iterator
 
 from syscontrol.host import host_name
+from sysdata.capital import CapitalData
 from sysdata.data_blob import DataBlob
 from sysdata.leases import DEFAULT_SECONDS, LeaseData, hold_lease
+from sysdata.optimal_positions import OptimalPositionData
+from sysdata.prices import (
+    AdjustedPricesData,
+    FuturesContractPriceData,
+    FxPricesData,
+    MultiplePricesData,
+    RollCalendarData,
+)
 
-CONTRACT_PRICES = "futures_contract_prices"
-MULTIPLE = "multiple_prices"
-ADJUSTED = "adjusted_prices"
-FX = "fx_prices"
-ROLL_CALENDARS = "roll_calendars"
-CAPITAL = "capital"
-OPTIMAL_POSITIONS = "optimal_positions"
+# the libraries, as the typed data classes name them
+CONTRACT_PRICES = FuturesContractPriceData.library
+MULTIPLE = MultiplePricesData.library
+ADJUSTED = AdjustedPricesData.library
+FX = FxPricesData.library
+ROLL_CALENDARS = RollCalendarData.library
+CAPITAL = CapitalData.library
+OPTIMAL_POSITIONS = OptimalPositionData.library
 
 #: top-level function (its ``process_name``) -> the time-series libraries it writes
 SERIES_WRITERS: dict[str, tuple[str, ...]] = {

@@ -279,4 +279,4 @@ def each_active_item(data: DataBlob, process: str, codes: Iterable[str],
 def stored_multiple_tail(data: DataBlob, instrument_code: str, rows: int = 1) -> pd.DataFrame:
     """The last ``rows`` stored multiple-price rows, without reading the whole series (for the
     current contracts); :class:`MissingData` when the instrument has none."""
-    return data.multiple_prices.store.tail(data.multiple_prices.library, instrument_code, rows)
+    return data.multiple_prices.tail(instrument_code, rows)

@@ -9,7 +9,8 @@ what it would do.
 Both-or-neither across two ArcticDB symbols (which have no transactions):
 
 1. the new multiple and adjusted series are staged (library ``roll_staging``) and a journal
-   record is written to the state store (collection ``roll_journal``);
+   record is written to the state store (collection ``roll_journal``):
+   :class:`sysdata.roll_journal.RollJournalData` (``data.roll_journal``);
 2. multiple prices are written, then adjusted prices;
 3. roll state ``No_Roll`` and the journal's removal are one state-store change.
 
@@ -29,12 +30,10 @@ import math
 
 import pandas as pd
 
-from syscore.dates import iso_utc
 from syscore.exceptions import InvalidData
 from syscore.formatting import format_contract_id, format_price, format_timestamp
-from sysdata.contracts import ROLL_STATES
 from sysdata.data_blob import DataBlob
-from sysdata.state.base import Delete, Put
+from sysdata.roll_journal import ROLL_JOURNAL, STAGING
 from syslogdiag.context import get_logger
 from sysobjects.adjusted_prices import RollResult, roll_multiple_prices
 from sysobjects.contract_dates import carry_contract, forward_contract
@@ -43,8 +42,8 @@ from sysobjects.roll_state import RollState
 from sysproduction.process_helpers import blob_for, refuse_ignored
 from sysproduction.update_roll_state import priced_contract_position
 
-ROLL_JOURNAL = "roll_journal"
-STAGING = "roll_staging"
+__all__ = ["ROLL_JOURNAL", "STAGING", "recover_pending_roll", "roll_adjusted_prices",
+           "write_roll"]
 
 
 def _closes(data: DataBlob, code: str, contract: str) -> pd.Series:
@@ -96,37 +95,26 @@ def _adjusted_frame(result: RollResult) -> pd.DataFrame:
     return result.adjusted_prices.data.rename("price").to_frame()
 
 
-def _clear_staging(data: DataBlob, code: str) -> None:
-    data.timeseries.delete(STAGING, f"{code}/multiple")
-    data.timeseries.delete(STAGING, f"{code}/adjusted")
-
-
-def _finish(data: DataBlob, code: str) -> None:
-    data.state.apply([Put(ROLL_STATES, code, {"state": "No_Roll"}), Delete(ROLL_JOURNAL, code)])
-    _clear_staging(data, code)
-
-
 def recover_pending_roll(data: DataBlob, instrument_code: str) -> bool:
     """Finish a roll whose process died between its writes; True if one was finished.
 
     Staged series without a journal record are leftovers of a roll that died before its
     journal was written (nothing was changed) or after its last step (everything was): they
     are removed."""
-    if data.state.get(ROLL_JOURNAL, instrument_code) is None:
-        leftovers = [s for s in (f"{instrument_code}/multiple", f"{instrument_code}/adjusted")
-                     if data.timeseries.has(STAGING, s)]
+    journal = data.roll_journal
+    if not journal.pending(instrument_code):
+        leftovers = journal.staged_symbols(instrument_code)
         if leftovers:
-            _clear_staging(data, instrument_code)
+            journal.clear_staging(instrument_code)
             get_logger("roll_adjusted_prices", instrument_code=instrument_code).warning(
                 "%s: removed staged prices left by an interrupted roll: %s", instrument_code,
                 leftovers)
         return False
     log = get_logger("roll_adjusted_prices", instrument_code=instrument_code)
-    multiple = data.timeseries.read(STAGING, f"{instrument_code}/multiple")
-    adjusted = data.timeseries.read(STAGING, f"{instrument_code}/adjusted")
+    multiple, adjusted = journal.staged(instrument_code)
     data.multiple_prices.write(instrument_code, multiple)
     data.adjusted_prices.write(instrument_code, adjusted)
-    _finish(data, instrument_code)
+    journal.finish(instrument_code)
     log.warning("%s: finished an interrupted roll from its staged prices", instrument_code)
     return True
 
@@ -136,9 +124,8 @@ def write_roll(data: DataBlob, instrument_code: str, result: RollResult) -> None
     old_multiple = data.multiple_prices.read(instrument_code)
     new_multiple = result.multiple_prices.data
     new_adjusted = _adjusted_frame(result)
-    data.timeseries.write(STAGING, f"{instrument_code}/multiple", _storable_multiple(new_multiple))
-    data.timeseries.write(STAGING, f"{instrument_code}/adjusted", new_adjusted)
-    data.state.put(ROLL_JOURNAL, instrument_code, {"staged_at": iso_utc(data.now())})
+    journal = data.roll_journal
+    journal.stage(instrument_code, _storable_multiple(new_multiple), new_adjusted, data.now())
     try:
         data.multiple_prices.write(instrument_code, new_multiple)
         data.adjusted_prices.write(instrument_code, new_adjusted)
@@ -153,10 +140,9 @@ def write_roll(data: DataBlob, instrument_code: str, result: RollResult) -> None
             log.critical("%s: roll failed and could not be undone; the next price update will "
                          "finish it from the staged prices", instrument_code)
             raise
-        data.state.delete(ROLL_JOURNAL, instrument_code)
-        _clear_staging(data, instrument_code)
+        journal.abandon(instrument_code)
         raise
-    _finish(data, instrument_code)
+    journal.finish(instrument_code)
 
 
 def _storable_multiple(frame: pd.DataFrame) -> pd.DataFrame:
@@ -186,7 +172,7 @@ def roll_adjusted_prices(instrument_code: str, confirm: bool = False,
         blob.instruments.require(instrument_code)
         refuse_ignored(blob, instrument_code, "rolled")
         recover_pending_roll(blob, instrument_code)
-        state = RollState.from_name(blob.roll_states.get(instrument_code))
+        state = blob.roll_states.state(instrument_code)
         if state is not RollState.ROLL_ADJUSTED:
             raise InvalidData(
                 f"{instrument_code}: roll state is {state.value}; set it to "

@@ -21,14 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syscore.dates import iso_utc
+from sysdata.alpha_picks import ALPHA_PICKS  # noqa: F401 (re-exported: the collection name)
 from sysdata.data_blob import DataBlob
 from sysexo.alphas import pick_members
 from sysexo.backfill import ExoStore, backfill_problem
 from syslogdiag.alerts import alert
 from sysproduction.exo_backfill import exo_settings
 from sysproduction.process_helpers import blob_for
-
-ALPHA_PICKS = "alpha_picks"
 
 
 @dataclass
@@ -68,7 +67,7 @@ def rebalance_alphas(min_rows: int = 200, max_age_days: int = 4, oos_days: int =
                     alert(blob, f"Alpha rebalancer: stale EXO {name}", problem)
                     continue
                 result = pick_members(frame["exo"], oos_days=oos_days, max_members=max_members)
-                blob.state.put(ALPHA_PICKS, name, {
+                blob.alpha_picks.put(name, {
                     "date": iso_utc(blob.now()), "exposure": result.exposure,
                     "candidates": result.candidates,
                     "members": [{"member": p.member.label, "weight": p.weight,
@@ -87,7 +86,7 @@ def exo_target_contracts(data: DataBlob, exo_name: str) -> dict[str, float]:
     position times the stored combined exposure (empty when not rebalanced or flat).
 
     Not called by any process yet (see the module docstring): computing it places no order."""
-    picks: dict[str, Any] | None = data.state.get(ALPHA_PICKS, exo_name)
+    picks: dict[str, Any] | None = data.alpha_picks.get(exo_name)
     if picks is None:
         return {}
     state, _ = ExoStore(data.timeseries, data.state).load(exo_name)

@@ -79,9 +79,8 @@ def latest_contract_closes(data: DataBlob, instrument_code: str, contracts: tupl
             out[contract] = merged["FINAL"] if since is None else \
                 merged.loc[merged.index >= since, "FINAL"]
             continue
-        symbol = prices.symbol(instrument_code, contract, "merged")
-        if data.timeseries.has(prices.library, symbol):
-            out[contract] = data.timeseries.read(prices.library, symbol, start=since)["FINAL"]
+        if prices.has(instrument_code, contract):
+            out[contract] = prices.read(instrument_code, contract, start=since)["FINAL"]
     return out
 
 
@@ -89,13 +88,12 @@ def update_instrument(data: DataBlob, instrument_code: str,
                       lookback_days: int = DEFAULT_LOOKBACK_DAYS) -> MultipleUpdate:
     log = get_logger("update_multiple_adjusted_prices", instrument_code=instrument_code)
     recover_pending_roll(data, instrument_code)
-    library = data.multiple_prices.library
-    last_ts = data.timeseries.last_timestamp(library, instrument_code)
+    last_ts = data.multiple_prices.last_timestamp(instrument_code)
     if last_ts is None:
         raise MissingData(f"no multiple prices for {instrument_code}")
     after = last_ts - pd.Timedelta(days=lookback_days)
     # only the stored tail the new rows can reach is read (one row before ``after`` too)
-    window = data.timeseries.read(library, instrument_code, start=after - pd.Timedelta(days=7))
+    window = data.multiple_prices.read(instrument_code, start=after - pd.Timedelta(days=7))
     existing = MultiplePrices(window)
     contracts = existing.current_contracts()
     closes = latest_contract_closes(data, instrument_code, contracts, since=after)
@@ -114,8 +112,8 @@ def update_instrument(data: DataBlob, instrument_code: str,
                 last_adjusted.index[-1] < source.data.index[0]:
             # earlier runs stored multiple prices but not their adjusted prices (a crash, a full
             # disk): extend from the last adjusted price, not only from the window read above
-            source = MultiplePrices(data.timeseries.read(
-                library, instrument_code, start=last_adjusted.index[-1] - pd.Timedelta(days=7)))
+            source = MultiplePrices(data.multiple_prices.read(
+                instrument_code, start=last_adjusted.index[-1] - pd.Timedelta(days=7)))
         _, added = extend_adjusted_prices(AdjustedPrices(last_adjusted), source)
         if len(added):
             data.adjusted_prices.append(instrument_code, added.rename("price"))

@@ -25,7 +25,7 @@ def priced_contract_position(data: DataBlob, instrument_code: str) -> tuple[str,
 def allowed_next_roll_states(instrument_code: str, data: DataBlob | None = None) -> list[str]:
     """The states ``instrument_code`` may move to now, recommended first."""
     with blob_for(data, "update_roll_state") as blob:
-        current = RollState.from_name(blob.roll_states.get(instrument_code))
+        current = blob.roll_states.state(instrument_code)
         _, position = priced_contract_position(blob, instrument_code)
         return [s.value for s in allowed_roll_states(current, position != 0)]
 
@@ -36,7 +36,7 @@ def update_roll_state(instrument_code: str, new_state: str, data: DataBlob | Non
     with blob_for(data, "update_roll_state") as blob:
         blob.instruments.require(instrument_code)
         refuse_ignored(blob, instrument_code, "rolled")
-        current = RollState.from_name(blob.roll_states.get(instrument_code))
+        current = blob.roll_states.state(instrument_code)
         requested = RollState.from_name(new_state)
         contract, position = priced_contract_position(blob, instrument_code)
         check_roll_state_transition(current, requested, position != 0)

@@ -143,10 +143,10 @@ def system_function(path: str):
 
 def reference_price(data: DataBlob, instrument_code: str) -> tuple[float, str, pd.Timestamp]:
     """The last PRICE, its contract and timestamp, from the multiple prices."""
-    tail = data.timeseries.read(data.multiple_prices.library, instrument_code,
-                                start=data.timeseries.last_timestamp(data.multiple_prices.library,
-                                                                     instrument_code)
-                                - pd.Timedelta(days=30))
+    last = data.multiple_prices.last_timestamp(instrument_code)
+    if last is None:
+        raise MissingData(f"{instrument_code}: no multiple prices")
+    tail = data.multiple_prices.read(instrument_code, start=last - pd.Timedelta(days=30))
     priced = tail[tail["PRICE"].notna()]
     if priced.empty:
         raise MissingData(f"{instrument_code}: no PRICE in the last 30 days of multiple prices")
@@ -172,8 +172,7 @@ def run_strategy_backtest(data: DataBlob, strategy_name: str,
         if math.isnan(lower) or math.isnan(upper):
             no_position.append(code)
             continue
-        last = data.timeseries.last_timestamp(data.optimal_positions.library,
-                                              data.optimal_positions.symbol(strategy_name, code))
+        last = data.optimal_positions.last_timestamp(strategy_name, code)
         if last is not None and last >= now:
             already.append(code)  # already written at this time: re-runs change nothing
             continue
