@@ -184,13 +184,15 @@ class ProcessReport:
     def __str__(self) -> str:
         lines = []
         for key, outcome in self.outcomes.items():
-            if outcome is Outcome.FAILED:
-                lines.append(f"  {key}: FAILED {self.failures.get(key, '')}")
-            elif isinstance(self.results[key], ProcessReport):  # a method of a run_* process
-                lines.extend(f"  {line}" for line in str(self.results[key]).splitlines())
+            result = self.results.get(key)
+            if isinstance(result, ProcessReport):  # a method of a run_* process, failed or not
+                lines.extend(f"  {line}" for line in str(result).splitlines())
+            elif outcome is Outcome.FAILED:
+                lines.append(f"  {key}: FAILED {self.failures.get(key, '')}".rstrip())
             else:
-                text = str(self.results[key]).splitlines() or [""]
-                lines.append(f"  {key}: {text[0]}")
+                text = str(result).splitlines() or [""]
+                first = text[0].removeprefix(f"{key}: ")  # a result that names its method
+                lines.append(f"  {key}: {first}")
                 lines.extend(f"    {line}" for line in text[1:])
         if self.waiting:
             lines.append(f"  waiting: {', '.join(self.waiting)}")

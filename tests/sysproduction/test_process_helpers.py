@@ -154,3 +154,23 @@ def test_an_alert_that_cannot_be_raised_is_still_logged(tmp_path, caplog):
     messages = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert any("bad" in m and "price file cut short" in m and "Input/output error" in m
                for m in messages), messages
+
+
+def test_a_method_whose_items_failed_shows_its_report_not_a_blank_failed_line():
+    inner = ProcessReport("update_historical_prices")
+    inner.add("CORN", "3 bars written")
+    inner.add_failure("VIX_mini", "UnknownContract: unknown instrument 'VIX_mini'")
+    outer = ProcessReport("run_daily_prices_updates")
+    outer.add("update_historical_prices", inner)
+    lines = str(outer).splitlines()
+    assert outer.outcomes["update_historical_prices"] is Outcome.FAILED
+    assert "  update_historical_prices: FAILED " not in lines
+    assert "    VIX_mini: FAILED UnknownContract: unknown instrument 'VIX_mini'" in lines
+    assert "  update_historical_prices: 1 done, 1 failed" in lines
+    assert lines[-1] == "run_daily_prices_updates: 1 failed"
+
+
+def test_a_result_that_names_its_method_is_not_prefixed_twice():
+    outer = ProcessReport("run_backups")
+    outer.add("backup_db_to_csv", "backup_db_to_csv: 3 series written, 0 failed, to /b")
+    assert str(outer).splitlines()[0] == "  backup_db_to_csv: 3 series written, 0 failed, to /b"
