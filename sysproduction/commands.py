@@ -222,7 +222,8 @@ def _status(args: argparse.Namespace) -> int:
     home = systrade_home(create=False)
     if not home.is_dir():
         sys.stderr.write(f"systrade status: no systrade home at {home}: set {HOME_ENV} or "
-                         f"--home to an existing home, or initialise one (docs/installation.md)"
+                         f"--home to an existing home, or create one with 'systrade init' "
+                         f"(docs/installation.md)"
                          f"\n")
         return 2
     try:
@@ -284,7 +285,12 @@ def _init(args: argparse.Namespace) -> int:
 
     home = systrade_home()
     try:
-        opened = initialise_home(home, load_config(home), force=args.force)
+        config = load_config(home)
+    except ConfigError as exc:  # a start-up error: exit 2 like every command (exit_codes.md)
+        sys.stderr.write(f"systrade init: error: {exc}\n")
+        return 2
+    try:
+        opened = initialise_home(home, config, force=args.force)
     except (ExistingData, StoreError, ConfigError) as exc:
         sys.stderr.write(f"systrade init: {exc}\n")
         return 1

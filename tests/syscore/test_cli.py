@@ -66,7 +66,7 @@ def test_status_on_a_home_that_does_not_exist_says_so(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"systrade status: no systrade home at {missing}: set SYSTRADE_HOME or --home to an "
-        f"existing home, or initialise one (docs/installation.md)"]
+        f"existing home, or create one with 'systrade init' (docs/installation.md)"]
     assert not missing.exists()  # status creates nothing
 
 
@@ -80,6 +80,17 @@ def test_status_says_ib_is_not_yet_available(tmp_path):
     sim = tmp_path / "sim"
     (sim / "private").mkdir(parents=True)
     assert systrade("status", home=sim).returncode == 0
+
+
+def test_init_with_an_invalid_configuration_is_a_start_up_error(tmp_path):
+    (tmp_path / "private").mkdir()
+    (tmp_path / "private" / "private_config.yaml").write_text("brokr: sim\n")
+    result = systrade("init", home=tmp_path)
+    assert result.returncode == 2, result.stderr  # docs/exit_codes.md: configuration invalid
+    assert result.stderr.strip().splitlines() == [
+        f"systrade init: error: {tmp_path / 'private' / 'private_config.yaml'}: unknown key "
+        f"'brokr'"]
+    assert not (tmp_path / "state.sqlite").exists()  # nothing was created
 
 
 def test_a_command_failing_at_start_up_is_one_line(tmp_path):
