@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from syscore.exceptions import ConfigError
+from syscore.exceptions import BrokerUnavailable, ConfigError
 
 
 def broker_from_blob(data: Any):
@@ -37,5 +37,7 @@ def broker_from_blob(data: Any):
             market = MarketModel(with_instruments(market.universe, extra), bad_data=bad)
         return SimBroker(clock=data.clock, home=data.home, market=market, config=broker_config)
     if config.broker == "ib":
-        raise ConfigError("broker 'ib': the Interactive Brokers connection is not available yet")
+        raise BrokerUnavailable("broker 'ib': the Interactive Brokers connection is not "
+                                "available yet; use 'broker: sim' (the simulated broker) "
+                                "meanwhile")
     raise ConfigError(f"unknown broker {config.broker!r}")

@@ -56,6 +56,11 @@ class StartupError(SystradeError):
     message and exit 2; nothing has been written."""
 
 
+class BrokerUnavailable(StartupError, ConfigError):
+    """The configured broker cannot be used (``broker: ib`` before the IB connection exists):
+    no item of a command can run, so it stops at once (exit 2) rather than failing per item."""
+
+
 class LeaseHeld(ConcurrencyError):
     """Another process holds the lease (a ``run_*`` process or a writer of a symbol family is
     already running); the message names it: owner, pid, host and since when."""

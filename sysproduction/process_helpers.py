@@ -218,7 +218,9 @@ def each_item(data: DataBlob, process: str, items: Iterable[T], name: Callable[[
     """Run ``work`` on every item; an exception is alerted (CRITICAL) for that item only: one
     line on the console, the traceback in the log file (when the alert itself cannot be
     raised, an ERROR record says so instead of nothing). CRITICAL records logged during the
-    loop are counted into the report (so ``report.ok`` is false after any alert)."""
+    loop are counted into the report (so ``report.ok`` is false after any alert). A
+    :class:`StartupError` (the command cannot run at all, e.g. its broker is not available) is
+    not an item's failure: it propagates at once, without an alert."""
     report = ProcessReport(process)
     log = get_logger(process)
     with counting_critical(this_thread_only=True) as counter:
@@ -226,6 +228,8 @@ def each_item(data: DataBlob, process: str, items: Iterable[T], name: Callable[[
             key = name(item)
             try:
                 report.add(key, work(item))
+            except StartupError:  # the command cannot run at all (e.g. no broker): not per item
+                raise
             except Exception as exc:  # one bad item must not stop the loop
                 error = one_line(exc)
                 report.add_failure(key, error)

@@ -49,3 +49,24 @@ def test_ib_broker_not_yet_available_is_clear(tmp_path):
             _ = data.broker
     finally:
         data.close()
+
+
+def test_ib_not_yet_available_is_a_start_up_error_not_a_failure_per_item(tmp_path):
+    """With ``broker: ib`` no pair can be updated: the command stops at once (exit 2 from every
+    entry point, docs/exit_codes.md) instead of failing and alerting once per FX pair."""
+    from sysdata.broker_config import FxPairConfig
+    from syscore.exceptions import StartupError
+    from syslogdiag.alerts import list_alerts
+    from sysproduction.update_fx_prices import update_fx_prices
+
+    data = blob(tmp_path, broker="ib")
+    try:
+        data.broker_config.add_fx_pairs([FxPairConfig("EURUSD", "EUR", "USD"),
+                                         FxPairConfig("GBPUSD", "GBP", "USD")])
+        with pytest.raises(StartupError, match="not available yet"):
+            update_fx_prices(data)
+        assert list_alerts(data.alerts) == []
+        with pytest.raises(ConfigError):  # still a configuration problem for its callers
+            _ = data.broker
+    finally:
+        data.close()

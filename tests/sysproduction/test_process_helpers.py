@@ -174,3 +174,19 @@ def test_a_result_that_names_its_method_is_not_prefixed_twice():
     outer = ProcessReport("run_backups")
     outer.add("backup_db_to_csv", "backup_db_to_csv: 3 series written, 0 failed, to /b")
     assert str(outer).splitlines()[0] == "  backup_db_to_csv: 3 series written, 0 failed, to /b"
+
+
+def test_a_start_up_error_in_an_item_stops_the_loop_without_alerts(blob):
+    from syscore.exceptions import StartupError
+    from syslogdiag.alerts import list_alerts
+
+    calls = []
+
+    def work(item):
+        calls.append(item)
+        raise StartupError("broker 'ib' is not available yet")
+
+    with pytest.raises(StartupError, match="not available yet"):
+        each_item(blob, "update_fx_prices", ["EURUSD", "GBPUSD"], str, work)
+    assert calls == ["EURUSD"]
+    assert list_alerts(blob.alerts) == []
