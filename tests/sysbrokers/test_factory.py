@@ -54,8 +54,8 @@ def test_ib_broker_not_yet_available_is_clear(tmp_path):
 def test_ib_not_yet_available_is_a_start_up_error_not_a_failure_per_item(tmp_path):
     """With ``broker: ib`` no pair can be updated: the command stops at once (exit 2 from every
     entry point, docs/exit_codes.md) instead of failing and alerting once per FX pair."""
-    from sysdata.broker_config import FxPairConfig
     from syscore.exceptions import StartupError
+    from sysdata.broker_config import FxPairConfig
     from syslogdiag.alerts import list_alerts
     from sysproduction.update_fx_prices import update_fx_prices
 
