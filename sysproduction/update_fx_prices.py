@@ -107,7 +107,8 @@ def update_fx_pair(data: DataBlob, pair: FxPairConfig) -> FxUpdate:
               logger=log)
         return FxUpdate(pair.code, 0, first)
     written = data.fx_prices.append(pair.code, new)
-    log.info("%s: %d new prices written, last %s", pair.code, written, new.index[-1])
+    log.info("%s: %d new prices written, last %s", pair.code, written,
+             format_timestamp(new.index[-1]))
     return FxUpdate(pair.code, written)
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from syscore.exceptions import ConfigError, InvalidData, MissingData
+from syscore.formatting import format_timestamp
 from sysdata.data_blob import DataBlob
 from syslogdiag.context import get_logger
 from sysproduction.process_helpers import blob_for
@@ -56,7 +57,8 @@ class StrategyCapitalUpdate:
     skipped: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        lines = [f"strategy capital at {self.timestamp} from total {self.total_capital:,.2f}:"]
+        lines = [f"strategy capital at {format_timestamp(self.timestamp)} from total "
+                 f"{self.total_capital:,.2f}:"]
         for name, capital in self.allocations.items():
             note = " (already written)" if name in self.skipped else ""
             lines.append(f"  {name}: {capital:,.2f}{note}")

@@ -43,6 +43,7 @@ from enum import Enum
 import pandas as pd
 
 from syscore.exceptions import InvalidData, MissingData
+from syscore.formatting import format_timestamp
 from sysdata.data_blob import DataBlob
 from syslogdiag.alerts import alert
 from syslogdiag.context import get_logger
@@ -96,7 +97,7 @@ class TotalCapitalResult:
         return Outcome.WRITTEN if self.ok else Outcome.REFUSED
 
     def __str__(self) -> str:
-        text = (f"total capital {self.action.value} at {self.timestamp}: total "
+        text = (f"total capital {self.action.value} at {format_timestamp(self.timestamp)}: total "
                 f"{self.state.total_capital:,.2f}, broker {self.broker_account_value:,.2f}, "
                 f"p&l {self.pandl:,.2f}, max {self.state.maximum_capital:,.2f}, "
                 f"accumulated p&l {self.state.accumulated_pandl:,.2f}, margin {self.margin:,.2f}")

@@ -1,6 +1,8 @@
 """The daily price processes end to end against the simulated broker and real stores."""
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -61,10 +63,14 @@ def seed_fx_history(data, code, days_back=10):
     data.fx_prices.write(code, history[history.index < data.now() - pd.Timedelta(days=days_back)])
 
 
-def test_fx_update_writes_then_is_idempotent(blob, clock):
+def test_fx_update_writes_then_is_idempotent(blob, clock, caplog):
     seed_fx_history(blob, "EURUSD")
-    report = update_fx_prices(data=blob)
+    with caplog.at_level("INFO"):
+        report = update_fx_prices(data=blob)
     assert report.ok
+    written = [r.getMessage() for r in caplog.records if "new prices written" in r.getMessage()]
+    assert len(written) == 1 and "+00:00" not in written[0]  # a time for people, not a repr
+    assert re.search(r", last \d{4}-\d\d-\d\d( \d\d:\d\d UTC)?$", written[0]), written[0]
     assert 5 <= report.results["EURUSD"].written <= 10
     series = blob.fx_prices.read_series("EURUSD")
     assert series.index.max() <= clock.now()

@@ -81,6 +81,7 @@ def test_process_writes_each_strategy_capital(tmp_path):
     assert list(trend.index) == [t0, t0 + HOUR]
     assert sorted(strategies) == ["carry", "trend"]
     assert "trend: 81,000.00" in str(second)
+    assert str(second).startswith("strategy capital at 2024-03-04 11:00 UTC from total ")
 
 
 def test_uses_total_not_broker_value(tmp_path):

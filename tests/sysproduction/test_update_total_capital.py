@@ -111,6 +111,7 @@ def test_result_reports_pandl_and_state(tmp_path):
     assert [r.state.total_capital for r in results] == EXPECTED["half"][0]
     assert results[2].timestamp == pd.Timestamp(START, tz="UTC") + 2 * HOUR
     assert "p&l -3,150.00" in str(results[2])
+    assert str(results[2]).startswith("total capital updated at 2024-03-04 12:00 UTC: ")
 
 
 def test_first_run_initialises_from_the_broker_and_logs_it(tmp_path, caplog):
