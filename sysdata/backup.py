@@ -743,11 +743,32 @@ def restore_private_config(source: Path, files: list[str], home: Path,
 
 
 # restore --------------------------------------------------------------------------------------
+def stores_holding_data(data: DataBlob) -> list[str]:
+    """``"state store"`` and/or ``"time-series store"``: the stores holding a state record (the
+    restore marker aside) or a time series."""
+    holding = []
+    if [c for c in data.state.collections() if c != RESTORE_MARKER]:
+        holding.append("state store")
+    if any(data.timeseries.symbols(lib) for lib in data.timeseries.libraries()):
+        holding.append("time-series store")
+    return holding
+
+
 def stores_are_empty(data: DataBlob) -> bool:
     """No state record (the restore marker aside) and no time series."""
-    return not [c for c in data.state.collections() if c != RESTORE_MARKER] and not any(
-        data.timeseries.symbols(lib) for lib in data.timeseries.libraries()
-    )
+    return not stores_holding_data(data)
+
+
+def _not_empty_message(holding: list[str]) -> str:
+    """Why a restore without overwrite is refused, naming the stores that hold data."""
+    if len(holding) == 1:
+        other = "time-series store" if holding[0] == "state store" else "state store"
+        what = f"the {holding[0]} holds data (the {other} is empty)"
+    else:
+        what = "the stores are not empty"
+    return (f"{what}; restore with --overwrite true to replace everything in both stores with "
+            "the backup (anything recorded since the backup is lost: keep a copy first, e.g. "
+            "backup_state_store)")
 
 
 def wipe_state(store: StateStore, keep_marker: bool = False) -> None:
@@ -774,10 +795,12 @@ def wipe_stores(data: DataBlob) -> None:
 
 
 def begin_restore(store: StateStore, source: Path, overwrite: bool, empty: bool,
-                  started: Any, kind: str = "csv") -> tuple[bool, dict[str, int]]:
+                  started: Any, kind: str = "csv",
+                  holding: list[str] | None = None) -> tuple[bool, dict[str, int]]:
     """Decide whether a restore may go ahead and set the restore-in-progress marker.
 
-    ``kind`` is ``"csv"`` (every store) or ``"state"`` (the state store only). Returns
+    ``kind`` is ``"csv"`` (every store) or ``"state"`` (the state store only); ``holding``
+    names the stores that hold data, for the refusal (default: "the stores"). Returns
     ``(wipe, counters_before)``: whether the stores must be wiped first (on overwrite, or when an
     earlier restore was interrupted), and counters to keep at least (those of an empty store
     restored without overwrite, so ids never repeat)."""
@@ -792,6 +815,8 @@ def begin_restore(store: StateStore, source: Path, overwrite: bool, empty: bool,
                     marker.get("source"), marker.get("started"))
         return True, dict(marker.get("counters_before") or {})
     if not overwrite and not empty:
+        if kind == "csv" and holding:
+            raise ExistingData(_not_empty_message(holding))
         raise ExistingData("the stores are not empty; restore with --overwrite true to replace "
                            "everything in them with the backup")
     counters_before = {} if overwrite else store.counters()
@@ -835,8 +860,9 @@ def restore_from_csv(data: DataBlob, source: Path, overwrite: bool = False,
     source = Path(source).expanduser()
     checked = check_backup(source, accept_incomplete=accept_incomplete)
 
-    wipe, counters_before = begin_restore(data.state, source, overwrite,
-                                          stores_are_empty(data), data.now())
+    holding = stores_holding_data(data)
+    wipe, counters_before = begin_restore(data.state, source, overwrite, not holding,
+                                          data.now(), holding=holding)
     if wipe:
         wipe_timeseries(data)
         wipe_state(data.state, keep_marker=True)

@@ -221,6 +221,18 @@ def test_overwrite_restores_exactly_the_backup(source, tmp_path, blob):
     assert_identical(before, snapshot(blob))
 
 
+def test_refusal_names_the_store_that_still_holds_data(backup_copy, sqlite_blob):
+    """The time-series store was lost, the state store survived: the refusal says which store
+    holds data and what --overwrite true costs (state since the backup), not 'the stores'."""
+    sqlite_blob.state.put("stray_collection", "x", {"v": 1})
+    with pytest.raises(ExistingData) as info:
+        restore_db_from_csv(str(backup_copy), data=sqlite_blob)
+    message = str(info.value)
+    assert message.startswith("the state store holds data (the time-series store is empty); ")
+    assert "--overwrite true" in message and "backup_state_store" in message
+    assert sqlite_blob.state.get("stray_collection", "x") == {"v": 1}  # nothing was changed
+
+
 def test_restore_into_empty_store_keeps_its_higher_counters(backup_copy, sqlite_blob):
     for _ in range(10):  # ids handed out in this home before its records were deleted
         sqlite_blob.order_stack("instrument").new_order_id()
