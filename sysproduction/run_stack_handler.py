@@ -40,13 +40,31 @@ from sysproduction.process_helpers import blob_for
 PROCESS = "run_stack_handler"
 
 
+class StackHandlerPass(dict):
+    """What one pass did, step name -> one short text; ``str()`` is one line for people
+    (``roll orders: none; spawned: 12 -> 13, 14; fills: 1 booked, 0 not ours; ...``)."""
+
+    def __str__(self) -> str:
+        return "; ".join(f"{step}: {text}" for step, text in self.items())
+
+
+def _listed(items) -> str:
+    """``a, b`` for a list of ids or codes; ``none`` when empty."""
+    return ", ".join(str(item) for item in items) or "none"
+
+
+def _mapped(mapping) -> str:
+    """``key -> id, id`` per entry of a mapping of ids (``none`` when empty)."""
+    return "; ".join(f"{key} -> {_listed(values)}" for key, values in mapping.items()) or "none"
+
+
 def stack_handler_pass(data: DataBlob | None = None, trading_state: str = "ACTIVE",
-                       contracts: Contracts = current_contracts) -> dict[str, str]:
+                       contracts: Contracts = current_contracts) -> StackHandlerPass:
     """One pass of the stack handler (see module docstring)."""
     with blob_for(data, PROCESS) as blob:
         state = TradingState(trading_state)
-        out = {"roll orders": str(generate_force_roll_orders(blob, contracts)),
-               "spawned": str(spawn_contract_orders(blob, contracts))}
+        out = StackHandlerPass({"roll orders": _mapped(generate_force_roll_orders(blob, contracts)),
+                                "spawned": _mapped(spawn_contract_orders(blob, contracts))})
         booked = book_events(blob, blob.broker.drain_events())
         late = book_executions(blob, blob.broker.get_executions())
         out["fills"] = (f"{len(booked.booked) + len(late.booked)} booked, "
@@ -55,11 +73,12 @@ def stack_handler_pass(data: DataBlob | None = None, trading_state: str = "ACTIV
         changes = recon.changes
         for code in changes.lock:  # once per break: an instrument already locked is not here
             alert(blob, f"position break: {code} locked", recon.describe(code))
-        out["reconciliation"] = f"locked {list(changes.lock)}, unlocked {list(changes.unlock)}"
+        out["reconciliation"] = (f"locked {_listed(changes.lock)}, "
+                                 f"unlocked {_listed(changes.unlock)}")
         out["statuses"] = str(sync_broker_statuses(blob) + propagate_fills(blob)
                               + propagate_cancels(blob) + propagate_fills(blob))
         sent = create_broker_orders(blob, state)
         out["broker orders"] = (f"{len(sent.sent)} sent, {len(sent.adopted)} adopted, "
                                 f"{len(sent.denied)} denied")
-        out["completed"] = str(complete_families(blob))
+        out["completed"] = _listed(complete_families(blob))
         return out

@@ -103,3 +103,15 @@ def test_break_locks_once_and_unlocks_itself(env):
     out = stack_handler_pass(data, contracts=contracts)
     assert not data.locks.is_locked(code) and code in out["reconciliation"]
     assert data.locks.is_locked(CODES[1])
+
+
+def test_a_pass_reads_as_one_line_for_people_not_a_dict(env):
+    data, _ = env
+    data.positions.set_contract_position(CODES[0], CONTRACT, 1, T0, "a fill we booked wrongly")
+    out = stack_handler_pass(data, contracts=contracts)
+    text = str(out)
+    assert out["fills"] == "0 booked, 0 not ours"  # the steps are still there by name
+    assert "{" not in text and "[" not in text and "'" not in text, text
+    assert text.startswith("roll orders: none; spawned: none; fills: 0 booked, 0 not ours; "
+                           f"reconciliation: locked {CODES[0]}, unlocked none; "), text
+    assert text.endswith("; completed: none"), text
