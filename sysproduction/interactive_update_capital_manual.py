@@ -27,6 +27,7 @@ import pandas as pd
 
 from syscore.dates import to_utc
 from syscore.exceptions import ExistingData, InvalidData, MissingData, SystradeError
+from syscore.formatting import format_timestamp
 from sysdata.capital import TOTAL_COLUMNS
 from sysdata.data_blob import DataBlob
 from syslogdiag.context import get_logger
@@ -215,7 +216,8 @@ def modify_last_total_capital(data: DataBlob, total: float | None = None,
     data.capital.write_total(frame)
     changes = {c: (float(old[c]), new[c]) for c in TOTAL_COLUMNS if float(old[c]) != new[c]}
     get_logger(PROCESS, type="capital").warning(
-        "last total capital row (%s) modified by hand: %s", frame.index[-1], changes)
+        "last total capital row (%s) modified by hand: %s", format_timestamp(frame.index[-1]),
+        changes)
     return data.capital.last_total()
 
 
@@ -227,7 +229,9 @@ def total_capital_table(data: DataBlob, rows: int = 10) -> str:
         frame = pd.DataFrame()
     if frame.empty:
         return "No total capital stored."
-    return frame.tail(rows).to_string(float_format=lambda v: f"{v:,.2f}")
+    shown = frame.tail(rows)
+    shown.index = [format_timestamp(stamp) for stamp in shown.index]
+    return shown.to_string(float_format=lambda v: f"{v:,.2f}")
 
 
 # --- console ---------------------------------------------------------------------------------
@@ -371,7 +375,7 @@ def _console_delete_all(data: DataBlob, ask: Ask, out: Out) -> None:
 
 def _console_modify(data: DataBlob, ask: Ask, out: Out) -> None:
     last = data.capital.last_total()
-    out(f"last row at {last.name} (Enter keeps a value)")
+    out(f"last row at {format_timestamp(last.name)} (Enter keeps a value)")
     values = {column: ask_number(ask, out, column, float(last[column]))
               for column in TOTAL_COLUMNS}
     changes = [f"{c} {float(last[c]):,.2f} -> {values[c]:,.2f}" for c in TOTAL_COLUMNS

@@ -342,4 +342,7 @@ def test_modify_asks_before_writing(tmp_path):
         interactive_update_capital_manual(blob, ask=ask, out=out.append)
         assert "modify the last row (total 101,000.00 -> 90,000.00)? (y/n): " in ask.prompts
         assert "nothing modified" in out and "nothing changed" in out
+        assert "last row at 2024-03-04 11:00 UTC (Enter keeps a value)" in out  # not a repr
+        table = total_capital_table(blob)
+        assert "2024-03-04 11:00 UTC" in table and "+00:00" not in table
         pd.testing.assert_frame_equal(blob.capital.total_capital(), before)
