@@ -166,6 +166,9 @@ def validate_config(
             found = _lookup(merged, path)
             found = None if found is _MISSING else found
             expected = error["msg"]
+            if error["type"] in ("model_type", "dict_type"):  # a value where a section belongs
+                expected = (f"expected a section of keys (indented 'name: value' lines under "
+                            f"'{path[-1] if path else key}:')")
             if expected.startswith("Value error, "):
                 expected = expected[len("Value error, "):]
             shown = repr(redact_value(found, key))

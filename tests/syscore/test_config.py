@@ -84,6 +84,19 @@ def test_secrets_hidden_in_repr_and_errors(systrade_home):
     assert "hunter2" not in str(info.value)
 
 
+def test_a_flat_value_for_a_section_is_explained_in_config_words(systrade_home):
+    """``ib: U7654321`` (a value where a section of keys belongs): the message says what the
+    file needs, not pydantic's 'valid dictionary or instance of IBConfig'."""
+    write_private(systrade_home, "ib: U7654321\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(systrade_home)
+    message = str(info.value)
+    assert "U7654321" not in message
+    assert "instance of" not in message and "IBConfig" not in message and "dictionary" not in message
+    assert ("key 'ib': expected a section of keys (indented 'name: value' lines under 'ib:'); "
+            "found <hidden>") in message
+
+
 def test_control_config_validates_times(systrade_home):
     assert "run_systems" in load_control_config(systrade_home).process_configuration
     write_private(systrade_home,
