@@ -56,13 +56,24 @@ class Lease:
     seconds: float
 
 
-def describe_holder(doc: dict[str, Any], now: float | None = None) -> str:
-    """``update_historical_prices is running: pid 1234 on host h since 10:02 UTC``."""
+def _started(doc: dict[str, Any], now: float | None) -> str:
+    """When the holder started: ``10:02`` today, else ``2024-01-02 10:02`` (UTC)."""
     started = pd.Timestamp(doc.get("started_at", 0), unit="s", tz="UTC")
     today = pd.Timestamp(now if now is not None else time.time(), unit="s", tz="UTC")
-    since = started.strftime("%H:%M" if started.date() == today.date() else "%Y-%m-%d %H:%M")
+    return started.strftime("%H:%M" if started.date() == today.date() else "%Y-%m-%d %H:%M")
+
+
+def describe_holder(doc: dict[str, Any], now: float | None = None) -> str:
+    """``update_historical_prices is running: pid 1234 on host h since 10:02 UTC``."""
     return (f"{doc.get('owner', '?')} is running: pid {doc.get('pid', '?')} on host "
-            f"{doc.get('host', '?')} since {since} UTC")
+            f"{doc.get('host', '?')} since {_started(doc, now)} UTC")
+
+
+def describe_former_holder(doc: dict[str, Any], now: float | None = None) -> str:
+    """A holder whose lease is taken over (it is not running any more):
+    ``run_backups (pid 1234 on host h, started 10:02 UTC``, closed by the caller."""
+    return (f"{doc.get('owner', '?')} (pid {doc.get('pid', '?')} on host "
+            f"{doc.get('host', '?')}, started {_started(doc, now)} UTC")
 
 
 class LeaseData:
@@ -123,7 +134,8 @@ class LeaseData:
             raise LeaseHeld(f"{describe_holder(result or {}, now)}; {owner} not started "
                             f"(lease {name}, held until {(result or {}).get('expires', '?')})")
         for previous in taken_over:
-            log.warning("lease %s taken over from %s (%s)", name, describe_holder(previous, now),
+            log.warning("lease %s taken over from %s; %s)", name,
+                        describe_former_holder(previous, now),
                         "expired" if float(previous.get("expires_at", 0)) <= now else
                         "process gone")
         return Lease(name, owner, token, seconds)

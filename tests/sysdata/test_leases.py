@@ -56,6 +56,18 @@ def test_lease_of_a_dead_process_on_this_host_is_taken_over(state_store):
     assert state_store.get(LEASES, "process/run_y")["token"] == lease.token
 
 
+def test_taking_over_says_the_holder_was_gone_not_that_it_is_running(state_store, caplog):
+    pid = dead_pid()
+    LeaseData(state_store, host="here", pid=pid).take("process/run_y", "run_y", 600)
+    with caplog.at_level("WARNING", logger="systrade.leases"):
+        LeaseData(state_store, host="here").take("process/run_y", "run_y", 600)
+    lines = [r.getMessage() for r in caplog.records if "taken over" in r.getMessage()]
+    assert len(lines) == 1 and "is running" not in lines[0], lines
+    assert lines[0].startswith(f"lease process/run_y taken over from run_y (pid {pid} on host "
+                               f"here, started "), lines[0]
+    assert lines[0].endswith(" UTC; process gone)"), lines[0]
+
+
 def test_hold_lease_is_reentrant_in_one_process_and_released_at_the_end(state_store):
     with hold_lease(state_store, "series/multiple_prices", "outer", 60) as outer:
         with hold_lease(state_store, "series/multiple_prices", "inner", 60) as inner:
