@@ -29,6 +29,7 @@ METHODS = {
     "update_system_backtests": "sysproduction.update_system_backtests.update_system_backtests",
     "update_strategy_orders": "sysproduction.update_strategy_orders.update_strategy_orders",
     "stack_handler_pass": "sysproduction.run_stack_handler.stack_handler_pass",
+    "stack_handler_end_of_day": "sysproduction.run_stack_handler.stack_handler_end_of_day",
     "backup_db_to_csv": "sysproduction.backup_db_to_csv.backup_db_to_csv",
     "backup_state_store": "sysproduction.backup_state_store.backup_state_store",
     "clean_truncate_backtest_states":

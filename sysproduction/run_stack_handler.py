@@ -17,13 +17,23 @@ a crash at any point):
 The global trading state is read from ``trading_state`` (ACTIVE by default; see
 docs/execution.md). Returns a one-line summary per step.
 
+:func:`stack_handler_end_of_day` is the process's completion method (at its stop time, on STOP
+or SIGTERM): working orders cancelled, the broker's confirmations awaited (bounded), fills
+booked, families completed (:mod:`sysexecution.end_of_day`).
+
     python run.py sysproduction.run_stack_handler.stack_handler_pass
+    python run.py sysproduction.run_stack_handler.stack_handler_end_of_day
 """
 from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from sysdata.data_blob import DataBlob
 from sysexecution.broker_fills import book_events, book_executions
 from sysexecution.broker_orders import create_broker_orders
+from sysexecution.end_of_day import EndOfDayResult, end_of_day
 from sysexecution.order_completion import (
     complete_families,
     propagate_cancels,
@@ -82,3 +92,39 @@ def stack_handler_pass(data: DataBlob | None = None, trading_state: str = "ACTIV
                                 f"{len(sent.denied)} denied")
         out["completed"] = _listed(complete_families(blob))
         return out
+
+
+@dataclass(frozen=True)
+class EndOfDayReport:
+    """:class:`EndOfDayResult` for process control: not ``ok`` (the process exits 1, an
+    alert was raised) when orders are still working after the wait."""
+
+    result: EndOfDayResult
+
+    @property
+    def ok(self) -> bool:
+        return self.result.clear
+
+    def __str__(self) -> str:
+        return str(self.result)
+
+
+def stack_handler_end_of_day(data: DataBlob | None = None, max_wait_seconds: float = 60.0,
+                             poll_seconds: float = 1.0,
+                             sleep: Callable[[float], None] | None = None) -> EndOfDayReport:
+    """End of the stack handler's day (see :mod:`sysexecution.end_of_day`).
+    ``max_wait_seconds`` [60]: clock time to wait for the broker's cancel confirmations,
+    polling every ``poll_seconds`` [1]; ``sleep``: default a real sleep, or an advance of the
+    simulated clock on a simulated home."""
+    from sysproduction.process_launcher import default_sleep
+
+    with blob_for(data, PROCESS) as blob:
+        result = end_of_day(blob, sleep or default_sleep(blob.clock),
+                            dt.timedelta(seconds=max_wait_seconds), poll_seconds)
+        for code in result.locked:
+            alert(blob, f"position break: {code} locked", "found at the end of day")
+        if not result.clear:
+            alert(blob, "stack handler: orders still working after the end of day",
+                  str(result))
+        blob.log.info("%s", result)
+        return EndOfDayReport(result)

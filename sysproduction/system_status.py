@@ -2,8 +2,11 @@
 
 :func:`collect_status` gathers, from the stores and the broker: processes (status, run state,
 alive, pid, host, times), positions per instrument and contract (strategy, contract, broker) and
-the breaks between them, instrument locks, working orders per stack, capital, the last price
-time per instrument, and alerts not yet e-mailed. Each part that cannot be read (no broker
+the breaks between them (our contract positions vs the broker's; per instrument, the strategies'
+total vs the contracts' total), each strategy's optimal range (lower and upper buffer, from the
+last ``run_systems``), the instrument orders generated and the fills booked since a time
+(default: midnight UTC of the store clock's day), instrument locks, working orders per stack,
+capital, the last price time per instrument, and alerts not yet e-mailed. Each part that cannot be read (no broker
 connection, say) is reported as an error string in its place, so status always answers.
 :func:`format_status` prints it as readable tables; ``--json`` prints the structure.
 """
@@ -11,9 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from syscore.dates import iso_utc
+import pandas as pd
+
+from syscore.dates import iso_utc, to_utc
 from sysdata.data_blob import DataBlob
-from sysexecution.reconcile import position_breaks
+from sysexecution.reconcile import internal_breaks, position_breaks
+from sysobjects.orders.records import RecordKind
 from sysobjects.orders.status import OrderStatus
 from sysproduction.process_control_ops import list_processes
 
@@ -67,7 +73,56 @@ def _positions(data: DataBlob) -> dict[str, Any]:
     breaks = [] if broker_error else [
         {"instrument": b.instrument_code, "contract": b.contract_id, "ours": b.ours,
          "broker": b.broker} for b in position_breaks(ours, broker)]
-    return {"instruments": rows, "breaks": breaks, "broker_error": broker_error}
+    internal = [{"instrument": b.instrument_code, "strategies": b.strategies,
+                 "contracts": b.contracts} for b in internal_breaks(strategies, contracts)]
+    return {"instruments": rows, "breaks": breaks, "internal_breaks": internal,
+            "broker_error": broker_error}
+
+
+@_safe
+def _optimal(data: DataBlob) -> dict[str, dict[str, list[float]]]:
+    """Instrument → strategy → ``[lower, upper]`` buffer of the last optimal position
+    (contracts)."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for strategy, code in sorted(data.optimal_positions.list_keys()):
+        row = data.optimal_positions.current(strategy, code)
+        out.setdefault(code, {})[strategy] = [float(row["lower"]), float(row["upper"])]
+    return out
+
+
+def day_start(when) -> pd.Timestamp:
+    """Midnight UTC of ``when``'s UTC date."""
+    return to_utc(when).normalize()
+
+
+def trades_since(data: DataBlob, since) -> dict[str, dict[str, int]]:
+    """Per instrument: ``orders`` (instrument orders generated at or after ``since``, any
+    status, roll orders included), ``fills`` (fills booked in the ledger with a fill time at or
+    after ``since``) and ``filled`` (their net quantity, contracts). Instruments with neither
+    are left out."""
+    start = iso_utc(since)
+    out: dict[str, dict[str, int]] = {}
+
+    def row(code: str) -> dict[str, int]:
+        return out.setdefault(code, {"orders": 0, "fills": 0, "filled": 0})
+
+    for order in data.order_stack("instrument").orders(include_completed=True):
+        if order.generated_datetime is not None and iso_utc(order.generated_datetime) >= start:
+            row(order.instrument_code)["orders"] += 1
+    for doc in data.ledger.records(where={"kind": RecordKind.FILL.value}):
+        fill = doc["record"]
+        if fill["timestamp"] >= start:  # sortable ISO UTC strings
+            entry = row(fill["instrument_code"])
+            entry["fills"] += 1
+            entry["filled"] += int(fill["quantity"])
+    return dict(sorted(out.items()))
+
+
+def _trades(data: DataBlob, since) -> dict[str, Any]:
+    try:
+        return {"since": iso_utc(since), "instruments": trades_since(data, since)}
+    except Exception as exc:  # status must answer even when one part cannot be read
+        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 @_safe
@@ -106,10 +161,14 @@ def _alerts(data: DataBlob) -> dict[str, Any]:
         {"timestamp": a["timestamp"], "subject": a["subject"]} for a in pending[-5:]]}
 
 
-def collect_status(data: DataBlob) -> dict[str, Any]:
-    """The home's state (see module docstring)."""
-    return {"time": iso_utc(data.now()), "processes": _processes(data),
-            "positions": _positions(data), "locks": _locks(data),
+def collect_status(data: DataBlob, trades_from=None) -> dict[str, Any]:
+    """The home's state (see module docstring); ``trades_from``: count orders and fills from
+    then on (default: :func:`day_start` of the clock's now)."""
+    now = data.now()
+    return {"time": iso_utc(now), "processes": _processes(data),
+            "positions": _positions(data), "optimal": _optimal(data),
+            "trades": _trades(data, day_start(now) if trades_from is None else trades_from),
+            "locks": _locks(data),
             "working_orders": _orders(data), "capital": _capital(data),
             "last_price": _prices(data), "alerts": _alerts(data)}
 
@@ -138,21 +197,7 @@ def format_status(status: dict[str, Any]) -> str:
                         [(p["name"], p["status"], p["run_state"], "yes" if p["alive"] else "no",
                           str(p["pid"] or "-"), p["host"] or "-", (p["last_end"] or "-")[:16])
                          for p in processes])
-    positions = status["positions"]
-    lines += ["", "positions (strategy | contracts | broker)"]
-    if "error" in positions:
-        lines.append(f"  {positions['error']}")
-    else:
-        lines += _table(("instrument", "strategies", "contracts", "broker"), [
-            (r["instrument"], " ".join(f"{s}:{q}" for s, q in r["strategies"].items()) or "-",
-             " ".join(f"{k}:{q}" for k, q in r["contracts"].items()) or "-",
-             " ".join(f"{k}:{q}" for k, q in r["broker"].items()) or "-")
-            for r in positions["instruments"]])
-        if positions["broker_error"]:
-            lines.append(f"  broker positions unavailable: {positions['broker_error']}")
-        lines.append(f"  breaks: {len(positions['breaks'])}")
-        lines += [f"    {b['instrument']} {b['contract']}: ours {b['ours']}, broker "
-                  f"{b['broker']}" for b in positions["breaks"]]
+    lines += [""] + format_positions(status)
     lines += ["", f"locks: {', '.join(status['locks']) if isinstance(status['locks'], list) and status['locks'] else 'none'}"]
     orders = status["working_orders"]
     lines.append("working orders: " + (", ".join(f"{k} {v}" for k, v in orders.items())
@@ -174,3 +219,47 @@ def format_status(status: dict[str, Any]) -> str:
         lines += ["", f"alerts not yet e-mailed: {alerts['undelivered']}"]
         lines += [f"  {a['timestamp'][:16]}  {a['subject']}" for a in alerts["latest"]]
     return "\n".join(lines)
+
+
+def _range(optimal: dict[str, list[float]]) -> str:
+    return " ".join(f"{s}:{lo:.2f}..{hi:.2f}" for s, (lo, hi) in optimal.items()) or "-"
+
+
+def format_positions(status: dict[str, Any]) -> list[str]:
+    """The positions table of :func:`collect_status`'s result: per instrument the optimal
+    range, strategy, contract and broker positions, orders and fills since
+    ``status['trades']['since']``; then the breaks (contracts vs broker, strategies vs
+    contracts)."""
+    positions, optimal, trades = status["positions"], status["optimal"], status["trades"]
+    if "error" in positions:
+        return ["positions", f"  {positions['error']}"]
+    since = trades.get("since", "")[:16] if "error" not in trades else ""
+    lines = [f"positions (optimal lower..upper | strategy | contracts | broker | orders, fills "
+             f"and filled quantity since {since or '?'} UTC)"]
+    ranges = {} if "error" in optimal else optimal
+    counts = {} if "error" in trades else trades["instruments"]
+    rows = {r["instrument"]: r for r in positions["instruments"]}
+    codes = sorted(set(rows) | set(ranges) | set(counts))
+    empty = {"strategies": {}, "contracts": {}, "broker": {}}
+    table = []
+    for code in codes:
+        r, n = rows.get(code, empty), counts.get(code, {"orders": 0, "fills": 0, "filled": 0})
+        table.append((code, _range(ranges.get(code, {})),
+                      " ".join(f"{s}:{q}" for s, q in r["strategies"].items()) or "-",
+                      " ".join(f"{k}:{q}" for k, q in r["contracts"].items()) or "-",
+                      " ".join(f"{k}:{q}" for k, q in r["broker"].items()) or "-",
+                      str(n["orders"]), str(n["fills"]), f"{n['filled']:+d}"))
+    lines += _table(("instrument", "optimal", "strategies", "contracts", "broker", "orders",
+                     "fills", "filled"), table)
+    for part, value in (("optimal positions", optimal), ("orders and fills", trades)):
+        if "error" in value:
+            lines.append(f"  {part} unavailable: {value['error']}")
+    if positions["broker_error"]:
+        lines.append(f"  broker positions unavailable: {positions['broker_error']}")
+    internal = positions.get("internal_breaks", [])
+    lines.append(f"  breaks: {len(positions['breaks']) + len(internal)}")
+    lines += [f"    {b['instrument']} {b['contract']}: ours {b['ours']}, broker "
+              f"{b['broker']}" for b in positions["breaks"]]
+    lines += [f"    {b['instrument']}: strategies {b['strategies']}, contracts "
+              f"{b['contracts']}" for b in internal]
+    return lines

@@ -115,3 +115,29 @@ def test_a_pass_reads_as_one_line_for_people_not_a_dict(env):
     assert text.startswith("roll orders: none; spawned: none; fills: 0 booked, 0 not ours; "
                            f"reconciliation: locked {CODES[0]}, unlocked none; "), text
     assert text.endswith("; completed: none"), text
+
+
+def test_end_of_day_is_the_completion_method_and_clears_the_stacks(env):
+    from syscore.config import load_control_config
+    from sysproduction.run_process import method_function
+    from sysproduction.run_stack_handler import stack_handler_end_of_day
+
+    data, clock = env
+    method = load_control_config(data.home).process_configuration[
+        "run_stack_handler"].methods["stack_handler_end_of_day"]
+    assert method.run_on_completion_only
+    assert method_function("stack_handler_end_of_day", method.function) \
+        is stack_handler_end_of_day
+    data.optimal_positions.add("trend", CODES[0], T0, 2, 2, 100.0, CONTRACT, T0)
+    update_strategy_orders(data)
+    stack_handler_pass(data, contracts=contracts)  # sent, in flight at the broker
+    report = stack_handler_end_of_day(
+        data, sleep=lambda s: clock.advance(pd.Timedelta(seconds=s)))
+    assert report.ok, report
+    assert not any(data.order_stack(s).orders() for s in ("instrument", "contract", "broker"))
+    held = data.positions.get_strategy_position("trend", CODES[0])
+    broker = {(p.instrument_code, p.contract_date): p.quantity
+              for p in data.broker.get_positions()}
+    assert held == data.positions.get_contract_position(CODES[0], CONTRACT) \
+        == broker.get((CODES[0], CONTRACT), 0)
+    assert not data.alerts.all()
