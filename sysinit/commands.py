@@ -15,6 +15,9 @@ def _configure_demo(parser: argparse.ArgumentParser) -> None:
                         help="simulated business days to run (default 5)")
     parser.add_argument("--stop-before", metavar="PROCESS",
                         help="on the last day, stop just before this process is launched")
+    parser.add_argument("--instruments", metavar="CODES",
+                        help="a new home only: comma-separated instrument codes, or ALL for the "
+                             "30-instrument universe (default: 8 instruments)")
 
 
 @register_command("demo", help="run the end-to-end demo on the simulated market",
@@ -22,5 +25,6 @@ def _configure_demo(parser: argparse.ArgumentParser) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from sysinit.demo import run_demo
 
-    result = run_demo(days=args.days, stop_before=args.stop_before)
+    result = run_demo(days=args.days, stop_before=args.stop_before,
+                      instruments=args.instruments)
     return 0 if result.ok else 1

@@ -11,8 +11,13 @@
 4. runs ``days`` simulated business days (default 5) through the real process control: every
    process of the control config is launched at the start of its window and runs its methods
    on their timers, in simulated time (:mod:`sysproduction.simulated_days`);
-5. prints a status report and a summary, and fails (non-zero exit from ``systrade demo``) if a
-   process crashed, a method failed or a process was left running.
+5. prints a status report, then per instrument the optimal range (lower/upper buffer), the
+   strategy, contract and broker positions and the orders and fills of the last day, the
+   breaks, and a summary — all read from the stores through the functions ``systrade status``
+   uses (:mod:`sysproduction.system_status`). It fails (non-zero exit from ``systrade demo``)
+   if a process crashed, a method failed or a process was left running, on any position break
+   (contracts vs broker, strategies vs contracts), and on any order still working after the
+   stack handler's end of day (a stuck order).
 
 Run it again on the same home and it carries on from where the clock stopped.
 
@@ -36,6 +41,7 @@ from syslogdiag.logging_setup import setup_blob_logging, teardown_logging
 from sysproduction.blob import production_blob
 from sysproduction.process_helpers import summary_line
 from sysproduction.simulated_days import all_closed, run_simulated_days
+from sysproduction.system_status import collect_status, format_positions, trades_since
 
 DEMO_INSTRUMENTS = "SP500_micro,EUROSTX,US10,BUND,GOLD,CRUDE_W,CORN,EUR"
 DEMO_START = pd.Timestamp("2024-06-03 22:30", tz="UTC")
@@ -61,16 +67,18 @@ def ensure_demo_config(home: Path) -> bool:
     return True
 
 
-def initialise(data: DataBlob, out: Callable[[str], None]) -> None:
-    """First run: configs, FX, ``DEMO_HISTORY_YEARS`` of rolled history, contract chains,
-    total and strategy capital (so the first night's backtest has capital)."""
+def initialise(data: DataBlob, out: Callable[[str], None],
+               instruments: str = DEMO_INSTRUMENTS) -> None:
+    """First run: configs of ``instruments`` (comma-separated codes, or ``ALL``: the simulated
+    market's 30-instrument universe), FX, ``DEMO_HISTORY_YEARS`` of rolled history, contract
+    chains, total and strategy capital (so the first night's backtest has capital)."""
     from sysproduction.update_fx_prices import update_fx_prices
     from sysproduction.update_historical_prices import update_historical_prices
     from sysproduction.update_sampled_contracts import update_sampled_contracts
     from sysproduction.update_strategy_capital import update_strategy_capital
     from sysproduction.update_total_capital import update_total_capital
 
-    out(init_from_sim_universe(DEMO_INSTRUMENTS, data=data))
+    out(init_from_sim_universe(instruments, data=data))
     out(summary_line(update_fx_prices(data=data)))
     history = init_history_from_broker(years=DEMO_HISTORY_YEARS, data=data)
     out(str(history))
@@ -108,9 +116,11 @@ def status_report(data: DataBlob) -> str:
 
 
 def run_demo(days: int = 5, out: Callable[[str], None] = print,
-             stop_before: str | None = None) -> DemoResult:
+             stop_before: str | None = None, instruments: str | None = None) -> DemoResult:
     """Run the demo in ``$SYSTRADE_HOME`` for ``days`` simulated business days through process
-    control; ``stop_before``: leave the home just before that process on the last day."""
+    control; ``stop_before``: leave the home just before that process on the last day;
+    ``instruments``: for a new home, the codes to trade (default :data:`DEMO_INSTRUMENTS`;
+    ``ALL``: the 30-instrument universe); refused for a home already initialised."""
     home = systrade_home()
     if ensure_demo_config(home):
         out(f"new demo home {home}: simulated clock and market")
@@ -123,13 +133,18 @@ def run_demo(days: int = 5, out: Callable[[str], None] = print,
         if not data.instruments.list_codes():
             data.clock.set(DEMO_START)
             out(f"initialising at {data.now()}")
-            initialise(data, out)
+            initialise(data, out, instruments or DEMO_INSTRUMENTS)
+        elif instruments is not None:
+            raise ConfigError(f"{home} is initialised already: --instruments only applies to "
+                              "a new demo home")
+        started = data.now()
         out(f"running {days} simulated business days through process control")
         launches = run_simulated_days(home, days, out=out, stop_before=stop_before)
         states = all_closed(home)
-        report = status_report(data)
-        out(report)
-        result = DemoResult(launches, states)
+        out(status_report(data))
+        status = collect_status(data)  # orders and fills since midnight of the last day
+        out("\n".join(format_positions(status)))
+        result = DemoResult(launches, states, status, run_totals(trades_since(data, started)))
         out(result.summary())
         return result
     finally:
@@ -147,12 +162,47 @@ def _problem(launch) -> str:
     return "failed: " + ", ".join(launch.outcome.failures)
 
 
+def run_totals(trades: dict[str, dict[str, int]]) -> dict[str, int]:
+    """Sum of :func:`~sysproduction.system_status.trades_since` over instruments."""
+    totals = {"orders": 0, "fills": 0, "filled": 0}
+    for counts in trades.values():
+        for key in totals:
+            totals[key] += counts[key]
+    return totals
+
+
+def status_problems(status: dict) -> list[str]:
+    """Breaks, unreadable positions and stuck orders in a
+    :func:`~sysproduction.system_status.collect_status` result."""
+    found = []
+    positions = status["positions"]
+    if "error" in positions:
+        return [f"positions unreadable: {positions['error']}"]
+    if positions["broker_error"]:
+        found.append(f"broker positions unreadable: {positions['broker_error']}")
+    found += [f"position break: {b['instrument']} {b['contract']}: ours {b['ours']}, broker "
+              f"{b['broker']}" for b in positions["breaks"]]
+    found += [f"position break: {b['instrument']}: strategies {b['strategies']}, contracts "
+              f"{b['contracts']}" for b in positions.get("internal_breaks", [])]
+    working = status["working_orders"]
+    if "error" in working:
+        found.append(f"orders unreadable: {working['error']}")
+    else:
+        found += [f"stuck orders: {count} {stack} order(s) still working after the stack "
+                  "handler's end of day" for stack, count in working.items() if count]
+    return found
+
+
 @dataclass(frozen=True)
 class DemoResult:
-    """What the demo did: every launch and the process states at the end."""
+    """What the demo did: every launch, the process states at the end, the home's status at
+    the end (:func:`~sysproduction.system_status.collect_status`) and the orders and fills of
+    the whole run (:func:`run_totals`)."""
 
     launches: list
     process_states: dict[str, str]
+    status: dict | None = None
+    trades: dict[str, int] | None = None
 
     @property
     def problems(self) -> list[str]:
@@ -160,6 +210,8 @@ class DemoResult:
                  for launch in self.launches if not launch.ok]
         found += [f"process {name} is {state}" for name, state in self.process_states.items()
                   if state not in ("finished", "never ran")]
+        if self.status is not None:
+            found += status_problems(self.status)
         return found
 
     @property
@@ -170,6 +222,10 @@ class DemoResult:
         ran = len([launch for launch in self.launches if launch.ok])
         closed = ", ".join(f"{n} {s}" for n, s in sorted(self.process_states.items()))
         lines = [f"processes: {ran} of {len(self.launches)} launches ran cleanly; {closed}"]
+        if self.trades is not None:
+            lines.append(f"trades over the run: {self.trades['orders']} instrument orders, "
+                         f"{self.trades['fills']} fills, net {self.trades['filled']:+d} "
+                         "contracts")
         lines += [f"PROBLEM: {problem}" for problem in self.problems]
         lines.append("demo: ok" if self.ok else f"demo: {len(self.problems)} problem(s)")
         return "\n".join(lines)

@@ -19,11 +19,31 @@ PROCESSES = ("run_backups", "run_capital_update", "run_cleaners",
              "run_strategy_order_generator", "run_systems")
 
 
-def test_demo_runs_end_to_end_and_resumes(systrade_home):
+def totals(row: dict) -> int:
+    return sum(row.values())
+
+
+def test_demo_trades_resumes_and_fails_on_a_break(systrade_home):
     lines: list[str] = []
     result = run_demo(days=1, out=lines.append)
     text = "\n".join(lines)
     assert result.ok, result.problems
+    # the demo traded: orders generated, executed on the simulated broker, fills booked
+    assert result.trades["orders"] > 0 and result.trades["fills"] > 0, result.trades
+    positions = result.status["positions"]
+    assert positions["breaks"] == [] and positions["internal_breaks"] == []
+    assert positions["broker_error"] is None
+    held = [row for row in positions["instruments"] if row["broker"]]
+    assert held, "no position at the broker after a day of trading"
+    for row in positions["instruments"]:  # strategy = contracts = broker, per instrument
+        assert totals(row["strategies"]) == totals(row["contracts"]) == totals(row["broker"])
+        assert row["contracts"] == row["broker"]
+    assert result.status["working_orders"] == {"instrument": 0, "contract": 0, "broker": 0}
+    assert len(result.status["optimal"]) == 8
+    assert all(lower <= upper for ranges in result.status["optimal"].values()
+               for lower, upper in ranges.values())
+    assert "  breaks: 0" in text and "trades over the run: " in text
+    assert "end of day: " in text  # the stack handler's completion method ran
     assert "update_multiple_adjusted_prices: 8 written, 0 failed" in text
     assert "update_system_backtests: 1 done, 0 failed" in text
     assert "demo: ok" in text
@@ -41,11 +61,21 @@ def test_demo_runs_end_to_end_and_resumes(systrade_home):
         row = data.optimal_positions.current("demo", "CORN")
         assert row["lower"] <= row["upper"]
         assert data.capital.last_total()["total"] > 0
-    second = run_demo(days=1, out=lines.append)
-    assert second.ok, second.problems
-    with DataBlob.from_config(systrade_home) as data:
+        # someone trades the account at the broker, outside systrade, the next day: a break
+        data.clock.set((pd.Timestamp(first_time.date()) + pd.offsets.BDay(1)).tz_localize(
+            "UTC") + pd.Timedelta(hours=12))
+        code, contract = next((row["instrument"], next(iter(row["broker"])))
+                              for row in held if data.broker.is_open(row["instrument"]))
+        data.broker.place_order(code, contract, 1, client_ref="outside systrade")
+    second = subprocess.run([sys.executable, "-c", CLI, "demo", "--days", "1"],
+                            capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert second.returncode == 1, second.stdout[-3000:] + second.stderr
+    assert f"PROBLEM: position break: {code} {contract}: ours" in second.stdout
+    assert "  breaks: 1" in second.stdout and "demo: 1 problem(s)" in second.stdout
+    with DataBlob.from_config(systrade_home) as data:  # it carried on from where it stopped
         assert data.now() > first_time
         assert data.adjusted_prices.read_tail("CORN").index[-1] > corn.index[-1]
+        assert data.locks.is_locked(code)
 
 
 def test_systrade_demo_command_stop_before(systrade_home):
