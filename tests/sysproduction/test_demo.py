@@ -95,3 +95,16 @@ def test_systrade_demo_command_stop_before(systrade_home):
     now = pd.Timestamp(result.stdout.split("simulated time: ")[1].splitlines()[0])
     assert now > DEMO_START
     assert now.strftime("%H:%M") == "20:04"  # just before run_systems' 20:05 window
+
+
+def test_stuck_orders_and_breaks_are_problems():
+    from sysproduction.demo import DemoResult
+
+    status = {"positions": {"breaks": [], "broker_error": None, "internal_breaks": [
+        {"instrument": "CORN", "strategies": 2, "contracts": 1}]},
+        "working_orders": {"instrument": 0, "contract": 1, "broker": 0}}
+    result = DemoResult([], {}, status, {"orders": 1, "fills": 1, "filled": 1})
+    assert result.problems == [
+        "position break: CORN: strategies 2, contracts 1",
+        "stuck orders: 1 contract order(s) still working after the stack handler's end of day"]
+    assert not result.ok and "demo: 2 problem(s)" in result.summary()

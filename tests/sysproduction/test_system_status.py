@@ -67,3 +67,34 @@ def test_systrade_status_json_and_tables(tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert tables.returncode == 0 and "locks: GOLD" in tables.stdout
     assert "processes" in tables.stdout and "breaks: 0" in tables.stdout
+
+
+def test_status_counts_the_days_orders_and_fills_and_shows_optimal_ranges(tmp_path):
+    import pandas as pd
+
+    from sysobjects.orders.orders import InstrumentOrder
+    from sysobjects.orders.records import Fill
+    from sysproduction.system_status import format_positions
+
+    blob = make_blob(tmp_path / "home", clock=FixedClock("2024-03-07 21:00"))
+    yesterday, today = pd.Timestamp("2024-03-06 15:00", tz="UTC"), blob.now()
+    stack = blob.order_stack("instrument")
+    for when, trade in ((yesterday, 1), (today, 2)):
+        stack.add_order(InstrumentOrder(order_id=stack.new_order_id(), strategy_name="trend",
+                                        instrument_code="CORN", trade=trade,
+                                        generated_datetime=when), when)
+    for n, (when, qty) in enumerate(((yesterday, 1), (today, 2), (today, -1))):
+        blob.ledger.book_fill(Fill(f"x{n}", "CORN", "20240500", qty, 400.0, when,
+                                   strategy_name="trend"))
+    blob.optimal_positions.add("trend", "CORN", today, 1.5, 2.5, 400.0, "20240500", today)
+    status = collect_status(blob)
+    assert status["trades"]["instruments"] == {"CORN": {"orders": 1, "fills": 2, "filled": 1}}
+    assert status["optimal"] == {"CORN": {"trend": [1.5, 2.5]}}
+    assert status["positions"]["internal_breaks"] == []  # fills move both sides
+    text = "\n".join(format_positions(status))
+    assert "trend:1.50..2.50" in text and "since 2024-03-07T00:00" in text
+    assert "breaks: 1" in text  # the simulated broker holds nothing
+    blob.positions.set_contract_position("CORN", "20240500", 0, today, "wrong")
+    internal = collect_status(blob)["positions"]["internal_breaks"]
+    assert internal == [{"instrument": "CORN", "strategies": 2, "contracts": 0}]
+    blob.close()
