@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from enum import Enum
 
 from syscontrol.process_status import ProcessStatus, RunState
-from syscontrol.run_window import RunWindow
+from syscontrol.run_window import RunWindow, zone
 
-#: A previous process must have finished within this long before a dependent one may start.
+#: A previous process must have finished within this long before a dependent one may start
+#: (not counting Saturdays and Sundays for a window that does not run on weekends).
 PREVIOUS_PROCESS_MAX_AGE = dt.timedelta(hours=24)
 #: A process on another host whose heartbeat is older than this is taken as dead.
 DEFAULT_HEARTBEAT_TIMEOUT = dt.timedelta(minutes=15)
@@ -69,6 +70,25 @@ def is_alive(record: ProcessRecord, now: dt.datetime, host: str,
     return last_sign is not None and now - last_sign <= heartbeat_timeout
 
 
+def weekday_age(since: dt.datetime, now: dt.datetime, timezone: str) -> dt.timedelta:
+    """``now - since`` less the Saturdays and Sundays (local days of ``timezone``) in between:
+    Friday 20:05 to Monday 07:00 is 10 h 55 min. An age over two weeks is returned whole."""
+    age = now - since
+    if age > dt.timedelta(days=14) or age <= dt.timedelta(0):
+        return age
+    tz = zone(timezone)
+    day, last = since.astimezone(tz).date(), now.astimezone(tz).date()
+    while day <= last:
+        if day.weekday() >= 5:
+            begins = dt.datetime.combine(day, dt.time(0), tzinfo=tz)
+            ends = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+            overlap = min(now, ends) - max(since, begins)
+            if overlap > dt.timedelta(0):
+                age -= overlap
+        day += dt.timedelta(days=1)
+    return age
+
+
 def decide_start(record: ProcessRecord, window: RunWindow, now: dt.datetime, host: str,
                  pid_exists: Callable[[int], bool],
                  previous: ProcessRecord | None = None,
@@ -90,9 +110,14 @@ def decide_start(record: ProcessRecord, window: RunWindow, now: dt.datetime, hos
         return StartDecision(verdict, f"{record.name} is outside its window {window}; "
                              f"next opens {opens:%Y-%m-%d %H:%M %Z}")
     if previous is not None:
-        finished = (previous.run_state is RunState.FINISHED and previous.last_end is not None
-                    and now - previous.last_end <= PREVIOUS_PROCESS_MAX_AGE)
+        # a weekday schedule: Friday evening's run counts on Monday morning
+        age = (None if previous.last_end is None else
+               now - previous.last_end if window.run_on_weekends else
+               weekday_age(previous.last_end, now, window.timezone))
+        finished = (previous.run_state is RunState.FINISHED and age is not None
+                    and age <= PREVIOUS_PROCESS_MAX_AGE)
         if not finished:
+            weekends = "" if window.run_on_weekends else ", weekends not counted"
             return StartDecision(Verdict.WAIT, f"{record.name} waits for {previous.name} to "
-                                 f"finish (it has not finished in the last 24 h)")
+                                 f"finish (it has not finished in the last 24 h{weekends})")
     return StartDecision(Verdict.START)

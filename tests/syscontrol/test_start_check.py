@@ -63,3 +63,35 @@ def test_decide_start(rec, now, previous, verdict, reason):
     assert decision.verdict is verdict
     assert reason in decision.reason
     assert decision.allowed is (verdict is Verdict.START)
+
+
+MONDAY_0700 = dt.datetime(2024, 3, 11, 7, 0, tzinfo=UTC)
+FRIDAY_2005 = dt.datetime(2024, 3, 8, 20, 5, tzinfo=UTC)
+MORNING = RunWindow.from_text("07:00", "23:59")
+
+
+@pytest.mark.parametrize("window,last_end,verdict", [
+    # a weekday schedule: Friday evening's run_systems lets Monday morning's orders go
+    (MORNING, FRIDAY_2005, Verdict.START),
+    (MORNING, FRIDAY_2005 - dt.timedelta(days=1), Verdict.WAIT),   # Thursday's: too old
+    (MORNING, dt.datetime(2024, 3, 9, 12, 0, tzinfo=UTC), Verdict.START),  # on Saturday
+    # a window that runs on weekends counts every hour
+    (RunWindow.from_text("07:00", "23:59", run_on_weekends=True), FRIDAY_2005, Verdict.WAIT),
+])
+def test_previous_process_age_skips_the_weekend(window, last_end, verdict):
+    previous = ProcessRecord(name="run_systems", run_state=RunState.FINISHED, last_end=last_end)
+    decision = decide_start(ProcessRecord(name="run_strategy_order_generator"), window,
+                            MONDAY_0700, "a", pid_exists, previous)
+    assert decision.verdict is verdict, decision.reason
+
+
+def test_weekday_age():
+    from syscontrol.start_check import weekday_age
+
+    assert weekday_age(FRIDAY_2005, MONDAY_0700, "UTC") == dt.timedelta(hours=10, minutes=55)
+    assert weekday_age(MONDAY_0700 - dt.timedelta(hours=2), MONDAY_0700, "UTC") == \
+        dt.timedelta(hours=2)
+    # local days of the window's zone: Friday 23:00 to Monday 01:00 in Tokyo
+    assert weekday_age(dt.datetime(2024, 3, 8, 14, 0, tzinfo=UTC),
+                       dt.datetime(2024, 3, 10, 16, 0, tzinfo=UTC), "Asia/Tokyo") == \
+        dt.timedelta(hours=2)
