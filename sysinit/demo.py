@@ -48,23 +48,55 @@ DEMO_START = pd.Timestamp("2024-06-03 22:30", tz="UTC")
 DEMO_HISTORY_YEARS = 5
 
 
-def ensure_demo_config(home: Path) -> bool:
-    """Create a private config for a simulated-clock demo; False if one already exists."""
+def ensure_demo_config(home: Path, instruments: str | None = None) -> bool:
+    """Create a private config for a simulated-clock demo; False if one already exists.
+    ``instruments`` other than the default: the demo strategy trades them with equal weights
+    (``private/demo_system.yaml``, a copy of the package's futures system; instrument
+    diversification multiplier 1.8 up to 8 instruments, else 2.5)."""
     path = private_dir(home) / "private_config.yaml"
     if path.exists():
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
+    backtest = "package:systems/provided/futures_system.yaml"
+    if instruments is not None and instruments != DEMO_INSTRUMENTS:
+        backtest = write_demo_system(home, demo_codes(instruments))
     path.write_text("# written by `systrade demo`: a sandbox on the simulated market and clock\n"
                     "clock: simulated\nbroker: sim\nlogging:\n  console: false\n"
                     "strategy_capital_allocation:\n  strategy_weights: {demo: 1.0}\n")
     control = private_dir(home) / "private_control_config.yaml"
     if not control.exists():
         control.write_text("# written by `systrade demo`\nstrategy_list:\n  demo:\n"
-                           "    backtest_config: package:systems/provided/futures_system.yaml\n"
+                           f"    backtest_config: {backtest}\n"
                            "# in simulated time a stack-handler pass every 30 minutes is plenty\n"
                            "process_configuration:\n  run_stack_handler:\n    methods:\n"
                            "      stack_handler_pass: {frequency: 30}\n")
     return True
+
+
+def demo_codes(instruments: str) -> list[str]:
+    """``ALL``: every instrument of the simulated market's universe; else the listed codes."""
+    from sysbrokers.sim.universe import load_universe
+
+    if instruments == "ALL":
+        return sorted(load_universe().instruments)
+    return [code.strip() for code in instruments.split(",") if code.strip()]
+
+
+def write_demo_system(home: Path, codes: list[str]) -> str:
+    """``private/demo_system.yaml``: the package's futures system with equal instrument weights
+    over ``codes``; returns the ``backtest_config`` value naming it."""
+    import yaml
+
+    from sysproduction.update_system_backtests import resolve_config_path
+
+    source = resolve_config_path("package:systems/provided/futures_system.yaml", home)
+    config = yaml.safe_load(source.read_text())
+    config["instrument_weights"] = {code: round(1.0 / len(codes), 6) for code in codes}
+    config["instrument_div_multiplier"] = 1.8 if len(codes) <= 8 else 2.5
+    (private_dir(home) / "demo_system.yaml").write_text(
+        "# written by `systrade demo`: the package's futures system, equal weights\n"
+        + yaml.safe_dump(config, sort_keys=False))
+    return "demo_system.yaml"
 
 
 def initialise(data: DataBlob, out: Callable[[str], None],
@@ -122,7 +154,7 @@ def run_demo(days: int = 5, out: Callable[[str], None] = print,
     ``instruments``: for a new home, the codes to trade (default :data:`DEMO_INSTRUMENTS`;
     ``ALL``: the 30-instrument universe); refused for a home already initialised."""
     home = systrade_home()
-    if ensure_demo_config(home):
+    if ensure_demo_config(home, instruments):
         out(f"new demo home {home}: simulated clock and market")
     data = production_blob(home, process_name="demo")
     try:

@@ -27,9 +27,11 @@ booked, families completed (:mod:`sysexecution.end_of_day`).
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from syscore.clock import SimulatedClock
 from sysdata.data_blob import DataBlob
 from sysexecution.broker_fills import book_events, book_executions
 from sysexecution.broker_orders import create_broker_orders
@@ -94,6 +96,12 @@ def stack_handler_pass(data: DataBlob | None = None, trading_state: str = "ACTIV
         return out
 
 
+def _wait(clock) -> Callable[[float], None]:
+    if isinstance(clock, SimulatedClock):
+        return lambda seconds: clock.advance(dt.timedelta(seconds=seconds))
+    return time.sleep
+
+
 @dataclass(frozen=True)
 class EndOfDayReport:
     """:class:`EndOfDayResult` for process control: not ``ok`` (the process exits 1, an
@@ -114,12 +122,11 @@ def stack_handler_end_of_day(data: DataBlob | None = None, max_wait_seconds: flo
                              sleep: Callable[[float], None] | None = None) -> EndOfDayReport:
     """End of the stack handler's day (see :mod:`sysexecution.end_of_day`).
     ``max_wait_seconds`` [60]: clock time to wait for the broker's cancel confirmations,
-    polling every ``poll_seconds`` [1]; ``sleep``: default a real sleep, or an advance of the
-    simulated clock on a simulated home."""
-    from sysproduction.process_launcher import default_sleep
-
+    polling every ``poll_seconds`` [1]; ``sleep``: default a plain ``time.sleep`` (not the
+    runner's signal-interruptible one: after SIGTERM that returns at once and the bounded wait
+    would spin), or an advance of the simulated clock on a simulated home."""
     with blob_for(data, PROCESS) as blob:
-        result = end_of_day(blob, sleep or default_sleep(blob.clock),
+        result = end_of_day(blob, sleep or _wait(blob.clock),
                             dt.timedelta(seconds=max_wait_seconds), poll_seconds)
         for code in result.locked:
             alert(blob, f"position break: {code} locked", "found at the end of day")
