@@ -254,6 +254,13 @@ class DemoResult:
         ran = len([launch for launch in self.launches if launch.ok])
         closed = ", ".join(f"{n} {s}" for n, s in sorted(self.process_states.items()))
         lines = [f"processes: {ran} of {len(self.launches)} launches ran cleanly; {closed}"]
+        cpu: dict[str, float] = {}
+        for launch in self.launches:
+            cpu[launch.process] = cpu.get(launch.process, 0.0) + launch.cpu_seconds
+        if cpu:
+            lines.append("CPU seconds per process: " + ", ".join(
+                f"{name} {seconds:.1f}" for name, seconds in
+                sorted(cpu.items(), key=lambda item: -item[1])))
         if self.trades is not None:
             lines.append(f"trades over the run: {self.trades['orders']} instrument orders, "
                          f"{self.trades['fills']} fills, net {self.trades['filled']:+d} "

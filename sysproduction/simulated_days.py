@@ -9,6 +9,7 @@ order and a day takes seconds. The home's clock must be simulated.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,8 @@ class ProcessDay:
     error: str | None = None
     method_results: list[tuple[str, Any]] = field(default_factory=list)
     runner: Any = None
+    #: CPU seconds of this launch's thread (processes take turns: this is its own share)
+    cpu_seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -127,6 +130,7 @@ def run_simulated_days(home: Path, days: int, out: Callable[[str], None] = print
 def _work(home: Path, name: str, scheduler: SimulatedScheduler, record: ProcessDay,
           out: Callable[[str], None]):
     def work():
+        started = time.thread_time()
         try:
             with production_blob(home, process_name=name) as data:
                 runner = build_runner(name, data, sleep=scheduler.sleep, settings=SIM_SETTINGS,
@@ -135,6 +139,7 @@ def _work(home: Path, name: str, scheduler: SimulatedScheduler, record: ProcessD
                 record.outcome = runner.run()
         except Exception as exc:  # reported in the summary; the other processes go on
             record.error = f"{type(exc).__name__}: {exc}"
+        record.cpu_seconds = time.thread_time() - started
         out(_line(record))  # only one process runs at a time: lines never interleave
         last = dict(record.method_results)  # a repeated method: its last result
         for method, result in last.items():

@@ -44,6 +44,7 @@ def test_demo_trades_resumes_and_fails_on_a_break(systrade_home):
                for lower, upper in ranges.values())
     assert "  breaks: 0" in text and "trades over the run: " in text
     assert "end of day: " in text  # the stack handler's completion method ran
+    assert "CPU seconds per process: run_" in text
     assert "update_multiple_adjusted_prices: 8 written, 0 failed" in text
     assert "update_system_backtests: 1 done, 0 failed" in text
     assert "demo: ok" in text
