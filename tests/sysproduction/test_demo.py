@@ -109,3 +109,20 @@ def test_stuck_orders_and_breaks_are_problems():
         "position break: CORN: strategies 2, contracts 1",
         "stuck orders: 1 contract order(s) still working after the stack handler's end of day"]
     assert not result.ok and "demo: 2 problem(s)" in result.summary()
+
+
+def test_demo_config_for_the_whole_universe(tmp_path):
+    import yaml
+
+    from syscore.config import load_control_config
+    from sysproduction.demo import ensure_demo_config
+    from sysproduction.update_system_backtests import resolve_config_path
+
+    assert ensure_demo_config(tmp_path, "ALL")
+    assert not ensure_demo_config(tmp_path, "ALL")  # never rewritten
+    strategy = load_control_config(tmp_path).strategy_list["demo"]
+    system = yaml.safe_load(resolve_config_path(strategy.backtest_config, tmp_path).read_text())
+    weights = system["instrument_weights"]
+    assert len(weights) == 30 and abs(sum(weights.values()) - 1) < 1e-4
+    assert system["instrument_div_multiplier"] == 2.5
+    assert "trading_rules" in system  # the package's system, not a stub
