@@ -99,7 +99,7 @@ def test_systrade_demo_command_stop_before(systrade_home):
 
 
 def test_stuck_orders_and_breaks_are_problems():
-    from sysproduction.demo import DemoResult
+    from sysinit.demo import DemoResult
 
     status = {"positions": {"breaks": [], "broker_error": None, "internal_breaks": [
         {"instrument": "CORN", "strategies": 2, "contracts": 1}]},
@@ -115,7 +115,7 @@ def test_demo_config_for_the_whole_universe(tmp_path):
     import yaml
 
     from syscore.config import load_control_config
-    from sysproduction.demo import ensure_demo_config
+    from sysinit.demo import ensure_demo_config
     from sysproduction.update_system_backtests import resolve_config_path
 
     assert ensure_demo_config(tmp_path, "ALL")
