@@ -10,6 +10,7 @@ import pandas as pd
 
 from sysdata.data_blob import DataBlob
 from sysinit.demo import DEMO_START, run_demo
+from sysproduction.blob import production_blob
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = "import sys; from syscore.cli import main; sys.exit(main(sys.argv[1:]))"
@@ -52,7 +53,7 @@ def test_demo_trades_resumes_and_fails_on_a_break(systrade_home):
     assert sorted(launch.process for launch in result.launches) == sorted(PROCESSES)
     assert result.process_states == {name: "finished" for name in PROCESSES}
     assert (systrade_home / "backups" / "csv" / "multiple_prices_csv" / "CORN.csv").exists()
-    with DataBlob.from_config(systrade_home) as data:
+    with production_blob(systrade_home) as data:  # with its broker
         first_time = data.now()
         assert first_time > DEMO_START
         assert len(data.adjusted_prices.list_codes()) == 8
