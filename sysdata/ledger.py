@@ -34,11 +34,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from syscore.exceptions import ConcurrencyError, ExistingData, InvalidData, MissingData
-from sysdata.state.base import Index, Insert, Operation, Put, Replace, StateStore
+from sysdata.state.base import Index, Insert, Operation, Put, Replace, StateStore, Versioned
 from sysobjects.orders.orders import order_from_doc
 from sysobjects.orders.records import (
     RECORD_CLASSES,
@@ -60,6 +60,13 @@ SWEEPS = "ledger_sweeps"
 RETRIES = 100
 
 log = logging.getLogger("systrade.ledger")
+
+
+class _Unread:
+    """Marker: a cache not read yet."""
+
+
+_UNREAD = _Unread()
 
 
 def seq_key(seq: int) -> str:
@@ -190,10 +197,15 @@ class Booked:
 
 @dataclass(frozen=True)
 class ProjectionView:
-    """A projection's state and the ledger head ``covered_seq`` it is up to date with."""
+    """A projection's state and the ledger head ``covered_seq`` it is up to date with.
+    ``rev``: the revision of the stored cache this state was computed from (None: unknown,
+    e.g. the view was just written); ``absent``: there was no cache. For a writer that advances
+    the cache from this view by a compare-and-set."""
 
     state: dict[str, Any]
     covered_seq: int
+    rev: str | None = field(default=None, compare=False, repr=False)
+    absent: bool = field(default=False, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -234,6 +246,28 @@ class LedgerData:
         no-op (``duplicate``); with different content, ExistingData. ``expected_head``: insert
         only if the ledger's last sequence number is still that (else ConcurrencyError), for
         writes decided on a projection read at that head."""
+        return self.append_and_view(record, expected_head, update_projections)[0]
+
+    def append_and_view(self, record: LedgerRecord, expected_head: int | None = None,
+                        update_projections: bool = True, read_at: int | None = None,
+                        known: Mapping[str, ProjectionView] | None = None,
+                        ) -> tuple[Booked, dict[str, ProjectionView]]:
+        """:meth:`append`, also returning the views (by projection name) of the subjects the
+        record touches, up to date with its sequence number (empty if ``update_projections`` is
+        false).
+
+        ``read_at``: a ledger head the caller read just before (every record up to it is
+        stored): the insert is first tried at ``read_at + 1`` without reading the head again,
+        and falls back to the usual "head + 1 or retry" if that number is taken. ``known``:
+        views the caller read at head ``read_at`` (as returned by :meth:`view`); if the record
+        lands at ``read_at + 1`` their caches are brought up to date from them (one
+        compare-and-set each, no re-read); a conflict falls back to the usual catch-up.
+
+        On a store with cheap multi-record changes (SQLite) the head read, the insert and the
+        projection updates are one transaction (one commit); elsewhere (MongoDB) the insert is
+        its own atomic write and each projection update another. A projection update that
+        fails with anything but a conflict does not undo the insert: the record is booked, the
+        error is raised after it is stored, and the next read catches the cache up."""
         extra: dict[str, Any] = {}
         if isinstance(record, CommissionReport):
             fill = self.find_uid(f"fill:{record.exec_id}")
@@ -244,32 +278,52 @@ class LedgerData:
         content = record.to_doc()
         doc = {"uid": record.uid, "kind": record.kind.value, "record": content,
                **subjects_of(record, extra)}
+        failed: Exception | None = None
+        with self.store.atomic():
+            booked, stored = self._insert(record, doc, content, expected_head, read_at)
+            views: dict[str, ProjectionView] = {}
+            if update_projections:
+                try:
+                    fresh = read_at is not None and booked.seq == read_at + 1 \
+                        and not booked.duplicate
+                    views = self.refresh_subjects(stored, booked.seq, known if fresh else None)
+                except Exception as exc:  # noqa: BLE001 - raised below, once the record is stored
+                    failed = exc
+        if failed is not None:
+            raise failed
+        return booked, views
+
+    def _insert(self, record: LedgerRecord, doc: dict[str, Any], content: dict[str, Any],
+                expected_head: int | None, read_at: int | None,
+                ) -> tuple[Booked, dict[str, Any]]:
+        """Insert the ledger document ``doc`` at the next sequence number; returns the booking
+        and the document as stored (the earlier one for a duplicate)."""
+        guess = read_at if expected_head is None else None
         for _ in range(RETRIES):
-            head = self.head() if expected_head is None else expected_head
+            if expected_head is not None:
+                head = expected_head
+            elif guess is not None:
+                head, guess = guess, None
+            else:
+                head = self.head()
             seq = head + 1
             try:
                 self.store.apply([Insert(LEDGER, seq_key(seq), {**doc, "seq": seq})])
             except ExistingData:  # that sequence number is taken, or the uid is booked
                 existing = self.find_uid(record.uid)
                 if existing is not None:
-                    return self._duplicate(record, existing, content)
+                    if existing["record"] != content:
+                        raise ExistingData(
+                            f"{record.uid} is already in the ledger with different content "
+                            f"(seq {existing['seq']}): {existing['record']} vs {content}") from None
+                    return Booked(existing["seq"], True), existing
                 if expected_head is not None:
                     raise ConcurrencyError(
                         f"the ledger moved past sequence {expected_head} since it was read; "
                         "re-read and decide again") from None
                 continue
-            if update_projections:
-                self.refresh_subjects(doc, seq)
-            return Booked(seq, False)
+            return Booked(seq, False), {**doc, "seq": seq}
         raise ConcurrencyError(f"could not append {record.uid}: too many concurrent writers")
-
-    def _duplicate(self, record: LedgerRecord, existing: dict[str, Any],
-                   content: dict[str, Any]) -> Booked:
-        if existing["record"] != content:
-            raise ExistingData(f"{record.uid} is already in the ledger with different content "
-                              f"(seq {existing['seq']}): {existing['record']} vs {content}")
-        self.refresh_subjects(existing, existing["seq"])
-        return Booked(existing["seq"], True)
 
     def find_uid(self, uid: str) -> dict[str, Any] | None:
         rows = self.store.find(LEDGER, {"uid": uid}, limit=1)
@@ -300,36 +354,80 @@ class LedgerData:
         return self.append(adjustment, expected_head=expected_head)
 
     # ------------------------------------------------------------------- projections
-    def refresh_subjects(self, doc: Mapping[str, Any], head: int) -> None:
-        """Bring up to date every projection a ledger document touches. On a store where a
+    def refresh_subjects(self, doc: Mapping[str, Any], head: int,
+                         known: Mapping[str, ProjectionView] | None = None,
+                         ) -> dict[str, ProjectionView]:
+        """Bring up to date (to ``head``, a stored sequence number at or after ``doc``'s) every
+        projection the ledger document ``doc`` touches; returns their views by projection name.
+        ``known``: views at ``head - 1`` of some of them (read just before ``doc`` was
+        inserted at ``head``): those are advanced by folding ``doc`` alone. On a store where a
         multi-record change is one cheap transaction (SQLite) all the caches are written in
-        one change; otherwise (and after a conflict) one by one."""
+        one change; otherwise (and after a conflict) one by one, each conditional."""
         targets = [(p, doc[p.field]) for p in PROJECTIONS.values() if doc.get(p.field) is not None]
+        known = known or {}
+        wanted: dict[str, list[str]] = {}  # caches to read: one read per collection
+        for p, subject in targets:
+            if not self._can_advance(known.get(p.name), doc, head):
+                wanted.setdefault(p.collection, []).append(p.key(subject))
+        caches = {(collection, key): versioned for collection, keys in wanted.items()
+                  for key, versioned in self.store.get_many_versioned(collection, keys).items()}
+        planned = [self._advance(p, subject, doc, head, known.get(p.name),
+                                 caches.get((p.collection, p.key(subject))))
+                   for p, subject in targets]
         if self.store.cheap_multi_record_changes:
-            ops = [op for op, _ in (self._catch_up(p, subject, head) for p, subject in targets)
-                   if op is not None]
             try:
-                self.store.apply(ops)
-                return
+                self.store.apply([op for op, _ in planned if op is not None])
+                return {p.name: view for (p, _), (_, view) in zip(targets, planned, strict=True)}
             except (ConcurrencyError, ExistingData):
                 pass  # another process moved one of them: fall back to one by one
-        for projection, subject in targets:
-            self.view(projection, subject, head=head)
+            return {p.name: self.view(p, subject, head=head) for p, subject in targets}
+        written = iter(self.store.apply_each([op for op, _ in planned if op is not None]))
+        views = {}
+        for (projection, subject), (op, view) in zip(targets, planned, strict=True):
+            if op is not None and not next(written):  # refused, or not known to be written
+                view = self.view(projection, subject, head=head)  # re-read and catch up
+            views[projection.name] = view
+        return views
 
-    def _catch_up(self, projection: Projection, subject: str,
-                  head: int | None) -> tuple[Operation | None, ProjectionView]:
-        """The write that brings one cache up to ``head`` (None if nothing to write) and the
-        resulting view."""
+    @staticmethod
+    def _can_advance(before: ProjectionView | None, doc: Mapping[str, Any], head: int) -> bool:
+        return before is not None and before.covered_seq == head - 1 \
+            and doc.get("seq") == head and (before.rev is not None or before.absent)
+
+    def _advance(self, projection: Projection, subject: str, doc: Mapping[str, Any], head: int,
+                 before: ProjectionView | None, cached: Versioned | None,
+                 ) -> tuple[Operation | None, ProjectionView]:
+        """The write that brings one cache up to ``head`` and the resulting view: from
+        ``before`` (the view at ``head - 1``, ``doc`` being the record at ``head``) if given,
+        else by the usual catch-up from ``cached`` (the cache read just before, None if there
+        is none) and one indexed query."""
+        if not self._can_advance(before, doc, head):
+            return self._catch_up(projection, subject, head, cached)
+        state = projection.fold(before.state, doc)
+        stored = {**state, "covered_seq": head}
         key = projection.key(subject)
-        cached = self.store.get_versioned(projection.collection, key)
+        op = Insert(projection.collection, key, stored) if before.absent else \
+            Replace(projection.collection, key, stored, before.rev)
+        return op, ProjectionView(state, head)
+
+    def _catch_up(self, projection: Projection, subject: str, head: int | None,
+                  cached: Versioned | None | _Unread = _UNREAD,
+                  ) -> tuple[Operation | None, ProjectionView]:
+        """The write that brings one cache up to ``head`` (None if nothing to write) and the
+        resulting view (carrying the revision of the cache it was computed from). ``cached``:
+        the cache as just read (None: there is none); read here if not given."""
+        key = projection.key(subject)
+        if isinstance(cached, _Unread):
+            cached = self.store.get_versioned(projection.collection, key)
         covered = cached.doc["covered_seq"] if cached else 0
+        rev = cached.rev if cached else None
         state = _state(cached.doc) if cached else projection.initial(subject)
         upto = self.head() if head is None else head
         if upto <= covered:
-            return None, ProjectionView(state, covered)
+            return None, ProjectionView(state, covered, rev, cached is None)
         new = self.records(covered, upto, {projection.field: subject})
         if not new:
-            return None, ProjectionView(state, upto)
+            return None, ProjectionView(state, upto, rev, cached is None)
         for doc in new:
             state = projection.fold(state, doc)
         stored = {**state, "covered_seq": upto}

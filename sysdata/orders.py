@@ -18,6 +18,7 @@ Order ids are allocated atomically per level (counter ``<level>_order_id``).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from syscore.exceptions import ConcurrencyError, ExistingData, InvalidData, MissingData
@@ -25,6 +26,7 @@ from sysdata.ledger import (
     ORDER_COLLECTIONS,
     PROJECTIONS,
     LedgerData,
+    ProjectionView,
     order_key,
 )
 from sysdata.state.base import Index, StateStore
@@ -41,6 +43,14 @@ ORDER_INDEXES = (("status",), ("parent_id",), ("instrument_code", "status"),
                  ("strategy_name", "instrument_code"), ("client_ref",), ("broker_order_id",))
 
 __all__ = ["OrderStackData", "STACKS", "order_key"]
+
+
+@dataclass(frozen=True)
+class _Read:
+    """The projection views an order was read from, at one ledger head."""
+
+    order: ProjectionView
+    fills: ProjectionView
 
 
 class OrderStackData:
@@ -88,12 +98,12 @@ class OrderStackData:
         record = OrderEvent(self.level, order.order_id, 1, event, timestamp, reason,
                             order.record_doc())
         try:
-            booked = self.ledger.append(record)
+            booked, views = self.ledger.append_and_view(record)
         except ExistingData:
             booked = None
         if booked is None or booked.duplicate:
             raise ExistingData(f"{self.stack} order {order.order_id} already exists")
-        return self.get_order(order.order_id)
+        return self._with_fills(order_from_doc(views[self._orders.name].state), head=booked.seq)
 
     def apply_event(self, order: Order | int, event: OrderEventType, timestamp,
                     reason: str = "", changes: Mapping[str, Any] | None = None) -> Order:
@@ -108,24 +118,33 @@ class OrderStackData:
             return self._append_event(order, event, timestamp, reason, changes)
         for _ in range(EVENT_RETRIES):
             try:
-                return self._append_event(self.get_order(order), event, timestamp, reason,
-                                          changes)
+                current, read = self._read(order)
+                return self._append_event(current, event, timestamp, reason, changes, read)
             except ConcurrencyError:
                 continue
         raise ConcurrencyError(f"{self.stack} order {order}: too many concurrent changes")
 
     def _append_event(self, order: Order, event: OrderEventType, timestamp, reason: str,
-                      changes: Mapping[str, Any] | None) -> Order:
+                      changes: Mapping[str, Any] | None, read: _Read | None = None) -> Order:
+        """Append the next event; ``read``: the views ``order`` was just read from (then the
+        insert is tried right after the head they cover, and the order returned is built from
+        them when nothing else entered the ledger in between)."""
         order.apply(event, reason, changes)  # InvalidTransition before anything is written
         record = OrderEvent(self.level, order.order_id, order.events + 1, event, timestamp,
                             reason, dict(changes or {}))
         try:
-            self.ledger.append(record)
+            booked, views = self.ledger.append_and_view(
+                record, read_at=None if read is None else read.order.covered_seq,
+                known=None if read is None else {self._orders.name: read.order})
         except ExistingData:  # event n+1 exists with other content: the order changed
             raise ConcurrencyError(
                 f"{self.stack} order {order.order_id} changed since it was read (event "
                 f"{record.number} exists); re-read it and decide again") from None
-        return self.get_order(order.order_id)
+        if read is None or booked.duplicate or booked.seq != read.order.covered_seq + 1:
+            return self.get_order(order.order_id)
+        # nothing else entered the ledger between the read and this event: the order's fills
+        # are the ones read, the order is the event projection just written
+        return self._merge_fills(order_from_doc(views[self._orders.name].state), read.fills)
 
     # convenient names for the common events
     def lock(self, order_id: int, timestamp, reason: str) -> Order:
@@ -140,13 +159,24 @@ class OrderStackData:
     # ---------------------------------------------------------------------------- reading
     def get_order(self, order_id: int) -> Order:
         """The order, up to date with the ledger, with its fills merged in."""
+        order, _ = self._read(order_id)
+        return order
+
+    def _read(self, order_id: int) -> tuple[Order, _Read]:
+        """The order (with its fills) and the two projection views it was built from, both up
+        to date with the same ledger head (``views.order.covered_seq``)."""
         view = self.ledger.view(self._orders, order_key(order_id))
         if not view.state:
             raise MissingData(f"{self.stack} order {order_id} does not exist")
-        return self._with_fills(order_from_doc(view.state), head=view.covered_seq)
+        fills = self.ledger.view(self._fills, order_key(order_id), head=view.covered_seq)
+        return self._merge_fills(order_from_doc(view.state), fills), _Read(view, fills)
 
     def _with_fills(self, order: Order, head: int | None = None) -> Order:
-        fills = self.ledger.view(self._fills, order_key(order.order_id), head=head).state
+        return self._merge_fills(
+            order, self.ledger.view(self._fills, order_key(order.order_id), head=head))
+
+    def _merge_fills(self, order: Order, view: ProjectionView) -> Order:
+        fills = view.state
         filled, value = fills["filled"], fills["value"]
         common = {"fill_datetime": fills["fill_datetime"], "commission": fills["commission"]}
         if self.level is OrderLevel.INSTRUMENT:

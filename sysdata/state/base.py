@@ -23,14 +23,15 @@ is refused and re-reads.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from syscore.exceptions import InvalidData
+from syscore.exceptions import ConcurrencyError, ExistingData, InvalidData
 
 OPERATORS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in")
 RESERVED_FIELDS = frozenset({"_id", "_rev"})
@@ -192,6 +193,16 @@ class StateStore(ABC):
     def get_versioned(self, collection: str, key: str) -> Versioned | None:
         """The document at ``key`` with its revision, or None."""
 
+    def get_many_versioned(self, collection: str, keys: Iterable[str]) -> dict[str, Versioned]:
+        """The documents at ``keys`` with their revisions, by key (missing keys left out).
+        MongoDB: one round trip; the default reads them one by one."""
+        found = {}
+        for key in dict.fromkeys(keys):
+            versioned = self.get_versioned(collection, key)
+            if versioned is not None:
+                found[key] = versioned
+        return found
+
     @abstractmethod
     def ensure_index(self, index: Index) -> None:
         """Create ``index`` if it does not exist (idempotent, cheap to repeat)."""
@@ -265,6 +276,34 @@ class StateStore(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release connections."""
+
+    def apply_each(self, operations: Iterable[Operation]) -> list[bool]:
+        """Apply each operation as its own atomic change (not all-or-nothing: the others are
+        applied whatever happens to one). Returns, per operation, True if it was applied and
+        False if it was refused (a :class:`Replace`/:class:`DeleteAt` at a stale revision, an
+        :class:`Insert` of an existing key or unique value) *or may have been*: a caller seeing
+        False re-reads before relying on it. MongoDB: one round trip per collection and kind of
+        write; the default applies them one by one."""
+        done = []
+        for op in operations:
+            try:
+                self.apply([op])
+            except (ConcurrencyError, ExistingData):
+                done.append(False)
+            else:
+                done.append(True)
+        return done
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Group the reads and writes made inside the block into one change where the backend
+        does that cheaply (see :attr:`cheap_multi_record_changes`). SQLite: one ``BEGIN
+        IMMEDIATE`` transaction (other writers wait; reads inside see every committed change and
+        this block's own writes; one commit, so one fsync, at the end; each :meth:`apply` inside
+        is a savepoint, so a failed one undoes only itself). An exception leaving the block rolls
+        the whole block back; a crash inside it leaves nothing of it. Elsewhere (MongoDB) a no-op:
+        each write stays its own atomic change. Code inside must be correct either way."""
+        yield
 
     def clear_pending_changes(self) -> None:  # noqa: B027 - only journalled backends override
         """Forget unfinished multi-record changes (only when wiping a store: a replay after the

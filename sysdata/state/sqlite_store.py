@@ -81,6 +81,7 @@ class SqliteStateStore(StateStore):
         if not self.path.parent.is_dir():
             raise StoreError(f"directory for state store does not exist: {self.path.parent}")
         self._lock = threading.RLock()
+        self._depth = 0  # nesting of write transactions (under _lock): > 0 inside one
         self._indexes: set[str] = set()
         try:
             self._conn = sqlite3.connect(
@@ -287,13 +288,16 @@ class SqliteStateStore(StateStore):
     def snapshot(self):
         """Every document and counter read in one transaction: a consistent snapshot."""
         with self._lock:
-            self._conn.execute("BEGIN")
+            outer = not self._depth  # inside atomic(): already one transaction
+            if outer:
+                self._conn.execute("BEGIN")
             try:
                 rows = self._conn.execute(
                     "SELECT collection, key, doc FROM docs ORDER BY collection, key").fetchall()
                 counters = dict(self._conn.execute("SELECT name, value FROM counters").fetchall())
             finally:
-                self._conn.execute("COMMIT")
+                if outer:
+                    self._conn.execute("COMMIT")
         dump: dict = {}
         for collection, key, doc in rows:
             dump.setdefault(collection, {})[key] = json.loads(doc)
@@ -319,18 +323,44 @@ class SqliteStateStore(StateStore):
     @contextlib.contextmanager
     def _write_transaction(self) -> Iterator[None]:
         """One ``BEGIN IMMEDIATE`` transaction under the thread lock: committed if the block
-        completes, rolled back if it raises (anything, including KeyboardInterrupt)."""
+        completes, rolled back if it raises (anything, including KeyboardInterrupt). Inside
+        another one (:meth:`atomic`) a savepoint instead: released if the block completes,
+        rolled back alone if it raises; the outer transaction commits."""
         with self._lock:
+            if self._depth:
+                self._conn.execute("SAVEPOINT nested")
+                self._depth += 1
+                try:
+                    yield
+                except BaseException:
+                    self._conn.execute("ROLLBACK TO nested")
+                    self._conn.execute("RELEASE nested")
+                    raise
+                else:
+                    self._conn.execute("RELEASE nested")
+                finally:
+                    self._depth -= 1
+                return
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
                 raise StoreError(f"state store {self.path} is busy: {exc}") from None
+            self._depth = 1
             try:
                 yield
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._depth = 0
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[None]:
+        """One ``BEGIN IMMEDIATE`` transaction around the block (see
+        :meth:`StateStore.atomic`): one commit, one fsync."""
+        with self._write_transaction():
+            yield
 
     def drop(self, collection: str) -> None:
         check_name(collection)
