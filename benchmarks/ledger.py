@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """Ledger benchmark: fills booked, orders updated and positions read through the interfaces.
 
-``python benchmarks/ledger.py [--fills 100000] [--orders 10000] [--mongo-fills 2000]
-[--mongo-orders 1000] [--backend sqlite|mongodb|both] [--sqlite-synchronous FULL|NORMAL]``
+``python benchmarks/ledger.py [--fills 100000] [--orders 10000] [--mongo-fills 10000]
+[--mongo-orders 1000] [--backend sqlite|mongodb|both] [--sqlite-synchronous FULL|NORMAL]
+[--quick]``
 
 For each state backend, in a fresh store:
 
@@ -10,19 +11,24 @@ For each state backend, in a fresh store:
 2. ``--fills`` fills booked (``LedgerData.book_fill``: the ledger insert plus its five projection
    updates), spread over the orders, 200 instruments, 5 strategies and 2 contract months; then 1%
    of them delivered again (each a no-op);
-3. every order updated once (``OrderStackData.apply_event``, a ``sent`` event);
+3. every order updated once (``OrderStackData.apply_event`` by id, a ``sent`` event);
 4. the position of one instrument read 200 times (``PositionData.get_strategy_position``) when
    the ledger holds 1% of the fills and again when it holds all of them: the same cost at both
    sizes is what "O(1) from the projection" means here.
 
-Every figure is the median of the per-call latencies with the 10th-90th percentile spread, and
-the total wall time. MongoDB is the server named by ``SYSTRADE_MONGO_URL`` or else an
-``nx-27017`` server (a Python implementation of the wire protocol, far slower than mongod):
-there the counts are smaller by default. Whenever a run books fewer than 100,000 fills or
-updates fewer than 10,000 orders (``--fills``/``--orders`` on a busy machine), a line
-"SCALED to ..." multiplies the measured median per call by the full count: an estimate,
-labelled as such. Results are checked at the end (positions equal the
-sum of the fills, duplicates booked nothing).
+Each line: the number of calls, the median latency per call with the 5th-95th percentile and
+the maximum, the store work per call (SQLite: SQL statements and commits, each commit one fsync
+with the default ``synchronous=FULL``; MongoDB: commands sent, i.e. round trips) and the total
+wall time. The machine's load average (``/proc/loadavg``) is printed before and after.
+
+SQLite runs the full sizes by default. MongoDB is the server named by ``SYSTRADE_MONGO_URL``
+or else an ``nx-27017`` server started for the run: a *Python* implementation of the MongoDB
+wire protocol on SQLite (the test server, not mongod), where one round trip costs milliseconds.
+There the counts are smaller by default (``--mongo-fills``/``--mongo-orders``), and a run that
+books fewer than 100,000 fills or updates fewer than 10,000 orders adds lines "SCALED to ..."
+(measured median per call x the full count): an estimate, labelled as such. ``--quick``: small
+counts on both backends (a smoke run). Results are checked at the end (positions equal the sum
+of the fills, duplicates booked nothing, the ledger has every record).
 """
 from __future__ import annotations
 
@@ -50,6 +56,41 @@ from sysobjects.orders.status import OrderEventType  # noqa: E402
 
 CONTRACTS = ("202403", "202406")
 READS = 200
+FULL_FILLS, FULL_ORDERS = 100_000, 10_000
+
+
+class Work:
+    """Counts what the store sends: SQL statements and commits (SQLite), commands (MongoDB)."""
+
+    def __init__(self):
+        self.statements = self.commits = self.commands = 0
+
+    def sql(self, statement: str) -> None:
+        self.statements += 1
+        if statement.lstrip()[:6].upper() == "COMMIT":
+            self.commits += 1
+
+    def snapshot(self) -> tuple[int, int, int]:
+        return self.statements, self.commits, self.commands
+
+
+WORK = Work()
+
+
+def _listen_to_mongo() -> None:
+    import pymongo.monitoring
+
+    class Listener(pymongo.monitoring.CommandListener):
+        def started(self, event):
+            WORK.commands += 1
+
+        def succeeded(self, event):
+            pass
+
+        def failed(self, event):
+            pass
+
+    pymongo.monitoring.register(Listener())
 
 
 @dataclass
@@ -59,22 +100,36 @@ class Figure:
     count: int
     latencies: list[float]
     total: float
+    work: tuple[int, int, int] = (0, 0, 0)
+    estimate: bool = False
 
     def line(self) -> str:
-        qs = statistics.quantiles(self.latencies, n=10) if len(self.latencies) > 1 else \
-            [self.latencies[0]] * 9
-        med = statistics.median(self.latencies)
-        return (f"{self.what:<34} {self.backend:<8} {self.count:>8,}  median {med * 1e3:8.3f} ms"
-                f"  p10-p90 {qs[0] * 1e3:7.3f}-{qs[-1] * 1e3:8.3f} ms  total {self.total:8.1f} s")
+        if self.estimate:
+            return (f"{self.what:<36} {self.backend:<8} {self.count:>8,}  ESTIMATE "
+                    f"{self.total:8,.0f} s (median per call x count)")
+        lat = sorted(self.latencies)
+        qs = statistics.quantiles(lat, n=20) if len(lat) > 1 else [lat[0]] * 19
+        med = statistics.median(lat)
+        statements, commits, commands = (w / self.count for w in self.work)
+        work = f"{commands:5.1f} round trips" if commands else \
+            f"{statements:5.1f} stmts {commits:3.1f} commits"
+        return (f"{self.what:<36} {self.backend:<8} {self.count:>8,}  median {med * 1e3:8.3f} ms"
+                f"  p5-p95 {qs[0] * 1e3:7.3f}-{qs[-1] * 1e3:8.3f}  max {lat[-1] * 1e3:8.1f} ms"
+                f"  {work}  total {self.total:7.1f} s")
 
 
-def timed(calls) -> tuple[list[float], float]:
+def timed(calls, label: str = "") -> tuple[list[float], float, tuple[int, int, int]]:
+    before = WORK.snapshot()
     latencies, start = [], time.perf_counter()
-    for call in calls:
+    for n, call in enumerate(calls, 1):
         t = time.perf_counter()
         call()
         latencies.append(time.perf_counter() - t)
-    return latencies, time.perf_counter() - start
+        if label and n % 10_000 == 0:
+            print(f"  ... {label}: {n:,} in {time.perf_counter() - start:,.0f} s",
+                  file=sys.stderr, flush=True)
+    after = WORK.snapshot()
+    return latencies, time.perf_counter() - start, tuple(a - b for a, b in zip(after, before))
 
 
 def make_fill(i: int, n_orders: int) -> Fill:
@@ -95,31 +150,30 @@ def run(store: StateStore, backend: str, n_fills: int, n_orders: int) -> list[Fi
             order_id=order_id, strategy_name="s0", instrument_code="I000",
             legs=tuple(Leg(c, 1000) for c in CONTRACTS)), "2024-01-02 09:00")
 
-    lat, total = timed(create(i + 1) for i in range(n_orders))
-    figures.append(Figure("order created (add_order)", backend, n_orders, lat, total))
+    figures.append(Figure("order created (add_order)", backend, n_orders,
+                          *timed((create(i + 1) for i in range(n_orders)), "orders created")))
 
     def read_position():
         return lambda: positions.get_strategy_position("s1", "I001")
 
     early = max(1, n_fills // 100)
-    lat_a, tot_a = timed(lambda i=i: ledger.book_fill(make_fill(i, n_orders))
-                         for i in range(early))
-    lat, total = timed(read_position() for _ in range(READS))
-    figures.append(Figure(f"position read, ledger {early:,} fills", backend, READS, lat, total))
-    lat_b, tot_b = timed(lambda i=i: ledger.book_fill(make_fill(i, n_orders))
-                         for i in range(early, n_fills))
+    lat_a, tot_a, work_a = timed(lambda i=i: ledger.book_fill(make_fill(i, n_orders))
+                                 for i in range(early))
+    figures.append(Figure(f"position read, ledger {early:,} fills", backend, READS,
+                          *timed(read_position() for _ in range(READS))))
+    lat_b, tot_b, work_b = timed((lambda i=i: ledger.book_fill(make_fill(i, n_orders))
+                                  for i in range(early, n_fills)), f"{backend} fills booked")
     figures.append(Figure("fill booked (book_fill)", backend, n_fills, lat_a + lat_b,
-                          tot_a + tot_b))
-    lat, total = timed(read_position() for _ in range(READS))
-    figures.append(Figure(f"position read, ledger {n_fills:,} fills", backend, READS, lat, total))
+                          tot_a + tot_b, tuple(a + b for a, b in zip(work_a, work_b))))
+    figures.append(Figure(f"position read, ledger {n_fills:,} fills", backend, READS,
+                          *timed(read_position() for _ in range(READS))))
     dupes = max(1, n_fills // 100)
-    lat, total = timed(lambda i=i: ledger.book_fill(make_fill(i * 97 % n_fills, n_orders))
-                       for i in range(dupes))
-    figures.append(Figure("fill delivered again (no-op)", backend, dupes, lat, total))
-    lat, total = timed(
+    figures.append(Figure("fill delivered again (no-op)", backend, dupes, *timed(
+        lambda i=i: ledger.book_fill(make_fill(i * 97 % n_fills, n_orders))
+        for i in range(dupes))))
+    figures.append(Figure("order updated (apply_event)", backend, n_orders, *timed((
         lambda i=i: stack.apply_event(i + 1, OrderEventType.SENT, "2024-01-02 09:01", "sent")
-        for i in range(n_orders))
-    figures.append(Figure("order updated (apply_event)", backend, n_orders, lat, total))
+        for i in range(n_orders)), f"{backend} orders updated")))
 
     # checks: nothing lost, nothing doubled
     expected: dict[tuple[str, str], int] = {}
@@ -141,19 +195,28 @@ def scaled(figures: list[Figure]) -> list[Figure]:
     a run made with fewer: an estimate, labelled as such."""
     out = list(figures)
     for fig in figures:
-        full = 100_000 if fig.what.startswith("fill booked") else \
-            10_000 if fig.what.startswith("order updated") else None
+        full = FULL_FILLS if fig.what.startswith("fill booked") else \
+            FULL_ORDERS if fig.what.startswith("order updated") else None
         if full is not None and fig.count < full:
             est = statistics.median(fig.latencies) * full
             out.append(Figure(f"{fig.what.split(' (')[0]} SCALED to {full:,}", fig.backend,
-                              full, [est / full], est))
+                              full, [], est, estimate=True))
     return out
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 def sqlite_store(directory: Path, synchronous: str):
     from sysdata.state.sqlite_store import SqliteStateStore
 
-    return SqliteStateStore(directory / "state.sqlite", synchronous=synchronous)
+    store = SqliteStateStore(directory / "state.sqlite", synchronous=synchronous)
+    store._conn.set_trace_callback(WORK.sql)  # counts statements and commits (benchmark only)
+    return store
 
 
 def mongo_store(tmp: Path):
@@ -171,14 +234,20 @@ def mongo_store(tmp: Path):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--fills", type=int, default=100_000)
-    parser.add_argument("--orders", type=int, default=10_000)
-    parser.add_argument("--mongo-fills", type=int, default=2_000)
+    parser.add_argument("--fills", type=int, default=FULL_FILLS)
+    parser.add_argument("--orders", type=int, default=FULL_ORDERS)
+    parser.add_argument("--mongo-fills", type=int, default=10_000)
     parser.add_argument("--mongo-orders", type=int, default=1_000)
     parser.add_argument("--backend", choices=("sqlite", "mongodb", "both"), default="both")
     parser.add_argument("--sqlite-synchronous", choices=("FULL", "NORMAL"), default="FULL")
+    parser.add_argument("--quick", action="store_true",
+                        help="small counts on both backends (2,000/200 SQLite, 500/100 MongoDB)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.fills, args.orders, args.mongo_fills, args.mongo_orders = 2_000, 200, 500, 100
+    print(f"load average before: {loadavg()}  ({os.cpu_count()} CPUs)", flush=True)
     figures: list[Figure] = []
+    notes: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         if args.backend in ("sqlite", "both"):
@@ -188,17 +257,26 @@ def main(argv: list[str] | None = None) -> int:
                                       args.orders))
             finally:
                 store.close()
+            notes.append(f"sqlite/{args.sqlite_synchronous[0]}: SQLite file, WAL, "
+                         f"synchronous={args.sqlite_synchronous}")
         if args.backend in ("mongodb", "both"):
+            _listen_to_mongo()
             store, server = mongo_store(tmp_path)
             try:
-                figures += scaled(run(store, "nx-27017", args.mongo_fills, args.mongo_orders))
+                figures += scaled(run(store, "mongo", args.mongo_fills, args.mongo_orders))
             finally:
                 store.drop_database()
                 store.close()
                 if server is not None:
                     server.stop()
+            notes.append("mongo: " + ("the server at SYSTRADE_MONGO_URL" if server is None else
+                                      "an nx-27017 server started for this run: a Python "
+                                      "MongoDB-wire-protocol server on SQLite, NOT mongod"))
     for fig in figures:
         print(fig.line())
+    for note in notes:
+        print(note)
+    print(f"load average after: {loadavg()}")
     return 0
 
 
