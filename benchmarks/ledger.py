@@ -129,7 +129,7 @@ def timed(calls, label: str = "") -> tuple[list[float], float, tuple[int, int, i
             print(f"  ... {label}: {n:,} in {time.perf_counter() - start:,.0f} s",
                   file=sys.stderr, flush=True)
     after = WORK.snapshot()
-    return latencies, time.perf_counter() - start, tuple(a - b for a, b in zip(after, before))
+    return latencies, time.perf_counter() - start, tuple(a - b for a, b in zip(after, before, strict=True))
 
 
 def make_fill(i: int, n_orders: int) -> Fill:
@@ -164,7 +164,7 @@ def run(store: StateStore, backend: str, n_fills: int, n_orders: int) -> list[Fi
     lat_b, tot_b, work_b = timed((lambda i=i: ledger.book_fill(make_fill(i, n_orders))
                                   for i in range(early, n_fills)), f"{backend} fills booked")
     figures.append(Figure("fill booked (book_fill)", backend, n_fills, lat_a + lat_b,
-                          tot_a + tot_b, tuple(a + b for a, b in zip(work_a, work_b))))
+                          tot_a + tot_b, tuple(a + b for a, b in zip(work_a, work_b, strict=True))))
     figures.append(Figure(f"position read, ledger {n_fills:,} fills", backend, READS,
                           *timed(read_position() for _ in range(READS))))
     dupes = max(1, n_fills // 100)

@@ -1,9 +1,10 @@
 """Crash safety: the stack handler as a real subprocess over M instrument orders, SIGKILLed
 N >= 20 times and restarted each time (SQLite state, simulated broker). Each child dies at a
 seeded store write of the work (the listings' sweep bookkeeping is not counted) or, for one
-seed in three, right after the broker accepted an order and before our stack says so, whichever
-comes first. Before dying it logs what it interrupted (the pending writes, or the placed
-order's client_ref), durably.
+seed in three, right after the broker accepted an order and before our stack says so,
+whichever comes first; for another one in three, a seeded write that is a fill's ledger record
+moves the kill to the next write (its projections: on SQLite in the same transaction). Before dying it logs
+what it interrupted (the pending writes, or the placed order's client_ref), durably.
 
 The test proves the kills landed mid-work, not only that the end is right: the log holds one
 entry per kill, kills landed before a fill's ledger record, between a fill's record and its
@@ -71,12 +72,19 @@ CHILD = textwrap.dedent("""
     data = make_blob(home, clock=clock, broker_factory=broker_factory)
     if seed >= 0:  # die at a seeded store write of the work
         kill_at, calls, real_apply = random.Random(seed).randint(1, 10), [0], data.state.apply
+        # one seed in three: if that write is a fill's ledger record, die at the next one
+        # (its projections) instead
+        after_fill, postponed = seed % 3 == 1, [False]
         def dying_apply(operations):
             operations = list(operations)
             calls[0] += any(op.collection != "ledger_sweeps" for op in operations)
-            if calls[0] == kill_at:
-                die({{"writes": [[op.collection, (getattr(op, "doc", None) or {{}}).get("uid")]
-                                 for op in operations]}})
+            uids = [(getattr(op, "doc", None) or {{}}).get("uid") for op in operations]
+            if postponed[0] or calls[0] == kill_at:
+                if after_fill and not postponed[0] and any(
+                        (uid or "").startswith("fill:") for uid in uids):
+                    postponed[0] = True
+                else:
+                    die({{"writes": [[op.collection, uid] for op, uid in zip(operations, uids)]}})
             return real_apply(operations)
         data.state.apply = dying_apply
     contracts = lambda data, code: ("202403", "202406")
