@@ -378,7 +378,7 @@ def backup_to_csv(data: DataBlob, destination: Path, allow_shrink: bool = False
     # every file of the backup, with its data rows (series) or records (state)
     files: dict[str, dict[str, int]] = {}
     for path in sorted(partial.rglob("*")):
-        if path.is_file() and path.name != OWNER_FILE:  # config files, schema, counters
+        if path.is_file() and path != partial / OWNER_FILE:  # config files, schema, counters
             files[path.relative_to(partial).as_posix()] = {"bytes": path.stat().st_size}
     for relative, n in rows.items():
         files[relative] = {"rows": n}

@@ -473,6 +473,23 @@ def test_backup_includes_the_private_config_and_warns_about_secrets(tmp_path, bl
     assert "U7654321" not in (out / "MANIFEST.json").read_text()
 
 
+def test_a_file_named_like_the_ownership_mark_inside_the_backup_does_not_block_the_next(
+        tmp_path, blob):
+    """A private config holding a file named like the ownership mark (say, a copy of an old
+    backup kept under private/) is listed in the manifest like every other file it wrote; the
+    next backup replaces it instead of refusing it for good as holding a foreign file."""
+    nested = blob.home / "private" / "old_backup"
+    nested.mkdir(parents=True)
+    (nested / OWNER_FILE).write_text('{"kind": "csv_backup"}\n')
+    out = tmp_path / "backup"
+    backup_db_to_csv(str(out), data=blob)
+    manifest = json.loads((out / "MANIFEST.json").read_text())
+    assert f"private/old_backup/{OWNER_FILE}" in manifest["files"]
+    assert OWNER_FILE not in manifest["files"]  # the backup's own mark is not content
+    backup_db_to_csv(str(out), data=blob)  # refused before the fix: "holds files it did not write"
+    assert (out / "private" / "old_backup" / OWNER_FILE).is_file()
+
+
 def test_restore_brings_the_private_config_back_and_never_overwrites_without_the_flag(
         tmp_path, blob):
     (blob.home / "private").mkdir(parents=True, exist_ok=True)
