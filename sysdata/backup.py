@@ -307,6 +307,17 @@ def check_not_shrinking(destination: Path, series_now: int, records_now: int) ->
 def backup_to_csv(data: DataBlob, destination: Path, allow_shrink: bool = False
                   ) -> dict[str, Any]:
     """Write every time series and state collection, and the private config, under
+    ``destination``; returns the manifest (see :func:`_backup_to_csv`). A second backup into
+    the same folder while this one runs is refused (:class:`~sysdata.owned_dirs.DirectoryBusy`,
+    see :func:`sysdata.owned_dirs.exclusive`)."""
+    destination = owned_dirs.absolute(destination)
+    with owned_dirs.exclusive(destination):
+        return _backup_to_csv(data, destination, allow_shrink)
+
+
+def _backup_to_csv(data: DataBlob, destination: Path, allow_shrink: bool = False
+                   ) -> dict[str, Any]:
+    """Write every time series and state collection, and the private config, under
     ``destination``; returns the manifest.
 
     ``destination`` may only be absent, an empty folder or an earlier systrade CSV backup:
