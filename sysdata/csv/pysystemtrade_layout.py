@@ -27,6 +27,7 @@ from sysdata.csv.timeseries_csv import (
     FloatParsing,
     ValueRule,
     check_csv_lines,
+    check_header,
     read_timeseries_csv,
     write_timeseries_csv,
 )
@@ -215,6 +216,7 @@ def _read_table(path: Path, required: list[str]) -> pd.DataFrame:
     :func:`~sysdata.csv.timeseries_csv.check_csv_lines`) is refused whole."""
     data = path.read_bytes()
     check_csv_lines(data, path)
+    check_header(data, path)
     try:
         table = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:

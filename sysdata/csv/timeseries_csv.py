@@ -9,6 +9,7 @@ anything is returned:
 - a NUL byte anywhere (pandas would stop a field there: ``1\\x002.5`` reads as ``1``);
 - a last line with no line end (a file cut short: ``1.5`` cut to ``1`` is still a number);
 - a line with more or fewer fields than the header (a line cut short, e.g. mid-timestamp);
+- a column named twice in the header (which of the two holds the data would be a guess);
 - a timestamp that is not ``YYYY-MM-DD`` optionally followed by `` HH:MM:SS[.f]`` (or ``T``) and
   an offset (``Z``, ``+01:00``, ``-0500``). Each row's offset is applied to that row; a timestamp
   without one is UTC (as pysystemtrade writes them);
@@ -106,6 +107,17 @@ def check_csv_lines(data: bytes, path: Path) -> np.ndarray:
         raise InvalidData(f"{path}: line {line_numbers[first]}: {fields[first]} fields, the "
                           f"header has {expected}: a line cut short or a stray comma")
     return line_numbers[1:]
+
+
+def check_header(data: bytes, path: Path) -> None:
+    """Refuse a header naming a column twice (pandas would silently rename the second
+    ``price`` to ``price.1`` and the reader keep only the first)."""
+    first = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")
+    seen: set[str] = set()
+    for name in next(csv.reader([first]), []):
+        if name in seen:
+            raise InvalidData(f"{path}: line 1: column {name!r} appears twice in the header")
+        seen.add(name)
 
 
 def _data_lines_quoted(data: bytes, path: Path) -> np.ndarray:
@@ -214,6 +226,7 @@ def read_timeseries_csv(
         raise InvalidData(f"{path}: file not found")
     data = path.read_bytes()
     lines = check_csv_lines(data, path)
+    check_header(data, path)
     dtypes = {c: str for c in (index_column, *text_columns)}
     try:
         raw = pd.read_csv(io.BytesIO(data), float_precision=floats.pandas_option, dtype=dtypes,

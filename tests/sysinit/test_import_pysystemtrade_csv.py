@@ -232,6 +232,10 @@ GARBAGE = {
                                       r"\(2020-01-02 22:00:00 UTC\)"),
     "header only": (
         "multiple_prices_csv", MULTIPLE_HEADER, r"CORN\.csv: no data rows \(header only\)"),
+    # pandas renamed the second column price.1 and the first was stored: a guess
+    "column named twice": (
+        "adjusted_prices_csv", "DATETIME,price,price\n2020-01-02 23:00:00,1.5,1500\n",
+        r"adjusted_prices_csv/CORN\.csv: line 1: column 'price' appears twice in the header"),
 }
 
 
