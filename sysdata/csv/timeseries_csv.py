@@ -14,6 +14,8 @@ anything is returned:
   an offset (``Z``, ``+01:00``, ``-0500``). Each row's offset is applied to that row; a timestamp
   without one is UTC (as pysystemtrade writes them);
 - two rows at the same instant (after their offsets: ``23:00+01:00`` and ``22:00`` are one);
+- with ``not_after`` (the importer: now plus a day), a timestamp later than it (a price dated
+  2099 would sit after every bar the daily updates bring and stop them for good);
 - a non-numeric value in a numeric column; an empty field (or ``NaN``/``NA``) is a missing value;
 - a value breaking one of the caller's :class:`ValueRule` (e.g. prices must be finite).
 
@@ -185,6 +187,18 @@ def _check_unique(index: pd.DatetimeIndex, lines: np.ndarray, path: Path) -> Non
                       f"({stamp} UTC): duplicate rows")
 
 
+def _check_not_after(index: pd.DatetimeIndex, lines: np.ndarray, path: Path,
+                     not_after: pd.Timestamp) -> None:
+    late = np.flatnonzero(index > not_after)
+    if not len(late):
+        return
+    more = f" (and {len(late) - 1} more)" if len(late) > 1 else ""
+    stamp = index[late[0]].strftime("%Y-%m-%d %H:%M:%S")
+    limit = pd.Timestamp(not_after).strftime("%Y-%m-%d %H:%M")
+    raise InvalidData(f"{path}: line {lines[late[0]]}: {stamp} UTC is in the future (later "
+                      f"than {limit} UTC){more}")
+
+
 def _field_text(data: bytes, line: int, position: int) -> str:
     """The text of field ``position`` (0-based) on physical ``line`` (1-based), as written."""
     text = data.split(b"\n", line)[line - 1].decode("utf-8", errors="replace").rstrip("\r")
@@ -214,6 +228,7 @@ def read_timeseries_csv(
     text_columns: tuple[str, ...] = (),
     rules: Sequence[ValueRule] = (),
     floats: FloatParsing = FloatParsing.EXACT,
+    not_after: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """Read a CSV with a timestamp column into a frame with a UTC index named ``DATETIME``.
 
@@ -241,6 +256,8 @@ def read_timeseries_csv(
         raise InvalidData(f"{path}: {len(raw)} rows read from {len(lines)} data lines")
     index = _parse_timestamps(raw[index_column], lines, path, index_column)
     _check_unique(index, lines, path)
+    if not_after is not None:
+        _check_not_after(index, lines, path, not_after)
     frame = raw[required_columns].copy()
     for column in required_columns:
         if column in text_columns:
