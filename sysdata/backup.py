@@ -39,6 +39,7 @@ import io
 import json
 import logging
 import math
+import os
 import re
 import shutil
 from collections.abc import Callable
@@ -50,6 +51,7 @@ import pandas as pd
 
 from syscore.dates import iso_utc
 from syscore.exceptions import ExistingData, InvalidData, StoreError
+from syscore.store_urls import lmdb_path
 from sysdata import owned_dirs
 from sysdata.broker_config import FX_CONFIG, IB_FUTURES_CONFIG, FxPairConfig, IBFuturesConfig
 from sysdata.csv import pysystemtrade_layout as layout
@@ -311,8 +313,27 @@ def backup_to_csv(data: DataBlob, destination: Path, allow_shrink: bool = False
     the same folder while this one runs is refused (:class:`~sysdata.owned_dirs.DirectoryBusy`,
     see :func:`sysdata.owned_dirs.exclusive`)."""
     destination = owned_dirs.absolute(destination)
+    check_outside_live_data(destination, data)
     with owned_dirs.exclusive(destination):
         return _backup_to_csv(data, destination, allow_shrink)
+
+
+def check_outside_live_data(destination: Path, data: DataBlob) -> None:
+    """Refuse (:class:`~sysdata.owned_dirs.NotOwnedDirectory`) a destination inside the home's
+    private config (every backup copies that folder: each would hold the one before it, and a
+    restore would write them all back) or inside the time-series store's folder."""
+    where = Path(os.path.normpath(destination))
+    folders = {"the private config folder": Path(data.home) / PRIVATE_DIR}
+    store = lmdb_path(data.timeseries.uri or "")
+    if store is not None:
+        folders["the time-series store"] = store
+    for what, folder in folders.items():
+        folder = Path(os.path.normpath(Path(folder).expanduser().absolute()))
+        if where == folder or folder in where.parents:
+            raise owned_dirs.NotOwnedDirectory(
+                f"{destination} is inside {what} {folder}; refusing to back up there: nothing "
+                "was changed. Choose a destination outside it (default: "
+                "$SYSTRADE_HOME/backups/csv)")
 
 
 def _backup_to_csv(data: DataBlob, destination: Path, allow_shrink: bool = False

@@ -490,6 +490,19 @@ def test_a_file_named_like_the_ownership_mark_inside_the_backup_does_not_block_t
     assert (out / "private" / "old_backup" / OWNER_FILE).is_file()
 
 
+@pytest.mark.parametrize("inside", ["private", "private/backups/csv", "arctic", "arctic/x"])
+def test_a_destination_inside_the_private_config_or_the_store_is_refused(blob, inside):
+    """``--destination $SYSTRADE_HOME/private/backup`` was accepted: every backup then copied
+    the one before it (private/ is backed up), growing without end, and a restore wrote them
+    all back; an (empty) ``private`` itself was replaced by a backup."""
+    (blob.home / "private").mkdir(parents=True, exist_ok=True)
+    (blob.home / "private" / "private_config.yaml").write_text("broker: sim\n")
+    before = sorted(p.relative_to(blob.home).as_posix() for p in blob.home.rglob("*"))
+    with pytest.raises(NotOwnedDirectory, match="refusing to back up there: nothing was changed"):
+        backup_db_to_csv(str(blob.home / inside), data=blob)
+    assert sorted(p.relative_to(blob.home).as_posix() for p in blob.home.rglob("*")) == before
+
+
 def test_restore_brings_the_private_config_back_and_never_overwrites_without_the_flag(
         tmp_path, blob):
     (blob.home / "private").mkdir(parents=True, exist_ok=True)
