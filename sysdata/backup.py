@@ -58,6 +58,7 @@ from sysdata.csv import pysystemtrade_layout as layout
 from sysdata.csv.timeseries_csv import ValueRule, read_timeseries_csv, write_timeseries_csv
 from sysdata.data_blob import DataBlob
 from sysdata.instruments import INSTRUMENTS, ROLL_PARAMETERS
+from sysdata.leases import LEASES
 from sysdata.owned_dirs import OWNER_FILE, DirectoryKind, sibling
 from sysdata.state.base import Delete, Put, StateStore, check_key, check_name, encode_doc
 from sysdata.state.mongo_store import redact_url
@@ -86,6 +87,9 @@ BATCH = 500
 # not counted when deciding whether the stores are empty
 RESTORE_MARKER = "_restore"
 RESTORE_MARKER_KEY = "in_progress"
+#: collections that are not data: the restore marker and the leases of running processes
+#: (:mod:`sysdata.leases`). Never backed up, restored, wiped, nor counted as data.
+NOT_DATA = frozenset({RESTORE_MARKER, LEASES})
 
 log = logging.getLogger("systrade.backup")
 
@@ -184,7 +188,7 @@ def write_state_snapshot(dump: dict[str, dict[str, dict[str, Any]]], counters: d
     directory.mkdir(parents=True, exist_ok=True)
     counts = {}
     for collection in sorted(dump):
-        if collection == RESTORE_MARKER:
+        if collection in NOT_DATA:
             continue
         _write_jsonl(directory / f"{collection}.jsonl", dump[collection])
         counts[collection] = len(dump[collection])
@@ -777,9 +781,9 @@ def restore_private_config(source: Path, files: list[str], home: Path,
 # restore --------------------------------------------------------------------------------------
 def stores_holding_data(data: DataBlob) -> list[str]:
     """``"state store"`` and/or ``"time-series store"``: the stores holding a state record (the
-    restore marker aside) or a time series."""
+    restore marker and leases aside: :data:`NOT_DATA`) or a time series."""
     holding = []
-    if [c for c in data.state.collections() if c != RESTORE_MARKER]:
+    if [c for c in data.state.collections() if c not in NOT_DATA]:
         holding.append("state store")
     if any(data.timeseries.symbols(lib) for lib in data.timeseries.libraries()):
         holding.append("time-series store")
@@ -807,8 +811,8 @@ def wipe_state(store: StateStore, keep_marker: bool = False) -> None:
     """Delete every state record and forget every counter (optionally keeping the restore
     marker)."""
     for collection in store.collections():
-        if keep_marker and collection == RESTORE_MARKER:
-            continue
+        if (keep_marker and collection == RESTORE_MARKER) or collection == LEASES:
+            continue  # leases belong to running processes (the restore's own among them)
         store.drop(collection)
     store.reset_counters()
     store.clear_pending_changes()
@@ -861,7 +865,9 @@ def begin_restore(store: StateStore, source: Path, overwrite: bool, empty: bool,
 
 def finish_restore(store: StateStore, records: list[Put], counters: dict[str, int],
                    counters_before: dict[str, int]) -> None:
-    """Write the state records and counters, then remove the restore marker."""
+    """Write the state records and counters, then remove the restore marker. Leases in a
+    backup (taken before they were left out) are stale holdings: skipped."""
+    records = [r for r in records if r.collection != LEASES]
     for start in range(0, len(records), BATCH):
         store.apply(records[start:start + BATCH])
     for name, value in {**counters_before, **counters}.items():

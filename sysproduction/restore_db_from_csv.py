@@ -9,6 +9,7 @@ import logging
 from sysdata.backup import restore_from_csv
 from sysdata.data_blob import DataBlob
 from sysdata.home_record import HomeAccess
+from sysproduction.leases import writer_leases
 from sysproduction.process_helpers import open_blob
 
 log = logging.getLogger("systrade.restore_db_from_csv")
@@ -25,13 +26,16 @@ def restore_db_from_csv(source: str, overwrite: bool = False, overwrite_private:
     deleted first and the stores end up holding exactly the backup. A private config file that
     already exists and differs from the backup's is kept unless ``overwrite_private``. A backup
     whose manifest lists failed series is refused unless ``accept_incomplete``. A restore that
-    was interrupted can be run again (it starts over)."""
+    was interrupted can be run again (it starts over). Holds the lease of every time-series
+    family (:mod:`sysproduction.leases`): refused while a price, capital or backtest writer
+    runs, and they are refused while it does."""
     own = data is None
     data = data or open_blob("restore_db_from_csv", access=HomeAccess.RESTORE)  # start-up problems: one line
     try:
-        counts = restore_from_csv(data, source, overwrite=overwrite,
-                                  overwrite_private=overwrite_private,
-                                  accept_incomplete=accept_incomplete)
+        with writer_leases(data, "restore_db_from_csv"):  # refused while any writer runs
+            counts = restore_from_csv(data, source, overwrite=overwrite,
+                                      overwrite_private=overwrite_private,
+                                      accept_incomplete=accept_incomplete)
         message = (f"restored {counts['timeseries']} time series, {counts['state_records']} "
                    f"state records, {counts['counters']} id counters and "
                    f"{len(counts['private_restored'])} private config files from {source}")
