@@ -34,6 +34,7 @@ timestamps are UTC).
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -367,6 +368,25 @@ def _backup_to_csv(data: DataBlob, destination: Path, allow_shrink: bool = False
                           if f"state/{name}" not in SHRINK_IGNORED)
         check_not_shrinking(destination, series_now, records_now)
     partial = owned_dirs.start_partial(destination, CSV_BACKUP)
+    try:
+        manifest = _write_backup(data, partial, dump, counters)
+        owned_dirs.swap_into_place(partial, destination, CSV_BACKUP)
+    except BaseException as exc:
+        # a full disk (or a kill signal turned exception) must not leave the unfinished copy
+        # filling the disk: it is ours, remove it; the previous backup was never touched
+        with contextlib.suppress(OSError, owned_dirs.NotOwnedDirectory):
+            owned_dirs.remove_owned(partial, CSV_BACKUP)
+        if isinstance(exc, OSError):
+            raise StoreError(f"cannot write the backup at {destination}: "
+                             f"{exc.strerror or exc}; the unfinished copy was removed and the "
+                             "previous backup, if any, is untouched") from exc
+        raise
+    return manifest
+
+
+def _write_backup(data: DataBlob, partial: Path, dump: dict[str, dict[str, dict[str, Any]]],
+                  counters: dict[str, int]) -> dict[str, Any]:
+    """Write the backup's content and manifest into ``partial``; returns the manifest."""
     counts: dict[str, int] = {}
     schema: dict[str, dict[str, Any]] = {}
     rows: dict[str, int] = {}
@@ -431,7 +451,6 @@ def _backup_to_csv(data: DataBlob, destination: Path, allow_shrink: bool = False
                 "private_config": private,
                 "failed": failed}
     (partial / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    owned_dirs.swap_into_place(partial, destination, CSV_BACKUP)
     return manifest
 
 
