@@ -60,6 +60,7 @@ from sysdata.csv.timeseries_csv import ValueRule, read_timeseries_csv, write_tim
 from sysdata.data_blob import DataBlob
 from sysdata.instruments import INSTRUMENTS, ROLL_PARAMETERS
 from sysdata.leases import LEASES
+from sysdata.logs import ALERT_DELIVERY, ALERTS, LOGS
 from sysdata.owned_dirs import OWNER_FILE, DirectoryKind, sibling
 from sysdata.state.base import Delete, Put, StateStore, check_key, check_name, encode_doc
 from sysdata.state.mongo_store import redact_url
@@ -91,6 +92,9 @@ RESTORE_MARKER_KEY = "in_progress"
 #: collections that are not data: the restore marker and the leases of running processes
 #: (:mod:`sysdata.leases`). Never backed up, restored, wiped, nor counted as data.
 NOT_DATA = frozenset({RESTORE_MARKER, LEASES})
+#: what a command writes about itself while it runs (its log records and alerts): a home holding
+#: only these is empty for a restore (the restore's own warnings land there before it checks)
+DIAGNOSTICS = frozenset({LOGS, ALERTS, ALERT_DELIVERY})
 
 log = logging.getLogger("systrade.backup")
 
@@ -800,9 +804,10 @@ def restore_private_config(source: Path, files: list[str], home: Path,
 # restore --------------------------------------------------------------------------------------
 def stores_holding_data(data: DataBlob) -> list[str]:
     """``"state store"`` and/or ``"time-series store"``: the stores holding a state record (the
-    restore marker and leases aside: :data:`NOT_DATA`) or a time series."""
+    restore marker and leases: :data:`NOT_DATA`; log records and alerts: :data:`DIAGNOSTICS`,
+    aside) or a time series."""
     holding = []
-    if [c for c in data.state.collections() if c not in NOT_DATA]:
+    if [c for c in data.state.collections() if c not in NOT_DATA | DIAGNOSTICS]:
         holding.append("state store")
     if any(data.timeseries.symbols(lib) for lib in data.timeseries.libraries()):
         holding.append("time-series store")
@@ -810,7 +815,7 @@ def stores_holding_data(data: DataBlob) -> list[str]:
 
 
 def stores_are_empty(data: DataBlob) -> bool:
-    """No state record (the restore marker aside) and no time series."""
+    """No state record (see :func:`stores_holding_data`) and no time series."""
     return not stores_holding_data(data)
 
 

@@ -28,6 +28,7 @@ from syscore.exceptions import InvalidData, StoreError
 from sysdata import owned_dirs
 from sysdata.backup import (
     COUNTERS_FILE,
+    DIAGNOSTICS,
     NOT_DATA,
     RESTORE_MARKER,
     begin_restore,
@@ -278,7 +279,7 @@ def _check_export_manifest(directory: Path, records: list[Put]) -> None:
 
 
 def state_store_is_empty(store: StateStore) -> bool:
-    return not [c for c in store.collections() if c not in NOT_DATA]
+    return not [c for c in store.collections() if c not in NOT_DATA | DIAGNOSTICS]
 
 
 def restore_state_store(backup: str, overwrite: bool = False, data: DataBlob | None = None) -> str:

@@ -520,3 +520,37 @@ def test_leases_are_not_data_for_restores(backup_copy, sqlite_blob):
     out = backup_copy.parent / "again"
     backup_db_to_csv(str(out), data=sqlite_blob)
     assert not (out / "state" / f"{LEASES}.jsonl").exists()
+
+
+def test_a_restore_whose_own_warning_is_logged_to_the_store_still_sees_an_empty_home(
+        backup_copy, tmp_path):
+    """Run from the command line, a restore logs to the state store; its warning about taking
+    over the lease of a killed writer landed in ``log_records`` before it checked the home was
+    empty, and it refused the empty home as "not empty"."""
+    import os
+    import subprocess
+    import sys
+
+    from syscontrol.host import host_name
+    from sysdata.data_blob import DataBlob
+    from sysdata.home_record import HomeAccess
+    from sysdata.leases import LeaseData
+
+    repo = Path(__file__).resolve().parents[2]
+    home = tmp_path / "fresh"
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead_pid = int(gone.stdout)  # a process of this host that has exited
+    env = {**os.environ, "SYSTRADE_HOME": str(home), "PYTHONPATH": str(repo)}
+    data = DataBlob.from_config(home, process_name="x", access=HomeAccess.RESTORE)
+    try:
+        LeaseData(data.state, host=host_name(), pid=dead_pid).take(
+            "series/fx_prices", "update_fx_prices", 300)
+    finally:
+        data.close()
+    result = subprocess.run([sys.executable, str(repo / "run.py"),
+                             "restore_db_from_csv.restore_db_from_csv", "--source",
+                             str(backup_copy)], cwd=repo, env=env, capture_output=True,
+                            text=True, stdin=subprocess.DEVNULL, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "taken over" in result.stderr and "restored" in result.stdout
