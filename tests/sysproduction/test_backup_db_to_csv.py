@@ -157,7 +157,7 @@ def test_restore_refuses_non_empty_store(tmp_path, blob):
     blob.positions.set_strategy_position("trend", "CORN", 1, "2024-01-01")
     out = tmp_path / "backup"
     backup_db_to_csv(str(out), data=blob)
-    with pytest.raises(ExistingData, match="not empty"):
+    with pytest.raises(ExistingData, match="state store holds data"):
         restore_db_from_csv(str(out), data=blob)
 
 
