@@ -50,6 +50,10 @@ def environment_overrides(environ: dict[str, str] | None = None
     return out
 
 
+MAX_CONFIG_BYTES = 2**20
+"""Largest configuration file read (1 MB; systrade's own are a few KB)."""
+
+
 def read_yaml_file(path: Path, required: bool = True) -> dict[str, Any]:
     """Read a YAML mapping; a missing optional file is an empty mapping."""
     path = Path(path)
@@ -57,6 +61,17 @@ def read_yaml_file(path: Path, required: bool = True) -> dict[str, Any]:
         if required:
             raise ConfigError(f"{path}: file not found")
         return {}
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory, expected a YAML file")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not path.is_file():  # a FIFO would block the read for ever, a device never end
+        raise ConfigError(f"{path}: not a regular file, expected a YAML file")
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: {size / 2**20:.0f} MB, too large for a configuration file "
+                          f"(at most {MAX_CONFIG_BYTES // 2**20} MB): is it the right file?")
     try:
         text = path.read_text(encoding="utf-8")
     except IsADirectoryError:
@@ -70,9 +85,9 @@ def read_yaml_file(path: Path, required: bool = True) -> dict[str, Any]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{path}:{where}: malformed YAML: {problem}") from None
+        where = f": line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())  # one line
+        raise ConfigError(f"{path}{where}: malformed YAML: {problem}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -18,9 +18,15 @@
 
 A relative path is always relative to the systrade home, never to the working directory: cron
 and an operator's shell open the same store wherever they start.
+
+A store may not be the home itself or a folder holding it (``lmdb:///`` would put ArcticDB's
+folders at the file-system root, ``lmdb://..`` among the home's neighbours), nor sit inside
+``$SYSTRADE_HOME/private``: every CSV backup copies that folder and a restore writes it back,
+over a live store. Checked on the path as written (``..`` folded, symlinks not followed).
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,8 +58,31 @@ def _under_home(text: str, home: Path, key: str, original: str) -> Path:
     return path if path.is_absolute() else Path(home) / path
 
 
+PRIVATE_DIR = "private"
+
+
+def check_store_location(path: Path, home: Path, key: str, original: str) -> Path:
+    """``path`` if a store may live there (module docstring), else :class:`ConfigError`."""
+    where = Path(os.path.normpath(path))
+    home = Path(os.path.normpath(Path(home).expanduser().absolute()))
+    if where == home or where in home.parents:
+        raise ConfigError(f"{key}: {redact_url(original)!r} is {where}, which holds the systrade "
+                          f"home {home}; give the store a folder of its own (e.g. "
+                          f"{'lmdb://arctic' if key == 'timeseries_store' else 'sqlite'})")
+    private = home / PRIVATE_DIR
+    if where == private or private in where.parents:
+        raise ConfigError(f"{key}: {redact_url(original)!r} is {where}, inside the private config "
+                          f"folder {private}, which backups copy and restores write back; "
+                          "put the store elsewhere")
+    return path
+
+
 def sqlite_path(url: str, home: Path) -> Path:
     """The absolute file of a ``sqlite`` / ``sqlite:...`` state-store URL (module docstring)."""
+    return check_store_location(_sqlite_path(url, home), home, "state_store", url)
+
+
+def _sqlite_path(url: str, home: Path) -> Path:
     if url == "sqlite":
         return Path(home) / DEFAULT_STATE_FILE
     if not url.startswith(SQLITE_PREFIX):
@@ -105,5 +134,6 @@ def resolve_timeseries_uri(uri: str | None, home: Path) -> str:
     if not uri.startswith(LMDB_PREFIX):
         return uri
     path_text, sep, options = uri[len(LMDB_PREFIX):].partition("?")
-    path = _under_home(path_text, home, "timeseries_store", uri)
+    path = check_store_location(_under_home(path_text, home, "timeseries_store", uri), home,
+                                "timeseries_store", uri)
     return f"{LMDB_PREFIX}{path}{sep}{options}"

@@ -34,11 +34,13 @@ timestamps are UTC).
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import logging
 import math
+import os
 import re
 import shutil
 from collections.abc import Callable
@@ -50,12 +52,15 @@ import pandas as pd
 
 from syscore.dates import iso_utc
 from syscore.exceptions import ExistingData, InvalidData, StoreError
+from syscore.store_urls import lmdb_path
 from sysdata import owned_dirs
 from sysdata.broker_config import FX_CONFIG, IB_FUTURES_CONFIG, FxPairConfig, IBFuturesConfig
 from sysdata.csv import pysystemtrade_layout as layout
 from sysdata.csv.timeseries_csv import ValueRule, read_timeseries_csv, write_timeseries_csv
 from sysdata.data_blob import DataBlob
 from sysdata.instruments import INSTRUMENTS, ROLL_PARAMETERS
+from sysdata.leases import LEASES
+from sysdata.logs import ALERT_DELIVERY, ALERTS, LOGS
 from sysdata.owned_dirs import OWNER_FILE, DirectoryKind, sibling
 from sysdata.state.base import Delete, Put, StateStore, check_key, check_name, encode_doc
 from sysdata.state.mongo_store import redact_url
@@ -84,6 +89,12 @@ BATCH = 500
 # not counted when deciding whether the stores are empty
 RESTORE_MARKER = "_restore"
 RESTORE_MARKER_KEY = "in_progress"
+#: collections that are not data: the restore marker and the leases of running processes
+#: (:mod:`sysdata.leases`). Never backed up, restored, wiped, nor counted as data.
+NOT_DATA = frozenset({RESTORE_MARKER, LEASES})
+#: what a command writes about itself while it runs (its log records and alerts): a home holding
+#: only these is empty for a restore (the restore's own warnings land there before it checks)
+DIAGNOSTICS = frozenset({LOGS, ALERTS, ALERT_DELIVERY})
 
 log = logging.getLogger("systrade.backup")
 
@@ -182,7 +193,7 @@ def write_state_snapshot(dump: dict[str, dict[str, dict[str, Any]]], counters: d
     directory.mkdir(parents=True, exist_ok=True)
     counts = {}
     for collection in sorted(dump):
-        if collection == RESTORE_MARKER:
+        if collection in NOT_DATA:
             continue
         _write_jsonl(directory / f"{collection}.jsonl", dump[collection])
         counts[collection] = len(dump[collection])
@@ -307,6 +318,36 @@ def check_not_shrinking(destination: Path, series_now: int, records_now: int) ->
 def backup_to_csv(data: DataBlob, destination: Path, allow_shrink: bool = False
                   ) -> dict[str, Any]:
     """Write every time series and state collection, and the private config, under
+    ``destination``; returns the manifest (see :func:`_backup_to_csv`). A second backup into
+    the same folder while this one runs is refused (:class:`~sysdata.owned_dirs.DirectoryBusy`,
+    see :func:`sysdata.owned_dirs.exclusive`)."""
+    destination = owned_dirs.absolute(destination)
+    check_outside_live_data(destination, data)
+    with owned_dirs.exclusive(destination):
+        return _backup_to_csv(data, destination, allow_shrink)
+
+
+def check_outside_live_data(destination: Path, data: DataBlob) -> None:
+    """Refuse (:class:`~sysdata.owned_dirs.NotOwnedDirectory`) a destination inside the home's
+    private config (every backup copies that folder: each would hold the one before it, and a
+    restore would write them all back) or inside the time-series store's folder."""
+    where = Path(os.path.normpath(destination))
+    folders = {"the private config folder": Path(data.home) / PRIVATE_DIR}
+    store = lmdb_path(data.timeseries.uri or "")
+    if store is not None:
+        folders["the time-series store"] = store
+    for what, folder in folders.items():
+        folder = Path(os.path.normpath(Path(folder).expanduser().absolute()))
+        if where == folder or folder in where.parents:
+            raise owned_dirs.NotOwnedDirectory(
+                f"{destination} is inside {what} {folder}; refusing to back up there: nothing "
+                "was changed. Choose a destination outside it (default: "
+                "$SYSTRADE_HOME/backups/csv)")
+
+
+def _backup_to_csv(data: DataBlob, destination: Path, allow_shrink: bool = False
+                   ) -> dict[str, Any]:
+    """Write every time series and state collection, and the private config, under
     ``destination``; returns the manifest.
 
     ``destination`` may only be absent, an empty folder or an earlier systrade CSV backup:
@@ -331,6 +372,25 @@ def backup_to_csv(data: DataBlob, destination: Path, allow_shrink: bool = False
                           if f"state/{name}" not in SHRINK_IGNORED)
         check_not_shrinking(destination, series_now, records_now)
     partial = owned_dirs.start_partial(destination, CSV_BACKUP)
+    try:
+        manifest = _write_backup(data, partial, dump, counters)
+        owned_dirs.swap_into_place(partial, destination, CSV_BACKUP)
+    except BaseException as exc:
+        # a full disk (or a kill signal turned exception) must not leave the unfinished copy
+        # filling the disk: it is ours, remove it; the previous backup was never touched
+        with contextlib.suppress(OSError, owned_dirs.NotOwnedDirectory):
+            owned_dirs.remove_owned(partial, CSV_BACKUP)
+        if isinstance(exc, OSError):
+            raise StoreError(f"cannot write the backup at {destination}: "
+                             f"{exc.strerror or exc}; the unfinished copy was removed and the "
+                             "previous backup, if any, is untouched") from exc
+        raise
+    return manifest
+
+
+def _write_backup(data: DataBlob, partial: Path, dump: dict[str, dict[str, dict[str, Any]]],
+                  counters: dict[str, int]) -> dict[str, Any]:
+    """Write the backup's content and manifest into ``partial``; returns the manifest."""
     counts: dict[str, int] = {}
     schema: dict[str, dict[str, Any]] = {}
     rows: dict[str, int] = {}
@@ -378,7 +438,7 @@ def backup_to_csv(data: DataBlob, destination: Path, allow_shrink: bool = False
     # every file of the backup, with its data rows (series) or records (state)
     files: dict[str, dict[str, int]] = {}
     for path in sorted(partial.rglob("*")):
-        if path.is_file() and path.name != OWNER_FILE:  # config files, schema, counters
+        if path.is_file() and path != partial / OWNER_FILE:  # config files, schema, counters
             files[path.relative_to(partial).as_posix()] = {"bytes": path.stat().st_size}
     for relative, n in rows.items():
         files[relative] = {"rows": n}
@@ -395,7 +455,6 @@ def backup_to_csv(data: DataBlob, destination: Path, allow_shrink: bool = False
                 "private_config": private,
                 "failed": failed}
     (partial / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    owned_dirs.swap_into_place(partial, destination, CSV_BACKUP)
     return manifest
 
 
@@ -745,9 +804,10 @@ def restore_private_config(source: Path, files: list[str], home: Path,
 # restore --------------------------------------------------------------------------------------
 def stores_holding_data(data: DataBlob) -> list[str]:
     """``"state store"`` and/or ``"time-series store"``: the stores holding a state record (the
-    restore marker aside) or a time series."""
+    restore marker and leases: :data:`NOT_DATA`; log records and alerts: :data:`DIAGNOSTICS`,
+    aside) or a time series."""
     holding = []
-    if [c for c in data.state.collections() if c != RESTORE_MARKER]:
+    if [c for c in data.state.collections() if c not in NOT_DATA | DIAGNOSTICS]:
         holding.append("state store")
     if any(data.timeseries.symbols(lib) for lib in data.timeseries.libraries()):
         holding.append("time-series store")
@@ -755,7 +815,7 @@ def stores_holding_data(data: DataBlob) -> list[str]:
 
 
 def stores_are_empty(data: DataBlob) -> bool:
-    """No state record (the restore marker aside) and no time series."""
+    """No state record (see :func:`stores_holding_data`) and no time series."""
     return not stores_holding_data(data)
 
 
@@ -775,8 +835,8 @@ def wipe_state(store: StateStore, keep_marker: bool = False) -> None:
     """Delete every state record and forget every counter (optionally keeping the restore
     marker)."""
     for collection in store.collections():
-        if keep_marker and collection == RESTORE_MARKER:
-            continue
+        if (keep_marker and collection == RESTORE_MARKER) or collection == LEASES:
+            continue  # leases belong to running processes (the restore's own among them)
         store.drop(collection)
     store.reset_counters()
     store.clear_pending_changes()
@@ -829,7 +889,9 @@ def begin_restore(store: StateStore, source: Path, overwrite: bool, empty: bool,
 
 def finish_restore(store: StateStore, records: list[Put], counters: dict[str, int],
                    counters_before: dict[str, int]) -> None:
-    """Write the state records and counters, then remove the restore marker."""
+    """Write the state records and counters, then remove the restore marker. Leases in a
+    backup (taken before they were left out) are stale holdings: skipped."""
+    records = [r for r in records if r.collection != LEASES]
     for start in range(0, len(records), BATCH):
         store.apply(records[start:start + BATCH])
     for name, value in {**counters_before, **counters}.items():

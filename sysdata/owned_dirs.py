@@ -18,17 +18,29 @@ Replacement is atomic: new content is written to ``<target>.partial``; then ``ta
 to ``<target>.old``, ``.partial`` to ``target``, and ``.old`` is deleted. If a process dies between
 the two renames, :func:`recover_interrupted_swap` (run at the start of the next replacement) puts
 ``.old`` back, so a previous complete directory is never lost.
+
+Two replacements of one directory at once (two backups started together, by hand and by cron)
+would delete each other's ``.partial`` and swap a half-written one into place. A replacement
+therefore runs inside :func:`exclusive`, an exclusive ``flock`` on the target's parent folder,
+held from the checks to the swap: a second one is refused with :class:`DirectoryBusy` (nothing
+changed). The kernel drops the lock when its holder dies, so a SIGKILLed replacement never
+blocks the next one. It covers every process of this machine (and NFS clients where the server
+supports locks); one replacement at a time per parent folder.
 """
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import json
 import logging
+import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from syscore.exceptions import ExistingData
+from syscore.exceptions import ConcurrencyError, ExistingData
 
 OWNER_FILE = ".systrade_owner.json"
 
@@ -37,6 +49,10 @@ log = logging.getLogger("systrade.owned_dirs")
 
 class NotOwnedDirectory(ExistingData):
     """A command was asked to replace or delete a directory systrade did not write."""
+
+
+class DirectoryBusy(ConcurrencyError):
+    """Another process is replacing a directory in the same parent folder right now."""
 
 
 @dataclass(frozen=True)
@@ -217,3 +233,27 @@ def swap_into_place(partial: Path, target: Path, kind: DirectoryKind) -> Path:
     else:
         partial.rename(target)
     return target
+
+
+@contextlib.contextmanager
+def exclusive(target: Path) -> Iterator[None]:
+    """Hold the replacement lock of ``target`` (an exclusive ``flock`` on its parent folder,
+    created if missing) while the block runs; :class:`DirectoryBusy` at once, changing nothing,
+    when another process holds it. Wrap the whole replacement in it: the interrupted-swap
+    recovery, the checks, writing ``.partial`` and :func:`swap_into_place`."""
+    parent = absolute(target).parent
+    parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise
+            raise DirectoryBusy(
+                f"{target}: another process is writing a systrade folder in {parent} right now "
+                "(a backup or export started twice?); nothing was changed. Run again when it "
+                "has finished") from None
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock

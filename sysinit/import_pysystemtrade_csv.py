@@ -27,6 +27,7 @@ rejected; the command exits non-zero otherwise.
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -53,6 +54,9 @@ MULTIPLE = "multiple prices"
 ADJUSTED = "adjusted prices"
 ROLL_CALENDAR = "roll calendar"
 FX_PRICES = "FX prices"
+FUTURE_SLACK = pd.Timedelta(days=1)
+"""How far past the clock's now a price row may be dated (a bar stamped by a later time zone's
+close); anything later is refused with file and line."""
 KINDS = (INSTRUMENT_CONFIG, ROLL_CONFIG, IB_MAPPING, FX_CONFIG, MULTIPLE, ADJUSTED, ROLL_CALENDAR,
          FX_PRICES)
 
@@ -270,12 +274,19 @@ def _config_file(report: ImportReport, kind: str, path: Path, read, write, code_
 def _import_prices(source: Path, data: DataBlob, report: ImportReport,
                    overwrite: bool = False) -> None:
     floats = FloatParsing.PYSYSTEMTRADE
+    # prices dated after tomorrow are refused (a roll calendar legitimately looks ahead)
+    not_after = data.now() + FUTURE_SLACK
     families = [
-        (layout.MULTIPLE_DIR, MULTIPLE, layout.read_multiple_prices, data.multiple_prices, True),
-        (layout.ADJUSTED_DIR, ADJUSTED, layout.read_adjusted_prices, data.adjusted_prices, True),
+        (layout.MULTIPLE_DIR, MULTIPLE,
+         functools.partial(layout.read_multiple_prices, not_after=not_after),
+         data.multiple_prices, True),
+        (layout.ADJUSTED_DIR, ADJUSTED,
+         functools.partial(layout.read_adjusted_prices, not_after=not_after),
+         data.adjusted_prices, True),
         (layout.ROLL_CALENDAR_DIR, ROLL_CALENDAR, layout.read_roll_calendar, data.roll_calendars,
          True),
-        (layout.FX_DIR, FX_PRICES, layout.read_fx_prices, data.fx_prices, False),
+        (layout.FX_DIR, FX_PRICES, functools.partial(layout.read_fx_prices, not_after=not_after),
+         data.fx_prices, False),
     ]
     for directory, kind, reader, target, needs_instrument in families:
         for code in layout.codes_in(source / directory):

@@ -20,7 +20,7 @@ from pathlib import Path
 from syscore.exceptions import StoreError
 from sysdata.backup import backup_to_csv
 from sysdata.data_blob import DataBlob
-from sysproduction.process_helpers import open_blob
+from sysproduction.process_helpers import blob_for
 
 log = logging.getLogger("systrade.backup_db_to_csv")
 
@@ -45,9 +45,8 @@ def backup_db_to_csv(destination: str | None = None, allow_shrink: bool = False,
     manifest, logged, and :class:`BackupIncomplete` is raised at the end (non-zero exit).
     A backup holding data is never replaced by one with less than half its series or state
     records unless ``allow_shrink`` (the stores have most likely lost data)."""
-    own = data is None
-    data = data or open_blob("backup_db_to_csv")  # start-up problems: one line, exit 2
-    try:
+    # start-up problems: one line, exit 2; logging to the console and the log file
+    with blob_for(data, "backup_db_to_csv") as data:
         target = Path(destination).expanduser() if destination else csv_backup_directory(data)
         manifest = backup_to_csv(data, target, allow_shrink=allow_shrink)
         series = sum(n for k, n in manifest["counts"].items() if k.startswith("timeseries/"))
@@ -65,6 +64,3 @@ def backup_db_to_csv(destination: str | None = None, allow_shrink: bool = False,
             raise BackupIncomplete(f"{summary} (failed: {names}; details in the log)")
         log.info(summary)
         return summary
-    finally:
-        if own:
-            data.close()

@@ -28,6 +28,8 @@ from syscore.exceptions import InvalidData, StoreError
 from sysdata import owned_dirs
 from sysdata.backup import (
     COUNTERS_FILE,
+    DIAGNOSTICS,
+    NOT_DATA,
     RESTORE_MARKER,
     begin_restore,
     finish_restore,
@@ -90,14 +92,15 @@ def export_state_json(store: StateStore, directory: Path) -> Path:
     ``<directory>.partial`` first and renamed when complete. ``directory`` may only be absent, empty or an earlier state export (anything else is
     refused before anything is written)."""
     directory = owned_dirs.absolute(directory)
-    owned_dirs.recover_interrupted_swap(directory, STATE_EXPORT)
-    owned_dirs.check_replaceable(directory, STATE_EXPORT)
-    dump, counters = store.snapshot()
-    partial = owned_dirs.start_partial(directory, STATE_EXPORT)
-    counts = write_state_snapshot(dump, counters, partial)
-    (partial / EXPORT_MANIFEST).write_text(json.dumps(
-        {"format": "systrade_state_export", "counts": counts}, indent=1, sort_keys=True))
-    return owned_dirs.swap_into_place(partial, directory, STATE_EXPORT)
+    with owned_dirs.exclusive(directory):  # a second export at the same time is refused
+        owned_dirs.recover_interrupted_swap(directory, STATE_EXPORT)
+        owned_dirs.check_replaceable(directory, STATE_EXPORT)
+        dump, counters = store.snapshot()
+        partial = owned_dirs.start_partial(directory, STATE_EXPORT)
+        counts = write_state_snapshot(dump, counters, partial)
+        (partial / EXPORT_MANIFEST).write_text(json.dumps(
+            {"format": "systrade_state_export", "counts": counts}, indent=1, sort_keys=True))
+        return owned_dirs.swap_into_place(partial, directory, STATE_EXPORT)
 
 
 def is_sqlite_state_file(path: Path) -> bool:
@@ -276,7 +279,7 @@ def _check_export_manifest(directory: Path, records: list[Put]) -> None:
 
 
 def state_store_is_empty(store: StateStore) -> bool:
-    return not [c for c in store.collections() if c != RESTORE_MARKER]
+    return not [c for c in store.collections() if c not in NOT_DATA | DIAGNOSTICS]
 
 
 def restore_state_store(backup: str, overwrite: bool = False, data: DataBlob | None = None) -> str:

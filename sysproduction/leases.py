@@ -58,6 +58,9 @@ SERIES_WRITERS: dict[str, tuple[str, ...]] = {
     "update_strategy_capital": (CAPITAL,),
     "interactive_update_capital_manual": (CAPITAL,),
     "update_system_backtests": (OPTIMAL_POSITIONS,),
+    # a restore wipes and rewrites every family: no writer may run meanwhile
+    "restore_db_from_csv": (CONTRACT_PRICES, MULTIPLE, ADJUSTED, FX, ROLL_CALENDARS, CAPITAL,
+                            OPTIMAL_POSITIONS),
 }
 
 

@@ -49,17 +49,19 @@ def open_blob(process_name: str, access: HomeAccess = HomeAccess.USE) -> DataBlo
 
 
 @contextlib.contextmanager
-def blob_for(data: DataBlob | None, process_name: str) -> Iterator[DataBlob]:
+def blob_for(data: DataBlob | None, process_name: str,
+             access: HomeAccess = HomeAccess.USE) -> Iterator[DataBlob]:
     """Yield ``data``, or a blob built from configuration and closed afterwards. A blob built
     here also gets logging (console, daily file, state store, secret redaction) unless logging is
     already set up, so every top-level call (``run.py``, cron, console scripts) is logged.
     While the block runs, the leases of the series families ``process_name`` writes are held
-    (:mod:`sysproduction.leases`); :class:`LeaseHeld` when another process writes them."""
+    (:mod:`sysproduction.leases`); :class:`LeaseHeld` when another process writes them.
+    ``access`` is passed to :func:`open_blob` (restores pass ``HomeAccess.RESTORE``)."""
     if data is not None:
         with writer_leases(data, process_name):
             yield data
         return
-    blob = open_blob(process_name)
+    blob = open_blob(process_name, access=access)
     own_logging = current_setup() is None  # a top-level call (run.py, cron, console script)
     try:
         if own_logging:

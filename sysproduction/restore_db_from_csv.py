@@ -9,7 +9,7 @@ import logging
 from sysdata.backup import restore_from_csv
 from sysdata.data_blob import DataBlob
 from sysdata.home_record import HomeAccess
-from sysproduction.process_helpers import open_blob
+from sysproduction.process_helpers import blob_for
 
 log = logging.getLogger("systrade.restore_db_from_csv")
 
@@ -25,10 +25,12 @@ def restore_db_from_csv(source: str, overwrite: bool = False, overwrite_private:
     deleted first and the stores end up holding exactly the backup. A private config file that
     already exists and differs from the backup's is kept unless ``overwrite_private``. A backup
     whose manifest lists failed series is refused unless ``accept_incomplete``. A restore that
-    was interrupted can be run again (it starts over)."""
-    own = data is None
-    data = data or open_blob("restore_db_from_csv", access=HomeAccess.RESTORE)  # start-up problems: one line
-    try:
+    was interrupted can be run again (it starts over). Holds the lease of every time-series
+    family (:mod:`sysproduction.leases`): refused while a price, capital or backtest writer
+    runs, and they are refused while it does."""
+    # start-up problems: one line; logging to the console and the log file; every series
+    # lease held (sysproduction.leases): refused while any writer runs
+    with blob_for(data, "restore_db_from_csv", access=HomeAccess.RESTORE) as data:
         counts = restore_from_csv(data, source, overwrite=overwrite,
                                   overwrite_private=overwrite_private,
                                   accept_incomplete=accept_incomplete)
@@ -44,6 +46,3 @@ def restore_db_from_csv(source: str, overwrite: bool = False, overwrite_private:
         else:
             log.info(message)
         return message
-    finally:
-        if own:
-            data.close()

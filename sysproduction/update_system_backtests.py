@@ -206,10 +206,11 @@ def save_state_atomically(result, target: Path) -> Path:
     leaves a half-written state that would count as the latest. Only a saved state (or an
     empty folder) is ever replaced: see :mod:`sysdata.owned_dirs`."""
     target = owned_dirs.absolute(target)
-    owned_dirs.recover_interrupted_swap(target, SAVED_BACKTEST)
-    partial = owned_dirs.start_partial(target, SAVED_BACKTEST)  # refuses a folder not ours
-    save_backtest_state(result, partial)
-    return owned_dirs.swap_into_place(partial, target, SAVED_BACKTEST)
+    with owned_dirs.exclusive(target):  # a second save at the same time is refused
+        owned_dirs.recover_interrupted_swap(target, SAVED_BACKTEST)
+        partial = owned_dirs.start_partial(target, SAVED_BACKTEST)  # refuses a folder not ours
+        save_backtest_state(result, partial)
+        return owned_dirs.swap_into_place(partial, target, SAVED_BACKTEST)
 
 
 def update_system_backtests(data: DataBlob | None = None) -> ProcessReport:

@@ -27,6 +27,7 @@ from sysdata.csv.timeseries_csv import (
     FloatParsing,
     ValueRule,
     check_csv_lines,
+    check_header,
     read_timeseries_csv,
     write_timeseries_csv,
 )
@@ -152,29 +153,34 @@ MULTIPLE_RULES = (*price_rules(tuple(MULTIPLE_PRICE_VALUE_COLUMNS)),
 ROLL_CALENDAR_RULES = contract_rules(tuple(ROLL_CALENDAR_COLUMNS))
 
 
-def read_multiple_prices(path: Path, floats: FloatParsing = FloatParsing.EXACT) -> pd.DataFrame:
+def read_multiple_prices(path: Path, floats: FloatParsing = FloatParsing.EXACT,
+                         not_after: pd.Timestamp | None = None) -> pd.DataFrame:
     """Multiple prices (UTC index); ``floats`` as in :mod:`sysdata.csv.timeseries_csv`: EXACT
-    for our backups, PYSYSTEMTRADE for pysystemtrade's own files."""
+    for our backups, PYSYSTEMTRADE for pysystemtrade's own files; rows after ``not_after``
+    (tz-aware UTC, None: no limit) refused."""
     return read_timeseries_csv(path, "DATETIME", MULTIPLE_PRICE_COLUMNS,
                                text_columns=tuple(MULTIPLE_CONTRACT_COLUMNS),
-                               rules=MULTIPLE_RULES, floats=floats)
+                               rules=MULTIPLE_RULES, floats=floats, not_after=not_after)
 
 
 def write_multiple_prices(frame: pd.DataFrame, path: Path) -> Path:
     return write_timeseries_csv(frame[MULTIPLE_PRICE_COLUMNS], path, "DATETIME")
 
 
-def read_adjusted_prices(path: Path, floats: FloatParsing = FloatParsing.EXACT) -> pd.DataFrame:
+def read_adjusted_prices(path: Path, floats: FloatParsing = FloatParsing.EXACT,
+                         not_after: pd.Timestamp | None = None) -> pd.DataFrame:
     return read_timeseries_csv(path, "DATETIME", ["price"], rules=price_rules(("price",)),
-                               floats=floats)
+                               floats=floats, not_after=not_after)
 
 
 def write_adjusted_prices(frame: pd.DataFrame, path: Path) -> Path:
     return write_timeseries_csv(frame[["price"]], path, "DATETIME")
 
 
-def read_fx_prices(path: Path, floats: FloatParsing = FloatParsing.EXACT) -> pd.DataFrame:
-    return read_timeseries_csv(path, "DATETIME", ["PRICE"], rules=FX_RULES, floats=floats)
+def read_fx_prices(path: Path, floats: FloatParsing = FloatParsing.EXACT,
+                   not_after: pd.Timestamp | None = None) -> pd.DataFrame:
+    return read_timeseries_csv(path, "DATETIME", ["PRICE"], rules=FX_RULES, floats=floats,
+                               not_after=not_after)
 
 
 def write_fx_prices(frame: pd.DataFrame, path: Path) -> Path:
@@ -215,6 +221,7 @@ def _read_table(path: Path, required: list[str]) -> pd.DataFrame:
     :func:`~sysdata.csv.timeseries_csv.check_csv_lines`) is refused whole."""
     data = path.read_bytes()
     check_csv_lines(data, path)
+    check_header(data, path)
     try:
         table = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:

@@ -9,10 +9,13 @@ anything is returned:
 - a NUL byte anywhere (pandas would stop a field there: ``1\\x002.5`` reads as ``1``);
 - a last line with no line end (a file cut short: ``1.5`` cut to ``1`` is still a number);
 - a line with more or fewer fields than the header (a line cut short, e.g. mid-timestamp);
+- a column named twice in the header (which of the two holds the data would be a guess);
 - a timestamp that is not ``YYYY-MM-DD`` optionally followed by `` HH:MM:SS[.f]`` (or ``T``) and
   an offset (``Z``, ``+01:00``, ``-0500``). Each row's offset is applied to that row; a timestamp
   without one is UTC (as pysystemtrade writes them);
 - two rows at the same instant (after their offsets: ``23:00+01:00`` and ``22:00`` are one);
+- with ``not_after`` (the importer: now plus a day), a timestamp later than it (a price dated
+  2099 would sit after every bar the daily updates bring and stop them for good);
 - a non-numeric value in a numeric column; an empty field (or ``NaN``/``NA``) is a missing value;
 - a value breaking one of the caller's :class:`ValueRule` (e.g. prices must be finite).
 
@@ -108,6 +111,17 @@ def check_csv_lines(data: bytes, path: Path) -> np.ndarray:
     return line_numbers[1:]
 
 
+def check_header(data: bytes, path: Path) -> None:
+    """Refuse a header naming a column twice (pandas would silently rename the second
+    ``price`` to ``price.1`` and the reader keep only the first)."""
+    first = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")
+    seen: set[str] = set()
+    for name in next(csv.reader([first]), []):
+        if name in seen:
+            raise InvalidData(f"{path}: line 1: column {name!r} appears twice in the header")
+        seen.add(name)
+
+
 def _data_lines_quoted(data: bytes, path: Path) -> np.ndarray:
     """As :func:`check_csv_lines` for files with quoted fields (JSON text in backups)."""
     try:
@@ -173,6 +187,18 @@ def _check_unique(index: pd.DatetimeIndex, lines: np.ndarray, path: Path) -> Non
                       f"({stamp} UTC): duplicate rows")
 
 
+def _check_not_after(index: pd.DatetimeIndex, lines: np.ndarray, path: Path,
+                     not_after: pd.Timestamp) -> None:
+    late = np.flatnonzero(index > not_after)
+    if not len(late):
+        return
+    more = f" (and {len(late) - 1} more)" if len(late) > 1 else ""
+    stamp = index[late[0]].strftime("%Y-%m-%d %H:%M:%S")
+    limit = pd.Timestamp(not_after).strftime("%Y-%m-%d %H:%M")
+    raise InvalidData(f"{path}: line {lines[late[0]]}: {stamp} UTC is in the future (later "
+                      f"than {limit} UTC){more}")
+
+
 def _field_text(data: bytes, line: int, position: int) -> str:
     """The text of field ``position`` (0-based) on physical ``line`` (1-based), as written."""
     text = data.split(b"\n", line)[line - 1].decode("utf-8", errors="replace").rstrip("\r")
@@ -202,6 +228,7 @@ def read_timeseries_csv(
     text_columns: tuple[str, ...] = (),
     rules: Sequence[ValueRule] = (),
     floats: FloatParsing = FloatParsing.EXACT,
+    not_after: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """Read a CSV with a timestamp column into a frame with a UTC index named ``DATETIME``.
 
@@ -214,6 +241,7 @@ def read_timeseries_csv(
         raise InvalidData(f"{path}: file not found")
     data = path.read_bytes()
     lines = check_csv_lines(data, path)
+    check_header(data, path)
     dtypes = {c: str for c in (index_column, *text_columns)}
     try:
         raw = pd.read_csv(io.BytesIO(data), float_precision=floats.pandas_option, dtype=dtypes,
@@ -228,6 +256,8 @@ def read_timeseries_csv(
         raise InvalidData(f"{path}: {len(raw)} rows read from {len(lines)} data lines")
     index = _parse_timestamps(raw[index_column], lines, path, index_column)
     _check_unique(index, lines, path)
+    if not_after is not None:
+        _check_not_after(index, lines, path, not_after)
     frame = raw[required_columns].copy()
     for column in required_columns:
         if column in text_columns:

@@ -209,3 +209,43 @@ def test_secrets_from_environment_override_the_file(systrade_home, monkeypatch):
     config = load_config(systrade_home)
     assert config.ib.account.get_secret_value() == "UFILE111"
     assert config.email.password is None
+
+
+def test_a_config_file_too_large_to_be_one_is_refused_at_once(systrade_home):
+    """An 80 MB file at the config path (a log or a data file copied over it) kept every
+    process busy parsing it for minutes before failing; it is refused by its size."""
+    path = systrade_home / "private" / "private_config.yaml"
+    with open(path, "w") as handle:
+        handle.write("broker: sim\n")
+        handle.truncate(80 * 1024 * 1024)  # sparse: cheap to make
+    with pytest.raises(ConfigError, match=r"private_config\.yaml: 80 MB, too large for a "
+                                          r"configuration file \(at most 1 MB\)"):
+        load_config(systrade_home)
+
+
+def test_a_config_path_that_is_not_a_regular_file_is_refused(systrade_home):
+    """A FIFO at the config path blocked every process on its read until someone wrote to it.
+    (A writer thread closes at once, so the old code read an empty config instead of hanging.)"""
+    import os
+    import threading
+    path = systrade_home / "private" / "private_config.yaml"
+    os.mkfifo(path)
+    writer = threading.Thread(target=lambda: open(path, "w").close(), daemon=True)
+    writer.start()
+    try:
+        with pytest.raises(ConfigError, match=r"private_config\.yaml: not a regular file"):
+            load_config(systrade_home)
+    finally:
+        os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))  # lets the writer's open return
+        writer.join(timeout=10)
+    assert not writer.is_alive()
+
+
+def test_a_yaml_error_without_a_position_is_one_line(systrade_home):
+    """A NUL byte gave ``private_config.yaml:: malformed YAML: ...`` over two lines."""
+    (systrade_home / "private" / "private_config.yaml").write_bytes(b"broker: sim\x00\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(systrade_home)
+    message = str(info.value)
+    assert "\n" not in message and "::" not in message
+    assert "private_config.yaml: malformed YAML: " in message

@@ -52,6 +52,32 @@ def test_timeseries_uris(uri, expected):
     assert resolve_timeseries_uri(uri, HOME) == expected
 
 
+@pytest.mark.parametrize("uri, what", [
+    ("lmdb:///", "holds the systrade home"),               # the file-system root
+    ("lmdb://..", "holds the systrade home"),              # the home's parent
+    ("lmdb:///srv/trader", "holds the systrade home"),
+    ("lmdb://.", "holds the systrade home"),               # the home itself
+    ("lmdb:///srv/trader/home/", "holds the systrade home"),
+    ("lmdb://private", "inside the private config folder"),
+    ("lmdb://private/arctic", "inside the private config folder"),
+])
+def test_a_timeseries_folder_holding_the_home_or_inside_private_is_refused(uri, what):
+    """``lmdb:///`` put ArcticDB's folders at the file-system root, ``lmdb://..`` next to the
+    home among other people's folders, ``lmdb://private`` into the private config, which every
+    CSV backup copies and a restore writes back over the live store."""
+    with pytest.raises(ConfigError, match=what):
+        resolve_timeseries_uri(uri, HOME)
+
+
+@pytest.mark.parametrize("url, what", [
+    ("sqlite:private/state.sqlite", "inside the private config folder"),
+    ("sqlite:///srv/trader/home/private/x/state.sqlite", "inside the private config folder"),
+])
+def test_a_state_file_inside_private_is_refused(url, what):
+    with pytest.raises(ConfigError, match=what):
+        resolve_state_store(url, HOME)
+
+
 WRITE = """
 import os, sys
 from sysdata.data_blob import DataBlob

@@ -232,6 +232,18 @@ GARBAGE = {
                                       r"\(2020-01-02 22:00:00 UTC\)"),
     "header only": (
         "multiple_prices_csv", MULTIPLE_HEADER, r"CORN\.csv: no data rows \(header only\)"),
+    # a price dated 2099 sat after every bar a daily update brings (the clock says 2024-01-02)
+    "far in the future": (
+        "adjusted_prices_csv", "DATETIME,price\n2020-01-02 23:00:00,1.5\n2099-01-02 23:00:00,1.6\n",
+        r"adjusted_prices_csv/CORN\.csv: line 3: 2099-01-02 23:00:00 UTC is in the future"),
+    "future, multiple prices": (
+        "multiple_prices_csv", MULTIPLE_HEADER + MULTIPLE_ROW
+        + "2024-01-04 00:00:00,381.0,20200300,386.0,20200500,391.0,20200700\n",
+        r"multiple_prices_csv/CORN\.csv: line 3: 2024-01-04 00:00:00 UTC is in the future"),
+    # pandas renamed the second column price.1 and the first was stored: a guess
+    "column named twice": (
+        "adjusted_prices_csv", "DATETIME,price,price\n2020-01-02 23:00:00,1.5,1500\n",
+        r"adjusted_prices_csv/CORN\.csv: line 1: column 'price' appears twice in the header"),
 }
 
 

@@ -157,7 +157,7 @@ def test_restore_refuses_non_empty_store(tmp_path, blob):
     blob.positions.set_strategy_position("trend", "CORN", 1, "2024-01-01")
     out = tmp_path / "backup"
     backup_db_to_csv(str(out), data=blob)
-    with pytest.raises(ExistingData, match="not empty"):
+    with pytest.raises(ExistingData, match="state store holds data"):
         restore_db_from_csv(str(out), data=blob)
 
 
@@ -471,6 +471,36 @@ def test_backup_includes_the_private_config_and_warns_about_secrets(tmp_path, bl
     assert manifest["private_config"] == ["private/configs/my_system.yaml",
                                           "private/private_config.yaml"]
     assert "U7654321" not in (out / "MANIFEST.json").read_text()
+
+
+def test_a_file_named_like_the_ownership_mark_inside_the_backup_does_not_block_the_next(
+        tmp_path, blob):
+    """A private config holding a file named like the ownership mark (say, a copy of an old
+    backup kept under private/) is listed in the manifest like every other file it wrote; the
+    next backup replaces it instead of refusing it for good as holding a foreign file."""
+    nested = blob.home / "private" / "old_backup"
+    nested.mkdir(parents=True)
+    (nested / OWNER_FILE).write_text('{"kind": "csv_backup"}\n')
+    out = tmp_path / "backup"
+    backup_db_to_csv(str(out), data=blob)
+    manifest = json.loads((out / "MANIFEST.json").read_text())
+    assert f"private/old_backup/{OWNER_FILE}" in manifest["files"]
+    assert OWNER_FILE not in manifest["files"]  # the backup's own mark is not content
+    backup_db_to_csv(str(out), data=blob)  # refused before the fix: "holds files it did not write"
+    assert (out / "private" / "old_backup" / OWNER_FILE).is_file()
+
+
+@pytest.mark.parametrize("inside", ["private", "private/backups/csv", "arctic", "arctic/x"])
+def test_a_destination_inside_the_private_config_or_the_store_is_refused(blob, inside):
+    """``--destination $SYSTRADE_HOME/private/backup`` was accepted: every backup then copied
+    the one before it (private/ is backed up), growing without end, and a restore wrote them
+    all back; an (empty) ``private`` itself was replaced by a backup."""
+    (blob.home / "private").mkdir(parents=True, exist_ok=True)
+    (blob.home / "private" / "private_config.yaml").write_text("broker: sim\n")
+    before = sorted(p.relative_to(blob.home).as_posix() for p in blob.home.rglob("*"))
+    with pytest.raises(NotOwnedDirectory, match="refusing to back up there: nothing was changed"):
+        backup_db_to_csv(str(blob.home / inside), data=blob)
+    assert sorted(p.relative_to(blob.home).as_posix() for p in blob.home.rglob("*")) == before
 
 
 def test_restore_brings_the_private_config_back_and_never_overwrites_without_the_flag(

@@ -489,3 +489,68 @@ def test_the_undamaged_copy_restores(backup_copy, sqlite_blob):
     restore_db_from_csv(str(backup_copy), data=sqlite_blob)
     assert sqlite_blob.fx_prices.read_series("GBPUSD").iloc[-1] == 1.26945
     assert (sqlite_blob.home / "private" / "private_config.yaml").read_text() == PRIVATE_CONFIG
+
+
+def test_restore_is_refused_while_a_writer_holds_its_lease(backup_copy, sqlite_blob):
+    """A restore wiped and rewrote the stores while update_fx_prices (or any writer) was
+    appending to them; now it holds every family's lease and is refused, writing nothing."""
+    from syscore.exceptions import LeaseHeld
+    from sysdata.leases import LeaseData
+    from sysproduction.leases import FX, series_lease
+    other = LeaseData(sqlite_blob.state, host="elsewhere", pid=4242)
+    lease = other.take(series_lease(FX), "update_fx_prices", 300)
+    with pytest.raises(LeaseHeld, match="update_fx_prices is running: pid 4242 on host elsewhere"):
+        restore_db_from_csv(str(backup_copy), data=sqlite_blob)
+    assert stores_are_empty(sqlite_blob)
+    other.release(lease)
+    restore_db_from_csv(str(backup_copy), data=sqlite_blob)
+    assert not stores_are_empty(sqlite_blob)
+
+
+def test_leases_are_not_data_for_restores(backup_copy, sqlite_blob):
+    """A lease of a running process (here process/run_stack_handler, which no restore needs)
+    made an empty home look "not empty" to a restore, and an overwrite wiped it from under its
+    holder; leases are neither data nor backed up."""
+    from sysdata.leases import LEASES, LeaseData
+    other = LeaseData(sqlite_blob.state, host="elsewhere", pid=4242)
+    other.take("process/run_stack_handler", "run_stack_handler", 300)
+    restore_db_from_csv(str(backup_copy), data=sqlite_blob)  # refused as "not empty" before
+    restore_db_from_csv(str(backup_copy), overwrite=True, data=sqlite_blob)
+    assert other.holder("process/run_stack_handler")["pid"] == 4242  # still held
+    out = backup_copy.parent / "again"
+    backup_db_to_csv(str(out), data=sqlite_blob)
+    assert not (out / "state" / f"{LEASES}.jsonl").exists()
+
+
+def test_a_restore_whose_own_warning_is_logged_to_the_store_still_sees_an_empty_home(
+        backup_copy, tmp_path):
+    """Run from the command line, a restore logs to the state store; its warning about taking
+    over the lease of a killed writer landed in ``log_records`` before it checked the home was
+    empty, and it refused the empty home as "not empty"."""
+    import os
+    import subprocess
+    import sys
+
+    from syscontrol.host import host_name
+    from sysdata.data_blob import DataBlob
+    from sysdata.home_record import HomeAccess
+    from sysdata.leases import LeaseData
+
+    repo = Path(__file__).resolve().parents[2]
+    home = tmp_path / "fresh"
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead_pid = int(gone.stdout)  # a process of this host that has exited
+    env = {**os.environ, "SYSTRADE_HOME": str(home), "PYTHONPATH": str(repo)}
+    data = DataBlob.from_config(home, process_name="x", access=HomeAccess.RESTORE)
+    try:
+        LeaseData(data.state, host=host_name(), pid=dead_pid).take(
+            "series/fx_prices", "update_fx_prices", 300)
+    finally:
+        data.close()
+    result = subprocess.run([sys.executable, str(repo / "run.py"),
+                             "restore_db_from_csv.restore_db_from_csv", "--source",
+                             str(backup_copy)], cwd=repo, env=env, capture_output=True,
+                            text=True, stdin=subprocess.DEVNULL, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "taken over" in result.stderr and "restored" in result.stdout

@@ -141,3 +141,13 @@ def test_writer_and_exact_reader_round_trip_bit_identical(tmp_path):
     back = read_timeseries_csv(path, "DATETIME", ["price"])
     assert back.index.equals(frame.index)
     assert np.array_equal(back["price"].to_numpy().view(np.int64), values.view(np.int64))
+
+
+@pytest.mark.parametrize("header", ["DATETIME,price,price", "DATETIME,price,DATETIME",
+                                    "\ufeffDATETIME,price,price"])
+def test_a_column_named_twice_in_the_header_is_refused(tmp_path, header):
+    """pandas renames the second ``price`` to ``price.1`` and the reader kept only the first:
+    which of the two is the price is a guess, so the file is refused."""
+    message = _rejects(tmp_path, f"{header}\r\n2020-01-01 00:00:00,10.5,3\r\n",
+                       "line 1: column .* appears twice in the header")
+    assert ("'price'" in message) or ("'DATETIME'" in message)
