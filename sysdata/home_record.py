@@ -208,8 +208,10 @@ def _refusal(home: Path, record: HomeRecord | None, slots: list[_Slot],
 
 
 def open_home_stores(home: Path, config: SystradeConfig,
-                     access: HomeAccess = HomeAccess.USE) -> OpenedHome:
-    """Open (and if need be initialise) the stores of ``home`` (module docstring)."""
+                     access: HomeAccess = HomeAccess.USE, log_actions: bool = True) -> OpenedHome:
+    """Open (and if need be initialise) the stores of ``home`` (module docstring). What opening
+    did is returned in ``actions`` and, unless ``log_actions`` is False (a caller that reports
+    them itself, like ``systrade init``), also logged."""
     home = Path(home)
     location = resolve_state_store(config.state_store, home)
     ts_uri = resolve_timeseries_uri(config.timeseries_store, home)
@@ -259,7 +261,7 @@ def open_home_stores(home: Path, config: SystradeConfig,
         for slot in slots:
             if slot.store is None:
                 open_slot(slot)
-        return _settle(home, record, state, series, access, used)
+        return _settle(home, record, state, series, access, used, log_actions)
     except BaseException:
         for slot in slots:
             if slot.store is not None:
@@ -269,7 +271,7 @@ def open_home_stores(home: Path, config: SystradeConfig,
 
 
 def _settle(home: Path, record: HomeRecord | None, state: _Slot, series: _Slot,
-            access: HomeAccess, used: bool) -> OpenedHome:
+            access: HomeAccess, used: bool, log_actions: bool = True) -> OpenedHome:
     """Check identities, stamp what must be stamped and write the marker."""
     slots = [state, series]
     ids = {s.identity["home_id"] for s in slots if s.identity}
@@ -333,7 +335,7 @@ def _settle(home: Path, record: HomeRecord | None, state: _Slot, series: _Slot,
                             held_data=tuple(sorted(held)))
     if new_record != record:
         write_home_record(home, new_record)
-    for action in actions:
+    for action in actions if log_actions else ():
         (log.warning if used else log.info)(action)
     return OpenedHome(state.store, series.store, new_record, tuple(actions))
 
@@ -341,11 +343,13 @@ def _settle(home: Path, record: HomeRecord | None, state: _Slot, series: _Slot,
 def initialise_home(home: Path, config: SystradeConfig, force: bool = False) -> OpenedHome:
     """``systrade init``: create the home's stores and marker. Refuses (:class:`ExistingData`)
     when the home is already initialised, unless ``force``: then missing or empty stores are
-    created empty and stamped (data in the others is kept) and the marker rewritten."""
+    created empty and stamped (data in the others is kept) and the marker rewritten. What was
+    done is returned in ``actions`` (not logged: the command prints it once, on stdout)."""
     record = read_home_record(home)
     if record is not None and not force:
         raise ExistingData(
             f"systrade home {home} is already initialised (on {record.created}; state store "
             f"{record.state_store}, time-series store {record.timeseries_store}); nothing was "
             "changed. Only if its data is gone for good: systrade init --force")
-    return open_home_stores(home, config, HomeAccess.FORCE if force else HomeAccess.USE)
+    return open_home_stores(home, config, HomeAccess.FORCE if force else HomeAccess.USE,
+                            log_actions=False)
