@@ -133,6 +133,30 @@ _EXPECTED = {
 }
 
 
+def _item_text(value: Any) -> str:
+    """A value inside a list or mapping as YAML writes it: ``true``, ``null``, bare text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (dict, list, tuple)):
+        return f"[{found_text(value)}]" if not isinstance(value, dict) else \
+            f"{{{found_text(value)}}}"
+    return str(value)
+
+
+def found_text(value: Any) -> str:
+    """A configuration value as the operator wrote it in YAML terms: a list as comma-separated
+    items (``CORN, GOLD``), a mapping as ``key: value`` pairs (``update_fx_pricse: DEBUG``), a
+    single value as before (quoted text, so blanks show)."""
+    if isinstance(value, dict):
+        return ", ".join(f"{_item_text(k)}: {_item_text(v)}" for k, v in value.items()) or \
+            "an empty mapping"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ", ".join(_item_text(v) for v in value) or "an empty list"
+    return repr(value)
+
+
 def validation_message(exc: ValidationError, source: str | Path, data: Any) -> str:
     """One line for a model validated from the mapping ``data`` read from ``source``: each
     problem as ``<source>: key '<a.b>': expected <what>; found <value>`` (or ``unknown key``),
@@ -151,7 +175,7 @@ def validation_message(exc: ValidationError, source: str | Path, data: Any) -> s
             messages.append(f"{source}: {expected}")
             continue
         found = _lookup(data, path)
-        shown = "<missing>" if found is _MISSING else repr(redact_value(found, key))
+        shown = "<missing>" if found is _MISSING else found_text(redact_value(found, key))
         if expected.startswith("expected "):
             expected = expected[len("expected "):]
         messages.append(f"{source}: key '{key}': expected {expected}; found {shown}")
@@ -186,7 +210,7 @@ def validate_config(
                             f"'{path[-1] if path else key}:')")
             if expected.startswith("Value error, "):
                 expected = expected[len("Value error, "):]
-            shown = repr(redact_value(found, key))
+            shown = found_text(redact_value(found, key))
             if shown == repr(HIDDEN):
                 shown = HIDDEN
             messages.append(f"{blamed}: key '{key}': {expected}; found {shown}")

@@ -63,7 +63,7 @@ class LoggingConfig(_Strict):
         unknown = sorted(str(c) for c in value if not is_known_component(str(c)))
         if unknown:
             raise ValueError(
-                f"unknown components {unknown}: expected a process (e.g. update_fx_prices, "
+                f"unknown components {', '.join(unknown)}: expected a process (e.g. update_fx_prices, "
                 "run_daily_prices_updates), a package or module (e.g. sysdata, sysdata.prices) "
                 "or a library (e.g. arcticdb)"
             )

@@ -219,12 +219,26 @@ def parse_value(text: str, annotation: Any) -> Any:
 # --- finding the function and its parameters ------------------------------------------------
 
 @dataclass(frozen=True)
+class ValueText:
+    """What a parameter's value is, in the operator's words, for help and messages:
+    ``destination: Annotated[str | None, ValueText("a folder path")]`` makes a bare
+    ``--destination`` say ``needs a folder path`` (instead of naming Python types)."""
+
+    text: str
+
+
+#: a folder given on the command line (``Annotated[str | None, FOLDER_PATH]``)
+FOLDER_PATH = ValueText("a folder path")
+
+
+@dataclass(frozen=True)
 class Parameter:
-    """One settable parameter of the function to run."""
+    """One settable parameter of the function to run (``value_text``: from :class:`ValueText`)."""
 
     name: str
     annotation: Any
     default: Any = _EMPTY
+    value_text: str | None = None
 
     @property
     def required(self) -> bool:
@@ -236,7 +250,12 @@ class Parameter:
 
     @property
     def type_text(self) -> str:
-        return describe_type(self.annotation)
+        return self.value_text or describe_type(self.annotation)
+
+    @property
+    def missing_value_text(self) -> str:
+        """What a bare ``--name`` lacks: ``a folder path``, else ``a value (<type>)``."""
+        return self.value_text or f"a value ({describe_type(self.annotation)})"
 
     def describe(self) -> str:
         default = "" if self.required else f" (default {command_line_text(self.default)})"
@@ -325,7 +344,7 @@ def function_parameters(function: Callable[..., Any]) -> list[Parameter]:
     :data:`HIDDEN_PARAMETERS` are not settable and are left out)."""
     signature = inspect.signature(function)
     try:
-        hints = typing.get_type_hints(function)
+        hints = typing.get_type_hints(function, include_extras=True)
     except Exception:  # unresolvable forward references: fall back to raw annotations
         hints = {}
     out = []
@@ -335,9 +354,13 @@ def function_parameters(function: Callable[..., Any]) -> list[Parameter]:
         if param.name in HIDDEN_PARAMETERS:  # supplied by the function itself (the data blob)
             continue
         annotation = hints.get(param.name, param.annotation)
+        value_text = None
+        if typing.get_origin(annotation) is typing.Annotated:
+            annotation, *extras = typing.get_args(annotation)
+            value_text = next((e.text for e in extras if isinstance(e, ValueText)), None)
         if isinstance(annotation, str):
             annotation = _EMPTY
-        out.append(Parameter(param.name, annotation, param.default))
+        out.append(Parameter(param.name, annotation, param.default, value_text))
     return out
 
 
@@ -388,7 +411,7 @@ def parse_command_line(params: list[Parameter], argv: Sequence[str],
             text = "true"
             index += 1
         else:
-            raise UsageError(f"parameter --{option} needs a value ({param.type_text})")
+            raise UsageError(f"parameter --{option} needs {param.missing_value_text}")
         try:
             given[name] = parse_value(text, param.annotation)
         except ParameterError as exc:

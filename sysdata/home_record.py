@@ -93,9 +93,11 @@ class HomeRecord:
         held = doc.get("held_data", [])
         if not isinstance(held, list) or not all(isinstance(name, str) for name in held):
             raise TypeError(f"held_data: expected a list of store names, got {held!r}")
+        version = doc.get("format", MARKER_FORMAT)
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise TypeError(f"format: expected a whole number, got {version!r}")
         return cls(str(doc["home_id"]), str(doc["created"]), str(doc["state_store"]),
-                   str(doc["timeseries_store"]), int(doc.get("format", MARKER_FORMAT)),
-                   tuple(held))
+                   str(doc["timeseries_store"]), version, tuple(held))
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,10 @@ class OpenedHome:
     timeseries: TimeSeriesStore
     record: HomeRecord | None
     actions: tuple[str, ...] = ()
+
+
+#: the fields a home record must have (``format`` and ``held_data`` have defaults)
+RECORD_FIELDS = ("home_id", "created", "state_store", "timeseries_store")
 
 
 def marker_path(home: Path) -> Path:
@@ -122,11 +128,25 @@ def read_home_record(home: Path) -> HomeRecord | None:
         return None
     except (OSError, UnicodeDecodeError) as exc:
         raise StoreError(f"cannot read the home marker {path}: {exc}") from None
+    recovery = ("move it aside (or restore it from a backup) and run systrade init to record "
+                "the home again")
     try:
-        return HomeRecord.from_dict(json.loads(text))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise StoreError(f"the home marker {path} is damaged ({type(exc).__name__}: {exc}); "
-                         "move it aside and run systrade init to record the home again") from None
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StoreError(f"the home record {path} is damaged: it is not valid JSON ({exc.msg} "
+                         f"at line {exc.lineno}, column {exc.colno}); {recovery}") from None
+    if not isinstance(doc, dict):
+        raise StoreError(f"the home record {path} is damaged: it holds "
+                         f"{type(doc).__name__ if doc is not None else 'null'}, not the record's "
+                         f"fields; {recovery}")
+    missing = [name for name in RECORD_FIELDS if name not in doc]
+    if missing:
+        raise StoreError(f"the home record {path} is damaged: it lacks the field(s) "
+                         f"{', '.join(missing)}; {recovery}")
+    try:
+        return HomeRecord.from_dict(doc)
+    except (ValueError, TypeError) as exc:
+        raise StoreError(f"the home record {path} is damaged: {exc}; {recovery}") from None
 
 
 def write_home_record(home: Path, record: HomeRecord) -> None:

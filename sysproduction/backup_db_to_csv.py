@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Annotated
 
 from syscore.exceptions import StoreError
+from syscore.run_function import FOLDER_PATH
 from sysdata.backup import backup_to_csv
 from sysdata.data_blob import DataBlob
 from sysproduction.process_helpers import blob_for
@@ -37,8 +39,8 @@ def csv_backup_directory(data: DataBlob) -> Path:
     return Path(configured).expanduser() if configured else data.home / "backups" / "csv"
 
 
-def backup_db_to_csv(destination: str | None = None, allow_shrink: bool = False,
-                     data: DataBlob | None = None) -> str:
+def backup_db_to_csv(destination: Annotated[str | None, FOLDER_PATH] = None,
+                     allow_shrink: bool = False, data: DataBlob | None = None) -> str:
     """Write the whole database and the private config to CSV under ``destination`` (default:
     config ``csv_backup_directory``, else ``$SYSTRADE_HOME/backups/csv``); returns a one-line
     summary. A series that cannot be backed up does not stop the others: it is listed in the

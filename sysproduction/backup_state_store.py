@@ -20,11 +20,13 @@ import sqlite3
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import unquote, urlparse
 
 import yaml
 
 from syscore.exceptions import InvalidData, StoreError
+from syscore.run_function import FOLDER_PATH
 from sysdata import owned_dirs
 from sysdata.backup import (
     COUNTERS_FILE,
@@ -171,7 +173,8 @@ def run_mongodump(url: str, target: Path) -> Path:
     return target
 
 
-def backup_state_store(destination: str | None = None, data: DataBlob | None = None) -> str:
+def backup_state_store(destination: Annotated[str | None, FOLDER_PATH] = None,
+                       data: DataBlob | None = None) -> str:
     """Back up the state store into ``destination`` (default ``backup_directory`` config, else
     ``$SYSTRADE_HOME/backups``); returns the path written. Refuses while a restore is
     unfinished."""

@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 
+from syscore.run_function import FOLDER_PATH
 from sysdata.backup import restore_from_csv
 from sysdata.data_blob import DataBlob
 from sysdata.home_record import HomeAccess
@@ -14,8 +16,9 @@ from sysproduction.process_helpers import blob_for
 log = logging.getLogger("systrade.restore_db_from_csv")
 
 
-def restore_db_from_csv(source: str, overwrite: bool = False, overwrite_private: bool = False,
-                        accept_incomplete: bool = False, data: DataBlob | None = None) -> str:
+def restore_db_from_csv(source: Annotated[str, FOLDER_PATH], overwrite: bool = False,
+                        overwrite_private: bool = False, accept_incomplete: bool = False,
+                        data: DataBlob | None = None) -> str:
     """Load every time series, state record and id counter from ``source``, and its private
     config into ``$SYSTRADE_HOME/private``.
 

@@ -255,3 +255,13 @@ def test_dict_parameters_from_json_or_pairs():
     assert parse_value("none", dict[str, str] | None) is None
     with pytest.raises(ParameterError, match="key=value"):
         parse_value("US16:30", dict[str, str])
+
+
+def test_a_folder_parameter_without_its_value_asks_for_a_folder_path():
+    from sysproduction.backup_db_to_csv import backup_db_to_csv
+
+    params = function_parameters(backup_db_to_csv)
+    with pytest.raises(UsageError) as caught:
+        parse_command_line(params, ["--destination"])
+    assert str(caught.value) == "parameter --destination needs a folder path"
+    assert parse_command_line(params, ["--destination", "/b"]) == {"destination": "/b"}

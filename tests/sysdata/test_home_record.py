@@ -269,3 +269,20 @@ def test_a_state_store_that_held_only_a_released_lease_opens(systrade_home):
     with DataBlob.from_config(systrade_home) as data:
         data.state.apply([Delete("leases", "x")])
     _open_once(systrade_home)
+
+
+@pytest.mark.parametrize("text, says", [
+    ('{"home_id": "a",\n "created": ', "not valid JSON (Expecting value at line 2, column 13)"),
+    ('[1, 2]', "it holds list, not the record's fields"),
+    ('{"home_id": "a", "created": "x"}', "lacks the field(s) state_store, timeseries_store"),
+])
+def test_a_damaged_home_record_is_described_in_plain_words(systrade_home, text, says):
+    systrade_home.mkdir(parents=True, exist_ok=True)
+    (systrade_home / MARKER_FILE).write_text(text)
+    with pytest.raises(StoreError) as caught:
+        read_home_record(systrade_home)
+    message = str(caught.value)
+    assert says in message, message
+    assert f"the home record {systrade_home / MARKER_FILE} is damaged" in message
+    assert "move it aside" in message and "systrade init" in message
+    assert "Error" not in message and "\n" not in message  # no Python exception names
