@@ -12,13 +12,19 @@ from syscore.exceptions import BrokerUnavailable, ConfigError
 def broker_from_blob(data: Any):
     """``sim``: the simulated broker on the shared market model, its books under
     ``$SYSTRADE_HOME/sim_broker``, extended with every configured instrument the shipped universe
-    does not know (:mod:`sysbrokers.sim.configured`: anchored on its stored prices);
+    does not know and its FX pairs continued from the stored FX prices
+    (:mod:`sysbrokers.sim.configured`: anchored on its stored prices);
     ``ib``: Interactive Brokers (ib_async)."""
     config = data.config
     if config.broker == "sim":
         from sysbrokers.sim.bad_data import BadDataConfig
         from sysbrokers.sim.broker import SimBroker, SimBrokerConfig
-        from sysbrokers.sim.configured import configured_instrument_specs, with_instruments
+        from sysbrokers.sim.configured import (
+            configured_fx_specs,
+            configured_instrument_specs,
+            with_fx,
+            with_instruments,
+        )
         from sysbrokers.sim.market import MarketModel, default_market
 
         sim = config.sim
@@ -33,8 +39,10 @@ def broker_from_blob(data: Any):
                             zero_volume_rate=sim.zero_volume_rate)
         market = default_market(sim.seed)
         extra = configured_instrument_specs(data, market.universe)
-        if extra or not bad.is_clean:
-            market = MarketModel(with_instruments(market.universe, extra), bad_data=bad)
+        fx = configured_fx_specs(data, market.universe)
+        if extra or fx or not bad.is_clean:
+            universe = with_fx(with_instruments(market.universe, extra), fx)
+            market = MarketModel(universe, bad_data=bad)
         return SimBroker(clock=data.clock, home=data.home, market=market, config=broker_config)
     if config.broker == "ib":
         raise BrokerUnavailable("broker 'ib': the Interactive Brokers connection is not "

@@ -17,6 +17,15 @@ An instrument the universe does not know (e.g. imported from pysystemtrade with
   15% when fewer than 20 days) and the carry implied by that row's FORWARD and PRICE
   (annualised, +-50%, 0 without a FORWARD).
 
+FX pairs continue from their stored FX history the same way: every stored pair quoted against
+USD (``EURUSD``; a stored ``USDJPY`` is read as ``JPYUSD``) gets an **FX anchor**
+(:class:`~sysbrokers.sim.universe.FxAnchor`): its last stored price and time, kept in the state
+store (collection ``sim_fx_anchors``). A pair of the shipped universe keeps its model (volatility,
+mean reversion) and is moved to go through the anchor; any other pair is simulated with the
+annualised volatility of its stored daily log changes over the last year (1%-100%, 10% when
+fewer than 20 days) and an 8-year half-life. FX futures of the universe move with their pair.
+A pair whose stored history the simulator wrote itself is left where it is.
+
 The simulated path goes through the anchor (the anchor contract trades at the anchor price at
 the anchor time) and moves on from there with the simulator's model, so a migrating trader's
 universe continues from its own history. Anchors are computed once per instrument and kept in the
@@ -36,6 +45,8 @@ import pandas as pd
 
 from sysbrokers.sim.universe import (
     ExpiryRule,
+    FxAnchor,
+    FxSpec,
     HoursSpec,
     IbMapping,
     InstrumentSpec,
@@ -46,7 +57,10 @@ from sysbrokers.sim.universe import (
 )
 
 ANCHOR_COLLECTION = "sim_anchors"
+FX_ANCHOR_COLLECTION = "sim_fx_anchors"
 DEFAULT_ANNUAL_VOL = 0.15
+DEFAULT_FX_ANNUAL_VOL = 0.10
+FX_HALF_LIFE_YEARS = 8.0
 #: volume moves to the next contract at most this many days before expiry (a far roll offset,
 #: EDOLLAR's -1100 days, is where the trader holds, not where the market trades)
 LIQUIDITY_ROLL_DAYS = 45.0
@@ -183,3 +197,73 @@ def with_instruments(universe: Universe, specs: dict[str, InstrumentSpec]) -> Un
     if not specs:
         return universe
     return replace(universe, instruments={**specs, **universe.instruments})
+
+
+def fx_anchor_document(prices: pd.Series) -> dict[str, Any]:
+    """The anchor of one FX pair from its stored daily prices (pure; see the module docstring):
+    ``time`` (ISO, UTC), ``price`` (the last positive price) and ``annual_vol``."""
+    series = prices.dropna().astype(float)
+    series = series[series > 0]
+    if series.empty:
+        raise ValueError("no positive stored FX price")
+    index = pd.DatetimeIndex(series.index)
+    series.index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+    vol = DEFAULT_FX_ANNUAL_VOL
+    daily = series.resample("1D").last().dropna()
+    changes = np.log(daily).diff().dropna().iloc[-256:]
+    if len(changes) >= 20:
+        vol = float(np.clip(changes.std() * 16.0, 0.01, 1.0))
+    return {"time": series.index[-1].isoformat(), "price": float(series.iloc[-1]),
+            "annual_vol": vol}
+
+
+def _usd_pair(code: str) -> tuple[str, bool] | None:
+    """The simulator's pair for a stored code and whether the stored prices are inverted
+    (``USDJPY`` -> ``('JPYUSD', True)``); None for a cross such as ``EURGBP``."""
+    if code.endswith("USD") and code != "USDUSD":
+        return code, False
+    if code.startswith("USD"):
+        return f"{code[3:]}USD", True
+    return None
+
+
+def configured_fx_specs(data: Any, universe: Universe) -> dict[str, FxSpec]:
+    """An anchored spec for every stored FX pair quoted against USD (module docstring); anchors
+    are read from (or, the first time, computed and written to) the state store."""
+    if not universe.fx:
+        return {}
+    hours = next(iter(universe.fx.values())).hours
+    stored = set(data.fx_prices.list_codes())
+    specs = {}
+    for code in sorted(stored):
+        pair = _usd_pair(code)
+        if pair is None:
+            data.log.info("sim: FX %s is a cross rate; the simulator quotes pairs against USD",
+                          code)
+            continue
+        sim_code, inverted = pair
+        if inverted and sim_code in stored:
+            continue  # the pair is stored the simulator's way round too: that one is used
+        anchor = data.state.get(FX_ANCHOR_COLLECTION, sim_code)
+        if anchor is None:
+            try:
+                prices = data.fx_prices.read_series(code)
+                anchor = fx_anchor_document(1.0 / prices if inverted else prices)
+            except ValueError as exc:
+                data.log.warning("sim: FX %s cannot be simulated: %s", code, exc)
+                continue
+            data.state.put(FX_ANCHOR_COLLECTION, sim_code, anchor)
+        shipped = universe.fx.get(sim_code)
+        path = shipped.path if shipped is not None else PathSpec(
+            sim_code, float(anchor["price"]), float(anchor["annual_vol"]), FX_HALF_LIFE_YEARS)
+        specs[sim_code] = FxSpec(sim_code, path, shipped.hours if shipped else hours,
+                                 FxAnchor(pd.Timestamp(anchor["time"]).to_pydatetime(),
+                                          float(anchor["price"])))
+    return specs
+
+
+def with_fx(universe: Universe, specs: dict[str, FxSpec]) -> Universe:
+    """``universe`` with its FX pairs anchored (or added) by ``specs``."""
+    if not specs:
+        return universe
+    return replace(universe, fx={**universe.fx, **specs})

@@ -43,6 +43,9 @@ from sysbrokers.sim.sessions import SessionArrays, SessionCache, weekly_session_
 from sysbrokers.sim.universe import MONTH_LETTERS, InstrumentSpec, Universe, load_universe
 from syscore.dates import aware_to_utc
 
+#: an FX anchor this close (in log price) to the model is history the simulator itself wrote
+FX_ANCHOR_TOLERANCE = 1e-9
+
 ROLL_WIDTH_DAYS = 1.5
 MAIN_SHARE = 0.9
 TAIL_SHARE = 0.05
@@ -216,6 +219,8 @@ class MarketModel:
     # ---------------------------------------------------------------- paths
     def _path(self, spec: InstrumentSpec) -> UnderlyingPath:
         key = spec.path.key
+        if spec.anchor is None and key in self.universe.fx:
+            return self._fx_path(key)  # an FX future moves with its (possibly anchored) pair
         if key not in self._paths:
             path = UnderlyingPath(spec.path, self.seed, self.universe.epoch, self.universe.horizon)
             if spec.anchor is not None:
@@ -231,9 +236,14 @@ class MarketModel:
     def _fx_path(self, pair: str) -> UnderlyingPath:
         if pair not in self._paths:
             fx = self.universe.fx[pair]
-            self._paths[pair] = UnderlyingPath(
-                fx.path, self.seed, self.universe.epoch, self.universe.horizon
-            )
+            path = UnderlyingPath(fx.path, self.seed, self.universe.epoch, self.universe.horizon)
+            if fx.anchor is not None:
+                # join the stored FX history: the pair trades at the anchor price at its time
+                t = np.array([aware_to_utc(pd.Timestamp(fx.anchor.time)).value], dtype=np.int64)
+                offset = float(np.log(fx.anchor.price) - path.log_price(t)[0])
+                if abs(offset) > FX_ANCHOR_TOLERANCE:  # history the simulator wrote: no shift
+                    path.shift(offset)
+            self._paths[pair] = path
         return self._paths[pair]
 
     def carry_path(self, instrument_code: str) -> CarryPath:

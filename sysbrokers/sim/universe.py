@@ -177,10 +177,20 @@ class InstrumentSpec:
 
 
 @dataclass(frozen=True)
+class FxAnchor:
+    """Where an FX pair's simulated path joins its stored history: at ``time`` (UTC) one unit
+    of the pair's base currency is worth ``price`` in its quote currency."""
+
+    time: dt.datetime
+    price: float
+
+
+@dataclass(frozen=True)
 class FxSpec:
     code: str  # e.g. EURUSD: price of one EUR in USD
     path: PathSpec
     hours: HoursSpec
+    anchor: FxAnchor | None = None
 
     @property
     def base(self) -> str:

@@ -8,7 +8,12 @@ import pytest
 
 from sysbrokers.errors import UnknownContract
 from sysbrokers.factory import broker_from_blob
-from sysbrokers.sim.configured import ANCHOR_COLLECTION, anchor_document, tick_from_prices
+from sysbrokers.sim.configured import (
+    ANCHOR_COLLECTION,
+    anchor_document,
+    fx_anchor_document,
+    tick_from_prices,
+)
 from sysinit.import_pysystemtrade_csv import import_pysystemtrade_csv
 from sysobjects.spike_check import SpikeCheckSettings, check_for_spikes
 from sysproduction.update_historical_prices import update_historical_prices
@@ -108,3 +113,61 @@ def test_anchor_document_and_tick_inference():
     assert anchor["carry"] == pytest.approx(np.log(1.01) / 0.25)
     assert anchor["tick_size"] == 0.01
     assert tick_from_prices([99.125, 99.13]) == 0.001 and tick_from_prices([3, 4]) == 1.0
+
+
+def _stored_fx(reference, code):
+    frame = pd.read_csv(reference / "fx_prices_csv" / f"{code}.csv", index_col=0,
+                        parse_dates=True)
+    return frame.iloc[:, 0].tz_localize("UTC")
+
+
+def test_imported_fx_pair_continues_from_its_stored_history(tmp_path, pysystemtrade_reference):
+    """pysystemtrade's EURUSD ends at 1.125 (2021-11-30); the model alone is at 0.77 then:
+    the first update must continue from 1.125, not be held back as a spike."""
+    from sysbrokers.sim.configured import FX_ANCHOR_COLLECTION
+    from sysdata.broker_config import FxPairConfig
+    from sysproduction.update_fx_prices import update_fx_pair
+
+    clock = FixedClock("2021-12-20 23:30")
+    data = make_blob(tmp_path / "home", clock=clock)
+    try:
+        stored = _stored_fx(pysystemtrade_reference, "EURUSD")
+        data.fx_prices.write("EURUSD", stored)
+        # a pair the shipped universe does not quote, stored the other way round
+        usdcad = pd.Series(1.25 * np.exp(np.cumsum(np.full(300, 1e-4))),
+                           index=pd.date_range("2021-02-01 22:00", periods=300, freq="D",
+                                               tz="UTC"))
+        data.fx_prices.write("USDCAD", usdcad)
+
+        update = update_fx_pair(data, FxPairConfig("EURUSD", "EUR", "USD", False))
+        assert update.spike_at is None and update.written > 5, update
+        assert not [a for a in data.alerts.all() if "pike" in a["subject"]]
+        after = data.fx_prices.read_series("EURUSD")
+        new = after[after.index > stored.index[-1]]
+        daily_move = stored.diff().abs().iloc[-250:].mean()
+        assert abs(new.iloc[0] - stored.iloc[-1]) < 4 * daily_move, (new.iloc[0], stored.iloc[-1])
+        anchor = data.state.get(FX_ANCHOR_COLLECTION, "EURUSD")
+        assert anchor["price"] == stored.iloc[-1]
+
+        cad = data.broker.get_fx_prices("CAD", "USD", usdcad.index[-1], clock.now())
+        assert len(cad) > 5
+        assert abs(cad.iloc[0] * usdcad.iloc[-1] - 1.0) < 0.03  # CADUSD = 1 / USDCAD
+        # FX futures of the universe move with their anchored pair
+        market = data.broker.market
+        t = np.array([clock.now().value])
+        assert market.fx_rate("EUR", "USD", t)[0] == pytest.approx(
+            np.exp(market._fx_path("EURUSD").log_price(t)[0]))
+    finally:
+        data.close()
+
+
+def test_fx_anchor_document():
+    index = pd.date_range("2021-01-01", periods=300, freq="D", tz="UTC")
+    prices = pd.Series(np.exp(np.cumsum(np.tile([0.01, -0.01], 150))), index=index)
+    anchor = fx_anchor_document(prices)
+    assert anchor["price"] == prices.iloc[-1]
+    assert pd.Timestamp(anchor["time"]) == index[-1]
+    assert anchor["annual_vol"] == pytest.approx(0.01 * 16, rel=0.01)
+    assert fx_anchor_document(prices.iloc[:5])["annual_vol"] == 0.10  # too short: the default
+    with pytest.raises(ValueError):
+        fx_anchor_document(pd.Series([0.0, np.nan], index=index[:2]))
