@@ -1,5 +1,7 @@
 """Initialise a home from the simulator's demo universe: instrument configs, roll parameters,
-FX pairs and the IB mapping, so the daily processes can run against the simulated broker.
+FX pairs and the IB mapping, and start each instrument's contract chain (its key contracts and
+those of the next year, expiries from the simulated broker), so the daily processes, which work
+over the instruments with stored prices or contracts, take them up against the simulated broker.
 
     python run.py sysinit.init_from_sim_universe.init_from_sim_universe
 """
@@ -12,6 +14,7 @@ from sysdata.data_blob import DataBlob
 from sysobjects.instruments import InstrumentConfig
 from sysobjects.roll_parameters import MONTH_LETTERS, RollParameters
 from sysproduction.process_helpers import blob_for
+from sysproduction.update_sampled_contracts import update_contract_chain
 
 EXPIRY_SAMPLE_YEAR = 2030
 
@@ -70,6 +73,9 @@ def init_from_sim_universe(instruments: str = "ALL", data: DataBlob | None = Non
         pairs = [FxPairConfig(f"{ccy}{base}", ccy, base, False) for ccy in currencies
                  if f"{ccy}{base}" in universe.fx]
         blob.broker_config.add_fx_pairs(pairs)
+        chains = [update_contract_chain(blob, s.code) for s in specs
+                  if s.code not in blob.config.ignored_instruments]
         return (f"init_from_sim_universe: {len(specs)} instruments and "
                 f"{len(pairs)} FX pairs ({', '.join(p.code for p in pairs) or 'none'}) "
-                f"initialised from the simulator universe")
+                f"initialised from the simulator universe; {len(chains)} contract chains "
+                f"started")

@@ -130,6 +130,7 @@ class ProcessReport:
     failures: dict[str, str] = field(default_factory=dict)
     waiting: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    not_set_up: list[str] = field(default_factory=list)
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     critical: int = 0
 
@@ -179,6 +180,8 @@ class ProcessReport:
         parts.append(f"{self.count(Outcome.FAILED)} {Outcome.FAILED.value}")
         if self.waiting:
             parts.append(f"{len(self.waiting)} waiting")
+        if self.not_set_up:
+            parts.append(f"{len(self.not_set_up)} not set up")
         if self.critical:
             parts.append(f"{self.critical} CRITICAL alert{'s' if self.critical > 1 else ''}")
         return f"{self.process}: {', '.join(parts)}"
@@ -198,6 +201,8 @@ class ProcessReport:
                 lines.extend(f"    {line}" for line in text[1:])
         if self.waiting:
             lines.append(f"  waiting: {', '.join(self.waiting)}")
+        if self.not_set_up:
+            lines.append(f"  not set up (no stored prices): {', '.join(self.not_set_up)}")
         if self.ignored:
             lines.append(f"  ignored (exclude_instrument_lists.ignore_instruments): "
                          f"{', '.join(self.ignored)}")
@@ -282,6 +287,15 @@ def each_active_item(data: DataBlob, process: str, codes: Iterable[str],
         get_logger(process).info("ignored instruments (exclude_instrument_lists."
                                  "ignore_instruments) skipped: %s", ", ".join(ignored))
     return report
+
+
+def note_not_set_up(report: ProcessReport, process: str, codes: Iterable[str]) -> None:
+    """Record ``codes`` as not set up (configured, nothing stored to continue from): listed in
+    the report and logged once at INFO, never worked on, never alerted."""
+    report.not_set_up = sorted(codes)
+    if report.not_set_up:
+        get_logger(process).info("not set up (configured, but nothing stored to continue "
+                                 "from; not updated): %s", ", ".join(report.not_set_up))
 
 
 def stored_multiple_tail(data: DataBlob, instrument_code: str, rows: int = 1) -> pd.DataFrame:

@@ -8,6 +8,11 @@ unchecked). A pair with a spike is not written at all; one CRITICAL alert names 
 spike, and ``interactive_manual_check_fx_prices`` resolves it. Running twice changes nothing the
 second time.
 
+A configured pair with no stored prices that the broker does not quote (pysystemtrade's FX
+config lists pairs such as CNHUSD that the simulator knows nothing of) is **not set up**: not
+updated, no alert, listed once in the report and the log (INFO). A pair with stored prices that
+the broker stops quoting is a failure (CRITICAL alert).
+
     python run.py sysproduction.update_fx_prices.update_fx_prices
 """
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from sysbrokers.errors import UnknownContract
 from syscore.formatting import format_price, format_timestamp
 from sysdata.broker_config import FxPairConfig
 from sysdata.data_blob import DataBlob
@@ -23,7 +29,13 @@ from syslogdiag.alerts import alert
 from syslogdiag.context import get_logger
 from sysobjects.fx_prices import FxPrices, clean_fx_prices
 from sysobjects.spike_check import SpikeCheckSettings, check_for_spikes
-from sysproduction.process_helpers import Outcome, ProcessReport, blob_for, each_item
+from sysproduction.process_helpers import (
+    Outcome,
+    ProcessReport,
+    blob_for,
+    each_item,
+    note_not_set_up,
+)
 
 DEFAULT_HISTORY_START = "2000-01-01"
 
@@ -35,6 +47,7 @@ class FxUpdate:
     code: str
     written: int
     spike_at: pd.Timestamp | None = None
+    not_set_up: bool = False
 
     @property
     def outcome(self) -> Outcome:
@@ -46,6 +59,8 @@ class FxUpdate:
         if self.spike_at is not None:
             return (f"held back: spike at {format_timestamp(self.spike_at)}, nothing written "
                     f"(check it with interactive_manual_check_fx_prices)")
+        if self.not_set_up:
+            return "not set up: no stored prices, and the broker does not quote the pair"
         return f"{self.written} prices written" if self.written else "no new prices"
 
 
@@ -90,7 +105,12 @@ def new_fx_prices(data: DataBlob, pair: FxPairConfig) -> tuple[FxPrices, pd.Seri
 def update_fx_pair(data: DataBlob, pair: FxPairConfig) -> FxUpdate:
     """Update one pair; see the module docstring."""
     log = get_logger("update_fx_prices", type="fx", fx_code=pair.code)
-    existing, new = new_fx_prices(data, pair)
+    try:
+        existing, new = new_fx_prices(data, pair)
+    except UnknownContract:
+        if data.fx_prices.has(pair.code):
+            raise  # a pair we have been keeping: a failure
+        return FxUpdate(pair.code, 0, not_set_up=True)
     if new.empty:
         log.info("%s: no new prices", pair.code)
         return FxUpdate(pair.code, 0)
@@ -116,5 +136,12 @@ def update_fx_prices(data: DataBlob | None = None) -> ProcessReport:
     """Update every configured FX pair; a failing pair is reported and does not stop the rest."""
     with blob_for(data, "update_fx_prices") as blob:
         pairs = blob.broker_config.fx_pairs()
-        return each_item(blob, "update_fx_prices", pairs, lambda p: p.code,
-                         lambda p: update_fx_pair(blob, p))
+        report = each_item(blob, "update_fx_prices", pairs, lambda p: p.code,
+                           lambda p: update_fx_pair(blob, p))
+        not_set_up = [code for code, result in report.results.items()
+                      if isinstance(result, FxUpdate) and result.not_set_up]
+        for code in not_set_up:  # listed once, below, not as an item
+            del report.results[code]
+            del report.outcomes[code]
+        note_not_set_up(report, "update_fx_prices", not_set_up)
+        return report

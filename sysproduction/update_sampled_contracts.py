@@ -1,6 +1,11 @@
 """Keep each instrument's chain of sampled contracts.
 
-For every instrument with roll parameters:
+For every instrument that is **set up**: it has roll parameters and stored multiple prices or
+stored contracts (pysystemtrade's convention: the daily updates work over the instruments with
+stored prices, not the whole instrument config). An instrument that is only configured (a
+pysystemtrade ``instrumentconfig.csv`` lists hundreds) is not updated and raises no alert: it is
+listed once as "not set up" in the report and the log (INFO). Naming it (``--instrument_code X``)
+starts its chain; ``init_from_sim_universe`` starts the chains of the simulator's instruments.
 
 1. the *key* contracts are the current PRICE, FORWARD and CARRY contracts (from the stored
    multiple prices, or from the roll parameters when there are none yet);
@@ -30,7 +35,9 @@ from sysproduction.process_helpers import (
     Outcome,
     ProcessReport,
     blob_for,
+    each_active_item,
     each_instrument,
+    note_not_set_up,
     stored_multiple_tail,
 )
 
@@ -110,9 +117,27 @@ def update_contract_chain(data: DataBlob, instrument_code: str,
     return update
 
 
+def instruments_set_up(data: DataBlob) -> tuple[list[str], list[str]]:
+    """``(set up, not set up)``: the instruments with roll parameters that have stored multiple
+    prices or stored contracts, and those that have neither (ignored ones in neither list)."""
+    stored = set(data.multiple_prices.list_codes()) | set(data.contracts.instruments_with_contracts())
+    codes = data.roll_parameters.list_codes()
+    ignored = data.config.ignored_instruments
+    return ([c for c in codes if c in stored],
+            [c for c in codes if c not in stored and c not in ignored])
+
+
 def update_sampled_contracts(instrument_code: str = "ALL",
                              data: DataBlob | None = None) -> ProcessReport:
-    """Update the sampled chain of one instrument or ``ALL`` (those with roll parameters)."""
-    with blob_for(data, "update_sampled_contracts") as blob:
-        return each_instrument(blob, "update_sampled_contracts", instrument_code, blob.roll_parameters.list_codes,
-                               lambda code: update_contract_chain(blob, code))
+    """Update the sampled chain of one instrument (set up or not: naming it starts its chain)
+    or of ``ALL`` instruments that are set up (see the module docstring)."""
+    process = "update_sampled_contracts"
+    with blob_for(data, process) as blob:
+        if instrument_code != "ALL":
+            return each_instrument(blob, process, instrument_code, list,
+                                   lambda code: update_contract_chain(blob, code))
+        set_up, not_set_up = instruments_set_up(blob)
+        report = each_active_item(blob, process, set_up,
+                                  lambda code: update_contract_chain(blob, code))
+        note_not_set_up(report, process, not_set_up)
+        return report

@@ -223,3 +223,33 @@ def test_late_bar_is_inserted_into_history(tmp_path, clock, caplog):
         assert any("late hourly bars inserted" in r.getMessage() for r in caplog.records)
     finally:
         data.close()
+
+
+def test_configured_but_not_set_up_is_listed_once_and_raises_no_alert(blob, caplog):
+    """pysystemtrade's convention: the daily updates work over the instruments with stored
+    prices or contracts. One only configured (as hundreds of pysystemtrade's instrumentconfig
+    are) is not updated and not alerted every day; a configured FX pair the broker does not
+    quote, with nothing stored, likewise."""
+    from sysdata.broker_config import FxPairConfig
+    from sysobjects.instruments import InstrumentConfig
+
+    blob.instruments.add(InstrumentConfig("ONLYCONFIG", pointsize=10, currency="USD"))
+    blob.roll_parameters.add("ONLYCONFIG", blob.roll_parameters.get("CORN"))
+    blob.broker_config.add_fx_pairs([FxPairConfig("CNHUSD", "CNH", "USD", False)])
+    with caplog.at_level("INFO"):
+        chains = update_sampled_contracts(data=blob)
+        prices = update_historical_prices(data=blob)
+        fx = update_fx_prices(data=blob)
+    assert chains.ok and chains.not_set_up == ["ONLYCONFIG"], chains.failures
+    assert set(chains.results) == {"CORN", "EUROSTX"}
+    assert "1 not set up" in chains.summary and "not set up (no stored prices): ONLYCONFIG" \
+        in str(chains)
+    assert blob.contracts.for_instrument("ONLYCONFIG") == []
+    assert prices.ok and "ONLYCONFIG" not in prices.results, prices.failures
+    assert fx.ok and fx.not_set_up == ["CNHUSD"] and "CNHUSD" not in fx.results, fx.failures
+    assert blob.alerts.all() == []
+    listed = [r for r in caplog.records if "not set up" in r.getMessage()]
+    assert len(listed) == 2 and all(r.levelname == "INFO" for r in listed)
+    # naming the instrument starts its chain (the way to set one up by hand)
+    assert update_sampled_contracts("ONLYCONFIG", data=blob).results["ONLYCONFIG"].key
+    assert blob.contracts.for_instrument("ONLYCONFIG")
