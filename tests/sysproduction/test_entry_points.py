@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sysbrokers.sim.configured import FX_ANCHOR_COLLECTION, fx_anchor_document
 from sysinit.init_from_sim_universe import init_from_sim_universe
 from tests.blob_helpers import FixedClock, make_blob
 
@@ -123,8 +124,8 @@ def test_read_only_home_is_one_line_and_exit_2(entry, home):
 
 @pytest.fixture
 def home_with_fx_spike(home):
-    """A home whose stored EURUSD history is three times the broker's: the next update sees a
-    spike and holds EURUSD back."""
+    """A home whose stored EURUSD history is three times the broker's (whose simulated EURUSD is
+    anchored on the untripled prices): the next update sees a spike and holds EURUSD back."""
     now = pd.Timestamp.now(tz="UTC")
     blob = make_blob(home, clock=FixedClock(now - pd.Timedelta(days=5)))
     init_from_sim_universe("CORN,EUROSTX", data=blob)
@@ -132,6 +133,9 @@ def home_with_fx_spike(home):
     prices = blob.broker.get_fx_prices(pair.ccy1, pair.ccy2, blob.now() - pd.Timedelta(days=90),
                                        blob.now())
     blob.fx_prices.write("EURUSD", prices * 3)
+    # the simulator continues stored FX history from an anchor computed once: pin it to the
+    # broker's own prices, so the stored (tripled) history disagrees with what the broker serves
+    blob.state.put(FX_ANCHOR_COLLECTION, "EURUSD", fx_anchor_document(prices))
     stored = blob.fx_prices.read_series("EURUSD")
     blob.close()
     return home, stored
