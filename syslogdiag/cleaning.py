@@ -8,14 +8,27 @@ from typing import Any
 import pandas as pd
 
 from syscore.dates import to_utc
+from syscore.run_function import ParameterError
 
 _ROTATED = re.compile(r"^[^/]+\.log\.(\d{4}-\d{2}-\d{2})$")
+
+
+def check_retention_days(days: object, option: str = "--days") -> int:
+    """``days`` as a retention period in whole days, at least 1 (as ``logging.file_retention_days``
+    requires); anything else (negative, zero, a fraction, a bool) is a :class:`ParameterError`
+    (one line, exit 2), checked before anything is opened or deleted. Shared by the log and
+    echo cleaners."""
+    if isinstance(days, bool) or not isinstance(days, (int, float)) or days != int(days) \
+            or days < 1:
+        raise ParameterError(f"{option} must be a whole number of days, at least 1, got {days!r}: "
+                             "nothing was deleted")
+    return int(days)
 
 
 def delete_old_logs(log_data: Any, days: float, now: Any) -> int:
     """Delete stored records older than ``days`` days before ``now`` (UTC); returns how many."""
     if days < 0:
-        raise ValueError(f"days must be >= 0, got {days}")
+        raise ParameterError(f"days must be >= 0, got {days}")
     return log_data.delete_before(to_utc(now) - pd.Timedelta(days=days))
 
 
@@ -28,7 +41,7 @@ def delete_old_log_files(log_dir: Path, days: float, now: Any) -> list[Path]:
     every other file (whatever its name or age) are left alone.
     """
     if days < 0:
-        raise ValueError(f"days must be >= 0, got {days}")
+        raise ParameterError(f"days must be >= 0, got {days}")
     log_dir = Path(log_dir)
     if not log_dir.is_dir():
         return []

@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 from sysdata.data_blob import DataBlob
+from syslogdiag.cleaning import check_retention_days
 from sysproduction.process_helpers import blob_for
 
 ROTATED = re.compile(r"^(?P<name>.+)\.txt\.(?P<date>\d{4}-\d{2}-\d{2})$")
@@ -52,7 +53,10 @@ def rotate_echo_files(folder: Path, today: dt.date, keep_days: int) -> tuple[lis
 
 
 def clean_truncate_echo_files(days: int = 30, data: DataBlob | None = None) -> str:
-    """Rotate yesterday's echo files and delete rotated ones older than ``days``."""
+    """Rotate yesterday's echo files and delete rotated ones older than ``days``. ``days``
+    below 1 is refused before anything is opened (:func:`check_retention_days`: one line,
+    exit 2), as the log cleaner refuses it."""
+    days = check_retention_days(days)
     with blob_for(data, "clean_truncate_echo_files") as blob:
         renamed, deleted = rotate_echo_files(echo_directory(blob.home), blob.now().date(), days)
         return (f"clean_truncate_echo_files: {len(renamed)} rotated, {len(deleted)} deleted "
