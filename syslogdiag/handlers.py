@@ -255,6 +255,19 @@ class AlertHandler(_GuardedHandler):
         self.alert_data.add(subject, body, self._timestamp(record), stored)
 
 
+#: ``extra=`` for a record the command also reports on stdout itself (e.g. an import's rejection
+#: lines): it goes to the log file, the state store and alerts, not to the console, so the
+#: operator reads it once
+NOT_ON_CONSOLE = {"systrade_console": False}
+
+
+class ConsoleOptOutFilter(logging.Filter):
+    """Drops records logged with ``extra=NOT_ON_CONSOLE`` (for the console handler)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return getattr(record, "systrade_console", True) is not False
+
+
 class ProcessNameFilter(logging.Filter):
     """Sets ``record.process_name`` (for format strings)."""
 
