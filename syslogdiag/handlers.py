@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from syscore.dates import iso_utc
+from syslogdiag import rotated_files
 from syslogdiag.context import ALERT_ID_FIELD, ALERT_SUBJECT_FIELD, record_context
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(context_text)s %(message)s"
@@ -106,9 +107,45 @@ def exception_line(record: logging.LogRecord) -> str | None:
 
 class DailyFileHandler(logging.handlers.TimedRotatingFileHandler):
     """A daily file whose write failures (full disk, read-only or vanished directory) are
-    reported as one line on stderr, once, instead of a logging traceback per record."""
+    reported as one line on stderr, once, instead of a logging traceback per record.
+
+    Rotation (at midnight UTC) goes through :mod:`syslogdiag.rotated_files`: the rotated
+    ``<name>.log.YYYY-MM-DD`` is recorded in ``logs/.systrade_rotated``; an existing file of
+    that name is never removed or written into (Python's handler removed it: another process
+    of the same name had already rotated, or it was not ours); symbolic links are never
+    followed; only recorded files beyond ``backupCount`` are deleted."""
 
     failures = 0
+
+    def doRollover(self) -> None:  # noqa: N802 (logging's name)
+        if self.stream:
+            self.stream.close()
+            self.stream = None
+        now = int(time.time())
+        stamp = time.gmtime(self.rolloverAt - self.interval) if self.utc \
+            else time.localtime(self.rolloverAt - self.interval)
+        base = Path(self.baseFilename)
+        target = base.with_name(f"{base.name}.{time.strftime(self.suffix, stamp)}")
+        if os.path.lexists(base):
+            rotated_files.rotate(base, target)
+        if self.backupCount > 0:
+            for path in self.getFilesToDelete():
+                rotated_files.delete_recorded(base.parent, [Path(path).name])
+        if not self.delay:
+            self.stream = self._open()
+        rollover = self.computeRollover(now)
+        while rollover <= now:
+            rollover += self.interval
+        self.rolloverAt = rollover
+
+    def getFilesToDelete(self) -> list[str]:  # noqa: N802 (logging's name)
+        """The recorded rotated files of this log beyond ``backupCount``, oldest first."""
+        base = Path(self.baseFilename)
+        prefix = f"{base.name}."
+        mine = sorted(name for name in rotated_files.recorded(base.parent)
+                      if name.startswith(prefix) and self.extMatch.fullmatch(name[len(prefix):]))
+        excess = len(mine) - self.backupCount
+        return [str(base.parent / name) for name in mine[:excess]] if excess > 0 else []
 
     def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
         self.failures += 1
