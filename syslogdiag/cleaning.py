@@ -47,7 +47,7 @@ def delete_old_log_files(log_dir: Path, days: float, now: Any) -> list[Path]:
     if days < 0:
         raise ParameterError(f"days must be >= 0, got {days}")
     log_dir = Path(log_dir)
-    if not log_dir.is_dir() or log_dir.is_symlink():
+    if not log_dir.is_dir():  # the folder itself may be a link (e.g. to another disk)
         return []
     cutoff = to_utc(now) - pd.Timedelta(days=days)
     old = []

@@ -36,7 +36,7 @@ def rotate_echo_files(folder: Path, today: dt.date, keep_days: int) -> tuple[lis
     deleted; symbolic links are never followed (a linked ``<name>.txt`` or target is left
     alone with a warning); nothing outside ``folder`` is touched."""
     renamed: list[str] = []
-    if not folder.is_dir() or folder.is_symlink():
+    if not folder.is_dir():  # the folder itself may be a link (e.g. to another disk)
         return renamed, []
     for path in sorted(folder.glob("*.txt")):
         try:
