@@ -466,8 +466,10 @@ def collect_arguments(function: Callable[..., Any], argv: Sequence[str], interac
 
 # --- running -------------------------------------------------------------------------------
 
-#: exceptions that mean the command could not start (exit code 2, message without type name)
-STARTUP_ERRORS = (ConfigError, StartupError)
+#: exceptions that mean the command could not start (exit code 2, message without type name);
+#: a function may raise :class:`UsageError` itself for a parameter value it refuses (e.g. the
+#: cleaners' ``--days -1``), before it has done anything
+STARTUP_ERRORS = (ConfigError, StartupError, UsageError)
 
 
 def _hidden_required(function: Callable[..., Any]) -> list[str]:

@@ -41,6 +41,7 @@ from sysdata.csv import pysystemtrade_layout as layout
 from sysdata.csv.timeseries_csv import FloatParsing
 from sysdata.data_blob import DataBlob
 from sysdata.price_frames import contract_id_text
+from syslogdiag.handlers import NOT_ON_CONSOLE
 from sysproduction.process_helpers import blob_for
 
 log = logging.getLogger("systrade.sysinit.import")
@@ -116,7 +117,8 @@ class ImportReport:
     def add_rejected(self, kind: str, code: str, reason: str) -> None:
         item = ImportItem(kind, code, Outcome.REJECTED, reason=reason)
         self.items.append(item)
-        log.warning("rejected %s %s: %s", code, kind, self._short(reason))
+        # the report prints every rejection on stdout: logged for the file only, not twice
+        log.warning("rejected %s %s: %s", code, kind, self._short(reason), extra=NOT_ON_CONSOLE)
 
     def add_note(self, kind: str, code: str, text: str) -> None:
         self.note_items.append(ImportNote(kind, code, text))

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from syscore.dates import iso_utc
+from syslogdiag import rotated_files
 from syslogdiag.context import ALERT_ID_FIELD, ALERT_SUBJECT_FIELD, record_context
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(context_text)s %(message)s"
@@ -106,9 +107,45 @@ def exception_line(record: logging.LogRecord) -> str | None:
 
 class DailyFileHandler(logging.handlers.TimedRotatingFileHandler):
     """A daily file whose write failures (full disk, read-only or vanished directory) are
-    reported as one line on stderr, once, instead of a logging traceback per record."""
+    reported as one line on stderr, once, instead of a logging traceback per record.
+
+    Rotation (at midnight UTC) goes through :mod:`syslogdiag.rotated_files`: the rotated
+    ``<name>.log.YYYY-MM-DD`` is recorded in ``logs/.systrade_rotated``; an existing file of
+    that name is never removed or written into (Python's handler removed it: another process
+    of the same name had already rotated, or it was not ours); symbolic links are never
+    followed; only recorded files beyond ``backupCount`` are deleted."""
 
     failures = 0
+
+    def doRollover(self) -> None:  # noqa: N802 (logging's name)
+        if self.stream:
+            self.stream.close()
+            self.stream = None
+        now = int(time.time())
+        stamp = time.gmtime(self.rolloverAt - self.interval) if self.utc \
+            else time.localtime(self.rolloverAt - self.interval)
+        base = Path(self.baseFilename)
+        target = base.with_name(f"{base.name}.{time.strftime(self.suffix, stamp)}")
+        if os.path.lexists(base):
+            rotated_files.rotate(base, target)
+        if self.backupCount > 0:
+            for path in self.getFilesToDelete():
+                rotated_files.delete_recorded(base.parent, [Path(path).name])
+        if not self.delay:
+            self.stream = self._open()
+        rollover = self.computeRollover(now)
+        while rollover <= now:
+            rollover += self.interval
+        self.rolloverAt = rollover
+
+    def getFilesToDelete(self) -> list[str]:  # noqa: N802 (logging's name)
+        """The recorded rotated files of this log beyond ``backupCount``, oldest first."""
+        base = Path(self.baseFilename)
+        prefix = f"{base.name}."
+        mine = sorted(name for name in rotated_files.recorded(base.parent)
+                      if name.startswith(prefix) and self.extMatch.fullmatch(name[len(prefix):]))
+        excess = len(mine) - self.backupCount
+        return [str(base.parent / name) for name in mine[:excess]] if excess > 0 else []
 
     def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
         self.failures += 1
@@ -253,6 +290,19 @@ class AlertHandler(_GuardedHandler):
         stored = {k: json_value(v) for k, v in context.items() if k != ALERT_SUBJECT_FIELD}
         stored.update(logger=record.name, process_name=self.process_name)
         self.alert_data.add(subject, body, self._timestamp(record), stored)
+
+
+#: ``extra=`` for a record the command also reports on stdout itself (e.g. an import's rejection
+#: lines): it goes to the log file, the state store and alerts, not to the console, so the
+#: operator reads it once
+NOT_ON_CONSOLE = {"systrade_console": False}
+
+
+class ConsoleOptOutFilter(logging.Filter):
+    """Drops records logged with ``extra=NOT_ON_CONSOLE`` (for the console handler)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return getattr(record, "systrade_console", True) is not False
 
 
 class ProcessNameFilter(logging.Filter):

@@ -31,6 +31,7 @@ from syscore.log_components import QUIET_LIBRARIES
 from syslogdiag.handlers import (
     AlertHandler,
     ConsoleFormatter,
+    ConsoleOptOutFilter,
     ContextFormatter,
     ProcessNameFilter,
     StateStoreHandler,
@@ -129,6 +130,7 @@ def setup_logging(
     if settings.console:
         setup.console = logging.StreamHandler(stream or sys.stderr)
         setup.console.setFormatter(ConsoleFormatter())  # one line; tracebacks in the file
+        setup.console.addFilter(ConsoleOptOutFilter())  # records the command prints itself
     if settings.file:
         setup.file = daily_file_handler(log_directory(home), process_name,
                                         settings.file_retention_days)

@@ -46,7 +46,7 @@ from sysdata.home_record import HomeAccess
 from sysdata.owned_dirs import DirectoryKind, NotOwnedDirectory, sibling
 from sysdata.state.base import Put, StateStore, check_key, check_name, encode_doc
 from sysdata.state.sqlite_store import SqliteStateStore
-from sysproduction.process_helpers import open_blob
+from sysproduction.process_helpers import blob_for
 
 log = logging.getLogger("systrade.backup_state_store")
 
@@ -178,9 +178,8 @@ def backup_state_store(destination: Annotated[str | None, FOLDER_PATH] = None,
     """Back up the state store into ``destination`` (default ``backup_directory`` config, else
     ``$SYSTRADE_HOME/backups``); returns the path written. Refuses while a restore is
     unfinished."""
-    own = data is None
-    data = data or open_blob("backup_state_store")  # start-up problems: one line, exit 2
-    try:
+    # start-up problems: one line, exit 2; logging to the console and the log file
+    with blob_for(data, "backup_state_store") as data:
         marker = restore_in_progress(data.state)
         if marker is not None:
             raise StoreError(f"a restore from {marker.get('source')} has not finished; run it "
@@ -202,9 +201,6 @@ def backup_state_store(destination: Annotated[str | None, FOLDER_PATH] = None,
             target = export_state_json(data.state, directory / f"state_{stamp}")
         log.info("state store backed up to %s", target)
         return str(target)
-    finally:
-        if own:
-            data.close()
 
 
 def _read_sqlite_backup(path: Path) -> tuple[list[Put], dict[str, int]]:
@@ -291,10 +287,12 @@ def restore_state_store(backup: str, overwrite: bool = False, data: DataBlob | N
     Every record is read and checked before anything is written. Refuses (ExistingData) if the
     state store holds records, unless ``overwrite``: then every record and counter is deleted
     first, so the store ends up holding exactly the backup. An interrupted restore can be run
-    again (it starts over). Time series are not touched."""
-    own = data is None
-    data = data or open_blob("restore_state_store", access=HomeAccess.RESTORE)  # start-up problems: one line
-    try:
+    again (it starts over). Time series are not touched. Holds the leases
+    ``restore_db_from_csv`` holds (every series family, :mod:`sysproduction.leases`): refused,
+    with nothing changed, while a writer runs."""
+    # start-up problems: one line; logging to the console and the log file; every series lease
+    # held, as restore_db_from_csv holds them (sysproduction.leases): refused while any writer runs
+    with blob_for(data, "restore_state_store", access=HomeAccess.RESTORE) as data:
         path = Path(backup).expanduser()
         ops, counters = read_state_backup(path)
         wipe, counters_before = begin_restore(data.state, path, overwrite,
@@ -306,6 +304,3 @@ def restore_state_store(backup: str, overwrite: bool = False, data: DataBlob | N
         message = f"restored {len(ops)} state records and {len(counters)} id counters from {path}"
         log.info(message)
         return message
-    finally:
-        if own:
-            data.close()

@@ -61,6 +61,10 @@ SERIES_WRITERS: dict[str, tuple[str, ...]] = {
     # a restore wipes and rewrites every family: no writer may run meanwhile
     "restore_db_from_csv": (CONTRACT_PRICES, MULTIPLE, ADJUSTED, FX, ROLL_CALENDARS, CAPITAL,
                             OPTIMAL_POSITIONS),
+    # wipes and rewrites the state store (instruments, roll parameters, contracts) that every
+    # writer reads as it writes: the same leases as restore_db_from_csv
+    "restore_state_store": (CONTRACT_PRICES, MULTIPLE, ADJUSTED, FX, ROLL_CALENDARS, CAPITAL,
+                            OPTIMAL_POSITIONS),
 }
 
 

@@ -372,6 +372,10 @@ def test_import_command_prints_report_once_and_exits_non_zero_on_rejection(
     assert code == 1
     assert printed.count("import_pysystemtrade_csv from") == 1, printed
     assert "3 loaded, 1 rejected" in out.getvalue()
+    # each rejection once on the console (the report line); it was also a WARNING on stderr
+    assert printed.count("CORN multiple prices") == 1, printed
+    log_file = systrade_home / "logs" / "import_pysystemtrade_csv.log"
+    assert "rejected CORN multiple prices" in log_file.read_text()  # the detail is kept there
 
     (source / "multiple_prices_csv" / "CORN.csv").unlink()
     out, err = io.StringIO(), io.StringIO()

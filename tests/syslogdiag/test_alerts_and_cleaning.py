@@ -20,6 +20,7 @@ from syslogdiag import (
     list_alerts,
     setup_logging,
 )
+from syslogdiag.rotated_files import record, recorded
 
 
 class FixedClock:
@@ -164,6 +165,8 @@ def test_delete_old_log_files(tmp_path):
     names = ["p.log", "p.log.2024-01-01", "p.log.2024-01-08", "q.log.1", "q.log.2", "notes.txt"]
     for name in names:
         (log_dir / name).write_text("x")
+    for name in ("p.log.2024-01-01", "p.log.2024-01-08"):  # rotated by the daily handler
+        record(log_dir, name)
     ancient = pd.Timestamp("2023-06-01", tz="UTC").timestamp()
     recent = pd.Timestamp("2024-01-09", tz="UTC").timestamp()
     os.utime(log_dir / "notes.txt", (ancient, ancient))  # not a log file: kept
@@ -174,8 +177,9 @@ def test_delete_old_log_files(tmp_path):
     # only the daily handler's rotated files are ever removed: q.log.1 (another program's
     # rotation, however old) is not ours and stays
     assert sorted(p.name for p in removed) == ["p.log.2024-01-01"]
-    assert sorted(p.name for p in log_dir.iterdir()) == ["notes.txt", "p.log", "p.log.2024-01-08",
-                                                       "q.log.1", "q.log.2"]
+    assert sorted(p.name for p in log_dir.iterdir()) == [
+        ".systrade_rotated", "notes.txt", "p.log", "p.log.2024-01-08", "q.log.1", "q.log.2"]
+    assert recorded(log_dir) == {"p.log.2024-01-08"}
     assert delete_old_log_files(tmp_path / "missing", 5, "2024-01-10T00:00:00Z") == []
 
 
@@ -196,4 +200,26 @@ def test_delete_old_log_files_leaves_what_the_handler_did_not_write(tmp_path):
     assert delete_old_log_files(log_dir, days=5, now="2024-01-10T00:00:00Z") == []
     assert sorted(p.name for p in log_dir.iterdir()) == [
         "my.login", "trades.log.bak", "x.log.2023-01-01", "y.log.2023-01-02"]
+    assert precious.read_text() == "mine"
+
+
+def test_delete_old_log_files_deletes_only_files_the_handler_recorded(tmp_path):
+    """Deletion went by name: a user's ``trades.log.2023-01-01`` in logs/ was deleted. Now only
+    files the daily handler rotated (recorded in logs/.systrade_rotated) are, and only while they
+    are regular files; a recorded name that leads out of logs/ is never followed."""
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    (log_dir / "trades.log.2023-01-01").write_text("a user's file")
+    (log_dir / "p.log.2023-01-01").write_text("ours")
+    precious = tmp_path / "precious.log.2023-01-01"
+    precious.write_text("mine")
+    (log_dir / "q.log.2023-01-01").symlink_to(precious)
+    for name in ("p.log.2023-01-01", "q.log.2023-01-01"):
+        record(log_dir, name)
+    with open(log_dir / ".systrade_rotated", "a") as ledger:  # a hand-edited record
+        ledger.write("../precious.log.2023-01-01\n")
+    removed = delete_old_log_files(log_dir, days=5, now="2024-01-10T00:00:00Z")
+    assert [p.name for p in removed] == ["p.log.2023-01-01"]
+    assert (log_dir / "trades.log.2023-01-01").read_text() == "a user's file"
+    assert (log_dir / "q.log.2023-01-01").is_symlink()
     assert precious.read_text() == "mine"

@@ -14,6 +14,7 @@ from sysdata.logs import LogData
 from syslogdiag import find_logs, format_logs, get_logger, setup_logging
 from syslogdiag.context import record_context
 from syslogdiag.logging_setup import installed_handlers, log_directory, teardown_logging
+from syslogdiag.rotated_files import record, recorded
 
 
 class FixedClock:
@@ -210,11 +211,56 @@ def test_daily_file_rotates_at_midnight_utc(tmp_path):
     handler.rolloverAt = int(time.time()) - 1  # pretend midnight (UTC) has just passed
     log.info("after midnight")
     rotated = sorted(p.name for p in log_directory(tmp_path).iterdir())
-    assert len(rotated) == 2 and rotated[0] == "proc.log"
     yesterday = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
-    assert rotated[1] == f"proc.log.{yesterday}"
+    assert rotated == [".systrade_rotated", "proc.log", f"proc.log.{yesterday}"]
     assert "after midnight" in path.read_text()
     assert "before midnight" not in path.read_text()
+    assert recorded(log_directory(tmp_path)) == {f"proc.log.{yesterday}"}  # made by us
+
+
+def _rollover(tmp_path, retention=7):
+    setup = setup_logging(LoggingConfig(console=False, file_retention_days=retention), tmp_path,
+                          "proc")
+    log = get_logger("proc")
+    log.info("before midnight")
+    setup.file.rolloverAt = int(time.time()) - 1  # pretend midnight (UTC) has just passed
+    return setup, log
+
+
+def test_rotation_never_removes_or_follows_an_existing_target(tmp_path):
+    """Python's handler removed an existing ``proc.log.<yesterday>`` before renaming onto it:
+    the rotation of another process of the same name, a user's file, or a link's target."""
+    logs = log_directory(tmp_path)
+    logs.mkdir(parents=True)
+    yesterday = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
+    (logs / f"proc.log.{yesterday}").write_text("a user's file\n")
+    setup, log = _rollover(tmp_path)
+    log.info("after midnight")
+    teardown_logging()
+    assert (logs / f"proc.log.{yesterday}").read_text() == "a user's file\n"
+    assert "before midnight" in (logs / "proc.log").read_text()  # not rotated: nothing lost
+    assert recorded(logs) == set()
+
+
+def test_handler_retention_deletes_only_rotations_it_recorded(tmp_path):
+    """The handler's own ``backupCount`` deleted every ``proc.log.<date>`` by pattern."""
+    logs = log_directory(tmp_path)
+    logs.mkdir(parents=True)
+    precious = tmp_path / "precious.txt"
+    precious.write_text("mine")
+    (logs / "proc.log.2001-01-01").write_text("a user's file")
+    (logs / "proc.log.2001-01-02").symlink_to(precious)
+    for day in ("2002-01-01", "2002-01-02"):  # rotated by us earlier
+        (logs / f"proc.log.{day}").write_text("ours")
+        record(logs, f"proc.log.{day}")
+    setup, log = _rollover(tmp_path, retention=1)
+    log.info("after midnight")
+    teardown_logging()
+    left = sorted(p.name for p in logs.iterdir())
+    yesterday = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
+    assert left == [".systrade_rotated", "proc.log", "proc.log.2001-01-01", "proc.log.2001-01-02",
+                    f"proc.log.{yesterday}"]
+    assert precious.read_text() == "mine"
 
 
 def test_secrets_never_reach_console_file_or_store(tmp_path, state_store):

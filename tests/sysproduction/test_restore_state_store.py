@@ -9,6 +9,7 @@ import stat
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from syscore.config_models import SystradeConfig
@@ -311,3 +312,64 @@ def test_sqlite_state_backup_cut_short_is_refused(tmp_path):
         assert fresh.state.collections() == []
     finally:
         fresh.close()
+
+
+def test_state_restore_is_refused_while_a_writer_holds_its_lease(tmp_path, blob):
+    """restore_state_store took no lease and wiped the state store under a running writer; it
+    now holds the leases restore_db_from_csv holds and is refused, changing nothing."""
+    from syscore.exceptions import LeaseHeld
+    from sysdata.leases import LeaseData
+    from sysproduction.leases import FX, series_lease
+    fill(blob)
+    path = backup_state_store(str(tmp_path / "sb"), data=blob)
+    blob.state.put("notes", "b", {"v": 2})  # written after the backup
+    other = LeaseData(blob.state, host="elsewhere", pid=4242)
+    lease = other.take(series_lease(FX), "update_fx_prices", 300)
+    before = blob.state.snapshot()
+    with pytest.raises(LeaseHeld, match="update_fx_prices is running: pid 4242 on host elsewhere"):
+        restore_state_store(path, overwrite=True, data=blob)
+    assert blob.state.snapshot() == before
+    other.release(lease)
+    restore_state_store(path, overwrite=True, data=blob)
+    assert blob.state.get("notes", "b") is None
+
+
+def test_state_backup_and_restore_log_like_every_command(tmp_path):
+    """From the command line both opened the home without logging (no log file, tracebacks on
+    the console); now each writes its log file and an expected failure is one line."""
+    import subprocess
+
+    from sysdata.leases import LeaseData
+    from sysproduction.leases import FX, series_lease
+    repo = Path(__file__).resolve().parents[2]
+    home = tmp_path / "home"
+    data = make_blob(home)
+    fill(data)
+    data.timeseries.write("fx_prices", "GBPUSD", pd.DataFrame(  # a used home has both stores
+        {"price": [1.25]}, index=pd.DatetimeIndex(["2024-01-02"], tz="UTC")))
+    data.close()
+    env = {**os.environ, "SYSTRADE_HOME": str(home), "PYTHONPATH": str(repo)}
+
+    def run(*args):
+        return subprocess.run([sys.executable, str(repo / "run.py"), *args], cwd=repo, env=env,
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=120)
+
+    backup = run("backup_state_store.backup_state_store", "--destination", str(tmp_path / "sb"))
+    assert backup.returncode == 0, backup.stderr
+    assert "state store backed up to" in (home / "logs" / "backup_state_store.log").read_text()
+    data = make_blob(home)
+    LeaseData(data.state, host="elsewhere", pid=4242).take(series_lease(FX), "update_fx_prices",
+                                                           300)
+    before = data.state.get("notes", "a")
+    data.close()
+    restore = run("backup_state_store.restore_state_store", "--backup",
+                  backup.stdout.strip(), "--overwrite", "true")
+    assert restore.returncode == 1, restore.stderr
+    assert "Traceback" not in restore.stderr
+    assert restore.stderr.strip().count("\n") == 0, restore.stderr  # one line
+    assert "update_fx_prices is running: pid 4242 on host elsewhere" in restore.stderr
+    assert (home / "logs" / "restore_state_store.log").exists()
+    data = make_blob(home)
+    assert data.state.get("notes", "a") == before  # nothing changed
+    data.close()
