@@ -54,6 +54,7 @@ from syscore.dates import iso_utc
 from syscore.exceptions import ExistingData, InvalidData, StoreError
 from syscore.store_urls import lmdb_path
 from sysdata import owned_dirs
+from sysdata.backup_reuse import PreviousBackup, load_previous, renderer_digest, series_record
 from sysdata.broker_config import FX_CONFIG, IB_FUTURES_CONFIG, FxPairConfig, IBFuturesConfig
 from sysdata.csv import pysystemtrade_layout as layout
 from sysdata.csv.timeseries_csv import ValueRule, read_timeseries_csv, write_timeseries_csv
@@ -231,27 +232,39 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
-def _backup_series(data: DataBlob, library: str, symbol: str, partial: Path,
-                   schema: dict[str, dict[str, Any]]) -> tuple[str, int]:
-    """Write one series into the backup; returns (relative path, data rows)."""
-    frame = data.timeseries.read(library, symbol)
+def series_file(library: str, symbol: str) -> str:
+    """Where a series goes in the backup, relative to its root."""
     if library in PYSYSTEMTRADE_LIBRARIES:
-        directory, writer, _ = PYSYSTEMTRADE_LIBRARIES[library]
-        relative = f"{directory}/{symbol}.csv"
+        return f"{PYSYSTEMTRADE_LIBRARIES[library][0]}/{symbol}.csv"
+    return f"{TIMESERIES_DIR}/{library}/{symbol}.csv"
+
+
+def _backup_series(data: DataBlob, library: str, symbol: str, partial: Path,
+                   previous: PreviousBackup | None) -> dict[str, Any]:
+    """Write one series into the backup, copied from ``previous`` when it is unchanged since
+    (see :mod:`sysdata.backup_reuse`), else rendered from the store; returns its manifest
+    ``series`` record (with ``reused``: whether it was copied)."""
+    relative = series_file(library, symbol)
+    if previous is not None:
+        reused = previous.copy_if_unchanged(f"{library}/{symbol}", relative,
+                                            data.timeseries.version(library, symbol), partial)
+        if reused is not None:
+            return {**reused.record, "reused": True}
+    frame, version = data.timeseries.read_versioned(library, symbol)
+    schema = None
+    if library in PYSYSTEMTRADE_LIBRARIES:
+        _, writer, _ = PYSYSTEMTRADE_LIBRARIES[library]
         writer(frame, partial / relative)
-        return relative, len(frame)
-    text_columns = [c for c in frame.columns if frame[c].dtype == object]
-    out = frame.copy()
-    for column in text_columns:
-        out[column] = out[column].map(_encode_text)
-    relative = f"{TIMESERIES_DIR}/{library}/{symbol}.csv"
-    write_timeseries_csv(out, partial / relative, "DATETIME")
-    schema.setdefault(library, {})[symbol] = {
-        "columns": list(frame.columns),
-        "text_columns": text_columns,
-        "text_encoding": "json",
-    }
-    return relative, len(frame)
+    else:
+        text_columns = [c for c in frame.columns if frame[c].dtype == object]
+        out = frame.copy()
+        for column in text_columns:
+            out[column] = out[column].map(_encode_text)
+        write_timeseries_csv(out, partial / relative, "DATETIME")
+        schema = {"columns": list(frame.columns), "text_columns": text_columns,
+                  "text_encoding": "json"}
+    content = (partial / relative).read_bytes()
+    return {**series_record(relative, version, content, len(frame), schema), "reused": False}
 
 
 def _backup_private_config(home: Path, partial: Path) -> list[str]:
@@ -371,9 +384,14 @@ def _backup_to_csv(data: DataBlob, destination: Path, allow_shrink: bool = False
         records_now = sum(len(docs) for name, docs in dump.items()
                           if f"state/{name}" not in SHRINK_IGNORED)
         check_not_shrinking(destination, series_now, records_now)
+    reuse_key = {"format": MANIFEST_FORMAT, "format_version": MANIFEST_VERSION,
+                 "renderer": renderer_digest(),
+                 "timeseries_store": redact_store_uri(data.timeseries.uri),
+                 "timeseries_identity": data.timeseries.home_identity()}
+    previous = load_previous(destination, reuse_key, MANIFEST_FILE)
     partial = owned_dirs.start_partial(destination, CSV_BACKUP)
     try:
-        manifest = _write_backup(data, partial, dump, counters)
+        manifest = _write_backup(data, partial, dump, counters, previous, reuse_key)
         owned_dirs.swap_into_place(partial, destination, CSV_BACKUP)
     except BaseException as exc:
         # a full disk (or a kill signal turned exception) must not leave the unfinished copy
@@ -389,25 +407,36 @@ def _backup_to_csv(data: DataBlob, destination: Path, allow_shrink: bool = False
 
 
 def _write_backup(data: DataBlob, partial: Path, dump: dict[str, dict[str, dict[str, Any]]],
-                  counters: dict[str, int]) -> dict[str, Any]:
-    """Write the backup's content and manifest into ``partial``; returns the manifest."""
+                  counters: dict[str, int], previous: PreviousBackup | None,
+                  reuse_key: dict[str, Any]) -> dict[str, Any]:
+    """Write the backup's content and manifest into ``partial``, copying unchanged series from
+    ``previous`` (see :mod:`sysdata.backup_reuse`); returns the manifest plus ``reused`` (the
+    number of series copied)."""
     counts: dict[str, int] = {}
     schema: dict[str, dict[str, Any]] = {}
     rows: dict[str, int] = {}
+    series: dict[str, dict[str, Any]] = {}
     failed: dict[str, str] = {}
+    reused = 0
     for library in data.timeseries.libraries():
         symbols = data.timeseries.symbols(library)
         written = 0
         for symbol in symbols:
             try:
-                relative, n = _backup_series(data, library, symbol, partial, schema)
+                record = _backup_series(data, library, symbol, partial, previous)
             except Exception as exc:  # one bad series must not stop the others
                 failed[f"{library}/{symbol}"] = _one_line(exc)
                 log.exception("backup of time series %s/%s failed", library, symbol)
                 continue
-            rows[relative] = n
+            reused += record.pop("reused")
+            if "schema" in record:
+                schema.setdefault(library, {})[symbol] = record["schema"]
+            series[f"{library}/{symbol}"] = record
+            rows[record["file"]] = record["rows"]
             written += 1
         counts[f"timeseries/{library}"] = written
+    log.info("CSV backup: %d series copied unchanged from the previous backup, %d rendered",
+             reused, len(series) - reused)
     (partial / TIMESERIES_DIR).mkdir(exist_ok=True)
     (partial / TIMESERIES_DIR / SCHEMA_FILE).write_text(json.dumps(schema, indent=1, sort_keys=True))
 
@@ -453,9 +482,12 @@ def _write_backup(data: DataBlob, partial: Path, dump: dict[str, dict[str, dict[
                 "counts": counts,
                 "files": files,
                 "private_config": private,
-                "failed": failed}
+                "failed": failed,
+                "renderer": reuse_key["renderer"],
+                "timeseries_identity": reuse_key["timeseries_identity"],
+                "series": series}
     (partial / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    return manifest
+    return {**manifest, "reused": reused}
 
 
 # reading a backup -----------------------------------------------------------------------------

@@ -54,7 +54,8 @@ def backup_db_to_csv(destination: Annotated[str | None, FOLDER_PATH] = None,
         series = sum(n for k, n in manifest["counts"].items() if k.startswith("timeseries/"))
         records = sum(n for k, n in manifest["counts"].items() if k.startswith("state/"))
         failed = manifest["failed"]
-        summary = (f"backup_db_to_csv: {series} series written, {len(failed)} failed, "
+        summary = (f"backup_db_to_csv: {series} series written ({manifest['reused']} unchanged, "
+                   f"copied from the previous backup), {len(failed)} failed, "
                    f"{records} state records, {len(manifest['private_config'])} private config "
                    f"files, to {target}")
         if manifest["private_config"]:

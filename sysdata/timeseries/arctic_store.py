@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -102,6 +103,16 @@ def check_reachable(uri: str, timeout_seconds: float) -> None:
             f"{exc.strerror or exc}") from None
 
 
+@dataclass(frozen=True)
+class SeriesVersion:
+    """Which stored version of a series: ArcticDB's version number and the time that version was
+    written (nanoseconds since the epoch, UTC, the writing machine's wall clock). A rewrite, an
+    append, or a delete and re-create gives a different pair."""
+
+    version: int
+    written_ns: int
+
+
 class TimeSeriesStore:
     """ArcticDB-backed store. ``uri`` is any ArcticDB URI, e.g. ``lmdb:///home/me/.systrade/arctic``.
     An S3 endpoint is checked once at open: unreachable within ``timeout_seconds`` (default 3)
@@ -190,6 +201,18 @@ class TimeSeriesStore:
                 to_utc(end) if end is not None else None,
             )
         return self._as_stored(lib.read(symbol, date_range=date_range).data)
+
+    def version(self, library: str, symbol: str) -> SeriesVersion:
+        """The latest version of ``symbol`` without reading its data (:class:`MissingData` when
+        the symbol does not exist)."""
+        item = self._existing(library, symbol).read_metadata(symbol)
+        return SeriesVersion(int(item.version), int(item.timestamp))
+
+    def read_versioned(self, library: str, symbol: str) -> tuple[pd.DataFrame, SeriesVersion]:
+        """The whole stored frame and the version it was read from (one read, so the two always
+        belong together); :class:`MissingData` when the symbol does not exist."""
+        item = self._existing(library, symbol).read(symbol)
+        return self._as_stored(item.data), SeriesVersion(int(item.version), int(item.timestamp))
 
     def tail(self, library: str, symbol: str, rows: int = 1) -> pd.DataFrame:
         """The last ``rows`` rows; :class:`MissingData` when the symbol does not exist."""

@@ -249,7 +249,7 @@ def test_backup_state_is_one_consistent_snapshot(tmp_path):
                     instrument_order_id=2)))
 
         # the fill is booked in the middle of the backup, whatever it reads first
-        real_find, real_read = data.state.find, data.timeseries.read
+        real_find, real_read = data.state.find, data.timeseries.read_versioned
 
         def find(collection, *args, **kwargs):
             if collection == "strategy_positions":
@@ -260,12 +260,12 @@ def test_backup_state_is_one_consistent_snapshot(tmp_path):
             book_once()
             return real_read(*args, **kwargs)
 
-        data.state.find, data.timeseries.read = find, read
+        data.state.find, data.timeseries.read_versioned = find, read
         try:
             out = tmp_path / "backup"
             backup_db_to_csv(str(out), data=data)
         finally:
-            del data.state.find, data.timeseries.read
+            del data.state.find, data.timeseries.read_versioned
         assert booked
 
         def rows(name):
