@@ -14,7 +14,9 @@ A backup directory holds:
 - ``private/``: a copy of ``$SYSTRADE_HOME/private`` (the private config: **it holds secrets**);
 - ``MANIFEST.json``: when, from which stores (credentials redacted), and every file with its
   data rows (series), records (state files) or size in bytes (any other file), and the series
-  that could not be backed up.
+  that could not be backed up; under ``series`` each series' ArcticDB version, file, size, SHA-256
+  and rows, and ``renderer`` (see :mod:`sysdata.backup_reuse`: a series unchanged since the
+  previous backup is copied from it, byte-identical to rendering it again).
 
 ``destination`` may only be absent, empty or an earlier systrade CSV backup (see
 :mod:`sysdata.owned_dirs`): any other folder is refused before anything is read or written. The
