@@ -20,6 +20,7 @@ from typing import Mapping
 import pandas as pd
 
 from sysbrokers.errors import InvalidOrderState
+from sysobjects.orders.records import CommissionReport  # the ledger's record, as brokers report it
 
 
 def _check_utc(name: str, value: pd.Timestamp) -> None:
@@ -301,19 +302,6 @@ class Execution:
             raise ValueError("an execution must have a non-zero quantity")
         if not isinstance(self.exec_id, str) or not self.exec_id:
             raise ValueError(f"exec_id must be a non-empty string, got {self.exec_id!r}")
-
-
-@dataclass(frozen=True)
-class CommissionReport:
-    """The commission of execution ``exec_id``, in ``currency`` (may arrive after the fill)."""
-
-    exec_id: str
-    commission: float
-    currency: str
-    timestamp: pd.Timestamp
-
-    def __post_init__(self) -> None:
-        _check_utc("timestamp", self.timestamp)
 
 
 @dataclass(frozen=True)

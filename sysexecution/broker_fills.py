@@ -67,8 +67,7 @@ def book_executions(data: DataBlob, executions: Iterable[Execution],
 def book_commission(data: DataBlob, report: CommissionReport) -> bool:
     """Book a late commission once; False if already booked or its fill is not ours."""
     try:
-        booked = data.ledger.book_commission(records.CommissionReport(
-            report.exec_id, report.commission, report.currency, report.timestamp))
+        booked = data.ledger.book_commission(report)
     except MissingData:
         return False
     return not booked.duplicate
