@@ -1,14 +1,12 @@
 import datetime as dt
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from syslogdiag import rotated_files
 from sysproduction.clean_truncate_echo_files import clean_truncate_echo_files, echo_directory
 from tests.blob_helpers import FixedClock, make_blob
+from tests.process_helpers import run_py
 
 
 def touch(path, text, day: dt.date):
@@ -40,15 +38,6 @@ def test_rotates_yesterdays_deletes_old_and_leaves_the_rest(tmp_path):
     blob.close()
 
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def run_command(home: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "SYSTRADE_HOME": str(home), "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, str(REPO / "run.py"), *args], cwd=REPO, env=env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
-
-
 @pytest.mark.parametrize("days", ["-1", "0"])
 def test_negative_or_zero_days_is_refused_and_deletes_nothing(tmp_path, days):
     """``--days -1`` deleted every rotated echo file (the limit was tomorrow)."""
@@ -57,7 +46,7 @@ def test_negative_or_zero_days_is_refused_and_deletes_nothing(tmp_path, days):
     echos = echo_directory(home)
     echos.mkdir()
     touch(echos / "run_systems.txt.2024-03-06", "kept\n", dt.date(2024, 3, 6))
-    result = run_command(home, "clean_truncate_echo_files.clean_truncate_echo_files",
+    result = run_py(home, "clean_truncate_echo_files.clean_truncate_echo_files",
                          "--days", days)
     assert result.returncode == 2, (result.returncode, result.stderr)
     assert result.stderr.strip().count("\n") == 0, result.stderr  # one line

@@ -1,20 +1,9 @@
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from syslogdiag.logging_setup import log_directory
 from tests.blob_helpers import make_blob
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def run_command(home: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "SYSTRADE_HOME": str(home), "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, str(REPO / "run.py"), *args], cwd=REPO, env=env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+from tests.process_helpers import run_py
 
 
 @pytest.mark.parametrize("days", ["-1", "0"])
@@ -23,7 +12,7 @@ def test_negative_or_zero_days_is_a_usage_error(tmp_path, days):
     home; it is a usage error (exit 2, one line) shared with the echo cleaner."""
     home = tmp_path / "home"
     make_blob(home).close()
-    result = run_command(home, "clean_truncate_log_files.clean_truncate_log_files",
+    result = run_py(home, "clean_truncate_log_files.clean_truncate_log_files",
                          "--days", days)
     assert result.returncode == 2, (result.returncode, result.stderr)
     assert result.stderr.strip().count("\n") == 0, result.stderr
