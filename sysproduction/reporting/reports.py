@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from syscore.exceptions import MissingData  # noqa: E402
+from syscore.exceptions import MissingData, SystradeError, first_line, one_line  # noqa: E402
 from sysproduction.reporting import data as figures  # noqa: E402
 from sysproduction.reporting.report import (  # noqa: E402
     FigureSection,
@@ -131,7 +131,9 @@ def _broker_section(data):
     except Exception as exc:  # a broker outage must not lose the report
         data.log.warning("reconcile report: broker positions not read: %s", exc)
         return TextSection("Breaks against the broker",
-                           f"broker positions not read: {type(exc).__name__}: {exc}")
+                           "broker positions not read: " + (
+                               first_line(exc) if isinstance(exc, SystradeError)
+                               else one_line(exc)))
     return TableSection("Breaks against the broker", breaks,
                         note="contract positions, ours vs the broker's (missing = 0)")
 

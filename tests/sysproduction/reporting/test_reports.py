@@ -177,7 +177,8 @@ def test_reconcile_report_survives_an_unreachable_broker(blob):
     blob.config = SystradeConfig(broker="ib")  # not available: the factory refuses
     report = REPORTS["reconcile"](blob, START, END)
     text = to_text(report)
-    assert "broker positions not read: ConfigError" in text
+    assert "broker positions not read: broker 'ib': the Interactive Brokers connection is not " \
+        "available yet" in text
     assert "Optimal vs actual" in text
 
 
