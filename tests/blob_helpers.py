@@ -15,6 +15,8 @@ from sysdata.state.mongo_store import MongoStateStore
 from sysdata.state.sqlite_store import SqliteStateStore
 from sysdata.timeseries.arctic_store import TimeSeriesStore
 
+SIM_START = pd.Timestamp("2024-01-09 15:00", tz="UTC")  # a Tuesday: every market is open
+
 
 class FixedClock:
     """A clock that returns a set time (tz-aware UTC) until moved."""

@@ -70,6 +70,19 @@ def systrade_home(tmp_path, monkeypatch) -> Path:
     return home
 
 
+@pytest.fixture(params=["sqlite", "mongodb"])
+def sim_broker_env(request, systrade_home):
+    """``(blob, clock)`` on each state backend: a blob on real stores whose broker is the
+    simulated broker, its clock starting at 2024-01-09 15:00 UTC (a Tuesday: every market in
+    the universe is open: ``tests.blob_helpers.SIM_START``); see
+    :func:`tests.blob_helpers.sim_broker_blob`."""
+    from tests.blob_helpers import SIM_START, sim_broker_blob
+
+    url = request.getfixturevalue("mongo_url") if request.param == "mongodb" else None
+    with sim_broker_blob(systrade_home, request.param, url, start=SIM_START) as data_and_clock:
+        yield data_and_clock
+
+
 @pytest.fixture(scope="session")
 def mongo_url(tmp_path_factory):
     """Base URL of a real MongoDB-wire-protocol server: ``SYSTRADE_MONGO_URL`` if set, else an

@@ -15,17 +15,16 @@ from sysobjects.orders.orders import (
     client_ref,
 )
 from sysobjects.orders.status import OrderLevel
-from tests.blob_helpers import sim_broker_blob
+from tests.blob_helpers import SIM_START
 
-T0 = pd.Timestamp("2024-01-09 15:00", tz="UTC")
+T0 = SIM_START  # the sim_broker_env clock's start
 CODE, CONTRACT = "SP500_micro", "202403"
 
 
-@pytest.fixture(params=["sqlite", "mongodb"])
-def env(request, systrade_home):
-    url = request.getfixturevalue("mongo_url") if request.param == "mongodb" else None
-    with sim_broker_blob(systrade_home, request.param, url, start=T0) as (data, clock):
-        yield data, data.broker, clock
+@pytest.fixture
+def env(sim_broker_env):
+    data, clock = sim_broker_env
+    return data, data.broker, clock
 
 
 def family(data, trade, roll=False):

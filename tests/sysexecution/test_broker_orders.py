@@ -10,17 +10,15 @@ from sysexecution.broker_orders import GATE, create_broker_orders
 from sysexecution.pretrade_gate import TradingState
 from sysobjects.orders.orders import BrokerOrder, ContractOrder, InstrumentOrder, Leg, client_ref
 from sysobjects.orders.status import OrderLevel, OrderStatus
-from tests.blob_helpers import sim_broker_blob
+from tests.blob_helpers import SIM_START
 
-T0 = pd.Timestamp("2024-01-09 15:00", tz="UTC")
+T0 = SIM_START  # the sim_broker_env clock's start
 CODE, CONTRACT = "SP500_micro", "202403"
 
 
-@pytest.fixture(params=["sqlite", "mongodb"])
-def env(request, systrade_home):
-    url = request.getfixturevalue("mongo_url") if request.param == "mongodb" else None
-    with sim_broker_blob(systrade_home, request.param, url, start=T0) as data_and_clock:
-        yield data_and_clock
+@pytest.fixture
+def env(sim_broker_env):
+    return sim_broker_env
 
 
 def contract_order(data, trade):

@@ -14,7 +14,7 @@ from sysexecution.broker_orders import create_broker_orders
 from sysexecution.end_of_day import end_of_day
 from sysobjects.orders.orders import InstrumentOrder
 from sysobjects.orders.status import OrderStatus
-from tests.blob_helpers import make_blob, sim_broker_blob
+from tests.blob_helpers import make_blob
 from tests.sysexecution.test_broker_orders import (
     CODE,
     CONTRACT,
@@ -26,11 +26,9 @@ from tests.sysexecution.test_broker_orders import (
 STACKS = ("instrument", "contract", "broker")
 
 
-@pytest.fixture(params=["sqlite", "mongodb"])
-def env(request, systrade_home):
-    url = request.getfixturevalue("mongo_url") if request.param == "mongodb" else None
-    with sim_broker_blob(systrade_home, request.param, url, start=T0) as data_and_clock:
-        yield data_and_clock
+@pytest.fixture
+def env(sim_broker_env):
+    return sim_broker_env
 
 
 def sleeper(clock):

@@ -11,7 +11,6 @@ from sysexecution.broker_fills import book_executions
 from sysexecution.broker_orders import create_broker_orders
 from sysexecution.order_completion import propagate_cancels, sync_broker_statuses
 from sysobjects.orders.status import OrderEventType, OrderStatus
-from tests.blob_helpers import sim_broker_blob
 from tests.sysexecution.test_broker_orders import (
     CODE,
     CONTRACT,
@@ -23,11 +22,9 @@ from tests.sysexecution.test_broker_orders import (
 TRADE = 200  # larger than the touch: the simulated broker fills it in parts
 
 
-@pytest.fixture(params=["sqlite", "mongodb"])
-def env(request, systrade_home):
-    url = request.getfixturevalue("mongo_url") if request.param == "mongodb" else None
-    with sim_broker_blob(systrade_home, request.param, url, start=T0) as data_and_clock:
-        yield data_and_clock
+@pytest.fixture
+def env(sim_broker_env):
+    return sim_broker_env
 
 
 def test_cancel_with_unbooked_fills_waits_for_the_executions(env):

@@ -8,7 +8,6 @@ import pytest
 from sysobjects.orders.status import OrderStatus
 from sysproduction.run_stack_handler import stack_handler_pass
 from sysproduction.update_strategy_orders import update_strategy_orders
-from tests.blob_helpers import sim_broker_blob
 
 T0 = pd.Timestamp("2024-01-09 15:00", tz="UTC")
 CODES = ("SP500_micro", "NASDAQ_micro")
@@ -19,11 +18,9 @@ def contracts(data, code):
     return CONTRACT, "202406"
 
 
-@pytest.fixture(params=["sqlite", "mongodb"])
-def env(request, systrade_home):
-    url = request.getfixturevalue("mongo_url") if request.param == "mongodb" else None
-    with sim_broker_blob(systrade_home, request.param, url, start=T0) as data_and_clock:
-        yield data_and_clock
+@pytest.fixture
+def env(sim_broker_env):
+    return sim_broker_env
 
 
 def run_until_quiet(data, clock, passes=10):
