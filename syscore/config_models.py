@@ -12,11 +12,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from syscore.exceptions import ConfigError, InvalidData
+from syscore.exceptions import ConfigError
 from syscore.log_components import is_known_component
 from syscore.redaction import redact_url
 from syscore.store_urls import check_state_url
-from syscore.time_of_day import TimeZoneName, parse_hhmm
+from syscore.time_of_day import HHMM, TimeZoneName
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -290,22 +290,12 @@ class ProcessConfig(_Strict):
     """A ``run_*`` process: its window (HH:MM, local time of ``timezone``), the process it waits
     for, and its methods."""
 
-    start_time: str = "00:00"
-    end_time: str = "23:59"
+    start_time: HHMM = "00:00"
+    end_time: HHMM = "23:59"
     timezone: TimeZoneName = "UTC"
     previous_process: str | None = None
     run_on_weekends: bool = False
     methods: dict[str, MethodConfig] = Field(default_factory=dict)
-
-    @field_validator("start_time", "end_time")
-    @classmethod
-    def _hhmm(cls, value: str) -> str:
-        """Checked by :func:`syscore.time_of_day.parse_hhmm`, kept as ``HH:MM`` (zero-padded)."""
-        try:
-            time = parse_hhmm(value)
-        except InvalidData:
-            raise ValueError("expected a time as HH:MM (hours 0-23, minutes 0-59)") from None
-        return f"{time.hour:02d}:{time.minute:02d}"
 
 
 class StrategyConfig(_Strict):

@@ -36,10 +36,10 @@ def zone(name: str) -> ZoneInfo:
 
 def _checked_hhmm(value: str) -> str:
     try:
-        parse_hhmm(value)
+        time = parse_hhmm(value)
     except InvalidData:
         raise ValueError("expected a time as HH:MM (hours 0-23, minutes 0-59)") from None
-    return value
+    return f"{time.hour:02d}:{time.minute:02d}"
 
 
 def _checked_zone(value: str) -> str:
@@ -50,7 +50,7 @@ def _checked_zone(value: str) -> str:
     return value
 
 
-#: A config field holding ``"HH:MM"`` (kept as text, checked at load).
+#: A config field holding ``"HH:MM"`` (checked at load, kept as zero-padded text: ``7:00`` -> ``07:00``).
 HHMM = Annotated[str, AfterValidator(_checked_hhmm)]
 #: A config field holding an IANA time-zone name (kept as text, checked at load).
 TimeZoneName = Annotated[str, AfterValidator(_checked_zone)]
