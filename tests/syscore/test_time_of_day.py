@@ -39,3 +39,11 @@ def test_a_model_refuses_bad_values_at_load_naming_the_key(data, key, found):
 def test_good_values_are_kept_as_text():
     window = Window.model_validate({"start": "22:30", "timezone": "Asia/Tokyo"})
     assert (window.start, window.timezone) == ("22:30", "Asia/Tokyo")
+
+
+def test_times_are_kept_zero_padded_also_in_process_windows():
+    from syscore.config_models import ProcessConfig
+
+    assert Window.model_validate({"start": "7:05"}).start == "07:05"
+    process = ProcessConfig.model_validate({"start_time": "7:00", "end_time": "9:5"})
+    assert (process.start_time, process.end_time) == ("07:00", "09:05")
