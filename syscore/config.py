@@ -34,6 +34,7 @@ PRIVATE_CONTROL_CONFIG_NAME = "private_control_config.yaml"
 SECRET_ENVIRONMENT = {
     "SYSTRADE_IB_ACCOUNT": ("ib", "account"),
     "SYSTRADE_EMAIL_PASSWORD": ("email", "password"),
+    "SYSTRADE_DASHBOARD_PASSWORD": ("dashboard", "password"),
 }
 
 

@@ -128,6 +128,23 @@ class EmailConfig(_Strict):
     backoff_minutes: float = Field(default=5.0, ge=0)
 
 
+class DashboardConfig(_Strict):
+    """``systrade dashboard`` (read-only web dashboard). ``host``: the address it listens on
+    (default loopback only: reach it through an SSH tunnel); ``password``: when set, HTTP basic
+    authentication as ``user`` is required (a secret: never logged); ``refresh_seconds``: how
+    often a page reloads itself; ``curve_days``: days of account curve shown; ``alert_days``:
+    days of alerts shown; ``log_lines``: how many recent log lines (INFO and above) are shown."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8050, ge=0, le=65535)
+    user: str = Field(default="systrade", min_length=1)
+    password: SecretStr | None = None
+    refresh_seconds: int = Field(default=60, ge=5, le=3600)
+    curve_days: int = Field(default=365, ge=1)
+    alert_days: int = Field(default=7, ge=1)
+    log_lines: int = Field(default=50, ge=1, le=1000)
+
+
 class StrategyCapitalAllocationConfig(_Strict):
     """How total capital is split between strategies: ``function`` (dotted path) is called with
     the total capital and ``strategy_weights``; the default splits in proportion to the weights."""
@@ -235,6 +252,7 @@ class SystradeConfig(_Strict):
     sim: SimConfig = Field(default_factory=SimConfig)
     ib: IBConfig = Field(default_factory=IBConfig)
     email: EmailConfig = Field(default_factory=EmailConfig)
+    dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
     production_capital_method: Literal["full", "half", "fixed"] = "full"
     capital_large_change_limit: float = Field(default=0.10, gt=0)
     strategy_capital_allocation: StrategyCapitalAllocationConfig = Field(

@@ -44,6 +44,12 @@ class LogData:
             where["levelno"] = {"$gte": int(min_level)}
         return [doc for _, doc in self.store.find(LOGS, where, limit=limit)]
 
+    def latest(self, limit: int, min_level: int | None = None) -> list[dict[str, Any]]:
+        """The ``limit`` most recently added records at or above ``min_level``, oldest first."""
+        where = {} if min_level is None else {"levelno": {"$gte": int(min_level)}}
+        found = self.store.find(LOGS, where, descending=True, limit=int(limit))
+        return [doc for _, doc in reversed(found)]
+
     def delete_before(self, timestamp) -> int:
         keys = self.store.keys(LOGS, {"timestamp": {"$lt": iso_utc(timestamp)}})
         for start in range(0, len(keys), 500):

@@ -307,3 +307,36 @@ def _init(args: argparse.Namespace) -> int:
         opened.state.close()
         opened.timeseries.close()
     return 0
+
+
+def _configure_dashboard(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int,
+                        help="port to listen on (default dashboard.port, 8050; 0 picks a free one)")
+    parser.add_argument("--host",
+                        help="address to listen on (default dashboard.host, 127.0.0.1; another "
+                             "address needs a password)")
+    parser.add_argument("--password-file", type=Path,
+                        help="require HTTP basic authentication with the password on this "
+                             "file's first line (default: dashboard.password or "
+                             "SYSTRADE_DASHBOARD_PASSWORD; none: no authentication)")
+    parser.add_argument("--refresh", type=int, dest="refresh_seconds",
+                        help="seconds between page reloads (default dashboard.refresh_seconds)")
+
+
+@register_command("dashboard", help="serve a read-only web dashboard of the home "
+                                    "(127.0.0.1 by default)", configure=_configure_dashboard)
+def _dashboard(args: argparse.Namespace) -> int:
+    """Serve until Ctrl-C or SIGTERM (exit 0). A home that is not initialised, an invalid
+    configuration, a port in use or an unsafe host: one line, exit 2 (docs/dashboard.md)."""
+    from syscore.exceptions import StartupError
+    from syscore.home import systrade_home
+    from sysproduction.dashboard.server import ServeOptions, serve
+
+    if args.port is not None and not 0 <= args.port <= 65535:
+        raise StartupError(f"--port must be 0..65535, got {args.port}")
+    if args.refresh_seconds is not None and args.refresh_seconds < 5:
+        raise StartupError(f"--refresh must be at least 5 seconds, got {args.refresh_seconds}")
+    serve(systrade_home(create=False),
+          ServeOptions(host=args.host, port=args.port, password_file=args.password_file,
+                       refresh_seconds=args.refresh_seconds))
+    return 0

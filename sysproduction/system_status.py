@@ -125,15 +125,40 @@ def _trades(data: DataBlob, since) -> dict[str, Any]:
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 
+FINISHED = (OrderStatus.COMPLETED, OrderStatus.FILLED, OrderStatus.CANCELLED,
+            OrderStatus.REJECTED)
+
+
+def working_orders(data: DataBlob) -> dict[str, list[dict[str, Any]]]:
+    """Per stack (instrument, contract, broker): the orders not yet finished (any status but
+    completed, filled, cancelled or rejected), as plain rows: id, strategy, instrument, trade
+    (contracts; per leg ``contract:trade`` for contract and broker orders), filled, status,
+    locked, roll order, generated (ISO UTC) and reason."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for stack in STACKS:
+        rows = []
+        for order in data.order_stack(stack).orders():
+            if order.status in FINISHED:
+                continue
+            legs = getattr(order, "legs", None)
+            trade = (" ".join(f"{leg.contract_date}:{leg.trade:+d}" for leg in legs)
+                     if legs is not None else f"{order.trade:+d}")
+            filled = order.filled
+            rows.append({"order_id": order.order_id, "strategy": order.strategy_name,
+                         "instrument": order.instrument_code, "trade": trade,
+                         "filled": (" ".join(f"{f:+d}" for f in filled)
+                                    if isinstance(filled, tuple) else f"{filled:+d}"),
+                         "status": order.status.value, "locked": order.locked,
+                         "roll_order": order.roll_order,
+                         "generated": _time(order.generated_datetime),
+                         "reason": order.reason})
+        out[stack] = rows
+    return out
+
+
 @_safe
 def _orders(data: DataBlob) -> dict[str, int]:
-    working = {}
-    for stack in STACKS:
-        orders = data.order_stack(stack).orders()
-        working[stack] = sum(1 for o in orders if o.status not in (
-            OrderStatus.COMPLETED, OrderStatus.FILLED, OrderStatus.CANCELLED,
-            OrderStatus.REJECTED))
-    return working
+    return {stack: len(rows) for stack, rows in working_orders(data).items()}
 
 
 @_safe

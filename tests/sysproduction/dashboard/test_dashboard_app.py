@@ -1,0 +1,152 @@
+"""The dashboard application without a browser (Flask's test client on real stores), and the
+``systrade dashboard`` command's refusals."""
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from syscore.exceptions import StartupError
+from sysproduction.dashboard.app import create_app
+from sysproduction.dashboard.panels import DashboardSettings
+from sysproduction.dashboard.server import is_loopback, read_password_file
+from tests.blob_helpers import FixedClock, make_blob
+from tests.sysproduction.dashboard.conftest import CLI, ROOT
+
+
+@pytest.fixture
+def blob(tmp_path):
+    def broken_broker(blob):
+        raise ConnectionError("gateway down")
+
+    data = make_blob(tmp_path / "home", clock=FixedClock("2024-03-07 21:00"),
+                     broker_factory=broken_broker)
+    data.positions.set_strategy_position("trend", "CORN", 3, data.now())
+    data.positions.set_contract_position("CORN", "20240500", 3, data.now())
+    yield data
+    data.close()
+
+
+def _client(blob, **kwargs):
+    app = create_app(blob, DashboardSettings(refresh_seconds=30), **kwargs)
+    return app, app.test_client()
+
+
+def test_a_panel_that_cannot_be_read_says_so_and_the_page_still_answers(blob):
+    app, client = _client(blob)
+    try:
+        overview = client.get("/")
+        assert overview.status_code == 200
+        text = overview.get_data(as_text=True)
+        assert "broker not read: ConnectionError: gateway down" in text
+        assert "not recorded" in text  # no total capital stored
+        assert 'content="30"' in text  # the meta refresh
+        positions = client.get("/positions").get_data(as_text=True)
+        assert "broker positions not read: ConnectionError: gateway down" in positions
+        assert "trend: 3" in positions and "202405: 3" in positions
+        capital = client.get("/capital").get_data(as_text=True)
+        assert "unavailable: no data for capital/TOTAL" in capital
+        assert client.get("/reports").status_code == 200  # no reports folder yet
+    finally:
+        app.extensions["systrade_reader"].shutdown()
+
+
+def test_read_only_and_locked_down(blob):
+    app, client = _client(blob)
+    try:
+        assert client.post("/").status_code == 405
+        assert client.get("/reports/2024-01-06/..%2Fstate.sqlite").status_code == 404
+        assert client.get("/reports/latest/status.html").status_code == 404
+        response = client.get("/prices")
+        policy = response.headers["Content-Security-Policy"]
+        assert "default-src 'none'" in policy and "script-src" not in policy
+        assert response.headers["Cache-Control"] == "no-store"
+        assert "<script" not in response.get_data(as_text=True)
+    finally:
+        app.extensions["systrade_reader"].shutdown()
+
+
+def test_basic_authentication(blob):
+    app, client = _client(blob, user="ops", password="s3cret")
+
+    def auth(credentials: str) -> dict[str, str]:
+        return {"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
+
+    try:
+        for path in ("/", "/static/dashboard.css", "/reports/2024-01-06/status.html"):
+            refused = client.get(path)
+            assert refused.status_code == 401
+            assert refused.headers["WWW-Authenticate"].startswith("Basic ")
+        assert client.get("/", headers=auth("ops:wrong")).status_code == 401
+        assert client.get("/", headers=auth("systrade:s3cret")).status_code == 401
+        assert client.get("/", headers=auth("ops:s3cret")).status_code == 200
+    finally:
+        app.extensions["systrade_reader"].shutdown()
+
+
+def test_working_orders_are_listed_per_stack(blob):
+    from sysobjects.orders.orders import InstrumentOrder
+
+    stack = blob.order_stack("instrument")
+    when = pd.Timestamp("2024-03-07 20:00", tz="UTC")
+    stack.add_order(InstrumentOrder(order_id=stack.new_order_id(), strategy_name="trend",
+                                    instrument_code="CORN", trade=-2,
+                                    generated_datetime=when), when)
+    app, client = _client(blob)
+    try:
+        page = client.get("/orders").get_data(as_text=True)
+        assert "instrument stack: 1" in page and "contract stack: 0" in page
+        assert "<td>CORN</td><td>-2</td>" in page
+    finally:
+        app.extensions["systrade_reader"].shutdown()
+
+
+def test_loopback_and_password_file(tmp_path):
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("10.1.2.3")
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    with pytest.raises(StartupError, match="is empty"):
+        read_password_file(empty)
+    with pytest.raises(StartupError, match="cannot read"):
+        read_password_file(tmp_path / "missing")
+    (tmp_path / "pw").write_text("pass word\nignored\n")
+    assert read_password_file(tmp_path / "pw") == "pass word"
+
+
+def _dashboard(home, *args):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("SYSTRADE_DASHBOARD_PASSWORD", None)
+    return subprocess.run([sys.executable, "-c", CLI, "--home", str(home), "dashboard",
+                           "--port", "0", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_a_folder_that_is_not_an_initialised_home_is_refused_and_left_alone(tmp_path):
+    home = tmp_path / "home"
+    (home / "private").mkdir(parents=True)
+    result = _dashboard(home)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "not an initialised systrade home" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in home.iterdir()) == ["private"]  # no store created
+
+
+def test_listening_beyond_loopback_needs_a_password(tmp_path):
+    home = tmp_path / "home"
+    blob = make_blob(home)
+    blob.close()
+    from syscore.config import load_config
+    from sysdata.home_record import open_home_stores
+
+    opened = open_home_stores(home, load_config(home))
+    opened.state.close()
+    opened.timeseries.close()
+    result = _dashboard(home, "--host", "0.0.0.0")
+    assert result.returncode == 2
+    assert "refusing to serve on 0.0.0.0 without a password" in result.stderr
+    assert result.stderr.count("\n") == 1
