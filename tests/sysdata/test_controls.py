@@ -91,6 +91,16 @@ def test_logs_and_alerts(state_store):
     assert len(alerts.unsent()) == 1
 
 
+def test_latest_log_records_are_the_last_added_oldest_first(state_store):
+    logs = LogData(state_store)
+    for n in range(12):  # ids beyond 9 and 10: key order must be numeric, not text
+        logs.add({"timestamp": f"2024-01-01T10:{n:02d}:00+00:00", "level": "INFO",
+                  "levelno": 40 if n % 3 == 0 else 20, "message": f"m{n}"})
+    assert [r["message"] for r in logs.latest(3)] == ["m9", "m10", "m11"]
+    assert [r["message"] for r in logs.latest(2, min_level=30)] == ["m6", "m9"]
+    assert len(logs.latest(100)) == 12
+
+
 def test_broker_config(state_store):
     data = BrokerConfigData(state_store)
     data.add_fx_pairs([FxPairConfig("JPYUSD", "USD", "JPY", True)])

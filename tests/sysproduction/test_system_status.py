@@ -98,3 +98,27 @@ def test_status_counts_the_days_orders_and_fills_and_shows_optimal_ranges(tmp_pa
     internal = collect_status(blob)["positions"]["internal_breaks"]
     assert internal == [{"instrument": "CORN", "strategies": 2, "contracts": 0}]
     blob.close()
+
+
+def test_working_orders_lists_unfinished_orders_per_stack(tmp_path):
+    import pandas as pd
+
+    from sysobjects.orders.orders import InstrumentOrder
+    from sysobjects.orders.status import OrderEventType
+    from sysproduction.system_status import working_orders
+
+    blob = make_blob(tmp_path / "home", clock=FixedClock("2024-03-07 21:00"))
+    stack = blob.order_stack("instrument")
+    when = pd.Timestamp("2024-03-07 20:00", tz="UTC")
+    for trade in (2, -1):
+        stack.add_order(InstrumentOrder(order_id=stack.new_order_id(), strategy_name="trend",
+                                        instrument_code="CORN", trade=trade,
+                                        generated_datetime=when), when)
+    stack.apply_event(1, OrderEventType.REJECTED, when)  # finished: no longer working
+    rows = working_orders(blob)
+    assert rows["contract"] == [] and rows["broker"] == []
+    assert [(r["order_id"], r["trade"], r["filled"], r["generated"][:16])
+            for r in rows["instrument"]] == [(2, "-1", "+0", "2024-03-07T20:00")]
+    assert collect_status(blob)["working_orders"] == {"instrument": 1, "contract": 0,
+                                                      "broker": 0}
+    blob.close()
