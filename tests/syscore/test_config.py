@@ -214,6 +214,25 @@ def test_secrets_from_environment_override_the_file(systrade_home, monkeypatch):
     assert config.email.password is None
 
 
+def test_the_dashboard_password_is_a_secret_from_the_file_or_the_environment(systrade_home,
+                                                                              monkeypatch):
+    from syslogdiag.redaction import config_secrets
+
+    monkeypatch.delenv("SYSTRADE_DASHBOARD_PASSWORD", raising=False)
+    write_private(systrade_home, "dashboard:\n  password: file-dash-pw\n  port: 8061\n")
+    config = load_config(systrade_home)
+    assert config.dashboard.password.get_secret_value() == "file-dash-pw"
+    assert config.dashboard.port == 8061 and config.dashboard.host == "127.0.0.1"
+    assert "file-dash-pw" not in repr(config) and "file-dash-pw" in config_secrets(config)
+    monkeypatch.setenv("SYSTRADE_DASHBOARD_PASSWORD", "env-dash-pw")
+    assert load_config(systrade_home).dashboard.password.get_secret_value() == "env-dash-pw"
+    monkeypatch.delenv("SYSTRADE_DASHBOARD_PASSWORD")
+    write_private(systrade_home, "dashboard:\n  password: [leaked-dash-pw]\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(systrade_home)
+    assert "leaked-dash-pw" not in str(error.value)
+
+
 def test_a_config_file_too_large_to_be_one_is_refused_at_once(systrade_home):
     """An 80 MB file at the config path (a log or a data file copied over it) kept every
     process busy parsing it for minutes before failing; it is refused by its size."""
