@@ -47,7 +47,7 @@ def buffers_figure(optimal: pd.DataFrame) -> Figure:
     axes.vlines(x, optimal["lower"], optimal["upper"], linewidth=10, alpha=0.4,
                 label="buffer")
     colours = ["red" if out else "black" for out in optimal["outside_buffer"]]
-    axes.scatter(x, optimal["actual"], color=colours, zorder=3, label="actual")
+    axes.scatter(x, optimal["actual"], color=colours, zorder=3, label="actual (red: outside)")
     axes.set_xticks(x, labels)
     axes.set_xlim(-0.5, len(x) - 0.5)
     axes.set_ylabel("contracts")

@@ -19,11 +19,12 @@ from tests.sysproduction.dashboard.conftest import CLI, ROOT
 
 
 @pytest.fixture
-def blob(tmp_path):
+def blob(backend, tmp_path):
+    """A blob on each state backend whose broker cannot be reached."""
     def broken_broker(blob):
         raise ConnectionError("gateway down")
 
-    data = make_blob(tmp_path / "home", clock=FixedClock("2024-03-07 21:00"),
+    data = make_blob(tmp_path / "home", *backend, clock=FixedClock("2024-03-07 21:00"),
                      broker_factory=broken_broker)
     data.positions.set_strategy_position("trend", "CORN", 3, data.now())
     data.positions.set_contract_position("CORN", "20240500", 3, data.now())
