@@ -102,7 +102,8 @@ def create_app(data, settings: DashboardSettings, user: str = "systrade",
         return reader.submit(page, data, settings).result()
 
     def figure(name: str, build) -> str | PanelError:
-        return panels.panel(name, lambda: svg_data_uri(build()))
+        # drawn on the reader thread too: matplotlib does not promise thread safety
+        return reader.submit(panels.panel, name, lambda: svg_data_uri(build())).result()
 
     @app.get("/")
     def overview():

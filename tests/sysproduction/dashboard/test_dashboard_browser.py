@@ -105,9 +105,10 @@ def test_key_numbers_are_in_the_pages_and_on_the_screenshot(served, chromium, tm
     assert w > 50 and h > 20 and tile.std() > 10  # the capital tile's text is drawn
 
 
-def test_dump_dom_of_the_overview_holds_the_key_numbers(served, chromium):
+def test_dump_dom_of_the_overview_holds_the_key_numbers(served, chromium, tmp_path):
     server, _ = served
-    result = subprocess.run([chromium, *HEADLESS_FLAGS, "--dump-dom", server.url],
+    result = subprocess.run([chromium, *HEADLESS_FLAGS, f"--user-data-dir={tmp_path}",
+                             "--dump-dom", server.url],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     dom = result.stdout
