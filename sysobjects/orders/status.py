@@ -90,6 +90,7 @@ BROKER_TRANSITIONS = _table({
     (S.INITIALIZED, E.SENT): S.SUBMITTED,
     (S.INITIALIZED, E.REJECTED): S.REJECTED,  # refused before sending (risk gate, broker API)
     (S.INITIALIZED, E.CANCELLED): S.CANCELLED,  # never sent
+    (S.INITIALIZED, E.FILLED): S.FILLED,  # a balance trade: booked, never sent
     (S.SUBMITTED, E.ACKNOWLEDGED): S.WORKING,
     (S.SUBMITTED, E.REJECTED): S.REJECTED,
     (S.SUBMITTED, E.PARTIALLY_FILLED): S.WORKING,  # fill before the acknowledgement arrived
