@@ -12,7 +12,9 @@
   ``balance.<broker order id>`` (unique: the broker order id is never reused) and the reason.
   The orders are then marked filled and completed: history. The contract position (and the
   strategy's) moves by the fill; the next reconciliation sees the break cleared and lifts the
-  break lock itself.
+  break lock itself. A crash part-way leaves locked balance orders on the stacks, never sent;
+  :func:`finish_balance_trades` (run by the next :func:`balance_trade`, or the console's
+  option 23) completes them: as filled if the fill was booked, else as cancelled.
 * :func:`balance_instrument_trade`: a strategy position that differs from what its fills say
   (e.g. a position moved between strategies): a ledger position adjustment at strategy level
   only (no contract, no order), with the reason.
@@ -49,7 +51,7 @@ from sysobjects.orders.orders import (
     Leg,
     client_ref,
 )
-from sysobjects.orders.status import OrderEventType, OrderLevel
+from sysobjects.orders.status import OrderEventType, OrderLevel, OrderStatus
 
 BALANCE_EXEC_PREFIX = "balance."
 FX_TRADES = "fx_trades"
@@ -153,6 +155,44 @@ class BalanceTrade:
                 f"{self.broker_order_id})")
 
 
+def finish_balance_trades(data: DataBlob) -> list[int]:
+    """Finish balance trades that a crash left half-done (locked ``balance_trade`` broker
+    orders still active): with their fill ``balance.<id>`` booked, the family is marked filled
+    and completed; without it, nothing was booked and the family is cancelled and completed
+    (enter the trade again). Returns the broker order ids finished. Idempotent."""
+    istack, cstack, bstack = (data.order_stack(s) for s in ("instrument", "contract", "broker"))
+    now, done = data.now(), []
+    for border in bstack.orders({"order_type": BrokerOrderType.BALANCE.value}):
+        booked = data.ledger.find_uid(f"fill:{BALANCE_EXEC_PREFIX}{border.order_id:010d}")
+        family = [(bstack, border.order_id)]
+        if border.parent_id is not None and cstack.has_order(border.parent_id):
+            corder = cstack.get_order(border.parent_id)
+            family.append((cstack, corder.order_id))
+            if corder.parent_id is not None and istack.has_order(corder.parent_id):
+                family.append((istack, corder.parent_id))
+        event = OrderEventType.FILLED if booked else OrderEventType.CANCELLED
+        why = ("balance trade finished after a crash: its fill is booked" if booked else
+               "balance trade abandoned after a crash: nothing was booked")
+        for stack, order_id in family:
+            order = stack.get_order(order_id)
+            if order.status is OrderStatus.INITIALIZED:
+                stack.apply_event(order, event, now, why)
+        for stack, order_id in family:
+            if stack.get_order(order_id).status is not OrderStatus.COMPLETED:
+                stack.complete(order_id, now, why)
+        data.log.warning("balance trade %s (broker order %d): %s", border.instrument_code,
+                         border.order_id, why)
+        done.append(border.order_id)
+    for order in istack.orders({"order_type": InstrumentOrderType.BALANCE.value}):
+        if order.status is OrderStatus.INITIALIZED and not cstack.orders(
+                {"parent_id": order.order_id}, include_completed=True):
+            # a crash before its contract order was created: nothing booked
+            istack.apply_event(order, OrderEventType.CANCELLED, now,
+                               "balance trade abandoned after a crash: nothing was booked")
+            istack.complete(order.order_id, now, "balance trade abandoned")
+    return done
+
+
 def balance_trade(data: DataBlob, strategy_name: str, instrument_code: str, contract_date: str,
                   quantity: int, price: float, reason: str,
                   commission: float = 0.0) -> BalanceTrade:
@@ -168,6 +208,7 @@ def balance_trade(data: DataBlob, strategy_name: str, instrument_code: str, cont
             or not math.isfinite(price) or price <= 0:
         raise InvalidData(f"price must be a positive number, got {price!r}")
     contract_date = _check_contract(data, instrument_code, contract_date)
+    finish_balance_trades(data)  # an earlier one a crash left half-done, before this one
     istack, cstack, bstack = (data.order_stack(s) for s in ("instrument", "contract", "broker"))
     now = data.now()
     iid, cid, bid = istack.new_order_id(), cstack.new_order_id(), bstack.new_order_id()

@@ -177,3 +177,38 @@ def test_cash_fx_trade_is_done_at_the_broker_and_recorded(env):
     with pytest.raises(OrderRejected):
         cash_fx_trade(data, "XYZ", "USD", 10)
     assert [doc["status"] for _, doc in data.state.find(FX_TRADES)] == ["DONE", "REJECTED"]
+
+
+class Crash(Exception):
+    """A process killed at this line."""
+
+
+@pytest.mark.parametrize("crash_after_fill", [True, False])
+def test_a_balance_trade_cut_by_a_crash_is_finished_once(env, monkeypatch, crash_after_fill):
+    from sysdata.orders import OrderStackData
+    from sysexecution.manual_orders import finish_balance_trades
+
+    data, _ = env
+    if crash_after_fill:
+        monkeypatch.setattr(OrderStackData, "apply_event",
+                            lambda *a, **k: (_ for _ in ()).throw(Crash()))
+    else:
+        monkeypatch.setattr(data.ledger, "book_fill",
+                            lambda *a, **k: (_ for _ in ()).throw(Crash()))
+    with pytest.raises(Crash):
+        balance_trade(data, "trend", CODE, PRICED, 2, 4800.0, "missed fill")
+    monkeypatch.undo()
+    assert len(data.order_stack("broker").orders()) == 1  # left locked on the stack
+    assert create_broker_orders(data).sent == [] and data.broker.get_orders() == []
+    assert finish_balance_trades(data) == [1]
+    assert finish_balance_trades(data) == []  # idempotent
+    for level in ("instrument", "contract", "broker"):
+        assert data.order_stack(level).orders() == []
+        [order] = data.order_stack(level).historic_orders()
+    held = 2 if crash_after_fill else 0
+    assert data.positions.get_contract_position(CODE, PRICED) == held
+    assert data.positions.get_strategy_position("trend", CODE) == held
+    # entering it again (when nothing was booked) books it once
+    if not crash_after_fill:
+        balance_trade(data, "trend", CODE, PRICED, 2, 4800.0, "missed fill")
+    assert data.positions.get_contract_position(CODE, PRICED) == 2
