@@ -169,3 +169,13 @@ def test_run_from_the_command_line_exits_at_end_of_input(tmp_path):
                           env={**os.environ, "SYSTRADE_HOME": str(home)})
     assert done.returncode == 0, done.stderr
     assert "(no instrument orders)" in done.stdout and "Traceback" not in done.stderr
+
+
+def test_every_option_is_documented():
+    from pathlib import Path
+
+    text = Path(__file__).resolve().parents[2].joinpath("docs", "execution.md").read_text()
+    part = text[text.index("## The order-stack console"):]
+    rows = re.findall(r"^\| ([\d, ]+) \|", part, flags=re.M)
+    documented = {code.strip() for row in rows for code in row.split(",")}
+    assert documented == set(ACTIONS)
