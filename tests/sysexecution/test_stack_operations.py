@@ -165,3 +165,27 @@ def test_delete_a_stack_refuses_orders_live_at_the_broker(env):
     assert out["broker orders"].startswith("0 sent")
     assert delete_stack(data, "broker", "clean up").deleted == [live.order_id]
     assert all(data.order_stack(s).orders() == [] for s in ("instrument", "contract", "broker"))
+
+
+def test_net_when_the_oldest_is_spawned_meanwhile_loses_nothing(env, monkeypatch):
+    from sysexecution import stack_operations
+    from sysexecution.spawn_orders import spawn_one
+
+    data, _ = env
+    a, b = instrument_order(data, 2), instrument_order(data, 1)
+    real, calls = stack_operations._nettable, []
+
+    def racing(data_, order):
+        calls.append(order.order_id)
+        if len(calls) == 3:  # the check before changing the oldest: the handler spawns it now
+            spawn_one(data_, data_.order_stack("instrument").get_order(a.order_id), contracts)
+        return real(data_, order)
+
+    monkeypatch.setattr(stack_operations, "_nettable", racing)
+    result = net_instrument_orders(data)
+    assert result.cancelled == [b.order_id] and result.kept == {}
+    [added] = result.added
+    stack = data.order_stack("instrument")
+    assert stack.get_order(a.order_id).trade == 2  # spawned as it was
+    assert stack.get_order(added).trade == 1  # b's trade carried by a new order
+    assert sum(o.trade for o in stack.orders() if o.status is not OrderStatus.CANCELLED) == 3
