@@ -21,7 +21,7 @@
 * :func:`cash_fx_trade`: a currency conversion at the broker, recorded in the state store
   collection ``fx_trades`` before (``INITIALIZED``) and after (``DONE`` with the broker's id and
   rate) it is sent, with our ``client_ref`` ``systrade/fx/<id>`` so it can be found at the
-  broker after a crash in between (:meth:`Broker.get_fx_trades`).
+  broker after a crash in between (:func:`resolve_fx_trades`, run by the next FX trade).
 
 Quantities are signed whole contracts (FX: an amount of the first currency); prices in the
 instrument's quoted units; times from the blob's clock (UTC).
@@ -259,6 +259,27 @@ def balance_instrument_trade(data: DataBlob, strategy_name: str, instrument_code
     return seq
 
 
+def resolve_fx_trades(data: DataBlob) -> list[str]:
+    """FX trade records a crash left ``INITIALIZED`` (between the record and the broker's
+    answer): looked up at the broker by their ``client_ref``: ``DONE`` with the broker's
+    trade if it has one, else ``NOT_SENT``. Returns the keys resolved. Idempotent."""
+    resolved = []
+    for key, record in data.state.find(FX_TRADES, {"status": "INITIALIZED"}):
+        found = data.broker.get_fx_trades(record["client_ref"])
+        if found:
+            trade = found[0]
+            record = {**record, "status": "DONE", "trade_id": trade.trade_id,
+                      "rate": trade.rate, "account": trade.account,
+                      "timestamp": iso_utc(trade.timestamp)}
+        else:
+            record = {**record, "status": "NOT_SENT"}
+        data.state.put(FX_TRADES, key, record)
+        data.log.warning("cash FX trade %s after a crash: %s", record["client_ref"],
+                         record["status"])
+        resolved.append(key)
+    return resolved
+
+
 def cash_fx_trade(data: DataBlob, ccy1: str, ccy2: str, quantity: float,
                   reason: str = "cash FX trade") -> dict:
     """Buy ``quantity`` of ``ccy1`` (negative: sell) against ``ccy2`` at the broker; returns the
@@ -272,6 +293,7 @@ def cash_fx_trade(data: DataBlob, ccy1: str, ccy2: str, quantity: float,
     if isinstance(quantity, bool) or not isinstance(quantity, (int, float)) \
             or not math.isfinite(quantity) or quantity == 0:
         raise InvalidData(f"quantity must be a non-zero number, got {quantity!r}")
+    resolve_fx_trades(data)  # one a crash left unresolved, before a new one
     trade_number = data.state.next_id("fx_trade_id")
     key = f"{trade_number:012d}"
     ref = f"systrade/fx/{trade_number}"

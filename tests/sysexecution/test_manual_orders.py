@@ -212,3 +212,28 @@ def test_a_balance_trade_cut_by_a_crash_is_finished_once(env, monkeypatch, crash
     if not crash_after_fill:
         balance_trade(data, "trend", CODE, PRICED, 2, 4800.0, "missed fill")
     assert data.positions.get_contract_position(CODE, PRICED) == 2
+
+
+@pytest.mark.parametrize("crash_at_broker", [True, False])
+def test_a_cash_fx_trade_cut_by_a_crash_is_resolved_from_the_broker(env, monkeypatch,
+                                                                    crash_at_broker):
+    from sysexecution.manual_orders import resolve_fx_trades
+
+    data, _ = env
+    if crash_at_broker:  # killed before the broker got it
+        monkeypatch.setattr(data.broker, "trade_fx",
+                            lambda *a, **k: (_ for _ in ()).throw(Crash()))
+    else:  # the broker did it, killed before our record says so
+        monkeypatch.setattr(data.state, "put", lambda *a, **k: (_ for _ in ()).throw(Crash()))
+    with pytest.raises(Crash):
+        cash_fx_trade(data, "EUR", "USD", 100, "margin")
+    monkeypatch.undo()
+    [(_, left)] = data.state.find(FX_TRADES)
+    assert left["status"] == "INITIALIZED"
+    assert len(resolve_fx_trades(data)) == 1 and resolve_fx_trades(data) == []
+    [(_, record)] = data.state.find(FX_TRADES)
+    trades = data.broker.get_fx_trades()
+    if crash_at_broker:
+        assert record["status"] == "NOT_SENT" and trades == []
+    else:
+        assert record["status"] == "DONE" and record["trade_id"] == trades[0].trade_id
