@@ -4,6 +4,10 @@
   the contracts the operator chose (one leg, or a two-leg spread whose legs net to zero), with
   an optional algo and limit price. The stack handler executes it like any other (the
   instrument order is never spawned by roll state: its child exists from the start).
+* :func:`manual_instrument_trade`: a manual instrument order alone, spawned by roll state.
+* :func:`manual_fill`: a fill done outside the system (by hand, by telephone) booked against a
+  contract order, or a broker order never sent, with the synthetic execution id
+  ``manual.<level>.<id>.<n>``.
 * :func:`balance_trade`: a fill that happened at the broker but is not in our books (a missed
   execution, a trade placed by hand in the broker's own screen), booked without executing
   anything, to repair a position break. It is a family of three orders (instrument, contract,
@@ -54,6 +58,9 @@ from sysobjects.orders.orders import (
 from sysobjects.orders.status import OrderEventType, OrderLevel, OrderStatus
 
 BALANCE_EXEC_PREFIX = "balance."
+#: broker statuses of an order the broker has (or may have)
+LIVE_WITH_BROKER = (OrderStatus.SUBMITTED, OrderStatus.WORKING, OrderStatus.PENDING_UPDATE,
+                    OrderStatus.PENDING_CANCEL)
 FX_TRADES = "fx_trades"
 
 
@@ -140,6 +147,97 @@ def manual_trade(data: DataBlob, strategy_name: str, instrument_code: str,
                      instrument_code, [(leg.contract_date, leg.trade) for leg in checked],
                      algo or "default", limit_price, reason)
     return ManualTrade(iid, cid)
+
+
+def manual_instrument_trade(data: DataBlob, strategy_name: str, instrument_code: str,
+                            trade: int, limit_price: float | None = None,
+                            reason: str = "manual trade") -> int:
+    """A manual instrument order alone (``trade`` signed contracts): the stack handler spawns
+    its contract order by roll state, as for a generated order. Returns its id."""
+    validate_strategy_name(strategy_name)
+    validate_instrument_code(instrument_code)
+    reason = _check_reason(reason)
+    if isinstance(trade, bool) or not isinstance(trade, int) or trade == 0:
+        raise InvalidData(f"trade must be a non-zero whole number, got {trade!r}")
+    if limit_price is not None and not (isinstance(limit_price, (int, float))
+                                        and math.isfinite(limit_price)):
+        raise InvalidData(f"limit price must be a finite number, got {limit_price!r}")
+    stack, now = data.order_stack("instrument"), data.now()
+    order = stack.add_order(InstrumentOrder(
+        order_id=stack.new_order_id(), strategy_name=strategy_name,
+        instrument_code=instrument_code, trade=trade, manual_trade=True,
+        order_type=InstrumentOrderType.MARKET if limit_price is None
+        else InstrumentOrderType.LIMIT, limit_price=limit_price, generated_datetime=now),
+        now, reason=f"manual trade: {reason}")
+    data.log.warning("manual instrument trade %s %s %+d: %s", strategy_name, instrument_code,
+                     trade, reason)
+    return order.order_id
+
+
+def manual_fill(data: DataBlob, level: str, order_id: int, quantity: int, price: float,
+                reason: str, contract_date: str | None = None) -> str:
+    """Book a fill done outside the system (you traded it by hand, by telephone) against a
+    contract order or a broker order of ours that the broker does not have, so its fill can
+    never also come from the broker: a contract order with no broker order live at the
+    broker, or a broker order never sent (no broker id). ``quantity`` (signed, the order's
+    sign, at most what is left) at ``price``; ``contract_date``: which leg (default: the
+    only one). A ledger fill with the synthetic execution id ``manual.<level>.<id>.<n>`` and
+    the reason; the order's status follows (the stack handler's fill propagation). Returns
+    the execution id."""
+    reason = _check_reason(reason)
+    if level not in ("contract", "broker"):
+        raise InvalidData(f"a manual fill is for a contract or broker order, not {level!r}")
+    if isinstance(price, bool) or not isinstance(price, (int, float)) \
+            or not math.isfinite(price) or price <= 0:
+        raise InvalidData(f"price must be a positive number, got {price!r}")
+    stack = data.order_stack(level)
+    order = stack.get_order(order_id)
+    if order.status in (OrderStatus.COMPLETED, OrderStatus.CANCELLED, OrderStatus.REJECTED):
+        raise InvalidData(f"{level} order {order_id} is {order.status.value}")
+    if level == "broker" and order.broker_order_id:
+        raise InvalidData(f"broker order {order_id} was sent to the broker (id "
+                          f"{order.broker_order_id}): its fills come from the broker")
+    if level == "contract":
+        live = [b.order_id for b in data.order_stack("broker").orders(
+            {"parent_id": order_id}) if b.status in LIVE_WITH_BROKER]
+        if live:
+            raise InvalidData(f"contract order {order_id} has broker orders at the broker "
+                              f"({live}): cancel them first")
+    dates = order.contract_dates
+    leg = validate_contract_date(contract_date) if contract_date else dates[0]
+    if contract_date is None and len(dates) > 1:
+        raise InvalidData(f"{level} order {order_id} is a spread: say which leg ({dates})")
+    if leg not in dates:
+        raise InvalidData(f"{level} order {order_id} has no leg {leg} ({dates})")
+    rest = order.remaining[dates.index(leg)]
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity == 0 \
+            or (quantity > 0) != (rest > 0) or abs(quantity) > abs(rest):
+        raise InvalidData(f"quantity must be a non-zero part of what is left ({rest}), got "
+                          f"{quantity!r}")
+    now = data.now()
+    if level == "broker" and not order.locked:  # never sent afterwards (nor resumed)
+        order = stack.apply_event(order, OrderEventType.LOCKED, now,
+                                  f"manual fill: {reason}")
+    contract_order = order if level == "contract" else (
+        data.order_stack("contract").get_order(order.parent_id) if order.parent_id else None)
+    number = sum(1 for _ in data.ledger.records(0, None, {"p_" + level + "_order":
+                                                          f"{order_id:012d}"})) + 1
+    exec_id = f"manual.{level}.{order_id:010d}.{number}"
+    data.ledger.book_fill(records.Fill(
+        exec_id=exec_id, instrument_code=order.instrument_code, contract_date=leg,
+        quantity=quantity, price=float(price), timestamp=now,
+        strategy_name=None if order.roll_order else order.strategy_name,
+        broker_order_id=order_id if level == "broker" else None,
+        contract_order_id=contract_order.order_id if contract_order else None,
+        instrument_order_id=contract_order.parent_id if contract_order else None,
+        reason=f"manual fill: {reason}"))
+    filled = stack.get_order(order_id)
+    if filled.status is OrderStatus.INITIALIZED and all(r == 0 for r in filled.remaining):
+        # nothing else marks an order filled that never had a child at the broker
+        stack.apply_event(filled, OrderEventType.FILLED, now, f"manual fill: {reason}")
+    data.log.warning("manual fill of %s order %d: %+d %s at %s (%s): %s", level, order_id,
+                     quantity, leg, price, exec_id, reason)
+    return exec_id
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,11 @@ pysystemtrade's ``interactive_order_stack``:
 20    spawn contract orders           21  create force-roll orders
 22    create and execute broker orders (through the pre-trade gate, trading state as stored)
 23    balance trade                   24  balance instrument trade
-25    manual trade (outright or spread; optional algo and limit)
+25    manual trade (outright or spread; optional algo and limit; or the instrument order
+      alone, spawned by roll state)
 26    cash FX trade
 30    book the broker's fills         31  pass fills and cancels through the families
-32    complete finished families
+32    complete finished families      33  manual fill (a trade done by hand)
 40    cancel a broker order           41  net instrument orders
 42    lock / unlock an order          43  lock / unlock an instrument
 44    lock all instruments            45  unlock all instruments
@@ -50,6 +51,8 @@ from sysexecution.manual_orders import (
     balance_instrument_trade,
     balance_trade,
     cash_fx_trade,
+    manual_fill,
+    manual_instrument_trade,
     manual_trade,
 )
 from sysexecution.order_completion import (
@@ -121,6 +124,7 @@ Order stacks (times UTC)
  create  20 spawn contract orders   21 force-roll orders   22 create and execute broker orders
          23 balance trade   24 balance instrument trade   25 manual trade   26 cash FX trade
  fills   30 book the broker's fills   31 pass fills and cancels   32 complete families
+         33 manual fill of a contract or broker order
  locks   40 cancel a broker order   41 net instrument orders   42 lock/unlock an order
          43 lock/unlock an instrument   44 lock all instruments   45 unlock all instruments
          46 remove an algo lock
@@ -203,12 +207,14 @@ def _balance_trade(data, ask, out):
     contract = _text(ask, out, "contract (YYYYMM)")
     quantity = _int(ask, out, "quantity filled (signed)", nonzero=True)
     price = _float(ask, out, "fill price")
+    commission = _float(ask, out, "commission (instrument currency)", optional=True) or 0.0
     reason = _text(ask, out, "reason")
     if not _yes(ask, f"book a fill of {quantity:+d} {code} {contract} at {price} for "
                      f"{strategy} WITHOUT executing it?"):
         out("nothing booked")
         return
-    out(str(balance_trade(data, strategy, code, contract, quantity, price, reason)))
+    out(str(balance_trade(data, strategy, code, contract, quantity, price, reason,
+                          commission)))
 
 
 def _balance_instrument_trade(data, ask, out):
@@ -229,7 +235,20 @@ def _balance_instrument_trade(data, ask, out):
 def _manual_trade(data, ask, out):
     strategy = _text(ask, out, "strategy")
     code = _text(ask, out, "instrument")
-    legs = [(_text(ask, out, "contract (YYYYMM)"), _int(ask, out, "trade (signed)", True))]
+    contract = _answer(ask, "contract (YYYYMM; Enter: the stack handler chooses by roll "
+                            "state): ")
+    if not contract:
+        trade = _int(ask, out, "trade (signed)", True)
+        limit = _float(ask, out, "limit price", optional=True)
+        reason = _text(ask, out, "reason", "manual trade")
+        if not _yes(ask, f"put a manual instrument order {strategy} {code} {trade:+d} on the "
+                         f"stack?"):
+            out("nothing done")
+            return
+        order_id = manual_instrument_trade(data, strategy, code, trade, limit, reason)
+        out(f"manual trade: instrument order {order_id} (spawned by roll state)")
+        return
+    legs = [(contract, _int(ask, out, "trade (signed)", True))]
     if _yes(ask, "a spread (a second leg)?"):
         legs.append((_text(ask, out, "second contract (YYYYMM)"),
                      _int(ask, out, "second trade (signed)", True)))
@@ -243,6 +262,22 @@ def _manual_trade(data, ask, out):
         out("nothing done")
         return
     out(str(manual_trade(data, strategy, code, legs, algo, limit, reason)))
+
+
+def _manual_fill(data, ask, out):
+    level = _stack(ask, out)
+    order_id = _int(ask, out, "order id")
+    out(views.order_text(data, level, order_id))
+    legs = data.order_stack(level).get_order(order_id).contract_dates
+    contract = legs[0] if len(legs) == 1 else _text(ask, out, f"which leg ({', '.join(legs)})")
+    quantity = _int(ask, out, "quantity filled (signed)", nonzero=True)
+    price = _float(ask, out, "fill price")
+    reason = _text(ask, out, "reason")
+    if not _yes(ask, f"book a fill of {quantity:+d} {contract} at {price} against {level} "
+                     f"order {order_id}?"):
+        out("nothing booked")
+        return
+    out(f"booked as {manual_fill(data, level, order_id, quantity, price, reason, contract)}")
 
 
 def _fx_trade(data, ask, out):
@@ -381,6 +416,7 @@ ACTIONS: dict[str, Callable[[DataBlob, Ask, Out], None]] = {
     "30": _show(book_broker_fills),
     "31": _show(pass_fills_and_cancels),
     "32": _show(lambda data: f"completed: {complete_families(data) or 'none'}"),
+    "33": _manual_fill,
     "40": _cancel_broker_order,
     "41": _show(lambda data: str(net_instrument_orders(data))),
     "42": _lock_order,

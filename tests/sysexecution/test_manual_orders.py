@@ -237,3 +237,65 @@ def test_a_cash_fx_trade_cut_by_a_crash_is_resolved_from_the_broker(env, monkeyp
         assert record["status"] == "NOT_SENT" and trades == []
     else:
         assert record["status"] == "DONE" and record["trade_id"] == trades[0].trade_id
+
+
+def test_manual_instrument_trade_is_spawned_by_roll_state(env):
+    from sysexecution.manual_orders import manual_instrument_trade
+    from sysexecution.spawn_orders import spawn_contract_orders
+
+    data, _ = env
+    order_id = manual_instrument_trade(data, "trend", CODE, -2, reason="close early")
+    order = data.order_stack("instrument").get_order(order_id)
+    assert order.manual_trade and order.trade == -2 and not order.children
+    assert spawn_contract_orders(data, contracts) == {order_id: (1,)}
+    assert data.order_stack("contract").get_order(1).legs == (Leg(PRICED, -2),)
+    with pytest.raises(InvalidData):
+        manual_instrument_trade(data, "trend", CODE, 0)
+
+
+def test_manual_fill_of_a_contract_order_traded_by_hand(env):
+    from sysexecution.manual_orders import manual_fill
+
+    data, clock = env
+    made = manual_trade(data, "trend", CODE, [(PRICED, 3)], reason="by phone")
+    cid = made.contract_order_id
+    with pytest.raises(InvalidData, match="what is left"):
+        manual_fill(data, "contract", cid, 4, 4800.0, "too much")
+    first = manual_fill(data, "contract", cid, 1, 4800.0, "by phone")
+    assert first == f"manual.contract.{cid:010d}.1"
+    assert data.order_stack("contract").get_order(cid).filled == (1,)
+    assert data.positions.get_strategy_position("trend", CODE) == 1
+    manual_fill(data, "contract", cid, 2, 4801.0, "by phone")
+    order = data.order_stack("contract").get_order(cid)
+    assert order.status is OrderStatus.FILLED and order.fill_price[0] == pytest.approx(
+        (4800 + 2 * 4801) / 3)
+    run_passes(data, clock, 1)
+    assert data.order_stack("instrument").orders() == []  # filled families completed
+    assert data.broker.get_orders() == []  # nothing was sent
+    assert data.positions.get_contract_position(CODE, PRICED) == 3
+
+
+def test_manual_fill_refuses_orders_the_broker_has(env):
+    from sysexecution.manual_orders import manual_fill
+
+    data, _ = env
+    made = manual_trade(data, "trend", CODE, [(PRICED, 1)])
+    create_broker_orders(data)
+    [border] = data.order_stack("broker").orders()
+    with pytest.raises(InvalidData, match="cancel them first"):
+        manual_fill(data, "contract", made.contract_order_id, 1, 4800.0, "x")
+    with pytest.raises(InvalidData, match="fills come from the broker"):
+        manual_fill(data, "broker", border.order_id, 1, 4800.0, "x")
+    assert data.ledger.records(0, None, {"kind": "fill"}) == []
+
+
+def test_manual_fill_of_a_broker_order_never_sent_locks_it(env):
+    from sysexecution.manual_orders import manual_fill
+    from tests.sysexecution.test_broker_orders import contract_order, stacked_broker_order
+
+    data, _ = env
+    bid, _ = stacked_broker_order(data, contract_order(data, 2), trade=2)
+    manual_fill(data, "broker", bid, 1, 4800.0, "done by hand")
+    order = data.order_stack("broker").get_order(bid)
+    assert order.locked and order.filled == (1,)
+    assert create_broker_orders(data).sent == [] and data.broker.get_orders() == []

@@ -38,7 +38,7 @@ def test_every_option_is_on_the_menu_and_the_menu_has_no_dead_entries():
     listed = set(re.findall(r"\b(\d{2})\b", MENU))
     assert listed == set(ACTIONS)
     assert {"10", "11", "12", "13", "14", "15", "16", "20", "21", "22", "23", "24", "25",
-            "26", "40", "41", "42", "43", "44", "45", "46", "50", "51", "52"} <= set(ACTIONS)
+            "26", "30", "31", "32", "33", "40", "41", "42", "43", "44", "45", "46", "50", "51", "52"} <= set(ACTIONS)
 
 
 def test_end_of_input_exits_cleanly(env):
@@ -83,7 +83,7 @@ def test_balance_trade_needs_a_yes_and_clears_the_break(env):
     data.broker.place_order(CODE, PRICED, 1)
     clock.advance(pd.Timedelta(minutes=5))
     price = data.broker.get_positions()[0].average_price
-    answers = ("23", "trend", CODE, PRICED, "1", str(price), "missed fill")
+    answers = ("23", "trend", CODE, PRICED, "1", str(price), "", "missed fill")
     text = run(data, *answers, "n", "0")
     assert f"{CODE} {PRICED}: ours 0, broker 1" in text and "nothing booked" in text
     assert data.ledger.head() == 0
@@ -179,3 +179,16 @@ def test_every_option_is_documented():
     rows = re.findall(r"^\| ([\d, ]+) \|", part, flags=re.M)
     documented = {code.strip() for row in rows for code in row.split(",")}
     assert documented == set(ACTIONS)
+
+
+def test_manual_instrument_trade_and_manual_fill_through_the_menu(env):
+    data, _ = env
+    text = run(data, "25", "trend", CODE, "", "-2", "", "", "y",
+               "25", "trend", CODE, PRICED, "2", "n", "", "", "", "y",
+               "33", "contract", "1", "2", "4800", "by phone", "y", "31", "0")
+    assert "manual trade: instrument order 1 (spawned by roll state)" in text
+    order = data.order_stack("instrument").get_order(1)
+    assert order.manual_trade and order.trade == -2 and not order.children
+    assert "booked as manual.contract.0000000001.1" in text
+    assert data.positions.get_strategy_position("trend", CODE) == 2
+    assert data.order_stack("contract").get_order(1).status.value == "FILLED"
