@@ -226,14 +226,18 @@ def delete_order(data: DataBlob, level: str, order_id: int, reason: str) -> Orde
     order = stack.get_order(order_id)
     if order.status is S.COMPLETED:
         raise InvalidData(f"{level} order {order_id} is already completed (history)")
-    if level == "broker" and order.status in LIVE_AT_BROKER and order.broker_order_id:
+    if level == "broker" and order.status in (S.INITIALIZED,) + LIVE_AT_BROKER:
         try:
-            live = not data.broker.get_order(order.broker_order_id).is_terminal
+            if order.broker_order_id:
+                theirs = [data.broker.get_order(order.broker_order_id)]
+            else:  # never confirmed sent: a crash after placing leaves it at the broker
+                theirs = data.broker.find_orders(order.client_ref) if order.client_ref else []
         except BrokerError:
-            live = False  # the broker does not know it
+            theirs = []  # the broker does not know it
+        live = [o.order_id for o in theirs if not o.is_terminal]
         if live:
             raise InvalidData(f"broker order {order_id} is live at the broker (id "
-                              f"{order.broker_order_id}): cancel it first")
+                              f"{', '.join(live)}): cancel it first")
     why = f"deleted by hand: {reason}"
     if order.status not in FINISHED:
         order = stack.apply_event(order, E.CANCELLED, now, why)

@@ -189,3 +189,16 @@ def test_net_when_the_oldest_is_spawned_meanwhile_loses_nothing(env, monkeypatch
     assert stack.get_order(a.order_id).trade == 2  # spawned as it was
     assert stack.get_order(added).trade == 1  # b's trade carried by a new order
     assert sum(o.trade for o in stack.orders() if o.status is not OrderStatus.CANCELLED) == 3
+
+
+def test_delete_refuses_a_broker_order_placed_but_never_marked_sent(env):
+    """A crash between placing and the SENT event: the broker has it under our client_ref."""
+    data, _ = env
+    from tests.sysexecution.test_broker_orders import contract_order, stacked_broker_order
+
+    bid, ref = stacked_broker_order(data, contract_order(data, 1))
+    data.broker.place_order(CODE, PRICED, 1, client_ref=ref)
+    with pytest.raises(InvalidData, match="live at the broker"):
+        delete_order(data, "broker", bid, "x")
+    cancelled = cancel_broker_order(data, bid, "found after a crash")  # adopted, cancelled
+    assert cancelled.status is OrderStatus.PENDING_CANCEL and cancelled.broker_order_id
