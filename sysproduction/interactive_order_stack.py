@@ -394,6 +394,12 @@ def _set_trading_state(data, ask, out):
         f"trading state {change.previous.value} -> {change.state.value}")
 
 
+def _mapped(mapping) -> str:
+    """``key -> id, id; key -> id`` for people (``none`` when empty)."""
+    return "; ".join(f"{key} -> {', '.join(map(str, ids))}" for key, ids in mapping.items()) \
+        or "none"
+
+
 def _show(view: Callable[[DataBlob], str]) -> Callable[[DataBlob, Ask, Out], None]:
     return lambda data, ask, out: out(view(data))
 
@@ -406,8 +412,10 @@ ACTIONS: dict[str, Callable[[DataBlob, Ask, Out], None]] = {
     "14": _show(views.broker_orders_text),
     "15": _show(views.position_breaks_text),
     "16": _show(views.all_positions_text),
-    "20": _show(lambda data: f"spawned: {spawn_contract_orders(data) or 'none'}"),
-    "21": _show(lambda data: f"force-roll orders: {generate_force_roll_orders(data) or 'none'}"),
+    "20": _show(lambda data: "spawned (instrument order -> contract orders): "
+                + _mapped(spawn_contract_orders(data))),
+    "21": _show(lambda data: "force-roll orders (instrument -> contract orders): "
+                + _mapped(generate_force_roll_orders(data))),
     "22": _show(create_and_execute_broker_orders),
     "23": _balance_trade,
     "24": _balance_instrument_trade,
@@ -415,7 +423,8 @@ ACTIONS: dict[str, Callable[[DataBlob, Ask, Out], None]] = {
     "26": _fx_trade,
     "30": _show(book_broker_fills),
     "31": _show(pass_fills_and_cancels),
-    "32": _show(lambda data: f"completed: {complete_families(data) or 'none'}"),
+    "32": _show(lambda data: "completed instrument orders: "
+                + (", ".join(map(str, complete_families(data))) or "none")),
     "33": _manual_fill,
     "40": _cancel_broker_order,
     "41": _show(lambda data: str(net_instrument_orders(data))),

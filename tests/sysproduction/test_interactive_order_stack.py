@@ -73,7 +73,7 @@ def test_manual_trade_to_completion_through_the_menu(env):
     clock.advance(pd.Timedelta(minutes=5))
     text = run(data, "30", "31", "32", "16", "0")
     assert "2 fills booked" in text or "1 fills booked" in text
-    assert "completed: [1]" in text
+    assert "completed instrument orders: 1" in text
     assert data.positions.get_strategy_position("trend", CODE) == 2
     assert "trend     SP500_micro  2" in text.replace("  ", "  ")
 
@@ -145,7 +145,7 @@ def test_the_other_operations_through_the_menu(env):
                "52", "y", "0")
     assert data.positions.get_strategy_position("trend", CODE) == 3
     assert "done: simfx." in text
-    assert "spawned: none" in text and "force-roll orders: none" in text
+    assert "contract orders): none" in text
     assert "locked" in text and "unlocked" in text
     assert "error: contract order 1 is not controlled by an algo" in text
     assert "broker order 1: PENDING_CANCEL" in text
@@ -192,3 +192,27 @@ def test_manual_instrument_trade_and_manual_fill_through_the_menu(env):
     assert "booked as manual.contract.0000000001.1" in text
     assert data.positions.get_strategy_position("trend", CODE) == 2
     assert data.order_stack("contract").get_order(1).status.value == "FILLED"
+
+
+def test_spawn_and_force_roll_through_the_menu(env):
+    from sysobjects.orders.orders import InstrumentOrder
+
+    data, _ = env
+    now = data.now()
+    for code in (CODE, "NASDAQ_micro"):
+        data.multiple_prices.write(code, pd.DataFrame(
+            {"PRICE": [4800.0], "PRICE_CONTRACT": ["20240300"], "FORWARD": [4850.0],
+             "FORWARD_CONTRACT": ["20240600"], "CARRY": [4850.0],
+             "CARRY_CONTRACT": ["20240600"]}, index=pd.DatetimeIndex([now])))
+    data.roll_states.set(CODE, "No_Roll")
+    data.roll_states.set("NASDAQ_micro", "Force")
+    data.positions.set_contract_position("NASDAQ_micro", PRICED, 2, now, "held")
+    stack = data.order_stack("instrument")
+    stack.add_order(InstrumentOrder(order_id=stack.new_order_id(), strategy_name="trend",
+                                    instrument_code=CODE, trade=1), now)
+    text = run(data, "20", "21", "12", "0")
+    assert "spawned (instrument order -> contract orders): 1 -> 1" in text
+    assert "force-roll orders (instrument -> contract orders): NASDAQ_micro -> 2" in text
+    legs = {o.order_id: [(leg.contract_date, leg.trade) for leg in o.legs]
+            for o in data.order_stack("contract").orders()}
+    assert legs == {1: [(PRICED, 1)], 2: [(PRICED, -2), ("202406", 2)]}
