@@ -27,6 +27,7 @@ from sysbrokers.objects import (
     BrokerOrder,
     BrokerPosition,
     Execution,
+    FxTrade,
     OrderType,
     TradingHours,
 )
@@ -153,6 +154,19 @@ class Broker(abc.ABC):
     @abc.abstractmethod
     def get_executions(self, since: pd.Timestamp | None = None) -> list[Execution]:
         """Executions with ``timestamp >= since`` (all if ``None``), by exec id."""
+
+    # ---- cash FX ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def trade_fx(self, ccy1: str, ccy2: str, quantity: float, client_ref: str = "",
+                 account: str = "") -> FxTrade:
+        """Buy ``quantity`` of ``ccy1`` (negative: sell) against ``ccy2`` at the market now
+        (a cash conversion, e.g. to pay margin in another currency). :class:`OrderRejected`
+        (unknown currency, zero or non-finite quantity, unknown account) if refused."""
+
+    @abc.abstractmethod
+    def get_fx_trades(self, client_ref: str = "") -> list[FxTrade]:
+        """Cash FX trades done (only those with our reference ``client_ref`` if given),
+        oldest first."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections. The default does nothing."""

@@ -305,6 +305,28 @@ class Execution:
 
 
 @dataclass(frozen=True)
+class FxTrade:
+    """A cash FX conversion done by the broker: ``quantity`` of ``ccy1`` bought (negative:
+    sold) against ``ccy2`` at ``rate`` (units of ``ccy2`` per one ``ccy1``), so the account's
+    ``ccy1`` cash moves by ``quantity`` and its ``ccy2`` cash by ``-quantity * rate``.
+    ``trade_id`` is the broker's id (a string), ``client_ref`` ours, ``timestamp`` UTC."""
+
+    trade_id: str
+    ccy1: str
+    ccy2: str
+    quantity: float
+    rate: float
+    timestamp: pd.Timestamp
+    client_ref: str = ""
+    account: str = ""
+
+    def __post_init__(self) -> None:
+        _check_utc("timestamp", self.timestamp)
+        if not self.quantity or not self.rate > 0:
+            raise ValueError("an FX trade needs a non-zero quantity and a positive rate")
+
+
+@dataclass(frozen=True)
 class OrderStatusEvent:
     """An order changed status (or was modified) at the broker."""
 

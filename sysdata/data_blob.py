@@ -43,6 +43,7 @@ from sysdata.process_control import ClientIdData, ProcessControlData
 from sysdata.roll_journal import RollJournalData
 from sysdata.state.base import StateStore
 from sysdata.timeseries.arctic_store import TimeSeriesStore
+from sysdata.trading_state import TradingStateData
 
 
 def default_timeseries_uri(config: SystradeConfig, home: Path) -> str:
@@ -191,6 +192,10 @@ class DataBlob:
     @cached_property
     def locks(self) -> InstrumentLockData:
         return InstrumentLockData(self.state)
+
+    @cached_property
+    def trading_state(self) -> TradingStateData:
+        return TradingStateData(self.state)
 
     @cached_property
     def trade_limits(self) -> TradeLimitData:

@@ -60,6 +60,8 @@ def create_broker_orders(data: DataBlob, trading_state: TradingState = TradingSt
     result = SubmitResult([], {}, [])
     bstack, cstack = data.order_stack("broker"), data.order_stack("contract")
     for pending in bstack.orders({"status": OrderStatus.INITIALIZED.value}):
+        if pending.locked:  # e.g. a balance trade being booked: never sent
+            continue
         _link_parent(data, pending)  # finish a crashed submission
         _resume(data, pending, trading_state, settings, result)
     for order in cstack.orders():

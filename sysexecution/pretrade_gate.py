@@ -21,32 +21,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from enum import Enum
 
 from syscore.exceptions import InvalidData
-
-
-class TradingState(Enum):
-    """Global trading state, set by the operator at run time and persisted."""
-
-    ACTIVE = "ACTIVE"
-    REDUCING = "REDUCING"
-    HALTED = "HALTED"
-
-
-#: The operator may move between any states; the table is explicit so that adding a state
-#: forces a decision.
-TRADING_STATE_TRANSITIONS: dict[TradingState, frozenset[TradingState]] = {
-    TradingState.ACTIVE: frozenset({TradingState.REDUCING, TradingState.HALTED}),
-    TradingState.REDUCING: frozenset({TradingState.ACTIVE, TradingState.HALTED}),
-    TradingState.HALTED: frozenset({TradingState.ACTIVE, TradingState.REDUCING}),
-}
-
-
-def change_trading_state(current: TradingState, new: TradingState) -> TradingState:
-    if new is not current and new not in TRADING_STATE_TRANSITIONS[current]:
-        raise InvalidData(f"trading state cannot go from {current.value} to {new.value}")
-    return new
+from sysobjects.trading_state import (  # noqa: F401 - re-exported for the gate's callers
+    TRADING_STATE_TRANSITIONS,
+    TradingState,
+    change_trading_state,
+)
 
 
 @dataclass(frozen=True)

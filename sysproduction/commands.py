@@ -63,6 +63,57 @@ def format_process_rows(rows) -> str:
                      for line in lines)
 
 
+TRADING_STATE_ACTIONS = ("show", "set")
+
+
+def _configure_trading_state(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=TRADING_STATE_ACTIONS,
+                        help="show; set ACTIVE|REDUCING|HALTED --reason TEXT")
+    parser.add_argument("state", nargs="?", help="ACTIVE, REDUCING or HALTED (set)")
+    parser.add_argument("--reason", help="why (set; required: it is the audit record)")
+    parser.add_argument("--history", type=int, default=10,
+                        help="changes to show (show; default 10)")
+
+
+@register_command("trading-state", help="global trading state: show, or set ACTIVE / "
+                                        "REDUCING / HALTED with a reason",
+                  configure=_configure_trading_state)
+def _trading_state(args: argparse.Namespace) -> int:
+    """Exit 0 done (also when the state already was the one asked), 2 on a usage error or a
+    store that cannot be opened (one line on stderr)."""
+    import sys
+
+    from syscore.exceptions import SystradeError
+    from sysobjects.trading_state import TradingState
+    from sysproduction.blob import production_blob
+    from sysproduction.trading_state_ops import set_trading_state, show_trading_state
+
+    if args.action == "set":
+        if not args.state:
+            sys.stderr.write("systrade trading-state set: give ACTIVE, REDUCING or HALTED\n")
+            return 2
+        if not args.reason or not args.reason.strip():
+            sys.stderr.write("systrade trading-state set: give --reason (it is recorded)\n")
+            return 2
+    try:
+        if args.action == "set":
+            state = TradingState.parse(args.state)  # before opening any store
+        with production_blob(process_name="trading_state") as data:
+            if args.action == "show":
+                print(show_trading_state(data, args.history))
+                return 0
+            change = set_trading_state(data, state, args.reason)
+            if change is None:
+                print(f"trading state already {state.value}: nothing changed")
+            else:
+                print(f"trading state {change.previous.value} -> {change.state.value}: "
+                      f"{change.reason}")
+    except SystradeError as exc:
+        sys.stderr.write(f"systrade trading-state {args.action}: {exc}\n")
+        return 2
+    return 0
+
+
 SCHEDULE_KINDS = ("crontab", "supervisor", "systemd", "scripts")
 
 

@@ -90,12 +90,15 @@ SCRIPT_FUNCTIONS: dict[str, str] = {
     "roll_adjusted_prices": "sysproduction.roll_adjusted_prices.roll_adjusted_prices",
     "import_pysystemtrade_csv": "sysinit.import_pysystemtrade_csv.import_pysystemtrade_csv",
     "init_from_sim_universe": "sysinit.init_from_sim_universe.init_from_sim_universe",
+    "interactive_order_stack": "sysproduction.interactive_order_stack.interactive_order_stack",
 }
 
 #: Functions with a linux/scripts wrapper besides the methods (name -> (path, comment)).
 EXTRA_SHELL_FUNCTIONS: dict[str, tuple[str, str]] = {
     "startup": ("sysproduction.startup.startup",
                 "run once at boot: close this host's dead processes, release client ids"),
+    "interactive_order_stack": ("sysproduction.interactive_order_stack.interactive_order_stack",
+                                "the order-stack console (docs/execution.md)"),
 }
 
 

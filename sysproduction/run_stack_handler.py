@@ -14,8 +14,9 @@ a crash at any point):
 6. broker orders for contract orders that need them, through the pre-trade gate;
 7. complete finished families (the history).
 
-The global trading state is read from ``trading_state`` (ACTIVE by default; see
-docs/execution.md). Returns a one-line summary per step.
+The global trading state is read from the state store at every pass
+(``systrade trading-state``, :mod:`sysdata.trading_state`); a ``trading_state`` argument (the
+control config's) can only make it stricter. Returns a one-line summary per step.
 
 :func:`stack_handler_end_of_day` is the process's completion method (at its stop time, on STOP
 or SIGTERM): working orders cancelled, the broker's confirmations awaited (bounded), fills
@@ -43,10 +44,10 @@ from sysexecution.order_completion import (
     sync_broker_statuses,
 )
 from sysexecution.position_reconciliation import reconcile_positions
-from sysexecution.pretrade_gate import TradingState
 from sysexecution.roll_orders import generate_force_roll_orders
 from sysexecution.spawn_orders import Contracts, current_contracts, spawn_contract_orders
 from syslogdiag.alerts import alert
+from sysobjects.trading_state import TradingState, strictest
 from sysproduction.process_helpers import blob_for
 
 PROCESS = "run_stack_handler"
@@ -70,11 +71,22 @@ def _mapped(mapping) -> str:
     return "; ".join(f"{key} -> {_listed(values)}" for key, values in mapping.items()) or "none"
 
 
-def stack_handler_pass(data: DataBlob | None = None, trading_state: str = "ACTIVE",
+def pass_trading_state(data: DataBlob, trading_state: str | None = None) -> TradingState:
+    """The trading state for this pass: the persisted one (read now, so a change made while
+    the handler runs applies from its next loop), made stricter by ``trading_state`` if given
+    (HALTED over REDUCING over ACTIVE)."""
+    state = data.trading_state.current()
+    if trading_state:
+        state = strictest(state, TradingState.parse(trading_state))
+    return state
+
+
+def stack_handler_pass(data: DataBlob | None = None, trading_state: str | None = None,
                        contracts: Contracts = current_contracts) -> StackHandlerPass:
-    """One pass of the stack handler (see module docstring)."""
+    """One pass of the stack handler (see module docstring). ``trading_state`` [none]: a
+    floor on the persisted trading state (see :func:`pass_trading_state`)."""
     with blob_for(data, PROCESS) as blob:
-        state = TradingState(trading_state)
+        state = pass_trading_state(blob, trading_state)
         out = StackHandlerPass({"roll orders": _mapped(generate_force_roll_orders(blob, contracts)),
                                 "spawned": _mapped(spawn_contract_orders(blob, contracts))})
         booked = book_events(blob, blob.broker.drain_events())

@@ -5,7 +5,8 @@ alive, pid, host, times), positions per instrument and contract (strategy, contr
 the breaks between them (our contract positions vs the broker's; per instrument, the strategies'
 total vs the contracts' total), each strategy's optimal range (lower and upper buffer, from the
 last ``run_systems``), the instrument orders generated and the fills booked since a time
-(default: midnight UTC of the store clock's day), instrument locks, working orders per stack,
+(default: midnight UTC of the store clock's day), the global trading state, instrument locks,
+working orders per stack,
 capital, the last price time per instrument, and alerts not yet e-mailed. Each part that cannot be read (no broker
 connection, say) is reported as an error string in its place, so status always answers.
 :func:`format_status` prints it as readable tables; ``--json`` prints the structure.
@@ -193,9 +194,14 @@ def collect_status(data: DataBlob, trades_from=None) -> dict[str, Any]:
     return {"time": iso_utc(now), "processes": _processes(data),
             "positions": _positions(data), "optimal": _optimal(data),
             "trades": _trades(data, day_start(now) if trades_from is None else trades_from),
-            "locks": _locks(data),
+            "locks": _locks(data), "trading_state": _trading_state(data),
             "working_orders": _orders(data), "capital": _capital(data),
             "last_price": _prices(data), "alerts": _alerts(data)}
+
+
+@_safe
+def _trading_state(data: DataBlob) -> str:
+    return data.trading_state.current().value
 
 
 @_safe
@@ -223,7 +229,9 @@ def format_status(status: dict[str, Any]) -> str:
                           str(p["pid"] or "-"), p["host"] or "-", (p["last_end"] or "-")[:16])
                          for p in processes])
     lines += [""] + format_positions(status)
-    lines += ["", f"locks: {', '.join(status['locks']) if isinstance(status['locks'], list) and status['locks'] else 'none'}"]
+    state = status.get("trading_state", "?")
+    lines += ["", f"trading state: {state['error'] if isinstance(state, dict) else state}"]
+    lines += [f"locks: {', '.join(status['locks']) if isinstance(status['locks'], list) and status['locks'] else 'none'}"]
     orders = status["working_orders"]
     lines.append("working orders: " + (", ".join(f"{k} {v}" for k, v in orders.items())
                                        if "error" not in orders else orders["error"]))

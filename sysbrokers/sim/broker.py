@@ -58,6 +58,7 @@ from sysbrokers.objects import (
     ConnectionEvent,
     Execution,
     ExecutionEvent,
+    FxTrade,
     OrderStatus,
     OrderStatusEvent,
     OrderType,
@@ -875,6 +876,50 @@ class SimBroker(Broker):
             )
             for r in rows
         ]
+
+
+    # ================================================================= cash FX
+    def trade_fx(self, ccy1: str, ccy2: str, quantity: float, client_ref: str = "",
+                 account: str = "") -> FxTrade:
+        """See :meth:`Broker.trade_fx`: done at once at the market's mid rate now (no spread,
+        no commission), the cash of both currencies moved in one transaction."""
+        self._require_connection()
+        account = account or self.config.account
+        if account != self.config.account:
+            raise OrderRejected(RejectReason.UNKNOWN_ACCOUNT,
+                                f"{account!r} (this broker has {self.config.account!r})")
+        if isinstance(quantity, bool) or not isinstance(quantity, (int, float, np.number)) \
+                or not np.isfinite(quantity) or quantity == 0:
+            raise OrderRejected(RejectReason.INVALID_QUANTITY,
+                                f"an FX quantity must be a non-zero number, got {quantity!r}")
+        if ccy1 == ccy2:
+            raise OrderRejected(RejectReason.UNKNOWN_CONTRACT, f"{ccy1}{ccy2} is not a pair")
+        now_ns = self._now_ns()
+        try:
+            rate = float(self.market.fx_rate(ccy1, ccy2, np.array([now_ns]))[0])
+        except UnknownContract as exc:
+            raise OrderRejected(RejectReason.UNKNOWN_CONTRACT, str(exc)) from None
+        quantity = float(quantity)
+        with self.store.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO fx_trades(client_ref, account, ccy1, ccy2, quantity, rate, time_ns)"
+                " VALUES(?, ?, ?, ?, ?, ?, ?)",
+                (client_ref, account, ccy1, ccy2, quantity, rate, now_ns))
+            self._add_cash(conn, ccy1, quantity)
+            self._add_cash(conn, ccy2, -quantity * rate)
+            trade_id = int(cur.lastrowid)
+        return FxTrade(f"simfx.{trade_id:010d}", ccy1, ccy2, quantity, rate,
+                       pd.Timestamp(now_ns, tz="UTC"), client_ref, account)
+
+    def get_fx_trades(self, client_ref: str = "") -> list[FxTrade]:
+        self._require_connection()
+        sql, params = "SELECT * FROM fx_trades", ()
+        if client_ref:
+            sql, params = sql + " WHERE client_ref = ?", (client_ref,)
+        return [FxTrade(f"simfx.{r['trade_id']:010d}", r["ccy1"], r["ccy2"], r["quantity"],
+                        r["rate"], pd.Timestamp(r["time_ns"], tz="UTC"), r["client_ref"],
+                        r["account"])
+                for r in self.store.read(sql + " ORDER BY trade_id", params)]
 
 
 def exec_id_text(exec_id: int) -> str:

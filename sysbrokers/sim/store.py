@@ -70,6 +70,16 @@ CREATE TABLE IF NOT EXISTS cash (
     currency TEXT PRIMARY KEY,
     amount REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS fx_trades (
+    trade_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_ref TEXT NOT NULL DEFAULT '',
+    account TEXT NOT NULL DEFAULT '',
+    ccy1 TEXT NOT NULL,
+    ccy2 TEXT NOT NULL,
+    quantity REAL NOT NULL,
+    rate REAL NOT NULL,
+    time_ns INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS settlements (
     settlement_id INTEGER PRIMARY KEY AUTOINCREMENT,
     instrument_code TEXT NOT NULL,

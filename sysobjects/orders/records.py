@@ -84,6 +84,7 @@ class Fill:
     account: str = ""
     broker_ref: str = ""  # the broker's id of the order (IB orderId/permId), a string
     client_ref: str = ""
+    reason: str = ""  # why, for a fill booked without an execution (a balance trade)
 
     kind = RecordKind.FILL
 
@@ -109,7 +110,10 @@ class Fill:
                 "contract_order_id": self.contract_order_id,
                 "instrument_order_id": self.instrument_order_id, "commission": self.commission,
                 "commission_currency": self.commission_currency, "account": self.account,
-                "broker_ref": self.broker_ref, "client_ref": self.client_ref}
+                "broker_ref": self.broker_ref, "client_ref": self.client_ref,
+                # only when set, so a fill's stored content is what it was before reasons
+                # existed (a redelivered execution must compare equal)
+                **({"reason": self.reason} if self.reason else {})}
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> Fill:

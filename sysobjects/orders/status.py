@@ -11,6 +11,8 @@ machine, cut down to what our three stacks need, and include the cases real brok
   leaves it ``CANCELLED``): the fill itself is always booked in the ledger, whatever the status;
 * a modification pending and then rejected (``MODIFY_REJECTED`` -> back to working);
 * an order found at the broker that we did not place (``DISCOVERED`` creates it ``WORKING``).
+* a broker order that is never sent because its fill is booked by hand (a balance trade, a
+  manual fill): ``INITIALIZED`` + ``FILLED`` -> ``FILLED``.
 
 ``LOCKED``/``UNLOCKED`` and ``MODIFIED`` (on contract and instrument orders) keep the status; the
 lock is a flag on the order. A ``COMPLETED`` order is archived: late fills can still arrive and
@@ -90,6 +92,7 @@ BROKER_TRANSITIONS = _table({
     (S.INITIALIZED, E.SENT): S.SUBMITTED,
     (S.INITIALIZED, E.REJECTED): S.REJECTED,  # refused before sending (risk gate, broker API)
     (S.INITIALIZED, E.CANCELLED): S.CANCELLED,  # never sent
+    (S.INITIALIZED, E.FILLED): S.FILLED,  # a balance trade: booked, never sent
     (S.SUBMITTED, E.ACKNOWLEDGED): S.WORKING,
     (S.SUBMITTED, E.REJECTED): S.REJECTED,
     (S.SUBMITTED, E.PARTIALLY_FILLED): S.WORKING,  # fill before the acknowledgement arrived

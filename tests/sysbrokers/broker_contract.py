@@ -168,6 +168,24 @@ class BrokerContractTests:
         assert info.value.reason is not None and str(info.value)
         assert harness.broker.get_positions() == []
 
+    def test_cash_fx_trade_moves_both_currencies(self, harness: BrokerHarness):
+        b = harness.broker
+        ccy1, ccy2 = harness.fx_pair
+        before = b.get_account_value().cash
+        trade = b.trade_fx(ccy1, ccy2, 1000.0, client_ref="test/fx/1")
+        assert trade.quantity == 1000.0 and trade.rate > 0 and trade.client_ref == "test/fx/1"
+        assert str(trade.timestamp.tz) == "UTC"
+        after = b.get_account_value().cash
+        assert after.get(ccy1, 0.0) - before.get(ccy1, 0.0) == pytest.approx(1000.0)
+        assert after.get(ccy2, 0.0) - before.get(ccy2, 0.0) == pytest.approx(-1000.0 * trade.rate)
+        assert b.get_fx_trades("test/fx/1") == [trade]
+        sold = b.trade_fx(ccy1, ccy2, -400.0)
+        assert [t.trade_id for t in b.get_fx_trades()] == [trade.trade_id, sold.trade_id]
+        for bad in [(ccy1, ccy2, 0), (ccy1, ccy2, float("nan")), ("XXX", ccy2, 10.0)]:
+            with pytest.raises(OrderRejected):
+                b.trade_fx(*bad)
+        assert len(b.get_fx_trades()) == 2  # refused trades leave nothing
+
     def test_unknown_order(self, harness: BrokerHarness):
         with pytest.raises(UnknownOrder):
             harness.broker.get_order(987_654_321)

@@ -11,6 +11,7 @@ def test_status_shows_positions_breaks_locks_and_alerts(tmp_path):
     blob.positions.set_contract_position("CORN", "20240500", 3, now)
     blob.locks.lock("GOLD", now, "position break")
     blob.alerts.add("Price spike in CORN", "spike", now)
+    blob.trading_state.set("HALTED", "exchange outage", now)
     status = collect_status(blob)
     json.dumps(status)  # plain data, for --json
     corn = next(r for r in status["positions"]["instruments"] if r["instrument"] == "CORN")
@@ -25,6 +26,7 @@ def test_status_shows_positions_breaks_locks_and_alerts(tmp_path):
     text = format_status(status)
     assert "breaks: 1" in text and "CORN 202405: ours 3, broker 0" in text
     assert "locks: GOLD" in text and "alerts not yet e-mailed: 1" in text
+    assert status["trading_state"] == "HALTED" and "trading state: HALTED" in text
     blob.close()
 
 
