@@ -228,6 +228,8 @@ class RollStatusAutoUpdateConfig(_Strict):
                                              "Force_Outright", "Close", "No_Open"] = "Ask"
     auto_roll_expired: bool = True
     days_ahead: int = Field(default=10, ge=0)
+    #: the unattended run_auto_roll_status changes nothing until this is true (opt-in)
+    unattended_enabled: bool = False
 
 
 class SystradeConfig(_Strict):

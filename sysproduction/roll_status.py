@@ -1,5 +1,6 @@
 """Roll status: what the roll report shows per instrument, the auto-roll suggestion, the
-trade-limit check for a forced roll, and the unattended ``run_auto_roll_status`` method.
+trade-limit check for a forced roll, and the unattended ``auto_update_roll_status`` (the method
+of the ``run_auto_roll_status`` process).
 
 The console (``interactive_update_roll_status``) and the unattended process call these same
 functions. Changes go through :func:`sysproduction.update_roll_state.update_roll_state` (the
@@ -7,7 +8,7 @@ transition table) and :func:`sysproduction.roll_adjusted_prices.roll_adjusted_pr
 price series or neither). Days are calendar days from the blob's clock (UTC date); volumes are
 average daily contracts (:func:`sysobjects.roll_decision.average_daily_volume`).
 
-    python run.py sysproduction.roll_status.run_auto_roll_status
+    python run.py sysproduction.roll_status.auto_update_roll_status --enabled true
 """
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from syscore.exceptions import MissingData
 from sysdata.data_blob import DataBlob
 from syslogdiag.context import get_logger
 from sysobjects.multiple_prices import MultiplePrices
@@ -39,7 +39,7 @@ from sysproduction.process_helpers import (
 from sysproduction.roll_adjusted_prices import roll_adjusted_prices
 from sysproduction.update_roll_state import update_roll_state
 
-PROCESS = "run_auto_roll_status"
+PROCESS = "auto_update_roll_status"
 FORCED_STATES = (RollState.FORCE, RollState.FORCE_OUTRIGHT, RollState.CLOSE)
 
 
@@ -185,11 +185,19 @@ def roll_prices_or_restore(data: DataBlob, instrument_code: str, previous: RollS
 
 
 def auto_roll_instrument(data: DataBlob, instrument_code: str,
-                         rules: AutoRollRules | None = None) -> RollStatusChange:
+                         rules: AutoRollRules | None = None,
+                         near_only: bool = False) -> RollStatusChange:
     """The unattended decision for one instrument: the suggestion (``Ask`` resolves to
-    ``Force``), applied if allowed, and the prices rolled when the state is Roll_Adjusted."""
+    ``Force``), applied if allowed, and the prices rolled when the state is Roll_Adjusted.
+    ``near_only``: leave it alone unless it rolls or expires within ``rules.days_ahead``."""
     log = get_logger(PROCESS, instrument_code=instrument_code)
+    rules = rules or auto_roll_rules(data)
     info, suggestion = suggest(data, instrument_code, rules)
+    if near_only and (info.days_to_act is None or info.days_to_act > rules.days_ahead):
+        when = "no expiry known" if info.days_to_act is None else \
+            f"rolls or expires in {info.days_to_act} days"
+        return RollStatusChange(instrument_code, info.roll_state, info.roll_state,
+                                f"{when}: not within {rules.days_ahead} days")
     state, reason = suggestion.state, suggestion.reason
     if state is None and suggestion.allowed:  # Ask: unattended, a position must roll
         if RollState.FORCE in allowed_roll_states(info.roll_state, info.position != 0):
@@ -212,19 +220,23 @@ def auto_roll_instrument(data: DataBlob, instrument_code: str,
     return change
 
 
-def run_auto_roll_status(data: DataBlob | None = None) -> ProcessReport:
-    """Every rollable instrument through :func:`auto_roll_instrument`; one failing does not
-    stop the others (alerted). For unattended use (the ``run_auto_roll_status`` process)."""
+def auto_update_roll_status(data: DataBlob | None = None,
+                         enabled: bool | None = None) -> ProcessReport:
+    """Every instrument rolling or expiring within ``days_ahead`` days (config
+    ``roll_status_auto_update``) through :func:`auto_roll_instrument`, soonest first; one
+    failing does not stop the others (alerted). For unattended use (the
+    ``run_auto_roll_status`` process); instruments further from their roll are not looked at
+    (a liquid forward months ahead is no reason to roll).
+
+    Opt-in: unless ``enabled`` (default: config ``roll_status_auto_update.unattended_enabled``,
+    false) nothing is looked at or changed and the report is empty (one INFO line says so)."""
     with blob_for(data, PROCESS) as blob:
         rules = auto_roll_rules(blob)
-        codes = [c for c in rollable_instruments(blob) if _has_prices(blob, c)]
-        return each_item(blob, PROCESS, codes, lambda code: code,
-                         lambda code: auto_roll_instrument(blob, code, rules))
-
-
-def _has_prices(data: DataBlob, code: str) -> bool:
-    try:
-        stored_multiple_tail(data, code)
-    except MissingData:
-        return False
-    return True
+        if enabled is None:
+            enabled = blob.config.roll_status_auto_update.unattended_enabled
+        if not enabled:
+            get_logger(PROCESS).info("auto_update_roll_status is off (roll_status_auto_update."
+                                     "unattended_enabled is false): nothing changed")
+            return ProcessReport(PROCESS)
+        return each_item(blob, PROCESS, rollable_instruments(blob), lambda code: code,
+                         lambda code: auto_roll_instrument(blob, code, rules, near_only=True))
