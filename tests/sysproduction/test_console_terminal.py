@@ -33,6 +33,7 @@ class Terminal:
         self.env = env
         self.tmux("-f", "/dev/null", "new-session", "-d", "-s", "console", "-x", "160",
                   "-y", "60", command)
+        self.socket_path = Path(self.tmux("display-message", "-p", "#{socket_path}").strip())
 
     def tmux(self, *args: str) -> str:
         result = subprocess.run([TMUX, "-L", self.socket, *args], capture_output=True,
@@ -61,8 +62,11 @@ class Terminal:
                                      f"{screen}")
 
     def close(self) -> None:
+        """Kill this test's tmux server and remove its socket file (tmux leaves it)."""
         subprocess.run([TMUX, "-L", self.socket, "kill-server"], capture_output=True,
                        timeout=30)
+        if self.socket_path.name == self.socket:
+            self.socket_path.unlink(missing_ok=True)
 
 
 @pytest.fixture
