@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from syscore.menu import Ask, Console, Menu, Option, Say, run_menu
+from syscore.menu import RECOVERABLE, Ask, Console, Menu, Option, Say, run_menu
 from sysdata.data_blob import DataBlob
 from syslogdiag.context import get_logger
 from sysobjects.roll_decision import RollInfo, RollSuggestion
@@ -119,32 +119,48 @@ def _near_roll(data: DataBlob, console: Console) -> list[RollInfo]:
     return infos
 
 
+def _each(console: Console, codes: list[str], decide: Callable[[str], None]) -> None:
+    """``decide`` each instrument; one failing says ``error: CODE: ...`` and the next goes on."""
+    for code in codes:
+        try:
+            decide(code)
+        except RECOVERABLE as exc:
+            console.say(f"error: {code}: {exc}")
+
+
 def mode_manual(data: DataBlob, console: Console) -> None:
     codes = console.text("instrument codes (comma-separated)")
-    for code in (c.strip().upper() for c in codes.split(",") if c.strip()):
+
+    def decide(code: str) -> None:
         data.instruments.require(code)
         decide_by_hand(data, console, code)
 
+    _each(console, [c.strip().upper() for c in codes.split(",") if c.strip()], decide)
+
 
 def mode_cycle_manual(data: DataBlob, console: Console) -> None:
-    for info in _near_roll(data, console):
-        decide_by_hand(data, console, info.instrument_code)
+    _each(console, [i.instrument_code for i in _near_roll(data, console)],
+          lambda code: decide_by_hand(data, console, code))
 
 
 def mode_auto_confirm(data: DataBlob, console: Console) -> None:
-    for near in _near_roll(data, console):
-        info, suggestion = suggest(data, near.instrument_code)
-        console.say(roll_report_text(info))
-        console.say(_suggestion_text(suggestion))
-        if suggestion.state is None:
-            decide_by_hand(data, console, info.instrument_code)
-        elif suggestion.state is info.roll_state and \
-                suggestion.state is not RollState.ROLL_ADJUSTED:
-            console.say(f"{info.instrument_code}: stays {info.roll_state.value}")
-        elif console.confirm(f"set {info.instrument_code} to {suggestion.state.value}?"):
-            apply_roll_state(data, console, info, suggestion.state)
-        else:
-            console.say(f"{info.instrument_code}: unchanged ({info.roll_state.value})")
+    _each(console, [i.instrument_code for i in _near_roll(data, console)],
+          lambda code: _auto_confirm_one(data, console, code))
+
+
+def _auto_confirm_one(data: DataBlob, console: Console, code: str) -> None:
+    info, suggestion = suggest(data, code)
+    console.say(roll_report_text(info))
+    console.say(_suggestion_text(suggestion))
+    if suggestion.state is None:
+        decide_by_hand(data, console, info.instrument_code)
+    elif suggestion.state is info.roll_state and \
+            suggestion.state is not RollState.ROLL_ADJUSTED:
+        console.say(f"{info.instrument_code}: stays {info.roll_state.value}")
+    elif console.confirm(f"set {info.instrument_code} to {suggestion.state.value}?"):
+        apply_roll_state(data, console, info, suggestion.state)
+    else:
+        console.say(f"{info.instrument_code}: unchanged ({info.roll_state.value})")
 
 
 def mode_automatic(data: DataBlob, console: Console) -> None:
@@ -157,12 +173,16 @@ def mode_automatic(data: DataBlob, console: Console) -> None:
                            f"without asking?"):
         console.say("nothing changed")
         return
-    for info, suggestion in plan:
-        if suggestion.state is None:
-            decide_by_hand(data, console, info.instrument_code)
+    suggested = {info.instrument_code: suggestion.state for info, suggestion in plan}
+
+    def apply(code: str) -> None:
+        if suggested[code] is None:
+            decide_by_hand(data, console, code)
         else:
-            apply_roll_state(data, console, roll_info(data, info.instrument_code),
-                             suggestion.state, confirm_price_roll=False)
+            apply_roll_state(data, console, roll_info(data, code), suggested[code],
+                             confirm_price_roll=False)
+
+    _each(console, list(suggested), apply)
 
 
 def roll_status_menu(data: DataBlob) -> Menu:

@@ -193,3 +193,12 @@ def test_unattended_rolling_is_off_until_enabled(blob):
     assert blob.roll_states.states() == {} or all(
         s is RollState.NO_ROLL for s in blob.roll_states.states().values())
     assert blob.multiple_prices.read("FLAT")["PRICE_CONTRACT"].iloc[-1] == "20240600"
+
+
+def test_one_instrument_failing_does_not_stop_a_cycle(blob):
+    blob.roll_parameters.delete("FLAT")  # its price roll fails
+    text = session(blob, "4", "", "y", "Close", "0")
+    assert "error: FLAT: no roll parameters" in text
+    assert blob.roll_states.state("FLAT") is RollState.NO_ROLL  # put back
+    assert blob.roll_states.state("HELD") is RollState.CLOSE
+    assert blob.roll_states.state("THIN") is RollState.NO_OPEN
