@@ -232,6 +232,23 @@ class DuplicateInstrumentsConfig(_Strict):
         return self
 
 
+class RollStatusAutoUpdateConfig(_Strict):
+    """``roll_status_auto_update``: the auto-roll rules of ``interactive_update_roll_status``
+    (modes 3 and 4) and ``run_auto_roll_status`` (see ``sysobjects.roll_decision``). Volumes in
+    contracts per day; days are calendar days."""
+
+    auto_roll_if_relative_volume_higher_than: float = Field(default=1.0, gt=0)
+    min_relative_volume: float = Field(default=0.01, ge=0)
+    min_absolute_volume: float = Field(default=100.0, ge=0)
+    near_expiry_days: int = Field(default=10, ge=0)
+    default_roll_state_if_undecided: Literal["Ask", "No_Roll", "Passive", "Force",
+                                             "Force_Outright", "Close", "No_Open"] = "Ask"
+    auto_roll_expired: bool = True
+    days_ahead: int = Field(default=10, ge=0)
+    #: the unattended run_auto_roll_status changes nothing until this is true (opt-in)
+    unattended_enabled: bool = False
+
+
 class SystradeConfig(_Strict):
     """The merged main configuration (defaults.yaml + private_config.yaml)."""
 
@@ -262,6 +279,8 @@ class SystradeConfig(_Strict):
         default_factory=ExcludeInstrumentListsConfig)
     duplicate_instruments: DuplicateInstrumentsConfig = Field(
         default_factory=DuplicateInstrumentsConfig)
+    roll_status_auto_update: RollStatusAutoUpdateConfig = Field(
+        default_factory=RollStatusAutoUpdateConfig)
 
     @property
     def ignored_instruments(self) -> frozenset[str]:

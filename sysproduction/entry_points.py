@@ -5,7 +5,8 @@
   one (used by :func:`sysproduction.run_process.run_process` and
   :mod:`sysproduction.process_launcher`);
 * :data:`RUN_PROCESSES`: the ``run_*`` console scripts (:mod:`sysproduction.run_process`);
-* :data:`SCRIPT_FUNCTIONS`: the function console scripts (:mod:`sysproduction.scripts`);
+* :data:`SCRIPT_FUNCTIONS`: the function console scripts (:mod:`sysproduction.scripts`),
+  the operator consoles (:data:`CONSOLES`) included;
 * :func:`console_scripts`: ``[project.scripts]`` of pyproject.toml as it must read;
 * :func:`shell_scripts`: the ``linux/scripts`` wrappers (``systrade schedule scripts``).
 
@@ -39,6 +40,7 @@ METHODS = {
     "write_reports": "sysproduction.run_reports.run_reports",
     "clean_truncate_echo_files":
         "sysproduction.clean_truncate_echo_files.clean_truncate_echo_files",
+    "auto_update_roll_status": "sysproduction.roll_status.auto_update_roll_status",
 }
 
 
@@ -74,6 +76,7 @@ RUN_PROCESSES: tuple[str, ...] = (
     "run_stack_handler",
     "run_strategy_order_generator",
     "run_daily_update_multiple_adjusted_prices",
+    "run_auto_roll_status",
 )
 
 #: Console scripts running one top-level function with ``--param value`` arguments
@@ -90,15 +93,28 @@ SCRIPT_FUNCTIONS: dict[str, str] = {
     "roll_adjusted_prices": "sysproduction.roll_adjusted_prices.roll_adjusted_prices",
     "import_pysystemtrade_csv": "sysinit.import_pysystemtrade_csv.import_pysystemtrade_csv",
     "init_from_sim_universe": "sysinit.init_from_sim_universe.init_from_sim_universe",
-    "interactive_order_stack": "sysproduction.interactive_order_stack.interactive_order_stack",
 }
+
+#: The operator consoles (``interactive_*``, menus on :mod:`syscore.menu`): each is a console
+#: script and a linux/scripts wrapper of the same name (name -> dotted path of the function).
+CONSOLES: dict[str, str] = {
+    name: f"sysproduction.{name}.{name}" for name in (
+        "interactive_order_stack",
+        "interactive_diagnostics",
+        "interactive_update_roll_status",
+        "interactive_update_capital_manual",
+        "interactive_manual_check_historical_prices",
+        "interactive_manual_check_fx_prices",
+    )
+}
+SCRIPT_FUNCTIONS.update(CONSOLES)
 
 #: Functions with a linux/scripts wrapper besides the methods (name -> (path, comment)).
 EXTRA_SHELL_FUNCTIONS: dict[str, tuple[str, str]] = {
     "startup": ("sysproduction.startup.startup",
                 "run once at boot: close this host's dead processes, release client ids"),
-    "interactive_order_stack": ("sysproduction.interactive_order_stack.interactive_order_stack",
-                                "the order-stack console (docs/execution.md)"),
+    **{name: (path, f"operator console {name} (docs/consoles.md)")
+       for name, path in CONSOLES.items()},
 }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from syscore.menu import Console, ConsoleExit
 from sysdata.data_blob import DataBlob
 from syslogdiag.context import get_logger
 from sysobjects.spike_check import SpikeCheckSettings
@@ -51,8 +52,9 @@ def interactive_manual_check_fx_prices(fx_code: str, data: DataBlob | None = Non
     """Manually check and write the held-back prices of one FX pair (module docstring).
 
     ``ask`` reads one answer for a prompt (default :func:`input`); ``say`` shows a message
-    (default :func:`print`).
+    (default :func:`print`). End of input (no terminal) stops like ``q``: nothing written.
     """
+    console = Console(ask, say)
     with blob_for(data, PROCESS) as blob:
         log = get_logger(PROCESS, type="fx", fx_code=fx_code)
         pair = blob.broker_config.fx_pair(fx_code)
@@ -66,9 +68,10 @@ def interactive_manual_check_fx_prices(fx_code: str, data: DataBlob | None = Non
             decisions, corrected = [], new
         else:
             try:
-                decisions, corrected = review_spikes(existing.data, new, settings, ask, say,
-                                                     pair.code, positive_only=True)
-            except ManualCheckAborted as stop:
+                decisions, corrected = review_spikes(existing.data, new, settings,
+                                                     console.answer, say, pair.code,
+                                                     positive_only=True)
+            except (ManualCheckAborted, ConsoleExit) as stop:
                 report.stopped = True
                 say(f"{stop}; {pair.code} not written")
                 return report

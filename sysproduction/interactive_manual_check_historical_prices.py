@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from syscore.menu import Console, ConsoleExit
 from sysdata.data_blob import DataBlob
 from syslogdiag.context import get_logger
 from sysobjects.contract_prices import Frequency
@@ -114,8 +115,10 @@ def interactive_manual_check_historical_prices(
     """Manually check and write the held-back prices of one instrument (module docstring).
 
     ``ask`` reads one answer for a prompt (default :func:`input`); ``say`` shows a message
-    (default :func:`print`).
+    (default :func:`print`). End of input (no terminal) stops like ``q``: the current contract
+    is not written.
     """
+    console = Console(ask, say)
     with blob_for(data, PROCESS) as blob:
         blob.instruments.require(instrument_code)
         frequencies = (Frequency.DAILY,) if blob.config.intraday_frequency == "D" else \
@@ -124,8 +127,9 @@ def interactive_manual_check_historical_prices(
         for contract in blob.contracts.for_instrument(instrument_code, sampling_only=True):
             try:
                 report.contracts.append(check_contract(
-                    blob, instrument_code, contract.contract_date, frequencies, ask, say))
-            except ManualCheckAborted as stop:
+                    blob, instrument_code, contract.contract_date, frequencies,
+                    console.answer, say))
+            except (ManualCheckAborted, ConsoleExit) as stop:
                 report.stopped_at = contract.contract_date
                 say(f"{stop}; {instrument_code} {contract.contract_date} not written")
                 break

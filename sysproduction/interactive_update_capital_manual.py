@@ -26,8 +26,9 @@ from collections.abc import Callable
 import pandas as pd
 
 from syscore.dates import to_utc
-from syscore.exceptions import ExistingData, InvalidData, MissingData, SystradeError
+from syscore.exceptions import ExistingData, InvalidData, MissingData
 from syscore.formatting import format_timestamp
+from syscore.menu import Console, Menu, Option, run_menu
 from sysdata.capital import TOTAL_COLUMNS
 from sysdata.data_blob import DataBlob
 from syslogdiag.context import get_logger
@@ -234,172 +235,138 @@ def total_capital_table(data: DataBlob, rows: int = 10) -> str:
     return shown.to_string(float_format=lambda v: f"{v:,.2f}")
 
 
-# --- console ---------------------------------------------------------------------------------
-
-MENU = """
-Total capital (base currency, UTC)
-  1 view the last rows
-  2 initialise total capital
-  3 deposit or withdrawal
-  4 confirm a large change (re-polls the broker)
-  5 delete values since a date
-  6 delete ALL total capital
-  7 modify the last row
-  0 exit"""
+# --- console (syscore.menu) --------------------------------------------------------------------
 
 
-class _QuitError(SystradeError):
-    """End of input (EOF) at a prompt."""
-
-
-def _answer(ask: Ask, prompt: str) -> str:
-    try:
-        return ask(prompt).strip()
-    except EOFError:
-        raise _QuitError("end of input") from None
-
-
-def ask_number(ask: Ask, out: Out, prompt: str, default: float | None = None) -> float:
-    """A finite number; Enter takes ``default`` when given. Re-asks on bad input."""
-    shown = f" [{default:,.2f}]" if default is not None else ""
-    while True:
-        text = _answer(ask, f"{prompt}{shown}: ").replace(",", "")
-        if not text and default is not None:
-            return float(default)
-        try:
-            value = float(text)
-        except ValueError:
-            out(f"not a number: {text!r}")
-            continue
-        if math.isfinite(value):
-            return value
-        out(f"not a finite number: {text!r}")
-
-
-def ask_yes(ask: Ask, prompt: str) -> bool:
-    return _answer(ask, f"{prompt} (y/n): ").lower() in ("y", "yes")
-
-
-def _poll_or_none(data: DataBlob, out: Out) -> BrokerCapital | None:
+def _poll_or_none(data: DataBlob, console: Console) -> BrokerCapital | None:
     try:
         return poll_broker_capital(data)
     except Exception as exc:  # the console still works without a broker
-        out(f"could not read the broker account value: {exc}")
+        console.say(f"could not read the broker account value: {exc}")
         return None
 
 
-def _console_initialise(data: DataBlob, ask: Ask, out: Out) -> None:
+def _console_view(data: DataBlob, console: Console) -> None:
+    console.say(total_capital_table(data))
+
+
+def _console_initialise(data: DataBlob, console: Console) -> None:
     replace = False
     if has_total_capital(data):
-        out(total_capital_table(data, 3))
-        out(f"Total capital is already stored. To replace ALL of it, type {DELETE_ALL_PHRASE}")
-        if _answer(ask, "> ") != DELETE_ALL_PHRASE:
-            out("not initialised")
+        console.say(total_capital_table(data, 3))
+        console.say(f"Total capital is already stored. To replace ALL of it, type "
+                    f"{DELETE_ALL_PHRASE}")
+        if console.answer("> ") != DELETE_ALL_PHRASE:
+            console.say("not initialised")
             return
         replace = True
-    broker = _poll_or_none(data, out)
-    broker_value = ask_number(ask, out, "broker account value",
-                              broker.net_liquidation if broker else None)
-    total = ask_number(ask, out, "total capital", broker_value)
-    maximum = ask_number(ask, out, "maximum capital (high-water mark)", total)
-    acc_pnl = ask_number(ask, out, "accumulated p&l", 0.0)
-    margin = ask_number(ask, out, "margin", broker.margin_used if broker else 0.0)
+    broker = _poll_or_none(data, console)
+    broker_value = console.number("broker account value",
+                                  broker.net_liquidation if broker else None)
+    total = console.number("total capital", broker_value)
+    maximum = console.number("maximum capital (high-water mark)", total)
+    acc_pnl = console.number("accumulated p&l", 0.0)
+    margin = console.number("margin", broker.margin_used if broker else 0.0)
     row = initialise_total_capital(data, total, broker_value, maximum, acc_pnl, margin, replace)
-    out(f"initialised:\n{row.to_string()}")
+    console.say(f"initialised:\n{row.to_string()}")
 
 
-def _console_cash_flow(data: DataBlob, ask: Ask, out: Out) -> None:
+def _console_cash_flow(data: DataBlob, console: Console) -> None:
     last = data.capital.last_total()
-    out(f"stored: total {last['total']:,.2f}, broker {last['broker']:,.2f}")
-    broker = _poll_or_none(data, out)
+    console.say(f"stored: total {last['total']:,.2f}, broker {last['broker']:,.2f}")
+    broker = _poll_or_none(data, console)
     if broker is not None:
-        out(f"broker now: {broker.net_liquidation:,.2f} (difference "
-            f"{broker.net_liquidation - last['broker']:,.2f})")
-    amount = ask_number(ask, out, "amount (deposit > 0, withdrawal < 0)")
-    if not ask_yes(ask, f"book a cash flow of {amount:,.2f}?"):
-        out("nothing booked")
+        console.say(f"broker now: {broker.net_liquidation:,.2f} (difference "
+                    f"{broker.net_liquidation - last['broker']:,.2f})")
+    amount = console.number("amount (deposit > 0, withdrawal < 0)")
+    if not console.confirm(f"book a cash flow of {amount:,.2f}?"):
+        console.say("nothing booked")
         return
     confirmed = False
     if broker is not None and amount != 0:
         reason = cash_flow_contradiction(float(last["broker"]), broker.net_liquidation, amount)
         if reason is not None:
-            out(f"WARNING: {reason}")
-            if not ask_yes(ask, "book it anyway?"):
-                out("nothing booked")
+            console.say(f"WARNING: {reason}")
+            if not console.confirm("book it anyway?"):
+                console.say("nothing booked")
                 return
             confirmed = True
     state = adjust_capital_for_cash_flow(
         data, amount, broker.net_liquidation if broker is not None else None, confirmed)
-    out(f"booked: total {state.total_capital:,.2f}, broker {state.broker_account_value:,.2f}, "
-        f"max {state.maximum_capital:,.2f}")
+    console.say(f"booked: total {state.total_capital:,.2f}, broker "
+                f"{state.broker_account_value:,.2f}, max {state.maximum_capital:,.2f}")
 
 
-def _console_confirm(data: DataBlob, ask: Ask, out: Out) -> None:
+def _console_confirm(data: DataBlob, console: Console) -> None:
     broker = poll_broker_capital(data)
     if not has_total_capital(data):
-        out(f"no total capital stored; the broker value {broker.net_liquidation:,.2f} would "
-            f"initialise it")
+        console.say(f"no total capital stored; the broker value {broker.net_liquidation:,.2f} "
+                    f"would initialise it")
     else:
         update, large = preview_capital_update(data, broker.net_liquidation)
-        out(f"broker value now {broker.net_liquidation:,.2f}: p&l {update.pandl:,.2f}, total "
-            f"capital would be {update.state.total_capital:,.2f} (max "
-            f"{update.state.maximum_capital:,.2f})"
-            + ("" if large else "; within the limit, no confirmation needed"))
-    if not ask_yes(ask, "apply it?"):
-        out("nothing written")
+        console.say(f"broker value now {broker.net_liquidation:,.2f}: p&l {update.pandl:,.2f}, "
+                    f"total capital would be {update.state.total_capital:,.2f} (max "
+                    f"{update.state.maximum_capital:,.2f})"
+                    + ("" if large else "; within the limit, no confirmation needed"))
+    if not console.confirm("apply it?"):
+        console.say("nothing written")
         return
-    out(str(confirm_large_capital_change(data, broker)))
+    console.say(str(confirm_large_capital_change(data, broker)))
 
 
-def _console_delete_since(data: DataBlob, ask: Ask, out: Out) -> None:
-    text = _answer(ask, "delete rows at or after (YYYY-MM-DD[ HH:MM], UTC): ")
-    since = to_utc(text)
+def _console_delete_since(data: DataBlob, console: Console) -> None:
+    # free text read by to_utc: a bad date is an error shown by the menu (as before)
+    since = to_utc(console.answer("delete rows at or after (YYYY-MM-DD[ HH:MM], UTC): "))
     frame = data.capital.total_capital()
     count = int((frame.index >= since).sum())
     if count == 0:
-        out(f"no rows at or after {since}")
+        console.say(f"no rows at or after {since}")
         return
-    if not ask_yes(ask, f"delete {count} rows from {since}?"):
-        out("nothing deleted")
+    if not console.confirm(f"delete {count} rows from {since}?"):
+        console.say("nothing deleted")
         return
-    out(f"deleted {delete_total_capital_since(data, since)} rows")
+    console.say(f"deleted {delete_total_capital_since(data, since)} rows")
 
 
-def _console_delete_all(data: DataBlob, ask: Ask, out: Out) -> None:
-    out(f"This deletes the whole total capital history. Type {DELETE_ALL_PHRASE} to go on.")
-    if _answer(ask, "> ") != DELETE_ALL_PHRASE:
-        out("nothing deleted")
+def _console_delete_all(data: DataBlob, console: Console) -> None:
+    if not console.confirm_phrase("This deletes the whole total capital history.",
+                                  DELETE_ALL_PHRASE):
+        console.say("nothing deleted")
         return
-    out(f"deleted {delete_all_total_capital(data)} rows")
+    console.say(f"deleted {delete_all_total_capital(data)} rows")
 
 
-def _console_modify(data: DataBlob, ask: Ask, out: Out) -> None:
+def _console_modify(data: DataBlob, console: Console) -> None:
     last = data.capital.last_total()
-    out(f"last row at {format_timestamp(last.name)} (Enter keeps a value)")
-    values = {column: ask_number(ask, out, column, float(last[column]))
-              for column in TOTAL_COLUMNS}
+    console.say(f"last row at {format_timestamp(last.name)} (Enter keeps a value)")
+    values = {column: console.number(column, float(last[column])) for column in TOTAL_COLUMNS}
     changes = [f"{c} {float(last[c]):,.2f} -> {values[c]:,.2f}" for c in TOTAL_COLUMNS
                if float(last[c]) != values[c]]
     if not changes:
-        out("nothing changed")
+        console.say("nothing changed")
         return
-    if not ask_yes(ask, f"modify the last row ({'; '.join(changes)})?"):
-        out("nothing modified")
+    if not console.confirm(f"modify the last row ({'; '.join(changes)})?"):
+        console.say("nothing modified")
         return
     row = modify_last_total_capital(data, values["total"], values["broker"], values["max"],
                                     values["acc_pnl"], values["margin"])
-    out(f"modified:\n{row.to_string()}")
+    console.say(f"modified:\n{row.to_string()}")
 
 
-ACTIONS: dict[str, Callable[[DataBlob, Ask, Out], None]] = {
-    "1": lambda data, ask, out: out(total_capital_table(data)),
-    "2": _console_initialise,
-    "3": _console_cash_flow,
-    "4": _console_confirm,
-    "5": _console_delete_since,
-    "6": _console_delete_all,
-    "7": _console_modify,
-}
+def capital_menu(data: DataBlob) -> Menu:
+    """The console's menu over ``data`` (module docstring lists what each option calls)."""
+    def bound(action: Callable[[DataBlob, Console], None]) -> Callable[[Console], None]:
+        return lambda console: action(data, console)
+
+    return Menu("Total capital (base currency, UTC)", (
+        Option("view the last rows", bound(_console_view)),
+        Option("initialise total capital", bound(_console_initialise)),
+        Option("deposit or withdrawal", bound(_console_cash_flow)),
+        Option("confirm a large change (re-polls the broker)", bound(_console_confirm)),
+        Option("delete values since a date", bound(_console_delete_since)),
+        Option("delete ALL total capital", bound(_console_delete_all)),
+        Option("modify the last row", bound(_console_modify)),
+    ))
 
 
 def interactive_update_capital_manual(data: DataBlob | None = None, ask: Ask = input,
@@ -408,21 +375,4 @@ def interactive_update_capital_manual(data: DataBlob | None = None, ask: Ask = i
     :func:`input`), ``out`` shows text (default :func:`print`). An action that fails shows the
     error and returns to the menu."""
     with blob_for(data, PROCESS) as blob:
-        while True:
-            out(MENU)
-            try:
-                choice = _answer(ask, "choice: ")
-            except _QuitError:
-                return
-            if choice == "0":
-                return
-            action = ACTIONS.get(choice)
-            if action is None:
-                out(f"unknown choice {choice!r}")
-                continue
-            try:
-                action(blob, ask, out)
-            except _QuitError:
-                return
-            except (SystradeError, ValueError) as exc:
-                out(f"error: {exc}")
+        run_menu(capital_menu(blob), Console(ask, out, now=blob.now))

@@ -14,7 +14,7 @@ from sysproduction.blob import production_blob
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = "import sys; from syscore.cli import main; sys.exit(main(sys.argv[1:]))"
-PROCESSES = ("run_backups", "run_capital_update", "run_cleaners",
+PROCESSES = ("run_auto_roll_status", "run_backups", "run_capital_update", "run_cleaners",
              "run_daily_fx_and_contract_updates", "run_daily_prices_updates",
              "run_daily_update_multiple_adjusted_prices", "run_reports", "run_stack_handler",
              "run_strategy_order_generator", "run_systems")

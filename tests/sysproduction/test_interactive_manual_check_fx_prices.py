@@ -102,3 +102,22 @@ def test_unknown_pair(setup):
     data = setup[0]
     with pytest.raises(MissingData, match="no FX pair configured"):
         interactive_manual_check_fx_prices("GBPUSD", data=data, ask=ScriptedAsk())
+
+
+def test_end_of_input_stops_like_quit(setup):
+    """No terminal (cron, CI): the first question meets EOF; the check stops, nothing written,
+    no traceback (the console framework turns EOF into a clean stop)."""
+    data, served = setup
+    bad = ts("2023-12-22 23:00")
+    clean = served[("EUR", "USD")]
+    served[("EUR", "USD")] = clean.where(clean.index != bad, 0.11)
+    said = []
+
+    def no_stdin(prompt):
+        raise EOFError
+
+    report = interactive_manual_check_fx_prices("EURUSD", data=data, ask=no_stdin,
+                                                say=said.append)
+    assert report.stopped and report.written == 0
+    assert said[-1] == "end of input; EURUSD not written"
+    assert data.fx_prices.read_series("EURUSD").index[-1] < bad
