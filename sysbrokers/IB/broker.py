@@ -165,14 +165,14 @@ class IBBroker(Broker):
     def reconcile(self) -> None:
         """Merge TWS's open orders and the day's executions into the order book."""
         self.connection.needs_reconcile = False
-        trades = self.connection.run(self.ib.reqAllOpenOrdersAsync(), "reqAllOpenOrders")
+        trades = self.connection.run(lambda: self.ib.reqAllOpenOrdersAsync(), "reqAllOpenOrders")
         live: set[str] = set()
         for trade in trades:
             tracked = self._tracked(trade.order)
             if tracked is not None:
                 live.add(tracked.order.order_id)
                 self._update_from_trade(tracked, trade, use_status=True)
-        fills = self.connection.run(self.ib.reqExecutionsAsync(), "reqExecutions")
+        fills = self.connection.run(lambda: self.ib.reqExecutionsAsync(), "reqExecutions")
         self._collect_fills(fills)
         now = self.clock.now()
         for order_id, tracked in list(self.book.orders.items()):
@@ -244,7 +244,8 @@ class IBBroker(Broker):
         self._market_data_errors.pop(c.contract.conId, None)
         what = f"{instrument_code} {contract_date}"
         try:
-            tickers = self.connection.run(self.ib.reqTickersAsync(c.contract), f"quote of {what}")
+            tickers = self.connection.run(lambda: self.ib.reqTickersAsync(c.contract),
+                                          f"quote of {what}")
         except RequestError as exc:
             self._market_data_errors.pop(c.contract.conId, None)
             raise MarketDataUnavailable(
@@ -262,7 +263,8 @@ class IBBroker(Broker):
     # ================================================================= account
     def get_positions(self) -> list[BrokerPosition]:
         """Non-zero positions of the configured account (all accounts if none is set)."""
-        positions = self.connection.run(self.ib.reqPositionsAsync(), "reqPositions")
+        self._ready()
+        positions = self.connection.run(lambda: self.ib.reqPositionsAsync(), "reqPositions")
         account = self.connection.account
         out = []
         for p in positions:
@@ -280,8 +282,9 @@ class IBBroker(Broker):
     def get_account_value(self) -> AccountValue:
         """Net liquidation in the base currency (``NetLiquidation``), cash and unrealised P&L
         per currency, initial margin (``InitMarginReq``), from a fresh reqAccountUpdates."""
+        self._ready()
         account = self.connection.account
-        self.connection.run(self.ib.reqAccountUpdatesAsync(account), "reqAccountUpdates")
+        self.connection.run(lambda: self.ib.reqAccountUpdatesAsync(account), "reqAccountUpdates")
         values = [v for v in self.ib.accountValues(account)]
         base = next((v.value for v in values if v.tag == "Currency" and v.value), "")
         cash: dict[str, float] = {}
@@ -438,7 +441,7 @@ class IBBroker(Broker):
 
     def get_executions(self, since: pd.Timestamp | None = None) -> list[Execution]:
         """Executions known to the book, after a fresh reqExecutions."""
-        fills = self.connection.run(self.ib.reqExecutionsAsync(), "reqExecutions")
+        fills = self.connection.run(lambda: self.ib.reqExecutionsAsync(), "reqExecutions")
         self._collect_fills(fills)
         out = [e for e in self.book.executions.values() if since is None or e.timestamp >= since]
         return sorted(out, key=lambda e: e.exec_id)

@@ -194,11 +194,12 @@ class IBConnection:
             self.client_id = None
 
     # ------------------------------------------------------------------ requests
-    def run(self, awaitable: Awaitable[T], what: str) -> T:
-        """Run one request to completion, bounded by ``timeout_seconds``."""
+    def run(self, request: Callable[[], Awaitable[T]], what: str) -> T:
+        """Send one request (``request()`` makes it) once connected, and run it to completion,
+        bounded by ``timeout_seconds``."""
         self.ensure_connected()
         try:
-            return util.run(asyncio.wait_for(awaitable, self.config.timeout_seconds))
+            return util.run(asyncio.wait_for(request(), self.config.timeout_seconds))
         except asyncio.TimeoutError:
             raise BrokerDisconnected(
                 f"IB did not answer {what} within {self.config.timeout_seconds:g} s") from None
@@ -208,7 +209,10 @@ class IBConnection:
     def pump(self) -> None:
         """Dispatch the messages that have already arrived (no waiting)."""
         if self.ib.isConnected():
-            util.run(asyncio.sleep(0))
+            try:
+                util.run(asyncio.sleep(0))
+            except ConnectionError:
+                pass  # the socket dropped meanwhile: the disconnect handler has run
 
     def wait_until(self, condition: Callable[[], bool], timeout: float | None = None) -> bool:
         """Dispatch messages until ``condition()`` holds or ``timeout`` seconds (default
@@ -219,12 +223,15 @@ class IBConnection:
             left = deadline - time.monotonic()
             if left <= 0 or not self.ib.isConnected():
                 return condition()
-            self.ib.waitOnUpdate(timeout=min(left, 0.5))
+            try:
+                self.ib.waitOnUpdate(timeout=min(left, 0.5))
+            except ConnectionError:
+                return condition()  # the socket dropped: the caller finds out
         return True
 
     def round_trip(self) -> None:
         """A request answered after everything TWS sent before it (reqCurrentTime)."""
-        self.run(self.ib.reqCurrentTimeAsync(), "reqCurrentTime")
+        self.run(lambda: self.ib.reqCurrentTimeAsync(), "reqCurrentTime")
 
     # ------------------------------------------------------------------ events
     def _on_error(self, req_id: int, code: int, text: str, contract: Any) -> None:

@@ -100,7 +100,7 @@ class ContractResolver:
 
     def _details(self, contract: Contract, what: str) -> list[ContractDetails]:
         try:
-            return self.connection.run(self.connection.ib.reqContractDetailsAsync(contract),
+            return self.connection.run(lambda: self.connection.ib.reqContractDetailsAsync(contract),
                                        f"contract details of {what}")
         except RequestError as exc:
             if exc.code == NO_SECURITY_DEFINITION:

@@ -100,8 +100,7 @@ class HistoryService:
         for attempt in range(self.config.history_retries + 1):
             self.limiter.acquire(key)
             try:
-                return self.connection.run(
-                    self.connection.ib.reqHistoricalDataAsync(
+                return self.connection.run(lambda: self.connection.ib.reqHistoricalDataAsync(
                         contract, endDateTime=end_text, durationStr=duration,
                         barSizeSetting=bar_size, whatToShow=what_to_show, useRTH=False,
                         formatDate=2, timeout=0),
@@ -146,13 +145,12 @@ class HistoryService:
             end_text = "" if w_end >= now else w_end.strftime("%Y%m%d-%H:%M:%S")
             bars = self._request(contract, end_text, duration_text(w_start, w_end), bar_size,
                                  what_to_show, describe)
-            for bar in bars:
-                if frequency == "D":
-                    label = hours.daily_label(pd.Timestamp(bar.date).date())
-                else:
-                    label = hours.intraday_label(pd.Timestamp(bar.date).tz_convert("UTC"))
-                labels.append(label)
-                rows.append((bar.open, bar.high, bar.low, bar.close, max(bar.volume, 0)))
+            if frequency == "D":
+                labels += hours.daily_labels([pd.Timestamp(b.date).date() for b in bars])
+            else:
+                labels += hours.intraday_labels(
+                    [pd.Timestamp(b.date).tz_convert("UTC") for b in bars])
+            rows += [(b.open, b.high, b.low, b.close, max(b.volume, 0)) for b in bars]
         frame = _frame(labels, rows)
         frame = frame[~frame.index.duplicated(keep="last")].sort_index()
         return frame[(frame.index >= start) & (frame.index <= end)]

@@ -12,6 +12,7 @@ close, whichever is earlier; a day with the trading day's last session close), s
 """
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -88,6 +89,34 @@ class WeeklyHours:
 
     def trading_hours(self, code: str, start: pd.Timestamp, end: pd.Timestamp) -> TradingHours:
         return TradingHours(code, tuple(self.sessions(start, end)))
+
+    def daily_labels(self, days: list[dt.date]) -> list[pd.Timestamp]:
+        """:meth:`daily_label` of each day (sessions generated once)."""
+        if not days:
+            return []
+        tz = ZoneInfo(self.zone)
+        lo = pd.Timestamp(dt.datetime.combine(min(days), dt.time(0))).tz_localize(tz)
+        hi = pd.Timestamp(dt.datetime.combine(max(days), dt.time(23))).tz_localize(tz)
+        last: dict[dt.date, pd.Timestamp] = {}
+        for s in self.sessions(lo - pd.Timedelta(days=1), hi + pd.Timedelta(days=1)):
+            d = s.close.tz_convert(tz).date()
+            last[d] = max(last.get(d, s.close), s.close)
+        return [last[d] if d in last else self.daily_label(d) for d in days]
+
+    def intraday_labels(self, starts: list[pd.Timestamp]) -> list[pd.Timestamp]:
+        """:meth:`intraday_label` of each bar start (sessions generated once)."""
+        if not starts:
+            return []
+        sessions = self.sessions(min(starts) - pd.Timedelta(days=2), max(starts) + HOUR)
+        opens = [s.open for s in sessions]
+        out = []
+        for start in starts:
+            end = start.floor("h") + HOUR
+            i = bisect.bisect_right(opens, start) - 1
+            if i >= 0 and start < sessions[i].close:
+                end = min(end, sessions[i].close)
+            out.append(end)
+        return out
 
     def daily_label(self, day: dt.date) -> pd.Timestamp:
         """The last session close (UTC) of the exchange-local trading date ``day``."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from broker_contract import BrokerContractTests, BrokerHarness
-from ib_helpers import ib_broker
+from tests.sysbrokers.ib_helpers import ib_broker
 
 from sysbrokers.IB.fake_tws import FakeTwsConfig, FakeTwsThread
 from sysbrokers.sim.broker import SimBroker
