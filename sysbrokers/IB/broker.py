@@ -131,6 +131,11 @@ class IBBroker(Broker):
         """Whether IB has been unreachable longer than ``ib.disconnect_halt_seconds``."""
         return self.connection.should_halt(now)
 
+    def heartbeat(self, timeout: float = 5.0) -> bool:
+        """Whether TWS answers a round trip within ``timeout`` s (a silent one is dropped and
+        reconnected by the next call); see :meth:`IBConnection.heartbeat`."""
+        return self.connection.heartbeat(timeout)
+
     def _ready(self) -> None:
         self.connection.ensure_connected()
         if self.connection.needs_reconcile:

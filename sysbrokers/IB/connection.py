@@ -233,6 +233,21 @@ class IBConnection:
         """A request answered after everything TWS sent before it (reqCurrentTime)."""
         self.run(lambda: self.ib.reqCurrentTimeAsync(), "reqCurrentTime")
 
+    def heartbeat(self, timeout: float = 5.0) -> bool:
+        """A reqCurrentTime round trip within ``timeout`` seconds. A silent TWS (a stalled
+        gateway keeps the socket open) counts as lost: the socket is dropped, the connection
+        becomes blind and the next call reconnects. Returns whether TWS answered."""
+        if not self.ib.isConnected():
+            return False
+        try:
+            util.run(asyncio.wait_for(self.ib.reqCurrentTimeAsync(), timeout))
+            return True
+        except (asyncio.TimeoutError, ConnectionError):
+            log.warning("IB: no heartbeat answer within %.1f s: dropping the connection",
+                        timeout)
+            self.ib.disconnect()
+            return False
+
     # ------------------------------------------------------------------ events
     def _on_error(self, req_id: int, code: int, text: str, contract: Any) -> None:
         if code == CLIENT_ID_IN_USE:

@@ -289,3 +289,15 @@ def test_blind_longer_than_the_policy_says_halt(fake_tws, clock, tmp_path, marke
         assert not b.should_halt()
     finally:
         b.close()
+
+
+def test_a_silent_gateway_fails_the_heartbeat_and_is_reconnected(fake_tws, broker):
+    assert broker.heartbeat(timeout=5.0)
+    fake_tws.call(lambda f: f.stall())
+    assert not broker.heartbeat(timeout=0.3)
+    assert not broker.is_connected() and broker.connection.blind_since is not None
+    fake_tws.call(lambda f: f.resume())
+    assert broker.get_positions() == []  # reconnected
+    assert broker.is_connected() and broker.connection.blind_since is None
+    events = broker.drain_events()
+    assert [e.connected for e in events if isinstance(e, ConnectionEvent)] == [False, True]
