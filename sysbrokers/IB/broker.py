@@ -138,9 +138,9 @@ class IBBroker(Broker):
 
     def _ready(self) -> None:
         self.connection.ensure_connected()
-        if self.connection.needs_reconcile:
-            self.reconcile()
         self.connection.pump()
+        if self.connection.needs_reconcile:  # IB reported 1101/1102: connectivity restored
+            self._on_reconnected()
         self._collect_fills()
 
     def drain_events(self) -> list[BrokerEvent]:

@@ -301,3 +301,20 @@ def test_a_silent_gateway_fails_the_heartbeat_and_is_reconnected(fake_tws, broke
     assert broker.is_connected() and broker.connection.blind_since is None
     events = broker.drain_events()
     assert [e.connected for e in events if isinstance(e, ConnectionEvent)] == [False, True]
+
+
+def test_connectivity_lost_1100_is_blind_until_1102(fake_tws, broker):
+    fake_tws.call(lambda f: f.broadcast_error(1100, "Connectivity between IB and Trader "
+                                                    "Workstation has been lost."))
+    broker.sync()
+    assert broker.connection.blind_since is not None
+    events = broker.drain_events()
+    assert [e.connected for e in events if isinstance(e, ConnectionEvent)] == [False]
+    before = _received(fake_tws, 7)
+    fake_tws.call(lambda f: f.broadcast_error(1102, "Connectivity between IB and Trader "
+                                                    "Workstation has been restored - data "
+                                                    "maintained."))
+    events = broker.drain_events()
+    assert broker.connection.blind_since is None
+    assert [e.connected for e in events if isinstance(e, ConnectionEvent)] == [True]
+    assert _received(fake_tws, 7) == before + 1  # reconciled: the day's executions read again
