@@ -24,8 +24,6 @@ import numpy as np
 import pandas as pd
 from ib_async import Contract, LimitOrder, MarketOrder, Order, RequestError, Trade
 
-from syscore.clock import Clock
-from syscore.config_models import IBConfig
 from sysbrokers.broker import Broker, Frequency
 from sysbrokers.errors import (
     BrokerError,
@@ -59,6 +57,8 @@ from sysbrokers.objects import (
     OrderType,
     TradingHours,
 )
+from syscore.clock import Clock
+from syscore.config_models import IBConfig
 from sysdata.broker_config import IBFuturesConfig
 from sysdata.process_control import ClientIdData
 from sysdata.state.base import StateStore

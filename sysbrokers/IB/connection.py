@@ -27,10 +27,10 @@ from typing import Any, TypeVar
 import pandas as pd
 from ib_async import IB, util
 
-from syscore.clock import Clock
-from syscore.config_models import IBConfig
 from sysbrokers.errors import BrokerDisconnected, ClientIdInUse
 from sysbrokers.IB.client_ids import ClientIdAllocator
+from syscore.clock import Clock
+from syscore.config_models import IBConfig
 
 log = logging.getLogger(__name__)
 

@@ -22,11 +22,11 @@ from collections.abc import Callable, Hashable
 import pandas as pd
 from ib_async import Contract, RequestError
 
-from syscore.config_models import IBConfig
 from sysbrokers.broker import BAR_COLUMNS
 from sysbrokers.errors import BrokerError, PacingViolation, UnknownContract
 from sysbrokers.IB.connection import IBConnection
 from sysbrokers.IB.hours import WeeklyHours
+from syscore.config_models import IBConfig
 
 log = logging.getLogger(__name__)
 

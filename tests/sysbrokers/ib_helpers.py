@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from syscore.config_models import IBConfig
 from sysbrokers.IB.broker import IBBroker
 from sysbrokers.sim.market import MarketModel
+from syscore.config_models import IBConfig
 from sysdata.broker_config import IBFuturesConfig
 from sysdata.state.sqlite_store import SqliteStateStore
 

@@ -85,10 +85,10 @@ def test_ib_unreachable_is_a_start_up_error_not_a_failure_per_item(tmp_path):
 
 def test_ib_broker_from_config_trades_through_the_fake_tws(tmp_path):
     """``broker: ib`` builds the IB broker on the blob's state store, clock and IB mapping."""
-    from syscore.clock import SimulatedClock
     from sysbrokers.IB.broker import IBBroker
     from sysbrokers.IB.fake_tws import FakeTwsThread
     from sysbrokers.sim.market import default_market
+    from syscore.clock import SimulatedClock
     from tests.sysbrokers.ib_helpers import ib_mapping
 
     market = default_market()

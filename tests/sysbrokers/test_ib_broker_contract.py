@@ -5,12 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from broker_contract import BrokerContractTests, BrokerHarness
-from tests.sysbrokers.ib_helpers import ib_broker
 
 from sysbrokers.IB.fake_tws import FakeTwsConfig, FakeTwsThread
 from sysbrokers.sim.broker import SimBroker
 from sysbrokers.sim.market import default_market
 from syscore.clock import SimulatedClock
+from tests.sysbrokers.ib_helpers import ib_broker
 
 
 @pytest.fixture(params=["2024-01-09 15:00", "2019-06-12 09:30"], ids=["cme-2024", "eurex-2019"])

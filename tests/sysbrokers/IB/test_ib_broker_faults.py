@@ -52,7 +52,10 @@ def _front(market, clock) -> str:
     return market.active_contracts(CODE, clock.now())[0]
 
 
-def _advance(broker, clock, step=pd.Timedelta(seconds=30)):
+STEP = pd.Timedelta(seconds=30)
+
+
+def _advance(broker, clock, step=STEP):
     clock.advance(step)
     broker.sync()
     broker.sync()
