@@ -111,6 +111,7 @@ class IBBroker(Broker):
         first = not self.connection.ever_connected
         self.connection.connect()
         if first:
+            self._above_order_ids()
             self.reconcile()
 
     def is_connected(self) -> bool:
@@ -162,7 +163,14 @@ class IBBroker(Broker):
     def _on_connection_lost(self, reason: str) -> None:
         self._events.append(ConnectionEvent(False, reason, self.clock.now()))
 
+    def _above_order_ids(self) -> None:
+        """ib_async numbers requests from TWS's next valid id: keep request ids above every
+        order id we ever used, or an error for a request (200 for contract details) would be
+        taken as an error of the order with the same id."""
+        self.ib.client.updateReqId(self.book.last_order_id() + 1)
+
     def _on_reconnected(self) -> None:
+        self._above_order_ids()
         self.reconcile()
         self._events.append(ConnectionEvent(True, "reconnected: orders and executions "
                                             "reconciled", self.clock.now()))
@@ -486,8 +494,8 @@ class IBBroker(Broker):
         if contract is not None and code in MARKET_DATA_ERRORS and contract.conId:
             self._market_data_errors[contract.conId] = (code, text)
         tracked = self.book.orders.get(str(req_id)) if req_id > 0 else None
-        if tracked is None:
-            return
+        if tracked is None or tracked.order.is_terminal:
+            return  # a finished order cannot change: an error with its id is not about it
         self._order_errors[req_id] = (code, text)
         if code in (103, 200, 201, 202):
             before = tracked.order.status

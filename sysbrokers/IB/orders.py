@@ -135,6 +135,11 @@ class OrderBook:
             candidate = tws_next_valid_id
         return candidate
 
+    def last_order_id(self) -> int:
+        """The highest order id used so far (0 if none)."""
+        ids = [int(i) for i in self.orders if i.isdigit()]
+        return max([self.store.counters().get(ORDER_ID_COUNTER, 0), *ids])
+
     # ------------------------------------------------------------------ records
     def add(self, tracked: TrackedOrder) -> None:
         self.orders[tracked.order.order_id] = tracked

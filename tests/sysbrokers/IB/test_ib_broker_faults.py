@@ -321,3 +321,32 @@ def test_connectivity_lost_1100_is_blind_until_1102(fake_tws, broker):
     assert broker.connection.blind_since is None
     assert [e.connected for e in events if isinstance(e, ConnectionEvent)] == [True]
     assert _received(fake_tws, 7) == before + 1  # reconciled: the day's executions read again
+
+
+def test_request_ids_stay_above_our_order_ids(fake_tws, clock, tmp_path, market):
+    """A second client id starts TWS's id sequence at 1: its request ids must not meet the
+    ids of our orders, or a request's error (200) would be taken as the order's."""
+    contract = _front(market, clock)
+    first = ib_broker(fake_tws.port, clock, tmp_path / "ib_home", market)
+    quote = first.get_bid_ask(CODE, contract)
+    far = round(quote.bid * 0.8 / 0.25) * 0.25
+    orders = [first.place_order(CODE, contract, 1, OrderType.LIMIT, far) for _ in range(12)]
+    for o in orders:
+        first.cancel_order(o.order_id)
+    for _ in range(20):
+        if all(first.get_order(o.order_id).is_terminal for o in orders):
+            break
+        _advance(first, clock, pd.Timedelta(seconds=1))
+    assert all(first.get_order(o.order_id).status is OrderStatus.CANCELLED for o in orders)
+    second = ib_broker(fake_tws.port, clock, tmp_path / "ib_home", market)  # client id 2
+    try:
+        assert second.client_id == 2
+        assert second.ib.client.getReqId() > max(int(o.order_id) for o in orders)
+        for _ in range(5):
+            with pytest.raises(UnknownContract):
+                second.get_contract_details(CODE, "209912")
+        assert all(second.get_order(o.order_id).status is OrderStatus.CANCELLED
+                   for o in orders)
+    finally:
+        second.close()
+        first.close()
