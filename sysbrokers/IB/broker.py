@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from ib_async import Contract, LimitOrder, MarketOrder, Order, RequestError, Trade
 
-from sysbrokers.broker import Broker, Frequency
+from sysbrokers.broker import BAR_COLUMNS, Broker, Frequency
 from sysbrokers.errors import (
     BrokerError,
     InvalidOrderState,
@@ -230,10 +230,23 @@ class IBBroker(Broker):
     def get_historical_bars(self, instrument_code: str, contract_date: str,
                             frequency: Frequency, start: pd.Timestamp, end: pd.Timestamp
                             ) -> pd.DataFrame:
-        c = self.contracts.future(instrument_code, contract_date)
+        try:
+            c = self.contracts.future(instrument_code, contract_date)
+        except UnknownContract:
+            if self._listed_later(instrument_code, contract_date):
+                return _empty_bars()  # as the simulated broker: no bars before the listing
+            raise
         contract = _with_expired(c.contract)
         return self.history.bars(contract, c.hours(), frequency, start, end, self.clock.now(),
                                  "TRADES", f"{instrument_code} {contract_date}")
+
+    def _listed_later(self, instrument_code: str, contract_date: str) -> bool:
+        """Whether ``contract_date`` is after every contract IB lists now (not listed yet)."""
+        try:
+            active = self.contracts.active(instrument_code)
+        except UnknownContract:
+            return False
+        return contract_date[:6] > max(c.contract_date for c in active)
 
     def get_fx_prices(self, ccy1: str, ccy2: str, start: pd.Timestamp, end: pd.Timestamp
                       ) -> pd.Series:
@@ -563,6 +576,13 @@ class IBBroker(Broker):
             commission=commission,
             commission_currency=(report.currency or c.contract.currency),
             timestamp=ts, client_ref=ex.orderRef, account=ex.acctNumber)
+
+
+def _empty_bars() -> pd.DataFrame:
+    frame = pd.DataFrame(columns=list(BAR_COLUMNS), dtype=float,
+                         index=pd.DatetimeIndex([], tz="UTC"))
+    frame["VOLUME"] = frame["VOLUME"].astype("int64")
+    return frame
 
 
 def _with_expired(contract: Contract) -> Contract:

@@ -9,7 +9,8 @@ with "pacing violation" the request is retried after ``history_retry_seconds``, 
 200 is :class:`UnknownContract`.
 
 Requests: ``formatDate`` 2 (UTC), ``useRTH`` off, futures ``TRADES``, FX ``MIDPOINT``; daily bars
-in one request, hourly bars in windows of at most 30 days.
+in one request, hourly bars in windows of at most 30 days, newest first, stopping at the first
+window without data (before the contract was listed).
 """
 from __future__ import annotations
 
@@ -141,10 +142,12 @@ class HistoryService:
                 w_end -= INTRADAY_CHUNK
         bar_size = "1 day" if frequency == "D" else "1 hour"
         labels, rows = [], []
-        for w_start, w_end in reversed(windows):
+        for w_start, w_end in windows:  # newest first: stop at the first window without data
             end_text = "" if w_end >= now else w_end.strftime("%Y%m%d-%H:%M:%S")
             bars = self._request(contract, end_text, duration_text(w_start, w_end), bar_size,
                                  what_to_show, describe)
+            if not bars and frequency != "D":
+                break  # before the contract's listing: older windows are empty too
             if frequency == "D":
                 labels += hours.daily_labels([pd.Timestamp(b.date).date() for b in bars])
             else:

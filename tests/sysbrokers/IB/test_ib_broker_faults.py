@@ -350,3 +350,12 @@ def test_request_ids_stay_above_our_order_ids(fake_tws, clock, tmp_path, market)
     finally:
         second.close()
         first.close()
+
+
+def test_bars_of_a_contract_not_listed_yet_are_empty_as_with_the_simulated_broker(broker,
+                                                                                   clock):
+    now = clock.now()
+    later = broker.get_historical_bars(CODE, "202912", "D", now - pd.Timedelta(days=30), now)
+    assert later.empty and list(later.columns) == ["OPEN", "HIGH", "LOW", "FINAL", "VOLUME"]
+    with pytest.raises(UnknownContract):  # long expired: IB does not know it any more
+        broker.get_historical_bars(CODE, "201003", "D", now - pd.Timedelta(days=30), now)
