@@ -51,3 +51,15 @@ class OrderRejected(BrokerError):
         if order_id is not None:
             text = f"order {order_id} rejected, {text}"
         super().__init__(text)
+
+
+class ClientIdInUse(BrokerError):
+    """IB refused the connection: the client id is already connected (error 326)."""
+
+
+class PacingViolation(BrokerError):
+    """IB kept refusing historical-data requests for pacing (error 162) after every retry."""
+
+
+class MarketDataUnavailable(BrokerError):
+    """No quote: not subscribed (354), a competing live session (10197), or no bid/ask."""

@@ -14,7 +14,9 @@ def broker_from_blob(data: Any):
     ``$SYSTRADE_HOME/sim_broker``, extended with every configured instrument the shipped universe
     does not know and its FX pairs continued from the stored FX prices
     (:mod:`sysbrokers.sim.configured`: anchored on its stored prices);
-    ``ib``: Interactive Brokers (ib_async)."""
+    ``ib``: Interactive Brokers through ib_async (:class:`sysbrokers.IB.broker.IBBroker`) at
+    ``ib.host``/``ib.port``, instruments mapped by the IB futures config in the state store;
+    :class:`BrokerUnavailable` (one line) when TWS / IB Gateway cannot be reached."""
     config = data.config
     if config.broker == "sim":
         from sysbrokers.sim.bad_data import BadDataConfig
@@ -45,7 +47,12 @@ def broker_from_blob(data: Any):
             market = MarketModel(universe, bad_data=bad)
         return SimBroker(clock=data.clock, home=data.home, market=market, config=broker_config)
     if config.broker == "ib":
-        raise BrokerUnavailable("broker 'ib': the Interactive Brokers connection is not "
-                                "available yet; use 'broker: sim' (the simulated broker) "
-                                "meanwhile")
+        from sysbrokers.errors import BrokerDisconnected
+        from sysbrokers.IB.broker import IBBroker
+
+        try:
+            return IBBroker(config.ib, data.clock, data.state,
+                            data.broker_config.all_ib_futures())
+        except BrokerDisconnected as exc:
+            raise BrokerUnavailable(f"broker 'ib': {exc}") from None
     raise ConfigError(f"unknown broker {config.broker!r}")

@@ -102,7 +102,17 @@ class SimConfig(_Strict):
 
 
 class IBConfig(_Strict):
-    """Interactive Brokers gateway/TWS connection. ``account`` is a secret: never logged."""
+    """Interactive Brokers gateway/TWS connection. ``account`` is a secret: never logged.
+
+    Client ids are allocated from the state store between ``client_id_min`` (pysystemtrade's
+    ``ib_idoffset``) and ``client_id_max``. Durations are in seconds. Pacing: at most
+    ``history_requests_per_window`` historical-data requests per ``history_window_seconds``
+    (IB: 60 per 600 s), identical requests at least ``history_identical_gap_seconds`` apart
+    (IB: 15 s), and a pacing violation (error 162) is retried up to ``history_retries`` times
+    after ``history_retry_seconds`` (doubling). A lost connection is retried
+    ``reconnect_attempts`` times, ``reconnect_initial_seconds`` apart at first, doubling up to
+    ``reconnect_max_seconds``; after ``disconnect_halt_seconds`` without a connection the
+    broker reports that trading should halt."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=4001, ge=1, le=65535)
@@ -110,6 +120,22 @@ class IBConfig(_Strict):
     client_id_max: int = Field(default=999, ge=1)
     account: SecretStr | None = None
     timeout_seconds: float = Field(default=30.0, gt=0)
+    reconnect_attempts: int = Field(default=5, ge=0)
+    reconnect_initial_seconds: float = Field(default=1.0, ge=0)
+    reconnect_max_seconds: float = Field(default=60.0, ge=0)
+    disconnect_halt_seconds: float = Field(default=300.0, gt=0)
+    history_requests_per_window: int = Field(default=60, ge=1)
+    history_window_seconds: float = Field(default=600.0, ge=0)
+    history_identical_gap_seconds: float = Field(default=15.0, ge=0)
+    history_retries: int = Field(default=3, ge=0)
+    history_retry_seconds: float = Field(default=10.0, ge=0)
+
+    @model_validator(mode="after")
+    def _client_id_range(self) -> IBConfig:
+        if self.client_id_max < self.client_id_min:
+            raise ValueError(f"client_id_max ({self.client_id_max}) is below client_id_min "
+                             f"({self.client_id_min})")
+        return self
 
 
 class EmailConfig(_Strict):

@@ -42,31 +42,72 @@ def test_sim_broker_from_config_with_bad_data_rates(tmp_path):
         dirty.close()
 
 
-def test_ib_broker_not_yet_available_is_clear(tmp_path):
-    data = blob(tmp_path, broker="ib")
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_ib_broker_unreachable_is_clear(tmp_path):
+    port = _closed_port()
+    data = blob(tmp_path, broker="ib", ib={"port": port, "timeout_seconds": 2})
     try:
-        with pytest.raises(ConfigError, match="Interactive Brokers"):
+        with pytest.raises(ConfigError, match=f"broker 'ib': cannot connect to IB at 127.0.0.1:{port}"):
             _ = data.broker
+        assert data.client_ids.owners() == {}  # the client id taken for the attempt is released
     finally:
         data.close()
 
 
-def test_ib_not_yet_available_is_a_start_up_error_not_a_failure_per_item(tmp_path):
-    """With ``broker: ib`` no pair can be updated: the command stops at once (exit 2 from every
-    entry point, docs/exit_codes.md) instead of failing and alerting once per FX pair."""
+def test_ib_unreachable_is_a_start_up_error_not_a_failure_per_item(tmp_path):
+    """With ``broker: ib`` and no gateway no pair can be updated: the command stops at once
+    (exit 2 from every entry point, docs/exit_codes.md) instead of failing and alerting once
+    per FX pair."""
     from syscore.exceptions import StartupError
     from sysdata.broker_config import FxPairConfig
     from syslogdiag.alerts import list_alerts
     from sysproduction.update_fx_prices import update_fx_prices
 
-    data = blob(tmp_path, broker="ib")
+    data = blob(tmp_path, broker="ib", ib={"port": _closed_port(), "timeout_seconds": 2})
     try:
         data.broker_config.add_fx_pairs([FxPairConfig("EURUSD", "EUR", "USD"),
                                          FxPairConfig("GBPUSD", "GBP", "USD")])
-        with pytest.raises(StartupError, match="not available yet"):
+        with pytest.raises(StartupError, match="cannot connect to IB"):
             update_fx_prices(data)
         assert list_alerts(data.alerts) == []
         with pytest.raises(ConfigError):  # still a configuration problem for its callers
             _ = data.broker
     finally:
         data.close()
+
+
+def test_ib_broker_from_config_trades_through_the_fake_tws(tmp_path):
+    """``broker: ib`` builds the IB broker on the blob's state store, clock and IB mapping."""
+    from sysbrokers.IB.broker import IBBroker
+    from sysbrokers.IB.fake_tws import FakeTwsThread
+    from sysbrokers.sim.market import default_market
+    from syscore.clock import SimulatedClock
+    from tests.sysbrokers.ib_helpers import ib_mapping
+
+    market = default_market()
+    clock = SimulatedClock(tmp_path / "tws", start=pd.Timestamp("2024-01-09 15:00", tz="UTC"))
+    with FakeTwsThread(market, clock, broker_factory=lambda: SimBroker(clock, tmp_path / "tws",
+                                                                       market)) as tws:
+        data = DataBlob(SqliteStateStore(tmp_path / "state.sqlite"),
+                        TimeSeriesStore(f"lmdb://{tmp_path / 'arctic'}"),
+                        SystradeConfig(broker="ib", ib={"port": tws.port}), tmp_path,
+                        clock=clock, broker_factory=broker_from_blob)
+        try:
+            data.broker_config.add_ib_futures(ib_mapping(market))
+            broker = data.broker
+            assert isinstance(broker, IBBroker) and broker.is_connected()
+            assert "CORN" in broker.list_instruments()
+            assert list(data.client_ids.owners()) == [broker.client_id]
+            contract = market.active_contracts("CORN", clock.now())[0]
+            assert broker.get_contract_details("CORN", contract).multiplier == 50.0
+            broker.close()
+            assert data.client_ids.owners() == {}  # released on close
+        finally:
+            data.close()

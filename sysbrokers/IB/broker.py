@@ -1,0 +1,594 @@
+"""``IBBroker``: the :class:`~sysbrokers.broker.Broker` interface on Interactive Brokers.
+
+Built from small parts: :mod:`.connection` (client ids, 326, reconnects, blindness),
+:mod:`.contracts` (mapping from the IB futures config, expiries from contract details),
+:mod:`.history` (bars with pacing), :mod:`.orders` (ids, records, status from executions).
+
+Time: "now" is the injected clock (the data blob's), as for the simulated broker; times IB
+reports (executions) are converted to UTC. Quantities are signed contracts; prices are in our
+units (see :mod:`.contracts` for the price magnifier).
+
+Reconciliation: at every (re)connect, all open orders (``reqAllOpenOrders``) and the day's
+executions (``reqExecutions``) are read and merged into the order book: fills made while we were
+disconnected are recorded once (keyed by execId) and reported as events, and an order of ours
+that TWS no longer lists is finished (FILLED if its executions are complete, else CANCELLED).
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from ib_async import Contract, LimitOrder, MarketOrder, Order, RequestError, Trade
+
+from sysbrokers.broker import BAR_COLUMNS, Broker, Frequency
+from sysbrokers.errors import (
+    BrokerError,
+    InvalidOrderState,
+    MarketDataUnavailable,
+    OrderRejected,
+    RejectReason,
+    UnknownContract,
+    UnknownOrder,
+)
+from sysbrokers.IB.client_ids import ClientIdAllocator
+from sysbrokers.IB.connection import IBConnection
+from sysbrokers.IB.contracts import ContractResolver, IBContract
+from sysbrokers.IB.history import HistoryService
+from sysbrokers.IB.hours import WeeklyHours
+from sysbrokers.IB.orders import OrderBook, TrackedOrder, reject_reason
+from sysbrokers.objects import (
+    AccountValue,
+    BidAsk,
+    BrokerContractDetails,
+    BrokerEvent,
+    BrokerOrder,
+    BrokerPosition,
+    CommissionEvent,
+    CommissionReport,
+    ConnectionEvent,
+    Execution,
+    ExecutionEvent,
+    OrderStatus,
+    OrderStatusEvent,
+    OrderType,
+    TradingHours,
+)
+from syscore.clock import Clock
+from syscore.config_models import IBConfig
+from sysdata.broker_config import IBFuturesConfig
+from sysdata.process_control import ClientIdData
+from sysdata.state.base import StateStore
+
+log = logging.getLogger(__name__)
+
+MARKET_DATA_ERRORS = frozenset({354, 10089, 10090, 10167, 10168, 10197, 200})
+UNSET = 1.7976931348623157e308  # IB's "no value" double
+
+
+class IBBroker(Broker):
+    """See the module docstring. Connects on construction (as the simulated broker does)."""
+
+    def __init__(
+        self,
+        config: IBConfig,
+        clock: Clock,
+        store: StateStore,
+        mapping: list[IBFuturesConfig],
+        owner: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        connect: bool = True,
+    ):
+        self.config = config
+        self.clock = clock
+        ids = ClientIdAllocator(ClientIdData(store), config.client_id_min, config.client_id_max,
+                                owner)
+        self.connection = IBConnection(config, ids, clock, sleep=sleep)
+        self.ib = self.connection.ib
+        self.contracts = ContractResolver(self.connection, mapping)
+        self.history = HistoryService(self.connection, config, sleep=sleep)
+        self.book = OrderBook(store)
+        self._events: list[BrokerEvent] = []
+        self._hours: dict[str, WeeklyHours] = {}
+        self._order_errors: dict[int, tuple[int, str]] = {}
+        self._market_data_errors: dict[int, tuple[int, str]] = {}
+        self.ib.openOrderEvent += self._on_open_order
+        self.ib.orderStatusEvent += self._on_order_status
+        self.ib.errorEvent += self._on_error
+        self.connection.on_disconnect.append(self._on_connection_lost)
+        self.connection.on_reconnect.append(self._on_reconnected)
+        if connect:
+            self.connect()
+
+    # ================================================================= connection & events
+    def connect(self) -> None:
+        """Connect (idempotent) and reconcile orders and executions with TWS."""
+        if self.connection.is_connected():
+            return
+        first = not self.connection.ever_connected
+        self.connection.connect()
+        if first:
+            self._above_order_ids()
+            self.reconcile()
+
+    def is_connected(self) -> bool:
+        return self.connection.is_connected()
+
+    def disconnect(self) -> None:
+        """Drop the socket (as a gateway restart would); the next call reconnects."""
+        self.connection.disconnect()
+
+    def close(self) -> None:
+        self.connection.close()
+
+    @property
+    def client_id(self) -> int | None:
+        return self.connection.client_id
+
+    def should_halt(self, now: pd.Timestamp | None = None) -> bool:
+        """Whether IB has been unreachable longer than ``ib.disconnect_halt_seconds``."""
+        return self.connection.should_halt(now)
+
+    def heartbeat(self, timeout: float = 5.0) -> bool:
+        """Whether TWS answers a round trip within ``timeout`` s (a silent one is dropped and
+        reconnected by the next call); see :meth:`IBConnection.heartbeat`."""
+        return self.connection.heartbeat(timeout)
+
+    def _ready(self) -> None:
+        self.connection.ensure_connected()
+        self.connection.pump()
+        if self.connection.needs_reconcile:  # IB reported 1101/1102: connectivity restored
+            self._on_reconnected()
+        self._collect_fills()
+
+    def drain_events(self) -> list[BrokerEvent]:
+        """Order status changes, executions, commission reports and connection changes since
+        the last call. A lost connection is retried first (see :mod:`.connection`)."""
+        try:
+            self._ready()
+        except BrokerError as exc:
+            log.warning("IB: %s", exc)
+        events, self._events = self._events, []
+        return events
+
+    def sync(self) -> None:
+        """Wait until TWS has answered everything sent before (a reqCurrentTime round trip),
+        then take in what arrived."""
+        self.connection.round_trip()
+        self._ready()
+
+    def _on_connection_lost(self, reason: str) -> None:
+        self._events.append(ConnectionEvent(False, reason, self.clock.now()))
+
+    def _above_order_ids(self) -> None:
+        """ib_async numbers requests from TWS's next valid id: keep request ids above every
+        order id we ever used, or an error for a request (200 for contract details) would be
+        taken as an error of the order with the same id."""
+        self.ib.client.updateReqId(self.book.last_order_id() + 1)
+
+    def _on_reconnected(self) -> None:
+        self._above_order_ids()
+        self.reconcile()
+        self._events.append(ConnectionEvent(True, "reconnected: orders and executions "
+                                            "reconciled", self.clock.now()))
+
+    def reconcile(self) -> None:
+        """Merge TWS's open orders and the day's executions into the order book."""
+        self.connection.needs_reconcile = False
+        trades = self.connection.run(lambda: self.ib.reqAllOpenOrdersAsync(), "reqAllOpenOrders")
+        live: set[str] = set()
+        for trade in trades:
+            tracked = self._tracked(trade.order)
+            if tracked is not None:
+                live.add(tracked.order.order_id)
+                self._update_from_trade(tracked, trade, use_status=True)
+        fills = self.connection.run(lambda: self.ib.reqExecutionsAsync(), "reqExecutions")
+        self._collect_fills(fills)
+        now = self.clock.now()
+        for order_id, tracked in list(self.book.orders.items()):
+            if tracked.order.is_terminal or order_id in live:
+                continue
+            before = tracked.order.status
+            t = self.book.refresh(order_id, now)
+            if not t.order.is_terminal:
+                t = self.book.refresh(order_id, now, ib_status="Cancelled",
+                                      error_text="not open at IB when reconciled")
+            if t.order.status is not before:
+                self._events.append(OrderStatusEvent(t.order))
+
+    # ================================================================= reference data
+    def list_instruments(self) -> list[str]:
+        return self.contracts.instruments()
+
+    def get_contract_details(self, instrument_code: str, contract_date: str
+                             ) -> BrokerContractDetails:
+        return self.contracts.future(instrument_code, contract_date).broker_details()
+
+    def get_active_contracts(self, instrument_code: str) -> list[BrokerContractDetails]:
+        return [c.broker_details() for c in self.contracts.active(instrument_code)]
+
+    def _weekly_hours(self, instrument_code: str) -> WeeklyHours:
+        if instrument_code not in self._hours:
+            front = self.contracts.active(instrument_code)[0]
+            self._hours[instrument_code] = front.hours()
+        return self._hours[instrument_code]
+
+    def get_trading_hours(self, instrument_code: str, start: pd.Timestamp, end: pd.Timestamp
+                          ) -> TradingHours:
+        return self._weekly_hours(instrument_code).trading_hours(instrument_code, start, end)
+
+    def is_open(self, instrument_code: str, when: pd.Timestamp | None = None) -> bool:
+        when = when if when is not None else self.clock.now()
+        hours = self.get_trading_hours(instrument_code, when - pd.Timedelta(days=1),
+                                       when + pd.Timedelta(days=1))
+        return hours.is_open(when)
+
+    # ================================================================= market data
+    def get_historical_bars(self, instrument_code: str, contract_date: str,
+                            frequency: Frequency, start: pd.Timestamp, end: pd.Timestamp
+                            ) -> pd.DataFrame:
+        try:
+            c = self.contracts.future(instrument_code, contract_date)
+        except UnknownContract:
+            if self._listed_later(instrument_code, contract_date):
+                return _empty_bars()  # as the simulated broker: no bars before the listing
+            raise
+        contract = _with_expired(c.contract)
+        return self.history.bars(contract, c.hours(), frequency, start, end, self.clock.now(),
+                                 "TRADES", f"{instrument_code} {contract_date}")
+
+    def _listed_later(self, instrument_code: str, contract_date: str) -> bool:
+        """Whether ``contract_date`` is after every contract IB lists now (not listed yet)."""
+        try:
+            active = self.contracts.active(instrument_code)
+        except UnknownContract:
+            return False
+        return contract_date[:6] > max(c.contract_date for c in active)
+
+    def get_fx_prices(self, ccy1: str, ccy2: str, start: pd.Timestamp, end: pd.Timestamp
+                      ) -> pd.Series:
+        """Daily MIDPOINT closes of one ``ccy1`` in ``ccy2``; inverted when IB quotes the pair
+        the other way round (USD.JPY for JPY in USD)."""
+        contract, details, inverted = self.contracts.fx(ccy1, ccy2)
+        hours = WeeklyHours.from_ib(details.tradingHours, details.timeZoneId)
+        bars = self.history.bars(contract, hours, "D", start, end, self.clock.now(), "MIDPOINT",
+                                 f"FX {ccy1}{ccy2}")
+        prices = bars["FINAL"].astype(float)
+        if inverted:
+            prices = 1.0 / prices
+        prices.name = f"{ccy1}{ccy2}"
+        return prices
+
+    def get_bid_ask(self, instrument_code: str, contract_date: str) -> BidAsk:
+        """A snapshot (reqMktData); :class:`MarketDataUnavailable` on 354 (no subscription),
+        10197 (competing live session) or a quote without a bid and an ask."""
+        c = self.contracts.future(instrument_code, contract_date)
+        self._ready()
+        self._market_data_errors.pop(c.contract.conId, None)
+        what = f"{instrument_code} {contract_date}"
+        try:
+            tickers = self.connection.run(lambda: self.ib.reqTickersAsync(c.contract),
+                                          f"quote of {what}")
+        except RequestError as exc:
+            self._market_data_errors.pop(c.contract.conId, None)
+            raise MarketDataUnavailable(
+                f"no quote for {what}: IB error {exc.code}: {exc.message}") from None
+        error = self._market_data_errors.pop(c.contract.conId, None)
+        if error is not None:
+            raise MarketDataUnavailable(f"no quote for {what}: IB error {error[0]}: {error[1]}")
+        t = tickers[0] if tickers else None
+        values = (t.bid, t.ask, t.bidSize, t.askSize) if t is not None else (math.nan,) * 4
+        if any(v is None or not np.isfinite(v) or v <= 0 for v in values):
+            raise MarketDataUnavailable(f"no quote for {what}: IB sent no bid and ask")
+        return BidAsk(instrument_code, c.contract_date, float(t.bid), float(t.ask),
+                      int(t.bidSize), int(t.askSize), self.clock.now())
+
+    # ================================================================= account
+    def get_positions(self) -> list[BrokerPosition]:
+        """Non-zero positions of the configured account (all accounts if none is set)."""
+        self._ready()
+        positions = self.connection.run(lambda: self.ib.reqPositionsAsync(), "reqPositions")
+        account = self.connection.account
+        out = []
+        for p in positions:
+            if not p.position or (self.config.account is not None and p.account != account):
+                continue
+            c = self.contracts.from_ib(p.contract)
+            if c is None:
+                log.warning("IB position in %s (%s) has no IB mapping: not reported",
+                            p.contract.localSymbol, p.contract.secType)
+                continue
+            out.append(BrokerPosition(c.instrument_code, c.contract_date, int(p.position),
+                                      float(p.avgCost) / c.point_value))
+        return sorted(out, key=lambda p: (p.instrument_code, p.contract_date))
+
+    def get_account_value(self) -> AccountValue:
+        """Net liquidation in the base currency (``NetLiquidation``), cash and unrealised P&L
+        per currency, initial margin (``InitMarginReq``), from a fresh reqAccountUpdates."""
+        self._ready()
+        account = self.connection.account
+        self.connection.run(lambda: self.ib.reqAccountUpdatesAsync(account), "reqAccountUpdates")
+        values = [v for v in self.ib.accountValues(account)]
+        base = next((v.value for v in values if v.tag == "Currency" and v.value), "")
+        cash: dict[str, float] = {}
+        unrealised: dict[str, float] = {}
+        net = margin = None
+        for v in values:
+            if v.tag == "CashBalance" and v.currency not in ("", "BASE"):
+                cash[v.currency] = float(v.value)
+            elif v.tag == "UnrealizedPnL" and v.currency not in ("", "BASE"):
+                unrealised[v.currency] = float(v.value)
+            elif v.tag == "NetLiquidation" and v.currency not in ("", "BASE"):
+                net = float(v.value)
+                base = base or v.currency
+            elif v.tag == "InitMarginReq" and v.currency not in ("", "BASE"):
+                margin = float(v.value)
+        if net is None:
+            raise BrokerError(f"IB reported no NetLiquidation for account {account or '?'}")
+        return AccountValue(base, cash, unrealised, net, margin or 0.0, self.clock.now())
+
+    # ================================================================= orders
+    def place_order(self, instrument_code: str, contract_date: str, quantity: int,
+                    order_type: OrderType = OrderType.MARKET, limit_price: float | None = None,
+                    client_ref: str = "", account: str = "") -> BrokerOrder:
+        """Send an order (``orderRef`` = ``client_ref``) and wait until TWS acknowledges or
+        refuses it (:class:`OrderRejected`, with the order id when one was recorded)."""
+        if (isinstance(quantity, bool) or not isinstance(quantity, (int, np.integer))
+                or quantity == 0):
+            raise OrderRejected(RejectReason.INVALID_QUANTITY,
+                                f"quantity must be a non-zero integer, got {quantity!r}")
+        quantity = int(quantity)
+        order_type = OrderType(order_type)
+        if (order_type is OrderType.LIMIT) != (limit_price is not None):
+            raise OrderRejected(RejectReason.INVALID_PRICE,
+                                "a LIMIT order needs a limit price, a MARKET order none")
+        configured = self.config.account.get_secret_value() if self.config.account else ""
+        if account and configured and account != configured:
+            raise OrderRejected(RejectReason.UNKNOWN_ACCOUNT, "not the configured IB account")
+        try:
+            c = self.contracts.future(instrument_code, contract_date)
+        except UnknownContract as exc:
+            raise OrderRejected(RejectReason.UNKNOWN_CONTRACT, str(exc)) from None
+        self._ready()
+        account = account or self.connection.account
+        order_id = self.book.next_order_id(self.ib.client.getReqId())
+        self.ib.client.updateReqId(order_id + 1)
+        action = "BUY" if quantity > 0 else "SELL"
+        if order_type is OrderType.MARKET:
+            ib_order: Order = MarketOrder(action, abs(quantity))
+        else:
+            ib_order = LimitOrder(action, abs(quantity), float(limit_price))
+        ib_order.orderId = order_id
+        ib_order.orderRef = client_ref
+        ib_order.account = account
+        ib_order.tif = "GTC"
+        now = self.clock.now()
+        tracked = TrackedOrder(BrokerOrder(
+            str(order_id), instrument_code, c.contract_date, quantity, order_type,
+            float(limit_price) if limit_price is not None else None,
+            OrderStatus.PENDING_SUBMIT, client_ref=client_ref, account=account,
+            placed_at=now, updated_at=now))
+        self.book.add(tracked)  # recorded before it is sent: a crash leaves a record
+        self.ib.placeOrder(c.contract, ib_order)
+        self.connection.wait_until(lambda: tracked.ib_status != "" or tracked.error_code)
+        self._collect_fills()
+        order = tracked.order
+        if order.status is OrderStatus.REJECTED:
+            raise OrderRejected(reject_reason(tracked.error_text), tracked.error_text,
+                                order.order_id)
+        return order
+
+    def _live(self, order_id: str) -> TrackedOrder:
+        self._ready()
+        tracked = self.book.orders.get(str(order_id))
+        if tracked is None:
+            raise UnknownOrder(f"no IB order with id {order_id} placed by systrade")
+        return tracked
+
+    def modify_order(self, order_id: str, quantity: int | None = None,
+                     limit_price: float | None = None) -> BrokerOrder:
+        tracked = self._live(order_id)
+        o = tracked.order
+        if o.is_terminal or o.status is OrderStatus.PENDING_CANCEL:
+            raise InvalidOrderState(f"order {order_id} is {o.status.name} and cannot be modified")
+        new_qty = o.quantity if quantity is None else int(quantity)
+        if (new_qty == 0 or (new_qty > 0) != (o.quantity > 0)
+                or abs(new_qty) < abs(o.filled_quantity)):
+            raise InvalidOrderState(f"order {order_id}: new quantity {new_qty} must keep the "
+                                    f"sign and be at least the filled {o.filled_quantity}")
+        if limit_price is not None and o.order_type is not OrderType.LIMIT:
+            raise InvalidOrderState(f"order {order_id} is a MARKET order: no limit price to "
+                                    "change")
+        new_limit = float(limit_price) if limit_price is not None else o.limit_price
+        c = self.contracts.future(o.instrument_code, o.contract_date)
+        action = "BUY" if new_qty > 0 else "SELL"
+        ib_order = (LimitOrder(action, abs(new_qty), new_limit) if o.order_type is OrderType.LIMIT
+                    else MarketOrder(action, abs(new_qty)))
+        ib_order.orderId = int(order_id)
+        ib_order.permId = tracked.perm_id
+        ib_order.orderRef = o.client_ref
+        ib_order.account = o.account
+        ib_order.tif = "GTC"
+        key = int(order_id)
+        self._order_errors.pop(key, None)
+        self._reopen_locally(key)
+        self.ib.placeOrder(c.contract, ib_order)
+        done = self.connection.wait_until(
+            lambda: key in self._order_errors or (
+                tracked.order.quantity == new_qty and tracked.order.limit_price == new_limit))
+        if key in self._order_errors:
+            code, text = self._order_errors.pop(key)
+            if code == 201:
+                raise OrderRejected(reject_reason(text), text, str(order_id))
+            raise InvalidOrderState(f"order {order_id} not modified: IB error {code}: {text}")
+        if not done:
+            raise BrokerError(f"IB did not confirm the change of order {order_id}")
+        return tracked.order
+
+    def _reopen_locally(self, order_id: int) -> None:
+        """ib_async marks a trade Cancelled on informational errors (10349); its modify
+        refuses such a trade. Our book says it is live: let ib_async agree."""
+        for trade in self.ib.trades():
+            if trade.order.orderId == order_id and trade.orderStatus.status == "Cancelled":
+                trade.orderStatus.status = "Submitted"
+
+    def cancel_order(self, order_id: str) -> BrokerOrder:
+        tracked = self._live(order_id)
+        if tracked.order.is_terminal:
+            raise InvalidOrderState(f"order {order_id} is {tracked.order.status.name} and "
+                                    "cannot be cancelled")
+        key = int(order_id)
+        self._order_errors.pop(key, None)
+        self.ib.client.cancelOrder(key, "")
+        self.connection.wait_until(
+            lambda: key in self._order_errors
+            or tracked.order.status in (OrderStatus.PENDING_CANCEL, OrderStatus.CANCELLED,
+                                        OrderStatus.FILLED))
+        if key in self._order_errors:
+            code, text = self._order_errors.pop(key)
+            if code in (10147, 10148, 104, 161, 135):
+                self.reconcile()
+                raise InvalidOrderState(f"order {order_id} cannot be cancelled: IB error "
+                                        f"{code}: {text}")
+        return tracked.order
+
+    def get_order(self, order_id: str) -> BrokerOrder:
+        return self._live(order_id).order
+
+    def get_orders(self, open_only: bool = False) -> list[BrokerOrder]:
+        self._ready()
+        orders = [t.order for t in self.book.orders.values()]
+        if open_only:
+            orders = [o for o in orders if not o.is_terminal]
+        return sorted(orders, key=lambda o: int(o.order_id))
+
+    def get_executions(self, since: pd.Timestamp | None = None) -> list[Execution]:
+        """Executions known to the book, after a fresh reqExecutions."""
+        fills = self.connection.run(lambda: self.ib.reqExecutionsAsync(), "reqExecutions")
+        self._collect_fills(fills)
+        out = [e for e in self.book.executions.values() if since is None or e.timestamp >= since]
+        return sorted(out, key=lambda e: e.exec_id)
+
+    # ================================================================= IB messages
+    def _tracked(self, ib_order: Order) -> TrackedOrder | None:
+        return self.book.by_ib(ib_order.orderId, ib_order.permId, ib_order.orderRef)
+
+    def _update_from_trade(self, tracked: TrackedOrder, trade: Trade, use_status: bool) -> None:
+        before = tracked.order.status
+        o = trade.order
+        facts = {"perm_id": o.permId or None}
+        if use_status:
+            facts["ib_status"] = trade.orderStatus.status
+        if o.totalQuantity:
+            sign = 1 if o.action == "BUY" else -1
+            facts["quantity"] = sign * int(o.totalQuantity)
+        if tracked.order.order_type is OrderType.LIMIT and o.lmtPrice not in (None, UNSET):
+            facts["limit_price"] = float(o.lmtPrice)
+        t = self.book.refresh(tracked.order.order_id, self.clock.now(), **facts)
+        if t.order.status is not before:
+            self._events.append(OrderStatusEvent(t.order))
+
+    def _on_open_order(self, trade: Trade) -> None:
+        tracked = self._tracked(trade.order)
+        if tracked is not None:
+            self._update_from_trade(tracked, trade, use_status=True)
+
+    def _on_order_status(self, trade: Trade) -> None:
+        tracked = self._tracked(trade.order)
+        if tracked is None:
+            return
+        from_error = bool(trade.log) and trade.log[-1].errorCode != 0
+        self._update_from_trade(tracked, trade, use_status=not from_error)
+
+    def _on_error(self, req_id: int, code: int, text: str, contract: Contract | None) -> None:
+        if contract is not None and code in MARKET_DATA_ERRORS and contract.conId:
+            self._market_data_errors[contract.conId] = (code, text)
+        tracked = self.book.orders.get(str(req_id)) if req_id > 0 else None
+        if tracked is None or tracked.order.is_terminal:
+            return  # a finished order cannot change: an error with its id is not about it
+        self._order_errors[req_id] = (code, text)
+        if code in (103, 200, 201, 202):
+            before = tracked.order.status
+            t = self.book.refresh(tracked.order.order_id, self.clock.now(), error_code=code,
+                                  error_text=text)
+            if t.order.status is not before:
+                self._events.append(OrderStatusEvent(t.order))
+        else:
+            log.info("IB order %s: informational error %s (order still live): %s", req_id,
+                     code, text)
+
+    def _collect_fills(self, fills=None) -> None:
+        """Take in every execution ib_async knows (live, from reqExecutions, or from the
+        startup sync) not seen before, and commissions that arrived since."""
+        fills = list(fills) if fills is not None else list(self.ib.wrapper.fills.values())
+        touched: set[str] = set()
+        for fill in fills:
+            ex = fill.execution
+            report = fill.commissionReport
+            known = self.book.executions.get(ex.execId)
+            if known is None:
+                execution = self._execution(fill)
+                if execution is None:
+                    continue
+                if self.book.add_execution(execution):
+                    self._events.append(ExecutionEvent(execution))
+                    touched.add(execution.order_id)
+                known = execution
+                if execution.commission is not None:
+                    self._events.append(CommissionEvent(CommissionReport(
+                        execution.exec_id, execution.commission,
+                        execution.commission_currency, execution.timestamp)))
+            elif known.commission is None and report.execId:
+                updated = self.book.set_commission(ex.execId, float(report.commission),
+                                                   report.currency)
+                touched.add(known.order_id)
+                self._events.append(CommissionEvent(CommissionReport(
+                    updated.exec_id, float(report.commission), updated.commission_currency,
+                    updated.timestamp)))
+        now = self.clock.now()
+        for order_id in touched:
+            if order_id in self.book.orders:
+                before = self.book.orders[order_id].order.status
+                t = self.book.refresh(order_id, now)
+                if t.order.status is not before:
+                    self._events.append(OrderStatusEvent(t.order))
+
+    def _execution(self, fill) -> Execution | None:
+        ex = fill.execution
+        c: IBContract | None = self.contracts.from_ib(fill.contract)
+        if c is None:
+            log.warning("IB execution %s in %s has no IB mapping: ignored", ex.execId,
+                        fill.contract.localSymbol)
+            return None
+        tracked = self.book.by_ib(ex.orderId, ex.permId, ex.orderRef)
+        order_id = tracked.order.order_id if tracked is not None else str(ex.orderId)
+        sign = 1 if ex.side.upper() in ("BOT", "BUY") else -1
+        ts = pd.Timestamp(ex.time)
+        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        report = fill.commissionReport
+        commission = float(report.commission) if report.execId else None
+        return Execution(
+            exec_id=ex.execId, order_id=order_id, instrument_code=c.instrument_code,
+            contract_date=c.contract_date, quantity=sign * int(ex.shares), price=float(ex.price),
+            commission=commission,
+            commission_currency=(report.currency or c.contract.currency),
+            timestamp=ts, client_ref=ex.orderRef, account=ex.acctNumber)
+
+
+def _empty_bars() -> pd.DataFrame:
+    frame = pd.DataFrame(columns=list(BAR_COLUMNS), dtype=float,
+                         index=pd.DatetimeIndex([], tz="UTC"))
+    frame["VOLUME"] = frame["VOLUME"].astype("int64")
+    return frame
+
+
+def _with_expired(contract: Contract) -> Contract:
+    """A copy asking IB to include expired contracts (qualifying resets the flag)."""
+    copy = Contract(**{k: getattr(contract, k) for k in (
+        "conId", "symbol", "secType", "lastTradeDateOrContractMonth", "multiplier", "exchange",
+        "currency", "localSymbol", "tradingClass")})
+    copy.includeExpired = True
+    return copy

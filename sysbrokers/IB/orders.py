@@ -1,0 +1,229 @@
+"""Our book of IB orders: ids, persisted records, and status from executions and TWS messages.
+
+* **Order ids are never reused.** The next id is the larger of TWS's next valid id and a counter
+  in the state store (``ib_order_id``), and the counter is moved past every id used, so a
+  restart, a TWS restart or another client id never hands out an id twice.
+* **Records survive restarts.** Every order we place is stored (collection ``ib_orders``, key
+  the order id) with its contract, quantity, type, limit, ``client_ref`` (sent as IB's
+  ``orderRef``), account, permId and last known state; a restarted process finds what it placed
+  (``find_orders``) and reconciles it with TWS's open orders and executions.
+* **Fills come from executions** (``execDetails``, keyed by execId, each applied once; the
+  commission report may come later and is joined by execId). The filled quantity and average
+  price of an order are computed from its executions, never from orderStatus.
+* **Status** (:func:`derive_status`): TWS's orderStatus text, corrected by the executions
+  (complete executions mean FILLED whatever the status said; a "Filled" status without the
+  executions stays working until they arrive) and by errors: 201 rejects, 202 cancels; every
+  other error code on an order (10349 "TIF set to DAY", 399, 404 ...) is informational and does
+  not end a live order, although ib_async marks the trade Cancelled.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from sysbrokers.errors import RejectReason
+from sysbrokers.objects import (
+    BrokerOrder,
+    Execution,
+    OrderStatus,
+    OrderType,
+    check_transition,
+)
+from sysdata.state.base import StateStore
+
+log = logging.getLogger(__name__)
+
+ORDERS = "ib_orders"
+ORDER_ID_COUNTER = "ib_order_id"
+REJECTING_CODES = frozenset({103, 200, 201})
+CANCELLING_CODES = frozenset({202})
+
+
+def derive_status(ib_status: str, filled: int, quantity: int, error_code: int | None) -> OrderStatus:
+    """Our status from TWS's orderStatus text, the executed quantity and an order error."""
+    if filled and abs(filled) >= abs(quantity):
+        return OrderStatus.FILLED
+    if error_code in REJECTING_CODES:
+        return OrderStatus.CANCELLED if filled else OrderStatus.REJECTED
+    if error_code in CANCELLING_CODES or ib_status in ("Cancelled", "ApiCancelled", "Inactive"):
+        return OrderStatus.CANCELLED
+    if ib_status == "PendingCancel":
+        return OrderStatus.PENDING_CANCEL
+    if filled:
+        return OrderStatus.PARTIALLY_FILLED
+    if ib_status in ("Submitted", "Filled"):  # Filled without the executions yet: still working
+        return OrderStatus.WORKING
+    return OrderStatus.PENDING_SUBMIT
+
+
+def reject_reason(text: str) -> RejectReason:
+    """The :class:`RejectReason` named in a TWS rejection text (default: exchange reject)."""
+    low = text.lower()
+    for reason in RejectReason:
+        if reason.value in low:
+            return reason
+    if "market closed" in low or "outside" in low:
+        return RejectReason.MARKET_CLOSED
+    if "price" in low or "tick" in low:
+        return RejectReason.INVALID_PRICE
+    return RejectReason.EXCHANGE_REJECT
+
+
+@dataclass
+class TrackedOrder:
+    """One order as we track it; :attr:`order` is the current view."""
+
+    order: BrokerOrder
+    perm_id: int = 0
+    ib_status: str = ""
+    error_code: int | None = None
+    error_text: str = ""
+    exec_ids: list[str] = field(default_factory=list)
+
+    def to_doc(self) -> dict:
+        o = self.order
+        return {
+            "order_id": o.order_id, "instrument_code": o.instrument_code,
+            "contract_date": o.contract_date, "quantity": o.quantity,
+            "order_type": o.order_type.value, "limit_price": o.limit_price,
+            "status": o.status.value, "filled_quantity": o.filled_quantity,
+            "avg_fill_price": o.avg_fill_price, "commission": o.commission, "reason": o.reason,
+            "client_ref": o.client_ref, "account": o.account,
+            "placed_at": o.placed_at.isoformat() if o.placed_at is not None else None,
+            "updated_at": o.updated_at.isoformat() if o.updated_at is not None else None,
+            "perm_id": self.perm_id, "ib_status": self.ib_status,
+            "error_code": self.error_code, "error_text": self.error_text,
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict) -> TrackedOrder:
+        def ts(value):
+            return pd.Timestamp(value).tz_convert("UTC") if value else None
+
+        order = BrokerOrder(
+            order_id=doc["order_id"], instrument_code=doc["instrument_code"],
+            contract_date=doc["contract_date"], quantity=int(doc["quantity"]),
+            order_type=OrderType(doc["order_type"]), limit_price=doc["limit_price"],
+            status=OrderStatus(doc["status"]), filled_quantity=int(doc["filled_quantity"]),
+            avg_fill_price=doc["avg_fill_price"], commission=float(doc["commission"]),
+            reason=doc["reason"], client_ref=doc["client_ref"], account=doc["account"],
+            placed_at=ts(doc["placed_at"]), updated_at=ts(doc["updated_at"]))
+        return cls(order, int(doc.get("perm_id") or 0), doc.get("ib_status") or "",
+                   doc.get("error_code"), doc.get("error_text") or "")
+
+
+class OrderBook:
+    """Orders we placed and the executions IB reported, persisted in ``store``."""
+
+    def __init__(self, store: StateStore):
+        self.store = store
+        self.orders: dict[str, TrackedOrder] = {}
+        self.executions: dict[str, Execution] = {}
+        for _, doc in store.find(ORDERS):
+            tracked = TrackedOrder.from_doc(doc)
+            self.orders[tracked.order.order_id] = tracked
+
+    # ------------------------------------------------------------------ ids
+    def next_order_id(self, tws_next_valid_id: int) -> int:
+        """An id above every id used before (ours, in the store) and TWS's next valid id."""
+        candidate = self.store.next_id(ORDER_ID_COUNTER)
+        if candidate < tws_next_valid_id:
+            self.store.set_counter_at_least(ORDER_ID_COUNTER, tws_next_valid_id)
+            candidate = tws_next_valid_id
+        return candidate
+
+    def last_order_id(self) -> int:
+        """The highest order id used so far (0 if none)."""
+        ids = [int(i) for i in self.orders if i.isdigit()]
+        return max([self.store.counters().get(ORDER_ID_COUNTER, 0), *ids])
+
+    # ------------------------------------------------------------------ records
+    def add(self, tracked: TrackedOrder) -> None:
+        self.orders[tracked.order.order_id] = tracked
+        self._save(tracked)
+
+    def _save(self, tracked: TrackedOrder) -> None:
+        self.store.put(ORDERS, tracked.order.order_id, tracked.to_doc())
+
+    def by_ib(self, order_id: int, perm_id: int, order_ref: str) -> TrackedOrder | None:
+        """The order TWS means by (orderId, permId, orderRef)."""
+        if perm_id:
+            for t in self.orders.values():
+                if t.perm_id == perm_id:
+                    return t
+        t = self.orders.get(str(order_id))
+        if t is not None and (not order_ref or not t.order.client_ref
+                              or order_ref == t.order.client_ref):
+            return t
+        return None
+
+    # ------------------------------------------------------------------ updates
+    def add_execution(self, execution: Execution) -> bool:
+        """Record a new execution (False if the exec id is known: nothing changes); commission
+        already known for that exec id is kept."""
+        old = self.executions.get(execution.exec_id)
+        if old is not None:
+            if old.commission is None and execution.commission is not None:
+                self.executions[execution.exec_id] = execution
+            return False
+        self.executions[execution.exec_id] = execution
+        tracked = self.orders.get(execution.order_id)
+        if tracked is not None and execution.exec_id not in tracked.exec_ids:
+            tracked.exec_ids.append(execution.exec_id)
+        return True
+
+    def set_commission(self, exec_id: str, commission: float, currency: str) -> Execution | None:
+        ex = self.executions.get(exec_id)
+        if ex is None:
+            return None
+        ex = dataclasses.replace(ex, commission=commission,
+                                 commission_currency=currency or ex.commission_currency)
+        self.executions[exec_id] = ex
+        return ex
+
+    def refresh(self, order_id: str, now: pd.Timestamp, **ib_facts) -> TrackedOrder:
+        """Recompute one order from its executions and TWS facts (``ib_status``, ``perm_id``,
+        ``error_code``/``error_text``, ``quantity``, ``limit_price``); persist if it changed."""
+        t = self.orders[order_id]
+        before = t.to_doc()
+        for key in ("ib_status", "perm_id", "error_code", "error_text"):
+            if ib_facts.get(key) is not None:
+                setattr(t, key, ib_facts[key])
+        o = t.order
+        execs = [e for e in self.executions.values() if e.order_id == order_id]
+        filled = sum(e.quantity for e in execs)
+        quantity = ib_facts.get("quantity") or o.quantity
+        if abs(filled) > abs(quantity):
+            log.error("IB order %s: executions (%d) exceed the quantity (%d)", order_id, filled,
+                      quantity)
+            quantity = filled
+        avg = (sum(e.quantity * e.price for e in execs) / filled) if filled else None
+        commission = sum(e.commission or 0.0 for e in execs)
+        status = derive_status(t.ib_status, filled, quantity, t.error_code)
+        if status is not o.status:
+            try:
+                check_transition(o.status, status)
+            except Exception:
+                # terminal to terminal on better evidence (executions complete, a rejection
+                # reported after the cancel status) is accepted; anything else is kept as was
+                stronger = status is OrderStatus.FILLED or (
+                    status is OrderStatus.REJECTED and o.status is OrderStatus.CANCELLED)
+                if not stronger:
+                    log.warning("IB order %s: ignoring status %s after %s", order_id,
+                                status.name, o.status.name)
+                    status = o.status
+        reason = o.reason
+        if status in (OrderStatus.REJECTED, OrderStatus.CANCELLED) and t.error_text:
+            reason = t.error_text
+        limit = ib_facts.get("limit_price", o.limit_price)
+        new = dataclasses.replace(
+            o, quantity=quantity, limit_price=limit, status=status, filled_quantity=filled,
+            avg_fill_price=avg, commission=commission, reason=reason)
+        if new != o:
+            t.order = dataclasses.replace(new, updated_at=now)
+        if t.to_doc() != before:
+            self._save(t)
+        return t

@@ -1,0 +1,361 @@
+"""The IB broker (real ib_async over a socket) against the fake TWS's scripted faults:
+client id in use (326), pacing (162), unknown contracts (200), competing sessions (10197),
+informational order errors (10349), split frames, stalls, and a disconnect with working orders
+and fills during the outage."""
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import pytest
+
+from sysbrokers.errors import (
+    BrokerDisconnected,
+    MarketDataUnavailable,
+    PacingViolation,
+    UnknownContract,
+)
+from sysbrokers.IB.fake_tws import messages as m
+from sysbrokers.objects import (
+    ConnectionEvent,
+    ExecutionEvent,
+    OrderStatus,
+    OrderType,
+)
+from sysbrokers.sim.market import default_market
+from sysdata.process_control import ClientIdData
+from tests.sysbrokers.ib_helpers import ib_broker
+
+CODE = "SP500_micro"
+PACING = "Historical Market Data Service error message:API historical data query cancelled: " \
+         "pacing violation"
+
+
+@pytest.fixture
+def market():
+    return default_market()
+
+
+@pytest.fixture
+def sleeps():
+    return []
+
+
+@pytest.fixture
+def broker(fake_tws, clock, tmp_path, market, sleeps):
+    b = ib_broker(fake_tws.port, clock, tmp_path / "ib_home", market, sleeps=sleeps)
+    yield b
+    b.close()
+
+
+def _front(market, clock) -> str:
+    return market.active_contracts(CODE, clock.now())[0]
+
+
+STEP = pd.Timedelta(seconds=30)
+
+
+def _advance(broker, clock, step=STEP):
+    clock.advance(step)
+    broker.sync()
+    broker.sync()
+
+
+def _received(fake_tws, msg_id: int) -> int:
+    return fake_tws.call(lambda f: sum(1 for r in f.received if r.msg_id == msg_id))
+
+
+# ------------------------------------------------------------------ client ids
+def test_client_id_in_use_326_takes_the_next_id_at_once(fake_tws, connect, clock, tmp_path,
+                                                        market):
+    other = connect(1)  # a session outside systrade holds client id 1
+    assert other.isConnected()
+    started = time.monotonic()
+    b = ib_broker(fake_tws.port, clock, tmp_path / "ib_home", market, timeout_seconds=20.0)
+    elapsed = time.monotonic() - started
+    try:
+        assert b.client_id == 2 and b.is_connected()
+        assert elapsed < 5.0  # ib_async alone waits the whole 20 s connect timeout on 326
+        owners = ClientIdData(b.book.store).owners()
+        assert owners == {2: "testhost:1"}  # the refused id 1 was released
+    finally:
+        b.close()
+    assert ClientIdData(b.book.store).owners() == {}  # released on close
+
+
+def test_two_brokers_on_one_store_get_distinct_client_ids(fake_tws, clock, tmp_path, market):
+    a = ib_broker(fake_tws.port, clock, tmp_path / "ib_home", market)
+    b = ib_broker(fake_tws.port, clock, tmp_path / "ib_home", market)
+    try:
+        assert {a.client_id, b.client_id} == {1, 2}
+        assert sorted(fake_tws.call(lambda f: f.connected_client_ids)) == [1, 2]
+    finally:
+        a.close()
+        b.close()
+
+
+def test_unreachable_gateway_is_one_clear_error(clock, tmp_path, market):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(BrokerDisconnected, match=f"cannot connect to IB at 127.0.0.1:{port}"):
+        ib_broker(port, clock, tmp_path / "ib_home", market)
+
+
+# ------------------------------------------------------------------ pacing (162)
+def test_pacing_violation_is_retried_after_a_back_off(fake_tws, broker, clock, market, sleeps):
+    contract = _front(market, clock)
+    now = clock.now()
+    before = _received(fake_tws, 20)
+    fake_tws.call(lambda f: f.fail_next(20, 162, PACING))
+    bars = broker.get_historical_bars(CODE, contract, "D", now - pd.Timedelta(days=30), now)
+    assert len(bars) > 10
+    assert _received(fake_tws, 20) - before == 2  # refused once, asked again
+    assert sleeps == [0.0]  # history_retry_seconds (0 in tests), before the one retry
+
+
+def test_pacing_violation_every_time_gives_up_with_a_clear_error(fake_tws, broker, clock,
+                                                                 market, sleeps):
+    contract = _front(market, clock)
+    now = clock.now()
+    for _ in range(4):  # history_retries = 3: four refusals
+        fake_tws.call(lambda f: f.fail_next(20, 162, PACING))
+    with pytest.raises(PacingViolation, match="pacing"):
+        broker.get_historical_bars(CODE, contract, "D", now - pd.Timedelta(days=30), now)
+    assert len(sleeps) == 3
+
+
+def test_no_data_162_is_an_empty_frame_not_a_retry(fake_tws, broker, clock, market, sleeps):
+    contract = _front(market, clock)
+    now = clock.now()
+    fake_tws.call(lambda f: f.fail_next(20, 162, "Historical Market Data Service error "
+                                                 "message:HMDS query returned no data"))
+    bars = broker.get_historical_bars(CODE, contract, "D", now - pd.Timedelta(days=30), now)
+    assert bars.empty and list(bars.columns) == ["OPEN", "HIGH", "LOW", "FINAL", "VOLUME"]
+    assert sleeps == []
+
+
+def test_bars_match_the_simulated_broker(fake_tws, broker, clock, market):
+    """Same labels (bar ends, UTC) and prices as the simulated broker gives directly."""
+    contract = _front(market, clock)
+    now = clock.now()
+    for freq, days in (("D", 90), ("H", 10)):
+        start = now - pd.Timedelta(days=days)
+        ib_bars = broker.get_historical_bars(CODE, contract, freq, start, now)
+        sim_bars = market.bars(CODE, contract, freq, start, now, as_of=now)
+        assert len(ib_bars) > 5
+        pd.testing.assert_index_equal(ib_bars.index, sim_bars.index)
+        pd.testing.assert_frame_equal(ib_bars[["OPEN", "HIGH", "LOW", "FINAL"]],
+                                      sim_bars[["OPEN", "HIGH", "LOW", "FINAL"]].astype(float),
+                                      check_freq=False)
+
+
+# ------------------------------------------------------------------ contracts (200)
+def test_unknown_contract_month_is_one_clear_error(broker):
+    with pytest.raises(UnknownContract, match=r"SP500_micro 209912 .*no security definition, 200"):
+        broker.get_contract_details(CODE, "209912")
+
+
+def test_expiries_come_from_contract_details(broker, market, clock):
+    contract = _front(market, clock)
+    details = broker.get_contract_details(CODE, contract)
+    assert details.expiry == market.spec(CODE).expiry(contract)
+    corn = broker.get_active_contracts("CORN")[0]
+    assert corn.multiplier == pytest.approx(50.0)  # IB multiplier 5000 / price magnifier 100
+
+
+# ------------------------------------------------------------------ market data
+def test_bid_ask_snapshot_with_sizes(broker, market, clock):
+    quote = broker.get_bid_ask(CODE, _front(market, clock))
+    assert 0 < quote.bid < quote.ask and quote.bid_size >= 1 and quote.ask_size >= 1
+
+
+def test_competing_session_10197_is_market_data_unavailable(fake_tws, broker, market, clock):
+    contract = _front(market, clock)
+    fake_tws.call(lambda f: f.fail_next(1, 10197, "No market data during competing live "
+                                                  "session"))
+    with pytest.raises(MarketDataUnavailable, match="10197"):
+        broker.get_bid_ask(CODE, contract)
+    assert broker.get_bid_ask(CODE, contract).bid > 0  # the next snapshot is fine
+
+
+def test_split_frames_and_a_stall(fake_tws, broker, market, clock):
+    contract = _front(market, clock)
+    fake_tws.call(lambda f: f.split_frames(3))
+    assert broker.get_bid_ask(CODE, contract).ask > 0
+    fake_tws.call(lambda f: f.split_frames(0))
+    broker.connection.config = broker.connection.config.model_copy(
+        update={"timeout_seconds": 0.5})
+    fake_tws.call(lambda f: f.stall())
+    with pytest.raises(BrokerDisconnected, match="did not answer"):
+        broker.get_positions()
+    fake_tws.call(lambda f: f.resume())
+    assert broker.get_positions() == []
+
+
+# ------------------------------------------------------------------ orders
+def test_informational_10349_does_not_cancel_a_live_order(fake_tws, broker, market, clock):
+    contract = _front(market, clock)
+    quote = broker.get_bid_ask(CODE, contract)
+    far = round(quote.bid * 0.8 / 0.25) * 0.25
+    order = broker.place_order(CODE, contract, 1, OrderType.LIMIT, far, client_ref="ref/10349")
+    client_id = broker.client_id
+    fake_tws.call(lambda f: f.client_session(client_id).send(
+        m.error(int(order.order_id), 10349, "Order TIF was set to DAY based on order preset")))
+    broker.sync()
+    assert any(t.orderStatus.status == "Cancelled" for t in broker.ib.trades())  # ib_async's view
+    assert broker.get_order(order.order_id).status is OrderStatus.PENDING_SUBMIT
+    _advance(broker, clock, pd.Timedelta(seconds=1))  # the simulated exchange accepts it
+    assert broker.get_order(order.order_id).status is OrderStatus.WORKING
+    assert order.order_id in [o.order_id for o in broker.get_orders(open_only=True)]
+    moved = broker.modify_order(order.order_id, limit_price=far - 0.25)
+    assert moved.limit_price == pytest.approx(far - 0.25)
+    broker.cancel_order(order.order_id)
+    for _ in range(20):
+        if broker.get_order(order.order_id).status is OrderStatus.CANCELLED:
+            break
+        _advance(broker, clock, pd.Timedelta(seconds=1))
+    assert broker.get_order(order.order_id).status is OrderStatus.CANCELLED
+
+
+def test_orders_are_found_after_a_restart_and_ids_are_never_reused(fake_tws, clock, tmp_path,
+                                                                    market):
+    contract = _front(market, clock)
+    first = ib_broker(fake_tws.port, clock, tmp_path / "ib_home", market)
+    order = first.place_order(CODE, contract, 2, client_ref="systrade/broker/42")
+    for _ in range(20):
+        if first.get_order(order.order_id).status is OrderStatus.FILLED:
+            break
+        _advance(first, clock)
+    first.close()
+    second = ib_broker(fake_tws.port, clock, tmp_path / "ib_home", market)
+    try:
+        found = second.find_orders("systrade/broker/42")
+        assert [o.order_id for o in found] == [order.order_id]
+        assert found[0].status is OrderStatus.FILLED and found[0].filled_quantity == 2
+        again = second.place_order(CODE, contract, 1, client_ref="systrade/broker/43")
+        assert int(again.order_id) > int(order.order_id)
+    finally:
+        second.close()
+
+
+def test_disconnect_with_working_orders_and_fills_during_the_outage(fake_tws, broker, market,
+                                                                    clock):
+    contract = _front(market, clock)
+    quote = broker.get_bid_ask(CODE, contract)
+    far = round(quote.bid * 0.8 / 0.25) * 0.25
+    resting = broker.place_order(CODE, contract, 1, OrderType.LIMIT, far, client_ref="rest")
+    filling = broker.place_order(CODE, contract, 3, client_ref="fill")
+    broker.drain_events()
+    fake_tws.call(lambda f: f.drop_connections())
+    assert broker.connection.wait_until(lambda: not broker.ib.isConnected(), timeout=5)
+    # the market order fills at the simulated broker while we are blind
+    clock.advance(pd.Timedelta(minutes=2))
+    fake_tws.call(lambda f: f.pump())
+    assert broker.connection.blind_since is not None
+    positions = broker.get_positions()  # reconnects and reconciles first
+    for _ in range(20):
+        if broker.get_order(filling.order_id).status is OrderStatus.FILLED:
+            break
+        _advance(broker, clock, pd.Timedelta(seconds=1))
+    assert broker.get_order(filling.order_id).status is OrderStatus.FILLED
+    assert broker.get_order(resting.order_id).status is OrderStatus.WORKING
+    positions = {(p.instrument_code, p.contract_date): p.quantity for p in broker.get_positions()}
+    assert positions == {(CODE, contract): 3}
+    executions = [e for e in broker.get_executions() if e.order_id == filling.order_id]
+    assert sum(e.quantity for e in executions) == 3
+    assert all(e.commission is not None for e in executions)
+    events = broker.drain_events()
+    broker.reconcile()  # reconciling again changes nothing
+    events += broker.drain_events()
+    exec_events = [e.execution.exec_id for e in events if isinstance(e, ExecutionEvent)]
+    assert sorted(exec_events) == sorted(e.exec_id for e in executions)  # each exactly once
+    connection = [e.connected for e in events if isinstance(e, ConnectionEvent)]
+    assert connection == [False, True]
+    assert broker.connection.blind_since is None
+
+
+def test_blind_longer_than_the_policy_says_halt(fake_tws, clock, tmp_path, market):
+    b = ib_broker(fake_tws.port, clock, tmp_path / "ib_home", market,
+                  disconnect_halt_seconds=60.0)
+    try:
+        assert not b.should_halt()
+        fake_tws.call(lambda f: f.drop_connections())
+        assert b.connection.wait_until(lambda: not b.ib.isConnected(), timeout=5)
+        clock.advance(pd.Timedelta(seconds=30))
+        assert not b.should_halt()
+        clock.advance(pd.Timedelta(seconds=31))
+        assert b.should_halt()
+        b.connect()
+        assert not b.should_halt()
+    finally:
+        b.close()
+
+
+def test_a_silent_gateway_fails_the_heartbeat_and_is_reconnected(fake_tws, broker):
+    assert broker.heartbeat(timeout=5.0)
+    fake_tws.call(lambda f: f.stall())
+    assert not broker.heartbeat(timeout=0.3)
+    assert not broker.is_connected() and broker.connection.blind_since is not None
+    fake_tws.call(lambda f: f.resume())
+    assert broker.get_positions() == []  # reconnected
+    assert broker.is_connected() and broker.connection.blind_since is None
+    events = broker.drain_events()
+    assert [e.connected for e in events if isinstance(e, ConnectionEvent)] == [False, True]
+
+
+def test_connectivity_lost_1100_is_blind_until_1102(fake_tws, broker):
+    fake_tws.call(lambda f: f.broadcast_error(1100, "Connectivity between IB and Trader "
+                                                    "Workstation has been lost."))
+    broker.sync()
+    assert broker.connection.blind_since is not None
+    events = broker.drain_events()
+    assert [e.connected for e in events if isinstance(e, ConnectionEvent)] == [False]
+    before = _received(fake_tws, 7)
+    fake_tws.call(lambda f: f.broadcast_error(1102, "Connectivity between IB and Trader "
+                                                    "Workstation has been restored - data "
+                                                    "maintained."))
+    events = broker.drain_events()
+    assert broker.connection.blind_since is None
+    assert [e.connected for e in events if isinstance(e, ConnectionEvent)] == [True]
+    assert _received(fake_tws, 7) == before + 1  # reconciled: the day's executions read again
+
+
+def test_request_ids_stay_above_our_order_ids(fake_tws, clock, tmp_path, market):
+    """A second client id starts TWS's id sequence at 1: its request ids must not meet the
+    ids of our orders, or a request's error (200) would be taken as the order's."""
+    contract = _front(market, clock)
+    first = ib_broker(fake_tws.port, clock, tmp_path / "ib_home", market)
+    quote = first.get_bid_ask(CODE, contract)
+    far = round(quote.bid * 0.8 / 0.25) * 0.25
+    orders = [first.place_order(CODE, contract, 1, OrderType.LIMIT, far) for _ in range(12)]
+    for o in orders:
+        first.cancel_order(o.order_id)
+    for _ in range(20):
+        if all(first.get_order(o.order_id).is_terminal for o in orders):
+            break
+        _advance(first, clock, pd.Timedelta(seconds=1))
+    assert all(first.get_order(o.order_id).status is OrderStatus.CANCELLED for o in orders)
+    second = ib_broker(fake_tws.port, clock, tmp_path / "ib_home", market)  # client id 2
+    try:
+        assert second.client_id == 2
+        assert second.ib.client.getReqId() > max(int(o.order_id) for o in orders)
+        for _ in range(5):
+            with pytest.raises(UnknownContract):
+                second.get_contract_details(CODE, "209912")
+        assert all(second.get_order(o.order_id).status is OrderStatus.CANCELLED
+                   for o in orders)
+    finally:
+        second.close()
+        first.close()
+
+
+def test_bars_of_a_contract_not_listed_yet_are_empty_as_with_the_simulated_broker(broker,
+                                                                                   clock):
+    now = clock.now()
+    later = broker.get_historical_bars(CODE, "202912", "D", now - pd.Timedelta(days=30), now)
+    assert later.empty and list(later.columns) == ["OPEN", "HIGH", "LOW", "FINAL", "VOLUME"]
+    with pytest.raises(UnknownContract):  # long expired: IB does not know it any more
+        broker.get_historical_bars(CODE, "201003", "D", now - pd.Timedelta(days=30), now)
