@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-_ROWS_PER_CHUNK = 4096  # bounds the temporary strings of wide frames
+_ROWS_PER_CHUNK = 1024  # bounds the temporary strings of wide frames
 _UNIQUE_SHARE = 0.5  # format distinct values once when fewer than this share are distinct
 
 

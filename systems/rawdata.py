@@ -178,6 +178,8 @@ class RawData:
             self.underlying_price[:, j], m_start[j], m_end[j] = _place(underlying[code], self.calendar)
             roll_values, _, _ = _place(ann_roll[code], self.calendar)
             self.daily_annualised_roll[:, j] = roll_values
+        del daily_prices, underlying, ann_roll
+        release_freed_memory()  # the per-instrument series are placed: give their memory back
         self.span_p = Span(p_start, p_end)
         self.span_m = Span(m_start, m_end)
         self.point_size = np.array([c.pointsize for c in self.instrument_configs])
@@ -209,6 +211,11 @@ class RawData:
                 raise KeyError(name)
             self._cache[name] = builders[name]()
         return self._cache[name]
+
+    def release_derived(self) -> None:
+        """Drop the cached derived series (volatilities, carry): each is [T x N] and later
+        stages no longer need them. A later request recomputes the same values."""
+        self._cache.clear()
 
     def span_of(self, name: str) -> Span:
         """Row range of a raw-data series."""
