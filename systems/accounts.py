@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -98,8 +97,9 @@ class PandlArrays:
     # per instrument: the cost normalisation's denominator was zero or NaN and was floored
     degenerate_cost_deviation: np.ndarray | None = None
 
-    @cached_property
+    @property
     def net(self) -> np.ndarray:
+        """gross + costs, computed on each use (one [T x N] array fewer held for the run)."""
         return self.gross + self.costs
 
 

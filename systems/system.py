@@ -182,6 +182,9 @@ class System:
             rolls_per_year=np.array([c.rolls_per_year for c in cfgs]),
         )
         span = block.span_f
+        buffered = self.buffered_position
+        # positions are final: the volatility and carry series behind them are not needed now
+        block.raw.release_derived()
         gross = np.empty((block.n_rows, len(block.codes)))
         cost = np.empty_like(gross)
         degenerate = np.zeros(len(block.codes), dtype=bool)
@@ -190,7 +193,7 @@ class System:
             cols = slice(lo, lo + INSTRUMENT_BATCH)
             fx_at = fx_lookup([block.raw.fx_series[c] for c in block.raw.currencies[cols]])
             part = pandl(
-                block.calendar, self.buffered_position[:, cols], block.raw.daily_prices[:, cols],
+                block.calendar, buffered[:, cols], block.raw.daily_prices[:, cols],
                 block.raw.span_p.end[cols], span.start[cols], span.end[cols], block.raw.point_size[cols],
                 fx_at, _slice_costs(costs, cols),
                 self.config.multiply_roll_costs_by, self.config.vol_normalise_currency_costs,
@@ -258,9 +261,9 @@ class System:
         block = self.full_block
         rows = self._portfolio_slice
         arrays = self.pandl_arrays
-        net = np.nansum(arrays.net[rows], axis=1)
-        gross = np.nansum(arrays.gross[rows], axis=1)
-        costs = np.nansum(arrays.costs[rows], axis=1)
+        gross = _row_nansum(arrays.gross[rows])
+        costs = _row_nansum(arrays.costs[rows])
+        net = _row_nansum(arrays.gross[rows], arrays.costs[rows])
         frame = pd.DataFrame(
             {
                 "portfolio_percent_net": 100.0 * net / self.config.notional_trading_capital,
@@ -327,3 +330,18 @@ def _slice_costs(costs: CostParameters, cols: slice) -> CostParameters:
 def _num(value) -> float | None:
     value = float(value)
     return value if np.isfinite(value) else None
+
+
+ROW_BATCH = 1024  # rows summed at a time: bounds the temporary copies of [T x N] arrays
+
+
+def _row_nansum(values: np.ndarray, plus: np.ndarray | None = None) -> np.ndarray:
+    """``np.nansum(values [+ plus], axis=1)`` a batch of rows at a time (each row's sum is the
+    same; only the temporary memory is smaller)."""
+    out = np.empty(values.shape[0])
+    for lo in range(0, values.shape[0], ROW_BATCH):
+        part = values[lo : lo + ROW_BATCH]
+        if plus is not None:
+            part = part + plus[lo : lo + ROW_BATCH]
+        out[lo : lo + ROW_BATCH] = np.nansum(part, axis=1)
+    return out
