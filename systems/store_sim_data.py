@@ -7,6 +7,7 @@ naive UTC, as the engine expects; contract ids as ``YYYYMMDD`` numbers.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from syscore.dates import utc_index
@@ -17,6 +18,17 @@ from systems.sim_data import MULTIPLE_PRICE_COLUMNS, InstrumentConfig, SimData, 
 
 def _naive(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
     return utc_index(index).tz_localize(None)
+
+
+def _contract_numbers(values) -> np.ndarray:
+    """Contract ids (``YYYYMM`` or ``YYYYMMDD`` text) as ``YYYYMMDD`` floats, a missing id NaN.
+    Each distinct id is converted once: a series holds a few dozen ids over thousands of rows."""
+    codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
+    numbers = pd.to_numeric(pd.Series(uniques, dtype=object).str.ljust(8, "0")).to_numpy(float)
+    out = np.full(len(codes), np.nan)
+    present = codes >= 0
+    out[present] = numbers[codes[present]]
+    return out
 
 
 class StoreSimData(SimData):
@@ -52,7 +64,7 @@ class StoreSimData(SimData):
         for column in MULTIPLE_PRICE_COLUMNS:
             values = frame[column].to_numpy()
             if column.endswith("_CONTRACT"):
-                out[column] = pd.to_numeric(pd.Series(values).str.ljust(8, "0")).to_numpy(float)
+                out[column] = _contract_numbers(values)
             else:
                 out[column] = values.astype(float)
         return out

@@ -54,3 +54,15 @@ def test_store_sim_data_adapts_types(store_run):
     assert 0.8 < eur.iloc[-1] < 1.6
     np.testing.assert_allclose((1 / sim.get_fx_rate("USD", "EUR")).to_numpy(), eur.to_numpy())
     assert StoreSimData(data, instruments=["CORN"]).instrument_list() == ["CORN"]
+
+
+def test_contract_numbers_pad_to_yyyymmdd_and_keep_missing_ids_nan():
+    import numpy as np
+
+    from systems.store_sim_data import _contract_numbers
+
+    values = np.array(["202309", "20230900", None, "20231215", np.nan, "202309", ""], dtype=object)
+    out = _contract_numbers(values)
+    assert out[[0, 1, 3, 5]].tolist() == [20230900.0, 20230900.0, 20231215.0, 20230900.0]
+    assert np.isnan(out[2]) and np.isnan(out[4])
+    assert out[6] == 0.0  # an empty id pads to 00000000, as the per-row conversion did
