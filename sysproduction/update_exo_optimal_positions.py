@@ -27,6 +27,10 @@ An EXO never rebalanced is skipped (``not rebalanced``); a flat EXO with an earl
 row of 0 (close); one flat since always writes nothing. A rerun at the same time writes nothing
 twice.
 
+Scheduling: ``systrade exo install`` adds this method (``product`` argument) to each product's
+``run_exo_update_<PRODUCT>`` process as its completion method, so the target follows the day's
+EXO update; the order generator trades it at its next run.
+
 The stack handler spawns contract orders into the instrument's priced contract (roll state, as
 for every strategy): the EXO's roll regime should roll where the instrument rolls. When the
 priced contract is known and differs from the EXO's, the result says so.
@@ -133,10 +137,12 @@ def update_one(data: DataBlob, definition: ExoDefinition, units: float, min_rows
 def update_exo_optimal_positions(data: DataBlob | None = None,
                                  units: Mapping[str, float] | None = None,
                                  min_rows: int = MIN_ROWS,
-                                 max_age_days: int = MAX_AGE_DAYS) -> ProcessReport:
-    """Write every rebalanced EXO's target as an optimal position (see module docstring)."""
+                                 max_age_days: int = MAX_AGE_DAYS,
+                                 product: str | None = None) -> ProcessReport:
+    """Write every rebalanced EXO's target (of ``product``, default all) as an optimal
+    position (see module docstring)."""
     with blob_for(data, PROCESS) as blob:
         settings = exo_settings(blob)
-        return each_item(blob, PROCESS, settings.ordered_exos(), lambda d: d.name,
+        return each_item(blob, PROCESS, settings.ordered_exos(product), lambda d: d.name,
                          lambda d: update_one(blob, d, float((units or {}).get(d.name, 1.0)),
                                               min_rows, max_age_days))
