@@ -42,9 +42,9 @@ from dataclasses import dataclass
 
 from syscore.exceptions import InvalidData, MissingData
 from sysdata.data_blob import DataBlob
+from sysexecution.spawn_orders import current_contracts
 from sysexo.backfill import MAX_AGE_DAYS, MIN_ROWS, ExoStore, backfill_problem
 from sysexo.engine import ExoDefinition
-from sysexecution.spawn_orders import current_contracts
 from sysproduction.exo_backfill import exo_settings
 from sysproduction.process_helpers import ProcessReport, blob_for, each_item
 

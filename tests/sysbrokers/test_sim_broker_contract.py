@@ -18,8 +18,8 @@ from sysbrokers.objects import OptionContract
 from sysbrokers.sim.broker import SimBroker
 from sysbrokers.sim.market import default_market
 from sysbrokers.sim.options import OptionCalendar, SimOptionChains
-from sysobjects.black76 import OptionRight
 from syscore.clock import SimulatedClock
+from sysobjects.black76 import OptionRight
 
 
 @pytest.fixture(params=["2024-01-09 15:00", "2019-06-12 09:30"], ids=["cme-2024", "eurex-2019"])
