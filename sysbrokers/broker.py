@@ -19,15 +19,20 @@ from typing import Literal
 
 import pandas as pd
 
+from sysbrokers.errors import NotSupportedByBroker
 from sysbrokers.objects import (
     AccountValue,
     BidAsk,
     BrokerContractDetails,
     BrokerEvent,
+    BrokerOptionOrder,
+    BrokerOptionPosition,
     BrokerOrder,
     BrokerPosition,
     Execution,
     FxTrade,
+    OptionContract,
+    OptionQuoteSnapshot,
     OrderType,
     TradingHours,
 )
@@ -167,6 +172,27 @@ class Broker(abc.ABC):
     def get_fx_trades(self, client_ref: str = "") -> list[FxTrade]:
         """Cash FX trades done (only those with our reference ``client_ref`` if given),
         oldest first."""
+
+    # ---- options on futures (optional: the default raises NotSupportedByBroker) -----------
+    def _no_options(self) -> NotSupportedByBroker:
+        return NotSupportedByBroker(f"options are not supported by this broker "
+                                    f"({type(self).__name__})")
+
+    def get_option_quote(self, contract: OptionContract) -> OptionQuoteSnapshot:
+        """Bid, ask, mid and delta of one option now."""
+        raise self._no_options()
+
+    def place_option_order(self, contract: OptionContract, quantity: int, client_ref: str = "",
+                           account: str = "") -> BrokerOptionOrder:
+        """Send a market order for ``quantity`` options (signed)."""
+        raise self._no_options()
+
+    def get_option_order(self, order_id: str) -> BrokerOptionOrder:
+        raise self._no_options()
+
+    def get_option_positions(self) -> list[BrokerOptionPosition]:
+        """Non-zero option positions."""
+        raise self._no_options()
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections. The default does nothing."""

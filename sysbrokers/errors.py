@@ -53,6 +53,11 @@ class OrderRejected(BrokerError):
         super().__init__(text)
 
 
+class NotSupportedByBroker(BrokerError):
+    """The broker does not implement this operation (e.g. option trading on a futures-only
+    broker)."""
+
+
 class ClientIdInUse(BrokerError):
     """IB refused the connection: the client id is already connected (error 326)."""
 

@@ -20,6 +20,7 @@ from typing import Mapping
 import pandas as pd
 
 from sysbrokers.errors import InvalidOrderState
+from sysobjects.black76 import OptionRight
 from sysobjects.orders.records import CommissionReport  # the ledger's record, as brokers report it
 
 
@@ -139,6 +140,78 @@ class BrokerPosition:
     contract_date: str
     quantity: int
     average_price: float
+
+
+@dataclass(frozen=True)
+class OptionContract:
+    """An option on a futures contract: the underlying future (``instrument_code`` and its
+    ``contract_date``), ``right``, ``strike`` (in the future's price units), the option's
+    ``expiry`` (last trading date) and its ``option_code`` (``""`` the plain code; serial or
+    weekly options have their own). Futures keep using ``(instrument_code, contract_date)``
+    everywhere; options are only ever named by this object."""
+
+    instrument_code: str
+    contract_date: str
+    right: OptionRight
+    strike: float
+    expiry: dt.date
+    option_code: str = ""
+
+    def __post_init__(self) -> None:
+        check_contract_date(self.contract_date)
+        object.__setattr__(self, "right", OptionRight(self.right))
+        if not self.strike > 0:
+            raise ValueError(f"an option strike must be positive, got {self.strike!r}")
+
+    @property
+    def key(self) -> str:
+        """A readable unique id, e.g. ``GOLD 202406 C2350 @20240524`` (code appended if any)."""
+        code = f" {self.option_code}" if self.option_code else ""
+        return (f"{self.instrument_code} {self.contract_date} {self.right.value}{self.strike:g}"
+                f" @{self.expiry:%Y%m%d}{code}")
+
+
+@dataclass(frozen=True)
+class OptionQuoteSnapshot:
+    """Top of book of one option now: bid, ask, mid (model value) and delta (per contract,
+    futures equivalent), ``timestamp`` UTC."""
+
+    contract: OptionContract
+    bid: float
+    ask: float
+    mid: float
+    delta: float
+    timestamp: pd.Timestamp
+
+    def __post_init__(self) -> None:
+        _check_utc("timestamp", self.timestamp)
+
+
+@dataclass(frozen=True)
+class BrokerOptionPosition:
+    """An option position at the broker; ``average_price`` is the average premium paid
+    (price units of the underlying future)."""
+
+    contract: OptionContract
+    quantity: int
+    average_price: float
+
+
+@dataclass(frozen=True)
+class BrokerOptionOrder:
+    """An option order as the broker sees it (market orders only, see the broker)."""
+
+    order_id: str
+    contract: OptionContract
+    quantity: int
+    status: OrderStatus
+    filled_quantity: int = 0
+    avg_fill_price: float | None = None
+    commission: float = 0.0
+    reason: str = ""
+    client_ref: str = ""
+    account: str = ""
+    placed_at: pd.Timestamp | None = None
 
 
 @dataclass(frozen=True)

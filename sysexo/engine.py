@@ -16,6 +16,11 @@ legs in ``strikes_clamped``, since the structure is then narrower than its templ
 | ``put_spread`` | long put +2, short put −10 |
 | ``long_call`` | long call at the money |
 
+A **delta-target** EXO (``kind: delta_target``) holds one option series (``option``: type and
+offset from ATM) sized so that its delta equals ``target_delta`` (futures equivalent); when the
+position's delta leaves ``target_delta ± band`` it closes everything and opens a new position
+on today's ATM-relative strike (a *rebalance*); a roll closes and reopens like any kind.
+
 ``legs`` in the definition replaces a kind's template. A **SmartEXO** (``kind: smart``) maps the
 Ichimoku regime of the product's ``continuous_future`` EXO (+1/−1/0) to three templates
 (``bullish``, ``bearish``, ``neutral``); a regime change closes everything and opens the new
@@ -34,7 +39,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from syscore.exceptions import InvalidData, MissingData
 from sysexo.positions import Instrument, Position, Transaction
@@ -87,10 +92,30 @@ class ExoDefinition(BaseModel):
     bearish: tuple[LegTemplate, ...] = ()
     neutral: tuple[LegTemplate, ...] = ()
     ichimoku: dict[str, int] = Field(default_factory=dict)
+    #: delta_target kind: the position's target delta (futures equivalent), its band (the
+    #: position is rebuilt when |delta - target| > band) and the option series to hold
+    target_delta: float | None = None
+    band: float | None = None
+    option: LegTemplate | None = None
+
+    @model_validator(mode="after")
+    def _delta_target_parameters(self) -> ExoDefinition:
+        if self.kind != "delta_target":
+            return self
+        if self.target_delta is None or self.target_delta == 0:
+            raise ValueError(f"EXO {self.name}: delta_target needs a non-zero target_delta")
+        if self.band is None or self.band <= 0:
+            raise ValueError(f"EXO {self.name}: delta_target needs a positive band")
+        if self.option is None or self.option.type == "future":
+            raise ValueError(f"EXO {self.name}: delta_target needs option: {{type: call|put, "
+                             f"offset: N}}")
+        return self
 
     def template(self) -> tuple[LegTemplate, ...]:
         if self.legs is not None:
             return self.legs
+        if self.kind == "delta_target":
+            return (self.option.model_copy(update={"quantity": 1.0}),)
         if self.kind not in TEMPLATES:
             raise InvalidData(f"EXO {self.name}: unknown kind {self.kind!r}; known: "
                               f"{', '.join(sorted(TEMPLATES))}, smart")
@@ -197,6 +222,10 @@ def exo_day(definition: ExoDefinition, state: ExoState, day: dt.date, market: Ex
     rollover = bool(position.legs) and needs_roll(day, [i.expiry for i in position.legs], regime)
     smart = definition.kind == "smart"
     regime_change = smart and smart_regime != state.regime
+    delta_target = definition.kind == "delta_target" and definition.legs is None
+    if delta_target and position.legs and not rollover:
+        held = position.delta({i: q[1] for i, q in quotes.items()})
+        regime_change = abs(held - definition.target_delta) > definition.band
     if rollover or regime_change:
         closing = position.closing_transactions(day, {i: q[0] for i, q in quotes.items()})
         for tx in closing:
@@ -211,8 +240,14 @@ def exo_day(definition: ExoDefinition, state: ExoState, day: dt.date, market: Ex
                 for f in market.futures(product)}, regime)
             instruments, clamped = _open(template, chain, market, product, day)
             for leg, instrument in zip(template, instruments, strict=True):
-                price = _quote(market, product, instrument, day)[0]
-                tx = Transaction(day, instrument, leg.quantity, price, opening=True)
+                price, leg_delta = _quote(market, product, instrument, day)
+                quantity = leg.quantity
+                if delta_target:
+                    if abs(leg_delta) < 1e-6:
+                        raise MissingData(f"{definition.name}: {instrument} has no delta on "
+                                          f"{day}; cannot size a delta-target position")
+                    quantity = definition.target_delta / leg_delta
+                tx = Transaction(day, instrument, quantity, price, opening=True)
                 position = position.apply(tx, point_value)
                 transactions.append(tx)
     quotes = {i: _quote(market, product, i, day) for i in position.legs}

@@ -3,7 +3,8 @@
 Writes ``$SYSTRADE_HOME/private/generated_control_config.yaml`` (replacing only its own
 earlier output) with a ``run_exo_update_<PRODUCT>`` process per product: its window opens at the
 product's decision time (in its zone) for three hours, with one method that runs
-``update_exo_product`` once. The shipped defaults and the operator's
+``update_exo_product`` once and, on completion, ``update_exo_optimal_positions`` for the
+product (the EXO strategies' targets, traded at the order generator's next run). The shipped defaults and the operator's
 ``private_control_config.yaml`` still apply on top. Launch files then come from ``systrade
 schedule crontab|supervisor|systemd`` as for every other process.
 """
@@ -34,9 +35,15 @@ def exo_processes(settings: ExoSettings) -> dict[str, dict]:
         processes[f"run_exo_update_{product}"] = {
             "start_time": config.decision_time, "end_time": end_text,
             "timezone": config.timezone,
-            "methods": {f"update_exo_{product}": {
-                "function": "sysproduction.run_exo_update.update_exo_product",
-                "arguments": {"product": product}, "max_executions": 1}}}
+            "methods": {
+                f"update_exo_{product}": {
+                    "function": "sysproduction.run_exo_update.update_exo_product",
+                    "arguments": {"product": product}, "max_executions": 1},
+                # once the day's update is done: the EXO strategies' targets
+                f"update_exo_optimal_positions_{product}": {
+                    "function": "sysproduction.update_exo_optimal_positions."
+                                "update_exo_optimal_positions",
+                    "arguments": {"product": product}, "run_on_completion_only": True}}}
     return processes
 
 

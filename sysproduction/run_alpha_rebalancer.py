@@ -10,10 +10,9 @@ out-of-sample performance and stores the result in the state store (collection
 One EXO failing never stops the others; the run exits non-zero when any failed or was stale.
 
 The EXO strategy's target in real contracts is the EXO's current position times the combined
-exposure; :func:`exo_target_contracts` computes it for every leg. **Not wired yet**: no process
-reads these targets and no order is generated from them (the order generator and option trading
-in the simulated broker are still to come, see ``docs/exo.md``); the function is the agreed
-interface for that work.
+exposure; :func:`exo_target_contracts` computes it for every leg. The futures targets are
+traded through :mod:`sysproduction.update_exo_optimal_positions` (optimal positions, then the
+order generator and stack handler like any strategy); option legs are not traded yet.
 """
 from __future__ import annotations
 
@@ -83,9 +82,8 @@ def rebalance_alphas(min_rows: int = 200, max_age_days: int = 4, oos_days: int =
 
 def exo_target_contracts(data: DataBlob, exo_name: str) -> dict[str, float]:
     """The EXO strategy's target per leg (leg description → contracts): the EXO's current
-    position times the stored combined exposure (empty when not rebalanced or flat).
-
-    Not called by any process yet (see the module docstring): computing it places no order."""
+    position times the stored combined exposure (empty when not rebalanced or flat). Computing
+    it places no order (see :mod:`sysproduction.update_exo_optimal_positions`)."""
     picks: dict[str, Any] | None = data.alpha_picks.get(exo_name)
     if picks is None:
         return {}

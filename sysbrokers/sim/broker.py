@@ -15,6 +15,10 @@ any point never loses or duplicates a fill. Each order sees the whole touch (ord
 consume each other's liquidity).
 
 Positions are settled into cash at the contract's last trading instant (marked at the final mid).
+
+Options on the futures trade too (:mod:`sysbrokers.sim.option_trading`: market orders, fills at
+the chain's touch, futures-style margining, expiry at intrinsic value with exercise into the
+future).
 """
 
 from __future__ import annotations
@@ -67,6 +71,8 @@ from sysbrokers.objects import (
 )
 from sysbrokers.sim.counter_rng import stream_key, uniforms
 from sysbrokers.sim.market import MarketModel, default_market
+from sysbrokers.sim.option_trading import SimOptionTrading
+from sysbrokers.sim.options import SimOptionChains
 from sysbrokers.sim.store import BrokerStore
 from syscore.clock import Clock
 from syscore.config import validation_message
@@ -183,8 +189,10 @@ class _Fill:
     price: float
 
 
-class SimBroker(Broker):
-    """Simulated broker on a :class:`MarketModel`, state in ``<home>/sim_broker/broker.sqlite``."""
+class SimBroker(SimOptionTrading, Broker):
+    """Simulated broker on a :class:`MarketModel`, state in ``<home>/sim_broker/broker.sqlite``.
+    ``option_chains`` (default: the simulator's chains with default calendars) lists and
+    prices the options it trades."""
 
     def __init__(
         self,
@@ -192,9 +200,12 @@ class SimBroker(Broker):
         home: Path | str,
         market: MarketModel | None = None,
         config: SimBrokerConfig | None = None,
+        option_chains: SimOptionChains | None = None,
     ):
         self.clock = clock
         self.market = market if market is not None else default_market()
+        self.option_chains = option_chains if option_chains is not None else \
+            SimOptionChains(self.market)
         self.config = config if config is not None else SimBrokerConfig()
         self.path = default_broker_path(home)
         self.store = BrokerStore(self.path, self.config.synchronous)
@@ -310,6 +321,8 @@ class SimBroker(Broker):
         for fill in fills:
             self._book_fill(conn, fill)
         if only is None:
+            self._process_option_orders(conn, now_ns)
+            self._settle_expired_options(conn, now_ns)  # may exercise into futures: first
             self._settle_expired(conn, now_ns)
 
     def _opportunity_times(self, arrival: int, after: int, until: int) -> np.ndarray:
@@ -650,6 +663,10 @@ class SimBroker(Broker):
             unrealised[spec.currency] = unrealised.get(spec.currency, 0.0) + value
             fx = float(self.market.fx_rate(spec.currency, base, np.array([now_ns]))[0])
             margin += abs(pos.quantity) * mid * spec.multiplier * spec.margin_rate * fx
+        for currency, value, option_margin in self._option_marks(now_ns):
+            unrealised[currency] = unrealised.get(currency, 0.0) + value
+            fx = float(self.market.fx_rate(currency, base, np.array([now_ns]))[0])
+            margin += option_margin * fx
         total = 0.0
         for ccy in set(cash) | set(unrealised):
             fx = float(self.market.fx_rate(ccy, base, np.array([now_ns]))[0])

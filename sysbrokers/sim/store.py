@@ -80,6 +80,52 @@ CREATE TABLE IF NOT EXISTS fx_trades (
     rate REAL NOT NULL,
     time_ns INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS option_orders (
+    order_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_ref TEXT NOT NULL DEFAULT '',
+    account TEXT NOT NULL DEFAULT '',
+    instrument_code TEXT NOT NULL,
+    contract_date TEXT NOT NULL,
+    option_right TEXT NOT NULL,
+    strike REAL NOT NULL,
+    expiry TEXT NOT NULL,
+    option_code TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    filled_quantity INTEGER NOT NULL DEFAULT 0,
+    avg_fill_price REAL,
+    commission REAL NOT NULL DEFAULT 0,
+    reason TEXT NOT NULL DEFAULT '',
+    placed_ns INTEGER NOT NULL,
+    arrival_ns INTEGER NOT NULL,
+    fill_ns INTEGER
+);
+CREATE TABLE IF NOT EXISTS option_positions (
+    instrument_code TEXT NOT NULL,
+    contract_date TEXT NOT NULL,
+    option_right TEXT NOT NULL,
+    strike REAL NOT NULL,
+    expiry TEXT NOT NULL,
+    option_code TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    average_price REAL NOT NULL,
+    PRIMARY KEY (instrument_code, contract_date, option_right, strike, expiry, option_code)
+);
+CREATE TABLE IF NOT EXISTS option_settlements (
+    settlement_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    instrument_code TEXT NOT NULL,
+    contract_date TEXT NOT NULL,
+    option_right TEXT NOT NULL,
+    strike REAL NOT NULL,
+    expiry TEXT NOT NULL,
+    option_code TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    intrinsic REAL NOT NULL,
+    final_price REAL NOT NULL,
+    pnl REAL NOT NULL,
+    currency TEXT NOT NULL,
+    time_ns INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS settlements (
     settlement_id INTEGER PRIMARY KEY AUTOINCREMENT,
     instrument_code TEXT NOT NULL,

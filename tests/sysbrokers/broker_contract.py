@@ -17,8 +17,15 @@ import pandas as pd
 import pytest
 
 from sysbrokers.broker import BAR_COLUMNS, Broker
-from sysbrokers.errors import InvalidOrderState, OrderRejected, UnknownContract, UnknownOrder
-from sysbrokers.objects import BidAsk, BrokerOrder, OrderStatus, OrderType
+from sysbrokers.errors import (
+    InvalidOrderState,
+    OrderRejected,
+    RejectReason,
+    UnknownContract,
+    UnknownOrder,
+)
+from sysbrokers.objects import BidAsk, BrokerOrder, OptionContract, OrderStatus, OrderType
+from sysobjects.black76 import OptionRight
 
 
 @dataclass
@@ -191,3 +198,138 @@ class BrokerContractTests:
             harness.broker.get_order(987_654_321)
         with pytest.raises(UnknownOrder):
             harness.broker.cancel_order(987_654_321)
+
+
+# ==================================================================== options on futures
+@dataclass
+class OptionHarness:
+    """A broker that trades options on ``base``'s contract: ``serial`` expires well before
+    its future (exercise leaves a future), ``main`` with it; ``strikes`` quoted now on
+    ``serial``, ascending; ``final_price(contract)`` the future's settlement price at the
+    option's expiry; ``expiry(contract)`` the instant it stops trading."""
+
+    base: BrokerHarness
+    serial: OptionContract
+    main: OptionContract
+    strikes: list[float]
+    final_price: Callable[[OptionContract], float]
+    expiry: Callable[[OptionContract], pd.Timestamp]
+    multiplier: float
+
+
+def _option_fill(h: OptionHarness, order_id: str, steps: int = 20):
+    b = h.base.broker
+    order = b.get_option_order(order_id)
+    for _ in range(steps):
+        if order.status.is_terminal:
+            return order
+        h.base.advance(h.base.fill_wait / steps)
+        order = b.get_option_order(order_id)
+    return order
+
+
+def _with(contract: OptionContract, right: OptionRight, strike: float) -> OptionContract:
+    return OptionContract(contract.instrument_code, contract.contract_date, right, strike,
+                          contract.expiry, contract.option_code)
+
+
+class BrokerOptionContractTests:
+    """Options behaviour of a broker that trades them. Subclasses provide ``options``."""
+
+    @pytest.fixture
+    def options(self) -> OptionHarness:  # pragma: no cover - provided by subclasses
+        raise NotImplementedError
+
+    def _cash(self, h: OptionHarness) -> float:
+        currency = h.base.broker.get_contract_details(h.serial.instrument_code,
+                                                      h.serial.contract_date).currency
+        return h.base.broker.get_account_value().cash.get(currency, 0.0)
+
+    def test_buy_a_call_fills_at_the_ask_and_is_marked_at_mid(self, options: OptionHarness):
+        b = options.base.broker
+        call = _with(options.serial, OptionRight.CALL, options.strikes[len(options.strikes) // 2])
+        quote = b.get_option_quote(call)
+        assert 0 <= quote.bid < quote.ask and 0 < quote.delta < 1
+        cash = self._cash(options)
+        order = b.place_option_order(call, 2, client_ref="test/opt/1")
+        done = _option_fill(options, order.order_id)
+        assert done.status is OrderStatus.FILLED and done.filled_quantity == 2
+        assert done.client_ref == "test/opt/1" and done.contract == call
+        [position] = b.get_option_positions()
+        assert (position.contract, position.quantity) == (call, 2)
+        assert position.average_price == pytest.approx(done.avg_fill_price)
+        assert position.average_price >= quote.bid  # paid the touch, not better than the bid
+        # marked at mid: unrealised = 2 x (mid - price paid) x multiplier; cash paid only fees
+        mark = b.get_option_quote(call)
+        account = b.get_account_value()
+        currency = b.get_contract_details(call.instrument_code, call.contract_date).currency
+        assert account.unrealised_pnl[currency] == pytest.approx(
+            2 * (mark.mid - position.average_price) * options.multiplier)
+        assert self._cash(options) == pytest.approx(cash - done.commission)
+        assert account.margin_used > 0
+        assert b.get_positions() == []  # futures positions are futures only
+
+    def test_a_round_trip_books_its_pnl_to_cash(self, options: OptionHarness):
+        b = options.base.broker
+        put = _with(options.serial, OptionRight.PUT, options.strikes[len(options.strikes) // 2])
+        cash = self._cash(options)
+        bought = _option_fill(options, b.place_option_order(put, 3).order_id)
+        options.base.advance(pd.Timedelta(hours=1))
+        sold = _option_fill(options, b.place_option_order(put, -3).order_id)
+        assert sold.status is OrderStatus.FILLED and b.get_option_positions() == []
+        pnl = 3 * (sold.avg_fill_price - bought.avg_fill_price) * options.multiplier
+        assert self._cash(options) == pytest.approx(
+            cash + pnl - bought.commission - sold.commission)
+
+    def test_expiry_in_and_out_of_the_money(self, options: OptionHarness):
+        b = options.base.broker
+        low, high = options.strikes[1], options.strikes[-2]
+        itm_call = _with(options.serial, OptionRight.CALL, low)   # in the money now
+        otm_call = _with(options.serial, OptionRight.CALL, high)  # out of the money now
+        fills = {c: _option_fill(options, b.place_option_order(c, 1).order_id)
+                 for c in (itm_call, otm_call)}
+        cash = self._cash(options)
+        expiry = options.expiry(itm_call)
+        options.base.advance(expiry - options.base.now() + pd.Timedelta(minutes=1))
+        assert b.get_option_positions() == []
+        final = options.final_price(itm_call)
+        intrinsic = {c: max(0.0, final - c.strike) for c in fills}
+        assert intrinsic[itm_call] > 0 and intrinsic[otm_call] == 0  # the strikes are far apart
+        expected = sum((intrinsic[c] - f.avg_fill_price) * options.multiplier
+                       for c, f in fills.items())
+        assert self._cash(options) == pytest.approx(cash + expected)
+        # the call in the money was exercised into one long future, booked at the final price
+        [future] = b.get_positions()
+        assert (future.instrument_code, future.contract_date, future.quantity) == (
+            itm_call.instrument_code, itm_call.contract_date, 1)
+        assert future.average_price == pytest.approx(final)
+        with pytest.raises(OrderRejected):
+            b.place_option_order(itm_call, 1)  # expired
+
+    def test_an_option_expiring_with_its_future_ends_in_cash(self, options: OptionHarness):
+        b = options.base.broker
+        strike = options.strikes[len(options.strikes) // 2]
+        put = _with(options.main, OptionRight.PUT, strike)
+        if b.get_option_quote(put).mid <= 0:  # pragma: no cover - depends on the market
+            pytest.skip("no quote")
+        fill = _option_fill(options, b.place_option_order(put, -1).order_id)  # short put
+        cash = self._cash(options)
+        options.base.advance(options.expiry(put) - options.base.now() + pd.Timedelta(minutes=1))
+        intrinsic = max(0.0, put.strike - options.final_price(put))
+        assert b.get_option_positions() == [] and b.get_positions() == []
+        assert self._cash(options) == pytest.approx(
+            cash - (intrinsic - fill.avg_fill_price) * options.multiplier)
+
+    def test_bad_option_orders_are_refused(self, options: OptionHarness):
+        b = options.base.broker
+        call = _with(options.serial, OptionRight.CALL, options.strikes[0])
+        unlisted = OptionContract(call.instrument_code, call.contract_date, OptionRight.CALL,
+                                  call.strike, call.expiry + pd.Timedelta(days=1), "")
+        with pytest.raises(OrderRejected) as info:
+            b.place_option_order(unlisted, 1)
+        assert info.value.reason is RejectReason.UNKNOWN_CONTRACT
+        with pytest.raises(OrderRejected):
+            b.place_option_order(call, options.base.oversized_quantity)
+        with pytest.raises(OrderRejected):
+            b.place_option_order(call, 0)
+        assert b.get_option_positions() == []

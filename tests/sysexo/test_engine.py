@@ -125,3 +125,50 @@ def test_an_offset_beyond_the_chain_takes_the_outermost_strike_and_is_counted():
     assert row.strikes_clamped == 3
     _, quiet, _ = exo_day(definition, state, DAYS[1], NarrowChainMarket(), REGIME)
     assert quiet.strikes_clamped == 0  # counted on the day the legs are opened
+
+
+def test_delta_target_sizes_to_its_target_and_rebuilds_outside_the_band():
+    definition = ExoDefinition(name="ES_DT", product="ES", kind="delta_target",
+                               target_delta=0.5, band=0.03, option=LegTemplate(type="call"))
+    state, rows, txs = run(definition)
+    call = OptionRight.CALL
+
+    def bs(forward, strike, day, expiry=MARCH.expiry):
+        years = (expiry - day).days / 365.0
+        return price(call, forward, strike, years, VOL), delta(call, forward, strike, years, VOL)
+
+    # 03-11: ATM 5000 call, 4 days: delta ~0.504, so 0.5 / 0.504 calls
+    p0, d0 = bs(5000.0, 5000.0, DAYS[0])
+    q0 = 0.5 / d0
+    assert [(t.instrument.strike, t.quantity) for t in txs[0]] == [(5000.0, pytest.approx(q0))]
+    assert rows[0].delta == pytest.approx(0.5)
+    # 03-12: forward 5010, 3 days: held delta q0 * 0.547 ~ 0.543 leaves 0.5 ± 0.03, so the
+    # position is closed and rebuilt on the ATM strike (still 5000: |5010-5000| < |5010-5025|)
+    p1, d1 = bs(5010.0, 5000.0, DAYS[1])
+    assert q0 * d1 - 0.5 > 0.03
+    assert [(t.quantity, t.opening) for t in txs[1]] == [(pytest.approx(-q0), False),
+                                                         (pytest.approx(0.5 / d1), True)]
+    assert rows[1].exo == pytest.approx(q0 * (p1 - p0) * POINT)
+    assert not rows[1].rollover
+    # 03-13: the roll (2 days before March's expiry) closes March and buys the June 5100 call
+    p2, _ = bs(5020.0, 5000.0, DAYS[2])
+    assert rows[2].rollover
+    assert rows[2].exo == pytest.approx((q0 * (p1 - p0) + 0.5 / d1 * (p2 - p1)) * POINT)
+    j2, dj2 = bs(5100.0, 5100.0, DAYS[2], JUNE.expiry)
+    assert (txs[2][1].instrument.strike, txs[2][1].quantity) == (5100.0, pytest.approx(0.5 / dj2))
+    # 03-14: June at 5090: delta 0.493 is inside the band, the position is held
+    j3, dj3 = bs(5090.0, 5100.0, DAYS[3], JUNE.expiry)
+    assert txs[3] == [] and rows[3].delta == pytest.approx(0.5 / dj2 * dj3)
+    assert abs(rows[3].delta - 0.5) <= 0.03
+    assert rows[3].exo == pytest.approx(rows[2].exo + 0.5 / dj2 * (j3 - j2) * POINT)
+
+
+@pytest.mark.parametrize("parameters", [
+    {"band": 0.1, "option": {"type": "call"}},
+    {"target_delta": 0.5, "option": {"type": "call"}},
+    {"target_delta": 0.5, "band": 0.1},
+    {"target_delta": 0.5, "band": 0.1, "option": {"type": "future"}},
+])
+def test_delta_target_without_its_parameters_is_refused(parameters):
+    with pytest.raises(ValueError, match="delta_target needs"):
+        ExoDefinition(name="ES_DT", product="ES", kind="delta_target", **parameters)

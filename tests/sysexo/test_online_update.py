@@ -72,6 +72,11 @@ def test_install_writes_one_process_per_product_and_respects_foreign_files(tmp_p
     assert (process.start_time, process.end_time) == ("19:00", "22:00")
     method = process.methods["update_exo_GOLD"]
     assert method.arguments == {"product": "GOLD"} and method.max_executions == 1
+    targets = process.methods["update_exo_optimal_positions_GOLD"]
+    assert targets.run_on_completion_only and targets.arguments == {"product": "GOLD"}
+    from sysproduction.run_process import method_function
+    from sysproduction.update_exo_optimal_positions import update_exo_optimal_positions
+    assert method_function("x", targets.function) is update_exo_optimal_positions
     assert "run_daily_prices_updates" in load_control_config(home).process_configuration
     target = home / "private" / "generated_control_config.yaml"
     target.write_text("process_configuration: {}\n")

@@ -1,0 +1,109 @@
+"""EXO strategies traded end to end on real stores and the simulated broker: EXO backfill ->
+alpha exposure -> optimal position -> instrument order -> contract orders -> fills ->
+positions, strategy = contract = broker."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import yaml
+
+from sysproduction.exo_backfill import exo_backfill
+from sysproduction.run_stack_handler import stack_handler_pass
+from sysproduction.update_exo_optimal_positions import (
+    exo_strategy_name,
+    update_exo_optimal_positions,
+)
+from sysproduction.update_strategy_orders import update_strategy_orders
+
+CODE, CONTRACT = "SP500_micro", "202403"
+CONTFUT, SPREAD, IDLE = f"{CODE}_ContFut", f"{CODE}_CallSpread", f"{CODE}_LongCall"
+SETTINGS = {
+    "products": {CODE: {"decision_time": "14:00"}},
+    "exos": [{"name": SPREAD, "product": CODE, "kind": "call_spread"},
+             {"name": IDLE, "product": CODE, "kind": "long_call"}],
+}
+
+
+def contracts(data, code):
+    return CONTRACT, "202406"
+
+
+def run_until_quiet(data, clock, passes=10):
+    for _ in range(passes):
+        stack_handler_pass(data, contracts=contracts)
+        if not any(data.order_stack(s).orders() for s in ("instrument", "contract", "broker")):
+            return
+        clock.advance(pd.Timedelta(minutes=2))
+    raise AssertionError("orders still on the stacks")
+
+
+def picks(exposure):
+    return {"date": "2024-01-08T00:00:00+00:00", "exposure": exposure, "candidates": 1,
+            "members": []}
+
+
+@pytest.fixture
+def env(sim_broker_env):
+    data, clock = sim_broker_env
+    (data.home / "private").mkdir(parents=True, exist_ok=True)
+    (data.home / "private" / "exo_settings.yaml").write_text(yaml.safe_dump(SETTINGS))
+    report = exo_backfill(product=CODE, start="2023-10-02", end="2024-01-08", data=data)
+    assert report.ok, str(report)
+    return data, clock
+
+
+def positions(data, strategy):
+    broker = {(p.instrument_code, p.contract_date): p.quantity
+              for p in data.broker.get_positions()}
+    return (data.positions.get_strategy_position(strategy, CODE),
+            data.positions.get_contract_position(CODE, CONTRACT), broker.get((CODE, CONTRACT), 0))
+
+
+def test_an_exo_strategy_reaches_its_target_and_positions_equal_the_broker(env):
+    data, clock = env
+    strategy = exo_strategy_name(CONTFUT)
+    data.alpha_picks.put(CONTFUT, picks(0.75))
+    data.alpha_picks.put(SPREAD, picks(1.0))
+    # the continuous future holds 1 March future: 1 x 0.75 x 4 units = 3 contracts
+    report = update_exo_optimal_positions(data, units={CONTFUT: 4}, min_rows=20)
+    row = data.optimal_positions.current(strategy, CODE)
+    assert (row["lower"], row["upper"], row["reference_contract"]) == (3.0, 3.0, CONTRACT)
+    quote = data.broker.get_bid_ask(CODE, CONTRACT)
+    assert row["reference_price"] == pytest.approx(quote.mid)
+    # the call spread holds options: refused whole (its futures legs alone are another risk)
+    assert "option legs" in report.failures[SPREAD]
+    assert (exo_strategy_name(SPREAD), CODE) not in data.optimal_positions.list_keys()
+    assert "not rebalanced" in str(report.results[IDLE])  # never picked: nothing written
+    rows = len(data.optimal_positions.history(strategy, CODE))
+    again = update_exo_optimal_positions(data, units={CONTFUT: 4}, min_rows=20)
+    assert "already written" in str(again.results[CONTFUT])  # a rerun at the same time
+    assert len(data.optimal_positions.history(strategy, CODE)) == rows
+
+    assert update_strategy_orders(data).ok
+    run_until_quiet(data, clock)
+    assert positions(data, strategy) == (3, 3, 3)
+
+    # the alphas turn short: -0.5 x 4 = -2 contracts, reached through the same path
+    clock.advance(pd.Timedelta(minutes=10))
+    data.alpha_picks.put(CONTFUT, picks(-0.5))
+    update_exo_optimal_positions(data, units={CONTFUT: 4}, min_rows=20)
+    assert data.optimal_positions.current(strategy, CODE)["lower"] == -2.0
+    assert update_strategy_orders(data).ok
+    run_until_quiet(data, clock)
+    assert positions(data, strategy) == (-2, -2, -2)
+    fills = sum(doc["record"]["quantity"] for doc in data.ledger.records(0, None)
+                if doc["kind"] == "fill")
+    assert fills == -2  # +3 then -5: every fill booked once
+    # the EXO holds no more than its target: a new run orders nothing
+    clock.advance(pd.Timedelta(minutes=10))
+    update_exo_optimal_positions(data, units={CONTFUT: 4}, min_rows=20)
+    assert update_strategy_orders(data).ok and data.order_stack("instrument").orders() == []
+
+
+def test_a_stale_exo_is_not_traded(env):
+    data, clock = env
+    data.alpha_picks.put(CONTFUT, picks(1.0))
+    clock.advance(pd.Timedelta(days=10))  # the last EXO row (2024-01-08) is now 10 days old
+    report = update_exo_optimal_positions(data, min_rows=20)
+    assert "not fresh" in report.failures[CONTFUT]
+    assert (exo_strategy_name(CONTFUT), CODE) not in data.optimal_positions.list_keys()
