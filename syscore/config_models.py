@@ -275,6 +275,25 @@ class RollStatusAutoUpdateConfig(_Strict):
     unattended_enabled: bool = False
 
 
+class ReportingConfig(_Strict):
+    """``reporting``: thresholds of the market-selection reports (minimum capital, remove
+    markets, duplicate markets), with pysystemtrade's reporting defaults. For reports only: the
+    backtest does not read them. ``risk_target``: annual, a fraction (0.25 = 25 %);
+    ``min_volume_risk_daily`` in base currency per day; ``bad_threshold``: hysteresis, a
+    fraction (a bad market must pass each threshold by this margin to be suggested back)."""
+
+    risk_target: float = Field(default=0.25, gt=0)
+    instrument_weight: float = Field(default=0.04, gt=0, le=1)
+    idm: float = Field(default=2.5, gt=0)
+    min_contracts_held: float = Field(default=4.0, gt=0)
+    max_sr_cost: float = Field(default=0.01, gt=0)
+    min_volume_contracts_daily: float = Field(default=100.0, ge=0)
+    min_volume_risk_daily: float = Field(default=1_500_000.0, ge=0)
+    max_vs_average_forecast: float = Field(default=2.0, gt=0)
+    raw_max_leverage: float = Field(default=1.0, gt=0)
+    bad_threshold: float = Field(default=0.3, ge=0, lt=1)
+
+
 class SystradeConfig(_Strict):
     """The merged main configuration (defaults.yaml + private_config.yaml)."""
 
@@ -307,6 +326,7 @@ class SystradeConfig(_Strict):
         default_factory=DuplicateInstrumentsConfig)
     roll_status_auto_update: RollStatusAutoUpdateConfig = Field(
         default_factory=RollStatusAutoUpdateConfig)
+    reporting: ReportingConfig = Field(default_factory=ReportingConfig)
 
     @property
     def ignored_instruments(self) -> frozenset[str]:

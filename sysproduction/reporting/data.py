@@ -179,6 +179,26 @@ def pandl_by_instrument(data, start, end) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index", columns=["asset_class", "pandl"])
 
 
+def pandl_by_strategy(data, start, end) -> pd.DataFrame:
+    """Total p&l in base currency over (start, end] per strategy: the sum over its instruments
+    of :func:`instrument_daily_pandl` on the strategy's own position (fills and adjustments
+    booked with that strategy on the money ledger)."""
+    changes: dict[tuple[str, str], list[tuple[pd.Timestamp, int]]] = {}
+    for doc in data.ledger.records(0, None):
+        record = doc["record"]
+        if doc.get("kind") in ("fill", "adjustment") and record.get("strategy_name"):
+            changes.setdefault((record["strategy_name"], record["instrument_code"]), []).append(
+                (to_utc(record["timestamp"]), int(record["quantity"])))
+    totals: dict[str, float] = {}
+    for (strategy, code), items in sorted(changes.items()):
+        if not data.adjusted_prices.has(code):
+            continue
+        pandl = instrument_daily_pandl(data, code, start, end, _position_series(items))
+        totals[strategy] = totals.get(strategy, 0.0) + float(pandl.sum())
+    return pd.DataFrame.from_dict({s: {"pandl": v} for s, v in totals.items()},
+                                  orient="index", columns=["pandl"])
+
+
 def account_curve(data, start, end) -> pd.Series:
     """Accumulated p&l (``acc_pnl`` of total capital) at the last row of each UTC day in
     [start, end], minus its value at the last row before ``start`` (so it starts near 0).
@@ -444,6 +464,18 @@ def instrument_risk(data, start, end) -> pd.DataFrame:
                                   columns=["asset_class", "price", "annual_vol_points",
                                            "annual_vol_pct", "risk_per_contract", "position",
                                            "position_risk"])
+
+
+def margin_usage(data) -> dict[str, float]:
+    """The last total-capital row's ``margin`` and ``total`` (base currency) and margin as %
+    of total. :class:`MissingData` if no total capital is stored."""
+    frame = data.capital.total_capital()
+    if frame.empty:
+        raise MissingData("total capital has no values")
+    last = frame.iloc[-1]
+    total, margin = float(last["total"]), float(last.get("margin", math.nan))
+    return {"margin": margin, "total": total,
+            "margin_pct": 100.0 * margin / total if total else math.nan}
 
 
 def correlations(data, start, end) -> pd.DataFrame:

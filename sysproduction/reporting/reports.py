@@ -13,6 +13,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from syscore.exceptions import MissingData, SystradeError, first_line, one_line  # noqa: E402
 from sysproduction.reporting import data as figures  # noqa: E402
+from sysproduction.reporting import markets  # noqa: E402
 from sysproduction.reporting.report import (  # noqa: E402
     FigureSection,
     Report,
@@ -83,6 +84,13 @@ def pandl_report(data, start, end) -> Report:
     sections.append(TableSection("P&L by instrument", by_instrument,
                                  note=f"in {base}: position × adjusted price change × point "
                                       f"size × FX"))
+    by_strategy = figures.pandl_by_strategy(data, start, end)
+    sections.append(TableSection("P&L by strategy", by_strategy,
+                                 note=f"in {base}: each strategy's own positions"))
+    if account_total is not None and not by_strategy.empty:
+        sections.append(TextSection(
+            "Strategy residual", f"{account_total - float(by_strategy['pandl'].sum()):,.2f} "
+                                 f"{base} (account minus strategies)"))
     if not by_instrument.empty:
         by_class = by_instrument.groupby("asset_class")["pandl"].sum().to_frame("pandl")
         sections += [TableSection("P&L by asset class", by_class),
@@ -161,11 +169,25 @@ def risk_report(data, start, end) -> Report:
         TextSection("Position risk", f"sum of position risks {total:,.2f} {base} (no "
                                      f"diversification)"),
         TableSection("Correlations", figures.correlations(data, start, end)),
+        _margin_section(data, total),
     ]
     if not risk.empty:
         by_class = risk.groupby("asset_class")["position_risk"].sum().to_frame("position_risk")
         sections.insert(1, TableSection("Risk by asset class", by_class))
     return Report("risk", "Risk report", start, end, tuple(sections))
+
+
+def _margin_section(data, position_risk: float) -> TextSection:
+    base = data.config.base_currency
+    try:
+        margin = figures.margin_usage(data)
+    except MissingData:
+        return TextSection("Margin", "no total capital stored")
+    return TextSection("Margin", (
+        f"margin used {margin['margin']:,.2f} {base} of total capital {margin['total']:,.2f} "
+        f"{base} ({margin['margin_pct']:.2f} %); position risk "
+        f"{100.0 * position_risk / margin['total'] if margin['total'] else float('nan'):.2f} "
+        f"% of capital a year"))
 
 
 def costs_report(data, start, end) -> Report:
@@ -183,6 +205,128 @@ def liquidity_report(data, start, end) -> Report:
                      note="mean daily volume of the priced contract, in contracts and in "
                           f"annualised risk ({data.config.base_currency})"),
     ))
+
+
+def strategy_report(data, start, end) -> Report:
+    """Per strategy: vol-target calculation, positions vs buffers (table and figure), and the
+    latest saved backtest's forecasts."""
+    base = data.config.base_currency
+    optimal = figures.optimal_vs_actual(data)
+    sections: list = []
+    names = markets.strategy_names(data)
+    if not names:
+        sections.append(TextSection("Strategies", "no strategy capital or optimal positions "
+                                                  "stored"))
+    for name in names:
+        state = markets.latest_saved_backtest(data, name)
+        pct = state.config.percentage_vol_target if state is not None else None
+        target = markets.vol_target(data, name, pct)
+        sections.append(TableSection(
+            f"{name}: vol target", pd.DataFrame([target], index=[name]),
+            note=f"capital and cash targets in {base}; percentage_vol_target: annual %, from "
+                 f"the latest saved backtest (NaN: none saved); daily = annual / 16"))
+        mine = optimal[optimal["strategy"] == name]
+        sections.append(TableSection(f"{name}: positions vs buffers",
+                                     mine.drop(columns=["strategy"]).set_index("instrument"),
+                                     note="buffer lower/upper and actual in contracts"))
+        if not mine.empty:
+            sections.append(FigureSection(f"{name}: positions vs buffers chart",
+                                          _buffer_figure(mine)))
+        if state is None:
+            sections.append(TextSection(f"{name}: forecasts", "no saved backtest"))
+        else:
+            sections.append(TableSection(
+                f"{name}: forecasts", markets.latest_forecasts(state),
+                note=f"last row of the saved backtest {state.directory.name}; combined and "
+                     f"capped per-rule forecasts, average absolute value 10"))
+    return Report("strategy", "Strategy report", start, end, tuple(sections))
+
+
+def slippage_report(data, start, end) -> Report:
+    return Report("slippage", "Slippage report: spread-cost suggestions", start, end, (
+        TableSection("Spread cost suggestions", markets.spread_cost_suggestions(data, start, end),
+                     note="price points; from_samples = median sampled bid/ask spread / 2; "
+                          "from_trades = mean fill slippage against the mid (positive = "
+                          "cost); blended weighted by samples and fills; difference_pct = "
+                          "blended vs configured spread_cost (update the config when large)"),
+    ))
+
+
+def instrument_risk_report(data, start, end) -> Report:
+    risk = markets.all_instrument_risk(data, start, end)
+    base = data.config.base_currency
+    note = (f"stdev of daily adjusted-price changes; annual = daily × 16; point size, exposure "
+            f"and risk in {base}")
+    return Report("instrument_risk", "Instrument risk report", start, end, (
+        TableSection("By annual risk per contract", risk, note=note),
+        TableSection("By annual % stdev", risk.sort_values("annual_pct_stdev", ascending=False,
+                                                           kind="stable")),
+        TableSection("By name", risk.sort_index()),
+    ))
+
+
+def minimum_capital_report(data, start, end) -> Report:
+    cfg = data.config.reporting
+    return Report("min_capital", "Minimum capital report", start, end, (
+        TableSection("Minimum capital", markets.minimum_capital(data, start, end),
+                     note=f"{data.config.base_currency}; one contract: annual risk / "
+                          f"risk_target {cfg.risk_target:.0%}; portfolio: × "
+                          f"{cfg.min_contracts_held:g} contracts / (weight "
+                          f"{cfg.instrument_weight:g} × IDM {cfg.idm:g})"),
+    ))
+
+
+def duplicate_markets_report(data, start, end) -> Report:
+    table = markets.duplicate_markets(data, start, end)
+    changes = table[table["change"]] if not table.empty else table
+    lines = [f"{r.group}: trade {r.instrument} instead of "
+             f"{', '.join(table[(table['group'] == r.group) & table['included']]['instrument']) or '(none)'}"
+             for r in changes.itertuples()]
+    return Report("duplicate_markets", "Duplicate markets report", start, end, (
+        TableSection("Duplicate groups", table,
+                     note="best: cheapest (SR cost) meeting the volume minimums"),
+        TextSection("Suggested config changes (duplicate_instruments)",
+                    "\n".join(lines) if lines else "(none)"),
+    ))
+
+
+def remove_markets_report(data, start, end) -> Report:
+    cfg = data.config.reporting
+    table = markets.remove_markets(data, start, end)
+    remove = sorted(table.index[table["suggestion"] == "remove"]) if not table.empty else []
+    add_back = sorted(table.index[table["suggestion"] == "add_back"]) if not table.empty else []
+    bad_now = set(data.config.exclude_instrument_lists.bad_markets)
+    clean = markets.clean_slate_bad_markets(data, start, end)
+    incremental = sorted((bad_now - set(add_back)) | set(remove))
+    return Report("remove_markets", "Remove markets report", start, end, (
+        TableSection("Markets", table, note=(
+            f"thresholds: SR cost <= {cfg.max_sr_cost:g}; volume >= "
+            f"{cfg.min_volume_contracts_daily:g} contracts and >= "
+            f"{cfg.min_volume_risk_daily:,.0f} {data.config.base_currency} risk a day; leverage "
+            f"of a maximum position <= {cfg.raw_max_leverage:g}; bad markets must pass by "
+            f"{cfg.bad_threshold:.0%} to come back")),
+        TextSection("Remove", ", ".join(remove) or "(none)"),
+        TextSection("Add back", ", ".join(add_back) or "(none)"),
+        TextSection("bad_markets, incremental", ", ".join(incremental) or "(none)"),
+        TextSection("bad_markets, clean slate", ", ".join(clean) or "(none)"),
+    ))
+
+
+def market_monitor_report(data, start, end) -> Report:
+    moves = markets.market_moves(data, end)
+    sections: list = [TableSection("Moves by name", moves,
+                                   note="pct: % change of the adjusted price; vol_adjusted: "
+                                        "change / (EWMA(30) daily stdev × sqrt(days))")]
+    for label in markets.MONITOR_PERIODS:
+        top, bottom = markets.top_and_bottom(moves, f"{label}_vol_adjusted")
+        if top.empty:
+            continue
+        sections += [TableSection(f"{label}: top 6 (vol-adjusted)", top),
+                     TableSection(f"{label}: bottom 6 (vol-adjusted)", bottom)]
+    custom = markets.market_moves(data, end, start=start)
+    sections.append(TableSection("Report period", custom.sort_values(
+        "custom_vol_adjusted", ascending=False, kind="stable"), note="from the report start"))
+    return Report("market_monitor", "Market monitor", start, end, tuple(sections))
 
 
 def account_curve_report(data, start, end) -> Report:
@@ -208,6 +352,13 @@ REPORTS: dict[str, ReportFunction] = {
     "risk": risk_report,
     "costs": costs_report,
     "liquidity": liquidity_report,
+    "strategy": strategy_report,
+    "slippage": slippage_report,
+    "instrument_risk": instrument_risk_report,
+    "min_capital": minimum_capital_report,
+    "duplicate_markets": duplicate_markets_report,
+    "remove_markets": remove_markets_report,
+    "market_monitor": market_monitor_report,
     "account_curve": account_curve_report,
 }
 DEFAULT_REPORTS = tuple(REPORTS)
