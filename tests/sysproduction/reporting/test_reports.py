@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from syscore.config_models import EmailConfig, SystradeConfig
@@ -27,7 +28,10 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def test_registry_names():
-    assert sorted(REPORTS) == ["account_curve", "costs", "liquidity", "pnl", "reconcile", "risk", "roll", "status", "trades"]
+    assert sorted(REPORTS) == ["account_curve", "costs", "duplicate_markets", "instrument_risk",
+                               "liquidity", "market_monitor", "min_capital", "pnl",
+                               "reconcile", "remove_markets", "risk", "roll", "slippage",
+                               "status", "strategy", "trades"]
 
 
 def test_pnl_report_sections_and_residual(blob):
@@ -38,6 +42,8 @@ def test_pnl_report_sections_and_residual(blob):
     assert report.table("P&L by asset class")["pandl"].to_dict() == {"Ags": 350.0,
                                                                      "Bonds": 1287.5}
     assert [f.title for f in report.figures] == ["Account curve", "P&L by instrument chart"]
+    assert report.table("P&L by strategy")["pandl"].to_dict() == {"s1": 1637.5}
+    assert "162.50 USD (account minus strategies)" in text
 
 
 def _images(page: str) -> list[bytes]:
@@ -186,3 +192,53 @@ def test_account_curve_report_has_its_plot(blob):
     report = REPORTS["account_curve"](blob, START, END)
     assert report.table("Accumulated p&l by day").iloc[:, 0].tolist() == [600.0, 1800.0]
     assert len(_images(to_html(report))) == 1
+
+
+def test_risk_report_shows_margin(blob):
+    blob.capital.add_total(pd.Timestamp("2024-01-05 12:00", tz="UTC"), total=104_000.0,
+                           broker=104_000.0, max=104_000.0, acc_pnl=4000.0, margin=5_200.0)
+    text = to_text(REPORTS["risk"](blob, START, END))
+    assert "margin used 5,200.00 USD of total capital 104,000.00 USD (5.00 %)" in text
+
+
+def test_strategy_report_renders_targets_buffers_and_forecasts(blob):
+    from tests.sysproduction.reporting.test_markets import write_saved_state
+
+    blob.capital.add_strategy_capital("s1", pd.Timestamp("2024-01-05", tz="UTC"), 50_000.0)
+    write_saved_state(blob.home)
+    report = REPORTS["strategy"](blob, START, END)
+    assert report.table("s1: vol target").loc["s1", "annual_cash_vol_target"] == 10_000.0
+    assert report.table("s1: forecasts").loc["CORN", "combined_forecast"] == 7.5
+    assert report.table("s1: positions vs buffers").loc["GILT", "outside_buffer"]
+    images = _images(to_html(report))
+    assert len(images) == 1 and images[0].startswith(PNG_MAGIC)
+    assert "s1: forecasts" in to_text(report)
+
+
+def test_strategy_report_without_a_saved_backtest_says_so(blob):
+    text = to_text(REPORTS["strategy"](blob, START, END))
+    assert "no saved backtest" in text
+
+
+def test_remove_and_duplicate_market_reports_give_their_suggestions(blob):
+    from syscore.config_models import DuplicateInstrumentsConfig, ReportingConfig
+
+    blob.config = SystradeConfig(
+        reporting=ReportingConfig(min_volume_risk_daily=1_000_000),
+        duplicate_instruments=DuplicateInstrumentsConfig(include={"grain": "GILT"},
+                                                         exclude={"grain": "CORN"}))
+    remove = to_text(REPORTS["remove_markets"](blob, START, END))
+    assert "Remove\n------\nGILT" in remove  # no volume stored for GILT
+    duplicate = to_text(REPORTS["duplicate_markets"](blob, START, END))
+    assert "grain: trade CORN instead of GILT" in duplicate
+
+
+def test_market_reports_render_to_text_and_html(blob):
+    for name in ("slippage", "instrument_risk", "min_capital", "market_monitor"):
+        report = REPORTS[name](blob, START, END)
+        assert report.name == name
+        assert "<table" in to_html(report) or "(none)" in to_html(report)
+    text = to_text(REPORTS["min_capital"](blob, START, END))
+    assert "313,534.69" in text  # CORN: 128000 × √6
+    monitor = REPORTS["market_monitor"](blob, START, END)
+    assert monitor.table("1B: top 6 (vol-adjusted)").index[0] == "GILT"
