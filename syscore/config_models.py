@@ -307,6 +307,12 @@ class SystradeConfig(_Strict):
     base_currency: str = "USD"
     backup_directory: str | None = None
     csv_backup_directory: str | None = None
+    #: off-system copies of the backups (``backup_offsystem``); None: not copied
+    offsystem_backup_directory: str | None = None
+    offsystem_backup_keep: int = Field(default=5, ge=1)
+    offsystem_backup_encrypt: bool = False
+    #: Fernet key (``cryptography``) for encrypted copies; a secret: private config only
+    offsystem_backup_key: SecretStr | None = None
     intraday_frequency: Literal["H", "D"] = "H"
     max_price_spike: float = Field(default=8.0, gt=0)
     price_cleaning: PriceCleaningConfig = Field(default_factory=PriceCleaningConfig)
