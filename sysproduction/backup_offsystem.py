@@ -34,8 +34,8 @@ from pathlib import Path
 from syscore.exceptions import ConfigError, InvalidData, StoreError
 from sysdata.data_blob import DataBlob
 from sysdata.owned_dirs import (
-    DirectoryKind,
     OWNER_FILE,
+    DirectoryKind,
     absolute,
     exclusive,
     foreign_files,

@@ -129,8 +129,8 @@ def _ewm_std(values, span=30):
     beta = 1 - 2 / (span + 1)
     weights = [beta ** (len(values) - 1 - i) for i in range(len(values))]
     total = sum(weights)
-    mean = sum(w * x for w, x in zip(weights, values)) / total
-    var = sum(w * (x - mean) ** 2 for w, x in zip(weights, values)) / total
+    mean = sum(w * x for w, x in zip(weights, values, strict=True)) / total
+    var = sum(w * (x - mean) ** 2 for w, x in zip(weights, values, strict=True)) / total
     return math.sqrt(var * total ** 2 / (total ** 2 - sum(w * w for w in weights)))
 
 
