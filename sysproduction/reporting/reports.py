@@ -124,6 +124,8 @@ def reconcile_report(data, start, end) -> Report:
                                                      if len(breaks) else "")),
         TableSection("Strategy vs contract positions", positions),
         _broker_section(data),
+        TableSection("Our recent trades", figures.fills_table(data, start, end),
+                     note="fills booked on the ledger in the period"),
         TableSection("Optimal vs actual", optimal),
     ]
     if not optimal.empty:

@@ -242,3 +242,13 @@ def test_market_reports_render_to_text_and_html(blob):
     assert "313,534.69" in text  # CORN: 128000 × √6
     monitor = REPORTS["market_monitor"](blob, START, END)
     assert monitor.table("1B: top 6 (vol-adjusted)").index[0] == "GILT"
+
+
+def test_reconcile_report_lists_our_recent_trades(blob):
+    from sysobjects.orders.records import Fill
+
+    blob.ledger.book_fill(Fill("r1", "GILT", "20240300", 1, 100.5,
+                               pd.Timestamp("2024-01-02 14:00", tz="UTC"), strategy_name="s1"))
+    table = REPORTS["reconcile"](blob, START, END).table("Our recent trades")
+    assert table[["instrument", "quantity", "price"]].to_dict("records") == [
+        {"instrument": "GILT", "quantity": 1, "price": 100.5}]
