@@ -208,6 +208,8 @@ REQUIRED = {
     "restore_db_from_csv": ["--source", "{tmp}"],
     "roll_adjusted_prices": ["--instrument_code", "CORN"],
     "import_pysystemtrade_csv": ["--source_dir", "{tmp}"],
+    "interactive_manual_check_fx_prices": ["--fx_code", "EURUSD"],
+    "interactive_manual_check_historical_prices": ["--instrument_code", "CORN"],
 }
 
 
