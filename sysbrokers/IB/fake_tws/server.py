@@ -569,7 +569,7 @@ class FakeTws:
             cash = float(av.cash.get(ccy, 0.0))
             total_cash += cash * rate
             rows += [
-                ("CashBalance", _num(cash), ccy),
+                ("CashBalance", _num(cash, 4), ccy),  # FX conversions: not whole cents
                 ("ExchangeRate", _num(rate), ccy),
                 ("UnrealizedPnL", _num(float(av.unrealised_pnl.get(ccy, 0.0))), ccy),
             ]
@@ -750,8 +750,8 @@ def _send_quote(session: _Session, req_id: int, q) -> None:
     session.send(m.tick_size(req_id, 3, q.ask_size))
 
 
-def _num(value: float) -> str:
-    return f"{value:.2f}"
+def _num(value: float, decimals: int = 2) -> str:
+    return f"{value:.{decimals}f}"
 
 
 def _request_id(msg_id: int, fields: list[str]) -> int:
