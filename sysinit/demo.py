@@ -180,6 +180,7 @@ def run_demo(days: int = 5, out: Callable[[str], None] = print,
             from sysinit.demo_ib import fake_tws_for_home
 
             data.close()  # the fake TWS serves the simulated broker's book for the days
+            data = None
             with fake_tws_for_home(home) as port:
                 out(f"running {days} simulated business days through process control, "
                     f"broker ib: ib_async to the fake TWS on 127.0.0.1:{port}")
@@ -197,7 +198,8 @@ def run_demo(days: int = 5, out: Callable[[str], None] = print,
         return result
     finally:
         teardown_logging()
-        data.close()
+        if data is not None:
+            data.close()
 
 
 def _problem(launch) -> str:

@@ -59,3 +59,34 @@ def test_demo_through_ib_ends_with_the_same_positions_as_through_the_sim_broker(
     home = two_homes["ib"]
     assert "broker: ib" not in (home / "private" / "private_config.yaml").read_text()
     assert not [p for p in _fake_tws_processes() if str(home) in p]
+
+
+def test_a_fake_tws_that_cannot_start_is_one_error_and_the_config_is_untouched(tmp_path):
+    from syscore.exceptions import StartupError
+    from sysinit.demo_ib import fake_tws_for_home
+
+    home = tmp_path / "home"
+    (home / "private").mkdir(parents=True)
+    config = home / "private" / "private_config.yaml"
+    config.write_text("broker: nonsense\n")
+    with pytest.raises(StartupError, match="the fake TWS did not start: .*home"):
+        with fake_tws_for_home(home):
+            raise AssertionError("not reached")
+    assert config.read_text() == "broker: nonsense\n"
+    assert not [p for p in _fake_tws_processes() if str(home) in p]
+
+
+def test_the_config_is_put_back_and_the_fake_stopped_when_the_run_fails(tmp_path):
+    from sysinit.demo_ib import fake_tws_for_home
+
+    home = tmp_path / "home"
+    (home / "private").mkdir(parents=True)
+    config = home / "private" / "private_config.yaml"
+    config.write_text("clock: simulated\n")
+    with pytest.raises(RuntimeError, match="a process crashed"):
+        with fake_tws_for_home(home) as port:
+            assert f"port: {port}" in config.read_text()
+            assert "broker: ib" in config.read_text()
+            raise RuntimeError("a process crashed")
+    assert config.read_text() == "clock: simulated\n"
+    assert not [p for p in _fake_tws_processes() if str(home) in p]
