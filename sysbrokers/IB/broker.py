@@ -136,6 +136,20 @@ class IBBroker(Broker):
         """Whether IB has been unreachable longer than ``ib.disconnect_halt_seconds``."""
         return self.connection.should_halt(now)
 
+    def halt_reason(self, now: pd.Timestamp | None = None) -> str:
+        """Non-empty once IB has been unreachable longer than ``ib.disconnect_halt_seconds``
+        (a lost socket is noticed first, without waiting)."""
+        if self.connection.blind_since is None and self.ib.isConnected():
+            try:
+                self.connection.pump()  # let ib_async notice a socket that has gone
+            except BrokerError:
+                pass
+        if not self.connection.should_halt(now):
+            return ""
+        blind = self.connection.blind_for(now).total_seconds()
+        return (f"broker ib blind for {blind:.0f} s, longer than ib.disconnect_halt_seconds "
+                f"{self.config.disconnect_halt_seconds:.0f}")
+
     def heartbeat(self, timeout: float = 5.0) -> bool:
         """Whether TWS answers a round trip within ``timeout`` s (a silent one is dropped and
         reconnected by the next call); see :meth:`IBConnection.heartbeat`."""

@@ -237,6 +237,13 @@ class FakeTws:
             self._server = None
 
     # ================================================================= scripting
+    def go_down(self) -> None:
+        """The Gateway is gone: stop listening (a reconnect is refused) and drop every client,
+        until the server is stopped."""
+        if self._server is not None:
+            self._server.close()
+        self.drop_connections()
+
     def fail_next(self, msg_id: int, code: int, text: str) -> None:
         """The next request with message id ``msg_id`` is answered by error ``code`` only."""
         self._scripted.setdefault(msg_id, deque()).append(ScriptedError(code, text))
