@@ -194,5 +194,10 @@ class Broker(abc.ABC):
         """Non-zero option positions."""
         raise self._no_options()
 
+    def halt_reason(self, now: pd.Timestamp | None = None) -> str:
+        """Why trading must halt because of the broker itself (e.g. blind for longer than the
+        disconnect policy allows), or ``""``. The default: never."""
+        return ""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections. The default does nothing."""

@@ -19,33 +19,7 @@ def broker_from_blob(data: Any):
     :class:`BrokerUnavailable` (one line) when TWS / IB Gateway cannot be reached."""
     config = data.config
     if config.broker == "sim":
-        from sysbrokers.sim.bad_data import BadDataConfig
-        from sysbrokers.sim.broker import SimBroker, SimBrokerConfig
-        from sysbrokers.sim.configured import (
-            configured_fx_specs,
-            configured_instrument_specs,
-            with_fx,
-            with_instruments,
-        )
-        from sysbrokers.sim.market import MarketModel, default_market
-
-        sim = config.sim
-        broker_config = SimBrokerConfig(
-            base_currency=config.base_currency,
-            initial_cash=sim.initial_cash,
-            latency=pd.Timedelta(seconds=sim.latency_seconds),
-            slippage_ticks=sim.slippage_ticks,
-            max_order_size=sim.max_order_size,
-        )
-        bad = BadDataConfig(spike_rate=sim.spike_rate, zero_price_rate=sim.zero_price_rate,
-                            zero_volume_rate=sim.zero_volume_rate)
-        market = default_market(sim.seed)
-        extra = configured_instrument_specs(data, market.universe)
-        fx = configured_fx_specs(data, market.universe)
-        if extra or fx or not bad.is_clean:
-            universe = with_fx(with_instruments(market.universe, extra), fx)
-            market = MarketModel(universe, bad_data=bad)
-        return SimBroker(clock=data.clock, home=data.home, market=market, config=broker_config)
+        return sim_broker_from_blob(data)
     if config.broker == "ib":
         from sysbrokers.errors import BrokerDisconnected
         from sysbrokers.IB.broker import IBBroker
@@ -56,3 +30,37 @@ def broker_from_blob(data: Any):
         except BrokerDisconnected as exc:
             raise BrokerUnavailable(f"broker 'ib': {exc}") from None
     raise ConfigError(f"unknown broker {config.broker!r}")
+
+
+def sim_broker_from_blob(data: Any):
+    """The simulated broker of a home, from its ``sim`` settings and configured instruments,
+    whatever its ``broker`` key says (the fake TWS serving a home with ``broker: ib`` trades on
+    the same simulated market and book as that home would with ``broker: sim``)."""
+    config = data.config
+    from sysbrokers.sim.bad_data import BadDataConfig
+    from sysbrokers.sim.broker import SimBroker, SimBrokerConfig
+    from sysbrokers.sim.configured import (
+        configured_fx_specs,
+        configured_instrument_specs,
+        with_fx,
+        with_instruments,
+    )
+    from sysbrokers.sim.market import MarketModel, default_market
+
+    sim = config.sim
+    broker_config = SimBrokerConfig(
+        base_currency=config.base_currency,
+        initial_cash=sim.initial_cash,
+        latency=pd.Timedelta(seconds=sim.latency_seconds),
+        slippage_ticks=sim.slippage_ticks,
+        max_order_size=sim.max_order_size,
+    )
+    bad = BadDataConfig(spike_rate=sim.spike_rate, zero_price_rate=sim.zero_price_rate,
+                        zero_volume_rate=sim.zero_volume_rate)
+    market = default_market(sim.seed)
+    extra = configured_instrument_specs(data, market.universe)
+    fx = configured_fx_specs(data, market.universe)
+    if extra or fx or not bad.is_clean:
+        universe = with_fx(with_instruments(market.universe, extra), fx)
+        market = MarketModel(universe, bad_data=bad)
+    return SimBroker(clock=data.clock, home=data.home, market=market, config=broker_config)

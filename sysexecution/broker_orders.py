@@ -36,6 +36,7 @@ from sysexecution.pretrade_gate import (
     MarketState,
     TradingState,
     evaluate,
+    evaluate_halted,
 )
 from sysobjects.orders.orders import BrokerOrder, BrokerOrderType, ContractOrder, client_ref
 from sysobjects.orders.status import OrderEventType, OrderLevel, OrderStatus
@@ -87,11 +88,15 @@ def _check(data: DataBlob, order, contract_date: str, quantity: int,
     with notes) or a non-empty denial. The broker is asked once for the contract, the quote
     and the hours."""
     code, broker = order.instrument_code, data.broker
+    halt = broker.halt_reason(data.now())
+    if halt:  # the disconnect policy: a broker blind too long is HALTED
+        return evaluate_halted(halt)
     try:
         details = broker.get_contract_details(code, contract_date)
         quote = broker.get_bid_ask(code, contract_date)
     except BrokerError as exc:  # no contract details or prices: nothing sane to check against
-        return GateDecision(0, f"no market data: {exc}")
+        halt = broker.halt_reason(data.now())
+        return evaluate_halted(halt) if halt else GateDecision(0, f"no market data: {exc}")
     try:
         is_open = broker.is_open(code, data.now())
     except BrokerError:

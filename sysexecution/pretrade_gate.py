@@ -6,6 +6,9 @@ wins, and checks that *resize* (trading state REDUCING, trade limits, notional c
 liquidity) shrink the quantity towards zero without ever reversing it:
 
 1. global trading state: HALTED denies; REDUCING keeps only the part reducing ``|position|``;
+   a broker that says trading must halt (``Broker.halt_reason``: IB blind for longer than
+   ``ib.disconnect_halt_seconds``) is HALTED too (:func:`evaluate_halted`, checked by the
+   caller before it asks the broker for prices);
 2. instrument lock (a position break, a manual lock): denied;
 3. market open (trading hours): denied when closed;
 4. price sanity: a limit price must be on the tick; a price further than ``fat_finger`` (a
@@ -168,6 +171,13 @@ def evaluate(request: GateRequest, context: GateContext,
     if not context.throttle_ok:
         return deny("submit rate throttled")
     return GateDecision(quantity, "", tuple(notes))
+
+
+def evaluate_halted(reason: str) -> GateDecision:
+    """The decision when the broker itself says trading must halt (``Broker.halt_reason``,
+    e.g. IB blind for longer than ``ib.disconnect_halt_seconds``): as the global HALTED
+    state, with the reason."""
+    return GateDecision(0, f"trading state HALTED: {reason}")
 
 
 class SubmitThrottle:

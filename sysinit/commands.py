@@ -18,6 +18,9 @@ def _configure_demo(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--instruments", metavar="CODES",
                         help="a new home only: comma-separated instrument codes, or ALL for the "
                              "30-instrument universe (default: 8 instruments)")
+    parser.add_argument("--broker", choices=("sim", "ib"), default="sim",
+                        help="sim: the simulated broker directly (default); ib: through "
+                             "ib_async and a fake TWS process started for the run")
 
 
 @register_command("demo", help="run the end-to-end demo on the simulated market",
@@ -26,5 +29,5 @@ def _demo(args: argparse.Namespace) -> int:
     from sysinit.demo import run_demo
 
     result = run_demo(days=args.days, stop_before=args.stop_before,
-                      instruments=args.instruments)
+                      instruments=args.instruments, broker=args.broker)
     return 0 if result.ok else 1

@@ -148,11 +148,17 @@ def status_report(data: DataBlob) -> str:
 
 
 def run_demo(days: int = 5, out: Callable[[str], None] = print,
-             stop_before: str | None = None, instruments: str | None = None) -> DemoResult:
+             stop_before: str | None = None, instruments: str | None = None,
+             broker: str = "sim") -> DemoResult:
     """Run the demo in ``$SYSTRADE_HOME`` for ``days`` simulated business days through process
     control; ``stop_before``: leave the home just before that process on the last day;
     ``instruments``: for a new home, the codes to trade (default :data:`DEMO_INSTRUMENTS`;
-    ``ALL``: the 30-instrument universe); refused for a home already initialised."""
+    ``ALL``: the 30-instrument universe); refused for a home already initialised.
+    ``broker``: ``sim`` (the processes use the simulated broker directly) or ``ib`` (they
+    reach it through ib_async and the fake TWS, run for the days: :mod:`sysinit.demo_ib`;
+    initialisation and the final report use the simulated broker directly)."""
+    if broker not in ("sim", "ib"):
+        raise ConfigError(f"demo broker must be sim or ib, got {broker!r}")
     home = systrade_home()
     if ensure_demo_config(home, instruments):
         out(f"new demo home {home}: simulated clock and market")
@@ -170,8 +176,19 @@ def run_demo(days: int = 5, out: Callable[[str], None] = print,
             raise ConfigError(f"{home} is initialised already: --instruments only applies to "
                               "a new demo home")
         started = data.now()
-        out(f"running {days} simulated business days through process control")
-        launches = run_simulated_days(home, days, out=out, stop_before=stop_before)
+        if broker == "ib":
+            from sysinit.demo_ib import fake_tws_for_home
+
+            data.close()  # the fake TWS serves the simulated broker's book for the days
+            data = None
+            with fake_tws_for_home(home) as port:
+                out(f"running {days} simulated business days through process control, "
+                    f"broker ib: ib_async to the fake TWS on 127.0.0.1:{port}")
+                launches = run_simulated_days(home, days, out=out, stop_before=stop_before)
+            data = production_blob(home, process_name="demo")
+        else:
+            out(f"running {days} simulated business days through process control")
+            launches = run_simulated_days(home, days, out=out, stop_before=stop_before)
         states = all_closed(home)
         out(status_report(data))
         status = collect_status(data)  # orders and fills since midnight of the last day
@@ -181,7 +198,8 @@ def run_demo(days: int = 5, out: Callable[[str], None] = print,
         return result
     finally:
         teardown_logging()
-        data.close()
+        if data is not None:
+            data.close()
 
 
 def _problem(launch) -> str:

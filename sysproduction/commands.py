@@ -391,3 +391,22 @@ def _dashboard(args: argparse.Namespace) -> int:
           ServeOptions(host=args.host, port=args.port, password_file=args.password_file,
                        refresh_seconds=args.refresh_seconds))
     return 0
+
+
+@register_command("fake-tws", help="a fake TWS / IB Gateway on the simulated market, for a "
+                                   "home's ib_async processes (--home DIR --port N)",
+                  passthrough=True)
+def _fake_tws(args: argparse.Namespace) -> int:
+    """``systrade fake-tws [--home DIR] [--port N] ...``: see ``sysbrokers.IB.fake_tws``
+    (exit 0 stopped by a signal, 1 cannot listen, 2 bad arguments or home). Without its own
+    ``--home``, ``systrade --home DIR fake-tws`` serves that home."""
+    import os
+
+    from sysbrokers.IB.fake_tws.__main__ import main
+    from syscore.home import HOME_ENV
+
+    rest = list(args.rest)
+    has_home = any(w == "--home" or w.startswith("--home=") for w in rest)
+    if not has_home and args.home and os.environ.get(HOME_ENV):
+        rest = ["--home", os.environ[HOME_ENV], *rest]
+    return main(rest, prog="systrade fake-tws")

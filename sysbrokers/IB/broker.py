@@ -37,6 +37,7 @@ from sysbrokers.errors import (
 from sysbrokers.IB.client_ids import ClientIdAllocator
 from sysbrokers.IB.connection import IBConnection
 from sysbrokers.IB.contracts import ContractResolver, IBContract
+from sysbrokers.IB.fx_trades import FxTradeBook
 from sysbrokers.IB.history import HistoryService
 from sysbrokers.IB.hours import WeeklyHours
 from sysbrokers.IB.orders import OrderBook, TrackedOrder, reject_reason
@@ -52,6 +53,7 @@ from sysbrokers.objects import (
     ConnectionEvent,
     Execution,
     ExecutionEvent,
+    FxTrade,
     OrderStatus,
     OrderStatusEvent,
     OrderType,
@@ -91,6 +93,8 @@ class IBBroker(Broker):
         self.contracts = ContractResolver(self.connection, mapping)
         self.history = HistoryService(self.connection, config, sleep=sleep)
         self.book = OrderBook(store)
+        self.fx_book = FxTradeBook(store)
+        self._fx_pending: set[int] = set()
         self._events: list[BrokerEvent] = []
         self._hours: dict[str, WeeklyHours] = {}
         self._order_errors: dict[int, tuple[int, str]] = {}
@@ -131,6 +135,20 @@ class IBBroker(Broker):
     def should_halt(self, now: pd.Timestamp | None = None) -> bool:
         """Whether IB has been unreachable longer than ``ib.disconnect_halt_seconds``."""
         return self.connection.should_halt(now)
+
+    def halt_reason(self, now: pd.Timestamp | None = None) -> str:
+        """Non-empty once IB has been unreachable longer than ``ib.disconnect_halt_seconds``
+        (a lost socket is noticed first, without waiting)."""
+        if self.connection.blind_since is None and self.ib.isConnected():
+            try:
+                self.connection.pump()  # let ib_async notice a socket that has gone
+            except BrokerError:
+                pass
+        if not self.connection.should_halt(now):
+            return ""
+        blind = self.connection.blind_for(now).total_seconds()
+        return (f"broker ib blind for {blind:.0f} s, longer than ib.disconnect_halt_seconds "
+                f"{self.config.disconnect_halt_seconds:.0f}")
 
     def heartbeat(self, timeout: float = 5.0) -> bool:
         """Whether TWS answers a round trip within ``timeout`` s (a silent one is dropped and
@@ -472,6 +490,83 @@ class IBBroker(Broker):
         out = [e for e in self.book.executions.values() if since is None or e.timestamp >= since]
         return sorted(out, key=lambda e: e.exec_id)
 
+    # ================================================================= cash FX
+    def trade_fx(self, ccy1: str, ccy2: str, quantity: float, client_ref: str = "",
+                 account: str = "") -> FxTrade:
+        """A MKT order on the IDEALPRO pair ``ccy1.ccy2`` (``orderRef`` = ``client_ref``),
+        ``quantity`` in ``ccy1``, waited for until its executions are complete.
+
+        IB lists a pair one way only (EUR.USD, USD.JPY) and an order's quantity is in the base
+        currency, so ``ccy1`` must be the base IB lists: the other direction (USD against EUR)
+        is refused with the pair to use (:class:`OrderRejected`). Not filled within
+        ``ib.timeout_seconds``: :class:`BrokerError` (the order may still fill: look it up
+        with :meth:`get_fx_trades` and the ``client_ref``)."""
+        if (isinstance(quantity, bool) or not isinstance(quantity, (int, float, np.number))
+                or not np.isfinite(quantity) or quantity == 0):
+            raise OrderRejected(RejectReason.INVALID_QUANTITY,
+                                f"an FX quantity must be a non-zero number, got {quantity!r}")
+        configured = self.config.account.get_secret_value() if self.config.account else ""
+        if account and configured and account != configured:
+            raise OrderRejected(RejectReason.UNKNOWN_ACCOUNT, "not the configured IB account")
+        if ccy1 == ccy2:
+            raise OrderRejected(RejectReason.UNKNOWN_CONTRACT, f"{ccy1}{ccy2} is not a pair")
+        try:
+            contract, _details, inverted = self.contracts.fx(ccy1, ccy2)
+        except UnknownContract as exc:
+            raise OrderRejected(RejectReason.UNKNOWN_CONTRACT, str(exc)) from None
+        if inverted:
+            raise OrderRejected(
+                RejectReason.UNKNOWN_CONTRACT,
+                f"IB trades {ccy2}.{ccy1}, quantity in {ccy2}: trade {ccy2} against {ccy1}")
+        self._ready()
+        account = account or self.connection.account
+        order_id = self.book.next_order_id(self.ib.client.getReqId())
+        self.ib.client.updateReqId(order_id + 1)
+        ib_order = MarketOrder("BUY" if quantity > 0 else "SELL", abs(float(quantity)))
+        ib_order.orderId = order_id
+        ib_order.orderRef = client_ref
+        ib_order.account = account
+        ib_order.tif = "DAY"
+        self._fx_pending.add(order_id)
+        self._order_errors.pop(order_id, None)
+        target = abs(float(quantity))
+
+        def executed() -> float:
+            fills = [f for f in self.ib.wrapper.fills.values()
+                     if f.contract.secType == "CASH" and f.execution.orderId == order_id
+                     and f.execution.clientId == self.client_id]
+            return sum(float(f.execution.shares) for f in fills)
+
+        try:
+            self.ib.placeOrder(contract, ib_order)
+            self.connection.wait_until(
+                lambda: order_id in self._order_errors or executed() >= target - 1e-9)
+            self._collect_fills()
+        finally:
+            self._fx_pending.discard(order_id)
+        if executed() < target - 1e-9:
+            code, text = self._order_errors.pop(order_id, (0, ""))
+            if code in (103, 200, 201, 202):
+                raise OrderRejected(reject_reason(text), f"IB error {code}: {text}")
+            raise BrokerError(f"FX order {order_id} ({client_ref or 'no reference'}) not "
+                              f"filled yet{f': IB error {code}: {text}' if code else ''}; "
+                              "look it up by its reference")
+        perm_ids = {f.execution.permId for f in self.ib.wrapper.fills.values()
+                    if f.contract.secType == "CASH" and f.execution.orderId == order_id
+                    and f.execution.clientId == self.client_id}
+        trades = [t for t in self.fx_book.trades()
+                  if t.trade_id in {f"ib.fx.{p}" for p in perm_ids}]
+        if len(trades) != 1:
+            raise BrokerError(f"FX order {order_id}: executions of {len(trades)} trades")
+        return trades[0]
+
+    def get_fx_trades(self, client_ref: str = "") -> list[FxTrade]:
+        """Cash FX trades recorded, after a fresh reqExecutions (so a trade done before a
+        crash is found by its ``client_ref`` while IB still reports the day's executions)."""
+        fills = self.connection.run(lambda: self.ib.reqExecutionsAsync(), "reqExecutions")
+        self._collect_fills(fills)
+        return self.fx_book.trades(client_ref)
+
     # ================================================================= IB messages
     def _tracked(self, ib_order: Order) -> TrackedOrder | None:
         return self.book.by_ib(ib_order.orderId, ib_order.permId, ib_order.orderRef)
@@ -506,6 +601,9 @@ class IBBroker(Broker):
     def _on_error(self, req_id: int, code: int, text: str, contract: Contract | None) -> None:
         if contract is not None and code in MARKET_DATA_ERRORS and contract.conId:
             self._market_data_errors[contract.conId] = (code, text)
+        if req_id in self._fx_pending:
+            self._order_errors[req_id] = (code, text)
+            return
         tracked = self.book.orders.get(str(req_id)) if req_id > 0 else None
         if tracked is None or tracked.order.is_terminal:
             return  # a finished order cannot change: an error with its id is not about it
@@ -526,6 +624,9 @@ class IBBroker(Broker):
         fills = list(fills) if fills is not None else list(self.ib.wrapper.fills.values())
         touched: set[str] = set()
         for fill in fills:
+            if fill.contract.secType == "CASH":
+                self.fx_book.add_fill(fill)  # a cash FX trade, not a futures fill
+                continue
             ex = fill.execution
             report = fill.commissionReport
             known = self.book.executions.get(ex.execId)

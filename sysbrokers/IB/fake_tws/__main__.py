@@ -4,7 +4,9 @@ With ``--home`` the server uses that systrade home's clock and simulated broker 
 home's own processes build them from its configuration (``clock``: ``simulated`` is the
 ``sim_clock.json`` shared with every process of the home; the ``sim`` settings: seed, costs,
 bad data, configured instruments; the book ``sim_broker/broker.sqlite``), so fills and quotes
-agree with theirs; the home must exist and open. Without it, the server runs on the machine's
+agree with theirs; the home must exist and open. Its ``broker`` may be ``sim`` or ``ib`` (a
+home whose processes reach this server through ib_async: the same simulated broker is built
+from its ``sim`` settings). Also ``systrade fake-tws``. Without it, the server runs on the machine's
 clock with a simulated broker in a temporary directory that it creates and removes on exit.
 
 Prints ``fake TWS listening on HOST:PORT`` once ready (``--port 0`` picks a free port). Stops
@@ -33,9 +35,9 @@ from syscore.exceptions import problem_line
 EXIT_OK, EXIT_LISTEN, EXIT_USAGE = 0, 1, 2
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m sysbrokers.IB.fake_tws") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m sysbrokers.IB.fake_tws",
+        prog=prog,
         description="Fake TWS / IB Gateway (API server version 178) on the simulated market.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on [127.0.0.1]")
@@ -76,8 +78,9 @@ async def _serve(args: argparse.Namespace, broker: SimBroker, clock) -> int:
     return EXIT_OK
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "python -m sysbrokers.IB.fake_tws") -> int:
+    """Also ``systrade fake-tws`` (``prog`` names the command in usage messages)."""
+    args = build_parser(prog).parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
@@ -101,25 +104,23 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve_home(args: argparse.Namespace) -> int:
-    """Serve the broker and clock of the home's data blob (as its processes build them)."""
-    from sysbrokers.factory import broker_from_blob
+    """Serve the clock of the home's data blob and the simulated broker its ``sim`` settings
+    describe, whether the home's ``broker`` is ``sim`` (the book its processes share) or
+    ``ib`` (its processes reach this book through ib_async and this server)."""
+    from sysbrokers.factory import sim_broker_from_blob
     from sysdata.data_blob import DataBlob
 
     try:
         data = DataBlob.from_config(home=args.home, process_name="fake_tws",
-                                    broker_factory=broker_from_blob)
+                                    broker_factory=sim_broker_from_blob)
     except Exception as exc:  # configuration, home or a store unusable (any backend's errors)
         print(f"fake TWS: cannot open home {args.home}: {problem_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     try:
         try:
             broker, clock = data.broker, data.clock
-        except Exception as exc:  # e.g. broker: ib, an unknown clock kind
+        except Exception as exc:  # e.g. an unknown clock kind, an unusable broker book
             print(f"fake TWS: home {args.home}: {problem_line(exc)}", file=sys.stderr)
-            return EXIT_USAGE
-        if not isinstance(broker, SimBroker):
-            print(f"fake TWS: home {args.home} does not use the simulated broker",
-                  file=sys.stderr)
             return EXIT_USAGE
         return asyncio.run(_serve(args, broker, clock))
     finally:

@@ -7,7 +7,9 @@ ids, the broker keeps the orders) and turns the broker's state into TWS messages
 * placeOrder (new id): broker ``place_order``; then openOrder (Submitted) and orderStatus.
   Reused ids below the client's next id: error 103. Unknown contract: 200. Broker rejection
   (market closed, size limit, off-tick limit price ...): 201 "Order rejected - reason:...".
-  Only MKT and LMT futures orders are supported (others: 201).
+  Only MKT and LMT futures orders and MKT orders on IDEALPRO pairs (CASH) are supported
+  (others: 201). A CASH order is a cash conversion of its quantity in the base currency
+  (EUR of EUR.USD) by the broker's ``trade_fx``, filled at once in one execution.
 * placeOrder (known live id): a modify (quantity and/or limit price), answered with openOrder and
   orderStatus; a finished order gives 104 (filled) or 10148.
 * cancelOrder: orderStatus PendingCancel; when the broker confirms, orderStatus Cancelled and
@@ -88,6 +90,18 @@ class IbOrder:
 
 
 @dataclass(frozen=True)
+class _FxFill:
+    """A cash FX trade of the broker in the shape of an execution (for :meth:`_report_fill`)."""
+
+    exec_id: str
+    quantity: float
+    price: float
+    timestamp: object
+    commission: float
+    commission_currency: str
+
+
+@dataclass(frozen=True)
 class FillRecord:
     """One execution as TWS reports it (kept for reqExecutions)."""
 
@@ -154,6 +168,9 @@ class OrderDesk:
             session.send(m.no_security_definition(order_id))
             return
         listing = listings[0]
+        if not listing.is_future and order_type == "MKT" and action in ("BUY", "SELL"):
+            self._place_fx(session, order_id, listing, action, qty_text, tif, account, order_ref)
+            return
         if (
             not listing.is_future
             or order_type not in ("MKT", "LMT")
@@ -163,7 +180,7 @@ class OrderDesk:
                 m.error(
                     order_id,
                     201,
-                    "Order rejected - reason:the fake TWS accepts only MKT and LMT orders (BUY or SELL) on futures",
+                    "Order rejected - reason:the fake TWS accepts only MKT and LMT orders (BUY or SELL) on futures and MKT orders on FX pairs",
                 )
             )
             return
@@ -212,6 +229,54 @@ class OrderDesk:
         self.by_broker_id[bo.order_id] = o
         session.send(m.open_order(listing.contract, o.wire(), o.status))
         self._send_status(o)
+
+    def _place_fx(self, session: _Session, order_id: int, listing: Listing, action: str,
+                  qty_text: str, tif: str, account: str, order_ref: str) -> None:
+        """A MKT order on an IDEALPRO pair: a cash conversion of ``qty`` base currency done at
+        once by the broker's ``trade_fx`` (at its rate, no commission), reported as TWS does:
+        openOrder, execDetails, orderStatus Filled, commissionReport, openOrder Filled."""
+        server = self.server
+        try:
+            quantity = float(qty_text or 0)
+        except ValueError:
+            quantity = 0.0
+        if not quantity > 0 or quantity != quantity or quantity == float("inf"):
+            session.send(
+                m.error(order_id, 201, f"Order rejected - reason:invalid quantity {qty_text!r}")
+            )
+            return
+        signed = quantity if action == "BUY" else -quantity
+        try:
+            trade = server.broker.trade_fx(listing.base, listing.quote, signed,
+                                           client_ref=order_ref)
+        except OrderRejected as exc:
+            session.send(m.error(order_id, 201, f"Order rejected - reason:{exc}"))
+            return
+        o = IbOrder(
+            client_id=session.client_id,
+            order_id=order_id,
+            perm_id=self._next_perm_id,
+            broker_id=trade.trade_id,
+            listing=listing,
+            action=action,
+            total=quantity,  # type: ignore[arg-type]  # FX quantities are not whole
+            order_type="MKT",
+            lmt_price=None,
+            tif=tif,
+            account=account or server.config.accounts[0],
+            order_ref=order_ref,
+            status="Submitted",
+        )
+        self._next_perm_id += 1
+        self.orders[(session.client_id, order_id)] = o
+        self.by_broker_id[trade.trade_id] = o
+        session.send(m.open_order(listing.contract, o.wire(), o.status))
+        self._send_status(o)
+        self._report_fill(o, _FxFill(trade.trade_id, quantity, trade.rate, trade.timestamp,
+                                     0.0, listing.quote))
+        o.done = True
+        self._send_to_owner(o, m.open_order(o.listing.contract, o.wire(), o.status))
+        server.push_portfolio()
 
     def _modify(self, session: _Session, o: IbOrder, qty_text: str, lmt_text: str) -> None:
         if o.done:
@@ -355,7 +420,7 @@ class OrderDesk:
             self.server.push_portfolio()
 
     def _report_fill(self, o: IbOrder, ex) -> None:
-        qty = abs(int(ex.quantity))
+        qty = abs(ex.quantity) if not o.listing.is_future else abs(int(ex.quantity))
         o.avg_price = (o.avg_price * o.filled + ex.price * qty) / (o.filled + qty)
         o.filled += qty
         o.last_price = ex.price

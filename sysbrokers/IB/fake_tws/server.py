@@ -26,6 +26,7 @@ import asyncio
 import logging
 import struct
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -88,6 +89,22 @@ ACCOUNT_SUMMARY_TAGS = (
 
 
 @dataclass(frozen=True)
+class HistoryPacing:
+    """IB's historical-data pacing, enforced by the fake (real seconds; scale the window down
+    for tests and benchmarks): at most ``max_requests`` requests in any ``window_seconds``,
+    identical requests (same contract, end, duration, bar size, data type) at least
+    ``identical_gap_seconds`` apart, counted over every client. A request that breaks a rule
+    gets only error 162 "Historical data request pacing violation" and is not counted.
+    ``slack_seconds`` forgives that much timing difference between the client's clock and the
+    moment the request arrives (IB's own limits are not exact either)."""
+
+    max_requests: int = 60
+    window_seconds: float = 600.0
+    identical_gap_seconds: float = 15.0
+    slack_seconds: float = 0.05
+
+
+@dataclass(frozen=True)
 class FakeTwsConfig:
     """Behaviour of the fake TWS (defaults in brackets).
 
@@ -99,7 +116,9 @@ class FakeTwsConfig:
     * ``send_farm_status`` [True]: send 2104/2106/2158 after startApi, as TWS does;
     * ``poll_interval`` [0.2 s]: how often the server reports the broker's fills and order
       changes on its own (it also does after every request, and on :meth:`FakeTws.pump`);
-      0 disables the timer.
+      0 disables the timer;
+    * ``history_pacing`` [None]: IB's historical-data pacing enforced (:class:`HistoryPacing`);
+      None: not enforced (script 162 with :meth:`FakeTws.fail_next`).
     """
 
     accounts: tuple[str, ...] = ("DU1234567",)
@@ -107,6 +126,7 @@ class FakeTwsConfig:
     tws_zone: str = "UTC"
     send_farm_status: bool = True
     poll_interval: float = 0.2
+    history_pacing: HistoryPacing | None = None
 
     def __post_init__(self) -> None:
         if not self.accounts or not all(self.accounts):
@@ -200,6 +220,10 @@ class FakeTws:
         self._stalled_requests: deque[tuple[_Session, list[str]]] = deque()
         self._split_chunk = 0
         self.desk = OrderDesk(self)
+        self._history_times: deque[float] = deque()
+        self._history_last: dict[tuple[str, ...], float] = {}
+        self.history_requests = 0  # historical-data requests answered (not refused for pacing)
+        self.pacing_violations = 0  # refused with 162 for pacing
         self.port: int | None = None
 
     # ================================================================= lifecycle
@@ -237,6 +261,13 @@ class FakeTws:
             self._server = None
 
     # ================================================================= scripting
+    def go_down(self) -> None:
+        """The Gateway is gone: stop listening (a reconnect is refused) and drop every client,
+        until the server is stopped."""
+        if self._server is not None:
+            self._server.close()
+        self.drop_connections()
+
     def fail_next(self, msg_id: int, code: int, text: str) -> None:
         """The next request with message id ``msg_id`` is answered by error ``code`` only."""
         self._scripted.setdefault(msg_id, deque()).append(ScriptedError(code, text))
@@ -497,8 +528,34 @@ class FakeTws:
         session.send(m.contract_details_end(req_id))
 
     # ================================================================= history
+    def _paced_out(self, key: tuple[str, ...]) -> bool:
+        """Whether a historical-data request breaks :attr:`FakeTwsConfig.history_pacing`
+        (else it is counted)."""
+        pacing = self.config.history_pacing
+        if pacing is None:
+            self.history_requests += 1
+            return False
+        now = time.monotonic()
+        times = self._history_times
+        while times and times[0] <= now - pacing.window_seconds + pacing.slack_seconds:
+            times.popleft()
+        last = self._history_last.get(key)
+        if len(times) >= pacing.max_requests or (
+                last is not None
+                and now - last < pacing.identical_gap_seconds - pacing.slack_seconds):
+            self.pacing_violations += 1
+            return True
+        times.append(now)
+        self._history_last[key] = now
+        self.history_requests += 1
+        return False
+
     def _on_historical_data(self, session: _Session, fields: list[str]) -> None:
         req_id = int(fields[1])
+        if self._paced_out(tuple(fields[2:20])):
+            session.send(m.error(req_id, 162, "Historical Market Data Service error message:"
+                                              "Historical data request pacing violation"))
+            return
         query = ContractQuery.from_fields(fields[2:14], fields[14])
         end_text, bar_size, duration, use_rth, what, fmt = fields[15:21]
         now = self._now()
@@ -569,7 +626,7 @@ class FakeTws:
             cash = float(av.cash.get(ccy, 0.0))
             total_cash += cash * rate
             rows += [
-                ("CashBalance", _num(cash), ccy),
+                ("CashBalance", _num(cash, 4), ccy),  # FX conversions: not whole cents
                 ("ExchangeRate", _num(rate), ccy),
                 ("UnrealizedPnL", _num(float(av.unrealised_pnl.get(ccy, 0.0))), ccy),
             ]
@@ -750,8 +807,8 @@ def _send_quote(session: _Session, req_id: int, q) -> None:
     session.send(m.tick_size(req_id, 3, q.ask_size))
 
 
-def _num(value: float) -> str:
-    return f"{value:.2f}"
+def _num(value: float, decimals: int = 2) -> str:
+    return f"{value:.{decimals}f}"
 
 
 def _request_id(msg_id: int, fields: list[str]) -> int:

@@ -120,3 +120,34 @@ def test_an_hourly_bar_starting_mid_hour_is_dated_at_the_session_open(ib):
     local = [pd.Timestamp(b.date).tz_convert("America/Chicago") for b in bars]
     assert any((t.hour, t.minute) == (8, 30) for t in local)
     assert not any((t.hour, t.minute) == (8, 0) for t in local)  # 07:45-08:30 is closed
+
+
+def test_history_pacing_enforced_by_the_server(tmp_path, clock):
+    """With HistoryPacing the server refuses (162 pacing violation) a request beyond the
+    window's allowance and an identical request within the gap; other requests are served."""
+    from ib_async import IB
+
+    from sysbrokers.IB.fake_tws import FakeTwsConfig, FakeTwsThread, HistoryPacing
+
+    config = FakeTwsConfig(history_pacing=HistoryPacing(max_requests=3, window_seconds=600.0,
+                                                        identical_gap_seconds=600.0))
+    with FakeTwsThread(default_market(), clock, config=config) as tws:
+        ib = IB()
+        ib.connect("127.0.0.1", tws.port, clientId=1, timeout=10)
+        errors = []
+        ib.errorEvent += lambda req_id, code, text, c: errors.append((code, text))
+        try:
+            [fut] = ib.qualifyContracts(Future("MES", "202403", "CME"))
+            first = ib.reqHistoricalData(fut, "", "10 D", "1 day", "TRADES", False)
+            again = ib.reqHistoricalData(fut, "", "10 D", "1 day", "TRADES", False)
+            assert first and not again  # identical within the gap
+            assert errors == [(162, "Historical Market Data Service error message:"
+                                    "Historical data request pacing violation")]
+            assert ib.reqHistoricalData(fut, "", "11 D", "1 day", "TRADES", False)
+            assert ib.reqHistoricalData(fut, "", "12 D", "1 day", "TRADES", False)
+            assert not ib.reqHistoricalData(fut, "", "13 D", "1 day", "TRADES", False)
+            assert len(errors) == 2 and "pacing violation" in errors[-1][1]
+            counts = tws.call(lambda f: (f.history_requests, f.pacing_violations))
+            assert counts == (3, 2)
+        finally:
+            ib.disconnect()

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 from ib_async import IB, Future
@@ -120,3 +121,46 @@ def test_port_in_use_is_one_line_and_exit_1(tmp_path):
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1
     assert "cannot listen" in err and "Traceback" not in err
+
+
+def test_systrade_fake_tws_serves_a_home_whose_broker_is_ib(tmp_path):
+    """``systrade fake-tws --home H``: H's processes use ``broker: ib``; the server builds the
+    simulated broker from H's ``sim`` settings and serves H's simulated clock."""
+    from syscore.clock import SimulatedClock
+
+    home = tmp_path / "home"
+    (home / "private").mkdir(parents=True)
+    (home / "private" / "private_config.yaml").write_text(
+        "broker: ib\nclock: simulated\nib:\n  port: 1\nsim:\n  seed: 7\n")
+    start = pd.Timestamp("2024-01-09 15:00", tz="UTC")
+    SimulatedClock(home, start=start)
+    script = Path(sys.executable).parent / "systrade"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "syscore.cli"]
+    proc = subprocess.Popen([*command, "fake-tws", "--home", str(home), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ))
+    try:
+        port = _port(proc)
+        ib = IB()
+        ib.connect("127.0.0.1", port, clientId=1, timeout=10)
+        try:
+            assert ib.reqCurrentTime() == start.to_pydatetime()
+            [fut] = ib.qualifyContracts(Future("MES", "202403", "CME"))
+            bars = ib.reqHistoricalData(fut, "", "5 D", "1 day", "TRADES", useRTH=False)
+            expected = default_market(7).bars("SP500_micro", "202403", "D",
+                                              start - pd.Timedelta(days=5), start)
+            assert [b.close for b in bars] == expected["FINAL"].tolist()
+        finally:
+            ib.disconnect()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    assert (home / "sim_broker" / "broker.sqlite").exists()
+
+
+def test_systrade_fake_tws_bad_arguments_name_the_command(tmp_path):
+    script = Path(sys.executable).parent / "systrade"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "syscore.cli"]
+    result = subprocess.run([*command, "fake-tws", "--port", "99999"], capture_output=True,
+                            text=True, env=dict(os.environ), timeout=60)
+    assert result.returncode == 2 and "--port must be 0..65535" in result.stderr

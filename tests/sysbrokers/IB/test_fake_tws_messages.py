@@ -342,3 +342,31 @@ def test_golden_real_tws_error_frame_parses_like_ours():
         m.error(220, 321, "Error validating request.-'bN' : cause - Missing order exchange.")
     )
     assert ours.decode() == real
+
+
+def test_cash_fx_execution_and_order_decode_with_fractional_quantities():
+    """A cash conversion (CASH on IDEALPRO) is not a whole number of units: ib_async must read
+    the quantity, the rate and the pair as the fake sends them."""
+    from sysbrokers.IB.fake_tws.catalogue import Catalogue
+    from sysbrokers.sim.market import default_market
+
+    pair = Catalogue(default_market()).fx("EUR", "USD").contract
+    fx_exec = m.WireExecution(
+        exec_id="000f4241.simfx.0000000001.01.01", order_id=9, client_id=1, perm_id=1000001,
+        time="20240109 15:00:00 UTC", account="DU1234567", exchange="IDEALPRO", side="SLD",
+        shares=1234.5, price=1.0927825, cum_qty=1234.5, avg_price=1.0927825,
+        order_ref="systrade/fx/3")
+    req_id, c, ex = only(decode(m.exec_details(5, pair, fx_exec)), "execDetails")
+    assert (req_id, c.secType, c.symbol, c.currency, c.exchange) == (
+        5, "CASH", "EUR", "USD", "IDEALPRO")
+    assert (ex.side, ex.shares, ex.price, ex.cumQty, ex.orderRef) == (
+        "SLD", 1234.5, 1.0927825, 1234.5, "systrade/fx/3")
+    fx_order = m.WireOrder(order_id=9, client_id=1, perm_id=1000001, action="SELL",
+                           total_quantity=1234.5, order_type="MKT", lmt_price=None, tif="DAY",
+                           account="DU1234567", order_ref="systrade/fx/3")
+    order_id, contract, order, state = only(decode(m.open_order(pair, fx_order, "Filled")),
+                                            "openOrder")
+    assert order_id == 9
+    assert (contract.secType, contract.localSymbol) == ("CASH", "EUR.USD")
+    assert (order.totalQuantity, order.action, order.orderType) == (1234.5, "SELL", "MKT")
+    assert state.status == "Filled"

@@ -205,3 +205,38 @@ def test_a_closed_position_disappears_from_positions(ib, mes, clock, fake_tws):
     wait_until(ib, lambda: sell.orderStatus.status == "Filled")
     wait_until(ib, lambda: ib.positions() == [])
     wait_until(ib, lambda: ib.portfolio() == [])
+
+
+def test_cash_fx_market_order_is_a_conversion_by_the_broker(ib, fake_tws):
+    """A MKT order on EUR.USD (quantity in EUR) is the broker's trade_fx, filled at once:
+    execution at the broker's rate, orderRef kept, reqExecutions reports it again."""
+    from ib_async import Forex
+
+    [pair] = ib.qualifyContracts(Forex("EURUSD"))
+    trade = ib.placeOrder(pair, MarketOrder("SELL", 1234.5, orderRef="systrade/fx/7"))
+    wait_until(ib, lambda: trade.orderStatus.status == "Filled" and trade.fills
+               and trade.fills[0].commissionReport.execId)
+    [done] = fake_tws.call(lambda f: f.broker.get_fx_trades("systrade/fx/7"))
+    assert (done.ccy1, done.ccy2, done.quantity) == ("EUR", "USD", -1234.5)
+    [fill] = trade.fills
+    assert (fill.execution.side, fill.execution.shares, fill.execution.orderRef) == (
+        "SLD", 1234.5, "systrade/fx/7")
+    assert fill.execution.price == pytest.approx(done.rate, rel=1e-12)
+    assert fill.commissionReport.currency == "USD"
+    assert trade.orderStatus.remaining == 0 and trade.orderStatus.filled == 1234.5
+    again = ib.reqExecutions()
+    assert [f.execution.execId for f in again if f.contract.secType == "CASH"] == [
+        fill.execution.execId]
+
+
+def test_cash_fx_order_not_market_or_without_quantity_is_201(ib, fake_tws):
+    from ib_async import Forex
+
+    errors = []
+    ib.errorEvent += lambda req_id, code, text, c: errors.append((req_id, code))
+    [pair] = ib.qualifyContracts(Forex("EURUSD"))
+    limit = ib.placeOrder(pair, LimitOrder("BUY", 1000, 1.05))
+    wait_until(ib, lambda: (limit.order.orderId, 201) in errors)
+    zero = ib.placeOrder(pair, MarketOrder("BUY", 0))
+    wait_until(ib, lambda: (zero.order.orderId, 201) in errors)
+    assert fake_tws.call(lambda f: f.broker.get_fx_trades()) == []
