@@ -263,7 +263,7 @@ def _configure_status(parser: argparse.ArgumentParser) -> None:
 def _status(args: argparse.Namespace) -> int:
     """Exit 0 when the home exists, its configuration can run and its state could be read;
     2 when the home does not exist, the configuration is invalid, a store cannot be opened, or
-    the configuration names a broker that is not available yet (what can be shown is shown)."""
+    the configuration names a broker that cannot be reached (what can be shown is shown)."""
     import json
     import sys
 

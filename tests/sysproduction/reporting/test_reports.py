@@ -180,11 +180,15 @@ def test_run_py_unknown_report_exits_non_zero_with_one_line(tmp_path):
 
 
 def test_reconcile_report_survives_an_unreachable_broker(blob):
-    blob.config = SystradeConfig(broker="ib")  # not available: the factory refuses
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on: the gateway is down
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    blob.config = SystradeConfig(broker="ib", ib={"port": port})
     report = REPORTS["reconcile"](blob, START, END)
     text = to_text(report)
-    assert "broker positions not read: broker 'ib': the Interactive Brokers connection is not " \
-        "available yet" in text
+    assert f"broker positions not read: broker 'ib': cannot connect to IB at 127.0.0.1:{port}" in text
     assert "Optimal vs actual" in text
 
 
