@@ -73,7 +73,7 @@ from sysdata.logs import ALERT_DELIVERY, ALERTS, LOGS
 from sysdata.owned_dirs import OWNER_FILE, DirectoryKind, sibling
 from sysdata.state.base import Delete, Put, StateStore, check_key, check_name, encode_doc
 from sysdata.state.mongo_store import redact_url
-from sysdata.timeseries.arctic_store import normalise_frame
+from sysdata.timeseries.arctic_store import SeriesVersion, normalise_frame
 from sysobjects.instruments import InstrumentConfig
 from sysobjects.roll_parameters import RollParameters
 
@@ -248,17 +248,18 @@ def series_file(library: str, symbol: str) -> str:
 
 
 def _backup_series(data: DataBlob, library: str, symbol: str, partial: Path,
-                   previous: PreviousBackup | None) -> dict[str, Any]:
+                   previous: PreviousBackup | None,
+                   listed: SeriesVersion | None = None) -> dict[str, Any]:
     """Write one series into the backup: copied from ``previous`` when it is unchanged since,
     the previous file extended by the new rows when rows were only added after it, else
     rendered from the store (see :mod:`sysdata.backup_reuse`); returns its manifest ``series``
     record (with ``reused``: whether it was copied, and ``extended``: whether it was
-    extended)."""
+    extended). ``listed``: the series' version from the library's listing (else read)."""
     relative = series_file(library, symbol)
     key = f"{library}/{symbol}"
     if previous is not None:
-        reused = previous.copy_if_unchanged(key, relative,
-                                            data.timeseries.version(library, symbol), partial)
+        version = listed if listed is not None else data.timeseries.version(library, symbol)
+        reused = previous.copy_if_unchanged(key, relative, version, partial)
         if reused is not None:
             return {**reused.record, "reused": True, "extended": False}
     frame, version = data.timeseries.read_versioned(library, symbol)
@@ -454,9 +455,12 @@ def _write_backup(data: DataBlob, partial: Path, dump: dict[str, dict[str, dict[
     reused = extended = 0
     for library, names in symbols.items():
         written = 0
+        # one listing of the library's versions, not one metadata read per series
+        listed = data.timeseries.versions(library) if previous is not None else {}
         for symbol in names:
             try:
-                record = _backup_series(data, library, symbol, partial, previous)
+                record = _backup_series(data, library, symbol, partial, previous,
+                                        listed.get(symbol))
             except Exception as exc:  # one bad series must not stop the others
                 failed[f"{library}/{symbol}"] = _one_line(exc)
                 log.exception("backup of time series %s/%s failed", library, symbol)
