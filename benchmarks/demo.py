@@ -47,7 +47,7 @@ class Phases:
 
     def report(self) -> list[str]:
         lines = []
-        for (label, cpu, wall), (_, cpu2, wall2) in zip(self.marks, self.marks[1:]):
+        for (label, cpu, wall), (_, cpu2, wall2) in zip(self.marks, self.marks[1:], strict=False):
             lines.append(f"{label:<24} CPU {cpu2 - cpu:7.1f} s   wall {wall2 - wall:7.1f} s")
         (_, cpu, wall), (_, cpu2, wall2) = self.marks[0], self.marks[-1]
         lines.append(f"{'total':<24} CPU {cpu2 - cpu:7.1f} s   wall {wall2 - wall:7.1f} s")

@@ -81,7 +81,7 @@ def frame_layout(frame: pd.DataFrame) -> list[str]:
     """Index and column names with their dtypes, e.g. ``["DATETIME:datetime64[ns, UTC]",
     "price:float64"]``: what, besides the values, decides how a row renders."""
     return [f"{frame.index.name}:{frame.index.dtype}"] + [
-        f"{column}:{dtype}" for column, dtype in zip(frame.columns, frame.dtypes)]
+        f"{column}:{dtype}" for column, dtype in zip(frame.columns, frame.dtypes, strict=True)]
 
 
 def _column_fingerprint(values: np.ndarray | pd.api.extensions.ExtensionArray) -> np.ndarray:

@@ -2,7 +2,7 @@
 """Compare two demo homes run from two versions of the code (e.g. before and after a speed-up):
 the demo's output, every time series, the state store and the last CSV backup.
 
-Run ``python benchmarks/compare_demo_homes.py OLD_HOME NEW_HOME [--outputs OLD.out NEW.out]``
+Run ``python benchmarks/checks/compare_demo_homes.py OLD_HOME NEW_HOME [--outputs OLD.out NEW.out]``
 after ``benchmarks/demo.py --home OLD_HOME --output OLD.out`` with the old code and the same with
 the new code (both on new homes). It exits 0 when they match and prints every difference:
 
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
@@ -39,7 +39,7 @@ VOLATILE_COLLECTIONS = {"log_records", "process_control", "leases", "home", "cli
 
 def same_frame(a: pd.DataFrame, b: pd.DataFrame) -> str | None:
     if list(a.columns) != list(b.columns) or list(a.dtypes) != list(b.dtypes):
-        return f"columns/dtypes {list(zip(a.columns, a.dtypes))} vs {list(zip(b.columns, b.dtypes))}"
+        return f"columns/dtypes {list(zip(a.columns, a.dtypes, strict=True))} vs {list(zip(b.columns, b.dtypes, strict=True))}"
     if not a.index.equals(b.index) or a.index.dtype != b.index.dtype:
         return f"index differs ({len(a)} vs {len(b)} rows)"
     for column in a.columns:
@@ -123,7 +123,7 @@ def compare_outputs(old_out: Path, new_out: Path, old: Path, new: Path) -> list[
                 if not line.startswith("CPU seconds per process")]
 
     a, b = lines(old_out, old), lines(new_out, new)
-    problems = [f"output line {n}: {x!r} vs {y!r}" for n, (x, y) in enumerate(zip(a, b), 1)
+    problems = [f"output line {n}: {x!r} vs {y!r}" for n, (x, y) in enumerate(zip(a, b, strict=False), 1)
                 if x != y]
     if len(a) != len(b):
         problems.append(f"output: {len(a)} vs {len(b)} lines")
