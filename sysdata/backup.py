@@ -56,7 +56,13 @@ from syscore.dates import iso_utc
 from syscore.exceptions import ExistingData, InvalidData, StoreError
 from syscore.store_urls import lmdb_path
 from sysdata import owned_dirs
-from sysdata.backup_reuse import PreviousBackup, load_previous, renderer_digest, series_record
+from sysdata.backup_reuse import (
+    PreviousBackup,
+    load_previous,
+    renderer_digest,
+    row_fingerprints,
+    series_record,
+)
 from sysdata.broker_config import FX_CONFIG, IB_FUTURES_CONFIG, FxPairConfig, IBFuturesConfig
 from sysdata.csv import pysystemtrade_layout as layout
 from sysdata.csv.timeseries_csv import ValueRule, read_timeseries_csv, write_timeseries_csv
@@ -67,7 +73,7 @@ from sysdata.logs import ALERT_DELIVERY, ALERTS, LOGS
 from sysdata.owned_dirs import OWNER_FILE, DirectoryKind, sibling
 from sysdata.state.base import Delete, Put, StateStore, check_key, check_name, encode_doc
 from sysdata.state.mongo_store import redact_url
-from sysdata.timeseries.arctic_store import normalise_frame
+from sysdata.timeseries.arctic_store import SeriesVersion, normalise_frame
 from sysobjects.instruments import InstrumentConfig
 from sysobjects.roll_parameters import RollParameters
 
@@ -242,31 +248,54 @@ def series_file(library: str, symbol: str) -> str:
 
 
 def _backup_series(data: DataBlob, library: str, symbol: str, partial: Path,
-                   previous: PreviousBackup | None) -> dict[str, Any]:
-    """Write one series into the backup, copied from ``previous`` when it is unchanged since
-    (see :mod:`sysdata.backup_reuse`), else rendered from the store; returns its manifest
-    ``series`` record (with ``reused``: whether it was copied)."""
+                   previous: PreviousBackup | None,
+                   listed: SeriesVersion | None = None) -> dict[str, Any]:
+    """Write one series into the backup: copied from ``previous`` when it is unchanged since,
+    the previous file extended by the new rows when rows were only added after it, else
+    rendered from the store (see :mod:`sysdata.backup_reuse`); returns its manifest ``series``
+    record (with ``reused``: whether it was copied, and ``extended``: whether it was
+    extended). ``listed``: the series' version from the library's listing (else read)."""
     relative = series_file(library, symbol)
+    key = f"{library}/{symbol}"
     if previous is not None:
-        reused = previous.copy_if_unchanged(f"{library}/{symbol}", relative,
-                                            data.timeseries.version(library, symbol), partial)
+        version = listed if listed is not None else data.timeseries.version(library, symbol)
+        reused = previous.copy_if_unchanged(key, relative, version, partial)
         if reused is not None:
-            return {**reused.record, "reused": True}
+            return {**reused.record, "reused": True, "extended": False}
     frame, version = data.timeseries.read_versioned(library, symbol)
-    schema = None
+    fingerprints = row_fingerprints(frame)
+    extension = (previous.previous_rows(key, relative, frame, fingerprints)
+                 if previous is not None else None)
+    target = partial / relative
+    content = None
+    if extension is not None:
+        schema = _render_series(library, frame.iloc[extension.rows:], target)
+        header, _, new_rows = target.read_bytes().partition(b"\n")
+        if extension.content.partition(b"\n")[0] == header:
+            content = extension.content + new_rows
+            target.write_bytes(content)
+    if content is None:
+        extension = None
+        schema = _render_series(library, frame, target)
+        content = target.read_bytes()
+    return {**series_record(relative, version, content, len(frame), schema, frame, fingerprints),
+            "reused": False, "extended": extension is not None}
+
+
+def _render_series(library: str, frame: pd.DataFrame, target: Path) -> dict[str, Any] | None:
+    """Render ``frame`` as the CSV file ``target`` (pysystemtrade's layout for its libraries);
+    returns the ``_schema.json`` entry of a library in ``timeseries/`` (None for the others)."""
     if library in PYSYSTEMTRADE_LIBRARIES:
         _, writer, _ = PYSYSTEMTRADE_LIBRARIES[library]
-        writer(frame, partial / relative)
-    else:
-        text_columns = [c for c in frame.columns if frame[c].dtype == object]
-        out = frame.copy()
-        for column in text_columns:
-            out[column] = out[column].map(_encode_text)
-        write_timeseries_csv(out, partial / relative, "DATETIME")
-        schema = {"columns": list(frame.columns), "text_columns": text_columns,
-                  "text_encoding": "json"}
-    content = (partial / relative).read_bytes()
-    return {**series_record(relative, version, content, len(frame), schema), "reused": False}
+        writer(frame, target)
+        return None
+    text_columns = [c for c in frame.columns if frame[c].dtype == object]
+    out = frame.copy()
+    for column in text_columns:
+        out[column] = out[column].map(_encode_text)
+    write_timeseries_csv(out, target, "DATETIME")
+    return {"columns": list(frame.columns), "text_columns": text_columns,
+            "text_encoding": "json"}
 
 
 def _backup_private_config(home: Path, partial: Path) -> list[str]:
@@ -380,9 +409,11 @@ def _backup_to_csv(data: DataBlob, destination: Path, allow_shrink: bool = False
     dump, counters = data.state.snapshot()
     _refuse_during_restore(dump.get(RESTORE_MARKER, {}).get(RESTORE_MARKER_KEY))
 
+    # listed once: listing an ArcticDB library's symbols is slow (a quarter second on LMDB)
+    symbols = {library: data.timeseries.symbols(library)
+               for library in data.timeseries.libraries()}
     if not allow_shrink:
-        libraries = data.timeseries.libraries()
-        series_now = sum(len(data.timeseries.symbols(lib)) for lib in libraries)
+        series_now = sum(len(names) for names in symbols.values())
         records_now = sum(len(docs) for name, docs in dump.items()
                           if f"state/{name}" not in SHRINK_IGNORED)
         check_not_shrinking(destination, series_now, records_now)
@@ -393,7 +424,7 @@ def _backup_to_csv(data: DataBlob, destination: Path, allow_shrink: bool = False
     previous = load_previous(destination, reuse_key, MANIFEST_FILE)
     partial = owned_dirs.start_partial(destination, CSV_BACKUP)
     try:
-        manifest = _write_backup(data, partial, dump, counters, previous, reuse_key)
+        manifest = _write_backup(data, partial, dump, counters, previous, reuse_key, symbols)
         owned_dirs.swap_into_place(partial, destination, CSV_BACKUP)
     except BaseException as exc:
         # a full disk (or a kill signal turned exception) must not leave the unfinished copy
@@ -410,35 +441,41 @@ def _backup_to_csv(data: DataBlob, destination: Path, allow_shrink: bool = False
 
 def _write_backup(data: DataBlob, partial: Path, dump: dict[str, dict[str, dict[str, Any]]],
                   counters: dict[str, int], previous: PreviousBackup | None,
-                  reuse_key: dict[str, Any]) -> dict[str, Any]:
-    """Write the backup's content and manifest into ``partial``, copying unchanged series from
-    ``previous`` (see :mod:`sysdata.backup_reuse`); returns the manifest plus ``reused`` (the
-    number of series copied)."""
+                  reuse_key: dict[str, Any], symbols: dict[str, list[str]]
+                  ) -> dict[str, Any]:
+    """Write the backup's content and manifest into ``partial``: the series ``symbols`` lists
+    per library, copying unchanged series from ``previous`` and extending the files of series
+    that only gained rows (see :mod:`sysdata.backup_reuse`); returns the manifest plus
+    ``reused`` (the number of series copied) and ``extended`` (the number extended)."""
     counts: dict[str, int] = {}
     schema: dict[str, dict[str, Any]] = {}
     rows: dict[str, int] = {}
     series: dict[str, dict[str, Any]] = {}
     failed: dict[str, str] = {}
-    reused = 0
-    for library in data.timeseries.libraries():
-        symbols = data.timeseries.symbols(library)
+    reused = extended = 0
+    for library, names in symbols.items():
         written = 0
-        for symbol in symbols:
+        # one listing of the library's versions, not one metadata read per series
+        listed = data.timeseries.versions(library) if previous is not None else {}
+        for symbol in names:
             try:
-                record = _backup_series(data, library, symbol, partial, previous)
+                record = _backup_series(data, library, symbol, partial, previous,
+                                        listed.get(symbol))
             except Exception as exc:  # one bad series must not stop the others
                 failed[f"{library}/{symbol}"] = _one_line(exc)
                 log.exception("backup of time series %s/%s failed", library, symbol)
                 continue
             reused += record.pop("reused")
+            extended += record.pop("extended")
             if "schema" in record:
                 schema.setdefault(library, {})[symbol] = record["schema"]
             series[f"{library}/{symbol}"] = record
             rows[record["file"]] = record["rows"]
             written += 1
         counts[f"timeseries/{library}"] = written
-    log.info("CSV backup: %d series copied unchanged from the previous backup, %d rendered",
-             reused, len(series) - reused)
+    log.info("CSV backup: %d series copied unchanged from the previous backup, %d extended "
+             "with their new rows, %d rendered", reused, extended,
+             len(series) - reused - extended)
     (partial / TIMESERIES_DIR).mkdir(exist_ok=True)
     (partial / TIMESERIES_DIR / SCHEMA_FILE).write_text(json.dumps(schema, indent=1, sort_keys=True))
 
@@ -489,7 +526,7 @@ def _write_backup(data: DataBlob, partial: Path, dump: dict[str, dict[str, dict[
                 "timeseries_identity": reuse_key["timeseries_identity"],
                 "series": series}
     (partial / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    return {**manifest, "reused": reused}
+    return {**manifest, "reused": reused, "extended": extended}
 
 
 # reading a backup -----------------------------------------------------------------------------

@@ -15,10 +15,27 @@ The next backup copies a series' file from the previous backup only when all of 
   a rewrite, an append, a delete and re-create or a restore all change it);
 - the file's bytes have the recorded size and SHA-256, checked on the bytes that are copied.
 
-Anything else renders the series from the store as a full backup does. A file that fails its
-hash stops all further copying from that previous backup (it is damaged or was edited). Copies
-are real copies into the new ``.partial`` folder (never hard links), so the new backup never
-shares a file with the old one. The result is byte-identical to a full backup of the same store.
+A series that changed since is read from the store; when only rows were added after the ones
+the previous backup holds, its file is *extended*: the previous file's bytes plus the new rows
+rendered alone. That happens only when all of these hold (else the whole series is rendered):
+
+- the previous backup passes :func:`load_previous` and its record of the series has a
+  ``layout`` (index and column names and dtypes) equal to the series' layout now, and a
+  ``rows_digest`` equal to the digest of the series' first ``rows`` rows now
+  (:func:`row_fingerprints`: the exact bits of every number and timestamp, and a hash of the
+  ``repr`` of every other value), so those rows would render to the same text;
+- no timestamp of the series has a sub-second part (the writer's timestamp format depends on
+  the whole index) and no column name needs quoting;
+- the previous file has the recorded size and SHA-256, and its header line is the header the
+  writer gives now.
+
+Each line of a series file depends only on its row, its columns and their dtypes, so the
+extended file is byte-identical to rendering the whole series.
+
+A file that fails its hash stops all further copying from that previous backup (it is damaged or
+was edited). Copies are real copies into the new ``.partial`` folder (never hard links), so the
+new backup never shares a file with the old one. The result is byte-identical to a full backup
+of the same store.
 """
 from __future__ import annotations
 
@@ -28,6 +45,9 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from sysdata.timeseries.arctic_store import SeriesVersion
 
@@ -57,15 +77,83 @@ def sha256_hex(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+def frame_layout(frame: pd.DataFrame) -> list[str]:
+    """Index and column names with their dtypes, e.g. ``["DATETIME:datetime64[ns, UTC]",
+    "price:float64"]``: what, besides the values, decides how a row renders."""
+    return [f"{frame.index.name}:{frame.index.dtype}"] + [
+        f"{column}:{dtype}" for column, dtype in zip(frame.columns, frame.dtypes, strict=True)]
+
+
+def _column_fingerprint(values: np.ndarray | pd.api.extensions.ExtensionArray) -> np.ndarray:
+    """One uint64 per value: the value's own bits for numpy numbers, booleans and timestamps
+    (``-0.0`` and ``0.0`` differ), else a 64-bit hash of its ``repr`` (``1`` and ``"1"``
+    differ)."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "biufmM" \
+            and values.dtype.itemsize <= 8:
+        raw = np.ascontiguousarray(values)
+        return raw.view(f"u{raw.dtype.itemsize}").astype(np.uint64)
+    texts = np.array([repr(value) for value in values], dtype=object)
+    return pd.util.hash_array(texts, categorize=False)
+
+
+def row_fingerprints(frame: pd.DataFrame) -> np.ndarray:
+    """A C-ordered ``rows x (1 + columns)`` uint64 array; row ``i`` depends only on row ``i``
+    (index value and cells), so the first ``n`` rows of two frames with the same layout give
+    the same first ``n`` rows here exactly when those rows are equal (up to 64-bit hash
+    collisions of non-numeric values)."""
+    index = frame.index
+    columns = [_column_fingerprint(index.asi8 if isinstance(index, pd.DatetimeIndex)
+                                   else index.to_numpy())]
+    for i in range(frame.shape[1]):
+        column = frame.iloc[:, i]
+        columns.append(_column_fingerprint(
+            column.to_numpy() if isinstance(column.dtype, np.dtype) else column.array))
+    if not len(frame):
+        return np.zeros((0, len(columns)), dtype=np.uint64)
+    return np.ascontiguousarray(np.column_stack(columns))
+
+
+def rows_digest(fingerprints: np.ndarray) -> str:
+    """SHA-256 (hex) of :func:`row_fingerprints` rows (little-endian bytes)."""
+    return hashlib.sha256(fingerprints.astype("<u8").tobytes()).hexdigest()
+
+
 def series_record(relative: str, version: SeriesVersion, content: bytes, rows: int,
-                  schema: dict[str, Any] | None) -> dict[str, Any]:
-    """The manifest's ``series`` entry for one written file."""
+                  schema: dict[str, Any] | None, frame: pd.DataFrame | None = None,
+                  fingerprints: np.ndarray | None = None) -> dict[str, Any]:
+    """The manifest's ``series`` entry for one written file; with ``frame`` (the series as
+    rendered) and its ``fingerprints``, also its ``layout`` and ``rows_digest`` (so the next
+    backup can extend the file, see the module docstring)."""
     record: dict[str, Any] = {"file": relative, "version": version.version,
                               "written_ns": version.written_ns, "bytes": len(content),
                               "sha256": sha256_hex(content), "rows": rows}
     if schema is not None:
         record["schema"] = schema
+    if frame is not None and fingerprints is not None:
+        record["layout"] = frame_layout(frame)
+        record["rows_digest"] = rows_digest(fingerprints)
     return record
+
+
+_NEEDS_QUOTING = ('"', ",", "\n", "\r")
+
+
+def extendable(frame: pd.DataFrame) -> bool:
+    """Whether rows of ``frame`` render independently of the others (no sub-second timestamp,
+    no column name the CSV writer would quote)."""
+    names = [str(frame.index.name), *map(str, frame.columns)]
+    if any(mark in name for name in names for mark in _NEEDS_QUOTING):
+        return False
+    index = frame.index
+    return isinstance(index, pd.DatetimeIndex) and not (index.microsecond != 0).any()
+
+
+@dataclass(frozen=True)
+class Extension:
+    """The previous backup's file of a series whose first ``rows`` rows are unchanged."""
+
+    content: bytes
+    rows: int
 
 
 @dataclass(frozen=True)
@@ -106,6 +194,30 @@ class PreviousBackup:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
         return Reused(dict(record))
+
+    def previous_rows(self, key: str, relative: str, frame: pd.DataFrame,
+                      fingerprints: np.ndarray) -> Extension | None:
+        """The previous file of series ``key`` when ``frame`` is that file's rows plus rows
+        after them (see the module docstring); None otherwise."""
+        if not self.trusted or not extendable(frame):
+            return None
+        record = self._series.get(key)
+        if not isinstance(record, dict) or record.get("file") != relative:
+            return None
+        rows = record.get("rows")
+        if (not isinstance(rows, int) or isinstance(rows, bool) or not 0 <= rows <= len(frame)
+                or record.get("layout") != frame_layout(frame)
+                or record.get("rows_digest") != rows_digest(fingerprints[:rows])):
+            return None
+        source = self.root / relative
+        try:
+            content = source.read_bytes()
+        except OSError as exc:
+            return self._distrust(f"{source}: cannot be read ({exc})")
+        if len(content) != record.get("bytes") or sha256_hex(content) != record.get("sha256"):
+            return self._distrust(f"{source}: its content differs from the hash in the "
+                                  "previous backup's manifest")
+        return Extension(content, rows)
 
     def _distrust(self, reason: str) -> None:
         log.warning("%s: no more series are copied from the previous backup; rendering them "

@@ -16,6 +16,7 @@ from enum import Enum
 import pandas as pd
 
 from syscore.exceptions import InvalidData
+from sysobjects.numeric import float_columns
 from sysobjects.timeindex import checked_frame_index
 
 OPEN = "OPEN"
@@ -63,9 +64,7 @@ class FuturesContractPrices:
             raise InvalidData(f"unknown frequency {self.frequency!r}")
         index = checked_frame_index(frame, CONTRACT_PRICE_COLUMNS, "contract prices")
         try:
-            clean = frame[list(CONTRACT_PRICE_COLUMNS)].apply(
-                pd.to_numeric, errors="raise"
-            ).astype(float)
+            clean = float_columns(frame, CONTRACT_PRICE_COLUMNS)
         except (TypeError, ValueError) as exc:
             raise InvalidData(f"contract prices: not numeric ({exc})") from None
         clean = clean.set_axis(index)

@@ -39,6 +39,7 @@ from sysobjects.contract_prices import (
     Frequency,
     FuturesContractPrices,
 )
+from sysobjects.numeric import float_columns
 from sysobjects.timeindex import as_utc_index, as_utc_timestamp
 
 
@@ -105,10 +106,10 @@ def clean_contract_prices(
     now_ts = as_utc_timestamp(now, "now")
     index = as_utc_index(raw.index, "raw contract prices index")
     try:
-        frame = raw[list(CONTRACT_PRICE_COLUMNS)].apply(pd.to_numeric, errors="raise")
+        frame = float_columns(raw, CONTRACT_PRICE_COLUMNS)
     except (TypeError, ValueError) as exc:
         raise InvalidData(f"raw contract prices: not numeric ({exc})") from None
-    frame = frame.astype(float).set_axis(index)
+    frame = frame.set_axis(index)
     order = np.argsort(index.asi8, kind="stable")
     frame = frame.iloc[order]
 

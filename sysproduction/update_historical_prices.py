@@ -206,8 +206,10 @@ def update_contract_prices(data: DataBlob, code: str, contract_date: str,
         return update, spikes
     late_bars = {f: c.late for f, c in to_write.items() if len(c.late)}
     pending = {f: c.fresh for f, c in to_write.items() if len(c.fresh)}
+    # the merged series the stored bars will give once the new ones are written: built from
+    # the bars read above and the new ones (no second read of the whole series)
+    merged = merged_after(data, code, contract_date, stored, late_bars, pending)
     if late_bars:  # merged first: a crash before the series below leaves them to be refetched
-        merged = merged_after(data, code, contract_date, stored, late_bars, pending)
         data.contract_prices.write(code, contract_date, merged, "merged")
     for frequency, checked in to_write.items():
         store_frequency = STORE_FREQUENCY[frequency]
@@ -222,7 +224,7 @@ def update_contract_prices(data: DataBlob, code: str, contract_date: str,
         elif len(checked.fresh):
             update.written[store_frequency] = data.contract_prices.append(
                 code, contract_date, checked.fresh, store_frequency)
-    write_merged(data, code, contract_date)
+    data.contract_prices.write(code, contract_date, merged, "merged")
     return update, spikes
 
 

@@ -208,6 +208,19 @@ class TimeSeriesStore:
         item = self._existing(library, symbol).read_metadata(symbol)
         return SeriesVersion(int(item.version), int(item.timestamp))
 
+    def versions(self, library: str) -> dict[str, SeriesVersion]:
+        """The latest version of every symbol of ``library`` (none deleted), from one listing
+        of the library's versions instead of one metadata read per symbol; empty when the
+        library does not exist."""
+        lib = self._lib(library, create=False)
+        if lib is None:
+            return {}
+        latest = {}
+        for key, info in lib.list_versions(latest_only=True, skip_snapshots=True).items():
+            if not info.deleted:
+                latest[key.symbol] = SeriesVersion(int(key.version), int(info.date.value))
+        return latest
+
     def read_versioned(self, library: str, symbol: str) -> tuple[pd.DataFrame, SeriesVersion]:
         """The whole stored frame and the version it was read from (one read, so the two always
         belong together); :class:`MissingData` when the symbol does not exist."""

@@ -53,6 +53,7 @@ def test_an_incremental_backup_is_byte_identical_to_a_full_one(tmp_path, blob):
     new_day(blob)
     second = backup_to_csv(blob, incremental)  # copies from the previous backup at incremental
     assert second["reused"] == len(second["series"]) - 2 == 4  # all but CORN and EURUSD
+    assert second["extended"] == 2  # CORN and EURUSD: the previous files plus the new row
     assert backup_to_csv(blob, full)["reused"] == 0  # a fresh folder: everything rendered
     a, b = files_of(incremental), files_of(full)
     assert sorted(a) == sorted(b)
@@ -135,3 +136,91 @@ def test_a_library_deleted_and_written_again_is_rendered_again(tmp_path, blob):
     assert manifest["series"]["custom/NOTES"]["version"] == 0
     assert "9.5" in (out / "timeseries" / "custom" / "NOTES.csv").read_text()
     assert manifest["reused"] == 5
+
+
+def full_backup_of(blob, tmp_path: Path, relative: str) -> bytes:
+    fresh = tmp_path / "fresh"
+    manifest = backup_to_csv(blob, fresh)
+    assert manifest["reused"] == manifest["extended"] == 0
+    return (fresh / relative).read_bytes()
+
+
+@pytest.mark.parametrize("change", ["earlier value", "minus zero", "sub-second time",
+                                    "earlier text", "column dtype"])
+def test_a_series_not_just_appended_to_is_rendered_whole(tmp_path, blob, change):
+    """A new row plus any change to the rows the previous file holds (even one that the
+    row count, the last timestamp and numeric equality all miss) is rendered again, and the
+    result is byte-identical to a full backup."""
+    out = tmp_path / "backup"
+    custom = pd.DataFrame({"v": [1.5, 0.0, 2.0], "note": ["", "1", "x"], "n": [1, 2, 3]},
+                          index=DAYS[:3])
+    blob.timeseries.write("custom", "NOTES", custom)
+    backup_to_csv(blob, out)
+    new = custom.copy()
+    if change == "earlier value":
+        new.iloc[0, 0] = 1.25
+    elif change == "minus zero":
+        new.iloc[1, 0] = -0.0  # == 0.0, but renders as -0.0
+    elif change == "earlier text":
+        new["note"] = ["", "2", "x"]
+    elif change == "column dtype":
+        new["n"] = new["n"].astype(float)  # 1 renders as 1.0
+    extra = pd.DataFrame({"v": [3.0], "note": ["y"], "n": [4]}, index=DAYS[3:4])
+    if change == "column dtype":
+        extra["n"] = extra["n"].astype(float)
+    if change == "sub-second time":
+        extra.index = extra.index + pd.Timedelta(microseconds=5)  # every timestamp gets .ffffff
+    blob.timeseries.write("custom", "NOTES", pd.concat([new, extra]))
+    manifest = backup_to_csv(blob, out)
+    assert manifest["extended"] == 0 and manifest["reused"] == 5
+    relative = "timeseries/custom/NOTES.csv"
+    assert (out / relative).read_bytes() == full_backup_of(blob, tmp_path, relative)
+
+
+def test_a_series_rewritten_with_its_rows_plus_new_ones_is_extended(tmp_path, blob):
+    """A series rewritten whole (a new version, as the merged contract prices are each day)
+    whose earlier rows are unchanged: the previous file is extended, byte-identical to a full
+    backup, and a restore accepts it."""
+    out = tmp_path / "backup"
+    backup_to_csv(blob, out)
+    longer = prices(2, DAYS.append(pd.DatetimeIndex([DAYS[-1] + pd.offsets.BDay(1)])))
+    assert longer.iloc[:-1].equals(prices(2))
+    blob.adjusted_prices.write("US10", longer)
+    blob.timeseries.write("custom", "NOTES", pd.DataFrame(
+        {"v": [1.5, 2.5, 3.5], "note": ["", "NA", "new"]}, index=DAYS[:3]))
+    manifest = backup_to_csv(blob, out)
+    assert (manifest["reused"], manifest["extended"]) == (4, 2)
+    for relative in ("adjusted_prices_csv/US10.csv", "timeseries/custom/NOTES.csv"):
+        assert (out / relative).read_bytes() == full_backup_of(blob, tmp_path / relative,
+                                                               relative), relative
+    check_backup(out)
+
+
+def test_a_tampered_previous_file_is_not_extended(tmp_path, blob, caplog):
+    out = tmp_path / "backup"
+    backup_to_csv(blob, out)
+    path = out / "adjusted_prices_csv" / "CORN.csv"
+    text = path.read_bytes()
+    path.write_bytes(text.replace(b"\n2024-01-03", b"\n2024-01-04", 1))  # same size
+    new_day(blob)
+    manifest = backup_to_csv(blob, out)
+    assert manifest["extended"] == 0
+    relative = "adjusted_prices_csv/CORN.csv"
+    assert (out / relative).read_bytes() == full_backup_of(blob, tmp_path, relative)
+    assert "differs from the hash" in caplog.text
+
+
+def test_row_fingerprints_tell_apart_what_renders_differently():
+    """Equal by ``==`` yet rendered differently: -0.0 and 0.0, 1 and "1", 1 and 1.0 (the
+    dtype is in the layout); each row's fingerprint depends on that row only."""
+    from sysdata.backup_reuse import frame_layout, row_fingerprints
+
+    def rows(values):
+        return row_fingerprints(pd.DataFrame({"a": values}, index=DAYS[:len(values)]))
+
+    assert (rows([0.0, 1.0])[0] != rows([-0.0, 1.0])[0]).any()
+    assert (rows(np.array(["1", "x"], dtype=object))[0]
+            != rows(np.array([1, "x"], dtype=object))[0]).any()
+    assert frame_layout(pd.DataFrame({"a": [1]})) != frame_layout(pd.DataFrame({"a": [1.0]}))
+    longer = rows([0.5, 1.5, 2.5])
+    assert (longer[:2] == rows([0.5, 1.5])).all()

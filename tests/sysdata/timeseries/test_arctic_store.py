@@ -79,3 +79,20 @@ def test_read_range_missing_delete_and_listing(ts_store):
     assert ts_store.symbols("lib") == ["s"]
     ts_store.delete("lib", "s")
     assert ts_store.symbols("lib") == []
+
+
+def test_versions_of_a_library_match_each_symbols_version(ts_store):
+    """One listing gives what ``version`` reads per symbol: after writes, an append, a rewrite
+    and a delete (the deleted symbol is not listed); an absent library lists nothing."""
+    ts_store.write("lib", "A", frame("2024-01-01", 3))
+    ts_store.write("lib", "B", frame("2024-01-01", 3))
+    ts_store.append("lib", "A", frame("2024-02-01", 2))
+    ts_store.write("lib", "B", frame("2024-03-01", 2))
+    ts_store.write("lib", "C", frame("2024-01-01", 1))
+    ts_store.delete("lib", "C")
+    listed = ts_store.versions("lib")
+    assert set(listed) == {"A", "B"}
+    for symbol in ("A", "B"):
+        assert listed[symbol] == ts_store.version("lib", symbol)
+    assert listed["A"].version == 1
+    assert ts_store.versions("absent") == {}
