@@ -121,13 +121,20 @@ class Figure:
 def timed(calls, label: str = "") -> tuple[list[float], float, tuple[int, int, int]]:
     before = WORK.snapshot()
     latencies, start = [], time.perf_counter()
+    window, window_start, window_work = 10_000, start, WORK.snapshot()
     for n, call in enumerate(calls, 1):
         t = time.perf_counter()
         call()
         latencies.append(time.perf_counter() - t)
-        if label and n % 10_000 == 0:
-            print(f"  ... {label}: {n:,} in {time.perf_counter() - start:,.0f} s",
-                  file=sys.stderr, flush=True)
+        if label and n % window == 0:  # progress, and the rate at this size (growth shows)
+            now, work = time.perf_counter(), WORK.snapshot()
+            trips = (work[2] - window_work[2]) / window
+            print(f"  ... {label}: {n:,} in {now - start:,.0f} s; calls {n - window + 1:,}-"
+                  f"{n:,}: {window / (now - window_start):6.1f}/s, median "
+                  f"{statistics.median(latencies[-window:]) * 1e3:7.3f} ms"
+                  + (f", {trips:4.1f} round trips" if trips else "")
+                  + f", load {loadavg()}", file=sys.stderr, flush=True)
+            window_start, window_work = now, work
     after = WORK.snapshot()
     return latencies, time.perf_counter() - start, tuple(a - b for a, b in zip(after, before, strict=True))
 

@@ -18,17 +18,30 @@ multi-record transaction.
 **Projections are caches.** Order fill totals (three levels), strategy and contract positions and
 the orders themselves (a fold of their events) are derived from the ledger. Each cached document
 carries ``covered_seq``: it includes exactly the records of its subject with ``seq <=
-covered_seq``. Bringing one up to date reads the ledger head ``H`` first (every record up to
-``H`` is then stored, by the prefix property), folds the subject's records in
-``(covered_seq, H]`` and writes the result *conditionally on the cached document's revision*;
-a writer that lost the race re-reads. This is idempotent and happens on every read and after
-every append, so a process killed between a ledger insert and its projection update leaves
-nothing that the next read does not finish. :meth:`LedgerData.check_projections` recomputes
-every cache from scratch; a mismatch is a CRITICAL log (an alert) and a rebuild, never a silent
-overwrite. :meth:`LedgerData.rebuild_projections` rebuilds them all.
+covered_seq``, and ``covered_count``, how many records of its subject that is. Bringing one up to
+date reads the ledger head ``H`` first (every record up to ``H`` is then stored, by the prefix
+property), folds the subject's records in ``(covered_seq, H]`` and writes the result
+*conditionally on the cached document's revision*; a writer that lost the race re-reads. This is
+idempotent and happens on every read and after every append, so a process killed between a
+ledger insert and its projection update leaves nothing that the next read does not finish.
+:meth:`LedgerData.check_projections` recomputes every cache from scratch; a mismatch is a
+CRITICAL log (an alert) and a rebuild, never a silent overwrite.
+:meth:`LedgerData.rebuild_projections` rebuilds them all.
+
+**Record numbers per subject.** Every record also carries, for each subject it touches, its
+number among that subject's records (field ``n_<subject field>``, value ``<subject>#<n>``, a
+unique index): the first fill of an order is ``#1`` for that order, the next ``#2``. A writer
+takes ``n`` as the ``covered_count`` of the cache it read, plus one. If any record of the
+subject is missing from that cache (another writer's, or a killed writer's), that record already
+holds number ``n`` and the insert is refused by the index: the writer catches the cache up from
+the ledger and tries again. So an insert that succeeds *proves* that the cache it read lacked
+nothing, and the writer advances the cache by folding its own record alone, with no query of
+the ledger. (Ledgers written before record numbers existed are recognised by their first record
+and handled by querying as before, subject by subject, until each cache has a count.)
 
 Reading one projection (a position) costs a document read, the head read and one indexed query,
-whatever the ledger's size.
+whatever the ledger's size. Booking a fill costs the cache reads (one per collection), the head
+read, the insert and the cache writes (one per collection), whatever the ledger's size.
 """
 from __future__ import annotations
 
@@ -58,6 +71,8 @@ CONTRACT_POSITIONS = "contract_positions"
 ORDER_COLLECTIONS = {level: f"{level.value}_orders" for level in OrderLevel}
 SWEEPS = "ledger_sweeps"
 RETRIES = 100
+FORMAT = 2  # ledger documents carrying record numbers per subject ("n_*" fields)
+_COVER_FIELDS = ("covered_seq", "covered_count")
 
 log = logging.getLogger("systrade.ledger")
 
@@ -124,6 +139,16 @@ class Projection:
 
     def key(self, subject: str) -> str:
         return self.key_prefix + subject
+
+    @property
+    def number_field(self) -> str:
+        """The ledger field holding a record's number among this subject's records."""
+        return "n" + self.field[1:]
+
+
+def numbered(subject: str, number: int) -> str:
+    """The value of a record-number field: ``<subject>#<n>`` (unique in the ledger)."""
+    return f"{subject}#{number}"
 
 
 def _position_initial(labels: Callable[[str], dict[str, str]]):
@@ -197,8 +222,8 @@ class Booked:
 
 @dataclass(frozen=True)
 class ProjectionView:
-    """A projection's state and the ledger head ``covered_seq`` it is up to date with.
-    ``rev``: the revision of the stored cache this state was computed from (None: unknown,
+    """A projection's state and the ledger head ``covered_seq`` it is up to date with;
+    ``count``: how many records of its subject that is (None: unknown). ``rev``: the revision of the stored cache this state was computed from (None: unknown,
     e.g. the view was just written); ``absent``: there was no cache. For a writer that advances
     the cache from this view by a compare-and-set."""
 
@@ -206,6 +231,13 @@ class ProjectionView:
     covered_seq: int
     rev: str | None = field(default=None, compare=False, repr=False)
     absent: bool = field(default=False, compare=False, repr=False)
+    count: int | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def advanceable(self) -> bool:
+        """Whether a writer can append after this view and advance the cache from it: the
+        number of records it covers is known, and so is the stored cache's revision."""
+        return self.count is not None and (self.rev is not None or self.absent)
 
 
 @dataclass(frozen=True)
@@ -233,6 +265,12 @@ class LedgerData:
         store.ensure_index(Index(LEDGER, ("kind", "seq")))
         for projection in PROJECTIONS.values():
             store.ensure_index(Index(LEDGER, (projection.field, "seq")))
+            store.ensure_index(Index(LEDGER, (projection.number_field,), unique=True))
+        first = store.get(LEDGER, seq_key(1))
+        #: whether every record carries its record numbers (a ledger begun before they existed
+        #: may hold records without them: a subject without a cache is then caught up from
+        #: the ledger before a record of it is numbered)
+        self.numbered_from_start = first is None or first.get("format", 1) >= FORMAT
 
     # --------------------------------------------------------------------------- the log
     def head(self) -> int:
@@ -253,17 +291,18 @@ class LedgerData:
                         known: Mapping[str, ProjectionView] | None = None,
                         ) -> tuple[Booked, dict[str, ProjectionView]]:
         """:meth:`append`, also returning the views (by projection name) of the subjects the
-        record touches, up to date with its sequence number (empty if ``update_projections`` is
-        false).
+        record touches, up to date with its sequence number or later (empty if
+        ``update_projections`` is false).
 
-        ``read_at``: a ledger head the caller read just before (every record up to it is
-        stored): the insert is first tried at ``read_at + 1`` without reading the head again,
-        and falls back to the usual "head + 1 or retry" if that number is taken. ``known``:
-        views the caller read at head ``read_at`` (as returned by :meth:`view`); if the record
-        lands at ``read_at + 1`` their caches are brought up to date from them (one
-        compare-and-set each, no re-read); a conflict falls back to the usual catch-up.
+        The caches of the record's subjects are read first (one read per collection; those in
+        ``known``, views the caller has just read, are not read again), the record is inserted
+        numbered after them (module docstring), and each cache is advanced by folding the
+        record alone (a compare-and-set on the revision read; a conflict falls back to the
+        usual catch-up). ``read_at``: a ledger head the caller read just before (every record
+        up to it is stored): the insert is first tried at ``read_at + 1`` without reading the
+        head again, and falls back to the usual "head + 1 or retry" if that number is taken.
 
-        On a store with cheap multi-record changes (SQLite) the head read, the insert and the
+        On a store with cheap multi-record changes (SQLite) the reads, the insert and the
         projection updates are one transaction (one commit); elsewhere (MongoDB) the insert is
         its own atomic write and each projection update another. A projection update that
         fails with anything but a conflict does not undo the insert: the record is booked, the
@@ -276,17 +315,18 @@ class LedgerData:
                                   "is not booked yet: book the fill first")
             extra = fill
         content = record.to_doc()
-        doc = {"uid": record.uid, "kind": record.kind.value, "record": content,
+        doc = {"uid": record.uid, "kind": record.kind.value, "format": FORMAT, "record": content,
                **subjects_of(record, extra)}
+        targets = [(p, doc[p.field]) for p in PROJECTIONS.values() if doc.get(p.field) is not None]
         failed: Exception | None = None
         with self.store.atomic():
-            booked, stored = self._insert(record, doc, content, expected_head, read_at)
+            before = self._read_before(targets, known or {})
+            booked, stored, before = self._insert(record, doc, content, targets, before,
+                                                  expected_head, read_at)
             views: dict[str, ProjectionView] = {}
             if update_projections:
                 try:
-                    fresh = read_at is not None and booked.seq == read_at + 1 \
-                        and not booked.duplicate
-                    views = self.refresh_subjects(stored, booked.seq, known if fresh else None)
+                    views = self._advance(targets, stored, booked, before)
                 except Exception as exc:  # noqa: BLE001 - raised below, once the record is stored
                     failed = exc
         if failed is not None:
@@ -294,11 +334,14 @@ class LedgerData:
         return booked, views
 
     def _insert(self, record: LedgerRecord, doc: dict[str, Any], content: dict[str, Any],
+                targets: list[tuple[Projection, str]], before: dict[str, ProjectionView],
                 expected_head: int | None, read_at: int | None,
-                ) -> tuple[Booked, dict[str, Any]]:
-        """Insert the ledger document ``doc`` at the next sequence number; returns the booking
-        and the document as stored (the earlier one for a duplicate)."""
+                ) -> tuple[Booked, dict[str, Any], dict[str, ProjectionView]]:
+        """Insert the ledger document ``doc`` at the next sequence number, numbered after the
+        caches ``before``; returns the booking, the document as stored (the earlier one for a
+        duplicate) and the caches it was numbered after (read again if they were behind)."""
         guess = read_at if expected_head is None else None
+        caught_up_at = None
         for _ in range(RETRIES):
             if expected_head is not None:
                 head = expected_head
@@ -307,22 +350,31 @@ class LedgerData:
             else:
                 head = self.head()
             seq = head + 1
+            numbers = {p.number_field: numbered(subject, before[p.name].count + 1)
+                       for p, subject in targets}
+            full = {**doc, **numbers, "seq": seq}
             try:
-                self.store.apply([Insert(LEDGER, seq_key(seq), {**doc, "seq": seq})])
-            except ExistingData:  # that sequence number is taken, or the uid is booked
+                self.store.apply([Insert(LEDGER, seq_key(seq), full)])
+            except ExistingData:  # the sequence number or a record number is taken, or the uid
                 existing = self.find_uid(record.uid)
                 if existing is not None:
                     if existing["record"] != content:
                         raise ExistingData(
                             f"{record.uid} is already in the ledger with different content "
                             f"(seq {existing['seq']}): {existing['record']} vs {content}") from None
-                    return Booked(existing["seq"], True), existing
-                if expected_head is not None:
+                    return Booked(existing["seq"], True), existing, before
+                now = self.head()
+                if expected_head is not None and now != expected_head:
                     raise ConcurrencyError(
                         f"the ledger moved past sequence {expected_head} since it was read; "
                         "re-read and decide again") from None
+                if now < seq:  # the sequence number is free: a cache read lacks a record
+                    if caught_up_at == now:  # refused again after catching up at this head
+                        self._recount_targets(record.uid, targets)
+                    before, caught_up_at = self._caught_up(targets), now
+                guess = now  # else the number was taken: next one (numbers checked again)
                 continue
-            return Booked(seq, False), {**doc, "seq": seq}
+            return Booked(seq, False), full, before
         raise ConcurrencyError(f"could not append {record.uid}: too many concurrent writers")
 
     def find_uid(self, uid: str) -> dict[str, Any] | None:
@@ -354,86 +406,121 @@ class LedgerData:
         return self.append(adjustment, expected_head=expected_head)
 
     # ------------------------------------------------------------------- projections
-    def refresh_subjects(self, doc: Mapping[str, Any], head: int,
-                         known: Mapping[str, ProjectionView] | None = None,
-                         ) -> dict[str, ProjectionView]:
-        """Bring up to date (to ``head``, a stored sequence number at or after ``doc``'s) every
-        projection the ledger document ``doc`` touches; returns their views by projection name.
-        ``known``: views at ``head - 1`` of some of them (read just before ``doc`` was
-        inserted at ``head``): those are advanced by folding ``doc`` alone. On a store where a
-        multi-record change is one cheap transaction (SQLite) all the caches are written in
-        one change; otherwise (and after a conflict) one by one, each conditional."""
-        targets = [(p, doc[p.field]) for p in PROJECTIONS.values() if doc.get(p.field) is not None]
-        known = known or {}
-        wanted: dict[str, list[str]] = {}  # caches to read: one read per collection
+    def _read_before(self, targets: list[tuple[Projection, str]],
+                     known: Mapping[str, ProjectionView]) -> dict[str, ProjectionView]:
+        """The caches of ``targets`` as they are now, by projection name, each with its record
+        count and revision (one read per collection; ``known`` views are taken as read). A
+        cache whose count is unknown (written before record numbers) is caught up first."""
+        before = {p.name: known[p.name] for p, _ in targets
+                  if p.name in known and known[p.name].advanceable}
+        wanted: dict[str, list[str]] = {}  # one read per collection
         for p, subject in targets:
-            if not self._can_advance(known.get(p.name), doc, head):
+            if p.name not in before:
                 wanted.setdefault(p.collection, []).append(p.key(subject))
         caches = {(collection, key): versioned for collection, keys in wanted.items()
                   for key, versioned in self.store.get_many_versioned(collection, keys).items()}
-        planned = [self._advance(p, subject, doc, head, known.get(p.name),
-                                 caches.get((p.collection, p.key(subject))))
-                   for p, subject in targets]
+        for p, subject in targets:
+            if p.name not in before:
+                view = _view_of(p, subject, caches.get((p.collection, p.key(subject))))
+                if view.count is None or (view.absent and not self.numbered_from_start):
+                    view = self._fresh(p, subject)
+                before[p.name] = view
+        return before
+
+    def _caught_up(self, targets: list[tuple[Projection, str]]) -> dict[str, ProjectionView]:
+        return {p.name: self._fresh(p, subject) for p, subject in targets}
+
+    def _recount_targets(self, uid: str, targets: list[tuple[Projection, str]]) -> None:
+        """A record numbered after caches just caught up was refused again: one of their
+        record counts disagrees with the ledger (it never should). CRITICAL, and rebuilt."""
+        log.critical("ledger: %s was refused twice with its caches up to date: a cached record "
+                     "count differs from the ledger; rebuilding %s", uid,
+                     [f"{p.name} {subject}" for p, subject in targets])
+        for p, subject in targets:
+            self._rebuild_one(p, subject)
+
+    def _fresh(self, projection: Projection, subject: str) -> ProjectionView:
+        """The cache of ``subject`` caught up with the ledger head, with its record count and
+        the revision of the stored cache (re-read if the catch-up wrote it)."""
+        for _ in range(RETRIES):
+            op, view = self._catch_up(projection, subject, None)
+            if op is None:
+                return view
+            try:
+                self.store.apply([op])
+            except (ConcurrencyError, ExistingData):
+                continue  # another process advanced it: read again
+            view = _view_of(projection, subject,
+                            self.store.get_versioned(projection.collection, projection.key(subject)))
+            if view.advanceable and not view.absent:
+                return view
+        raise ConcurrencyError(f"{projection.name} {subject}: too many concurrent updates")
+
+    def _advance(self, targets: list[tuple[Projection, str]], doc: Mapping[str, Any],
+                 booked: Booked, before: Mapping[str, ProjectionView],
+                 ) -> dict[str, ProjectionView]:
+        """Bring the caches of ``targets`` up to the record ``doc`` just booked; returns their
+        views by projection name. A new record was numbered after ``before`` and accepted, so
+        each cache lacked nothing: it is advanced by folding ``doc`` alone. On a store where a
+        multi-record change is one cheap transaction (SQLite) all the caches are written in
+        one change; otherwise (and after a conflict) one by one, each conditional."""
+        if booked.duplicate:  # booked before: its caches are usually past it already
+            return {p.name: before[p.name] if before[p.name].covered_seq >= booked.seq
+                    else self.view(p, subject, head=booked.seq) for p, subject in targets}
+        planned: list[tuple[Operation, ProjectionView]] = []
+        for p, subject in targets:
+            was = before[p.name]
+            state, count = p.fold(was.state, doc), was.count + 1
+            stored = {**state, "covered_seq": booked.seq, "covered_count": count}
+            key = p.key(subject)
+            op = Insert(p.collection, key, stored) if was.absent else \
+                Replace(p.collection, key, stored, was.rev)
+            planned.append((op, ProjectionView(state, booked.seq, count=count)))
         if self.store.cheap_multi_record_changes:
             try:
-                self.store.apply([op for op, _ in planned if op is not None])
+                self.store.apply([op for op, _ in planned])
                 return {p.name: view for (p, _), (_, view) in zip(targets, planned, strict=True)}
             except (ConcurrencyError, ExistingData):
                 pass  # another process moved one of them: fall back to one by one
-            return {p.name: self.view(p, subject, head=head) for p, subject in targets}
-        written = iter(self.store.apply_each([op for op, _ in planned if op is not None]))
+            return {p.name: self.view(p, subject, head=booked.seq) for p, subject in targets}
+        written = self.store.apply_each([op for op, _ in planned])
         views = {}
-        for (projection, subject), (op, view) in zip(targets, planned, strict=True):
-            if op is not None and not next(written):  # refused, or not known to be written
-                view = self.view(projection, subject, head=head)  # re-read and catch up
+        for (projection, subject), (_, view), done in zip(targets, planned, written, strict=True):
+            if not done:  # refused, or not known to be written: re-read and catch up
+                view = self.view(projection, subject, head=booked.seq)
             views[projection.name] = view
         return views
-
-    @staticmethod
-    def _can_advance(before: ProjectionView | None, doc: Mapping[str, Any], head: int) -> bool:
-        return before is not None and before.covered_seq == head - 1 \
-            and doc.get("seq") == head and (before.rev is not None or before.absent)
-
-    def _advance(self, projection: Projection, subject: str, doc: Mapping[str, Any], head: int,
-                 before: ProjectionView | None, cached: Versioned | None,
-                 ) -> tuple[Operation | None, ProjectionView]:
-        """The write that brings one cache up to ``head`` and the resulting view: from
-        ``before`` (the view at ``head - 1``, ``doc`` being the record at ``head``) if given,
-        else by the usual catch-up from ``cached`` (the cache read just before, None if there
-        is none) and one indexed query."""
-        if not self._can_advance(before, doc, head):
-            return self._catch_up(projection, subject, head, cached)
-        state = projection.fold(before.state, doc)
-        stored = {**state, "covered_seq": head}
-        key = projection.key(subject)
-        op = Insert(projection.collection, key, stored) if before.absent else \
-            Replace(projection.collection, key, stored, before.rev)
-        return op, ProjectionView(state, head)
 
     def _catch_up(self, projection: Projection, subject: str, head: int | None,
                   cached: Versioned | None | _Unread = _UNREAD,
                   ) -> tuple[Operation | None, ProjectionView]:
         """The write that brings one cache up to ``head`` (None if nothing to write) and the
         resulting view (carrying the revision of the cache it was computed from). ``cached``:
-        the cache as just read (None: there is none); read here if not given."""
+        the cache as just read (None: there is none); read here if not given. A cache written
+        before record numbers gets its count (one count query) and is written back with it."""
         key = projection.key(subject)
         if isinstance(cached, _Unread):
             cached = self.store.get_versioned(projection.collection, key)
         covered = cached.doc["covered_seq"] if cached else 0
         rev = cached.rev if cached else None
-        state = _state(cached.doc) if cached else projection.initial(subject)
+        state = projection_state(cached.doc) if cached else projection.initial(subject)
+        count = cached.doc.get("covered_count") if cached else 0
+        uncounted = count is None
+        if uncounted:
+            count = self.store.count(LEDGER, {projection.field: subject,
+                                              "seq": {"$lte": covered}})
         upto = self.head() if head is None else head
-        if upto <= covered:
-            return None, ProjectionView(state, covered, rev, cached is None)
-        new = self.records(covered, upto, {projection.field: subject})
-        if not new:
-            return None, ProjectionView(state, upto, rev, cached is None)
+        new = self.records(covered, upto, {projection.field: subject}) if upto > covered else []
+        if not new and not uncounted:
+            return None, ProjectionView(state, max(upto, covered), rev, cached is None, count)
         for doc in new:
             state = projection.fold(state, doc)
-        stored = {**state, "covered_seq": upto}
+        count += len(new)
+        upto = max(upto, covered)
+        stored = {**state, "covered_seq": upto, "covered_count": count}
         op = Replace(projection.collection, key, stored, cached.rev) if cached else \
             Insert(projection.collection, key, stored)
-        return op, ProjectionView(state, upto)
+        return op, ProjectionView(state, upto, count=count)
 
     def view(self, projection: Projection | str, subject: str,
              head: int | None = None) -> ProjectionView:
@@ -487,15 +574,22 @@ class LedgerData:
 
     def recompute(self, projection: Projection, subject: str, upto: int) -> dict[str, Any]:
         """The projection of ``subject`` computed from scratch from the ledger up to ``upto``."""
+        return self._recount(projection, subject, upto)[0]
+
+    def _recount(self, projection: Projection, subject: str,
+                 upto: int) -> tuple[dict[str, Any], int]:
+        """:meth:`recompute`, and how many records of ``subject`` that is."""
         state = projection.initial(subject)
-        for doc in self.records(0, upto, {projection.field: subject}):
+        docs = self.records(0, upto, {projection.field: subject})
+        for doc in docs:
             state = projection.fold(state, doc)
-        return state
+        return state, len(docs)
 
     def check_projections(self, repair: bool = True) -> list[Mismatch]:
         """Compare every cached projection with the ledger (recomputed from scratch up to the
-        sequence the cache claims to cover), and every ledger subject has a cache. Each
-        mismatch is logged CRITICAL and, with ``repair``, the cache is rebuilt."""
+        sequence the cache claims to cover, and its record count), and every ledger subject
+        has a cache. Each mismatch is logged CRITICAL and, with ``repair``, the cache is
+        rebuilt."""
         self.sweep()
         mismatches = []
         for projection in PROJECTIONS.values():
@@ -508,22 +602,23 @@ class LedgerData:
             for subject in sorted(subjects | set(cached_docs)):
                 cached = cached_docs.get(subject)
                 covered = cached["covered_seq"] if cached else self.head()
-                truth = self.recompute(projection, subject, covered)
-                if cached is not None and _state(cached) == truth:
+                truth, count = self._recount(projection, subject, covered)
+                if cached is not None and projection_state(cached) == truth \
+                        and cached.get("covered_count", count) == count:
                     continue
                 mismatches.append(Mismatch(projection.name, subject, cached, truth))
                 log.critical("ledger projection %s %s differs from the ledger (cached %s, "
-                             "ledger %s)%s", projection.name, subject, cached, truth,
-                             ": rebuilt" if repair else "")
+                             "ledger %s, %d records)%s", projection.name, subject, cached, truth,
+                             count, ": rebuilt" if repair else "")
                 if repair:
                     self._rebuild_one(projection, subject)
         return mismatches
 
     def _rebuild_one(self, projection: Projection, subject: str) -> None:
         head = self.head()
-        state = self.recompute(projection, subject, head)
+        state, count = self._recount(projection, subject, head)
         self.store.apply([Put(projection.collection, projection.key(subject),
-                              {**state, "covered_seq": head})])
+                              {**state, "covered_seq": head, "covered_count": count})])
 
     def rebuild_projections(self) -> int:
         """Recompute every projection from the ledger alone (one pass over it); returns the
@@ -531,6 +626,7 @@ class LedgerData:
         deleted. Safe while other processes write (they compare-and-set against the caches)."""
         head = self.head()
         states: dict[tuple[str, str], dict[str, Any]] = {}
+        counts: dict[tuple[str, str], int] = {}
         for doc in self.records(0, head):
             for projection in PROJECTIONS.values():
                 subject = doc.get(projection.field)
@@ -539,12 +635,14 @@ class LedgerData:
                 slot = (projection.name, subject)
                 state = states.get(slot) or projection.initial(subject)
                 states[slot] = projection.fold(state, doc)
+                counts[slot] = counts.get(slot, 0) + 1
         collections = {p.collection for p in PROJECTIONS.values()}
         for collection in collections:
             self.store.drop(collection)
         self.store.drop(SWEEPS)
         ops = [Put(PROJECTIONS[name].collection, PROJECTIONS[name].key(subject),
-                   {**state, "covered_seq": head}) for (name, subject), state in states.items()]
+                   {**state, "covered_seq": head, "covered_count": counts[(name, subject)]})
+               for (name, subject), state in states.items()]
         for start in range(0, len(ops), 500):
             self.store.apply(ops[start:start + 500])
         for name in PROJECTIONS:
@@ -554,5 +652,15 @@ class LedgerData:
         return len(ops)
 
 
-def _state(doc: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if k != "covered_seq"}
+def projection_state(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A cached projection document without what it covers (``covered_seq``,
+    ``covered_count``): the projection's state."""
+    return {k: v for k, v in doc.items() if k not in _COVER_FIELDS}
+
+
+def _view_of(projection: Projection, subject: str, cached: Versioned | None) -> ProjectionView:
+    """The view a stored cache gives as it is (not caught up); count None if it has none."""
+    if cached is None:
+        return ProjectionView(projection.initial(subject), 0, None, True, 0)
+    return ProjectionView(projection_state(cached.doc), cached.doc["covered_seq"], cached.rev,
+                          False, cached.doc.get("covered_count"))

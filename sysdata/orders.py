@@ -28,6 +28,7 @@ from sysdata.ledger import (
     LedgerData,
     ProjectionView,
     order_key,
+    projection_state,
 )
 from sysdata.state.base import Index, StateStore
 from sysobjects.orders.orders import ORDER_CLASSES, Order, order_from_doc
@@ -208,7 +209,7 @@ class OrderStackData:
         where = dict(where or {})
         if not include_completed and "status" not in where:
             where["status"] = {"$ne": OrderStatus.COMPLETED.value}
-        return [self._with_fills(order_from_doc(_record(doc)), head=head)
+        return [self._with_fills(order_from_doc(projection_state(doc)), head=head)
                 for _, doc in self.store.find(self.collection, where)]
 
     def order_ids(self, where: dict[str, Any] | None = None,
@@ -232,7 +233,4 @@ class OrderStackData:
             raise InvalidData(f"the {self.stack} stack takes {self.order_class.__name__}, "
                               f"not {type(order).__name__}")
 
-
-def _record(doc: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if k != "covered_seq"}
 

@@ -9,6 +9,7 @@ import pytest
 
 from sysdata.ledger import LedgerData
 from sysdata.orders import OrderStackData
+from sysdata.positions import PositionData
 from sysdata.state.mongo_store import MongoStateStore
 from sysdata.state.sqlite_store import SqliteStateStore
 from sysobjects.orders.orders import BrokerOrder, Leg
@@ -18,8 +19,8 @@ from sysobjects.orders.status import OrderEventType, OrderStatus
 E = OrderEventType
 
 
-def fill(exec_id, qty, order=1):
-    return Fill(exec_id, "CORN", "202403", qty, 100.0, "2024-01-02 10:00", "trend",
+def fill(exec_id, qty, order=1, contract="202403"):
+    return Fill(exec_id, "CORN", contract, qty, 100.0, "2024-01-02 10:00", "trend",
                 broker_order_id=order, contract_order_id=order, instrument_order_id=order)
 
 
@@ -185,3 +186,113 @@ def test_mongo_equality_is_sent_as_eq(mongo_url, tmp_path):
     finally:
         store.drop_database()
         store.close()
+
+
+# ------------------------------------------------------------------- record numbers per subject
+def numbers(ledger, field="n_strategy"):
+    return [doc.get(field) for doc in ledger.records(0)]
+
+
+def test_a_fill_booking_queries_no_ledger_records(state_store, monkeypatch):
+    """A booking reads each cache collection once and the head, inserts, writes the caches: the
+    accepted record number proves the caches lacked nothing, so no catch-up query is made."""
+    ledger = LedgerData(state_store)
+    stack = OrderStackData(state_store, "broker", ledger)
+    new_order(stack, 1)
+    ledger.book_fill(fill("q.01", 1))
+    calls = Calls(state_store, monkeypatch)
+    ledger.book_fill(fill("q.02", 2))
+    # positions (two collections) and the three order-fill caches (one collection)
+    assert calls.counts["get_many_versioned"] == 3
+    assert calls.counts["find"] == 1  # the head; before: the head and five catch-up queries
+    writes = {"apply": 2} if isinstance(state_store, SqliteStateStore) else \
+        {"apply": 1, "apply_each": 1}  # the insert; the cache writes (SQLite: one change)
+    assert {k: calls.counts[k] for k in writes} == writes
+    assert numbers(ledger) == [None, "trend/CORN#1", "trend/CORN#2"]  # the order event: none
+    assert numbers(ledger, "n_broker_order") == [None, f"{1:012d}#1", f"{1:012d}#2"]
+    assert state_store.get("strategy_positions", "trend/CORN")["covered_count"] == 2
+    assert ledger.check_projections(repair=False) == []
+
+
+def test_a_booking_after_a_killed_writers_record_catches_the_caches_up(state_store):
+    """A record whose writer died before its projection updates holds the next number: the
+    following booking, numbered after the stale cache, is refused, catches up and lands."""
+    ledger = LedgerData(state_store)
+    ledger.book_fill(fill("k.01", 1))
+    ledger.append(fill("k.02", 2), update_projections=False)  # killed before the caches
+    assert state_store.get("strategy_positions", "trend/CORN")["position"] == 1
+    booked = ledger.book_fill(fill("k.03", 4))
+    assert (booked.seq, booked.duplicate) == (3, False)
+    assert numbers(ledger) == ["trend/CORN#1", "trend/CORN#2", "trend/CORN#3"]
+    cached = state_store.get("strategy_positions", "trend/CORN")
+    assert (cached["position"], cached["covered_seq"], cached["covered_count"]) == (7, 3, 3)
+    assert PositionData(state_store, ledger).get_contract_position("CORN", "202403") == 7
+    assert ledger.check_projections(repair=False) == []
+
+
+def test_a_fill_booked_between_the_cache_read_and_the_insert(state_store, monkeypatch):
+    """Process B books a fill of the same subjects after A read the caches and before A
+    inserts: A's record number is taken, A catches up and books after B; nothing lost."""
+    ledger = LedgerData(state_store)
+    ledger.book_fill(fill("i.01", 1))
+    other = LedgerData(state_store)  # process B
+    real = state_store.get_many_versioned
+
+    def read_then_b_books(*args, **kwargs):
+        result = real(*args, **kwargs)
+        monkeypatch.setattr(state_store, "get_many_versioned", real)
+        other.book_fill(fill("i.02", 2))
+        return result
+
+    monkeypatch.setattr(state_store, "get_many_versioned", read_then_b_books)
+    assert ledger.book_fill(fill("i.03", 4)).seq == 3
+    assert [doc["uid"] for doc in ledger.records(0)] == ["fill:i.01", "fill:i.02", "fill:i.03"]
+    assert numbers(ledger) == ["trend/CORN#1", "trend/CORN#2", "trend/CORN#3"]
+    assert PositionData(state_store, ledger).get_strategy_position("trend", "CORN") == 7
+    assert ledger.check_projections(repair=False) == []
+
+
+def test_a_wrong_record_count_is_a_mismatch_and_rebuilt(state_store, caplog):
+    """The count a cache carries decides the next record number: check_projections compares
+    it with the ledger like the state itself."""
+    ledger = LedgerData(state_store)
+    for i in range(3):
+        ledger.book_fill(fill(f"c.0{i}", 1))
+    cached = state_store.get("strategy_positions", "trend/CORN")
+    state_store.put("strategy_positions", "trend/CORN", {**cached, "covered_count": 7})
+    mismatches = ledger.check_projections()
+    assert [(m.projection, m.subject) for m in mismatches] == [("strategy_position",
+                                                                "trend/CORN")]
+    assert state_store.get("strategy_positions", "trend/CORN")["covered_count"] == 3
+    ledger.book_fill(fill("c.04", 1))
+    assert numbers(ledger)[-1] == "trend/CORN#4"
+    assert ledger.check_projections(repair=False) == []
+
+
+def test_a_ledger_written_before_record_numbers(state_store):
+    """Records without numbers and caches without counts (a ledger begun by the earlier
+    version): a subject's cache is caught up from the ledger before a record of it is
+    numbered, including a subject whose only record never reached its cache."""
+    from sysdata.ledger import LEDGER, seq_key, subjects_of
+    from sysdata.state.base import Insert, Put
+
+    old = [fill("o.01", 1), fill("o.02", 2), fill("o.03", 5, contract="202406")]
+    state_store.apply([Insert(LEDGER, seq_key(seq), {
+        "uid": f.uid, "kind": f.kind.value, "record": f.to_doc(), **subjects_of(f), "seq": seq})
+        for seq, f in enumerate(old, 1)])
+    # the earlier version's caches: the strategy position up to seq 2 (no count); the
+    # contract position of 202406 never written (its writer died)
+    state_store.apply([Put("strategy_positions", "trend/CORN", {
+        "position": 3, "timestamp": "2024-01-02T10:00:00+00:00", "strategy_name": "trend",
+        "instrument_code": "CORN", "covered_seq": 2})])
+    ledger = LedgerData(state_store)
+    assert not ledger.numbered_from_start
+    ledger.book_fill(fill("n.01", 10, contract="202406"))
+    positions = PositionData(state_store, ledger)
+    assert positions.get_strategy_position("trend", "CORN") == 18
+    assert positions.get_contract_position("CORN", "202406") == 15
+    assert positions.get_contract_position("CORN", "202403") == 3
+    assert numbers(ledger) == [None, None, None, "trend/CORN#4"]
+    assert numbers(ledger, "n_contract") == [None, None, None, "CORN/202406#2"]
+    assert state_store.get("contract_positions", "CORN/202406")["covered_count"] == 2
+    assert ledger.check_projections(repair=False) == []
