@@ -19,7 +19,10 @@ For each state backend, in a fresh store:
 Each line: the number of calls, the median latency per call with the 5th-95th percentile and
 the maximum, the store work per call (SQLite: SQL statements and commits, each commit one fsync
 with the default ``synchronous=FULL``; MongoDB: commands sent, i.e. round trips) and the total
-wall time. The machine's load average (``/proc/loadavg``) is printed before and after.
+wall time. The machine's load average (``/proc/loadavg``) is printed before and after. While
+it runs, every 10,000 fills or orders a progress line goes to stderr with the rate, the median
+and the round trips of those 10,000 calls (so the cost at 10,000, 50,000 and 100,000 fills can
+be compared, and a run stopped early still says something).
 
 SQLite runs the full sizes by default. MongoDB is the server named by ``SYSTRADE_MONGO_URL``
 or else an ``nx-27017`` server started for the run: a *Python* implementation of the MongoDB
