@@ -216,19 +216,45 @@ def decrypt_offsystem_copy(source: str, destination: str, data: DataBlob | None 
             raise InvalidData(f"{dst} exists; choose a new folder: nothing was changed")
         encrypted = json.loads((src / MANIFEST).read_text()).get("encrypted", False)
         fernet = _fernet(data) if encrypted else None
-        count = 0
-        for relative in sorted(files - {MANIFEST, OWNER_FILE}):
-            path = src / relative
-            name = relative[:-len(ENCRYPTED_SUFFIX)] if encrypted else relative
-            out = dst / name
-            out.parent.mkdir(parents=True, exist_ok=True)
-            if fernet is None:
-                shutil.copy2(path, out)
-            else:
-                try:
-                    out.write_bytes(fernet.decrypt(path.read_bytes()))
-                except InvalidToken:
-                    raise InvalidData(f"{path}: does not decrypt with offsystem_backup_key "
-                                      "(wrong key or damaged file)") from None
-            count += 1
-        return f"decrypt_offsystem_copy: {count} files written to {dst}"
+        relatives = sorted(files - {MANIFEST, OWNER_FILE})
+        for relative in relatives:
+            _check_inside(src, relative)
+        # written into a new sibling folder and renamed into place: a failure (wrong key, damaged
+        # file, full disk) leaves no half-restored destination behind
+        partial = dst.with_name(f".{dst.name}.restoring")
+        if partial.exists() or partial.is_symlink():
+            raise InvalidData(f"{partial} exists (an earlier restore was interrupted?); delete "
+                              "it yourself: nothing was changed")
+        partial.mkdir(parents=True)
+        try:
+            for relative in relatives:
+                path = src / relative
+                if path.is_symlink() or not path.is_file():
+                    raise InvalidData(f"{path}: listed in the manifest but not a regular file")
+                if encrypted and not relative.endswith(ENCRYPTED_SUFFIX):
+                    raise InvalidData(f"{path}: not an encrypted file in an encrypted copy")
+                name = relative[:-len(ENCRYPTED_SUFFIX)] if encrypted else relative
+                out = partial / name
+                out.parent.mkdir(parents=True, exist_ok=True)
+                if fernet is None:
+                    shutil.copy2(path, out)
+                else:
+                    try:
+                        out.write_bytes(fernet.decrypt(path.read_bytes()))
+                    except InvalidToken:
+                        raise InvalidData(f"{path}: does not decrypt with offsystem_backup_key "
+                                          "(wrong key or damaged file); nothing restored") from None
+            partial.rename(dst)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)  # created above, by this call
+            raise
+        return f"decrypt_offsystem_copy: {len(relatives)} files written to {dst}"
+
+
+def _check_inside(folder: Path, relative: str) -> None:
+    """:class:`InvalidData` unless the manifest entry ``relative`` names a path inside
+    ``folder`` (a forged or damaged manifest could name ``../x`` or an absolute path)."""
+    parts = Path(relative).parts
+    if not parts or Path(relative).is_absolute() or ".." in parts or "\x00" in relative:
+        raise InvalidData(f"{folder / MANIFEST}: lists {relative!r}, outside the copy "
+                          "(forged or damaged manifest); nothing restored")

@@ -187,3 +187,32 @@ def test_a_file_in_place_of_the_directory_is_refused(blob, tmp_path):
     with pytest.raises(OffsystemBackupError, match="not a directory"):
         backup_offsystem(data=blob)
     assert target.read_text() == "a file"
+
+
+def test_a_forged_manifest_cannot_write_outside_the_destination(blob, tmp_path):
+    source = tmp_path / "offsite" / "systrade_20240106_080000"
+    (source / "csv").mkdir(parents=True)
+    (source / "csv" / "x.csv").write_text("new")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (source / "MANIFEST.json").write_text(json.dumps(
+        {"encrypted": False, "files": ["csv/x.csv", "../victim.txt"]}))
+    (tmp_path / "offsite" / "victim.txt").write_text("forged")
+    with pytest.raises(InvalidData, match="outside"):
+        decrypt_offsystem_copy(str(source), str(tmp_path / "restored"), data=blob)
+    assert victim.read_text() == "precious"
+    assert not (tmp_path / "restored").exists()
+
+
+def test_a_wrong_key_leaves_no_half_restored_destination(blob, tmp_path):
+    target = tmp_path / "offsite"
+    target.mkdir()
+    _configure(blob, target, offsystem_backup_encrypt=True,
+               offsystem_backup_key=Fernet.generate_key().decode())
+    backup_offsystem(data=blob)
+    _configure(blob, target, offsystem_backup_encrypt=True,
+               offsystem_backup_key=Fernet.generate_key().decode())
+    with pytest.raises(InvalidData, match="does not decrypt"):
+        decrypt_offsystem_copy(str(target / "systrade_20240106_080000"),
+                               str(tmp_path / "out"), data=blob)
+    assert not (tmp_path / "out").exists()  # a rerun with the right key is not refused
