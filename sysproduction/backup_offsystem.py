@@ -180,17 +180,24 @@ def backup_offsystem(data: DataBlob | None = None) -> str:
         try:
             with exclusive(target):
                 partial = start_partial(target, OFFSYSTEM_COPY)
-                written = _copy(sources, partial, fernet)
-                (partial / MANIFEST).write_text(json.dumps(
-                    {"format": "systrade_offsystem_copy", "format_version": 1,
-                     "encrypted": fernet is not None, "sources": {k: str(v) for k, v in
-                                                                  sources.items()},
-                     "files": written}, indent=1, sort_keys=True))
+                try:
+                    written = _copy(sources, partial, fernet)
+                    (partial / MANIFEST).write_text(json.dumps(
+                        {"format": "systrade_offsystem_copy", "format_version": 1,
+                         "encrypted": fernet is not None, "sources": {k: str(v) for k, v in
+                                                                      sources.items()},
+                         "files": written}, indent=1, sort_keys=True))
+                except BaseException:
+                    # made by this run, under the lock: a half copy (full disk, unplugged
+                    # drive) would otherwise stay forever, never rotated, filling the disk
+                    shutil.rmtree(partial, ignore_errors=True)
+                    raise
                 swap_into_place(partial, target, OFFSYSTEM_COPY)
                 deleted, kept = _rotate(root, data.config.offsystem_backup_keep)
-        except PermissionError as exc:
-            raise OffsystemBackupError(f"offsystem_backup_directory {root}: cannot write: "
-                                       f"{exc.strerror}; nothing deleted") from None
+        except OSError as exc:
+            raise OffsystemBackupError(f"offsystem_backup_directory {root}: "
+                                       f"{exc.strerror or exc}; any half-written copy was "
+                                       "removed") from None
         summary = (f"backup_offsystem: {len(written)} files ({', '.join(sources) or 'nothing'})"
                    f" copied to {target}{' encrypted' if fernet else ''}; {len(deleted)} old "
                    f"copies deleted" + (f", {len(kept)} kept (foreign files)" if kept else ""))

@@ -216,3 +216,28 @@ def test_a_wrong_key_leaves_no_half_restored_destination(blob, tmp_path):
         decrypt_offsystem_copy(str(target / "systrade_20240106_080000"),
                                str(tmp_path / "out"), data=blob)
     assert not (tmp_path / "out").exists()  # a rerun with the right key is not refused
+
+
+def test_a_full_disk_mid_copy_leaves_no_partial_copy_behind(blob, tmp_path, monkeypatch):
+    import errno
+    import shutil
+
+    import sysproduction.backup_offsystem as module
+
+    target = tmp_path / "offsite"
+    target.mkdir()
+    _configure(blob, target)
+    real = shutil.copy2
+    calls = []
+
+    def copy_until_full(src, dst, *args, **kwargs):
+        calls.append(src)
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(module.shutil, "copy2", copy_until_full)
+    with pytest.raises(OffsystemBackupError, match="No space left"):
+        backup_offsystem(data=blob)
+    assert list(target.iterdir()) == []  # the half copy does not keep filling the disk
+
