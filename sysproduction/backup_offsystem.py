@@ -176,6 +176,13 @@ def backup_offsystem(data: DataBlob | None = None) -> str:
                 f"offsystem_backup_directory {root} is not writable; nothing copied")
         fernet = _fernet(data) if data.config.offsystem_backup_encrypt else None
         sources = _sources(data)
+        real_root = root.resolve()
+        for name, source in sources.items():
+            if real_root.is_relative_to(source.resolve()):
+                raise OffsystemBackupError(
+                    f"offsystem_backup_directory {root} is inside {source} ({name}), which is "
+                    "copied: every copy would hold the previous ones. Choose a folder elsewhere "
+                    "(another disk); nothing copied")
         target = root / f"{PREFIX}{data.now().strftime('%Y%m%d_%H%M%S')}"
         try:
             with exclusive(target):

@@ -241,3 +241,12 @@ def test_a_full_disk_mid_copy_leaves_no_partial_copy_behind(blob, tmp_path, monk
         backup_offsystem(data=blob)
     assert list(target.iterdir()) == []  # the half copy does not keep filling the disk
 
+
+def test_a_directory_inside_what_is_copied_is_refused(blob, tmp_path):
+    target = blob.home / "backtests" / "offsite"
+    target.mkdir()
+    _configure(blob, target)
+    with pytest.raises(OffsystemBackupError, match="inside"):
+        backup_offsystem(data=blob)
+    assert list(target.iterdir()) == []
+
