@@ -141,11 +141,14 @@ def owned_copies(root: Path) -> list[Path]:
                   and is_owned(p, OFFSYSTEM_COPY))
 
 
-def _rotate(root: Path, keep: int) -> tuple[list[str], list[str]]:
-    """Delete our copies beyond the newest ``keep``; a copy holding a file it did not write is
-    kept and reported. Returns (deleted, kept back)."""
+def _rotate(root: Path, keep: int, made: Path) -> tuple[list[str], list[str]]:
+    """Delete our copies beyond the newest ``keep`` (by name), never ``made``, the copy this run
+    just wrote (a clock set back would otherwise name it the oldest); a copy holding a file it
+    did not write is kept and reported. Returns (deleted, kept back)."""
     deleted, kept = [], []
     for old in owned_copies(root)[:-keep]:
+        if old.name == made.name:
+            continue
         if foreign_files(old, OFFSYSTEM_COPY):
             kept.append(old.name)
             log.warning("off-system copy %s holds files it did not write; not deleted", old)
@@ -200,7 +203,7 @@ def backup_offsystem(data: DataBlob | None = None) -> str:
                     shutil.rmtree(partial, ignore_errors=True)
                     raise
                 swap_into_place(partial, target, OFFSYSTEM_COPY)
-                deleted, kept = _rotate(root, data.config.offsystem_backup_keep)
+                deleted, kept = _rotate(root, data.config.offsystem_backup_keep, target)
         except OSError as exc:
             raise OffsystemBackupError(f"offsystem_backup_directory {root}: "
                                        f"{exc.strerror or exc}; any half-written copy was "

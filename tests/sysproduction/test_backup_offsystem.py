@@ -250,3 +250,12 @@ def test_a_directory_inside_what_is_copied_is_refused(blob, tmp_path):
         backup_offsystem(data=blob)
     assert list(target.iterdir()) == []
 
+
+def test_a_clock_behind_the_newest_copy_does_not_delete_the_copy_just_made(blob, tmp_path, clock):
+    target = tmp_path / "offsite"
+    target.mkdir()
+    _configure(blob, target, offsystem_backup_keep=1)
+    backup_offsystem(data=blob)
+    clock.current -= pd.Timedelta(days=1)
+    backup_offsystem(data=blob)
+    assert (target / "systrade_20240105_080000" / "MANIFEST.json").is_file()
