@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sysbrokers.errors import BrokerError
+from sysbrokers.errors import BrokerError, UnknownOrder
 from syscore.exceptions import ConcurrencyError, InvalidData
 from sysdata.data_blob import DataBlob
 from sysdata.orders import STACKS
@@ -232,8 +232,11 @@ def delete_order(data: DataBlob, level: str, order_id: int, reason: str) -> Orde
                 theirs = [data.broker.get_order(order.broker_order_id)]
             else:  # never confirmed sent: a crash after placing leaves it at the broker
                 theirs = data.broker.find_orders(order.client_ref) if order.client_ref else []
-        except BrokerError:
+        except UnknownOrder:
             theirs = []  # the broker does not know it
+        except BrokerError as exc:  # disconnected, ...: it may well be live there
+            raise InvalidData(f"broker order {order_id}: cannot ask the broker whether it is "
+                              f"live ({exc}); nothing changed, try again when connected") from None
         live = [o.order_id for o in theirs if not o.is_terminal]
         if live:
             raise InvalidData(f"broker order {order_id} is live at the broker (id "

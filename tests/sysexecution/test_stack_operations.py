@@ -202,3 +202,16 @@ def test_delete_refuses_a_broker_order_placed_but_never_marked_sent(env):
         delete_order(data, "broker", bid, "x")
     cancelled = cancel_broker_order(data, bid, "found after a crash")  # adopted, cancelled
     assert cancelled.status is OrderStatus.PENDING_CANCEL and cancelled.broker_order_id
+
+
+def test_delete_refuses_a_broker_order_when_the_broker_cannot_be_asked(env):
+    """A disconnected broker is not 'the broker does not know the order'."""
+    data, _ = env
+    manual_trade(data, "trend", CODE, [(PRICED, 1)])
+    create_broker_orders(data)
+    [live] = data.order_stack("broker").orders()
+    data.broker.disconnect()
+    with pytest.raises(InvalidData, match="cannot ask the broker"):
+        delete_order(data, "broker", live.order_id, "clean up")
+    assert data.order_stack("broker").get_order(live.order_id).status is not \
+        OrderStatus.COMPLETED
