@@ -197,9 +197,15 @@ def manual_fill(data: DataBlob, level: str, order_id: int, quantity: int, price:
     if level == "broker" and order.broker_order_id:
         raise InvalidData(f"broker order {order_id} was sent to the broker (id "
                           f"{order.broker_order_id}): its fills come from the broker")
+    if level == "broker" and _at_broker(data, order):
+        raise InvalidData(f"broker order {order_id} was placed (a crash before it was marked "
+                          "sent): the broker has it and its fills come from the broker")
     if level == "contract":
+        # a child never marked sent may be at the broker (a crash, or the stack handler
+        # placing it right now): its fills would come from the broker too
         live = [b.order_id for b in data.order_stack("broker").orders(
-            {"parent_id": order_id}) if b.status in LIVE_WITH_BROKER]
+            {"parent_id": order_id}) if b.status in LIVE_WITH_BROKER
+            or (b.status is OrderStatus.INITIALIZED and _at_broker(data, b))]
         if live:
             raise InvalidData(f"contract order {order_id} has broker orders at the broker "
                               f"({live}): cancel them first")
@@ -238,6 +244,19 @@ def manual_fill(data: DataBlob, level: str, order_id: int, quantity: int, price:
     data.log.warning("manual fill of %s order %d: %+d %s at %s (%s): %s", level, order_id,
                      quantity, leg, price, exec_id, reason)
     return exec_id
+
+
+def _at_broker(data: DataBlob, order: BrokerOrder) -> bool:
+    """Whether the broker has (or may have) the never-confirmed broker order ``order``: looked
+    up by its ``client_ref``; a broker that cannot be asked counts as having it."""
+    if order.broker_order_id:
+        return True
+    if not order.client_ref:
+        return False
+    try:
+        return bool(data.broker.find_orders(order.client_ref))
+    except BrokerError:
+        return True
 
 
 @dataclass(frozen=True)

@@ -299,3 +299,21 @@ def test_manual_fill_of_a_broker_order_never_sent_locks_it(env):
     order = data.order_stack("broker").get_order(bid)
     assert order.locked and order.filled == (1,)
     assert create_broker_orders(data).sent == [] and data.broker.get_orders() == []
+
+
+def test_manual_fill_refuses_a_broker_order_placed_but_never_marked_sent(env):
+    """A crash between placing and the SENT event: the broker has it under our client_ref, so
+    its fill will come from the broker; a manual fill too would book it twice."""
+    from sysexecution.manual_orders import manual_fill
+    from tests.sysexecution.test_broker_orders import contract_order, stacked_broker_order
+
+    data, _ = env
+    corder = contract_order(data, 1)
+    bid, ref = stacked_broker_order(data, corder)
+    data.broker.place_order(CODE, PRICED, 1, client_ref=ref)
+    with pytest.raises(InvalidData, match="the broker has it"):
+        manual_fill(data, "broker", bid, 1, 4800.0, "x")
+    with pytest.raises(InvalidData, match="cancel them first"):
+        manual_fill(data, "contract", corder.order_id, 1, 4800.0, "x")
+    assert data.ledger.records(0, None, {"kind": "fill"}) == []
+    assert not data.order_stack("broker").get_order(bid).locked
