@@ -13,7 +13,9 @@ Every decision starts with the roll report. Choosing Force, Force_Outright or Cl
 position warns when the trade limits would block the roll
 (:func:`sysproduction.roll_status.trade_limit_warning`). Choosing Roll_Adjusted shows what the
 price roll appends and asks before writing (modes 1-3; automatic in 4); declined or failed, the
-roll state goes back to what it was. Functions called: ``roll_status.roll_info``,
+roll state goes back to what it was. A decision is applied only if the instrument's roll state
+and priced contract are still those the operator was shown (another process may have rolled it
+meanwhile): otherwise nothing is done and it says so. Functions called: ``roll_status.roll_info``,
 ``roll_status.suggest``, ``update_roll_state.update_roll_state``,
 ``roll_adjusted_prices.roll_adjusted_prices``.
 
@@ -56,6 +58,13 @@ def apply_roll_state(data: DataBlob, console: Console, info: RollInfo, state: Ro
     (previewed and confirmed when ``confirm_price_roll``); declined or failed, the state goes
     back to ``info.roll_state``."""
     code = info.instrument_code
+    now = roll_info(data, code)
+    if (now.roll_state, now.priced_contract) != (info.roll_state, info.priced_contract):
+        # another process (the unattended roll, a second console) acted while the operator
+        # read and decided: a decision on the old figures could roll the prices twice
+        console.say(f"{code}: changed since the plan was shown (now {now.roll_state.value}, "
+                    f"priced {now.priced_contract}); nothing done: decide again")
+        return
     if state is info.roll_state and state is not RollState.ROLL_ADJUSTED:
         console.say(f"{code}: stays {state.value}")
         return
@@ -174,12 +183,13 @@ def mode_automatic(data: DataBlob, console: Console) -> None:
         console.say("nothing changed")
         return
     suggested = {info.instrument_code: suggestion.state for info, suggestion in plan}
+    planned = {info.instrument_code: info for info, _ in plan}
 
     def apply(code: str) -> None:
         if suggested[code] is None:
             decide_by_hand(data, console, code)
         else:
-            apply_roll_state(data, console, roll_info(data, code), suggested[code],
+            apply_roll_state(data, console, planned[code], suggested[code],
                              confirm_price_roll=False)
 
     _each(console, list(suggested), apply)

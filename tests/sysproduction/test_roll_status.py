@@ -202,3 +202,27 @@ def test_one_instrument_failing_does_not_stop_a_cycle(blob):
     assert blob.roll_states.state("FLAT") is RollState.NO_ROLL  # put back
     assert blob.roll_states.state("HELD") is RollState.CLOSE
     assert blob.roll_states.state("THIN") is RollState.NO_OPEN
+
+
+def test_mode_4_does_not_roll_again_an_instrument_rolled_while_the_plan_was_shown(blob):
+    """The plan is shown, then the operator confirms; meanwhile the unattended roll (cron) rolls
+    FLAT. The stale suggestion (Roll_Adjusted) must not roll FLAT's prices a second time."""
+    days = pd.date_range("2024-05-27", "2024-06-04", freq="D", tz="UTC")
+    blob.contract_prices.write("FLAT", "202412", pd.DataFrame(
+        {"OPEN": 100.0, "HIGH": 101.0, "LOW": 99.0, "FINAL": 100.0, "VOLUME": 500.0},
+        index=days), "D")
+    said: list[str] = []
+    script = ["4", "", "y", "Close", "0"]
+
+    def ask(prompt):
+        if "apply the suggestions" in prompt:
+            auto_update_roll_status(data=blob, enabled=True)  # another process rolls now
+            assert blob.multiple_prices.read("FLAT")["PRICE_CONTRACT"].iloc[-1] == "20240900"
+        if not script:
+            raise EOFError
+        return script.pop(0)
+
+    interactive_update_roll_status(blob, ask=ask, say=said.append)
+    text = "\n".join(said)
+    assert blob.multiple_prices.read("FLAT")["PRICE_CONTRACT"].iloc[-1] == "20240900", text
+    assert "FLAT: changed since the plan was shown" in text
