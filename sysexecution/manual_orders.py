@@ -41,6 +41,7 @@ from sysbrokers.errors import BrokerError
 from syscore.dates import iso_utc
 from syscore.exceptions import InvalidData
 from sysdata.data_blob import DataBlob
+from sysdata.leases import hold_lease
 from sysdata.positions import validate_strategy_name
 from sysobjects.contracts import validate_contract_date
 from sysobjects.instruments import validate_instrument_code
@@ -62,6 +63,10 @@ BALANCE_EXEC_PREFIX = "balance."
 LIVE_WITH_BROKER = (OrderStatus.SUBMITTED, OrderStatus.WORKING, OrderStatus.PENDING_UPDATE,
                     OrderStatus.PENDING_CANCEL)
 FX_TRADES = "fx_trades"
+#: one balance trade at a time (any process): finishing the half-done ones must not take one
+#: being booked right now by another console for one a crash left behind
+BALANCE_LEASE = "balance_trade"
+BALANCE_LEASE_SECONDS = 120.0
 
 
 def _check_reason(reason: str) -> str:
@@ -277,6 +282,11 @@ def finish_balance_trades(data: DataBlob) -> list[int]:
     orders still active): with their fill ``balance.<id>`` booked, the family is marked filled
     and completed; without it, nothing was booked and the family is cancelled and completed
     (enter the trade again). Returns the broker order ids finished. Idempotent."""
+    with hold_lease(data.state, BALANCE_LEASE, "finish_balance_trades", BALANCE_LEASE_SECONDS):
+        return _finish_balance_trades(data)
+
+
+def _finish_balance_trades(data: DataBlob) -> list[int]:
     istack, cstack, bstack = (data.order_stack(s) for s in ("instrument", "contract", "broker"))
     now, done = data.now(), []
     for border in bstack.orders({"order_type": BrokerOrderType.BALANCE.value}):
@@ -315,7 +325,8 @@ def balance_trade(data: DataBlob, strategy_name: str, instrument_code: str, cont
                   commission: float = 0.0) -> BalanceTrade:
     """Book a fill of ``quantity`` contracts at ``price`` that is not in our books, without
     executing anything (see the module docstring). Moves the contract position and the
-    strategy's. ``commission`` in the instrument's currency (default 0)."""
+    strategy's. ``commission`` in the instrument's currency (default 0). One at a time: while
+    another process books one, :class:`~syscore.exceptions.LeaseHeld` (nothing done)."""
     validate_strategy_name(strategy_name)
     validate_instrument_code(instrument_code)
     reason = _check_reason(reason)
@@ -325,7 +336,14 @@ def balance_trade(data: DataBlob, strategy_name: str, instrument_code: str, cont
             or not math.isfinite(price) or price <= 0:
         raise InvalidData(f"price must be a positive number, got {price!r}")
     contract_date = _check_contract(data, instrument_code, contract_date)
-    finish_balance_trades(data)  # an earlier one a crash left half-done, before this one
+    with hold_lease(data.state, BALANCE_LEASE, "balance_trade", BALANCE_LEASE_SECONDS):
+        return _balance_trade(data, strategy_name, instrument_code, contract_date, quantity,
+                              price, reason, commission)
+
+
+def _balance_trade(data: DataBlob, strategy_name: str, instrument_code: str, contract_date: str,
+                   quantity: int, price: float, reason: str, commission: float) -> BalanceTrade:
+    _finish_balance_trades(data)  # an earlier one a crash left half-done, before this one
     istack, cstack, bstack = (data.order_stack(s) for s in ("instrument", "contract", "broker"))
     now = data.now()
     iid, cid, bid = istack.new_order_id(), cstack.new_order_id(), bstack.new_order_id()

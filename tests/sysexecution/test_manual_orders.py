@@ -317,3 +317,26 @@ def test_manual_fill_refuses_a_broker_order_placed_but_never_marked_sent(env):
         manual_fill(data, "contract", corder.order_id, 1, 4800.0, "x")
     assert data.ledger.records(0, None, {"kind": "fill"}) == []
     assert not data.order_stack("broker").get_order(bid).locked
+
+
+def test_a_balance_trade_in_progress_elsewhere_is_not_finished_as_abandoned(env):
+    """Two operators: while one balance trade is being booked (its orders made, its fill not
+    yet), another operator's balance trade must not cancel it as 'abandoned after a crash'
+    (the first then books its fill against cancelled orders, fails, and is entered again)."""
+    import os
+
+    from syscore.exceptions import ConcurrencyError
+    from sysdata.leases import LeaseData
+    from sysexecution.manual_orders import BALANCE_LEASE, balance_trade
+
+    data, _ = env
+    other = LeaseData(data.state, pid=os.getppid())  # a live process: another console
+    lease = other.take(BALANCE_LEASE, "interactive_order_stack")
+    try:
+        with pytest.raises(ConcurrencyError, match="interactive_order_stack is running"):
+            balance_trade(data, "trend", CODE, PRICED, 1, 4800.0, "missed fill")
+    finally:
+        other.release(lease)
+    assert data.ledger.records(0, None, {"kind": "fill"}) == []
+    balance_trade(data, "trend", CODE, PRICED, 1, 4800.0, "missed fill")
+    assert data.positions.get_contract_position(CODE, PRICED) == 1
