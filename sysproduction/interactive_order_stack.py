@@ -32,7 +32,8 @@ pysystemtrade's ``interactive_order_stack``:
 0     exit (also: end of input)
 ====  ==========================================================================
 
-Changes that move money or positions ask for confirmation (y/n); deletions ask for a typed
+Changes that move money or positions ask for confirmation (y/n), sending broker orders (22) and
+netting (41) included; deletions ask for a typed
 phrase. An action that fails shows one line and returns to the menu.
 
     python run.py sysproduction.interactive_order_stack.interactive_order_stack
@@ -394,6 +395,24 @@ def _set_trading_state(data, ask, out):
         f"trading state {change.previous.value} -> {change.state.value}")
 
 
+def _send_broker_orders(data, ask, out):
+    out(views.stack_text(data, "contract"))
+    if not _yes(ask, "send broker orders to the broker now for the contract orders that need "
+                     "them?"):
+        out("nothing sent")
+        return
+    out(create_and_execute_broker_orders(data))
+
+
+def _net_instrument_orders(data, ask, out):
+    out(views.stack_text(data, "instrument"))
+    if not _yes(ask, "net the unspawned instrument orders (stop the stack handler first: it "
+                     "may spawn an order while it is netted)?"):
+        out("nothing netted")
+        return
+    out(str(net_instrument_orders(data)))
+
+
 def _mapped(mapping) -> str:
     """``key -> id, id; key -> id`` for people (``none`` when empty)."""
     return "; ".join(f"{key} -> {', '.join(map(str, ids))}" for key, ids in mapping.items()) \
@@ -416,7 +435,7 @@ ACTIONS: dict[str, Callable[[DataBlob, Ask, Out], None]] = {
                 + _mapped(spawn_contract_orders(data))),
     "21": _show(lambda data: "force-roll orders (instrument -> contract orders): "
                 + _mapped(generate_force_roll_orders(data))),
-    "22": _show(create_and_execute_broker_orders),
+    "22": _send_broker_orders,
     "23": _balance_trade,
     "24": _balance_instrument_trade,
     "25": _manual_trade,
@@ -427,7 +446,7 @@ ACTIONS: dict[str, Callable[[DataBlob, Ask, Out], None]] = {
                 + (", ".join(map(str, complete_families(data))) or "none")),
     "33": _manual_fill,
     "40": _cancel_broker_order,
-    "41": _show(lambda data: str(net_instrument_orders(data))),
+    "41": _net_instrument_orders,
     "42": _lock_order,
     "43": _lock_instrument,
     "44": _lock_all,

@@ -65,7 +65,7 @@ def test_views_run_on_empty_stacks(env):
 def test_manual_trade_to_completion_through_the_menu(env):
     data, clock = env
     text = run(data, "25", "trend", CODE, PRICED, "2", "n", "", "", "", "y", "11", "12",
-               "22", "13", "0")
+               "22", "y", "13", "0")
     assert "manual trade: instrument order 1, contract order 1" in text
     assert "trading state ACTIVE: 1 sent" in text
     [order] = data.order_stack("broker").orders()
@@ -107,7 +107,7 @@ def test_delete_needs_the_typed_phrase(env):
 def test_trading_state_set_from_the_console_stops_sending(env):
     data, _ = env
     text = run(data, "61", "halted", "broker outage", "25", "trend", CODE, PRICED, "1", "n",
-               "", "", "", "y", "22", "0")
+               "", "", "", "y", "22", "y", "0")
     assert "trading state ACTIVE -> HALTED" in text
     assert "trading state HALTED: 0 sent" in text and "trading state HALTED" in text
     assert data.trading_state.current() is TradingState.HALTED
@@ -117,7 +117,7 @@ def test_trading_state_set_from_the_console_stops_sending(env):
 def test_locks_and_netting_through_the_menu(env):
     data, _ = env
     text = run(data, "43", CODE, "checking", "y", "15", "43", CODE, "y", "44", "drill", "y",
-               "45", "y", "41", "0")
+               "45", "y", "41", "y", "0")
     assert f"{CODE} locked" in text and f"{CODE}: checking" in text
     assert f"{CODE} unlocked" in text and "nothing to net" in text
     assert data.locks.locked_instruments() == []
@@ -141,7 +141,7 @@ def test_the_other_operations_through_the_menu(env):
                "25", "trend", CODE, PRICED, "1", "n", "", "", "", "y",
                "42", "contract", "1", "checking", "y", "42", "contract", "1", "checked", "y",
                "46", "1", "stuck algo",
-               "22", "40", "1", "mistake", "y",
+               "22", "y", "40", "1", "mistake", "y",
                "52", "y", "0")
     assert data.positions.get_strategy_position("trend", CODE) == 3
     assert "done: simfx." in text
@@ -216,3 +216,11 @@ def test_spawn_and_force_roll_through_the_menu(env):
     legs = {o.order_id: [(leg.contract_date, leg.trade) for leg in o.legs]
             for o in data.order_stack("contract").orders()}
     assert legs == {1: [(PRICED, 1)], 2: [(PRICED, -2), ("202406", 2)]}
+
+
+def test_sending_and_netting_need_a_yes(env):
+    data, _ = env
+    text = run(data, "25", "trend", CODE, PRICED, "1", "n", "", "", "", "y", "22", "n",
+               "41", "n", "0")
+    assert "nothing sent" in text and "nothing netted" in text
+    assert data.broker.get_orders() == [] and data.order_stack("broker").orders() == []
