@@ -21,12 +21,14 @@ later is still booked (fills are matched by ``client_ref``, completed orders inc
 """
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from sysbrokers.errors import BrokerError, UnknownOrder
 from syscore.exceptions import ConcurrencyError, InvalidData
 from sysdata.data_blob import DataBlob
+from sysdata.leases import LeaseData, describe_holder
 from sysdata.orders import STACKS
 from sysexecution.broker_orders import adopt
 from sysexecution.order_completion import FINISHED, LIVE_AT_BROKER
@@ -90,6 +92,10 @@ class Netted:
             f"; cancelled {', '.join(map(str, self.cancelled)) or 'none'}"
 
 
+#: the lease the stack handler process holds while it runs (sysproduction.leases.process_lease)
+STACK_HANDLER_LEASE = "process/run_stack_handler"
+
+
 def _nettable(data: DataBlob, order: InstrumentOrder) -> bool:
     if order.status is not S.INITIALIZED or order.locked or order.children \
             or order.roll_order or order.manual_trade or order.trade == 0:
@@ -103,7 +109,14 @@ def net_instrument_orders(data: DataBlob) -> Netted:
     docstring). The others are cancelled first, each only if unchanged since read (one
     spawned meanwhile is left alone); then the oldest takes their trades. If the oldest was
     spawned in between, a new order carries the trades merged away, so nothing is lost.
-    Best run with the stack handler stopped."""
+    Refused (:class:`ConcurrencyError`, nothing changed) while the stack handler runs: it may
+    have read an order and be spawning it with the trade it had before the netting."""
+    leases = LeaseData(data.state)
+    holder = leases.holder(STACK_HANDLER_LEASE)
+    if holder is not None and not leases.holder_is_gone(holder, time.time()):
+        raise ConcurrencyError(f"{describe_holder(holder)}: stop the stack handler before "
+                               "netting (it may be spawning an order being netted); nothing "
+                               "changed")
     istack, now = data.order_stack("instrument"), data.now()
     groups: dict[tuple[str, str], list[InstrumentOrder]] = defaultdict(list)
     for order in istack.orders({"status": S.INITIALIZED.value}):

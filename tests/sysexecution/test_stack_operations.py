@@ -215,3 +215,25 @@ def test_delete_refuses_a_broker_order_when_the_broker_cannot_be_asked(env):
         delete_order(data, "broker", live.order_id, "clean up")
     assert data.order_stack("broker").get_order(live.order_id).status is not \
         OrderStatus.COMPLETED
+
+
+def test_net_refuses_while_the_stack_handler_runs(env):
+    """The handler may have read an order and be spawning it with its old trade: a netted
+    order would then be traded with the trade it had before (e.g. 2 instead of 1)."""
+    import os
+
+    from syscore.exceptions import ConcurrencyError
+    from sysdata.leases import LeaseData
+
+    data, _ = env
+    a, b = instrument_order(data, 2), instrument_order(data, -1)
+    handler = LeaseData(data.state, pid=os.getppid())  # a live process
+    lease = handler.take("process/run_stack_handler", "run_stack_handler")
+    try:
+        with pytest.raises(ConcurrencyError, match="run_stack_handler is running"):
+            net_instrument_orders(data)
+    finally:
+        handler.release(lease)
+    stack = data.order_stack("instrument")
+    assert [o.trade for o in stack.orders()] == [2, -1]
+    assert net_instrument_orders(data).kept == {a.order_id: 1}
