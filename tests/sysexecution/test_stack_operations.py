@@ -226,7 +226,7 @@ def test_net_refuses_while_the_stack_handler_runs(env):
     from sysdata.leases import LeaseData
 
     data, _ = env
-    a, b = instrument_order(data, 2), instrument_order(data, -1)
+    a, _ = instrument_order(data, 2), instrument_order(data, -1)
     handler = LeaseData(data.state, pid=os.getppid())  # a live process
     lease = handler.take("process/run_stack_handler", "run_stack_handler")
     try:
