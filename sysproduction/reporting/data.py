@@ -499,23 +499,36 @@ def correlations(data, start, end) -> pd.DataFrame:
 
 # --- liquidity -------------------------------------------------------------------------------
 
+def daily_volumes(data, code: str, contract: str) -> pd.Series:
+    """Daily ``VOLUME`` of one contract (contracts), indexed by bar time (UTC): the stored daily
+    (``D``) bars when there are any, else the last bar of each UTC day of the merged series (in
+    a merged series the daily bar, which carries the day's volume, is the day's last bar; the
+    hourly bars before it carry only an hour's volume). Empty when no volume is stored."""
+    frequency = "D" if data.contract_prices.has(code, contract, "D") else "merged"
+    try:
+        bars = data.contract_prices.read(code, contract, frequency)
+    except MissingData:
+        return pd.Series(dtype=float)
+    if "VOLUME" not in bars.columns or bars.empty:
+        return pd.Series(dtype=float)
+    volume = bars["VOLUME"].astype(float)
+    volume.index = _utc_labels(bars.index)
+    if frequency == "merged":
+        volume = volume.groupby(volume.index.normalize()).tail(1)
+    return volume
+
+
 def liquidity_table(data, start, end) -> pd.DataFrame:
     """Per instrument with multiple prices: the priced contract (last multiple-prices row), its
-    mean daily ``VOLUME`` (contracts) over bars in [start, end], and that volume in annualised
+    mean daily ``VOLUME`` (contracts; :func:`daily_volumes`) over days in [start, end], and that volume in annualised
     risk (volume × risk of one contract from :func:`instrument_risk`, base currency; NaN when
     the risk cannot be measured)."""
     risk = instrument_risk(data, start, end)
     rows = {}
     for code in sorted(data.multiple_prices.list_codes()):
         priced = str(data.multiple_prices.read(code).iloc[-1][PRICE_CONTRACT])
-        try:
-            bars = data.contract_prices.read(code, priced)
-        except MissingData:
-            continue
-        if "VOLUME" not in bars.columns:
-            continue
-        bars.index = _utc_labels(bars.index)
-        volume = bars["VOLUME"][(bars.index >= to_utc(start)) & (bars.index <= to_utc(end))]
+        volume = daily_volumes(data, code, priced)
+        volume = volume[(volume.index >= to_utc(start)) & (volume.index <= to_utc(end))]
         if volume.empty:
             continue
         mean = float(volume.mean())

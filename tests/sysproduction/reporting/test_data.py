@@ -169,6 +169,36 @@ def test_liquidity_in_contracts_and_risk(blob):
     assert row["mean_volume_risk"] == pytest.approx(750 * math.sqrt(6) * 16 * 50)
 
 
+def test_liquidity_counts_days_not_hourly_bars(blob):
+    # a merged series: hourly bars, then the daily bar (the day's volume) at 20:00 each day
+    times, volumes = [], []
+    for day, daily in (("2024-01-04", 1000.0), ("2024-01-05", 3000.0)):
+        for hour, hourly in ((9, 100.0), (10, 200.0)):
+            times.append(f"{day} {hour:02d}:00")
+            volumes.append(hourly)
+        times.append(f"{day} 20:00")
+        volumes.append(daily)
+    n = len(times)
+    blob.contract_prices.write("CORN", "20240300", pd.DataFrame(
+        {"OPEN": [1.0] * n, "HIGH": [1.0] * n, "LOW": [1.0] * n, "FINAL": [1.0] * n,
+         "VOLUME": volumes}, index=pd.DatetimeIndex(times, tz="UTC")))
+    row = figures.liquidity_table(blob, START, END).loc["CORN"]
+    assert (row["days"], row["mean_volume"]) == (2, 2000.0)
+
+
+def test_liquidity_prefers_the_stored_daily_bars(blob):
+    index = pd.DatetimeIndex(["2024-01-04 20:00", "2024-01-05 20:00"], tz="UTC")
+    bars = pd.DataFrame({"OPEN": [1.0] * 2, "HIGH": [1.0] * 2, "LOW": [1.0] * 2,
+                         "FINAL": [1.0] * 2, "VOLUME": [800.0, 1200.0]}, index=index)
+    blob.contract_prices.write("CORN", "20240300", bars, "D")
+    hourly = bars.copy()
+    hourly.index = index + pd.Timedelta(hours=1)  # a later hourly bar ends each day
+    hourly["VOLUME"] = [5.0, 7.0]
+    blob.contract_prices.write("CORN", "20240300", pd.concat([bars, hourly]).sort_index())
+    row = figures.liquidity_table(blob, START, END).loc["CORN"]
+    assert (row["days"], row["mean_volume"]) == (2, 1000.0)
+
+
 def test_breaks_against_the_simulated_broker(blob):
     # the simulated broker holds nothing: both our contract positions are breaks
     table = figures.broker_position_breaks(blob)
