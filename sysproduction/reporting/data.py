@@ -31,13 +31,18 @@ BUSINESS_DAYS_PER_YEAR = 256
 # --- status ----------------------------------------------------------------------------------
 
 def process_table(data) -> pd.DataFrame:
-    """One row per process-control record: status, run state, pid, host, last start/end."""
+    """One row per process-control record: status, run state, pid (whole number; ``<NA>`` when the
+    record holds none), host, last start/end."""
     rows = {name: {k: record.get(k) for k in ("status", "run_state", "pid", "host",
                                                "last_start", "last_end", "heartbeat")}
             for name, record in sorted(data.process_control.all().items())}
-    return pd.DataFrame.from_dict(rows, orient="index",
-                                  columns=["status", "run_state", "pid", "host", "last_start",
-                                           "last_end", "heartbeat"])
+    table = pd.DataFrame.from_dict(rows, orient="index",
+                                   columns=["status", "run_state", "pid", "host", "last_start",
+                                            "last_end", "heartbeat"])
+    # a process id is a whole number: without this a missing one (NaN) makes the column float
+    # and the reports print 23170 as "23,170.00"
+    table["pid"] = table["pid"].astype("Int64")
+    return table
 
 
 def last_price_times(data, now: pd.Timestamp) -> pd.DataFrame:

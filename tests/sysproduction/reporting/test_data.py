@@ -92,6 +92,17 @@ def test_status_tables(blob):
     assert ages.loc["CORN", "age_hours"] == pytest.approx(23 + 59 / 60)
 
 
+def test_status_report_prints_a_pid_as_a_whole_number(blob):
+    from sysproduction.reporting.render import to_text
+    from sysproduction.reporting.reports import status_report
+
+    blob.process_control.update("run_reports", run_state="running", pid=23170)
+    blob.process_control.update("run_systems", run_state="finished")  # no pid: NaN before
+    text = to_text(status_report(blob, START, END))
+    line = next(row for row in text.splitlines() if row.startswith("run_reports"))
+    assert " 23170 " in line and "23,170.00" not in text
+
+
 def test_fills_in_the_period_with_notional_in_base_currency(blob):
     blob.ledger.book_fill(Fill("e1", "GILT", "20240300", -2, 100.5,
                                pd.Timestamp("2024-01-02 14:00", tz="UTC")))
