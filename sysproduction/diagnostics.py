@@ -57,10 +57,16 @@ def _write_new(path: Path, content: bytes) -> Path:
     return path
 
 
-def _tail_text(frame: pd.DataFrame | pd.Series, rows: int, empty: str) -> str:
+def _tail_text(frame: pd.DataFrame | pd.Series, rows: int, empty: str,
+               float_format=None) -> str:
     if frame is None or len(frame) == 0:
         return empty
-    return frame.tail(rows).to_string()
+    return frame.tail(rows).to_string(float_format=float_format)
+
+
+def _cash(value: float) -> str:
+    """Cash as a trader reads it: 1,009,122.09 (never 1.009122e+06)."""
+    return f"{value:,.2f}"
 
 
 # --- backtests ---------------------------------------------------------------------------------
@@ -222,7 +228,7 @@ def fx_prices_text(data: DataBlob, fx_code: str, rows: int = DEFAULT_ROWS) -> st
 
 def strategy_capital_text(data: DataBlob, strategy_name: str, rows: int = DEFAULT_ROWS) -> str:
     return _tail_text(data.capital.strategy_capital(strategy_name), rows,
-                      f"{strategy_name}: no capital")
+                      f"{strategy_name}: no capital", float_format=_cash)
 
 
 def total_capital_series_text(data: DataBlob, column: str = "total",
@@ -231,7 +237,8 @@ def total_capital_series_text(data: DataBlob, column: str = "total",
     mark), ``acc_pnl`` (accumulated p&l) or ``margin``."""
     if column not in CAPITAL_SERIES:
         raise InvalidData(f"unknown capital series {column!r}; known: {list(CAPITAL_SERIES)}")
-    return _tail_text(data.capital.total_capital()[column], rows, "no total capital")
+    return _tail_text(data.capital.total_capital()[column], rows, "no total capital",
+                      float_format=_cash)
 
 
 # --- positions and orders ------------------------------------------------------------------------

@@ -38,7 +38,7 @@ def save_backtest(home):
 
 def last_value(text: str) -> float:
     """The number at the end of the last line of a printed table."""
-    return float(text.splitlines()[-1].split()[-1])
+    return float(text.splitlines()[-1].split()[-1].replace(",", ""))
 
 
 def log(data, when, level, levelno, message, **context):
@@ -122,13 +122,21 @@ def test_stored_emails_view_and_clear_keeps_unsent(blob):
     assert "price spike" not in text and "capital guard" in text
 
 
+def test_capital_is_printed_as_cash_not_in_scientific_notation(blob):
+    blob.capital.add_total(pd.Timestamp("2024-01-06", tz="UTC"), total=1_009_122.09,
+                           broker=1_009_122.09, max=1_009_122.09, acc_pnl=9122.09,
+                           margin=32_681.99)
+    text = diag.total_capital_series_text(blob, "total")
+    assert "1,009,122.09" in text.splitlines()[-1] and "e+06" not in text
+
+
 def test_prices_capital_positions_orders_and_configuration(blob):
     assert "900.0" in diag.contract_prices_text(blob, "CORN", "20240300")
     assert diag.contracts_with_prices(blob, "CORN") == ["202403"]
     assert "20240500" in diag.multiple_prices_text(blob, "CORN")
     assert last_value(diag.adjusted_prices_text(blob, "GILT")) == 101.0
     assert "1.3" in diag.fx_prices_text(blob, "GBPUSD")
-    assert "60000.0" in diag.strategy_capital_text(blob, "s1")
+    assert "60,000.00" in diag.strategy_capital_text(blob, "s1")
     assert last_value(diag.total_capital_series_text(blob, "acc_pnl")) == 2800.0
     with pytest.raises(InvalidData, match="unknown capital series"):
         diag.total_capital_series_text(blob, "cash")
@@ -161,8 +169,8 @@ SESSION = {
     "5.2": (["CORN", ""], "20240500"),
     "5.3": (["GILT", "3"], "101.0"),
     "5.4": (["GBPUSD", ""], "1.3"),
-    "6.1": (["s1", ""], "60000.0"),
-    "6.2": (["max", ""], "102800.0"),
+    "6.1": (["s1", ""], "60,000.00"),
+    "6.2": (["max", ""], "102,800.00"),
     "7.1": (["s1", "GILT", ""], "101.0"),
     "7.2": (["s1", "CORN", ""], "set"),
     "7.3": (["GILT", ""], "GILT/202403\n"),
