@@ -91,13 +91,11 @@ def roll_table(data, now: pd.Timestamp) -> pd.DataFrame:
 
 
 def _last_volume(data, code: str, contract: str) -> float:
-    try:
-        prices = data.contract_prices.read(code, contract)
-    except MissingData:
-        return math.nan
-    if "VOLUME" not in prices.columns or prices.empty:
-        return math.nan
-    return float(prices["VOLUME"].iloc[-1])
+    """The last daily volume (:func:`daily_volumes`), NaN when none is stored. Not the merged
+    series' last bar: after the day's hourly bars and before its daily bar that is one hour's
+    volume."""
+    volume = daily_volumes(data, code, contract)
+    return float(volume.iloc[-1]) if len(volume) else math.nan
 
 
 # --- positions and p&l -------------------------------------------------------------------------

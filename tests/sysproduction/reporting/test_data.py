@@ -80,6 +80,20 @@ def test_roll_table(blob):
     assert (row["priced_volume"], row["forward_volume"]) == (900.0, 300.0)
 
 
+def test_roll_volumes_are_daily_even_when_the_last_merged_bar_is_hourly(blob):
+    # the daily bar closes at 21:00; at 20:30 the merged series ends with the 20:00 hourly bar
+    daily = pd.DataFrame({"OPEN": [1.0], "HIGH": [1.0], "LOW": [1.0], "FINAL": [1.0],
+                          "VOLUME": [650_000.0]},
+                         index=pd.DatetimeIndex(["2024-01-04 21:00"], tz="UTC"))
+    hourly = pd.DataFrame({"OPEN": [1.0], "HIGH": [1.0], "LOW": [1.0], "FINAL": [1.0],
+                           "VOLUME": [42_000.0]},
+                          index=pd.DatetimeIndex(["2024-01-05 20:00"], tz="UTC"))
+    blob.contract_prices.write("CORN", "20240300", daily, "D")
+    blob.contract_prices.write("CORN", "20240300", pd.concat([daily, hourly]))
+    row = figures.roll_table(blob, END).loc["CORN"]
+    assert row["priced_volume"] == 650_000.0
+
+
 def test_status_tables(blob):
     blob.process_control.update("run_reports", run_state="crashed", pid=4242)
     blob.alerts.add("Price spike in CORN", "body", pd.Timestamp("2024-01-03", tz="UTC"))
