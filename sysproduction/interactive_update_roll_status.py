@@ -137,6 +137,17 @@ def _each(console: Console, codes: list[str], decide: Callable[[str], None]) -> 
             console.say(f"error: {code}: {exc}")
 
 
+def resolve_instrument_code(data: DataBlob, typed: str) -> str:
+    """The configured instrument code for ``typed``, matched without regard to case
+    (``held`` -> ``HELD``, ``sp500_MICRO`` -> ``SP500_micro``): codes are not all upper case.
+    An exact match wins; otherwise ``typed`` upper-cased, which ``require`` then refuses by name
+    when it is unknown."""
+    if data.instruments.has(typed):
+        return typed
+    matches = [code for code in data.instruments.list_codes() if code.upper() == typed.upper()]
+    return matches[0] if len(matches) == 1 else typed.upper()
+
+
 def mode_manual(data: DataBlob, console: Console) -> None:
     codes = console.text("instrument codes (comma-separated)")
 
@@ -144,7 +155,8 @@ def mode_manual(data: DataBlob, console: Console) -> None:
         data.instruments.require(code)
         decide_by_hand(data, console, code)
 
-    _each(console, [c.strip().upper() for c in codes.split(",") if c.strip()], decide)
+    _each(console, [resolve_instrument_code(data, c.strip()) for c in codes.split(",")
+                    if c.strip()], decide)
 
 
 def mode_cycle_manual(data: DataBlob, console: Console) -> None:

@@ -133,6 +133,14 @@ def test_mode_1_manual_choice_shows_report_and_only_allowed_states(blob):
     assert blob.roll_states.state("HELD") is RollState.FORCE
 
 
+def test_mode_1_finds_a_mixed_case_code_however_it_is_typed(blob):
+    add_instrument(blob, "SP500_micro", dt.date(2024, 6, 14), 100.0, 500.0)
+    for typed in ("SP500_micro", "sp500_micro"):
+        text = session(blob, "1", typed, "no change", "0")
+        assert "unknown instrument" not in text
+        assert "Roll report SP500_micro: state No_Roll" in text
+
+
 def test_mode_1_roll_adjusted_previewed_then_declined_goes_back(blob):
     text = session(blob, "1", "FLAT", "Roll_Adjusted", "n", "0")
     assert "roll appends" in text and "roll state back to No_Roll" in text
