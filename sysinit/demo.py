@@ -26,6 +26,7 @@ home with sysinit's functions; sysproduction never imports sysinit.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,6 +148,20 @@ def status_report(data: DataBlob) -> str:
     return "\n".join(lines)
 
 
+def reports_written_since(home: Path, since: float) -> tuple[Path, tuple[str, ...]] | None:
+    """The newest ``$SYSTRADE_HOME/reports/<date>/`` folder holding reports written at or after
+    ``since`` (wall-clock seconds, as ``time.time()``) and their names, sorted; None when this
+    run wrote none (``run_reports`` did not run, e.g. with ``--stop-before``)."""
+    root = home / "reports"
+    if not root.is_dir():
+        return None
+    for folder in sorted((p for p in root.iterdir() if p.is_dir()), reverse=True):
+        names = sorted(p.stem for p in folder.glob("*.html") if p.stat().st_mtime >= since)
+        if names:
+            return folder, tuple(names)
+    return None
+
+
 def run_demo(days: int = 5, out: Callable[[str], None] = print,
              stop_before: str | None = None, instruments: str | None = None,
              broker: str = "sim") -> DemoResult:
@@ -176,6 +191,7 @@ def run_demo(days: int = 5, out: Callable[[str], None] = print,
             raise ConfigError(f"{home} is initialised already: --instruments only applies to "
                               "a new demo home")
         started = data.now()
+        wall_started = time.time()
         if broker == "ib":
             from sysinit.demo_ib import fake_tws_for_home
 
@@ -193,7 +209,8 @@ def run_demo(days: int = 5, out: Callable[[str], None] = print,
         out(status_report(data))
         status = collect_status(data)  # orders and fills since midnight of the last day
         out("\n".join(format_positions(status)))
-        result = DemoResult(launches, states, status, run_totals(trades_since(data, started)))
+        result = DemoResult(launches, states, status, run_totals(trades_since(data, started)),
+                            reports_written_since(home, wall_started))
         out(result.summary())
         return result
     finally:
@@ -253,6 +270,7 @@ class DemoResult:
     process_states: dict[str, str]
     status: dict | None = None
     trades: dict[str, int] | None = None
+    reports: tuple[Path, tuple[str, ...]] | None = None  # newest folder written, report names
 
     @property
     def problems(self) -> list[str]:
@@ -283,6 +301,10 @@ class DemoResult:
             lines.append(f"trades over the run: {self.trades['orders']} instrument orders, "
                          f"{self.trades['fills']} fills, net {self.trades['filled']:+d} "
                          "contracts")
+        if self.reports is not None:
+            folder, names = self.reports
+            lines.append(f"reports: {len(names)} written to {folder} (<name>.txt and "
+                         f"<name>.html): {', '.join(names)}")
         lines += [f"PROBLEM: {problem}" for problem in self.problems]
         lines.append("demo: ok" if self.ok else f"demo: {len(self.problems)} problem(s)")
         return "\n".join(lines)

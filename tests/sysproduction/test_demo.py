@@ -127,3 +127,25 @@ def test_demo_config_for_the_whole_universe(tmp_path):
     assert len(weights) == 30 and abs(sum(weights.values()) - 1) < 1e-4
     assert system["instrument_div_multiplier"] == 2.5
     assert "trading_rules" in system  # the package's system, not a stub
+
+
+def test_the_summary_names_the_reports_this_run_wrote(tmp_path):
+    import os
+    import time
+
+    from sysinit.demo import DemoResult, reports_written_since
+
+    old = tmp_path / "reports" / "2024-06-05"
+    new = tmp_path / "reports" / "2024-06-06"
+    for folder in (old, new):
+        folder.mkdir(parents=True)
+    (old / "pnl.html").write_text("yesterday's")
+    os.utime(old / "pnl.html", (1_000, 1_000))  # written before this run
+    since = time.time() - 60
+    assert reports_written_since(tmp_path, since) is None  # nothing from this run yet
+    for name in ("status", "pnl"):
+        (new / f"{name}.txt").write_text(name)
+        (new / f"{name}.html").write_text(name)
+    assert reports_written_since(tmp_path, since) == (new, ("pnl", "status"))
+    summary = DemoResult([], {}, None, None, reports_written_since(tmp_path, since)).summary()
+    assert f"reports: 2 written to {new} (<name>.txt and <name>.html): pnl, status" in summary
