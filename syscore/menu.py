@@ -43,6 +43,11 @@ class ConsoleExit(SystradeError):
     """End of input (EOF) at a prompt: the console ends without a traceback."""
 
 
+class PromptCancelled(SystradeError):
+    """The operator answered ``0`` (or Enter, where there is no default) to a choice: the
+    option is abandoned, nothing written, and the menu is shown again."""
+
+
 @dataclass
 class Console:
     """Prompts over ``ask``/``say``. ``now`` (a callable returning a UTC timestamp, e.g. a data
@@ -146,18 +151,21 @@ class Console:
 
     def choice(self, prompt: str, options: Sequence[str], default: str | None = None) -> str:
         """One of ``options``, by its number (1..n) or its exact text; the options are listed
-        before the first question."""
+        before the first question. ``0``, or Enter without a default, cancels
+        (:class:`PromptCancelled`: the menu is shown again)."""
         if not options:
             raise SystradeError(f"{prompt}: nothing to choose from")
         for index, option in enumerate(options, start=1):
             self.say(f"  {index} {option}")
         shown = f" [{default}]" if default is not None else ""
         while True:
-            value = self.answer(f"{prompt}{shown}: ")
+            value = self.answer(f"{prompt}{shown} (0 to cancel): ")
             if not value and default is not None:
                 return default
             if value in options:
                 return value
+            if value in ("", "0"):
+                raise PromptCancelled("cancelled")
             if value.isdigit() and 1 <= int(value) <= len(options):
                 return options[int(value) - 1]
             self.say(f"not one of the {len(options)} choices: {value!r} "
@@ -259,6 +267,8 @@ def run_menu(menu: Menu, console: Console, top: bool = True) -> bool:
             return False
         if choice == "0" or (choice == "" and not top):
             return True
+        if choice == "":  # a stray Enter at the top shows the menu again
+            continue
         option = menu.option(choice)
         if option is None:
             console.say(f"unknown choice {choice!r}")
@@ -271,5 +281,7 @@ def run_menu(menu: Menu, console: Console, top: bool = True) -> bool:
             option.action(console)
         except ConsoleExit:
             return False
+        except PromptCancelled:
+            console.say("cancelled: nothing done")
         except RECOVERABLE as exc:
             console.say(f"error: {exc}")

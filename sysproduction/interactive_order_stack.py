@@ -474,6 +474,8 @@ def interactive_order_stack(data: DataBlob | None = None, ask: Ask = input,
                 return
             if choice == "0":
                 return
+            if choice == "":  # a stray Enter shows the menu again
+                continue
             action = ACTIONS.get(choice)
             if action is None:
                 out(f"unknown choice {choice!r}")

@@ -31,7 +31,7 @@ from syslogdiag.context import get_logger
 from sysobjects.roll_decision import RollInfo, RollSuggestion
 from sysobjects.roll_state import RollState, allowed_roll_states
 from sysproduction.process_helpers import blob_for
-from sysproduction.roll_adjusted_prices import roll_adjusted_prices
+from sysproduction.roll_adjusted_prices import NOT_WRITTEN_HINT, roll_adjusted_prices
 from sysproduction.roll_status import (
     auto_roll_rules,
     instruments_near_roll,
@@ -77,7 +77,9 @@ def apply_roll_state(data: DataBlob, console: Console, info: RollInfo, state: Ro
         return
     if confirm_price_roll:
         try:
-            console.say(roll_adjusted_prices(code, confirm=False, data=data))
+            preview = roll_adjusted_prices(code, confirm=False, data=data)
+            # the command line's "run again with --confirm" hint: here the question follows
+            console.say(preview.removesuffix("\n" + NOT_WRITTEN_HINT))
         except Exception:
             _restore(data, console, info)
             raise

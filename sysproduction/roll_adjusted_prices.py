@@ -71,6 +71,10 @@ def last_matched_closes(data: DataBlob, code: str, price_contract: str, forward_
     return float(both.iloc[-1, 0]), float(both.iloc[-1, 1])
 
 
+#: the line a preview (``confirm=False``) ends with, for the command line
+NOT_WRITTEN_HINT = "(not written: run again with --confirm true)"
+
+
 def plan_roll(data: DataBlob, instrument_code: str) -> RollResult:
     """The roll's new multiple prices and re-stitched adjusted prices (nothing written)."""
     multiple = MultiplePrices(data.multiple_prices.read(instrument_code))
@@ -186,7 +190,7 @@ def roll_adjusted_prices(instrument_code: str, confirm: bool = False,
         result = plan_roll(blob, instrument_code)
         description = describe_roll(instrument_code, result)
         if not confirm:
-            return description + "\n(not written: run again with --confirm true)"
+            return description + "\n" + NOT_WRITTEN_HINT
         write_roll(blob, instrument_code, result)
         log.info("rolled: %s", description)
         return description + "\nwritten; roll state is now No_Roll"

@@ -144,6 +144,7 @@ def test_mode_1_finds_a_mixed_case_code_however_it_is_typed(blob):
 def test_mode_1_roll_adjusted_previewed_then_declined_goes_back(blob):
     text = session(blob, "1", "FLAT", "Roll_Adjusted", "n", "0")
     assert "roll appends" in text and "roll state back to No_Roll" in text
+    assert "--confirm" not in text  # the command line's hint, not the console's
     assert blob.roll_states.state("FLAT") is RollState.NO_ROLL
     assert blob.multiple_prices.read("FLAT")["PRICE_CONTRACT"].iloc[-1] == "20240600"
     session(blob, "1", "FLAT", "", "y", "0")  # Enter takes the suggestion (Roll_Adjusted)
