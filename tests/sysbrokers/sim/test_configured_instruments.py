@@ -171,3 +171,22 @@ def test_fx_anchor_document():
     assert fx_anchor_document(prices.iloc[:5])["annual_vol"] == 0.10  # too short: the default
     with pytest.raises(ValueError):
         fx_anchor_document(pd.Series([0.0, np.nan], index=index[:2]))
+
+
+def test_ib_mapping_of_a_configured_instrument_is_the_homes_ib_config():
+    """The fake TWS lists an imported instrument as the home's IB futures config says, so an IB
+    broker on that home finds it; without one, under its code on exchange SIM."""
+    from types import SimpleNamespace
+
+    from sysbrokers.sim.configured import ib_mapping_for
+    from sysdata.broker_config import IBFuturesConfig
+
+    config = SimpleNamespace(instrument_code="EDOLLAR", currency="USD", pointsize=2500)
+    ib = ib_mapping_for(config, IBFuturesConfig("EDOLLAR", "GE", "GLOBEX"))
+    assert (ib.symbol, ib.exchange, ib.currency, ib.multiplier, ib.price_magnifier) == \
+        ("GE", "GLOBEX", "USD", 2500.0, 1)
+    corn = ib_mapping_for(SimpleNamespace(instrument_code="CORN", currency="USD", pointsize=50),
+                          IBFuturesConfig("CORN", "ZC", "ECBOT", None, None, 100.0))
+    assert (corn.multiplier, corn.price_magnifier) == (5000.0, 100)
+    bare = ib_mapping_for(config, None)
+    assert (bare.symbol, bare.exchange, bare.multiplier) == ("EDOLLAR", "SIM", 2500.0)
