@@ -58,8 +58,10 @@ def sim_market_from_blob(data: Any):
     (a fake TWS serving the home builds its broker from this market on its own thread)."""
     from sysbrokers.sim.bad_data import BadDataConfig
     from sysbrokers.sim.configured import (
+        anchored_shipped_specs,
         configured_fx_specs,
         configured_instrument_specs,
+        with_anchored_shipped,
         with_fx,
         with_instruments,
     )
@@ -70,8 +72,10 @@ def sim_market_from_blob(data: Any):
                         zero_volume_rate=sim.zero_volume_rate)
     market = default_market(sim.seed)
     extra = configured_instrument_specs(data, market.universe)
+    shipped = anchored_shipped_specs(data, market.universe)
     fx = configured_fx_specs(data, market.universe)
-    if extra or fx or not bad.is_clean:
-        universe = with_fx(with_instruments(market.universe, extra), fx)
+    if extra or shipped or fx or not bad.is_clean:
+        universe = with_fx(with_anchored_shipped(with_instruments(market.universe, extra),
+                                                 shipped), fx)
         market = MarketModel(universe, bad_data=bad)
     return market

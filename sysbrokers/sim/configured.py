@@ -216,6 +216,61 @@ def configured_instrument_specs(data: Any, universe: Universe) -> dict[str, Inst
     return specs
 
 
+def write_imported_anchor(data: Any, code: str) -> dict[str, Any] | None:
+    """Anchor ``code`` on the history just imported for it (replacing an older anchor), so the
+    simulator continues that history; called by ``import_pysystemtrade_csv`` for every
+    instrument whose multiple prices it loads. This is what makes a **shipped** instrument
+    (one of the universe's 30) continue from an imported history: shipped instruments are
+    anchored only by such a document (:func:`anchored_shipped_specs`), never from prices the
+    simulator wrote itself. None (and a warning) when no anchor can be made."""
+    config = data.instruments.get(code)
+    try:
+        adjusted = data.adjusted_prices.read_series(code) if data.adjusted_prices.has(code) \
+            else None
+        anchor = anchor_document(data.multiple_prices.read(code), adjusted,
+                                 getattr(config, "tick_size", None))
+    except ValueError as exc:
+        data.log.warning("sim: %s cannot be anchored on its imported history: %s", code, exc)
+        return None
+    data.state.put(ANCHOR_COLLECTION, code, anchor)
+    return anchor
+
+
+def anchored_shipped_specs(data: Any, universe: Universe) -> dict[str, InstrumentSpec]:
+    """The universe's own instruments that have an anchor document (an imported history,
+    :func:`write_imported_anchor`), moved to go through it, listed for IB under the home's IB
+    futures config when it has one (symbol, exchange, currency; multiplier and magnifier when
+    configured, the universe's otherwise). FX futures follow their pair and are left alone."""
+    ib_futures = {c.instrument_code: c for c in data.broker_config.all_ib_futures()}
+    specs = {}
+    for code, spec in universe.instruments.items():
+        if spec.path.key in universe.fx:
+            continue
+        anchor = data.state.get(ANCHOR_COLLECTION, code)
+        if anchor is None:
+            continue
+        ib = spec.ib
+        configured = ib_futures.get(code)
+        if configured is not None:
+            magnifier = int(round(configured.price_multiplier)) \
+                if configured.ib_multiplier else ib.price_magnifier
+            ib = IbMapping(symbol=configured.ib_symbol, exchange=configured.ib_exchange,
+                           currency=configured.ib_currency or ib.currency,
+                           multiplier=float(configured.ib_multiplier or ib.multiplier),
+                           price_magnifier=max(1, magnifier))
+        specs[code] = replace(spec, ib=ib, anchor=SimAnchor(
+            pd.Timestamp(anchor["time"]).to_pydatetime(), float(anchor["price"]),
+            str(anchor["contract_date"])))
+    return specs
+
+
+def with_anchored_shipped(universe: Universe, specs: dict[str, InstrumentSpec]) -> Universe:
+    """``universe`` with its shipped instruments replaced by their anchored ``specs``."""
+    if not specs:
+        return universe
+    return replace(universe, instruments={**universe.instruments, **specs})
+
+
 def with_instruments(universe: Universe, specs: dict[str, InstrumentSpec]) -> Universe:
     """``universe`` with ``specs`` added (the shipped instruments win on a name clash)."""
     if not specs:

@@ -17,7 +17,9 @@ from sysproduction.update_sampled_contracts import update_sampled_contracts
 from syscore.config_models import IBConfig
 from tests.blob_helpers import FixedClock, make_blob
 
-CODES = ("EDOLLAR",)  # imported instruments the simulator's universe does not ship
+# EDOLLAR: not in the simulator's universe (GE on GLOBEX); OAT: one of the universe's own,
+# listed by the universe on EUREX and by the imported IB config on DTB, priced in EUR
+CODES = ("EDOLLAR", "OAT")
 FX = ("EURUSD",)
 DAYS = ("2021-12-02 23:00", "2021-12-03 23:00")  # the history ends 2021-11-30
 
