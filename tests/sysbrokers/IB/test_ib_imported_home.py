@@ -4,17 +4,16 @@ the imported history, with no spike held back and no spike alert at the join."""
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
-from sysbrokers.IB.fake_tws import FakeTwsThread
 from sysbrokers.factory import sim_market_from_blob
+from sysbrokers.IB.fake_tws import FakeTwsThread
 from sysbrokers.sim.broker import SimBroker
+from syscore.config_models import IBConfig
 from sysinit.import_pysystemtrade_csv import import_pysystemtrade_csv
 from sysproduction.update_fx_prices import update_fx_prices
 from sysproduction.update_historical_prices import update_historical_prices
 from sysproduction.update_multiple_adjusted_prices import update_multiple_adjusted_prices
 from sysproduction.update_sampled_contracts import update_sampled_contracts
-from syscore.config_models import IBConfig
 from tests.blob_helpers import FixedClock, make_blob
 
 # EDOLLAR: not in the simulator's universe (GE on GLOBEX); OAT: one of the universe's own,
