@@ -37,15 +37,7 @@ def sim_broker_from_blob(data: Any):
     whatever its ``broker`` key says (the fake TWS serving a home with ``broker: ib`` trades on
     the same simulated market and book as that home would with ``broker: sim``)."""
     config = data.config
-    from sysbrokers.sim.bad_data import BadDataConfig
     from sysbrokers.sim.broker import SimBroker, SimBrokerConfig
-    from sysbrokers.sim.configured import (
-        configured_fx_specs,
-        configured_instrument_specs,
-        with_fx,
-        with_instruments,
-    )
-    from sysbrokers.sim.market import MarketModel, default_market
 
     sim = config.sim
     broker_config = SimBrokerConfig(
@@ -55,12 +47,35 @@ def sim_broker_from_blob(data: Any):
         slippage_ticks=sim.slippage_ticks,
         max_order_size=sim.max_order_size,
     )
+    return SimBroker(clock=data.clock, home=data.home, market=sim_market_from_blob(data),
+                     config=broker_config)
+
+
+def sim_market_from_blob(data: Any):
+    """The simulated market of a home: the shipped universe (``sim.seed``, ``sim`` bad-data
+    rates) extended with its configured instruments and anchored FX pairs
+    (:mod:`sysbrokers.sim.configured`). Reads the blob's stores: call it on the blob's thread
+    (a fake TWS serving the home builds its broker from this market on its own thread)."""
+    from sysbrokers.sim.bad_data import BadDataConfig
+    from sysbrokers.sim.configured import (
+        anchored_shipped_specs,
+        configured_fx_specs,
+        configured_instrument_specs,
+        with_anchored_shipped,
+        with_fx,
+        with_instruments,
+    )
+    from sysbrokers.sim.market import MarketModel, default_market
+
+    sim = data.config.sim
     bad = BadDataConfig(spike_rate=sim.spike_rate, zero_price_rate=sim.zero_price_rate,
                         zero_volume_rate=sim.zero_volume_rate)
     market = default_market(sim.seed)
     extra = configured_instrument_specs(data, market.universe)
+    shipped = anchored_shipped_specs(data, market.universe)
     fx = configured_fx_specs(data, market.universe)
-    if extra or fx or not bad.is_clean:
-        universe = with_fx(with_instruments(market.universe, extra), fx)
+    if extra or shipped or fx or not bad.is_clean:
+        universe = with_fx(with_anchored_shipped(with_instruments(market.universe, extra),
+                                                 shipped), fx)
         market = MarketModel(universe, bad_data=bad)
-    return SimBroker(clock=data.clock, home=data.home, market=market, config=broker_config)
+    return market

@@ -204,7 +204,10 @@ def import_pysystemtrade_csv(source_dir: str, overwrite: bool = False,
     with blob_for(data, PROCESS) as blob:
         report = ImportReport(source)
         _import_configs(source, blob, report)
-        _import_prices(source, blob, report, overwrite)
+        loaded = _import_prices(source, blob, report, overwrite)
+        from sysbrokers.sim.configured import write_imported_anchor
+        for code in loaded:  # the simulator continues the imported history (docs/sim)
+            write_imported_anchor(blob, code)
         return report
 
 
@@ -274,7 +277,9 @@ def _config_file(report: ImportReport, kind: str, path: Path, read, write, code_
 
 
 def _import_prices(source: Path, data: DataBlob, report: ImportReport,
-                   overwrite: bool = False) -> None:
+                   overwrite: bool = False) -> list[str]:
+    """Import every price file; the codes whose multiple prices were written."""
+    loaded_multiple: list[str] = []
     floats = FloatParsing.PYSYSTEMTRADE
     # prices dated after tomorrow are refused (a roll calendar legitimately looks ahead)
     not_after = data.now() + FUTURE_SLACK
@@ -313,6 +318,9 @@ def _import_prices(source: Path, data: DataBlob, report: ImportReport,
                 report.add_rejected(kind, code, str(exc))
                 continue
             report.add_loaded(kind, code, len(frame))
+            if kind == MULTIPLE:
+                loaded_multiple.append(code)
+    return loaded_multiple
 
 
 def same_as_stored(stored: pd.DataFrame, frame: pd.DataFrame) -> bool:

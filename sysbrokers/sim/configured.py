@@ -17,6 +17,10 @@ An instrument the universe does not know (e.g. imported from pysystemtrade with
   15% when fewer than 20 days) and the carry implied by that row's FORWARD and PRICE
   (annualised, +-50%, 0 without a FORWARD).
 
+The fake TWS serving the home lists such an instrument under the home's IB futures config
+(symbol, exchange, currency, multiplier, price magnifier: :func:`ib_mapping_for`) when it has one,
+so the home's IB broker finds it as it would at IB; otherwise under its code on exchange ``SIM``.
+
 FX pairs continue from their stored FX history the same way: every stored pair quoted against
 USD (``EURUSD``; a stored ``USDJPY`` is read as ``JPYUSD``) gets an **FX anchor**
 (:class:`~sysbrokers.sim.universe.FxAnchor`): its last stored price and time, kept in the state
@@ -127,8 +131,27 @@ def _months(contract_date: str) -> int:
     return int(contract_date[:4]) * 12 + int(contract_date[4:6]) - 1
 
 
-def instrument_spec(config: Any, roll: Any, anchor: dict[str, Any]) -> InstrumentSpec:
-    """A simulator spec from an instrument config, its roll parameters and its anchor (pure)."""
+def ib_mapping_for(config: Any, ib: Any | None) -> IbMapping:
+    """How the fake TWS lists a configured instrument (pure): as the home's IB futures config
+    ``ib`` (:class:`~sysdata.broker_config.IBFuturesConfig`) says when there is one, so an IB
+    broker on this home finds it (symbol, exchange, currency, multiplier, price magnifier:
+    the IB multiplier is the point size times the magnifier when not configured); otherwise
+    under its instrument code on exchange ``SIM``."""
+    pointsize = float(config.pointsize)
+    if ib is None:
+        return IbMapping(symbol=config.instrument_code, exchange="SIM",
+                         currency=config.currency, multiplier=pointsize)
+    magnifier = max(1, int(round(float(ib.price_multiplier or 1.0))))
+    return IbMapping(symbol=ib.ib_symbol, exchange=ib.ib_exchange,
+                     currency=ib.ib_currency or config.currency,
+                     multiplier=float(ib.ib_multiplier or pointsize * magnifier),
+                     price_magnifier=magnifier)
+
+
+def instrument_spec(config: Any, roll: Any, anchor: dict[str, Any],
+                    ib: Any | None = None) -> InstrumentSpec:
+    """A simulator spec from an instrument config, its roll parameters, its anchor and its IB
+    futures config if any (:func:`ib_mapping_for`) (pure)."""
     roll_days = float(max(1, -int(roll.roll_offset_days)))
     hours = REGION_HOURS.get(str(config.region or "").upper(), REGION_HOURS["US"])
     tick = float(anchor["tick_size"])
@@ -156,8 +179,7 @@ def instrument_spec(config: Any, roll: Any, anchor: dict[str, Any]) -> Instrumen
         daily_volume=50_000.0,
         commission=float(config.per_block),
         margin_rate=0.1,
-        ib=IbMapping(symbol=config.instrument_code, exchange="SIM", currency=config.currency,
-                     multiplier=float(config.pointsize)),
+        ib=ib_mapping_for(config, ib),
         spread_ticks=1,
         anchor=SimAnchor(pd.Timestamp(anchor["time"]).to_pydatetime(), float(anchor["price"]),
                          str(anchor["contract_date"])),
@@ -171,6 +193,7 @@ def configured_instrument_specs(data: Any, universe: Universe) -> dict[str, Inst
     is left out (the market then refuses it as unknown)."""
     ignored = getattr(data.config, "ignored_instruments", frozenset())
     specs = {}
+    ib_futures = {c.instrument_code: c for c in data.broker_config.all_ib_futures()}
     for code in data.instruments.list_codes():
         if code in universe.instruments or code in ignored:
             continue
@@ -188,8 +211,64 @@ def configured_instrument_specs(data: Any, universe: Universe) -> dict[str, Inst
                 data.log.warning("sim: %s cannot be simulated: %s", code, exc)
                 continue
             data.state.put(ANCHOR_COLLECTION, code, anchor)
-        specs[code] = instrument_spec(config, data.roll_parameters.get(code), anchor)
+        specs[code] = instrument_spec(config, data.roll_parameters.get(code), anchor,
+                                      ib_futures.get(code))
     return specs
+
+
+def write_imported_anchor(data: Any, code: str) -> dict[str, Any] | None:
+    """Anchor ``code`` on the history just imported for it (replacing an older anchor), so the
+    simulator continues that history; called by ``import_pysystemtrade_csv`` for every
+    instrument whose multiple prices it loads. This is what makes a **shipped** instrument
+    (one of the universe's 30) continue from an imported history: shipped instruments are
+    anchored only by such a document (:func:`anchored_shipped_specs`), never from prices the
+    simulator wrote itself. None (and a warning) when no anchor can be made."""
+    config = data.instruments.get(code)
+    try:
+        adjusted = data.adjusted_prices.read_series(code) if data.adjusted_prices.has(code) \
+            else None
+        anchor = anchor_document(data.multiple_prices.read(code), adjusted,
+                                 getattr(config, "tick_size", None))
+    except ValueError as exc:
+        data.log.warning("sim: %s cannot be anchored on its imported history: %s", code, exc)
+        return None
+    data.state.put(ANCHOR_COLLECTION, code, anchor)
+    return anchor
+
+
+def anchored_shipped_specs(data: Any, universe: Universe) -> dict[str, InstrumentSpec]:
+    """The universe's own instruments that have an anchor document (an imported history,
+    :func:`write_imported_anchor`), moved to go through it, listed for IB under the home's IB
+    futures config when it has one (symbol, exchange, currency; multiplier and magnifier when
+    configured, the universe's otherwise). FX futures follow their pair and are left alone."""
+    ib_futures = {c.instrument_code: c for c in data.broker_config.all_ib_futures()}
+    specs = {}
+    for code, spec in universe.instruments.items():
+        if spec.path.key in universe.fx:
+            continue
+        anchor = data.state.get(ANCHOR_COLLECTION, code)
+        if anchor is None:
+            continue
+        ib = spec.ib
+        configured = ib_futures.get(code)
+        if configured is not None:
+            magnifier = int(round(configured.price_multiplier)) \
+                if configured.ib_multiplier else ib.price_magnifier
+            ib = IbMapping(symbol=configured.ib_symbol, exchange=configured.ib_exchange,
+                           currency=configured.ib_currency or ib.currency,
+                           multiplier=float(configured.ib_multiplier or ib.multiplier),
+                           price_magnifier=max(1, magnifier))
+        specs[code] = replace(spec, ib=ib, anchor=SimAnchor(
+            pd.Timestamp(anchor["time"]).to_pydatetime(), float(anchor["price"]),
+            str(anchor["contract_date"])))
+    return specs
+
+
+def with_anchored_shipped(universe: Universe, specs: dict[str, InstrumentSpec]) -> Universe:
+    """``universe`` with its shipped instruments replaced by their anchored ``specs``."""
+    if not specs:
+        return universe
+    return replace(universe, instruments={**universe.instruments, **specs})
 
 
 def with_instruments(universe: Universe, specs: dict[str, InstrumentSpec]) -> Universe:

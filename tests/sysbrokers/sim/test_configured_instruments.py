@@ -171,3 +171,80 @@ def test_fx_anchor_document():
     assert fx_anchor_document(prices.iloc[:5])["annual_vol"] == 0.10  # too short: the default
     with pytest.raises(ValueError):
         fx_anchor_document(pd.Series([0.0, np.nan], index=index[:2]))
+
+
+def test_ib_mapping_of_a_configured_instrument_is_the_homes_ib_config():
+    """The fake TWS lists an imported instrument as the home's IB futures config says, so an IB
+    broker on that home finds it; without one, under its code on exchange SIM."""
+    from types import SimpleNamespace
+
+    from sysbrokers.sim.configured import ib_mapping_for
+    from sysdata.broker_config import IBFuturesConfig
+
+    config = SimpleNamespace(instrument_code="EDOLLAR", currency="USD", pointsize=2500)
+    ib = ib_mapping_for(config, IBFuturesConfig("EDOLLAR", "GE", "GLOBEX"))
+    assert (ib.symbol, ib.exchange, ib.currency, ib.multiplier, ib.price_magnifier) == \
+        ("GE", "GLOBEX", "USD", 2500.0, 1)
+    corn = ib_mapping_for(SimpleNamespace(instrument_code="CORN", currency="USD", pointsize=50),
+                          IBFuturesConfig("CORN", "ZC", "ECBOT", None, None, 100.0))
+    assert (corn.multiplier, corn.price_magnifier) == (5000.0, 100)
+    bare = ib_mapping_for(config, None)
+    assert (bare.symbol, bare.exchange, bare.multiplier) == ("EDOLLAR", "SIM", 2500.0)
+
+
+def test_imported_shipped_instrument_continues_from_its_imported_history(
+        tmp_path, pysystemtrade_reference):
+    """OAT is one of the universe's own instruments: the import anchors it on the imported
+    history (the universe's model alone is far from it) and the home's IB mapping lists it;
+    a home without an import keeps the universe's OAT unanchored."""
+    from sysbrokers.factory import sim_market_from_blob
+    from sysbrokers.sim.configured import ANCHOR_COLLECTION, anchored_shipped_specs
+    from sysbrokers.sim.market import default_market
+
+    code = "OAT"
+    src = tmp_path / "src"
+    (src / "csvconfig").mkdir(parents=True)
+    for name in ("instrumentconfig.csv", "rollconfig.csv"):
+        lines = (pysystemtrade_reference / "csvconfig" / name).read_text().splitlines()
+        (src / "csvconfig" / name).write_text("\n".join(
+            [lines[0]] + [ln for ln in lines[1:] if ln.startswith(f"{code},")]) + "\n")
+    (src / "sysbrokers_IB").mkdir()
+    lines = (pysystemtrade_reference / "sysbrokers_IB" / "ib_config_futures.csv").read_text() \
+        .splitlines()
+    (src / "sysbrokers_IB" / "ib_config_futures.csv").write_text("\n".join(
+        [lines[0]] + [ln for ln in lines[1:] if ln.startswith(f"{code},")]) + "\n")
+    for folder in ("multiple_prices_csv", "adjusted_prices_csv"):
+        (src / folder).mkdir()
+        (src / folder / f"{code}.csv").write_text(
+            (pysystemtrade_reference / folder / f"{code}.csv").read_text())
+
+    plain = make_blob(tmp_path / "plain")
+    try:
+        assert anchored_shipped_specs(plain, default_market().universe) == {}
+    finally:
+        plain.close()
+
+    clock = FixedClock("2021-12-01 06:00")
+    data = make_blob(tmp_path / "home", clock=clock)
+    try:
+        report = import_pysystemtrade_csv(str(src), data=data)
+        assert not report.rejected, report.render()
+        stored = data.multiple_prices.read(code)
+        last = stored.iloc[-1]
+        anchor = data.state.get(ANCHOR_COLLECTION, code)
+        assert anchor["price"] == last["PRICE"]
+        market = sim_market_from_blob(data)
+        assert (market.spec(code).ib.symbol, market.spec(code).ib.exchange) == ("OAT", "DTB")
+        contract = str(last["PRICE_CONTRACT"])[:6]
+        clock.current = pd.Timestamp("2021-12-03 23:00", tz="UTC")
+        bars = data.broker.get_historical_bars(code, contract, "H", stored.index[-1],
+                                               pd.Timestamp("2021-12-03 23:00", tz="UTC"))
+        assert len(bars) > 10
+        daily_move = stored["PRICE"].resample("1D").last().dropna().diff().abs().iloc[-250:].mean()
+        assert abs(bars["FINAL"].iloc[0] - last["PRICE"]) < 3 * daily_move
+        # the universe's model alone: a jump the spike check would hold back
+        unanchored = default_market().bars(code, contract, "H", stored.index[-1],
+                                           pd.Timestamp("2021-12-03 23:00", tz="UTC"))
+        assert abs(unanchored["FINAL"].iloc[0] - last["PRICE"]) > 8 * daily_move
+    finally:
+        data.close()
