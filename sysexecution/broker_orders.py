@@ -1,8 +1,9 @@
 """Stack handler step: broker orders from contract orders, through the pre-trade gate.
 
 For each active outright contract order with an unfilled remainder and no live broker order,
-one broker order (a market order; the algos of :mod:`sysexecution.algos` are not wired in yet)
-may be created on the broker stack with our ``client_ref``:
+one broker order may be created on the broker stack with our ``client_ref``, carrying its
+algo's first decision (order type, limit price, algo state: see
+:mod:`sysexecution.algo_orders`, which works it on every later pass):
 
 * the gate (:func:`sysexecution.pretrade_gate.evaluate`) sees the trading state, the
   instrument lock (``data.locks``), trading hours, top of book and the contract position,
@@ -21,13 +22,15 @@ with that id), never placed twice. Spread contract orders (two legs) are not sen
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sysbrokers.errors import BrokerError, OrderRejected
 from sysbrokers.objects import BrokerOrder as BrokerOrderAtBroker
 from sysbrokers.objects import OrderType
 from syscore.dates import iso_utc
 from sysdata.data_blob import DataBlob
+from sysexecution.algo_orders import Decision, ExecutionSettings, first_decision
+from sysexecution.market_view import MarketView
 from sysexecution.pretrade_gate import (
     GateContext,
     GateDecision,
@@ -54,17 +57,22 @@ class SubmitResult:
 
 
 def create_broker_orders(data: DataBlob, trading_state: TradingState = TradingState.ACTIVE,
-                         settings: GateSettings | None = None) -> SubmitResult:
+                         settings: GateSettings | None = None,
+                         execution: ExecutionSettings | None = None,
+                         view: MarketView | None = None) -> SubmitResult:
     """Send what the contract stack needs (see module docstring); ``settings`` default:
-    :class:`GateSettings` defaults."""
+    :class:`GateSettings` defaults; ``execution``: the algos' settings (default
+    :class:`ExecutionSettings`); ``view``: the pass's market view (default a new one)."""
     settings = settings or GateSettings()
+    execution = execution or ExecutionSettings()
+    view = view or MarketView(data)
     result = SubmitResult([], {}, [])
     bstack, cstack = data.order_stack("broker"), data.order_stack("contract")
     for pending in bstack.orders({"status": OrderStatus.INITIALIZED.value}):
         if pending.locked:  # e.g. a balance trade being booked: never sent
             continue
         _link_parent(data, pending)  # finish a crashed submission
-        _resume(data, pending, trading_state, settings, result)
+        _resume(data, view, pending, trading_state, settings, result)
     for order in cstack.orders():
         if order.status not in (OrderStatus.INITIALIZED, OrderStatus.WORKING) \
                 or order.locked or order.is_spread or order.remaining[0] == 0:
@@ -73,37 +81,44 @@ def create_broker_orders(data: DataBlob, trading_state: TradingState = TradingSt
         if any(c.status in LIVE for c in children):
             continue
         # the contract order's fills (a projection) include every earlier child's fills
-        decision = _check(data, order, order.legs[0].contract_date, order.remaining[0],
-                          trading_state, settings)
+        contract_date, quantity = order.legs[0].contract_date, order.remaining[0]
+        try:
+            algo = first_decision(view, order, contract_date, quantity, execution)
+        except BrokerError as exc:  # no contract details: nothing sane to decide on
+            _record_denial(data, order, f"no market data: {exc}", result)
+            continue
+        if algo.state is None:
+            _record_denial(data, order, f"algo waits: {algo.why}", result)
+            continue
+        decision = _check(data, view, order, contract_date, quantity, trading_state, settings,
+                          algo.limit_price)
         if not decision.allowed:
             _record_denial(data, order, decision.denial, result)
             continue
-        _place(data, _new_broker_order(data, order, decision), result)
+        _place(data, _new_broker_order(data, view, order, decision, algo), result)
     return result
 
 
-def _check(data: DataBlob, order, contract_date: str, quantity: int,
-           trading_state: TradingState, settings: GateSettings) -> GateDecision:
-    """The gate's decision on sending ``quantity``: allowed (possibly resized towards zero,
-    with notes) or a non-empty denial. The broker is asked once for the contract, the quote
-    and the hours."""
+def _check(data: DataBlob, view: MarketView, order, contract_date: str, quantity: int,
+           trading_state: TradingState, settings: GateSettings,
+           limit_price: float | None = None) -> GateDecision:
+    """The gate's decision on sending ``quantity`` (at ``limit_price``; ``None``: a market
+    order): allowed (possibly resized towards zero, with notes) or a non-empty denial. The
+    broker is asked once per pass for the contract, the quote and the hours (``view``)."""
     code, broker = order.instrument_code, data.broker
     halt = broker.halt_reason(data.now())
     if halt:  # the disconnect policy: a broker blind too long is HALTED
         return evaluate_halted(halt)
     try:
-        details = broker.get_contract_details(code, contract_date)
-        quote = broker.get_bid_ask(code, contract_date)
+        details = view.details(code, contract_date)
+        quote = view.bid_ask(code, contract_date)
     except BrokerError as exc:  # no contract details or prices: nothing sane to check against
         halt = broker.halt_reason(data.now())
         return evaluate_halted(halt) if halt else GateDecision(0, f"no market data: {exc}")
-    try:
-        is_open = broker.is_open(code, data.now())
-    except BrokerError:
-        is_open = False
+    is_open = view.is_open(code)
     request = GateRequest(code, quantity, data.positions.get_contract_position(code, contract_date),
                           reference_price=quote.mid, tick_size=details.tick_size,
-                          point_size=details.multiplier)
+                          point_size=details.multiplier, limit_price=limit_price)
     lock = data.locks.reason(code)
     context = GateContext(trading_state=trading_state, locked=lock is not None,
                           lock_reason=lock or "",
@@ -125,18 +140,30 @@ def _record_denial(data: DataBlob, order: ContractOrder, denial: str,
                                                  GATE + denial)
 
 
-def _new_broker_order(data: DataBlob, order: ContractOrder,
-                      decision: GateDecision) -> BrokerOrder:
-    """On the stack, before it is sent; a resize by the gate is the created event's reason."""
+def _new_broker_order(data: DataBlob, view: MarketView, order: ContractOrder,
+                      decision: GateDecision, algo: Decision) -> BrokerOrder:
+    """On the stack, before it is sent, with the algo's first decision (its state sized to
+    what the gate allows); a resize by the gate is the created event's reason."""
     bstack, quantity = data.order_stack("broker"), decision.quantity
     now = data.now()
     order_id = bstack.new_order_id()
+    leg = order.legs[0]
+    state = replace(algo.state, quantity=quantity)
+    prices: dict[str, float] = {}
+    book = view.quote(order.instrument_code, leg.contract_date)
+    if book.valid:
+        prices = {"side_price": book.side(quantity > 0),
+                  "offside_price": book.offside(quantity > 0),
+                  "mid_price": (book.bid + book.ask) / 2.0}
     broker_order = bstack.add_order(BrokerOrder(
         order_id=order_id, strategy_name=order.strategy_name,
         instrument_code=order.instrument_code, parent_id=order.order_id,
-        legs=(type(order.legs[0])(order.legs[0].contract_date, quantity),),
+        legs=(type(leg)(leg.contract_date, quantity),),
         roll_order=order.roll_order, manual_trade=order.manual_trade,
-        order_type=BrokerOrderType.MARKET, algo_used="market",
+        order_type=(BrokerOrderType.MARKET if algo.limit_price is None
+                    else BrokerOrderType.LIMIT),
+        limit_price=algo.limit_price, algo_used=state.algo, algo_state=state.to_doc(),
+        algo_comment=state.reason, **prices,
         client_ref=client_ref(OrderLevel.BROKER, order_id), generated_datetime=now), now,
         reason=GATE + "; ".join(decision.notes) if decision.notes else "created")
     _link_parent(data, broker_order)
@@ -156,8 +183,9 @@ def _link_parent(data: DataBlob, broker_order: BrokerOrder) -> None:
                                                    | {broker_order.order_id})})
 
 
-def _resume(data: DataBlob, order: BrokerOrder, trading_state: TradingState,
-            settings: GateSettings, result: SubmitResult) -> None:
+def _resume(data: DataBlob, view: MarketView, order: BrokerOrder,
+            trading_state: TradingState, settings: GateSettings,
+            result: SubmitResult) -> None:
     """A broker order left ``INITIALIZED`` by a crash: adopted if the broker has it (found by
     ``client_ref``), else checked by the gate again (the market has moved on) and placed."""
     found = data.broker.find_orders(order.client_ref)
@@ -166,7 +194,8 @@ def _resume(data: DataBlob, order: BrokerOrder, trading_state: TradingState,
         result.adopted.append(order.order_id)
         return
     leg = order.legs[0]
-    decision = _check(data, order, leg.contract_date, leg.trade, trading_state, settings)
+    decision = _check(data, view, order, leg.contract_date, leg.trade, trading_state, settings,
+                      order.limit_price)
     denial = decision.denial
     if decision.allowed and decision.quantity != leg.trade:
         denial = f"resized to {decision.quantity}: a new broker order is made next loop"
@@ -192,9 +221,12 @@ def _place(data: DataBlob, order: BrokerOrder, result: SubmitResult) -> None:
     """Place a broker order that is on our stack and passed the gate; ``SENT`` with the
     broker's id, or ``REJECTED`` with the broker's reason."""
     bstack, now, leg = data.order_stack("broker"), data.now(), order.legs[0]
+    market = order.order_type is not BrokerOrderType.LIMIT or order.limit_price is None
     try:
-        placed = data.broker.place_order(order.instrument_code, leg.contract_date, leg.trade,
-                                         OrderType.MARKET, client_ref=order.client_ref)
+        placed = data.broker.place_order(
+            order.instrument_code, leg.contract_date, leg.trade,
+            OrderType.MARKET if market else OrderType.LIMIT,
+            limit_price=None if market else order.limit_price, client_ref=order.client_ref)
     except OrderRejected as exc:
         bstack.apply_event(order, OrderEventType.REJECTED, now,
                            f"broker: {exc.reason.value} {exc.detail}".strip())

@@ -11,8 +11,11 @@ a crash at any point):
 4. contract positions against the broker's: a break locks the instrument (one alert), the
    lock lifts itself when the break clears (:mod:`sysexecution.position_reconciliation`);
 5. broker order statuses from the broker; fills and cancels passed up and down the family;
-6. broker orders for contract orders that need them, through the pre-trade gate;
-7. complete finished families (the history).
+6. every working broker order advanced one step by its algo (re-price, cancel at the hard
+   timeout: :mod:`sysexecution.algo_orders`);
+7. broker orders for contract orders that need them, through the pre-trade gate, each with
+   its algo's first decision;
+8. complete finished families (the history).
 
 The global trading state is read from the state store at every pass
 (``systrade trading-state``, :mod:`sysdata.trading_state`); a ``trading_state`` argument (the
@@ -29,11 +32,17 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
 
 from syscore.clock import SimulatedClock
+from syscore.config import validation_message
+from syscore.exceptions import ConfigError
 from sysdata.data_blob import DataBlob
+from sysexecution.algo_orders import ExecutionSettings, work_orders
 from sysexecution.broker_fills import book_events, book_executions
 from sysexecution.broker_orders import create_broker_orders
 from sysexecution.end_of_day import EndOfDayResult, end_of_day
@@ -43,6 +52,7 @@ from sysexecution.order_completion import (
     propagate_fills,
     sync_broker_statuses,
 )
+from sysexecution.market_view import MarketView
 from sysexecution.position_reconciliation import reconcile_positions
 from sysexecution.roll_orders import generate_force_roll_orders
 from sysexecution.spawn_orders import Contracts, current_contracts, spawn_contract_orders
@@ -82,11 +92,18 @@ def pass_trading_state(data: DataBlob, trading_state: str | None = None) -> Trad
 
 
 def stack_handler_pass(data: DataBlob | None = None, trading_state: str | None = None,
-                       contracts: Contracts = current_contracts) -> StackHandlerPass:
+                       contracts: Contracts = current_contracts,
+                       execution: Mapping[str, Any] | ExecutionSettings | None = None
+                       ) -> StackHandlerPass:
     """One pass of the stack handler (see module docstring). ``trading_state`` [none]: a
-    floor on the persisted trading state (see :func:`pass_trading_state`)."""
+    floor on the persisted trading state (see :func:`pass_trading_state`). ``execution``: the
+    algos' and spread sampling's settings
+    (:class:`~sysexecution.algo_orders.ExecutionSettings`; the method's
+    ``arguments: {execution: {...}}`` in the control config)."""
+    settings = execution_settings(execution)
     with blob_for(data, PROCESS) as blob:
         state = pass_trading_state(blob, trading_state)
+        view = MarketView(blob)
         out = StackHandlerPass({"roll orders": _mapped(generate_force_roll_orders(blob, contracts)),
                                 "spawned": _mapped(spawn_contract_orders(blob, contracts))})
         booked = book_events(blob, blob.broker.drain_events())
@@ -101,11 +118,31 @@ def stack_handler_pass(data: DataBlob | None = None, trading_state: str | None =
                                  f"unlocked {_listed(changes.unlock)}")
         out["statuses"] = str(sync_broker_statuses(blob) + propagate_fills(blob)
                               + propagate_cancels(blob) + propagate_fills(blob))
-        sent = create_broker_orders(blob, state)
+        worked = work_orders(blob, view, settings)
+        for order_id in worked.cancel_unconfirmed:
+            alert(blob, "stack handler: broker cancel not confirmed",
+                  f"broker order {order_id}: the broker has not confirmed the algo's cancel "
+                  f"within {settings.cancel_wait_seconds:g} s")
+        out["algos"] = str(worked)
+        sent = create_broker_orders(blob, state, execution=settings, view=view)
         out["broker orders"] = (f"{len(sent.sent)} sent, {len(sent.adopted)} adopted, "
                                 f"{len(sent.denied)} denied")
         out["completed"] = _listed(complete_families(blob))
         return out
+
+
+def execution_settings(value: Mapping[str, Any] | ExecutionSettings | None
+                       ) -> ExecutionSettings:
+    """The execution settings from the method's arguments; a bad value is one
+    :class:`ConfigError` naming the key."""
+    if isinstance(value, ExecutionSettings):
+        return value
+    data = dict(value or {})
+    try:
+        return ExecutionSettings(**data)
+    except ValidationError as exc:
+        raise ConfigError(validation_message(
+            exc, "control config run_stack_handler stack_handler_pass execution", data)) from None
 
 
 def _wait(clock) -> Callable[[float], None]:

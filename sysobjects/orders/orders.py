@@ -305,6 +305,9 @@ class BrokerOrder(_LeggedOrder):
     broker_order_id: str | None = None
     broker_perm_id: str | None = None
     submit_datetime: pd.Timestamp | None = None
+    #: the algo's resumable state (``sysexecution.algos.AlgoState.to_doc()``), ``None`` for an
+    #: order no algo works (a balance trade, an order found at the broker)
+    algo_state: Mapping[str, Any] | None = None
 
 
 ORDER_CLASSES: Mapping[OrderLevel, type[Order]] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from sysexecution.algo_orders import ExecutionSettings
 from sysexecution.broker_fills import book_executions
 from sysexecution.broker_orders import GATE, create_broker_orders
 from sysexecution.pretrade_gate import TradingState
@@ -14,6 +15,7 @@ from tests.blob_helpers import SIM_START
 
 T0 = SIM_START  # the sim_broker_env clock's start
 CODE, CONTRACT = "SP500_micro", "202403"
+MARKET = ExecutionSettings(default_algo="market")  # orders placed as market orders
 
 
 @pytest.fixture
@@ -46,9 +48,9 @@ def stacked_broker_order(data, corder, trade=1):
 def test_sent_once_then_filled(env):
     data, clock = env
     order = contract_order(data, 2)
-    result = create_broker_orders(data)
+    result = create_broker_orders(data, execution=MARKET)
     assert len(result.sent) == 1 and not result.denied
-    assert create_broker_orders(data).sent == []  # a live child: nothing more
+    assert create_broker_orders(data, execution=MARKET).sent == []  # a live child: nothing more
     [sent] = data.order_stack("broker").orders()
     assert sent.status is OrderStatus.SUBMITTED and sent.broker_order_id
     assert [o.order_id for o in data.broker.find_orders(sent.client_ref)] == [
@@ -159,7 +161,7 @@ def test_a_resize_by_the_gate_is_recorded_on_the_broker_order(env):
     data, clock = env
     ask_size = data.broker.get_bid_ask(CODE, CONTRACT).ask_size
     contract_order(data, ask_size + 100)  # more than the touch: cut to the visible size
-    [bid] = create_broker_orders(data).sent
+    [bid] = create_broker_orders(data, execution=MARKET).sent
     bstack = data.order_stack("broker")
     assert bstack.get_order(bid).legs[0].trade == ask_size
     created = bstack.events(bid)[0]
