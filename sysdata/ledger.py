@@ -546,6 +546,20 @@ class LedgerData:
             projection = PROJECTIONS[projection]
         return self.store.get(projection.collection, projection.key(subject))
 
+    def swept_states(self, projection: Projection | str,
+                     subjects: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The projections of ``subjects`` as cached, read in one batch, for use right after
+        :meth:`sweep` of that projection: a sweep leaves every cache up to date with the head
+        it covered (a subject with no cache has no records: its initial state)."""
+        if isinstance(projection, str):
+            projection = PROJECTIONS[projection]
+        subjects = list(subjects)
+        keys = {subject: projection.key(subject) for subject in subjects}
+        cached = self.store.get_many_versioned(projection.collection, keys.values())
+        return {subject: (projection_state(cached[key].doc) if key in cached
+                          else projection.initial(subject))
+                for subject, key in keys.items()}
+
     def sweep(self, names: Iterable[str] | None = None) -> int:
         """Bring every projection of ``names`` (default all) up to date with the whole ledger,
         including subjects that have no cache yet (their writer died before writing it).

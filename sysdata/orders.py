@@ -145,7 +145,7 @@ class OrderStackData:
             return self.get_order(order.order_id)
         # nothing else entered the ledger between the read and this event: the order's fills
         # are the ones read, the order is the event projection just written
-        return self._merge_fills(order_from_doc(views[self._orders.name].state), read.fills)
+        return self._merge_fills(order_from_doc(views[self._orders.name].state), read.fills.state)
 
     # convenient names for the common events
     def lock(self, order_id: int, timestamp, reason: str) -> Order:
@@ -170,14 +170,13 @@ class OrderStackData:
         if not view.state:
             raise MissingData(f"{self.stack} order {order_id} does not exist")
         fills = self.ledger.view(self._fills, order_key(order_id), head=view.covered_seq)
-        return self._merge_fills(order_from_doc(view.state), fills), _Read(view, fills)
+        return self._merge_fills(order_from_doc(view.state), fills.state), _Read(view, fills)
 
     def _with_fills(self, order: Order, head: int | None = None) -> Order:
         return self._merge_fills(
-            order, self.ledger.view(self._fills, order_key(order.order_id), head=head))
+            order, self.ledger.view(self._fills, order_key(order.order_id), head=head).state)
 
-    def _merge_fills(self, order: Order, view: ProjectionView) -> Order:
-        fills = view.state
+    def _merge_fills(self, order: Order, fills: dict[str, Any]) -> Order:
         filled, value = fills["filled"], fills["value"]
         common = {"fill_datetime": fills["fill_datetime"], "commission": fills["commission"]}
         if self.level is OrderLevel.INSTRUMENT:
@@ -205,12 +204,15 @@ class OrderStackData:
                include_completed: bool = False) -> list[Order]:
         """Orders matching ``where`` (fields of the order record), by id; only active ones
         unless ``include_completed``."""
-        head = self.ledger.sweep([self._orders.name, self._fills.name])
+        self.ledger.sweep([self._orders.name, self._fills.name])
         where = dict(where or {})
         if not include_completed and "status" not in where:
             where["status"] = {"$ne": OrderStatus.COMPLETED.value}
-        return [self._with_fills(order_from_doc(projection_state(doc)), head=head)
-                for _, doc in self.store.find(self.collection, where)]
+        orders = [order_from_doc(projection_state(doc))
+                  for _, doc in self.store.find(self.collection, where)]
+        # the sweep brought every fill cache up to date: read them in one batch
+        fills = self.ledger.swept_states(self._fills, [order_key(o.order_id) for o in orders])
+        return [self._merge_fills(o, fills[order_key(o.order_id)]) for o in orders]
 
     def order_ids(self, where: dict[str, Any] | None = None,
                   include_completed: bool = False) -> list[int]:

@@ -70,7 +70,10 @@ class ExecutionSettings(BaseModel):
     * ``close_buffer_seconds`` [1800]: a ``best`` order turns aggressive this close to the end
       of the trading session;
     * ``spread_sample_minutes`` [60]: how often each instrument's bid/ask spread is sampled
-      (0: never).
+      (0: never);
+    * ``cancel_orphans`` [true]: an open order at the broker that we do not work (placed by
+      hand, or left by a store restored from an older backup) is cancelled; false: only
+      alerted.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -83,6 +86,7 @@ class ExecutionSettings(BaseModel):
     imbalance_size_multiple: float = Field(default=3.0, ge=0)
     close_buffer_seconds: float = Field(default=1800.0, ge=0)
     spread_sample_minutes: float = Field(default=60.0, ge=0)
+    cancel_orphans: bool = True
 
     @property
     def algo_settings(self) -> AlgoSettings:

@@ -52,15 +52,15 @@ class LockChanges:
     unlock: tuple[str, ...]
 
 
-def lock_changes(breaks: Iterable[PositionBreak],
-                 locks: Mapping[str, str]) -> LockChanges:
+def lock_changes(breaks: Iterable[PositionBreak | InternalBreak],
+                 locks: Mapping[str, str], reason: str = BREAK_LOCK_REASON) -> LockChanges:
     """``locks``: currently locked instrument → lock reason. New breaks lock (once: an
-    instrument already locked is not locked again, so its alert is raised once); break locks
-    whose break cleared are lifted; other locks are left."""
+    instrument already locked is not locked again, so its alert is raised once); locks with
+    ``reason`` whose break cleared are lifted; other locks are left."""
     broken = {b.instrument_code for b in breaks}
     lock = tuple(sorted(code for code in broken if code not in locks))
-    unlock = tuple(sorted(code for code, reason in locks.items()
-                          if reason == BREAK_LOCK_REASON and code not in broken))
+    unlock = tuple(sorted(code for code, why in locks.items()
+                          if why == reason and code not in broken))
     return LockChanges(lock, unlock)
 
 

@@ -21,7 +21,7 @@ from syscontrol.host import host_name
 from sysdata.capital import CapitalData
 from sysdata.data_blob import DataBlob
 from sysdata.leases import DEFAULT_SECONDS, LeaseData, hold_lease
-from sysdata.optimal_positions import OptimalPositionData
+from sysdata.optimal_positions import OptimalPositionData, SpreadData
 from sysdata.prices import (
     AdjustedPricesData,
     FuturesContractPriceData,
@@ -38,6 +38,7 @@ FX = FxPricesData.library
 ROLL_CALENDARS = RollCalendarData.library
 CAPITAL = CapitalData.library
 OPTIMAL_POSITIONS = OptimalPositionData.library
+SPREADS = SpreadData.library
 
 #: top-level function (its ``process_name``) -> the time-series libraries it writes
 SERIES_WRITERS: dict[str, tuple[str, ...]] = {
@@ -58,6 +59,7 @@ SERIES_WRITERS: dict[str, tuple[str, ...]] = {
     "update_strategy_capital": (CAPITAL,),
     "interactive_update_capital_manual": (CAPITAL,),
     "update_system_backtests": (OPTIMAL_POSITIONS,),
+    "run_stack_handler": (SPREADS,),  # bid/ask spread samples
     # a restore wipes and rewrites every family: no writer may run meanwhile
     "restore_db_from_csv": (CONTRACT_PRICES, MULTIPLE, ADJUSTED, FX, ROLL_CALENDARS, CAPITAL,
                             OPTIMAL_POSITIONS),

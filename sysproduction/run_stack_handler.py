@@ -5,17 +5,22 @@ a crash at any point):
 
 1. force-roll orders for instruments in Force / Force_Outright / Close;
 2. spawn contract orders from new instrument orders by roll state;
-3. book the broker's executions and commissions into the ledger (drained events, and
-   ``get_executions`` so that fills that arrived while we were down are found) — once per
-   execution id;
-4. contract positions against the broker's: a break locks the instrument (one alert), the
-   lock lifts itself when the break clears (:mod:`sysexecution.position_reconciliation`);
+3. book the broker's executions and commissions into the ledger (drained events; on the
+   first pass of a connection and after a reconnect every execution the broker reports, so
+   that fills that arrived while we were down are found) — once per execution id;
+4. reconciliation (:mod:`sysexecution.order_reconciliation`): the broker's open orders
+   against ours (orphans cancelled with an alert, crashed submissions adopted, vanished
+   orders closed); contract positions against the broker's and strategy positions against
+   contract positions: a break locks the instrument (one alert), the lock lifts itself when
+   the break clears (:mod:`sysexecution.position_reconciliation`);
 5. broker order statuses from the broker; fills and cancels passed up and down the family;
 6. every working broker order advanced one step by its algo (re-price, cancel at the hard
    timeout: :mod:`sysexecution.algo_orders`);
 7. broker orders for contract orders that need them, through the pre-trade gate, each with
    its algo's first decision;
-8. complete finished families (the history).
+8. complete finished families (the history);
+9. sample each instrument's bid/ask spread when due (hourly by default,
+   :mod:`sysexecution.spread_sampling`).
 
 The global trading state is read from the state store at every pass
 (``systrade trading-state``, :mod:`sysdata.trading_state`); a ``trading_state`` argument (the
@@ -43,7 +48,7 @@ from syscore.config import validation_message
 from syscore.exceptions import ConfigError
 from sysdata.data_blob import DataBlob
 from sysexecution.algo_orders import ExecutionSettings, work_orders
-from sysexecution.broker_fills import book_events, book_executions
+from sysexecution.broker_fills import book_events
 from sysexecution.broker_orders import create_broker_orders
 from sysexecution.end_of_day import EndOfDayResult, end_of_day
 from sysexecution.order_completion import (
@@ -53,8 +58,15 @@ from sysexecution.order_completion import (
     sync_broker_statuses,
 )
 from sysexecution.market_view import MarketView
+from sysexecution.order_reconciliation import (
+    reconcile_internal,
+    reconcile_orders,
+    recover_executions,
+    recovery_due,
+)
 from sysexecution.position_reconciliation import reconcile_positions
 from sysexecution.roll_orders import generate_force_roll_orders
+from sysexecution.spread_sampling import sample_spreads
 from sysexecution.spawn_orders import Contracts, current_contracts, spawn_contract_orders
 from syslogdiag.alerts import alert
 from sysobjects.trading_state import TradingState, strictest
@@ -106,16 +118,32 @@ def stack_handler_pass(data: DataBlob | None = None, trading_state: str | None =
         view = MarketView(blob)
         out = StackHandlerPass({"roll orders": _mapped(generate_force_roll_orders(blob, contracts)),
                                 "spawned": _mapped(spawn_contract_orders(blob, contracts))})
-        booked = book_events(blob, blob.broker.drain_events())
-        late = book_executions(blob, blob.broker.get_executions())
-        out["fills"] = (f"{len(booked.booked) + len(late.booked)} booked, "
+        if not blob.broker.is_connected():
+            blob.broker.connect()  # a reconnect: its event makes the recovery below full
+        events = blob.broker.drain_events()
+        booked = book_events(blob, events)
+        late = recover_executions(blob, full=recovery_due(blob, events))
+        out["fills"] = (f"{len(booked.booked) + len(late.booked)} booked"
+                        f"{f' ({len(late.booked)} recovered)' if late.booked else ''}, "
                         f"{len(late.unknown)} not ours")
+        orders = reconcile_orders(blob, settings.cancel_orphans)
+        for broker_id, why in orders.orphans.items():
+            done = "cancelled" if broker_id in orders.cancelled else "left working"
+            alert(blob, f"orphan broker order {broker_id} {done}", why)
+        for order_id in orders.vanished:
+            alert(blob, f"broker order {order_id} vanished at the broker",
+                  "marked CANCELLED after booking its executions; the rest is sent again")
+        out["orders"] = str(orders)
         recon = reconcile_positions(blob)
         changes = recon.changes
         for code in changes.lock:  # once per break: an instrument already locked is not here
             alert(blob, f"position break: {code} locked", recon.describe(code))
-        out["reconciliation"] = (f"locked {_listed(changes.lock)}, "
-                                 f"unlocked {_listed(changes.unlock)}")
+        internal = reconcile_internal(blob)
+        for code in internal.changes.lock:
+            alert(blob, f"internal position break: {code} locked", internal.describe(code))
+        out["reconciliation"] = (
+            f"locked {_listed(changes.lock + internal.changes.lock)}, "
+            f"unlocked {_listed(changes.unlock + internal.changes.unlock)}")
         out["statuses"] = str(sync_broker_statuses(blob) + propagate_fills(blob)
                               + propagate_cancels(blob) + propagate_fills(blob))
         worked = work_orders(blob, view, settings)
@@ -128,6 +156,8 @@ def stack_handler_pass(data: DataBlob | None = None, trading_state: str | None =
         out["broker orders"] = (f"{len(sent.sent)} sent, {len(sent.adopted)} adopted, "
                                 f"{len(sent.denied)} denied")
         out["completed"] = _listed(complete_families(blob))
+        out["spreads"] = str(sample_spreads(
+            blob, view, dt.timedelta(minutes=settings.spread_sample_minutes), contracts))
         return out
 
 

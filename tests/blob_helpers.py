@@ -70,3 +70,14 @@ def sim_broker_blob(home: Path, backend: str = "sqlite", mongo_url: str | None =
         data.close()
         for broker in brokers:
             broker.close()
+
+
+def reopened(data: DataBlob, home: Path, clock) -> DataBlob:
+    """A new blob on ``data``'s stores with a new broker connection (its broker factory): what
+    a restarted process sees. Close it when done."""
+    if data.config.state_store.startswith("mongodb"):
+        state = MongoStateStore(data.config.state_store)
+    else:
+        state = SqliteStateStore(home / "state.sqlite")
+    return DataBlob(state, TimeSeriesStore(f"lmdb://{home / 'arctic'}"), data.config, home,
+                    clock=clock, broker_factory=data._broker_factory)

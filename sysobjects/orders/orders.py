@@ -15,6 +15,7 @@ which checks the level's transition table.
 """
 from __future__ import annotations
 
+import copy
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -188,7 +189,23 @@ class Order:
             raise InvalidData(f"{cls.__name__}: {exc}") from None
 
     def with_fills(self, **values: Any) -> Order:
-        return replace(self, **values)
+        """This order with its fill fields (:data:`FILL_FIELDS` only) set from the ledger's
+        projection. The order's own fields are not validated again (they were when it was
+        built), which keeps listing thousands of orders cheap."""
+        unknown = set(values) - set(FILL_FIELDS)
+        if unknown:
+            raise InvalidData(f"not fill fields: {sorted(unknown)}")
+        new = copy.copy(self)
+        for name, value in values.items():
+            if name == "fill_datetime" and value is not None:
+                value = to_utc(value, name)
+            elif name in ("filled", "fill_price") and isinstance(value, list):
+                value = tuple(value)
+            object.__setattr__(new, name, value)
+        if isinstance(new, _LeggedOrder) and (len(new.filled) != len(new.legs)
+                                              or len(new.fill_price) != len(new.legs)):
+            raise InvalidData("filled and fill_price need one value per leg")
+        return new
 
 
 @dataclass(frozen=True)

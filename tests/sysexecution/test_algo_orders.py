@@ -20,11 +20,7 @@ from sysobjects.orders.orders import (
     Leg,
 )
 from sysobjects.orders.status import OrderEventType, OrderStatus
-from sysdata.data_blob import DataBlob
-from sysdata.state.mongo_store import MongoStateStore
-from sysdata.state.sqlite_store import SqliteStateStore
-from sysdata.timeseries.arctic_store import TimeSeriesStore
-from tests.blob_helpers import SIM_START
+from tests.blob_helpers import SIM_START, reopened
 
 CODE, CONTRACT = "SP500_micro", "202403"
 BEST = ExecutionSettings()  # passive 300 s, total 600 s
@@ -58,16 +54,6 @@ def cycle(data, settings=BEST):
     worked = work_orders(data, view, settings)
     sent = create_broker_orders(data, execution=settings, view=view)
     return worked, sent
-
-
-def reopened(data, home, clock):
-    """A new blob on the same stores and a new broker connection: a restarted handler."""
-    if data.config.state_store.startswith("mongodb"):
-        state = MongoStateStore(data.config.state_store)
-    else:
-        state = SqliteStateStore(home / "state.sqlite")
-    return DataBlob(state, TimeSeriesStore(f"lmdb://{home / 'arctic'}"), data.config, home,
-                    clock=clock, broker_factory=data._broker_factory)
 
 
 def broker_orders(data):

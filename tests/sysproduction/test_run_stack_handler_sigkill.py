@@ -24,6 +24,7 @@ import textwrap
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from sysbrokers.sim.broker import SimBroker
 from sysbrokers.sim.market import default_market
@@ -49,7 +50,9 @@ CHILD = textwrap.dedent("""
     from sysproduction.run_stack_handler import stack_handler_pass
     from tests.blob_helpers import make_blob
 
-    home, seed = Path(sys.argv[1]), int(sys.argv[2])
+    home, seed, algo = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    # best: passive for one pass, then aggressive (re-priced), so kills land in the algo's steps
+    execution = {{"default_algo": algo, "passive_seconds": 60, "total_seconds": 240}}
 
     def die(interrupted):  # say what the kill interrupts, durably, then die
         with open(home / "kills.jsonl", "a") as log:
@@ -89,7 +92,7 @@ CHILD = textwrap.dedent("""
         data.state.apply = dying_apply
     contracts = lambda data, code: ("202403", "202406")
     for _ in range(30):
-        stack_handler_pass(data, contracts=contracts)
+        stack_handler_pass(data, contracts=contracts, execution=execution)
         if not any(data.order_stack(s).orders() for s in ("instrument", "contract", "broker")):
             sys.exit(0)
         clock.advance(pd.Timedelta(minutes=1))
@@ -97,7 +100,9 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def test_sigkill_restarts_lose_nothing_duplicate_nothing(systrade_home, tmp_path):
+@pytest.mark.parametrize("algo,first_seed", [("market", 0), ("best", 0)])
+def test_sigkill_restarts_lose_nothing_duplicate_nothing(systrade_home, tmp_path, algo,
+                                                         first_seed):
     clock = SimulatedClock(systrade_home, start=T0)
     data = make_blob(systrade_home, clock=clock,
                      broker_factory=lambda blob: SimBroker(clock, systrade_home,
@@ -109,9 +114,9 @@ def test_sigkill_restarts_lose_nothing_duplicate_nothing(systrade_home, tmp_path
     script = tmp_path / "child.py"
     script.write_text(CHILD.format(repo=str(REPO)))
     env = dict(os.environ)
-    kills, seed, finished = 0, 0, False
+    kills, seed, finished = 0, first_seed, False
     while kills < KILLS:
-        run = subprocess.run([sys.executable, str(script), str(systrade_home), str(seed)],
+        run = subprocess.run([sys.executable, str(script), str(systrade_home), str(seed), algo],
                              env=env, capture_output=True, text=True, timeout=300)
         seed += 1
         if run.returncode == -signal.SIGKILL:
@@ -121,7 +126,7 @@ def test_sigkill_restarts_lose_nothing_duplicate_nothing(systrade_home, tmp_path
         finished = True
         break  # all done before the 20th kill: no more writes to kill at
     if not finished:
-        run = subprocess.run([sys.executable, str(script), str(systrade_home), "-1"],
+        run = subprocess.run([sys.executable, str(script), str(systrade_home), "-1", algo],
                              env=env, capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, run.stderr[-3000:]
     assert kills >= KILLS  # the work outlasted N kills
@@ -135,8 +140,10 @@ def test_sigkill_restarts_lose_nothing_duplicate_nothing(systrade_home, tmp_path
     placed_killed = [entry["placed"] for entry in interrupted if "placed" in entry]
     where = ("the kills no longer land where this test needs them (change the seeds or KILLS): "
              f"{interrupted}")
-    assert fills_killed, "before a fill's ledger record: " + where
-    assert any(c in PROJECTIONS for c, _ in writes), "between a fill and its projections: " + where
+    if algo == "market":  # the seeds land kills on the fill path; with best, on its steps
+        assert fills_killed, "before a fill's ledger record: " + where
+        assert any(c in PROJECTIONS for c, _ in writes), \
+            "between a fill and its projections: " + where
     assert any(c == "broker_orders" or (uid or "").startswith("event:broker/")
                for c, uid in writes), "in the broker-order stack: " + where
     assert placed_killed, "between a placed order and its SENT: " + where
