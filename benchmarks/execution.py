@@ -46,8 +46,8 @@ START = pd.Timestamp("2024-01-09 15:00", tz="UTC")
 MAX_PASSES = 2000
 
 
-def _blob(home: Path, clock: SimulatedClock) -> DataBlob:
-    return DataBlob(SqliteStateStore(home / "state.sqlite"),
+def _blob(home: Path, clock: SimulatedClock, synchronous: str = "FULL") -> DataBlob:
+    return DataBlob(SqliteStateStore(home / "state.sqlite", synchronous=synchronous),
                     TimeSeriesStore(f"lmdb://{home / 'arctic'}"), SystradeConfig(), home,
                     clock=clock, broker_factory=lambda blob: SimBroker(clock, home,
                                                                        default_market()))
@@ -69,11 +69,13 @@ def _instruments(data: DataBlob, count: int) -> dict[str, tuple[str, str]]:
     return chosen
 
 
-def run(orders: int, instruments: int, algo: str, seconds_per_pass: float) -> int:
+def run(orders: int, instruments: int, algo: str, seconds_per_pass: float,
+        synchronous: str) -> int:
     with tempfile.TemporaryDirectory(prefix="systrade-bench-exec-") as tmp:
         home = Path(tmp)
         clock = SimulatedClock(home, start=START)
-        data = _blob(home, clock)
+        data = _blob(home, clock, synchronous)
+        print(f"SQLite state store, synchronous={synchronous}")
         try:
             return _run(data, clock, orders, instruments, algo, seconds_per_pass)
         finally:
@@ -153,10 +155,13 @@ def main() -> int:
     parser.add_argument("--instruments", type=int, default=50)
     parser.add_argument("--algo", choices=("best", "market"), default="best")
     parser.add_argument("--seconds-per-pass", type=float, default=5.0)
+    parser.add_argument("--synchronous", choices=("FULL", "NORMAL"), default="FULL",
+                        help="the state store's sqlite_synchronous (default FULL, as shipped)")
     args = parser.parse_args()
     if args.quick:
         args.orders, args.instruments = 100, 10
-    return run(args.orders, args.instruments, args.algo, args.seconds_per_pass)
+    return run(args.orders, args.instruments, args.algo, args.seconds_per_pass,
+               args.synchronous)
 
 
 if __name__ == "__main__":

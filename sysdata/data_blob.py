@@ -76,6 +76,7 @@ class DataBlob:
         self._clock = clock
         self._broker_factory = broker_factory
         self._broker = None
+        self._order_stacks: dict[str, OrderStackData] = {}
         self.log = log or logging.getLogger("systrade")
 
     @classmethod
@@ -187,7 +188,10 @@ class DataBlob:
         return PositionData(self.state, self.ledger)
 
     def order_stack(self, stack: str) -> OrderStackData:
-        return OrderStackData(self.state, stack, self.ledger)
+        """One :class:`OrderStackData` per stack and blob (it keeps decoded orders)."""
+        if stack not in self._order_stacks:
+            self._order_stacks[stack] = OrderStackData(self.state, stack, self.ledger)
+        return self._order_stacks[stack]
 
     @cached_property
     def locks(self) -> InstrumentLockData:

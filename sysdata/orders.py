@@ -70,6 +70,7 @@ class OrderStackData:
         self.order_class = ORDER_CLASSES[self.level]
         self._orders = PROJECTIONS[f"{self.stack}_order"]
         self._fills = PROJECTIONS[f"{self.stack}_order_fills"]
+        self._decoded: dict[int, tuple[int, Order]] = {}  # order id -> (events, order)
         for fields in ORDER_INDEXES:
             if fields == ("client_ref",) or fields == ("broker_order_id",):
                 if self.level is not OrderLevel.BROKER:
@@ -208,11 +209,22 @@ class OrderStackData:
         where = dict(where or {})
         if not include_completed and "status" not in where:
             where["status"] = {"$ne": OrderStatus.COMPLETED.value}
-        orders = [order_from_doc(projection_state(doc))
+        orders = [self._decode(projection_state(doc))
                   for _, doc in self.store.find(self.collection, where)]
         # the sweep brought every fill cache up to date: read them in one batch
         fills = self.ledger.swept_states(self._fills, [order_key(o.order_id) for o in orders])
         return [self._merge_fills(o, fills[order_key(o.order_id)]) for o in orders]
+
+    def _decode(self, record: dict[str, Any]) -> Order:
+        """The order of a stored record (without fills). An order is the fold of its events,
+        so the same order id and event count is the same order: decoded once per process."""
+        key, events = record.get("order_id"), record.get("events")
+        known = self._decoded.get(key)
+        if known is not None and known[0] == events:
+            return known[1]
+        order = order_from_doc(record)
+        self._decoded[key] = (events, order)
+        return order
 
     def order_ids(self, where: dict[str, Any] | None = None,
                   include_completed: bool = False) -> list[int]:

@@ -73,12 +73,12 @@ def create_broker_orders(data: DataBlob, trading_state: TradingState = TradingSt
             continue
         _link_parent(data, pending)  # finish a crashed submission
         _resume(data, view, pending, trading_state, settings, result)
+    busy = {b.parent_id for b in bstack.orders() if b.status in LIVE}  # one listing
     for order in cstack.orders():
         if order.status not in (OrderStatus.INITIALIZED, OrderStatus.WORKING) \
                 or order.locked or order.is_spread or order.remaining[0] == 0:
             continue
-        children = bstack.orders({"parent_id": order.order_id}, include_completed=True)
-        if any(c.status in LIVE for c in children):
+        if order.order_id in busy:  # a live broker order works it already
             continue
         # the contract order's fills (a projection) include every earlier child's fills
         contract_date, quantity = order.legs[0].contract_date, order.remaining[0]

@@ -42,13 +42,20 @@ def _fully_filled(order) -> bool:
 def sync_broker_statuses(data: DataBlob) -> int:
     """Bring our live broker orders' statuses in line with the broker's; events appended."""
     bstack, now, count = data.order_stack("broker"), data.now(), 0
-    for order in bstack.orders():
-        if order.status not in LIVE_AT_BROKER or not order.broker_order_id:
-            continue
-        try:
-            theirs = data.broker.get_order(order.broker_order_id)
-        except BrokerError:
-            continue  # reconciliation deals with orders the broker does not know
+    live = [o for o in bstack.orders() if o.status in LIVE_AT_BROKER and o.broker_order_id]
+    if not live:
+        return 0
+    try:  # one call for all of them; one by one for any the list leaves out
+        known = {o.order_id: o for o in data.broker.get_orders()}
+    except BrokerError:
+        known = {}
+    for order in live:
+        theirs = known.get(order.broker_order_id)
+        if theirs is None:
+            try:
+                theirs = data.broker.get_order(order.broker_order_id)
+            except BrokerError:
+                continue  # reconciliation deals with orders the broker does not know
         event = None
         # a finished order waits for its executions: a status never runs ahead of the money
         # (a cancelled order with unbooked fills would have its rest sent again)
@@ -121,17 +128,28 @@ def propagate_cancels(data: DataBlob) -> int:
     return count
 
 
+def _by_parent(orders) -> dict[int, list]:
+    grouped: dict[int, list] = {}
+    for order in orders:
+        if order.parent_id is not None:
+            grouped.setdefault(order.parent_id, []).append(order)
+    return grouped
+
+
 def complete_families(data: DataBlob) -> list[int]:
     """Complete finished families bottom-up; the instrument order ids completed."""
     istack, cstack, bstack = (data.order_stack(s) for s in ("instrument", "contract", "broker"))
     now, done = data.now(), []
-    for parent in istack.orders():
-        if parent.status not in FINISHED or parent.locked:
-            continue
-        children = cstack.orders({"parent_id": parent.order_id}, include_completed=True)
-        grandchildren = [b for c in children
-                         for b in bstack.orders({"parent_id": c.order_id},
-                                                include_completed=True)]
+    parents = [p for p in istack.orders() if p.status in FINISHED and not p.locked]
+    if not parents:
+        return done
+    # each stack listed once; completed orders are finished and their own children completed
+    # before them (bottom-up), so the active orders are all that can hold a family back
+    contract_children = _by_parent(cstack.orders())
+    broker_children = _by_parent(bstack.orders())
+    for parent in parents:
+        children = contract_children.get(parent.order_id, [])
+        grandchildren = [b for c in children for b in broker_children.get(c.order_id, [])]
         if any(o.status not in FINISHED for o in children + grandchildren):
             continue
         for order, stack in [(b, bstack) for b in grandchildren] + \

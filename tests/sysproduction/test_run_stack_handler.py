@@ -110,8 +110,9 @@ def test_a_pass_reads_as_one_line_for_people_not_a_dict(env):
     assert out["fills"] == "0 booked, 0 not ours"  # the steps are still there by name
     assert "{" not in text and "[" not in text and "'" not in text, text
     assert text.startswith("roll orders: none; spawned: none; fills: 0 booked, 0 not ours; "
+                           "orders: 0 adopted, 0 orphans (0 cancelled), 0 vanished; "
                            f"reconciliation: locked {CODES[0]}, unlocked none; "), text
-    assert text.endswith("; completed: none"), text
+    assert text.endswith("; completed: none; spreads: 0 sampled"), text
 
 
 def test_end_of_day_is_the_completion_method_and_clears_the_stacks(env):
