@@ -4,8 +4,9 @@ broker, many worked at once.
 Plain script: ``.venv/bin/python benchmarks/execution.py [--quick] [--orders 1000]
 [--instruments 50] [--algo best] [--seconds-per-pass 5]``.
 
-In a temporary home (SQLite state store, ArcticDB on LMDB, the simulated broker with its
-default latency of 250 ms for orders and cancels and a fill opportunity every 5 s, on a
+In a temporary home (SQLite state store, ArcticDB on LMDB, the simulated broker (the shipped
+universe has 30 instruments; beyond that, copies of them under new codes) with its default
+latency of 250 ms for orders and cancels and a fill opportunity every 5 s, on a
 simulated clock starting Tuesday 2024-01-09 15:00 UTC when every market is open):
 
 1. ``--orders`` optimal positions over ``--instruments`` instruments (``orders /
@@ -26,6 +27,7 @@ import argparse
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -33,7 +35,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sysbrokers.sim.broker import SimBroker  # noqa: E402
-from sysbrokers.sim.market import default_market  # noqa: E402
+from sysbrokers.sim.market import MarketModel  # noqa: E402
+from sysbrokers.sim.universe import load_universe  # noqa: E402
 from syscore.clock import SimulatedClock  # noqa: E402
 from syscore.config_models import SystradeConfig  # noqa: E402
 from sysdata.data_blob import DataBlob  # noqa: E402
@@ -46,11 +49,27 @@ START = pd.Timestamp("2024-01-09 15:00", tz="UTC")
 MAX_PASSES = 2000
 
 
-def _blob(home: Path, clock: SimulatedClock, synchronous: str = "FULL") -> DataBlob:
+def _market(instruments: int) -> MarketModel:
+    """The shipped universe (30 instruments), topped up to ``instruments`` with copies of its
+    instruments under new codes (``<code>_2``: same specification, hours and price path)."""
+    universe = load_universe()
+    specs = dict(universe.instruments)
+    originals = list(universe.instruments.values())
+    n = 0
+    while len(specs) < instruments:
+        spec = originals[n % len(originals)]
+        code = f"{spec.code}_{n // len(originals) + 2}"
+        specs[code] = replace(spec, code=code)
+        n += 1
+    return MarketModel(replace(universe, instruments=specs))
+
+
+def _blob(home: Path, clock: SimulatedClock, synchronous: str = "FULL",
+          instruments: int = 30) -> DataBlob:
+    market = _market(instruments)
     return DataBlob(SqliteStateStore(home / "state.sqlite", synchronous=synchronous),
                     TimeSeriesStore(f"lmdb://{home / 'arctic'}"), SystradeConfig(), home,
-                    clock=clock, broker_factory=lambda blob: SimBroker(clock, home,
-                                                                       default_market()))
+                    clock=clock, broker_factory=lambda blob: SimBroker(clock, home, market))
 
 
 def _instruments(data: DataBlob, count: int) -> dict[str, tuple[str, str]]:
@@ -74,7 +93,7 @@ def run(orders: int, instruments: int, algo: str, seconds_per_pass: float,
     with tempfile.TemporaryDirectory(prefix="systrade-bench-exec-") as tmp:
         home = Path(tmp)
         clock = SimulatedClock(home, start=START)
-        data = _blob(home, clock, synchronous)
+        data = _blob(home, clock, synchronous, instruments)
         print(f"SQLite state store, synchronous={synchronous}")
         try:
             return _run(data, clock, orders, instruments, algo, seconds_per_pass)

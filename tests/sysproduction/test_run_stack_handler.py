@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from syscore.exceptions import ConfigError
 from sysobjects.orders.status import OrderStatus
 from sysproduction.run_stack_handler import stack_handler_pass
 from sysproduction.update_strategy_orders import update_strategy_orders
@@ -139,3 +140,23 @@ def test_end_of_day_is_the_completion_method_and_clears_the_stacks(env):
     assert held == data.positions.get_contract_position(CODES[0], CONTRACT) \
         == broker.get((CODES[0], CONTRACT), 0)
     assert not data.alerts.all()
+
+
+def test_a_pass_cancels_an_orphan_and_alerts_once(env):
+    data, clock = env
+    theirs = data.broker.place_order(CODES[0], CONTRACT, 1, client_ref="by hand")
+    out = stack_handler_pass(data, contracts=contracts)
+    assert out["orders"] == "0 adopted, 1 orphans (1 cancelled), 0 vanished"
+    clock.advance(pd.Timedelta(seconds=1))
+    stack_handler_pass(data, contracts=contracts)
+    subjects = [a["subject"] for a in data.alerts.all()]
+    assert subjects.count(f"orphan broker order {theirs.order_id} cancelled") == 1
+    assert data.broker.get_order(theirs.order_id).status.value == "CANCELLED"
+
+
+def test_a_bad_execution_setting_is_one_config_error(env):
+    data, _ = env
+    with pytest.raises(ConfigError, match="passive_seconds"):
+        stack_handler_pass(data, contracts=contracts, execution={"passive_seconds": -1})
+    with pytest.raises(ConfigError, match="unknown key 'algo'"):
+        stack_handler_pass(data, contracts=contracts, execution={"algo": "best"})
