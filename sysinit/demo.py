@@ -68,9 +68,13 @@ def ensure_demo_config(home: Path, instruments: str | None = None) -> bool:
     if not control.exists():
         control.write_text("# written by `systrade demo`\nstrategy_list:\n  demo:\n"
                            f"    backtest_config: {backtest}\n"
-                           "# in simulated time a stack-handler pass every 30 minutes is plenty\n"
+                           "# in simulated time a stack-handler pass every 30 minutes is plenty;\n"
+                           "# the best algo's timings fit that loop (passive for one pass, then\n"
+                           "# aggressive, cancelled after three)\n"
                            "process_configuration:\n  run_stack_handler:\n    methods:\n"
-                           "      stack_handler_pass: {frequency: 30}\n")
+                           "      stack_handler_pass:\n        frequency: 30\n"
+                           "        arguments: {execution: {passive_seconds: 1800, "
+                           "total_seconds: 5400}}\n")
     return True
 
 
