@@ -17,6 +17,15 @@ from syscore.exceptions import InvalidData
 
 def to_utc(value, what: str = "timestamp") -> pd.Timestamp:
     """Convert a timestamp-like value to a tz-aware UTC Timestamp (naive means UTC)."""
+    if isinstance(value, pd.Timestamp) and value.tzinfo is dt.timezone.utc:
+        return value  # the common case, already right: no conversion
+    if isinstance(value, str):  # ISO text from a stored document: parsed without pandas
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            parsed = None  # e.g. nanoseconds: pandas reads it below
+        if parsed is not None and parsed.tzinfo is not None:
+            return pd.Timestamp(parsed.astimezone(dt.timezone.utc))
     try:
         ts = pd.Timestamp(value)
     except (TypeError, ValueError) as exc:

@@ -22,6 +22,7 @@ appended and does the rest.
 from __future__ import annotations
 
 from sysbrokers.errors import BrokerError
+from syscore.exceptions import ConcurrencyError
 from sysbrokers.objects import OrderStatus as BrokerStatus
 from sysdata.data_blob import DataBlob
 from sysexecution.broker_orders import adopt
@@ -152,10 +153,14 @@ def complete_families(data: DataBlob) -> list[int]:
         grandchildren = [b for c in children for b in broker_children.get(c.order_id, [])]
         if any(o.status not in FINISHED for o in children + grandchildren):
             continue
-        for order, stack in [(b, bstack) for b in grandchildren] + \
-                            [(c, cstack) for c in children]:
-            if order.status is not S.COMPLETED:
-                stack.complete(order.order_id, now, f"family of {parent.order_id} finished")
-        istack.complete(parent.order_id, now)
+        try:
+            for order, stack in [(b, bstack) for b in grandchildren] + \
+                                [(c, cstack) for c in children]:
+                if order.status is not S.COMPLETED:  # as read: a change since is a conflict
+                    stack.apply_event(order, E.COMPLETED, now,
+                                      f"family of {parent.order_id} finished")
+            istack.apply_event(parent, E.COMPLETED, now, "completed")
+        except ConcurrencyError:
+            continue  # changed since it was listed: decided again next pass
         done.append(parent.order_id)
     return done
