@@ -19,11 +19,13 @@ def to_utc(value, what: str = "timestamp") -> pd.Timestamp:
     """Convert a timestamp-like value to a tz-aware UTC Timestamp (naive means UTC)."""
     if isinstance(value, pd.Timestamp) and value.tzinfo is dt.timezone.utc:
         return value  # the common case, already right: no conversion
-    if isinstance(value, str):  # ISO text from a stored document: parsed without pandas
+    fraction = value.partition(".")[2] if isinstance(value, str) else ""
+    if isinstance(value, str) and len(fraction) - len(fraction.lstrip("0123456789")) <= 6:
+        # ISO text from a stored document (at most microseconds): parsed without pandas
         try:
             parsed = dt.datetime.fromisoformat(value)
         except ValueError:
-            parsed = None  # e.g. nanoseconds: pandas reads it below
+            parsed = None  # not ISO: pandas reads it below
         if parsed is not None and parsed.tzinfo is not None:
             return pd.Timestamp(parsed.astimezone(dt.timezone.utc))
     try:
