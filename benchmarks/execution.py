@@ -17,13 +17,14 @@ simulated clock starting Tuesday 2024-01-09 15:00 UTC when every market is open)
    passes, until every family is completed;
 3. checks: every strategy position equals its target, contract positions equal the broker's.
 
-Prints the wall time (generation + passes), orders per second, the slowest order (wall time
+Prints the wall time (generation + passes) and this process's CPU time, orders per second, the slowest order (wall time
 from the end of generation to the pass that completed it) and the simulated time it took, the
 number of passes and the mean wall time per pass. ``--quick``: 100 orders over 10 instruments.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -116,7 +117,7 @@ def _run(data: DataBlob, clock: SimulatedClock, orders: int, instruments: int, a
     def contracts(_data, code):
         return contracts_of[code]
 
-    wall0 = time.perf_counter()
+    wall0, cpu0 = time.perf_counter(), time.process_time()
     generated = update_strategy_orders(data)
     if not generated.ok:
         raise SystemExit(f"generation failed: {generated}")
@@ -140,7 +141,7 @@ def _run(data: DataBlob, clock: SimulatedClock, orders: int, instruments: int, a
             done_sim[order_id] = clock.now() - sim0
         open_ids = still
         clock.advance(pd.Timedelta(seconds=seconds_per_pass))
-    wall = time.perf_counter() - wall0
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     if open_ids:
         raise SystemExit(f"{len(open_ids)} instrument orders not completed after {passes} "
                          "passes")
@@ -159,6 +160,8 @@ def _run(data: DataBlob, clock: SimulatedClock, orders: int, instruments: int, a
     print(f"  wall time {wall:.1f} s (generation {wall_generated - wall0:.1f} s, "
           f"{passes} passes, mean {sum(pass_seconds) / passes:.2f} s, "
           f"max {max(pass_seconds):.2f} s per pass)")
+    print(f"  CPU time of this process {cpu:.1f} s (the machine is shared: wall time includes "
+          f"waiting for a core; load average {os.getloadavg()[0]:.1f} at the end)")
     print(f"  {len(targets) / wall:.1f} orders per second")
     print(f"  slowest order: instrument order {slowest}, {done_wall[slowest]:.1f} s wall, "
           f"{done_sim[slowest].total_seconds():.0f} s simulated after generation")
