@@ -5,7 +5,8 @@ decisions out at the broker and stores their state with the broker order, in the
 that many orders are worked at once (one step each per pass, nothing blocks) and a restarted
 handler resumes every order where it was.
 
-* **Choice** (:func:`choose_algo`): the contract order's ``algo_to_use`` when it names an algo;
+* **Choice** (:func:`choose_algo`): the contract order's ``algo_to_use`` when it names an algo
+  (``limit`` only with a limit price);
   a ``limit`` order (it has a limit price) the ``limit`` algo; a manual order its own type
   (``market`` or ``best``); otherwise :attr:`ExecutionSettings.default_algo` (``best``).
 * **First decision** (:func:`first_decision`): when a broker order is created, its algo's first
@@ -100,7 +101,8 @@ class ExecutionSettings(BaseModel):
 
 def choose_algo(order: ContractOrder, settings: ExecutionSettings) -> str:
     """The algo that executes a contract order (see module docstring)."""
-    if order.algo_to_use in ALGOS:
+    if order.algo_to_use in ALGOS and (order.algo_to_use != "limit"
+                                       or order.limit_price is not None):
         return order.algo_to_use
     if order.order_type is ContractOrderType.LIMIT and order.limit_price is not None:
         return "limit"

@@ -4,9 +4,11 @@ Every ``spread_sample_minutes`` (default 60; :class:`~sysexecution.algo_orders.E
 of clock time, for every instrument with multiple prices whose market is open, the top of book
 of its priced contract is read and ``ask - bid`` (price points) is appended to the time series
 ``spreads/<instrument>`` (ArcticDB, :class:`sysdata.optimal_positions.SpreadData`; index UTC).
-The time of each instrument's last sample is kept in the state store (collection
-``spread_sampling``, key ``last_sampled``), read once per pass, so a restarted handler does not
-sample again early. A crash between the sample and that record only means one extra sample.
+The time of each instrument's last sample, and of the last look at the instruments, are kept in
+the state store (collection ``spread_sampling``, key ``last_sampled``), read once per pass: the
+instruments are listed (and sampled when due) at most once an interval, and a restarted handler
+does not sample again early. An instrument whose market was closed at that look waits for the
+next one. A crash between the sample and that record only means one extra sample.
 The stack handler holds the ``spreads`` series lease (one writer per family).
 
 :func:`spread_estimate` reads them back for cost estimates: the median spread over the samples
@@ -52,7 +54,11 @@ def sample_spreads(data: DataBlob, view: MarketView, every: dt.timedelta,
     if every <= dt.timedelta(0):
         return result
     now = view.now
-    last = dict((data.state.get(COLLECTION, KEY) or {}).get("instruments", {}))
+    stored = data.state.get(COLLECTION, KEY) or {}
+    checked = stored.get("checked")
+    if checked and now - to_utc(checked, "last check") < every:
+        return result  # the instruments were all looked at less than one interval ago
+    last = dict(stored.get("instruments", {}))
     due = [code for code in instruments(data)
            if code not in last or now - to_utc(last[code], "last sample") >= every]
     for code in due:
@@ -68,8 +74,7 @@ def sample_spreads(data: DataBlob, view: MarketView, every: dt.timedelta,
         data.spreads.add(code, now, book.ask - book.bid)
         result.sampled[code] = book.ask - book.bid
         last[code] = iso_utc(now)
-    if result.sampled:
-        data.state.put(COLLECTION, KEY, {"instruments": last})
+    data.state.put(COLLECTION, KEY, {"instruments": last, "checked": iso_utc(now)})
     return result
 
 

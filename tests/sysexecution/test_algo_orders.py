@@ -77,6 +77,8 @@ def test_choice_of_algo():
     assert choose_algo(ContractOrder(**make, order_type=ContractOrderType.MARKET), default) \
         == "best"
     assert choose_algo(ContractOrder(**make, algo_to_use="market"), default) == "market"
+    # a limit algo without a price would have nothing to place: the default instead
+    assert choose_algo(ContractOrder(**make, algo_to_use="limit"), default) == "best"
 
 
 def test_market_algo_places_a_market_order_and_fills(env):

@@ -56,3 +56,24 @@ def test_closed_market_is_not_sampled(env):
     clock.advance(pd.Timedelta(days=4))  # Saturday 2024-01-13 15:00 UTC
     assert not data.broker.is_open("SP500_micro")
     assert sample(data).sampled == {}
+
+
+def test_instruments_listed_at_most_once_an_interval(env):
+    data, clock = env
+    listed = []
+
+    def instruments(d):
+        listed.append(d.now())
+        return CODES
+
+    def run():
+        return sample_spreads(data, MarketView(data), HOUR,
+                              contracts=lambda d, c: ("202403", "202406"),
+                              instruments=instruments)
+
+    run()
+    clock.advance(pd.Timedelta(minutes=30))
+    run()
+    assert len(listed) == 1  # within the hour: not even listed
+    clock.advance(pd.Timedelta(minutes=30))
+    assert set(run().sampled) == set(CODES) and len(listed) == 2
