@@ -85,7 +85,9 @@ def create_broker_orders(data: DataBlob, trading_state: TradingState = TradingSt
         try:
             algo = first_decision(view, order, contract_date, quantity, execution)
         except BrokerError as exc:  # no contract details: nothing sane to decide on
-            _record_denial(data, order, f"no market data: {exc}", result)
+            halt = data.broker.halt_reason(data.now())  # the disconnect policy says why
+            _record_denial(data, order, evaluate_halted(halt).denial if halt
+                           else f"no market data: {exc}", result)
             continue
         if algo.state is None:
             _record_denial(data, order, f"algo waits: {algo.why}", result)

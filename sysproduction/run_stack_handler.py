@@ -43,6 +43,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sysbrokers.errors import BrokerError
 from syscore.clock import SimulatedClock
 from syscore.config import validation_message
 from syscore.exceptions import ConfigError
@@ -119,7 +120,10 @@ def stack_handler_pass(data: DataBlob | None = None, trading_state: str | None =
         out = StackHandlerPass({"roll orders": _mapped(generate_force_roll_orders(blob, contracts)),
                                 "spawned": _mapped(spawn_contract_orders(blob, contracts))})
         if not blob.broker.is_connected():
-            blob.broker.connect()  # a reconnect: its event makes the recovery below full
+            try:  # a reconnect: its event makes the recovery below full
+                blob.broker.connect()
+            except BrokerError as exc:  # still down: the broker's own policy (halt) applies
+                blob.log.warning("broker not connected: %s", exc)
         events = blob.broker.drain_events()
         booked = book_events(blob, events)
         late = recover_executions(blob, full=recovery_due(blob, events))
