@@ -22,8 +22,8 @@ appended and does the rest.
 from __future__ import annotations
 
 from sysbrokers.errors import BrokerError
-from syscore.exceptions import ConcurrencyError
 from sysbrokers.objects import OrderStatus as BrokerStatus
+from syscore.exceptions import ConcurrencyError
 from sysdata.data_blob import DataBlob
 from sysexecution.broker_orders import adopt
 from sysobjects.orders.orders import InstrumentOrder
@@ -93,7 +93,11 @@ def propagate_cancels(data: DataBlob) -> int:
     """Pass cancel requests down; mark cancelled the orders with no live child left."""
     istack, cstack, bstack = (data.order_stack(s) for s in ("instrument", "contract", "broker"))
     now, count = data.now(), 0
-    for parent in istack.orders({"status": S.PENDING_CANCEL.value}):
+    # a cancelled parent can have children too: a spawn that lost a race with the cancel and
+    # crashed before it cancelled the children it had made (sysexecution.spawn_orders)
+    cancelling = istack.orders({"status": S.PENDING_CANCEL.value}) \
+        + istack.orders({"status": S.CANCELLED.value})
+    for parent in cancelling:
         for child in cstack.orders({"parent_id": parent.order_id}):
             if child.status in (S.INITIALIZED, S.WORKING):
                 cstack.apply_event(child, E.CANCEL_REQUESTED, now,

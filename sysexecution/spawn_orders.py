@@ -11,12 +11,21 @@ the children. After a crash in between, the next call finds the children by ``pa
 adopts them; if only some were created (a crash between two children of a zero-crossing Passive
 trade), the rest of the parent's trade is spawned again by the same rules, so the children's
 outright legs always add up to the parent's trade. Never two sets of children.
+
+Races: the ``SENT`` event is conditional on the instrument order being unchanged since it was
+read. If another process changed it meanwhile (the order generator cancelled it, an operator
+locked or netted it), the children made in this call are cancelled before anything is sent
+(they are ``INITIALIZED``: broker orders are made in a later step of the same pass) and the
+order is decided again from fresh data on the next pass. Children cancelled that way, with no
+fill, do not count as spawned. A child left ``INITIALIZED`` by a crash right after such a
+conflict has a finished parent: :func:`sysexecution.order_completion.propagate_cancels`
+cancels it.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from syscore.exceptions import MissingData
+from syscore.exceptions import ConcurrencyError, MissingData
 from sysdata.data_blob import DataBlob
 from sysexecution.contract_spawning import spawn_contract_trades
 from sysobjects.contracts import validate_contract_date
@@ -53,7 +62,9 @@ def spawn_one(data: DataBlob, order: InstrumentOrder,
               contracts: Contracts = current_contracts) -> tuple[int, ...]:
     """Spawn (or finish spawning) one instrument order; its children's ids, () if it waits."""
     contract_stack = data.order_stack("contract")
-    existing = contract_stack.orders({"parent_id": order.order_id}, include_completed=True)
+    existing = [child for child in
+                contract_stack.orders({"parent_id": order.order_id}, include_completed=True)
+                if not _abandoned(child)]
     done = sum(leg.trade for child in existing if not child.is_spread for leg in child.legs)
     remaining = order.trade - done
     new_ids = []
@@ -87,7 +98,19 @@ def spawn_one(data: DataBlob, order: InstrumentOrder,
     children = tuple(sorted([c.order_id for c in existing] + new_ids))
     if not children:
         return ()
-    data.order_stack("instrument").apply_event(
-        order.order_id, OrderEventType.SENT, data.now(),
-        reason=f"contract orders {list(children)}", changes={"children": list(children)})
+    try:
+        data.order_stack("instrument").apply_event(
+            order, OrderEventType.SENT, data.now(),
+            reason=f"contract orders {list(children)}", changes={"children": list(children)})
+    except ConcurrencyError:
+        for child_id in new_ids:
+            contract_stack.apply_event(
+                child_id, OrderEventType.CANCELLED, data.now(),
+                reason=f"instrument order {order.order_id} changed while it was being spawned")
+        return ()
     return children
+
+
+def _abandoned(child: ContractOrder) -> bool:
+    """A child cancelled before it was ever sent or filled (a spawn that lost a race)."""
+    return child.status is OrderStatus.CANCELLED and not child.children and not any(child.filled)

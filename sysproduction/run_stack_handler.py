@@ -52,13 +52,13 @@ from sysexecution.algo_orders import ExecutionSettings, work_orders
 from sysexecution.broker_fills import book_events
 from sysexecution.broker_orders import create_broker_orders
 from sysexecution.end_of_day import EndOfDayResult, end_of_day
+from sysexecution.market_view import MarketView
 from sysexecution.order_completion import (
     complete_families,
     propagate_cancels,
     propagate_fills,
     sync_broker_statuses,
 )
-from sysexecution.market_view import MarketView
 from sysexecution.order_reconciliation import (
     reconcile_internal,
     reconcile_orders,
@@ -67,8 +67,8 @@ from sysexecution.order_reconciliation import (
 )
 from sysexecution.position_reconciliation import reconcile_positions
 from sysexecution.roll_orders import generate_force_roll_orders
-from sysexecution.spread_sampling import sample_spreads
 from sysexecution.spawn_orders import Contracts, current_contracts, spawn_contract_orders
+from sysexecution.spread_sampling import sample_spreads
 from syslogdiag.alerts import alert
 from sysobjects.trading_state import TradingState, strictest
 from sysproduction.process_helpers import blob_for

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from sysexecution.algo_orders import ExecutionSettings
 from sysexecution.broker_fills import book_events
 from sysexecution.broker_orders import create_broker_orders
-from sysexecution.algo_orders import ExecutionSettings
 from sysexecution.order_reconciliation import (
     INTERNAL_BREAK_LOCK_REASON,
     reconcile_internal,

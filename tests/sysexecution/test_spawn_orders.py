@@ -7,7 +7,7 @@ import pytest
 
 from sysexecution.spawn_orders import spawn_contract_orders, spawn_one
 from sysobjects.orders.orders import ContractOrder, InstrumentOrder, Leg
-from sysobjects.orders.status import OrderStatus
+from sysobjects.orders.status import OrderEventType, OrderStatus
 from tests.blob_helpers import make_blob
 
 NOW = pd.Timestamp("2024-01-02 12:00", tz="UTC")
@@ -114,3 +114,52 @@ def test_crash_after_all_children_only_adopts(data):
     assert children(data, order.order_id) == [((PRICED, 4),)]
     assert data.order_stack("instrument").get_order(order.order_id).status \
         is OrderStatus.WORKING
+
+
+def test_a_spawn_racing_a_cancel_leaves_no_live_child(data):
+    """The handler read the order; the order generator cancelled it; the handler's spawn then
+    must not stand: its children are cancelled, nothing is sent, and the parent stays
+    cancelled with no children."""
+    stale = add(data, 3)  # what the handler read
+    stack = data.order_stack("instrument")
+    stack.apply_event(stale.order_id, OrderEventType.CANCELLED, NOW,
+                      reason="order generator: wanted 0")
+    assert spawn_one(data, stale, contracts) == ()
+    made = data.order_stack("contract").orders({"parent_id": stale.order_id},
+                                               include_completed=True)
+    assert made and all(c.status is OrderStatus.CANCELLED for c in made)
+    parent = stack.get_order(stale.order_id)
+    assert parent.status is OrderStatus.CANCELLED and parent.children == ()
+
+
+def test_a_spawn_racing_a_change_is_redone_from_fresh_data(data):
+    """The order was modified (e.g. locked then unlocked) between the read and the spawn: the
+    stale spawn is undone and the next spawn makes the children once, not twice."""
+    stale = add(data, 2)
+    stack = data.order_stack("instrument")
+    stack.lock(stale.order_id, NOW, "operator")
+    stack.unlock(stale.order_id, NOW, "operator")
+    assert spawn_one(data, stale, contracts) == ()
+    assert spawn_contract_orders(data, contracts) != {}
+    live = [c for c in data.order_stack("contract").orders({"parent_id": stale.order_id})
+            if c.status is not OrderStatus.CANCELLED]
+    assert [tuple((leg.contract_date, leg.trade) for leg in c.legs) for c in live] \
+        == [((PRICED, 2),)]
+    assert stack.get_order(stale.order_id).status is OrderStatus.WORKING
+
+
+def test_children_of_a_cancelled_parent_are_cancelled_by_the_cancel_step(data):
+    """A crash right after a lost race leaves an INITIALIZED child under a cancelled parent:
+    propagate_cancels cancels it before any broker order can be made for it."""
+    from sysexecution.order_completion import propagate_cancels
+
+    order = add(data, 1)
+    cstack = data.order_stack("contract")
+    child = cstack.add_order(ContractOrder(order_id=cstack.new_order_id(), strategy_name="trend",
+                                           instrument_code="CORN", parent_id=order.order_id,
+                                           legs=(Leg(PRICED, 1),)), NOW)
+    data.order_stack("instrument").apply_event(order.order_id, OrderEventType.CANCELLED, NOW,
+                                               reason="order generator")
+    assert propagate_cancels(data) >= 1
+    assert cstack.get_order(child.order_id).status in (OrderStatus.PENDING_CANCEL,
+                                                      OrderStatus.CANCELLED)
