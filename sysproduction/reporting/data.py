@@ -26,6 +26,9 @@ def _utc_labels(index: pd.Index) -> pd.DatetimeIndex:
 
 
 BUSINESS_DAYS_PER_YEAR = 256
+#: risk and correlations are measured over at least this much history before the report's end,
+#: whatever its period: a nightly report covers one day, too little to measure a volatility
+RISK_MIN_LOOKBACK = pd.Timedelta(days=365)
 
 
 # --- status ----------------------------------------------------------------------------------
@@ -449,7 +452,9 @@ def daily_returns(data, instrument_code: str, start, end) -> pd.Series:
 def instrument_risk(data, start, end) -> pd.DataFrame:
     """Per instrument with adjusted prices: last price, annualised vol in price points
     (std of daily changes × sqrt(256)), the same as a percentage of price, and the annualised
-    risk of one contract and of the held position in base currency (vol × point size × FX)."""
+    risk of one contract and of the held position in base currency (vol × point size × FX).
+    Daily changes are taken over [start, end], widened to at least :data:`RISK_MIN_LOOKBACK`."""
+    start = _risk_start(start, end)
     positions: dict[str, int] = {}
     for (_, code), pos in data.positions.all_strategy_positions().items():
         positions[code] = positions.get(code, 0) + pos
@@ -491,7 +496,9 @@ def margin_usage(data) -> dict[str, float]:
 
 
 def correlations(data, start, end) -> pd.DataFrame:
-    """Correlation of daily adjusted-price changes between instruments over [start, end]."""
+    """Correlation of daily adjusted-price changes between instruments over [start, end],
+    widened to at least :data:`RISK_MIN_LOOKBACK`."""
+    start = _risk_start(start, end)
     series = {code: daily_returns(data, code, start, end)
               for code in sorted(data.adjusted_prices.list_codes())}
     series = {c: s for c, s in series.items() if len(s) >= 2}
@@ -541,3 +548,8 @@ def liquidity_table(data, start, end) -> pd.DataFrame:
                       "mean_volume_risk": mean * per_contract}
     return pd.DataFrame.from_dict(rows, orient="index",
                                   columns=["priced", "days", "mean_volume", "mean_volume_risk"])
+
+
+def _risk_start(start, end) -> pd.Timestamp:
+    """The earlier of ``start`` and ``end`` minus :data:`RISK_MIN_LOOKBACK` (UTC)."""
+    return min(to_utc(start), to_utc(end) - RISK_MIN_LOOKBACK)

@@ -52,6 +52,14 @@ def test_instrument_risk(blob):
     assert risk.loc["GILT", "annual_vol_pct"] == pytest.approx(100 * gilt_vol / 101.0)
 
 
+def test_instrument_risk_of_a_one_day_report_uses_a_year_of_history(blob):
+    """A nightly report covers one day: the volatility is still measured (over the year
+    before its end), so the same figures as over the whole scenario."""
+    one_day = figures.instrument_risk(blob, END - pd.Timedelta(days=1), END)
+    assert one_day.loc["CORN", "annual_vol_points"] == pytest.approx(math.sqrt(6) * 16)
+    assert not figures.correlations(blob, END - pd.Timedelta(days=1), END).empty
+
+
 def test_correlations(blob):
     corr = figures.correlations(blob, START, END)
     # deviations (1, -2, 3, -2) and (0.25, -0.5, -0.25, 0.5): sum of products -0.5
