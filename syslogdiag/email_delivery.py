@@ -45,7 +45,7 @@ class EmailError(SystradeError):
 
 
 class Sender(Protocol):
-    def send(self, subject: str, body: str) -> None: ...
+    def send(self, subject: str, body: str, html: str | None = None) -> None: ...
 
 
 class SmtpSender:
@@ -60,13 +60,17 @@ class SmtpSender:
         self.timeout = timeout_seconds
         self.ssl_context = ssl_context or ssl.create_default_context()
 
-    def send(self, subject: str, body: str) -> None:
+    def send(self, subject: str, body: str, html: str | None = None) -> None:
+        """Send ``body`` as text; with ``html``, as multipart/alternative (text and HTML: a
+        mail reader shows the HTML, with its figures, where it can)."""
         cfg = self.config
         message = EmailMessage()
         message["Subject"] = subject
         message["From"] = cfg.sender or cfg.user or f"systrade@{socket.gethostname()}"
         message["To"] = cfg.to
         message.set_content(body)
+        if html is not None:
+            message.add_alternative(html, subtype="html")
         try:
             if (cfg.ssl or cfg.port == 465):
                 client = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=self.timeout,

@@ -1,6 +1,7 @@
 """Run reports: build each named report, write it as text and HTML under
 ``$SYSTRADE_HOME/reports/<YYYY-MM-DD>/<name>.txt|.html`` (the date is the report end, UTC), and
-e-mail the text version when e-mail is configured (``email.host`` and ``email.to``).
+e-mail them (text and HTML alternatives, so the figures travel too) when e-mail is configured
+(``email.host`` and ``email.to``).
 
     python run.py sysproduction.run_reports.run_reports
     python run.py sysproduction.run_reports.run_reports --reports pnl,trades \\
@@ -99,10 +100,10 @@ def run_reports(data: DataBlob | None = None, reports: list[str] | None = None,
         for name in names:
             try:
                 report = REPORTS[name](blob, start_ts, end_ts)
-                text = to_text(report)
+                text, html = to_text(report), to_html(report)
                 text_path, html_path = folder / f"{name}.txt", folder / f"{name}.html"
                 _write(text_path, text)
-                _write(html_path, to_html(report))
+                _write(html_path, html)
             except Exception as exc:  # one report failing does not stop the others
                 log.error("report %s failed: %s", name, exc, exc_info=True)
                 run.failures[name] = f"{type(exc).__name__}: {exc}"
@@ -114,7 +115,8 @@ def run_reports(data: DataBlob | None = None, reports: list[str] | None = None,
                 run.email_failures[name] = "not tried after an earlier e-mail failure"
             elif sender is not None:
                 try:
-                    sender.send(f"systrade report: {report.title} {end_ts:%Y-%m-%d}", text)
+                    sender.send(f"systrade report: {report.title} {end_ts:%Y-%m-%d}", text,
+                                html=html)
                     run.emailed.append(name)
                 except Exception as exc:
                     log.error("report %s not e-mailed: %s", name, exc)

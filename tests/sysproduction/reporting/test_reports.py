@@ -122,7 +122,12 @@ def test_reports_are_emailed_as_text_when_email_is_configured(blob):
         server.stop()
     assert run.emailed == ["pnl"]
     assert server.inbox.subjects() == ["systrade report: Profit and loss report 2024-01-05"]
-    assert "162.50 USD" in server.inbox.messages[0].get_payload(decode=True).decode("utf-8")
+    message = server.inbox.messages[0]
+    assert message.get_content_type() == "multipart/alternative"
+    text_part, html_part = message.get_payload()
+    assert "162.50 USD" in text_part.get_payload(decode=True).decode("utf-8")
+    html = html_part.get_payload(decode=True).decode("utf-8")
+    assert html_part.get_content_type() == "text/html" and "162.50" in html and "<img" in html
 
 
 def test_an_email_failure_is_reported_and_files_are_still_written(blob):
@@ -137,7 +142,7 @@ class _DownSender:
     def __init__(self):
         self.attempts = 0
 
-    def send(self, subject, body):
+    def send(self, subject, body, html=None):
         self.attempts += 1
         raise EmailError("cannot send e-mail via mail.example.com:587: TimeoutError")
 
