@@ -73,6 +73,7 @@ from sysbrokers.sim.counter_rng import stream_key, uniforms
 from sysbrokers.sim.market import MarketModel, default_market
 from sysbrokers.sim.option_trading import SimOptionTrading
 from sysbrokers.sim.options import SimOptionChains
+from sysbrokers.sim.position_math import apply_fill
 from sysbrokers.sim.store import BrokerStore
 from syscore.clock import Clock
 from syscore.config import validation_message
@@ -511,15 +512,7 @@ class SimBroker(SimOptionTrading, Broker):
             (code, contract),
         ).fetchone()
         pos, avg = (row["quantity"], row["average_price"]) if row else (0, 0.0)
-        realised = 0.0
-        if pos == 0 or (pos > 0) == (qty > 0):
-            new_pos = pos + qty
-            new_avg = (pos * avg + qty * price) / new_pos
-        else:
-            closed = min(abs(qty), abs(pos))
-            realised = (1 if pos > 0 else -1) * closed * (price - avg) * multiplier
-            new_pos = pos + qty
-            new_avg = avg if (new_pos == 0 or (new_pos > 0) == (pos > 0)) else price
+        new_pos, new_avg, realised = apply_fill(pos, avg, qty, price, multiplier)
         if new_pos == 0:
             conn.execute(
                 "DELETE FROM positions WHERE instrument_code = ? AND contract_date = ?",

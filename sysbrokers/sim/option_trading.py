@@ -46,6 +46,7 @@ from sysbrokers.objects import (
     check_transition,
 )
 from sysbrokers.sim.options import OptionListing, SimOptionChains
+from sysbrokers.sim.position_math import apply_fill
 from sysobjects.black76 import OptionRight
 
 DAY_NS = 86_400_000_000_000
@@ -229,15 +230,7 @@ class SimOptionTrading:
         row = conn.execute(f"SELECT quantity, average_price FROM option_positions WHERE {where}",
                            ident).fetchone()
         pos, avg = (row["quantity"], row["average_price"]) if row else (0, 0.0)
-        realised = 0.0
-        if pos == 0 or (pos > 0) == (qty > 0):
-            new_pos = pos + qty
-            new_avg = (pos * avg + qty * price) / new_pos
-        else:
-            closed = min(abs(qty), abs(pos))
-            realised = (1 if pos > 0 else -1) * closed * (price - avg) * multiplier
-            new_pos = pos + qty
-            new_avg = avg if (new_pos == 0 or (new_pos > 0) == (pos > 0)) else price
+        new_pos, new_avg, realised = apply_fill(pos, avg, qty, price, multiplier)
         if new_pos == 0:
             conn.execute(f"DELETE FROM option_positions WHERE {where}", ident)
         else:
