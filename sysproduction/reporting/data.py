@@ -286,7 +286,8 @@ def optimal_vs_actual(data) -> pd.DataFrame:
 def fills_table(data, start, end) -> pd.DataFrame:
     """Fills booked on the ledger with a time in [start, end]: instrument, contract, strategy,
     quantity, price, commission, and traded notional in base currency
-    (|quantity| × price × point size × FX at the last stored rate)."""
+    (|quantity| × price × point size × FX at the last stored rate; NaN for an instrument that
+    is not configured)."""
     latest_fx = _latest_fx_reader(data)
     rows = []
     for doc in data.ledger.records(0, None):
@@ -296,17 +297,38 @@ def fills_table(data, start, end) -> pd.DataFrame:
         when = to_utc(record["timestamp"])
         if not (to_utc(start) <= when <= to_utc(end)):
             continue
-        config = data.instruments.get(record["instrument_code"])
-        fx_now = latest_fx(config.currency)
+        if data.instruments.has(record["instrument_code"]):
+            config = data.instruments.get(record["instrument_code"])
+            notional = (abs(record["quantity"]) * record["price"] * config.pointsize
+                        * latest_fx(config.currency))
+        else:  # a fill in an instrument no longer (or never) configured: listed all the same
+            notional = math.nan
         rows.append({"timestamp": when, "instrument": record["instrument_code"],
                      "contract": record.get("contract_date"),
                      "strategy": record.get("strategy_name"),
                      "quantity": int(record["quantity"]), "price": float(record["price"]),
-                     "commission": record.get("commission"),
-                     "notional": abs(record["quantity"]) * record["price"] * config.pointsize
-                     * fx_now})
+                     "commission": record.get("commission"), "notional": notional})
     return pd.DataFrame(rows, columns=["timestamp", "instrument", "contract", "strategy",
                                        "quantity", "price", "commission", "notional"])
+
+
+def broker_trades_table(data, start, end) -> pd.DataFrame:
+    """The broker's executions with a time in [start, end] (``data.broker.get_executions``):
+    time, instrument, contract, quantity, price, commission, execution id, and ``booked``:
+    whether that execution is a fill on our ledger (False = a fill we have not booked, or a
+    trade made outside systrade)."""
+    rows = []
+    for execution in data.broker.get_executions(since=to_utc(start)):
+        when = to_utc(execution.timestamp)
+        if not (to_utc(start) <= when <= to_utc(end)):
+            continue
+        rows.append({"timestamp": when, "instrument": execution.instrument_code,
+                     "contract": execution.contract_date, "quantity": execution.quantity,
+                     "price": execution.price, "commission": execution.commission,
+                     "exec_id": execution.exec_id,
+                     "booked": data.ledger.find_uid(f"fill:{execution.exec_id}") is not None})
+    return pd.DataFrame(rows, columns=["timestamp", "instrument", "contract", "quantity", "price",
+                                       "commission", "exec_id", "booked"])
 
 
 def _order_value(data, stack: str, order_id, name: str):

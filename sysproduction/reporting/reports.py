@@ -126,11 +126,27 @@ def reconcile_report(data, start, end) -> Report:
         _broker_section(data),
         TableSection("Our recent trades", figures.fills_table(data, start, end),
                      note="fills booked on the ledger in the period"),
+        _broker_trades_section(data, start, end),
         TableSection("Optimal vs actual", optimal),
     ]
     if not optimal.empty:
         sections.append(FigureSection("Positions vs buffers", _buffer_figure(optimal)))
     return Report("reconcile", "Reconcile report", start, end, tuple(sections))
+
+
+def _broker_trades_section(data, start, end):
+    """The broker's executions in the period, each marked booked or not on our ledger; one
+    line of text when the broker cannot be reached."""
+    try:
+        trades = figures.broker_trades_table(data, start, end)
+    except Exception as exc:  # a broker outage must not lose the report
+        data.log.warning("reconcile report: broker trades not read: %s", exc)
+        return TextSection("The broker's recent trades", "broker trades not read: " + (
+            first_line(exc) if isinstance(exc, SystradeError) else one_line(exc)))
+    unbooked = int((~trades["booked"].astype(bool)).sum()) if not trades.empty else 0
+    return TableSection("The broker's recent trades", trades,
+                        note=f"executions at the broker in the period; {unbooked} not booked "
+                             f"on our ledger (a missed fill or a trade made outside systrade)")
 
 
 def _broker_section(data):
