@@ -19,8 +19,12 @@ Refused (one failed line and an alert per EXO; the others go on):
 
 * an EXO that is not fresh (fewer than ``min_rows`` rows, default 200, or a last row more than
   ``max_age_days``, default 7, old: the position may be out of date);
-* an EXO holding **option legs**: the stack handler trades futures only, and trading the
-  futures legs of a collar alone would be a different risk, so nothing of it is traded;
+* an EXO holding **option legs**, or whose definition can hold them (a kind with options, a
+  SmartEXO regime with options, a delta target): the stack handler trades futures only, and
+  trading the futures legs of a collar alone would be a different risk, so nothing of it is
+  traded. Judged on the definition, not only today's position: a SmartEXO in a futures-only
+  regime would otherwise start a target that stays in place (a refusal writes nothing) once
+  the regime turns to a collar;
 * an EXO with futures legs in two contracts (no kind does this).
 
 An EXO never rebalanced is skipped (``not rebalanced``); a flat EXO with an earlier row gets a
@@ -86,6 +90,14 @@ def exo_futures_target(data: DataBlob, definition: ExoDefinition, units: float =
     problem = backfill_problem(store.series(name), data.now().date(), min_rows, max_age_days)
     if problem:
         raise InvalidData(f"{name}: EXO not fresh, not traded: {problem}")
+    templates = (definition.legs or (), definition.bullish, definition.bearish,
+                 definition.neutral, (definition.option,) if definition.option else ())
+    kind_legs = () if definition.legs is not None or definition.kind in ("smart",
+                                                                          "delta_target") \
+        else definition.template()
+    if any(leg.type != "future" for legs in (*templates, kind_legs) for leg in legs):
+        raise InvalidData(f"{name}: its definition ({definition.kind}) holds option legs; the "
+                          f"stack trades futures only, so no leg of this EXO is ever traded")
     state, _ = store.load(name)
     options = sorted(str(i) for i in state.position.legs if i.is_option)
     if options:

@@ -107,3 +107,22 @@ def test_a_stale_exo_is_not_traded(env):
     report = update_exo_optimal_positions(data, min_rows=20)
     assert "not fresh" in report.failures[CONTFUT]
     assert (exo_strategy_name(CONTFUT), CODE) not in data.optimal_positions.list_keys()
+
+
+def test_an_exo_whose_definition_can_hold_options_is_refused_even_when_flat_in_them(env):
+    # a SmartEXO in its futures-only regime holds no option today; its bearish regime is a
+    # collar. Trading today's futures would leave that target in place once the regime
+    # turns (a refusal writes nothing): refused from the definition, not today's legs.
+    from sysexo.engine import ExoDefinition, LegTemplate
+    from sysproduction.update_exo_optimal_positions import exo_futures_target
+
+    data, clock = env
+    data.alpha_picks.put(CONTFUT, picks(1.0))
+    smart = ExoDefinition(name=CONTFUT, product=CODE, kind="smart",
+                          bullish=(LegTemplate(type="future"),),
+                          bearish=(LegTemplate(type="future", quantity=-1),
+                                   LegTemplate(type="call", offset=5, quantity=1)))
+    with pytest.raises(Exception, match="option legs"):
+        exo_futures_target(data, smart, min_rows=20)
+    plain = ExoDefinition(name=CONTFUT, product=CODE, kind="continuous_future")
+    assert exo_futures_target(data, plain, min_rows=20)[0] == 1.0
