@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import hmac
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from flask import Flask, Response, abort, render_template, request, send_from_directory
+from flask import Flask, Response, abort, render_template, request, send_file
 
 from sysproduction.dashboard import panels
 from sysproduction.dashboard.figures import account_curve_figure, buffers_figure, svg_data_uri
-from sysproduction.dashboard.panels import REPORT_DATE, REPORT_FILE, DashboardSettings, PanelError
+from sysproduction.dashboard.panels import DashboardSettings, PanelError
 
 #: (endpoint, title) of the pages, in the navigation bar's order
 PAGES = (("overview", "Overview"), ("processes", "Processes"), ("positions", "Positions"),
@@ -59,7 +58,6 @@ def create_app(data, settings: DashboardSettings, user: str = "systrade",
     app.config["MAX_CONTENT_LENGTH"] = 0  # nothing is ever posted
     reader = reader or ThreadPoolExecutor(max_workers=1, thread_name_prefix="dashboard-read")
     app.extensions["systrade_reader"] = reader
-    reports_root = Path(data.home) / "reports"
     base = data.config.base_currency
 
     @app.template_filter("money")
@@ -158,9 +156,10 @@ def create_app(data, settings: DashboardSettings, user: str = "systrade",
 
     @app.get("/reports/<date>/<name>")
     def report_file(date: str, name: str):
-        if not REPORT_DATE.match(date) or not REPORT_FILE.match(name):
+        path = panels.report_path(data.home, date, name)
+        if path is None:
             abort(404)
-        response = send_from_directory(reports_root / date, name, max_age=0)
+        response = send_file(path, max_age=0)
         response.headers["Content-Security-Policy"] = REPORT_POLICY
         return response
 

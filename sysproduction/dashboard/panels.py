@@ -207,14 +207,29 @@ def processes(data, settings: DashboardSettings) -> dict[str, Any]:
     return {"now": to_utc(data.now()), "processes": _part(status, "processes")}
 
 
+def report_path(home: Path, date: str, name: str) -> Path | None:
+    """The report file ``<home>/reports/<date>/<name>``, resolved, or None when the names are
+    not a report's, the file is not a regular file, or it lies outside the reports folder once
+    symbolic links are followed (a link to the private config or the state store is never
+    served). The reports folder itself may be a link (to another disk)."""
+    if not REPORT_DATE.fullmatch(date) or not REPORT_FILE.fullmatch(name):
+        return None
+    root = (Path(home) / "reports").resolve()
+    path = (root / date / name).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        return None
+    return path
+
+
 def report_files(home: Path, dates: int = 10) -> list[tuple[str, list[str]]]:
     """The report folders ``run_reports`` wrote, newest first (at most ``dates``): ``(date,
-    [file names])`` with the names sorted."""
+    [file names])`` with the names sorted; only files :func:`report_path` would serve."""
     root = Path(home) / "reports"
     if not root.is_dir():
         return []
-    folders = sorted((p for p in root.iterdir() if p.is_dir() and REPORT_DATE.match(p.name)),
+    folders = sorted((p for p in root.iterdir() if p.is_dir() and REPORT_DATE.fullmatch(p.name)
+                      and p.resolve().is_relative_to(root.resolve())),
                      key=lambda p: p.name, reverse=True)[:dates]
     return [(folder.name, sorted(f.name for f in folder.iterdir()
-                                 if f.is_file() and REPORT_FILE.match(f.name)))
+                                 if report_path(home, folder.name, f.name) is not None))
             for folder in folders]

@@ -151,3 +151,26 @@ def test_listening_beyond_loopback_needs_a_password(tmp_path):
     assert result.returncode == 2
     assert "refusing to serve on 0.0.0.0 without a password" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_a_symlink_in_the_reports_folder_is_not_followed_out_of_it(blob, tmp_path):
+    # a link named like a report (or a date folder linked elsewhere) must not serve a file
+    # outside <home>/reports: the private config, the state store, ~/.ssh
+    secret = tmp_path / "outside" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("password: hunter2\n")
+    folder = blob.home / "reports" / "2024-03-07"
+    folder.mkdir(parents=True)
+    (folder / "status.txt").write_text("all well\n")
+    (folder / "leak.txt").symlink_to(secret)
+    (blob.home / "reports" / "2024-03-06").symlink_to(secret.parent, target_is_directory=True)
+    app, client = _client(blob)
+    try:
+        assert client.get("/reports/2024-03-07/status.txt").status_code == 200
+        assert client.get("/reports/2024-03-07/leak.txt").status_code == 404
+        assert client.get("/reports/2024-03-06/secret.txt").status_code == 404
+        listing = client.get("/reports").get_data(as_text=True)
+        assert "status.txt" in listing
+        assert "leak.txt" not in listing and "2024-03-06" not in listing
+    finally:
+        app.extensions["systrade_reader"].shutdown()
