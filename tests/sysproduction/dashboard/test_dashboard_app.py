@@ -153,6 +153,27 @@ def test_listening_beyond_loopback_needs_a_password(tmp_path):
     assert result.stderr.count("\n") == 1
 
 
+def test_a_port_in_use_is_refused_in_one_line(tmp_path):
+    import socket
+
+    home = tmp_path / "home"
+    blob = make_blob(home)
+    blob.close()
+    from syscore.config import load_config
+    from sysdata.home_record import open_home_stores
+
+    opened = open_home_stores(home, load_config(home))
+    opened.state.close()
+    opened.timeseries.close()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = _dashboard(home, "--port", str(taken.getsockname()[1]))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "cannot listen on" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_a_symlink_in_the_reports_folder_is_not_followed_out_of_it(blob, tmp_path):
     # a link named like a report (or a date folder linked elsewhere) must not serve a file
     # outside <home>/reports: the private config, the state store, ~/.ssh
