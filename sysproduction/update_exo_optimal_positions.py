@@ -25,6 +25,9 @@ Refused (one failed line and an alert per EXO; the others go on):
   traded. Judged on the definition, not only today's position: a SmartEXO in a futures-only
   regime would otherwise start a target that stays in place (a refusal writes nothing) once
   the regime turns to a collar;
+* an EXO whose stored state (the legs) is not of its last row's day: an update interrupted
+  between appending the rows and writing the state would otherwise trade the previous day's
+  legs (before a roll: the wrong contract) as today's; rerunning the EXO update repairs it;
 * an EXO with futures legs in two contracts (no kind does this).
 
 An EXO never rebalanced is skipped (``not rebalanced``); a flat EXO with an earlier row gets a
@@ -87,7 +90,8 @@ def exo_futures_target(data: DataBlob, definition: ExoDefinition, units: float =
     if picks is None:
         raise MissingData(f"{name}: not rebalanced (no alpha picks)")
     store = ExoStore(data.timeseries, data.state)
-    problem = backfill_problem(store.series(name), data.now().date(), min_rows, max_age_days)
+    series = store.series(name)
+    problem = backfill_problem(series, data.now().date(), min_rows, max_age_days)
     if problem:
         raise InvalidData(f"{name}: EXO not fresh, not traded: {problem}")
     templates = (definition.legs or (), definition.bullish, definition.bearish,
@@ -98,7 +102,11 @@ def exo_futures_target(data: DataBlob, definition: ExoDefinition, units: float =
     if any(leg.type != "future" for legs in (*templates, kind_legs) for leg in legs):
         raise InvalidData(f"{name}: its definition ({definition.kind}) holds option legs; the "
                           f"stack trades futures only, so no leg of this EXO is ever traded")
-    state, _ = store.load(name)
+    state, state_day = store.load(name)
+    series_day = series.index[-1].date()
+    if state_day != series_day:  # a crash between the rows' append and the state's write
+        raise InvalidData(f"{name}: EXO state is of {state_day}, its last row of {series_day} "
+                          f"(an update was interrupted): not traded; rerun the EXO update")
     options = sorted(str(i) for i in state.position.legs if i.is_option)
     if options:
         raise InvalidData(f"{name}: holds option legs ({', '.join(options)}); the stack trades "

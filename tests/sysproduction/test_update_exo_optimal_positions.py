@@ -126,3 +126,19 @@ def test_an_exo_whose_definition_can_hold_options_is_refused_even_when_flat_in_t
         exo_futures_target(data, smart, min_rows=20)
     plain = ExoDefinition(name=CONTFUT, product=CODE, kind="continuous_future")
     assert exo_futures_target(data, plain, min_rows=20)[0] == 1.0
+
+
+def test_an_exo_whose_state_is_behind_its_rows_is_not_traded(env):
+    # a crash between the rows' append and the state's write leaves the series fresh and the
+    # legs of an earlier day (before a roll: another contract): not traded as today's
+    from sysexo.backfill import EXO_STATE
+
+    data, clock = env
+    data.alpha_picks.put(CONTFUT, picks(1.0))
+    doc = data.state.get(EXO_STATE, CONTFUT)
+    data.state.put(EXO_STATE, CONTFUT, {**doc, "last_day": "2024-01-05"})
+    report = update_exo_optimal_positions(data, min_rows=20)
+    assert "interrupted" in report.failures[CONTFUT]
+    assert (exo_strategy_name(CONTFUT), CODE) not in data.optimal_positions.list_keys()
+    data.state.put(EXO_STATE, CONTFUT, doc)  # the rerun of the EXO update writes the state
+    assert update_exo_optimal_positions(data, min_rows=20).results[CONTFUT].target == 1.0
