@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 from flask import Flask, Response, abort, render_template, request, send_file
+from jinja2 import Undefined
 
 from sysproduction.dashboard import panels
 from sysproduction.dashboard.figures import account_curve_figure, buffers_figure, svg_data_uri
@@ -60,15 +61,25 @@ def create_app(data, settings: DashboardSettings, user: str = "systrade",
     app.extensions["systrade_reader"] = reader
     base = data.config.base_currency
 
+    # the filters show a value they cannot read as it is: one bad stored document (a log
+    # record, a process record) must not turn the whole page into a 500
     @app.template_filter("money")
     def _money(value) -> str:
-        return "-" if value is None else f"{float(value):,.2f}"
+        if value is None:
+            return "-"
+        try:
+            return f"{float(value):,.2f}"
+        except (TypeError, ValueError):
+            return str(value)
 
     @app.template_filter("when")
     def _when(value) -> str:
-        if value is None or value == "":
+        if value is None or value == "" or isinstance(value, Undefined):
             return "-"
-        return f"{pd.Timestamp(value):%Y-%m-%d %H:%M}"
+        try:
+            return f"{pd.Timestamp(value):%Y-%m-%d %H:%M}"
+        except (TypeError, ValueError):
+            return str(value)
 
     app.jinja_env.globals.update(table=_table, PanelError=PanelError, pages=PAGES,
                                  refresh=settings.refresh_seconds, base=base,

@@ -195,3 +195,21 @@ def test_a_symlink_in_the_reports_folder_is_not_followed_out_of_it(blob, tmp_pat
         assert "leak.txt" not in listing and "2024-03-06" not in listing
     finally:
         app.extensions["systrade_reader"].shutdown()
+
+
+def test_one_bad_log_record_does_not_turn_the_page_into_an_error(blob):
+    # a log record whose time cannot be read (written by hand, another version, a bad disk)
+    # is shown as it is; the page and the other lines still answer
+    blob.logs.add({"levelno": 40, "level": "ERROR", "timestamp": "2024-03-07T20:00:00+00:00",
+                   "process_name": "run_reports", "message": "a good line"})
+    blob.logs.add({"levelno": 40, "level": "ERROR", "timestamp": "not a time",
+                   "message": "a record without a process or a time"})
+    app, client = _client(blob)
+    try:
+        response = client.get("/activity")
+        assert response.status_code == 200
+        text = response.get_data(as_text=True)
+        assert "not a time" in text and "a record without a process or a time" in text
+        assert "a good line" in text and "2024-03-07 20:00" in text
+    finally:
+        app.extensions["systrade_reader"].shutdown()
