@@ -28,7 +28,10 @@ Refused (one failed line and an alert per EXO; the others go on):
 * an EXO whose stored state (the legs) is not of its last row's day: an update interrupted
   between appending the rows and writing the state would otherwise trade the previous day's
   legs (before a roll: the wrong contract) as today's; rerunning the EXO update repairs it;
-* an EXO with futures legs in two contracts (no kind does this).
+* an EXO with futures legs in two contracts (no kind does this);
+* an EXO whose alpha picks are older than ``max_picks_age_days`` (default
+  :data:`MAX_PICKS_AGE_DAYS`, 10: the weekly rebalance plus slack): a stopped rebalancer would
+  otherwise keep an old exposure traded.
 
 An EXO never rebalanced is skipped (``not rebalanced``); a flat EXO with an earlier row gets a
 row of 0 (close); one flat since always writes nothing. A rerun at the same time writes nothing
@@ -47,6 +50,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import pandas as pd
+
+from syscore.dates import to_utc
 from syscore.exceptions import InvalidData, MissingData
 from sysdata.data_blob import DataBlob
 from sysexecution.spawn_orders import current_contracts
@@ -80,8 +86,12 @@ class ExoTargetResult:
         return f"{text} ({self.note})" if self.note else text
 
 
+MAX_PICKS_AGE_DAYS = 10  # the alpha rebalancer runs weekly
+
+
 def exo_futures_target(data: DataBlob, definition: ExoDefinition, units: float = 1.0,
-                       min_rows: int = MIN_ROWS, max_age_days: int = MAX_AGE_DAYS
+                       min_rows: int = MIN_ROWS, max_age_days: int = MAX_AGE_DAYS,
+                       max_picks_age_days: int = MAX_PICKS_AGE_DAYS
                        ) -> tuple[float, str | None, float]:
     """``(target contracts, the EXO's future id or None when flat, exposure)``; MissingData
     when the EXO was never rebalanced, InvalidData when it cannot be traded (see module)."""
@@ -94,6 +104,11 @@ def exo_futures_target(data: DataBlob, definition: ExoDefinition, units: float =
     problem = backfill_problem(series, data.now().date(), min_rows, max_age_days)
     if problem:
         raise InvalidData(f"{name}: EXO not fresh, not traded: {problem}")
+    picked = to_utc(picks["date"])
+    if data.now() - picked > pd.Timedelta(days=max_picks_age_days):
+        raise InvalidData(f"{name}: alpha picks of {picked:%Y-%m-%d} are more than "
+                          f"{max_picks_age_days} days old (is run_alpha_rebalancer running?): "
+                          f"not traded")
     templates = (definition.legs or (), definition.bullish, definition.bearish,
                  definition.neutral, (definition.option,) if definition.option else ())
     kind_legs = () if definition.legs is not None or definition.kind in ("smart",

@@ -109,6 +109,15 @@ def test_a_stale_exo_is_not_traded(env):
     assert (exo_strategy_name(CONTFUT), CODE) not in data.optimal_positions.list_keys()
 
 
+def test_an_exo_whose_alpha_picks_are_old_is_not_traded(env):
+    """A stopped weekly rebalancer: the EXO is fresh, its exposure is not."""
+    data, clock = env
+    data.alpha_picks.put(CONTFUT, dict(picks(1.0), date="2023-12-20T00:00:00+00:00"))
+    report = update_exo_optimal_positions(data, min_rows=20)
+    assert "alpha picks of 2023-12-20 are more than 10 days old" in report.failures[CONTFUT]
+    assert (exo_strategy_name(CONTFUT), CODE) not in data.optimal_positions.list_keys()
+
+
 def test_an_exo_whose_definition_can_hold_options_is_refused_even_when_flat_in_them(env):
     # a SmartEXO in its futures-only regime holds no option today; its bearish regime is a
     # collar. Trading today's futures would leave that target in place once the regime
