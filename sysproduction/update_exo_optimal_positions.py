@@ -135,11 +135,12 @@ def exo_futures_target(data: DataBlob, definition: ExoDefinition, units: float =
 
 
 def update_one(data: DataBlob, definition: ExoDefinition, units: float, min_rows: int,
-               max_age_days: int) -> ExoTargetResult:
+               max_age_days: int, max_picks_age_days: int = MAX_PICKS_AGE_DAYS
+               ) -> ExoTargetResult:
     strategy, code = exo_strategy_name(definition.name), definition.product
     try:
         target, contract, exposure = exo_futures_target(data, definition, units, min_rows,
-                                                        max_age_days)
+                                                        max_age_days, max_picks_age_days)
     except MissingData as exc:
         return ExoTargetResult(strategy, code, None, note=str(exc))
     now = data.now()
@@ -173,11 +174,12 @@ def update_exo_optimal_positions(data: DataBlob | None = None,
                                  units: Mapping[str, float] | None = None,
                                  min_rows: int = MIN_ROWS,
                                  max_age_days: int = MAX_AGE_DAYS,
-                                 product: str | None = None) -> ProcessReport:
+                                 product: str | None = None,
+                                 max_picks_age_days: int = MAX_PICKS_AGE_DAYS) -> ProcessReport:
     """Write every rebalanced EXO's target (of ``product``, default all) as an optimal
     position (see module docstring)."""
     with blob_for(data, PROCESS) as blob:
         settings = exo_settings(blob)
         return each_item(blob, PROCESS, settings.ordered_exos(product), lambda d: d.name,
                          lambda d: update_one(blob, d, float((units or {}).get(d.name, 1.0)),
-                                              min_rows, max_age_days))
+                                              min_rows, max_age_days, max_picks_age_days))

@@ -116,6 +116,8 @@ def test_an_exo_whose_alpha_picks_are_old_is_not_traded(env):
     report = update_exo_optimal_positions(data, min_rows=20)
     assert "alpha picks of 2023-12-20 are more than 10 days old" in report.failures[CONTFUT]
     assert (exo_strategy_name(CONTFUT), CODE) not in data.optimal_positions.list_keys()
+    allowed = update_exo_optimal_positions(data, min_rows=20, max_picks_age_days=30)
+    assert CONTFUT not in allowed.failures
 
 
 def test_an_exo_whose_definition_can_hold_options_is_refused_even_when_flat_in_them(env):
