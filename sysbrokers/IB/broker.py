@@ -634,9 +634,12 @@ class IBBroker(Broker):
                 execution = self._execution(fill)
                 if execution is None:
                     continue
-                if self.book.add_execution(execution):
-                    self._events.append(ExecutionEvent(execution))
-                    touched.add(execution.order_id)
+                recorded = self.book.add_execution(execution)
+                if recorded is None:
+                    continue  # a correction that changes no quantity (logged)
+                execution = recorded
+                self._events.append(ExecutionEvent(execution))
+                touched.add(execution.order_id)
                 known = execution
                 if execution.commission is not None:
                     self._events.append(CommissionEvent(CommissionReport(

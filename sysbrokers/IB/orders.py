@@ -42,6 +42,14 @@ REJECTING_CODES = frozenset({103, 200, 201})
 CANCELLING_CODES = frozenset({202})
 
 
+def exec_stem(exec_id: str) -> str:
+    """IB's execId without its last part, which a correction increments
+    (``0000e0d5.6554f3f0.01.01`` -> ``0000e0d5.6554f3f0.01``); an id without one is its own
+    stem."""
+    head, sep, tail = exec_id.rpartition(".")
+    return head if sep and head and tail.isdigit() else exec_id
+
+
 def derive_status(ib_status: str, filled: int, quantity: int, error_code: int | None) -> OrderStatus:
     """Our status from TWS's orderStatus text, the executed quantity and an order error."""
     if filled and abs(filled) >= abs(quantity):
@@ -122,6 +130,7 @@ class OrderBook:
         self.store = store
         self.orders: dict[str, TrackedOrder] = {}
         self.executions: dict[str, Execution] = {}
+        self._corrections_seen: set[str] = set()
         for _, doc in store.find(ORDERS):
             tracked = TrackedOrder.from_doc(doc)
             self.orders[tracked.order.order_id] = tracked
@@ -161,19 +170,39 @@ class OrderBook:
         return None
 
     # ------------------------------------------------------------------ updates
-    def add_execution(self, execution: Execution) -> bool:
-        """Record a new execution (False if the exec id is known: nothing changes); commission
-        already known for that exec id is kept."""
+    def add_execution(self, execution: Execution) -> Execution | None:
+        """Record a new execution and return what to report and book, or None if the exec id
+        is known (commission already known for it is kept).
+
+        A **correction** (IB's execId with the stem of one recorded before and a higher last
+        part, ``....01.01`` -> ``....01.02``) replaces that execution: only the difference
+        in quantity is recorded, as an execution with the correction's id (the ledger has the
+        original already); a correction of the price alone changes no quantity and is logged
+        as an error for the operator (the ledger keeps the original price)."""
         old = self.executions.get(execution.exec_id)
-        if old is not None:
-            if old.commission is None and execution.commission is not None:
-                self.executions[execution.exec_id] = execution
-            return False
+        if old is not None or execution.exec_id in self._corrections_seen:
+            if old is not None and old.commission is None and execution.commission is not None:
+                self.executions[execution.exec_id] = dataclasses.replace(
+                    old, commission=execution.commission,
+                    commission_currency=execution.commission_currency)
+            return None
+        stem = exec_stem(execution.exec_id)
+        earlier = [e for e in self.executions.values() if exec_stem(e.exec_id) == stem]
+        if earlier:
+            booked = sum(e.quantity for e in earlier)
+            delta = execution.quantity - booked
+            log.error("IB execution %s corrects %s: quantity %d -> %d, price %s -> %s",
+                      execution.exec_id, earlier[-1].exec_id, booked, execution.quantity,
+                      earlier[-1].price, execution.price)
+            if delta == 0:
+                self._corrections_seen.add(execution.exec_id)
+                return None
+            execution = dataclasses.replace(execution, quantity=delta)
         self.executions[execution.exec_id] = execution
         tracked = self.orders.get(execution.order_id)
         if tracked is not None and execution.exec_id not in tracked.exec_ids:
             tracked.exec_ids.append(execution.exec_id)
-        return True
+        return execution
 
     def set_commission(self, exec_id: str, commission: float, currency: str) -> Execution | None:
         ex = self.executions.get(exec_id)

@@ -419,6 +419,22 @@ class OrderDesk:
         if touched:
             self.server.push_portfolio()
 
+    def correct(self, exec_id: str, price: float | None, shares: float | None) -> str:
+        """See :meth:`FakeTws.correct_execution`."""
+        import dataclasses
+
+        index = next(i for i, f in enumerate(self.fills) if f.execution.exec_id == exec_id)
+        f = self.fills[index]
+        stem, last = exec_id.rsplit(".", 1)
+        e = dataclasses.replace(
+            f.execution, exec_id=f"{stem}.{int(last) + 1:02d}",
+            price=f.execution.price if price is None else price,
+            shares=f.execution.shares if shares is None else shares)
+        self.fills[index] = FillRecord(f.order, e, 0.0, f.currency)
+        self._send_to_owner(f.order, m.exec_details(-1, f.order.listing.contract, e))
+        self._send_to_owner(f.order, m.commission_report(e.exec_id, 0.0, f.currency, None))
+        return e.exec_id
+
     def _report_fill(self, o: IbOrder, ex) -> None:
         qty = abs(ex.quantity) if not o.listing.is_future else abs(int(ex.quantity))
         o.avg_price = (o.avg_price * o.filled + ex.price * qty) / (o.filled + qty)

@@ -272,6 +272,14 @@ class FakeTws:
         """The next request with message id ``msg_id`` is answered by error ``code`` only."""
         self._scripted.setdefault(msg_id, deque()).append(ScriptedError(code, text))
 
+    def correct_execution(self, exec_id: str, price: float | None = None,
+                          shares: float | None = None) -> str:
+        """IB corrects an execution: the same stem, the last part of the execId one higher
+        (``....01.01`` -> ``....01.02``), the new price and/or quantity. The correction replaces
+        the original in later reqExecutions answers and is pushed to the order's client with
+        its commission report (0). Returns the new execId."""
+        return self.desk.correct(exec_id, price, shares)
+
     def broadcast_error(self, code: int, text: str) -> None:
         """Send a system message (reqId -1) to every connected client, e.g. 1100 or 2103."""
         for session in list(self._clients.values()):

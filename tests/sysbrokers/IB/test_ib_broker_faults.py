@@ -359,3 +359,51 @@ def test_bars_of_a_contract_not_listed_yet_are_empty_as_with_the_simulated_broke
     assert later.empty and list(later.columns) == ["OPEN", "HIGH", "LOW", "FINAL", "VOLUME"]
     with pytest.raises(UnknownContract):  # long expired: IB does not know it any more
         broker.get_historical_bars(CODE, "201003", "D", now - pd.Timedelta(days=30), now)
+
+
+# ------------------------------------------------------------------ execution corrections
+def _filled_market_order(broker, clock, contract, qty, ref):
+    order = broker.place_order(CODE, contract, qty, client_ref=ref)
+    for _ in range(20):
+        if broker.get_order(order.order_id).status is OrderStatus.FILLED:
+            break
+        _advance(broker, clock, pd.Timedelta(seconds=1))
+    assert broker.get_order(order.order_id).status is OrderStatus.FILLED
+    return order
+
+
+def test_a_corrected_execution_is_not_counted_twice(fake_tws, broker, market, clock):
+    contract = _front(market, clock)
+    order = _filled_market_order(broker, clock, contract, 3, "corr")
+    events = broker.drain_events()
+    first = [e.execution for e in events if isinstance(e, ExecutionEvent)]
+    assert sum(e.quantity for e in first) == 3
+    original = first[-1]
+    # IB corrects the last execution: same stem, ".02", a new price, the same quantity
+    new_id = fake_tws.call(lambda f: f.correct_execution(original.exec_id,
+                                                         price=original.price + 0.25))
+    assert new_id.rsplit(".", 1)[0] == original.exec_id.rsplit(".", 1)[0]
+    broker.sync()
+    events = broker.drain_events()
+    later = [e.execution for e in events if isinstance(e, ExecutionEvent)]
+    # every execution the ledger is handed (events, then get_executions) adds up to 3
+    assert sum(e.quantity for e in first + later) == 3
+    assert broker.get_order(order.order_id).filled_quantity == 3
+    booked = {e.exec_id: e.quantity for e in first + later}
+    for e in broker.get_executions():
+        booked.setdefault(e.exec_id, e.quantity)
+    assert sum(booked.values()) == 3
+
+
+def test_a_correction_of_the_quantity_is_booked_as_the_difference(fake_tws, broker, market,
+                                                                   clock):
+    contract = _front(market, clock)
+    order = _filled_market_order(broker, clock, contract, 3, "corrq")
+    first = [e.execution for e in broker.drain_events() if isinstance(e, ExecutionEvent)]
+    original = first[-1]
+    fake_tws.call(lambda f: f.correct_execution(original.exec_id,
+                                                shares=abs(original.quantity) - 1))
+    broker.sync()
+    later = [e.execution for e in broker.drain_events() if isinstance(e, ExecutionEvent)]
+    assert sum(e.quantity for e in first + later) == 2
+    assert broker.get_order(order.order_id).filled_quantity == 2
