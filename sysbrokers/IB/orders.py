@@ -7,8 +7,9 @@
   the order id) with its contract, quantity, type, limit, ``client_ref`` (sent as IB's
   ``orderRef``), account, permId and last known state; a restarted process finds what it placed
   (``find_orders``) and reconciles it with TWS's open orders and executions.
-* **Fills come from executions** (``execDetails``, keyed by execId, each applied once; the
-  commission report may come later and is joined by execId). The filled quantity and average
+* **Fills come from executions** (``execDetails``, keyed by execId, each applied once and
+  persisted in ``ib_executions``; a correction, same stem and a higher last part, replaces the
+  original; the commission report may come later and is joined by execId). The filled quantity and average
   price of an order are computed from its executions, never from orderStatus.
 * **Status** (:func:`derive_status`): TWS's orderStatus text, corrected by the executions
   (complete executions mean FILLED whatever the status said; a "Filled" status without the
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 ORDERS = "ib_orders"
 ORDER_ID_COUNTER = "ib_order_id"
+EXECUTIONS = "ib_executions"
 REJECTING_CODES = frozenset({103, 200, 201})
 CANCELLING_CODES = frozenset({202})
 
@@ -123,6 +125,20 @@ class TrackedOrder:
                    doc.get("error_code"), doc.get("error_text") or "")
 
 
+def _execution_to_doc(e: Execution) -> dict:
+    doc = dataclasses.asdict(e)
+    doc["timestamp"] = e.timestamp.isoformat()
+    return doc
+
+
+def _execution_from_doc(doc: dict) -> Execution:
+    values = dict(doc)
+    values["timestamp"] = pd.Timestamp(doc["timestamp"]).tz_convert("UTC")
+    values["quantity"] = int(doc["quantity"])
+    values["price"] = float(doc["price"])
+    return Execution(**values)
+
+
 class OrderBook:
     """Orders we placed and the executions IB reported, persisted in ``store``."""
 
@@ -134,6 +150,12 @@ class OrderBook:
         for _, doc in store.find(ORDERS):
             tracked = TrackedOrder.from_doc(doc)
             self.orders[tracked.order.order_id] = tracked
+        for _, doc in store.find(EXECUTIONS):
+            execution = _execution_from_doc(doc)
+            self.executions[execution.exec_id] = execution
+            tracked = self.orders.get(execution.order_id)
+            if tracked is not None:
+                tracked.exec_ids.append(execution.exec_id)
 
     # ------------------------------------------------------------------ ids
     def next_order_id(self, tws_next_valid_id: int) -> int:
@@ -182,9 +204,9 @@ class OrderBook:
         old = self.executions.get(execution.exec_id)
         if old is not None or execution.exec_id in self._corrections_seen:
             if old is not None and old.commission is None and execution.commission is not None:
-                self.executions[execution.exec_id] = dataclasses.replace(
+                self._put_execution(dataclasses.replace(
                     old, commission=execution.commission,
-                    commission_currency=execution.commission_currency)
+                    commission_currency=execution.commission_currency))
             return None
         stem = exec_stem(execution.exec_id)
         earlier = [e for e in self.executions.values() if exec_stem(e.exec_id) == stem]
@@ -198,7 +220,7 @@ class OrderBook:
                 self._corrections_seen.add(execution.exec_id)
                 return None
             execution = dataclasses.replace(execution, quantity=delta)
-        self.executions[execution.exec_id] = execution
+        self._put_execution(execution)
         tracked = self.orders.get(execution.order_id)
         if tracked is not None and execution.exec_id not in tracked.exec_ids:
             tracked.exec_ids.append(execution.exec_id)
@@ -210,8 +232,15 @@ class OrderBook:
             return None
         ex = dataclasses.replace(ex, commission=commission,
                                  commission_currency=currency or ex.commission_currency)
-        self.executions[exec_id] = ex
+        self._put_execution(ex)
         return ex
+
+    def _put_execution(self, execution: Execution) -> None:
+        """Keep ``execution`` in memory and in the store (collection ``ib_executions``): IB
+        reports only the day's executions, and a restarted process must still know what it
+        recorded (a correction of it, an order's fills from earlier days)."""
+        self.store.put(EXECUTIONS, execution.exec_id, _execution_to_doc(execution))
+        self.executions[execution.exec_id] = execution
 
     def refresh(self, order_id: str, now: pd.Timestamp, **ib_facts) -> TrackedOrder:
         """Recompute one order from its executions and TWS facts (``ib_status``, ``perm_id``,

@@ -407,3 +407,27 @@ def test_a_correction_of_the_quantity_is_booked_as_the_difference(fake_tws, brok
     later = [e.execution for e in broker.drain_events() if isinstance(e, ExecutionEvent)]
     assert sum(e.quantity for e in first + later) == 2
     assert broker.get_order(order.order_id).filled_quantity == 2
+
+
+def test_a_correction_made_while_we_were_down_is_not_booked_twice_after_a_restart(
+        fake_tws, clock, tmp_path, market):
+    contract = _front(market, clock)
+    first = ib_broker(fake_tws.port, clock, tmp_path / "ib_home", market)
+    order = _filled_market_order(first, clock, contract, 3, "systrade/broker/7")
+    booked = {e.execution.exec_id: e.execution.quantity for e in first.drain_events()
+              if isinstance(e, ExecutionEvent)}
+    assert sum(booked.values()) == 3
+    first.close()
+    original = max(booked)
+    # IB corrects the execution while no systrade process is connected: after the restart
+    # reqExecutions reports only the correction (same stem, ".02")
+    fake_tws.call(lambda f: f.correct_execution(original, price=1.0))
+    second = ib_broker(fake_tws.port, clock, tmp_path / "ib_home", market)
+    try:
+        for e in second.drain_events() + [ExecutionEvent(x) for x in second.get_executions()]:
+            if isinstance(e, ExecutionEvent):
+                booked.setdefault(e.execution.exec_id, e.execution.quantity)
+        assert sum(booked.values()) == 3  # the ledger books each exec id once
+        assert second.get_order(order.order_id).filled_quantity == 3
+    finally:
+        second.close()
