@@ -4,7 +4,8 @@ IB does a cash conversion as an order on the pair as it lists it (EUR.USD, USD.J
 the base currency. Its fills come from executions (``execDetails``, keyed by execId), as for
 futures; each is recorded once (collection ``ib_fx_executions``) so trades are still known after
 a restart and after IB forgets the day's executions. A trade is every execution of one order
-(permId): quantity the signed sum, rate the quantity-weighted average price, ``trade_id``
+(permId): quantity the signed sum (a correction, IB's execId with the same stem and a higher
+last part, replaces the execution it corrects), rate the quantity-weighted average price, ``trade_id``
 ``ib.fx.<permId>``, ``client_ref`` the order's ``orderRef``.
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections import defaultdict
 
 import pandas as pd
 
+from sysbrokers.IB.orders import exec_stem
 from sysbrokers.objects import FxTrade
 from sysdata.state.base import StateStore
 
@@ -22,6 +24,23 @@ FX_EXECUTIONS = "ib_fx_executions"
 def _utc(value) -> pd.Timestamp:
     ts = pd.Timestamp(value)
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _current(docs) -> list[dict]:
+    """The executions in force: of each execId stem, the latest correction only."""
+    latest: dict[str, dict] = {}
+    for doc in docs:
+        stem = exec_stem(doc["exec_id"])
+        kept = latest.get(stem)
+        if kept is None or _correction_number(doc["exec_id"]) > _correction_number(
+                kept["exec_id"]):
+            latest[stem] = doc
+    return list(latest.values())
+
+
+def _correction_number(exec_id: str) -> int:
+    tail = exec_id.rpartition(".")[2]
+    return int(tail) if tail.isdigit() else 0
 
 
 class FxTradeBook:
@@ -51,7 +70,7 @@ class FxTradeBook:
     def trades(self, client_ref: str = "") -> list[FxTrade]:
         """Trades (all, or those with ``client_ref``), oldest first."""
         groups: dict[int, list[dict]] = defaultdict(list)
-        for doc in self.executions.values():
+        for doc in _current(self.executions.values()):
             if not client_ref or doc["client_ref"] == client_ref:
                 groups[doc["perm_id"]].append(doc)
         out = []
@@ -68,6 +87,6 @@ class FxTradeBook:
 
     def filled(self, perm_id: int, order_id: int) -> float:
         """Absolute quantity executed so far for an order (by permId, else orderId)."""
-        return sum(abs(d["quantity"]) for d in self.executions.values()
+        return sum(abs(d["quantity"]) for d in _current(self.executions.values())
                    if (perm_id and d["perm_id"] == perm_id)
                    or (not perm_id and d["order_id"] == order_id))

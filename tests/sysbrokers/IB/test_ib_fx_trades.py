@@ -51,3 +51,18 @@ def test_the_direction_ib_does_not_list_is_refused_naming_the_pair(setup, tmp_pa
     finally:
         broker.close()
     assert tws.call(lambda f: f.broker.get_fx_trades()) == []
+
+
+def test_a_corrected_fx_execution_replaces_the_original(setup, tmp_path):
+    tws, clock, market = setup
+    broker = ib_broker(tws.port, clock, tmp_path / "ib_home", market)
+    try:
+        trade = broker.trade_fx("EUR", "USD", 2500.0, client_ref="systrade/fx/9")
+        [exec_id] = list(broker.fx_book.executions)
+        tws.call(lambda f: f.correct_execution(exec_id, price=trade.rate + 0.001))
+        broker.sync()
+        [corrected] = broker.get_fx_trades("systrade/fx/9")
+        assert corrected.quantity == 2500.0  # not 5000: the correction replaces the original
+        assert corrected.rate == pytest.approx(trade.rate + 0.001)
+    finally:
+        broker.close()
