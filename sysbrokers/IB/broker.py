@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from ib_async import Contract, LimitOrder, MarketOrder, Order, RequestError, Trade
+from ib_async import Contract, LimitOrder, MarketOrder, Order, RequestError, Trade, util
 
 from sysbrokers.broker import BAR_COLUMNS, Broker, Frequency
 from sysbrokers.errors import (
@@ -102,6 +102,8 @@ class IBBroker(Broker):
         self.ib.openOrderEvent += self._on_open_order
         self.ib.orderStatusEvent += self._on_order_status
         self.ib.errorEvent += self._on_error
+        self._early_commissions: dict[str, object] = {}
+        self._keep_early_commissions()
         self.connection.on_disconnect.append(self._on_connection_lost)
         self.connection.on_reconnect.append(self._on_reconnected)
         if connect:
@@ -618,6 +620,19 @@ class IBBroker(Broker):
             log.info("IB order %s: informational error %s (order still live): %s", req_id,
                      code, text)
 
+    def _keep_early_commissions(self) -> None:
+        """TWS may send a commission report before its execution; ib_async drops a report
+        whose execId it has not seen. Keep those, to be joined when the execution arrives."""
+        wrapper = self.ib.wrapper
+        original = wrapper.commissionReport
+
+        def commission_report(report) -> None:
+            if report.execId and report.execId not in wrapper.fills:
+                self._early_commissions[report.execId] = report
+            original(report)
+
+        wrapper.commissionReport = commission_report
+
     def _collect_fills(self, fills=None) -> None:
         """Take in every execution ib_async knows (live, from reqExecutions, or from the
         startup sync) not seen before, and commissions that arrived since."""
@@ -628,6 +643,9 @@ class IBBroker(Broker):
                 self.fx_book.add_fill(fill)  # a cash FX trade, not a futures fill
                 continue
             ex = fill.execution
+            early = self._early_commissions.pop(ex.execId, None)
+            if early is not None and not fill.commissionReport.execId:
+                util.dataclassUpdate(fill.commissionReport, early)
             report = fill.commissionReport
             known = self.book.executions.get(ex.execId)
             if known is None:

@@ -120,6 +120,8 @@ class OrderDesk:
         self.by_broker_id: dict[object, IbOrder] = {}
         self.fills: list[FillRecord] = []
         self._seen_exec_ids: set[str] = set()
+        #: send each live fill's commission report before its execDetails (TWS may)
+        self.commission_first = False
         self._next_perm_id = FIRST_PERM_ID
 
     # ------------------------------------------------------------------ helpers
@@ -462,8 +464,11 @@ class OrderDesk:
         )
         o.exec_ids.append(execution.exec_id)
         self.fills.append(FillRecord(o, execution, ex.commission, ex.commission_currency))
+        report = m.commission_report(execution.exec_id, ex.commission, ex.commission_currency,
+                                     None)
+        if self.commission_first:
+            self._send_to_owner(o, report)
         self._send_to_owner(o, m.exec_details(-1, o.listing.contract, execution))
         self._send_status(o)
-        self._send_to_owner(
-            o, m.commission_report(execution.exec_id, ex.commission, ex.commission_currency, None)
-        )
+        if not self.commission_first:
+            self._send_to_owner(o, report)

@@ -272,6 +272,11 @@ class FakeTws:
         """The next request with message id ``msg_id`` is answered by error ``code`` only."""
         self._scripted.setdefault(msg_id, deque()).append(ScriptedError(code, text))
 
+    def commission_before_execution(self, on: bool = True) -> None:
+        """Send each later fill's commission report before its execDetails (TWS does not
+        promise the order)."""
+        self.desk.commission_first = on
+
     def correct_execution(self, exec_id: str, price: float | None = None,
                           shares: float | None = None) -> str:
         """IB corrects an execution: the same stem, the last part of the execId one higher

@@ -17,6 +17,7 @@ from sysbrokers.errors import (
 )
 from sysbrokers.IB.fake_tws import messages as m
 from sysbrokers.objects import (
+    CommissionEvent,
     ConnectionEvent,
     ExecutionEvent,
     OrderStatus,
@@ -431,3 +432,19 @@ def test_a_correction_made_while_we_were_down_is_not_booked_twice_after_a_restar
         assert second.get_order(order.order_id).filled_quantity == 3
     finally:
         second.close()
+
+
+def test_a_commission_report_before_its_execution_is_not_lost(fake_tws, broker, market, clock):
+    contract = _front(market, clock)
+    fake_tws.call(lambda f: f.commission_before_execution())
+    order = _filled_market_order(broker, clock, contract, 2, "comm-first")
+    broker.sync()
+    events = broker.drain_events()
+    executions = [e.execution for e in events if isinstance(e, ExecutionEvent)]
+    assert sum(e.quantity for e in executions) == 2
+    commissions = {e.report.exec_id: e.report.commission for e in events
+                   if isinstance(e, CommissionEvent)}
+    assert set(commissions) == {e.exec_id for e in executions}
+    assert all(c > 0 for c in commissions.values())
+    assert broker.get_order(order.order_id).commission == pytest.approx(
+        sum(commissions.values()))
