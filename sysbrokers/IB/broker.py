@@ -390,7 +390,7 @@ class IBBroker(Broker):
             str(order_id), instrument_code, c.contract_date, quantity, order_type,
             float(limit_price) if limit_price is not None else None,
             OrderStatus.PENDING_SUBMIT, client_ref=client_ref, account=account,
-            placed_at=now, updated_at=now))
+            placed_at=now, updated_at=now), client_id=self.client_id)
         self.book.add(tracked)  # recorded before it is sent: a crash leaves a record
         self.ib.placeOrder(c.contract, ib_order)
         self.connection.wait_until(lambda: tracked.ib_status != "" or tracked.error_code)
@@ -400,6 +400,16 @@ class IBBroker(Broker):
             raise OrderRejected(reject_reason(tracked.error_text), tracked.error_text,
                                 order.order_id)
         return order
+
+    def _ours_to_change(self, tracked: TrackedOrder, what: str) -> None:
+        """IB lets only the client id that placed an order modify or cancel it; under another
+        one the same order id is a new order (a modify would place it twice)."""
+        if tracked.client_id != self.client_id:
+            placed = (f"client id {tracked.client_id}" if tracked.client_id is not None
+                      else "an unknown client id")
+            raise InvalidOrderState(
+                f"order {tracked.order.order_id} was placed under IB {placed}, not this "
+                f"session's client id {self.client_id}: only that client id can {what} it")
 
     def _live(self, order_id: str) -> TrackedOrder:
         self._ready()
@@ -423,6 +433,7 @@ class IBBroker(Broker):
             raise InvalidOrderState(f"order {order_id} is a MARKET order: no limit price to "
                                     "change")
         new_limit = float(limit_price) if limit_price is not None else o.limit_price
+        self._ours_to_change(tracked, "modify")
         c = self.contracts.future(o.instrument_code, o.contract_date)
         action = "BUY" if new_qty > 0 else "SELL"
         ib_order = (LimitOrder(action, abs(new_qty), new_limit) if o.order_type is OrderType.LIMIT
@@ -460,6 +471,7 @@ class IBBroker(Broker):
         if tracked.order.is_terminal:
             raise InvalidOrderState(f"order {order_id} is {tracked.order.status.name} and "
                                     "cannot be cancelled")
+        self._ours_to_change(tracked, "cancel")
         key = int(order_id)
         self._order_errors.pop(key, None)
         self.ib.client.cancelOrder(key, "")
@@ -576,7 +588,7 @@ class IBBroker(Broker):
     def _update_from_trade(self, tracked: TrackedOrder, trade: Trade, use_status: bool) -> None:
         before = tracked.order.status
         o = trade.order
-        facts = {"perm_id": o.permId or None}
+        facts = {"perm_id": o.permId or None, "client_id": o.clientId or None}
         if use_status:
             facts["ib_status"] = trade.orderStatus.status
         if o.totalQuantity:

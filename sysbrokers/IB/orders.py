@@ -92,6 +92,9 @@ class TrackedOrder:
     error_code: int | None = None
     error_text: str = ""
     exec_ids: list[str] = field(default_factory=list)
+    #: the IB client id it was placed under (only that one can modify or cancel it); None:
+    #: not known (a record from before it was kept, until TWS lists the order)
+    client_id: int | None = None
 
     def to_doc(self) -> dict:
         o = self.order
@@ -106,6 +109,7 @@ class TrackedOrder:
             "updated_at": o.updated_at.isoformat() if o.updated_at is not None else None,
             "perm_id": self.perm_id, "ib_status": self.ib_status,
             "error_code": self.error_code, "error_text": self.error_text,
+            "client_id": self.client_id,
         }
 
     @classmethod
@@ -121,8 +125,10 @@ class TrackedOrder:
             avg_fill_price=doc["avg_fill_price"], commission=float(doc["commission"]),
             reason=doc["reason"], client_ref=doc["client_ref"], account=doc["account"],
             placed_at=ts(doc["placed_at"]), updated_at=ts(doc["updated_at"]))
+        client_id = doc.get("client_id")
         return cls(order, int(doc.get("perm_id") or 0), doc.get("ib_status") or "",
-                   doc.get("error_code"), doc.get("error_text") or "")
+                   doc.get("error_code"), doc.get("error_text") or "",
+                   client_id=int(client_id) if client_id is not None else None)
 
 
 def _execution_to_doc(e: Execution) -> dict:
@@ -244,10 +250,11 @@ class OrderBook:
 
     def refresh(self, order_id: str, now: pd.Timestamp, **ib_facts) -> TrackedOrder:
         """Recompute one order from its executions and TWS facts (``ib_status``, ``perm_id``,
-        ``error_code``/``error_text``, ``quantity``, ``limit_price``); persist if it changed."""
+        ``error_code``/``error_text``, ``client_id``, ``quantity``, ``limit_price``); persist if
+        it changed."""
         t = self.orders[order_id]
         before = t.to_doc()
-        for key in ("ib_status", "perm_id", "error_code", "error_text"):
+        for key in ("ib_status", "perm_id", "error_code", "error_text", "client_id"):
             if ib_facts.get(key) is not None:
                 setattr(t, key, ib_facts[key])
         o = t.order

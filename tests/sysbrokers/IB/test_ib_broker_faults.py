@@ -11,6 +11,7 @@ import pytest
 
 from sysbrokers.errors import (
     BrokerDisconnected,
+    InvalidOrderState,
     MarketDataUnavailable,
     PacingViolation,
     UnknownContract,
@@ -448,3 +449,30 @@ def test_a_commission_report_before_its_execution_is_not_lost(fake_tws, broker, 
     assert all(c > 0 for c in commissions.values())
     assert broker.get_order(order.order_id).commission == pytest.approx(
         sum(commissions.values()))
+
+
+def test_an_order_of_an_earlier_client_id_is_never_placed_again_by_a_modify(
+        fake_tws, connect, clock, tmp_path, market):
+    contract = _front(market, clock)
+    first = ib_broker(fake_tws.port, clock, tmp_path / "ib_home", market)
+    quote = first.get_bid_ask(CODE, contract)
+    far = round(quote.bid * 0.8 / 0.25) * 0.25
+    order = first.place_order(CODE, contract, 1, OrderType.LIMIT, far, client_ref="old/1")
+    _advance(first, clock, pd.Timedelta(seconds=1))
+    assert first.get_order(order.order_id).status is OrderStatus.WORKING
+    old_id = first.client_id
+    first.close()
+    connect(old_id)  # the old id is taken (a zombie session): the restart gets another one
+    second = ib_broker(fake_tws.port, clock, tmp_path / "ib_home", market)
+    try:
+        assert second.client_id != old_id
+        assert second.get_order(order.order_id).status is OrderStatus.WORKING
+        with pytest.raises(InvalidOrderState, match="client id"):
+            second.modify_order(order.order_id, limit_price=far - 0.25)
+        with pytest.raises(InvalidOrderState, match="client id"):
+            second.cancel_order(order.order_id)
+        second.sync()
+        live = fake_tws.call(lambda f: [o for o in f.desk.orders.values() if not o.done])
+        assert len(live) == 1  # the modify did not place a second order
+    finally:
+        second.close()
