@@ -591,6 +591,7 @@ class IBBroker(Broker):
         facts = {"perm_id": o.permId or None, "client_id": o.clientId or None}
         if use_status:
             facts["ib_status"] = trade.orderStatus.status
+            facts["ib_filled"] = int(trade.orderStatus.filled or 0)
         if o.totalQuantity:
             sign = 1 if o.action == "BUY" else -1
             facts["quantity"] = sign * int(o.totalQuantity)

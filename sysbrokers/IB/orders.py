@@ -52,10 +52,20 @@ def exec_stem(exec_id: str) -> str:
     return head if sep and head and tail.isdigit() else exec_id
 
 
-def derive_status(ib_status: str, filled: int, quantity: int, error_code: int | None) -> OrderStatus:
-    """Our status from TWS's orderStatus text, the executed quantity and an order error."""
+def derive_status(ib_status: str, filled: int, quantity: int, error_code: int | None,
+                  ib_filled: int = 0) -> OrderStatus:
+    """Our status from TWS's orderStatus text, the executed quantity and an order error.
+
+    ``ib_filled`` is the (unsigned) filled quantity TWS's orderStatus reported: an order TWS
+    calls cancelled while more is filled than the executions received is PENDING_CANCEL
+    until they arrive (finishing it earlier would let its rest be sent again before the
+    fills are booked)."""
     if filled and abs(filled) >= abs(quantity):
         return OrderStatus.FILLED
+    if ib_filled > abs(filled) and (
+            error_code in REJECTING_CODES | CANCELLING_CODES
+            or ib_status in ("Cancelled", "ApiCancelled", "Inactive")):
+        return OrderStatus.PENDING_CANCEL
     if error_code in REJECTING_CODES:
         return OrderStatus.CANCELLED if filled else OrderStatus.REJECTED
     if error_code in CANCELLING_CODES or ib_status in ("Cancelled", "ApiCancelled", "Inactive"):
@@ -95,6 +105,8 @@ class TrackedOrder:
     #: the IB client id it was placed under (only that one can modify or cancel it); None:
     #: not known (a record from before it was kept, until TWS lists the order)
     client_id: int | None = None
+    #: the filled quantity (unsigned) TWS's last orderStatus reported
+    ib_filled: int = 0
 
     def to_doc(self) -> dict:
         o = self.order
@@ -109,7 +121,7 @@ class TrackedOrder:
             "updated_at": o.updated_at.isoformat() if o.updated_at is not None else None,
             "perm_id": self.perm_id, "ib_status": self.ib_status,
             "error_code": self.error_code, "error_text": self.error_text,
-            "client_id": self.client_id,
+            "client_id": self.client_id, "ib_filled": self.ib_filled,
         }
 
     @classmethod
@@ -128,7 +140,8 @@ class TrackedOrder:
         client_id = doc.get("client_id")
         return cls(order, int(doc.get("perm_id") or 0), doc.get("ib_status") or "",
                    doc.get("error_code"), doc.get("error_text") or "",
-                   client_id=int(client_id) if client_id is not None else None)
+                   client_id=int(client_id) if client_id is not None else None,
+                   ib_filled=int(doc.get("ib_filled") or 0))
 
 
 def _execution_to_doc(e: Execution) -> dict:
@@ -254,7 +267,8 @@ class OrderBook:
         it changed."""
         t = self.orders[order_id]
         before = t.to_doc()
-        for key in ("ib_status", "perm_id", "error_code", "error_text", "client_id"):
+        for key in ("ib_status", "perm_id", "error_code", "error_text", "client_id",
+                    "ib_filled"):
             if ib_facts.get(key) is not None:
                 setattr(t, key, ib_facts[key])
         o = t.order
@@ -267,7 +281,7 @@ class OrderBook:
             quantity = filled
         avg = (sum(e.quantity * e.price for e in execs) / filled) if filled else None
         commission = sum(e.commission or 0.0 for e in execs)
-        status = derive_status(t.ib_status, filled, quantity, t.error_code)
+        status = derive_status(t.ib_status, filled, quantity, t.error_code, t.ib_filled)
         if status is not o.status:
             try:
                 check_transition(o.status, status)

@@ -476,3 +476,22 @@ def test_an_order_of_an_earlier_client_id_is_never_placed_again_by_a_modify(
         assert len(live) == 1  # the modify did not place a second order
     finally:
         second.close()
+
+
+def test_cancelled_with_fills_not_yet_reported_is_not_final(fake_tws, broker, market, clock):
+    """TWS's orderStatus says Cancelled with 1 filled before that fill's execDetails: the
+    order is not finished (the stack would send the rest again) until the execution is in."""
+    contract = _front(market, clock)
+    quote = broker.get_bid_ask(CODE, contract)
+    far = round(quote.bid * 0.8 / 0.25) * 0.25
+    order = broker.place_order(CODE, contract, 2, OrderType.LIMIT, far, client_ref="cxl/1")
+    _advance(broker, clock, pd.Timedelta(seconds=1))
+    tracked = broker.book.orders[order.order_id]
+    assert tracked.order.status is OrderStatus.WORKING
+    client_id = broker.client_id
+    fake_tws.call(lambda f: f.client_session(client_id).send(m.order_status(
+        int(order.order_id), "Cancelled", 1, 0, far, tracked.perm_id, 0, far, client_id)))
+    broker.sync()
+    seen = broker.get_order(order.order_id)
+    assert seen.status is OrderStatus.PENDING_CANCEL
+    assert not seen.is_terminal

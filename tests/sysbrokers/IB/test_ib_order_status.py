@@ -30,6 +30,17 @@ def test_derive_status(ib_status, filled, error, expected):
     assert derive_status(ib_status, filled, 3, error) is expected
 
 
+@pytest.mark.parametrize("ib_status, filled, error, ib_filled, expected", [
+    ("Cancelled", 1, None, 2, S.PENDING_CANCEL),  # TWS counts a fill not yet executed
+    ("Cancelled", 2, None, 2, S.CANCELLED),  # the executions caught up
+    ("Submitted", 0, 202, 1, S.PENDING_CANCEL),
+    ("Cancelled", 0, None, 0, S.CANCELLED),
+])
+def test_cancelled_is_final_only_once_every_fill_tws_counts_is_executed(
+        ib_status, filled, error, ib_filled, expected):
+    assert derive_status(ib_status, filled, 3, error, ib_filled) is expected
+
+
 def test_reject_reason_from_text():
     text = "Order rejected - reason:order size above the broker's limit: 501 > 500 contracts"
     assert reject_reason(text) is RejectReason.SIZE_LIMIT
