@@ -98,6 +98,7 @@ class IBBroker(Broker):
         self._events: list[BrokerEvent] = []
         self._hours: dict[str, WeeklyHours] = {}
         self._order_errors: dict[int, tuple[int, str]] = {}
+        self._modifying: set[int] = set()  # order ids with a modify in flight
         self._market_data_errors: dict[int, tuple[int, str]] = {}
         self.ib.openOrderEvent += self._on_open_order
         self.ib.orderStatusEvent += self._on_order_status
@@ -446,10 +447,14 @@ class IBBroker(Broker):
         key = int(order_id)
         self._order_errors.pop(key, None)
         self._reopen_locally(key)
-        self.ib.placeOrder(c.contract, ib_order)
-        done = self.connection.wait_until(
-            lambda: key in self._order_errors or (
-                tracked.order.quantity == new_qty and tracked.order.limit_price == new_limit))
+        self._modifying.add(key)
+        try:
+            self.ib.placeOrder(c.contract, ib_order)
+            done = self.connection.wait_until(
+                lambda: key in self._order_errors or (
+                    tracked.order.quantity == new_qty and tracked.order.limit_price == new_limit))
+        finally:
+            self._modifying.discard(key)
         if key in self._order_errors:
             code, text = self._order_errors.pop(key)
             if code == 201:
@@ -623,7 +628,10 @@ class IBBroker(Broker):
         if tracked is None or tracked.order.is_terminal:
             return  # a finished order cannot change: an error with its id is not about it
         self._order_errors[req_id] = (code, text)
-        if code in (103, 200, 201, 202):
+        if req_id in self._modifying and code != 202:
+            # a refusal of the change (201 off-tick, size limit ...), not of the live order
+            log.warning("IB order %s: modify refused: IB error %s: %s", req_id, code, text)
+        elif code in (103, 200, 201, 202):
             before = tracked.order.status
             t = self.book.refresh(tracked.order.order_id, self.clock.now(), error_code=code,
                                   error_text=text)

@@ -13,6 +13,7 @@ from sysbrokers.errors import (
     BrokerDisconnected,
     InvalidOrderState,
     MarketDataUnavailable,
+    OrderRejected,
     PacingViolation,
     UnknownContract,
 )
@@ -495,3 +496,45 @@ def test_cancelled_with_fills_not_yet_reported_is_not_final(fake_tws, broker, ma
     seen = broker.get_order(order.order_id)
     assert seen.status is OrderStatus.PENDING_CANCEL
     assert not seen.is_terminal
+
+
+def test_a_refused_modify_leaves_the_order_working(fake_tws, broker, market, clock):
+    """201 for a modify (off-tick price) refuses the change, not the order: it still works at
+    IB, so it must not look REJECTED (the stack would send it again)."""
+    contract = _front(market, clock)
+    quote = broker.get_bid_ask(CODE, contract)
+    far = round(quote.bid * 0.8 / 0.25) * 0.25
+    order = broker.place_order(CODE, contract, 1, OrderType.LIMIT, far, client_ref="mod/1")
+    _advance(broker, clock, pd.Timedelta(seconds=1))
+    assert broker.get_order(order.order_id).status is OrderStatus.WORKING
+    with pytest.raises(OrderRejected):
+        broker.modify_order(order.order_id, limit_price=far - 0.1)  # off the 0.25 tick
+    broker.sync()
+    seen = broker.get_order(order.order_id)
+    assert seen.status is OrderStatus.WORKING
+    assert seen.limit_price == pytest.approx(far)
+    assert order.order_id in [o.order_id for o in broker.get_orders(open_only=True)]
+    live = fake_tws.call(lambda f: [o for o in f.desk.orders.values() if not o.done])
+    assert len(live) == 1
+
+
+def test_a_refused_modify_does_not_cancel_a_partly_filled_order(fake_tws, broker, market,
+                                                                 clock):
+    """The 201 refused the change only: the order fills on at IB; in our book it must stay
+    PARTIALLY_FILLED (CANCELLED would make the stack send its rest a second time)."""
+    contract = _front(market, clock)
+    quote = broker.get_bid_ask(CODE, contract)
+    order = broker.place_order(CODE, contract, 490, OrderType.LIMIT, quote.ask,
+                               client_ref="mod/2")
+    _advance(broker, clock, pd.Timedelta(seconds=1))
+    seen = broker.get_order(order.order_id)
+    assert seen.status in (OrderStatus.WORKING, OrderStatus.PARTIALLY_FILLED)
+    with pytest.raises(OrderRejected):
+        broker.modify_order(order.order_id, quantity=501)  # above the size limit: 201
+    for _ in range(5):
+        _advance(broker, clock, pd.Timedelta(seconds=1))
+    seen = broker.get_order(order.order_id)
+    at_ib = fake_tws.call(lambda f: [(o.filled, o.total, o.done) for o in f.desk.orders.values()])
+    assert 0 < seen.filled_quantity < 490  # partly filled and still working at IB
+    assert not at_ib[0][2]
+    assert seen.status is OrderStatus.PARTIALLY_FILLED
