@@ -35,7 +35,13 @@ _SHARED_LOCK = threading.Lock()
 
 def _acquire(uri: str):
     import arcticdb
+    from arcticdb_ext import set_config_int
 
+    # ArcticDB caches each symbol's version list for about 2 s. Writes prune the previous
+    # version, so a process whose cache predates another process's write would read a version
+    # that no longer exists (KeyNotFound). Reload the version list on every read instead: one
+    # small read per series read (the data itself dominates).
+    set_config_int("VersionMap.ReloadInterval", 0)
     with _SHARED_LOCK:
         entry = _SHARED.get(uri)
         if entry is None:

@@ -96,3 +96,50 @@ def test_versions_of_a_library_match_each_symbols_version(ts_store):
         assert listed[symbol] == ts_store.version("lib", symbol)
     assert listed["A"].version == 1
     assert ts_store.versions("absent") == {}
+
+
+WRITER = """
+import sys
+import pandas as pd
+from sysdata.timeseries.arctic_store import TimeSeriesStore
+store = TimeSeriesStore(sys.argv[1])
+print("ready", flush=True)
+sys.stdin.readline()
+index = pd.date_range("2024-01-01", periods=3, tz="UTC")
+store.write("prices", "X", pd.DataFrame({"price": [7.0, 8.0, 9.0]}, index=index))
+print("written", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_a_series_rewritten_by_another_process_is_read_at_once(tmp_path):
+    """Another process replaces a series (pruning the old version) right after this process
+    read it: the next read here gets the new version, not a read of the pruned one (ArcticDB's
+    version-list cache would otherwise point at it for about 2 s)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from sysdata.timeseries.arctic_store import TimeSeriesStore
+
+    uri = f"lmdb://{tmp_path / 'arctic'}"
+    store = TimeSeriesStore(uri)
+    try:
+        store.write("prices", "X", frame("2024-01-01", 3))
+        repo = str(Path(__file__).resolve().parents[3])
+        env = {**os.environ, "PYTHONPATH": repo}
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, uri], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True, env=env, cwd=repo)
+        try:
+            assert writer.stdout.readline().strip() == "ready"
+            assert len(store.read("prices", "X")) == 3  # this process's view is now cached
+            writer.stdin.write("go\n")
+            writer.stdin.flush()
+            assert writer.stdout.readline().strip() == "written"
+            assert store.read("prices", "X")["price"].tolist() == [7.0, 8.0, 9.0]
+        finally:
+            writer.stdin.close()
+            writer.wait(timeout=60)
+    finally:
+        store.close()
