@@ -157,9 +157,10 @@ class Console:
             raise SystradeError(f"{prompt}: nothing to choose from")
         for index, option in enumerate(options, start=1):
             self.say(f"  {index} {option}")
+        self.say("  0 cancel")
         shown = f" [{default}]" if default is not None else ""
         while True:
-            value = self.answer(f"{prompt}{shown} (0 to cancel): ")
+            value = self.answer(f"{prompt}{shown}: ")
             if not value and default is not None:
                 return default
             if value in options:

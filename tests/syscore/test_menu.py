@@ -66,8 +66,8 @@ def test_date_iso_days_back_and_bad():
 def test_choice_by_number_or_text():
     c, ask, said = console("4", "zzz", "2")
     assert c.choice("strategy", ["alpha", "beta", "gamma"]) == "beta"
-    assert said[:3] == ["  1 alpha", "  2 beta", "  3 gamma"]
-    assert said[3].startswith("not one of the 3 choices: '4'")
+    assert said[:4] == ["  1 alpha", "  2 beta", "  3 gamma", "  0 cancel"]
+    assert said[4].startswith("not one of the 3 choices: '4'")
     c, _, _ = console("gamma")
     assert c.choice("strategy", ["alpha", "gamma"]) == "gamma"
     c, _, _ = console("")

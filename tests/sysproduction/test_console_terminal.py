@@ -96,7 +96,7 @@ def test_diagnostics_console_in_a_real_terminal(home):
         terminal.type("2")  # total, broker, max, accumulated p&l or margin
         terminal.wait_for("series [total]:")
         terminal.type("acc_pnl", "")  # the series, then Enter: default rows
-        screen = terminal.wait_for("2800.0")
+        screen = terminal.wait_for("2,800.00")
         assert "2024-01-05 10:00:00+00:00" in screen
         terminal.type("x")  # a bad choice: one line, the menu again
         terminal.wait_for("unknown choice 'x'")

@@ -17,10 +17,12 @@ def blob(systrade_home):
     data.close()
 
 
-def test_run_backups_runs_both_methods(blob, systrade_home):
+def test_run_backups_runs_every_method(blob, systrade_home):
     report = run_process("run_backups", data=blob)
     assert report.ok, report.failures
-    assert list(report.results) == ["backup_db_to_csv", "backup_state_store"]
+    assert list(report.results) == ["backup_db_to_csv", "backup_state_store", "backup_offsystem"]
+    assert "offsystem_backup_directory is not set; nothing copied" in str(
+        report.results["backup_offsystem"])
     assert (systrade_home / "backups" / "csv" / "fx_prices_csv" / "EURUSD.csv").exists()
     assert list((systrade_home / "backups").glob("state_*.sqlite"))
 
