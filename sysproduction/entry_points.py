@@ -106,6 +106,7 @@ CONSOLES: dict[str, str] = {
         "interactive_update_capital_manual",
         "interactive_manual_check_historical_prices",
         "interactive_manual_check_fx_prices",
+        "interactive_controls",
     )
 }
 SCRIPT_FUNCTIONS.update(CONSOLES)

@@ -1,0 +1,278 @@
+"""``interactive_controls``: an operator console over the trading controls in the state store.
+
+Menus (each option asks its inputs with typed prompts and calls the function named):
+
+1. Trade limits (:class:`~sysdata.controls.TradeLimitData`): view with what is left now, change
+   (``set_limit``), reset the trades counted (``reset``, confirmed).
+2. Position limits (:class:`~sysdata.controls.PositionLimitData`): view, change (``set_limit``).
+3. Overrides (:class:`~sysdata.controls.OverrideData`): view, set (``set``, confirmed).
+4. Broker client ids (:class:`~sysdata.process_control.ClientIdData`): view with owners, release
+   one (``release``, confirmed).
+5. Process control (:mod:`sysproduction.process_control_ops`): view, change status
+   (GO/STOP/NO-RUN/PAUSE), mark close, mark dead processes as crashed, view configuration.
+6. Trading state (:mod:`sysproduction.trading_state_ops`): view with history, set with a
+   reason (confirmed).
+
+Every change is logged under the process name ``interactive_controls``. End of input (no
+terminal) ends the console.
+
+    python run.py sysproduction.interactive_controls.interactive_controls
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from syscontrol.process_status import ProcessStatus
+from syscore.config import load_control_config
+from syscore.exceptions import MissingData
+from syscore.menu import Ask, Console, Menu, Option, Say, run_menu
+from sysdata.controls import ALL_STRATEGIES, OverrideData
+from sysdata.data_blob import DataBlob
+from sysobjects.trading_state import TradingState
+from sysproduction import process_control_ops as pc
+from sysproduction.process_helpers import blob_for
+from sysproduction.trading_state_ops import set_trading_state, show_trading_state
+
+PROCESS = "interactive_controls"
+STATUSES = tuple(status.value for status in ProcessStatus)
+STATES = tuple(state.value for state in TradingState)
+OVERRIDE_KEY_HINT = {"strategy": "strategy name", "instrument": "instrument code",
+                     "strategy_instrument": "strategy/INSTRUMENT", "contract": "INSTRUMENT/YYYYMM"}
+
+
+# --- shared questions ----------------------------------------------------------------------------
+
+def _strategy(console: Console) -> str:
+    return console.text("strategy (ALL for every strategy)", default=ALL_STRATEGIES)
+
+
+def _instrument(console: Console) -> str:
+    return console.text("instrument code").upper()
+
+
+def _process(data: DataBlob, console: Console, allow_all: bool = True) -> str:
+    names = [row.name for row in pc.list_processes(data)]
+    return console.choice("process", [*names, pc.ALL] if allow_all else names)
+
+
+# --- trade and position limits -------------------------------------------------------------------
+
+def _view_trade_limits(data: DataBlob, console: Console) -> None:
+    limits = data.trade_limits.all_limits()
+    if not limits:
+        console.say("no trade limits set")
+        return
+    now = data.now()
+    lines = ["strategy/instrument  period  limit  remaining now"]
+    for doc in sorted(limits, key=lambda d: (d["strategy_name"], d["instrument_code"],
+                                            d["period_days"])):
+        left = data.trade_limits.remaining(doc["instrument_code"], doc["period_days"], now,
+                                           doc["strategy_name"])
+        lines.append(f"{doc['strategy_name']}/{doc['instrument_code']}  "
+                     f"{doc['period_days']}d  {doc['limit']}  {left}")
+    console.say("\n".join(lines))
+
+
+def _change_trade_limit(data: DataBlob, console: Console) -> None:
+    strategy, code = _strategy(console), _instrument(console)
+    period = console.integer("period (days)", default=1, minimum=1)
+    limit = console.integer("maximum contracts traded in the period", minimum=0)
+    data.trade_limits.set_limit(code, period, limit, strategy)
+    data.log.info("trade limit %s/%s/%dd set to %d", strategy, code, period, limit)
+    console.say(f"trade limit {strategy}/{code}/{period}d set to {limit}")
+
+
+def _reset_trade_limit(data: DataBlob, console: Console) -> None:
+    strategy, code = _strategy(console), _instrument(console)
+    period = console.integer("period (days)", default=1, minimum=1)
+    data.trade_limits.get(code, period, strategy)  # MissingData before asking to confirm
+    if not console.confirm(f"forget the trades counted against {strategy}/{code}/{period}d?"):
+        console.say("nothing changed")
+        return
+    data.trade_limits.reset(code, period, strategy)
+    data.log.warning("trade limit %s/%s/%dd reset", strategy, code, period)
+    console.say(f"trade limit {strategy}/{code}/{period}d reset")
+
+
+def _view_position_limits(data: DataBlob, console: Console) -> None:
+    limits = data.position_limits.all_limits()
+    if not limits:
+        console.say("no position limits set")
+        return
+    lines = ["strategy/instrument  limit (contracts, absolute)"]
+    lines += [f"{doc['strategy_name']}/{doc['instrument_code']}  {doc['limit']}"
+              for doc in sorted(limits, key=lambda d: (d["strategy_name"], d["instrument_code"]))]
+    console.say("\n".join(lines))
+
+
+def _change_position_limit(data: DataBlob, console: Console) -> None:
+    strategy, code = _strategy(console), _instrument(console)
+    old = data.position_limits.get_limit(code, strategy)
+    limit = console.integer("maximum absolute position (contracts)", default=old, minimum=0)
+    data.position_limits.set_limit(code, limit, strategy)
+    data.log.info("position limit %s/%s set to %d (was %s)", strategy, code, limit, old)
+    console.say(f"position limit {strategy}/{code} set to {limit} (was {old})")
+
+
+# --- overrides -----------------------------------------------------------------------------------
+
+def _view_overrides(data: DataBlob, console: Console) -> None:
+    overrides = data.overrides.all()
+    if not overrides:
+        console.say("no overrides set (every multiplier is 1)")
+        return
+    lines = ["kind  key  multiplier (0 close only, 1 none)"]
+    lines += [f"{doc['kind']}  {doc['key']}  {doc['value']:g}"
+              for doc in sorted(overrides, key=lambda d: (d["kind"], d["key"]))]
+    console.say("\n".join(lines))
+
+
+def _set_override(data: DataBlob, console: Console) -> None:
+    kind = console.choice("kind", OverrideData.KINDS)
+    key = console.text(f"key ({OVERRIDE_KEY_HINT[kind]})")
+    old = data.overrides.get(kind, key)
+    value = console.number("multiplier (0 close only, 1 no override)", default=old,
+                           minimum=0, maximum=1)
+    if not console.confirm(f"set the {kind} override {key} from {old:g} to {value:g}?"):
+        console.say("nothing changed")
+        return
+    data.overrides.set(kind, key, value)
+    data.log.warning("override %s %s set to %g (was %g)", kind, key, value, old)
+    console.say(f"override {kind} {key} set to {value:g}")
+
+
+# --- broker client ids ---------------------------------------------------------------------------
+
+def _view_client_ids(data: DataBlob, console: Console) -> None:
+    owners = data.client_ids.owners()
+    if not owners:
+        console.say("no broker client ids allocated")
+        return
+    console.say("\n".join(["client id  owner (host:pid)"] +
+                          [f"{cid}  {owner}" for cid, owner in sorted(owners.items())]))
+
+
+def _release_client_id(data: DataBlob, console: Console) -> None:
+    owners = data.client_ids.owners()
+    if not owners:
+        raise MissingData("no broker client ids allocated")
+    chosen = console.choice("client id", [str(cid) for cid in sorted(owners)])
+    client_id = int(chosen)
+    if not console.confirm(f"release client id {client_id} held by {owners[client_id]} "
+                           f"(only if that process is gone)?"):
+        console.say("nothing released")
+        return
+    data.client_ids.release(client_id)
+    data.log.warning("broker client id %d of %s released", client_id, owners[client_id])
+    console.say(f"client id {client_id} released")
+
+
+# --- process control -----------------------------------------------------------------------------
+
+def _view_processes(data: DataBlob, console: Console) -> None:
+    lines = ["process  status  run state  alive  pid  host  last start  last end"]
+    for row in pc.list_processes(data):
+        start = f"{row.last_start:%Y-%m-%d %H:%M}" if row.last_start else "-"
+        end = f"{row.last_end:%Y-%m-%d %H:%M}" if row.last_end else "-"
+        lines.append(f"{row.name}  {row.status}  {row.run_state}  "
+                     f"{'yes' if row.alive else 'no'}  {row.pid or '-'}  {row.host or '-'}  "
+                     f"{start}  {end}")
+    console.say("\n".join(lines))
+
+
+def _change_status(data: DataBlob, console: Console) -> None:
+    name = _process(data, console)
+    status = console.choice("new status", STATUSES)
+    if not console.confirm(f"set {name} to {status}?"):
+        console.say("nothing changed")
+        return
+    names = pc.set_process_status(data, name, status)
+    console.say(f"status {status}: {', '.join(names)}")
+
+
+def _mark_close(data: DataBlob, console: Console) -> None:
+    name = _process(data, console)
+    if not console.confirm(f"mark {name} as closed (only if you know it is not running)?"):
+        console.say("nothing changed")
+        return
+    names = pc.mark_process_close(data, name)
+    console.say(f"marked closed where running or crashed: {', '.join(names)}")
+
+
+def _mark_dead(data: DataBlob, console: Console) -> None:
+    if not console.confirm("mark every running process whose pid is dead on this host "
+                           "as crashed?"):
+        console.say("nothing changed")
+        return
+    marked = pc.mark_dead_processes(data)
+    console.say(f"marked crashed: {', '.join(marked)}" if marked else "no dead processes found")
+
+
+def _process_config(data: DataBlob, console: Console) -> None:
+    configuration = load_control_config(data.home).process_configuration
+    name = console.choice("process", sorted(configuration))
+    fields = configuration[name].model_dump()
+    console.say("\n".join([f"{name}:"] + [f"  {key}: {value}" for key, value in fields.items()]))
+
+
+# --- trading state -------------------------------------------------------------------------------
+
+def _view_trading_state(data: DataBlob, console: Console) -> None:
+    console.say(show_trading_state(data))
+
+
+def _set_trading_state(data: DataBlob, console: Console) -> None:
+    console.say(f"trading state now: {data.trading_state.current().value}")
+    state = console.choice("new state", STATES)
+    reason = console.text("reason (recorded)")
+    if not console.confirm(f"set the trading state to {state}?"):
+        console.say("nothing changed")
+        return
+    change = set_trading_state(data, state, reason)
+    console.say(f"trading state already {state}: nothing recorded" if change is None
+                else f"trading state set: {change}")
+
+
+# --- the menu ------------------------------------------------------------------------------------
+
+def controls_menu(data: DataBlob) -> Menu:
+    def on(action: Callable[..., None]) -> Callable[[Console], None]:
+        return lambda console: action(data, console)
+
+    return Menu("Controls (times UTC; changes are logged)", (
+        Option("Trade limits", Menu("Trade limits (contracts per rolling period)", (
+            Option("view trade limits and what is left", on(_view_trade_limits)),
+            Option("change a trade limit", on(_change_trade_limit)),
+            Option("reset a trade limit's count", on(_reset_trade_limit)),
+        ))),
+        Option("Position limits", Menu("Position limits (absolute contracts)", (
+            Option("view position limits", on(_view_position_limits)),
+            Option("change a position limit", on(_change_position_limit)),
+        ))),
+        Option("Overrides", Menu("Overrides (position multipliers)", (
+            Option("view overrides", on(_view_overrides)),
+            Option("set an override", on(_set_override)),
+        ))),
+        Option("Broker client ids", Menu("Broker client ids", (
+            Option("view allocated client ids", on(_view_client_ids)),
+            Option("release a client id", on(_release_client_id)),
+        ))),
+        Option("Process control", Menu("Process control", (
+            Option("view processes", on(_view_processes)),
+            Option("change status (GO/STOP/NO-RUN/PAUSE)", on(_change_status)),
+            Option("mark a process as closed", on(_mark_close)),
+            Option("mark dead processes as crashed", on(_mark_dead)),
+            Option("view a process's configuration", on(_process_config)),
+        ))),
+        Option("Trading state", Menu("Global trading state", (
+            Option("view trading state and history", on(_view_trading_state)),
+            Option("set trading state (with a reason)", on(_set_trading_state)),
+        ))),
+    ))
+
+
+def interactive_controls(data: DataBlob | None = None, ask: Ask = input,
+                         say: Say = print) -> None:
+    """Run the controls console until ``0`` or end of input (module docstring)."""
+    with blob_for(data, PROCESS) as blob:
+        run_menu(controls_menu(blob), Console(ask, say, now=blob.now))

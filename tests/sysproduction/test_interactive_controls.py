@@ -1,0 +1,138 @@
+"""interactive_controls: a scripted session per option on real stores (both state backends),
+asserting the store changed (or the text shown); every option reached; EOF ends cleanly."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from syscontrol.control import ProcessControl
+from syscontrol.host import host_name
+from syscontrol.process_status import ProcessStatus, RunState
+from sysobjects.trading_state import TradingState
+from sysproduction.interactive_controls import controls_menu, interactive_controls
+from tests.blob_helpers import FixedClock, make_blob
+from tests.process_helpers import dead_pid
+
+NOW = pd.Timestamp("2024-03-07 21:00", tz="UTC")
+
+
+@pytest.fixture
+def blob(backend, tmp_path):
+    data = make_blob(tmp_path / "home", *backend, clock=FixedClock(NOW))
+    data.trade_limits.set_limit("CORN", 1, 10, "s1")
+    data.trade_limits.record_trade("CORN", 3, NOW - pd.Timedelta(hours=1), "s1")
+    data.position_limits.set_limit("GILT", 7)
+    data.overrides.set("instrument", "GILT", 0.5)
+    data.client_ids.allocate(100, 110, "otherhost:4242")
+    control = ProcessControl(data.process_control)
+    control.claim_start("run_systems", host_name(), dead_pid(), NOW.to_pydatetime(),
+                        lambda pid: False)
+    yield data
+    data.close()
+
+
+def run(blob, path: str, answers: list[str]) -> str:
+    """Choose menu ``path`` (``"1.2"``), give ``answers``, go back and exit; every answer must
+    be used and no error shown. Returns what was said."""
+    top, sub = path.split(".")
+    script = [top, sub, *answers, "0", "0"]
+    said: list[str] = []
+    asked: list[str] = []
+
+    def ask(prompt):
+        asked.append(prompt)
+        return script.pop(0)
+
+    interactive_controls(blob, ask=ask, say=said.append)
+    text = "\n".join(said)
+    assert not script, (path, asked)
+    assert "error:" not in text, (path, text)
+    return text
+
+
+def leaf_paths(menu) -> set[str]:
+    return {key for key, option in menu.walk() if callable(option.action)}
+
+
+def status(blob, name):
+    return ProcessControl(blob.process_control).record(name)
+
+
+#: menu path -> (answers, check(blob, text said)); run in this order on one blob
+SESSION = {
+    "1.1": ([], lambda b, t: "s1/CORN  1d  10  7" in t),
+    "1.2": (["s1", "corn", "5", "20"],
+            lambda b, t: b.trade_limits.get("CORN", 5, "s1")["limit"] == 20),
+    "1.3": (["s1", "CORN", "1", "y"],
+            lambda b, t: b.trade_limits.remaining("CORN", 1, NOW, "s1") == 10),
+    "2.1": ([], lambda b, t: "ALL/GILT  7" in t),
+    "2.2": (["", "gilt", "3"], lambda b, t: b.position_limits.get_limit("GILT") == 3),
+    "3.1": ([], lambda b, t: "instrument  GILT  0.5" in t),
+    "3.2": (["strategy_instrument", "s1/CORN", "0", "y"],
+            lambda b, t: b.overrides.get("strategy_instrument", "s1/CORN") == 0.0),
+    "4.1": ([], lambda b, t: "100  otherhost:4242" in t),
+    "4.2": (["100", "y"], lambda b, t: b.client_ids.owners() == {}),
+    "5.1": ([], lambda b, t: "run_systems  GO  running" in t),
+    "5.2": (["run_backups", "STOP", "y"],
+            lambda b, t: status(b, "run_backups").status is ProcessStatus.STOP),
+    "5.4": (["y"], lambda b, t: status(b, "run_systems").run_state is RunState.CRASHED
+            and "marked crashed: run_systems" in t),
+    "5.3": (["run_systems", "y"],
+            lambda b, t: status(b, "run_systems").run_state is RunState.FINISHED),
+    "5.5": (["run_systems"], lambda b, t: "previous_process" in t and "methods" in t),
+    "6.2": (["HALTED", "broker outage", "y"],
+            lambda b, t: b.trading_state.current() is TradingState.HALTED
+            and b.trading_state.last_change().reason == "broker outage"),
+    "6.1": ([], lambda b, t: "trading state: HALTED" in t and "broker outage" in t),
+}
+
+
+def test_every_option_reached_and_changes_the_store(blob):
+    assert set(SESSION) == leaf_paths(controls_menu(blob))  # no option left out
+    for path, (answers, check) in SESSION.items():
+        text = run(blob, path, answers)
+        assert check(blob, text), (path, text)
+
+
+@pytest.mark.parametrize("path, answers", [
+    ("1.3", ["s1", "CORN", "1", "n"]),
+    ("3.2", ["instrument", "GILT", "1", "n"]),
+    ("4.2", ["100", "n"]),
+    ("5.2", ["run_backups", "STOP", "n"]),
+    ("5.3", ["run_systems", "n"]),
+    ("5.4", ["n"]),
+    ("6.2", ["HALTED", "test", "n"]),
+])
+def test_refused_confirmation_changes_nothing(blob, path, answers):
+    before = {"trades": blob.trade_limits.remaining("CORN", 1, NOW, "s1"),
+              "override": blob.overrides.get("instrument", "GILT"),
+              "ids": blob.client_ids.owners(),
+              "backups": status(blob, "run_backups").status,
+              "systems": status(blob, "run_systems").run_state,
+              "state": blob.trading_state.current()}
+    text = run(blob, path, answers)
+    assert "nothing" in text
+    after = {"trades": blob.trade_limits.remaining("CORN", 1, NOW, "s1"),
+             "override": blob.overrides.get("instrument", "GILT"),
+             "ids": blob.client_ids.owners(),
+             "backups": status(blob, "run_backups").status,
+             "systems": status(blob, "run_systems").run_state,
+             "state": blob.trading_state.current()}
+    assert after == before
+
+
+def test_bad_input_is_one_line_and_the_console_goes_on(blob):
+    said: list[str] = []
+    answers = iter(["1", "3", "s1", "NOPE", "1", "0", "9", "0"])
+    interactive_controls(blob, ask=lambda prompt: next(answers), say=said.append)
+    text = "\n".join(said)
+    assert "error: no trade limit for s1/NOPE/1d" in text and "unknown choice '9'" in text
+
+
+def test_end_of_input_ends_without_traceback(blob):
+    def no_stdin(prompt):
+        raise EOFError
+
+    said: list[str] = []
+    interactive_controls(blob, ask=no_stdin, say=said.append)
+    assert said and said[0].startswith("\nControls")
