@@ -71,3 +71,13 @@ def command_line_value(value: Any) -> str:
 def option(name: str, value: Any = True) -> str:
     """``--name value`` as a user types it, e.g. ``option("confirm")`` -> ``--confirm true``."""
     return f"--{name} {command_line_value(value)}"
+
+
+def text_table(header, rows, indent: str = "") -> list[str]:
+    """Lines of a plain-text table: ``header`` then ``rows`` (cells shown with ``str``, None as
+    ``-``), each column left-aligned to its widest cell, two spaces apart, trailing blanks cut,
+    every line prefixed by ``indent``."""
+    lines = [tuple("-" if cell is None else str(cell) for cell in row) for row in [header, *rows]]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return [(indent + "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)))
+            .rstrip() for line in lines]

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from sysbrokers.errors import BrokerError
 from syscore.exceptions import MissingData
+from syscore.formatting import text_table
 from sysdata.data_blob import DataBlob
 from sysdata.orders import STACKS
 from sysexecution.reconcile import position_breaks
@@ -15,13 +16,7 @@ from sysobjects.orders.orders import InstrumentOrder, Order
 
 
 def _table(header: Sequence[str], rows: list[Sequence[object]], empty: str) -> str:
-    if not rows:
-        return empty
-    lines = [tuple(str(c) for c in header)] + [tuple("-" if c is None else str(c) for c in r)
-                                                for r in rows]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True))
-                     .rstrip() for line in lines)
+    return "\n".join(text_table(header, rows)) if rows else empty
 
 
 def _when(stamp) -> str:

@@ -18,10 +18,11 @@ from typing import Any
 import pandas as pd
 
 from syscore.dates import iso_utc, to_utc
+from syscore.formatting import text_table
 from sysdata.data_blob import DataBlob
+from sysexecution.order_completion import FINISHED
 from sysexecution.reconcile import internal_breaks, position_breaks
 from sysobjects.orders.records import RecordKind
-from sysobjects.orders.status import OrderStatus
 from sysproduction.process_control_ops import list_processes
 
 STACKS = ("instrument", "contract", "broker")
@@ -126,10 +127,6 @@ def _trades(data: DataBlob, since) -> dict[str, Any]:
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 
-FINISHED = (OrderStatus.COMPLETED, OrderStatus.FILLED, OrderStatus.CANCELLED,
-            OrderStatus.REJECTED)
-
-
 def working_orders(data: DataBlob) -> dict[str, list[dict[str, Any]]]:
     """Per stack (instrument, contract, broker): the orders not yet finished (any status but
     completed, filled, cancelled or rejected), as plain rows: id, strategy, instrument, trade
@@ -210,11 +207,7 @@ def _locks(data: DataBlob) -> list[str]:
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
-    if not rows:
-        return ["  (none)"]
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    return ["  " + "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-            for r in [header, *rows]]
+    return text_table(header, rows, indent="  ") if rows else ["  (none)"]
 
 
 def format_status(status: dict[str, Any]) -> str:

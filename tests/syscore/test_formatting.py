@@ -52,3 +52,10 @@ def test_options_as_typed():
     assert option("confirm") == "--confirm true"
     assert option("overwrite", False) == "--overwrite false"
     assert option("fx_code", "EURUSD") == "--fx_code EURUSD"
+
+
+def test_text_table_aligns_columns_and_shows_none_as_a_dash():
+    from syscore.formatting import text_table
+
+    assert text_table(("a", "long header"), [("xyz", None), (1, "v")], indent="  ") == [
+        "  a    long header", "  xyz  -", "  1    v"]
