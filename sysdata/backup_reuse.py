@@ -182,14 +182,9 @@ class PreviousBackup:
                 or record.get("version") != version.version
                 or record.get("written_ns") != version.written_ns):
             return None
-        source = self.root / relative
-        try:
-            content = source.read_bytes()
-        except OSError as exc:
-            return self._distrust(f"{source}: cannot be read ({exc})")
-        if len(content) != record.get("bytes") or sha256_hex(content) != record.get("sha256"):
-            return self._distrust(f"{source}: its content differs from the hash in the "
-                                  "previous backup's manifest")
+        content = self._verified(relative, record)
+        if content is None:
+            return None
         target = partial / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
@@ -209,6 +204,12 @@ class PreviousBackup:
                 or record.get("layout") != frame_layout(frame)
                 or record.get("rows_digest") != rows_digest(fingerprints[:rows])):
             return None
+        content = self._verified(relative, record)
+        return None if content is None else Extension(content, rows)
+
+    def _verified(self, relative: str, record: dict[str, Any]) -> bytes | None:
+        """The previous backup's file ``relative`` when it has the size and SHA-256 that
+        ``record`` holds; else None, and no more files are taken from this backup."""
         source = self.root / relative
         try:
             content = source.read_bytes()
@@ -217,7 +218,7 @@ class PreviousBackup:
         if len(content) != record.get("bytes") or sha256_hex(content) != record.get("sha256"):
             return self._distrust(f"{source}: its content differs from the hash in the "
                                   "previous backup's manifest")
-        return Extension(content, rows)
+        return content
 
     def _distrust(self, reason: str) -> None:
         log.warning("%s: no more series are copied from the previous backup; rendering them "
