@@ -443,17 +443,29 @@ class LedgerData:
         """The cache of ``subject`` caught up with the ledger head, with its record count and
         the revision of the stored cache (re-read if the catch-up wrote it)."""
         for _ in range(RETRIES):
-            op, view = self._catch_up(projection, subject, None)
-            if op is None:
+            view, wrote = self._write_caught_up(projection, subject, None)
+            if not wrote:
                 return view
-            try:
-                self.store.apply([op])
-            except (ConcurrencyError, ExistingData):
-                continue  # another process advanced it: read again
             view = _view_of(projection, subject,
                             self.store.get_versioned(projection.collection, projection.key(subject)))
             if view.advanceable and not view.absent:
                 return view
+        raise ConcurrencyError(f"{projection.name} {subject}: too many concurrent updates")
+
+    def _write_caught_up(self, projection: Projection, subject: str,
+                         head: int | None) -> tuple[ProjectionView, bool]:
+        """Catch the cache of ``subject`` up to ``head`` (default: the head now) and write it,
+        conditionally on the revision read, retried if another writer won; returns the view
+        and whether this call wrote the cache."""
+        for _ in range(RETRIES):
+            op, view = self._catch_up(projection, subject, head)
+            if op is None:
+                return view, False
+            try:
+                self.store.apply([op])
+            except (ConcurrencyError, ExistingData):
+                continue  # another process advanced it: read again
+            return view, True
         raise ConcurrencyError(f"{projection.name} {subject}: too many concurrent updates")
 
     def _advance(self, targets: list[tuple[Projection, str]], doc: Mapping[str, Any],
@@ -529,16 +541,7 @@ class LedgerData:
         ``head``: a sequence number known to be stored (default: read the head)."""
         if isinstance(projection, str):
             projection = PROJECTIONS[projection]
-        for _ in range(RETRIES):
-            op, view = self._catch_up(projection, subject, head)
-            if op is None:
-                return view
-            try:
-                self.store.apply([op])
-            except (ConcurrencyError, ExistingData):
-                continue  # another process advanced it: read again
-            return view
-        raise ConcurrencyError(f"{projection.name} {subject}: too many concurrent updates")
+        return self._write_caught_up(projection, subject, head)[0]
 
     def cached(self, projection: Projection | str, subject: str) -> dict[str, Any] | None:
         """The cached projection document as stored (no catching up)."""
