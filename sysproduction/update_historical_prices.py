@@ -224,7 +224,8 @@ def update_contract_prices(data: DataBlob, code: str, contract_date: str,
         elif len(checked.fresh):
             update.written[store_frequency] = data.contract_prices.append(
                 code, contract_date, checked.fresh, store_frequency)
-    data.contract_prices.write(code, contract_date, merged, "merged")
+    if not late_bars:  # with late bars it was written above, before the bars
+        data.contract_prices.write(code, contract_date, merged, "merged")
     return update, spikes
 
 

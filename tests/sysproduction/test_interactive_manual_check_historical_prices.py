@@ -267,6 +267,10 @@ def test_late_bars_inside_recent_history_are_checked_and_inserted(setup):
         stored = hourly[hourly.index <= STORED_UNTIL]
         data.contract_prices.write("CORN", contract, stored.drop(missing), "H")
     served[("CORN", "202405", "H")] = spiked(hourly, str(bad_late))
+    merged_symbol = data.contract_prices.symbol("CORN", "202403", "merged")
+    library = data.contract_prices.library
+    merged_before = data.timeseries.version(library, merged_symbol).version \
+        if data.timeseries.has(library, merged_symbol) else -1
 
     update = update_historical_prices("CORN", data=data).results["CORN"]
     by_contract = {c.contract_date: c for c in update.contracts}
@@ -276,6 +280,10 @@ def test_late_bars_inside_recent_history_are_checked_and_inserted(setup):
     assert by_contract["202403"].written["H"] == 1 + int((hourly.index > STORED_UNTIL).sum())
     pd.testing.assert_frame_equal(data.contract_prices.read("CORN", "202403", "H"), hourly,
                                   check_freq=False, check_names=False)
+    # the merged series is written once (before the bars), and is the stored bars' merge
+    assert data.timeseries.version(library, merged_symbol).version == merged_before + 1
+    pd.testing.assert_frame_equal(data.contract_prices.read("CORN", "202403"),
+                                  data.contract_prices.merged_from_bars("CORN", "202403"))
     # a spiking late bar holds back the whole contract
     assert by_contract["202405"].spike_at == bad_late
     stored = data.contract_prices.read("CORN", "202405", "H")
