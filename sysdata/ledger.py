@@ -223,9 +223,10 @@ class Booked:
 @dataclass(frozen=True)
 class ProjectionView:
     """A projection's state and the ledger head ``covered_seq`` it is up to date with;
-    ``count``: how many records of its subject that is (None: unknown). ``rev``: the revision of the stored cache this state was computed from (None: unknown,
-    e.g. the view was just written); ``absent``: there was no cache. For a writer that advances
-    the cache from this view by a compare-and-set."""
+    ``count``: how many records of its subject that is (None: unknown). ``rev``: the revision
+    of the stored cache this state was computed from (None: unknown, e.g. the view was just
+    written); ``absent``: there was no cache. For a writer that advances the cache from this
+    view by a compare-and-set."""
 
     state: dict[str, Any]
     covered_seq: int
@@ -446,8 +447,8 @@ class LedgerData:
             view, wrote = self._write_caught_up(projection, subject, None)
             if not wrote:
                 return view
-            view = _view_of(projection, subject,
-                            self.store.get_versioned(projection.collection, projection.key(subject)))
+            stored = self.store.get_versioned(projection.collection, projection.key(subject))
+            view = _view_of(projection, subject, stored)
             if view.advanceable and not view.absent:
                 return view
         raise ConcurrencyError(f"{projection.name} {subject}: too many concurrent updates")
