@@ -246,5 +246,3 @@ class OrderStackData:
         if not isinstance(order, self.order_class):
             raise InvalidData(f"the {self.stack} stack takes {self.order_class.__name__}, "
                               f"not {type(order).__name__}")
-
-

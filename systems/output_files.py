@@ -63,4 +63,3 @@ def write_wide_csv(frame: pd.DataFrame, path: str | Path, digits: int = 10) -> N
         for lo in range(0, len(dates), _ROWS_PER_CHUNK):
             hi = lo + _ROWS_PER_CHUNK
             out.write(_format_chunk(dates[lo:hi], values[lo:hi], digits))
-
