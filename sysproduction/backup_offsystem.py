@@ -203,7 +203,12 @@ def backup_offsystem(data: DataBlob | None = None) -> str:
                     shutil.rmtree(partial, ignore_errors=True)
                     raise
                 swap_into_place(partial, target, OFFSYSTEM_COPY)
-                deleted, kept = _rotate(root, data.config.offsystem_backup_keep, target)
+                try:
+                    deleted, kept = _rotate(root, data.config.offsystem_backup_keep, target)
+                except OSError as exc:  # the copy is whole: say so, not "half-written"
+                    raise OffsystemBackupError(
+                        f"{target} was copied, but deleting old copies under {root} failed: "
+                        f"{exc.strerror or exc}") from None
         except OSError as exc:
             raise OffsystemBackupError(f"offsystem_backup_directory {root}: "
                                        f"{exc.strerror or exc}; any half-written copy was "

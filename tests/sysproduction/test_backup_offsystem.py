@@ -246,3 +246,25 @@ def test_a_clock_behind_the_newest_copy_does_not_delete_the_copy_just_made(blob,
     clock.current -= pd.Timedelta(days=1)
     backup_offsystem(data=blob)
     assert (target / "systrade_20240105_080000" / "MANIFEST.json").is_file()
+
+
+def test_a_failed_rotation_says_the_copy_was_made(blob, tmp_path, clock, monkeypatch):
+    import errno
+
+    import sysproduction.backup_offsystem as module
+
+    target = tmp_path / "offsite"
+    target.mkdir()
+    _configure(blob, target, offsystem_backup_keep=1)
+    backup_offsystem(data=blob)
+    clock.current += pd.Timedelta(minutes=1)
+
+    def refuse(path, kind):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(module, "remove_owned", refuse)
+    with pytest.raises(OffsystemBackupError, match="was copied, but deleting old copies") as err:
+        backup_offsystem(data=blob)
+    assert "half-written" not in str(err.value)
+    assert [p.name for p in owned_copies(target)] == ["systrade_20240106_080000",
+                                                      "systrade_20240106_080100"]
