@@ -98,9 +98,12 @@ def _sources(data: DataBlob) -> dict[str, Path]:
         out["csv"] = csv
     states = state_backup_directory(data)
     if states.is_dir():
-        latest = sorted(p for p in states.iterdir()
-                        if p.name.startswith(("state_", "mongodump_"))
-                        and not p.name.endswith((".partial", ".old")))
+        # newest by the time stamp after the prefix (a home moved from SQLite to MongoDB holds
+        # both kinds: by the whole name every ``state_`` would sort after every ``mongodump_``)
+        latest = sorted((p for p in states.iterdir()
+                         if p.name.startswith(("state_", "mongodump_"))
+                         and not p.name.endswith((".partial", ".old"))),
+                        key=lambda p: p.name.partition("_")[2])
         if latest:
             out["state"] = latest[-1]
     backtests = backtests_directory(data)

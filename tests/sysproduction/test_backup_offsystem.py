@@ -268,3 +268,18 @@ def test_a_failed_rotation_says_the_copy_was_made(blob, tmp_path, clock, monkeyp
     assert "half-written" not in str(err.value)
     assert [p.name for p in owned_copies(target)] == ["systrade_20240106_080000",
                                                       "systrade_20240106_080100"]
+
+
+def test_the_latest_state_backup_is_the_newest_whatever_its_kind(blob, tmp_path):
+    """A home moved from SQLite to MongoDB holds an old ``state_*.sqlite`` and newer
+    ``mongodump_*`` backups: the newest is copied, not the one whose name sorts last."""
+    states = blob.home / "backups"  # backup_state_store's folder (no backup_directory set)
+    (states / "state_20231201_080000.sqlite").write_bytes(b"old sqlite")
+    (states / "mongodump_20240105_080000" / "systrade").mkdir(parents=True)
+    (states / "mongodump_20240105_080000" / "systrade" / "orders.bson").write_bytes(b"new")
+    target = tmp_path / "offsite"
+    target.mkdir()
+    _configure(blob, target)
+    backup_offsystem(data=blob)
+    copy = target / "systrade_20240106_080000"
+    assert [f for f in _files(copy) if f.startswith("state/")] == ["state/systrade/orders.bson"]
