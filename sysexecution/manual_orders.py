@@ -43,6 +43,7 @@ from syscore.exceptions import InvalidData
 from sysdata.data_blob import DataBlob
 from sysdata.leases import hold_lease
 from sysdata.positions import validate_strategy_name
+from sysexecution.order_completion import LIVE_AT_BROKER
 from sysobjects.contracts import validate_contract_date
 from sysobjects.instruments import validate_instrument_code
 from sysobjects.orders import records
@@ -59,9 +60,6 @@ from sysobjects.orders.orders import (
 from sysobjects.orders.status import OrderEventType, OrderLevel, OrderStatus
 
 BALANCE_EXEC_PREFIX = "balance."
-#: broker statuses of an order the broker has (or may have)
-LIVE_WITH_BROKER = (OrderStatus.SUBMITTED, OrderStatus.WORKING, OrderStatus.PENDING_UPDATE,
-                    OrderStatus.PENDING_CANCEL)
 FX_TRADES = "fx_trades"
 #: one balance trade at a time (any process): finishing the half-done ones must not take one
 #: being booked right now by another console for one a crash left behind
@@ -209,7 +207,7 @@ def manual_fill(data: DataBlob, level: str, order_id: int, quantity: int, price:
         # a child never marked sent may be at the broker (a crash, or the stack handler
         # placing it right now): its fills would come from the broker too
         live = [b.order_id for b in data.order_stack("broker").orders(
-            {"parent_id": order_id}) if b.status in LIVE_WITH_BROKER
+            {"parent_id": order_id}) if b.status in LIVE_AT_BROKER
             or (b.status is OrderStatus.INITIALIZED and _at_broker(data, b))]
         if live:
             raise InvalidData(f"contract order {order_id} has broker orders at the broker "
