@@ -43,8 +43,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from syscontrol.host import host_name
 from syscore.exceptions import SystradeError
 from sysdata.data_blob import DataBlob
+from sysdata.leases import LeaseData
 from sysdata.orders import STACKS
 from sysexecution.broker_fills import book_events, book_executions
 from sysexecution.broker_orders import create_broker_orders
@@ -410,7 +412,8 @@ def _net_instrument_orders(data, ask, out):
                      "may spawn an order while it is netted)?"):
         out("nothing netted")
         return
-    out(str(net_instrument_orders(data)))
+    # the handler's lease records process control's host name: read it under the same one
+    out(str(net_instrument_orders(data, LeaseData(data.state, host=host_name()))))
 
 
 def _mapped(mapping) -> str:
