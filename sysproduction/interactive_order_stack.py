@@ -58,12 +58,7 @@ from sysexecution.manual_orders import (
     manual_instrument_trade,
     manual_trade,
 )
-from sysexecution.order_completion import (
-    complete_families,
-    propagate_cancels,
-    propagate_fills,
-    sync_broker_statuses,
-)
+from sysexecution.order_completion import complete_families, pass_statuses
 from sysexecution.roll_orders import generate_force_roll_orders
 from sysexecution.spawn_orders import spawn_contract_orders
 from sysexecution.stack_operations import (
@@ -103,9 +98,7 @@ def book_broker_fills(data: DataBlob) -> str:
 
 def pass_fills_and_cancels(data: DataBlob) -> str:
     """Broker statuses from the broker, then fills and cancels through the families."""
-    count = sync_broker_statuses(data) + propagate_fills(data) + propagate_cancels(data) \
-        + propagate_fills(data)
-    return f"{count} order events"
+    return f"{pass_statuses(data)} order events"
 
 
 def create_and_execute_broker_orders(data: DataBlob) -> str:
