@@ -31,9 +31,8 @@ from sysexecution.order_completion import (
     FINISHED,
     LIVE_AT_BROKER,
     complete_families,
+    pass_statuses,
     propagate_cancels,
-    propagate_fills,
-    sync_broker_statuses,
 )
 from sysexecution.position_reconciliation import reconcile_positions
 from sysobjects.orders.status import OrderEventType as E
@@ -110,10 +109,7 @@ def end_of_day(data: DataBlob, sleep: Callable[[float], None],
         propagate_cancels(data)
         booked += len(book_events(data, data.broker.drain_events()).booked)
         booked += len(book_executions(data, data.broker.get_executions()).booked)
-        sync_broker_statuses(data)
-        propagate_fills(data)
-        propagate_cancels(data)
-        propagate_fills(data)
+        pass_statuses(data)
         if not _live_broker_orders(data) or data.now() >= deadline:
             break
         sleep(poll_seconds)

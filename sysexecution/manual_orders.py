@@ -43,6 +43,7 @@ from syscore.exceptions import InvalidData
 from sysdata.data_blob import DataBlob
 from sysdata.leases import hold_lease
 from sysdata.positions import validate_strategy_name
+from sysexecution.order_completion import LIVE_AT_BROKER
 from sysobjects.contracts import validate_contract_date
 from sysobjects.instruments import validate_instrument_code
 from sysobjects.orders import records
@@ -59,9 +60,6 @@ from sysobjects.orders.orders import (
 from sysobjects.orders.status import OrderEventType, OrderLevel, OrderStatus
 
 BALANCE_EXEC_PREFIX = "balance."
-#: broker statuses of an order the broker has (or may have)
-LIVE_WITH_BROKER = (OrderStatus.SUBMITTED, OrderStatus.WORKING, OrderStatus.PENDING_UPDATE,
-                    OrderStatus.PENDING_CANCEL)
 FX_TRADES = "fx_trades"
 #: one balance trade at a time (any process): finishing the half-done ones must not take one
 #: being booked right now by another console for one a crash left behind
@@ -73,6 +71,28 @@ def _check_reason(reason: str) -> str:
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidData("give a reason: it is recorded with the trade")
     return reason.strip()
+
+
+def _check_whole(value: int, name: str) -> None:
+    """A non-zero whole number of contracts (a bool is not one)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value == 0:
+        raise InvalidData(f"{name} must be a non-zero whole number, got {value!r}")
+
+
+def _check_price(price: float) -> None:
+    """A fill price: a finite positive number (a bool is not one)."""
+    if isinstance(price, bool) or not isinstance(price, (int, float)) \
+            or not math.isfinite(price) or price <= 0:
+        raise InvalidData(f"price must be a positive number, got {price!r}")
+
+
+def _check_limit_price(limit_price: float | None) -> None:
+    """None (a market order) or a finite number (a bool is not one; a spread's limit may be
+    zero or negative)."""
+    if limit_price is not None and (isinstance(limit_price, bool)
+                                    or not isinstance(limit_price, (int, float))
+                                    or not math.isfinite(limit_price)):
+        raise InvalidData(f"limit price must be a finite number, got {limit_price!r}")
 
 
 def _check_contract(data: DataBlob, instrument_code: str, contract_date: str,
@@ -128,9 +148,7 @@ def manual_trade(data: DataBlob, strategy_name: str, instrument_code: str,
     checked = tuple(Leg(_check_contract(data, instrument_code, leg.contract_date, True),
                         leg.trade)
                     for leg in checked)
-    if limit_price is not None and not (isinstance(limit_price, (int, float))
-                                        and math.isfinite(limit_price)):
-        raise InvalidData(f"limit price must be a finite number, got {limit_price!r}")
+    _check_limit_price(limit_price)
     istack, cstack = data.order_stack("instrument"), data.order_stack("contract")
     now = data.now()
     iid, cid = istack.new_order_id(), cstack.new_order_id()
@@ -162,11 +180,8 @@ def manual_instrument_trade(data: DataBlob, strategy_name: str, instrument_code:
     validate_strategy_name(strategy_name)
     validate_instrument_code(instrument_code)
     reason = _check_reason(reason)
-    if isinstance(trade, bool) or not isinstance(trade, int) or trade == 0:
-        raise InvalidData(f"trade must be a non-zero whole number, got {trade!r}")
-    if limit_price is not None and not (isinstance(limit_price, (int, float))
-                                        and math.isfinite(limit_price)):
-        raise InvalidData(f"limit price must be a finite number, got {limit_price!r}")
+    _check_whole(trade, "trade")
+    _check_limit_price(limit_price)
     stack, now = data.order_stack("instrument"), data.now()
     order = stack.add_order(InstrumentOrder(
         order_id=stack.new_order_id(), strategy_name=strategy_name,
@@ -192,9 +207,7 @@ def manual_fill(data: DataBlob, level: str, order_id: int, quantity: int, price:
     reason = _check_reason(reason)
     if level not in ("contract", "broker"):
         raise InvalidData(f"a manual fill is for a contract or broker order, not {level!r}")
-    if isinstance(price, bool) or not isinstance(price, (int, float)) \
-            or not math.isfinite(price) or price <= 0:
-        raise InvalidData(f"price must be a positive number, got {price!r}")
+    _check_price(price)
     stack = data.order_stack(level)
     order = stack.get_order(order_id)
     if order.status in (OrderStatus.COMPLETED, OrderStatus.CANCELLED, OrderStatus.REJECTED):
@@ -209,7 +222,7 @@ def manual_fill(data: DataBlob, level: str, order_id: int, quantity: int, price:
         # a child never marked sent may be at the broker (a crash, or the stack handler
         # placing it right now): its fills would come from the broker too
         live = [b.order_id for b in data.order_stack("broker").orders(
-            {"parent_id": order_id}) if b.status in LIVE_WITH_BROKER
+            {"parent_id": order_id}) if b.status in LIVE_AT_BROKER
             or (b.status is OrderStatus.INITIALIZED and _at_broker(data, b))]
         if live:
             raise InvalidData(f"contract order {order_id} has broker orders at the broker "
@@ -330,11 +343,8 @@ def balance_trade(data: DataBlob, strategy_name: str, instrument_code: str, cont
     validate_strategy_name(strategy_name)
     validate_instrument_code(instrument_code)
     reason = _check_reason(reason)
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity == 0:
-        raise InvalidData(f"quantity must be a non-zero whole number, got {quantity!r}")
-    if isinstance(price, bool) or not isinstance(price, (int, float)) \
-            or not math.isfinite(price) or price <= 0:
-        raise InvalidData(f"price must be a positive number, got {price!r}")
+    _check_whole(quantity, "quantity")
+    _check_price(price)
     contract_date = _check_contract(data, instrument_code, contract_date)
     with hold_lease(data.state, BALANCE_LEASE, "balance_trade", BALANCE_LEASE_SECONDS):
         return _balance_trade(data, strategy_name, instrument_code, contract_date, quantity,
@@ -384,8 +394,7 @@ def balance_instrument_trade(data: DataBlob, strategy_name: str, instrument_code
     validate_strategy_name(strategy_name)
     validate_instrument_code(instrument_code)
     reason = _check_reason(reason)
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity == 0:
-        raise InvalidData(f"quantity must be a non-zero whole number, got {quantity!r}")
+    _check_whole(quantity, "quantity")
     seq = data.positions.adjust_position(
         instrument_code, quantity, data.now(), f"balance instrument trade: {reason}",
         strategy_name=strategy_name, adjustment_id=f"balance-instrument.{uuid.uuid4().hex}")

@@ -133,6 +133,14 @@ def propagate_cancels(data: DataBlob) -> int:
     return count
 
 
+def pass_statuses(data: DataBlob) -> int:
+    """The stack handler's status step, in its order: broker statuses from the broker, fills
+    up the families, cancels up and down, fills again (a cancel just passed may leave a family
+    whose fills must move up). Returns the number of order events appended."""
+    return sync_broker_statuses(data) + propagate_fills(data) + propagate_cancels(data) \
+        + propagate_fills(data)
+
+
 def _by_parent(orders) -> dict[int, list]:
     grouped: dict[int, list] = {}
     for order in orders:

@@ -104,14 +104,17 @@ def _nettable(data: DataBlob, order: InstrumentOrder) -> bool:
                                                    include_completed=True)
 
 
-def net_instrument_orders(data: DataBlob) -> Netted:
+def net_instrument_orders(data: DataBlob, leases: LeaseData | None = None) -> Netted:
     """Merge the unspawned instrument orders of each strategy and instrument (see the module
     docstring). The others are cancelled first, each only if unchanged since read (one
     spawned meanwhile is left alone); then the oldest takes their trades. If the oldest was
     spawned in between, a new order carries the trades merged away, so nothing is lost.
     Refused (:class:`ConcurrencyError`, nothing changed) while the stack handler runs: it may
-    have read an order and be spawning it with the trade it had before the netting."""
-    leases = LeaseData(data.state)
+    have read an order and be spawning it with the trade it had before the netting.
+    ``leases``: reads the stack handler's lease; pass one with the host name the handler's
+    lease records (process control's, ``SYSTRADE_HOST``), so that a handler that died on
+    this host is seen as gone [default: ``LeaseData(data.state)``, the OS host name]."""
+    leases = leases or LeaseData(data.state)
     holder = leases.holder(STACK_HANDLER_LEASE)
     if holder is not None and not leases.holder_is_gone(holder, time.time()):
         raise ConcurrencyError(f"{describe_holder(holder)}: stop the stack handler before "

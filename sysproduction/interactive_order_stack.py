@@ -43,8 +43,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from syscontrol.host import host_name
 from syscore.exceptions import SystradeError
 from sysdata.data_blob import DataBlob
+from sysdata.leases import LeaseData
 from sysdata.orders import STACKS
 from sysexecution.broker_fills import book_events, book_executions
 from sysexecution.broker_orders import create_broker_orders
@@ -56,12 +58,7 @@ from sysexecution.manual_orders import (
     manual_instrument_trade,
     manual_trade,
 )
-from sysexecution.order_completion import (
-    complete_families,
-    propagate_cancels,
-    propagate_fills,
-    sync_broker_statuses,
-)
+from sysexecution.order_completion import complete_families, pass_statuses
 from sysexecution.roll_orders import generate_force_roll_orders
 from sysexecution.spawn_orders import spawn_contract_orders
 from sysexecution.stack_operations import (
@@ -101,9 +98,7 @@ def book_broker_fills(data: DataBlob) -> str:
 
 def pass_fills_and_cancels(data: DataBlob) -> str:
     """Broker statuses from the broker, then fills and cancels through the families."""
-    count = sync_broker_statuses(data) + propagate_fills(data) + propagate_cancels(data) \
-        + propagate_fills(data)
-    return f"{count} order events"
+    return f"{pass_statuses(data)} order events"
 
 
 def create_and_execute_broker_orders(data: DataBlob) -> str:
@@ -410,7 +405,8 @@ def _net_instrument_orders(data, ask, out):
                      "may spawn an order while it is netted)?"):
         out("nothing netted")
         return
-    out(str(net_instrument_orders(data)))
+    # the handler's lease records process control's host name: read it under the same one
+    out(str(net_instrument_orders(data, LeaseData(data.state, host=host_name()))))
 
 
 def _mapped(mapping) -> str:

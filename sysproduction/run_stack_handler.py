@@ -53,12 +53,7 @@ from sysexecution.broker_fills import book_events
 from sysexecution.broker_orders import create_broker_orders
 from sysexecution.end_of_day import EndOfDayResult, end_of_day
 from sysexecution.market_view import MarketView
-from sysexecution.order_completion import (
-    complete_families,
-    propagate_cancels,
-    propagate_fills,
-    sync_broker_statuses,
-)
+from sysexecution.order_completion import complete_families, pass_statuses
 from sysexecution.order_reconciliation import (
     reconcile_internal,
     reconcile_orders,
@@ -148,8 +143,7 @@ def stack_handler_pass(data: DataBlob | None = None, trading_state: str | None =
         out["reconciliation"] = (
             f"locked {_listed(changes.lock + internal.changes.lock)}, "
             f"unlocked {_listed(changes.unlock + internal.changes.unlock)}")
-        out["statuses"] = str(sync_broker_statuses(blob) + propagate_fills(blob)
-                              + propagate_cancels(blob) + propagate_fills(blob))
+        out["statuses"] = str(pass_statuses(blob))
         worked = work_orders(blob, view, settings)
         for order_id in worked.cancel_unconfirmed:
             alert(blob, "stack handler: broker cancel not confirmed",

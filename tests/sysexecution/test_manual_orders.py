@@ -90,6 +90,19 @@ def test_bad_manual_trades_leave_nothing(env, legs, message):
     assert all(not data.order_stack(s).orders() for s in ("instrument", "contract"))
 
 
+@pytest.mark.parametrize("limit_price", [True, float("nan"), float("inf"), "4800"])
+def test_a_manual_trade_needs_a_finite_limit_price(env, limit_price):
+    """``True`` is not a price of 1.0: a bool is refused like any other non-number."""
+    from sysexecution.manual_orders import manual_instrument_trade
+
+    data, _ = env
+    with pytest.raises(InvalidData, match="limit price must be a finite number"):
+        manual_trade(data, "trend", CODE, [(PRICED, 1)], limit_price=limit_price)
+    with pytest.raises(InvalidData, match="limit price must be a finite number"):
+        manual_instrument_trade(data, "trend", CODE, 1, limit_price=limit_price)
+    assert all(not data.order_stack(s).orders() for s in ("instrument", "contract"))
+
+
 def test_a_balance_trade_repairs_a_break(env):
     data, clock = env
     # a trade placed by hand in the broker's own screen: the broker has it, we do not

@@ -16,6 +16,7 @@ import textwrap
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from sysbrokers.sim.broker import SimBroker
 from sysbrokers.sim.market import default_market
@@ -27,6 +28,7 @@ from tests.blob_helpers import make_blob
 REPO = Path(__file__).resolve().parents[2]
 T0 = pd.Timestamp("2024-01-09 15:00", tz="UTC")
 MIN_KILLS = 8
+MAX_RUNS = 100  # each run dies at one of its first 12 writes or finishes
 TARGETS = {("s1", "SP500_micro"): 300, ("s1", "NASDAQ_micro"): -2, ("s2", "SP500_micro"): -1,
            ("s2", "NASDAQ_micro"): 4, ("s3", "SP500_micro"): 2, ("s3", "NASDAQ_micro"): -250}
 EXECUTION = {"passive_seconds": 10**5, "total_seconds": 10**6}  # stays working all day
@@ -89,17 +91,18 @@ def test_end_of_day_sigkilled_and_restarted_leaves_clean_stacks(systrade_home, t
 
     script = tmp_path / "child.py"
     script.write_text(CHILD.format(repo=str(REPO)))
-    kills, seed = 0, 0
-    while True:
+    kills = 0
+    for seed in range(MAX_RUNS):  # bounded: an end of day that never finishes fails, not hangs
         run = subprocess.run([sys.executable, str(script), str(systrade_home), str(seed)],
                              env=dict(os.environ), capture_output=True, text=True, timeout=300)
-        seed += 1
         if run.returncode == -signal.SIGKILL:
             kills += 1
             clock.advance(pd.Timedelta(seconds=3))  # dead: the broker fills on meanwhile
             continue
         assert run.returncode == 0, run.stderr[-3000:]
         break
+    else:
+        pytest.fail(f"the end of day never finished in {MAX_RUNS} runs ({kills} killed)")
     assert kills >= MIN_KILLS, f"the end of day finished after only {kills} kills"
     killed = [json.loads(line) for line in (systrade_home / "kills.jsonl").read_text()
               .splitlines()]

@@ -224,3 +224,32 @@ def test_sending_and_netting_need_a_yes(env):
                "41", "n", "0")
     assert "nothing sent" in text and "nothing netted" in text
     assert data.broker.get_orders() == [] and data.order_stack("broker").orders() == []
+
+
+def test_netting_sees_a_dead_stack_handler_under_the_process_control_host_name(env,
+                                                                             monkeypatch):
+    """The handler's lease records process control's host name (``SYSTRADE_HOST``): the
+    console reads it under the same name, so a handler that died on this host does not block
+    netting until its lease expires."""
+    import subprocess
+    import sys
+
+    from syscontrol.host import HOST_ENV
+    from sysdata.leases import LeaseData
+    from sysobjects.orders.orders import InstrumentOrder
+
+    data, _ = env
+    monkeypatch.setenv(HOST_ENV, "trading-host-a")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    handler = LeaseData(data.state, host="trading-host-a", pid=dead.pid)
+    handler.take("process/run_stack_handler", "run_stack_handler", seconds=3600)
+    stack = data.order_stack("instrument")
+    for trade in (2, -1):
+        stack.add_order(InstrumentOrder(order_id=stack.new_order_id(), strategy_name="trend",
+                                        instrument_code=CODE, trade=trade), data.now())
+    text = run(data, "41", "y", "0")
+    assert "stop the stack handler" not in text
+    assert "order 1: trade now 1; cancelled 2" in text
+    assert {o.order_id: (o.trade, o.status.value) for o in stack.orders()} == {
+        1: (1, "INITIALIZED"), 2: (-1, "CANCELLED")}
