@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from ib_async import Contract, LimitOrder, MarketOrder, Order, RequestError, Trade, util
 
-from sysbrokers.broker import BAR_COLUMNS, Broker, Frequency
+from sysbrokers.broker import BAR_COLUMNS, Broker, Frequency, fx_quantity, order_quantity
 from sysbrokers.errors import (
     BrokerError,
     InvalidOrderState,
@@ -357,18 +357,12 @@ class IBBroker(Broker):
                     client_ref: str = "", account: str = "") -> BrokerOrder:
         """Send an order (``orderRef`` = ``client_ref``) and wait until TWS acknowledges or
         refuses it (:class:`OrderRejected`, with the order id when one was recorded)."""
-        if (isinstance(quantity, bool) or not isinstance(quantity, (int, np.integer))
-                or quantity == 0):
-            raise OrderRejected(RejectReason.INVALID_QUANTITY,
-                                f"quantity must be a non-zero integer, got {quantity!r}")
-        quantity = int(quantity)
+        quantity = order_quantity(quantity)
         order_type = OrderType(order_type)
         if (order_type is OrderType.LIMIT) != (limit_price is not None):
             raise OrderRejected(RejectReason.INVALID_PRICE,
                                 "a LIMIT order needs a limit price, a MARKET order none")
-        configured = self.config.account.get_secret_value() if self.config.account else ""
-        if account and configured and account != configured:
-            raise OrderRejected(RejectReason.UNKNOWN_ACCOUNT, "not the configured IB account")
+        self._check_account(account)
         try:
             c = self.contracts.future(instrument_code, contract_date)
         except UnknownContract as exc:
@@ -401,6 +395,13 @@ class IBBroker(Broker):
             raise OrderRejected(reject_reason(tracked.error_text), tracked.error_text,
                                 order.order_id)
         return order
+
+    def _check_account(self, account: str) -> None:
+        """:class:`OrderRejected` (``UNKNOWN_ACCOUNT``) for an ``account`` other than the
+        configured ``ib.account`` (any account when none is configured)."""
+        configured = self.config.account.get_secret_value() if self.config.account else ""
+        if account and configured and account != configured:
+            raise OrderRejected(RejectReason.UNKNOWN_ACCOUNT, "not the configured IB account")
 
     def _ours_to_change(self, tracked: TrackedOrder, what: str) -> None:
         """IB lets only the client id that placed an order modify or cancel it; under another
@@ -520,13 +521,8 @@ class IBBroker(Broker):
         is refused with the pair to use (:class:`OrderRejected`). Not filled within
         ``ib.timeout_seconds``: :class:`BrokerError` (the order may still fill: look it up
         with :meth:`get_fx_trades` and the ``client_ref``)."""
-        if (isinstance(quantity, bool) or not isinstance(quantity, (int, float, np.number))
-                or not np.isfinite(quantity) or quantity == 0):
-            raise OrderRejected(RejectReason.INVALID_QUANTITY,
-                                f"an FX quantity must be a non-zero number, got {quantity!r}")
-        configured = self.config.account.get_secret_value() if self.config.account else ""
-        if account and configured and account != configured:
-            raise OrderRejected(RejectReason.UNKNOWN_ACCOUNT, "not the configured IB account")
+        quantity = fx_quantity(quantity)
+        self._check_account(account)
         if ccy1 == ccy2:
             raise OrderRejected(RejectReason.UNKNOWN_CONTRACT, f"{ccy1}{ccy2} is not a pair")
         try:
