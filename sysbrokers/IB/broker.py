@@ -40,7 +40,13 @@ from sysbrokers.IB.contracts import ContractResolver, IBContract
 from sysbrokers.IB.fx_trades import FxTradeBook
 from sysbrokers.IB.history import HistoryService
 from sysbrokers.IB.hours import WeeklyHours
-from sysbrokers.IB.orders import OrderBook, TrackedOrder, reject_reason
+from sysbrokers.IB.orders import (
+    CANCELLING_CODES,
+    REJECTING_CODES,
+    OrderBook,
+    TrackedOrder,
+    reject_reason,
+)
 from sysbrokers.objects import (
     AccountValue,
     BidAsk,
@@ -537,20 +543,22 @@ class IBBroker(Broker):
         account = account or self.connection.account
         order_id = self.book.next_order_id(self.ib.client.getReqId())
         self.ib.client.updateReqId(order_id + 1)
-        ib_order = MarketOrder("BUY" if quantity > 0 else "SELL", abs(float(quantity)))
+        ib_order = MarketOrder("BUY" if quantity > 0 else "SELL", abs(quantity))
         ib_order.orderId = order_id
         ib_order.orderRef = client_ref
         ib_order.account = account
         ib_order.tif = "DAY"
         self._fx_pending.add(order_id)
         self._order_errors.pop(order_id, None)
-        target = abs(float(quantity))
+        target = abs(quantity)
+
+        def fills() -> list:
+            return [f for f in self.ib.wrapper.fills.values()
+                    if f.contract.secType == "CASH" and f.execution.orderId == order_id
+                    and f.execution.clientId == self.client_id]
 
         def executed() -> float:
-            fills = [f for f in self.ib.wrapper.fills.values()
-                     if f.contract.secType == "CASH" and f.execution.orderId == order_id
-                     and f.execution.clientId == self.client_id]
-            return sum(float(f.execution.shares) for f in fills)
+            return sum(float(f.execution.shares) for f in fills())
 
         try:
             self.ib.placeOrder(contract, ib_order)
@@ -561,16 +569,13 @@ class IBBroker(Broker):
             self._fx_pending.discard(order_id)
         if executed() < target - 1e-9:
             code, text = self._order_errors.pop(order_id, (0, ""))
-            if code in (103, 200, 201, 202):
+            if code in REJECTING_CODES | CANCELLING_CODES:
                 raise OrderRejected(reject_reason(text), f"IB error {code}: {text}")
             raise BrokerError(f"FX order {order_id} ({client_ref or 'no reference'}) not "
                               f"filled yet{f': IB error {code}: {text}' if code else ''}; "
                               "look it up by its reference")
-        perm_ids = {f.execution.permId for f in self.ib.wrapper.fills.values()
-                    if f.contract.secType == "CASH" and f.execution.orderId == order_id
-                    and f.execution.clientId == self.client_id}
-        trades = [t for t in self.fx_book.trades()
-                  if t.trade_id in {f"ib.fx.{p}" for p in perm_ids}]
+        trade_ids = {f"ib.fx.{f.execution.permId}" for f in fills()}
+        trades = [t for t in self.fx_book.trades() if t.trade_id in trade_ids]
         if len(trades) != 1:
             raise BrokerError(f"FX order {order_id}: executions of {len(trades)} trades")
         return trades[0]
@@ -627,7 +632,7 @@ class IBBroker(Broker):
         if req_id in self._modifying and code != 202:
             # a refusal of the change (201 off-tick, size limit ...), not of the live order
             log.warning("IB order %s: modify refused: IB error %s: %s", req_id, code, text)
-        elif code in (103, 200, 201, 202):
+        elif code in REJECTING_CODES | CANCELLING_CODES:
             before = tracked.order.status
             t = self.book.refresh(tracked.order.order_id, self.clock.now(), error_code=code,
                                   error_text=text)
