@@ -84,9 +84,3 @@ class FxTradeBook:
                                rate, _utc(first["time"]), first["client_ref"],
                                first["account"]))
         return sorted(out, key=lambda t: (t.timestamp, t.trade_id))
-
-    def filled(self, perm_id: int, order_id: int) -> float:
-        """Absolute quantity executed so far for an order (by permId, else orderId)."""
-        return sum(abs(d["quantity"]) for d in _current(self.executions.values())
-                   if (perm_id and d["perm_id"] == perm_id)
-                   or (not perm_id and d["order_id"] == order_id))
