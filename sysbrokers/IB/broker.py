@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from ib_async import Contract, LimitOrder, MarketOrder, Order, RequestError, Trade, util
 
-from sysbrokers.broker import BAR_COLUMNS, Broker, Frequency, fx_quantity, order_quantity
+from sysbrokers.broker import Broker, Frequency, fx_quantity, order_quantity
 from sysbrokers.errors import (
     BrokerError,
     InvalidOrderState,
@@ -38,7 +38,7 @@ from sysbrokers.IB.client_ids import ClientIdAllocator
 from sysbrokers.IB.connection import IBConnection
 from sysbrokers.IB.contracts import ContractResolver, IBContract
 from sysbrokers.IB.fx_trades import FxTradeBook
-from sysbrokers.IB.history import HistoryService
+from sysbrokers.IB.history import HistoryService, empty_bars
 from sysbrokers.IB.hours import WeeklyHours
 from sysbrokers.IB.orders import (
     CANCELLING_CODES,
@@ -261,7 +261,7 @@ class IBBroker(Broker):
             c = self.contracts.future(instrument_code, contract_date)
         except UnknownContract:
             if self._listed_later(instrument_code, contract_date):
-                return _empty_bars()  # as the simulated broker: no bars before the listing
+                return empty_bars()  # as the simulated broker: no bars before the listing
             raise
         contract = _with_expired(c.contract)
         return self.history.bars(contract, c.hours(), frequency, start, end, self.clock.now(),
@@ -720,13 +720,6 @@ class IBBroker(Broker):
             commission=commission,
             commission_currency=(report.currency or c.contract.currency),
             timestamp=ts, client_ref=ex.orderRef, account=ex.acctNumber)
-
-
-def _empty_bars() -> pd.DataFrame:
-    frame = pd.DataFrame(columns=list(BAR_COLUMNS), dtype=float,
-                         index=pd.DatetimeIndex([], tz="UTC"))
-    frame["VOLUME"] = frame["VOLUME"].astype("int64")
-    return frame
 
 
 def _with_expired(contract: Contract) -> Contract:
