@@ -67,6 +67,7 @@ from sysbrokers.objects import (
 )
 from syscore.clock import Clock
 from syscore.config_models import IBConfig
+from syscore.dates import to_utc
 from sysdata.broker_config import IBFuturesConfig
 from sysdata.process_control import ClientIdData
 from sysdata.state.base import StateStore
@@ -710,8 +711,6 @@ class IBBroker(Broker):
         tracked = self.book.by_ib(ex.orderId, ex.permId, ex.orderRef)
         order_id = tracked.order.order_id if tracked is not None else str(ex.orderId)
         sign = 1 if ex.side.upper() in ("BOT", "BUY") else -1
-        ts = pd.Timestamp(ex.time)
-        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
         report = fill.commissionReport
         commission = float(report.commission) if report.execId else None
         return Execution(
@@ -719,7 +718,7 @@ class IBBroker(Broker):
             contract_date=c.contract_date, quantity=sign * int(ex.shares), price=float(ex.price),
             commission=commission,
             commission_currency=(report.currency or c.contract.currency),
-            timestamp=ts, client_ref=ex.orderRef, account=ex.acctNumber)
+            timestamp=to_utc(ex.time), client_ref=ex.orderRef, account=ex.acctNumber)
 
 
 def _with_expired(contract: Contract) -> Contract:
