@@ -17,9 +17,10 @@ from __future__ import annotations
 import abc
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
-from sysbrokers.errors import NotSupportedByBroker
+from sysbrokers.errors import NotSupportedByBroker, OrderRejected, RejectReason
 from sysbrokers.objects import (
     AccountValue,
     BidAsk,
@@ -39,6 +40,26 @@ from sysbrokers.objects import (
 
 Frequency = Literal["D", "H"]
 BAR_COLUMNS: tuple[str, ...] = ("OPEN", "HIGH", "LOW", "FINAL", "VOLUME")
+
+
+def order_quantity(quantity) -> int:
+    """``quantity`` (signed contracts) of a futures or option order as an ``int``;
+    :class:`OrderRejected` (``INVALID_QUANTITY``) unless it is a non-zero integer (a bool or a
+    float such as ``1.0`` is refused)."""
+    if isinstance(quantity, bool) or not isinstance(quantity, (int, np.integer)) or quantity == 0:
+        raise OrderRejected(RejectReason.INVALID_QUANTITY,
+                            f"quantity must be a non-zero integer, got {quantity!r}")
+    return int(quantity)
+
+
+def fx_quantity(quantity) -> float:
+    """``quantity`` (signed, units of the bought currency) of a cash FX trade as a ``float``;
+    :class:`OrderRejected` (``INVALID_QUANTITY``) unless it is a finite non-zero number."""
+    if (isinstance(quantity, bool) or not isinstance(quantity, (int, float, np.number))
+            or not np.isfinite(quantity) or quantity == 0):
+        raise OrderRejected(RejectReason.INVALID_QUANTITY,
+                            f"an FX quantity must be a non-zero number, got {quantity!r}")
+    return float(quantity)
 
 
 class Broker(abc.ABC):

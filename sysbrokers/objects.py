@@ -197,9 +197,21 @@ class BrokerOptionPosition:
     average_price: float
 
 
+def _check_order_quantities(quantity: int, filled_quantity: int) -> None:
+    """``ValueError`` unless ``quantity`` is non-zero and ``filled_quantity`` has its sign and
+    does not exceed it (the invariants of every order, futures or option)."""
+    if quantity == 0:
+        raise ValueError("order quantity must not be zero")
+    if filled_quantity and (filled_quantity > 0) != (quantity > 0):
+        raise ValueError("filled_quantity must have the sign of quantity")
+    if abs(filled_quantity) > abs(quantity):
+        raise ValueError("an order can never be overfilled")
+
+
 @dataclass(frozen=True)
 class BrokerOptionOrder:
-    """An option order as the broker sees it (market orders only, see the broker)."""
+    """An option order as the broker sees it (market orders only, see the broker); the
+    quantities obey the same rules as a :class:`BrokerOrder`'s."""
 
     order_id: str
     contract: OptionContract
@@ -212,6 +224,9 @@ class BrokerOptionOrder:
     client_ref: str = ""
     account: str = ""
     placed_at: pd.Timestamp | None = None
+
+    def __post_init__(self) -> None:
+        _check_order_quantities(self.quantity, self.filled_quantity)
 
 
 @dataclass(frozen=True)
@@ -326,12 +341,7 @@ class BrokerOrder:
     updated_at: pd.Timestamp | None = None
 
     def __post_init__(self) -> None:
-        if self.quantity == 0:
-            raise ValueError("order quantity must not be zero")
-        if self.filled_quantity and (self.filled_quantity > 0) != (self.quantity > 0):
-            raise ValueError("filled_quantity must have the sign of quantity")
-        if abs(self.filled_quantity) > abs(self.quantity):
-            raise ValueError("an order can never be overfilled")
+        _check_order_quantities(self.quantity, self.filled_quantity)
         if self.order_type is OrderType.LIMIT and self.limit_price is None:
             raise ValueError("a LIMIT order needs a limit_price")
 

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from ib_async import Contract, LimitOrder, MarketOrder, Order, RequestError, Trade, util
 
-from sysbrokers.broker import BAR_COLUMNS, Broker, Frequency
+from sysbrokers.broker import Broker, Frequency, fx_quantity, order_quantity
 from sysbrokers.errors import (
     BrokerError,
     InvalidOrderState,
@@ -38,9 +38,15 @@ from sysbrokers.IB.client_ids import ClientIdAllocator
 from sysbrokers.IB.connection import IBConnection
 from sysbrokers.IB.contracts import ContractResolver, IBContract
 from sysbrokers.IB.fx_trades import FxTradeBook
-from sysbrokers.IB.history import HistoryService
+from sysbrokers.IB.history import HistoryService, empty_bars
 from sysbrokers.IB.hours import WeeklyHours
-from sysbrokers.IB.orders import OrderBook, TrackedOrder, reject_reason
+from sysbrokers.IB.orders import (
+    CANCELLING_CODES,
+    REJECTING_CODES,
+    OrderBook,
+    TrackedOrder,
+    reject_reason,
+)
 from sysbrokers.objects import (
     AccountValue,
     BidAsk,
@@ -61,6 +67,7 @@ from sysbrokers.objects import (
 )
 from syscore.clock import Clock
 from syscore.config_models import IBConfig
+from syscore.dates import to_utc
 from sysdata.broker_config import IBFuturesConfig
 from sysdata.process_control import ClientIdData
 from sysdata.state.base import StateStore
@@ -255,7 +262,7 @@ class IBBroker(Broker):
             c = self.contracts.future(instrument_code, contract_date)
         except UnknownContract:
             if self._listed_later(instrument_code, contract_date):
-                return _empty_bars()  # as the simulated broker: no bars before the listing
+                return empty_bars()  # as the simulated broker: no bars before the listing
             raise
         contract = _with_expired(c.contract)
         return self.history.bars(contract, c.hours(), frequency, start, end, self.clock.now(),
@@ -357,18 +364,12 @@ class IBBroker(Broker):
                     client_ref: str = "", account: str = "") -> BrokerOrder:
         """Send an order (``orderRef`` = ``client_ref``) and wait until TWS acknowledges or
         refuses it (:class:`OrderRejected`, with the order id when one was recorded)."""
-        if (isinstance(quantity, bool) or not isinstance(quantity, (int, np.integer))
-                or quantity == 0):
-            raise OrderRejected(RejectReason.INVALID_QUANTITY,
-                                f"quantity must be a non-zero integer, got {quantity!r}")
-        quantity = int(quantity)
+        quantity = order_quantity(quantity)
         order_type = OrderType(order_type)
         if (order_type is OrderType.LIMIT) != (limit_price is not None):
             raise OrderRejected(RejectReason.INVALID_PRICE,
                                 "a LIMIT order needs a limit price, a MARKET order none")
-        configured = self.config.account.get_secret_value() if self.config.account else ""
-        if account and configured and account != configured:
-            raise OrderRejected(RejectReason.UNKNOWN_ACCOUNT, "not the configured IB account")
+        self._check_account(account)
         try:
             c = self.contracts.future(instrument_code, contract_date)
         except UnknownContract as exc:
@@ -401,6 +402,13 @@ class IBBroker(Broker):
             raise OrderRejected(reject_reason(tracked.error_text), tracked.error_text,
                                 order.order_id)
         return order
+
+    def _check_account(self, account: str) -> None:
+        """:class:`OrderRejected` (``UNKNOWN_ACCOUNT``) for an ``account`` other than the
+        configured ``ib.account`` (any account when none is configured)."""
+        configured = self.config.account.get_secret_value() if self.config.account else ""
+        if account and configured and account != configured:
+            raise OrderRejected(RejectReason.UNKNOWN_ACCOUNT, "not the configured IB account")
 
     def _ours_to_change(self, tracked: TrackedOrder, what: str) -> None:
         """IB lets only the client id that placed an order modify or cancel it; under another
@@ -520,13 +528,8 @@ class IBBroker(Broker):
         is refused with the pair to use (:class:`OrderRejected`). Not filled within
         ``ib.timeout_seconds``: :class:`BrokerError` (the order may still fill: look it up
         with :meth:`get_fx_trades` and the ``client_ref``)."""
-        if (isinstance(quantity, bool) or not isinstance(quantity, (int, float, np.number))
-                or not np.isfinite(quantity) or quantity == 0):
-            raise OrderRejected(RejectReason.INVALID_QUANTITY,
-                                f"an FX quantity must be a non-zero number, got {quantity!r}")
-        configured = self.config.account.get_secret_value() if self.config.account else ""
-        if account and configured and account != configured:
-            raise OrderRejected(RejectReason.UNKNOWN_ACCOUNT, "not the configured IB account")
+        quantity = fx_quantity(quantity)
+        self._check_account(account)
         if ccy1 == ccy2:
             raise OrderRejected(RejectReason.UNKNOWN_CONTRACT, f"{ccy1}{ccy2} is not a pair")
         try:
@@ -541,20 +544,22 @@ class IBBroker(Broker):
         account = account or self.connection.account
         order_id = self.book.next_order_id(self.ib.client.getReqId())
         self.ib.client.updateReqId(order_id + 1)
-        ib_order = MarketOrder("BUY" if quantity > 0 else "SELL", abs(float(quantity)))
+        ib_order = MarketOrder("BUY" if quantity > 0 else "SELL", abs(quantity))
         ib_order.orderId = order_id
         ib_order.orderRef = client_ref
         ib_order.account = account
         ib_order.tif = "DAY"
         self._fx_pending.add(order_id)
         self._order_errors.pop(order_id, None)
-        target = abs(float(quantity))
+        target = abs(quantity)
+
+        def fills() -> list:
+            return [f for f in self.ib.wrapper.fills.values()
+                    if f.contract.secType == "CASH" and f.execution.orderId == order_id
+                    and f.execution.clientId == self.client_id]
 
         def executed() -> float:
-            fills = [f for f in self.ib.wrapper.fills.values()
-                     if f.contract.secType == "CASH" and f.execution.orderId == order_id
-                     and f.execution.clientId == self.client_id]
-            return sum(float(f.execution.shares) for f in fills)
+            return sum(float(f.execution.shares) for f in fills())
 
         try:
             self.ib.placeOrder(contract, ib_order)
@@ -565,16 +570,13 @@ class IBBroker(Broker):
             self._fx_pending.discard(order_id)
         if executed() < target - 1e-9:
             code, text = self._order_errors.pop(order_id, (0, ""))
-            if code in (103, 200, 201, 202):
+            if code in REJECTING_CODES | CANCELLING_CODES:
                 raise OrderRejected(reject_reason(text), f"IB error {code}: {text}")
             raise BrokerError(f"FX order {order_id} ({client_ref or 'no reference'}) not "
                               f"filled yet{f': IB error {code}: {text}' if code else ''}; "
                               "look it up by its reference")
-        perm_ids = {f.execution.permId for f in self.ib.wrapper.fills.values()
-                    if f.contract.secType == "CASH" and f.execution.orderId == order_id
-                    and f.execution.clientId == self.client_id}
-        trades = [t for t in self.fx_book.trades()
-                  if t.trade_id in {f"ib.fx.{p}" for p in perm_ids}]
+        trade_ids = {f"ib.fx.{f.execution.permId}" for f in fills()}
+        trades = [t for t in self.fx_book.trades() if t.trade_id in trade_ids]
         if len(trades) != 1:
             raise BrokerError(f"FX order {order_id}: executions of {len(trades)} trades")
         return trades[0]
@@ -631,7 +633,7 @@ class IBBroker(Broker):
         if req_id in self._modifying and code != 202:
             # a refusal of the change (201 off-tick, size limit ...), not of the live order
             log.warning("IB order %s: modify refused: IB error %s: %s", req_id, code, text)
-        elif code in (103, 200, 201, 202):
+        elif code in REJECTING_CODES | CANCELLING_CODES:
             before = tracked.order.status
             t = self.book.refresh(tracked.order.order_id, self.clock.now(), error_code=code,
                                   error_text=text)
@@ -709,8 +711,6 @@ class IBBroker(Broker):
         tracked = self.book.by_ib(ex.orderId, ex.permId, ex.orderRef)
         order_id = tracked.order.order_id if tracked is not None else str(ex.orderId)
         sign = 1 if ex.side.upper() in ("BOT", "BUY") else -1
-        ts = pd.Timestamp(ex.time)
-        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
         report = fill.commissionReport
         commission = float(report.commission) if report.execId else None
         return Execution(
@@ -718,14 +718,7 @@ class IBBroker(Broker):
             contract_date=c.contract_date, quantity=sign * int(ex.shares), price=float(ex.price),
             commission=commission,
             commission_currency=(report.currency or c.contract.currency),
-            timestamp=ts, client_ref=ex.orderRef, account=ex.acctNumber)
-
-
-def _empty_bars() -> pd.DataFrame:
-    frame = pd.DataFrame(columns=list(BAR_COLUMNS), dtype=float,
-                         index=pd.DatetimeIndex([], tz="UTC"))
-    frame["VOLUME"] = frame["VOLUME"].astype("int64")
-    return frame
+            timestamp=to_utc(ex.time), client_ref=ex.orderRef, account=ex.acctNumber)
 
 
 def _with_expired(contract: Contract) -> Contract:

@@ -12,18 +12,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-import pandas as pd
-
 from sysbrokers.IB.orders import exec_stem
 from sysbrokers.objects import FxTrade
+from syscore.dates import to_utc
 from sysdata.state.base import StateStore
 
 FX_EXECUTIONS = "ib_fx_executions"
-
-
-def _utc(value) -> pd.Timestamp:
-    ts = pd.Timestamp(value)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def _current(docs) -> list[dict]:
@@ -60,7 +54,7 @@ class FxTradeBook:
             "exec_id": ex.execId, "perm_id": int(ex.permId), "order_id": int(ex.orderId),
             "base": fill.contract.symbol, "quote": fill.contract.currency,
             "quantity": sign * float(ex.shares), "price": float(ex.price),
-            "time": _utc(ex.time).isoformat(), "client_ref": ex.orderRef or "",
+            "time": to_utc(ex.time).isoformat(), "client_ref": ex.orderRef or "",
             "account": ex.acctNumber or "",
         }
         self.store.put(FX_EXECUTIONS, ex.execId, doc)
@@ -81,12 +75,6 @@ class FxTradeBook:
                 abs(d["quantity"]) for d in docs)
             first = docs[0]
             out.append(FxTrade(f"ib.fx.{perm_id}", first["base"], first["quote"], quantity,
-                               rate, _utc(first["time"]), first["client_ref"],
+                               rate, to_utc(first["time"]), first["client_ref"],
                                first["account"]))
         return sorted(out, key=lambda t: (t.timestamp, t.trade_id))
-
-    def filled(self, perm_id: int, order_id: int) -> float:
-        """Absolute quantity executed so far for an order (by permId, else orderId)."""
-        return sum(abs(d["quantity"]) for d in _current(self.executions.values())
-                   if (perm_id and d["perm_id"] == perm_id)
-                   or (not perm_id and d["order_id"] == order_id))

@@ -131,7 +131,7 @@ class HistoryService:
         ``[start, min(end, now)]``, columns :data:`BAR_COLUMNS`, UTC index."""
         end = min(end, now)
         if end < start:
-            return _frame([], [])
+            return empty_bars()
         windows: list[tuple[pd.Timestamp, pd.Timestamp]] = []
         if frequency == "D":
             windows.append((start, end))
@@ -160,7 +160,14 @@ class HistoryService:
 
 
 def _frame(labels: list, rows: list) -> pd.DataFrame:
+    """Bars with :data:`BAR_COLUMNS` (prices float, VOLUME int64, as the simulated broker's)
+    on a UTC index, empty or not."""
     index = pd.DatetimeIndex(labels, tz="UTC") if labels else pd.DatetimeIndex([], tz="UTC")
     frame = pd.DataFrame(rows, index=index, columns=list(BAR_COLUMNS), dtype=float)
-    frame["VOLUME"] = frame["VOLUME"].astype("int64") if len(frame) else frame["VOLUME"]
+    frame["VOLUME"] = frame["VOLUME"].astype("int64")
     return frame
+
+
+def empty_bars() -> pd.DataFrame:
+    """No bars, in the shape of :meth:`HistoryService.bars`."""
+    return _frame([], [])

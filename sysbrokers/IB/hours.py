@@ -104,7 +104,8 @@ class WeeklyHours:
         return [last[d] if d in last else self.daily_label(d) for d in days]
 
     def intraday_labels(self, starts: list[pd.Timestamp]) -> list[pd.Timestamp]:
-        """:meth:`intraday_label` of each bar start (sessions generated once)."""
+        """End of each hourly bar starting at ``starts`` (UTC): the end of its clock hour or the
+        close of its session, whichever is earlier (sessions generated once)."""
         if not starts:
             return []
         sessions = self.sessions(min(starts) - pd.Timedelta(days=2), max(starts) + HOUR)
@@ -129,12 +130,3 @@ class WeeklyHours:
             return max(closes)
         last = max(self.slots, key=lambda x: x.close).close  # a day IB trades but we did not expect
         return pd.Timestamp(dt.datetime.combine(day, last)).tz_localize(tz).tz_convert("UTC")
-
-    def intraday_label(self, bar_start: pd.Timestamp) -> pd.Timestamp:
-        """End of the hourly bar starting at ``bar_start`` (UTC): the end of its clock hour or
-        the close of its session, whichever is earlier."""
-        end = bar_start.floor("h") + HOUR
-        for s in self.sessions(bar_start - pd.Timedelta(days=2), bar_start + HOUR):
-            if s.open <= bar_start < s.close:
-                return min(end, s.close)
-        return end

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from sysbrokers.errors import RejectReason
+from sysbrokers.errors import InvalidOrderState, RejectReason
 from sysbrokers.objects import (
     BrokerOrder,
     Execution,
@@ -285,7 +285,7 @@ class OrderBook:
         if status is not o.status:
             try:
                 check_transition(o.status, status)
-            except Exception:
+            except InvalidOrderState:
                 # terminal to terminal on better evidence (executions complete, a rejection
                 # reported after the cancel status) is accepted; anything else is kept as was
                 stronger = status is OrderStatus.FILLED or (

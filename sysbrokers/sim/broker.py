@@ -41,7 +41,7 @@ from pydantic import (
     field_validator,
 )
 
-from sysbrokers.broker import Broker, Frequency
+from sysbrokers.broker import Broker, Frequency, fx_quantity, order_quantity
 from sysbrokers.errors import (
     BrokerDisconnected,
     InvalidOrderState,
@@ -667,6 +667,15 @@ class SimBroker(SimOptionTrading, Broker):
         return AccountValue(base, cash, unrealised, total, margin, pd.Timestamp(now_ns, tz="UTC"))
 
     # ================================================================= orders
+    def _order_account(self, account: str) -> str:
+        """The account an order or FX trade goes to: ``account``, or this broker's when empty;
+        :class:`OrderRejected` (``UNKNOWN_ACCOUNT``) for any other."""
+        account = account or self.config.account
+        if account != self.config.account:
+            raise OrderRejected(RejectReason.UNKNOWN_ACCOUNT,
+                                f"{account!r} (this broker has {self.config.account!r})")
+        return account
+
     def place_order(
         self,
         instrument_code: str,
@@ -680,20 +689,8 @@ class SimBroker(SimOptionTrading, Broker):
         """See :meth:`Broker.place_order`. Every contract in the simulated universe is monthly,
         so a ``'YYYYMMDD'`` contract date is recorded as its ``'YYYYMM'``."""
         self._require_connection()
-        account = account or self.config.account
-        if account != self.config.account:
-            raise OrderRejected(RejectReason.UNKNOWN_ACCOUNT,
-                                f"{account!r} (this broker has {self.config.account!r})")
-        if (
-            isinstance(quantity, bool)
-            or not isinstance(quantity, (int, np.integer))
-            or quantity == 0
-        ):
-            raise OrderRejected(
-                RejectReason.INVALID_QUANTITY,
-                f"quantity must be a non-zero integer, got {quantity!r}",
-            )
-        quantity = int(quantity)
+        account = self._order_account(account)
+        quantity = order_quantity(quantity)
         order_type = OrderType(order_type)
         if isinstance(contract_date, str) and len(contract_date) == 8 and contract_date.isdigit():
             contract_date = contract_date[:6]  # monthly contracts: 'YYYYMMDD' -> 'YYYYMM'
@@ -894,14 +891,8 @@ class SimBroker(SimOptionTrading, Broker):
         """See :meth:`Broker.trade_fx`: done at once at the market's mid rate now (no spread,
         no commission), the cash of both currencies moved in one transaction."""
         self._require_connection()
-        account = account or self.config.account
-        if account != self.config.account:
-            raise OrderRejected(RejectReason.UNKNOWN_ACCOUNT,
-                                f"{account!r} (this broker has {self.config.account!r})")
-        if isinstance(quantity, bool) or not isinstance(quantity, (int, float, np.number)) \
-                or not np.isfinite(quantity) or quantity == 0:
-            raise OrderRejected(RejectReason.INVALID_QUANTITY,
-                                f"an FX quantity must be a non-zero number, got {quantity!r}")
+        account = self._order_account(account)
+        quantity = fx_quantity(quantity)
         if ccy1 == ccy2:
             raise OrderRejected(RejectReason.UNKNOWN_CONTRACT, f"{ccy1}{ccy2} is not a pair")
         now_ns = self._now_ns()
@@ -909,7 +900,6 @@ class SimBroker(SimOptionTrading, Broker):
             rate = float(self.market.fx_rate(ccy1, ccy2, np.array([now_ns]))[0])
         except UnknownContract as exc:
             raise OrderRejected(RejectReason.UNKNOWN_CONTRACT, str(exc)) from None
-        quantity = float(quantity)
         with self.store.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO fx_trades(client_ref, account, ccy1, ccy2, quantity, rate, time_ns)"

@@ -36,6 +36,7 @@ import sqlite3
 import numpy as np
 import pandas as pd
 
+from sysbrokers.broker import order_quantity
 from sysbrokers.errors import OrderRejected, RejectReason, UnknownContract, UnknownOrder
 from sysbrokers.objects import (
     BrokerOptionOrder,
@@ -66,7 +67,7 @@ def _identity(contract: OptionContract) -> tuple:
 class SimOptionTrading:
     """Option trading for the simulated broker (see module docstring). Expects the host to
     provide ``market``, ``config``, ``store``, ``option_chains``, ``_now_ns``, ``process``,
-    ``_require_connection``, ``_add_cash`` and ``_apply_to_position``."""
+    ``_require_connection``, ``_order_account``, ``_add_cash`` and ``_apply_to_position``."""
 
     option_chains: SimOptionChains
 
@@ -115,28 +116,21 @@ class SimOptionTrading:
         """See the module docstring. OrderRejected (with the order recorded as REJECTED when
         it got an id) if refused."""
         self._require_connection()
-        account = account or self.config.account
-        if account != self.config.account:
-            raise OrderRejected(RejectReason.UNKNOWN_ACCOUNT,
-                                f"{account!r} (this broker has {self.config.account!r})")
-        if isinstance(quantity, bool) or not isinstance(quantity, (int, np.integer)) \
-                or quantity == 0:
-            raise OrderRejected(RejectReason.INVALID_QUANTITY,
-                                f"quantity must be a non-zero integer, got {quantity!r}")
+        account = self._order_account(account)
+        quantity = order_quantity(quantity)
         try:
             expiry = self.option_expiry_ns(contract)
         except UnknownContract as exc:
             raise OrderRejected(RejectReason.UNKNOWN_CONTRACT, str(exc)) from None
         now_ns = self._now_ns()
         self.process(pd.Timestamp(now_ns, tz="UTC"))
-        reason, detail = self._option_placement_rejection(contract, int(quantity), now_ns,
-                                                          expiry)
+        reason, detail = self._option_placement_rejection(contract, quantity, now_ns, expiry)
         with self.store.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO option_orders(client_ref, account, instrument_code, contract_date,"
                 " option_right, strike, expiry, option_code, quantity, status, reason, placed_ns,"
                 " arrival_ns) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (client_ref, account, *_identity(contract), int(quantity),
+                (client_ref, account, *_identity(contract), quantity,
                  (OrderStatus.REJECTED if reason else OrderStatus.PENDING_SUBMIT).value,
                  f"{reason.value}: {detail}" if reason else "", now_ns,
                  now_ns + self.config.latency.value))

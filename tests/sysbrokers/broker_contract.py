@@ -108,6 +108,18 @@ class BrokerContractTests:
         assert bars.index[-1] <= now  # never a bar from the future
         assert (bars["HIGH"] >= bars[["OPEN", "FINAL"]].max(axis=1)).all()
         assert (bars["LOW"] <= bars[["OPEN", "FINAL"]].min(axis=1)).all()
+        assert bars["VOLUME"].dtype == np.int64
+
+    @pytest.mark.parametrize("frequency", ["D", "H"])
+    def test_historical_bars_of_a_range_after_now_are_empty_of_the_same_shape(
+            self, harness: BrokerHarness, frequency):
+        now = harness.now()
+        bars = harness.broker.get_historical_bars(
+            harness.instrument_code, harness.contract_date, frequency,
+            now + pd.Timedelta(days=1), now + pd.Timedelta(days=5))
+        assert bars.empty and list(bars.columns) == list(BAR_COLUMNS)
+        assert isinstance(bars.index, pd.DatetimeIndex) and str(bars.index.tz) == "UTC"
+        assert bars["VOLUME"].dtype == np.int64
 
     def test_fx_prices(self, harness: BrokerHarness):
         now = harness.now()

@@ -12,7 +12,9 @@ from sysbrokers.objects import (
     ORDER_TRANSITIONS,
     AccountValue,
     BrokerContractDetails,
+    BrokerOptionOrder,
     BrokerOrder,
+    OptionContract,
     OrderStatus,
     OrderType,
     TradingHours,
@@ -86,6 +88,21 @@ def test_order_invariants():
         _order(quantity=0)
     with pytest.raises(ValueError, match="limit_price"):
         _order(order_type=OrderType.LIMIT)
+
+
+def test_option_orders_keep_the_order_quantity_invariants():
+    call = OptionContract("GOLD", "202406", "C", 2350.0, dt.date(2024, 5, 24))
+
+    def option_order(quantity: int, filled: int) -> BrokerOptionOrder:
+        return BrokerOptionOrder("7", call, quantity, OrderStatus.PARTIALLY_FILLED, filled)
+
+    assert option_order(-3, -2).filled_quantity == -2
+    with pytest.raises(ValueError, match="overfilled"):
+        option_order(2, 3)
+    with pytest.raises(ValueError, match="sign"):
+        option_order(-2, 1)
+    with pytest.raises(ValueError, match="zero"):
+        option_order(0, 0)
 
 
 def test_contract_dates_and_details_validation():

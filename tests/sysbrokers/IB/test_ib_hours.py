@@ -31,10 +31,9 @@ def test_weekly_pattern_repeats_with_daylight_saving():
 def test_intraday_label_is_the_hour_end_or_the_session_close():
     hours = WeeklyHours.from_ib(CME, "America/Chicago")
     start = pd.Timestamp("2024-01-02 15:00", tz="UTC")
-    assert hours.intraday_label(start) == pd.Timestamp("2024-01-02 16:00", tz="UTC")
     last = pd.Timestamp("2024-01-02 21:30", tz="UTC")  # session closes at 22:00 UTC
     assert hours.intraday_labels([start, last]) == [
         pd.Timestamp("2024-01-02 16:00", tz="UTC"), pd.Timestamp("2024-01-02 22:00", tz="UTC")]
     half = WeeklyHours.from_ib("20240102:0830-20240102:1320", "America/Chicago")
-    assert half.intraday_label(pd.Timestamp("2024-01-09 19:00", tz="UTC")) == \
-        pd.Timestamp("2024-01-09 19:20", tz="UTC")
+    assert half.intraday_labels([pd.Timestamp("2024-01-09 19:00", tz="UTC")]) == [
+        pd.Timestamp("2024-01-09 19:20", tz="UTC")]
