@@ -74,11 +74,13 @@ def test_client_id_in_use_326_takes_the_next_id_at_once(fake_tws, connect, clock
     other = connect(1)  # a session outside systrade holds client id 1
     assert other.isConnected()
     started = time.monotonic()
-    b = ib_broker(fake_tws.port, clock, tmp_path / "ib_home", market, timeout_seconds=20.0)
+    # a connect timeout far above any scheduling delay: finishing well inside it can only
+    # mean the 326 was acted on, not waited out (a loaded machine cannot make this flaky)
+    b = ib_broker(fake_tws.port, clock, tmp_path / "ib_home", market, timeout_seconds=300.0)
     elapsed = time.monotonic() - started
     try:
         assert b.client_id == 2 and b.is_connected()
-        assert elapsed < 5.0  # ib_async alone waits the whole 20 s connect timeout on 326
+        assert elapsed < 150.0  # ib_async alone waits the whole connect timeout on 326
         owners = ClientIdData(b.book.store).owners()
         assert owners == {2: "testhost:1"}  # the refused id 1 was released
     finally:
