@@ -57,10 +57,13 @@ def ensure_demo_config(home: Path, instruments: str | None = None) -> bool:
     path = private_dir(home) / "private_config.yaml"
     if path.exists():
         return False
+    codes = None
+    if instruments is not None and instruments != DEMO_INSTRUMENTS:
+        codes = demo_codes(instruments)  # refused here, before anything is written
     path.parent.mkdir(parents=True, exist_ok=True)
     backtest = "package:systems/provided/futures_system.yaml"
-    if instruments is not None and instruments != DEMO_INSTRUMENTS:
-        backtest = write_demo_system(home, demo_codes(instruments))
+    if codes is not None:
+        backtest = write_demo_system(home, codes)
     path.write_text("# written by `systrade demo`: a sandbox on the simulated market and clock\n"
                     "clock: simulated\nbroker: sim\nlogging:\n  console: false\n"
                     "strategy_capital_allocation:\n  strategy_weights: {demo: 1.0}\n")
@@ -79,12 +82,23 @@ def ensure_demo_config(home: Path, instruments: str | None = None) -> bool:
 
 
 def demo_codes(instruments: str) -> list[str]:
-    """``ALL``: every instrument of the simulated market's universe; else the listed codes."""
+    """``ALL``: every instrument of the simulated market's universe; else the listed codes.
+    Raises ``ConfigError`` (naming the universe's codes) for a code the universe does not have
+    or an empty list, so that a new demo home is not left half-made with a strategy over
+    instruments it cannot trade."""
     from sysbrokers.sim.universe import load_universe
 
+    universe = sorted(load_universe().instruments)
     if instruments == "ALL":
-        return sorted(load_universe().instruments)
-    return [code.strip() for code in instruments.split(",") if code.strip()]
+        return universe
+    codes = [code.strip() for code in instruments.split(",") if code.strip()]
+    unknown = [code for code in codes if code not in universe]
+    if unknown or not codes:
+        what = f"not in the simulated market's universe: {', '.join(unknown)}" if unknown \
+            else "no instrument codes given"
+        raise ConfigError(f"--instruments: {what}; nothing was created. Choose from ALL or "
+                          f"{', '.join(universe)}")
+    return codes
 
 
 def write_demo_system(home: Path, codes: list[str]) -> str:

@@ -149,3 +149,21 @@ def test_the_summary_names_the_reports_this_run_wrote(tmp_path):
     assert reports_written_since(tmp_path, since) == (new, ("pnl", "status"))
     summary = DemoResult([], {}, None, None, reports_written_since(tmp_path, since)).summary()
     assert f"reports: 2 written to {new} (<name>.txt and <name>.html): pnl, status" in summary
+
+
+def test_an_unknown_instrument_is_refused_before_the_home_is_made(tmp_path):
+    """A misspelt code used to leave a half-made home (stores, and a demo_system.yaml naming
+    the bad code) that a corrected second run reused: its backtest failed every night."""
+    import os
+
+    home = tmp_path / "home"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", CLI, "--home", str(home), "demo", "--days",
+                             "1", "--instruments", "BUND,SP500"], capture_output=True,
+                            text=True, timeout=120, cwd=ROOT, env=env)
+    assert result.returncode == 2, result.stderr
+    assert "SP500" in result.stderr and "SP500_micro" in result.stderr  # names the choices
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (home / "private" / "private_config.yaml").exists()
+    assert not (home / "private" / "demo_system.yaml").exists()
+    assert not (home / "state.sqlite").exists()
