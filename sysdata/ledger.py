@@ -106,7 +106,8 @@ def _fold_order_fills(state: dict[str, Any], doc: dict[str, Any]) -> dict[str, A
         state["fills"] += 1
         state["fill_datetime"] = max(state["fill_datetime"] or "", record["timestamp"])
     elif doc["kind"] == RecordKind.COMMISSION.value:
-        state["commission"] += record["commission"]
+        # the report is the execution's commission: it replaces what its fill carried
+        state["commission"] += record["commission"] - (doc.get("replaces") or 0.0)
     return state
 
 
@@ -318,6 +319,8 @@ class LedgerData:
         content = record.to_doc()
         doc = {"uid": record.uid, "kind": record.kind.value, "format": FORMAT, "record": content,
                **subjects_of(record, extra)}
+        if extra and extra["record"].get("commission") is not None:
+            doc["replaces"] = extra["record"]["commission"]  # the fill's, already counted
         targets = [(p, doc[p.field]) for p in PROJECTIONS.values() if doc.get(p.field) is not None]
         failed: Exception | None = None
         with self.store.atomic():

@@ -62,6 +62,26 @@ def test_commission_arrives_later_keyed_by_execution_id(ledger, state_store):
     assert got.commission == pytest.approx(3.5)
 
 
+def test_a_commission_report_for_a_fill_that_carried_one_is_not_counted_twice(ledger,
+                                                                              state_store):
+    """The simulated broker (like IB when execDetails has it) delivers the commission both on
+    the execution and in its own report: the order's commission is the execution's, once
+    (the demo showed 4.96 for a 2.48 commission). A report that differs replaces it."""
+    stack = OrderStackData(state_store, "broker", ledger)
+    order = working_broker_order(stack)
+    ledger.book_fill(fill("0003.01", 4, order=order.order_id, commission=2.48,
+                          commission_currency="USD"))
+    ledger.book_commission(CommissionReport("0003.01", 2.48, "USD", "2024-01-02 10:00"))
+    assert stack.get_order(order.order_id).commission == pytest.approx(2.48)
+    ledger.book_fill(fill("0003.02", 1, order=order.order_id, commission=0.62,
+                          commission_currency="USD"))
+    ledger.book_commission(CommissionReport("0003.02", 0.70, "USD", "2024-01-02 10:00"))
+    assert stack.get_order(order.order_id).commission == pytest.approx(2.48 + 0.70)
+    assert ledger.check_projections(repair=False) == []
+    ledger.rebuild_projections()
+    assert stack.get_order(order.order_id).commission == pytest.approx(2.48 + 0.70)
+
+
 def test_lost_fill_reproduction_on_an_order(state_store):
     """A reads broker order 1; B books a fill of 3 on it (fill + its status event); A writes
     its stale view back (a cancel request): refused; A retries on fresh data; the fill
