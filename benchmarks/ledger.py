@@ -30,8 +30,9 @@ wire protocol on SQLite (the test server, not mongod), where one round trip cost
 There the counts are smaller by default (``--mongo-fills``/``--mongo-orders``), and a run that
 books fewer than 100,000 fills or updates fewer than 10,000 orders adds lines "SCALED to ..."
 (measured median per call x the full count): an estimate, labelled as such. ``--quick``: small
-counts on both backends (a smoke run). Results are checked at the end (positions equal the sum
-of the fills, duplicates booked nothing, the ledger has every record).
+counts on both backends (a smoke run). Results are checked at the end of each backend's run
+(positions equal the sum of the fills, duplicates booked nothing, the ledger has every record):
+a line "<backend> checked: ..." says so; a failed check is one line "CHECK FAILED", exit 1.
 """
 from __future__ import annotations
 
@@ -192,12 +193,23 @@ def run(store: StateStore, backend: str, n_fills: int, n_orders: int) -> list[Fi
         key = (f.strategy_name, f.instrument_code)
         expected[key] = expected.get(key, 0) + f.quantity
     got = positions.all_strategy_positions()
-    assert got == {k: v for k, v in expected.items() if v}, "positions differ from the fills"
-    assert ledger.head() == n_orders * 2 + n_fills, "ledger has the wrong number of records"
+    if got != {k: v for k, v in expected.items() if v}:
+        raise CheckFailed(f"{backend}: positions differ from the fills")
+    if ledger.head() != n_orders * 2 + n_fills:
+        raise CheckFailed(f"{backend}: the ledger holds {ledger.head():,} records, expected "
+                          f"{n_orders * 2 + n_fills:,}")
     order = stack.get_order(1)
-    assert sum(order.filled) == sum(make_fill(i, n_orders).quantity
-                                    for i in range(0, n_fills, n_orders)), "order fills differ"
+    if sum(order.filled) != sum(make_fill(i, n_orders).quantity
+                                for i in range(0, n_fills, n_orders)):
+        raise CheckFailed(f"{backend}: order 1's fills differ from the fills booked")
+    print(f"{backend} checked: {len(got)} positions = the sum of {n_fills:,} fills, "
+          f"{dupes} duplicate deliveries booked nothing, the ledger holds "
+          f"{ledger.head():,} records", flush=True)
     return figures
+
+
+class CheckFailed(Exception):
+    """A benchmark result is wrong (not an assert: ``python -O`` must not skip it)."""
 
 
 def scaled(figures: list[Figure]) -> list[Figure]:
@@ -291,4 +303,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except CheckFailed as exc:
+        print(f"ledger benchmark: CHECK FAILED: {exc}", file=sys.stderr)
+        sys.exit(1)
