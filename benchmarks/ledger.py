@@ -112,7 +112,8 @@ class Figure:
             return (f"{self.what:<36} {self.backend:<8} {self.count:>8,}  ESTIMATE "
                     f"{self.total:8,.0f} s (median per call x count)")
         lat = sorted(self.latencies)
-        qs = statistics.quantiles(lat, n=20) if len(lat) > 1 else [lat[0]] * 19
+        qs = statistics.quantiles(lat, n=20, method="inclusive") if len(lat) > 1 \
+            else [lat[0]] * 19  # inclusive: never outside the measured range
         med = statistics.median(lat)
         statements, commits, commands = (w / self.count for w in self.work)
         work = f"{commands:5.1f} round trips" if commands else \
