@@ -23,6 +23,10 @@ class LedgerCheck(int):
         return self
 
     def __str__(self) -> str:
+        if not self.names and not self.checked_head:
+            return ("check_ledger: the ledger is empty (no fill, order event or adjustment "
+                    "was ever booked in this home): nothing to check. Is SYSTRADE_HOME the "
+                    "home you meant?")
         if not self.names:
             return (f"check_ledger: every projection agrees with the ledger "
                     f"({self.checked_head:,} records)")

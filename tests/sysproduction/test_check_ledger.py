@@ -22,6 +22,7 @@ def test_the_command_prints_what_it_found_and_did(backend_blob):
     """``python run.py check_ledger.check_ledger`` printed a bare ``1`` (and the rebuild a
     bare ``18``): the operator could not tell what differed or whether it was repaired."""
     data = backend_blob
+    assert "the ledger is empty" in str(check_ledger(data=data))  # a wrong SYSTRADE_HOME?
     data.ledger.book_fill(Fill("c-2.01", "CORN", "202403", 2, 450.0, "2024-01-02", "trend"))
     assert str(check_ledger(data=data)) == \
         "check_ledger: every projection agrees with the ledger (1 records)"
