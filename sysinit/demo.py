@@ -136,7 +136,7 @@ def initialise(data: DataBlob, out: Callable[[str], None],
     out(summary_line(update_sampled_contracts(data=data)))
     out(summary_line(update_historical_prices(data=data)))
     out(f"update_total_capital: {update_total_capital(data=data)}")
-    out(summary_line(update_strategy_capital(data=data)))
+    out(str(update_strategy_capital(data=data)))  # the header line and one line per strategy
 
 
 def status_report(data: DataBlob) -> str:

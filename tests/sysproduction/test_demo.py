@@ -29,6 +29,8 @@ def test_demo_trades_resumes_and_fails_on_a_break(systrade_home):
     result = run_demo(days=1, out=lines.append)
     text = "\n".join(lines)
     assert result.ok, result.problems
+    # the strategy capital line names each strategy's capital (it used to stop at its header)
+    assert "from total 1,000,000.00:\n  demo: 1,000,000.00\n" in text, text[:2000]
     # the demo traded: orders generated, executed on the simulated broker, fills booked
     assert result.trades["orders"] > 0 and result.trades["fills"] > 0, result.trades
     positions = result.status["positions"]
