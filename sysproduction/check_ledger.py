@@ -37,6 +37,11 @@ class LedgerCheck(int):
         return (f"check_ledger: {len(self.names)} projection(s) differed from the ledger, "
                 f"{done}: {shown} (values in the log)")
 
+    @property
+    def ok(self) -> bool:
+        """False when any projection differed (a process run then fails: cron sees it)."""
+        return not self.names
+
     __repr__ = int.__repr__
     __format__ = object.__format__
 

@@ -34,6 +34,7 @@ METHODS = {
     "backup_db_to_csv": "sysproduction.backup_db_to_csv.backup_db_to_csv",
     "backup_state_store": "sysproduction.backup_state_store.backup_state_store",
     "backup_offsystem": "sysproduction.backup_offsystem.backup_offsystem",
+    "check_ledger": "sysproduction.check_ledger.check_ledger",
     "clean_truncate_backtest_states":
         "sysproduction.update_system_backtests.clean_truncate_backtest_states",
     "clean_truncate_log_files": "sysproduction.clean_truncate_log_files.clean_truncate_log_files",

@@ -20,11 +20,26 @@ def blob(systrade_home):
 def test_run_backups_runs_every_method(blob, systrade_home):
     report = run_process("run_backups", data=blob)
     assert report.ok, report.failures
-    assert list(report.results) == ["backup_db_to_csv", "backup_state_store", "backup_offsystem"]
+    assert list(report.results) == ["check_ledger", "backup_db_to_csv", "backup_state_store",
+                                    "backup_offsystem"]
     assert "offsystem_backup_directory is not set; nothing copied" in str(
         report.results["backup_offsystem"])
     assert (systrade_home / "backups" / "csv" / "fx_prices_csv" / "EURUSD.csv").exists()
     assert list((systrade_home / "backups").glob("state_*.sqlite"))
+
+
+def test_run_backups_checks_the_ledger_first_and_fails_on_a_damaged_projection(blob):
+    """A cache that differs from the ledger: repaired, alerted, and the run is a failure (cron
+    sees it); the backups still run, of the repaired state."""
+    from sysobjects.orders.records import Fill
+
+    blob.ledger.book_fill(Fill("c-1.01", "CORN", "202403", 2, 450.0, "2024-01-02", "trend"))
+    cached = blob.state.get("contract_positions", "CORN/202403")
+    blob.state.put("contract_positions", "CORN/202403", {**cached, "position": 7})
+    report = run_process("run_backups", data=blob)
+    assert not report.ok and report.results["check_ledger"] == 1 and report.critical >= 1
+    assert "backup_db_to_csv" in report.results and "backup_state_store" in report.results
+    assert blob.positions.get_contract_position("CORN", "202403") == 2
 
 
 def test_completion_only_methods_run_last_and_failures_are_contained(blob, systrade_home):
