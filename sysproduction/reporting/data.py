@@ -285,15 +285,18 @@ def optimal_vs_actual(data) -> pd.DataFrame:
 
 def fills_table(data, start, end) -> pd.DataFrame:
     """Fills booked on the ledger with a time in [start, end]: instrument, contract, strategy,
-    quantity, price, commission, and traded notional in base currency
+    quantity, price, commission (the execution's commission report when one came, else what
+    the fill carried), and traded notional in base currency
     (|quantity| × price × point size × FX at the last stored rate; NaN for an instrument that
     is not configured)."""
     latest_fx = _latest_fx_reader(data)
+    # a commission report (IB sends it after the execution) is the execution's commission: it
+    # replaces what the fill carried
+    reported = {doc["record"]["exec_id"]: doc["record"]["commission"]
+                for doc in data.ledger.records(0, None, where={"kind": "commission"})}
     rows = []
-    for doc in data.ledger.records(0, None):
+    for doc in data.ledger.records(0, None, where={"kind": "fill"}):
         record = doc["record"]
-        if doc.get("kind") != "fill":
-            continue
         when = to_utc(record["timestamp"])
         if not (to_utc(start) <= when <= to_utc(end)):
             continue
@@ -307,7 +310,8 @@ def fills_table(data, start, end) -> pd.DataFrame:
                      "contract": record.get("contract_date"),
                      "strategy": record.get("strategy_name"),
                      "quantity": int(record["quantity"]), "price": float(record["price"]),
-                     "commission": record.get("commission"), "notional": notional})
+                     "commission": reported.get(record["exec_id"], record.get("commission")),
+                     "notional": notional})
     return pd.DataFrame(rows, columns=["timestamp", "instrument", "contract", "strategy",
                                        "quantity", "price", "commission", "notional"])
 

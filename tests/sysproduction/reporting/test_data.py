@@ -257,3 +257,20 @@ def test_costs_include_the_median_slippage_against_mid_from_fills(blob):
     assert (row["fills"], row["samples"]) == (3, 0)
     assert row["median_mid_slippage"] == pytest.approx(0.25)
     assert math.isnan(row["median_spread"])
+
+
+def test_fills_table_takes_a_later_commission_report(blob):
+    """IB reports commission after the execution: the trades table shows the report's value
+    (not the fill's None), and a fill without a report keeps its own."""
+    from sysobjects.orders.records import CommissionReport, Fill
+
+    blob.ledger.book_fill(Fill("late.01", "CORN", "20240300", 1, 450.0,
+                               pd.Timestamp("2024-01-02 14:00", tz="UTC"), strategy_name="s1"))
+    blob.ledger.book_fill(Fill("own.01", "CORN", "20240300", 1, 451.0,
+                               pd.Timestamp("2024-01-02 15:00", tz="UTC"), strategy_name="s1",
+                               commission=2.5))
+    blob.ledger.book_commission(CommissionReport("late.01", 1.25, "USD",
+                                                 pd.Timestamp("2024-01-02 14:01", tz="UTC")))
+    table = figures.fills_table(blob, START, END).set_index("price")
+    assert table.loc[450.0, "commission"] == 1.25
+    assert table.loc[451.0, "commission"] == 2.5
