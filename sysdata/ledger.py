@@ -50,7 +50,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from syscore.exceptions import ConcurrencyError, ExistingData, InvalidData, MissingData
+from syscore.exceptions import (
+    ConcurrencyError,
+    ExistingData,
+    InvalidData,
+    LedgerBehindProjections,
+    MissingData,
+)
 from sysdata.state.base import Index, Insert, Operation, Put, Replace, StateStore, Versioned
 from sysobjects.orders.orders import order_from_doc
 from sysobjects.orders.records import (
@@ -354,6 +360,16 @@ class LedgerData:
             else:
                 head = self.head()
             seq = head + 1
+            if any(before[p.name].covered_seq >= seq for p, _ in targets):
+                now = self.head()  # a cache read covers ``seq``: taken, unless the cache is ahead
+                if now < seq:
+                    raise self._ahead(record.uid, targets, before, now)
+                if expected_head is not None:
+                    raise ConcurrencyError(
+                        f"the ledger moved past sequence {expected_head} since it was read; "
+                        "re-read and decide again")
+                guess = now
+                continue
             numbers = {p.number_field: numbered(subject, before[p.name].count + 1)
                        for p, subject in targets}
             full = {**doc, **numbers, "seq": seq}
@@ -380,6 +396,22 @@ class LedgerData:
                 continue
             return Booked(seq, False), full, before
         raise ConcurrencyError(f"could not append {record.uid}: too many concurrent writers")
+
+    @staticmethod
+    def _ahead(uid: str, targets: list[tuple[Projection, str]],
+               before: Mapping[str, ProjectionView], head: int) -> LedgerBehindProjections:
+        """A cache read covers a sequence number the ledger does not hold (records are never
+        deleted, so the ledger was restored from an older backup than the caches, or emptied).
+        Numbering a record after such a cache would give it a number the ledger's own records
+        will reach later, and the subject could then never be booked again: refuse, CRITICAL."""
+        ahead = [f"{p.name} {subject} (covers seq {before[p.name].covered_seq})"
+                 for p, subject in targets if before[p.name].covered_seq > head]
+        message = (f"ledger head is {head} but the caches of {', '.join(ahead)} are ahead of the "
+                   f"ledger: it was restored from an older backup than its caches, or emptied; "
+                   f"{uid} not booked. Restore the ledger, or rebuild the caches from it "
+                   f"deliberately (docs/execution.md)")
+        log.critical("%s", message)
+        return LedgerBehindProjections(message)
 
     def find_uid(self, uid: str) -> dict[str, Any] | None:
         rows = self.store.find(LEDGER, {"uid": uid}, limit=1)
@@ -526,6 +558,13 @@ class LedgerData:
             count = self.store.count(LEDGER, {projection.field: subject,
                                               "seq": {"$lte": covered}})
         upto = self.head() if head is None else head
+        if head is None and covered > upto:  # read after the cache: it covers lost records
+            message = (f"ledger head is {upto} but the cache of {projection.name} {subject} "
+                       f"covers seq {covered}: the caches are ahead of the ledger (restored "
+                       f"from an older backup than its caches, or emptied). Restore the ledger, "
+                       f"or rebuild the caches from it deliberately (docs/execution.md)")
+            log.critical("%s", message)
+            raise LedgerBehindProjections(message)
         new = self.records(covered, upto, {projection.field: subject}) if upto > covered else []
         if not new and not uncounted:
             return None, ProjectionView(state, max(upto, covered), rev, cached is None, count)
