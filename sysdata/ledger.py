@@ -614,6 +614,11 @@ class LedgerData:
         for projection in [PROJECTIONS[n] for n in (names or PROJECTIONS)]:
             mark = self.store.get_versioned(SWEEPS, projection.name)
             done = mark.doc["seq"] if mark else 0
+            if done > head:  # restored from a newer backup than the ledger: trust nothing
+                log.critical("ledger sweep mark of %s is at seq %d but the ledger head is %d "
+                             "(restored from an older backup than its caches?): sweeping the "
+                             "whole ledger", projection.name, done, head)
+                done = 0
             if done >= head:
                 continue
             subjects: set[str] = set()

@@ -4,14 +4,22 @@ from __future__ import annotations
 import pytest
 
 from syscore.exceptions import LedgerBehindProjections
-from sysdata.ledger import LEDGER, LedgerData, seq_key
-from sysdata.state.base import Delete
+from sysdata.ledger import LEDGER, PROJECTIONS, LedgerData, order_key, seq_key
+from sysdata.orders import OrderStackData
+from sysdata.state.base import Delete, Put
+from sysobjects.orders.orders import BrokerOrder, Leg
 from sysobjects.orders.records import Fill
 
 
 def fill(exec_id, qty, order=1, contract="202403"):
     return Fill(exec_id, "CORN", contract, qty, 100.0, "2024-01-02 10:00", "trend",
                 broker_order_id=order, contract_order_id=order, instrument_order_id=order)
+
+
+def new_order(stack, order_id):
+    return stack.add_order(BrokerOrder(order_id=order_id, strategy_name="trend",
+                                       instrument_code="CORN", legs=(Leg("202403", 5),)),
+                           "2024-01-02 09:00")
 
 
 def _restore_older_ledger(store, keep: int) -> None:
@@ -42,3 +50,52 @@ def test_caches_ahead_of_the_ledger_refuse_a_booking_and_number_nothing(state_st
         ledger.book_fill(fill(f"a.{n}", 1))
     assert ledger.view("strategy_position", "trend/CORN").state["position"] == keep + 4
     assert ledger.check_projections(repair=False) == []
+
+
+def _strip_to_old_format(store) -> None:
+    """Rewrite the ledger and caches as written before record numbers: no ``format``, no
+    ``n_*`` fields, no ``covered_count``; one cache lost (its old writer was killed)."""
+    ops = []
+    for key, doc in store.find(LEDGER):
+        ops.append(Put(LEDGER, key, {k: v for k, v in doc.items()
+                                     if k != "format" and not k.startswith("n_")}))
+    for projection in PROJECTIONS.values():
+        for key, doc in store.find(projection.collection):
+            ops.append(Put(projection.collection, key,
+                           {k: v for k, v in doc.items() if k != "covered_count"}))
+    store.apply(ops)
+    store.apply([Delete("contract_positions", "CORN/202406")])
+
+
+def test_a_ledger_from_before_record_numbers_mixed_with_new_records(state_store):
+    ledger = LedgerData(state_store)
+    for n in range(1, 4):
+        ledger.book_fill(fill(f"o.{n}", n))
+    ledger.book_fill(fill("o.4", 5, order=2, contract="202406"))
+    _strip_to_old_format(state_store)
+    ledger, other = LedgerData(state_store), LedgerData(state_store)  # two processes
+    assert not ledger.numbered_from_start
+    ledger.book_fill(fill("n.1", 1, contract="202406"))
+    other.book_fill(fill("n.2", 1, order=2))  # numbered after the first process's record
+    ledger.book_fill(fill("n.3", 1, order=2, contract="202406"))
+    other.book_fill(fill("o.2", 2))  # an old execution delivered again: a no-op
+    assert ledger.view("strategy_position", "trend/CORN").state["position"] == 14
+    assert ledger.view("contract_position", "CORN/202406").state["position"] == 7
+    assert ledger.check_projections(repair=False) == []
+    numbers = sorted(doc["n_strategy"] for doc in ledger.records() if "n_strategy" in doc)
+    assert numbers == ["trend/CORN#5", "trend/CORN#6", "trend/CORN#7"]
+
+
+def test_a_sweep_mark_ahead_of_the_ledger_does_not_hide_an_order(state_store):
+    """The sweep marks restored from a newer backup than the ledger: an order placed since,
+    whose writer was killed before its cache write, must still be listed by the stack."""
+    ledger = LedgerData(state_store)
+    stack = OrderStackData(state_store, "broker", ledger)
+    for order_id in (1, 2, 3):
+        new_order(stack, order_id)
+    assert [o.order_id for o in stack.orders()] == [1, 2, 3]  # swept: marks at the head
+    _restore_older_ledger(state_store, keep=1)  # orders 2 and 3 lost with the old backup
+    state_store.apply([Delete("broker_orders", key) for key in (order_key(2), order_key(3))])
+    new_order(stack, 7)
+    state_store.apply([Delete("broker_orders", order_key(7))])  # killed before its cache write
+    assert [o.order_id for o in OrderStackData(state_store, "broker").orders()] == [1, 7]
