@@ -99,3 +99,32 @@ def test_a_sweep_mark_ahead_of_the_ledger_does_not_hide_an_order(state_store):
     new_order(stack, 7)
     state_store.apply([Delete("broker_orders", order_key(7))])  # killed before its cache write
     assert [o.order_id for o in OrderStackData(state_store, "broker").orders()] == [1, 7]
+
+
+@pytest.mark.parametrize("stale", ["position", "order"])
+def test_one_record_numbered_after_a_fresh_and_a_stale_cache(state_store, stale):
+    """A fill touching an order whose cache is up to date and a position whose cache lacks a
+    record (or the other way round): the insert is refused for one number only, the writer
+    catches up and books once; every number is contiguous."""
+    ledger = LedgerData(state_store)
+    ledger.book_fill(fill("s.1", 1, order=1))
+    ledger.book_fill(fill("s.2", 1, order=2))
+    # another process booked a fill touching only one of the subjects and died before its
+    # cache writes
+    other = fill("s.3", 2, order=2) if stale == "position" else \
+        Fill("s.3", "CORN", "202403", 2, 100.0, "2024-01-02 10:00", None, broker_order_id=1)
+    LedgerData(state_store).append(other, update_projections=False)
+    booked = ledger.book_fill(fill("s.4", 4, order=1))
+    assert not booked.duplicate and booked.seq == 4
+    assert ledger.check_projections(repair=False) == []
+    assert ledger.view("contract_position", "CORN/202403").state["position"] == 8
+    assert ledger.view("broker_order_fills", order_key(1)).state["filled"] == {
+        "202403": 5 if stale == "position" else 7}
+    docs = ledger.records()
+    for field in ("n_strategy", "n_contract", "n_broker_order"):
+        numbers = {}
+        for doc in docs:
+            if field in doc:
+                subject, n = doc[field].rsplit("#", 1)
+                numbers.setdefault(subject, []).append(int(n))
+        assert all(ns == list(range(1, len(ns) + 1)) for ns in numbers.values()), numbers
