@@ -619,6 +619,11 @@ class LedgerData:
                              "(restored from an older backup than its caches?): sweeping the "
                              "whole ledger", projection.name, done, head)
                 done = 0
+            elif done and not self.store.find(projection.collection, limit=1):
+                log.critical("ledger sweep mark of %s is at seq %d but its caches (%s) are "
+                             "gone: sweeping the whole ledger", projection.name, done,
+                             projection.collection)
+                done = 0
             if done >= head:
                 continue
             subjects: set[str] = set()

@@ -6,6 +6,7 @@ import pytest
 from syscore.exceptions import LedgerBehindProjections
 from sysdata.ledger import LEDGER, PROJECTIONS, LedgerData, order_key, seq_key
 from sysdata.orders import OrderStackData
+from sysdata.positions import PositionData
 from sysdata.state.base import Delete, Put
 from sysobjects.orders.orders import BrokerOrder, Leg
 from sysobjects.orders.records import Fill
@@ -128,3 +129,21 @@ def test_one_record_numbered_after_a_fresh_and_a_stale_cache(state_store, stale)
                 subject, n = doc[field].rsplit("#", 1)
                 numbers.setdefault(subject, []).append(int(n))
         assert all(ns == list(range(1, len(ns) + 1)) for ns in numbers.values()), numbers
+
+
+def test_emptied_caches_with_sweep_marks_left_hide_no_order_and_no_position(state_store):
+    """The projection collections emptied (a partial restore, a dropped collection) but the
+    sweep marks left: the stack still lists its orders and every position is still there."""
+    ledger = LedgerData(state_store)
+    stack = OrderStackData(state_store, "broker", ledger)
+    for order_id in (1, 2):
+        new_order(stack, order_id)
+    ledger.book_fill(fill("e.1", 2))
+    positions = PositionData(state_store)
+    assert positions.all_strategy_positions() == {("trend", "CORN"): 2}  # marks at the head
+    assert [o.order_id for o in stack.orders()] == [1, 2]
+    for collection in {p.collection for p in PROJECTIONS.values()}:
+        state_store.drop(collection)
+    assert [o.order_id for o in OrderStackData(state_store, "broker").orders()] == [1, 2]
+    assert PositionData(state_store).all_strategy_positions() == {("trend", "CORN"): 2}
+    assert PositionData(state_store).all_contract_positions() == {("CORN", "202403"): 2}
