@@ -351,7 +351,7 @@ class LedgerData:
         caches ``before``; returns the booking, the document as stored (the earlier one for a
         duplicate) and the caches it was numbered after (read again if they were behind)."""
         guess = read_at if expected_head is None else None
-        caught_up_at = None
+        caught_up_at = recounted_at = None
         for _ in range(RETRIES):
             if expected_head is not None:
                 head = expected_head
@@ -390,7 +390,10 @@ class LedgerData:
                         "re-read and decide again") from None
                 if now < seq:  # the sequence number is free: a cache read lacks a record
                     if caught_up_at == now:  # refused again after catching up at this head
+                        if recounted_at == now:  # and after recounting from the ledger
+                            raise self._gap(record.uid, targets, before)
                         self._recount_targets(record.uid, targets)
+                        recounted_at = now
                     before, caught_up_at = self._caught_up(targets), now
                 guess = now  # else the number was taken: next one (numbers checked again)
                 continue
@@ -410,6 +413,20 @@ class LedgerData:
                    f"ledger: it was restored from an older backup than its caches, or emptied; "
                    f"{uid} not booked. Restore the ledger, or rebuild the caches from it "
                    f"deliberately (docs/execution.md)")
+        log.critical("%s", message)
+        return LedgerBehindProjections(message)
+
+    @staticmethod
+    def _gap(uid: str, targets: list[tuple[Projection, str]],
+             before: Mapping[str, ProjectionView]) -> LedgerBehindProjections:
+        """Refused with every cache recounted from the ledger at this head: a record of a
+        subject holds a number above the subject's record count (its numbers have a gap: a
+        record numbered after a cache that covered records the ledger lost). No retry helps."""
+        message = (f"{uid} not booked: a record number of "
+                   f"{', '.join(f'{p.name} {s} (#{before[p.name].count + 1})' for p, s in targets)}"
+                   f" is taken although the ledger holds fewer records of it: the record numbers "
+                   f"have a gap (the ledger lost records its caches had covered, e.g. restored "
+                   f"from an older backup; docs/execution.md)")
         log.critical("%s", message)
         return LedgerBehindProjections(message)
 

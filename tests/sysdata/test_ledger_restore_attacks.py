@@ -165,3 +165,21 @@ def test_caches_ahead_after_other_subjects_moved_the_head_past_them(state_store)
                               "carry", broker_order_id=9))
     with pytest.raises(LedgerBehindProjections):
         ledger.book_fill(fill("a.5", 1))
+
+
+def test_a_gap_in_record_numbers_is_one_clear_refusal_not_a_retry_storm(state_store, caplog):
+    """A record numbered above its subject's count (written before caches ahead of the ledger
+    were refused): booking the subject stops at once with one clear error, after one recount,
+    instead of 100 retries each rebuilding the caches and a 'too many concurrent writers'."""
+    ledger = LedgerData(state_store)
+    ledger.book_fill(fill("g.1", 1))
+    doc = {**ledger.find_uid("fill:g.1"), "seq": 2, "uid": "fill:g.2", "n_strategy": "trend/CORN#3"}
+    doc["record"] = {**doc["record"], "exec_id": "g.2"}
+    for field in ("n_contract", "n_broker_order", "n_contract_order", "n_instrument_order"):
+        doc[field] = doc[field].replace("#1", "#2")
+    state_store.apply([Put(LEDGER, seq_key(2), doc)])
+    ledger.rebuild_projections()  # strategy count 2: the next number #3 is taken
+    with pytest.raises(LedgerBehindProjections, match="have a gap"):
+        ledger.book_fill(fill("g.3", 1))
+    assert sum("rebuilding" in r.getMessage() for r in caplog.records) == 1
+    assert ledger.find_uid("fill:g.3") is None
