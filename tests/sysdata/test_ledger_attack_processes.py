@@ -32,9 +32,12 @@ BOOKER = textwrap.dedent("""
         return Fill(f"x{{k:03d}}", "CORN", ["202403", "202406"][k % 2], k % 3 + 1, 100.0,
                     "2024-01-02 10:00", "trend", broker_order_id=k % 2 + 1)
 
-    who, die_after = sys.argv[2], int(sys.argv[3])
+    who, die_after, OWN = sys.argv[2], int(sys.argv[3]), 5
     store = state_store_from_url(sys.argv[1], Path("."))
-    ks = list(range({n})) if who == "A" else list(reversed(range({n})))
+    # A books its own executions first (so it is sure to die after its third insert, however
+    # fast B is), then the shared ones in order; B books the shared ones in reverse
+    ks = list(range({n}, {n} + OWN)) + list(range({n})) if who == "A" \
+        else list(reversed(range({n})))
     if die_after >= 0:
         real_apply, real_each, booked = store.apply, store.apply_each, [0]
 
@@ -75,7 +78,7 @@ def test_two_bookers_one_killed_between_cache_writes(url, tmp_path):
         return subprocess.Popen([sys.executable, str(script), url, who, str(die_after)],
                                 cwd=tmp_path, stderr=subprocess.PIPE, text=True)
 
-    a, b = start("A", 3), start("B", -1)
+    a, b = start("A", 2), start("B", -1)
     _, err = a.communicate(timeout=300)
     assert a.returncode == -signal.SIGKILL, err
     a = start("A", -1)  # restarted: the broker delivers everything again
@@ -86,9 +89,9 @@ def test_two_bookers_one_killed_between_cache_writes(url, tmp_path):
         else MongoStateStore(url)
     try:
         docs = [doc for _, doc in store.find(LEDGER)]
-        assert len(docs) == N and [d["seq"] for d in docs] == list(range(1, N + 1))
+        assert len(docs) == N + 5 and [d["seq"] for d in docs] == list(range(1, N + 6))
         assert PositionData(store).get_strategy_position("trend", "CORN") == sum(
-            k % 3 + 1 for k in range(N))
+            k % 3 + 1 for k in range(N + 5))
         assert LedgerData(store).check_projections(repair=False) == []
         for projection in PROJECTIONS.values():
             numbers: dict = {}
