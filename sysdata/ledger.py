@@ -636,7 +636,9 @@ class LedgerData:
                              "(restored from an older backup than its caches?): sweeping the "
                              "whole ledger", projection.name, done, head)
                 done = 0
-            elif done and not self.store.find(projection.collection, limit=1):
+            elif done and not self.store.find(projection.collection, limit=1) and \
+                    self.store.find(LEDGER, {projection.field: {"$gt": ""},
+                                             "seq": {"$lte": done}}, limit=1):
                 log.critical("ledger sweep mark of %s is at seq %d but its caches (%s) are "
                              "gone: sweeping the whole ledger", projection.name, done,
                              projection.collection)

@@ -183,3 +183,15 @@ def test_a_gap_in_record_numbers_is_one_clear_refusal_not_a_retry_storm(state_st
         ledger.book_fill(fill("g.3", 1))
     assert sum("rebuilding" in r.getMessage() for r in caplog.records) == 1
     assert ledger.find_uid("fill:g.3") is None
+
+
+def test_a_projection_with_no_subject_yet_is_not_an_emptied_one(state_store, caplog):
+    """Orders placed, no fill yet: the fills caches are legitimately empty behind their sweep
+    mark; no CRITICAL and no re-sweep of the ledger."""
+    ledger = LedgerData(state_store)
+    stack = OrderStackData(state_store, "broker", ledger)
+    new_order(stack, 1)
+    stack.orders()
+    new_order(stack, 2)
+    assert [o.order_id for o in stack.orders()] == [1, 2]
+    assert not [r for r in caplog.records if r.levelname == "CRITICAL"]
