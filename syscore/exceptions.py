@@ -46,6 +46,12 @@ class ConcurrencyError(StoreError):
     """A concurrent writer changed a record this writer expected unchanged."""
 
 
+class LedgerBehindProjections(StoreError):
+    """A ledger projection (cache) covers records the ledger does not hold: the ledger was
+    restored from an older backup than its caches, or emptied. Nothing is booked until the
+    operator restores the ledger (or deliberately rebuilds the caches from it)."""
+
+
 class InvalidTransition(SystradeError):
     """A state machine was asked for a transition its table does not allow."""
 

@@ -50,7 +50,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from syscore.exceptions import ConcurrencyError, ExistingData, InvalidData, MissingData
+from syscore.exceptions import (
+    ConcurrencyError,
+    ExistingData,
+    InvalidData,
+    LedgerBehindProjections,
+    MissingData,
+)
 from sysdata.state.base import Index, Insert, Operation, Put, Replace, StateStore, Versioned
 from sysobjects.orders.orders import order_from_doc
 from sysobjects.orders.records import (
@@ -345,7 +351,7 @@ class LedgerData:
         caches ``before``; returns the booking, the document as stored (the earlier one for a
         duplicate) and the caches it was numbered after (read again if they were behind)."""
         guess = read_at if expected_head is None else None
-        caught_up_at = None
+        caught_up_at = recounted_at = None
         for _ in range(RETRIES):
             if expected_head is not None:
                 head = expected_head
@@ -354,6 +360,16 @@ class LedgerData:
             else:
                 head = self.head()
             seq = head + 1
+            if any(before[p.name].covered_seq >= seq for p, _ in targets):
+                now = self.head()  # a cache read covers ``seq``: taken, unless the cache is ahead
+                if now < seq:
+                    raise self._ahead(record.uid, targets, before, now)
+                if expected_head is not None:
+                    raise ConcurrencyError(
+                        f"the ledger moved past sequence {expected_head} since it was read; "
+                        "re-read and decide again")
+                guess = now
+                continue
             numbers = {p.number_field: numbered(subject, before[p.name].count + 1)
                        for p, subject in targets}
             full = {**doc, **numbers, "seq": seq}
@@ -374,12 +390,45 @@ class LedgerData:
                         "re-read and decide again") from None
                 if now < seq:  # the sequence number is free: a cache read lacks a record
                     if caught_up_at == now:  # refused again after catching up at this head
+                        if recounted_at == now:  # and after recounting from the ledger
+                            raise self._gap(record.uid, targets, before)
                         self._recount_targets(record.uid, targets)
+                        recounted_at = now
                     before, caught_up_at = self._caught_up(targets), now
                 guess = now  # else the number was taken: next one (numbers checked again)
                 continue
             return Booked(seq, False), full, before
         raise ConcurrencyError(f"could not append {record.uid}: too many concurrent writers")
+
+    @staticmethod
+    def _ahead(uid: str, targets: list[tuple[Projection, str]],
+               before: Mapping[str, ProjectionView], head: int) -> LedgerBehindProjections:
+        """A cache read covers a sequence number the ledger does not hold (records are never
+        deleted, so the ledger was restored from an older backup than the caches, or emptied).
+        Numbering a record after such a cache would give it a number the ledger's own records
+        will reach later, and the subject could then never be booked again: refuse, CRITICAL."""
+        ahead = [f"{p.name} {subject} (covers seq {before[p.name].covered_seq})"
+                 for p, subject in targets if before[p.name].covered_seq > head]
+        message = (f"ledger head is {head} but the caches of {', '.join(ahead)} are ahead of the "
+                   f"ledger: it was restored from an older backup than its caches, or emptied; "
+                   f"{uid} not booked. Restore the ledger, or rebuild the caches from it "
+                   f"deliberately (docs/execution.md)")
+        log.critical("%s", message)
+        return LedgerBehindProjections(message)
+
+    @staticmethod
+    def _gap(uid: str, targets: list[tuple[Projection, str]],
+             before: Mapping[str, ProjectionView]) -> LedgerBehindProjections:
+        """Refused with every cache recounted from the ledger at this head: a record of a
+        subject holds a number above the subject's record count (its numbers have a gap: a
+        record numbered after a cache that covered records the ledger lost). No retry helps."""
+        message = (f"{uid} not booked: a record number of "
+                   f"{', '.join(f'{p.name} {s} (#{before[p.name].count + 1})' for p, s in targets)}"
+                   f" is taken although the ledger holds fewer records of it: the record numbers "
+                   f"have a gap (the ledger lost records its caches had covered, e.g. restored "
+                   f"from an older backup; docs/execution.md)")
+        log.critical("%s", message)
+        return LedgerBehindProjections(message)
 
     def find_uid(self, uid: str) -> dict[str, Any] | None:
         rows = self.store.find(LEDGER, {"uid": uid}, limit=1)
@@ -526,6 +575,13 @@ class LedgerData:
             count = self.store.count(LEDGER, {projection.field: subject,
                                               "seq": {"$lte": covered}})
         upto = self.head() if head is None else head
+        if head is None and covered > upto:  # read after the cache: it covers lost records
+            message = (f"ledger head is {upto} but the cache of {projection.name} {subject} "
+                       f"covers seq {covered}: the caches are ahead of the ledger (restored "
+                       f"from an older backup than its caches, or emptied). Restore the ledger, "
+                       f"or rebuild the caches from it deliberately (docs/execution.md)")
+            log.critical("%s", message)
+            raise LedgerBehindProjections(message)
         new = self.records(covered, upto, {projection.field: subject}) if upto > covered else []
         if not new and not uncounted:
             return None, ProjectionView(state, max(upto, covered), rev, cached is None, count)
@@ -575,6 +631,18 @@ class LedgerData:
         for projection in [PROJECTIONS[n] for n in (names or PROJECTIONS)]:
             mark = self.store.get_versioned(SWEEPS, projection.name)
             done = mark.doc["seq"] if mark else 0
+            if done > head:  # restored from a newer backup than the ledger: trust nothing
+                log.critical("ledger sweep mark of %s is at seq %d but the ledger head is %d "
+                             "(restored from an older backup than its caches?): sweeping the "
+                             "whole ledger", projection.name, done, head)
+                done = 0
+            elif done and not self.store.find(projection.collection, limit=1) and \
+                    self.store.find(LEDGER, {projection.field: {"$gt": ""},
+                                             "seq": {"$lte": done}}, limit=1):
+                log.critical("ledger sweep mark of %s is at seq %d but its caches (%s) are "
+                             "gone: sweeping the whole ledger", projection.name, done,
+                             projection.collection)
+                done = 0
             if done >= head:
                 continue
             subjects: set[str] = set()
