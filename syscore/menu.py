@@ -251,6 +251,15 @@ class Menu:
         return found
 
 
+def bound_to(data: object) -> Callable[..., Action]:
+    """``on = bound_to(data)``: ``on(action, *args)`` is an option action that calls
+    ``action(data, console, *args)`` (every console's handlers take the data blob first)."""
+    def on(action: Callable[..., None], *args: object) -> Action:
+        return lambda console: action(data, console, *args)
+
+    return on
+
+
 RECOVERABLE: tuple[type[BaseException], ...] = (SystradeError, ValueError)
 
 

@@ -20,17 +20,15 @@ terminal) ends the console.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from syscontrol.process_status import ProcessStatus
 from syscore.config import load_control_config
 from syscore.exceptions import MissingData
-from syscore.menu import Ask, Console, Menu, Option, Say, run_menu
+from syscore.menu import Ask, Console, Menu, Option, Say, bound_to
 from sysdata.controls import ALL_STRATEGIES, OverrideData
 from sysdata.data_blob import DataBlob
 from sysobjects.trading_state import TradingState
 from sysproduction import process_control_ops as pc
-from sysproduction.process_helpers import blob_for
+from sysproduction.process_helpers import run_console
 from sysproduction.trading_state_ops import set_trading_state, show_trading_state
 
 PROCESS = "interactive_controls"
@@ -236,9 +234,7 @@ def _set_trading_state(data: DataBlob, console: Console) -> None:
 # --- the menu ------------------------------------------------------------------------------------
 
 def controls_menu(data: DataBlob) -> Menu:
-    def on(action: Callable[..., None]) -> Callable[[Console], None]:
-        return lambda console: action(data, console)
-
+    on = bound_to(data)
     return Menu("Controls (times UTC; changes are logged)", (
         Option("Trade limits", Menu("Trade limits (contracts per rolling period)", (
             Option("view trade limits and what is left", on(_view_trade_limits)),
@@ -274,5 +270,4 @@ def controls_menu(data: DataBlob) -> Menu:
 def interactive_controls(data: DataBlob | None = None, ask: Ask = input,
                          say: Say = print) -> None:
     """Run the controls console until ``0`` or end of input (module docstring)."""
-    with blob_for(data, PROCESS) as blob:
-        run_menu(controls_menu(blob), Console(ask, say, now=blob.now))
+    run_console(data, PROCESS, controls_menu, ask, say)

@@ -23,16 +23,14 @@ Only "clear stored e-mails" changes anything. End of input (no terminal) ends th
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pandas as pd
 
 from syscore.exceptions import MissingData
-from syscore.menu import Ask, Console, Menu, Option, Say, run_menu
+from syscore.menu import Ask, Console, Menu, Option, Say, bound_to
 from sysdata.data_blob import DataBlob
 from sysdata.orders import STACKS
 from sysproduction import diagnostics as diag
-from sysproduction.process_helpers import blob_for
+from sysproduction.process_helpers import run_console
 from sysproduction.reporting.reports import REPORTS
 
 PROCESS = "interactive_diagnostics"
@@ -204,9 +202,7 @@ def _contract_config(data: DataBlob, console: Console) -> None:
 # --- the menu ------------------------------------------------------------------------------------
 
 def diagnostics_menu(data: DataBlob) -> Menu:
-    def on(action: Callable[..., None], *args) -> Callable[[Console], None]:
-        return lambda console: action(data, console, *args)
-
+    on = bound_to(data)
     return Menu("Diagnostics (read-only; times UTC)", (
         Option("Backtest objects", Menu("Backtest objects", (
             Option("print, plot or HTML a stage for an instrument", on(_backtest_output)),
@@ -251,5 +247,4 @@ def diagnostics_menu(data: DataBlob) -> Menu:
 def interactive_diagnostics(data: DataBlob | None = None, ask: Ask = input,
                             say: Say = print) -> None:
     """Run the diagnostics console until ``0`` or end of input (module docstring)."""
-    with blob_for(data, PROCESS) as blob:
-        run_menu(diagnostics_menu(blob), Console(ask, say, now=blob.now))
+    run_console(data, PROCESS, diagnostics_menu, ask, say)

@@ -21,19 +21,18 @@ change here to re-split it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import pandas as pd
 
 from syscore.dates import to_utc
 from syscore.exceptions import ExistingData, InvalidData, MissingData
 from syscore.formatting import format_timestamp
-from syscore.menu import Console, Menu, Option, run_menu
+from syscore.menu import Ask, Console, Menu, Option, Say, bound_to
 from sysdata.capital import TOTAL_COLUMNS
 from sysdata.data_blob import DataBlob
 from syslogdiag.context import get_logger
 from sysobjects.capital import CapitalState, apply_cash_flow
-from sysproduction.process_helpers import blob_for
+from sysproduction.process_helpers import run_console
 from sysproduction.update_total_capital import (
     BrokerCapital,
     TotalCapitalResult,
@@ -47,9 +46,6 @@ from sysproduction.update_total_capital import (
 
 PROCESS = "interactive_update_capital_manual"
 DELETE_ALL_PHRASE = "DELETE ALL CAPITAL"
-
-Ask = Callable[[str], str]
-Out = Callable[[str], None]
 
 
 # --- actions (no console I/O) ----------------------------------------------------------------
@@ -355,9 +351,7 @@ def _console_modify(data: DataBlob, console: Console) -> None:
 
 def capital_menu(data: DataBlob) -> Menu:
     """The console's menu over ``data`` (module docstring lists what each option calls)."""
-    def bound(action: Callable[[DataBlob, Console], None]) -> Callable[[Console], None]:
-        return lambda console: action(data, console)
-
+    bound = bound_to(data)
     return Menu("Total capital (base currency, UTC)", (
         Option("view the last rows", bound(_console_view)),
         Option("initialise total capital", bound(_console_initialise)),
@@ -370,9 +364,8 @@ def capital_menu(data: DataBlob) -> Menu:
 
 
 def interactive_update_capital_manual(data: DataBlob | None = None, ask: Ask = input,
-                                      out: Out = print) -> None:
+                                      out: Say = print) -> None:
     """Run the menu until ``0`` or end of input. ``ask`` reads an answer to a prompt (default
     :func:`input`), ``out`` shows text (default :func:`print`). An action that fails shows the
     error and returns to the menu."""
-    with blob_for(data, PROCESS) as blob:
-        run_menu(capital_menu(blob), Console(ask, out, now=blob.now))
+    run_console(data, PROCESS, capital_menu, ask, out)

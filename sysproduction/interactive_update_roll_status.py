@@ -25,12 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from syscore.menu import RECOVERABLE, Ask, Console, Menu, Option, Say, run_menu
+from syscore.menu import RECOVERABLE, Ask, Console, Menu, Option, Say, bound_to
 from sysdata.data_blob import DataBlob
 from syslogdiag.context import get_logger
 from sysobjects.roll_decision import RollInfo, RollSuggestion
 from sysobjects.roll_state import RollState, allowed_roll_states
-from sysproduction.process_helpers import blob_for
+from sysproduction.process_helpers import run_console
 from sysproduction.roll_adjusted_prices import NOT_WRITTEN_HINT, roll_adjusted_prices
 from sysproduction.roll_status import (
     auto_roll_rules,
@@ -210,9 +210,7 @@ def mode_automatic(data: DataBlob, console: Console) -> None:
 
 
 def roll_status_menu(data: DataBlob) -> Menu:
-    def on(mode: Callable[[DataBlob, Console], None]) -> Callable[[Console], None]:
-        return lambda console: mode(data, console)
-
+    on = bound_to(data)
     return Menu("Roll status", (
         Option("manual: type instrument codes, decide by hand", on(mode_manual)),
         Option("cycle instruments near their roll, decide by hand", on(mode_cycle_manual)),
@@ -224,5 +222,4 @@ def roll_status_menu(data: DataBlob) -> Menu:
 def interactive_update_roll_status(data: DataBlob | None = None, ask: Ask = input,
                                    say: Say = print) -> None:
     """Run the roll-status console until ``0`` or end of input (module docstring)."""
-    with blob_for(data, PROCESS) as blob:
-        run_menu(roll_status_menu(blob), Console(ask, say, now=blob.now))
+    run_console(data, PROCESS, roll_status_menu, ask, say)

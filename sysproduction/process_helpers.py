@@ -12,6 +12,7 @@ import pandas as pd
 
 from syscore.critical_count import counting_critical
 from syscore.exceptions import InvalidData, StartupError, StoreError, one_line, problem_line
+from syscore.menu import Ask, Console, Menu, Say, run_menu
 from sysdata.data_blob import DataBlob
 from sysdata.home_record import HomeAccess
 from syslogdiag.alerts import alert
@@ -77,6 +78,15 @@ def blob_for(data: DataBlob | None, process_name: str,
         if own_logging:
             teardown_logging()
         blob.close()
+
+
+def run_console(data: DataBlob | None, process_name: str, menu_for: Callable[[DataBlob], Menu],
+                ask: Ask = input, say: Say = print) -> None:
+    """An ``interactive_*`` console: ``menu_for(blob)`` run (:func:`syscore.menu.run_menu`)
+    over ``ask``/``say`` with the blob's clock, inside :func:`blob_for` (``data`` or a blob
+    from configuration, with logging and leases), until ``0`` or end of input."""
+    with blob_for(data, process_name) as blob:
+        run_menu(menu_for(blob), Console(ask, say, now=blob.now))
 
 
 class Outcome(Enum):

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from syscore.exceptions import InvalidData
-from syscore.menu import Console, ConsoleExit, Menu, Option, run_menu
+from syscore.menu import Console, ConsoleExit, Menu, Option, bound_to, run_menu
 
 
 class Script:
@@ -172,3 +172,14 @@ def test_a_choice_is_cancelled_by_0_or_enter_and_the_menu_shows_again():
     assert picked == ["carry"]
     assert said.count("cancelled: nothing done") == 2
     assert not any(line.startswith("unknown choice") for line in said)  # Enter at the top
+
+
+def test_bound_to_passes_the_data_the_console_and_the_extra_arguments():
+    calls = []
+    on = bound_to("blob")
+    menu = Menu("Top", (Option("plain", on(lambda d, c: calls.append((d, c)))),
+                        Option("with args", on(lambda d, c, x, y: calls.append((d, x, y)),
+                                               1, "two"))))
+    c, _, _ = console("1", "2", "0")
+    assert run_menu(menu, c) is True
+    assert calls == [("blob", c), ("blob", 1, "two")]
