@@ -53,22 +53,26 @@ def _process(data: DataBlob, console: Console, allow_all: bool = True) -> str:
     return console.choice("process", [*names, pc.ALL] if allow_all else names)
 
 
+def _say_table(console: Console, header: str, rows: list[str], empty: str) -> None:
+    """``header`` over ``rows``, one a line; ``empty`` alone when there are no rows."""
+    console.say("\n".join([header, *rows]) if rows else empty)
+
+
 # --- trade and position limits -------------------------------------------------------------------
 
 def _view_trade_limits(data: DataBlob, console: Console) -> None:
-    limits = data.trade_limits.all_limits()
-    if not limits:
-        console.say("no trade limits set")
-        return
     now = data.now()
-    lines = ["strategy/instrument  period  limit  remaining now"]
-    for doc in sorted(limits, key=lambda d: (d["strategy_name"], d["instrument_code"],
-                                            d["period_days"])):
+    limits = sorted(data.trade_limits.all_limits(),
+                    key=lambda d: (d["strategy_name"], d["instrument_code"], d["period_days"]))
+
+    def row(doc: dict) -> str:
         left = data.trade_limits.remaining(doc["instrument_code"], doc["period_days"], now,
                                            doc["strategy_name"])
-        lines.append(f"{doc['strategy_name']}/{doc['instrument_code']}  "
-                     f"{doc['period_days']}d  {doc['limit']}  {left}")
-    console.say("\n".join(lines))
+        return (f"{doc['strategy_name']}/{doc['instrument_code']}  {doc['period_days']}d  "
+                f"{doc['limit']}  {left}")
+
+    _say_table(console, "strategy/instrument  period  limit  remaining now",
+               [row(doc) for doc in limits], "no trade limits set")
 
 
 def _change_trade_limit(data: DataBlob, console: Console) -> None:
@@ -93,14 +97,11 @@ def _reset_trade_limit(data: DataBlob, console: Console) -> None:
 
 
 def _view_position_limits(data: DataBlob, console: Console) -> None:
-    limits = data.position_limits.all_limits()
-    if not limits:
-        console.say("no position limits set")
-        return
-    lines = ["strategy/instrument  limit (contracts, absolute)"]
-    lines += [f"{doc['strategy_name']}/{doc['instrument_code']}  {doc['limit']}"
-              for doc in sorted(limits, key=lambda d: (d["strategy_name"], d["instrument_code"]))]
-    console.say("\n".join(lines))
+    limits = sorted(data.position_limits.all_limits(),
+                    key=lambda d: (d["strategy_name"], d["instrument_code"]))
+    _say_table(console, "strategy/instrument  limit (contracts, absolute)",
+               [f"{doc['strategy_name']}/{doc['instrument_code']}  {doc['limit']}"
+                for doc in limits], "no position limits set")
 
 
 def _change_position_limit(data: DataBlob, console: Console) -> None:
@@ -115,14 +116,10 @@ def _change_position_limit(data: DataBlob, console: Console) -> None:
 # --- overrides -----------------------------------------------------------------------------------
 
 def _view_overrides(data: DataBlob, console: Console) -> None:
-    overrides = data.overrides.all()
-    if not overrides:
-        console.say("no overrides set (every multiplier is 1)")
-        return
-    lines = ["kind  key  multiplier (0 close only, 1 none)"]
-    lines += [f"{doc['kind']}  {doc['key']}  {doc['value']:g}"
-              for doc in sorted(overrides, key=lambda d: (d["kind"], d["key"]))]
-    console.say("\n".join(lines))
+    overrides = sorted(data.overrides.all(), key=lambda d: (d["kind"], d["key"]))
+    _say_table(console, "kind  key  multiplier (0 close only, 1 none)",
+               [f"{doc['kind']}  {doc['key']}  {doc['value']:g}" for doc in overrides],
+               "no overrides set (every multiplier is 1)")
 
 
 def _set_override(data: DataBlob, console: Console) -> None:
@@ -142,12 +139,9 @@ def _set_override(data: DataBlob, console: Console) -> None:
 # --- broker client ids ---------------------------------------------------------------------------
 
 def _view_client_ids(data: DataBlob, console: Console) -> None:
-    owners = data.client_ids.owners()
-    if not owners:
-        console.say("no broker client ids allocated")
-        return
-    console.say("\n".join(["client id  owner (host:pid)"] +
-                          [f"{cid}  {owner}" for cid, owner in sorted(owners.items())]))
+    _say_table(console, "client id  owner (host:pid)",
+               [f"{cid}  {owner}" for cid, owner in sorted(data.client_ids.owners().items())],
+               "no broker client ids allocated")
 
 
 def _release_client_id(data: DataBlob, console: Console) -> None:

@@ -136,3 +136,14 @@ def test_end_of_input_ends_without_traceback(blob):
     said: list[str] = []
     interactive_controls(blob, ask=no_stdin, say=said.append)
     assert said and said[0].startswith("\nControls")
+
+
+def test_views_say_so_when_nothing_is_set(backend, tmp_path):
+    data = make_blob(tmp_path / "empty", *backend, clock=FixedClock(NOW))
+    try:
+        assert "no trade limits set" in run(data, "1.1", []).splitlines()
+        assert "no position limits set" in run(data, "2.1", []).splitlines()
+        assert "no overrides set (every multiplier is 1)" in run(data, "3.1", []).splitlines()
+        assert "no broker client ids allocated" in run(data, "4.1", []).splitlines()
+    finally:
+        data.close()
