@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -124,14 +125,18 @@ def _latest_fx_reader(data):
     return functools.cache(lambda currency: latest_fx_to_base(data, currency))
 
 
-def _position_changes(data) -> dict[str, list[tuple[pd.Timestamp, int]]]:
-    """Strategy position changes (fills and adjustments with a strategy) per instrument, from
-    one read of the money ledger: (UTC time, quantity) in ledger order."""
-    changes: dict[str, list[tuple[pd.Timestamp, int]]] = {}
+def _position_changes(data, by_strategy: bool = False
+                      ) -> dict[Any, list[tuple[pd.Timestamp, int]]]:
+    """Strategy position changes (fills and adjustments with a strategy) per instrument (per
+    ``(strategy, instrument)`` when ``by_strategy``), from one read of the money ledger:
+    (UTC time, quantity) in ledger order."""
+    changes: dict[Any, list[tuple[pd.Timestamp, int]]] = {}
     for doc in data.ledger.records(0, None):
         record = doc["record"]
         if doc.get("kind") in ("fill", "adjustment") and record.get("strategy_name"):
-            changes.setdefault(record["instrument_code"], []).append(
+            key = (record["strategy_name"], record["instrument_code"]) if by_strategy \
+                else record["instrument_code"]
+            changes.setdefault(key, []).append(
                 (to_utc(record["timestamp"]), int(record["quantity"])))
     return changes
 
@@ -198,14 +203,8 @@ def pandl_by_strategy(data, start, end) -> pd.DataFrame:
     """Total p&l in base currency over (start, end] per strategy: the sum over its instruments
     of :func:`instrument_daily_pandl` on the strategy's own position (fills and adjustments
     booked with that strategy on the money ledger)."""
-    changes: dict[tuple[str, str], list[tuple[pd.Timestamp, int]]] = {}
-    for doc in data.ledger.records(0, None):
-        record = doc["record"]
-        if doc.get("kind") in ("fill", "adjustment") and record.get("strategy_name"):
-            changes.setdefault((record["strategy_name"], record["instrument_code"]), []).append(
-                (to_utc(record["timestamp"]), int(record["quantity"])))
     totals: dict[str, float] = {}
-    for (strategy, code), items in sorted(changes.items()):
+    for (strategy, code), items in sorted(_position_changes(data, by_strategy=True).items()):
         if not data.adjusted_prices.has(code):
             continue
         pandl = instrument_daily_pandl(data, code, start, end, _position_series(items))
