@@ -114,12 +114,16 @@ def create_app(data, settings: DashboardSettings, user: str = "systrade",
         # drawn on the reader thread too: matplotlib does not promise thread safety
         return reader.submit(panels.panel, name, lambda: svg_data_uri(build())).result()
 
+    def curve_svg(curve) -> str | PanelError | None:
+        """The account curve drawn (overview and capital pages); None when there is none."""
+        if not isinstance(curve, pd.Series) or curve.empty:
+            return None
+        return figure("account curve", lambda: account_curve_figure(curve, base))
+
     @app.get("/")
     def overview():
         view = read(panels.overview)
-        curve = view["curve"]
-        view["curve_svg"] = (figure("account curve", lambda: account_curve_figure(curve, base))
-                             if isinstance(curve, pd.Series) and not curve.empty else None)
+        view["curve_svg"] = curve_svg(view["curve"])
         return render_template("overview.html", page="overview", **view)
 
     @app.get("/processes")
@@ -142,9 +146,7 @@ def create_app(data, settings: DashboardSettings, user: str = "systrade",
     @app.get("/capital")
     def capital():
         view = read(panels.capital)
-        curve = view["curve"]
-        view["curve_svg"] = (figure("account curve", lambda: account_curve_figure(curve, base))
-                             if isinstance(curve, pd.Series) and not curve.empty else None)
+        view["curve_svg"] = curve_svg(view["curve"])
         return render_template("capital.html", page="capital", **view)
 
     @app.get("/rolls")

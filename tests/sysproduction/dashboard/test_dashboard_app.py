@@ -213,3 +213,18 @@ def test_one_bad_log_record_does_not_turn_the_page_into_an_error(blob):
         assert "a good line" in text and "2024-03-07 20:00" in text
     finally:
         app.extensions["systrade_reader"].shutdown()
+
+
+def test_the_account_curve_is_drawn_on_the_overview_and_the_capital_page(blob):
+    for day, acc_pnl in ((1, 0.0), (4, 150.0), (6, 420.0)):
+        blob.capital.add_total(pd.Timestamp(f"2024-03-0{day} 21:00", tz="UTC"),
+                               total=100_000 + acc_pnl, broker=100_000 + acc_pnl,
+                               max=100_000 + acc_pnl, acc_pnl=acc_pnl, margin=0.0)
+    app, client = _client(blob)
+    try:
+        for page in ("/", "/capital"):
+            text = client.get(page).get_data(as_text=True)
+            assert 'id="account-curve"' in text, page
+            assert 'src="data:image/svg+xml;base64,' in text, page
+    finally:
+        app.extensions["systrade_reader"].shutdown()
