@@ -553,12 +553,14 @@ def daily_volumes(data, code: str, contract: str) -> pd.Series:
     return volume
 
 
-def liquidity_table(data, start, end) -> pd.DataFrame:
+def liquidity_table(data, start, end, risk: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per instrument with multiple prices: the priced contract (last multiple-prices row), its
-    mean daily ``VOLUME`` (contracts; :func:`daily_volumes`) over days in [start, end], and that volume in annualised
-    risk (volume × risk of one contract from :func:`instrument_risk`, base currency; NaN when
-    the risk cannot be measured)."""
-    risk = instrument_risk(data, start, end)
+    mean daily ``VOLUME`` (contracts; :func:`daily_volumes`) over days in [start, end], and that
+    volume in annualised risk (volume × risk of one contract from :func:`instrument_risk`, base
+    currency; NaN when the risk cannot be measured). ``risk``: ``instrument_risk(data, start,
+    end)`` when the caller has it (else computed)."""
+    if risk is None:
+        risk = instrument_risk(data, start, end)
     rows = {}
     for code in sorted(data.multiple_prices.list_codes()):
         priced = str(data.multiple_prices.read(code).iloc[-1][PRICE_CONTRACT])

@@ -13,7 +13,7 @@ import math
 
 import pandas as pd
 
-from syscore.dates import to_utc
+from syscore.dates import to_utc, utc_index
 from syscore.exceptions import MissingData
 from sysproduction.reporting import data as figures
 
@@ -101,13 +101,15 @@ def spread_cost_suggestions(data, start, end) -> pd.DataFrame:
 
 # --- instrument risk -------------------------------------------------------------------------
 
-def all_instrument_risk(data, start, end) -> pd.DataFrame:
+def all_instrument_risk(data, start, end, risk: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per instrument with at least two daily changes in [start, end]: daily and annual price
     stdev (points; sample stdev of daily changes, annual = daily × 16), last price, daily and
     annual stdev as % of price, point size in base currency (point size × latest FX), contract
     exposure (price × point size in base) and annual risk of one contract (base currency),
-    sorted by annual risk per contract, largest first."""
-    risk = figures.instrument_risk(data, start, end)
+    sorted by annual risk per contract, largest first. ``risk``:
+    :func:`~sysproduction.reporting.data.instrument_risk` of the period when the caller has it."""
+    if risk is None:
+        risk = figures.instrument_risk(data, start, end)
     rows = {}
     for code, row in risk.iterrows():
         config = data.instruments.get(code)
@@ -155,8 +157,9 @@ def market_quality(data, start, end) -> pd.DataFrame:
     and the leverage of a maximum position (``max_vs_average_forecast`` × ``risk_target`` ×
     ``idm`` × ``instrument_weight`` ÷ annual % stdev as a fraction)."""
     cfg = data.config.reporting
-    risk = all_instrument_risk(data, start, end)
-    liquidity = figures.liquidity_table(data, start, end)
+    measured = figures.instrument_risk(data, start, end)  # once for both tables
+    risk = all_instrument_risk(data, start, end, measured)
+    liquidity = figures.liquidity_table(data, start, end, measured)
     rows = {}
     for code, row in risk.iterrows():
         config = data.instruments.get(code)
@@ -194,7 +197,7 @@ def _failures(row, cfg, margin: float) -> list[str]:
     return reasons
 
 
-def remove_markets(data, start, end) -> pd.DataFrame:
+def remove_markets(data, start, end, quality: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per instrument of :func:`market_quality`: whether it is in
     ``exclude_instrument_lists.bad_markets`` now, the thresholds it fails (``expensive``: SR cost
     above ``max_sr_cost``; ``volume_contracts``/``volume_risk``: mean daily volume below the
@@ -202,10 +205,12 @@ def remove_markets(data, start, end) -> pd.DataFrame:
     ``raw_max_leverage``), and the suggestion: ``remove`` (good now, fails a threshold),
     ``add_back`` (bad now, passes every threshold by the ``bad_threshold`` margin), else
     ``keep``. A bad market is judged with the tightened thresholds (hysteresis), so a market
-    near a threshold does not flip every day."""
+    near a threshold does not flip every day. ``quality``: :func:`market_quality` of the
+    period when the caller has it (else computed)."""
     cfg = data.config.reporting
     bad = set(data.config.exclude_instrument_lists.bad_markets)
-    quality = market_quality(data, start, end)
+    if quality is None:
+        quality = market_quality(data, start, end)
     rows = {}
     for code, row in quality.iterrows():
         is_bad = code in bad
@@ -221,10 +226,13 @@ def remove_markets(data, start, end) -> pd.DataFrame:
         "max_leverage"])
 
 
-def clean_slate_bad_markets(data, start, end) -> list[str]:
-    """Every market failing a threshold, ignoring what is marked bad now (no hysteresis)."""
+def clean_slate_bad_markets(data, start, end, quality: pd.DataFrame | None = None
+                            ) -> list[str]:
+    """Every market failing a threshold, ignoring what is marked bad now (no hysteresis).
+    ``quality``: as for :func:`remove_markets`."""
     cfg = data.config.reporting
-    quality = market_quality(data, start, end)
+    if quality is None:
+        quality = market_quality(data, start, end)
     return sorted(code for code, row in quality.iterrows() if _failures(row, cfg, 0.0))
 
 
@@ -284,7 +292,7 @@ MONITOR_VOL_SPAN = 30
 
 def _daily_prices(data, code: str, end) -> pd.Series:
     prices = data.adjusted_prices.read_series(code).dropna()
-    prices.index = pd.DatetimeIndex([to_utc(t) for t in prices.index])
+    prices.index = utc_index(prices.index)
     prices = prices[prices.index <= to_utc(end)]
     return prices.groupby(prices.index.normalize()).last()
 

@@ -310,11 +310,12 @@ def duplicate_markets_report(data, start, end) -> Report:
 
 def remove_markets_report(data, start, end) -> Report:
     cfg = data.config.reporting
-    table = markets.remove_markets(data, start, end)
+    quality = markets.market_quality(data, start, end)  # the costly part, once for both
+    table = markets.remove_markets(data, start, end, quality)
     remove = sorted(table.index[table["suggestion"] == "remove"]) if not table.empty else []
     add_back = sorted(table.index[table["suggestion"] == "add_back"]) if not table.empty else []
     bad_now = set(data.config.exclude_instrument_lists.bad_markets)
-    clean = markets.clean_slate_bad_markets(data, start, end)
+    clean = markets.clean_slate_bad_markets(data, start, end, quality)
     incremental = sorted((bad_now - set(add_back)) | set(remove))
     return Report("remove_markets", "Remove markets report", start, end, (
         TableSection("Markets", table, note=(

@@ -20,7 +20,9 @@ from syscore.config_models import (
 from sysobjects.instruments import InstrumentConfig
 from sysobjects.orders.orders import BrokerOrder, Leg
 from sysobjects.orders.records import Fill
+from sysproduction.reporting import data as figures
 from sysproduction.reporting import markets
+from sysproduction.reporting.reports import REPORTS
 from tests.sysproduction.reporting.conftest import END, START
 
 CORN_ANNUAL = 16 * math.sqrt(6)              # points
@@ -82,6 +84,25 @@ def test_remove_markets_flags_expensive_and_illiquid(blob):
     assert table.loc["CORN", "suggestion"] == "remove"
     assert table.loc["GILT", "fails"] == "volume_contracts, volume_risk"  # no volumes stored
     assert markets.clean_slate_bad_markets(blob, START, END) == ["CORN", "GILT"]
+
+
+def test_the_remove_markets_report_measures_instrument_risk_once(blob, monkeypatch):
+    """Risk reads every adjusted price series: market_quality measured it twice and the report
+    built market_quality twice (remove markets, clean slate)."""
+    blob.instruments.add(_corn(spread_cost=0.5))
+    measured = []
+    real = figures.instrument_risk
+
+    def counted(*args, **kwargs):
+        measured.append(args[1:])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(figures, "instrument_risk", counted)
+    report = REPORTS["remove_markets"](blob, START, END)
+    assert len(measured) == 1
+    sections = {section.title: section for section in report.sections}
+    assert sections["Remove"].text == "CORN, GILT"  # GILT: no volumes stored
+    assert sections["bad_markets, clean slate"].text == "CORN, GILT"
 
 
 def test_remove_markets_too_safe(blob):
