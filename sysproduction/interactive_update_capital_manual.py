@@ -250,9 +250,8 @@ def _console_initialise(data: DataBlob, console: Console) -> None:
     replace = False
     if has_total_capital(data):
         console.say(total_capital_table(data, 3))
-        console.say(f"Total capital is already stored. To replace ALL of it, type "
-                    f"{DELETE_ALL_PHRASE}")
-        if console.answer("> ") != DELETE_ALL_PHRASE:
+        if not console.confirm_phrase("Total capital is already stored: initialising replaces "
+                                      "ALL of it.", DELETE_ALL_PHRASE):
             console.say("not initialised")
             return
         replace = True

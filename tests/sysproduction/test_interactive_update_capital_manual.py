@@ -346,3 +346,22 @@ def test_modify_asks_before_writing(tmp_path):
         table = total_capital_table(blob)
         assert "2024-03-04 11:00 UTC" in table and "+00:00" not in table
         pd.testing.assert_frame_equal(blob.capital.total_capital(), before)
+
+
+def test_initialising_over_stored_capital_needs_the_phrase(tmp_path):
+    blob, clock, broker = filled_blob(tmp_path, rows=2)
+    broker.set(80_000.0, 0.0)
+    out = []
+    with blob:
+        before = blob.capital.total_capital()
+        interactive_update_capital_manual(blob, out=out.append, ask=script(
+            "2", "yes",  # not the phrase: nothing replaced
+            "2", DELETE_ALL_PHRASE, "", "", "", "", "",  # replaced by the polled 80 000
+            "0", clock=clock))
+        text = "\n".join(out)
+        assert f"replaces ALL of it. Type {DELETE_ALL_PHRASE} to go on." in text
+        assert "not initialised" in text and text.count("initialised:") == 1
+        after = blob.capital.total_capital()
+    assert len(before) == 2 and len(after) == 1
+    assert row(after) == {"total": 80_000.0, "broker": 80_000.0, "max": 80_000.0,
+                          "acc_pnl": 0.0, "margin": 0.0}
