@@ -267,18 +267,15 @@ def strategy_position_history_text(data: DataBlob, strategy_name: str, instrumen
 def contract_position_history_text(data: DataBlob, instrument_code: str,
                                    rows: int = DEFAULT_ROWS) -> str:
     """Position history of every contract of an instrument that ever had one."""
-    parts = []
-    for contract in data.contracts.for_instrument(instrument_code):
-        key = data.positions.contract_key(instrument_code, contract.contract_date)
-        history = data.positions.history("contract_positions", key)
-        if history:
-            parts.append(f"{key}\n{_history_text(history, '', rows)}")
+    known = [c.contract_date for c in data.contracts.for_instrument(instrument_code)]
     held = {c for (i, c) in data.positions.all_contract_positions() if i == instrument_code}
-    known = {c.contract_date for c in data.contracts.for_instrument(instrument_code)}
-    for contract_date in sorted(held - known):  # a position in a contract not configured
+    unconfigured = sorted(held - set(known))  # a position in a contract not configured
+    parts = []
+    for contract_date in known + unconfigured:
         key = data.positions.contract_key(instrument_code, contract_date)
         history = data.positions.history("contract_positions", key)
-        parts.append(f"{key}\n{_history_text(history, '', rows)}")
+        if history or contract_date in unconfigured:
+            parts.append(f"{key}\n{_history_text(history, '', rows)}")
     return "\n\n".join(parts) if parts else f"{instrument_code}: no contract position history"
 
 
