@@ -12,8 +12,9 @@
 Every decision starts with the roll report. Choosing Force, Force_Outright or Close with a
 position warns when the trade limits would block the roll
 (:func:`sysproduction.roll_status.trade_limit_warning`). Choosing Roll_Adjusted shows what the
-price roll appends and asks before writing (modes 1-3; automatic in 4); declined or failed, the
-roll state goes back to what it was. A decision is applied only if the instrument's roll state
+price roll appends and asks before writing (modes 1-3; automatic in 4); declined, failed, or
+the input ending (Ctrl-D) or Ctrl-C at the question, the roll state goes back to what it was;
+end of input also ends a cycle at once (the instruments left are not looked at). A decision is applied only if the instrument's roll state
 and priced contract are still those the operator was shown (another process may have rolled it
 meanwhile): otherwise nothing is done and it says so. Functions called: ``roll_status.roll_info``,
 ``roll_status.suggest``, ``update_roll_state.update_roll_state``,
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from syscore.menu import RECOVERABLE, Ask, Console, Menu, Option, Say, bound_to
+from syscore.menu import RECOVERABLE, Ask, Console, ConsoleExit, Menu, Option, Say, bound_to
 from sysdata.data_blob import DataBlob
 from syslogdiag.context import get_logger
 from sysobjects.roll_decision import RollInfo, RollSuggestion
@@ -55,8 +56,8 @@ def _suggestion_text(suggestion: RollSuggestion) -> str:
 def apply_roll_state(data: DataBlob, console: Console, info: RollInfo, state: RollState,
                      confirm_price_roll: bool = True) -> None:
     """Set ``state`` (through the transition table); for Roll_Adjusted roll the prices too
-    (previewed and confirmed when ``confirm_price_roll``); declined or failed, the state goes
-    back to ``info.roll_state``."""
+    (previewed and confirmed when ``confirm_price_roll``); declined, failed or interrupted (end
+    of input, Ctrl-C) before the prices are rolled, the state goes back to ``info.roll_state``."""
     code = info.instrument_code
     now = roll_info(data, code)
     if (now.roll_state, now.priced_contract) != (info.roll_state, info.priced_contract):
@@ -80,10 +81,11 @@ def apply_roll_state(data: DataBlob, console: Console, info: RollInfo, state: Ro
             preview = roll_adjusted_prices(code, confirm=False, data=data)
             # the command line's "run again with --confirm" hint: here the question follows
             console.say(preview.removesuffix("\n" + NOT_WRITTEN_HINT))
-        except Exception:
+            go_on = console.confirm(f"roll the multiple and adjusted prices of {code}?")
+        except BaseException:  # a failed preview, end of input or Ctrl-C at the question
             _restore(data, console, info)
             raise
-        if not console.confirm(f"roll the multiple and adjusted prices of {code}?"):
+        if not go_on:
             _restore(data, console, info)
             return
     console.say(roll_prices_or_restore(data, code, info.roll_state))
@@ -131,10 +133,13 @@ def _near_roll(data: DataBlob, console: Console) -> list[RollInfo]:
 
 
 def _each(console: Console, codes: list[str], decide: Callable[[str], None]) -> None:
-    """``decide`` each instrument; one failing says ``error: CODE: ...`` and the next goes on."""
+    """``decide`` each instrument; one failing says ``error: CODE: ...`` and the next goes on.
+    End of input (:class:`ConsoleExit`) ends the cycle: the operator is gone."""
     for code in codes:
         try:
             decide(code)
+        except ConsoleExit:
+            raise
         except RECOVERABLE as exc:
             console.say(f"error: {code}: {exc}")
 

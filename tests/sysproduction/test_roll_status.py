@@ -235,3 +235,13 @@ def test_mode_4_does_not_roll_again_an_instrument_rolled_while_the_plan_was_show
     text = "\n".join(said)
     assert blob.multiple_prices.read("FLAT")["PRICE_CONTRACT"].iloc[-1] == "20240900", text
     assert "FLAT: changed since the plan was shown" in text
+
+
+def test_end_of_input_at_the_price_roll_question_puts_the_state_back_and_ends(blob):
+    # FLAT: Roll_Adjusted chosen, previewed, then the input ends at "roll the prices?"
+    text = session(blob, "1", "FLAT, THIN", "Roll_Adjusted")
+    assert "roll appends" in text and "roll state back to No_Roll" in text
+    assert blob.roll_states.state("FLAT") is RollState.NO_ROLL
+    assert blob.multiple_prices.read("FLAT")["PRICE_CONTRACT"].iloc[-1] == "20240600"
+    # the session ends there: THIN is not put to an operator who is gone
+    assert "Roll report THIN" not in text and "error:" not in text
