@@ -20,6 +20,7 @@ from tests.sysproduction.reporting.conftest import build_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 TMUX = shutil.which("tmux")
+POLL_SECONDS = 0.05  # between two capture-pane calls: not a core spent spawning tmux
 DEADLINE_SECONDS = 90.0
 
 pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed (.ci/run installs it)")
@@ -60,6 +61,7 @@ class Terminal:
             if time.monotonic() > end:
                 raise AssertionError(f"{text!r} did not appear within {DEADLINE_SECONDS}s:\n"
                                      f"{screen}")
+            time.sleep(POLL_SECONDS)  # a poll interval (the wait is bounded by the condition)
 
     def close(self) -> None:
         """Kill this test's tmux server and remove its socket file (tmux leaves it)."""
