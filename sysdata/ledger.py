@@ -391,7 +391,7 @@ class LedgerData:
                 if now < seq:  # the sequence number is free: a cache read lacks a record
                     if caught_up_at == now:  # refused again after catching up at this head
                         if recounted_at == now:  # and after recounting from the ledger
-                            raise self._gap(record.uid, targets, before)
+                            raise self._gap(record.uid, targets, before) from None
                         self._recount_targets(record.uid, targets)
                         recounted_at = now
                     before, caught_up_at = self._caught_up(targets), now

@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_ledger_benchmark_reports_its_checks_also_under_python_O():
+def test_the_ledger_benchmark_reports_its_checks_also_under_optimised_python():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run([sys.executable, "-O", str(ROOT / "benchmarks" / "ledger.py"),
                              "--backend", "sqlite", "--fills", "20", "--orders", "4"],
