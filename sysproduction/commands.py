@@ -262,8 +262,11 @@ def _configure_status(parser: argparse.ArgumentParser) -> None:
                   configure=_configure_status)
 def _status(args: argparse.Namespace) -> int:
     """Exit 0 when the home exists, its configuration can run and its state could be read;
-    2 when the home does not exist, the configuration is invalid, a store cannot be opened, or
-    the configuration names a broker that cannot be reached (what can be shown is shown)."""
+    1 when the state shows a position break (ours vs the broker's, or strategies vs contracts;
+    everything is still printed, and one line naming the breaks goes to stderr, so cron and
+    monitoring see it); 2 when the home does not exist, the configuration is invalid, a store
+    cannot be opened, or the configuration names a broker that cannot be reached (what can be
+    shown is shown)."""
     import json
     import sys
 
@@ -314,7 +317,27 @@ def _status(args: argparse.Namespace) -> int:
     if problem:
         sys.stderr.write(problem + "\n")
         return 2
+    summary = _break_summary(state)
+    if summary:
+        sys.stderr.write(f"systrade status: {summary}\n")
+        return 1
     return 0
+
+
+def _break_summary(state: dict | None) -> str:
+    """One line naming the position breaks in ``state`` (``collect_status``'s result), or ''
+    when there are none (or the positions could not be read: that is reported apart)."""
+    positions = (state or {}).get("positions") or {}
+    if "error" in positions:
+        return ""
+    items = [f"{b['instrument']} {b['contract']}: ours {b['ours']}, broker {b['broker']}"
+             for b in positions.get("breaks", [])]
+    items += [f"{b['instrument']}: strategies {b['strategies']}, contracts {b['contracts']}"
+              for b in positions.get("internal_breaks", [])]
+    if not items:
+        return ""
+    return (f"{len(items)} position break{'s' if len(items) > 1 else ''}: {'; '.join(items)} "
+            f"(docs/execution.md, 'Recovering from a position break')")
 
 
 def _configure_init(parser: argparse.ArgumentParser) -> None:

@@ -124,3 +124,36 @@ def test_working_orders_lists_unfinished_orders_per_stack(tmp_path):
     assert collect_status(blob)["working_orders"] == {"instrument": 1, "contract": 0,
                                                       "broker": 0}
     blob.close()
+
+
+def test_systrade_status_exits_1_naming_the_breaks(tmp_path):
+    """A position break is a failure cron and monitoring must see: exit 1, one stderr line,
+    the tables still printed (it exited 0 before)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pandas as pd
+
+    root = Path(__file__).resolve().parents[2]
+    home = tmp_path / "home"
+    blob = make_blob(home, clock=FixedClock("2024-03-07 21:00"))
+    now = blob.now()
+    blob.timeseries.write("adjusted_prices", "CORN", pd.DataFrame(
+        {"price": [1.0]}, index=pd.DatetimeIndex(["2024-03-07"], tz="UTC")))
+    blob.positions.set_strategy_position("trend", "CORN", 3, now)
+    blob.positions.set_contract_position("CORN", "20240500", 2, now)  # broker holds nothing
+    blob.close()
+    env = {**os.environ, "SYSTRADE_HOME": str(home), "PYTHONPATH": str(root)}
+    cli = "import sys; from syscore.cli import main; sys.exit(main(sys.argv[1:]))"
+    result = subprocess.run([sys.executable, "-c", cli, "status"], cwd=root, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stderr
+    assert "breaks: 2" in result.stdout
+    errors = [line for line in result.stderr.strip().splitlines()
+              if line.startswith("systrade status")]  # the others: the stores' adoption notices
+    assert len(errors) == 1 and "Traceback" not in result.stderr
+    assert errors[0].startswith("systrade status: 2 position breaks: ")
+    assert "CORN 202405: ours 2, broker 0" in errors[0]
+    assert "CORN: strategies 3, contracts 2" in errors[0]
