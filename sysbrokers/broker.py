@@ -35,6 +35,7 @@ from sysbrokers.objects import (
     OptionContract,
     OptionQuoteSnapshot,
     OrderType,
+    SpreadLeg,
     TradingHours,
 )
 
@@ -64,6 +65,10 @@ def fx_quantity(quantity) -> float:
 
 class Broker(abc.ABC):
     """Abstract broker. Errors are exceptions from :mod:`sysbrokers.errors`."""
+
+    #: whether :meth:`place_spread_order` is implemented (the stack handler sends no spread
+    #: order to a broker without it, and says so on the contract order)
+    supports_spread_orders: bool = False
 
     # ---- connection -----------------------------------------------------------------------
     @abc.abstractmethod
@@ -154,6 +159,32 @@ class Broker(abc.ABC):
     ) -> BrokerOrder:
         """Send an order; returns it as recorded. :class:`OrderRejected` if refused.
         ``account`` empty: the broker's default account."""
+
+    def place_spread_order(
+        self,
+        instrument_code: str,
+        legs: tuple[SpreadLeg, SpreadLeg],
+        quantity: int,
+        order_type: OrderType = OrderType.MARKET,
+        limit_price: float | None = None,
+        client_ref: str = "",
+        account: str = "",
+    ) -> BrokerOrder:
+        """Send a two-leg (calendar) spread order in one instrument: ``quantity`` spread units
+        (signed; negative sells the spread), each trading ``quantity * leg.ratio`` contracts in
+        each leg, filled **atomically** (both legs or neither, in whole units).
+
+        Price convention: ``legs[0]`` has a positive ratio, ``legs[1]`` a negative one
+        (:func:`~sysbrokers.objects.check_spread_legs`); the spread's price is
+        ``ratio1 * price1 + ratio2 * price2``, i.e. **leg 1's price minus leg 2's** for a 1:1
+        calendar. Buying the spread buys leg 1 at its ask and sells leg 2 at its bid; a LIMIT
+        spread fills only when that synthetic price is at or better than ``limit_price`` (which
+        may be zero or negative). The returned :class:`BrokerOrder` has ``legs`` set and counts
+        units and spread prices; its fills come as one :class:`Execution` per leg with its own
+        ``exec_id``. Modify, cancel, get and find work on it as on an outright order.
+        The default raises :class:`NotSupportedByBroker`."""
+        raise NotSupportedByBroker(f"spread orders are not supported by this broker "
+                                   f"({type(self).__name__})")
 
     @abc.abstractmethod
     def modify_order(

@@ -261,6 +261,46 @@ class OrderType(enum.Enum):
     LIMIT = "LIMIT"
 
 
+@dataclass(frozen=True)
+class SpreadLeg:
+    """One leg of a two-leg (calendar) spread order: ``contract_date`` and ``ratio``, the signed
+    whole contracts one unit of the spread trades in it.
+
+    Convention (every broker): a spread has exactly two legs, leg 1 with a positive ratio and
+    leg 2 with a negative one, so *buying* one unit buys leg 1 and sells leg 2, and the spread's
+    price is ``ratio1 * price1 + ratio2 * price2`` (for the usual 1:1 calendar: **leg 1's price
+    minus leg 2's**). A spread order of ``quantity`` units (signed: negative sells the spread)
+    trades ``quantity * ratio`` contracts in each leg. See :func:`check_spread_legs`."""
+
+    contract_date: str
+    ratio: int
+
+    def __post_init__(self) -> None:
+        check_contract_date(self.contract_date)
+        if isinstance(self.ratio, bool) or not isinstance(self.ratio, int) or self.ratio == 0:
+            raise ValueError(f"a spread leg's ratio must be a non-zero integer, got {self.ratio!r}")
+
+
+def check_spread_legs(legs) -> tuple[SpreadLeg, SpreadLeg]:
+    """``legs`` as a checked pair: two :class:`SpreadLeg` in different contracts, leg 1's ratio
+    positive and leg 2's negative (:class:`ValueError` otherwise)."""
+    legs = tuple(legs)
+    if len(legs) != 2 or not all(isinstance(leg, SpreadLeg) for leg in legs):
+        raise ValueError(f"a spread order has exactly two SpreadLeg legs, got {legs!r}")
+    if legs[0].contract_date[:6] == legs[1].contract_date[:6]:
+        raise ValueError(f"a spread's legs must be in different contracts, got {legs!r}")
+    if not (legs[0].ratio > 0 > legs[1].ratio):
+        raise ValueError("leg 1 of a spread has a positive ratio and leg 2 a negative one "
+                         f"(price = leg 1 - leg 2), got {legs[0].ratio} and {legs[1].ratio}")
+    return legs[0], legs[1]
+
+
+def spread_price(legs, prices) -> float:
+    """The price of one unit of the spread from one price per leg: ``sum(ratio * price)``
+    (leg 1 minus leg 2 for a 1:1 calendar)."""
+    return float(sum(leg.ratio * price for leg, price in zip(legs, prices, strict=True)))
+
+
 class OrderStatus(enum.Enum):
     """Life cycle of a broker order (see :data:`ORDER_TRANSITIONS`)."""
 
@@ -339,11 +379,29 @@ class BrokerOrder:
     account: str = ""
     placed_at: pd.Timestamp | None = None
     updated_at: pd.Timestamp | None = None
+    #: a spread order's two legs (:class:`SpreadLeg`); empty for an outright. For a spread,
+    #: ``contract_date`` is leg 1's, ``quantity``/``filled_quantity`` count spread units and
+    #: ``limit_price``/``avg_fill_price`` are spread prices (leg 1 minus leg 2)
+    legs: tuple[SpreadLeg, ...] = ()
 
     def __post_init__(self) -> None:
         _check_order_quantities(self.quantity, self.filled_quantity)
         if self.order_type is OrderType.LIMIT and self.limit_price is None:
             raise ValueError("a LIMIT order needs a limit_price")
+        if self.legs:
+            object.__setattr__(self, "legs", check_spread_legs(self.legs))
+
+    @property
+    def is_spread(self) -> bool:
+        return bool(self.legs)
+
+    def leg_quantities(self, units: int | None = None) -> dict[str, int]:
+        """Contracts per leg (``{contract_date: signed contracts}``) for ``units`` spread
+        units (default the order's quantity); an outright: its one contract."""
+        units = self.quantity if units is None else units
+        if not self.legs:
+            return {self.contract_date: units}
+        return {leg.contract_date: units * leg.ratio for leg in self.legs}
 
     @property
     def remaining_quantity(self) -> int:
@@ -363,7 +421,9 @@ class BrokerOrder:
 class Execution:
     """One fill. ``exec_id`` is the broker's execution id, a string unique per execution (IB's
     execId; a correction of an execution has a new id with the same stem). ``quantity`` is
-    signed. ``commission`` (in ``commission_currency``) is None until known: IB reports it
+    signed. A spread order fills as one execution per leg, each with its own ``exec_id``, the
+    leg's ``contract_date``, contracts and price, and the spread order's ``order_id`` and
+    ``client_ref`` (a broker's execution of the combination itself is never reported). ``commission`` (in ``commission_currency``) is None until known: IB reports it
     later in a :class:`CommissionReport` keyed by ``exec_id``. ``client_ref`` and ``account``
     are those of the order."""
 

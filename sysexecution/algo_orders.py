@@ -46,9 +46,11 @@ from sysexecution.algos import (
     AlgoPhase,
     AlgoSettings,
     AlgoState,
+    Quote,
     step,
 )
 from sysexecution.market_view import MarketView
+from sysexecution.spread_orders import broker_spread, units_for
 from sysobjects.orders.orders import BrokerOrder, ContractOrder, ContractOrderType
 from sysobjects.orders.status import OrderEventType as E
 from sysobjects.orders.status import OrderStatus as S
@@ -138,6 +140,29 @@ def first_decision(view: MarketView, order: ContractOrder, contract_date: str, q
     return Decision(None, why=action.reason or f"{algo}: nothing to place")
 
 
+def choose_spread_algo(order: ContractOrder) -> str:
+    """The algo of a spread contract order: ``limit`` when it carries a limit price (a spread
+    price, leg 1 minus leg 2) and names ``limit`` or is of type ``limit``; otherwise
+    ``market``. ``best`` is not used for spreads (its passive/aggressive prices and quote
+    checks are for one contract's book; a spread's synthetic price may be zero or negative)."""
+    limit = order.algo_to_use == "limit" or order.order_type is ContractOrderType.LIMIT
+    return "limit" if limit and order.limit_price is not None else "market"
+
+
+def first_spread_decision(order: ContractOrder, units: int, settings: ExecutionSettings,
+                          now) -> Decision:
+    """The first step of a spread's algo for ``units`` spread units (``market``: a market
+    spread order, cancelled at the hard timeout like any market order; ``limit``: at the
+    order's spread limit price, left until filled, cancelled by its family or the end of
+    day)."""
+    algo = choose_spread_algo(order)
+    state = AlgoState(algo, units, now,
+                      limit_price=order.limit_price if algo == "limit" else None)
+    state, action = step(state, now, Quote(None, None), units, False, 1.0, None,
+                         settings.algo_settings)
+    return Decision(state, action.price if action.kind is ActionKind.PLACE_LIMIT else None)
+
+
 @dataclass
 class WorkResult:
     """What one pass of the algos did, by broker order id."""
@@ -157,7 +182,7 @@ def work_orders(data: DataBlob, view: MarketView, settings: ExecutionSettings) -
     """One step of every working broker order's algo (see module docstring)."""
     result = WorkResult()
     for order in data.order_stack("broker").orders():
-        if order.algo_state is None or not order.broker_order_id or order.is_spread:
+        if order.algo_state is None or not order.broker_order_id:
             continue
         if order.status is S.PENDING_UPDATE:
             _finish_modify(data, order, result)
@@ -173,13 +198,19 @@ def _step_one(data: DataBlob, view: MarketView, order: BrokerOrder,
         return  # cancelled by its family (end of day, a new target): nothing to work
     leg = order.legs[0]
     code = order.instrument_code
-    try:
-        tick = view.details(code, leg.contract_date).tick_size
-    except BrokerError:
-        return  # no contract details this pass: try again next pass
-    new, action = step(state, view.now, view.quote(code, leg.contract_date),
-                       order.remaining[0], True, tick, view.seconds_to_close(code),
-                       settings.algo_settings)
+    if order.is_spread:  # market or limit only: timeouts, no quote or tick needed
+        units = units_for(broker_spread(order.contract_dates, order.trade), order.remaining)
+        new, action = step(state, view.now, Quote(None, None),
+                           state.quantity if units is None else units, True, 1.0,
+                           view.seconds_to_close(code), settings.algo_settings)
+    else:
+        try:
+            tick = view.details(code, leg.contract_date).tick_size
+        except BrokerError:
+            return  # no contract details this pass: try again next pass
+        new, action = step(state, view.now, view.quote(code, leg.contract_date),
+                           order.remaining[0], True, tick, view.seconds_to_close(code),
+                           settings.algo_settings)
     if action.kind is ActionKind.MODIFY_LIMIT:
         _modify(data, order, new, action, result)
     elif action.kind is ActionKind.CANCEL:

@@ -18,18 +18,37 @@ algo's first decision (order type, limit price, algo state: see
 Crash safety: the broker order is on our stack before it is sent. A broker order still
 ``INITIALIZED`` (crash between the two) is first looked up at the broker by its
 ``client_ref`` (:meth:`Broker.find_orders`): if the broker has it, it is adopted (``SENT``
-with that id), never placed twice. Spread contract orders (two legs) are not sent yet.
+with that id), never placed twice.
+
+Spread contract orders (two legs, a Force roll or a manual spread) go to the broker as one
+spread order (:meth:`Broker.place_spread_order`, mapping and price convention "leg 1 minus
+leg 2" in :mod:`sysexecution.spread_orders`), market or limit on the spread price (the algo:
+``limit`` when the order has a limit price, else ``market``): the gate checks each leg as a
+market order for its contracts (trading state, lock, market open, prices, limits, liquidity:
+a denial names the leg; resizes keep whole spread units) and a limit's spread price (tick,
+fat-finger distance from the synthetic mid). The broker fills both legs together and reports
+one execution per leg, booked once each (:mod:`sysexecution.broker_fills`). A broker that
+does not take spread orders (``Broker.supports_spread_orders`` False) gets none: the contract
+order is denied with that reason (use Force_Outright).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+
+import math
 
 from sysbrokers.errors import BrokerError, OrderRejected
 from sysbrokers.objects import BrokerOrder as BrokerOrderAtBroker
 from sysbrokers.objects import OrderType
 from syscore.dates import iso_utc
 from sysdata.data_blob import DataBlob
-from sysexecution.algo_orders import Decision, ExecutionSettings, first_decision
+from syscore.exceptions import InvalidData
+from sysexecution.algo_orders import (
+    Decision,
+    ExecutionSettings,
+    first_decision,
+    first_spread_decision,
+)
 from sysexecution.market_view import MarketView
 from sysexecution.pretrade_gate import (
     GateContext,
@@ -40,8 +59,10 @@ from sysexecution.pretrade_gate import (
     TradingState,
     evaluate,
     evaluate_halted,
+    spread_price_denial,
 )
-from sysobjects.orders.orders import BrokerOrder, BrokerOrderType, ContractOrder, client_ref
+from sysexecution.spread_orders import BrokerSpread, broker_spread, synthetic_quote, units_for
+from sysobjects.orders.orders import BrokerOrder, BrokerOrderType, ContractOrder, Leg, client_ref
 from sysobjects.orders.status import OrderEventType, OrderLevel, OrderStatus
 
 LIVE = (OrderStatus.INITIALIZED, OrderStatus.SUBMITTED, OrderStatus.WORKING,
@@ -76,9 +97,12 @@ def create_broker_orders(data: DataBlob, trading_state: TradingState = TradingSt
     busy = {b.parent_id for b in bstack.orders() if b.status in LIVE}  # one listing
     for order in cstack.orders():
         if order.status not in (OrderStatus.INITIALIZED, OrderStatus.WORKING) \
-                or order.locked or order.is_spread or order.remaining[0] == 0:
+                or order.locked or not any(order.remaining):
             continue
         if order.order_id in busy:  # a live broker order works it already
+            continue
+        if order.is_spread:
+            _send_spread(data, view, order, trading_state, settings, execution, result)
             continue
         # the contract order's fills (a projection) include every earlier child's fills
         contract_date, quantity = order.legs[0].contract_date, order.remaining[0]
@@ -132,6 +156,69 @@ def _check(data: DataBlob, view: MarketView, order, contract_date: str, quantity
     return GateDecision(0, "nothing to send", decision.notes)
 
 
+def _spread_of(order) -> BrokerSpread:
+    """The broker spread of a legged order's whole trade (its ratios)."""
+    return broker_spread(order.contract_dates, order.trade)
+
+
+def _send_spread(data: DataBlob, view: MarketView, order: ContractOrder,
+                 trading_state: TradingState, settings: GateSettings,
+                 execution: ExecutionSettings, result: SubmitResult) -> None:
+    """One spread broker order for a spread contract order's unfilled units (see module
+    docstring); a denial recorded on the contract order as for an outright."""
+    if not data.broker.supports_spread_orders:
+        _record_denial(data, order, f"broker {type(data.broker).__name__} does not take spread "
+                                    "orders (use the roll state Force_Outright)", result)
+        return
+    try:
+        spread = _spread_of(order)
+    except InvalidData as exc:
+        _record_denial(data, order, f"not a spread the broker takes: {exc}", result)
+        return
+    units = units_for(spread, order.remaining)
+    if units is None:  # e.g. one leg filled by hand: the legs no longer match
+        _record_denial(data, order, f"spread legs unevenly filled {order.filled}: "
+                                    "not a whole number of spread units", result)
+        return
+    algo = first_spread_decision(order, units, execution, view.now)
+    decision = _check_spread(data, view, order, spread, units, trading_state, settings,
+                             algo.limit_price)
+    if not decision.allowed:
+        _record_denial(data, order, decision.denial, result)
+        return
+    _place(data, _new_broker_order(data, view, order, decision, algo, spread), result)
+
+
+def _check_spread(data: DataBlob, view: MarketView, order, spread: BrokerSpread, units: int,
+                  trading_state: TradingState, settings: GateSettings,
+                  limit_price: float | None) -> GateDecision:
+    """The gate on a spread of ``units``: each leg as a market order for its contracts (a
+    denial names the leg; a leg's resize keeps whole units), then a limit's spread price."""
+    notes: list[str] = []
+    allowed = abs(units)
+    for leg, trade in zip(spread.legs, spread.leg_trades(units), strict=True):
+        decision = _check(data, view, order, leg.contract_date, trade, trading_state, settings)
+        notes += [f"leg {leg.contract_date}: {note}" for note in decision.notes]
+        if not decision.allowed:
+            return GateDecision(0, f"leg {leg.contract_date}: {decision.denial}", tuple(notes))
+        allowed = min(allowed, abs(decision.quantity) // abs(leg.ratio))
+    if allowed == 0:
+        return GateDecision(0, "the legs' limits leave no whole spread unit", tuple(notes))
+    if limit_price is not None:
+        code = order.instrument_code
+        quotes = [view.bid_ask(code, leg.contract_date) for leg in spread.legs]
+        bid, ask = synthetic_quote(spread.legs, [q.bid for q in quotes], [q.ask for q in quotes])
+        tick = view.details(code, spread.legs[0].contract_date).tick_size
+        denial = spread_price_denial(limit_price, (bid + ask) / 2.0, quotes[0].mid, tick,
+                                     settings)
+        if denial:
+            return GateDecision(0, denial, tuple(notes))
+    quantity = int(math.copysign(allowed, units))
+    if quantity != units:
+        notes.append(f"spread: {units} cut to {quantity} units")
+    return GateDecision(quantity, "", tuple(notes))
+
+
 def _record_denial(data: DataBlob, order: ContractOrder, denial: str,
                    result: SubmitResult) -> None:
     """A denial before any broker order exists: an event on the contract order (status kept),
@@ -143,25 +230,39 @@ def _record_denial(data: DataBlob, order: ContractOrder, denial: str,
 
 
 def _new_broker_order(data: DataBlob, view: MarketView, order: ContractOrder,
-                      decision: GateDecision, algo: Decision) -> BrokerOrder:
+                      decision: GateDecision, algo: Decision,
+                      spread: BrokerSpread | None = None) -> BrokerOrder:
     """On the stack, before it is sent, with the algo's first decision (its state sized to
-    what the gate allows); a resize by the gate is the created event's reason."""
+    what the gate allows); a resize by the gate is the created event's reason. ``spread``:
+    a spread order of ``decision.quantity`` units (its legs' trades on our order; prices are
+    spread prices)."""
     bstack, quantity = data.order_stack("broker"), decision.quantity
     now = data.now()
     order_id = bstack.new_order_id()
-    leg = order.legs[0]
     state = replace(algo.state, quantity=quantity)
     prices: dict[str, float] = {}
-    book = view.quote(order.instrument_code, leg.contract_date)
-    if book.valid:
-        prices = {"side_price": book.side(quantity > 0),
-                  "offside_price": book.offside(quantity > 0),
-                  "mid_price": (book.bid + book.ask) / 2.0}
+    if spread is None:
+        leg = order.legs[0]
+        legs = (Leg(leg.contract_date, quantity),)
+        book = view.quote(order.instrument_code, leg.contract_date)
+        if book.valid:
+            prices = {"side_price": book.side(quantity > 0),
+                      "offside_price": book.offside(quantity > 0),
+                      "mid_price": (book.bid + book.ask) / 2.0}
+    else:
+        legs = tuple(Leg(leg.contract_date, trade) for leg, trade
+                     in zip(spread.legs, spread.leg_trades(quantity), strict=True))
+        books = [view.quote(order.instrument_code, leg.contract_date) for leg in spread.legs]
+        if all(book.valid for book in books):
+            bid, ask = synthetic_quote(spread.legs, [b.bid for b in books],
+                                       [b.ask for b in books])
+            prices = {"side_price": ask if quantity > 0 else bid,
+                      "offside_price": bid if quantity > 0 else ask,
+                      "mid_price": (bid + ask) / 2.0}
     broker_order = bstack.add_order(BrokerOrder(
         order_id=order_id, strategy_name=order.strategy_name,
         instrument_code=order.instrument_code, parent_id=order.order_id,
-        legs=(type(leg)(leg.contract_date, quantity),),
-        roll_order=order.roll_order, manual_trade=order.manual_trade,
+        legs=legs, roll_order=order.roll_order, manual_trade=order.manual_trade,
         order_type=(BrokerOrderType.MARKET if algo.limit_price is None
                     else BrokerOrderType.LIMIT),
         limit_price=algo.limit_price, algo_used=state.algo, algo_state=state.to_doc(),
@@ -195,11 +296,17 @@ def _resume(data: DataBlob, view: MarketView, order: BrokerOrder,
         adopt(data, order, found[0])
         result.adopted.append(order.order_id)
         return
-    leg = order.legs[0]
-    decision = _check(data, view, order, leg.contract_date, leg.trade, trading_state, settings,
-                      order.limit_price)
+    if order.is_spread:
+        spread = _spread_of(order)
+        wanted = spread.units
+        decision = _check_spread(data, view, order, spread, wanted, trading_state, settings,
+                                 order.limit_price)
+    else:
+        wanted = order.legs[0].trade
+        decision = _check(data, view, order, order.legs[0].contract_date, wanted,
+                          trading_state, settings, order.limit_price)
     denial = decision.denial
-    if decision.allowed and decision.quantity != leg.trade:
+    if decision.allowed and decision.quantity != wanted:
         denial = f"resized to {decision.quantity}: a new broker order is made next loop"
     if denial:  # a crashed submission now denied: this broker order is dead
         data.order_stack("broker").apply_event(order, OrderEventType.REJECTED, data.now(),
@@ -224,11 +331,18 @@ def _place(data: DataBlob, order: BrokerOrder, result: SubmitResult) -> None:
     broker's id, or ``REJECTED`` with the broker's reason."""
     bstack, now, leg = data.order_stack("broker"), data.now(), order.legs[0]
     market = order.order_type is not BrokerOrderType.LIMIT or order.limit_price is None
+    order_type = OrderType.MARKET if market else OrderType.LIMIT
+    limit = None if market else order.limit_price
     try:
-        placed = data.broker.place_order(
-            order.instrument_code, leg.contract_date, leg.trade,
-            OrderType.MARKET if market else OrderType.LIMIT,
-            limit_price=None if market else order.limit_price, client_ref=order.client_ref)
+        if order.is_spread:  # one order at the broker for both legs
+            spread = _spread_of(order)
+            placed = data.broker.place_spread_order(
+                order.instrument_code, spread.legs, spread.units, order_type,
+                limit_price=limit, client_ref=order.client_ref)
+        else:
+            placed = data.broker.place_order(
+                order.instrument_code, leg.contract_date, leg.trade, order_type,
+                limit_price=limit, client_ref=order.client_ref)
     except OrderRejected as exc:
         bstack.apply_event(order, OrderEventType.REJECTED, now,
                            f"broker: {exc.reason.value} {exc.detail}".strip())

@@ -6,7 +6,8 @@
   equals its trade, or the broker's filled quantity), so a status never runs ahead of the
   money and the rest of a cancelled order is never sent again before its fills are booked.
 * :func:`propagate_fills`: a contract or instrument order whose projected fills equal its
-  trade gets its ``FILLED`` event.
+  trade gets its ``FILLED`` event; a roll instrument order (trade 0) when every one of its
+  contract orders is filled.
 * :func:`propagate_cancels`: an instrument order pending a cancel passes the request to its
   contract orders, those to their live broker orders (cancelled at the broker); a broker order
   left ``INITIALIZED`` by a crash is ``CANCELLED`` only if the broker does not have it (found
@@ -40,6 +41,27 @@ def _fully_filled(order) -> bool:
     return all(rest == 0 for rest in order.remaining)
 
 
+def _roll_filled(order, contract_orders: dict) -> bool:
+    """A roll instrument order (trade 0: its fills move contract positions only) is filled
+    when it has contract orders and every one of them is fully filled."""
+    if not (isinstance(order, InstrumentOrder) and order.roll_order and order.trade == 0
+            and order.children):
+        return False
+    children = [contract_orders.get(c) for c in order.children]
+    return all(c is not None and _fully_filled(c) for c in children)
+
+
+def _booked(order, theirs) -> bool:
+    """Whether every execution the broker reports for ``theirs`` is in our ledger: our order's
+    projected fills equal the broker's filled quantity (a spread: units times each leg's
+    ratio, leg by leg, so one leg booked and not the other is not yet booked)."""
+    if theirs.is_spread:
+        wanted = theirs.leg_quantities(theirs.filled_quantity)
+        return all(done == wanted.get(leg.contract_date[:6], wanted.get(leg.contract_date))
+                   for leg, done in zip(order.legs, order.filled, strict=True))
+    return sum(order.filled) == theirs.filled_quantity
+
+
 def sync_broker_statuses(data: DataBlob) -> int:
     """Bring our live broker orders' statuses in line with the broker's; events appended."""
     bstack, now, count = data.order_stack("broker"), data.now(), 0
@@ -60,7 +82,7 @@ def sync_broker_statuses(data: DataBlob) -> int:
         event = None
         # a finished order waits for its executions: a status never runs ahead of the money
         # (a cancelled order with unbooked fills would have its rest sent again)
-        booked = sum(order.filled) == theirs.filled_quantity
+        booked = _booked(order, theirs)
         if theirs.status is BrokerStatus.FILLED:
             event = E.FILLED if _fully_filled(order) else None
         elif theirs.status is BrokerStatus.CANCELLED:
@@ -79,13 +101,16 @@ def sync_broker_statuses(data: DataBlob) -> int:
 def propagate_fills(data: DataBlob) -> int:
     """``FILLED`` for contract and instrument orders whose fills equal their trade."""
     now, count = data.now(), 0
+    contract_orders: dict = {}
     for level in ("contract", "instrument"):
         stack = data.order_stack(level)
         for order in stack.orders():
             if order.status in (S.WORKING, S.PENDING_CANCEL, S.CANCELLED) \
-                    and _fully_filled(order):
-                stack.apply_event(order, E.FILLED, now, "all fills booked")
+                    and (_fully_filled(order) or _roll_filled(order, contract_orders)):
+                order = stack.apply_event(order, E.FILLED, now, "all fills booked")
                 count += 1
+            if level == "contract":
+                contract_orders[order.order_id] = order
     return count
 
 

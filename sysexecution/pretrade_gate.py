@@ -173,6 +173,25 @@ def evaluate(request: GateRequest, context: GateContext,
     return GateDecision(quantity, "", tuple(notes))
 
 
+def spread_price_denial(limit_price: float | None, synthetic_mid: float, reference: float,
+                        tick_size: float, settings: GateSettings = GateSettings()) -> str:
+    """Price sanity of a spread order (the legs are checked one by one by :func:`evaluate` as
+    market orders): a spread limit price (leg 1 minus leg 2; any sign) must be on the tick and
+    within ``fat_finger`` of the synthetic mid, measured as a fraction of ``reference`` (a leg's
+    price: a spread's own price may be near zero). ``""`` when sane or a market spread."""
+    if limit_price is None:
+        return ""
+    if not math.isfinite(limit_price) or not _on_tick(limit_price, tick_size):
+        return f"spread limit price {limit_price} is not on the tick {tick_size}"
+    if not (math.isfinite(synthetic_mid) and reference > 0):
+        return f"no sane spread price (mid {synthetic_mid}, reference {reference})"
+    distance = abs(limit_price - synthetic_mid) / reference
+    if distance > settings.fat_finger:
+        return (f"spread price {limit_price} is {distance:.1%} of the leg price {reference} "
+                f"from the spread's mid {synthetic_mid:g} (limit {settings.fat_finger:.1%})")
+    return ""
+
+
 def evaluate_halted(reason: str) -> GateDecision:
     """The decision when the broker itself says trading must halt (``Broker.halt_reason``,
     e.g. IB blind for longer than ``ib.disconnect_halt_seconds``): as the global HALTED

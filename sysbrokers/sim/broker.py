@@ -24,6 +24,7 @@ future).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -66,7 +67,9 @@ from sysbrokers.objects import (
     OrderStatus,
     OrderStatusEvent,
     OrderType,
+    SpreadLeg,
     TradingHours,
+    check_spread_legs,
     check_transition,
 )
 from sysbrokers.sim.counter_rng import stream_key, uniforms
@@ -186,14 +189,17 @@ def default_broker_path(home: Path | str) -> Path:
 class _Fill:
     order_id: int
     time_ns: int
-    quantity: int
-    price: float
+    quantity: int  #: contracts (an outright) or spread units (a spread)
+    price: float  #: the spread price for a spread
+    leg_prices: tuple[float, ...] = ()  #: a spread's price per leg, in leg order
 
 
 class SimBroker(SimOptionTrading, Broker):
     """Simulated broker on a :class:`MarketModel`, state in ``<home>/sim_broker/broker.sqlite``.
     ``option_chains`` (default: the simulator's chains with default calendars) lists and
     prices the options it trades."""
+
+    supports_spread_orders = True
 
     def __init__(
         self,
@@ -358,9 +364,11 @@ class SimBroker(SimOptionTrading, Broker):
         arrival = row["arrival_ns"]
         cancel_at = row["cancel_effective_ns"]
         code, contract = row["instrument_code"], row["contract_date"]
+        legs = _legs(row)
         if now_ns < arrival:
             return []
-        expiry = self.market.expiry_ns(code, contract)
+        expiry = min(self.market.expiry_ns(code, c)
+                     for c in ([leg.contract_date for leg in legs] or [contract]))
         if status is OrderStatus.PENDING_SUBMIT or (
             status is OrderStatus.PENDING_CANCEL and row["processed_ns"] < arrival
         ):
@@ -390,6 +398,12 @@ class SimBroker(SimOptionTrading, Broker):
             times = self._opportunity_times(arrival, after, fill_until)
             if len(times) == 0:
                 break
+            if legs:  # a spread: both legs at once, whole units, or nothing
+                taken = self._spread_fills(row, legs, sign, remaining, times, spec.tick_size)
+                fills.extend(taken)
+                remaining -= sum(abs(f.quantity) for f in taken)
+                after = int(times[-1])
+                continue
             quotes = self.market.quotes(code, contract, times)
             if sign > 0:
                 price = quotes.ask + self._slippage(row, spec.tick_size)
@@ -437,6 +451,39 @@ class SimBroker(SimOptionTrading, Broker):
             self._event(conn, "order", order_id, now_ns)
         return fills
 
+    def _spread_fills(self, row: sqlite3.Row, legs: tuple[SpreadLeg, ...], sign: int,
+                      remaining: int, times: np.ndarray, tick: float) -> list[_Fill]:
+        """A spread's fills at opportunities ``times``: each leg traded at its touch (buying the
+        spread buys leg 1 at its ask and sells leg 2 at its bid), the synthetic price
+        ``sum(ratio * leg price)``; a limit fills only where that price is at or better than
+        the limit; the units available are the fewest any leg's touch offers."""
+        code = row["instrument_code"]
+        slip = self._slippage(row, tick)
+        ok = np.ones(len(times), dtype=bool)
+        units = np.full(len(times), np.iinfo(np.int64).max, dtype=np.int64)
+        synthetic = np.zeros(len(times))
+        leg_prices = []
+        for leg in legs:
+            quotes = self.market.quotes(code, leg.contract_date, times)
+            buying = sign * leg.ratio > 0
+            price = quotes.ask + slip if buying else quotes.bid - slip
+            size = quotes.ask_size if buying else quotes.bid_size
+            ok &= quotes.is_open
+            leg_units = np.maximum(1, np.floor(size * self.config.participation)).astype(
+                np.int64) // abs(leg.ratio)
+            units = np.minimum(units, leg_units)
+            synthetic = synthetic + leg.ratio * price
+            leg_prices.append(price)
+        if row["limit_price"] is not None:
+            limit = row["limit_price"]
+            ok &= (synthetic <= limit + 1e-9) if sign > 0 else (synthetic >= limit - 1e-9)
+        avail = np.where(ok, units, 0).astype(np.int64)
+        before = np.cumsum(avail) - avail
+        take = np.clip(remaining - before, 0, avail)
+        return [_Fill(row["order_id"], int(times[i]), sign * int(take[i]), float(synthetic[i]),
+                      tuple(float(p[i]) for p in leg_prices))
+                for i in np.flatnonzero(take)]
+
     def _slippage(self, row: sqlite3.Row, tick: float) -> float:
         if row["order_type"] == OrderType.MARKET.value:
             return self.config.slippage_ticks * tick
@@ -463,25 +510,32 @@ class SimBroker(SimOptionTrading, Broker):
         self._event(conn, "order", row["order_id"], now_ns)
 
     def _book_fill(self, conn: sqlite3.Connection, fill: _Fill) -> None:
+        """One fill of an order, in one transaction: an execution per contract (a spread: one
+        per leg, each with its own execution id), the order's filled quantity and average
+        price (a spread's in units and spread price), positions and cash."""
         order = conn.execute("SELECT * FROM orders WHERE order_id = ?", (fill.order_id,)).fetchone()
         spec = self.market.spec(order["instrument_code"])
-        commission = abs(fill.quantity) * spec.commission
-        cur = conn.execute(
-            "INSERT INTO executions(order_id, instrument_code, contract_date, quantity, price, commission,"
-            " currency, time_ns) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                fill.order_id,
-                order["instrument_code"],
-                order["contract_date"],
-                fill.quantity,
-                fill.price,
-                commission,
-                spec.currency,
-                fill.time_ns,
-            ),
-        )
-        self._event(conn, "execution", cur.lastrowid, fill.time_ns)
-        self._event(conn, "commission", cur.lastrowid, fill.time_ns)  # IB: its own report
+        legs = _legs(order)
+        if legs:
+            parts = [(i + 1, leg.contract_date, fill.quantity * leg.ratio, fill.leg_prices[i])
+                     for i, leg in enumerate(legs)]
+        else:
+            parts = [(0, order["contract_date"], fill.quantity, fill.price)]
+        commission = 0.0
+        for leg_no, contract, quantity, price in parts:
+            leg_commission = abs(quantity) * spec.commission
+            cur = conn.execute(
+                "INSERT INTO executions(order_id, instrument_code, contract_date, quantity, price,"
+                " commission, currency, time_ns, leg) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (fill.order_id, order["instrument_code"], contract, quantity, price,
+                 leg_commission, spec.currency, fill.time_ns, leg_no),
+            )
+            self._event(conn, "execution", cur.lastrowid, fill.time_ns)
+            self._event(conn, "commission", cur.lastrowid, fill.time_ns)  # IB: its own report
+            realised = self._apply_to_position(
+                conn, order["instrument_code"], contract, quantity, price, spec.multiplier)
+            self._add_cash(conn, spec.currency, realised - leg_commission)
+            commission += leg_commission
         filled = order["filled_quantity"] + fill.quantity
         if abs(filled) > abs(order["quantity"]):
             raise AssertionError(f"order {fill.order_id} would be overfilled")  # invariant guard
@@ -493,15 +547,6 @@ class SimBroker(SimOptionTrading, Broker):
             " WHERE order_id = ?",
             (filled, avg, commission, fill.order_id),
         )
-        realised = self._apply_to_position(
-            conn,
-            order["instrument_code"],
-            order["contract_date"],
-            fill.quantity,
-            fill.price,
-            spec.multiplier,
-        )
-        self._add_cash(conn, spec.currency, realised - commission)
 
     @staticmethod
     def _apply_to_position(
@@ -733,6 +778,69 @@ class SimBroker(SimOptionTrading, Broker):
             raise OrderRejected(reason, detail, str(order_id))
         return self.get_order(str(order_id))
 
+    def place_spread_order(
+        self,
+        instrument_code: str,
+        legs: tuple[SpreadLeg, SpreadLeg],
+        quantity: int,
+        order_type: OrderType = OrderType.MARKET,
+        limit_price: float | None = None,
+        client_ref: str = "",
+        account: str = "",
+    ) -> BrokerOrder:
+        """See :meth:`Broker.place_spread_order`: filled atomically against both legs' books
+        (whole units; the size at each opportunity is the fewest units any leg's touch
+        offers), one execution per leg. Rejected (:class:`OrderRejected`) like an outright
+        order when either leg would be (unknown, not trading, closed, more than
+        ``max_order_size`` contracts), or a limit off the instrument's tick."""
+        self._require_connection()
+        account = self._order_account(account)
+        quantity = order_quantity(quantity)
+        order_type = OrderType(order_type)
+        try:
+            legs = check_spread_legs(
+                SpreadLeg(leg.contract_date[:6] if len(leg.contract_date) == 8
+                          else leg.contract_date, leg.ratio) for leg in legs)
+        except (ValueError, AttributeError, TypeError) as exc:
+            raise OrderRejected(RejectReason.UNKNOWN_CONTRACT, f"bad spread legs: {exc}") from None
+        if (order_type is OrderType.LIMIT) != (limit_price is not None):
+            raise OrderRejected(
+                RejectReason.INVALID_PRICE, "a LIMIT order needs a limit price, a MARKET order none"
+            )
+        now_ns = self._now_ns()
+        self.process(pd.Timestamp(now_ns, tz="UTC"))
+        reason, detail = None, ""
+        for leg in legs:
+            reason, detail = self._placement_rejection(
+                instrument_code, leg.contract_date, quantity * leg.ratio, None, now_ns)
+            if reason is not None:
+                detail = f"leg {leg.contract_date}: {detail}"
+                break
+        if reason is None and limit_price is not None:
+            tick = self.market.spec(instrument_code).tick_size
+            if not np.isfinite(limit_price) or _off_grid(limit_price, tick):
+                reason = RejectReason.INVALID_PRICE
+                detail = f"spread price {limit_price} is not a multiple of tick {tick}"
+        arrival = now_ns + self.config.latency.value
+        with self.store.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO orders(client_ref, account, instrument_code, contract_date, quantity,"
+                " order_type, limit_price, status, reason, placed_ns, arrival_ns, processed_ns,"
+                " updated_ns, legs) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (client_ref, account, instrument_code, legs[0].contract_date, quantity,
+                 order_type.value, None if limit_price is None else float(limit_price),
+                 (OrderStatus.REJECTED if reason else OrderStatus.PENDING_SUBMIT).value,
+                 f"{reason.value}: {detail}" if reason else "", now_ns, arrival, arrival - 1,
+                 now_ns, _legs_text(legs)),
+            )
+            order_id = int(cur.lastrowid)
+            self._event(conn, "order", order_id, now_ns)
+            if reason is None:
+                self._process_locked(conn, now_ns, only=order_id)
+        if reason is not None:
+            raise OrderRejected(reason, detail, str(order_id))
+        return self.get_order(str(order_id))
+
     def _placement_rejection(
         self, code: str, contract: str, quantity: int, limit_price: float | None, now_ns: int
     ) -> tuple[RejectReason | None, str]:
@@ -778,7 +886,8 @@ class SimBroker(SimOptionTrading, Broker):
                 raise InvalidOrderState(
                     f"order {order_id}: new quantity {new_qty} must keep the sign and be at least the filled {filled}"
                 )
-            if abs(new_qty) > self.config.max_order_size:
+            biggest = max([abs(new_qty * leg.ratio) for leg in _legs(row)] or [abs(new_qty)])
+            if biggest > self.config.max_order_size:
                 raise OrderRejected(
                     RejectReason.SIZE_LIMIT,
                     f"{abs(new_qty)} > {self.config.max_order_size}",
@@ -791,7 +900,8 @@ class SimBroker(SimOptionTrading, Broker):
                         f"order {order_id} is a MARKET order: no limit price to change"
                     )
                 tick = self.market.spec(row["instrument_code"]).tick_size
-                if _off_tick(limit_price, tick):
+                off = _off_grid if row["legs"] else _off_tick  # a spread's price may be <= 0
+                if off(limit_price, tick):
                     raise OrderRejected(
                         RejectReason.INVALID_PRICE, f"{limit_price} not on tick {tick}", order_id
                     )
@@ -941,6 +1051,21 @@ def _off_tick(price: float, tick: float) -> bool:
     return price <= 0 or abs(price / tick - round(price / tick)) > 1e-6
 
 
+def _off_grid(price: float, tick: float) -> bool:
+    """Whether a spread price (any sign) is not a multiple of ``tick``."""
+    return abs(price / tick - round(price / tick)) > 1e-6
+
+
+def _legs_text(legs: tuple[SpreadLeg, ...]) -> str:
+    return json.dumps([[leg.contract_date, leg.ratio] for leg in legs])
+
+
+def _legs(row: sqlite3.Row) -> tuple[SpreadLeg, ...]:
+    """A stored order's spread legs (empty for an outright)."""
+    text = row["legs"]
+    return tuple(SpreadLeg(c, int(r)) for c, r in json.loads(text)) if text else ()
+
+
 def _order_from_row(r: sqlite3.Row) -> BrokerOrder:
     return BrokerOrder(
         order_id=str(r["order_id"]),
@@ -958,4 +1083,5 @@ def _order_from_row(r: sqlite3.Row) -> BrokerOrder:
         account=r["account"],
         placed_at=pd.Timestamp(r["placed_ns"], tz="UTC"),
         updated_at=pd.Timestamp(r["updated_ns"], tz="UTC"),
+        legs=_legs(r),
     )

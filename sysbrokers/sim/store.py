@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS orders (
     arrival_ns INTEGER NOT NULL,
     cancel_effective_ns INTEGER,
     processed_ns INTEGER NOT NULL,
-    updated_ns INTEGER NOT NULL
+    updated_ns INTEGER NOT NULL,
+    legs TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS orders_status ON orders(status);
 CREATE TABLE IF NOT EXISTS events (
@@ -55,10 +56,10 @@ CREATE TABLE IF NOT EXISTS executions (
     price REAL NOT NULL,
     commission REAL NOT NULL,
     currency TEXT NOT NULL,
-    time_ns INTEGER NOT NULL
+    time_ns INTEGER NOT NULL,
+    leg INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS executions_time ON executions(time_ns);
-CREATE UNIQUE INDEX IF NOT EXISTS executions_once ON executions(order_id, time_ns);
 CREATE TABLE IF NOT EXISTS positions (
     instrument_code TEXT NOT NULL,
     contract_date TEXT NOT NULL,
@@ -163,6 +164,15 @@ class BrokerStore:
             columns = [r["name"] for r in conn.execute("PRAGMA table_info(orders)")]
             if "account" not in columns:  # a file written before accounts existed
                 conn.execute("ALTER TABLE orders ADD COLUMN account TEXT NOT NULL DEFAULT ''")
+            if "legs" not in columns:  # a file written before spread orders existed
+                conn.execute("ALTER TABLE orders ADD COLUMN legs TEXT NOT NULL DEFAULT ''")
+            columns = [r["name"] for r in conn.execute("PRAGMA table_info(executions)")]
+            if "leg" not in columns:  # 0: an outright's execution; 1, 2: a spread's legs
+                conn.execute("ALTER TABLE executions ADD COLUMN leg INTEGER NOT NULL DEFAULT 0")
+            # one execution per order, leg and instant (before spreads: per order and instant)
+            conn.execute("DROP INDEX IF EXISTS executions_once")
+            conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS executions_once_per_leg"
+                         " ON executions(order_id, leg, time_ns)")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
