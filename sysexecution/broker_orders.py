@@ -192,12 +192,22 @@ def _send_spread(data: DataBlob, view: MarketView, order: ContractOrder,
 def _check_spread(data: DataBlob, view: MarketView, order, spread: BrokerSpread, units: int,
                   trading_state: TradingState, settings: GateSettings,
                   limit_price: float | None) -> GateDecision:
-    """The gate on a spread of ``units``: each leg as a market order for its contracts (a
-    denial names the leg; a leg's resize keeps whole units), then a limit's spread price."""
+    """The gate on a spread of ``units``: each leg as an order for its contracts (a market
+    spread: market orders; a limit spread: limits at the leg's touch, so not cut to the visible
+    size), a denial naming the leg, a leg's resize keeping whole units; then a limit's spread
+    price."""
     notes: list[str] = []
     allowed = abs(units)
     for leg, trade in zip(spread.legs, spread.leg_trades(units), strict=True):
-        decision = _check(data, view, order, leg.contract_date, trade, trading_state, settings)
+        leg_price = None  # a market spread: each leg checked as a market order
+        if limit_price is not None:  # a limit spread: each leg as a limit at its touch
+            try:
+                book = view.bid_ask(order.instrument_code, leg.contract_date)
+                leg_price = book.ask if trade > 0 else book.bid
+            except BrokerError:
+                pass  # _check says why
+        decision = _check(data, view, order, leg.contract_date, trade, trading_state, settings,
+                          leg_price)
         notes += [f"leg {leg.contract_date}: {note}" for note in decision.notes]
         if not decision.allowed:
             return GateDecision(0, f"leg {leg.contract_date}: {decision.denial}", tuple(notes))

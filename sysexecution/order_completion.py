@@ -6,8 +6,8 @@
   equals its trade, or the broker's filled quantity), so a status never runs ahead of the
   money and the rest of a cancelled order is never sent again before its fills are booked.
 * :func:`propagate_fills`: a contract or instrument order whose projected fills equal its
-  trade gets its ``FILLED`` event; a roll instrument order (trade 0) when every one of its
-  contract orders is filled.
+  trade gets its ``FILLED`` event; an instrument order of trade 0 (a roll, a manual
+  calendar spread) when every one of its contract orders is filled.
 * :func:`propagate_cancels`: an instrument order pending a cancel passes the request to its
   contract orders, those to their live broker orders (cancelled at the broker); a broker order
   left ``INITIALIZED`` by a crash is ``CANCELLED`` only if the broker does not have it (found
@@ -42,10 +42,9 @@ def _fully_filled(order) -> bool:
 
 
 def _roll_filled(order, contract_orders: dict) -> bool:
-    """A roll instrument order (trade 0: its fills move contract positions only) is filled
-    when it has contract orders and every one of them is fully filled."""
-    if not (isinstance(order, InstrumentOrder) and order.roll_order and order.trade == 0
-            and order.children):
+    """An instrument order of trade 0 (a roll, or a manual calendar spread: its legs net to
+    zero) is filled when it has contract orders and every one of them is fully filled."""
+    if not (isinstance(order, InstrumentOrder) and order.trade == 0 and order.children):
         return False
     children = [contract_orders.get(c) for c in order.children]
     return all(c is not None and _fully_filled(c) for c in children)

@@ -24,7 +24,14 @@ from sysbrokers.errors import (
     UnknownContract,
     UnknownOrder,
 )
-from sysbrokers.objects import BidAsk, BrokerOrder, OptionContract, OrderStatus, OrderType
+from sysbrokers.objects import (
+    BidAsk,
+    BrokerOrder,
+    OptionContract,
+    OrderStatus,
+    OrderType,
+    SpreadLeg,
+)
 from sysobjects.black76 import OptionRight
 
 
@@ -38,6 +45,7 @@ class BrokerHarness:
     oversized_quantity: int  # above the broker's per-order size limit
     fx_pair: tuple[str, str] = ("EUR", "USD")
     fill_wait: pd.Timedelta = pd.Timedelta(minutes=2)
+    second_contract_date: str = ""  # another contract trading now (spread tests)
 
 
 def _wait_for(
@@ -210,6 +218,90 @@ class BrokerContractTests:
             harness.broker.get_order(987_654_321)
         with pytest.raises(UnknownOrder):
             harness.broker.cancel_order(987_654_321)
+
+
+# ==================================================================== spread orders
+class BrokerSpreadContractTests:
+    """Two-leg calendar spread orders (:meth:`Broker.place_spread_order`): price leg 1 minus
+    leg 2, filled atomically, one execution per leg. Subclasses provide ``harness`` with a
+    ``second_contract_date``."""
+
+    @pytest.fixture
+    def harness(self) -> BrokerHarness:  # pragma: no cover - provided by subclasses
+        raise NotImplementedError
+
+    @staticmethod
+    def _legs(h: BrokerHarness) -> tuple[SpreadLeg, SpreadLeg]:
+        return (SpreadLeg(h.second_contract_date, 1), SpreadLeg(h.contract_date, -1))
+
+    def _synthetic(self, h: BrokerHarness) -> tuple[float, float]:
+        far = h.broker.get_bid_ask(h.instrument_code, h.second_contract_date)
+        near = h.broker.get_bid_ask(h.instrument_code, h.contract_date)
+        return far.bid - near.ask, far.ask - near.bid  # (bid, ask) of far - near
+
+    def test_market_spread_fills_both_legs_atomically(self, harness: BrokerHarness):
+        b, h = harness.broker, harness
+        start = h.now()
+        order = b.place_spread_order(h.instrument_code, self._legs(h), 2, client_ref="t/sp/1")
+        assert order.is_spread and order.quantity == 2 and order.client_ref == "t/sp/1"
+        done = _wait_for(h, order.order_id, {OrderStatus.FILLED})
+        assert done.status is OrderStatus.FILLED and done.filled_quantity == 2
+        executions = [e for e in b.get_executions(since=start) if e.order_id == order.order_id]
+        assert len({e.exec_id for e in executions}) == len(executions) >= 2  # one per leg
+        assert all(e.client_ref == "t/sp/1" for e in executions)
+        by_leg: dict[str, int] = {}
+        value: dict[str, float] = {}
+        for e in executions:
+            by_leg[e.contract_date] = by_leg.get(e.contract_date, 0) + e.quantity
+            value[e.contract_date] = value.get(e.contract_date, 0.0) + e.quantity * e.price
+        assert by_leg == {h.second_contract_date: 2, h.contract_date: -2}  # bought far, sold near
+        spread_paid = (value[h.second_contract_date] + value[h.contract_date]) / 2
+        assert done.avg_fill_price == pytest.approx(spread_paid)  # leg 1 minus leg 2
+        positions = {p.contract_date: p.quantity for p in b.get_positions()
+                     if p.instrument_code == h.instrument_code}
+        assert positions == {h.second_contract_date: 2, h.contract_date: -2}
+        assert b.find_orders("t/sp/1")[0].legs == self._legs(h)
+
+    def test_far_limit_spread_works_until_cancelled(self, harness: BrokerHarness):
+        b, h = harness.broker, harness
+        tick = b.get_contract_details(h.instrument_code, h.contract_date).tick_size
+        bid, _ = self._synthetic(h)
+        far = round((bid - 200 * tick) / tick) * tick  # buying well below the spread's bid
+        order = b.place_spread_order(h.instrument_code, self._legs(h), 1, OrderType.LIMIT, far)
+        h.advance(h.fill_wait)
+        working = b.get_order(order.order_id)
+        assert working.status in {OrderStatus.WORKING, OrderStatus.PENDING_SUBMIT}
+        assert working.filled_quantity == 0 and working.limit_price == pytest.approx(far)
+        moved = b.modify_order(order.order_id, limit_price=far - 10 * tick)
+        assert moved.limit_price == pytest.approx(far - 10 * tick)
+        b.cancel_order(order.order_id)
+        cancelled = _wait_for(h, order.order_id, {OrderStatus.CANCELLED})
+        assert cancelled.status is OrderStatus.CANCELLED
+        assert [e for e in b.get_executions() if e.order_id == order.order_id] == []
+        assert b.get_positions() == []
+
+    def test_limit_spread_that_crosses_fills_at_or_better(self, harness: BrokerHarness):
+        b, h = harness.broker, harness
+        tick = b.get_contract_details(h.instrument_code, h.contract_date).tick_size
+        bid, _ = self._synthetic(h)
+        limit = round((bid + 20 * tick) / tick) * tick  # selling 20 ticks under the bid
+        order = b.place_spread_order(h.instrument_code, self._legs(h), -1, OrderType.LIMIT,
+                                     limit)
+        done = _wait_for(h, order.order_id, {OrderStatus.FILLED})
+        assert done.status is OrderStatus.FILLED and done.filled_quantity == -1
+        assert done.avg_fill_price >= limit - 1e-9  # sold at the limit or better
+        positions = {p.contract_date: p.quantity for p in b.get_positions()}
+        assert positions == {h.second_contract_date: -1, h.contract_date: 1}
+
+    @pytest.mark.parametrize("ratios", [(1, 1), (-1, 1)])
+    def test_bad_spreads_are_refused(self, harness: BrokerHarness, ratios):
+        b, h = harness.broker, harness
+        legs = (SpreadLeg(h.second_contract_date, ratios[0]), SpreadLeg(h.contract_date, ratios[1]))
+        with pytest.raises(OrderRejected):
+            b.place_spread_order(h.instrument_code, legs, 1)
+        with pytest.raises(OrderRejected):
+            b.place_spread_order(h.instrument_code, self._legs(h), h.oversized_quantity)
+        assert b.get_positions() == []
 
 
 # ==================================================================== options on futures

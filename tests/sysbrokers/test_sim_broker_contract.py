@@ -9,6 +9,7 @@ from broker_contract import (
     BrokerContractTests,
     BrokerHarness,
     BrokerOptionContractTests,
+    BrokerSpreadContractTests,
     OptionHarness,
 )
 
@@ -27,13 +28,13 @@ def _start(request):
     return pd.Timestamp(request.param, tz="UTC")
 
 
-class TestSimBrokerContract(BrokerContractTests):
+class TestSimBrokerContract(BrokerContractTests, BrokerSpreadContractTests):
     @pytest.fixture
     def harness(self, systrade_home, _start) -> BrokerHarness:
         clock = SimulatedClock(systrade_home, start=_start)
         broker = SimBroker(clock, systrade_home, default_market())
         code = "SP500_micro" if _start.year == 2024 else "BUND"
-        contract = broker.market.active_contracts(code, _start)[0]
+        contract, second = broker.market.active_contracts(code, _start)[:2]
         yield BrokerHarness(
             broker=broker,
             advance=clock.advance,
@@ -41,6 +42,7 @@ class TestSimBrokerContract(BrokerContractTests):
             instrument_code=code,
             contract_date=contract,
             oversized_quantity=broker.config.max_order_size + 1,
+            second_contract_date=second,
         )
         broker.close()
 
