@@ -284,7 +284,7 @@ class BrokerSpreadContractTests:
         b, h = harness.broker, harness
         tick = b.get_contract_details(h.instrument_code, h.contract_date).tick_size
         bid, _ = self._synthetic(h)
-        limit = round((bid + 20 * tick) / tick) * tick  # selling 20 ticks under the bid
+        limit = round((bid - 20 * tick) / tick) * tick  # selling 20 ticks under the bid
         order = b.place_spread_order(h.instrument_code, self._legs(h), -1, OrderType.LIMIT,
                                      limit)
         done = _wait_for(h, order.order_id, {OrderStatus.FILLED})
