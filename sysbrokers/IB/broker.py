@@ -22,7 +22,16 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from ib_async import Contract, LimitOrder, MarketOrder, Order, RequestError, Trade, util
+from ib_async import (
+    ComboLeg,
+    Contract,
+    LimitOrder,
+    MarketOrder,
+    Order,
+    RequestError,
+    Trade,
+    util,
+)
 
 from sysbrokers.broker import Broker, Frequency, fx_quantity, order_quantity
 from sysbrokers.errors import (
@@ -63,7 +72,9 @@ from sysbrokers.objects import (
     OrderStatus,
     OrderStatusEvent,
     OrderType,
+    SpreadLeg,
     TradingHours,
+    check_spread_legs,
 )
 from syscore.clock import Clock
 from syscore.config_models import IBConfig
@@ -80,6 +91,8 @@ UNSET = 1.7976931348623157e308  # IB's "no value" double
 
 class IBBroker(Broker):
     """See the module docstring. Connects on construction (as the simulated broker does)."""
+
+    supports_spread_orders = True
 
     def __init__(
         self,
@@ -403,6 +416,57 @@ class IBBroker(Broker):
                                 order.order_id)
         return order
 
+    def place_spread_order(self, instrument_code: str, legs: tuple[SpreadLeg, SpreadLeg],
+                           quantity: int, order_type: OrderType = OrderType.MARKET,
+                           limit_price: float | None = None, client_ref: str = "",
+                           account: str = "") -> BrokerOrder:
+        """See :meth:`Broker.place_spread_order`: a BAG contract (symbol, exchange and currency
+        of the instrument) with one ``comboLeg`` per leg (its conId, ``|ratio|``, BUY for leg 1
+        and SELL for leg 2), action BUY for a positive ``quantity`` (buying the spread) and
+        SELL for a negative one, ``lmtPrice`` the spread price (leg 1 minus leg 2), ``orderRef``
+        our ``client_ref``. Its fills come as one execution per leg (booked) plus one of the
+        BAG itself (never reported: it would count the fill twice)."""
+        quantity = order_quantity(quantity)
+        order_type = OrderType(order_type)
+        if (order_type is OrderType.LIMIT) != (limit_price is not None):
+            raise OrderRejected(RejectReason.INVALID_PRICE,
+                                "a LIMIT order needs a limit price, a MARKET order none")
+        try:
+            legs = check_spread_legs(legs)
+        except ValueError as exc:
+            raise OrderRejected(RejectReason.UNKNOWN_CONTRACT, f"bad spread legs: {exc}") from None
+        self._check_account(account)
+        try:
+            resolved = [self.contracts.future(instrument_code, leg.contract_date) for leg in legs]
+        except UnknownContract as exc:
+            raise OrderRejected(RejectReason.UNKNOWN_CONTRACT, str(exc)) from None
+        legs = tuple(SpreadLeg(c.contract_date, leg.ratio) for c, leg in zip(resolved, legs))
+        self._ready()
+        account = account or self.connection.account
+        order_id = self.book.next_order_id(self.ib.client.getReqId())
+        self.ib.client.updateReqId(order_id + 1)
+        bag = _bag(resolved, legs)
+        ib_order = _ib_order(quantity, order_type, limit_price)
+        ib_order.orderId = order_id
+        ib_order.orderRef = client_ref
+        ib_order.account = account
+        ib_order.tif = "GTC"
+        now = self.clock.now()
+        tracked = TrackedOrder(BrokerOrder(
+            str(order_id), instrument_code, legs[0].contract_date, quantity, order_type,
+            float(limit_price) if limit_price is not None else None,
+            OrderStatus.PENDING_SUBMIT, client_ref=client_ref, account=account,
+            placed_at=now, updated_at=now, legs=legs), client_id=self.client_id)
+        self.book.add(tracked)  # recorded before it is sent: a crash leaves a record
+        self.ib.placeOrder(bag, ib_order)
+        self.connection.wait_until(lambda: tracked.ib_status != "" or tracked.error_code)
+        self._collect_fills()
+        order = tracked.order
+        if order.status is OrderStatus.REJECTED:
+            raise OrderRejected(reject_reason(tracked.error_text), tracked.error_text,
+                                order.order_id)
+        return order
+
     def _check_account(self, account: str) -> None:
         """:class:`OrderRejected` (``UNKNOWN_ACCOUNT``) for an ``account`` other than the
         configured ``ib.account`` (any account when none is configured)."""
@@ -443,10 +507,12 @@ class IBBroker(Broker):
                                     "change")
         new_limit = float(limit_price) if limit_price is not None else o.limit_price
         self._ours_to_change(tracked, "modify")
-        c = self.contracts.future(o.instrument_code, o.contract_date)
-        action = "BUY" if new_qty > 0 else "SELL"
-        ib_order = (LimitOrder(action, abs(new_qty), new_limit) if o.order_type is OrderType.LIMIT
-                    else MarketOrder(action, abs(new_qty)))
+        if o.legs:  # the same BAG again
+            ib_contract = _bag([self.contracts.future(o.instrument_code, leg.contract_date)
+                                for leg in o.legs], o.legs)
+        else:
+            ib_contract = self.contracts.future(o.instrument_code, o.contract_date).contract
+        ib_order = _ib_order(new_qty, o.order_type, new_limit)
         ib_order.orderId = int(order_id)
         ib_order.permId = tracked.perm_id
         ib_order.orderRef = o.client_ref
@@ -457,7 +523,7 @@ class IBBroker(Broker):
         self._reopen_locally(key)
         self._modifying.add(key)
         try:
-            self.ib.placeOrder(c.contract, ib_order)
+            self.ib.placeOrder(ib_contract, ib_order)
             done = self.connection.wait_until(
                 lambda: key in self._order_errors or (
                     tracked.order.quantity == new_qty and tracked.order.limit_price == new_limit))
@@ -703,6 +769,8 @@ class IBBroker(Broker):
 
     def _execution(self, fill) -> Execution | None:
         ex = fill.execution
+        if fill.contract.secType == "BAG":
+            return None  # a BAG order's own execution: its legs' executions are the fills
         c: IBContract | None = self.contracts.from_ib(fill.contract)
         if c is None:
             log.warning("IB execution %s in %s has no IB mapping: ignored", ex.execId,
@@ -719,6 +787,26 @@ class IBBroker(Broker):
             commission=commission,
             commission_currency=(report.currency or c.contract.currency),
             timestamp=to_utc(ex.time), client_ref=ex.orderRef, account=ex.acctNumber)
+
+
+def _ib_order(quantity: int, order_type: OrderType, limit_price: float | None) -> Order:
+    """A MKT or LMT order for signed ``quantity`` (BUY when positive)."""
+    action = "BUY" if quantity > 0 else "SELL"
+    if order_type is OrderType.LIMIT:
+        return LimitOrder(action, abs(quantity), float(limit_price))
+    return MarketOrder(action, abs(quantity))
+
+
+def _bag(resolved: list[IBContract], legs: tuple[SpreadLeg, ...]) -> Contract:
+    """The BAG contract of a calendar spread: the legs' conIds, ``|ratio|`` and BUY (leg 1)
+    or SELL (leg 2), on the instrument's exchange."""
+    first = resolved[0].contract
+    return Contract(
+        secType="BAG", symbol=first.symbol, exchange=first.exchange, currency=first.currency,
+        comboLegs=[ComboLeg(conId=c.contract.conId, ratio=abs(leg.ratio),
+                            action="BUY" if leg.ratio > 0 else "SELL",
+                            exchange=c.contract.exchange)
+                   for c, leg in zip(resolved, legs, strict=True)])
 
 
 def _with_expired(contract: Contract) -> Contract:

@@ -27,6 +27,7 @@ import pandas as pd
 
 from sysbrokers.errors import InvalidOrderState, RejectReason
 from sysbrokers.objects import (
+    SpreadLeg,
     BrokerOrder,
     Execution,
     OrderStatus,
@@ -122,6 +123,7 @@ class TrackedOrder:
             "perm_id": self.perm_id, "ib_status": self.ib_status,
             "error_code": self.error_code, "error_text": self.error_text,
             "client_id": self.client_id, "ib_filled": self.ib_filled,
+            **({"legs": [[leg.contract_date, leg.ratio] for leg in o.legs]} if o.legs else {}),
         }
 
     @classmethod
@@ -136,7 +138,8 @@ class TrackedOrder:
             status=OrderStatus(doc["status"]), filled_quantity=int(doc["filled_quantity"]),
             avg_fill_price=doc["avg_fill_price"], commission=float(doc["commission"]),
             reason=doc["reason"], client_ref=doc["client_ref"], account=doc["account"],
-            placed_at=ts(doc["placed_at"]), updated_at=ts(doc["updated_at"]))
+            placed_at=ts(doc["placed_at"]), updated_at=ts(doc["updated_at"]),
+            legs=tuple(SpreadLeg(c, int(r)) for c, r in doc.get("legs") or ()))
         client_id = doc.get("client_id")
         return cls(order, int(doc.get("perm_id") or 0), doc.get("ib_status") or "",
                    doc.get("error_code"), doc.get("error_text") or "",
@@ -273,14 +276,29 @@ class OrderBook:
                 setattr(t, key, ib_facts[key])
         o = t.order
         execs = [e for e in self.executions.values() if e.order_id == order_id]
-        filled = sum(e.quantity for e in execs)
         quantity = ib_facts.get("quantity") or o.quantity
+        if o.legs:  # a BAG order: units filled on every leg, the spread price (leg 1 - leg 2)
+            filled, avg = spread_fills(o.legs, execs, quantity)
+            if abs(filled) > abs(quantity):
+                log.error("IB order %s: executions (%d units) exceed the quantity (%d)",
+                          order_id, filled, quantity)
+                quantity = filled
+            commission = sum(e.commission or 0.0 for e in execs)
+            return self._finish_refresh(t, before, now, ib_facts, filled, avg, commission,
+                                        quantity)
+        filled = sum(e.quantity for e in execs)
         if abs(filled) > abs(quantity):
             log.error("IB order %s: executions (%d) exceed the quantity (%d)", order_id, filled,
                       quantity)
             quantity = filled
         avg = (sum(e.quantity * e.price for e in execs) / filled) if filled else None
         commission = sum(e.commission or 0.0 for e in execs)
+        return self._finish_refresh(t, before, now, ib_facts, filled, avg, commission, quantity)
+
+    def _finish_refresh(self, t: TrackedOrder, before: dict, now: pd.Timestamp, ib_facts: dict,
+                        filled: int, avg: float | None, commission: float,
+                        quantity: int) -> TrackedOrder:
+        o, order_id = t.order, t.order.order_id
         status = derive_status(t.ib_status, filled, quantity, t.error_code, t.ib_filled)
         if status is not o.status:
             try:
@@ -306,3 +324,23 @@ class OrderBook:
         if t.to_doc() != before:
             self._save(t)
         return t
+
+
+def spread_fills(legs, executions, quantity: int) -> tuple[int, float | None]:
+    """A BAG order's filled units (signed as ``quantity``) and average spread price from its
+    legs' executions: the units every leg has filled (a leg reported before the other is not
+    a unit yet), priced ``sum(ratio * average leg price)``. The BAG's own execution is never
+    among them (:meth:`IBBroker._execution` skips it)."""
+    per_leg = {leg.contract_date: [e for e in executions if e.contract_date == leg.contract_date]
+               for leg in legs}
+    sign = 1 if quantity > 0 else -1
+    units = min(abs(sum(e.quantity for e in per_leg[leg.contract_date])) // abs(leg.ratio)
+                for leg in legs)
+    if not units:
+        return 0, None
+    price = 0.0
+    for leg in legs:
+        done = per_leg[leg.contract_date]
+        contracts = sum(e.quantity for e in done)
+        price += leg.ratio * (sum(e.quantity * e.price for e in done) / contracts)
+    return sign * units, price

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from broker_contract import BrokerContractTests, BrokerHarness
+from broker_contract import BrokerContractTests, BrokerHarness, BrokerSpreadContractTests
 
 from sysbrokers.IB.fake_tws import FakeTwsConfig, FakeTwsThread
 from sysbrokers.sim.broker import SimBroker
@@ -18,7 +18,7 @@ def _start(request):
     return pd.Timestamp(request.param, tz="UTC")
 
 
-class TestIBBrokerContract(BrokerContractTests):
+class TestIBBrokerContract(BrokerContractTests, BrokerSpreadContractTests):
     @pytest.fixture
     def harness(self, tmp_path, _start) -> BrokerHarness:
         clock = SimulatedClock(tmp_path / "tws_home", start=_start)
@@ -39,7 +39,7 @@ class TestIBBrokerContract(BrokerContractTests):
                 broker.sync()  # ... and what the pump sent has arrived
 
             code = "SP500_micro" if _start.year == 2024 else "BUND"
-            contract = market.active_contracts(code, _start)[0]
+            contract, second = market.active_contracts(code, _start)[:2]
             yield BrokerHarness(
                 broker=broker,
                 advance=advance,
@@ -47,5 +47,6 @@ class TestIBBrokerContract(BrokerContractTests):
                 instrument_code=code,
                 contract_date=contract,
                 oversized_quantity=tws.call(lambda f: f.broker.config.max_order_size) + 1,
+                second_contract_date=second,
             )
             broker.close()

@@ -358,10 +358,16 @@ class WireOrder:
     outside_rth: bool = False
 
 
-def open_order(c: WireContract, o: WireOrder, status: str) -> list[object]:
-    """openOrder for a plain MKT/LMT order (no combos, scale, hedge, algo or conditions): 135
-    fields at 178, TWS's own ``None`` strings for deltaNeutralOrderType/adjustedOrderType."""
+def open_order(c: WireContract, o: WireOrder, status: str,
+               combo_legs: tuple[tuple[int, int, str, str], ...] = ()) -> list[object]:
+    """openOrder for a MKT/LMT order (no scale, hedge, algo or conditions): 135 fields at 178
+    for a plain order, TWS's own ``None`` strings for deltaNeutralOrderType/adjustedOrderType.
+    ``combo_legs`` (a BAG order): ``(conId, ratio, action, exchange)`` per leg, each sent as
+    the 8 fields of a combo leg."""
     unset = ""
+    legs: list[object] = [len(combo_legs)]
+    for con_id, ratio, action, exchange in combo_legs:
+        legs += [con_id, ratio, action, exchange, 0, 0, "", -1]
     lmt = o.lmt_price if o.lmt_price is not None else UNSET_DOUBLE
     return [
         Out.OPEN_ORDER,
@@ -432,7 +438,7 @@ def open_order(c: WireContract, o: WireOrder, status: str) -> list[object]:
         unset,  # basisPoints
         unset,  # basisPointsType
         "",  # comboLegsDescrip
-        0,  # comboLegCount
+        *legs,  # comboLegCount, then 8 fields per leg
         0,  # orderComboLegCount
         0,  # smartComboRoutingParamsCount
         unset,  # scaleInitLevelSize

@@ -10,6 +10,11 @@ ids, the broker keeps the orders) and turns the broker's state into TWS messages
   Only MKT and LMT futures orders and MKT orders on IDEALPRO pairs (CASH) are supported
   (others: 201). A CASH order is a cash conversion of its quantity in the base currency
   (EUR of EUR.USD) by the broker's ``trade_fx``, filled at once in one execution.
+  A BAG order (a calendar spread of two futures of one instrument, ``comboLegs`` BUY leg 1,
+  SELL leg 2, by conId) is the broker's ``place_spread_order`` (units = totalQuantity, price
+  leg 1 minus leg 2); its fills are reported as TWS does: an execDetails per leg (the leg's
+  contract, the BAG order's ids) and one for the BAG itself (shares in units, the spread
+  price), with commission reports for the legs only.
 * placeOrder (known live id): a modify (quantity and/or limit price), answered with openOrder and
   orderStatus; a finished order gives 104 (filled) or 10148.
 * cancelOrder: orderStatus PendingCancel; when the broker confirms, orderStatus Cancelled and
@@ -29,7 +34,7 @@ from typing import TYPE_CHECKING
 from sysbrokers.errors import BrokerError, InvalidOrderState, OrderRejected
 from sysbrokers.IB.fake_tws import messages as m
 from sysbrokers.IB.fake_tws.catalogue import ContractQuery, Listing
-from sysbrokers.objects import OrderStatus, OrderType
+from sysbrokers.objects import OrderStatus, OrderType, SpreadLeg
 
 if TYPE_CHECKING:
     from sysbrokers.IB.fake_tws.server import FakeTws, _Session
@@ -37,6 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FIRST_PERM_ID = 1_000_001
+BAG_CON_ID = 28812380  # TWS's conId of every combination contract
 
 # simulated broker status -> TWS order status
 TWS_STATUS = {
@@ -73,6 +79,23 @@ class IbOrder:
     done: bool = False
     sent: tuple[str, int] = ("", -1)  # (status, filled) last reported to the client
     exec_ids: list[str] = field(default_factory=list)
+    #: a BAG order: its legs ``(listing, signed ratio)`` and the BAG contract; per leg the
+    #: contracts reported filled and the last price
+    legs: tuple[tuple[Listing, int], ...] = ()
+    bag: m.WireContract | None = None
+    leg_filled: dict[str, int] = field(default_factory=dict)
+    leg_price: dict[str, float] = field(default_factory=dict)
+    bag_fills: int = 0
+
+    @property
+    def contract(self) -> m.WireContract:
+        """The order's contract on the wire (the BAG for a spread)."""
+        return self.bag if self.bag is not None else self.listing.contract
+
+    @property
+    def combo_legs(self) -> tuple[tuple[int, int, str, str], ...]:
+        return tuple((listing.contract.con_id, abs(ratio), "BUY" if ratio > 0 else "SELL",
+                      listing.contract.exchange) for listing, ratio in self.legs)
 
     def wire(self) -> m.WireOrder:
         return m.WireOrder(
@@ -109,6 +132,11 @@ class FillRecord:
     execution: m.WireExecution
     commission: float
     currency: str
+    contract: m.WireContract | None = None  # a spread's leg or BAG (default: the order's)
+
+    @property
+    def wire_contract(self) -> m.WireContract:
+        return self.contract if self.contract is not None else self.order.contract
 
 
 class OrderDesk:
@@ -164,6 +192,9 @@ class OrderDesk:
             session.send(m.error(order_id, 103, f"Duplicate order id {order_id}"))
             return
         server.bump_order_id(client_id, order_id + 1)
+        if fields[4].upper() == "BAG":
+            self._place_bag(session, order_id, fields)
+            return
         query = ContractQuery.from_fields(fields[2:14])
         listings = server.catalogue.resolve(query, server.now().value)
         if len(listings) != 1:
@@ -229,7 +260,71 @@ class OrderDesk:
         self._next_perm_id += 1
         self.orders[(client_id, order_id)] = o
         self.by_broker_id[bo.order_id] = o
-        session.send(m.open_order(listing.contract, o.wire(), o.status))
+        session.send(m.open_order(o.contract, o.wire(), o.status, o.combo_legs))
+        self._send_status(o)
+
+    def _place_bag(self, session: _Session, order_id: int, fields: list[str]) -> None:
+        """A BAG order: two futures legs of one instrument by conId (fields 35 on: the leg
+        count, then conId, ratio, action, exchange, openClose, shortSaleSlot,
+        designatedLocation, exemptCode per leg), BUY leg 1 and SELL leg 2."""
+        server = self.server
+        action, qty_text, order_type = fields[16].upper(), fields[17], fields[18].upper()
+        lmt_text, tif, account, order_ref = fields[19], fields[21] or "DAY", fields[23], fields[26]
+
+        def refuse(why: str) -> None:
+            session.send(m.error(order_id, 201, f"Order rejected - reason:{why}"))
+
+        try:
+            count = int(fields[35])
+            raw = [fields[36 + 8 * i: 36 + 8 * i + 4] for i in range(count)]
+            legs = []
+            for con_id, ratio, leg_action, _exchange in raw:
+                listing = server.catalogue.by_con_id(int(con_id))
+                sign = 1 if leg_action.upper() == "BUY" else -1
+                legs.append((listing, sign * int(float(ratio))))
+        except (ValueError, IndexError, BrokerError):
+            session.send(m.no_security_definition(order_id))
+            return
+        if (len(legs) != 2 or not all(listing.is_future for listing, _ in legs)
+                or legs[0][0].instrument_code != legs[1][0].instrument_code
+                or not legs[0][1] > 0 > legs[1][1]):
+            refuse("the fake TWS takes a BAG of two futures of one instrument, "
+                   "BUY leg 1 and SELL leg 2")
+            return
+        if order_type not in ("MKT", "LMT") or action not in ("BUY", "SELL"):
+            refuse("the fake TWS accepts only MKT and LMT BAG orders (BUY or SELL)")
+            return
+        quantity = float(qty_text or 0)
+        if quantity <= 0 or not quantity.is_integer():
+            refuse(f"invalid quantity {qty_text!r}")
+            return
+        limit = float(lmt_text) if order_type == "LMT" and lmt_text else None
+        if order_type == "LMT" and limit is None:
+            refuse("a LMT order needs a limit price")
+            return
+        units = int(quantity) if action == "BUY" else -int(quantity)
+        first = legs[0][0]
+        try:
+            bo = server.broker.place_spread_order(
+                first.instrument_code,
+                tuple(SpreadLeg(listing.contract_date, ratio) for listing, ratio in legs),
+                units, OrderType.LIMIT if limit is not None else OrderType.MARKET, limit,
+                client_ref=order_ref)
+        except OrderRejected as exc:
+            refuse(str(exc))
+            return
+        c = first.contract
+        bag = m.WireContract(BAG_CON_ID, c.symbol, "BAG", "", "", c.exchange, c.currency, "", "")
+        o = IbOrder(
+            client_id=session.client_id, order_id=order_id, perm_id=self._next_perm_id,
+            broker_id=bo.order_id, listing=first, action=action, total=int(quantity),
+            order_type=order_type, lmt_price=limit, tif=tif,
+            account=account or server.config.accounts[0], order_ref=order_ref,
+            status=TWS_STATUS[bo.status], legs=tuple(legs), bag=bag)
+        self._next_perm_id += 1
+        self.orders[(session.client_id, order_id)] = o
+        self.by_broker_id[bo.order_id] = o
+        session.send(m.open_order(o.contract, o.wire(), o.status, o.combo_legs))
         self._send_status(o)
 
     def _place_fx(self, session: _Session, order_id: int, listing: Listing, action: str,
@@ -272,12 +367,12 @@ class OrderDesk:
         self._next_perm_id += 1
         self.orders[(session.client_id, order_id)] = o
         self.by_broker_id[trade.trade_id] = o
-        session.send(m.open_order(listing.contract, o.wire(), o.status))
+        session.send(m.open_order(o.contract, o.wire(), o.status, o.combo_legs))
         self._send_status(o)
         self._report_fill(o, _FxFill(trade.trade_id, quantity, trade.rate, trade.timestamp,
                                      0.0, listing.quote))
         o.done = True
-        self._send_to_owner(o, m.open_order(o.listing.contract, o.wire(), o.status))
+        self._send_to_owner(o, m.open_order(o.contract, o.wire(), o.status, o.combo_legs))
         server.push_portfolio()
 
     def _modify(self, session: _Session, o: IbOrder, qty_text: str, lmt_text: str) -> None:
@@ -303,7 +398,7 @@ class OrderDesk:
             return
         o.total = abs(bo.quantity)
         o.lmt_price = bo.limit_price
-        session.send(m.open_order(o.listing.contract, o.wire(), o.status))
+        session.send(m.open_order(o.contract, o.wire(), o.status, o.combo_legs))
         session.send(self._status_fields(o))
 
     def cancel(self, session: _Session, fields: list[str]) -> None:
@@ -345,7 +440,7 @@ class OrderDesk:
         for o in self.orders.values():
             if o.done or (not all_clients and o.client_id != session.client_id):
                 continue
-            session.send(m.open_order(o.listing.contract, o.wire(), o.status))
+            session.send(m.open_order(o.contract, o.wire(), o.status, o.combo_legs))
             session.send(self._status_fields(o))
         session.send(m.open_order_end())
 
@@ -355,7 +450,7 @@ class OrderDesk:
         want_account, want_time, want_symbol = fields[4], fields[5], fields[6]
         want_sec_type, want_exchange, want_side = fields[7], fields[8], fields[9]
         for f in self.fills:
-            c, e = f.order.listing.contract, f.execution
+            c, e = f.wire_contract, f.execution
             if want_client and f.order.client_id != want_client:
                 continue
             if want_account and e.account != want_account:
@@ -371,7 +466,8 @@ class OrderDesk:
             if want_time and e.time.replace("-", " ")[:17] < want_time.replace("-", " ")[:17]:
                 continue
             session.send(m.exec_details(req_id, c, e))
-            session.send(m.commission_report(e.exec_id, f.commission, f.currency, None))
+            if c.sec_type != "BAG":  # the legs carry a BAG order's commissions
+                session.send(m.commission_report(e.exec_id, f.commission, f.currency, None))
         session.send(m.exec_details_end(req_id))
 
     # ------------------------------------------------------------------ broker -> clients
@@ -411,7 +507,7 @@ class OrderDesk:
                 continue
             o.done = True
             if bo.status is OrderStatus.FILLED:
-                self._send_to_owner(o, m.open_order(o.listing.contract, o.wire(), o.status))
+                self._send_to_owner(o, m.open_order(o.contract, o.wire(), o.status, o.combo_legs))
             elif bo.status is OrderStatus.CANCELLED:
                 text = "Order Canceled - reason:" + (bo.reason or "cancelled")
                 self._send_to_owner(o, m.error(o.order_id, 202, text))
@@ -432,12 +528,15 @@ class OrderDesk:
             f.execution, exec_id=f"{stem}.{int(last) + 1:02d}",
             price=f.execution.price if price is None else price,
             shares=f.execution.shares if shares is None else shares)
-        self.fills[index] = FillRecord(f.order, e, 0.0, f.currency)
-        self._send_to_owner(f.order, m.exec_details(-1, f.order.listing.contract, e))
+        self.fills[index] = FillRecord(f.order, e, 0.0, f.currency, f.contract)
+        self._send_to_owner(f.order, m.exec_details(-1, f.wire_contract, e))
         self._send_to_owner(f.order, m.commission_report(e.exec_id, 0.0, f.currency, None))
         return e.exec_id
 
     def _report_fill(self, o: IbOrder, ex) -> None:
+        if o.legs:
+            self._report_leg_fill(o, ex)
+            return
         qty = abs(ex.quantity) if not o.listing.is_future else abs(int(ex.quantity))
         o.avg_price = (o.avg_price * o.filled + ex.price * qty) / (o.filled + qty)
         o.filled += qty
@@ -472,3 +571,54 @@ class OrderDesk:
         self._send_status(o)
         if not self.commission_first:
             self._send_to_owner(o, report)
+
+    def _report_leg_fill(self, o: IbOrder, ex) -> None:
+        """One leg's execution of a BAG order: its execDetails (the leg's contract, the BAG
+        order's ids) and commission report; once every leg has filled a further unit, the BAG's
+        own execDetails (shares in units, the spread price) and the order status."""
+        listing, ratio = next((listing, r) for listing, r in o.legs
+                              if listing.contract_date == ex.contract_date)
+        qty = abs(int(ex.quantity))
+        date = listing.contract_date
+        o.leg_filled[date] = o.leg_filled.get(date, 0) + qty
+        o.leg_price[date] = ex.price
+        zone = self.server.config.tws_zone
+        when = ex.timestamp.tz_convert(zone).strftime("%Y%m%d %H:%M:%S ") + zone
+        execution = m.WireExecution(
+            exec_id=f"{o.perm_id:08x}.{ex.exec_id}.01.01", order_id=o.order_id,
+            client_id=o.client_id, perm_id=o.perm_id, time=when, account=o.account,
+            exchange=listing.contract.exchange, side="BOT" if ex.quantity > 0 else "SLD",
+            shares=qty, price=ex.price, cum_qty=o.leg_filled[date], avg_price=ex.price,
+            order_ref=o.order_ref)
+        o.exec_ids.append(execution.exec_id)
+        self.fills.append(FillRecord(o, execution, ex.commission, ex.commission_currency,
+                                     listing.contract))
+        report = m.commission_report(execution.exec_id, ex.commission, ex.commission_currency,
+                                     None)
+        if self.commission_first:
+            self._send_to_owner(o, report)
+        self._send_to_owner(o, m.exec_details(-1, listing.contract, execution))
+        if not self.commission_first:
+            self._send_to_owner(o, report)
+        units = min(o.leg_filled.get(leg.contract_date, 0) // abs(r) for leg, r in o.legs)
+        if units <= o.filled:
+            return  # the other leg of this unit comes next
+        new = units - o.filled
+        price = sum(r * o.leg_price[leg.contract_date] for leg, r in o.legs)
+        o.avg_price = (o.avg_price * o.filled + price * new) / units
+        o.filled = units
+        o.last_price = price
+        if o.filled >= o.total:
+            o.status = "Filled"
+        elif o.status == "PreSubmitted":
+            o.status = "Submitted"
+        o.bag_fills += 1
+        bag = m.WireExecution(
+            exec_id=f"{o.perm_id:08x}.bag{o.bag_fills:04d}.01.01", order_id=o.order_id,
+            client_id=o.client_id, perm_id=o.perm_id, time=when, account=o.account,
+            exchange=o.contract.exchange, side="BOT" if o.action == "BUY" else "SLD",
+            shares=new, price=price, cum_qty=o.filled, avg_price=o.avg_price,
+            order_ref=o.order_ref)
+        self.fills.append(FillRecord(o, bag, 0.0, ex.commission_currency, o.contract))
+        self._send_to_owner(o, m.exec_details(-1, o.contract, bag))
+        self._send_status(o)
