@@ -33,16 +33,15 @@ order is denied with that reason (use Force_Outright).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
 import math
+from dataclasses import dataclass, replace
 
 from sysbrokers.errors import BrokerError, OrderRejected
 from sysbrokers.objects import BrokerOrder as BrokerOrderAtBroker
 from sysbrokers.objects import OrderType
 from syscore.dates import iso_utc
-from sysdata.data_blob import DataBlob
 from syscore.exceptions import InvalidData
+from sysdata.data_blob import DataBlob
 from sysexecution.algo_orders import (
     Decision,
     ExecutionSettings,

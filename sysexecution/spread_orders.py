@@ -41,7 +41,8 @@ def broker_spread(contract_dates: Sequence[str], trades: Sequence[int]) -> Broke
     """The broker spread for two legs' signed ``trades`` (see module docstring);
     :class:`InvalidData` unless there are two non-zero trades of opposite signs."""
     if len(trades) != 2 or len(contract_dates) != 2:
-        raise InvalidData(f"a spread has two legs, got {list(zip(contract_dates, trades))}")
+        raise InvalidData(f"a spread has two legs, got trades {list(trades)} in "
+                          f"{list(contract_dates)}")
     t1, t2 = (int(t) for t in trades)
     if t1 == 0 or t2 == 0 or (t1 > 0) == (t2 > 0):
         raise InvalidData(f"a spread's legs trade in opposite directions, got {t1} and {t2}")

@@ -440,7 +440,8 @@ class IBBroker(Broker):
             resolved = [self.contracts.future(instrument_code, leg.contract_date) for leg in legs]
         except UnknownContract as exc:
             raise OrderRejected(RejectReason.UNKNOWN_CONTRACT, str(exc)) from None
-        legs = tuple(SpreadLeg(c.contract_date, leg.ratio) for c, leg in zip(resolved, legs))
+        legs = tuple(SpreadLeg(c.contract_date, leg.ratio)
+                     for c, leg in zip(resolved, legs, strict=True))
         self._ready()
         account = account or self.connection.account
         order_id = self.book.next_order_id(self.ib.client.getReqId())

@@ -27,11 +27,11 @@ import pandas as pd
 
 from sysbrokers.errors import InvalidOrderState, RejectReason
 from sysbrokers.objects import (
-    SpreadLeg,
     BrokerOrder,
     Execution,
     OrderStatus,
     OrderType,
+    SpreadLeg,
     check_transition,
 )
 from sysdata.state.base import StateStore

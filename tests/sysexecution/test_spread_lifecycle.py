@@ -33,7 +33,10 @@ def env(sim_broker_env):
     return sim_broker_env
 
 
-def run(data, clock, passes=1, step=pd.Timedelta(minutes=2)):
+STEP = pd.Timedelta(minutes=2)
+
+
+def run(data, clock, passes=1, step=STEP):
     out = None
     for _ in range(passes):
         out = stack_handler_pass(data, contracts=contracts, execution=MARKET)
