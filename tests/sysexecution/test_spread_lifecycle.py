@@ -265,3 +265,33 @@ def test_restart_between_sending_and_the_fills_books_each_leg_once(env, systrade
         assert restarted.positions.get_strategy_position("trend", CODE) == 3
     finally:
         restarted.close()
+
+
+def test_a_cancelled_spread_waits_until_both_legs_fills_are_booked(env):
+    """A part-filled spread cancelled at the broker: while only one leg's execution is
+    booked the broker order is not CANCELLED (its rest would be sent again with a leg
+    missing); once both are, it is."""
+    from sysbrokers.objects import OrderStatus as BrokerStatus
+    from sysexecution.broker_fills import book_executions
+    from sysexecution.order_completion import sync_broker_statuses
+
+    data, clock = env
+    bid = data.broker.get_bid_ask(CODE, PRICED).bid - data.broker.get_bid_ask(CODE, FORWARD).ask
+    manual_trade(data, "trend", CODE, [(PRICED, -3), (FORWARD, 3)], limit_price=bid - 1.0,
+                 reason="calendar")
+    assert len(create_broker_orders(data).sent) == 1
+    [order] = data.order_stack("broker").orders()
+    clock.advance(pd.Timedelta(seconds=3))  # one unit filled
+    data.broker.cancel_order(order.broker_order_id)
+    clock.advance(pd.Timedelta(seconds=1))  # the cancel took effect
+    theirs = data.broker.get_order(order.broker_order_id)
+    assert theirs.status is BrokerStatus.CANCELLED and theirs.filled_quantity == -1
+    executions = [e for e in data.broker.get_executions() if e.client_ref == order.client_ref]
+    book_executions(data, [e for e in executions if e.contract_date == PRICED])
+    sync_broker_statuses(data)
+    half = data.order_stack("broker").get_order(order.order_id)
+    assert half.filled == (-1, 0) and half.status is not OrderStatus.CANCELLED
+    book_executions(data, executions)
+    sync_broker_statuses(data)
+    done = data.order_stack("broker").get_order(order.order_id)
+    assert done.filled == (-1, 1) and done.status is OrderStatus.CANCELLED
