@@ -188,6 +188,8 @@ class _Fill:
     time_ns: int
     quantity: int
     price: float
+    bid: float | None = None  # top of book when it filled
+    ask: float | None = None
 
 
 class SimBroker(SimOptionTrading, Broker):
@@ -411,7 +413,8 @@ class SimBroker(SimOptionTrading, Broker):
             before = np.cumsum(avail) - avail
             take = np.clip(remaining - before, 0, avail)
             for i in np.flatnonzero(take):
-                fills.append(_Fill(order_id, int(times[i]), sign * int(take[i]), float(price[i])))
+                fills.append(_Fill(order_id, int(times[i]), sign * int(take[i]), float(price[i]),
+                                   float(quotes.bid[i]), float(quotes.ask[i])))
             remaining -= int(take.sum())
             after = int(times[-1])
         filled = abs(quantity) - remaining
@@ -468,7 +471,7 @@ class SimBroker(SimOptionTrading, Broker):
         commission = abs(fill.quantity) * spec.commission
         cur = conn.execute(
             "INSERT INTO executions(order_id, instrument_code, contract_date, quantity, price, commission,"
-            " currency, time_ns) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+            " currency, time_ns, bid, ask) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 fill.order_id,
                 order["instrument_code"],
@@ -478,6 +481,8 @@ class SimBroker(SimOptionTrading, Broker):
                 commission,
                 spec.currency,
                 fill.time_ns,
+                fill.bid,
+                fill.ask,
             ),
         )
         self._event(conn, "execution", cur.lastrowid, fill.time_ns)
@@ -880,6 +885,8 @@ class SimBroker(SimOptionTrading, Broker):
                 pd.Timestamp(r["time_ns"], tz="UTC"),
                 client_ref=r["client_ref"],
                 account=r["account"],
+                bid=r["bid"],
+                ask=r["ask"],
             )
             for r in rows
         ]

@@ -55,7 +55,9 @@ CREATE TABLE IF NOT EXISTS executions (
     price REAL NOT NULL,
     commission REAL NOT NULL,
     currency TEXT NOT NULL,
-    time_ns INTEGER NOT NULL
+    time_ns INTEGER NOT NULL,
+    bid REAL,
+    ask REAL
 );
 CREATE INDEX IF NOT EXISTS executions_time ON executions(time_ns);
 CREATE UNIQUE INDEX IF NOT EXISTS executions_once ON executions(order_id, time_ns);
@@ -163,6 +165,10 @@ class BrokerStore:
             columns = [r["name"] for r in conn.execute("PRAGMA table_info(orders)")]
             if "account" not in columns:  # a file written before accounts existed
                 conn.execute("ALTER TABLE orders ADD COLUMN account TEXT NOT NULL DEFAULT ''")
+            columns = [r["name"] for r in conn.execute("PRAGMA table_info(executions)")]
+            for name in ("bid", "ask"):  # a file written before the book at fill was kept
+                if name not in columns:
+                    conn.execute(f"ALTER TABLE executions ADD COLUMN {name} REAL")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -356,8 +356,11 @@ def _minutes_since(when: pd.Timestamp, earlier) -> float:
 
 def slippage_table(data, start, end) -> pd.DataFrame:
     """Per fill in [start, end]: slippage against the instrument order's ``reference_price``
-    (the price when the order was generated) and against the broker order's ``mid_price`` (at
-    submission), signed so that a positive number is a cost (bought above / sold below).
+    (the price when the order was generated) and against the mid price, signed so that a
+    positive number is a cost (bought above / sold below). The mid is the one at the fill
+    (``(bid + ask) / 2`` of the top of book the broker gave with the execution: the simulated
+    broker does) when the fill has it, else the broker order's ``mid_price`` at submission;
+    ``mid_at`` says which (``fill`` / ``submission``).
 
     Columns: ``*_points`` in price points; ``*_ticks`` = points / ``tick_size`` (from the
     instrument config's ``extra`` mapping; NaN when not set); ``*_cash`` = points × |quantity|
@@ -387,10 +390,15 @@ def slippage_table(data, start, end) -> pd.DataFrame:
                    "generated_datetime")),
                "submission_delay_min": _minutes_since(when, _order_value(
                    data, "broker", record.get("broker_order_id"), "submit_datetime"))}
+        at_fill = (record.get("bid") is not None and record.get("ask") is not None)
+        row["mid_at"] = "fill" if at_fill else "submission"
         for label, stack, field in (("reference", "instrument", "reference_price"),
                                     ("mid", "broker", "mid_price")):
             order_id = record.get(f"{stack}_order_id")
-            compare = _order_field(data, stack, order_id, field)
+            if label == "mid" and at_fill:
+                compare = (float(record["bid"]) + float(record["ask"])) / 2.0
+            else:
+                compare = _order_field(data, stack, order_id, field)
             points = (price - compare) * side
             row[label] = compare
             row[f"{label}_points"] = points
@@ -401,8 +409,8 @@ def slippage_table(data, start, end) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[
         "timestamp", "instrument", "quantity", "price", "daily_vol", "generation_delay_min",
         "submission_delay_min", "reference", "reference_points", "reference_ticks",
-        "reference_cash", "reference_vol_normalised", "mid", "mid_points", "mid_ticks",
-        "mid_cash", "mid_vol_normalised"])
+        "reference_cash", "reference_vol_normalised", "mid_at", "mid", "mid_points",
+        "mid_ticks", "mid_cash", "mid_vol_normalised"])
 
 
 #: Calendar days of adjusted prices before a fill used for its daily volatility.

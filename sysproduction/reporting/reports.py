@@ -109,7 +109,8 @@ def trades_report(data, start, end) -> Report:
         TableSection("Fills", figures.fills_table(data, start, end)),
         TableSection("Slippage", figures.slippage_table(data, start, end),
                      note="positive = cost; reference: price when the order was generated; "
-                          "mid: mid price when sent to the broker; cash in "
+                          "mid: mid price at the fill (mid_at fill) or when sent to the broker "
+                          "(mid_at submission); cash in "
                           f"{data.config.base_currency}"),
     ))
 
