@@ -8,8 +8,8 @@ import re
 import pandas as pd
 import pytest
 
-from sysobjects.trading_state import TradingState
 from syscore.menu import Menu
+from sysobjects.trading_state import TradingState
 from sysproduction.interactive_order_stack import (
     ACTIONS,
     MENU,
