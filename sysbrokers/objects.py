@@ -425,7 +425,8 @@ class Execution:
     leg's ``contract_date``, contracts and price, and the spread order's ``order_id`` and
     ``client_ref`` (a broker's execution of the combination itself is never reported). ``commission`` (in ``commission_currency``) is None until known: IB reports it
     later in a :class:`CommissionReport` keyed by ``exec_id``. ``client_ref`` and ``account``
-    are those of the order."""
+    are those of the order. ``bid``/``ask``: the top of book when it filled, when the broker
+    gives it (the simulated broker does; IB does not: None)."""
 
     exec_id: str
     order_id: str
@@ -438,6 +439,8 @@ class Execution:
     timestamp: pd.Timestamp
     client_ref: str = ""
     account: str = ""
+    bid: float | None = None
+    ask: float | None = None
 
     def __post_init__(self) -> None:
         _check_utc("timestamp", self.timestamp)

@@ -291,6 +291,8 @@ class ReportingConfig(_Strict):
     min_volume_risk_daily: float = Field(default=1_500_000.0, ge=0)
     max_vs_average_forecast: float = Field(default=2.0, gt=0)
     raw_max_leverage: float = Field(default=1.0, gt=0)
+    #: fraction of a standard position traded in one day (auto-populated trade limits)
+    max_position_traded_daily: float = Field(default=0.33, gt=0)
     bad_threshold: float = Field(default=0.3, ge=0, lt=1)
 
 

@@ -7,7 +7,9 @@ Every console (``sysproduction.interactive_*``) is a :class:`Menu` of :class:`Op
 
 Rules every console gets from here:
 
-* options are numbered ``1..n`` in the order given; ``0`` (or Enter in a sub-menu) goes back,
+* options are numbered ``1..n`` in the order given (or chosen by fixed codes,
+  :attr:`Option.key`, listed under :attr:`Option.group` headings: the order-stack console's
+  two-digit codes); ``0`` (or Enter in a sub-menu) goes back,
   ``0`` at the top exits; an unknown choice says ``unknown choice 'x'`` and shows the menu again;
 * typed prompts (:meth:`Console.integer`, :meth:`~Console.number`, :meth:`~Console.date`,
   :meth:`~Console.choice`, :meth:`~Console.yes_no`) re-ask on bad input after one clear line;
@@ -106,22 +108,42 @@ class Console:
         """A finite number (commas allowed as thousands separators) within the bounds."""
         shown = f" [{default:,.2f}]" if default is not None else ""
         while True:
-            value = self.answer(f"{prompt}{shown}: ").replace(",", "")
+            value = self.answer(f"{prompt}{shown}: ")
             if not value and default is not None:
                 return float(default)
-            try:
-                number = float(value)
-            except ValueError:
-                self.say(f"not a number: {value!r}")
-                continue
-            if not math.isfinite(number):
-                self.say(f"not a finite number: {value!r}")
-                continue
-            if (minimum is not None and number < minimum) or \
-                    (maximum is not None and number > maximum):
-                self.say(f"out of range: {number:g} (allowed {_range_text(minimum, maximum)})")
-                continue
-            return number
+            number = self._checked_number(value, minimum, maximum)
+            if number is not None:
+                return number
+
+    def optional_number(self, prompt: str, minimum: float | None = None,
+                        maximum: float | None = None) -> float | None:
+        """As :meth:`number`, or None when the operator just presses Enter (e.g. no limit
+        price)."""
+        while True:
+            value = self.answer(f"{prompt} (Enter: none): ")
+            if not value:
+                return None
+            number = self._checked_number(value, minimum, maximum)
+            if number is not None:
+                return number
+
+    def _checked_number(self, value: str, minimum: float | None,
+                        maximum: float | None) -> float | None:
+        """The number ``value`` says, or None after one line saying what is wrong."""
+        value = value.replace(",", "")
+        try:
+            number = float(value)
+        except ValueError:
+            self.say(f"not a number: {value!r}")
+            return None
+        if not math.isfinite(number):
+            self.say(f"not a finite number: {value!r}")
+            return None
+        if (minimum is not None and number < minimum) or \
+                (maximum is not None and number > maximum):
+            self.say(f"out of range: {number:g} (allowed {_range_text(minimum, maximum)})")
+            return None
+        return number
 
     def date(self, prompt: str, default: pd.Timestamp | None = None) -> pd.Timestamp:
         """A UTC timestamp: ``YYYY-MM-DD``, ``YYYY-MM-DD HH:MM`` (naive means UTC), or, when
@@ -215,36 +237,66 @@ Action = Callable[[Console], None]
 @dataclass(frozen=True)
 class Option:
     """A menu line: ``label`` and either an ``action`` (called with the console) or a nested
-    :class:`Menu`. ``help`` is one line for ``docs/consoles.md``-style listings."""
+    :class:`Menu`. ``help`` is one line for ``docs/consoles.md``-style listings.
+
+    ``key``: the code the operator types for it (e.g. ``"22"``), for a menu whose codes must
+    stay fixed as options are added (operators learn them); when a menu's options have keys,
+    every one must, and they replace the numbering. ``group``: a heading the keyed options
+    are listed under (a new heading each time it changes)."""
 
     label: str
     action: Action | Menu
     help: str = ""
+    key: str = ""
+    group: str = ""
 
 
 @dataclass(frozen=True)
 class Menu:
-    """A titled list of options, numbered from 1 in the order given."""
+    """A titled list of options, numbered from 1 in the order given, or chosen by their
+    :attr:`Option.key` when they have keys."""
 
     title: str
     options: tuple[Option, ...] = field(default_factory=tuple)
 
+    def __post_init__(self) -> None:
+        keys = [option.key for option in self.options]
+        if any(keys):
+            if not all(keys):
+                raise ValueError(f"menu {self.title!r}: either every option has a key or none")
+            if len(set(keys)) != len(keys) or "0" in keys or "" in keys:
+                raise ValueError(f"menu {self.title!r}: keys must be unique and not 0")
+
+    @property
+    def keyed(self) -> bool:
+        return bool(self.options) and bool(self.options[0].key)
+
+    def keys(self) -> list[str]:
+        """What the operator types for each option, in order (``1..n`` or the keys)."""
+        return [option.key or str(i) for i, option in enumerate(self.options, start=1)]
+
     def render(self, top: bool) -> str:
         lines = ["", self.title]
-        lines += [f"  {i} {option.label}" for i, option in enumerate(self.options, start=1)]
+        group = None
+        for key, option in zip(self.keys(), self.options, strict=True):
+            if self.keyed and option.group != group:
+                group = option.group
+                lines.append(f" {group}")
+            lines.append(f"  {key} {option.label}")
         lines.append(f"  0 {'exit' if top else 'back'}")
         return "\n".join(lines)
 
     def option(self, choice: str) -> Option | None:
-        if choice.isdigit() and 1 <= int(choice) <= len(self.options):
-            return self.options[int(choice) - 1]
+        for key, option in zip(self.keys(), self.options, strict=True):
+            if choice == key:
+                return option
         return None
 
     def walk(self, prefix: str = "") -> list[tuple[str, Option]]:
         """Every option with its key path (``"3.2"``: option 2 of sub-menu 3), depth first."""
         found = []
-        for i, option in enumerate(self.options, start=1):
-            key = f"{prefix}{i}"
+        for own, option in zip(self.keys(), self.options, strict=True):
+            key = f"{prefix}{own}"
             found.append((key, option))
             if isinstance(option.action, Menu):
                 found.extend(option.action.walk(f"{key}."))

@@ -58,7 +58,8 @@ def book_executions(data: DataBlob, executions: Iterable[Execution],
             instrument_order_id=contract_order.parent_id if contract_order else None,
             commission=execution.commission,
             commission_currency=execution.commission_currency, account=execution.account,
-            broker_ref=execution.order_id, client_ref=execution.client_ref)
+            broker_ref=execution.order_id, client_ref=execution.client_ref,
+            bid=execution.bid, ask=execution.ask)
         booked = data.ledger.book_fill(fill)
         (result.duplicates if booked.duplicate else result.booked).append(execution.exec_id)
     return result

@@ -12,6 +12,11 @@ Menus (each option asks its inputs with typed prompts and calls the function nam
    (GO/STOP/NO-RUN/PAUSE), mark close, mark dead processes as crashed, view configuration.
 6. Trading state (:mod:`sysproduction.trading_state_ops`): view with history, set with a
    reason (confirmed).
+7. Update configuration (:mod:`sysproduction.control_config_ops`): spread costs from samples
+   and fills (all or each, confirmed), price multipliers checked against the broker.
+
+Trade limits also has auto-populate from risk (``propose_trade_limits`` previewed, then
+``apply_trade_limits`` confirmed).
 
 Every change is logged under the process name ``interactive_controls``. End of input (no
 terminal) ends the console.
@@ -27,6 +32,7 @@ from syscore.menu import Ask, Console, Menu, Option, Say, bound_to
 from sysdata.controls import ALL_STRATEGIES, OverrideData
 from sysdata.data_blob import DataBlob
 from sysobjects.trading_state import TradingState
+from sysproduction import control_config_ops as cc
 from sysproduction import process_control_ops as pc
 from sysproduction.process_helpers import run_console
 from sysproduction.trading_state_ops import set_trading_state, show_trading_state
@@ -94,6 +100,43 @@ def _reset_trade_limit(data: DataBlob, console: Console) -> None:
     data.trade_limits.reset(code, period, strategy)
     data.log.warning("trade limit %s/%s/%dd reset", strategy, code, period)
     console.say(f"trade limit {strategy}/{code}/{period}d reset")
+
+
+def _auto_populate_trade_limits(data: DataBlob, console: Console) -> None:
+    defaults = cc.default_limit_settings(data)
+    settings = cc.AutoLimitSettings(
+        capital=console.number(f"capital ({data.config.base_currency})",
+                               default=defaults.capital, minimum=0.01),
+        risk_target=console.number("risk target (annual, 0.25 = 25%)",
+                                   default=defaults.risk_target, minimum=0.001, maximum=10),
+        idm=console.number("instrument diversification multiplier", default=defaults.idm,
+                           minimum=0.1, maximum=100),
+        instrument_weight=console.number("instrument weight", default=defaults.instrument_weight,
+                                         minimum=0.0001, maximum=1),
+        max_position_traded_daily=console.number(
+            "fraction of a standard position traded a day",
+            default=defaults.max_position_traded_daily, minimum=0.0001, maximum=100))
+    periods = _periods(console)
+    proposals = cc.propose_trade_limits(data, settings, periods)
+    console.say("\n".join([cc.PROPOSAL_HEADER, *map(str, proposals)]))
+    changes = [p for p in proposals if p.current != p.proposed]
+    if not changes:
+        console.say("every limit is already as proposed: nothing changed")
+        return
+    if not console.confirm(f"set these {len(changes)} trade limit(s) (strategy ALL)?"):
+        console.say("nothing changed")
+        return
+    console.say(f"{cc.apply_trade_limits(data, proposals)} trade limit(s) set")
+
+
+def _periods(console: Console) -> tuple[int, ...]:
+    default = ",".join(str(p) for p in cc.AUTO_TRADE_LIMIT_PERIODS)
+    while True:
+        text = console.text("periods in days, comma separated", default=default)
+        parts = [part.strip() for part in text.split(",") if part.strip()]
+        if parts and all(part.isdigit() and int(part) >= 1 for part in parts):
+            return tuple(sorted({int(part) for part in parts}))
+        console.say(f"not a list of whole numbers of days >= 1: {text!r}")
 
 
 def _view_position_limits(data: DataBlob, console: Console) -> None:
@@ -207,6 +250,39 @@ def _process_config(data: DataBlob, console: Console) -> None:
     console.say("\n".join([f"{name}:"] + [f"  {key}: {value}" for key, value in fields.items()]))
 
 
+# --- update configuration ----------------------------------------------------------------------
+
+def _update_spread_costs(data: DataBlob, console: Console) -> None:
+    days = console.integer("calendar days of samples and fills", default=250, minimum=1)
+    suggestions = cc.suggest_spread_costs(data, days)
+    if not suggestions:
+        console.say(f"no spread samples or fills with a mid price in the last {days} days: "
+                    f"nothing to suggest")
+        return
+    console.say("\n".join([cc.SUGGESTION_HEADER + "  (price points)", *map(str, suggestions)]))
+    how = console.choice("update", ("all", "each", "none"))
+    if how == "none":
+        console.say("nothing changed")
+        return
+    if how == "all" and not console.confirm(
+            f"set the spread cost of these {len(suggestions)} instrument(s) as suggested?"):
+        console.say("nothing changed")
+        return
+    done = []
+    for item in suggestions:
+        if how == "each" and not console.yes_no(
+                f"{item.instrument_code}: spread_cost {item.configured:g} -> "
+                f"{item.suggested:.6g}?"):
+            continue
+        cc.set_spread_cost(data, item.instrument_code, item.suggested)
+        done.append(item.instrument_code)
+    console.say(f"spread cost updated: {', '.join(done)}" if done else "nothing changed")
+
+
+def _check_multipliers(data: DataBlob, console: Console) -> None:
+    console.say(str(cc.check_price_multipliers(data)))
+
+
 # --- trading state -------------------------------------------------------------------------------
 
 def _view_trading_state(data: DataBlob, console: Console) -> None:
@@ -234,6 +310,7 @@ def controls_menu(data: DataBlob) -> Menu:
             Option("view trade limits and what is left", on(_view_trade_limits)),
             Option("change a trade limit", on(_change_trade_limit)),
             Option("reset a trade limit's count", on(_reset_trade_limit)),
+            Option("auto-populate trade limits from risk", on(_auto_populate_trade_limits)),
         ))),
         Option("Position limits", Menu("Position limits (absolute contracts)", (
             Option("view position limits", on(_view_position_limits)),
@@ -257,6 +334,10 @@ def controls_menu(data: DataBlob) -> Menu:
         Option("Trading state", Menu("Global trading state", (
             Option("view trading state and history", on(_view_trading_state)),
             Option("set trading state (with a reason)", on(_set_trading_state)),
+        ))),
+        Option("Update configuration", Menu("Update configuration", (
+            Option("spread costs from sampled spreads and fills", on(_update_spread_costs)),
+            Option("check price multipliers against the broker", on(_check_multipliers)),
         ))),
     ))
 

@@ -191,7 +191,10 @@ class _Fill:
     time_ns: int
     quantity: int  #: contracts (an outright) or spread units (a spread)
     price: float  #: the spread price for a spread
+    bid: float | None = None  #: top of book when it filled (an outright)
+    ask: float | None = None
     leg_prices: tuple[float, ...] = ()  #: a spread's price per leg, in leg order
+    leg_books: tuple[tuple[float, float], ...] = ()  #: a spread's (bid, ask) per leg
 
 
 class SimBroker(SimOptionTrading, Broker):
@@ -425,7 +428,8 @@ class SimBroker(SimOptionTrading, Broker):
             before = np.cumsum(avail) - avail
             take = np.clip(remaining - before, 0, avail)
             for i in np.flatnonzero(take):
-                fills.append(_Fill(order_id, int(times[i]), sign * int(take[i]), float(price[i])))
+                fills.append(_Fill(order_id, int(times[i]), sign * int(take[i]), float(price[i]),
+                                   float(quotes.bid[i]), float(quotes.ask[i])))
             remaining -= int(take.sum())
             after = int(times[-1])
         filled = abs(quantity) - remaining
@@ -462,9 +466,10 @@ class SimBroker(SimOptionTrading, Broker):
         ok = np.ones(len(times), dtype=bool)
         units = np.full(len(times), np.iinfo(np.int64).max, dtype=np.int64)
         synthetic = np.zeros(len(times))
-        leg_prices = []
+        leg_prices, leg_books = [], []
         for leg in legs:
             quotes = self.market.quotes(code, leg.contract_date, times)
+            leg_books.append((quotes.bid, quotes.ask))
             buying = sign * leg.ratio > 0
             price = quotes.ask + slip if buying else quotes.bid - slip
             size = quotes.ask_size if buying else quotes.bid_size
@@ -481,7 +486,8 @@ class SimBroker(SimOptionTrading, Broker):
         before = np.cumsum(avail) - avail
         take = np.clip(remaining - before, 0, avail)
         return [_Fill(row["order_id"], int(times[i]), sign * int(take[i]), float(synthetic[i]),
-                      tuple(float(p[i]) for p in leg_prices))
+                      leg_prices=tuple(float(p[i]) for p in leg_prices),
+                      leg_books=tuple((float(b[i]), float(a[i])) for b, a in leg_books))
                 for i in np.flatnonzero(take)]
 
     def _slippage(self, row: sqlite3.Row, tick: float) -> float:
@@ -517,18 +523,19 @@ class SimBroker(SimOptionTrading, Broker):
         spec = self.market.spec(order["instrument_code"])
         legs = _legs(order)
         if legs:
-            parts = [(i + 1, leg.contract_date, fill.quantity * leg.ratio, fill.leg_prices[i])
-                     for i, leg in enumerate(legs)]
+            parts = [(i + 1, leg.contract_date, fill.quantity * leg.ratio, fill.leg_prices[i],
+                      *fill.leg_books[i]) for i, leg in enumerate(legs)]
         else:
-            parts = [(0, order["contract_date"], fill.quantity, fill.price)]
+            parts = [(0, order["contract_date"], fill.quantity, fill.price, fill.bid, fill.ask)]
         commission = 0.0
-        for leg_no, contract, quantity, price in parts:
+        for leg_no, contract, quantity, price, bid, ask in parts:
             leg_commission = abs(quantity) * spec.commission
             cur = conn.execute(
                 "INSERT INTO executions(order_id, instrument_code, contract_date, quantity, price,"
-                " commission, currency, time_ns, leg) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " commission, currency, time_ns, leg, bid, ask)"
+                " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (fill.order_id, order["instrument_code"], contract, quantity, price,
-                 leg_commission, spec.currency, fill.time_ns, leg_no),
+                 leg_commission, spec.currency, fill.time_ns, leg_no, bid, ask),
             )
             self._event(conn, "execution", cur.lastrowid, fill.time_ns)
             self._event(conn, "commission", cur.lastrowid, fill.time_ns)  # IB: its own report
@@ -990,6 +997,8 @@ class SimBroker(SimOptionTrading, Broker):
                 pd.Timestamp(r["time_ns"], tz="UTC"),
                 client_ref=r["client_ref"],
                 account=r["account"],
+                bid=r["bid"],
+                ask=r["ask"],
             )
             for r in rows
         ]

@@ -57,7 +57,9 @@ CREATE TABLE IF NOT EXISTS executions (
     commission REAL NOT NULL,
     currency TEXT NOT NULL,
     time_ns INTEGER NOT NULL,
-    leg INTEGER NOT NULL DEFAULT 0
+    leg INTEGER NOT NULL DEFAULT 0,
+    bid REAL,
+    ask REAL
 );
 CREATE INDEX IF NOT EXISTS executions_time ON executions(time_ns);
 CREATE TABLE IF NOT EXISTS positions (
@@ -173,6 +175,10 @@ class BrokerStore:
             conn.execute("DROP INDEX IF EXISTS executions_once")
             conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS executions_once_per_leg"
                          " ON executions(order_id, leg, time_ns)")
+            columns = [r["name"] for r in conn.execute("PRAGMA table_info(executions)")]
+            for name in ("bid", "ask"):  # a file written before the book at fill was kept
+                if name not in columns:
+                    conn.execute(f"ALTER TABLE executions ADD COLUMN {name} REAL")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -66,7 +66,8 @@ class Fill:
     that one record feeds every projection (order fills at three levels, contract position,
     strategy position). ``strategy_name`` is None for fills that change no strategy position
     (the legs of a roll). ``commission`` is None when it comes later in a
-    :class:`CommissionReport`.
+    :class:`CommissionReport`. ``bid``/``ask``: the top of book at the fill, when the broker
+    gave it (stored only when set).
     """
 
     exec_id: str
@@ -85,6 +86,8 @@ class Fill:
     broker_ref: str = ""  # the broker's id of the order (IB orderId/permId), a string
     client_ref: str = ""
     reason: str = ""  # why, for a fill booked without an execution (a balance trade)
+    bid: float | None = None  # top of book when it filled, when the broker gave it
+    ask: float | None = None
 
     kind = RecordKind.FILL
 
@@ -113,7 +116,16 @@ class Fill:
                 "broker_ref": self.broker_ref, "client_ref": self.client_ref,
                 # only when set, so a fill's stored content is what it was before reasons
                 # existed (a redelivered execution must compare equal)
-                **({"reason": self.reason} if self.reason else {})}
+                **({"reason": self.reason} if self.reason else {}),
+                **({"bid": float(self.bid), "ask": float(self.ask)}
+                   if self.bid is not None and self.ask is not None else {})}
+
+    @property
+    def mid(self) -> float | None:
+        """The mid price when it filled (None when the broker gave no bid/ask)."""
+        if self.bid is None or self.ask is None:
+            return None
+        return (float(self.bid) + float(self.ask)) / 2.0
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> Fill:

@@ -356,8 +356,11 @@ def _minutes_since(when: pd.Timestamp, earlier) -> float:
 
 def slippage_table(data, start, end) -> pd.DataFrame:
     """Per fill in [start, end]: slippage against the instrument order's ``reference_price``
-    (the price when the order was generated) and against the broker order's ``mid_price`` (at
-    submission), signed so that a positive number is a cost (bought above / sold below).
+    (the price when the order was generated) and against the mid price, signed so that a
+    positive number is a cost (bought above / sold below). The mid is the one at the fill
+    (``(bid + ask) / 2`` of the top of book the broker gave with the execution: the simulated
+    broker does) when the fill has it, else the broker order's ``mid_price`` at submission;
+    ``mid_at`` says which (``fill`` / ``submission``).
 
     Columns: ``*_points`` in price points; ``*_ticks`` = points / ``tick_size`` (from the
     instrument config's ``extra`` mapping; NaN when not set); ``*_cash`` = points × |quantity|
@@ -387,10 +390,15 @@ def slippage_table(data, start, end) -> pd.DataFrame:
                    "generated_datetime")),
                "submission_delay_min": _minutes_since(when, _order_value(
                    data, "broker", record.get("broker_order_id"), "submit_datetime"))}
+        at_fill = (record.get("bid") is not None and record.get("ask") is not None)
+        row["mid_at"] = "fill" if at_fill else "submission"
         for label, stack, field in (("reference", "instrument", "reference_price"),
                                     ("mid", "broker", "mid_price")):
             order_id = record.get(f"{stack}_order_id")
-            compare = _order_field(data, stack, order_id, field)
+            if label == "mid" and at_fill:
+                compare = (float(record["bid"]) + float(record["ask"])) / 2.0
+            else:
+                compare = _order_field(data, stack, order_id, field)
             points = (price - compare) * side
             row[label] = compare
             row[f"{label}_points"] = points
@@ -401,8 +409,8 @@ def slippage_table(data, start, end) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[
         "timestamp", "instrument", "quantity", "price", "daily_vol", "generation_delay_min",
         "submission_delay_min", "reference", "reference_points", "reference_ticks",
-        "reference_cash", "reference_vol_normalised", "mid", "mid_points", "mid_ticks",
-        "mid_cash", "mid_vol_normalised"])
+        "reference_cash", "reference_vol_normalised", "mid_at", "mid", "mid_points",
+        "mid_ticks", "mid_cash", "mid_vol_normalised"])
 
 
 #: Calendar days of adjusted prices before a fill used for its daily volatility.
@@ -530,6 +538,107 @@ def correlations(data, start, end) -> pd.DataFrame:
     if not series:
         return pd.DataFrame()
     return pd.DataFrame(series).corr()
+
+
+def _total_capital(data) -> float:
+    """The last total-capital row's ``total`` (base currency); NaN when none is stored."""
+    try:
+        return margin_usage(data)["total"]
+    except MissingData:
+        return math.nan
+
+
+def risk_by_strategy(data, start, end, risk: pd.DataFrame | None = None,
+                     corr: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per strategy holding positions, and a ``TOTAL`` row for all of them netted: the
+    annualised risk of its positions in base currency, diversified (``sqrt(r' C r)`` with
+    ``r_i`` = signed position × risk of one contract of instrument i, and ``C`` the correlation
+    of daily changes; a pair without a measured correlation counts as 0) and undiversified
+    (``sum |r_i|``), and the diversified risk as % of the latest total capital (NaN when none
+    is stored). Instruments without measurable risk are left out. ``risk``/``corr``:
+    :func:`instrument_risk` / :func:`correlations` of the period when the caller has them."""
+    risk = instrument_risk(data, start, end) if risk is None else risk
+    corr = correlations(data, start, end) if corr is None else corr
+    capital = _total_capital(data)
+    held: dict[str, dict[str, int]] = {}
+    for (strategy, code), pos in data.positions.all_strategy_positions().items():
+        if pos and code in risk.index:
+            held.setdefault(strategy, {})
+            held[strategy][code] = held[strategy].get(code, 0) + int(pos)
+    total: dict[str, int] = {}
+    for positions in held.values():
+        for code, pos in positions.items():
+            total[code] = total.get(code, 0) + pos
+    rows = {}
+    for name, positions in [*sorted(held.items()), ("TOTAL", total)]:
+        codes = sorted(c for c, p in positions.items() if p)
+        cash = np.array([positions[c] * float(risk.loc[c, "risk_per_contract"]) for c in codes])
+        matrix = np.eye(len(codes))
+        for i, a in enumerate(codes):
+            for j, b in enumerate(codes):
+                if i != j and a in corr.index and b in corr.columns \
+                        and not math.isnan(corr.loc[a, b]):
+                    matrix[i, j] = float(corr.loc[a, b])
+        diversified = float(math.sqrt(max(cash @ matrix @ cash, 0.0))) if codes else 0.0
+        rows[name] = {"instruments": len(codes), "risk": diversified,
+                      "undiversified_risk": float(np.abs(cash).sum()),
+                      "risk_pct_capital": (100.0 * diversified / capital
+                                           if capital else math.nan)}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=[
+        "instruments", "risk", "undiversified_risk", "risk_pct_capital"])
+
+
+def daily_percentage_returns(data, instrument_code: str, start, end) -> pd.Series:
+    """Daily returns (fractions) of the adjusted price, on the last price of each UTC day in
+    [start, end]: change ÷ the previous day's price."""
+    prices = data.adjusted_prices.read_series(instrument_code).dropna()
+    prices.index = _utc_labels(prices.index)
+    prices = prices[(prices.index >= to_utc(start)) & (prices.index <= to_utc(end))]
+    daily = prices.groupby(prices.index.normalize()).last()
+    return (daily.diff() / daily.shift(1)).dropna()
+
+
+def beta_loadings(data, start, end, risk: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per asset class (of the instruments with measurable risk): the portfolio's beta loading
+    on it and the net exposure held in the class itself, both as fractions of the latest total
+    capital. The asset class's return is the equally weighted mean of its instruments' daily
+    percentage returns (over [start, end] widened as the risk table); the beta of instrument i
+    to class A is ``cov(r_i, R_A) / var(R_A)`` (sample, over the days both have); the
+    loading is ``sum_i w_i × beta_iA`` over every held instrument with ``w_i`` = net position ×
+    price × point size × latest FX ÷ total capital (by linearity, the beta of the portfolio's
+    daily return to that class). ``exposure`` is ``sum w_i`` over the class's own instruments.
+    Empty without total capital or positions."""
+    risk = instrument_risk(data, start, end) if risk is None else risk
+    capital = _total_capital(data)
+    columns = ["beta_loading", "exposure"]
+    if risk.empty or not capital or math.isnan(capital):
+        return pd.DataFrame(columns=columns)
+    begin = _risk_start(start, end)
+    returns = pd.DataFrame({code: daily_percentage_returns(data, code, begin, end)
+                            for code in risk.index})
+    latest_fx = _latest_fx_reader(data)
+    weights = {}
+    for code, row in risk.iterrows():
+        if row["position"]:
+            config = data.instruments.get(code)
+            weights[code] = (float(row["position"]) * float(row["price"]) * config.pointsize
+                             * latest_fx(config.currency) / capital)
+    if not weights:
+        return pd.DataFrame(columns=columns)
+    rows = {}
+    for asset_class in sorted(set(risk["asset_class"])):
+        members = list(risk.index[risk["asset_class"] == asset_class])
+        index = returns[members].mean(axis=1, skipna=True)
+        loading = 0.0
+        for code, weight in weights.items():
+            pair = pd.concat([returns[code], index], axis=1).dropna()
+            variance = float(pair.iloc[:, 1].var(ddof=1)) if len(pair) >= 2 else math.nan
+            beta = (float(pair.iloc[:, 0].cov(pair.iloc[:, 1])) / variance
+                    if variance and not math.isnan(variance) else math.nan)
+            loading += weight * beta if not math.isnan(beta) else 0.0
+        rows[asset_class] = {"beta_loading": loading,
+                             "exposure": sum(weights.get(code, 0.0) for code in members)}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=columns)
 
 
 # --- liquidity -------------------------------------------------------------------------------

@@ -72,7 +72,7 @@ def latest_forecasts(state) -> pd.DataFrame:
 def spread_cost_suggestions(data, start, end) -> pd.DataFrame:
     """Per instrument with spread samples or fills with a mid price in [start, end]: the
     estimate from sampled bid/ask (half the median spread), the estimate from trades (mean
-    slippage of fills against the mid at submission, positive = cost), the blended estimate
+    slippage of fills against the mid, at the fill when recorded, positive = cost), the blended estimate
     (weighted by the number of samples and of fills), the configured ``spread_cost`` and the
     difference as % of the configured one (NaN when the configured cost is 0). All in price
     points, the unit of the instrument config's ``spread_cost``."""

@@ -109,7 +109,8 @@ def trades_report(data, start, end) -> Report:
         TableSection("Fills", figures.fills_table(data, start, end)),
         TableSection("Slippage", figures.slippage_table(data, start, end),
                      note="positive = cost; reference: price when the order was generated; "
-                          "mid: mid price when sent to the broker; cash in "
+                          "mid: mid price at the fill (mid_at fill) or when sent to the broker "
+                          "(mid_at submission); cash in "
                           f"{data.config.base_currency}"),
     ))
 
@@ -180,13 +181,22 @@ def _buffer_figure(optimal: pd.DataFrame) -> Figure:
 def risk_report(data, start, end) -> Report:
     base = data.config.base_currency
     risk = figures.instrument_risk(data, start, end)
+    corr = figures.correlations(data, start, end)
     total = float(risk["position_risk"].sum()) if not risk.empty else 0.0
     sections = [
         TableSection("Instrument risk", risk,
                      note=f"annualised (daily changes × sqrt(256)); risk columns in {base}"),
         TextSection("Position risk", f"sum of position risks {total:,.2f} {base} (no "
                                      f"diversification)"),
-        TableSection("Correlations", figures.correlations(data, start, end)),
+        TableSection("Risk by strategy", figures.risk_by_strategy(data, start, end, risk, corr),
+                     note=f"annualised, {base}; risk = sqrt(r' C r) with r = position × risk "
+                          f"of one contract and C the correlations below; TOTAL nets every "
+                          f"strategy; risk_pct_capital: of the latest total capital"),
+        TableSection("Beta loadings", figures.beta_loadings(data, start, end, risk),
+                     note="fractions of total capital: beta_loading = sum of position "
+                          "exposure × beta to the asset class's equally weighted daily "
+                          "return; exposure = net exposure held in the class"),
+        TableSection("Correlations", corr),
         _margin_section(data, total),
     ]
     if not risk.empty:

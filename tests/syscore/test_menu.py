@@ -183,3 +183,44 @@ def test_bound_to_passes_the_data_the_console_and_the_extra_arguments():
     c, _, _ = console("1", "2", "0")
     assert run_menu(menu, c) is True
     assert calls == [("blob", c), ("blob", 1, "two")]
+
+
+def keyed_menu(log: list[str]) -> Menu:
+    return Menu("Stacks", (
+        Option("view one", lambda c: log.append("10"), key="10", group="view"),
+        Option("view two", lambda c: log.append("11"), key="11", group="view"),
+        Option("act", lambda c: log.append("20"), key="20", group="act"),
+    ))
+
+
+def test_a_keyed_menu_is_chosen_by_its_codes_under_its_group_headings():
+    log: list[str] = []
+    c, ask, said = console("1", "20", "10", "0")
+    assert run_menu(keyed_menu(log), c) is True
+    assert log == ["20", "10"]  # "1" is not a code of a keyed menu
+    text = "\n".join(said)
+    assert "unknown choice '1'" in text
+    assert "\nStacks\n view\n  10 view one\n  11 view two\n act\n  20 act\n  0 exit" in text
+    assert [key for key, _ in keyed_menu([]).walk()] == ["10", "11", "20"]
+
+
+def test_keys_are_all_or_none_unique_and_not_0():
+    with pytest.raises(ValueError, match="every option has a key or none"):
+        Menu("M", (Option("a", print, key="10"), Option("b", print)))
+    with pytest.raises(ValueError, match="unique and not 0"):
+        Menu("M", (Option("a", print, key="10"), Option("b", print, key="10")))
+    with pytest.raises(ValueError, match="unique and not 0"):
+        Menu("M", (Option("a", print, key="0"),))
+
+
+def test_optional_number_is_none_on_enter_and_reasks_on_bad_input():
+    c, ask, said = console("")
+    assert c.optional_number("limit price") is None
+    assert ask.prompts == ["limit price (Enter: none): "]
+    c, ask, said = console("x", "1,234.5")
+    assert c.optional_number("limit price") == 1234.5
+    assert said == ["not a number: 'x'"]
+    assert ask.prompts == ["limit price (Enter: none): "] * 2
+    c, _, said = console("-1", "2")
+    assert c.optional_number("price", minimum=0) == 2.0
+    assert said == ["out of range: -1 (allowed >= 0)"]

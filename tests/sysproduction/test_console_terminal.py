@@ -110,7 +110,8 @@ def test_diagnostics_console_in_a_real_terminal(home):
 
 
 @pytest.mark.parametrize("console", ["interactive_diagnostics", "interactive_update_roll_status",
-                                     "interactive_update_capital_manual"])
+                                     "interactive_update_capital_manual",
+                                     "interactive_order_stack", "interactive_controls"])
 def test_console_without_a_terminal_ends_cleanly(home, console):
     """Under cron or CI there is no stdin: the console shows its menu, meets end of input and
     exits 0 without a traceback."""

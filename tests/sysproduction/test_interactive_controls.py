@@ -12,6 +12,7 @@ from sysobjects.trading_state import TradingState
 from sysproduction.interactive_controls import controls_menu, interactive_controls
 from tests.blob_helpers import FixedClock, make_blob
 from tests.process_helpers import dead_pid
+from tests.sysproduction.reporting.conftest import build_scenario
 
 NOW = pd.Timestamp("2024-03-07 21:00", tz="UTC")
 
@@ -19,6 +20,9 @@ NOW = pd.Timestamp("2024-03-07 21:00", tz="UTC")
 @pytest.fixture
 def blob(backend, tmp_path):
     data = make_blob(tmp_path / "home", *backend, clock=FixedClock(NOW))
+    build_scenario(data)  # CORN and GILT with prices (risk), total capital
+    for hours, spread in ((3, 0.5), (2, 0.25), (1, 0.75)):  # CORN: median 0.5
+        data.spreads.add("CORN", NOW - pd.Timedelta(hours=hours), spread)
     data.trade_limits.set_limit("CORN", 1, 10, "s1")
     data.trade_limits.record_trade("CORN", 3, NOW - pd.Timedelta(hours=1), "s1")
     data.position_limits.set_limit("GILT", 7)
@@ -65,6 +69,12 @@ SESSION = {
             lambda b, t: b.trade_limits.get("CORN", 5, "s1")["limit"] == 20),
     "1.3": (["s1", "CORN", "1", "y"],
             lambda b, t: b.trade_limits.remaining("CORN", 1, NOW, "s1") == 10),
+    # capital 10m: CORN standard position 127.58 contracts; 30 days: ceil(127.58 × sqrt(30)
+    # × 0.33) = 231 (tests/sysproduction/test_control_config_ops.py)
+    "1.4": (["10,000,000", "", "", "", "", "1,30", "y"],
+            lambda b, t: b.trade_limits.get("CORN", 30)["limit"] == 231
+            and b.trade_limits.get("CORN", 1, "s1")["limit"] == 10  # per strategy: untouched
+            and "CORN  30d  1,959.59  127.58  -  231" in t and "4 trade limit(s) set" in t),
     "2.1": ([], lambda b, t: "ALL/GILT  7" in t),
     "2.2": (["", "gilt", "3"], lambda b, t: b.position_limits.get_limit("GILT") == 3),
     "3.1": ([], lambda b, t: "instrument  GILT  0.5" in t),
@@ -84,6 +94,9 @@ SESSION = {
             lambda b, t: b.trading_state.current() is TradingState.HALTED
             and b.trading_state.last_change().reason == "broker outage"),
     "6.1": ([], lambda b, t: "trading state: HALTED" in t and "broker outage" in t),
+    "7.1": (["", "each", "y"], lambda b, t: b.instruments.get("CORN").spread_cost == 0.25
+            and "CORN  0  0.25" in t and "spread cost updated: CORN" in t),
+    "7.2": ([], lambda b, t: "check_price_multipliers: 2 instruments" in t),
 }
 
 
@@ -102,6 +115,10 @@ def test_every_option_reached_and_changes_the_store(blob):
     ("5.3", ["run_systems", "n"]),
     ("5.4", ["n"]),
     ("6.2", ["HALTED", "test", "n"]),
+    ("1.4", ["", "", "", "", "", "", "n"]),
+    ("7.1", ["", "all", "n"]),
+    ("7.1", ["", "each", "n"]),
+    ("7.1", ["", "none"]),
 ])
 def test_refused_confirmation_changes_nothing(blob, path, answers):
     before = {"trades": blob.trade_limits.remaining("CORN", 1, NOW, "s1"),
@@ -109,7 +126,9 @@ def test_refused_confirmation_changes_nothing(blob, path, answers):
               "ids": blob.client_ids.owners(),
               "backups": status(blob, "run_backups").status,
               "systems": status(blob, "run_systems").run_state,
-              "state": blob.trading_state.current()}
+              "state": blob.trading_state.current(),
+              "limits": blob.trade_limits.all_limits(),
+              "corn": blob.instruments.get("CORN")}
     text = run(blob, path, answers)
     assert "nothing" in text
     after = {"trades": blob.trade_limits.remaining("CORN", 1, NOW, "s1"),
@@ -117,7 +136,9 @@ def test_refused_confirmation_changes_nothing(blob, path, answers):
              "ids": blob.client_ids.owners(),
              "backups": status(blob, "run_backups").status,
              "systems": status(blob, "run_systems").run_state,
-             "state": blob.trading_state.current()}
+             "state": blob.trading_state.current(),
+             "limits": blob.trade_limits.all_limits(),
+             "corn": blob.instruments.get("CORN")}
     assert after == before
 
 

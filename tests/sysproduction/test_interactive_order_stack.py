@@ -8,8 +8,14 @@ import re
 import pandas as pd
 import pytest
 
+from syscore.menu import Menu
 from sysobjects.trading_state import TradingState
-from sysproduction.interactive_order_stack import ACTIONS, MENU, interactive_order_stack
+from sysproduction.interactive_order_stack import (
+    ACTIONS,
+    MENU,
+    interactive_order_stack,
+    order_stack_menu,
+)
 from tests.sysproduction.console_helpers import ScriptedAsk
 
 CODE, PRICED = "SP500_micro", "202403"
@@ -39,6 +45,22 @@ def test_every_option_is_on_the_menu_and_the_menu_has_no_dead_entries():
     assert listed == set(ACTIONS)
     assert {"10", "11", "12", "13", "14", "15", "16", "20", "21", "22", "23", "24", "25",
             "26", "30", "31", "32", "33", "40", "41", "42", "43", "44", "45", "46", "50", "51", "52"} <= set(ACTIONS)
+
+
+def test_the_console_is_a_menu_of_the_framework_keeping_the_codes():
+    menu = order_stack_menu(None)
+    assert isinstance(menu, Menu)
+    assert [key for key, _ in menu.walk()] == list(ACTIONS)  # the codes, in menu order
+    assert MENU == menu.render(top=True)
+    assert "\n view\n  10 an order, with its events\n" in MENU and MENU.endswith("  0 exit")
+
+
+def test_0_at_a_stack_choice_cancels_the_option(env):
+    data, _ = env
+    run(data, "25", "trend", CODE, PRICED, "1", "n", "", "", "", "y", "0")
+    text = run(data, "51", "0", "60", "0")
+    assert "cancelled: nothing done" in text and "trading state: ACTIVE" in text
+    assert data.order_stack("instrument").orders()  # nothing deleted
 
 
 def test_end_of_input_exits_cleanly(env):

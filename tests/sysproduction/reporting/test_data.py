@@ -60,6 +60,83 @@ def test_instrument_risk_of_a_one_day_report_uses_a_year_of_history(blob):
     assert not figures.correlations(blob, END - pd.Timedelta(days=1), END).empty
 
 
+# annual risk of one contract (USD): CORN sqrt(6) × 16 × 50; GILT sqrt(0.625 / 3) × 16 × 1000
+# × 1.30; correlation of their daily changes -0.5 / sqrt(18 × 0.625)
+CORN_RISK = math.sqrt(6) * 16 * 50  # 1,959.59
+GILT_RISK = math.sqrt(0.625 / 3) * 16 * 1000 * 1.30  # 9,493.86
+RHO = -0.5 / math.sqrt(18 * 0.625)  # -0.1491
+CAPITAL = 102_800.0  # the last total-capital row
+
+
+def test_risk_by_strategy_diversifies_with_the_correlations(blob):
+    blob.positions.set_strategy_position("s2", "CORN", 1, pd.Timestamp("2024-01-04", tz="UTC"))
+    table = figures.risk_by_strategy(blob, START, END)
+    assert list(table.index) == ["s1", "s2", "TOTAL"]
+    # s1: CORN -1, GILT +1: r = (-a, b); r' C r = a² + b² - 2ab·rho
+    s1 = math.sqrt(CORN_RISK ** 2 + GILT_RISK ** 2 - 2 * CORN_RISK * GILT_RISK * RHO)
+    assert s1 == pytest.approx(9_975.97, abs=0.01)
+    assert table.loc["s1", "risk"] == pytest.approx(s1)
+    assert table.loc["s1", "undiversified_risk"] == pytest.approx(CORN_RISK + GILT_RISK)
+    assert table.loc["s1", "risk_pct_capital"] == pytest.approx(100 * s1 / CAPITAL)
+    # s2: CORN +1 alone
+    assert table.loc["s2", "risk"] == pytest.approx(CORN_RISK)
+    # TOTAL nets the strategies: CORN -1 + 1 = 0, GILT +1 alone
+    assert table.loc["TOTAL", "instruments"] == 1
+    assert table.loc["TOTAL", "risk"] == pytest.approx(GILT_RISK)
+
+
+def test_beta_loadings_by_asset_class(blob):
+    from statistics import covariance, variance
+
+    corn = [2 / 100, -1 / 102, 4 / 101, -1 / 105]  # daily percentage returns
+    gilt = [0.5 / 100, -0.25 / 100.5, 0 / 100.25, 0.75 / 100.25]
+    # net exposure / capital: CORN -1 × 104 × 50; GILT +1 × 101 × 1000 × 1.30
+    w_corn, w_gilt = -1 * 104 * 50 / CAPITAL, 101 * 1000 * 1.30 / CAPITAL
+    table = figures.beta_loadings(blob, START, END)
+    # each class has one instrument: its own beta is 1; the other's is cov / var
+    ags = w_corn + w_gilt * covariance(gilt, corn) / variance(corn)
+    bonds = w_gilt + w_corn * covariance(corn, gilt) / variance(gilt)
+    assert table.loc["Ags", "beta_loading"] == pytest.approx(ags)
+    assert table.loc["Bonds", "beta_loading"] == pytest.approx(bonds)
+    assert table.loc["Ags", "exposure"] == pytest.approx(w_corn)  # -0.0506
+    assert table.loc["Bonds", "exposure"] == pytest.approx(w_gilt)  # 1.2772
+
+
+def test_beta_of_a_class_is_against_its_equally_weighted_return(blob):
+    from statistics import covariance, variance
+
+    from sysobjects.instruments import InstrumentConfig
+
+    # a second bond, no position: the Bonds index is the mean of two
+    blob.instruments.add(InstrumentConfig("BUND", pointsize=10.0, asset_class="Bonds"))
+    days = pd.DatetimeIndex(pd.date_range("2024-01-01", periods=5, freq="D"), tz="UTC")
+    blob.adjusted_prices.write("BUND", pd.Series([200.0, 202.0, 200.0, 204.0, 204.0],
+                                                 index=days, name="price"))
+    gilt = [0.5 / 100, -0.25 / 100.5, 0 / 100.25, 0.75 / 100.25]
+    bund = [2 / 200, -2 / 202, 4 / 200, 0 / 204]
+    corn = [2 / 100, -1 / 102, 4 / 101, -1 / 105]
+    index = [(g + b) / 2 for g, b in zip(gilt, bund, strict=True)]
+    w_corn, w_gilt = -1 * 104 * 50 / CAPITAL, 101 * 1000 * 1.30 / CAPITAL
+    bonds = (w_gilt * covariance(gilt, index) / variance(index)
+             + w_corn * covariance(corn, index) / variance(index))
+    table = figures.beta_loadings(blob, START, END)
+    assert table.loc["Bonds", "beta_loading"] == pytest.approx(bonds)
+    assert table.loc["Bonds", "exposure"] == pytest.approx(w_gilt)  # BUND holds nothing
+
+
+def test_risk_by_strategy_and_betas_without_positions_or_capital(tmp_path):
+    from tests.blob_helpers import FixedClock, make_blob
+
+    data = make_blob(tmp_path / "bare", clock=FixedClock("2024-01-06"))
+    try:
+        assert figures.risk_by_strategy(data, START, END).to_dict("index") == {
+            "TOTAL": {"instruments": 0, "risk": 0.0, "undiversified_risk": 0.0,
+                      "risk_pct_capital": pytest.approx(math.nan, nan_ok=True)}}
+        assert figures.beta_loadings(data, START, END).empty
+    finally:
+        data.close()
+
+
 def test_correlations(blob):
     corr = figures.correlations(blob, START, END)
     # deviations (1, -2, 3, -2) and (0.25, -0.5, -0.25, 0.5): sum of products -0.5

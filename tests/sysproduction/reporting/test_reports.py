@@ -206,8 +206,20 @@ def test_account_curve_report_has_its_plot(blob):
 def test_risk_report_shows_margin(blob):
     blob.capital.add_total(pd.Timestamp("2024-01-05 12:00", tz="UTC"), total=104_000.0,
                            broker=104_000.0, max=104_000.0, acc_pnl=4000.0, margin=5_200.0)
-    text = to_text(REPORTS["risk"](blob, START, END))
+    report = REPORTS["risk"](blob, START, END)
+    text = to_text(report)
     assert "margin used 5,200.00 USD of total capital 104,000.00 USD (5.00 %)" in text
+
+
+def test_risk_report_has_risk_by_strategy_and_beta_loadings(blob):
+    report = REPORTS["risk"](blob, START, END)
+    assert list(report.table("Risk by strategy").index) == ["s1", "TOTAL"]
+    assert report.table("Risk by strategy").loc["s1", "risk"] == pytest.approx(9_975.97,
+                                                                               abs=0.01)
+    assert sorted(report.table("Beta loadings").index) == ["Ags", "Bonds"]
+    text, html = to_text(report), to_html(report)
+    for title in ("Risk by strategy", "Beta loadings"):
+        assert title in text and title in html
 
 
 def test_strategy_report_renders_targets_buffers_and_forecasts(blob):

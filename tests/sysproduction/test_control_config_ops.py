@@ -1,0 +1,115 @@
+"""control_config_ops: trade limits from risk, spread costs from samples, price multipliers
+against the broker — hand-computed figures on the reporting scenario, both state backends."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from syscore.run_function import result_exit_code
+from sysobjects.instruments import InstrumentConfig
+from sysproduction import control_config_ops as cc
+from tests.blob_helpers import FixedClock, make_blob, sim_broker_blob
+from tests.sysproduction.reporting.conftest import build_scenario
+
+NOW = pd.Timestamp("2024-01-06 08:00", tz="UTC")
+# CORN daily changes 2, -1, 4, -1: sample stdev sqrt(6); annual risk of one contract
+# sqrt(6) × 16 × 50 (USD, point size 50)
+CORN_RISK = math.sqrt(6) * 16 * 50  # 1,959.59
+# GILT changes 0.5, -0.25, 0, 0.75: stdev sqrt(0.625 / 3); × 16 × 1000 × GBPUSD 1.30
+GILT_RISK = math.sqrt(0.625 / 3) * 16 * 1000 * 1.30  # 9,493.86
+SETTINGS = cc.AutoLimitSettings(capital=10_000_000.0, risk_target=0.25, idm=2.5,
+                                instrument_weight=0.04, max_position_traded_daily=0.33)
+
+
+@pytest.fixture
+def blob(backend, tmp_path):
+    data = make_blob(tmp_path / "home", *backend, clock=FixedClock(NOW))
+    yield build_scenario(data)
+    data.close()
+
+
+def test_trade_limit_rule_by_hand():
+    # 10m × 0.25 × 2.5 × 0.04 = 250,000 of risk; / 1,959.59 = 127.58 contracts
+    standard = cc.standard_position(SETTINGS, CORN_RISK)
+    assert standard == pytest.approx(127.5775, abs=1e-4)
+    assert cc.trade_limit_for(standard, 1, 0.33) == 43  # 127.58 × 0.33 = 42.10
+    assert cc.trade_limit_for(standard, 30, 0.33) == 231  # × sqrt(30) = 230.60
+    assert cc.trade_limit_for(1.0, 1, 0.33) == 4  # never below 4
+    assert cc.trade_limit_for(100.0, 1, 0.33) == 33  # exactly 33: not rounded up to 34
+
+
+def test_proposed_trade_limits_preview_then_apply(blob):
+    blob.trade_limits.set_limit("CORN", 1, 43)  # already as proposed: not counted as a change
+    blob.trade_limits.record_trade("CORN", 5, NOW - pd.Timedelta(hours=1))
+    proposals = cc.propose_trade_limits(blob, SETTINGS)
+    table = {(p.instrument_code, p.period_days): (p.current, p.proposed) for p in proposals}
+    # GILT: 250,000 / 9,493.86 = 26.33 contracts; 1d 8.69 -> 9, 30d 47.60 -> 48
+    assert table == {("CORN", 1): (43, 43), ("CORN", 30): (None, 231),
+                     ("GILT", 1): (None, 9), ("GILT", 30): (None, 48)}
+    assert proposals[0].annual_risk_per_contract == pytest.approx(CORN_RISK)
+    assert blob.trade_limits.all_limits()[0]["limit"] == 43  # the preview wrote nothing
+    assert len(blob.trade_limits.all_limits()) == 1
+    assert cc.apply_trade_limits(blob, proposals) == 3
+    assert blob.trade_limits.get("GILT", 30)["limit"] == 48
+    assert blob.trade_limits.get("CORN", 30)["limit"] == 231
+    assert blob.trade_limits.remaining("CORN", 1, NOW) == 38  # the trades counted are kept
+
+
+def test_default_settings_come_from_capital_and_config(blob):
+    settings = cc.default_limit_settings(blob)
+    assert settings.capital == 102_800.0  # the last total-capital row
+    assert (settings.risk_target, settings.idm, settings.instrument_weight,
+            settings.max_position_traded_daily) == (0.25, 2.5, 0.04, 0.33)
+    # a small account: 102,800 × 0.025 / 1,959.59 = 1.31 contracts -> the floor of 4
+    assert {p.proposed for p in cc.propose_trade_limits(blob, settings)} == {4}
+
+
+def test_no_measurable_risk_is_one_clear_error(backend, tmp_path):
+    data = make_blob(tmp_path / "empty", *backend, clock=FixedClock(NOW))
+    try:
+        with pytest.raises(cc.MissingData, match="measure its risk"):
+            cc.propose_trade_limits(data, SETTINGS)
+    finally:
+        data.close()
+
+
+def test_spread_cost_suggestions_and_update(blob):
+    blob.instruments.add(InstrumentConfig("CORN", pointsize=50.0, asset_class="Ags",
+                                          spread_cost=0.5, per_block=2.0))
+    for hours, spread in ((3, 0.5), (2, 0.25), (1, 0.75)):
+        blob.spreads.add("CORN", NOW - pd.Timedelta(hours=hours), spread)
+    blob.spreads.add("GILT", NOW - pd.Timedelta(days=300), 0.5)  # outside 250 days
+    suggestions = {s.instrument_code: s for s in cc.suggest_spread_costs(blob, 250)}
+    assert list(suggestions) == ["CORN"]
+    corn = suggestions["CORN"]
+    # median sampled spread 0.5, half of it 0.25; configured 0.5: -50 %
+    assert (corn.configured, corn.suggested, corn.samples, corn.fills) == (0.5, 0.25, 3, 0)
+    assert corn.difference_pct == pytest.approx(-50.0)
+    new = cc.set_spread_cost(blob, "CORN", corn.suggested)
+    assert blob.instruments.get("CORN") == new
+    assert (new.spread_cost, new.per_block, new.pointsize) == (0.25, 2.0, 50.0)  # rest kept
+    with pytest.raises(ValueError, match="spread cost"):
+        cc.set_spread_cost(blob, "CORN", -1.0)
+    assert blob.instruments.get("CORN").spread_cost == 0.25
+
+
+def test_price_multipliers_checked_against_the_sim_broker(backend, tmp_path):
+    with sim_broker_blob(tmp_path / "home", *backend, start=NOW) as (data, _):
+        data.instruments.add(InstrumentConfig("CORN", pointsize=50.0))  # as the broker
+        data.instruments.add(InstrumentConfig("SP500_micro", pointsize=50.0))  # broker: 5
+        data.instruments.add(InstrumentConfig("NOTLISTED", pointsize=10.0))
+        result = cc.check_price_multipliers(data)
+        assert not result.ok and result_exit_code(result, 0) == 1
+        assert [r.instrument_code for r in result.mismatches] == ["SP500_micro"]
+        assert result.mismatches[0].broker == 5.0
+        assert [r.instrument_code for r in result.unlisted] == ["NOTLISTED"]
+        text = str(result)
+        assert "MISMATCH SP500_micro" in text and "configured pointsize 50, broker " \
+                                                  "multiplier 5" in text
+        assert "WARNING NOTLISTED: not checked" in text
+        data.instruments.add(InstrumentConfig("SP500_micro", pointsize=5.0))
+        fixed = cc.check_price_multipliers(data)
+        assert fixed.ok and result_exit_code(fixed, 0) == 0
+        assert "0 mismatch(es), 1 not at the broker" in str(fixed)
