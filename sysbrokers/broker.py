@@ -34,6 +34,7 @@ from sysbrokers.objects import (
     FxTrade,
     OptionContract,
     OptionExecution,
+    OptionExpiry,
     OptionQuoteSnapshot,
     OrderType,
     TradingHours,
@@ -241,6 +242,11 @@ class Broker(abc.ABC):
 
     def get_option_positions(self) -> list[BrokerOptionPosition]:
         """Non-zero option positions."""
+        raise self._no_options()
+
+    def get_option_expiry(self, contract: OptionContract) -> OptionExpiry | None:
+        """How ``contract`` expired (see :class:`OptionExpiry`), ``None`` while it trades;
+        :class:`UnknownContract` if not listed."""
         raise self._no_options()
 
     def halt_reason(self, now: pd.Timestamp | None = None) -> str:

@@ -209,6 +209,36 @@ def _check_order_quantities(quantity: int, filled_quantity: int) -> None:
 
 
 @dataclass(frozen=True)
+class OptionExpiry:
+    """How an expired option ended: at ``expired_at`` (UTC) against the future's
+    ``final_price``, worth ``intrinsic`` (0: expired worthless). An option in the money is
+    exercised into one future per option (a call long, a put short, for a holder; the other
+    way round for a writer) when ``future_trades_on`` (the future outlives the option); else
+    the future settles at once and only cash remains."""
+
+    contract: OptionContract
+    expired_at: pd.Timestamp
+    final_price: float
+    intrinsic: float
+    future_trades_on: bool
+
+    def __post_init__(self) -> None:
+        _check_utc("expired_at", self.expired_at)
+
+    @property
+    def exercised(self) -> bool:
+        """Whether a holder ends with a future position."""
+        return self.intrinsic > 0 and self.future_trades_on
+
+    @property
+    def future_per_option(self) -> int:
+        """Futures per option held when exercised: +1 for a call, -1 for a put, else 0."""
+        if not self.exercised:
+            return 0
+        return 1 if self.contract.right is OptionRight.CALL else -1
+
+
+@dataclass(frozen=True)
 class AccountValue:
     """The account at ``timestamp``.
 

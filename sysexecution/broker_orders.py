@@ -22,6 +22,7 @@ with that id), never placed twice. Spread contract orders (two legs) are not sen
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 from sysbrokers.errors import BrokerError, OrderRejected
@@ -32,6 +33,8 @@ from sysdata.data_blob import DataBlob
 from sysexecution.algo_orders import Decision, ExecutionSettings, first_decision
 from sysexecution.market_view import MarketView
 from sysexecution.pretrade_gate import (
+    OPTION_BAND_TICKS,
+    OPTION_SPREAD_FRACTION,
     GateContext,
     GateDecision,
     GateRequest,
@@ -41,6 +44,7 @@ from sysexecution.pretrade_gate import (
     evaluate,
     evaluate_halted,
 )
+from sysobjects.option_instruments import is_option_code
 from sysobjects.orders.orders import BrokerOrder, BrokerOrderType, ContractOrder, client_ref
 from sysobjects.orders.status import OrderEventType, OrderLevel, OrderStatus
 
@@ -118,9 +122,14 @@ def _check(data: DataBlob, view: MarketView, order, contract_date: str, quantity
         halt = broker.halt_reason(data.now())
         return evaluate_halted(halt) if halt else GateDecision(0, f"no market data: {exc}")
     is_open = view.is_open(code)
+    option = is_option_code(code)  # an option leg: a band and a spread suited to premiums
     request = GateRequest(code, quantity, data.positions.get_contract_position(code, contract_date),
                           reference_price=quote.mid, tick_size=details.tick_size,
-                          point_size=details.multiplier, limit_price=limit_price)
+                          point_size=details.multiplier, limit_price=limit_price,
+                          min_band_ticks=OPTION_BAND_TICKS if option else 0,
+                          spread_allowance_ticks=math.ceil(
+                              OPTION_SPREAD_FRACTION * quote.mid / details.tick_size)
+                          if option else 0)
     lock = data.locks.reason(code)
     context = GateContext(trading_state=trading_state, locked=lock is not None,
                           lock_reason=lock or "",

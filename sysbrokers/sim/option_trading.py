@@ -65,6 +65,7 @@ from sysbrokers.objects import (
     BrokerOptionPosition,
     OptionContract,
     OptionExecution,
+    OptionExpiry,
     OptionQuoteSnapshot,
     OrderStatus,
     OrderType,
@@ -145,6 +146,18 @@ class SimOptionTrading:
         future_expiry = self.market.expiry_ns(code, future)
         day_end = pd.Timestamp(contract.expiry, tz="UTC").value + DAY_NS - 1
         return min(future_expiry, int(self.market.last_open_instant(code, day_end)) + 1)
+
+    def get_option_expiry(self, contract: OptionContract) -> OptionExpiry | None:
+        """See :meth:`Broker.get_option_expiry` (the same figures as the settlement)."""
+        expiry = self.option_expiry_ns(contract)
+        if self._now_ns() < expiry:
+            return None
+        final = self._final_price(contract, expiry)
+        call = contract.right is OptionRight.CALL
+        intrinsic = max(0.0, (final - contract.strike) if call else (contract.strike - final))
+        future_expiry = self.market.expiry_ns(contract.instrument_code, contract.contract_date)
+        return OptionExpiry(contract, pd.Timestamp(expiry, tz="UTC"), final, intrinsic,
+                            future_expiry > expiry)
 
     def _final_price(self, contract: OptionContract, expiry_ns: int) -> float:
         spec = self.market.spec(contract.instrument_code)
