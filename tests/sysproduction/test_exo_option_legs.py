@@ -224,3 +224,26 @@ def test_an_option_held_across_its_expiry_leaves_the_exercised_future(serial_env
     records = data.ledger.head()
     again = stack_handler_pass(data, contracts=contracts)  # a rerun books nothing twice
     assert "option expiries" not in again and data.ledger.head() == records
+
+
+def test_market_and_limit_algos_work_option_orders(serial_env):
+    from sysexecution.manual_orders import manual_trade
+
+    data, clock, chains = serial_env
+    serial = chains.listings(CODE, CONTRACT)[0]
+    strike = chains.quoted_strikes(CODE, serial, SIM_START)[30]
+    call = OptionSeries(CODE, CONTRACT, OptionRight.CALL, strike, serial.expiry, "S").code
+    manual_trade(data, "manual", call, [(CONTRACT, 2)], algo="market")
+    run_until_quiet(data, clock)
+    book = data.broker.get_bid_ask(call, CONTRACT)
+    tick = data.broker.get_contract_details(call, CONTRACT).tick_size
+    limit = book.bid - tick  # a sell limit one tick below the bid: it crosses, fills at the bid
+    manual_trade(data, "manual", call, [(CONTRACT, -1)], algo="limit", limit_price=limit)
+    run_until_quiet(data, clock)
+    sent = {o.order_id: o for o in data.broker.get_orders()}
+    assert [(o.order_type.value, o.quantity, o.status.value) for o in sent.values()] == [
+        ("MARKET", 2, "FILLED"), ("LIMIT", -1, "FILLED")]
+    assert all(i.startswith("opt-") for i in sent)
+    assert list(sent.values())[1].avg_fill_price >= limit - 1e-9
+    assert three_views(data, "manual", call, CONTRACT) == (1, 1, 1)
+    assert len(set(fill_exec_ids(data))) == len(fill_exec_ids(data)) == 2
