@@ -224,6 +224,11 @@ def test_an_option_held_across_its_expiry_leaves_the_exercised_future(serial_env
     records = data.ledger.head()
     again = stack_handler_pass(data, contracts=contracts)  # a rerun books nothing twice
     assert "option expiries" not in again and data.ledger.head() == records
+    # the optimal positions still name the expired options: the generator orders nothing
+    report = update_strategy_orders(data)
+    assert str(report.results[f"{strategy}/{itm_call.code}"]).endswith(
+        "option expired: nothing to trade")
+    assert data.order_stack("instrument").orders() == []
 
 
 def test_market_and_limit_algos_work_option_orders(serial_env):
