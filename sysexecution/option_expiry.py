@@ -17,6 +17,10 @@ the same way at contract level only. The adjustments carry the broker's expiry i
 timestamp, so the strategy, contract and broker positions agree again after the pass and
 reconciliation sees no break. A broker without options (``NotSupportedByBroker``) books
 nothing.
+
+Instrument orders still active on an expired option (selling a worthless option that never
+found a bid, say) can never trade: they are cancelled (never spawned) or asked to cancel (the
+stack handler then cancels their children as for any cancel request).
 """
 from __future__ import annotations
 
@@ -26,18 +30,24 @@ from sysbrokers.errors import NotSupportedByBroker
 from sysbrokers.objects import OptionContract, OptionExpiry
 from sysdata.data_blob import DataBlob
 from sysobjects.option_instruments import OptionSeries, parse_option_code
+from sysobjects.orders.status import OrderEventType, OrderStatus
 
 
 @dataclass
 class ExpiryResult:
     expired: list[str] = field(default_factory=list)    #: option codes closed by expiry
     exercised: list[str] = field(default_factory=list)  #: of which exercised into futures
+    cancelled: list[int] = field(default_factory=list)  #: instrument orders cancelled
 
     def __str__(self) -> str:
-        if not self.expired:
-            return "no option expired"
-        return (f"{len(self.expired)} option position(s) expired "
+        text = (f"{len(self.expired)} option position(s) expired "
                 f"({len(self.exercised)} exercised into futures)")
+        if self.cancelled:
+            text += f", orders {', '.join(map(str, self.cancelled))} cancelled"
+        return text
+
+    def __bool__(self) -> bool:
+        return bool(self.expired or self.cancelled)
 
 
 def _contract(series: OptionSeries) -> OptionContract:
@@ -72,7 +82,39 @@ def book_option_expiries(data: DataBlob) -> ExpiryResult:
         result.expired.append(code)
         if expiry.exercised:
             result.exercised.append(code)
+    result.cancelled = _cancel_orders_on_expired(data)
     return result
+
+
+def _cancel_orders_on_expired(data: DataBlob) -> list[int]:
+    """Instrument orders still active on an option that has expired (e.g. selling a
+    worthless option that never found a bid) can never trade: each is cancelled (one never
+    spawned) or asked to cancel (its children are cancelled by the stack handler's usual
+    step)."""
+    istack, cstack, now, out = data.order_stack("instrument"), data.order_stack("contract"), \
+        data.now(), []
+    expired: dict[str, bool] = {}
+    for order in istack.orders():
+        if order.status not in (OrderStatus.INITIALIZED, OrderStatus.WORKING):
+            continue
+        series = parse_option_code(order.instrument_code)
+        if series is None:
+            continue
+        if order.instrument_code not in expired:
+            try:
+                expired[order.instrument_code] = data.broker.get_option_expiry(
+                    _contract(series)) is not None
+            except NotSupportedByBroker:
+                expired[order.instrument_code] = False
+        if not expired[order.instrument_code]:
+            continue
+        spawned = bool(order.children) or bool(
+            cstack.orders({"parent_id": order.order_id}, include_completed=True))
+        event = (OrderEventType.CANCELLED if order.status is OrderStatus.INITIALIZED
+                 and not spawned else OrderEventType.CANCEL_REQUESTED)
+        istack.apply_event(order, event, now, f"option {order.instrument_code} expired")
+        out.append(order.order_id)
+    return out
 
 
 def _book(data: DataBlob, series: OptionSeries, month: str, strategy: str | None,

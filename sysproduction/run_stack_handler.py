@@ -129,7 +129,7 @@ def stack_handler_pass(data: DataBlob | None = None, trading_state: str | None =
                         f"{f' ({len(late.booked)} recovered)' if late.booked else ''}, "
                         f"{len(late.unknown)} not ours")
         expiries = book_option_expiries(blob)  # before reconciliation: no break
-        if expiries.expired:
+        if expiries:
             out["option expiries"] = str(expiries)
         orders = reconcile_orders(blob, settings.cancel_orphans)
         for broker_id, why in orders.orphans.items():

@@ -40,11 +40,13 @@ def contracts(data, code):
 
 def run_until_quiet(data, clock, passes=12):
     for _ in range(passes):
-        stack_handler_pass(data, contracts=contracts)
+        out = stack_handler_pass(data, contracts=contracts)
         if not any(data.order_stack(s).orders() for s in ("instrument", "contract", "broker")):
             return
         clock.advance(pd.Timedelta(minutes=2))
-    raise AssertionError("orders still on the stacks")
+    left = [(o.instrument_code, o.reason) for s in ("instrument", "contract", "broker")
+            for o in data.order_stack(s).orders()]
+    raise AssertionError(f"orders still on the stacks at {clock.now()}: {left}; {out}")
 
 
 def picks(exposure):
@@ -252,3 +254,66 @@ def test_market_and_limit_algos_work_option_orders(serial_env):
     assert list(sent.values())[1].avg_fill_price >= limit - 1e-9
     assert three_views(data, "manual", call, CONTRACT) == (1, 1, 1)
     assert len(set(fill_exec_ids(data))) == len(fill_exec_ids(data)) == 2
+
+
+SPREAD = f"{CODE}_CallSpread"
+
+
+def test_an_exo_rolls_its_option_legs_across_their_expiry(sim_broker_env):
+    """An options-only EXO (a call spread on the March options) traded day by day across the
+    March expiry: the EXO closes its legs before they expire and opens the June ones; every
+    leg's strategy, contract and broker positions agree every day and at the end."""
+    from sysproduction.run_exo_update import update_exo_product
+
+    data, clock = sim_broker_env
+    settings = {"products": {CODE: {"decision_time": "14:00"}},
+                "exos": [{"name": SPREAD, "product": CODE, "kind": "call_spread"}]}
+    (data.home / "private" / "exo_settings.yaml").write_text(yaml.safe_dump(settings))
+    assert exo_backfill(product=CODE, start="2023-10-02", end="2024-01-08", data=data).ok
+    strategy = exo_strategy_name(SPREAD)
+    seen: set[str] = set()
+    end = pd.Timestamp("2024-03-20 15:00", tz="UTC")
+    while clock.now() < end:
+        day = clock.now().normalize()
+        data.alpha_picks.put(SPREAD, dict(picks(1.0), date=day.isoformat()))
+        update = update_exo_product(CODE, data, min_rows=20)
+        assert not update.refused, str(update)
+        report = update_exo_optimal_positions(data, min_rows=20, product=CODE)
+        assert report.ok, str(report)
+        seen |= {code for code, _ in report.results[SPREAD].options}
+        assert update_strategy_orders(data).ok
+        for _ in range(6):  # a worthless long call finds no bid: its close waits for expiry
+            stack_handler_pass(data, contracts=contracts)
+            clock.advance(pd.Timedelta(minutes=2))
+        for code in seen:  # whatever has filled, the three views agree
+            views = three_views(data, strategy, code, parse_option_code(code).future)
+            assert len(set(views)) == 1, (code, clock.now(), views)
+        assert data.locks.locked_instruments() == []
+        # every 4 days (the EXO update catches up the days between), daily near the roll
+        step = 4 if day < pd.Timestamp("2024-03-07", tz="UTC") else 1
+        nxt = day + pd.Timedelta(days=step)
+        nxt += pd.Timedelta(days=max(0, nxt.dayofweek - 4) and 7 - nxt.dayofweek)  # weekday
+        clock.advance(nxt + pd.Timedelta(hours=15) - clock.now())
+    for code in seen:  # every target reached
+        target = round(data.optimal_positions.current(strategy, code)["lower"])
+        assert data.positions.get_strategy_position(strategy, code) == target, code
+    assert not any(data.order_stack(s).orders() for s in ("instrument", "contract", "broker"))
+    futures = {parse_option_code(code).future for code in seen}
+    assert futures == {"202403", "202406"}  # rolled from the March to the June options
+    held = {code: data.positions.get_strategy_position(strategy, code) for code in seen}
+    assert all(held[c] == 0 for c in seen if parse_option_code(c).future == "202403")
+    assert sorted(held[c] for c in seen if parse_option_code(c).future == "202406") == [-1, 1]
+    broker = {p.instrument_code: p.quantity for p in data.broker.get_positions()}
+    assert broker == {c: q for c, q in held.items() if q}
+    # the March short call was worthless (no bid: the algos wait for a valid quote), so it was
+    # not bought back: it expired at the broker, the stack handler took it out of the ledger
+    # (+1 to zero) and cancelled the order that tried to close it
+    expired = [doc["record"] for doc in data.ledger.records(0, None)
+               if doc["kind"] == "adjustment"
+               and doc["record"]["adjustment_id"].startswith("option-expiry/")]
+    assert [(parse_option_code(r["instrument_code"]).future,
+             parse_option_code(r["instrument_code"]).right, r["quantity"])
+            for r in expired] == [("202403", OptionRight.CALL, 1)]
+    reasons = [doc["record"]["reason"] for doc in data.ledger.records(0, None)
+               if doc["kind"] == "event" and doc["record"]["level"] == "instrument"]
+    assert f"option {expired[0]['instrument_code']} expired" in reasons
