@@ -33,6 +33,8 @@ from sysbrokers.objects import (
     Execution,
     FxTrade,
     OptionContract,
+    OptionExecution,
+    OptionExpiry,
     OptionQuoteSnapshot,
     OrderType,
     SpreadLeg,
@@ -235,15 +237,47 @@ class Broker(abc.ABC):
         raise self._no_options()
 
     def place_option_order(self, contract: OptionContract, quantity: int, client_ref: str = "",
-                           account: str = "") -> BrokerOptionOrder:
-        """Send a market order for ``quantity`` options (signed)."""
+                           account: str = "", order_type: OrderType = OrderType.MARKET,
+                           limit_price: float | None = None) -> BrokerOptionOrder:
+        """Send an order for ``quantity`` options (signed): MARKET, or LIMIT at
+        ``limit_price`` (premium in the future's price units, on the tick).
+        :class:`OrderRejected` if refused."""
+        raise self._no_options()
+
+    def modify_option_order(self, order_id: str, quantity: int | None = None,
+                            limit_price: float | None = None) -> BrokerOptionOrder:
+        """Change quantity and/or limit price of a live option order
+        (:class:`InvalidOrderState`, :class:`OrderRejected` for a bad new value)."""
+        raise self._no_options()
+
+    def cancel_option_order(self, order_id: str) -> BrokerOptionOrder:
+        """Request cancellation of an option order; fills can arrive until it takes effect."""
         raise self._no_options()
 
     def get_option_order(self, order_id: str) -> BrokerOptionOrder:
+        """One option order (:class:`UnknownOrder` if the id is unknown)."""
+        raise self._no_options()
+
+    def get_option_orders(self, open_only: bool = False) -> list[BrokerOptionOrder]:
+        """All option orders (or only non-terminal ones), by id."""
+        raise self._no_options()
+
+    def find_option_orders(self, client_ref: str) -> list[BrokerOptionOrder]:
+        """Option orders placed with our reference ``client_ref``."""
+        return [o for o in self.get_option_orders() if o.client_ref == client_ref]
+
+    def get_option_executions(self, since: pd.Timestamp | None = None
+                              ) -> list[OptionExecution]:
+        """Option executions with ``timestamp >= since`` (all if ``None``), by exec id."""
         raise self._no_options()
 
     def get_option_positions(self) -> list[BrokerOptionPosition]:
         """Non-zero option positions."""
+        raise self._no_options()
+
+    def get_option_expiry(self, contract: OptionContract) -> OptionExpiry | None:
+        """How ``contract`` expired (see :class:`OptionExpiry`), ``None`` while it trades;
+        :class:`UnknownContract` if not listed."""
         raise self._no_options()
 
     def halt_reason(self, now: pd.Timestamp | None = None) -> str:

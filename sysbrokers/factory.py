@@ -13,13 +13,17 @@ def broker_from_blob(data: Any):
     """``sim``: the simulated broker on the shared market model, its books under
     ``$SYSTRADE_HOME/sim_broker``, extended with every configured instrument the shipped universe
     does not know and its FX pairs continued from the stored FX prices
-    (:mod:`sysbrokers.sim.configured`: anchored on its stored prices);
+    (:mod:`sysbrokers.sim.configured`: anchored on its stored prices), wrapped in
+    :class:`~sysbrokers.option_routing.OptionRoutedBroker` so that option legs trade through the
+    futures interface under their option codes;
     ``ib``: Interactive Brokers through ib_async (:class:`sysbrokers.IB.broker.IBBroker`) at
     ``ib.host``/``ib.port``, instruments mapped by the IB futures config in the state store;
     :class:`BrokerUnavailable` (one line) when TWS / IB Gateway cannot be reached."""
     config = data.config
     if config.broker == "sim":
-        return sim_broker_from_blob(data)
+        from sysbrokers.option_routing import OptionRoutedBroker
+
+        return OptionRoutedBroker(sim_broker_from_blob(data))
     if config.broker == "ib":
         from sysbrokers.errors import BrokerDisconnected
         from sysbrokers.IB.broker import IBBroker

@@ -209,24 +209,33 @@ def _check_order_quantities(quantity: int, filled_quantity: int) -> None:
 
 
 @dataclass(frozen=True)
-class BrokerOptionOrder:
-    """An option order as the broker sees it (market orders only, see the broker); the
-    quantities obey the same rules as a :class:`BrokerOrder`'s."""
+class OptionExpiry:
+    """How an expired option ended: at ``expired_at`` (UTC) against the future's
+    ``final_price``, worth ``intrinsic`` (0: expired worthless). An option in the money is
+    exercised into one future per option (a call long, a put short, for a holder; the other
+    way round for a writer) when ``future_trades_on`` (the future outlives the option); else
+    the future settles at once and only cash remains."""
 
-    order_id: str
     contract: OptionContract
-    quantity: int
-    status: OrderStatus
-    filled_quantity: int = 0
-    avg_fill_price: float | None = None
-    commission: float = 0.0
-    reason: str = ""
-    client_ref: str = ""
-    account: str = ""
-    placed_at: pd.Timestamp | None = None
+    expired_at: pd.Timestamp
+    final_price: float
+    intrinsic: float
+    future_trades_on: bool
 
     def __post_init__(self) -> None:
-        _check_order_quantities(self.quantity, self.filled_quantity)
+        _check_utc("expired_at", self.expired_at)
+
+    @property
+    def exercised(self) -> bool:
+        """Whether a holder ends with a future position."""
+        return self.intrinsic > 0 and self.future_trades_on
+
+    @property
+    def future_per_option(self) -> int:
+        """Futures per option held when exercised: +1 for a call, -1 for a put, else 0."""
+        if not self.exercised:
+            return 0
+        return 1 if self.contract.right is OptionRight.CALL else -1
 
 
 @dataclass(frozen=True)
@@ -350,6 +359,66 @@ def check_transition(old: OrderStatus, new: OrderStatus) -> None:
         return
     if new not in ORDER_TRANSITIONS[old]:
         raise InvalidOrderState(f"order status cannot go from {old.name} to {new.name}")
+
+
+@dataclass(frozen=True)
+class BrokerOptionOrder:
+    """An option order as the broker sees it; the quantities obey the same rules as a
+    :class:`BrokerOrder`'s. ``order_type`` MARKET (fills on arrival at the touch) or LIMIT
+    (``limit_price`` in the future's price units, on the tick; rests until the option's touch
+    crosses it). ``updated_at``: the last change (placement, modification, status)."""
+
+    order_id: str
+    contract: OptionContract
+    quantity: int
+    status: OrderStatus
+    filled_quantity: int = 0
+    avg_fill_price: float | None = None
+    commission: float = 0.0
+    reason: str = ""
+    client_ref: str = ""
+    account: str = ""
+    placed_at: pd.Timestamp | None = None
+    order_type: OrderType = OrderType.MARKET
+    limit_price: float | None = None
+    updated_at: pd.Timestamp | None = None
+
+    def __post_init__(self) -> None:
+        _check_order_quantities(self.quantity, self.filled_quantity)
+        if (self.order_type is OrderType.LIMIT) != (self.limit_price is not None):
+            raise ValueError("a LIMIT order needs a limit_price, a MARKET order none")
+
+    @property
+    def remaining_quantity(self) -> int:
+        return self.quantity - self.filled_quantity
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status.is_terminal
+
+
+@dataclass(frozen=True)
+class OptionExecution:
+    """One fill of an option order. ``exec_id`` is unique per execution (the simulated broker:
+    ``simopt.<number>.01``, never the same as a futures execution id); ``quantity`` signed;
+    ``price`` the premium in the future's price units; ``commission`` in
+    ``commission_currency``; ``timestamp`` UTC; ``client_ref`` and ``account`` the order's."""
+
+    exec_id: str
+    order_id: str
+    contract: OptionContract
+    quantity: int
+    price: float
+    commission: float
+    commission_currency: str
+    timestamp: pd.Timestamp
+    client_ref: str = ""
+    account: str = ""
+
+    def __post_init__(self) -> None:
+        _check_utc("timestamp", self.timestamp)
+        if self.quantity == 0 or self.price < 0:
+            raise ValueError("an option execution needs a non-zero quantity and a price >= 0")
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,8 @@ from sysexecution.algo_orders import (
 )
 from sysexecution.market_view import MarketView
 from sysexecution.pretrade_gate import (
+    OPTION_BAND_TICKS,
+    OPTION_SPREAD_FRACTION,
     GateContext,
     GateDecision,
     GateRequest,
@@ -61,6 +63,7 @@ from sysexecution.pretrade_gate import (
     spread_price_denial,
 )
 from sysexecution.spread_orders import BrokerSpread, broker_spread, synthetic_quote, units_for
+from sysobjects.option_instruments import is_option_code
 from sysobjects.orders.orders import BrokerOrder, BrokerOrderType, ContractOrder, Leg, client_ref
 from sysobjects.orders.status import OrderEventType, OrderLevel, OrderStatus
 
@@ -141,9 +144,14 @@ def _check(data: DataBlob, view: MarketView, order, contract_date: str, quantity
         halt = broker.halt_reason(data.now())
         return evaluate_halted(halt) if halt else GateDecision(0, f"no market data: {exc}")
     is_open = view.is_open(code)
+    option = is_option_code(code)  # an option leg: a band and a spread suited to premiums
     request = GateRequest(code, quantity, data.positions.get_contract_position(code, contract_date),
                           reference_price=quote.mid, tick_size=details.tick_size,
-                          point_size=details.multiplier, limit_price=limit_price)
+                          point_size=details.multiplier, limit_price=limit_price,
+                          min_band_ticks=OPTION_BAND_TICKS if option else 0,
+                          spread_allowance_ticks=math.ceil(
+                              OPTION_SPREAD_FRACTION * quote.mid / details.tick_size)
+                          if option else 0)
     lock = data.locks.reason(code)
     context = GateContext(trading_state=trading_state, locked=lock is not None,
                           lock_reason=lock or "",

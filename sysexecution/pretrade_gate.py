@@ -12,12 +12,16 @@ liquidity) shrink the quantity towards zero without ever reversing it:
 2. instrument lock (a position break, a manual lock): denied;
 3. market open (trading hours): denied when closed;
 4. price sanity: a limit price must be on the tick; a price further than ``fat_finger`` (a
-   fraction, default 0.05 = 5 %) from the reference price is denied;
+   fraction, default 0.05 = 5 %) from the reference price is denied, unless it is within the
+   request's ``min_band_ticks`` ticks of it (option legs: :data:`OPTION_BAND_TICKS`, as an
+   option worth a few ticks has a 5 % band narrower than its tick);
 5. trade limits: resized to the remaining capacity (the smaller of instrument and
    instrument+strategy), denied at zero;
 6. maximum notional per order (base currency): resized down to fit;
 7. top-of-book liquidity: denied when the side we take is empty or the spread is wider than
-   ``max_spread_ticks``; resized to the visible size times ``book_fraction`` for market orders;
+   ``max_spread_ticks`` (an option leg: or than :data:`OPTION_SPREAD_FRACTION` of its mid,
+   the request's ``spread_allowance_ticks``); resized to the visible size times
+   ``book_fraction`` for market orders;
 8. submit-rate throttle (a token bucket, :class:`SubmitThrottle`): denied when empty.
 """
 from __future__ import annotations
@@ -31,6 +35,12 @@ from sysobjects.trading_state import (  # noqa: F401 - re-exported for the gate'
     TradingState,
     change_trading_state,
 )
+
+#: the price band of an option leg's order is at least this many ticks either side of its mid
+OPTION_BAND_TICKS = 5
+#: an option leg's order accepts a spread up to this fraction of the option's mid (a chain's
+#: spread grows with the premium: 2 % of mid on the simulated chains)
+OPTION_SPREAD_FRACTION = 0.05
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,12 @@ class GateRequest:
     point_size: float
     fx_rate: float = 1.0
     limit_price: float | None = None  #: None = market order
+    #: the price band is at least this many ticks either side of the reference (an option
+    #: worth a few ticks would otherwise have a band narrower than one tick)
+    min_band_ticks: int = 0
+    #: the widest acceptable spread for this order (ticks) when wider than the settings'
+    #: ``max_spread_ticks`` (option legs: :data:`OPTION_SPREAD_FRACTION` of the mid)
+    spread_allowance_ticks: int = 0
 
 
 @dataclass(frozen=True)
@@ -133,7 +149,9 @@ def evaluate(request: GateRequest, context: GateContext,
     if request.limit_price is not None and not _on_tick(request.limit_price, request.tick_size):
         return deny(f"limit price {request.limit_price} is not on the tick {request.tick_size}")
     distance = abs(price - request.reference_price) / request.reference_price
-    if distance > settings.fat_finger:
+    band_ticks = request.min_band_ticks * request.tick_size
+    if distance > settings.fat_finger and abs(price - request.reference_price) > band_ticks \
+            + 1e-9:
         return deny(f"price {price} is {distance:.1%} from the reference "
                     f"{request.reference_price} (limit {settings.fat_finger:.1%})")
     if context.trade_limit_remaining:
@@ -158,9 +176,9 @@ def evaluate(request: GateRequest, context: GateContext,
         return deny("no liquidity on the side we take")
     if market.bid is not None and market.ask is not None:
         spread_ticks = (market.ask - market.bid) / request.tick_size
-        if spread_ticks > settings.max_spread_ticks + 1e-9:
-            return deny(f"spread {spread_ticks:.0f} ticks is wider than "
-                        f"{settings.max_spread_ticks}")
+        widest = max(settings.max_spread_ticks, request.spread_allowance_ticks)
+        if spread_ticks > widest + 1e-9:
+            return deny(f"spread {spread_ticks:.0f} ticks is wider than {widest}")
     if request.limit_price is None:
         visible = int(taking_size * settings.book_fraction)
         if visible <= 0:

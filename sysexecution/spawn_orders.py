@@ -4,7 +4,9 @@ For every instrument order that is ``INITIALIZED``, unlocked, not a zero trade a
 spawned, the contract orders come from :func:`sysexecution.contract_spawning.spawn_contract_trades`
 (roll state from ``data.roll_states``, priced and forward contracts from the last multiple-price
 row, the priced contract position from the ledger's projection). An order whose roll state makes
-it wait (e.g. Force with an increasing trade, Roll_Adjusted) stays ``INITIALIZED``.
+it wait (e.g. Force with an increasing trade, Roll_Adjusted) stays ``INITIALIZED``. An option
+leg (an instrument code in the format of :mod:`sysobjects.option_instruments`) is never
+rolled: its whole trade goes to its one contract, the underlying future's month in its code.
 
 Crash safety: each child is created with ``parent_id`` before the parent's ``SENT`` event lists
 the children. After a crash in between, the next call finds the children by ``parent_id`` and
@@ -29,6 +31,7 @@ from syscore.exceptions import ConcurrencyError, MissingData
 from sysdata.data_blob import DataBlob
 from sysexecution.contract_spawning import spawn_contract_trades
 from sysobjects.contracts import validate_contract_date
+from sysobjects.option_instruments import parse_option_code
 from sysobjects.orders.orders import ContractOrder, ContractOrderType, InstrumentOrder, Leg
 from sysobjects.orders.status import OrderEventType, OrderStatus
 from sysobjects.roll_state import RollState
@@ -69,11 +72,16 @@ def spawn_one(data: DataBlob, order: InstrumentOrder,
     remaining = order.trade - done
     new_ids = []
     if remaining:
-        try:
-            priced_id, forward_id = contracts(data, order.instrument_code)
-        except MissingData:
-            return ()
-        state = RollState.from_name(data.roll_states.get(order.instrument_code))
+        series = parse_option_code(order.instrument_code)
+        if series is not None:  # an option leg: its own contract, never rolled
+            priced_id = forward_id = series.future
+            state = RollState.NO_ROLL
+        else:
+            try:
+                priced_id, forward_id = contracts(data, order.instrument_code)
+            except MissingData:
+                return ()
+            state = RollState.from_name(data.roll_states.get(order.instrument_code))
         priced = data.positions.get_contract_position(order.instrument_code, priced_id)
         # children already made but not yet filled will move the priced position
         priced_key = validate_contract_date(priced_id)

@@ -8,7 +8,9 @@ a crash at any point):
 3. book the broker's executions and commissions into the ledger (drained events; on the
    first pass of a connection and after a reconnect every execution the broker reports, so
    that fills that arrived while we were down are found) — once per execution id;
-4. reconciliation (:mod:`sysexecution.order_reconciliation`): the broker's open orders
+4. option legs expired at the broker leave the ledger's positions (and an exercise books the
+   future it created: :mod:`sysexecution.option_expiry`); then reconciliation
+   (:mod:`sysexecution.order_reconciliation`): the broker's open orders
    against ours (orphans cancelled with an alert, crashed submissions adopted, vanished
    orders closed); contract positions against the broker's and strategy positions against
    contract positions: a break locks the instrument (one alert), the lock lifts itself when
@@ -53,6 +55,7 @@ from sysexecution.broker_fills import book_events
 from sysexecution.broker_orders import create_broker_orders
 from sysexecution.end_of_day import EndOfDayResult, end_of_day
 from sysexecution.market_view import MarketView
+from sysexecution.option_expiry import book_option_expiries
 from sysexecution.order_completion import complete_families, pass_statuses
 from sysexecution.order_reconciliation import (
     reconcile_internal,
@@ -125,6 +128,9 @@ def stack_handler_pass(data: DataBlob | None = None, trading_state: str | None =
         out["fills"] = (f"{len(booked.booked) + len(late.booked)} booked"
                         f"{f' ({len(late.booked)} recovered)' if late.booked else ''}, "
                         f"{len(late.unknown)} not ours")
+        expiries = book_option_expiries(blob)  # before reconciliation: no break
+        if expiries:
+            out["option expiries"] = str(expiries)
         orders = reconcile_orders(blob, settings.cancel_orphans)
         for broker_id, why in orders.orphans.items():
             done = "cancelled" if broker_id in orders.cancelled else "left working"

@@ -19,7 +19,10 @@ For every strategy and instrument with an optimal position (``data.optimal_posit
    duplicate: a rerun after a crash finds the order it placed and does nothing.
 
 Each new order is a ``best`` instrument order carrying the optimal position's reference price
-and contract, added through the ledger (``data.order_stack("instrument")``).
+and contract, added through the ledger (``data.order_stack("instrument")``). An option leg
+(an option code, :mod:`sysobjects.option_instruments`) whose option has expired gets no order
+(``option expired: nothing to trade``): the stack handler has taken its position out of the
+ledger at expiry, and an optimal position left in it must not buy it again.
 
 ``generators``: ``{strategy: dotted class path}`` for strategies not using the classic
 generator, given in the control config as the method's ``arguments``. One instance of this
@@ -32,6 +35,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sysbrokers.errors import NotSupportedByBroker
+from sysbrokers.objects import OptionContract
 from sysdata.data_blob import DataBlob
 from sysexecution.strategy_order_generators import DEFAULT_GENERATOR, load_generator
 from sysexecution.trade_arithmetic import (
@@ -41,6 +46,7 @@ from sysexecution.trade_arithmetic import (
     combine_overrides,
     net_against_working,
 )
+from sysobjects.option_instruments import parse_option_code
 from sysobjects.orders.orders import InstrumentOrder, InstrumentOrderType
 from sysobjects.orders.status import OrderEventType, OrderStatus
 from sysproduction.process_helpers import ProcessReport, blob_for, each_item
@@ -94,6 +100,8 @@ def update_one(data: DataBlob, strategy_name: str, instrument_code: str,
     """Decide and act for one strategy and instrument (see module docstring)."""
     optimal = data.optimal_positions.current(strategy_name, instrument_code)
     position = data.positions.get_strategy_position(strategy_name, instrument_code)
+    if option_expired(data, instrument_code):
+        return StrategyOrderResult(position, 0, 0, "option expired: nothing to trade")
     raw = int(generator.required_trade(strategy_name, instrument_code, position, optimal))
     trade = strategy_override(data, strategy_name, instrument_code).apply(position, raw)
     trade = apply_position_limits(trade, position_limits(data, strategy_name, instrument_code,
@@ -132,6 +140,26 @@ def update_one(data: DataBlob, strategy_name: str, instrument_code: str,
         cancelled.append(order.order_id)
     return StrategyOrderResult(position, trade, unfilled, netting.action.value,
                                cancelled=tuple(cancelled))
+
+
+def option_expired(data: DataBlob, instrument_code: str) -> bool:
+    """Whether ``instrument_code`` is an option leg whose option no longer trades: after its
+    expiry date (from the code itself), or on that date once the broker reports it expired
+    (a broker without options: never, from the broker)."""
+    series = parse_option_code(instrument_code)
+    if series is None:
+        return False
+    today = data.now().date()
+    if today > series.expiry:
+        return True
+    if today < series.expiry:
+        return False
+    try:
+        return data.broker.get_option_expiry(OptionContract(
+            series.product, series.future, series.right, series.strike, series.expiry,
+            series.option_code)) is not None
+    except NotSupportedByBroker:
+        return False
 
 
 def strategy_override(data: DataBlob, strategy_name: str, instrument_code: str) -> Override:

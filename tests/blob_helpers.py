@@ -50,8 +50,9 @@ def make_blob(home: Path, backend: str = "sqlite", mongo_url: str | None = None,
 def sim_broker_blob(home: Path, backend: str = "sqlite", mongo_url: str | None = None,
                     start: pd.Timestamp | None = None) -> Iterator[tuple[DataBlob, object]]:
     """``(blob, clock)``: a blob on real stores under ``home`` whose broker is the simulated
-    broker (default market) on a :class:`~syscore.clock.SimulatedClock` starting at ``start``
+    broker (default market, option codes routed: :class:`OptionRoutedBroker`) on a :class:`~syscore.clock.SimulatedClock` starting at ``start``
     (tz-aware UTC); the blob and every broker it built are closed on exit."""
+    from sysbrokers.option_routing import OptionRoutedBroker
     from sysbrokers.sim.broker import SimBroker
     from sysbrokers.sim.market import default_market
     from syscore.clock import SimulatedClock
@@ -59,9 +60,9 @@ def sim_broker_blob(home: Path, backend: str = "sqlite", mongo_url: str | None =
     clock = SimulatedClock(home, start=start)
     brokers: list[SimBroker] = []
 
-    def factory(blob: DataBlob) -> SimBroker:
+    def factory(blob: DataBlob) -> OptionRoutedBroker:
         brokers.append(SimBroker(clock, home, default_market()))
-        return brokers[-1]
+        return OptionRoutedBroker(brokers[-1])  # as the production factory builds it
 
     data = make_blob(home, backend, mongo_url, clock=clock, broker_factory=factory)
     try:

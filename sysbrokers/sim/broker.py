@@ -16,9 +16,9 @@ consume each other's liquidity).
 
 Positions are settled into cash at the contract's last trading instant (marked at the final mid).
 
-Options on the futures trade too (:mod:`sysbrokers.sim.option_trading`: market orders, fills at
-the chain's touch, futures-style margining, expiry at intrinsic value with exercise into the
-future).
+Options on the futures trade too (:mod:`sysbrokers.sim.option_trading`: market and limit
+orders, modify and cancel, partial fills, executions, fills at the chain's touch, futures-style
+margining, expiry at intrinsic value with exercise into the future).
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ from sysbrokers.sim.counter_rng import stream_key, uniforms
 from sysbrokers.sim.market import MarketModel, default_market
 from sysbrokers.sim.option_trading import SimOptionTrading
 from sysbrokers.sim.options import SimOptionChains
-from sysbrokers.sim.position_math import apply_fill
+from sysbrokers.sim.position_math import apply_fill, off_tick
 from sysbrokers.sim.store import BrokerStore
 from syscore.clock import Clock
 from syscore.config import validation_message
@@ -120,6 +120,8 @@ class SimBrokerConfig(BaseModel):
     * ``participation`` [1.0]: fraction of the touch size an order can take per opportunity;
     * ``slippage_ticks`` [0]: market orders pay this many ticks beyond the touch;
     * ``max_order_size`` [500] contracts per order;
+    * ``option_touch_size`` [50]: option contracts a limit order can take per fill opportunity
+      (times ``participation``; the chain quotes no size);
     * ``exchange_reject_rate`` [0]: probability an order is rejected on arrival;
     * ``synchronous`` [NORMAL]: SQLite synchronous mode (NORMAL survives process kills; FULL
       also survives power loss);
@@ -140,6 +142,7 @@ class SimBrokerConfig(BaseModel):
     participation: Number = 1.0
     slippage_ticks: Number = 0.0
     max_order_size: Count = 500
+    option_touch_size: Count = 50
     exchange_reject_rate: Number = 0.0
     synchronous: StrictStr = "NORMAL"
     account: StrictStr = "SIM0001"
@@ -156,6 +159,13 @@ class SimBrokerConfig(BaseModel):
     def _not_negative(cls, value: pd.Timedelta) -> pd.Timedelta:
         if value < pd.Timedelta(0):
             raise ValueError("expected a duration >= 0")
+        return value
+
+    @field_validator("option_touch_size")
+    @classmethod
+    def _at_least_one(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("expected at least 1 contract")
         return value
 
     @field_validator("participation")
@@ -228,6 +238,7 @@ class SimBroker(SimOptionTrading, Broker):
                 BrokerStore.set_meta(conn, "initialised", "1")
                 BrokerStore.set_meta(conn, "base_currency", self.config.base_currency)
                 BrokerStore.set_meta(conn, "processed_ns", "0")
+            self._migrate_option_executions(conn)
             self._base_currency = BrokerStore.get_meta(conn, "base_currency") or "USD"
         self._connected = False
         self._event_cursor = 0
@@ -867,7 +878,7 @@ class SimBroker(SimOptionTrading, Broker):
                 f"{abs(quantity)} > {self.config.max_order_size} contracts",
             )
         if limit_price is not None:
-            if _off_tick(limit_price, spec.tick_size):
+            if off_tick(limit_price, spec.tick_size):
                 return (
                     RejectReason.INVALID_PRICE,
                     f"{limit_price} is not a positive multiple of tick {spec.tick_size}",
@@ -907,7 +918,7 @@ class SimBroker(SimOptionTrading, Broker):
                         f"order {order_id} is a MARKET order: no limit price to change"
                     )
                 tick = self.market.spec(row["instrument_code"]).tick_size
-                off = _off_grid if row["legs"] else _off_tick  # a spread's price may be <= 0
+                off = _off_grid if row["legs"] else off_tick  # a spread's price may be <= 0
                 if off(limit_price, tick):
                     raise OrderRejected(
                         RejectReason.INVALID_PRICE, f"{limit_price} not on tick {tick}", order_id
@@ -1053,11 +1064,6 @@ def _parse_id(order_id: str | int) -> int:
     except (TypeError, ValueError):
         raise UnknownOrder(f"no order with id {order_id!r}") from None
     return value
-
-
-def _off_tick(price: float, tick: float) -> bool:
-    """Whether a limit price is not a positive multiple of ``tick``."""
-    return price <= 0 or abs(price / tick - round(price / tick)) > 1e-6
 
 
 def _off_grid(price: float, tick: float) -> bool:

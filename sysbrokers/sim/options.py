@@ -105,22 +105,29 @@ class SimOptionChains:
         return float(self.market.mid_price(product, future_id, np.array([when.value]))[0])
 
     def _atm_vol(self, product: str, future_id: str, when: pd.Timestamp) -> float:
-        base = self.market.spec(product).path.annual_vol
         now = when.value
         then = now - 20 * DAY_NS
         logs = self.market.log_price(product, future_id, np.array([then, now]))
-        move = float(logs[1] - logs[0])
+        return self._atm_from_move(product, float(logs[1] - logs[0]))
+
+    def _atm_from_move(self, product: str, move: float) -> float:
+        """ATM vol given the log move of the future over the last 20 days."""
+        base = self.market.spec(product).path.annual_vol
         return base * float(np.clip(math.exp(-2.0 * move), 0.7, 1.6))
 
     def vol(self, product: str, future_id: str, strike: float, expiry: dt.date,
             when: pd.Timestamp) -> float:
+        return self._vol(product, self.forward(product, future_id, when),
+                         self.atm_vol(product, future_id, when), strike, expiry, when.date())
+
+    def _vol(self, product: str, forward: float, atm: float, strike: float, expiry: dt.date,
+             day: dt.date) -> float:
         cal = self.calendar(product)
-        forward = self.forward(product, future_id, when)
-        years = max((expiry - when.date()).days, 1) / 365.0
+        years = max((expiry - day).days, 1) / 365.0
         moneyness = math.log(strike / forward)
         term = 1.0 + 0.15 * math.exp(-years / 0.25)
         smile = max(0.3, 1.0 + cal.skew * moneyness + cal.curve * moneyness ** 2)
-        return self.atm_vol(product, future_id, when) * term * smile
+        return atm * term * smile
 
     def strike_grid(self, product: str, future_id: str, when: pd.Timestamp) -> list[float]:
         spec = self.market.spec(product)
@@ -135,10 +142,34 @@ class SimOptionChains:
               when: pd.Timestamp) -> OptionQuote:
         if when.date() > listing.expiry:
             raise InvalidData(f"{product} option {listing} expired before {when}")
+        return self._quote(product, listing, strike, right, when.date(),
+                           self.forward(product, listing.future_id, when),
+                           self.atm_vol(product, listing.future_id, when))
+
+    def quotes(self, product: str, listing: OptionListing, strike: float, right: OptionRight,
+               t_ns: np.ndarray) -> list[OptionQuote]:
+        """:meth:`quote` at each of ``t_ns`` (int64 ns UTC, none after the expiry date), the
+        same figures, with the path model evaluated once for all times (a resting limit
+        order's fill opportunities)."""
+        t = np.asarray(t_ns, dtype=np.int64)
+        if t.size == 0:
+            return []
+        if pd.Timestamp(int(t.max()), tz="UTC").date() > listing.expiry:
+            raise InvalidData(f"{product} option {listing} expired before "
+                              f"{pd.Timestamp(int(t.max()), tz='UTC')}")
+        forwards = self.market.mid_price(product, listing.future_id, t)
+        moves = (self.market.log_price(product, listing.future_id, t)
+                 - self.market.log_price(product, listing.future_id, t - 20 * DAY_NS))
+        return [self._quote(product, listing, strike, right,
+                            pd.Timestamp(int(when), tz="UTC").date(), float(forward),
+                            self._atm_from_move(product, float(move)))
+                for when, forward, move in zip(t, forwards, moves, strict=True)]
+
+    def _quote(self, product: str, listing: OptionListing, strike: float, right: OptionRight,
+               day: dt.date, forward: float, atm: float) -> OptionQuote:
         tick = self.market.spec(product).tick_size
-        forward = self.forward(product, listing.future_id, when)
-        years = max((listing.expiry - when.date()).days, 0) / 365.0
-        sigma = self.vol(product, listing.future_id, strike, listing.expiry, when)
+        years = max((listing.expiry - day).days, 0) / 365.0
+        sigma = self._vol(product, forward, atm, strike, listing.expiry, day)
         mid = price(right, forward, strike, years, sigma)
         half = max(tick, 0.02 * mid) / 2
         bid = max(0.0, math.floor((mid - half) / tick + 1e-9) * tick)

@@ -20,3 +20,8 @@ def apply_fill(position: int, average_price: float, quantity: int, price: float,
     new_position = position + quantity
     keeps = new_position == 0 or (new_position > 0) == (position > 0)
     return new_position, average_price if keeps else price, realised
+
+
+def off_tick(price: float, tick: float) -> bool:
+    """Whether a limit price is not a positive multiple of ``tick``."""
+    return price <= 0 or abs(price / tick - round(price / tick)) > 1e-6

@@ -101,8 +101,25 @@ CREATE TABLE IF NOT EXISTS option_orders (
     reason TEXT NOT NULL DEFAULT '',
     placed_ns INTEGER NOT NULL,
     arrival_ns INTEGER NOT NULL,
-    fill_ns INTEGER
+    fill_ns INTEGER,
+    order_type TEXT NOT NULL DEFAULT 'MARKET',
+    limit_price REAL,
+    cancel_effective_ns INTEGER,
+    processed_ns INTEGER,
+    updated_ns INTEGER
 );
+CREATE INDEX IF NOT EXISTS option_orders_status ON option_orders(status);
+CREATE TABLE IF NOT EXISTS option_executions (
+    exec_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    order_id INTEGER NOT NULL REFERENCES option_orders(order_id),
+    quantity INTEGER NOT NULL,
+    price REAL NOT NULL,
+    commission REAL NOT NULL,
+    currency TEXT NOT NULL,
+    time_ns INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS option_executions_time ON option_executions(time_ns);
+CREATE UNIQUE INDEX IF NOT EXISTS option_executions_once ON option_executions(order_id, time_ns);
 CREATE TABLE IF NOT EXISTS option_positions (
     instrument_code TEXT NOT NULL,
     contract_date TEXT NOT NULL,
@@ -179,6 +196,23 @@ class BrokerStore:
             for name in ("bid", "ask"):  # a file written before the book at fill was kept
                 if name not in columns:
                     conn.execute(f"ALTER TABLE executions ADD COLUMN {name} REAL")
+            self._migrate_option_orders(conn)
+
+    #: columns added to ``option_orders`` when limit orders came (a file written before has
+    #: market orders only, each filled in one execution recorded on the order itself)
+    OPTION_ORDER_COLUMNS = (("order_type", "TEXT NOT NULL DEFAULT 'MARKET'"),
+                            ("limit_price", "REAL"), ("cancel_effective_ns", "INTEGER"),
+                            ("processed_ns", "INTEGER"), ("updated_ns", "INTEGER"))
+
+    @classmethod
+    def _migrate_option_orders(cls, conn: sqlite3.Connection) -> None:
+        """Add the limit-order columns to an older file (idempotent). The executions of its
+        filled orders are added by the broker, which knows their currency
+        (:meth:`~sysbrokers.sim.option_trading.SimOptionTrading._migrate_option_executions`)."""
+        columns = [r["name"] for r in conn.execute("PRAGMA table_info(option_orders)")]
+        for name, kind in cls.OPTION_ORDER_COLUMNS:
+            if name not in columns:
+                conn.execute(f"ALTER TABLE option_orders ADD COLUMN {name} {kind}")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

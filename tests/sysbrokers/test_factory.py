@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from sysbrokers.factory import broker_from_blob
+from sysbrokers.option_routing import OptionRoutedBroker
 from sysbrokers.sim.broker import SimBroker
 from syscore.config_models import SystradeConfig
 from syscore.exceptions import ConfigError
@@ -29,7 +30,9 @@ def test_sim_broker_from_config_with_bad_data_rates(tmp_path):
     clean = blob(tmp_path / "a")
     dirty = blob(tmp_path / "b", sim={"zero_price_rate": 0.5})
     try:
-        assert isinstance(clean.broker, SimBroker)
+        # the simulated broker, option codes routed to its option half
+        assert isinstance(clean.broker, OptionRoutedBroker)
+        assert isinstance(clean.broker.inner, SimBroker)
         start, end = pd.Timestamp("2024-05-01", tz="UTC"), Clock().now()
         clean_bars = clean.broker.get_historical_bars("CORN", "202412", "H", start, end)
         dirty_bars = dirty.broker.get_historical_bars("CORN", "202412", "H", start, end)

@@ -91,3 +91,8 @@ def test_a_broker_without_options_says_so():
         broker.get_option_positions()
     with pytest.raises(NotSupportedByBroker):
         broker.place_option_order(None, 1)
+    for call in (lambda: broker.modify_option_order("1", limit_price=1.0),
+                 lambda: broker.cancel_option_order("1"), broker.get_option_orders,
+                 broker.get_option_executions, lambda: broker.find_option_orders("x")):
+        with pytest.raises(NotSupportedByBroker):
+            call()

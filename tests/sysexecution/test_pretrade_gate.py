@@ -105,3 +105,28 @@ def test_trading_state_table():
             assert change_trading_state(current, new) is new
     with pytest.raises(InvalidData):
         SubmitThrottle(0, 1.0)
+
+
+# an option worth 2.00 (8 ticks of 0.25): 5 % of its price is less than one tick
+OPTION = GateRequest("SP500_micro-202403-C5000-20240315", quantity=2, position=0,
+                     reference_price=2.0, tick_size=0.25, point_size=5.0)
+OPTION_BOOK = MarketState(True, bid=1.75, ask=2.25, bid_size=50, ask_size=50)
+
+
+@pytest.mark.parametrize("changes,allowed", [
+    ({"limit_price": 2.25}, False),                           # 12.5 % away, no band in ticks
+    ({"limit_price": 2.25, "min_band_ticks": 5}, True),       # one tick, within 5 ticks
+    ({"limit_price": 3.5, "min_band_ticks": 5}, False),       # six ticks away
+    ({"limit_price": 2.1, "min_band_ticks": 5}, False),       # off the tick all the same
+])
+def test_an_option_price_band_in_ticks(changes, allowed):
+    decision = decide(OPTION, GateContext(market=OPTION_BOOK), **changes)
+    assert decision.allowed is allowed
+
+
+def test_an_option_spread_allowance_widens_the_spread_check_only_for_that_order():
+    wide = MarketState(True, bid=1000.0, ask=1025.0, bid_size=50, ask_size=50)  # 100 ticks
+    request = dataclasses.replace(OPTION, reference_price=1012.5)
+    assert "spread 100 ticks is wider than 20" in decide(
+        request, GateContext(market=wide)).denial
+    assert decide(request, GateContext(market=wide), spread_allowance_ticks=203).allowed

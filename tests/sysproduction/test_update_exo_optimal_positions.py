@@ -70,8 +70,9 @@ def test_an_exo_strategy_reaches_its_target_and_positions_equal_the_broker(env):
     assert (row["lower"], row["upper"], row["reference_contract"]) == (3.0, 3.0, CONTRACT)
     quote = data.broker.get_bid_ask(CODE, CONTRACT)
     assert row["reference_price"] == pytest.approx(quote.mid)
-    # the call spread holds options: refused whole (its futures legs alone are another risk)
-    assert "option legs" in report.failures[SPREAD]
+    # the call spread holds options only: a target per option leg, none in the future
+    assert SPREAD not in report.failures
+    assert sorted(t for _, t in report.results[SPREAD].options) == [-1.0, 1.0]
     assert (exo_strategy_name(SPREAD), CODE) not in data.optimal_positions.list_keys()
     assert "not rebalanced" in str(report.results[IDLE])  # never picked: nothing written
     rows = len(data.optimal_positions.history(strategy, CODE))
@@ -120,10 +121,11 @@ def test_an_exo_whose_alpha_picks_are_old_is_not_traded(env):
     assert CONTFUT not in allowed.failures
 
 
-def test_an_exo_whose_definition_can_hold_options_is_refused_even_when_flat_in_them(env):
+def test_an_exo_whose_definition_can_hold_options_is_traded_on_a_broker_with_options(env):
     # a SmartEXO in its futures-only regime holds no option today; its bearish regime is a
-    # collar. Trading today's futures would leave that target in place once the regime
-    # turns (a refusal writes nothing): refused from the definition, not today's legs.
+    # collar. The simulated broker trades options, so today's futures leg is traded (on a
+    # broker without options it is refused from the definition:
+    # tests/sysproduction/test_exo_option_legs.py).
     from sysexo.engine import ExoDefinition, LegTemplate
     from sysproduction.update_exo_optimal_positions import exo_futures_target
 
@@ -133,8 +135,7 @@ def test_an_exo_whose_definition_can_hold_options_is_refused_even_when_flat_in_t
                           bullish=(LegTemplate(type="future"),),
                           bearish=(LegTemplate(type="future", quantity=-1),
                                    LegTemplate(type="call", offset=5, quantity=1)))
-    with pytest.raises(Exception, match="option legs"):
-        exo_futures_target(data, smart, min_rows=20)
+    assert exo_futures_target(data, smart, min_rows=20)[0] == 1.0
     plain = ExoDefinition(name=CONTFUT, product=CODE, kind="continuous_future")
     assert exo_futures_target(data, plain, min_rows=20)[0] == 1.0
 

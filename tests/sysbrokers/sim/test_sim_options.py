@@ -67,3 +67,22 @@ def test_deterministic(chains):
     strike = chains.quoted_strikes("GOLD", listing, WHEN)[3]
     assert chains.quote("GOLD", listing, strike, OptionRight.PUT, WHEN) == other.quote(
         "GOLD", listing, strike, OptionRight.PUT, WHEN)
+
+
+def test_quotes_over_many_times_equal_the_quote_at_each(chains):
+    """The vectorised path (a resting limit order's opportunities) gives the same figures as
+    one quote at a time, in any chunking."""
+    import numpy as np
+
+    future = front(chains)
+    listing = chains.listings("GOLD", future)[-1]
+    strike = chains.quoted_strikes("GOLD", listing, WHEN)[12]
+    times = np.array([(WHEN + pd.Timedelta(minutes=7 * i)).value for i in range(300)])
+    many = chains.quotes("GOLD", listing, strike, OptionRight.PUT, times)
+    fresh = SimOptionChains(chains.market, chains.calendars)  # no cache shared with `many`
+    one_by_one = [fresh.quote("GOLD", listing, strike, OptionRight.PUT,
+                              pd.Timestamp(int(t), tz="UTC")) for t in times]
+    assert many == one_by_one
+    split = (chains.quotes("GOLD", listing, strike, OptionRight.PUT, times[:113])
+             + chains.quotes("GOLD", listing, strike, OptionRight.PUT, times[113:]))
+    assert split == many and len({q.mid for q in many}) > 100  # the price moves
