@@ -106,3 +106,25 @@ def test_a_wrong_month_or_a_broker_without_options_refuses(routed, tmp_path):
         assert order.instrument_code == CODE and not order.order_id.startswith("opt-")
     finally:
         inner.close()
+
+
+def test_spread_orders_pass_through_to_the_wrapped_broker(routed):
+    """The wrapper inherited Broker's defaults (no spreads, 'not supported'), so the stack
+    handler denied every Force roll on the sim broker built by the factory."""
+    from sysbrokers.errors import NotSupportedByBroker
+    from sysbrokers.objects import SpreadLeg
+
+    broker, clock, series = routed
+    assert broker.supports_spread_orders is broker.inner.supports_spread_orders is True
+    near, far = broker.market.active_contracts(CODE, START)[:2]
+    order = broker.place_spread_order(CODE, (SpreadLeg(far, 1), SpreadLeg(near, -1)), 2,
+                                      client_ref="systrade/broker/9")
+    for _ in range(600):  # simulated seconds; the touch may offer one unit at a time
+        clock.advance(pd.Timedelta(seconds=1))
+        if broker.get_order(order.order_id).status is OrderStatus.FILLED:
+            break
+    assert broker.get_order(order.order_id).status is OrderStatus.FILLED
+    positions = {p.contract_date: p.quantity for p in broker.get_positions()}
+    assert positions == {far: 2, near: -2}
+    with pytest.raises(NotSupportedByBroker):
+        broker.place_spread_order(series.code, (SpreadLeg(far, 1), SpreadLeg(near, -1)), 1)
