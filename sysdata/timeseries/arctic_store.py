@@ -208,6 +208,35 @@ class TimeSeriesStore:
             )
         return self._as_stored(lib.read(symbol, date_range=date_range).data)
 
+    def read_many(self, library: str, symbols: list[str],
+                  columns: list[str] | None = None) -> list[pd.DataFrame]:
+        """The stored frames of ``symbols`` (in order), only ``columns`` when given, in one
+        batched read (cheaper than one :meth:`read` per symbol). Raises :class:`MissingData`
+        naming the first symbol that does not exist, :class:`InvalidData` when a requested
+        column is missing, :class:`StoreError` for any other failed read."""
+        if not symbols:
+            return []
+        lib = self._lib(library, create=False)
+        if lib is None:
+            raise MissingData(f"no data for {library}/{symbols[0]}")
+        from arcticdb.version_store.library import ReadRequest
+
+        requests = [ReadRequest(self._check_symbol(s), columns=columns) for s in symbols]
+        frames = []
+        for symbol, item in zip(symbols, lib.read_batch(requests), strict=True):
+            data = getattr(item, "data", None)
+            if not isinstance(data, pd.DataFrame):  # a DataError for this symbol
+                if not lib.has_symbol(symbol):
+                    raise MissingData(f"no data for {library}/{symbol}")
+                text = getattr(item, "exception_string", str(item))
+                raise StoreError(f"cannot read {library}/{symbol}: {text}")
+            if columns is not None:
+                absent = [c for c in columns if c not in data.columns]
+                if absent:
+                    raise InvalidData(f"{library}/{symbol}: no columns {absent}")
+            frames.append(self._as_stored(data))
+        return frames
+
     def version(self, library: str, symbol: str) -> SeriesVersion:
         """The latest version of ``symbol`` without reading its data (:class:`MissingData` when
         the symbol does not exist)."""
