@@ -130,12 +130,19 @@ class TimeSeriesStore:
         try:
             if uri.startswith("lmdb://"):
                 Path(uri[len("lmdb://"):].split("?")[0]).mkdir(parents=True, exist_ok=True)
-            self._arctic = _acquire(uri)
+            self._instance = _acquire(uri)
         except Exception as exc:  # arcticdb raises several unrelated types
             raise StoreError(f"cannot open time-series store {redact_url(uri)}: "
                              f"{redact_with_url(str(exc), uri)}") from None
         self._closed = False
         self._libraries: dict = {}
+
+    @property
+    def _arctic(self):
+        """The shared Arctic instance; :class:`StoreError` once this store is closed."""
+        if self._instance is None:
+            raise StoreError(f"the time-series store {redact_url(self.uri)} is closed")
+        return self._instance
 
     def _lib(self, library: str, create: bool = True):
         check_name(library, "library")
@@ -341,4 +348,7 @@ class TimeSeriesStore:
         if not self._closed:
             self._closed = True
             self._libraries.clear()
+            # the last share dropped unmaps the store's files (LMDB pages read count as
+            # resident memory for as long as the instance lives)
+            self._instance = None
             _release(self.uri)

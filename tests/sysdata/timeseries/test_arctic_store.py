@@ -166,3 +166,23 @@ def test_read_many_names_a_missing_symbol_or_column(ts_store):
         ts_store.read_many("nolib", ["A"])
     with pytest.raises(InvalidData, match="c"):
         ts_store.read_many("lib", ["A"], columns=["a", "c"])
+
+
+def test_a_closed_store_refuses_reads_and_its_files_can_be_reopened(tmp_path):
+    from syscore.exceptions import StoreError
+    from sysdata.timeseries.arctic_store import TimeSeriesStore
+
+    uri = f"lmdb://{tmp_path / 'arctic'}"
+    store = TimeSeriesStore(uri)
+    store.write("lib", "A", frame("2020-01-01", 3))
+    store.close()
+    store.close()  # idempotent
+    with pytest.raises(StoreError, match="closed"):
+        store.read("lib", "A")
+    with pytest.raises(StoreError, match="closed"):
+        store.read_many("lib", ["A"])
+    again = TimeSeriesStore(uri)  # the last share was released: a fresh instance reads it
+    try:
+        assert len(again.read("lib", "A")) == 3
+    finally:
+        again.close()
