@@ -16,7 +16,7 @@ from systems.calendar import (
     asof_values,
     business_days,
     daily_last,
-    daily_mean,
+    daily_last_and_mean,
     diff_rows,
     ffill_2d,
     range_mask,
@@ -104,7 +104,8 @@ def _daily_inputs(data: SimData, code: str) -> tuple[pd.Series, pd.Series, pd.Se
 def _daily_from_raw(code: str, adjusted: pd.Series, multiple: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
     if adjusted.dropna().empty:
         raise MissingBacktestData(f"{code}: adjusted prices are empty")
-    return daily_last(adjusted), daily_last(multiple["PRICE"]), daily_mean(annualised_roll(multiple))
+    underlying, roll = daily_last_and_mean(multiple["PRICE"], annualised_roll(multiple))
+    return daily_last(adjusted), underlying, roll
 
 
 def release_freed_memory() -> None:
