@@ -119,17 +119,20 @@ def range_mask(n_rows: int, start: np.ndarray, end: np.ndarray) -> np.ndarray:
 
 
 def ffill_2d(values: np.ndarray) -> np.ndarray:
-    """Forward-fill NaNs down each column of a 2-D array."""
+    """Forward-fill NaNs down each column of a 2-D array (rows before a column's first valid
+    value, every row of an all-NaN column, stay NaN)."""
     arr = np.asarray(values, dtype=np.float64)
-    n_rows = arr.shape[0]
-    valid = ~np.isnan(arr)
-    idx = np.where(valid, np.arange(n_rows)[:, None], 0)
-    np.maximum.accumulate(idx, axis=0, out=idx)
-    out = np.take_along_axis(arr, idx, axis=0)
-    # rows before the first valid value (every row of an all-NaN column) stay NaN
-    seen = np.maximum.accumulate(valid, axis=0)
-    out[~seen] = np.nan
-    return out
+    n_rows, n_cols = arr.shape
+    # row 0 of ``padded`` is NaN: the source of every row before a column's first value
+    padded = np.empty((n_rows + 1, n_cols))
+    padded[0] = np.nan
+    padded[1:] = arr
+    index_type = np.int32 if padded.size < 2**31 else np.int64
+    source = np.where(np.isnan(arr), index_type(0), np.arange(1, n_rows + 1, dtype=index_type)[:, None])
+    np.maximum.accumulate(source, axis=0, out=source)
+    source *= index_type(n_cols)
+    source += np.arange(n_cols, dtype=index_type)[None, :]  # flat positions in ``padded``
+    return np.take(padded.ravel(), source)
 
 
 def extend_last(values: np.ndarray, end: np.ndarray, new_end: np.ndarray) -> np.ndarray:
