@@ -20,8 +20,13 @@ Cases (configs are written to the temporary folder):
   instrument weights.
 * ``226``: the same config over all 226 instruments, equal weights, IDM 2.5, capital 50M.
 
+* ``226s`` (only with ``--store-home``): the 226 case from the stores of an existing systrade
+  home (``SYSTRADE_HOME``; import the data set into it first with
+  ``sysinit.import_pysystemtrade_csv``), i.e. ``run_backtest`` without ``--data-dir``.
+
     python benchmarks/backtest.py                    # 6, 10 and 226, three runs each
     python benchmarks/backtest.py --cases 6 --repeat 5
+    python benchmarks/backtest.py --cases 226,226s --store-home /tmp/home_with_226
 """
 from __future__ import annotations
 
@@ -100,13 +105,18 @@ def _time_v(stderr: str) -> tuple[float, float, float]:
     return wall, cpu, int(fields["Maximum resident set size (kbytes)"]) / 1024
 
 
-def run_once(config: Path, data_dir: Path, out_dir: Path) -> dict:
-    """One whole-process run; raises with the command's stderr when it fails."""
+def run_once(config: Path, data_dir: Path | None, out_dir: Path, store_home: Path | None = None) -> dict:
+    """One whole-process run (from ``data_dir``'s CSVs, or from the stores of ``store_home``
+    when ``data_dir`` is None); raises with the command's stderr when it fails."""
     command = [
         sys.executable, str(REPO / "run.py"), "systems.run_backtest.run_backtest",
-        "--config-file", str(config), "--data-dir", str(data_dir), "--output-dir", str(out_dir),
+        "--config-file", str(config), "--output-dir", str(out_dir),
     ]
+    if data_dir is not None:
+        command += ["--data-dir", str(data_dir)]
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    if store_home is not None:
+        env["SYSTRADE_HOME"] = str(store_home)
     time_bin = shutil.which("time", path="/usr/bin:/bin")
     if time_bin:
         proc = subprocess.run([time_bin, "-v", *command], capture_output=True, text=True, cwd=REPO, env=env)
@@ -135,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", default="6,10,226", help="comma-separated sizes among 6, 10, 226")
     parser.add_argument("--repeat", type=int, default=3, help="runs per case; the median is reported")
     parser.add_argument("--data-dir", help="an unpacked pysystemtrade data folder (else unpacked from the reference)")
+    parser.add_argument("--store-home", help="a systrade home holding the 226 instruments (for the 226s case)")
     args = parser.parse_args(argv)
     source = reference_root() / "pysystemtrade_all"
     with tempfile.TemporaryDirectory() as tmp:
@@ -153,13 +164,19 @@ def main(argv: list[str] | None = None) -> int:
         print(header)
         print("-" * len(header))
         for case in args.cases.split(","):
-            size = int(case)
-            runs = [run_once(configs[size], data_dir, tmp_path / f"out_{size}") for _ in range(args.repeat)]
+            from_stores = case.endswith("s")
+            size = int(case.removesuffix("s"))
+            if from_stores and not args.store_home:
+                print(f"{case:>6}  skipped: give --store-home")
+                continue
+            home = Path(args.store_home) if from_stores else None
+            runs = [run_once(configs[size], None if from_stores else data_dir, tmp_path / f"out_{case}", home)
+                    for _ in range(args.repeat)]
             wall = statistics.median(r["wall"] for r in runs)
             cpu = statistics.median(r["cpu"] for r in runs)
             peak = statistics.median(r["peak_mb"] for r in runs)
             pst_s, pst_mb = PYSYSTEMTRADE_ANCHOR.get(size, (float("nan"), float("nan")))
-            print(f"{size:>6}{wall:>9.2f}{cpu:>8.2f}{peak:>9.0f}{pst_s:>8.1f}{pst_mb:>8.0f}{pst_s / wall:>7.0f}x  "
+            print(f"{case:>6}{wall:>9.2f}{cpu:>8.2f}{peak:>9.0f}{pst_s:>8.1f}{pst_mb:>8.0f}{pst_s / wall:>7.0f}x  "
                   f"{runs[0]['sharpe'].removeprefix('Sharpe ratio: ')}")
             print(f"{'':>6}runs: " + ", ".join(f"{r['wall']:.2f} s / {r['cpu']:.2f} s cpu / {r['peak_mb']:.0f} MB" for r in runs))
         print(f"pst s, pst MB: {ANCHOR_SOURCE}")

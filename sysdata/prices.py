@@ -145,6 +145,11 @@ class _SingleSymbolFamily:
         (inclusive, UTC); :class:`MissingData` when there is none."""
         return self.store.read(self.library, code, start=start, end=end)
 
+    def read_many(self, codes: list[str], columns: list[str] | None = None) -> list[pd.DataFrame]:
+        """The stored series of ``codes`` (in order; only ``columns`` when given) in one
+        batched read; :class:`MissingData` naming the first code that has none."""
+        return self.store.read_many(self.library, [self._check(c) for c in codes], columns)
+
     def tail(self, code: str, rows: int = 1) -> pd.DataFrame:
         """The last ``rows`` rows, without reading the whole series; :class:`MissingData` when
         there is none."""

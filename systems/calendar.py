@@ -14,7 +14,19 @@ def _label_days(index: pd.DatetimeIndex) -> np.ndarray:
     """Business-day bin of each timestamp as int64 days since 1970-01-01."""
     days = pd.DatetimeIndex(index).values.astype("datetime64[D]").astype(np.int64)
     weekday = (days + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
-    return days - np.where(weekday == 5, 1, np.where(weekday == 6, 2, 0))
+    return days - np.maximum(weekday - 4, 0)  # Saturday -> Friday (-1), Sunday -> Friday (-2)
+
+
+def _business_day_number(days: np.ndarray) -> np.ndarray:
+    """A number that grows by one from each business day to the next (days: weekdays, as
+    int64 days since 1970-01-01)."""
+    shifted = days + 3  # Monday-based weeks
+    return 5 * (shifted // 7) + shifted % 7
+
+
+def _business_day_ints(first: int, last: int) -> np.ndarray:
+    days = np.arange(first, last + 1)
+    return days[((days + 3) % 7) < 5]
 
 
 def business_day_labels(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
@@ -26,22 +38,21 @@ def business_days(start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
     """Every business day (Mon-Fri) from ``start`` to ``end`` inclusive, at midnight."""
     first = np.datetime64(pd.Timestamp(start).normalize().date(), "D").astype(np.int64)
     last = np.datetime64(pd.Timestamp(end).normalize().date(), "D").astype(np.int64)
-    days = np.arange(first, last + 1)
-    days = days[((days + 3) % 7) < 5]
-    return pd.DatetimeIndex(days.astype("datetime64[D]").astype("datetime64[ns]"))
+    return pd.DatetimeIndex(_business_day_ints(int(first), int(last)).astype("datetime64[D]").astype("datetime64[ns]"))
 
 
-def _binned(series: pd.Series, how: str) -> pd.Series:
-    if series.empty:
-        return pd.Series(dtype=float)
-    labels = _label_days(series.index)
-    values = series.to_numpy(dtype=np.float64)
-    calendar = business_days(
-        pd.Timestamp(labels.min(), unit="D"), pd.Timestamp(labels.max(), unit="D")
-    )
-    cal_days = calendar.values.astype("datetime64[D]").astype(np.int64)
-    rows = np.searchsorted(cal_days, labels)
-    out = np.full(len(calendar), np.nan)
+def _bins(index: pd.DatetimeIndex) -> tuple[np.ndarray, pd.DatetimeIndex]:
+    """(row of each timestamp's business day, the contiguous business days from the first
+    to the last bin)."""
+    labels = _label_days(index)
+    first, last = int(labels.min()), int(labels.max())
+    calendar = pd.DatetimeIndex(_business_day_ints(first, last).astype("datetime64[D]").astype("datetime64[ns]"))
+    rows = _business_day_number(labels) - _business_day_number(np.array([first]))[0]
+    return rows, calendar
+
+
+def _reduce(rows: np.ndarray, n: int, values: np.ndarray, how: str) -> np.ndarray:
+    out = np.full(n, np.nan)
     valid = ~np.isnan(values)
     if how == "last":
         # sorted timestamps: the last valid value of each bin wins
@@ -50,11 +61,30 @@ def _binned(series: pd.Series, how: str) -> pd.Series:
             last_of_run = np.append(r[1:] != r[:-1], True)
             out[r[last_of_run]] = v[last_of_run]
     else:
-        sums = np.bincount(rows[valid], weights=values[valid], minlength=len(calendar))
-        counts = np.bincount(rows[valid], minlength=len(calendar))
+        sums = np.bincount(rows[valid], weights=values[valid], minlength=n)
+        counts = np.bincount(rows[valid], minlength=n)
         with np.errstate(invalid="ignore", divide="ignore"):
             out = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-    return pd.Series(out, index=calendar)
+    return out
+
+
+def _binned(series: pd.Series, how: str) -> pd.Series:
+    if series.empty:
+        return pd.Series(dtype=float)
+    rows, calendar = _bins(series.index)
+    return pd.Series(_reduce(rows, len(calendar), series.to_numpy(dtype=np.float64), how), index=calendar)
+
+
+def daily_last_and_mean(last_of: pd.Series, mean_of: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """``(daily_last(last_of), daily_mean(mean_of))`` of two series on one index, binned once."""
+    if not last_of.index.equals(mean_of.index):
+        raise ValueError("daily_last_and_mean needs two series on the same index")
+    if last_of.empty:
+        return pd.Series(dtype=float), pd.Series(dtype=float)
+    rows, calendar = _bins(last_of.index)
+    n = len(calendar)
+    return (pd.Series(_reduce(rows, n, last_of.to_numpy(dtype=np.float64), "last"), index=calendar),
+            pd.Series(_reduce(rows, n, mean_of.to_numpy(dtype=np.float64), "mean"), index=calendar))
 
 
 def daily_last(series: pd.Series) -> pd.Series:
@@ -89,17 +119,20 @@ def range_mask(n_rows: int, start: np.ndarray, end: np.ndarray) -> np.ndarray:
 
 
 def ffill_2d(values: np.ndarray) -> np.ndarray:
-    """Forward-fill NaNs down each column of a 2-D array."""
+    """Forward-fill NaNs down each column of a 2-D array (rows before a column's first valid
+    value, every row of an all-NaN column, stay NaN)."""
     arr = np.asarray(values, dtype=np.float64)
-    n_rows = arr.shape[0]
-    valid = ~np.isnan(arr)
-    idx = np.where(valid, np.arange(n_rows)[:, None], 0)
-    np.maximum.accumulate(idx, axis=0, out=idx)
-    out = np.take_along_axis(arr, idx, axis=0)
-    # rows before the first valid value (every row of an all-NaN column) stay NaN
-    seen = np.maximum.accumulate(valid, axis=0)
-    out[~seen] = np.nan
-    return out
+    n_rows, n_cols = arr.shape
+    # row 0 of ``padded`` is NaN: the source of every row before a column's first value
+    padded = np.empty((n_rows + 1, n_cols))
+    padded[0] = np.nan
+    padded[1:] = arr
+    index_type = np.int32 if padded.size < 2**31 else np.int64
+    source = np.where(np.isnan(arr), index_type(0), np.arange(1, n_rows + 1, dtype=index_type)[:, None])
+    np.maximum.accumulate(source, axis=0, out=source)
+    source *= index_type(n_cols)
+    source += np.arange(n_cols, dtype=index_type)[None, :]  # flat positions in ``padded``
+    return np.take(padded.ravel(), source)
 
 
 def extend_last(values: np.ndarray, end: np.ndarray, new_end: np.ndarray) -> np.ndarray:

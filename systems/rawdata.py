@@ -16,7 +16,7 @@ from systems.calendar import (
     asof_values,
     business_days,
     daily_last,
-    daily_mean,
+    daily_last_and_mean,
     diff_rows,
     ffill_2d,
     range_mask,
@@ -98,11 +98,14 @@ def _place(series: pd.Series, calendar: pd.DatetimeIndex) -> tuple[np.ndarray, i
 def _daily_inputs(data: SimData, code: str) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(daily price, daily underlying price, daily annualised roll) of one instrument; the raw
     frames are dropped on return, so memory holds only daily series."""
-    adjusted = data.get_adjusted_prices(code)
-    multiple = data.get_multiple_prices(code)
+    return _daily_from_raw(code, data.get_adjusted_prices(code), data.get_multiple_prices(code))
+
+
+def _daily_from_raw(code: str, adjusted: pd.Series, multiple: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
     if adjusted.dropna().empty:
         raise MissingBacktestData(f"{code}: adjusted prices are empty")
-    return daily_last(adjusted), daily_last(multiple["PRICE"]), daily_mean(annualised_roll(multiple))
+    underlying, roll = daily_last_and_mean(multiple["PRICE"], annualised_roll(multiple))
+    return daily_last(adjusted), underlying, roll
 
 
 def release_freed_memory() -> None:
@@ -140,8 +143,9 @@ def load_daily_inputs(data: SimData, codes: list[str]) -> list[tuple[pd.Series, 
     try:
         for lo in range(0, len(codes), TRIM_EVERY):
             chunk = codes[lo : lo + TRIM_EVERY]
-            if pool is None:
-                out.extend(_daily_inputs(data, code) for code in chunk)
+            if pool is None:  # the source reads the chunk at once (batched store reads)
+                out.extend(_daily_from_raw(code, adjusted, multiple)
+                           for code, (adjusted, multiple) in zip(chunk, data.price_inputs(chunk), strict=True))
             else:
                 out.extend(pool.map(lambda code: _daily_inputs(data, code), chunk))
             release_freed_memory()

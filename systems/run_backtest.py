@@ -109,7 +109,11 @@ class BacktestResult:
 
 def run_backtest_on_data(config: BacktestConfig, data: SimData, output_dir: str | Path | None = None) -> BacktestResult:
     """Run ``config`` against any ``SimData``; write outputs when ``output_dir`` is given."""
-    result = BacktestResult(config=config, system=System(config, data))
+    return _run_system(System(config, data), output_dir)
+
+
+def _run_system(system: System, output_dir: str | Path | None) -> BacktestResult:
+    result = BacktestResult(config=system.config, system=system)
     _ = result.system.portfolio_pandl  # compute every stage once, vectorised
     if output_dir is not None:
         result.write_outputs(output_dir)
@@ -121,7 +125,9 @@ def run_backtest(
 ) -> BacktestResult:
     """Run a YAML config against a pysystemtrade-layout CSV directory (``data_dir``), or, when
     ``data_dir`` is None, against the stores of ``$SYSTRADE_HOME``; write the wide CSVs and
-    ``summary.json`` to ``output_dir`` when given."""
+    ``summary.json`` to ``output_dir`` when given. From the stores, every input is read
+    first and the stores are closed before the compute (their mapped files then stop counting
+    as the process's memory): the result serves every stage of the configured instruments."""
     config = load_config(config_file)
     if data_dir is not None:
         return run_backtest_on_data(config, CsvSimData(data_dir), output_dir)
@@ -129,4 +135,6 @@ def run_backtest(
     from systems.store_sim_data import StoreSimData
 
     with DataBlob.from_config(process_name="run_backtest") as data:
-        return run_backtest_on_data(config, StoreSimData(data), output_dir)
+        system = System(config, StoreSimData(data))
+        _ = system.full_block  # every input is read here: the stores close before the compute
+    return _run_system(system, output_dir)

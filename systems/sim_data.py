@@ -6,7 +6,7 @@ the instrument's price units; FX rates are "units of base currency per one unit 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pandas as pd
@@ -44,6 +44,14 @@ class SimData(ABC):
     def get_multiple_prices(self, code: str) -> pd.DataFrame:
         """Multiple prices with at least the columns PRICE, CARRY, PRICE_CONTRACT and
         CARRY_CONTRACT (contracts as yyyymmdd numbers, day 00 allowed)."""
+
+    def price_inputs(self, codes: list[str]) -> Iterator[tuple[pd.Series, pd.DataFrame]]:
+        """``(adjusted prices, multiple prices)`` of each code, in order, as
+        :meth:`get_adjusted_prices` and :meth:`get_multiple_prices` give them. Sources that
+        read faster in batches (stores) override this; the caller asks for a bounded number
+        of codes at a time."""
+        for code in codes:
+            yield self.get_adjusted_prices(code), self.get_multiple_prices(code)
 
     @abstractmethod
     def get_fx_rate(self, currency: str, base: str) -> pd.Series:

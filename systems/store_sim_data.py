@@ -7,11 +7,14 @@ naive UTC, as the engine expects; contract ids as ``YYYYMMDD`` numbers.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 
 from syscore.dates import utc_index
 from syscore.exceptions import MissingData
+from sysdata.price_frames import ADJUSTED_PRICE_COLUMN
 from systems.exceptions import MissingBacktestData
 from systems.sim_data import MULTIPLE_PRICE_COLUMNS, InstrumentConfig, SimData, resolve_fx_rate
 
@@ -20,15 +23,43 @@ def _naive(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
     return utc_index(index).tz_localize(None)
 
 
+def _contract_number(value) -> float:
+    """One contract id (``YYYYMM`` or ``YYYYMMDD`` text) as a ``YYYYMMDD`` float; NaN when
+    it is not text (a missing id)."""
+    if not isinstance(value, str):
+        return np.nan
+    return float(pd.to_numeric(value.ljust(8, "0")))
+
+
 def _contract_numbers(values) -> np.ndarray:
     """Contract ids (``YYYYMM`` or ``YYYYMMDD`` text) as ``YYYYMMDD`` floats, a missing id NaN.
-    Each distinct id is converted once: a series holds a few dozen ids over thousands of rows."""
-    codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
-    numbers = pd.to_numeric(pd.Series(uniques, dtype=object).str.ljust(8, "0")).to_numpy(float)
-    out = np.full(len(codes), np.nan)
-    present = codes >= 0
-    out[present] = numbers[codes[present]]
-    return out
+    Ids come in runs (a contract is held for weeks): each run's id is converted once."""
+    values = np.asarray(values, dtype=object)
+    if values.size == 0:
+        return np.empty(0)
+    starts = np.empty(values.size, dtype=bool)
+    starts[0] = True
+    starts[1:] = np.not_equal(values[1:], values[:-1]).astype(bool)
+    first = np.flatnonzero(starts)
+    numbers = np.array([_contract_number(v) for v in values[first].tolist()], dtype=np.float64)
+    return np.repeat(numbers, np.diff(np.append(first, values.size)))
+
+
+def _sim_adjusted_prices(series: pd.Series) -> pd.Series:
+    """A stored adjusted-price series as the engine reads it: float, naive UTC index."""
+    series = series.astype(float)
+    series.index = _naive(series.index)
+    return series
+
+
+def _sim_multiple_prices(frame: pd.DataFrame) -> pd.DataFrame:
+    """Stored multiple prices as the engine reads them: the :data:`MULTIPLE_PRICE_COLUMNS`,
+    floats, contract ids as ``YYYYMMDD`` numbers, naive UTC index."""
+    columns = {}
+    for column in MULTIPLE_PRICE_COLUMNS:
+        values = frame[column].to_numpy()
+        columns[column] = _contract_numbers(values) if column.endswith("_CONTRACT") else values.astype(float)
+    return pd.DataFrame(columns, index=_naive(frame.index))
 
 
 class StoreSimData(SimData):
@@ -51,23 +82,27 @@ class StoreSimData(SimData):
             series = self._data.adjusted_prices.read_series(code)
         except MissingData as exc:
             raise MissingBacktestData(str(exc)) from None
-        series = series.astype(float)
-        series.index = _naive(series.index)
-        return series
+        return _sim_adjusted_prices(series)
 
     def get_multiple_prices(self, code: str) -> pd.DataFrame:
         try:
             frame = self._data.multiple_prices.read(code)
         except MissingData as exc:
             raise MissingBacktestData(str(exc)) from None
-        out = pd.DataFrame(index=_naive(frame.index))
-        for column in MULTIPLE_PRICE_COLUMNS:
-            values = frame[column].to_numpy()
-            if column.endswith("_CONTRACT"):
-                out[column] = _contract_numbers(values)
-            else:
-                out[column] = values.astype(float)
-        return out
+        return _sim_multiple_prices(frame)
+
+    def price_inputs(self, codes: list[str]) -> Iterator[tuple[pd.Series, pd.DataFrame]]:
+        """Both price series of ``codes`` in two batched reads (the multiple prices' columns
+        the backtest uses only): the same values as one read per series, for less CPU."""
+        try:
+            adjusted = self._data.adjusted_prices.read_many(codes, [ADJUSTED_PRICE_COLUMN])
+            multiple = self._data.multiple_prices.read_many(codes, list(MULTIPLE_PRICE_COLUMNS))
+        except MissingData as exc:
+            raise MissingBacktestData(str(exc)) from None
+        for k in range(len(codes)):
+            adjusted_frame, multiple_frame = adjusted[k], multiple[k]
+            adjusted[k] = multiple[k] = None  # each pair is released once handed over
+            yield _sim_adjusted_prices(adjusted_frame[ADJUSTED_PRICE_COLUMN]), _sim_multiple_prices(multiple_frame)
 
     def _stored_fx(self, code: str) -> pd.Series | None:
         if not self._data.fx_prices.has(code):

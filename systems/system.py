@@ -284,8 +284,15 @@ class System:
         block = self.full_block
         j = block.column(instrument)
         span = block.span_f
-        arr = {"net": self.pandl_arrays.net, "gross": self.pandl_arrays.gross}[curve]
-        values = pd.Series(arr[int(span.start[j]) : int(span.end[j]) + 1, j])
+        rows = slice(int(span.start[j]), int(span.end[j]) + 1)
+        arrays = self.pandl_arrays
+        if curve == "net":  # this column only: the whole [T x N] net array is not needed
+            column = arrays.gross[rows, j] + arrays.costs[rows, j]
+        elif curve == "gross":
+            column = arrays.gross[rows, j]
+        else:
+            raise KeyError(f"unknown curve {curve!r}; known: net, gross")
+        values = pd.Series(column)
         return sharpe_ratio(values.fillna(0.0))
 
     def summary(self) -> dict:

@@ -130,12 +130,19 @@ class TimeSeriesStore:
         try:
             if uri.startswith("lmdb://"):
                 Path(uri[len("lmdb://"):].split("?")[0]).mkdir(parents=True, exist_ok=True)
-            self._arctic = _acquire(uri)
+            self._instance = _acquire(uri)
         except Exception as exc:  # arcticdb raises several unrelated types
             raise StoreError(f"cannot open time-series store {redact_url(uri)}: "
                              f"{redact_with_url(str(exc), uri)}") from None
         self._closed = False
         self._libraries: dict = {}
+
+    @property
+    def _arctic(self):
+        """The shared Arctic instance; :class:`StoreError` once this store is closed."""
+        if self._instance is None:
+            raise StoreError(f"the time-series store {redact_url(self.uri)} is closed")
+        return self._instance
 
     def _lib(self, library: str, create: bool = True):
         check_name(library, "library")
@@ -207,6 +214,35 @@ class TimeSeriesStore:
                 to_utc(end) if end is not None else None,
             )
         return self._as_stored(lib.read(symbol, date_range=date_range).data)
+
+    def read_many(self, library: str, symbols: list[str],
+                  columns: list[str] | None = None) -> list[pd.DataFrame]:
+        """The stored frames of ``symbols`` (in order), only ``columns`` when given, in one
+        batched read (cheaper than one :meth:`read` per symbol). Raises :class:`MissingData`
+        naming the first symbol that does not exist, :class:`InvalidData` when a requested
+        column is missing, :class:`StoreError` for any other failed read."""
+        if not symbols:
+            return []
+        lib = self._lib(library, create=False)
+        if lib is None:
+            raise MissingData(f"no data for {library}/{symbols[0]}")
+        from arcticdb.version_store.library import ReadRequest
+
+        requests = [ReadRequest(self._check_symbol(s), columns=columns) for s in symbols]
+        frames = []
+        for symbol, item in zip(symbols, lib.read_batch(requests), strict=True):
+            data = getattr(item, "data", None)
+            if not isinstance(data, pd.DataFrame):  # a DataError for this symbol
+                if not lib.has_symbol(symbol):
+                    raise MissingData(f"no data for {library}/{symbol}")
+                text = getattr(item, "exception_string", str(item))
+                raise StoreError(f"cannot read {library}/{symbol}: {text}")
+            if columns is not None:
+                absent = [c for c in columns if c not in data.columns]
+                if absent:
+                    raise InvalidData(f"{library}/{symbol}: no columns {absent}")
+            frames.append(self._as_stored(data))
+        return frames
 
     def version(self, library: str, symbol: str) -> SeriesVersion:
         """The latest version of ``symbol`` without reading its data (:class:`MissingData` when
@@ -312,4 +348,7 @@ class TimeSeriesStore:
         if not self._closed:
             self._closed = True
             self._libraries.clear()
+            # the last share dropped unmaps the store's files (LMDB pages read count as
+            # resident memory for as long as the instance lives)
+            self._instance = None
             _release(self.uri)

@@ -69,3 +69,31 @@ def test_csv_reader_sorts_dedupes_and_converts_timezones(tmp_path):
     frame = _read_series_csv(path, ("price",))
     assert list(frame["price"]) == [2.0, 3.0]
     assert frame.index[0] == pd.Timestamp("2020-01-02 23:00")
+
+
+def test_binning_before_1970_equals_resample():
+    s = _intraday(seed=6)
+    s.index = s.index - pd.Timedelta(days=365 * 52)  # 1967 onwards: negative day numbers
+    pd.testing.assert_series_equal(daily_last(s), s.resample("1B").last(), check_freq=False, check_names=False)
+    pd.testing.assert_series_equal(daily_mean(s), s.resample("1B").mean(), check_freq=False, check_names=False)
+
+
+def test_daily_last_and_mean_bins_two_series_of_one_index_once():
+    from systems.calendar import daily_last_and_mean
+
+    price = _intraday(seed=7)
+    roll = pd.Series(np.random.default_rng(8).normal(size=len(price)), index=price.index)
+    last, mean = daily_last_and_mean(price, roll)
+    pd.testing.assert_series_equal(last, daily_last(price))
+    pd.testing.assert_series_equal(mean, daily_mean(roll))
+    with pytest.raises(ValueError, match="same index"):
+        daily_last_and_mean(price, roll.iloc[1:])
+
+
+def test_ffill_2d_keeps_shapes_and_negative_zero():
+    assert ffill_2d(np.empty((0, 3))).shape == (0, 3)
+    assert ffill_2d(np.empty((4, 0))).shape == (4, 0)
+    x = np.array([[np.nan, -0.0], [1.0, np.nan], [np.nan, np.nan]])
+    out = ffill_2d(x)
+    assert np.isnan(out[0, 0]) and out[1:, 0].tolist() == [1.0, 1.0]
+    assert np.signbit(out[:, 1]).all() and (out[:, 1] == 0.0).all()

@@ -3,10 +3,13 @@ layout, and the reference Sharpe."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sysinit.import_pysystemtrade_csv import import_pysystemtrade_csv
+from systems.exceptions import MissingBacktestData
 from systems.run_backtest import run_backtest
+from systems.sim_data import MULTIPLE_PRICE_COLUMNS
 from systems.store_sim_data import StoreSimData
 from tests.blob_helpers import make_blob
 
@@ -66,3 +69,21 @@ def test_contract_numbers_pad_to_yyyymmdd_and_keep_missing_ids_nan():
     assert out[[0, 1, 3, 5]].tolist() == [20230900.0, 20230900.0, 20231215.0, 20230900.0]
     assert np.isnan(out[2]) and np.isnan(out[4])
     assert out[6] == 0.0  # an empty id pads to 00000000, as the per-row conversion did
+
+
+def test_batched_price_inputs_equal_one_read_per_series(store_run):
+    data, _ = store_run
+    sim = StoreSimData(data)
+    codes = ["V2X", "CORN", "US10"]
+    pairs = list(sim.price_inputs(codes))
+    assert len(pairs) == len(codes)
+    for code, (adjusted, multiple) in zip(codes, pairs, strict=True):
+        pd.testing.assert_series_equal(adjusted, sim.get_adjusted_prices(code))
+        pd.testing.assert_frame_equal(multiple, sim.get_multiple_prices(code))
+        assert list(multiple.columns) == list(MULTIPLE_PRICE_COLUMNS)
+
+
+def test_batched_price_inputs_name_a_missing_instrument(store_run):
+    data, _ = store_run
+    with pytest.raises(MissingBacktestData, match="NOT_THERE"):
+        list(StoreSimData(data).price_inputs(["CORN", "NOT_THERE"]))

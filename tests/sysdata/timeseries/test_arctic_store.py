@@ -143,3 +143,46 @@ def test_a_series_rewritten_by_another_process_is_read_at_once(tmp_path):
             writer.wait(timeout=60)
     finally:
         store.close()
+
+
+def test_read_many_equals_one_read_each_in_order_and_only_the_columns_asked(ts_store):
+    ts_store.write("lib", "A", frame("2020-01-01", 4))
+    ts_store.write("lib", "B", frame("2021-06-01", 3))
+    both = ts_store.read_many("lib", ["B", "A"])
+    for symbol, got in zip(["B", "A"], both, strict=True):
+        pd.testing.assert_frame_equal(got, ts_store.read("lib", symbol))
+    only_b = ts_store.read_many("lib", ["A", "B"], columns=["b"])
+    assert [list(f.columns) for f in only_b] == [["b"], ["b"]]
+    assert str(only_b[0].index.tz) == "UTC" and only_b[0].index.name == "DATETIME"
+    pd.testing.assert_series_equal(only_b[1]["b"], ts_store.read("lib", "B")["b"])
+    assert ts_store.read_many("lib", []) == []
+
+
+def test_read_many_names_a_missing_symbol_or_column(ts_store):
+    ts_store.write("lib", "A", frame("2020-01-01", 4))
+    with pytest.raises(MissingData, match="lib/NOPE"):
+        ts_store.read_many("lib", ["A", "NOPE"])
+    with pytest.raises(MissingData, match="nolib/A"):
+        ts_store.read_many("nolib", ["A"])
+    with pytest.raises(InvalidData, match="c"):
+        ts_store.read_many("lib", ["A"], columns=["a", "c"])
+
+
+def test_a_closed_store_refuses_reads_and_its_files_can_be_reopened(tmp_path):
+    from syscore.exceptions import StoreError
+    from sysdata.timeseries.arctic_store import TimeSeriesStore
+
+    uri = f"lmdb://{tmp_path / 'arctic'}"
+    store = TimeSeriesStore(uri)
+    store.write("lib", "A", frame("2020-01-01", 3))
+    store.close()
+    store.close()  # idempotent
+    with pytest.raises(StoreError, match="closed"):
+        store.read("lib", "A")
+    with pytest.raises(StoreError, match="closed"):
+        store.read_many("lib", ["A"])
+    again = TimeSeriesStore(uri)  # the last share was released: a fresh instance reads it
+    try:
+        assert len(again.read("lib", "A")) == 3
+    finally:
+        again.close()
