@@ -18,10 +18,22 @@ configuration" menus: plain functions the console and the tests call.
   counted against an existing limit are kept. The parameters default to the ``reporting``
   config (``risk_target`` 0.25, ``idm`` 2.5, ``instrument_weight`` 0.04,
   ``max_position_traded_daily`` 0.33).
+* **Position limits from risk** (:func:`propose_position_limits`,
+  :func:`apply_position_limits`): the position held at the maximum forecast::
+
+      limit = max(1, ceil(standard × max_forecast_ratio))
+
+  with ``max_forecast_ratio`` the forecast cap over the average absolute forecast (20 / 10 = 2,
+  :data:`MAX_FORECAST_RATIO`); set for every strategy (``ALL``).
 * **Spread costs from samples and fills** (:func:`suggest_spread_costs`, :func:`set_spread_cost`):
   the slippage report's blended estimate (half the median sampled bid/ask spread, and the
   mean fill slippage against the mid, weighted by their counts) against the configured
   ``spread_cost`` (price points); an accepted value is written into the instrument config.
+* **Roll parameters** (:func:`propose_roll_parameter`, :func:`set_roll_parameter`): one
+  field of an instrument's stored :class:`~sysobjects.roll_parameters.RollParameters`
+  changed, every other field kept; cycles are month letters ``FGHJKMNQUVXZ`` in calendar
+  order (the hold cycle within the priced cycle), offsets whole numbers (``carry_offset`` -1
+  or +1).
 * **Price multipliers against the broker** (:func:`check_price_multipliers`): the configured
   ``pointsize`` of every instrument against the ``multiplier`` (value of one price point) the
   broker gives for each of its active contracts. Mismatches make the result not ok (exit code 1
@@ -35,10 +47,11 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from sysbrokers.errors import BrokerError
-from syscore.exceptions import MissingData
+from syscore.exceptions import InvalidData, MissingData
 from sysdata.controls import ALL_STRATEGIES
 from sysdata.data_blob import DataBlob
 from sysobjects.instruments import InstrumentConfig
+from sysobjects.roll_parameters import RollParameters, validate_roll_cycle
 from sysproduction.process_helpers import blob_for
 from sysproduction.reporting import data as figures
 from sysproduction.reporting import markets
@@ -47,6 +60,11 @@ from sysproduction.reporting import markets
 MIN_AUTO_TRADE_LIMIT = 4
 #: Rolling periods (days) auto-populated by default.
 AUTO_TRADE_LIMIT_PERIODS = (1, 30)
+#: Maximum over average absolute forecast (forecast cap 20 / average 10): the position limit is
+#: the standard position times this.
+MAX_FORECAST_RATIO = 2.0
+#: The smallest position limit auto-population sets (contracts).
+MIN_AUTO_POSITION_LIMIT = 1
 #: Relative difference above which a multiplier counts as a mismatch.
 MULTIPLIER_TOLERANCE = 1e-9
 
@@ -116,13 +134,9 @@ PROPOSAL_HEADER = ("instrument  period  annual risk/contract  standard position 
                    "current limit  proposed limit")
 
 
-def propose_trade_limits(data: DataBlob, settings: AutoLimitSettings,
-                         periods: tuple[int, ...] = AUTO_TRADE_LIMIT_PERIODS,
-                         instruments: list[str] | None = None) -> list[ProposedTradeLimit]:
-    """The limits :func:`apply_trade_limits` would set (nothing written), per instrument with
-    measurable risk over the year to now (``instruments``: only those), per period in
-    ``periods`` (days); sorted by instrument then period. :class:`MissingData` when no
-    instrument has measurable risk."""
+def _risk_per_contract(data: DataBlob, instruments: list[str] | None) -> dict[str, float]:
+    """Annual risk of one contract (base currency) per instrument with measurable risk over the
+    year to now, sorted by code; :class:`MissingData` when there is none."""
     end = data.now()
     risk = figures.instrument_risk(data, end - figures.RISK_MIN_LOOKBACK, end)
     if instruments is not None:
@@ -130,9 +144,18 @@ def propose_trade_limits(data: DataBlob, settings: AutoLimitSettings,
     risk = risk[risk["risk_per_contract"] > 0]
     if risk.empty:
         raise MissingData("no instrument has adjusted prices enough to measure its risk")
+    return {str(code): float(risk.loc[code, "risk_per_contract"]) for code in sorted(risk.index)}
+
+
+def propose_trade_limits(data: DataBlob, settings: AutoLimitSettings,
+                         periods: tuple[int, ...] = AUTO_TRADE_LIMIT_PERIODS,
+                         instruments: list[str] | None = None) -> list[ProposedTradeLimit]:
+    """The limits :func:`apply_trade_limits` would set (nothing written), per instrument with
+    measurable risk over the year to now (``instruments``: only those), per period in
+    ``periods`` (days); sorted by instrument then period. :class:`MissingData` when no
+    instrument has measurable risk."""
     proposals = []
-    for code in sorted(risk.index):
-        per_contract = float(risk.loc[code, "risk_per_contract"])
+    for code, per_contract in _risk_per_contract(data, instruments).items():
         standard = standard_position(settings, per_contract)
         for period in sorted(set(periods)):
             try:
@@ -156,6 +179,68 @@ def apply_trade_limits(data: DataBlob, proposals: list[ProposedTradeLimit]) -> i
                                     ALL_STRATEGIES)
         data.log.warning("trade limit ALL/%s/%dd auto-populated: %d (was %s)",
                          item.instrument_code, item.period_days, item.proposed, item.current)
+        changed += 1
+    return changed
+
+
+# --- position limits from risk ----------------------------------------------------------------
+
+def position_limit_for(standard: float, max_forecast_ratio: float = MAX_FORECAST_RATIO) -> int:
+    """``max(1, ceil(standard × max_forecast_ratio))`` contracts; pure."""
+    if not (math.isfinite(max_forecast_ratio) and max_forecast_ratio > 0):
+        raise ValueError(f"max_forecast_ratio must be a positive number, "
+                         f"got {max_forecast_ratio!r}")
+    return max(MIN_AUTO_POSITION_LIMIT, math.ceil(round(standard * max_forecast_ratio, 9)))
+
+
+@dataclass(frozen=True)
+class ProposedPositionLimit:
+    """One position limit to set (strategy ``ALL``): ``current`` is the limit stored now
+    (None: none)."""
+
+    instrument_code: str
+    annual_risk_per_contract: float
+    standard_position: float
+    current: int | None
+    proposed: int
+
+    def __str__(self) -> str:
+        current = "-" if self.current is None else str(self.current)
+        return (f"{self.instrument_code}  {self.annual_risk_per_contract:,.2f}  "
+                f"{self.standard_position:.2f}  {current}  {self.proposed}")
+
+
+POSITION_PROPOSAL_HEADER = ("instrument  annual risk/contract  standard position  "
+                            "current limit  proposed limit")
+
+
+def propose_position_limits(data: DataBlob, settings: AutoLimitSettings,
+                            max_forecast_ratio: float = MAX_FORECAST_RATIO,
+                            instruments: list[str] | None = None
+                            ) -> list[ProposedPositionLimit]:
+    """The position limits :func:`apply_position_limits` would set (nothing written), per
+    instrument with measurable risk over the year to now, sorted by instrument; ``settings``'
+    ``max_position_traded_daily`` is not used. :class:`MissingData` when no instrument has
+    measurable risk."""
+    proposals = []
+    for code, per_contract in _risk_per_contract(data, instruments).items():
+        standard = standard_position(settings, per_contract)
+        proposals.append(ProposedPositionLimit(
+            code, per_contract, standard, data.position_limits.get_limit(code, ALL_STRATEGIES),
+            position_limit_for(standard, max_forecast_ratio)))
+    return proposals
+
+
+def apply_position_limits(data: DataBlob, proposals: list[ProposedPositionLimit]) -> int:
+    """Set each proposed position limit (strategy ``ALL``; per-strategy limits untouched);
+    returns how many changed. Each change is logged."""
+    changed = 0
+    for item in proposals:
+        if item.current == item.proposed:
+            continue
+        data.position_limits.set_limit(item.instrument_code, item.proposed, ALL_STRATEGIES)
+        data.log.warning("position limit ALL/%s auto-populated: %d (was %s)",
+                         item.instrument_code, item.proposed, item.current)
         changed += 1
     return changed
 
@@ -213,6 +298,65 @@ def set_spread_cost(data: DataBlob, instrument_code: str, spread_cost: float
     data.instruments.add(new)
     data.log.warning("spread_cost of %s set to %g (was %g)", instrument_code, spread_cost,
                      old.spread_cost)
+    return new
+
+
+# --- roll parameters -------------------------------------------------------------------------
+
+#: The stored roll parameter fields, in the order shown.
+ROLL_FIELDS = ("hold_roll_cycle", "priced_roll_cycle", "roll_offset_days", "carry_offset",
+               "expiry_offset")
+_CYCLE_FIELDS = ("hold_roll_cycle", "priced_roll_cycle")
+
+
+def parse_roll_value(field: str, text: str) -> str | int:
+    """The value typed for ``field``: a cycle of month letters (``FGHJKMNQUVXZ``, any case,
+    calendar order) or a whole number; :class:`InvalidData` (one line) otherwise."""
+    if field not in ROLL_FIELDS:
+        raise InvalidData(f"unknown roll parameter {field!r}; expected one of {ROLL_FIELDS}")
+    text = text.strip()
+    if field in _CYCLE_FIELDS:
+        return validate_roll_cycle(text.upper(), field.replace("_", " "))
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidData(f"{field} must be a whole number, got {text!r}") from None
+
+
+def format_roll_parameters(code: str, parameters: RollParameters) -> str:
+    """One line: ``CODE  hold  priced  roll_offset_days  carry_offset  expiry_offset``."""
+    return (f"{code}  {parameters.hold_roll_cycle}  {parameters.priced_roll_cycle}  "
+            f"{parameters.roll_offset_days}  {parameters.carry_offset:+d}  "
+            f"{parameters.expiry_offset}")
+
+
+ROLL_HEADER = ("instrument  hold cycle  priced cycle  roll offset days  carry offset  "
+               "expiry offset")
+
+
+def propose_roll_parameter(data: DataBlob, instrument_code: str, field: str,
+                           value: str | int) -> tuple[RollParameters, RollParameters]:
+    """(stored, proposed) roll parameters of ``instrument_code`` with only ``field`` changed to
+    ``value`` (a string is parsed by :func:`parse_roll_value`); nothing written.
+    :class:`~syscore.exceptions.UnknownInstrument` when none are stored, :class:`InvalidData`
+    when the result is not valid (e.g. a hold month not in the priced cycle)."""
+    if isinstance(value, str):
+        value = parse_roll_value(field, value)
+    elif field not in ROLL_FIELDS:
+        parse_roll_value(field, "")  # the one-line unknown-field error
+    old = data.roll_parameters.get(instrument_code)
+    return old, replace(old, **{field: value})
+
+
+def set_roll_parameter(data: DataBlob, instrument_code: str, field: str,
+                       value: str | int) -> RollParameters:
+    """Write ``field`` = ``value`` into the instrument's stored roll parameters (validated as
+    :func:`propose_roll_parameter`); every other field is kept. Returns the new parameters;
+    logged."""
+    old, new = propose_roll_parameter(data, instrument_code, field, value)
+    data.roll_parameters.add(instrument_code, new)
+    data.log.warning("roll parameter %s of %s set to %s (was %s)", field, instrument_code,
+                     getattr(new, field), getattr(old, field))
     return new
 
 

@@ -4,7 +4,9 @@ Menus (each option asks its inputs with typed prompts and calls the function nam
 
 1. Trade limits (:class:`~sysdata.controls.TradeLimitData`): view with what is left now, change
    (``set_limit``), reset the trades counted (``reset``, confirmed).
-2. Position limits (:class:`~sysdata.controls.PositionLimitData`): view, change (``set_limit``).
+2. Position limits (:class:`~sysdata.controls.PositionLimitData`): view, change (``set_limit``),
+   auto-populate from risk (``propose_position_limits`` previewed, then
+   ``apply_position_limits`` confirmed).
 3. Overrides (:class:`~sysdata.controls.OverrideData`): view, set (``set``, confirmed).
 4. Broker client ids (:class:`~sysdata.process_control.ClientIdData`): view with owners, release
    one (``release``, confirmed).
@@ -13,7 +15,8 @@ Menus (each option asks its inputs with typed prompts and calls the function nam
 6. Trading state (:mod:`sysproduction.trading_state_ops`): view with history, set with a
    reason (confirmed).
 7. Update configuration (:mod:`sysproduction.control_config_ops`): spread costs from samples
-   and fills (all or each, confirmed), price multipliers checked against the broker.
+   and fills (all or each, confirmed), price multipliers checked against the broker, roll
+   parameters viewed and one field changed (``set_roll_parameter``, confirmed).
 
 Trade limits also has auto-populate from risk (``propose_trade_limits`` previewed, then
 ``apply_trade_limits`` confirmed).
@@ -102,9 +105,12 @@ def _reset_trade_limit(data: DataBlob, console: Console) -> None:
     console.say(f"trade limit {strategy}/{code}/{period}d reset")
 
 
-def _auto_populate_trade_limits(data: DataBlob, console: Console) -> None:
+def _risk_settings(data: DataBlob, console: Console, traded_daily: bool = True
+                   ) -> cc.AutoLimitSettings:
+    """The auto-populate inputs, each defaulting to :func:`cc.default_limit_settings`
+    (``traded_daily``: also ask the fraction traded a day)."""
     defaults = cc.default_limit_settings(data)
-    settings = cc.AutoLimitSettings(
+    return cc.AutoLimitSettings(
         capital=console.number(f"capital ({data.config.base_currency})",
                                default=defaults.capital, minimum=0.01),
         risk_target=console.number("risk target (annual, 0.25 = 25%)",
@@ -115,7 +121,12 @@ def _auto_populate_trade_limits(data: DataBlob, console: Console) -> None:
                                          minimum=0.0001, maximum=1),
         max_position_traded_daily=console.number(
             "fraction of a standard position traded a day",
-            default=defaults.max_position_traded_daily, minimum=0.0001, maximum=100))
+            default=defaults.max_position_traded_daily, minimum=0.0001, maximum=100)
+        if traded_daily else defaults.max_position_traded_daily)
+
+
+def _auto_populate_trade_limits(data: DataBlob, console: Console) -> None:
+    settings = _risk_settings(data, console)
     periods = _periods(console)
     proposals = cc.propose_trade_limits(data, settings, periods)
     console.say("\n".join([cc.PROPOSAL_HEADER, *map(str, proposals)]))
@@ -154,6 +165,23 @@ def _change_position_limit(data: DataBlob, console: Console) -> None:
     data.position_limits.set_limit(code, limit, strategy)
     data.log.info("position limit %s/%s set to %d (was %s)", strategy, code, limit, old)
     console.say(f"position limit {strategy}/{code} set to {limit} (was {old})")
+
+
+def _auto_populate_position_limits(data: DataBlob, console: Console) -> None:
+    settings = _risk_settings(data, console, traded_daily=False)
+    ratio = console.number("maximum forecast over average forecast", default=cc.MAX_FORECAST_RATIO,
+                           minimum=0.1, maximum=100)
+    proposals = cc.propose_position_limits(data, settings, ratio)
+    console.say("\n".join([cc.POSITION_PROPOSAL_HEADER + "  (contracts, strategy ALL)",
+                           *map(str, proposals)]))
+    changes = [p for p in proposals if p.current != p.proposed]
+    if not changes:
+        console.say("every position limit is already as proposed: nothing changed")
+        return
+    if not console.confirm(f"set these {len(changes)} position limit(s) (strategy ALL)?"):
+        console.say("nothing changed")
+        return
+    console.say(f"{cc.apply_position_limits(data, proposals)} position limit(s) set")
 
 
 # --- overrides -----------------------------------------------------------------------------------
@@ -283,6 +311,34 @@ def _check_multipliers(data: DataBlob, console: Console) -> None:
     console.say(str(cc.check_price_multipliers(data)))
 
 
+def _view_roll_parameters(data: DataBlob, console: Console) -> None:
+    codes = sorted(data.roll_parameters.list_codes())
+    _say_table(console, cc.ROLL_HEADER,
+               [cc.format_roll_parameters(code, data.roll_parameters.get(code))
+                for code in codes], "no roll parameters stored")
+
+
+def _change_roll_parameter(data: DataBlob, console: Console) -> None:
+    code = _instrument(console)
+    current = data.roll_parameters.get(code)  # UnknownInstrument before asking more
+    console.say("\n".join([cc.ROLL_HEADER, cc.format_roll_parameters(code, current)]))
+    field = console.choice("field to change", cc.ROLL_FIELDS)
+    hint = ("month letters FGHJKMNQUVXZ" if field.endswith("cycle")
+            else "-1 or +1" if field == "carry_offset" else "whole number")
+    text = console.text(f"new {field} ({hint})", default=str(getattr(current, field)))
+    old, new = cc.propose_roll_parameter(data, code, field, text)  # InvalidData: one line
+    if getattr(new, field) == getattr(old, field):
+        console.say(f"{field} of {code} is already {getattr(old, field)}: nothing changed")
+        return
+    if not console.confirm(f"set {field} of {code} from {getattr(old, field)} to "
+                           f"{getattr(new, field)} (other fields kept)?"):
+        console.say("nothing changed")
+        return
+    cc.set_roll_parameter(data, code, field, getattr(new, field))
+    console.say("roll parameters now:\n" + "\n".join(
+        [cc.ROLL_HEADER, cc.format_roll_parameters(code, data.roll_parameters.get(code))]))
+
+
 # --- trading state -------------------------------------------------------------------------------
 
 def _view_trading_state(data: DataBlob, console: Console) -> None:
@@ -315,6 +371,8 @@ def controls_menu(data: DataBlob) -> Menu:
         Option("Position limits", Menu("Position limits (absolute contracts)", (
             Option("view position limits", on(_view_position_limits)),
             Option("change a position limit", on(_change_position_limit)),
+            Option("auto-populate position limits from risk",
+                   on(_auto_populate_position_limits)),
         ))),
         Option("Overrides", Menu("Overrides (position multipliers)", (
             Option("view overrides", on(_view_overrides)),
@@ -338,6 +396,8 @@ def controls_menu(data: DataBlob) -> Menu:
         Option("Update configuration", Menu("Update configuration", (
             Option("spread costs from sampled spreads and fills", on(_update_spread_costs)),
             Option("check price multipliers against the broker", on(_check_multipliers)),
+            Option("view roll parameters", on(_view_roll_parameters)),
+            Option("change a roll parameter", on(_change_roll_parameter)),
         ))),
     ))
 

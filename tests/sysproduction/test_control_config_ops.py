@@ -3,12 +3,15 @@ against the broker — hand-computed figures on the reporting scenario, both sta
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pandas as pd
 import pytest
 
 from syscore.run_function import result_exit_code
+from syscore.exceptions import UnknownInstrument
 from sysobjects.instruments import InstrumentConfig
+from sysobjects.roll_parameters import RollParameters
 from sysproduction import control_config_ops as cc
 from tests.blob_helpers import FixedClock, make_blob, sim_broker_blob
 from tests.sysproduction.reporting.conftest import build_scenario
@@ -113,3 +116,85 @@ def test_price_multipliers_checked_against_the_sim_broker(backend, tmp_path):
         fixed = cc.check_price_multipliers(data)
         assert fixed.ok and result_exit_code(fixed, 0) == 0
         assert "0 mismatch(es), 1 not at the broker" in str(fixed)
+
+
+# --- position limits from risk -------------------------------------------------------------------
+
+def test_position_limit_rule_by_hand():
+    # CORN: standard 127.5775 contracts × 2 (forecast cap 20 / average 10) = 255.155 -> 256
+    assert cc.position_limit_for(cc.standard_position(SETTINGS, CORN_RISK)) == 256
+    assert cc.position_limit_for(127.5775, 1.5) == 192  # 191.37 -> 192
+    assert cc.position_limit_for(0.2) == 1  # never below 1
+    assert cc.position_limit_for(10.0) == 20  # exactly 20: not rounded up to 21
+    with pytest.raises(ValueError, match="max_forecast_ratio"):
+        cc.position_limit_for(10.0, 0.0)
+
+
+def test_proposed_position_limits_preview_then_apply(blob):
+    blob.position_limits.set_limit("GILT", 53)  # already as proposed: not a change
+    blob.position_limits.set_limit("CORN", 9, "s1")  # a strategy's limit: never touched
+    proposals = cc.propose_position_limits(blob, SETTINGS)
+    # GILT: 250,000 / 9,493.86 = 26.333 contracts × 2 = 52.67 -> 53
+    assert [(p.instrument_code, p.current, p.proposed) for p in proposals] == [
+        ("CORN", None, 256), ("GILT", 53, 53)]
+    assert proposals[0].standard_position == pytest.approx(127.5775, abs=1e-4)
+    assert str(proposals[0]) == "CORN  1,959.59  127.58  -  256"
+    assert blob.position_limits.get_limit("CORN") is None  # the preview wrote nothing
+    assert cc.apply_position_limits(blob, proposals) == 1
+    assert blob.position_limits.get_limit("CORN") == 256
+    assert blob.position_limits.get_limit("GILT") == 53
+    assert blob.position_limits.get_limit("CORN", "s1") == 9
+    ratio_3 = cc.propose_position_limits(blob, SETTINGS, 3.0, instruments=["GILT"])
+    assert [(p.instrument_code, p.current, p.proposed) for p in ratio_3] == [("GILT", 53, 79)]
+
+
+def test_position_limits_need_measurable_risk(backend, tmp_path):
+    data = make_blob(tmp_path / "empty", *backend, clock=FixedClock(NOW))
+    try:
+        with pytest.raises(cc.MissingData, match="measure its risk"):
+            cc.propose_position_limits(data, SETTINGS)
+    finally:
+        data.close()
+
+
+# --- roll parameters -----------------------------------------------------------------------------
+
+CORN_ROLL = RollParameters(hold_roll_cycle="HNUZ", priced_roll_cycle="HKNUZ",
+                           roll_offset_days=-35, carry_offset=-1, expiry_offset=14)
+
+
+def test_roll_parameter_changes_one_field_and_keeps_the_rest(blob):
+    blob.roll_parameters.add("CORN", CORN_ROLL)
+    old, new = cc.propose_roll_parameter(blob, "CORN", "priced_roll_cycle", "hknuxz")
+    assert (old, new) == (CORN_ROLL, replace(CORN_ROLL, priced_roll_cycle="HKNUXZ"))
+    assert blob.roll_parameters.get("CORN") == CORN_ROLL  # the proposal wrote nothing
+    assert cc.set_roll_parameter(blob, "CORN", "roll_offset_days", " -20 ") == replace(
+        CORN_ROLL, roll_offset_days=-20)
+    assert blob.roll_parameters.get("CORN") == replace(CORN_ROLL, roll_offset_days=-20)
+    cc.set_roll_parameter(blob, "CORN", "carry_offset", "1")
+    assert blob.roll_parameters.get("CORN").to_dict() == {
+        "hold_roll_cycle": "HNUZ", "priced_roll_cycle": "HKNUZ", "roll_offset_days": -20,
+        "carry_offset": 1, "expiry_offset": 14}
+
+
+@pytest.mark.parametrize("field, text, message", [
+    ("hold_roll_cycle", "HNUA", "not in FGHJKMNQUVXZ"),
+    ("hold_roll_cycle", "ZH", "not in calendar order"),
+    ("hold_roll_cycle", "", "non-empty"),
+    ("hold_roll_cycle", "HMNUZ", "not in priced roll cycle"),  # M is not priced
+    ("priced_roll_cycle", "HNU", "not in priced roll cycle"),  # drops the held Z
+    ("roll_offset_days", "-3.5", "whole number"),
+    ("expiry_offset", "ten", "whole number"),
+    ("carry_offset", "2", "-1 or \\+1"),
+    ("colour", "1", "unknown roll parameter"),
+])
+def test_bad_roll_values_are_refused_and_nothing_changes(blob, field, text, message):
+    blob.roll_parameters.add("CORN", CORN_ROLL)
+    with pytest.raises(cc.InvalidData, match=message):
+        cc.set_roll_parameter(blob, "CORN", field, text)
+    assert blob.roll_parameters.get("CORN") == CORN_ROLL
+
+
+def test_roll_parameters_of_an_unknown_instrument_are_one_clear_error(blob):
+    with pytest.raises(UnknownInstrument, match="no roll parameters for instrument 'GILT'"):
+        cc.propose_roll_parameter(blob, "GILT", "expiry_offset", "3")
