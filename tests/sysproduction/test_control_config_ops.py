@@ -1,4 +1,5 @@
-"""control_config_ops: trade limits from risk, spread costs from samples, price multipliers
+"""control_config_ops: trade and position limits from risk, spread costs from samples, roll
+parameters, price multipliers
 against the broker — hand-computed figures on the reporting scenario, both state backends."""
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from syscore.run_function import result_exit_code
 from syscore.exceptions import UnknownInstrument
+from syscore.run_function import result_exit_code
 from sysobjects.instruments import InstrumentConfig
 from sysobjects.roll_parameters import RollParameters
 from sysproduction import control_config_ops as cc

@@ -2,12 +2,15 @@
 asserting the store changed (or the text shown); every option reached; EOF ends cleanly."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 
 from syscontrol.control import ProcessControl
 from syscontrol.host import host_name
 from syscontrol.process_status import ProcessStatus, RunState
+from sysobjects.roll_parameters import RollParameters
 from sysobjects.trading_state import TradingState
 from sysproduction.interactive_controls import controls_menu, interactive_controls
 from tests.blob_helpers import FixedClock, make_blob
@@ -15,6 +18,8 @@ from tests.process_helpers import dead_pid
 from tests.sysproduction.reporting.conftest import build_scenario
 
 NOW = pd.Timestamp("2024-03-07 21:00", tz="UTC")
+CORN_ROLL = RollParameters(hold_roll_cycle="HNUZ", priced_roll_cycle="HKNUZ",
+                           roll_offset_days=-35, carry_offset=-1, expiry_offset=14)
 
 
 @pytest.fixture
@@ -26,6 +31,7 @@ def blob(backend, tmp_path):
     data.trade_limits.set_limit("CORN", 1, 10, "s1")
     data.trade_limits.record_trade("CORN", 3, NOW - pd.Timedelta(hours=1), "s1")
     data.position_limits.set_limit("GILT", 7)
+    data.roll_parameters.add("CORN", CORN_ROLL)
     data.overrides.set("instrument", "GILT", 0.5)
     data.client_ids.allocate(100, 110, "otherhost:4242")
     control = ProcessControl(data.process_control)
@@ -77,6 +83,13 @@ SESSION = {
             and "CORN  30d  1,959.59  127.58  -  231" in t and "4 trade limit(s) set" in t),
     "2.1": ([], lambda b, t: "ALL/GILT  7" in t),
     "2.2": (["", "gilt", "3"], lambda b, t: b.position_limits.get_limit("GILT") == 3),
+    # standard positions 127.58 (CORN) and 26.33 (GILT) × 2 = 255.16 -> 256 and 52.67 -> 53
+    # (tests/sysproduction/test_control_config_ops.py); GILT's 3 (set by 2.2) shown as current
+    "2.3": (["10,000,000", "", "", "", "", "y"],
+            lambda b, t: b.position_limits.get_limit("CORN") == 256
+            and b.position_limits.get_limit("GILT") == 53
+            and "CORN  1,959.59  127.58  -  256" in t and "GILT  9,493.86  26.33  3  53" in t
+            and "2 position limit(s) set" in t),
     "3.1": ([], lambda b, t: "instrument  GILT  0.5" in t),
     "3.2": (["strategy_instrument", "s1/CORN", "0", "y"],
             lambda b, t: b.overrides.get("strategy_instrument", "s1/CORN") == 0.0),
@@ -97,6 +110,10 @@ SESSION = {
     "7.1": (["", "each", "y"], lambda b, t: b.instruments.get("CORN").spread_cost == 0.25
             and "CORN  0  0.25" in t and "spread cost updated: CORN" in t),
     "7.2": ([], lambda b, t: "check_price_multipliers: 2 instruments" in t),
+    "7.3": ([], lambda b, t: "CORN  HNUZ  HKNUZ  -35  -1  14" in t),
+    "7.4": (["corn", "roll_offset_days", "-20", "y"],
+            lambda b, t: b.roll_parameters.get("CORN") == replace(CORN_ROLL, roll_offset_days=-20)
+            and "CORN  HNUZ  HKNUZ  -20  -1  14" in t),
 }
 
 
@@ -119,9 +136,14 @@ def test_every_option_reached_and_changes_the_store(blob):
     ("7.1", ["", "all", "n"]),
     ("7.1", ["", "each", "n"]),
     ("7.1", ["", "none"]),
+    ("2.3", ["", "", "", "", "", "n"]),
+    ("7.4", ["CORN", "priced_roll_cycle", "fhknuz", "n"]),
+    ("7.4", ["CORN", "expiry_offset", ""]),  # Enter keeps the value: nothing to confirm
 ])
 def test_refused_confirmation_changes_nothing(blob, path, answers):
     before = {"trades": blob.trade_limits.remaining("CORN", 1, NOW, "s1"),
+              "positions": blob.position_limits.all_limits(),
+              "roll": blob.roll_parameters.get("CORN"),
               "override": blob.overrides.get("instrument", "GILT"),
               "ids": blob.client_ids.owners(),
               "backups": status(blob, "run_backups").status,
@@ -132,6 +154,8 @@ def test_refused_confirmation_changes_nothing(blob, path, answers):
     text = run(blob, path, answers)
     assert "nothing" in text
     after = {"trades": blob.trade_limits.remaining("CORN", 1, NOW, "s1"),
+              "positions": blob.position_limits.all_limits(),
+              "roll": blob.roll_parameters.get("CORN"),
              "override": blob.overrides.get("instrument", "GILT"),
              "ids": blob.client_ids.owners(),
              "backups": status(blob, "run_backups").status,
@@ -148,6 +172,39 @@ def test_bad_input_is_one_line_and_the_console_goes_on(blob):
     interactive_controls(blob, ask=lambda prompt: next(answers), say=said.append)
     text = "\n".join(said)
     assert "error: no trade limit for s1/NOPE/1d" in text and "unknown choice '9'" in text
+
+
+@pytest.mark.parametrize("answers, line", [
+    (["CORN", "hold_roll_cycle", "hnua"],
+     "error: hold roll cycle 'HNUA' has letters not in FGHJKMNQUVXZ: ['A']"),
+    (["CORN", "hold_roll_cycle", "HMNUZ"],
+     "error: hold roll cycle 'HMNUZ' has months ['M'] not in priced roll cycle 'HKNUZ'"),
+    (["CORN", "carry_offset", "0"], "error: carry_offset must be -1 or +1, got 0"),
+    (["CORN", "expiry_offset", "2.5"], "error: expiry_offset must be a whole number, got '2.5'"),
+    (["GILT"], "error: no roll parameters for instrument 'GILT'"),
+])
+def test_bad_roll_parameter_is_one_line_and_changes_nothing(blob, answers, line):
+    said: list[str] = []
+    script = iter(["7", "4", *answers, "0", "0"])
+    interactive_controls(blob, ask=lambda prompt: next(script), say=said.append)
+    errors = [text for text in said if "error" in text]
+    assert errors == [line]
+    assert blob.roll_parameters.get("CORN") == CORN_ROLL
+
+
+def test_auto_populated_position_limits_need_measurable_risk(backend, tmp_path):
+    data = make_blob(tmp_path / "bare", *backend, clock=FixedClock(NOW))
+    try:
+        data.capital.add_total(NOW - pd.Timedelta(days=1), total=100_000.0, broker=100_000.0,
+                               max=100_000.0, acc_pnl=0.0, margin=0.0)
+        said: list[str] = []
+        script = iter(["2", "3", "", "", "", "", "", "0", "0"])
+        interactive_controls(data, ask=lambda prompt: next(script), say=said.append)
+        assert [t for t in said if "error" in t] == [
+            "error: no instrument has adjusted prices enough to measure its risk"]
+        assert data.position_limits.all_limits() == []
+    finally:
+        data.close()
 
 
 def test_end_of_input_ends_without_traceback(blob):
