@@ -1,6 +1,6 @@
 """control_config_ops: trade and position limits from risk, spread costs from samples, roll
-parameters, price multipliers
-against the broker — hand-computed figures on the reporting scenario, both state backends."""
+parameters, price multipliers against the broker — hand-computed figures on the reporting
+scenario, both state backends."""
 from __future__ import annotations
 
 import math
