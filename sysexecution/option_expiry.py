@@ -12,7 +12,16 @@ ids derived from the option code and the strategy, so that a rerun books nothing
 
 The exercise is booked first: a crash between the two leaves the option position in place,
 so the next pass books the exercise again (a no-op: same id, same content) and then the
-expiry. A part of the contract position held by no strategy (there should be none) is closed
+expiry.
+
+Fills made before the expiry and not yet booked (the pass drained the broker's events just
+before the option expired, and a sale filled in between) are booked first: the broker's
+executions in the expired codes (:meth:`Broker.get_executions`, booked once per execution id
+by :func:`~sysexecution.broker_fills.book_executions`), so the expiry closes the position the
+broker closed. Should a fill in an expired code still be booked after its expiry (a broker
+reporting it late), the next pass closes the new remainder with a second pair of adjustments
+(ids suffixed ``#2``, ``#3``...: the count of expiry adjustments already booked), never
+refusing the pass on an id already used with another quantity. A part of the contract position held by no strategy (there should be none) is closed
 the same way at contract level only. The adjustments carry the broker's expiry instant as
 timestamp, so the strategy, contract and broker positions agree again after the pass and
 reconciliation sees no break. A broker without options (``NotSupportedByBroker``) books
@@ -29,6 +38,7 @@ from dataclasses import dataclass, field
 from sysbrokers.errors import NotSupportedByBroker
 from sysbrokers.objects import OptionContract, OptionExpiry
 from sysdata.data_blob import DataBlob
+from sysexecution.broker_fills import book_executions
 from sysobjects.option_instruments import OptionSeries, parse_option_code
 from sysobjects.orders.status import OrderEventType, OrderStatus
 
@@ -59,6 +69,14 @@ def book_option_expiries(data: DataBlob) -> ExpiryResult:
     """See the module docstring."""
     result = ExpiryResult()
     contract_positions = data.positions.all_contract_positions()
+    expired = {code for code, _ in _expired(data, contract_positions)}
+    if not expired:
+        result.cancelled = _cancel_orders_on_expired(data)
+        return result
+    # fills made before the expiry that this pass has not booked yet go first
+    book_executions(data, [e for e in data.broker.get_executions()
+                           if e.instrument_code in expired])
+    contract_positions = data.positions.all_contract_positions()
     holders: dict[str, dict[str | None, int]] = {}
     for (strategy, code), quantity in data.positions.all_strategy_positions().items():
         if quantity and parse_option_code(code) is not None:
@@ -84,6 +102,22 @@ def book_option_expiries(data: DataBlob) -> ExpiryResult:
             result.exercised.append(code)
     result.cancelled = _cancel_orders_on_expired(data)
     return result
+
+
+def _expired(data: DataBlob, contract_positions) -> list[tuple[str, OptionExpiry]]:
+    """The option codes with a non-zero contract position that the broker reports expired."""
+    out = []
+    for (code, _month), total in sorted(contract_positions.items()):
+        series = parse_option_code(code)
+        if series is None or not total:
+            continue
+        try:
+            expiry = data.broker.get_option_expiry(_contract(series))
+        except NotSupportedByBroker:
+            return []
+        if expiry is not None:
+            out.append((code, expiry))
+    return out
 
 
 def _cancel_orders_on_expired(data: DataBlob) -> list[int]:
@@ -120,14 +154,18 @@ def _cancel_orders_on_expired(data: DataBlob) -> list[int]:
 def _book(data: DataBlob, series: OptionSeries, month: str, strategy: str | None,
           quantity: int, expiry: OptionExpiry) -> None:
     code, who = series.code, strategy or "-"
+    suffix, n = "", 1  # a later remainder (a fill booked after the expiry): its own ids
+    while data.ledger.find_uid(f"adjust:option-expiry/{code}/{who}{suffix}") is not None:
+        n += 1
+        suffix = f"#{n}"
     if expiry.exercised:
         data.positions.adjust_position(
             series.product, quantity * expiry.future_per_option, expiry.expired_at,
             f"exercise of {quantity:+d} {code} (final {expiry.final_price:g})",
             strategy_name=strategy, contract_date=series.future,
-            adjustment_id=f"option-exercise/{code}/{who}")
+            adjustment_id=f"option-exercise/{code}/{who}{suffix}")
     data.positions.adjust_position(
         code, -quantity, expiry.expired_at,
         f"option expired (final {expiry.final_price:g}, intrinsic {expiry.intrinsic:g})",
         strategy_name=strategy, contract_date=month,
-        adjustment_id=f"option-expiry/{code}/{who}")
+        adjustment_id=f"option-expiry/{code}/{who}{suffix}")
