@@ -128,3 +128,36 @@ def test_spread_orders_pass_through_to_the_wrapped_broker(routed):
     assert positions == {far: 2, near: -2}
     with pytest.raises(NotSupportedByBroker):
         broker.place_spread_order(series.code, (SpreadLeg(far, 1), SpreadLeg(near, -1)), 1)
+
+
+def test_the_wrapper_defines_every_public_broker_member_itself():
+    """A member of Broker the wrapper does not define is Broker's default (e.g. 'spread
+    orders not supported'), not the wrapped broker's: ``__getattr__`` never sees it."""
+    inherited = [name for name in dir(Broker) if not name.startswith("_")
+                 and name not in OptionRoutedBroker.__dict__]
+    assert inherited == []
+
+
+def test_an_option_order_and_a_futures_order_with_the_same_number_stay_apart(routed):
+    """The sim numbers option and futures orders separately (both start at 1): cancel and
+    modify through the wrapper touch only the order named, and their executions keep distinct
+    ids."""
+    broker, clock, series = routed
+    tick = broker.get_contract_details(series.code, series.future).tick_size
+    future = broker.place_order(CODE, series.future, 1, client_ref="systrade/broker/1")
+    option = broker.place_order(series.code, series.future, 2, OrderType.LIMIT,
+                                limit_price=tick, client_ref="systrade/broker/2")
+    assert option.order_id == "opt-" + future.order_id  # the same number in both books
+    clock.advance(pd.Timedelta(seconds=1))
+    assert broker.get_order(future.order_id).status is OrderStatus.FILLED
+    assert broker.cancel_order(option.order_id).status is OrderStatus.PENDING_CANCEL
+    clock.advance(pd.Timedelta(seconds=1))
+    assert broker.get_order(option.order_id).status is OrderStatus.CANCELLED
+    assert broker.get_order(future.order_id).status is OrderStatus.FILLED
+    bought = broker.place_order(series.code, series.future, 1, client_ref="systrade/broker/3")
+    clock.advance(pd.Timedelta(seconds=1))
+    executions = broker.get_executions()
+    assert sorted(e.client_ref for e in executions) == ["systrade/broker/1",
+                                                        "systrade/broker/3"]
+    assert len({e.exec_id for e in executions}) == 2
+    assert {e.order_id for e in executions} == {future.order_id, bought.order_id}
