@@ -1,10 +1,12 @@
 """Attacks on spread (calendar) orders on real stores (SQLite and MongoDB) and the simulated
-broker: the handler dies between booking a spread fill's two legs."""
+broker: the handler dies between booking a spread fill's two legs; the price convention of
+a limit calendar bought or sold with either contract first."""
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
+from sysbrokers.objects import SpreadLeg
 from sysobjects.orders.status import OrderStatus
 from sysproduction.run_stack_handler import stack_handler_pass
 from tests.blob_helpers import reopened
@@ -12,6 +14,7 @@ from tests.sysexecution.test_spread_lifecycle import (
     CODE,
     FORWARD,
     MARKET,
+    PRICED,
     broker_positions,
     contracts,
     fills,
@@ -73,3 +76,34 @@ def test_a_crash_between_the_legs_bookings_books_the_other_leg_once_and_no_more(
         assert restarted.positions.get_strategy_position("trend", CODE) == 3
     finally:
         restarted.close()
+
+
+@pytest.mark.parametrize("legs", [((FORWARD, 1), (PRICED, -1)), ((PRICED, 1), (FORWARD, -1)),
+                                  ((FORWARD, -1), (PRICED, 1)), ((PRICED, -1), (FORWARD, 1))])
+def test_a_limit_calendar_at_its_touch_fills_each_leg_its_way_within_the_limit(
+        sim_broker_env, legs):
+    """Buying or selling the spread, with either contract first: the limit (leg 1 minus leg 2
+    of the order as given) at the spread's synthetic touch fills; each leg is booked in its
+    own direction and the booked legs' price (leg 1 minus leg 2) is at or better than it."""
+    from sysexecution.manual_orders import manual_trade
+    from sysexecution.spread_orders import synthetic_quote
+    from tests.sysexecution.test_spread_lifecycle import run
+
+    data, clock = sim_broker_env
+    books = [data.broker.get_bid_ask(CODE, c) for c, _ in legs]
+    buying = legs[0][1] > 0
+    ratios = [SpreadLeg(c, 1 if i == 0 else -1) for i, (c, _) in enumerate(legs)]
+    bid, ask = synthetic_quote(ratios, [b.bid for b in books], [b.ask for b in books])
+    limit = ask if buying else bid
+    manual_trade(data, "trend", CODE, list(legs), limit_price=limit, reason="calendar")
+    for _ in range(5):
+        run(data, clock, step=pd.Timedelta(seconds=30))
+        if stacks_empty(data):
+            break
+    assert stacks_empty(data)
+    booked = {f["contract_date"]: (f["quantity"], f["price"]) for f in fills(data)}
+    assert {c: q for c, (q, _) in booked.items()} == dict(legs)
+    price = booked[legs[0][0]][1] - booked[legs[1][0]][1]
+    assert (price <= limit + 1e-9) if buying else (price >= limit - 1e-9)
+    assert our_positions(data) == broker_positions(data) == dict(legs)
+
