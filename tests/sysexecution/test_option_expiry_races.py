@@ -135,3 +135,50 @@ def test_a_fill_reported_after_the_expiry_was_booked_is_closed_by_a_second_expir
     head = data.ledger.head()
     stack_handler_pass(data, contracts=contracts)  # a rerun books nothing
     assert data.ledger.head() == head
+
+
+def test_a_crash_between_the_exercise_and_the_expiry_books_each_once_after_a_restart(
+        serial_env, systrade_home):
+    """The handler books an in-the-money option's exercise and dies before its expiry; the
+    restarted handler (new stores' connections, new wrapper) books the expiry and not the
+    exercise again; later passes book nothing."""
+    from tests.blob_helpers import reopened
+
+    data, clock, chains = serial_env
+    serial = chains.listings(CODE, CONTRACT)[0]
+    strikes = chains.quoted_strikes(CODE, serial, SIM_START)
+    call = OptionSeries(CODE, CONTRACT, OptionRight.CALL, strikes[2], serial.expiry, "S")
+    manual_trade(data, "manual", call.code, [(CONTRACT, 2)], algo="market")
+    run_until_quiet(data, clock)
+    expiry_ns = data.broker.option_expiry_ns(data.broker.inner.get_option_positions()[0]
+                                             .contract)
+    clock.advance(pd.Timestamp(expiry_ns, tz="UTC") - clock.now() + pd.Timedelta(hours=1))
+    real, calls = data.positions.adjust_position, []
+
+    def dies_after_the_exercise(*args, **kwargs):
+        calls.append(kwargs.get("adjustment_id"))
+        if len(calls) == 2:
+            raise RuntimeError("killed between the exercise and the expiry")
+        return real(*args, **kwargs)
+
+    data.positions.adjust_position = dies_after_the_exercise
+    with pytest.raises(RuntimeError):
+        book_option_expiries(data)
+    assert calls[0].startswith("option-exercise/")
+    restarted = reopened(data, systrade_home, clock)
+    try:
+        out = stack_handler_pass(restarted, contracts=contracts)
+        assert out["option expiries"].startswith("1 option position(s) expired")
+        assert views(restarted, "manual", call.code, CONTRACT) == (0, 0, 0)
+        assert views(restarted, "manual", CODE, CONTRACT) == (2, 2, 2)
+        adjustments = [d["record"]["adjustment_id"] for d in restarted.ledger.records(0, None)
+                       if d["kind"] == "adjustment"]
+        assert sorted(a.split("/")[0] for a in adjustments) == ["option-exercise",
+                                                                "option-expiry"]
+        head = restarted.ledger.head()
+        clock.advance(pd.Timedelta(minutes=2))
+        stack_handler_pass(restarted, contracts=contracts)
+        assert restarted.ledger.head() == head
+        assert restarted.locks.locked_instruments() == []
+    finally:
+        restarted.close()
