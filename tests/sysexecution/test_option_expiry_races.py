@@ -11,7 +11,6 @@ from sysbrokers.sim.broker import SimBroker
 from sysbrokers.sim.market import default_market
 from sysbrokers.sim.options import OptionCalendar, SimOptionChains
 from syscore.clock import SimulatedClock
-from sysexecution.broker_fills import book_events
 from sysexecution.manual_orders import manual_trade
 from sysexecution.option_expiry import book_option_expiries
 from sysobjects.black76 import OptionRight
