@@ -44,6 +44,19 @@ log = logging.getLogger(__name__)
 FIRST_PERM_ID = 1_000_001
 BAG_CON_ID = 28812380  # TWS's conId of every combination contract
 
+
+def perm_id_for(broker_id: object, fx: bool) -> int | None:
+    """The permId of the order the simulated broker knows as ``broker_id`` (an order id
+    ``"42"``, or a cash FX trade ``"simfx.0000000007"``): derived from that id, which the
+    broker's book keeps across restarts, so a restarted fake never hands out a permId it gave
+    before (TWS never reuses one; a client keys its orders by permId). Futures orders get the
+    even numbers above :data:`FIRST_PERM_ID`, FX trades the odd ones. ``None`` for an id
+    without a trailing number (a broker other than the simulated one)."""
+    digits = str(broker_id).rsplit(".", 1)[-1]
+    if not digits.isdigit():
+        return None
+    return FIRST_PERM_ID + 2 * int(digits) + (0 if fx else 1)
+
 # simulated broker status -> TWS order status
 TWS_STATUS = {
     OrderStatus.PENDING_SUBMIT: "PreSubmitted",
@@ -150,7 +163,9 @@ class OrderDesk:
         self._seen_exec_ids: set[str] = set()
         #: send each live fill's commission report before its execDetails (TWS may)
         self.commission_first = False
-        self._next_perm_id = FIRST_PERM_ID
+        #: permIds for broker ids without a number (see :func:`perm_id_for`), counted down
+        #: from below FIRST_PERM_ID so they never meet the derived ones
+        self._next_perm_id = FIRST_PERM_ID - 1
 
     # ------------------------------------------------------------------ helpers
     def _status_fields(self, o: IbOrder) -> list[object]:
@@ -176,6 +191,13 @@ class OrderDesk:
         session = self.server.client_session(o.client_id)
         if session is not None:
             session.send(fields)
+
+    def _perm_id(self, broker_id: object, fx: bool) -> int:
+        derived = perm_id_for(broker_id, fx)
+        if derived is not None:
+            return derived
+        self._next_perm_id -= 1
+        return self._next_perm_id + 1
 
     # ------------------------------------------------------------------ requests
     def place(self, session: _Session, fields: list[str]) -> None:
@@ -245,7 +267,7 @@ class OrderDesk:
         o = IbOrder(
             client_id=client_id,
             order_id=order_id,
-            perm_id=self._next_perm_id,
+            perm_id=self._perm_id(bo.order_id, fx=False),
             broker_id=bo.order_id,
             listing=listing,
             action=action,
@@ -257,7 +279,6 @@ class OrderDesk:
             order_ref=order_ref,
             status=TWS_STATUS[bo.status],
         )
-        self._next_perm_id += 1
         self.orders[(client_id, order_id)] = o
         self.by_broker_id[bo.order_id] = o
         session.send(m.open_order(o.contract, o.wire(), o.status, o.combo_legs))
@@ -352,7 +373,7 @@ class OrderDesk:
         o = IbOrder(
             client_id=session.client_id,
             order_id=order_id,
-            perm_id=self._next_perm_id,
+            perm_id=self._perm_id(trade.trade_id, fx=True),
             broker_id=trade.trade_id,
             listing=listing,
             action=action,
@@ -364,7 +385,6 @@ class OrderDesk:
             order_ref=order_ref,
             status="Submitted",
         )
-        self._next_perm_id += 1
         self.orders[(session.client_id, order_id)] = o
         self.by_broker_id[trade.trade_id] = o
         session.send(m.open_order(o.contract, o.wire(), o.status, o.combo_legs))

@@ -246,6 +246,40 @@ def test_orders_are_found_after_a_restart_and_ids_are_never_reused(fake_tws, clo
         second.close()
 
 
+def test_a_restarted_gateway_does_not_give_old_executions_to_new_orders(clock, tmp_path,
+                                                                         market):
+    """The fake TWS restarted on the same simulated book (a second ``systrade demo --broker
+    ib``) handed out the permIds of the first run again; the broker keys orders by permId, so
+    the new order took the old order's executions ('executions (8) exceed the quantity (1)')
+    and the stack saw it stuck."""
+    from sysbrokers.IB.fake_tws import FakeTwsConfig, FakeTwsThread
+    from sysbrokers.sim.broker import SimBroker
+
+    home = tmp_path / "home"
+
+    def gateway() -> FakeTwsThread:
+        return FakeTwsThread(market, clock, config=FakeTwsConfig(),
+                             broker_factory=lambda: SimBroker(clock, home, market))
+
+    contract = _front(market, clock)
+    with gateway() as tws:
+        first = ib_broker(tws.port, clock, tmp_path / "ib_home", market)
+        old = _filled_market_order(first, clock, contract, 3, "systrade/broker/1")
+        old_perm = first.book.orders[old.order_id].perm_id
+        first.close()
+    with gateway() as tws:
+        second = ib_broker(tws.port, clock, tmp_path / "ib_home", market)
+        try:
+            new = _filled_market_order(second, clock, contract, 1, "systrade/broker/2")
+            assert second.book.orders[new.order_id].perm_id != old_perm
+            assert second.get_order(new.order_id).filled_quantity == 1
+            assert second.get_order(old.order_id).filled_quantity == 3
+            mine = [e.quantity for e in second.get_executions() if e.order_id == new.order_id]
+            assert sum(mine) == 1
+        finally:
+            second.close()
+
+
 def test_disconnect_with_working_orders_and_fills_during_the_outage(fake_tws, broker, market,
                                                                     clock):
     contract = _front(market, clock)
