@@ -29,6 +29,7 @@ from ib_async import IB, util
 
 from sysbrokers.errors import BrokerDisconnected, ClientIdInUse
 from sysbrokers.IB.client_ids import ClientIdAllocator
+from sysbrokers.IB.ib_logging import lower_handled_ib_async_logs
 from syscore.clock import Clock
 from syscore.config_models import IBConfig
 
@@ -55,6 +56,7 @@ class IBConnection:
         self.client_ids = client_ids
         self.clock = clock
         self.sleep = sleep
+        lower_handled_ib_async_logs()  # TWS errors the broker handles are not ERROR lines
         self.ib = IB()
         self.ib.RaiseRequestErrors = True  # a failed request raises RequestError (code, text)
         self.client_id: int | None = None

@@ -4,6 +4,7 @@ informational order errors (10349), split frames, stalls, and a disconnect with 
 and fills during the outage."""
 from __future__ import annotations
 
+import logging
 import time
 
 import pandas as pd
@@ -161,6 +162,41 @@ def test_bars_match_the_simulated_broker(fake_tws, broker, clock, market):
 def test_unknown_contract_month_is_one_clear_error(broker):
     with pytest.raises(UnknownContract, match=r"SP500_micro 209912 .*no security definition, 200"):
         broker.get_contract_details(CODE, "209912")
+
+
+def _ib_async_records(caplog, level):
+    return [r for r in caplog.records if r.name.startswith("ib_async") and r.levelno >= level]
+
+
+def test_codes_the_broker_handles_are_not_error_lines_from_ib_async(broker, market, clock,
+                                                                    caplog):
+    """ib_async logged 'Error 200 ...' at ERROR for every month IB does not list yet (each
+    daily price update printed a screen of them) and 'Error 162 ... returned no data' for an
+    empty window: the broker handles both; the lines stay in the log at INFO."""
+    caplog.set_level(logging.INFO)
+    now = clock.now()
+    later = market.active_contracts(CODE, now)[-1]
+    unlisted = str(int(later[:4]) + 3) + later[4:6]
+    assert broker.get_historical_bars(CODE, unlisted, "D", now - pd.Timedelta(days=5),
+                                      now).empty
+    with pytest.raises(UnknownContract):
+        broker.get_contract_details(CODE, "209912")
+    assert _ib_async_records(caplog, logging.WARNING) == []
+    kept = [r.getMessage() for r in _ib_async_records(caplog, logging.INFO)]
+    assert any(text.startswith("Error 200") for text in kept)
+
+
+def test_a_refused_connection_is_our_one_line_not_ib_async_errors(clock, tmp_path, market,
+                                                                  caplog):
+    import socket
+
+    caplog.set_level(logging.INFO)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(BrokerDisconnected):
+        ib_broker(port, clock, tmp_path / "ib_home", market)
+    assert _ib_async_records(caplog, logging.WARNING) == []
 
 
 def test_expiries_come_from_contract_details(broker, market, clock):
