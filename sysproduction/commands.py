@@ -243,13 +243,6 @@ def status_lines(home: Path) -> list[tuple[str, str]]:
     ]
 
 
-#: brokers named in the configuration that cannot be used yet, with what to say
-UNAVAILABLE_BROKERS = {
-    "ib": "broker 'ib' is not yet available: the Interactive Brokers connection is still to "
-          "come; use 'broker: sim' (the simulated broker) meanwhile",
-}
-
-
 def _configure_status(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true",
                         help="print the whole status as JSON (for monitoring)")
@@ -285,10 +278,9 @@ def _status(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         sys.stderr.write(f"systrade status: configuration error: {exc}\n")
         return 2
-    broker = dict(lines).get("broker", "")
     state = None
     problem = ""
-    if not args.config_only and broker not in UNAVAILABLE_BROKERS:
+    if not args.config_only:
         from sysproduction.blob import production_blob
         from sysproduction.system_status import collect_status
 
@@ -297,23 +289,22 @@ def _status(args: argparse.Namespace) -> int:
                 state = collect_status(data)
         except SystradeError as exc:
             problem = f"systrade status: cannot read the stores: {exc}"
+        else:
+            unreachable = (state.get("positions") or {}).get("broker_unreachable")
+            if unreachable:  # docs/installation.md: a broker that cannot be reached is exit 2
+                problem = f"systrade status: {unreachable}"
     if args.json:
         print(json.dumps({"configuration": dict(lines), "state": state,
                           "problem": problem or None}, indent=2, default=str))
     else:
         width = max(len(label) for label, _ in lines) + 1
         for label, value in lines:
-            if label == "broker" and broker in UNAVAILABLE_BROKERS:
-                value = f"{value} (not yet available)"
             print(f"{label + ':':<{width}} {value}")
         if state is not None:
             from sysproduction.system_status import format_status
 
             print()
             print(format_status(state))
-    if broker in UNAVAILABLE_BROKERS:
-        sys.stderr.write(f"systrade status: {UNAVAILABLE_BROKERS[broker]}\n")
-        return 2
     if problem:
         sys.stderr.write(problem + "\n")
         return 2
