@@ -413,7 +413,8 @@ def _dashboard(args: argparse.Namespace) -> int:
 def _fake_tws(args: argparse.Namespace) -> int:
     """``systrade fake-tws [--home DIR] [--port N] ...``: see ``sysbrokers.IB.fake_tws``
     (exit 0 stopped by a signal, 1 cannot listen, 2 bad arguments or home). Without its own
-    ``--home``, ``systrade --home DIR fake-tws`` serves that home."""
+    ``--home`` it serves the home every other command uses (``systrade --home DIR`` or
+    ``SYSTRADE_HOME``); with neither, a throwaway simulated broker."""
     import os
 
     from sysbrokers.IB.fake_tws.__main__ import main
@@ -421,6 +422,6 @@ def _fake_tws(args: argparse.Namespace) -> int:
 
     rest = list(args.rest)
     has_home = any(w == "--home" or w.startswith("--home=") for w in rest)
-    if not has_home and args.home and os.environ.get(HOME_ENV):
+    if not has_home and os.environ.get(HOME_ENV):
         rest = ["--home", os.environ[HOME_ENV], *rest]
     return main(rest, prog="systrade fake-tws")
