@@ -74,6 +74,7 @@ from sysbrokers.objects import (
     OrderType,
     SpreadLeg,
     TradingHours,
+    UnmappedPosition,
     check_spread_legs,
 )
 from syscore.clock import Clock
@@ -120,6 +121,8 @@ class IBBroker(Broker):
         self._order_errors: dict[int, tuple[int, str]] = {}
         self._modifying: set[int] = set()  # order ids with a modify in flight
         self._market_data_errors: dict[int, tuple[int, str]] = {}
+        #: (account, contract, quantity) of positions without a mapping already alerted
+        self._unmapped_alerted: set[tuple[str, str, float]] = set()
         self.ib.openOrderEvent += self._on_open_order
         self.ib.orderStatusEvent += self._on_order_status
         self.ib.errorEvent += self._on_error
@@ -329,22 +332,46 @@ class IBBroker(Broker):
 
     # ================================================================= account
     def get_positions(self) -> list[BrokerPosition]:
-        """Non-zero positions of the configured account (all accounts if none is set)."""
+        """Non-zero positions of the configured account (all accounts if none is set).
+
+        A position in a contract without an IB mapping cannot be named as (instrument,
+        contract) and is left out; it is logged at CRITICAL (an alert, through the alert
+        handler) the first time this broker sees it with that quantity, and listed by
+        :meth:`get_unmapped_positions`."""
+        mapped, unmapped = self._read_positions()
+        for u in unmapped:
+            key = (u.account, u.description, u.quantity)
+            if key not in self._unmapped_alerted:
+                self._unmapped_alerted.add(key)
+                log.critical("IB position without an IB mapping: %s %s in %s is not in "
+                             "systrade's positions (add its IB futures config, or close it "
+                             "by hand)", u.description, _quantity_text(u.quantity), u.account)
+        return mapped
+
+    def get_unmapped_positions(self) -> list[UnmappedPosition]:
+        """Non-zero positions of the configured account in contracts without an IB mapping
+        (futures of a symbol not in the IB futures config, stocks, options ...; cash FX
+        balances are account values, not positions, and are never listed)."""
+        return self._read_positions()[1]
+
+    def _read_positions(self) -> tuple[list[BrokerPosition], list[UnmappedPosition]]:
         self._ready()
         positions = self.connection.run(lambda: self.ib.reqPositionsAsync(), "reqPositions")
         account = self.connection.account
-        out = []
+        out, unmapped = [], []
         for p in positions:
             if not p.position or (self.config.account is not None and p.account != account):
                 continue
             c = self.contracts.from_ib(p.contract)
             if c is None:
-                log.warning("IB position in %s (%s) has no IB mapping: not reported",
-                            p.contract.localSymbol, p.contract.secType)
+                if p.contract.secType != "CASH":
+                    unmapped.append(UnmappedPosition(p.account, _describe(p.contract),
+                                                     float(p.position), float(p.avgCost)))
                 continue
             out.append(BrokerPosition(c.instrument_code, c.contract_date, int(p.position),
                                       float(p.avgCost) / c.point_value))
-        return sorted(out, key=lambda p: (p.instrument_code, p.contract_date))
+        return (sorted(out, key=lambda p: (p.instrument_code, p.contract_date)),
+                sorted(unmapped, key=lambda u: (u.account, u.description)))
 
     def get_account_value(self) -> AccountValue:
         """Net liquidation in the base currency (``NetLiquidation``), cash and unrealised P&L
@@ -808,6 +835,17 @@ def _bag(resolved: list[IBContract], legs: tuple[SpreadLeg, ...]) -> Contract:
                             action="BUY" if leg.ratio > 0 else "SELL",
                             exchange=c.contract.exchange)
                    for c, leg in zip(resolved, legs, strict=True)])
+
+
+def _describe(contract: Contract) -> str:
+    """IB's name for a contract, for people: ``FUT GBL GBLU4 EUREX EUR conId 200324326``."""
+    parts = [contract.secType, contract.symbol, contract.localSymbol,
+             contract.exchange or contract.primaryExchange, contract.currency]
+    return " ".join(p for p in parts if p) + f" conId {contract.conId}"
+
+
+def _quantity_text(quantity: float) -> str:
+    return f"{quantity:+g}"
 
 
 def _with_expired(contract: Contract) -> Contract:
