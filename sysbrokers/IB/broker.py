@@ -25,6 +25,7 @@ import pandas as pd
 from ib_async import (
     ComboLeg,
     Contract,
+    ExecutionFilter,
     LimitOrder,
     MarketOrder,
     Order,
@@ -605,8 +606,14 @@ class IBBroker(Broker):
         return sorted(orders, key=lambda o: int(o.order_id))
 
     def get_executions(self, since: pd.Timestamp | None = None) -> list[Execution]:
-        """Executions known to the book, after a fresh reqExecutions."""
-        fills = self.connection.run(lambda: self.ib.reqExecutionsAsync(), "reqExecutions")
+        """Executions known to the book with ``timestamp >= since`` (all if ``None``), after
+        a fresh reqExecutions; with ``since`` TWS is asked only for the executions from then
+        on (``ExecutionFilter.time``, UTC), so a reconciliation reads only what is new."""
+        exec_filter = ExecutionFilter()
+        if since is not None:
+            exec_filter.time = to_utc(since).strftime("%Y%m%d-%H:%M:%S")
+        fills = self.connection.run(lambda: self.ib.reqExecutionsAsync(exec_filter),
+                                    "reqExecutions")
         self._collect_fills(fills)
         out = [e for e in self.book.executions.values() if since is None or e.timestamp >= since]
         return sorted(out, key=lambda e: e.exec_id)

@@ -27,9 +27,12 @@ ids, the broker keeps the orders) and turns the broker's state into TWS messages
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+import pandas as pd
 
 from sysbrokers.errors import BrokerError, InvalidOrderState, OrderRejected
 from sysbrokers.IB.fake_tws import messages as m
@@ -135,6 +138,16 @@ class _FxFill:
     timestamp: object
     commission: float
     commission_currency: str
+
+
+def _ib_instant(text: str, zone: str) -> pd.Timestamp:
+    """A time as TWS writes and reads it: ``YYYYMMDD-HH:MM:SS`` (UTC) or ``YYYYMMDD
+    HH:MM:SS [zone]`` (the TWS login zone when no zone is given)."""
+    text = text.strip()
+    if len(text) >= 17 and text[8] == "-":
+        return pd.Timestamp(dt.datetime.strptime(text[:17], "%Y%m%d-%H:%M:%S"), tz="UTC")
+    local = pd.Timestamp(dt.datetime.strptime(text[:17], "%Y%m%d %H:%M:%S"))
+    return local.tz_localize(text[17:].strip() or zone).tz_convert("UTC")
 
 
 @dataclass(frozen=True)
@@ -469,6 +482,8 @@ class OrderDesk:
         want_client = int(fields[3] or 0)
         want_account, want_time, want_symbol = fields[4], fields[5], fields[6]
         want_sec_type, want_exchange, want_side = fields[7], fields[8], fields[9]
+        zone = self.server.config.tws_zone
+        since = _ib_instant(want_time, zone) if want_time.strip() else None
         for f in self.fills:
             c, e = f.wire_contract, f.execution
             if want_client and f.order.client_id != want_client:
@@ -483,7 +498,7 @@ class OrderDesk:
                 continue
             if want_side and not e.side.startswith(want_side[:1].upper()):
                 continue
-            if want_time and e.time.replace("-", " ")[:17] < want_time.replace("-", " ")[:17]:
+            if since is not None and _ib_instant(e.time, zone) < since:
                 continue
             session.send(m.exec_details(req_id, c, e))
             if c.sec_type != "BAG":  # the legs carry a BAG order's commissions
