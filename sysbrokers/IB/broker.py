@@ -120,7 +120,9 @@ class IBBroker(Broker):
         self._events: list[BrokerEvent] = []
         self._hours: dict[str, WeeklyHours] = {}
         self._order_errors: dict[int, tuple[int, str]] = {}
-        self._modifying: set[int] = set()  # order ids with a modify in flight
+        #: order id -> (quantity, limit) of a modify in flight or not yet answered (its wait
+        #: timed out): an error for that id is about the change, not the live order
+        self._modifying: dict[int, tuple[int, float | None]] = {}
         self._market_data_errors: dict[int, tuple[int, str]] = {}
         #: (account, contract, quantity) of positions without a mapping already alerted
         self._unmapped_alerted: set[tuple[str, str, float]] = set()
@@ -550,22 +552,40 @@ class IBBroker(Broker):
         key = int(order_id)
         self._order_errors.pop(key, None)
         self._reopen_locally(key)
-        self._modifying.add(key)
+        self._modifying[key] = (new_qty, new_limit)
         try:
             self.ib.placeOrder(ib_contract, ib_order)
             done = self.connection.wait_until(
                 lambda: key in self._order_errors or (
                     tracked.order.quantity == new_qty and tracked.order.limit_price == new_limit))
-        finally:
-            self._modifying.discard(key)
+        except BaseException:
+            self._modifying.pop(key, None)
+            raise
         if key in self._order_errors:
+            self._modifying.pop(key, None)
             code, text = self._order_errors.pop(key)
             if code == 201:
                 raise OrderRejected(reject_reason(text), text, str(order_id))
             raise InvalidOrderState(f"order {order_id} not modified: IB error {code}: {text}")
         if not done:
+            # the change stays pending: IB's late answer is about it (a 201 then refuses the
+            # change, not the live order; a confirmation ends it: _modify_settled)
+            log.warning("IB order %s: the change to %s @ %s is not confirmed yet; a late "
+                        "refusal will leave the order as it was", order_id, new_qty, new_limit)
             raise BrokerError(f"IB did not confirm the change of order {order_id}")
+        self._modifying.pop(key, None)
         return tracked.order
+
+    def _modify_settled(self, tracked: TrackedOrder) -> None:
+        """A modify whose wait timed out ends when TWS reports the changed order (or the order
+        ends)."""
+        key = int(tracked.order.order_id)
+        target = self._modifying.get(key)
+        if target is None:
+            return
+        o = tracked.order
+        if o.is_terminal or (o.quantity, o.limit_price) == target:
+            self._modifying.pop(key, None)
 
     def _reopen_locally(self, order_id: int) -> None:
         """ib_async marks a trade Cancelled on informational errors (10349); its modify
@@ -713,6 +733,7 @@ class IBBroker(Broker):
         tracked = self._tracked(trade.order)
         if tracked is not None:
             self._update_from_trade(tracked, trade, use_status=True)
+            self._modify_settled(self.book.orders.get(tracked.order.order_id, tracked))
 
     def _on_order_status(self, trade: Trade) -> None:
         tracked = self._tracked(trade.order)
@@ -720,6 +741,7 @@ class IBBroker(Broker):
             return
         from_error = bool(trade.log) and trade.log[-1].errorCode != 0
         self._update_from_trade(tracked, trade, use_status=not from_error)
+        self._modify_settled(self.book.orders.get(tracked.order.order_id, tracked))
 
     def _on_error(self, req_id: int, code: int, text: str, contract: Contract | None) -> None:
         if contract is not None and code in MARKET_DATA_ERRORS and contract.conId:
@@ -732,8 +754,11 @@ class IBBroker(Broker):
             return  # a finished order cannot change: an error with its id is not about it
         self._order_errors[req_id] = (code, text)
         if req_id in self._modifying and code != 202:
-            # a refusal of the change (201 off-tick, size limit ...), not of the live order
-            log.warning("IB order %s: modify refused: IB error %s: %s", req_id, code, text)
+            # a refusal of the change (201 off-tick, size limit ...), not of the live order,
+            # also when it comes after the modify's wait timed out
+            target = self._modifying.pop(req_id)
+            log.warning("IB order %s: modify to %s @ %s refused: IB error %s: %s", req_id,
+                        target[0], target[1], code, text)
         elif code in REJECTING_CODES | CANCELLING_CODES:
             before = tracked.order.status
             t = self.book.refresh(tracked.order.order_id, self.clock.now(), error_code=code,

@@ -12,6 +12,7 @@ import pytest
 
 from sysbrokers.errors import (
     BrokerDisconnected,
+    BrokerError,
     InvalidOrderState,
     MarketDataUnavailable,
     OrderRejected,
@@ -610,3 +611,64 @@ def test_a_refused_modify_does_not_cancel_a_partly_filled_order(fake_tws, broker
     assert 0 < seen.filled_quantity < 490  # partly filled and still working at IB
     assert not at_ib[0][2]
     assert seen.status is OrderStatus.PARTIALLY_FILLED
+
+
+def _late_answer_to_a_modify(fake_tws, clock, tmp_path, market, new_limit_of):
+    """A resting limit order, a modify sent while TWS is stalled (its wait times out), then
+    TWS answers. Returns (broker, order, far)."""
+    b = ib_broker(fake_tws.port, clock, tmp_path / "ib_home", market, timeout_seconds=1.0)
+    contract = _front(market, clock)
+    quote = b.get_bid_ask(CODE, contract)
+    far = round(quote.bid * 0.8 / 0.25) * 0.25
+    order = b.place_order(CODE, contract, 1, OrderType.LIMIT, far, client_ref="late/1")
+    _advance(b, clock, pd.Timedelta(seconds=1))
+    assert b.get_order(order.order_id).status is OrderStatus.WORKING
+    fake_tws.call(lambda f: f.stall())
+    with pytest.raises(BrokerError, match="did not confirm"):
+        b.modify_order(order.order_id, limit_price=new_limit_of(far))
+    fake_tws.call(lambda f: f.resume())  # TWS answers the modify now
+    for _ in range(3):
+        b.sync()
+    return b, order, far
+
+
+def test_a_201_after_the_modify_wait_timed_out_leaves_the_order_working(fake_tws, clock,
+                                                                         tmp_path, market):
+    """The refusal came after modify_order had given up waiting: it was kept as a rejection
+    of the order itself, and the order's next fill turned it CANCELLED while it kept filling
+    at IB, so the stack would send its rest again."""
+    b = ib_broker(fake_tws.port, clock, tmp_path / "ib_home", market, timeout_seconds=1.0)
+    try:
+        contract = _front(market, clock)
+        quote = b.get_bid_ask(CODE, contract)
+        order = b.place_order(CODE, contract, 490, OrderType.LIMIT, quote.ask,
+                              client_ref="late/2")
+        _advance(b, clock, pd.Timedelta(seconds=1))
+        assert b.get_order(order.order_id).status in (OrderStatus.WORKING,
+                                                      OrderStatus.PARTIALLY_FILLED)
+        fake_tws.call(lambda f: f.stall())
+        with pytest.raises(BrokerError, match="did not confirm"):
+            b.modify_order(order.order_id, quantity=501)  # above the size limit: 201, late
+        fake_tws.call(lambda f: f.resume())
+        for _ in range(5):
+            _advance(b, clock, pd.Timedelta(seconds=1))  # it fills on at IB
+        seen = b.get_order(order.order_id)
+        at_ib = fake_tws.call(lambda f: [(o.filled, o.done) for o in f.desk.orders.values()])
+        assert len(at_ib) == 1  # one order at IB, nothing sent twice
+        assert seen.status in (OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED)
+        assert seen.filled_quantity == at_ib[0][0] and seen.quantity == 490
+        assert seen.status is OrderStatus.FILLED or not at_ib[0][1]
+    finally:
+        b.close()
+
+
+def test_a_late_confirmation_of_a_modify_is_taken(fake_tws, clock, tmp_path, market):
+    b, order, far = _late_answer_to_a_modify(fake_tws, clock, tmp_path, market,
+                                             lambda far: far - 0.25)
+    try:
+        seen = b.get_order(order.order_id)
+        assert seen.status is OrderStatus.WORKING
+        assert seen.limit_price == pytest.approx(far - 0.25)
+        assert b._modifying == {}  # settled: a later error is about the order again
+    finally:
+        b.close()
