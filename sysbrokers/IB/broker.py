@@ -363,8 +363,8 @@ class IBBroker(Broker):
         account = self.connection.account
         out, unmapped = [], []
         for p in positions:
-            if not p.position or (self.config.account is not None and p.account != account):
-                continue
+            if not p.position or (account and p.account != account):
+                continue  # another account of the same login: not ours
             c = self.contracts.from_ib(p.contract)
             if c is None:
                 if p.contract.secType != "CASH":
@@ -629,7 +629,7 @@ class IBBroker(Broker):
         """Executions known to the book with ``timestamp >= since`` (all if ``None``), after
         a fresh reqExecutions; with ``since`` TWS is asked only for the executions from then
         on (``ExecutionFilter.time``, UTC), so a reconciliation reads only what is new."""
-        exec_filter = ExecutionFilter()
+        exec_filter = ExecutionFilter(acctCode=self.connection.account)
         if since is not None:
             exec_filter.time = to_utc(since).strftime("%Y%m%d-%H:%M:%S")
         fills = self.connection.run(lambda: self.ib.reqExecutionsAsync(exec_filter),
@@ -786,8 +786,11 @@ class IBBroker(Broker):
         """Take in every execution ib_async knows (live, from reqExecutions, or from the
         startup sync) not seen before, and commissions that arrived since."""
         fills = list(fills) if fills is not None else list(self.ib.wrapper.fills.values())
+        account = self.connection.account
         touched: set[str] = set()
         for fill in fills:
+            if account and fill.execution.acctNumber and fill.execution.acctNumber != account:
+                continue  # another account of the same login: not ours
             if fill.contract.secType == "CASH":
                 self.fx_book.add_fill(fill)  # a cash FX trade, not a futures fill
                 continue
