@@ -201,6 +201,14 @@ def run_demo(days: int = 5, out: Callable[[str], None] = print,
         if data.config.clock != "simulated":
             raise ConfigError(f"{home} is not a demo home (clock is {data.config.clock!r}); "
                               "use an empty SYSTRADE_HOME")
+        if broker == "sim" and _traded_through_ib(data):
+            # its fills are on the ledger under IB's execution ids; the simulated broker names
+            # the same fills by its own ids, and the stack handler would book them again
+            raise ConfigError(
+                f"{home} has traded through IB (systrade demo --broker ib): run it with "
+                "--broker ib again; with --broker sim its fills would be booked a second time "
+                "under the simulated broker's execution ids (use an empty SYSTRADE_HOME for a "
+                "--broker sim demo)")
         if broker == "sim" and data.config.broker != "sim":
             # the processes would trade through the configured broker, not the simulated one
             raise ConfigError(
@@ -241,6 +249,13 @@ def run_demo(days: int = 5, out: Callable[[str], None] = print,
         teardown_logging()
         if data is not None:
             data.close()
+
+
+def _traded_through_ib(data: DataBlob) -> bool:
+    """Whether the IB broker ever recorded an order in this home."""
+    from sysbrokers.IB.orders import ORDERS
+
+    return next(iter(data.state.find(ORDERS)), None) is not None
 
 
 def _problem(launch) -> str:

@@ -84,6 +84,26 @@ def test_demo_with_the_sim_broker_refuses_a_home_configured_for_ib(tmp_path, mon
         assert data.instruments.list_codes() == []  # refused before initialising anything
 
 
+def test_demo_with_the_sim_broker_refuses_a_home_that_traded_through_ib(tmp_path,
+                                                                        monkeypatch):
+    """After 'systrade demo --broker ib' the ledger holds the fills under IB's execution ids;
+    a following '--broker sim' run booked the same fills again under the simulated broker's
+    ids (position break: ours 18, broker 9)."""
+    from syscore.exceptions import ConfigError
+    from sysproduction.blob import production_blob
+
+    home = tmp_path / "home"
+    (home / "private").mkdir(parents=True)
+    (home / "private" / "private_config.yaml").write_text("clock: simulated\nbroker: sim\n")
+    with production_blob(home, process_name="test") as data:  # what an IB run leaves
+        data.state.put("ib_orders", "1", {"order": {"order_id": "1"}})
+    monkeypatch.setenv("SYSTRADE_HOME", str(home))
+    with pytest.raises(ConfigError, match="has traded through IB .*--broker ib again"):
+        run_demo(days=1, out=lambda _line: None)
+    with production_blob(home, process_name="test") as data:
+        assert data.instruments.list_codes() == []  # refused before initialising anything
+
+
 def test_a_fake_tws_that_cannot_start_is_one_error_and_the_config_is_untouched(tmp_path):
     from syscore.exceptions import StartupError
     from sysinit.demo_ib import fake_tws_for_home
