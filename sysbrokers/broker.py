@@ -39,6 +39,7 @@ from sysbrokers.objects import (
     OrderType,
     SpreadLeg,
     TradingHours,
+    UnmappedPosition,
 )
 
 Frequency = Literal["D", "H"]
@@ -142,6 +143,11 @@ class Broker(abc.ABC):
     @abc.abstractmethod
     def get_positions(self) -> list[BrokerPosition]:
         """Non-zero positions."""
+
+    def get_unmapped_positions(self) -> list[UnmappedPosition]:
+        """Non-zero positions in contracts this broker cannot name as (instrument, contract):
+        held at the broker but missing from :meth:`get_positions`. The default: none."""
+        return []
 
     @abc.abstractmethod
     def get_account_value(self) -> AccountValue:

@@ -15,6 +15,11 @@ class BrokerDisconnected(BrokerError):
     """The broker cannot be reached (socket closed, gateway down)."""
 
 
+class AccountNotManaged(BrokerDisconnected):
+    """The login does not manage the configured account, or manages several and none is
+    configured: the broker refuses to start (a configuration error, not retried)."""
+
+
 class UnknownContract(BrokerError):
     """The broker does not know this instrument, contract month or currency pair."""
 

@@ -143,6 +143,19 @@ class BrokerPosition:
 
 
 @dataclass(frozen=True)
+class UnmappedPosition:
+    """A position the broker holds in a contract systrade cannot name (IB: no IB futures
+    config for its symbol and exchange): not in :meth:`Broker.get_positions`, so no
+    reconciliation sees it unless it is listed on its own. ``description`` is the broker's
+    name for the contract (IB: secType, symbol, localSymbol, exchange, currency, conId)."""
+
+    account: str
+    description: str
+    quantity: float
+    average_cost: float
+
+
+@dataclass(frozen=True)
 class OptionContract:
     """An option on a futures contract: the underlying future (``instrument_code`` and its
     ``contract_date``), ``right``, ``strike`` (in the future's price units), the option's

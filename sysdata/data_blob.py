@@ -234,6 +234,13 @@ class DataBlob:
         return BrokerConfigData(self.state)
 
     # lifecycle ----------------------------------------------------------------------------
+    def release_broker(self) -> None:
+        """Close the broker, if one was built, and forget it: the next use of :attr:`broker`
+        builds a new one (the stores stay open)."""
+        broker, self._broker = self._broker, None
+        if broker is not None and hasattr(broker, "close"):
+            broker.close()
+
     def close(self) -> None:
         if self._broker is not None and hasattr(self._broker, "close"):
             self._broker.close()

@@ -5,9 +5,11 @@ Run at start-up and on every pass (rules in :mod:`sysexecution.reconcile`):
 
 * :func:`recover_executions`: the broker's executions that our ledger has not booked (fills
   that came while the handler was dead or disconnected) are booked, each once (the ledger's
-  unique key is the execution id). All of them on the first pass of a broker connection and
-  after a reconnect (:func:`recovery_due`); otherwise those since the oldest live order of ours
-  was sent (a missed event is caught within a pass).
+  unique key is the execution id). On the first pass of a broker connection and after a
+  reconnect (:func:`recovery_due`) a complete recovery: those since one day before the previous
+  complete recovery started (:func:`recovery_since`; all of them the first time ever), or
+  since the oldest live order of ours was sent if that is earlier; otherwise those since the
+  oldest live order of ours was sent (a missed event is caught within a pass).
 * :func:`reconcile_orders`: the broker's open orders against the broker orders we think are
   working:
 
@@ -31,13 +33,17 @@ Run at start-up and on every pass (rules in :mod:`sysexecution.reconcile`):
 """
 from __future__ import annotations
 
+import datetime as dt
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 from sysbrokers.errors import BrokerError, UnknownOrder
 from sysbrokers.objects import BrokerOrder as BrokerOrderAtBroker
 from sysbrokers.objects import ConnectionEvent
+from syscore.dates import iso_utc, to_utc
 from sysdata.data_blob import DataBlob
 from sysexecution.broker_fills import BookingResult, book_executions
 from sysexecution.broker_orders import adopt
@@ -78,11 +84,31 @@ def recovery_due(data: DataBlob, events: Iterable[object]) -> bool:
     return first or reconnected
 
 
+#: where the time of the last complete recovery is kept (state store collection, key)
+RECOVERY_COLLECTION, RECOVERY_KEY = "execution_recovery", "recovered_through"
+#: a complete recovery reads back this far before the previous one (late reports, corrections)
+RECOVERY_OVERLAP = dt.timedelta(days=1)
+
+
+def recovery_since(data: DataBlob) -> pd.Timestamp | None:
+    """Where a complete recovery starts reading (UTC): one :data:`RECOVERY_OVERLAP` before the
+    previous complete recovery started, or earlier if an order of ours live at the broker was
+    sent before that; ``None`` (everything) when no recovery was ever completed."""
+    stored = (data.state.get(RECOVERY_COLLECTION, RECOVERY_KEY) or {}).get("at")
+    if not stored:
+        return None
+    since = to_utc(stored, "recovered through") - RECOVERY_OVERLAP
+    live = [to_utc(o.submit_datetime, "submitted") for o in data.order_stack("broker").orders()
+            if o.status in LIVE_AT_BROKER and o.submit_datetime is not None]
+    return min([since, *live])
+
+
 def recover_executions(data: DataBlob, full: bool) -> BookingResult:
     """Book the broker's executions we have not booked (see module docstring)."""
     broker = data.broker
     if full:
-        executions = broker.get_executions()
+        started = data.now()
+        executions = broker.get_executions(since=recovery_since(data))
     else:
         live = [o.submit_datetime for o in data.order_stack("broker").orders()
                 if o.status in LIVE_AT_BROKER and o.submit_datetime is not None]
@@ -91,6 +117,8 @@ def recover_executions(data: DataBlob, full: bool) -> BookingResult:
         executions = broker.get_executions(since=min(live))
     result = book_executions(data, sorted(executions, key=lambda e: (e.timestamp, e.exec_id)))
     if full:
+        # everything up to the start of this recovery is booked: the next reads from there
+        data.state.put(RECOVERY_COLLECTION, RECOVERY_KEY, {"at": iso_utc(started)})
         try:
             _recovered.add(broker)
         except TypeError:
@@ -172,7 +200,7 @@ def _why_orphan(data: DataBlob, theirs: BrokerOrderAtBroker) -> str:
 
 def _vanished(data: DataBlob, order) -> None:
     """An order the broker does not know: its executions first, then ``CANCELLED``."""
-    book_executions(data, [e for e in data.broker.get_executions()
+    book_executions(data, [e for e in data.broker.get_executions(since=order.submit_datetime)
                            if e.client_ref == order.client_ref])
     order = data.order_stack("broker").get_order(order.order_id)
     if order.status in LIVE_AT_BROKER:

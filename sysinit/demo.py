@@ -201,6 +201,20 @@ def run_demo(days: int = 5, out: Callable[[str], None] = print,
         if data.config.clock != "simulated":
             raise ConfigError(f"{home} is not a demo home (clock is {data.config.clock!r}); "
                               "use an empty SYSTRADE_HOME")
+        if broker == "sim" and _traded_through_ib(data):
+            # its fills are on the ledger under IB's execution ids; the simulated broker names
+            # the same fills by its own ids, and the stack handler would book them again
+            raise ConfigError(
+                f"{home} has traded through IB (systrade demo --broker ib): run it with "
+                "--broker ib again; with --broker sim its fills would be booked a second time "
+                "under the simulated broker's execution ids (use an empty SYSTRADE_HOME for a "
+                "--broker sim demo)")
+        if broker == "sim" and data.config.broker != "sim":
+            # the processes would trade through the configured broker, not the simulated one
+            raise ConfigError(
+                f"{home} is not a demo home for --broker sim: private_config.yaml says broker: "
+                f"{data.config.broker} (a demo home says 'broker: sim'; --broker ib points it "
+                "at a fake TWS only while it runs); put 'broker: sim' back or use --broker ib")
         if not data.instruments.list_codes():
             data.clock.set(DEMO_START)
             out(f"initialising at {data.now()}")
@@ -213,13 +227,13 @@ def run_demo(days: int = 5, out: Callable[[str], None] = print,
         if broker == "ib":
             from sysinit.demo_ib import fake_tws_for_home
 
-            data.close()  # the fake TWS serves the simulated broker's book for the days
-            data = None
+            # the fake TWS serves the simulated broker's book for the days: the demo's own
+            # broker lets go of it (the stores stay open: the demo's log goes on to them)
+            data.release_broker()
             with fake_tws_for_home(home) as port:
                 out(f"running {days} simulated business days through process control, "
                     f"broker ib: ib_async to the fake TWS on 127.0.0.1:{port}")
                 launches = run_simulated_days(home, days, out=out, stop_before=stop_before)
-            data = production_blob(home, process_name="demo")
         else:
             out(f"running {days} simulated business days through process control")
             launches = run_simulated_days(home, days, out=out, stop_before=stop_before)
@@ -235,6 +249,13 @@ def run_demo(days: int = 5, out: Callable[[str], None] = print,
         teardown_logging()
         if data is not None:
             data.close()
+
+
+def _traded_through_ib(data: DataBlob) -> bool:
+    """Whether the IB broker ever recorded an order in this home."""
+    from sysbrokers.IB.orders import ORDERS
+
+    return next(iter(data.state.find(ORDERS)), None) is not None
 
 
 def _problem(launch) -> str:

@@ -243,13 +243,6 @@ def status_lines(home: Path) -> list[tuple[str, str]]:
     ]
 
 
-#: brokers named in the configuration that cannot be used yet, with what to say
-UNAVAILABLE_BROKERS = {
-    "ib": "broker 'ib' is not yet available: the Interactive Brokers connection is still to "
-          "come; use 'broker: sim' (the simulated broker) meanwhile",
-}
-
-
 def _configure_status(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true",
                         help="print the whole status as JSON (for monitoring)")
@@ -285,10 +278,9 @@ def _status(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         sys.stderr.write(f"systrade status: configuration error: {exc}\n")
         return 2
-    broker = dict(lines).get("broker", "")
     state = None
     problem = ""
-    if not args.config_only and broker not in UNAVAILABLE_BROKERS:
+    if not args.config_only:
         from sysproduction.blob import production_blob
         from sysproduction.system_status import collect_status
 
@@ -297,23 +289,22 @@ def _status(args: argparse.Namespace) -> int:
                 state = collect_status(data)
         except SystradeError as exc:
             problem = f"systrade status: cannot read the stores: {exc}"
+        else:
+            unreachable = (state.get("positions") or {}).get("broker_unreachable")
+            if unreachable:  # docs/installation.md: a broker that cannot be reached is exit 2
+                problem = f"systrade status: {unreachable}"
     if args.json:
         print(json.dumps({"configuration": dict(lines), "state": state,
                           "problem": problem or None}, indent=2, default=str))
     else:
         width = max(len(label) for label, _ in lines) + 1
         for label, value in lines:
-            if label == "broker" and broker in UNAVAILABLE_BROKERS:
-                value = f"{value} (not yet available)"
             print(f"{label + ':':<{width}} {value}")
         if state is not None:
             from sysproduction.system_status import format_status
 
             print()
             print(format_status(state))
-    if broker in UNAVAILABLE_BROKERS:
-        sys.stderr.write(f"systrade status: {UNAVAILABLE_BROKERS[broker]}\n")
-        return 2
     if problem:
         sys.stderr.write(problem + "\n")
         return 2
@@ -422,7 +413,8 @@ def _dashboard(args: argparse.Namespace) -> int:
 def _fake_tws(args: argparse.Namespace) -> int:
     """``systrade fake-tws [--home DIR] [--port N] ...``: see ``sysbrokers.IB.fake_tws``
     (exit 0 stopped by a signal, 1 cannot listen, 2 bad arguments or home). Without its own
-    ``--home``, ``systrade --home DIR fake-tws`` serves that home."""
+    ``--home`` it serves the home every other command uses (``systrade --home DIR`` or
+    ``SYSTRADE_HOME``); with neither, a throwaway simulated broker."""
     import os
 
     from sysbrokers.IB.fake_tws.__main__ import main
@@ -430,6 +422,6 @@ def _fake_tws(args: argparse.Namespace) -> int:
 
     rest = list(args.rest)
     has_home = any(w == "--home" or w.startswith("--home=") for w in rest)
-    if not has_home and args.home and os.environ.get(HOME_ENV):
+    if not has_home and os.environ.get(HOME_ENV):
         rest = ["--home", os.environ[HOME_ENV], *rest]
     return main(rest, prog="systrade fake-tws")

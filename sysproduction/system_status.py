@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from syscore.dates import iso_utc, to_utc
+from syscore.exceptions import BrokerUnavailable
 from syscore.formatting import text_table
 from sysdata.data_blob import DataBlob
 from sysexecution.order_completion import FINISHED
@@ -56,10 +57,14 @@ def _positions(data: DataBlob) -> dict[str, Any]:
     contracts = data.positions.all_contract_positions()
     broker = {}
     broker_error = None
+    unreachable = None
     try:
         for position in data.broker.get_positions():
             key = (position.instrument_code, position.contract_date[:6])
             broker[key] = broker.get(key, 0) + int(position.quantity)
+    except BrokerUnavailable as exc:  # e.g. the IB Gateway is down: no broker at all
+        broker_error = f"{type(exc).__name__}: {exc}"
+        unreachable = str(exc)
     except Exception as exc:  # positions still shown without the broker's side
         broker_error = f"{type(exc).__name__}: {exc}"
     ours = {(code, contract[:6]): qty for (code, contract), qty in contracts.items()}
@@ -78,7 +83,7 @@ def _positions(data: DataBlob) -> dict[str, Any]:
     internal = [{"instrument": b.instrument_code, "strategies": b.strategies,
                  "contracts": b.contracts} for b in internal_breaks(strategies, contracts)]
     return {"instruments": rows, "breaks": breaks, "internal_breaks": internal,
-            "broker_error": broker_error}
+            "broker_error": broker_error, "broker_unreachable": unreachable}
 
 
 @_safe

@@ -25,6 +25,7 @@ import pandas as pd
 from ib_async import (
     ComboLeg,
     Contract,
+    ExecutionFilter,
     LimitOrder,
     MarketOrder,
     Order,
@@ -74,6 +75,7 @@ from sysbrokers.objects import (
     OrderType,
     SpreadLeg,
     TradingHours,
+    UnmappedPosition,
     check_spread_legs,
 )
 from syscore.clock import Clock
@@ -118,8 +120,12 @@ class IBBroker(Broker):
         self._events: list[BrokerEvent] = []
         self._hours: dict[str, WeeklyHours] = {}
         self._order_errors: dict[int, tuple[int, str]] = {}
-        self._modifying: set[int] = set()  # order ids with a modify in flight
+        #: order id -> (quantity, limit) of a modify in flight or not yet answered (its wait
+        #: timed out): an error for that id is about the change, not the live order
+        self._modifying: dict[int, tuple[int, float | None]] = {}
         self._market_data_errors: dict[int, tuple[int, str]] = {}
+        #: (account, contract, quantity) of positions without a mapping already alerted
+        self._unmapped_alerted: set[tuple[str, str, float]] = set()
         self.ib.openOrderEvent += self._on_open_order
         self.ib.orderStatusEvent += self._on_order_status
         self.ib.errorEvent += self._on_error
@@ -329,22 +335,46 @@ class IBBroker(Broker):
 
     # ================================================================= account
     def get_positions(self) -> list[BrokerPosition]:
-        """Non-zero positions of the configured account (all accounts if none is set)."""
+        """Non-zero positions of the configured account (all accounts if none is set).
+
+        A position in a contract without an IB mapping cannot be named as (instrument,
+        contract) and is left out; it is logged at CRITICAL (an alert, through the alert
+        handler) the first time this broker sees it with that quantity, and listed by
+        :meth:`get_unmapped_positions`."""
+        mapped, unmapped = self._read_positions()
+        for u in unmapped:
+            key = (u.account, u.description, u.quantity)
+            if key not in self._unmapped_alerted:
+                self._unmapped_alerted.add(key)
+                log.critical("IB position without an IB mapping: %s %s in %s is not in "
+                             "systrade's positions (add its IB futures config, or close it "
+                             "by hand)", u.description, _quantity_text(u.quantity), u.account)
+        return mapped
+
+    def get_unmapped_positions(self) -> list[UnmappedPosition]:
+        """Non-zero positions of the configured account in contracts without an IB mapping
+        (futures of a symbol not in the IB futures config, stocks, options ...; cash FX
+        balances are account values, not positions, and are never listed)."""
+        return self._read_positions()[1]
+
+    def _read_positions(self) -> tuple[list[BrokerPosition], list[UnmappedPosition]]:
         self._ready()
         positions = self.connection.run(lambda: self.ib.reqPositionsAsync(), "reqPositions")
         account = self.connection.account
-        out = []
+        out, unmapped = [], []
         for p in positions:
-            if not p.position or (self.config.account is not None and p.account != account):
-                continue
+            if not p.position or (account and p.account != account):
+                continue  # another account of the same login: not ours
             c = self.contracts.from_ib(p.contract)
             if c is None:
-                log.warning("IB position in %s (%s) has no IB mapping: not reported",
-                            p.contract.localSymbol, p.contract.secType)
+                if p.contract.secType != "CASH":
+                    unmapped.append(UnmappedPosition(p.account, _describe(p.contract),
+                                                     float(p.position), float(p.avgCost)))
                 continue
             out.append(BrokerPosition(c.instrument_code, c.contract_date, int(p.position),
                                       float(p.avgCost) / c.point_value))
-        return sorted(out, key=lambda p: (p.instrument_code, p.contract_date))
+        return (sorted(out, key=lambda p: (p.instrument_code, p.contract_date)),
+                sorted(unmapped, key=lambda u: (u.account, u.description)))
 
     def get_account_value(self) -> AccountValue:
         """Net liquidation in the base currency (``NetLiquidation``), cash and unrealised P&L
@@ -522,22 +552,40 @@ class IBBroker(Broker):
         key = int(order_id)
         self._order_errors.pop(key, None)
         self._reopen_locally(key)
-        self._modifying.add(key)
+        self._modifying[key] = (new_qty, new_limit)
         try:
             self.ib.placeOrder(ib_contract, ib_order)
             done = self.connection.wait_until(
                 lambda: key in self._order_errors or (
                     tracked.order.quantity == new_qty and tracked.order.limit_price == new_limit))
-        finally:
-            self._modifying.discard(key)
+        except BaseException:
+            self._modifying.pop(key, None)
+            raise
         if key in self._order_errors:
+            self._modifying.pop(key, None)
             code, text = self._order_errors.pop(key)
             if code == 201:
                 raise OrderRejected(reject_reason(text), text, str(order_id))
             raise InvalidOrderState(f"order {order_id} not modified: IB error {code}: {text}")
         if not done:
+            # the change stays pending: IB's late answer is about it (a 201 then refuses the
+            # change, not the live order; a confirmation ends it: _modify_settled)
+            log.warning("IB order %s: the change to %s @ %s is not confirmed yet; a late "
+                        "refusal will leave the order as it was", order_id, new_qty, new_limit)
             raise BrokerError(f"IB did not confirm the change of order {order_id}")
+        self._modifying.pop(key, None)
         return tracked.order
+
+    def _modify_settled(self, tracked: TrackedOrder) -> None:
+        """A modify whose wait timed out ends when TWS reports the changed order (or the order
+        ends)."""
+        key = int(tracked.order.order_id)
+        target = self._modifying.get(key)
+        if target is None:
+            return
+        o = tracked.order
+        if o.is_terminal or (o.quantity, o.limit_price) == target:
+            self._modifying.pop(key, None)
 
     def _reopen_locally(self, order_id: int) -> None:
         """ib_async marks a trade Cancelled on informational errors (10349); its modify
@@ -578,8 +626,14 @@ class IBBroker(Broker):
         return sorted(orders, key=lambda o: int(o.order_id))
 
     def get_executions(self, since: pd.Timestamp | None = None) -> list[Execution]:
-        """Executions known to the book, after a fresh reqExecutions."""
-        fills = self.connection.run(lambda: self.ib.reqExecutionsAsync(), "reqExecutions")
+        """Executions known to the book with ``timestamp >= since`` (all if ``None``), after
+        a fresh reqExecutions; with ``since`` TWS is asked only for the executions from then
+        on (``ExecutionFilter.time``, UTC), so a reconciliation reads only what is new."""
+        exec_filter = ExecutionFilter(acctCode=self.connection.account)
+        if since is not None:
+            exec_filter.time = to_utc(since).strftime("%Y%m%d-%H:%M:%S")
+        fills = self.connection.run(lambda: self.ib.reqExecutionsAsync(exec_filter),
+                                    "reqExecutions")
         self._collect_fills(fills)
         out = [e for e in self.book.executions.values() if since is None or e.timestamp >= since]
         return sorted(out, key=lambda e: e.exec_id)
@@ -679,6 +733,7 @@ class IBBroker(Broker):
         tracked = self._tracked(trade.order)
         if tracked is not None:
             self._update_from_trade(tracked, trade, use_status=True)
+            self._modify_settled(self.book.orders.get(tracked.order.order_id, tracked))
 
     def _on_order_status(self, trade: Trade) -> None:
         tracked = self._tracked(trade.order)
@@ -686,6 +741,7 @@ class IBBroker(Broker):
             return
         from_error = bool(trade.log) and trade.log[-1].errorCode != 0
         self._update_from_trade(tracked, trade, use_status=not from_error)
+        self._modify_settled(self.book.orders.get(tracked.order.order_id, tracked))
 
     def _on_error(self, req_id: int, code: int, text: str, contract: Contract | None) -> None:
         if contract is not None and code in MARKET_DATA_ERRORS and contract.conId:
@@ -698,8 +754,11 @@ class IBBroker(Broker):
             return  # a finished order cannot change: an error with its id is not about it
         self._order_errors[req_id] = (code, text)
         if req_id in self._modifying and code != 202:
-            # a refusal of the change (201 off-tick, size limit ...), not of the live order
-            log.warning("IB order %s: modify refused: IB error %s: %s", req_id, code, text)
+            # a refusal of the change (201 off-tick, size limit ...), not of the live order,
+            # also when it comes after the modify's wait timed out
+            target = self._modifying.pop(req_id)
+            log.warning("IB order %s: modify to %s @ %s refused: IB error %s: %s", req_id,
+                        target[0], target[1], code, text)
         elif code in REJECTING_CODES | CANCELLING_CODES:
             before = tracked.order.status
             t = self.book.refresh(tracked.order.order_id, self.clock.now(), error_code=code,
@@ -727,8 +786,11 @@ class IBBroker(Broker):
         """Take in every execution ib_async knows (live, from reqExecutions, or from the
         startup sync) not seen before, and commissions that arrived since."""
         fills = list(fills) if fills is not None else list(self.ib.wrapper.fills.values())
+        account = self.connection.account
         touched: set[str] = set()
         for fill in fills:
+            if account and fill.execution.acctNumber and fill.execution.acctNumber != account:
+                continue  # another account of the same login: not ours
             if fill.contract.secType == "CASH":
                 self.fx_book.add_fill(fill)  # a cash FX trade, not a futures fill
                 continue
@@ -808,6 +870,17 @@ def _bag(resolved: list[IBContract], legs: tuple[SpreadLeg, ...]) -> Contract:
                             action="BUY" if leg.ratio > 0 else "SELL",
                             exchange=c.contract.exchange)
                    for c, leg in zip(resolved, legs, strict=True)])
+
+
+def _describe(contract: Contract) -> str:
+    """IB's name for a contract, for people: ``FUT GBL GBLU4 EUREX EUR conId 200324326``."""
+    parts = [contract.secType, contract.symbol, contract.localSymbol,
+             contract.exchange or contract.primaryExchange, contract.currency]
+    return " ".join(p for p in parts if p) + f" conId {contract.conId}"
+
+
+def _quantity_text(quantity: float) -> str:
+    return f"{quantity:+g}"
 
 
 def _with_expired(contract: Contract) -> Contract:

@@ -27,8 +27,9 @@ from typing import Any, TypeVar
 import pandas as pd
 from ib_async import IB, util
 
-from sysbrokers.errors import BrokerDisconnected, ClientIdInUse
+from sysbrokers.errors import AccountNotManaged, BrokerDisconnected, ClientIdInUse
 from sysbrokers.IB.client_ids import ClientIdAllocator
+from sysbrokers.IB.ib_logging import lower_handled_ib_async_logs
 from syscore.clock import Clock
 from syscore.config_models import IBConfig
 
@@ -55,6 +56,7 @@ class IBConnection:
         self.client_ids = client_ids
         self.clock = clock
         self.sleep = sleep
+        lower_handled_ib_async_logs()  # TWS errors the broker handles are not ERROR lines
         self.ib = IB()
         self.ib.RaiseRequestErrors = True  # a failed request raises RequestError (code, text)
         self.client_id: int | None = None
@@ -74,7 +76,8 @@ class IBConnection:
 
     @property
     def account(self) -> str:
-        """The configured account, else the only managed account, else ''."""
+        """The configured account, else the only managed account (a login managing several
+        is refused at connect when none is configured), else ''."""
         if self.config.account is not None:
             return self.config.account.get_secret_value()
         accounts = self.ib.managedAccounts() if self.ib.isConnected() else []
@@ -123,6 +126,14 @@ class IBConnection:
         finally:
             for client_id in refused:
                 self.client_ids.release(client_id)
+        try:
+            self._check_account()
+        except AccountNotManaged:
+            self.ib.disconnect()
+            if not self.ever_connected and self.client_id is not None:
+                self.client_ids.release(self.client_id)
+                self.client_id = None
+            raise
         was_blind = self.ever_connected
         self.ever_connected = True
         self.blind_since = None
@@ -131,6 +142,23 @@ class IBConnection:
         if was_blind:
             for callback in list(self.on_reconnect):
                 callback()
+
+    def _check_account(self) -> None:
+        """:class:`AccountNotManaged` unless the configured ``ib.account`` is one of the
+        login's managed accounts, or none is configured and the login manages exactly one.
+        Account ids are secrets: the message names none."""
+        managed = [a for a in self.ib.managedAccounts() if a]
+        if self.config.account is not None:
+            if self.config.account.get_secret_value() not in managed:
+                raise AccountNotManaged(
+                    f"the configured ib.account is not one of the {len(managed)} account(s) "
+                    f"this IB login manages at {self.config.host}:{self.config.port}: check "
+                    "ib.account (or SYSTRADE_IB_ACCOUNT)")
+        elif len(managed) != 1:
+            raise AccountNotManaged(
+                f"this IB login at {self.config.host}:{self.config.port} manages "
+                f"{len(managed)} accounts: set ib.account (or SYSTRADE_IB_ACCOUNT) to the one "
+                "systrade trades")
 
     def _connect_once(self, client_id: int) -> None:
         self._refused = False
@@ -176,6 +204,8 @@ class IBConnection:
             try:
                 self.connect()
                 return
+            except AccountNotManaged:
+                raise  # the configuration is wrong: another attempt cannot help
             except BrokerDisconnected as exc:
                 last = exc
                 log.warning("IB: reconnect attempt %d failed: %s", attempt + 1, exc)

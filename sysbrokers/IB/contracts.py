@@ -26,7 +26,9 @@ from sysbrokers.errors import UnknownContract
 from sysbrokers.IB.connection import IBConnection
 from sysbrokers.IB.hours import WeeklyHours
 from sysbrokers.objects import BrokerContractDetails
+from syscore.exceptions import InvalidData
 from sysdata.broker_config import IBFuturesConfig
+from sysobjects.contracts import validate_contract_date
 
 log = logging.getLogger(__name__)
 
@@ -122,9 +124,14 @@ class ContractResolver:
         return item
 
     def future(self, instrument_code: str, contract_date: str) -> IBContract:
-        """The contract of ``instrument_code`` for ``'YYYYMM'`` (contract month) or
-        ``'YYYYMMDD'`` (expiry), expired ones included."""
+        """The contract of ``instrument_code`` for ``'YYYYMM'`` (contract month; also
+        pysystemtrade's ``'YYYYMM00'``, as stores keep it) or ``'YYYYMMDD'`` (expiry), expired
+        ones included."""
         cfg = self.config(instrument_code)
+        try:
+            contract_date = validate_contract_date(contract_date)
+        except InvalidData as exc:
+            raise UnknownContract(f"{instrument_code}: {exc}") from None
         key = (instrument_code, contract_date[:6])
         if len(contract_date) == 6 and key in self._by_month:
             return self._by_month[key]

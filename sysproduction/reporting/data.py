@@ -267,6 +267,15 @@ def broker_position_breaks(data) -> pd.DataFrame:
                         columns=["instrument", "contract", "ours", "broker"])
 
 
+def unmapped_broker_positions(data) -> pd.DataFrame:
+    """Positions the broker holds in contracts systrade cannot name (IB: no IB futures
+    config): account, contract (the broker's description), quantity, average cost. They are
+    in no other table: no position break can show them. Reads the broker."""
+    rows = [{"account": u.account, "contract": u.description, "quantity": u.quantity,
+             "average_cost": u.average_cost} for u in data.broker.get_unmapped_positions()]
+    return pd.DataFrame(rows, columns=["account", "contract", "quantity", "average_cost"])
+
+
 def optimal_vs_actual(data) -> pd.DataFrame:
     """Per strategy and instrument with an optimal position: the last buffer (``lower``,
     ``upper``), the actual strategy position, and whether the actual is outside the buffer."""

@@ -125,6 +125,7 @@ def reconcile_report(data, start, end) -> Report:
                                                      if len(breaks) else "")),
         TableSection("Strategy vs contract positions", positions),
         _broker_section(data),
+        _unmapped_section(data),
         TableSection("Our recent trades", figures.fills_table(data, start, end),
                      note="fills booked on the ledger in the period"),
         _broker_trades_section(data, start, end),
@@ -163,6 +164,22 @@ def _broker_section(data):
                                else one_line(exc)))
     return TableSection("Breaks against the broker", breaks,
                         note="contract positions, ours vs the broker's (missing = 0)")
+
+
+def _unmapped_section(data):
+    """Positions at the broker in contracts without a mapping (no break can show them);
+    one line of text when the broker cannot be reached."""
+    title = "Positions at the broker systrade cannot name"
+    try:
+        unmapped = figures.unmapped_broker_positions(data)
+    except Exception as exc:  # a broker outage must not lose the report
+        data.log.warning("reconcile report: unmapped broker positions not read: %s", exc)
+        return TextSection(title, "broker positions not read: " + (
+            first_line(exc) if isinstance(exc, SystradeError) else one_line(exc)))
+    return TableSection(title, unmapped,
+                        note=f"{len(unmapped)} position(s) in contracts without a mapping (IB: "
+                             "no IB futures config): not in systrade's positions; add the "
+                             "mapping or close them by hand")
 
 
 def _buffer_figure(optimal: pd.DataFrame) -> Figure:

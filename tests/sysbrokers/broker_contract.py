@@ -81,6 +81,16 @@ class BrokerContractTests:
         assert details.multiplier > 0 and details.tick_size > 0 and len(details.currency) == 3
         assert details.exchange and not hasattr(details, "ib_symbol")  # IB mapping elsewhere
 
+    def test_pysystemtrade_month_ids_mean_the_month(self, harness: BrokerHarness):
+        """Stores keep pysystemtrade's ``YYYYMM00`` (multiple prices' contract columns) and
+        callers pass it on: every broker takes it as the month (IB was asked for the expiry
+        'YYYYMM00', answered 200, and the stack handler had no quote)."""
+        b, code = harness.broker, harness.instrument_code
+        month = harness.contract_date[:6]
+        assert b.get_contract_details(code, month + "00") == b.get_contract_details(code, month)
+        quote, again = b.get_bid_ask(code, month + "00"), b.get_bid_ask(code, month)
+        assert (quote.bid, quote.ask) == (again.bid, again.ask)
+
     def test_unknown_contracts_raise(self, harness: BrokerHarness):
         with pytest.raises(UnknownContract):
             harness.broker.get_contract_details("NO_SUCH_INSTRUMENT", "202403")

@@ -41,13 +41,13 @@ def test_status_summarises_config_without_secrets(tmp_path):
         "ib: {account: U7654321}\n"
     )
     result = systrade("status", home=tmp_path)
-    assert result.returncode == 2, result.stderr  # broker ib cannot run yet
+    assert result.returncode == 2, result.stderr  # the MongoDB server does not exist
     out = result.stdout
     for secret in ("Pa55word!", "AKIAXYZ", "TOPSECRETKEY", "mailsecret", "U7654321"):
         assert secret not in out
     assert "state store:" in out and "mongodb://trader:***@db.example:27017/live" in out
     assert "s3://s3.example:bucket?access=***&secret=***" in out
-    assert "broker:        ib (not yet available)" in out
+    assert "broker:        ib\n" in out
     assert "clock:         simulated" in out
     assert "password set" in out and "account set" in out
 
@@ -68,18 +68,6 @@ def test_status_on_a_home_that_does_not_exist_says_so(tmp_path):
         f"systrade status: no systrade home at {missing}: set SYSTRADE_HOME or --home to an "
         f"existing home, or create one with 'systrade init' (docs/installation.md)"]
     assert not missing.exists()  # status creates nothing
-
-
-def test_status_says_ib_is_not_yet_available(tmp_path):
-    (tmp_path / "private").mkdir()
-    (tmp_path / "private" / "private_config.yaml").write_text("broker: ib\n")
-    result = systrade("status", home=tmp_path)
-    assert result.returncode == 2
-    assert "broker 'ib' is not yet available" in result.stderr
-    assert "Traceback" not in result.stderr
-    sim = tmp_path / "sim"
-    (sim / "private").mkdir(parents=True)
-    assert systrade("status", home=sim).returncode == 0
 
 
 def test_init_with_an_invalid_configuration_is_a_start_up_error(tmp_path):

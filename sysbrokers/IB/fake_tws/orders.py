@@ -27,9 +27,12 @@ ids, the broker keeps the orders) and turns the broker's state into TWS messages
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+import pandas as pd
 
 from sysbrokers.errors import BrokerError, InvalidOrderState, OrderRejected
 from sysbrokers.IB.fake_tws import messages as m
@@ -43,6 +46,19 @@ log = logging.getLogger(__name__)
 
 FIRST_PERM_ID = 1_000_001
 BAG_CON_ID = 28812380  # TWS's conId of every combination contract
+
+
+def perm_id_for(broker_id: object, fx: bool) -> int | None:
+    """The permId of the order the simulated broker knows as ``broker_id`` (an order id
+    ``"42"``, or a cash FX trade ``"simfx.0000000007"``): derived from that id, which the
+    broker's book keeps across restarts, so a restarted fake never hands out a permId it gave
+    before (TWS never reuses one; a client keys its orders by permId). Futures orders get the
+    even numbers above :data:`FIRST_PERM_ID`, FX trades the odd ones. ``None`` for an id
+    without a trailing number (a broker other than the simulated one)."""
+    digits = str(broker_id).rsplit(".", 1)[-1]
+    if not digits.isdigit():
+        return None
+    return FIRST_PERM_ID + 2 * int(digits) + (0 if fx else 1)
 
 # simulated broker status -> TWS order status
 TWS_STATUS = {
@@ -124,6 +140,16 @@ class _FxFill:
     commission_currency: str
 
 
+def _ib_instant(text: str, zone: str) -> pd.Timestamp:
+    """A time as TWS writes and reads it: ``YYYYMMDD-HH:MM:SS`` (UTC) or ``YYYYMMDD
+    HH:MM:SS [zone]`` (the TWS login zone when no zone is given)."""
+    text = text.strip()
+    if len(text) >= 17 and text[8] == "-":
+        return pd.Timestamp(dt.datetime.strptime(text[:17], "%Y%m%d-%H:%M:%S"), tz="UTC")
+    local = pd.Timestamp(dt.datetime.strptime(text[:17], "%Y%m%d %H:%M:%S"))
+    return local.tz_localize(text[17:].strip() or zone).tz_convert("UTC")
+
+
 @dataclass(frozen=True)
 class FillRecord:
     """One execution as TWS reports it (kept for reqExecutions)."""
@@ -150,7 +176,9 @@ class OrderDesk:
         self._seen_exec_ids: set[str] = set()
         #: send each live fill's commission report before its execDetails (TWS may)
         self.commission_first = False
-        self._next_perm_id = FIRST_PERM_ID
+        #: permIds for broker ids without a number (see :func:`perm_id_for`), counted down
+        #: from below FIRST_PERM_ID so they never meet the derived ones
+        self._next_perm_id = FIRST_PERM_ID - 1
 
     # ------------------------------------------------------------------ helpers
     def _status_fields(self, o: IbOrder) -> list[object]:
@@ -176,6 +204,13 @@ class OrderDesk:
         session = self.server.client_session(o.client_id)
         if session is not None:
             session.send(fields)
+
+    def _perm_id(self, broker_id: object, fx: bool) -> int:
+        derived = perm_id_for(broker_id, fx)
+        if derived is not None:
+            return derived
+        self._next_perm_id -= 1
+        return self._next_perm_id + 1
 
     # ------------------------------------------------------------------ requests
     def place(self, session: _Session, fields: list[str]) -> None:
@@ -245,7 +280,7 @@ class OrderDesk:
         o = IbOrder(
             client_id=client_id,
             order_id=order_id,
-            perm_id=self._next_perm_id,
+            perm_id=self._perm_id(bo.order_id, fx=False),
             broker_id=bo.order_id,
             listing=listing,
             action=action,
@@ -257,7 +292,6 @@ class OrderDesk:
             order_ref=order_ref,
             status=TWS_STATUS[bo.status],
         )
-        self._next_perm_id += 1
         self.orders[(client_id, order_id)] = o
         self.by_broker_id[bo.order_id] = o
         session.send(m.open_order(o.contract, o.wire(), o.status, o.combo_legs))
@@ -352,7 +386,7 @@ class OrderDesk:
         o = IbOrder(
             client_id=session.client_id,
             order_id=order_id,
-            perm_id=self._next_perm_id,
+            perm_id=self._perm_id(trade.trade_id, fx=True),
             broker_id=trade.trade_id,
             listing=listing,
             action=action,
@@ -364,7 +398,6 @@ class OrderDesk:
             order_ref=order_ref,
             status="Submitted",
         )
-        self._next_perm_id += 1
         self.orders[(session.client_id, order_id)] = o
         self.by_broker_id[trade.trade_id] = o
         session.send(m.open_order(o.contract, o.wire(), o.status, o.combo_legs))
@@ -449,6 +482,8 @@ class OrderDesk:
         want_client = int(fields[3] or 0)
         want_account, want_time, want_symbol = fields[4], fields[5], fields[6]
         want_sec_type, want_exchange, want_side = fields[7], fields[8], fields[9]
+        zone = self.server.config.tws_zone
+        since = _ib_instant(want_time, zone) if want_time.strip() else None
         for f in self.fills:
             c, e = f.wire_contract, f.execution
             if want_client and f.order.client_id != want_client:
@@ -463,7 +498,7 @@ class OrderDesk:
                 continue
             if want_side and not e.side.startswith(want_side[:1].upper()):
                 continue
-            if want_time and e.time.replace("-", " ")[:17] < want_time.replace("-", " ")[:17]:
+            if since is not None and _ib_instant(e.time, zone) < since:
                 continue
             session.send(m.exec_details(req_id, c, e))
             if c.sec_type != "BAG":  # the legs carry a BAG order's commissions

@@ -158,6 +158,36 @@ def test_systrade_fake_tws_serves_a_home_whose_broker_is_ib(tmp_path):
     assert (home / "sim_broker" / "broker.sqlite").exists()
 
 
+def test_systrade_fake_tws_serves_the_home_of_systrade_home(tmp_path):
+    """With SYSTRADE_HOME set, as for every other command, and no --home: it served a
+    throwaway broker in a temporary directory on the machine's clock, so the home's broker
+    positions vanished when it stopped."""
+    from syscore.clock import SimulatedClock
+
+    home = tmp_path / "home"
+    (home / "private").mkdir(parents=True)
+    (home / "private" / "private_config.yaml").write_text("broker: ib\nclock: simulated\n")
+    start = pd.Timestamp("2024-01-09 15:00", tz="UTC")
+    SimulatedClock(home, start=start)
+    script = Path(sys.executable).parent / "systrade"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "syscore.cli"]
+    proc = subprocess.Popen([*command, "fake-tws", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "SYSTRADE_HOME": str(home)})
+    try:
+        port = _port(proc)
+        ib = IB()
+        ib.connect("127.0.0.1", port, clientId=1, timeout=10)
+        try:
+            assert ib.reqCurrentTime() == start.to_pydatetime()  # the home's clock
+        finally:
+            ib.disconnect()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    assert (home / "sim_broker" / "broker.sqlite").exists()  # the home's book
+
+
 def test_systrade_fake_tws_bad_arguments_name_the_command(tmp_path):
     script = Path(sys.executable).parent / "systrade"
     command = [str(script)] if script.exists() else [sys.executable, "-m", "syscore.cli"]

@@ -4,6 +4,7 @@ informational order errors (10349), split frames, stalls, and a disconnect with 
 and fills during the outage."""
 from __future__ import annotations
 
+import logging
 import time
 
 import pandas as pd
@@ -11,6 +12,7 @@ import pytest
 
 from sysbrokers.errors import (
     BrokerDisconnected,
+    BrokerError,
     InvalidOrderState,
     MarketDataUnavailable,
     OrderRejected,
@@ -163,6 +165,41 @@ def test_unknown_contract_month_is_one_clear_error(broker):
         broker.get_contract_details(CODE, "209912")
 
 
+def _ib_async_records(caplog, level):
+    return [r for r in caplog.records if r.name.startswith("ib_async") and r.levelno >= level]
+
+
+def test_codes_the_broker_handles_are_not_error_lines_from_ib_async(broker, market, clock,
+                                                                    caplog):
+    """ib_async logged 'Error 200 ...' at ERROR for every month IB does not list yet (each
+    daily price update printed a screen of them) and 'Error 162 ... returned no data' for an
+    empty window: the broker handles both; the lines stay in the log at INFO."""
+    caplog.set_level(logging.INFO)
+    now = clock.now()
+    later = market.active_contracts(CODE, now)[-1]
+    unlisted = str(int(later[:4]) + 3) + later[4:6]
+    assert broker.get_historical_bars(CODE, unlisted, "D", now - pd.Timedelta(days=5),
+                                      now).empty
+    with pytest.raises(UnknownContract):
+        broker.get_contract_details(CODE, "209912")
+    assert _ib_async_records(caplog, logging.WARNING) == []
+    kept = [r.getMessage() for r in _ib_async_records(caplog, logging.INFO)]
+    assert any(text.startswith("Error 200") for text in kept)
+
+
+def test_a_refused_connection_is_our_one_line_not_ib_async_errors(clock, tmp_path, market,
+                                                                  caplog):
+    import socket
+
+    caplog.set_level(logging.INFO)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(BrokerDisconnected):
+        ib_broker(port, clock, tmp_path / "ib_home", market)
+    assert _ib_async_records(caplog, logging.WARNING) == []
+
+
 def test_expiries_come_from_contract_details(broker, market, clock):
     contract = _front(market, clock)
     details = broker.get_contract_details(CODE, contract)
@@ -244,6 +281,40 @@ def test_orders_are_found_after_a_restart_and_ids_are_never_reused(fake_tws, clo
         assert int(again.order_id) > int(order.order_id)
     finally:
         second.close()
+
+
+def test_a_restarted_gateway_does_not_give_old_executions_to_new_orders(clock, tmp_path,
+                                                                         market):
+    """The fake TWS restarted on the same simulated book (a second ``systrade demo --broker
+    ib``) handed out the permIds of the first run again; the broker keys orders by permId, so
+    the new order took the old order's executions ('executions (8) exceed the quantity (1)')
+    and the stack saw it stuck."""
+    from sysbrokers.IB.fake_tws import FakeTwsConfig, FakeTwsThread
+    from sysbrokers.sim.broker import SimBroker
+
+    home = tmp_path / "home"
+
+    def gateway() -> FakeTwsThread:
+        return FakeTwsThread(market, clock, config=FakeTwsConfig(),
+                             broker_factory=lambda: SimBroker(clock, home, market))
+
+    contract = _front(market, clock)
+    with gateway() as tws:
+        first = ib_broker(tws.port, clock, tmp_path / "ib_home", market)
+        old = _filled_market_order(first, clock, contract, 3, "systrade/broker/1")
+        old_perm = first.book.orders[old.order_id].perm_id
+        first.close()
+    with gateway() as tws:
+        second = ib_broker(tws.port, clock, tmp_path / "ib_home", market)
+        try:
+            new = _filled_market_order(second, clock, contract, 1, "systrade/broker/2")
+            assert second.book.orders[new.order_id].perm_id != old_perm
+            assert second.get_order(new.order_id).filled_quantity == 1
+            assert second.get_order(old.order_id).filled_quantity == 3
+            mine = [e.quantity for e in second.get_executions() if e.order_id == new.order_id]
+            assert sum(mine) == 1
+        finally:
+            second.close()
 
 
 def test_disconnect_with_working_orders_and_fills_during_the_outage(fake_tws, broker, market,
@@ -540,3 +611,64 @@ def test_a_refused_modify_does_not_cancel_a_partly_filled_order(fake_tws, broker
     assert 0 < seen.filled_quantity < 490  # partly filled and still working at IB
     assert not at_ib[0][2]
     assert seen.status is OrderStatus.PARTIALLY_FILLED
+
+
+def _late_answer_to_a_modify(fake_tws, clock, tmp_path, market, new_limit_of):
+    """A resting limit order, a modify sent while TWS is stalled (its wait times out), then
+    TWS answers. Returns (broker, order, far)."""
+    b = ib_broker(fake_tws.port, clock, tmp_path / "ib_home", market, timeout_seconds=1.0)
+    contract = _front(market, clock)
+    quote = b.get_bid_ask(CODE, contract)
+    far = round(quote.bid * 0.8 / 0.25) * 0.25
+    order = b.place_order(CODE, contract, 1, OrderType.LIMIT, far, client_ref="late/1")
+    _advance(b, clock, pd.Timedelta(seconds=1))
+    assert b.get_order(order.order_id).status is OrderStatus.WORKING
+    fake_tws.call(lambda f: f.stall())
+    with pytest.raises(BrokerError, match="did not confirm"):
+        b.modify_order(order.order_id, limit_price=new_limit_of(far))
+    fake_tws.call(lambda f: f.resume())  # TWS answers the modify now
+    for _ in range(3):
+        b.sync()
+    return b, order, far
+
+
+def test_a_201_after_the_modify_wait_timed_out_leaves_the_order_working(fake_tws, clock,
+                                                                         tmp_path, market):
+    """The refusal came after modify_order had given up waiting: it was kept as a rejection
+    of the order itself, and the order's next fill turned it CANCELLED while it kept filling
+    at IB, so the stack would send its rest again."""
+    b = ib_broker(fake_tws.port, clock, tmp_path / "ib_home", market, timeout_seconds=1.0)
+    try:
+        contract = _front(market, clock)
+        quote = b.get_bid_ask(CODE, contract)
+        order = b.place_order(CODE, contract, 490, OrderType.LIMIT, quote.ask,
+                              client_ref="late/2")
+        _advance(b, clock, pd.Timedelta(seconds=1))
+        assert b.get_order(order.order_id).status in (OrderStatus.WORKING,
+                                                      OrderStatus.PARTIALLY_FILLED)
+        fake_tws.call(lambda f: f.stall())
+        with pytest.raises(BrokerError, match="did not confirm"):
+            b.modify_order(order.order_id, quantity=501)  # above the size limit: 201, late
+        fake_tws.call(lambda f: f.resume())
+        for _ in range(5):
+            _advance(b, clock, pd.Timedelta(seconds=1))  # it fills on at IB
+        seen = b.get_order(order.order_id)
+        at_ib = fake_tws.call(lambda f: [(o.filled, o.done) for o in f.desk.orders.values()])
+        assert len(at_ib) == 1  # one order at IB, nothing sent twice
+        assert seen.status in (OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED)
+        assert seen.filled_quantity == at_ib[0][0] and seen.quantity == 490
+        assert seen.status is OrderStatus.FILLED or not at_ib[0][1]
+    finally:
+        b.close()
+
+
+def test_a_late_confirmation_of_a_modify_is_taken(fake_tws, clock, tmp_path, market):
+    b, order, far = _late_answer_to_a_modify(fake_tws, clock, tmp_path, market,
+                                             lambda far: far - 0.25)
+    try:
+        seen = b.get_order(order.order_id)
+        assert seen.status is OrderStatus.WORKING
+        assert seen.limit_price == pytest.approx(far - 0.25)
+        assert b._modifying == {}  # settled: a later error is about the order again
+    finally:
+        b.close()
