@@ -219,6 +219,10 @@ class OptionRoutedBroker(Broker):
                       quote.timestamp)
 
     # ---- account --------------------------------------------------------------------------------
+    def get_unmapped_positions(self):
+        """The wrapped broker's (options it holds are named, so never among them)."""
+        return self.inner.get_unmapped_positions()
+
     def get_positions(self) -> list[BrokerPosition]:
         positions = list(self.inner.get_positions())
         try:
