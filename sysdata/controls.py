@@ -25,6 +25,8 @@ MAX_TRADE_LIMIT_PERIOD_DAYS = 3650
 #: store keeps as an integer (MongoDB: 8 bytes). A 300-digit limit (capital typed as 1e300
 #: in the auto-populate) was stored as is.
 MAX_TRADE_LIMIT = 10**9
+#: The largest position limit (contracts), for the same reasons.
+MAX_POSITION_LIMIT = 10**9
 
 
 class InstrumentLockData:
@@ -135,8 +137,10 @@ class PositionLimitData:
         self.store = store
 
     def set_limit(self, instrument_code: str, limit: int, strategy_name: str = ALL_STRATEGIES) -> None:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-            raise InvalidData(f"position limit must be an integer >= 0, got {limit!r}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not (
+                0 <= limit <= MAX_POSITION_LIMIT):
+            raise InvalidData(f"position limit must be a whole number of contracts from 0 to "
+                              f"{MAX_POSITION_LIMIT:,}, got {limit!r}")
         key = f"{strategy_name}/{validate_instrument_code(instrument_code)}"
         self.store.put(POSITION_LIMITS, key, {"strategy_name": strategy_name,
                                               "instrument_code": instrument_code, "limit": limit})

@@ -49,7 +49,12 @@ import pandas as pd
 
 from sysbrokers.errors import BrokerError
 from syscore.exceptions import InvalidData, MissingData
-from sysdata.controls import ALL_STRATEGIES, MAX_TRADE_LIMIT, MAX_TRADE_LIMIT_PERIOD_DAYS
+from sysdata.controls import (
+    ALL_STRATEGIES,
+    MAX_POSITION_LIMIT,
+    MAX_TRADE_LIMIT,
+    MAX_TRADE_LIMIT_PERIOD_DAYS,
+)
 from sysdata.data_blob import DataBlob
 from sysobjects.instruments import InstrumentConfig
 from sysobjects.roll_parameters import RollParameters, validate_roll_cycle
@@ -263,12 +268,25 @@ def propose_position_limits(data: DataBlob, settings: AutoLimitSettings,
         proposals.append(ProposedPositionLimit(
             code, per_contract, standard, data.position_limits.get_limit(code, ALL_STRATEGIES),
             position_limit_for(standard, max_forecast_ratio)))
+    too_large = [p for p in proposals if p.proposed > MAX_POSITION_LIMIT]
+    if too_large:
+        worst = max(too_large, key=lambda p: p.proposed)
+        raise ValueError(f"{len(too_large)} proposed position limit(s) above "
+                         f"{MAX_POSITION_LIMIT:,} contracts (e.g. {worst.instrument_code}: "
+                         f"{worst.proposed:.3g}): is the capital ({settings.capital:,.2f}) "
+                         f"right? nothing proposed")
     return proposals
 
 
 def apply_position_limits(data: DataBlob, proposals: list[ProposedPositionLimit]) -> int:
     """Set each proposed position limit (strategy ``ALL``; per-strategy limits untouched);
-    returns how many changed. Each change is logged."""
+    returns how many changed. Each change is logged. Every limit is checked before the first
+    is written (:class:`~syscore.exceptions.InvalidData`: nothing set)."""
+    bad = [p for p in proposals if not 0 <= p.proposed <= MAX_POSITION_LIMIT]
+    if bad:
+        raise InvalidData(f"{len(bad)} position limit(s) out of range (0 to "
+                          f"{MAX_POSITION_LIMIT:,}), e.g. {bad[0].instrument_code} "
+                          f"{bad[0].proposed:.3g}: nothing set")
     changed = 0
     for item in proposals:
         if item.current == item.proposed:

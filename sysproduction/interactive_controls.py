@@ -34,6 +34,7 @@ from syscore.exceptions import MissingData
 from syscore.menu import Ask, Console, Menu, Option, Say, bound_to
 from sysdata.controls import (
     ALL_STRATEGIES,
+    MAX_POSITION_LIMIT,
     MAX_TRADE_LIMIT,
     MAX_TRADE_LIMIT_PERIOD_DAYS,
     OverrideData,
@@ -171,7 +172,8 @@ def _view_position_limits(data: DataBlob, console: Console) -> None:
 def _change_position_limit(data: DataBlob, console: Console) -> None:
     strategy, code = _strategy(console), _instrument(console)
     old = data.position_limits.get_limit(code, strategy)
-    limit = console.integer("maximum absolute position (contracts)", default=old, minimum=0)
+    limit = console.integer("maximum absolute position (contracts)", default=old, minimum=0,
+                            maximum=MAX_POSITION_LIMIT)
     data.position_limits.set_limit(code, limit, strategy)
     data.log.info("position limit %s/%s set to %d (was %s)", strategy, code, limit, old)
     console.say(f"position limit {strategy}/{code} set to {limit} (was {old})")

@@ -5,6 +5,7 @@ import pytest
 from syscore.exceptions import InvalidData, MissingData, StoreError
 from sysdata.broker_config import BrokerConfigData, FxPairConfig, IBFuturesConfig
 from sysdata.controls import (
+    MAX_POSITION_LIMIT,
     MAX_TRADE_LIMIT,
     MAX_TRADE_LIMIT_PERIOD_DAYS,
     InstrumentLockData,
@@ -151,3 +152,11 @@ def test_trade_limit_beyond_a_billion_contracts_is_refused(state_store, limit):
     assert limits.all_limits() == []
     limits.set_limit("CORN", 1, MAX_TRADE_LIMIT)
     assert limits.get("CORN", 1)["limit"] == MAX_TRADE_LIMIT
+
+
+@pytest.mark.parametrize("limit", [MAX_POSITION_LIMIT + 1, 10**300, True, -1])
+def test_position_limit_beyond_a_billion_contracts_is_refused(state_store, limit):
+    limits = PositionLimitData(state_store)
+    with pytest.raises(InvalidData):
+        limits.set_limit("CORN", limit)
+    assert limits.all_limits() == []

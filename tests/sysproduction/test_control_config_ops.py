@@ -80,6 +80,18 @@ def test_an_absurd_capital_proposes_nothing_and_sets_nothing(blob):
     assert blob.trade_limits.all_limits() == []  # the first (good) one was not set either
 
 
+def test_an_absurd_capital_proposes_no_position_limits_and_sets_none(blob):
+    absurd = cc.AutoLimitSettings(capital=1e300, risk_target=0.25, idm=2.5,
+                                  instrument_weight=0.04, max_position_traded_daily=0.33)
+    with pytest.raises(ValueError, match="is the capital"):
+        cc.propose_position_limits(blob, absurd)
+    good = cc.propose_position_limits(blob, SETTINGS)
+    bad = good[:1] + [cc.ProposedPositionLimit("GILT", 1.0, 1e12, None, 10**12)]
+    with pytest.raises(cc.InvalidData, match="nothing set"):
+        cc.apply_position_limits(blob, bad)
+    assert blob.position_limits.all_limits() == []
+
+
 def test_default_settings_come_from_capital_and_config(blob):
     settings = cc.default_limit_settings(blob)
     assert settings.capital == 102_800.0  # the last total-capital row
