@@ -195,7 +195,7 @@ def propose_trade_limits(data: DataBlob, settings: AutoLimitSettings,
         worst = max(too_large, key=lambda p: p.proposed)
         raise ValueError(f"{len(too_large)} proposed limit(s) above {MAX_TRADE_LIMIT:,} "
                          f"contracts (e.g. {worst.instrument_code} {worst.period_days}d: "
-                         f"{worst.proposed:.3g}): is the capital ({settings.capital:,.2f}) "
+                         f"{worst.proposed:.3g}): is the capital ({settings.capital:.6g}) "
                          f"right? nothing proposed")
     return proposals
 
@@ -273,7 +273,7 @@ def propose_position_limits(data: DataBlob, settings: AutoLimitSettings,
         worst = max(too_large, key=lambda p: p.proposed)
         raise ValueError(f"{len(too_large)} proposed position limit(s) above "
                          f"{MAX_POSITION_LIMIT:,} contracts (e.g. {worst.instrument_code}: "
-                         f"{worst.proposed:.3g}): is the capital ({settings.capital:,.2f}) "
+                         f"{worst.proposed:.3g}): is the capital ({settings.capital:.6g}) "
                          f"right? nothing proposed")
     return proposals
 
