@@ -106,7 +106,7 @@ class Console:
     def number(self, prompt: str, default: float | None = None, minimum: float | None = None,
                maximum: float | None = None) -> float:
         """A finite number (commas allowed as thousands separators) within the bounds."""
-        shown = f" [{default:,.2f}]" if default is not None else ""
+        shown = f" [{_number_text(default)}]" if default is not None else ""
         while True:
             value = self.answer(f"{prompt}{shown}: ")
             if not value and default is not None:
@@ -221,6 +221,12 @@ class Console:
 def _utc(value) -> pd.Timestamp:
     stamp = pd.Timestamp(value)
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _number_text(value: float) -> str:
+    """A default as it is taken: two decimals with thousands separators when that is exact
+    (``1,250.50``), else enough significant digits (``0.0125``, not ``0.01``)."""
+    return f"{value:,.2f}" if round(value, 2) == value else f"{value:,.10g}"
 
 
 def _range_text(minimum, maximum) -> str:

@@ -17,6 +17,16 @@ TRADE_LIMITS = "trade_limits"
 POSITION_LIMITS = "position_limits"
 OVERRIDES = "overrides"
 ALL_STRATEGIES = "ALL"
+#: The longest rolling period a trade limit may have (days, ten years). A longer window could
+#: not be subtracted from a date (pandas' time range), so every later look at the limits
+#: (the console's view, the roll warnings) would fail.
+MAX_TRADE_LIMIT_PERIOD_DAYS = 3650
+#: The largest trade limit (contracts): far above any real one, and within what every state
+#: store keeps as an integer (MongoDB: 8 bytes). A 300-digit limit (capital typed as 1e300
+#: in the auto-populate) was stored as is.
+MAX_TRADE_LIMIT = 10**9
+#: The largest position limit (contracts), for the same reasons.
+MAX_POSITION_LIMIT = 10**9
 
 
 class InstrumentLockData:
@@ -59,10 +69,14 @@ class TradeLimitData:
 
     def set_limit(self, instrument_code: str, period_days: int, limit: int,
                   strategy_name: str = ALL_STRATEGIES) -> None:
-        if not isinstance(period_days, int) or period_days < 1:
-            raise InvalidData(f"period_days must be a positive integer, got {period_days!r}")
-        if not isinstance(limit, int) or limit < 0:
-            raise InvalidData(f"trade limit must be an integer >= 0, got {limit!r}")
+        if (isinstance(period_days, bool) or not isinstance(period_days, int)
+                or not 1 <= period_days <= MAX_TRADE_LIMIT_PERIOD_DAYS):
+            raise InvalidData(f"period_days must be a whole number of days from 1 to "
+                              f"{MAX_TRADE_LIMIT_PERIOD_DAYS}, got {period_days!r}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not (
+                0 <= limit <= MAX_TRADE_LIMIT):
+            raise InvalidData(f"trade limit must be a whole number of contracts from 0 to "
+                              f"{MAX_TRADE_LIMIT:,}, got {limit!r}")
         key = _limit_key(strategy_name, instrument_code, period_days)
 
         def change(doc):
@@ -123,8 +137,10 @@ class PositionLimitData:
         self.store = store
 
     def set_limit(self, instrument_code: str, limit: int, strategy_name: str = ALL_STRATEGIES) -> None:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-            raise InvalidData(f"position limit must be an integer >= 0, got {limit!r}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not (
+                0 <= limit <= MAX_POSITION_LIMIT):
+            raise InvalidData(f"position limit must be a whole number of contracts from 0 to "
+                              f"{MAX_POSITION_LIMIT:,}, got {limit!r}")
         key = f"{strategy_name}/{validate_instrument_code(instrument_code)}"
         self.store.put(POSITION_LIMITS, key, {"strategy_name": strategy_name,
                                               "instrument_code": instrument_code, "limit": limit})

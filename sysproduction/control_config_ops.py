@@ -28,7 +28,8 @@ configuration" menus: plain functions the console and the tests call.
 * **Spread costs from samples and fills** (:func:`suggest_spread_costs`, :func:`set_spread_cost`):
   the slippage report's blended estimate (half the median sampled bid/ask spread, and the
   mean fill slippage against the mid, weighted by their counts) against the configured
-  ``spread_cost`` (price points); an accepted value is written into the instrument config.
+  ``spread_cost`` (price points); the accepted values are written into the instrument
+  configs in one atomic change (:func:`set_spread_costs`: all or none).
 * **Roll parameters** (:func:`propose_roll_parameter`, :func:`set_roll_parameter`): one
   field of an instrument's stored :class:`~sysobjects.roll_parameters.RollParameters`
   changed, every other field kept; cycles are month letters ``FGHJKMNQUVXZ`` in calendar
@@ -48,7 +49,12 @@ import pandas as pd
 
 from sysbrokers.errors import BrokerError
 from syscore.exceptions import InvalidData, MissingData
-from sysdata.controls import ALL_STRATEGIES
+from sysdata.controls import (
+    ALL_STRATEGIES,
+    MAX_POSITION_LIMIT,
+    MAX_TRADE_LIMIT,
+    MAX_TRADE_LIMIT_PERIOD_DAYS,
+)
 from sysdata.data_blob import DataBlob
 from sysobjects.instruments import InstrumentConfig
 from sysobjects.roll_parameters import RollParameters, validate_roll_cycle
@@ -65,6 +71,8 @@ AUTO_TRADE_LIMIT_PERIODS = (1, 30)
 MAX_FORECAST_RATIO = 2.0
 #: The smallest position limit auto-population sets (contracts).
 MIN_AUTO_POSITION_LIMIT = 1
+#: The longest look-back of the spread-cost suggestions (calendar days, ten years).
+MAX_SPREAD_COST_DAYS_BACK = 3650
 #: Relative difference above which a multiplier counts as a mismatch.
 MULTIPLIER_TOLERANCE = 1e-9
 
@@ -89,6 +97,16 @@ class AutoLimitSettings:
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
+
+
+def latest_total_capital(data: DataBlob) -> float | None:
+    """The latest total capital (base currency), or None when none is stored or it is not a
+    positive number (then the operator types the capital to use)."""
+    try:
+        total = figures.margin_usage(data)["total"]
+    except MissingData:
+        return None
+    return total if math.isfinite(total) and total > 0 else None
 
 
 def default_limit_settings(data: DataBlob) -> AutoLimitSettings:
@@ -152,8 +170,15 @@ def propose_trade_limits(data: DataBlob, settings: AutoLimitSettings,
                          instruments: list[str] | None = None) -> list[ProposedTradeLimit]:
     """The limits :func:`apply_trade_limits` would set (nothing written), per instrument with
     measurable risk over the year to now (``instruments``: only those), per period in
-    ``periods`` (days); sorted by instrument then period. :class:`MissingData` when no
-    instrument has measurable risk."""
+    ``periods`` (days, 1 to ``MAX_TRADE_LIMIT_PERIOD_DAYS``); sorted by instrument then
+    period. :class:`MissingData` when no instrument has measurable risk; ``ValueError`` for a
+    period out of range or a limit above ``MAX_TRADE_LIMIT``."""
+    bad = [p for p in periods
+           if isinstance(p, bool) or not isinstance(p, int)
+           or not 1 <= p <= MAX_TRADE_LIMIT_PERIOD_DAYS]
+    if bad or not periods:
+        raise ValueError(f"periods must be whole numbers of days from 1 to "
+                         f"{MAX_TRADE_LIMIT_PERIOD_DAYS}, got {list(periods)!r}")
     proposals = []
     for code, per_contract in _risk_per_contract(data, instruments).items():
         standard = standard_position(settings, per_contract)
@@ -165,12 +190,27 @@ def propose_trade_limits(data: DataBlob, settings: AutoLimitSettings,
             proposals.append(ProposedTradeLimit(
                 code, period, per_contract, standard, current,
                 trade_limit_for(standard, period, settings.max_position_traded_daily)))
+    too_large = [p for p in proposals if p.proposed > MAX_TRADE_LIMIT]
+    if too_large:
+        worst = max(too_large, key=lambda p: p.proposed)
+        raise ValueError(f"{len(too_large)} proposed limit(s) above {MAX_TRADE_LIMIT:,} "
+                         f"contracts (e.g. {worst.instrument_code} {worst.period_days}d: "
+                         f"{worst.proposed:.3g}): is the capital ({settings.capital:.6g}) "
+                         f"right? nothing proposed")
     return proposals
 
 
 def apply_trade_limits(data: DataBlob, proposals: list[ProposedTradeLimit]) -> int:
     """Set each proposed limit (strategy ``ALL``; trades counted are kept); returns how many
-    changed. Each change is logged."""
+    changed. Each change is logged. Every limit is checked before the first is written
+    (:class:`~syscore.exceptions.InvalidData`: nothing set)."""
+    bad = [p for p in proposals if not 0 <= p.proposed <= MAX_TRADE_LIMIT
+           or not 1 <= p.period_days <= MAX_TRADE_LIMIT_PERIOD_DAYS]
+    if bad:
+        raise InvalidData(f"{len(bad)} limit(s) out of range (limit 0 to {MAX_TRADE_LIMIT:,}, "
+                          f"period 1 to {MAX_TRADE_LIMIT_PERIOD_DAYS} days), e.g. "
+                          f"{bad[0].instrument_code} {bad[0].period_days}d "
+                          f"{bad[0].proposed:.3g}: nothing set")
     changed = 0
     for item in proposals:
         if item.current == item.proposed:
@@ -228,12 +268,25 @@ def propose_position_limits(data: DataBlob, settings: AutoLimitSettings,
         proposals.append(ProposedPositionLimit(
             code, per_contract, standard, data.position_limits.get_limit(code, ALL_STRATEGIES),
             position_limit_for(standard, max_forecast_ratio)))
+    too_large = [p for p in proposals if p.proposed > MAX_POSITION_LIMIT]
+    if too_large:
+        worst = max(too_large, key=lambda p: p.proposed)
+        raise ValueError(f"{len(too_large)} proposed position limit(s) above "
+                         f"{MAX_POSITION_LIMIT:,} contracts (e.g. {worst.instrument_code}: "
+                         f"{worst.proposed:.3g}): is the capital ({settings.capital:.6g}) "
+                         f"right? nothing proposed")
     return proposals
 
 
 def apply_position_limits(data: DataBlob, proposals: list[ProposedPositionLimit]) -> int:
     """Set each proposed position limit (strategy ``ALL``; per-strategy limits untouched);
-    returns how many changed. Each change is logged."""
+    returns how many changed. Each change is logged. Every limit is checked before the first
+    is written (:class:`~syscore.exceptions.InvalidData`: nothing set)."""
+    bad = [p for p in proposals if not 0 <= p.proposed <= MAX_POSITION_LIMIT]
+    if bad:
+        raise InvalidData(f"{len(bad)} position limit(s) out of range (0 to "
+                          f"{MAX_POSITION_LIMIT:,}), e.g. {bad[0].instrument_code} "
+                          f"{bad[0].proposed:.3g}: nothing set")
     changed = 0
     for item in proposals:
         if item.current == item.proposed:
@@ -278,10 +331,16 @@ def suggest_spread_costs(data: DataBlob, days_back: int = 250) -> list[SpreadCos
     """Per instrument with spread samples or fills with a mid price over the last
     ``days_back`` calendar days: the blended estimate of the slippage report
     (:func:`sysproduction.reporting.markets.spread_cost_suggestions`) against the configured
-    ``spread_cost``; instruments without a usable estimate are left out."""
+    ``spread_cost``; instruments without a usable estimate are left out. ``days_back``: 1 to
+    :data:`MAX_SPREAD_COST_DAYS_BACK` (``ValueError`` otherwise)."""
+    if isinstance(days_back, bool) or not isinstance(days_back, int) or not (
+            1 <= days_back <= MAX_SPREAD_COST_DAYS_BACK):
+        raise ValueError(f"days_back must be a whole number from 1 to "
+                         f"{MAX_SPREAD_COST_DAYS_BACK}, got {days_back!r}")
     end = data.now()
     table = markets.spread_cost_suggestions(data, end - pd.Timedelta(days=days_back), end)
-    return [SpreadCostSuggestion(str(code), float(row["configured"]), float(row["blended"]),
+    return [SpreadCostSuggestion(str(code), float(row["configured"]),
+                                 float(row["blended"]),
                                  int(row["samples"]), int(row["fills"]))
             for code, row in table.iterrows()
             if math.isfinite(float(row["blended"])) and float(row["blended"]) >= 0]
@@ -291,13 +350,27 @@ def set_spread_cost(data: DataBlob, instrument_code: str, spread_cost: float
                     ) -> InstrumentConfig:
     """Write ``spread_cost`` (price points, >= 0) into the instrument's configuration; every
     other field is kept. Returns the new configuration; logged."""
-    if not (math.isfinite(spread_cost) and spread_cost >= 0):
-        raise ValueError(f"spread cost must be a number >= 0, got {spread_cost!r}")
-    old = data.instruments.get(instrument_code)
-    new = replace(old, spread_cost=float(spread_cost))
-    data.instruments.add(new)
-    data.log.warning("spread_cost of %s set to %g (was %g)", instrument_code, spread_cost,
-                     old.spread_cost)
+    return set_spread_costs(data, {instrument_code: spread_cost})[0]
+
+
+def set_spread_costs(data: DataBlob, spread_costs: dict[str, float]) -> list[InstrumentConfig]:
+    """Write each instrument's ``spread_cost`` (price points, >= 0) into its configuration,
+    every other field kept, in one atomic change of the state store: a bad value or an
+    instrument no longer configured raises before anything is written, and the store never
+    holds some of the changes without the others. Returns the new configurations; each change
+    logged."""
+    for code, cost in spread_costs.items():
+        if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not (
+                math.isfinite(cost) and cost >= 0):
+            raise ValueError(f"spread cost of {code} must be a number >= 0, got {cost!r}")
+    old = [data.instruments.get(code) for code in spread_costs]
+    new = [replace(config, spread_cost=float(spread_costs[config.instrument_code]))
+           for config in old]
+    if new:
+        data.instruments.add_many(new)
+    for before, after in zip(old, new, strict=True):
+        data.log.warning("spread_cost of %s set to %g (was %g)", after.instrument_code,
+                         after.spread_cost, before.spread_cost)
     return new
 
 

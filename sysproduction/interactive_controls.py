@@ -32,7 +32,13 @@ from syscontrol.process_status import ProcessStatus
 from syscore.config import load_control_config
 from syscore.exceptions import MissingData
 from syscore.menu import Ask, Console, Menu, Option, Say, bound_to
-from sysdata.controls import ALL_STRATEGIES, OverrideData
+from sysdata.controls import (
+    ALL_STRATEGIES,
+    MAX_POSITION_LIMIT,
+    MAX_TRADE_LIMIT,
+    MAX_TRADE_LIMIT_PERIOD_DAYS,
+    OverrideData,
+)
 from sysdata.data_blob import DataBlob
 from sysobjects.trading_state import TradingState
 from sysproduction import control_config_ops as cc
@@ -86,8 +92,10 @@ def _view_trade_limits(data: DataBlob, console: Console) -> None:
 
 def _change_trade_limit(data: DataBlob, console: Console) -> None:
     strategy, code = _strategy(console), _instrument(console)
-    period = console.integer("period (days)", default=1, minimum=1)
-    limit = console.integer("maximum contracts traded in the period", minimum=0)
+    period = console.integer("period (days)", default=1, minimum=1,
+                             maximum=MAX_TRADE_LIMIT_PERIOD_DAYS)
+    limit = console.integer("maximum contracts traded in the period", minimum=0,
+                            maximum=MAX_TRADE_LIMIT)
     data.trade_limits.set_limit(code, period, limit, strategy)
     data.log.info("trade limit %s/%s/%dd set to %d", strategy, code, period, limit)
     console.say(f"trade limit {strategy}/{code}/{period}d set to {limit}")
@@ -107,12 +115,13 @@ def _reset_trade_limit(data: DataBlob, console: Console) -> None:
 
 def _risk_settings(data: DataBlob, console: Console, traded_daily: bool = True
                    ) -> cc.AutoLimitSettings:
-    """The auto-populate inputs, each defaulting to :func:`cc.default_limit_settings`
+    """The auto-populate inputs: capital defaulting to the latest total capital (none stored:
+    no default, the operator types it), the others to the ``reporting`` config
     (``traded_daily``: also ask the fraction traded a day)."""
-    defaults = cc.default_limit_settings(data)
+    defaults = data.config.reporting
     return cc.AutoLimitSettings(
         capital=console.number(f"capital ({data.config.base_currency})",
-                               default=defaults.capital, minimum=0.01),
+                               default=cc.latest_total_capital(data), minimum=0.01),
         risk_target=console.number("risk target (annual, 0.25 = 25%)",
                                    default=defaults.risk_target, minimum=0.001, maximum=10),
         idm=console.number("instrument diversification multiplier", default=defaults.idm,
@@ -145,9 +154,11 @@ def _periods(console: Console) -> tuple[int, ...]:
     while True:
         text = console.text("periods in days, comma separated", default=default)
         parts = [part.strip() for part in text.split(",") if part.strip()]
-        if parts and all(part.isdigit() and int(part) >= 1 for part in parts):
+        if parts and all(part.isdigit() and 1 <= int(part) <= MAX_TRADE_LIMIT_PERIOD_DAYS
+                         for part in parts):
             return tuple(sorted({int(part) for part in parts}))
-        console.say(f"not a list of whole numbers of days >= 1: {text!r}")
+        console.say(f"not a list of whole numbers of days from 1 to "
+                    f"{MAX_TRADE_LIMIT_PERIOD_DAYS}: {text!r}")
 
 
 def _view_position_limits(data: DataBlob, console: Console) -> None:
@@ -161,7 +172,8 @@ def _view_position_limits(data: DataBlob, console: Console) -> None:
 def _change_position_limit(data: DataBlob, console: Console) -> None:
     strategy, code = _strategy(console), _instrument(console)
     old = data.position_limits.get_limit(code, strategy)
-    limit = console.integer("maximum absolute position (contracts)", default=old, minimum=0)
+    limit = console.integer("maximum absolute position (contracts)", default=old, minimum=0,
+                            maximum=MAX_POSITION_LIMIT)
     data.position_limits.set_limit(code, limit, strategy)
     data.log.info("position limit %s/%s set to %d (was %s)", strategy, code, limit, old)
     console.say(f"position limit {strategy}/{code} set to {limit} (was {old})")
@@ -281,7 +293,8 @@ def _process_config(data: DataBlob, console: Console) -> None:
 # --- update configuration ----------------------------------------------------------------------
 
 def _update_spread_costs(data: DataBlob, console: Console) -> None:
-    days = console.integer("calendar days of samples and fills", default=250, minimum=1)
+    days = console.integer("calendar days of samples and fills", default=250, minimum=1,
+                           maximum=cc.MAX_SPREAD_COST_DAYS_BACK)
     suggestions = cc.suggest_spread_costs(data, days)
     if not suggestions:
         console.say(f"no spread samples or fills with a mid price in the last {days} days: "
@@ -296,15 +309,13 @@ def _update_spread_costs(data: DataBlob, console: Console) -> None:
             f"set the spread cost of these {len(suggestions)} instrument(s) as suggested?"):
         console.say("nothing changed")
         return
-    done = []
-    for item in suggestions:
-        if how == "each" and not console.yes_no(
-                f"{item.instrument_code}: spread_cost {item.configured:g} -> "
-                f"{item.suggested:.6g}?"):
-            continue
-        cc.set_spread_cost(data, item.instrument_code, item.suggested)
-        done.append(item.instrument_code)
-    console.say(f"spread cost updated: {', '.join(done)}" if done else "nothing changed")
+    # every answer first, then one atomic write: end of input half-way writes nothing
+    chosen = {item.instrument_code: item.suggested for item in suggestions
+              if how == "all" or console.yes_no(
+                  f"{item.instrument_code}: spread_cost {item.configured:g} -> "
+                  f"{item.suggested:.6g}?")}
+    cc.set_spread_costs(data, chosen)
+    console.say(f"spread cost updated: {', '.join(chosen)}" if chosen else "nothing changed")
 
 
 def _check_multipliers(data: DataBlob, console: Console) -> None:

@@ -69,13 +69,26 @@ def latest_forecasts(state) -> pd.DataFrame:
 
 # --- slippage-based spread-cost suggestions --------------------------------------------------
 
+#: Significant digits of a blended spread-cost estimate (the float noise of price
+#: differences dropped).
+SPREAD_COST_DIGITS = 10
+
+
+def significant(value: float, digits: int = SPREAD_COST_DIGITS) -> float:
+    """``value`` to ``digits`` significant digits: spreads are differences of prices, so half
+    of 145.39 - 145.38 is 0.0050000000000096634, which is 0.005 (the figure compared with the
+    configured spread cost and written to the config)."""
+    return float(f"{value:.{digits}g}") if math.isfinite(value) else value
+
+
 def spread_cost_suggestions(data, start, end) -> pd.DataFrame:
     """Per instrument with spread samples or fills with a mid price in [start, end]: the
     estimate from sampled bid/ask (half the median spread), the estimate from trades (mean
     slippage of fills against the mid, at the fill when recorded, positive = cost), the blended estimate
     (weighted by the number of samples and of fills), the configured ``spread_cost`` and the
     difference as % of the configured one (NaN when the configured cost is 0). All in price
-    points, the unit of the instrument config's ``spread_cost``."""
+    points, the unit of the instrument config's ``spread_cost``; the blended estimate to 10
+    significant digits (:func:`significant`)."""
     costs = figures.costs_table(data, start, end)
     slippage = figures.slippage_table(data, start, end).dropna(subset=["mid_points"])
     rows = {}
@@ -87,7 +100,8 @@ def spread_cost_suggestions(data, start, end) -> pd.DataFrame:
         weights = [(samples, from_samples), (len(fills), from_trades)]
         weights = [(w, v) for w, v in weights if w and not math.isnan(v)]
         total = sum(w for w, _ in weights)
-        blended = sum(w * v for w, v in weights) / total if total else math.nan
+        blended = (significant(sum(w * v for w, v in weights) / total) if total
+                   else math.nan)
         configured = float(row["configured_spread_cost"])
         rows[code] = {"samples": samples, "from_samples": from_samples, "fills": len(fills),
                       "from_trades": from_trades, "blended": blended,

@@ -24,12 +24,34 @@ def _header(report: Report) -> str:
     return f"{report.title}  ({report.start:%Y-%m-%d %H:%M} to {report.end:%Y-%m-%d %H:%M} UTC)"
 
 
-def _table_text(table: pd.DataFrame) -> str:
+def cash_number(value: float) -> str:
+    """Two decimals with thousands separators: ``1,250.50``."""
+    return f"{value:,.2f}"
+
+
+def points_number(value: float) -> str:
+    """As many decimals as the number has, 2 to 6, thousands separators: ``0.005``,
+    ``4,686.375``, ``0.12`` (price points: half a tick is not rounded away)."""
+    text = f"{value:,.6f}"
+    if "." not in text:  # nan, inf
+        return text
+    whole, decimals = text.split(".")
+    return f"{whole}.{decimals.rstrip('0').ljust(2, '0')}"
+
+
+def _formatters(section: TableSection) -> dict:
+    return {column: points_number for column in section.points_columns
+            if column in section.table.columns
+            and pd.api.types.is_float_dtype(section.table[column])}
+
+
+def _table_text(section: TableSection) -> str:
+    table = section.table
     if table.empty:
         return "(none)"
     with pd.option_context("display.max_rows", None, "display.max_columns", None,
-                           "display.width", 200, "display.float_format", "{:,.2f}".format):
-        return table.to_string()
+                           "display.width", 200, "display.float_format", cash_number):
+        return table.to_string(formatters=_formatters(section))
 
 
 def to_text(report: Report) -> str:
@@ -37,7 +59,7 @@ def to_text(report: Report) -> str:
     for section in report.sections:
         lines += [section.title, "-" * len(section.title)]
         if isinstance(section, TableSection):
-            lines.append(_table_text(section.table))
+            lines.append(_table_text(section))
             if section.note:
                 lines.append(section.note)
         elif isinstance(section, TextSection):
@@ -66,7 +88,8 @@ def to_html(report: Report) -> str:
             if section.table.empty:
                 parts.append("<p>(none)</p>")
             else:
-                parts.append(section.table.to_html(float_format="{:,.2f}".format, border=0))
+                parts.append(section.table.to_html(float_format=cash_number,
+                                                   formatters=_formatters(section), border=0))
             if section.note:
                 parts.append(f"<p>{html.escape(section.note)}</p>")
         elif isinstance(section, TextSection):

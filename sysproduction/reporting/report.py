@@ -12,9 +12,14 @@ import pandas as pd
 
 @dataclass(frozen=True)
 class TableSection:
+    """``points_columns``: columns in price points (prices, spreads, slippage), shown with as
+    many decimals as they have, 2 to 6 (``0.005``, ``4,686.375``: half a tick is not rounded
+    away); every other number is shown with two decimals (``1,250.50``)."""
+
     title: str
     table: pd.DataFrame
     note: str = ""
+    points_columns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

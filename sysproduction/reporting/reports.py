@@ -111,7 +111,9 @@ def trades_report(data, start, end) -> Report:
                      note="positive = cost; reference: price when the order was generated; "
                           "mid: mid price at the fill (mid_at fill) or when sent to the broker "
                           "(mid_at submission); cash in "
-                          f"{data.config.base_currency}"),
+                          f"{data.config.base_currency}",
+                     points_columns=("price", "reference", "reference_points",
+                                     "mid", "mid_points")),
     ))
 
 
@@ -240,7 +242,9 @@ def costs_report(data, start, end) -> Report:
         TableSection("Spread costs", figures.costs_table(data, start, end),
                      note="spreads in price points; suggested_spread_cost = median sampled "
                           "spread / 2; cash columns per contract in "
-                          f"{data.config.base_currency}"),
+                          f"{data.config.base_currency}",
+                     points_columns=("median_spread", "suggested_spread_cost",
+                                     "median_mid_slippage", "configured_spread_cost")),
     ))
 
 
@@ -293,7 +297,8 @@ def slippage_report(data, start, end) -> Report:
                      note="price points; from_samples = median sampled bid/ask spread / 2; "
                           "from_trades = mean fill slippage against the mid (positive = "
                           "cost); blended weighted by samples and fills; difference_pct = "
-                          "blended vs configured spread_cost (update the config when large)"),
+                          "blended vs configured spread_cost (update the config when large)",
+                     points_columns=("from_samples", "from_trades", "blended", "configured")),
     ))
 
 

@@ -49,6 +49,16 @@ def test_number_default_commas_and_non_finite():
     assert c.number("size", minimum=0) == 2.0 and said == ["out of range: -1 (allowed >= 0)"]
 
 
+@pytest.mark.parametrize("default, shown", [(0.0125, "0.0125"), (0.005, "0.005"),
+                                             (1_003_987.2213, "1,003,987.221"),
+                                             (0.25, "0.25"), (2.5, "2.50")])
+def test_number_default_is_shown_as_it_is_taken(default, shown):
+    # a default of 0.0125 was shown as [0.01] and Enter took 0.0125
+    c, ask, _ = console("")
+    assert c.number("weight", default=default) == default
+    assert ask.prompts == [f"weight [{shown}]: "]
+
+
 def test_date_iso_days_back_and_bad():
     now = pd.Timestamp("2024-03-10 12:00", tz="UTC")
     c, _, said = console("yesterday", "2024-13-01", "2024-03-01 09:30", now=lambda: now)

@@ -4,7 +4,15 @@ import pytest
 
 from syscore.exceptions import InvalidData, MissingData, StoreError
 from sysdata.broker_config import BrokerConfigData, FxPairConfig, IBFuturesConfig
-from sysdata.controls import InstrumentLockData, OverrideData, PositionLimitData, TradeLimitData
+from sysdata.controls import (
+    MAX_POSITION_LIMIT,
+    MAX_TRADE_LIMIT,
+    MAX_TRADE_LIMIT_PERIOD_DAYS,
+    InstrumentLockData,
+    OverrideData,
+    PositionLimitData,
+    TradeLimitData,
+)
 from sysdata.logs import AlertData, LogData
 from sysdata.process_control import ClientIdData, ProcessControlData
 
@@ -122,3 +130,33 @@ def test_strategy_trade_counts_against_its_limit_and_all(state_store):
     assert limits.remaining("CORN", 1, "2024-01-01 11:00") == 7
     limits.set_limit("CORN", 1, 12)  # changing the limit keeps the trades
     assert limits.remaining("CORN", 1, "2024-01-01 11:00") == 9
+
+
+@pytest.mark.parametrize("period", [MAX_TRADE_LIMIT_PERIOD_DAYS + 1, 200_000, True])
+def test_trade_limit_period_longer_than_ten_years_is_refused(state_store, period):
+    # a 200,000-day window cannot be subtracted from a date: stored, it made every later
+    # look at the limits fail (remaining, the console's view, the roll warnings)
+    limits = TradeLimitData(state_store)
+    with pytest.raises(InvalidData):
+        limits.set_limit("CORN", period, 5)
+    assert limits.all_limits() == []
+    limits.set_limit("CORN", MAX_TRADE_LIMIT_PERIOD_DAYS, 5)
+    assert limits.remaining("CORN", MAX_TRADE_LIMIT_PERIOD_DAYS, "2024-01-01") == 5
+
+
+@pytest.mark.parametrize("limit", [MAX_TRADE_LIMIT + 1, 10**300, True, -1])
+def test_trade_limit_beyond_a_billion_contracts_is_refused(state_store, limit):
+    limits = TradeLimitData(state_store)
+    with pytest.raises(InvalidData):
+        limits.set_limit("CORN", 1, limit)
+    assert limits.all_limits() == []
+    limits.set_limit("CORN", 1, MAX_TRADE_LIMIT)
+    assert limits.get("CORN", 1)["limit"] == MAX_TRADE_LIMIT
+
+
+@pytest.mark.parametrize("limit", [MAX_POSITION_LIMIT + 1, 10**300, True, -1])
+def test_position_limit_beyond_a_billion_contracts_is_refused(state_store, limit):
+    limits = PositionLimitData(state_store)
+    with pytest.raises(InvalidData):
+        limits.set_limit("CORN", limit)
+    assert limits.all_limits() == []

@@ -61,6 +61,37 @@ def test_proposed_trade_limits_preview_then_apply(blob):
     assert blob.trade_limits.remaining("CORN", 1, NOW) == 38  # the trades counted are kept
 
 
+@pytest.mark.parametrize("periods", [(1, 200_000), (0,), (), (1.5,)])
+def test_periods_out_of_range_are_refused_before_anything(blob, periods):
+    with pytest.raises(ValueError, match="periods must be whole numbers of days"):
+        cc.propose_trade_limits(blob, SETTINGS, periods)
+
+
+def test_an_absurd_capital_proposes_nothing_and_sets_nothing(blob):
+    # capital typed as 1e300: 300-digit limits were proposed and stored
+    absurd = cc.AutoLimitSettings(capital=1e300, risk_target=0.25, idm=2.5,
+                                  instrument_weight=0.04, max_position_traded_daily=0.33)
+    with pytest.raises(ValueError, match="is the capital"):
+        cc.propose_trade_limits(blob, absurd)
+    good = cc.propose_trade_limits(blob, SETTINGS)
+    bad = good[:1] + [cc.ProposedTradeLimit("GILT", 30, 1.0, 1e12, None, 10**12)]
+    with pytest.raises(cc.InvalidData, match="nothing set"):
+        cc.apply_trade_limits(blob, bad)
+    assert blob.trade_limits.all_limits() == []  # the first (good) one was not set either
+
+
+def test_an_absurd_capital_proposes_no_position_limits_and_sets_none(blob):
+    absurd = cc.AutoLimitSettings(capital=1e300, risk_target=0.25, idm=2.5,
+                                  instrument_weight=0.04, max_position_traded_daily=0.33)
+    with pytest.raises(ValueError, match="is the capital"):
+        cc.propose_position_limits(blob, absurd)
+    good = cc.propose_position_limits(blob, SETTINGS)
+    bad = good[:1] + [cc.ProposedPositionLimit("GILT", 1.0, 1e12, None, 10**12)]
+    with pytest.raises(cc.InvalidData, match="nothing set"):
+        cc.apply_position_limits(blob, bad)
+    assert blob.position_limits.all_limits() == []
+
+
 def test_default_settings_come_from_capital_and_config(blob):
     settings = cc.default_limit_settings(blob)
     assert settings.capital == 102_800.0  # the last total-capital row
@@ -97,6 +128,36 @@ def test_spread_cost_suggestions_and_update(blob):
     with pytest.raises(ValueError, match="spread cost"):
         cc.set_spread_cost(blob, "CORN", -1.0)
     assert blob.instruments.get("CORN").spread_cost == 0.25
+
+
+def test_suggested_spread_cost_has_no_float_noise(blob):
+    # the demo wrote BUND's spread_cost as 0.0049999999999954525 and showed "-0.0%"
+    blob.instruments.add(InstrumentConfig("CORN", pointsize=50.0, asset_class="Ags",
+                                          spread_cost=0.005))
+    for hours, (bid, ask) in ((3, (145.38, 145.39)), (2, (145.37, 145.38)),
+                              (1, (145.41, 145.42))):
+        blob.spreads.add("CORN", NOW - pd.Timedelta(hours=hours), ask - bid)
+    assert {145.39 - 145.38, 145.38 - 145.37} != {0.01}  # the noise is real
+    (corn,) = cc.suggest_spread_costs(blob, 250)
+    assert corn.suggested == 0.005 and corn.difference_pct == 0.0
+    assert str(corn) == "CORN  0.005  0.005  +0.0%  3  0"
+
+
+@pytest.mark.parametrize("costs", [{"CORN": 0.25, "GILT": math.nan},
+                                   {"CORN": 0.25, "GILT": math.inf},
+                                   {"CORN": 0.25, "GILT": -0.5},
+                                   {"CORN": 0.25, "NOPE": 0.5}])
+def test_spread_costs_are_written_all_or_none(blob, costs):
+    before = {code: blob.instruments.get(code) for code in ("CORN", "GILT")}
+    with pytest.raises((ValueError, cc.MissingData)):
+        cc.set_spread_costs(blob, costs)
+    assert {code: blob.instruments.get(code) for code in ("CORN", "GILT")} == before
+
+
+@pytest.mark.parametrize("days", [0, 3651, 200_000])
+def test_spread_cost_look_back_out_of_range_is_one_clear_error(blob, days):
+    with pytest.raises(ValueError, match="days_back must be a whole number from 1 to 3650"):
+        cc.suggest_spread_costs(blob, days)
 
 
 def test_price_multipliers_checked_against_the_sim_broker(backend, tmp_path):

@@ -207,6 +207,88 @@ def test_auto_populated_position_limits_need_measurable_risk(backend, tmp_path):
         data.close()
 
 
+def test_a_period_too_long_for_a_date_is_asked_again_and_nothing_is_written(blob):
+    # 200,000 days used to be proposed and stored; the view of the trade limits then failed
+    # ("error: seconds=17280000000000000000 ...") for every limit, and no option deletes one
+    before = blob.trade_limits.all_limits()
+    said: list[str] = []
+    answers = iter(["1", "4", "", "", "", "", "", "1,200000", "30", "n",
+                    "2", "s1", "CORN", "200000", "7", "9", "1", "0", "0"])
+    interactive_controls(blob, ask=lambda prompt: next(answers), say=said.append)
+    text = "\n".join(said)
+    assert "not a list of whole numbers of days from 1 to 3650: '1,200000'" in text
+    assert "out of range: 200000 (allowed 1 to 3650)" in text
+    assert "error:" not in text
+    after = blob.trade_limits.all_limits()
+    assert [d for d in after if d["period_days"] != 7] == before
+    assert blob.trade_limits.get("CORN", 7, "s1")["limit"] == 9
+    assert "s1/CORN  7d  9" in text  # the view still works
+
+
+def test_auto_populate_without_stored_capital_asks_for_it(blob):
+    # with no total capital stored the option failed ("error: total capital has no values")
+    # before asking anything, although it asks for the capital to use
+    blob.capital.delete_all_total()
+    text = run(blob, "1.4", ["10,000,000", "", "", "", "", "30", "y"])
+    assert blob.trade_limits.get("CORN", 30)["limit"] == 231
+    assert "2 trade limit(s) set" in text
+
+
+def _with_gilt_spreads(blob):
+    for hours, spread in ((3, 0.5), (1, 1.5)):  # GILT: median 1.0, suggested 0.5
+        blob.spreads.add("GILT", NOW - pd.Timedelta(hours=hours), spread)
+
+
+def test_spread_costs_all_written_together_or_none(blob):
+    # GILT's configuration disappears (another operator, a re-import) while the suggestions
+    # are on screen: CORN used to be written, then "error: unknown instrument 'GILT'",
+    # leaving the store half changed without saying which
+    _with_gilt_spreads(blob)
+    corn = blob.instruments.get("CORN")
+    answers = iter(["7", "1", "", "all", "y", "0", "0"])
+    said: list[str] = []
+
+    def ask(prompt):
+        if prompt.startswith("set the spread cost of these 2"):
+            blob.instruments.delete("GILT")
+        return next(answers)
+
+    interactive_controls(blob, ask=ask, say=said.append)
+    text = "\n".join(said)
+    assert "CORN  0  0.25" in text and "GILT  0  0.5" in text  # both were suggested
+    assert "error: unknown instrument 'GILT'" in text
+    assert blob.instruments.get("CORN") == corn  # nothing written
+
+
+def test_spread_costs_each_end_of_input_half_way_writes_nothing(blob):
+    _with_gilt_spreads(blob)
+    before = {code: blob.instruments.get(code) for code in ("CORN", "GILT")}
+    answers = iter(["7", "1", "", "each", "y"])  # CORN: y, then end of input at GILT
+
+    def ask(prompt):
+        try:
+            return next(answers)
+        except StopIteration:
+            raise EOFError from None
+
+    interactive_controls(blob, ask=ask, say=lambda text: None)
+    assert {code: blob.instruments.get(code) for code in ("CORN", "GILT")} == before
+
+
+def test_spread_costs_each_writes_the_accepted_ones(blob):
+    _with_gilt_spreads(blob)
+    gilt = blob.instruments.get("GILT")
+    text = run(blob, "7.1", ["", "each", "y", "n"])
+    assert "spread cost updated: CORN" in text
+    assert blob.instruments.get("CORN").spread_cost == 0.25
+    assert blob.instruments.get("GILT") == gilt
+
+
+def test_spread_cost_look_back_beyond_ten_years_is_asked_again(blob):
+    text = run(blob, "7.1", ["200000", "", "none"])
+    assert "out of range: 200000 (allowed 1 to 3650)" in text
+
+
 def test_end_of_input_ends_without_traceback(blob):
     def no_stdin(prompt):
         raise EOFError

@@ -273,3 +273,25 @@ def test_reconcile_report_lists_our_recent_trades(blob):
     table = REPORTS["reconcile"](blob, START, END).table("Our recent trades")
     assert table[["instrument", "quantity", "price"]].to_dict("records") == [
         {"instrument": "GILT", "quantity": 1, "price": 100.5}]
+
+
+def test_spread_costs_in_price_points_are_not_rounded_to_two_decimals(blob):
+    # a BUND-like half-spread of 0.005 was shown as 0.00 (suggested) and 0.01 (configured),
+    # the difference as -0.00 (float noise of 145.39 - 145.38)
+    from sysobjects.instruments import InstrumentConfig
+    blob.instruments.add(InstrumentConfig("GILT", pointsize=1000.0, currency="GBP",
+                                          asset_class="Bonds", spread_cost=0.005))
+    for hours, (bid, ask) in ((3, (145.38, 145.39)), (2, (145.37, 145.38))):
+        blob.spreads.add("GILT", END - pd.Timedelta(hours=hours), ask - bid)
+    for name in ("slippage", "costs"):
+        report = REPORTS[name](blob, START, END)
+        assert "0.005" in to_html(report), name
+    rows = {name: next(line for line in to_text(REPORTS[name](blob, START, END)).splitlines()
+                       if line.startswith("GILT")).split() for name in ("slippage", "costs")}
+    # samples, from_samples, fills, from_trades, blended, configured, difference_pct
+    assert rows["slippage"] == ["GILT", "2", "0.005", "0", "NaN", "0.005", "0.005", "0.00"]
+    # samples, median spread, suggested, fills, median slippage, configured, cash, commission
+    assert rows["costs"] == ["GILT", "2", "0.01", "0.005", "0", "NaN", "0.005", "6.50", "0.00"]
+    table = REPORTS["slippage"](blob, START, END).table("Spread cost suggestions")
+    assert table.loc["GILT", "blended"] == 0.005 and table.loc["GILT", "difference_pct"] == 0.0
+    # the cash column stays at 2 decimals: 0.005 × 1000 × GBPUSD 1.30 = 6.50
