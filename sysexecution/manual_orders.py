@@ -59,6 +59,10 @@ from sysobjects.orders.orders import (
 )
 from sysobjects.orders.status import OrderEventType, OrderLevel, OrderStatus
 
+#: the most contracts a manual trade, fill or balance trade may name (as for trade and position
+#: limits): a mistyped size is refused here, before it reaches a stack or the ledger
+MAX_MANUAL_CONTRACTS = 10**9
+
 BALANCE_EXEC_PREFIX = "balance."
 FX_TRADES = "fx_trades"
 #: one balance trade at a time (any process): finishing the half-done ones must not take one
@@ -74,9 +78,13 @@ def _check_reason(reason: str) -> str:
 
 
 def _check_whole(value: int, name: str) -> None:
-    """A non-zero whole number of contracts (a bool is not one)."""
+    """A non-zero whole number of contracts (a bool is not one), at most
+    :data:`MAX_MANUAL_CONTRACTS` either way."""
     if isinstance(value, bool) or not isinstance(value, int) or value == 0:
         raise InvalidData(f"{name} must be a non-zero whole number, got {value!r}")
+    if abs(value) > MAX_MANUAL_CONTRACTS:
+        raise InvalidData(f"{name} {value:,} is more than {MAX_MANUAL_CONTRACTS:,} contracts: "
+                          f"a mistyped size? nothing was done")
 
 
 def _check_price(price: float) -> None:
@@ -113,8 +121,8 @@ def _check_legs(legs: Sequence[tuple[str, int]]) -> tuple[Leg, ...]:
     out = tuple(Leg(str(contract), trade) for contract, trade in legs)
     if len(out) not in (1, 2):
         raise InvalidData(f"a manual trade has one leg or two (a spread), got {len(out)}")
-    if any(leg.trade == 0 for leg in out):
-        raise InvalidData("every leg needs a non-zero trade")
+    for leg in out:
+        _check_whole(leg.trade, f"the trade in {leg.contract_date}")
     if len(out) == 2 and sum(leg.trade for leg in out) != 0:
         raise InvalidData(f"a spread's legs must net to zero, got {[leg.trade for leg in out]}")
     return out

@@ -82,6 +82,8 @@ def test_manual_limit_and_spread_orders(env):
     ([(PRICED, 0)], "non-zero"),
     ([("209912", 1)], "209912"),
     ([], "one leg or two"),
+    ([(PRICED, 10**26)], "mistyped size"),  # the order-stack console took this onto the stacks
+    ([(PRICED, -(10**9) - 1), (FORWARD, 10**9 + 1)], "mistyped size"),
 ])
 def test_bad_manual_trades_leave_nothing(env, legs, message):
     data, _ = env
@@ -148,7 +150,7 @@ def test_a_balance_order_left_by_a_crash_is_never_sent(env):
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"quantity": 0}, "non-zero"), ({"price": -1.0}, "positive"), ({"reason": ""}, "reason"),
-    ({"contract_date": "202413"}, "202413"),
+    ({"contract_date": "202413"}, "202413"), ({"quantity": -(10**20)}, "mistyped size"),
 ])
 def test_bad_balance_trades_leave_nothing(env, kwargs, message):
     data, _ = env
@@ -353,3 +355,18 @@ def test_a_balance_trade_in_progress_elsewhere_is_not_finished_as_abandoned(env)
     assert data.ledger.records(0, None, {"kind": "fill"}) == []
     balance_trade(data, "trend", CODE, PRICED, 1, 4800.0, "missed fill")
     assert data.positions.get_contract_position(CODE, PRICED) == 1
+
+
+def test_a_mistyped_size_is_refused_for_every_manual_entry(env):
+    """Sizes over a billion contracts are refused before any stack or ledger write (the
+    order-stack console put +1e26 contracts on the stacks)."""
+    from sysexecution.manual_orders import MAX_MANUAL_CONTRACTS, manual_instrument_trade
+
+    data, _ = env
+    with pytest.raises(InvalidData, match="mistyped size"):
+        manual_instrument_trade(data, "trend", CODE, MAX_MANUAL_CONTRACTS + 1)
+    with pytest.raises(InvalidData, match="mistyped size"):
+        balance_instrument_trade(data, "trend", CODE, -(10**12), "typo")
+    assert all(not data.order_stack(s).orders() for s in ("instrument", "contract"))
+    assert data.ledger.head() == 0
+    assert manual_instrument_trade(data, "trend", CODE, MAX_MANUAL_CONTRACTS) > 0  # the bound
