@@ -75,6 +75,7 @@ from sysexecution.stack_operations import (
     unlock_instrument,
     unlock_order,
 )
+from sysobjects.trading_state import TradingState
 from sysproduction import order_stack_views as views
 from sysproduction.process_helpers import run_console
 from sysproduction.run_stack_handler import stack_handler_end_of_day
@@ -319,7 +320,11 @@ def _end_of_day(data: DataBlob, console: Console) -> None:
 def _set_trading_state(data: DataBlob, console: Console) -> None:
     console.say(show_trading_state(data, 3))
     state = console.text("new state (ACTIVE, REDUCING, HALTED)")
+    new = TradingState.parse(state)  # a bad state: one line before the reason is asked
     reason = console.text("reason")
+    if not console.confirm(f"set the trading state to {new.value}?"):
+        console.say("nothing changed")
+        return
     change = set_trading_state(data, state, reason)
     console.say("nothing changed" if change is None else
                 f"trading state {change.previous.value} -> {change.state.value}")

@@ -128,7 +128,9 @@ def test_delete_needs_the_typed_phrase(env):
 
 def test_trading_state_set_from_the_console_stops_sending(env):
     data, _ = env
-    text = run(data, "61", "halted", "broker outage", "25", "trend", CODE, PRICED, "1", "n",
+    text = run(data, "61", "halted", "broker outage", "n", "0")  # refused: nothing changes
+    assert "nothing changed" in text and data.trading_state.current() is TradingState.ACTIVE
+    text = run(data, "61", "halted", "broker outage", "y", "25", "trend", CODE, PRICED, "1", "n",
                "", "", "", "y", "22", "y", "0")
     assert "trading state ACTIVE -> HALTED" in text
     assert "trading state HALTED: 0 sent" in text and "trading state HALTED" in text
