@@ -2,9 +2,13 @@
 broker, many worked at once.
 
 Plain script: ``.venv/bin/python benchmarks/execution.py [--quick] [--orders 1000]
-[--instruments 50] [--algo best] [--seconds-per-pass 5]``.
+[--instruments 50] [--algo best] [--seconds-per-pass 5] [--backend sqlite|mongodb]
+[--synchronous FULL|NORMAL]``.
 
-In a temporary home (SQLite state store, ArcticDB on LMDB, the simulated broker (the shipped
+In a temporary home (SQLite state store, or with ``--backend mongodb`` the MongoDB server
+named by ``SYSTRADE_MONGO_URL`` or else an ``nx-27017`` server started for the run (the test
+server: a Python implementation of the wire protocol, not mongod); ArcticDB on LMDB; the
+simulated broker (the shipped
 universe has 30 instruments; beyond that, copies of them under new codes) with its default
 latency of 250 ms for orders and cancels and a fill opportunity every 5 s, on a
 simulated clock starting Tuesday 2024-01-09 15:00 UTC when every market is open):
@@ -19,7 +23,8 @@ simulated clock starting Tuesday 2024-01-09 15:00 UTC when every market is open)
 
 Prints the wall time (generation + passes) and this process's CPU time, orders per second, the slowest order (wall time
 from the end of generation to the pass that completed it) and the simulated time it took, the
-number of passes and the mean wall time per pass. ``--quick``: 100 orders over 10 instruments.
+number of passes and the mean wall time per pass, and (SQLite) the number of commits. ``--quick``:
+100 orders over 10 instruments.
 """
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ import os
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -65,11 +71,27 @@ def _market(instruments: int) -> MarketModel:
     return MarketModel(replace(universe, instruments=specs))
 
 
+COMMITS = [0]  # SQLite commits of the state store (counted by its trace callback)
+
+
+def _count_commits(sql: str) -> None:
+    if sql == "COMMIT":
+        COMMITS[0] += 1
+
+
 def _blob(home: Path, clock: SimulatedClock, synchronous: str = "FULL",
-          instruments: int = 30) -> DataBlob:
+          instruments: int = 30, mongo_url: str | None = None) -> DataBlob:
     market = _market(instruments)
-    return DataBlob(SqliteStateStore(home / "state.sqlite", synchronous=synchronous),
-                    TimeSeriesStore(f"lmdb://{home / 'arctic'}"), SystradeConfig(), home,
+    if mongo_url is None:
+        state = SqliteStateStore(home / "state.sqlite", synchronous=synchronous)
+        state._conn.set_trace_callback(_count_commits)  # benchmark only
+        config = SystradeConfig()
+    else:
+        from sysdata.state.mongo_store import MongoStateStore
+
+        url = f"{mongo_url.rstrip('/')}/execbench{uuid.uuid4().hex[:8]}"
+        state, config = MongoStateStore(url), SystradeConfig(state_store=url)
+    return DataBlob(state, TimeSeriesStore(f"lmdb://{home / 'arctic'}"), config, home,
                     clock=clock, broker_factory=lambda blob: SimBroker(clock, home, market))
 
 
@@ -90,16 +112,29 @@ def _instruments(data: DataBlob, count: int) -> dict[str, tuple[str, str]]:
 
 
 def run(orders: int, instruments: int, algo: str, seconds_per_pass: float,
-        synchronous: str) -> int:
+        synchronous: str, backend: str = "sqlite") -> int:
     with tempfile.TemporaryDirectory(prefix="systrade-bench-exec-") as tmp:
         home = Path(tmp)
         clock = SimulatedClock(home, start=START)
-        data = _blob(home, clock, synchronous, instruments)
-        print(f"SQLite state store, synchronous={synchronous}")
+        server, mongo_url = None, None
+        if backend == "mongodb":
+            mongo_url = os.environ.get("SYSTRADE_MONGO_URL")
+            if not mongo_url:
+                from tests.mongo_server import MongoTestServer
+
+                server = MongoTestServer(home / "mongo")
+                mongo_url = server.url
+            print("MongoDB state store: " + ("the server at SYSTRADE_MONGO_URL" if server is None
+                                             else "nx-27017 (wire protocol on SQLite, NOT mongod)"))
+        else:
+            print(f"SQLite state store, synchronous={synchronous}")
+        data = _blob(home, clock, synchronous, instruments, mongo_url)
         try:
             return _run(data, clock, orders, instruments, algo, seconds_per_pass)
         finally:
             data.close()
+            if server is not None:
+                server.stop()
 
 
 def _run(data: DataBlob, clock: SimulatedClock, orders: int, instruments: int, algo: str,
@@ -117,7 +152,7 @@ def _run(data: DataBlob, clock: SimulatedClock, orders: int, instruments: int, a
     def contracts(_data, code):
         return contracts_of[code]
 
-    wall0, cpu0 = time.perf_counter(), time.process_time()
+    wall0, cpu0, commits0 = time.perf_counter(), time.process_time(), COMMITS[0]
     generated = update_strategy_orders(data)
     if not generated.ok:
         raise SystemExit(f"generation failed: {generated}")
@@ -142,6 +177,7 @@ def _run(data: DataBlob, clock: SimulatedClock, orders: int, instruments: int, a
         open_ids = still
         clock.advance(pd.Timedelta(seconds=seconds_per_pass))
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    commits = COMMITS[0] - commits0
     if open_ids:
         raise SystemExit(f"{len(open_ids)} instrument orders not completed after {passes} "
                          "passes")
@@ -163,6 +199,8 @@ def _run(data: DataBlob, clock: SimulatedClock, orders: int, instruments: int, a
     print(f"  CPU time of this process {cpu:.1f} s (the machine is shared: wall time includes "
           f"waiting for a core; load average {os.getloadavg()[0]:.1f} at the end)")
     print(f"  {len(targets) / wall:.1f} orders per second")
+    if commits:
+        print(f"  {commits:,} state store commits ({commits / len(targets):.2f} per order)")
     print(f"  slowest order: instrument order {slowest}, {done_wall[slowest]:.1f} s wall, "
           f"{done_sim[slowest].total_seconds():.0f} s simulated after generation")
     print(f"  all done after {max(done_sim.values()).total_seconds():.0f} simulated s; "
@@ -179,11 +217,14 @@ def main() -> int:
     parser.add_argument("--seconds-per-pass", type=float, default=5.0)
     parser.add_argument("--synchronous", choices=("FULL", "NORMAL"), default="FULL",
                         help="the state store's sqlite_synchronous (default FULL, as shipped)")
+    parser.add_argument("--backend", choices=("sqlite", "mongodb"), default="sqlite",
+                        help="the state store (mongodb: SYSTRADE_MONGO_URL or an nx-27017 "
+                             "server started for the run)")
     args = parser.parse_args()
     if args.quick:
         args.orders, args.instruments = 100, 10
     return run(args.orders, args.instruments, args.algo, args.seconds_per_pass,
-               args.synchronous)
+               args.synchronous, args.backend)
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ from syscore.exceptions import (
     MissingData,
 )
 from sysdata.state.base import Index, Insert, Operation, Put, Replace, StateStore, Versioned
-from sysobjects.orders.orders import order_from_doc
+from sysobjects.orders.orders import ORDER_CLASSES, order_from_doc
 from sysobjects.orders.records import (
     RECORD_CLASSES,
     CommissionReport,
@@ -127,7 +127,9 @@ def _fold_order(state: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
         if event.number != state.get("events", 0) + 1:
             raise InvalidData(f"order {event.order_ref}: event {event.number} follows event "
                               f"{state.get('events')} (ledger out of order)")
-        order = order_from_doc(state).apply(event.event, event.reason, event.changes)
+        # the state is a record document already: applied as a document, validated once
+        cls = ORDER_CLASSES[OrderLevel(state["level"])]
+        order = cls.from_doc(cls.applied_doc(state, event.event, event.reason, event.changes))
     return order.record_doc()
 
 
@@ -329,6 +331,7 @@ class LedgerData:
             doc["replaces"] = extra["record"]["commission"]  # the fill's, already counted
         targets = [(p, doc[p.field]) for p in PROJECTIONS.values() if doc.get(p.field) is not None]
         failed: Exception | None = None
+        self.store.checkpoint(due_only=True)  # in a long batch: let other writers in
         with self.store.atomic():
             before = self._read_before(targets, known or {})
             booked, stored, before = self._insert(record, doc, content, targets, before,

@@ -142,8 +142,13 @@ class OrderStackData:
             raise ConcurrencyError(
                 f"{self.stack} order {order.order_id} changed since it was read (event "
                 f"{record.number} exists); re-read it and decide again") from None
-        if read is None or booked.duplicate or booked.seq != read.order.covered_seq + 1:
+        if booked.duplicate:
             return self.get_order(order.order_id)
+        if read is None or booked.seq != read.order.covered_seq + 1:
+            # the order projection just written is the order after this event; its fills
+            # are read up to the same ledger head
+            return self._with_fills(order_from_doc(views[self._orders.name].state),
+                                    head=booked.seq)
         # nothing else entered the ledger between the read and this event: the order's fills
         # are the ones read, the order is the event projection just written
         return self._merge_fills(order_from_doc(views[self._orders.name].state), read.fills.state)

@@ -21,7 +21,7 @@ from typing import Any
 from syscore.exceptions import ConcurrencyError, InvalidData
 from sysdata.contracts import contract_key
 from sysdata.ledger import CONTRACT_POSITIONS, PROJECTIONS, STRATEGY_POSITIONS, LedgerData
-from sysdata.state.base import StateStore
+from sysdata.state.base import Index, StateStore
 from sysobjects.contracts import validate_contract_date
 from sysobjects.instruments import validate_instrument_code
 from sysobjects.orders.records import PositionAdjustment
@@ -64,6 +64,7 @@ class PositionData:
     def __init__(self, store: StateStore, ledger: LedgerData | None = None):
         self.store = store
         self.ledger = ledger if ledger is not None else LedgerData(store)
+        store.ensure_index(Index(STRATEGY_POSITIONS, ("instrument_code",)))
 
     strategy_key = staticmethod(strategy_instrument_key)
     contract_key = staticmethod(contract_key)
@@ -85,11 +86,14 @@ class PositionData:
     def get_contract_position(self, instrument_code: str, contract_date: str) -> int:
         return self.read_contract_position(instrument_code, contract_date).position
 
-    def all_strategy_positions(self) -> dict[tuple[str, str], int]:
-        """Non-zero strategy positions."""
+    def all_strategy_positions(self, instrument_code: str | None = None
+                               ) -> dict[tuple[str, str], int]:
+        """Non-zero strategy positions (of ``instrument_code`` only, if given: one indexed
+        query instead of every position)."""
         self.ledger.sweep(["strategy_position"])
+        where = None if instrument_code is None else {"instrument_code": instrument_code}
         return {(doc["strategy_name"], doc["instrument_code"]): int(doc["position"])
-                for _, doc in self.store.find(STRATEGY_POSITIONS) if doc["position"]}
+                for _, doc in self.store.find(STRATEGY_POSITIONS, where) if doc["position"]}
 
     def all_contract_positions(self) -> dict[tuple[str, str], int]:
         """Non-zero contract positions."""

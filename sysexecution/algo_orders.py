@@ -76,7 +76,12 @@ class ExecutionSettings(BaseModel):
       (0: never);
     * ``cancel_orphans`` [true]: an open order at the broker that we do not work (placed by
       hand, or left by a store restored from an older backup) is cancelled; false: only
-      alerted.
+      alerted;
+    * ``batch_records`` [1000] and ``batch_seconds`` [0.5]: a step of the pass commits its
+      ledger records in batches (SQLite: one transaction) of at most this many records or
+      this many real seconds, whichever comes first; other writers to the store wait at most
+      about that long. A crash loses only the records of the batch not committed yet, which
+      the next pass makes again (docs/execution.md, "Batched commits").
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -90,6 +95,8 @@ class ExecutionSettings(BaseModel):
     close_buffer_seconds: float = Field(default=1800.0, ge=0)
     spread_sample_minutes: float = Field(default=60.0, ge=0)
     cancel_orphans: bool = True
+    batch_records: int = Field(default=1000, ge=1)
+    batch_seconds: float = Field(default=0.5, gt=0)
 
     @property
     def algo_settings(self) -> AlgoSettings:
@@ -181,21 +188,30 @@ class WorkResult:
 def work_orders(data: DataBlob, view: MarketView, settings: ExecutionSettings) -> WorkResult:
     """One step of every working broker order's algo (see module docstring)."""
     result = WorkResult()
+    modifies: list[BrokerOrder] = []  # PENDING_UPDATE: their modify to send
     for order in data.order_stack("broker").orders():
         if order.algo_state is None or not order.broker_order_id:
             continue
         if order.status is S.PENDING_UPDATE:
-            _finish_modify(data, order, result)
+            modifies.append(order)
         elif order.status in (S.WORKING, S.PENDING_CANCEL):
-            _step_one(data, view, order, settings, result)
+            requested = _step_one(data, view, order, settings, result)
+            if requested is not None:
+                modifies.append(requested)
+    # each MODIFY_REQUESTED (the new algo state) durable before its modify is sent
+    data.state.checkpoint()
+    for order in modifies:
+        _finish_modify(data, order, result)
     return result
 
 
 def _step_one(data: DataBlob, view: MarketView, order: BrokerOrder,
-              settings: ExecutionSettings, result: WorkResult) -> None:
+              settings: ExecutionSettings, result: WorkResult) -> BrokerOrder | None:
+    """One step of the order's algo; the order after its ``MODIFY_REQUESTED`` when the step
+    is a re-price (the modify itself is sent by the caller), else None."""
     state = AlgoState.from_doc(order.algo_state)
     if order.status is S.PENDING_CANCEL and state.phase is not AlgoPhase.CANCELLING:
-        return  # cancelled by its family (end of day, a new target): nothing to work
+        return None  # cancelled by its family (end of day, a new target): nothing to work
     leg = order.legs[0]
     code = order.instrument_code
     if order.is_spread:  # market or limit only: timeouts, no quote or tick needed
@@ -207,25 +223,27 @@ def _step_one(data: DataBlob, view: MarketView, order: BrokerOrder,
         try:
             tick = view.details(code, leg.contract_date).tick_size
         except BrokerError:
-            return  # no contract details this pass: try again next pass
+            return None  # no contract details this pass: try again next pass
         new, action = step(state, view.now, view.quote(code, leg.contract_date),
                            order.remaining[0], True, tick, view.seconds_to_close(code),
                            settings.algo_settings)
     if action.kind is ActionKind.MODIFY_LIMIT:
-        _modify(data, order, new, action, result)
-    elif action.kind is ActionKind.CANCEL:
+        return _request_modify(data, order, new, action)
+    if action.kind is ActionKind.CANCEL:
         _cancel(data, order, new, action, result)
     elif action.kind is ActionKind.FINISH and state.phase is AlgoPhase.CANCELLING \
             and new.reason.startswith("cancel not confirmed"):
         result.cancel_unconfirmed.append(order.order_id)
+    return None
 
 
-def _modify(data: DataBlob, order: BrokerOrder, new: AlgoState, action: AlgoAction,
-            result: WorkResult) -> None:
+def _request_modify(data: DataBlob, order: BrokerOrder, new: AlgoState,
+                    action: AlgoAction) -> BrokerOrder:
+    """``MODIFY_REQUESTED`` with the new algo state (``PENDING_UPDATE``); the modify is sent
+    by :func:`_finish_modify` once this is committed."""
     stack, now = data.order_stack("broker"), data.now()
-    order = stack.apply_event(order, E.MODIFY_REQUESTED, now, f"algo {new.algo}: {action.reason}",
-                              {"algo_state": new.to_doc()})
-    _finish_modify(data, order, result)
+    return stack.apply_event(order, E.MODIFY_REQUESTED, now, f"algo {new.algo}: {action.reason}",
+                             {"algo_state": new.to_doc()})
 
 
 def _finish_modify(data: DataBlob, order: BrokerOrder, result: WorkResult) -> None:

@@ -30,6 +30,12 @@ fat-finger distance from the synthetic mid). The broker fills both legs together
 one execution per leg, booked once each (:mod:`sysexecution.broker_fills`). A broker that
 does not take spread orders (``Broker.supports_spread_orders`` False) gets none: the contract
 order is denied with that reason (use Force_Outright).
+
+Two phases, for throughput inside the stack handler's batch (:meth:`StateStore.batch`): every
+broker order of the call is made first, then :meth:`StateStore.checkpoint` commits them all
+(so each ``client_ref`` is durable before anything is placed), then they are placed and their
+``SENT`` / ``REJECTED`` events recorded (committed with the batch: a crash before that commit
+leaves them ``INITIALIZED``, the case above).
 """
 from __future__ import annotations
 
@@ -97,6 +103,7 @@ def create_broker_orders(data: DataBlob, trading_state: TradingState = TradingSt
         _link_parent(data, pending)  # finish a crashed submission
         _resume(data, view, pending, trading_state, settings, result)
     busy = {b.parent_id for b in bstack.orders() if b.status in LIVE}  # one listing
+    made: list[BrokerOrder] = []
     for order in cstack.orders():
         if order.status not in (OrderStatus.INITIALIZED, OrderStatus.WORKING) \
                 or order.locked or not any(order.remaining):
@@ -104,7 +111,10 @@ def create_broker_orders(data: DataBlob, trading_state: TradingState = TradingSt
         if order.order_id in busy:  # a live broker order works it already
             continue
         if order.is_spread:
-            _send_spread(data, view, order, trading_state, settings, execution, result)
+            spread_order = _make_spread(data, view, order, trading_state, settings, execution,
+                                        result)
+            if spread_order is not None:
+                made.append(spread_order)
             continue
         # the contract order's fills (a projection) include every earlier child's fills
         contract_date, quantity = order.legs[0].contract_date, order.remaining[0]
@@ -123,7 +133,10 @@ def create_broker_orders(data: DataBlob, trading_state: TradingState = TradingSt
         if not decision.allowed:
             _record_denial(data, order, decision.denial, result)
             continue
-        _place(data, _new_broker_order(data, view, order, decision, algo), result)
+        made.append(_new_broker_order(data, view, order, decision, algo))
+    data.state.checkpoint()  # every client_ref durable before anything is placed
+    for broker_order in made:
+        _place(data, broker_order, result)
     return result
 
 
@@ -168,32 +181,33 @@ def _spread_of(order) -> BrokerSpread:
     return broker_spread(order.contract_dates, order.trade)
 
 
-def _send_spread(data: DataBlob, view: MarketView, order: ContractOrder,
+def _make_spread(data: DataBlob, view: MarketView, order: ContractOrder,
                  trading_state: TradingState, settings: GateSettings,
-                 execution: ExecutionSettings, result: SubmitResult) -> None:
-    """One spread broker order for a spread contract order's unfilled units (see module
-    docstring); a denial recorded on the contract order as for an outright."""
+                 execution: ExecutionSettings, result: SubmitResult) -> BrokerOrder | None:
+    """One spread broker order, on our stack, for a spread contract order's unfilled units
+    (see module docstring), placed by the caller once committed; None after a denial,
+    recorded on the contract order as for an outright."""
     if not data.broker.supports_spread_orders:
         _record_denial(data, order, f"broker {type(data.broker).__name__} does not take spread "
                                     "orders (use the roll state Force_Outright)", result)
-        return
+        return None
     try:
         spread = _spread_of(order)
     except InvalidData as exc:
         _record_denial(data, order, f"not a spread the broker takes: {exc}", result)
-        return
+        return None
     units = units_for(spread, order.remaining)
     if units is None:  # e.g. one leg filled by hand: the legs no longer match
         _record_denial(data, order, f"spread legs unevenly filled {order.filled}: "
                                     "not a whole number of spread units", result)
-        return
+        return None
     algo = first_spread_decision(order, units, execution, view.now)
     decision = _check_spread(data, view, order, spread, units, trading_state, settings,
                              algo.limit_price)
     if not decision.allowed:
         _record_denial(data, order, decision.denial, result)
-        return
-    _place(data, _new_broker_order(data, view, order, decision, algo, spread), result)
+        return None
+    return _new_broker_order(data, view, order, decision, algo, spread)
 
 
 def _check_spread(data: DataBlob, view: MarketView, order, spread: BrokerSpread, units: int,
@@ -330,6 +344,7 @@ def _resume(data: DataBlob, view: MarketView, order: BrokerOrder,
                                                GATE + denial)
         result.denied[order.order_id] = denial
         return
+    data.state.checkpoint()  # its parent's SENT (just linked) durable before it is placed
     _place(data, order, result)
 
 

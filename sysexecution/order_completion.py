@@ -127,6 +127,10 @@ def propagate_cancels(data: DataBlob) -> int:
                 cstack.apply_event(child, E.CANCEL_REQUESTED, now,
                                    f"instrument order {parent.order_id} cancelled")
                 count += 1
+    # in a batch: every contract order's cancel request durable before any broker cancel
+    # (else a crash could leave an order cancelled at the broker whose contract order still
+    # wants it filled, and a new broker order would be sent for it)
+    data.state.checkpoint()
     for order in cstack.orders({"status": S.PENDING_CANCEL.value}):
         live = [b for b in bstack.orders({"parent_id": order.order_id})
                 if b.status in (S.INITIALIZED,) + LIVE_AT_BROKER]
@@ -138,6 +142,7 @@ def propagate_cancels(data: DataBlob) -> int:
                     count += 1
                     continue
                 child = adopt(data, child, found[0])  # then cancelled at the broker below
+                data.state.checkpoint()  # in a batch: the adoption first, as before batches
             if child.status is not S.PENDING_CANCEL:
                 try:
                     data.broker.cancel_order(child.broker_order_id)

@@ -38,6 +38,7 @@ booked, families completed (:mod:`sysexecution.end_of_day`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -115,16 +116,22 @@ def stack_handler_pass(data: DataBlob | None = None, trading_state: str | None =
     with blob_for(data, PROCESS) as blob:
         state = pass_trading_state(blob, trading_state)
         view = MarketView(blob)
-        out = StackHandlerPass({"roll orders": _mapped(generate_force_roll_orders(blob, contracts)),
-                                "spawned": _mapped(spawn_contract_orders(blob, contracts))})
+        # a step's records in few commits ("Batched commits" in docs/execution.md)
+        batch = functools.partial(blob.state.batch, settings.batch_seconds,
+                                  settings.batch_records)
+        with batch():
+            out = StackHandlerPass({
+                "roll orders": _mapped(generate_force_roll_orders(blob, contracts)),
+                "spawned": _mapped(spawn_contract_orders(blob, contracts))})
         if not blob.broker.is_connected():
             try:  # a reconnect: its event makes the recovery below full
                 blob.broker.connect()
             except BrokerError as exc:  # still down: the broker's own policy (halt) applies
                 blob.log.warning("broker not connected: %s", exc)
         events = blob.broker.drain_events()
-        booked = book_events(blob, events)
-        late = recover_executions(blob, full=recovery_due(blob, events))
+        with batch():
+            booked = book_events(blob, events)
+            late = recover_executions(blob, full=recovery_due(blob, events))
         out["fills"] = (f"{len(booked.booked) + len(late.booked)} booked"
                         f"{f' ({len(late.booked)} recovered)' if late.booked else ''}, "
                         f"{len(late.unknown)} not ours")
@@ -149,17 +156,21 @@ def stack_handler_pass(data: DataBlob | None = None, trading_state: str | None =
         out["reconciliation"] = (
             f"locked {_listed(changes.lock + internal.changes.lock)}, "
             f"unlocked {_listed(changes.unlock + internal.changes.unlock)}")
-        out["statuses"] = str(pass_statuses(blob))
-        worked = work_orders(blob, view, settings)
+        with batch():
+            out["statuses"] = str(pass_statuses(blob))
+        with batch():
+            worked = work_orders(blob, view, settings)
         for order_id in worked.cancel_unconfirmed:
             alert(blob, "stack handler: broker cancel not confirmed",
                   f"broker order {order_id}: the broker has not confirmed the algo's cancel "
                   f"within {settings.cancel_wait_seconds:g} s")
         out["algos"] = str(worked)
-        sent = create_broker_orders(blob, state, execution=settings, view=view)
+        with batch():
+            sent = create_broker_orders(blob, state, execution=settings, view=view)
         out["broker orders"] = (f"{len(sent.sent)} sent, {len(sent.adopted)} adopted, "
                                 f"{len(sent.denied)} denied")
-        out["completed"] = _listed(complete_families(blob))
+        with batch():
+            out["completed"] = _listed(complete_families(blob))
         out["spreads"] = str(sample_spreads(
             blob, view, dt.timedelta(minutes=settings.spread_sample_minutes), contracts))
         return out

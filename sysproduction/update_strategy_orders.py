@@ -91,8 +91,11 @@ def update_strategy_orders(data: DataBlob | None = None,
             return loaded[path]
 
         keys = sorted(blob.optimal_positions.list_keys())
-        return each_item(blob, PROCESS, keys, lambda key: f"{key[0]}/{key[1]}",
-                         lambda key: update_one(blob, key[0], key[1], generator_for(key[0])))
+        # the orders in few commits: each is independent and a crash loses only orders not
+        # yet committed, which the next run generates again (docs/execution.md)
+        with blob.state.batch():
+            return each_item(blob, PROCESS, keys, lambda key: f"{key[0]}/{key[1]}",
+                             lambda key: update_one(blob, key[0], key[1], generator_for(key[0])))
 
 
 def update_one(data: DataBlob, strategy_name: str, instrument_code: str,
@@ -176,8 +179,7 @@ def position_limits(data: DataBlob, strategy_name: str, instrument_code: str,
                     position: int) -> list[tuple[int, int | None]]:
     """``(position, limit)`` pairs: the instrument's total over strategies with the instrument
     limit, the strategy's with the strategy/instrument limit."""
-    total = sum(p for (_, code), p in data.positions.all_strategy_positions().items()
-                if code == instrument_code)
+    total = sum(data.positions.all_strategy_positions(instrument_code).values())
     limits = data.position_limits
     return [(total, limits.get_limit(instrument_code)),
             (position, limits.get_limit(instrument_code, strategy_name))]

@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,7 @@ class SqliteStateStore(StateStore):
             raise StoreError(f"directory for state store does not exist: {self.path.parent}")
         self._lock = threading.RLock()
         self._depth = 0  # nesting of write transactions (under _lock): > 0 inside one
+        self._batch: _Batch | None = None  # the open batch() (its transaction is depth 1)
         self._indexes: set[str] = set()
         try:
             self._conn = sqlite3.connect(
@@ -373,6 +375,76 @@ class SqliteStateStore(StateStore):
                 self._depth = 0
 
     @contextlib.contextmanager
+    def batch(self, max_seconds: float = 0.5, max_records: int = 1000) -> Iterator[None]:
+        """One ``BEGIN IMMEDIATE`` transaction around the block, committed at its end and at
+        each :meth:`checkpoint` (see :meth:`StateStore.batch`). The block's changes are
+        committed also when it raises: each change inside is whole (a savepoint), and the
+        code before batches committed each one as it was made. Inside another transaction
+        (:meth:`atomic`, a batch) the block is simply part of it."""
+        with self._lock:
+            if self._depth:
+                yield
+                return
+            self._begin_batch(_Batch(max_seconds, max_records))
+            try:
+                yield
+            except BaseException:
+                self._end_batch()
+                raise
+            self._end_batch()
+
+    def _begin_batch(self, batch: _Batch) -> None:
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"state store {self.path} is busy: {exc}") from None
+        self._depth = 1
+        batch.began, batch.records = time.monotonic(), 0
+        self._batch = batch
+
+    def _end_batch(self) -> None:
+        """Commit the batch's transaction (if one is open: a failed re-begin leaves none)."""
+        self._batch = None
+        if not self._depth:
+            return
+        try:
+            self._conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
+            raise
+        finally:
+            self._depth = 0
+
+    def checkpoint(self, due_only: bool = False) -> None:
+        """Inside a :meth:`batch` (and nothing nested in it): commit, give other threads of
+        this process a turn at the store (the lease keeper), and open the next transaction.
+        ``due_only``: only once the transaction is older than the batch's ``max_seconds`` or
+        has had ``max_records`` such calls (the ledger makes one before each record)."""
+        with self._lock:
+            batch = self._batch
+            if batch is None or self._depth != 1:
+                return
+            if due_only:
+                batch.records += 1
+                if batch.records <= batch.max_records \
+                        and time.monotonic() - batch.began < batch.max_seconds:
+                    return
+            self._end_batch()
+            # this thread holds the lock twice (the batch's block and this method): let go of
+            # both for a moment, so another thread blocked on the store can run
+            self._lock.release()
+            self._lock.release()
+            try:
+                time.sleep(0)
+            finally:
+                self._lock.acquire()
+                self._lock.acquire()
+            self._begin_batch(batch)
+            if due_only:
+                batch.records = 1  # the record about to be made is in the new transaction
+
+    @contextlib.contextmanager
     def atomic(self) -> Iterator[None]:
         """One ``BEGIN IMMEDIATE`` transaction around the block (see
         :meth:`StateStore.atomic`): one commit, one fsync."""
@@ -402,6 +474,17 @@ class SqliteStateStore(StateStore):
                 self._conn.close()
             except sqlite3.Error:  # pragma: no cover
                 pass
+
+
+@dataclass
+class _Batch:
+    """An open :meth:`SqliteStateStore.batch`: its bounds, when its transaction began
+    (monotonic seconds) and how many records were begun in it."""
+
+    max_seconds: float
+    max_records: int
+    began: float = 0.0
+    records: int = 0
 
 
 def _new_rev() -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import enum
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
@@ -77,6 +78,20 @@ def _check_int(name: str, value: Any) -> None:
         raise InvalidData(f"{name} must be a whole number of contracts, got {value!r}")
 
 
+_FROZEN = frozenset({"order_id", "level", "status", "events", *FILL_FIELDS})
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    """The dataclass field names of an order class (computed once per class)."""
+    return tuple(f.name for f in fields(cls))
+
+
+@functools.cache
+def _field_set(cls: type) -> frozenset[str]:
+    return frozenset(_field_names(cls))
+
+
 def _encode(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
@@ -135,22 +150,30 @@ class Order:
         """The order after ``event`` (InvalidTransition if the table refuses it). ``changes``
         are new values of the order's own fields (e.g. a modified limit price, the broker's
         order id on acknowledgement, a child id on SENT); identity fields cannot change."""
-        status = next_status(self.level, self.status, event)
+        return type(self).from_doc(type(self).applied_doc(self.to_doc(), event, reason,
+                                                          changes))
+
+    @classmethod
+    def applied_doc(cls, doc: Mapping[str, Any], event: OrderEventType, reason: str = "",
+                    changes: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """:meth:`apply` on an order's document (as :meth:`to_doc` or :meth:`record_doc`
+        gives it): the document after ``event``, not validated as an order yet (build it
+        with :meth:`from_doc`). Saves decoding and encoding the order once more when the
+        document is at hand (the ledger's fold of an order's events)."""
+        status = next_status(cls.level, OrderStatus(doc["status"]), event)
         changes = dict(changes or {})
-        frozen = {"order_id", "level", "status", "events"} | set(FILL_FIELDS)
-        bad = frozen & set(changes)
+        bad = _FROZEN & set(changes)
         if bad:
             raise InvalidData(f"an event cannot change {sorted(bad)}")
         if event is OrderEventType.LOCKED:
             changes["locked"] = True
         elif event is OrderEventType.UNLOCKED:
             changes["locked"] = False
-        doc = {**self.to_doc(), **_encode(changes), "status": status.value,
-               "events": self.events + 1, "reason": reason}
-        return type(self).from_doc(doc)
+        return {**doc, **_encode(changes), "status": status.value,
+                "events": doc.get("events", 0) + 1, "reason": reason}
 
     def to_doc(self) -> dict[str, Any]:
-        doc = {f.name: _encode(getattr(self, f.name)) for f in fields(self)}
+        doc = {name: _encode(getattr(self, name)) for name in _field_names(type(self))}
         doc["level"] = self.level.value
         return doc
 
@@ -167,8 +190,7 @@ class Order:
         level = doc.pop("level", cls.level.value)
         if level != cls.level.value:
             raise InvalidData(f"a {level} order document is not a {cls.level.value} order")
-        known = {f.name for f in fields(cls)}
-        unknown = set(doc) - known
+        unknown = set(doc) - _field_set(cls)
         if unknown:
             raise InvalidData(f"{cls.__name__}: unknown fields {sorted(unknown)}")
         if "status" in doc:

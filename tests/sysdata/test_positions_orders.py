@@ -9,6 +9,20 @@ from sysobjects.orders.orders import InstrumentOrder
 from sysobjects.orders.status import OrderEventType, OrderStatus
 
 
+def test_strategy_positions_of_one_instrument(state_store):
+    """The order generator's position limits read one instrument's strategy positions (an
+    indexed query), not every position of every instrument once per order."""
+    data = PositionData(state_store)
+    data.set_strategy_position("trend", "CORN", 3, "2024-01-02", reason="fill")
+    data.set_strategy_position("carry", "CORN", -1, "2024-01-02", reason="fill")
+    data.set_strategy_position("trend", "WHEAT", 5, "2024-01-02", reason="fill")
+    data.set_strategy_position("carry", "WHEAT", 0, "2024-01-02", reason="fill")
+    assert data.all_strategy_positions("CORN") == {("trend", "CORN"): 3, ("carry", "CORN"): -1}
+    assert data.all_strategy_positions("WHEAT") == {("trend", "WHEAT"): 5}
+    assert data.all_strategy_positions("SOYBEAN") == {}
+    assert len(data.all_strategy_positions()) == 3
+
+
 def test_strategy_and_contract_positions_with_history(state_store):
     data = PositionData(state_store)
     assert data.get_strategy_position("trend", "CORN") == 0

@@ -50,9 +50,13 @@ CHILD = textwrap.dedent("""
     from sysproduction.run_stack_handler import stack_handler_pass
     from tests.blob_helpers import make_blob
 
-    home, seed, algo = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-    # best: passive for one pass, then aggressive (re-priced), so kills land in the algo's steps
-    execution = {{"default_algo": algo, "passive_seconds": 60, "total_seconds": 240}}
+    home, seed, algo, batch = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+    # best: passive for one pass, then aggressive (re-priced), so kills land in the algo's steps;
+    # a step commits every ``batch`` records (a kill inside a batch rolls it back), so a child
+    # that dies within its first ten writes still gets work committed (with the default of
+    # 1000 every restart would redo the same first batch for ever)
+    execution = {{"default_algo": algo, "passive_seconds": 60, "total_seconds": 240,
+                 "batch_records": batch}}
 
     def die(interrupted):  # say what the kill interrupts, durably, then die
         with open(home / "kills.jsonl", "a") as log:
@@ -100,9 +104,12 @@ CHILD = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("algo,first_seed", [("market", 0), ("best", 0)])
+# market: one record per batch (still committed through the batch's checkpoints), so that
+# its seeds reach the fill path within 20 kills; best: two per batch, so that kills also roll
+# back records committed together (and tests/sysdata/state/test_batch.py kills inside one)
+@pytest.mark.parametrize("algo,first_seed,batch", [("market", 0, 1), ("best", 0, 2)])
 def test_sigkill_restarts_lose_nothing_duplicate_nothing(systrade_home, tmp_path, algo,
-                                                         first_seed):
+                                                         first_seed, batch):
     clock = SimulatedClock(systrade_home, start=T0)
     data = make_blob(systrade_home, clock=clock,
                      broker_factory=lambda blob: SimBroker(clock, systrade_home,
@@ -116,7 +123,7 @@ def test_sigkill_restarts_lose_nothing_duplicate_nothing(systrade_home, tmp_path
     env = dict(os.environ)
     kills, seed, finished = 0, first_seed, False
     while kills < KILLS:
-        run = subprocess.run([sys.executable, str(script), str(systrade_home), str(seed), algo],
+        run = subprocess.run([sys.executable, str(script), str(systrade_home), str(seed), algo, str(batch)],
                              env=env, capture_output=True, text=True, timeout=300)
         seed += 1
         if run.returncode == -signal.SIGKILL:
@@ -126,7 +133,7 @@ def test_sigkill_restarts_lose_nothing_duplicate_nothing(systrade_home, tmp_path
         finished = True
         break  # all done before the 20th kill: no more writes to kill at
     if not finished:
-        run = subprocess.run([sys.executable, str(script), str(systrade_home), "-1", algo],
+        run = subprocess.run([sys.executable, str(script), str(systrade_home), "-1", algo, str(batch)],
                              env=env, capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, run.stderr[-3000:]
     assert kills >= KILLS  # the work outlasted N kills
