@@ -73,7 +73,7 @@ from sysbrokers.objects import (
     check_transition,
 )
 from sysbrokers.sim.counter_rng import stream_key, uniforms
-from sysbrokers.sim.market import MarketModel, default_market
+from sysbrokers.sim.market import MarketModel, Quotes, default_market
 from sysbrokers.sim.option_trading import SimOptionTrading
 from sysbrokers.sim.options import SimOptionChains
 from sysbrokers.sim.position_math import apply_fill, off_tick
@@ -241,6 +241,7 @@ class SimBroker(SimOptionTrading, Broker):
             self._migrate_option_executions(conn)
             self._base_currency = BrokerStore.get_meta(conn, "base_currency") or "USD"
         self._connected = False
+        self._quote_cache: dict[tuple[str, str, bytes], Quotes] | None = None
         self._event_cursor = 0
         self._pending: list[BrokerEvent] = []
         self._ever_connected = False
@@ -336,8 +337,14 @@ class SimBroker(SimOptionTrading, Broker):
             sql += " AND order_id = ?"
             params = (*OPEN_STATUSES, only)
         fills: list[_Fill] = []
-        for row in conn.execute(sql + " ORDER BY order_id", params).fetchall():
-            fills.extend(self._advance_order(conn, row, now_ns))
+        # quotes are a pure function of contract and times: orders of one contract that
+        # arrived together ask for the same times, so each is computed once per call
+        self._quote_cache = {}
+        try:
+            for row in conn.execute(sql + " ORDER BY order_id", params).fetchall():
+                fills.extend(self._advance_order(conn, row, now_ns))
+        finally:
+            self._quote_cache = None
         fills.sort(key=lambda f: (f.time_ns, f.order_id))
         for fill in fills:
             self._book_fill(conn, fill)
@@ -345,6 +352,18 @@ class SimBroker(SimOptionTrading, Broker):
             self._process_option_orders(conn, now_ns)
             self._settle_expired_options(conn, now_ns)  # may exercise into futures: first
             self._settle_expired(conn, now_ns)
+
+    def _quotes(self, code: str, contract: str, times: np.ndarray) -> Quotes:
+        """The market's quotes at ``times``, from this processing's cache when asked before
+        (never mutated: callers copy before changing)."""
+        cache = self._quote_cache
+        if cache is None:
+            return self.market.quotes(code, contract, times)
+        key = (code, contract, times.tobytes())
+        quotes = cache.get(key)
+        if quotes is None:
+            quotes = cache[key] = self.market.quotes(code, contract, times)
+        return quotes
 
     def _opportunity_times(self, arrival: int, after: int, until: int) -> np.ndarray:
         """Fill opportunity times in ``(after, until]`` for an order arriving at ``arrival``."""
@@ -418,7 +437,7 @@ class SimBroker(SimOptionTrading, Broker):
                 remaining -= sum(abs(f.quantity) for f in taken)
                 after = int(times[-1])
                 continue
-            quotes = self.market.quotes(code, contract, times)
+            quotes = self._quotes(code, contract, times)
             if sign > 0:
                 price = quotes.ask + self._slippage(row, spec.tick_size)
                 size = quotes.ask_size

@@ -382,3 +382,37 @@ def test_dated_contract_codes_map_to_the_monthly_contract(sim):
     clock.advance(SEC)
     assert [(p.contract_date, p.quantity) for p in broker.get_positions()] == [(CONTRACT, 2)]
     assert broker.get_contract_details(CODE, CONTRACT + "15").contract_date == CONTRACT
+
+
+def test_orders_of_one_contract_arriving_together_share_one_quote_computation(systrade_home):
+    """The quotes are a pure function of contract and times: ten orders of one contract
+    placed together ask the market once per processing, and fill exactly as ten orders
+    processed with their own quotes do."""
+    def run(home, cached: bool):
+        clock, broker = make(home)
+        calls = []
+        real = broker.market.quotes
+
+        def counting(code, contract, times):
+            calls.append(code)
+            return real(code, contract, times)
+
+        broker.market.quotes = counting
+        if not cached:  # every order asks the market itself (no cache)
+            broker._quotes = lambda code, contract, times: counting(code, contract, times)
+        ids = [broker.place_order(CODE, CONTRACT, 3 if n % 2 else -3, client_ref=f"r{n}").order_id
+               for n in range(10)]
+        clock.advance(30 * SEC)
+        broker.process()
+        fills = sorted((e.exec_id, e.order_id, e.quantity, e.price, e.timestamp)
+                       for e in broker.get_executions())
+        statuses = [broker.get_order(i).status for i in ids]
+        broker.close()
+        return len(calls), fills, statuses
+
+    cached_calls, cached_fills, cached_statuses = run(systrade_home / "a", True)
+    plain_calls, plain_fills, plain_statuses = run(systrade_home / "b", False)
+    assert cached_fills == plain_fills and cached_statuses == plain_statuses
+    assert cached_fills  # they did fill
+    assert plain_calls >= 10
+    assert cached_calls <= plain_calls // 5
