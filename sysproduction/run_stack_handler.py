@@ -24,6 +24,11 @@ a crash at any point):
 9. sample each instrument's bid/ask spread when due (hourly by default,
    :mod:`sysexecution.spread_sampling`).
 
+Steps 1-3 and 5-8 run in :meth:`StateStore.batch` blocks (SQLite: their records in
+few commits, each broker action preceded by a commit of what it relies on; the
+``batch_records`` / ``batch_seconds`` execution settings bound a batch; "Batched commits" in
+docs/execution.md).
+
 The global trading state is read from the state store at every pass
 (``systrade trading-state``, :mod:`sysdata.trading_state`); a ``trading_state`` argument (the
 control config's) can only make it stricter. Returns a one-line summary per step.
