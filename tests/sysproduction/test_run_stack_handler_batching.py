@@ -126,7 +126,7 @@ def test_a_pass_commits_do_not_grow_with_its_orders(make_env):
     few = first_pass_commits(small, 1)
     many = first_pass_commits(large, 8)
     assert abs(many - few) <= 2  # listings' sweep marks, leases: not per order
-    assert many <= 20
+    assert many <= 30  # a fixed number per pass (the old code: over 60 for these 16 orders)
     assert small.placed == 2 and large.placed == 16
     assert small.placed_unseen == [] and large.placed_unseen == []
 
