@@ -94,9 +94,11 @@ class TradeLimitData:
         return doc
 
     def record_trade(self, instrument_code: str, quantity: int, timestamp,
-                     strategy_name: str = ALL_STRATEGIES) -> None:
+                     strategy_name: str = ALL_STRATEGIES, ref: str | None = None) -> None:
         """Count ``abs(quantity)`` against every limit of this instrument for this strategy and
-        for ``ALL`` strategies (each an atomic read-modify-write: concurrent trades all count)."""
+        for ``ALL`` strategies (each an atomic read-modify-write: concurrent trades all count).
+        ``ref`` (a broker order's ``client_ref``): a limit that already counts a trade of this
+        ref is left as it is, so recording again after a crash never counts twice."""
         strategies = {strategy_name, ALL_STRATEGIES}
         stamp = iso_utc(timestamp)
         for key, doc in self.store.find(TRADE_LIMITS, {"instrument_code": instrument_code}):
@@ -107,18 +109,47 @@ class TradeLimitData:
             def change(current, cutoff=cutoff):
                 if current is None:
                     return None
+                if ref is not None and any(len(t) > 2 and t[2] == ref
+                                           for t in current["trades"]):
+                    return current
                 trades = [t for t in current["trades"] if to_utc(t[0]) > cutoff]
-                trades.append([stamp, abs(int(quantity))])
+                trades.append([stamp, abs(int(quantity))] + ([ref] if ref is not None else []))
                 return {**current, "trades": trades}
 
             self.store.update(TRADE_LIMITS, key, change)
 
+    def forget_trade(self, instrument_code: str, ref: str) -> None:
+        """Remove the trade recorded under ``ref`` from every limit of this instrument (a
+        broker order the broker refused: it traded nothing)."""
+        for key, doc in self.store.find(TRADE_LIMITS, {"instrument_code": instrument_code}):
+            if not any(len(t) > 2 and t[2] == ref for t in doc["trades"]):
+                continue
+            self.store.update(TRADE_LIMITS, key, lambda current: None if current is None else {
+                **current, "trades": [t for t in current["trades"]
+                                      if not (len(t) > 2 and t[2] == ref)]})
+
+    @staticmethod
+    def _used(doc: dict[str, Any], now, exclude_ref: str | None = None) -> int:
+        cutoff = to_utc(now) - pd.Timedelta(days=doc["period_days"])
+        return sum(int(t[1]) for t in doc["trades"] if to_utc(t[0]) > cutoff
+                   and not (exclude_ref is not None and len(t) > 2 and t[2] == exclude_ref))
+
     def remaining(self, instrument_code: str, period_days: int, now,
                   strategy_name: str = ALL_STRATEGIES) -> int:
         doc = self.get(instrument_code, period_days, strategy_name)
-        cutoff = to_utc(now) - pd.Timedelta(days=period_days)
-        used = sum(q for t, q in doc["trades"] if to_utc(t) > cutoff)
-        return max(doc["limit"] - used, 0)
+        return max(doc["limit"] - self._used(doc, now), 0)
+
+    def remaining_for(self, instrument_code: str, strategy_name: str, now,
+                      exclude_ref: str | None = None) -> tuple[int, ...]:
+        """The remaining capacity (contracts) of every limit that applies to a trade of
+        ``strategy_name`` in ``instrument_code``: each period, instrument level (``ALL``) and
+        this strategy's; empty when none. ``exclude_ref``: a trade recorded under this ref is
+        not counted (the broker order being checked again after a crash)."""
+        strategies = {strategy_name, ALL_STRATEGIES}
+        return tuple(max(int(doc["limit"]) - self._used(doc, now, exclude_ref), 0)
+                     for _, doc in self.store.find(TRADE_LIMITS,
+                                                   {"instrument_code": instrument_code})
+                     if doc["strategy_name"] in strategies)
 
     def reset(self, instrument_code: str, period_days: int,
               strategy_name: str = ALL_STRATEGIES) -> None:

@@ -81,7 +81,11 @@ class ExecutionSettings(BaseModel):
       ledger records in batches (SQLite: one transaction) of at most this many records or
       this many real seconds, whichever comes first; other writers to the store wait at most
       about that long. A crash loses only the records of the batch not committed yet, which
-      the next pass makes again (docs/execution.md, "Batched commits").
+      the next pass makes again (docs/execution.md, "Batched commits");
+    * ``submit_rate`` [10] per ``submit_period_seconds`` [1.0]: the stack handler process
+      places at most this many broker orders per period (a token bucket, bursts up to
+      ``submit_rate``; one per handler process); an order over the rate is denied by the
+      pre-trade gate ("submit rate throttled") and tried again next pass.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -97,6 +101,8 @@ class ExecutionSettings(BaseModel):
     cancel_orphans: bool = True
     batch_records: int = Field(default=1000, ge=1)
     batch_seconds: float = Field(default=0.5, gt=0)
+    submit_rate: int = Field(default=10, gt=0)
+    submit_period_seconds: float = Field(default=1.0, gt=0)
 
     @property
     def algo_settings(self) -> AlgoSettings:

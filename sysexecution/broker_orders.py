@@ -10,8 +10,16 @@ algo's first decision (order type, limit price, algo state: see
   before any broker order exists; a denial is recorded as a ``MODIFIED`` event of the contract
   order (status kept) whose reason is ``pre-trade gate: <why>``, once per change of reason (a
   lasting denial is one event, not one per loop); the order is tried again next loop; a
-  resize (REDUCING, liquidity) sends the smaller quantity, the broker order's ``created``
-  event giving the gate's notes as its reason;
+  resize (REDUCING, trade limits, liquidity) sends the smaller quantity, the broker order's
+  ``created`` event giving the gate's notes as its reason;
+* trade limits: the gate sees the remaining capacity of every limit of the instrument (each
+  period, instrument level ``ALL`` and the order's strategy); reducing trades and roll orders
+  count too (as pysystemtrade). The contracts of a broker order are recorded against them
+  when it is made (before it is placed), keyed by its ``client_ref`` (see
+  :func:`_record_usage`);
+* the submit-rate throttle: one :class:`SubmitThrottle` per process (:func:`process_throttle`,
+  ``ExecutionSettings.submit_rate`` per ``submit_period_seconds``); a throttled order is
+  tried again next pass;
 * otherwise the broker order is created and sent (``SENT`` with the broker's id); a broker
   refusal is recorded as its ``REJECTED`` event with the broker's reason.
 
@@ -63,6 +71,7 @@ from sysexecution.pretrade_gate import (
     GateRequest,
     GateSettings,
     MarketState,
+    SubmitThrottle,
     TradingState,
     evaluate,
     evaluate_halted,
@@ -78,6 +87,25 @@ LIVE = (OrderStatus.INITIALIZED, OrderStatus.SUBMITTED, OrderStatus.WORKING,
 GATE = "pre-trade gate: "
 
 
+#: one submit-rate throttle per process, per home and rate (see :func:`process_throttle`)
+_THROTTLES: dict[tuple[str, int, float], SubmitThrottle] = {}
+
+
+def process_throttle(data: DataBlob, execution: ExecutionSettings) -> SubmitThrottle:
+    """This process's submit-rate throttle for ``data``'s home: ``execution.submit_rate``
+    submits per ``execution.submit_period_seconds`` (kept across passes: a pass may open a new
+    blob, the process keeps its bucket)."""
+    key = (str(data.home), execution.submit_rate, execution.submit_period_seconds)
+    if key not in _THROTTLES:
+        _THROTTLES[key] = SubmitThrottle(execution.submit_rate, execution.submit_period_seconds)
+    return _THROTTLES[key]
+
+
+def _seconds(data: DataBlob) -> float:
+    """The throttle's time scale: the blob's clock, in seconds."""
+    return data.now().timestamp()
+
+
 @dataclass
 class SubmitResult:
     sent: list[int]
@@ -88,12 +116,15 @@ class SubmitResult:
 def create_broker_orders(data: DataBlob, trading_state: TradingState = TradingState.ACTIVE,
                          settings: GateSettings | None = None,
                          execution: ExecutionSettings | None = None,
-                         view: MarketView | None = None) -> SubmitResult:
+                         view: MarketView | None = None,
+                         throttle: SubmitThrottle | None = None) -> SubmitResult:
     """Send what the contract stack needs (see module docstring); ``settings`` default:
     :class:`GateSettings` defaults; ``execution``: the algos' settings (default
-    :class:`ExecutionSettings`); ``view``: the pass's market view (default a new one)."""
+    :class:`ExecutionSettings`); ``view``: the pass's market view (default a new one);
+    ``throttle``: the submit-rate throttle (default :func:`process_throttle`)."""
     settings = settings or GateSettings()
     execution = execution or ExecutionSettings()
+    throttle = throttle or process_throttle(data, execution)
     view = view or MarketView(data)
     result = SubmitResult([], {}, [])
     bstack, cstack = data.order_stack("broker"), data.order_stack("contract")
@@ -101,7 +132,7 @@ def create_broker_orders(data: DataBlob, trading_state: TradingState = TradingSt
         if pending.locked:  # e.g. a balance trade being booked: never sent
             continue
         _link_parent(data, pending)  # finish a crashed submission
-        _resume(data, view, pending, trading_state, settings, result)
+        _resume(data, view, pending, trading_state, settings, result, throttle)
     busy = {b.parent_id for b in bstack.orders() if b.status in LIVE}  # one listing
     made: list[BrokerOrder] = []
     for order in cstack.orders():
@@ -112,7 +143,7 @@ def create_broker_orders(data: DataBlob, trading_state: TradingState = TradingSt
             continue
         if order.is_spread:
             spread_order = _make_spread(data, view, order, trading_state, settings, execution,
-                                        result)
+                                        result, throttle)
             if spread_order is not None:
                 made.append(spread_order)
             continue
@@ -129,11 +160,11 @@ def create_broker_orders(data: DataBlob, trading_state: TradingState = TradingSt
             _record_denial(data, order, f"algo waits: {algo.why}", result)
             continue
         decision = _check(data, view, order, contract_date, quantity, trading_state, settings,
-                          algo.limit_price)
+                          algo.limit_price, throttle=throttle)
         if not decision.allowed:
             _record_denial(data, order, decision.denial, result)
             continue
-        made.append(_new_broker_order(data, view, order, decision, algo))
+        made.append(_new_broker_order(data, view, order, decision, algo, throttle=throttle))
     data.state.checkpoint()  # every client_ref durable before anything is placed
     for broker_order in made:
         _place(data, broker_order, result)
@@ -142,10 +173,19 @@ def create_broker_orders(data: DataBlob, trading_state: TradingState = TradingSt
 
 def _check(data: DataBlob, view: MarketView, order, contract_date: str, quantity: int,
            trading_state: TradingState, settings: GateSettings,
-           limit_price: float | None = None) -> GateDecision:
+           limit_price: float | None = None, throttle: SubmitThrottle | None = None,
+           limit_share: tuple[int, int] = (1, 1)) -> GateDecision:
     """The gate's decision on sending ``quantity`` (at ``limit_price``; ``None``: a market
     order): allowed (possibly resized towards zero, with notes) or a non-empty denial. The
-    broker is asked once per pass for the contract, the quote and the hours (``view``)."""
+    broker is asked once per pass for the contract, the quote and the hours (``view``).
+
+    Trade limits: the remaining capacity of every limit of the instrument (each period;
+    instrument level and ``order``'s strategy), a broker order's own recorded trade
+    (``client_ref``: a crashed submission checked again) not counted; ``limit_share``:
+    ``(r, R)`` for a spread leg of ratio ``r`` in a spread whose legs' ratios total ``R``
+    contracts a unit: the leg may use ``(remaining // R) * r`` (every leg's contracts count
+    against the instrument's limits, so the legs share the capacity in whole units).
+    ``throttle``: whether a submit is available now (none: no throttle)."""
     code, broker = order.instrument_code, data.broker
     halt = broker.halt_reason(data.now())
     if halt:  # the disconnect policy: a broker blind too long is HALTED
@@ -166,10 +206,17 @@ def _check(data: DataBlob, view: MarketView, order, contract_date: str, quantity
                               OPTION_SPREAD_FRACTION * quote.mid / details.tick_size)
                           if option else 0)
     lock = data.locks.reason(code)
+    now = data.now()
+    remaining = data.trade_limits.remaining_for(
+        code, order.strategy_name, now,
+        exclude_ref=getattr(order, "client_ref", None) or None)
     context = GateContext(trading_state=trading_state, locked=lock is not None,
                           lock_reason=lock or "",
+                          trade_limit_remaining=tuple(r // limit_share[1] * limit_share[0]
+                                                      for r in remaining),
                           market=MarketState(is_open, quote.bid, quote.ask, quote.bid_size,
-                                             quote.ask_size))
+                                             quote.ask_size),
+                          throttle_ok=throttle is None or throttle.available(_seconds(data)))
     decision = evaluate(request, context, settings)
     if decision.allowed or decision.denial:
         return decision
@@ -183,7 +230,8 @@ def _spread_of(order) -> BrokerSpread:
 
 def _make_spread(data: DataBlob, view: MarketView, order: ContractOrder,
                  trading_state: TradingState, settings: GateSettings,
-                 execution: ExecutionSettings, result: SubmitResult) -> BrokerOrder | None:
+                 execution: ExecutionSettings, result: SubmitResult,
+                 throttle: SubmitThrottle | None = None) -> BrokerOrder | None:
     """One spread broker order, on our stack, for a spread contract order's unfilled units
     (see module docstring), placed by the caller once committed; None after a denial,
     recorded on the contract order as for an outright."""
@@ -203,22 +251,24 @@ def _make_spread(data: DataBlob, view: MarketView, order: ContractOrder,
         return None
     algo = first_spread_decision(order, units, execution, view.now)
     decision = _check_spread(data, view, order, spread, units, trading_state, settings,
-                             algo.limit_price)
+                             algo.limit_price, throttle)
     if not decision.allowed:
         _record_denial(data, order, decision.denial, result)
         return None
-    return _new_broker_order(data, view, order, decision, algo, spread)
+    return _new_broker_order(data, view, order, decision, algo, spread, throttle)
 
 
 def _check_spread(data: DataBlob, view: MarketView, order, spread: BrokerSpread, units: int,
                   trading_state: TradingState, settings: GateSettings,
-                  limit_price: float | None) -> GateDecision:
+                  limit_price: float | None,
+                  throttle: SubmitThrottle | None = None) -> GateDecision:
     """The gate on a spread of ``units``: each leg as an order for its contracts (a market
     spread: market orders; a limit spread: limits at the leg's touch, so not cut to the visible
     size), a denial naming the leg, a leg's resize keeping whole units; then a limit's spread
     price."""
     notes: list[str] = []
     allowed = abs(units)
+    total_ratio = sum(abs(leg.ratio) for leg in spread.legs)  # contracts per spread unit
     for leg, trade in zip(spread.legs, spread.leg_trades(units), strict=True):
         leg_price = None  # a market spread: each leg checked as a market order
         if limit_price is not None:  # a limit spread: each leg as a limit at its touch
@@ -227,8 +277,11 @@ def _check_spread(data: DataBlob, view: MarketView, order, spread: BrokerSpread,
                 leg_price = book.ask if trade > 0 else book.bid
             except BrokerError:
                 pass  # _check says why
+        # the trade limits: the leg gets its share (r / R) of the capacity, as every leg's
+        # contracts count against the instrument's limits
         decision = _check(data, view, order, leg.contract_date, trade, trading_state, settings,
-                          leg_price)
+                          leg_price, throttle=throttle,
+                          limit_share=(abs(leg.ratio), total_ratio))
         notes += [f"leg {leg.contract_date}: {note}" for note in decision.notes]
         if not decision.allowed:
             return GateDecision(0, f"leg {leg.contract_date}: {decision.denial}", tuple(notes))
@@ -262,11 +315,14 @@ def _record_denial(data: DataBlob, order: ContractOrder, denial: str,
 
 def _new_broker_order(data: DataBlob, view: MarketView, order: ContractOrder,
                       decision: GateDecision, algo: Decision,
-                      spread: BrokerSpread | None = None) -> BrokerOrder:
+                      spread: BrokerSpread | None = None,
+                      throttle: SubmitThrottle | None = None) -> BrokerOrder:
     """On the stack, before it is sent, with the algo's first decision (its state sized to
     what the gate allows); a resize by the gate is the created event's reason. ``spread``:
     a spread order of ``decision.quantity`` units (its legs' trades on our order; prices are
-    spread prices)."""
+    spread prices). Its contracts are recorded against the trade limits at once (so the next
+    order of the pass sees them: :func:`_record_usage`); ``throttle``: a submit token is taken
+    (the gate saw one available)."""
     bstack, quantity = data.order_stack("broker"), decision.quantity
     now = data.now()
     order_id = bstack.new_order_id()
@@ -300,8 +356,22 @@ def _new_broker_order(data: DataBlob, view: MarketView, order: ContractOrder,
         algo_comment=state.reason, **prices,
         client_ref=client_ref(OrderLevel.BROKER, order_id), generated_datetime=now), now,
         reason=GATE + "; ".join(decision.notes) if decision.notes else "created")
+    _record_usage(data, broker_order)
+    if throttle is not None:
+        throttle.try_take(_seconds(data))
     _link_parent(data, broker_order)
     return broker_order
+
+
+def _record_usage(data: DataBlob, order: BrokerOrder) -> None:
+    """The broker order's contracts (every leg's, absolute) against the instrument's trade
+    limits (its strategy's and ``ALL``), under its ``client_ref``: recording again changes
+    nothing, so no path counts an order twice. Called when the order is made (committed with
+    it, before it is placed) and again when a crashed submission is resumed (a crash between
+    the order's creation and this record, where the store has no transactions)."""
+    data.trade_limits.record_trade(order.instrument_code,
+                                   sum(abs(leg.trade) for leg in order.legs), data.now(),
+                                   order.strategy_name, ref=order.client_ref)
 
 
 def _link_parent(data: DataBlob, broker_order: BrokerOrder) -> None:
@@ -319,7 +389,7 @@ def _link_parent(data: DataBlob, broker_order: BrokerOrder) -> None:
 
 def _resume(data: DataBlob, view: MarketView, order: BrokerOrder,
             trading_state: TradingState, settings: GateSettings,
-            result: SubmitResult) -> None:
+            result: SubmitResult, throttle: SubmitThrottle | None = None) -> None:
     """A broker order left ``INITIALIZED`` by a crash: adopted if the broker has it (found by
     ``client_ref``), else checked by the gate again (the market has moved on) and placed."""
     found = data.broker.find_orders(order.client_ref)
@@ -331,21 +401,24 @@ def _resume(data: DataBlob, view: MarketView, order: BrokerOrder,
         spread = _spread_of(order)
         wanted = spread.units
         decision = _check_spread(data, view, order, spread, wanted, trading_state, settings,
-                                 order.limit_price)
+                                 order.limit_price, throttle)
     else:
         wanted = order.legs[0].trade
         decision = _check(data, view, order, order.legs[0].contract_date, wanted,
-                          trading_state, settings, order.limit_price)
+                          trading_state, settings, order.limit_price, throttle=throttle)
     denial = decision.denial
     if decision.allowed and decision.quantity != wanted:
         denial = f"resized to {decision.quantity}: a new broker order is made next loop"
     if denial:  # a crashed submission now denied: this broker order is dead
         data.order_stack("broker").apply_event(order, OrderEventType.REJECTED, data.now(),
                                                GATE + denial)
+        # it never reached the broker: its usage (recorded before the crash) is released
+        data.trade_limits.forget_trade(order.instrument_code, order.client_ref)
         result.denied[order.order_id] = denial
         return
+    _record_usage(data, order)  # a no-op unless the crash came before its record
     data.state.checkpoint()  # its parent's SENT (just linked) durable before it is placed
-    _place(data, order, result)
+    _place(data, order, result, throttle)
 
 
 def adopt(data: DataBlob, order: BrokerOrder, theirs: BrokerOrderAtBroker) -> BrokerOrder:
@@ -358,10 +431,17 @@ def adopt(data: DataBlob, order: BrokerOrder, theirs: BrokerOrderAtBroker) -> Br
          "account": theirs.account})
 
 
-def _place(data: DataBlob, order: BrokerOrder, result: SubmitResult) -> None:
+def _place(data: DataBlob, order: BrokerOrder, result: SubmitResult,
+           throttle: SubmitThrottle | None = None) -> None:
     """Place a broker order that is on our stack and passed the gate; ``SENT`` with the
-    broker's id, or ``REJECTED`` with the broker's reason."""
+    broker's id, or ``REJECTED`` with the broker's reason.
+
+    Its trade-limit usage was recorded before (:func:`_record_usage`); a broker refusal
+    releases it. ``throttle`` (a resumed submission): a token is taken (the gate saw one
+    available)."""
     bstack, now, leg = data.order_stack("broker"), data.now(), order.legs[0]
+    if throttle is not None:
+        throttle.try_take(_seconds(data))
     market = order.order_type is not BrokerOrderType.LIMIT or order.limit_price is None
     order_type = OrderType.MARKET if market else OrderType.LIMIT
     limit = None if market else order.limit_price
@@ -378,6 +458,7 @@ def _place(data: DataBlob, order: BrokerOrder, result: SubmitResult) -> None:
     except OrderRejected as exc:
         bstack.apply_event(order, OrderEventType.REJECTED, now,
                            f"broker: {exc.reason.value} {exc.detail}".strip())
+        data.trade_limits.forget_trade(order.instrument_code, order.client_ref)
         result.denied[order.order_id] = f"broker: {exc.reason.value}"
         return
     changes = {"broker_order_id": placed.order_id, "submit_datetime": iso_utc(now),

@@ -228,11 +228,19 @@ class SubmitThrottle:
         self._tokens = float(rate)
         self._last: float | None = None
 
-    def try_take(self, now: float) -> bool:
+    def _refill(self, now: float) -> None:
         if self._last is not None:
             elapsed = max(0.0, now - self._last)
             self._tokens = min(self.rate, self._tokens + elapsed * self.rate / self.per_seconds)
         self._last = now
+
+    def available(self, now: float) -> bool:
+        """Whether a submit at ``now`` would be allowed (no token taken)."""
+        self._refill(now)
+        return self._tokens >= 1.0
+
+    def try_take(self, now: float) -> bool:
+        self._refill(now)
         if self._tokens >= 1.0:
             self._tokens -= 1.0
             return True

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from syscore.exceptions import InvalidData, MissingData, StoreError
@@ -160,3 +161,19 @@ def test_position_limit_beyond_a_billion_contracts_is_refused(state_store, limit
     with pytest.raises(InvalidData):
         limits.set_limit("CORN", limit)
     assert limits.all_limits() == []
+
+
+def test_trade_recorded_under_a_ref_counts_once_and_can_be_forgotten(state_store):
+    limits = TradeLimitData(state_store)
+    now = pd.Timestamp("2024-01-09 15:00", tz="UTC")
+    limits.set_limit("SP500_micro", 1, 5)
+    limits.set_limit("SP500_micro", 1, 4, "trend")
+    limits.set_limit("SP500_micro", 1, 0, "other")
+    for _ in range(2):  # recorded again after a crash: counted once
+        limits.record_trade("SP500_micro", -2, now, "trend", ref="B/7")
+    assert limits.remaining("SP500_micro", 1, now) == 3
+    assert sorted(limits.remaining_for("SP500_micro", "trend", now)) == [2, 3]
+    assert sorted(limits.remaining_for("SP500_micro", "trend", now, exclude_ref="B/7")) == [4, 5]
+    assert limits.remaining_for("GOLD", "trend", now) == ()
+    limits.forget_trade("SP500_micro", "B/7")
+    assert sorted(limits.remaining_for("SP500_micro", "trend", now)) == [4, 5]

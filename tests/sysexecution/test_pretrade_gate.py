@@ -130,3 +130,10 @@ def test_an_option_spread_allowance_widens_the_spread_check_only_for_that_order(
     assert "spread 100 ticks is wider than 20" in decide(
         request, GateContext(market=wide)).denial
     assert decide(request, GateContext(market=wide), spread_allowance_ticks=203).allowed
+
+
+def test_throttle_available_takes_no_token():
+    throttle = SubmitThrottle(rate=1, per_seconds=1.0)
+    assert throttle.available(0.0) and throttle.available(0.0)  # looking twice: still there
+    assert throttle.try_take(0.0) is True
+    assert throttle.available(0.5) is False and throttle.available(1.0) is True
