@@ -113,6 +113,13 @@ class DataBlob:
         """Current time, tz-aware UTC, from the blob's clock."""
         return self.clock.now()
 
+    def batch(self, max_seconds: float = 0.5, max_records: int = 1000):
+        """A context manager grouping the state-store changes made inside into few commits
+        (:meth:`sysdata.state.base.StateStore.batch`: SQLite one transaction, committed after
+        ``max_seconds`` [0.5] or ``max_records`` [1000] records and at each checkpoint;
+        MongoDB no change)."""
+        return self.state.batch(max_seconds, max_records)
+
     @property
     def broker(self):
         if self._broker is None:

@@ -122,7 +122,7 @@ def stack_handler_pass(data: DataBlob | None = None, trading_state: str | None =
         state = pass_trading_state(blob, trading_state)
         view = MarketView(blob)
         # a step's records in few commits ("Batched commits" in docs/execution.md)
-        batch = functools.partial(blob.state.batch, settings.batch_seconds,
+        batch = functools.partial(blob.batch, settings.batch_seconds,
                                   settings.batch_records)
         with batch():
             out = StackHandlerPass({

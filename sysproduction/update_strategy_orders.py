@@ -93,7 +93,7 @@ def update_strategy_orders(data: DataBlob | None = None,
         keys = sorted(blob.optimal_positions.list_keys())
         # the orders in few commits: each is independent and a crash loses only orders not
         # yet committed, which the next run generates again (docs/execution.md)
-        with blob.state.batch():
+        with blob.batch():
             return each_item(blob, PROCESS, keys, lambda key: f"{key[0]}/{key[1]}",
                              lambda key: update_one(blob, key[0], key[1], generator_for(key[0])))
 

@@ -114,7 +114,9 @@ def first_pass_commits(env, strategies: int, algo: str = "market") -> int:
     generation = len(env.commits) - before_generation
     assert generation <= 3  # its lease, the batch of orders
     before = len(env.commits)
-    out = stack_handler_pass(env.data, contracts=contracts, execution={"default_algo": algo})
+    # the submit throttle (10 a second by default) opened wide: this counts commits per pass
+    out = stack_handler_pass(env.data, contracts=contracts,
+                             execution={"default_algo": algo, "submit_rate": 1000})
     assert out["broker orders"].startswith(f"{2 * strategies} sent")
     return len(env.commits) - before
 
